@@ -44,12 +44,20 @@ internal sealed class RuleCompiler(TimeProvider clock)
     private CompiledRules ForElement(FieldDescriptor element, FieldRules rules, string prefix)
     {
         var shape = ElementKinds.ShapeOf(element);
+        if (IsRequiredOnlyAnyRuleOnMessage(rules, shape))
+        {
+            // Envoy annotates some plain message fields with `any = {required: true}`
+            // (ExtensionConfigSource.config_source). Presence is the only meaning that rule can have there.
+            return AnyRuleCompiler.WithMessageRules(new CompiledRules { Required = true, RequiredRule = "any.required" }, rules.Message);
+        }
+
         if (rules.TypeCase != Case.None && rules.TypeCase != ElementKinds.RuleCaseFor(element))
         {
             return Mismatch(rules, element);
         }
 
-        if (rules.Message is not null && shape is ElementShape.Scalar or ElementShape.Wrapper)
+        // Wrappers are messages: `message.required` applies to them as to any other message field.
+        if (rules.Message is not null && shape == ElementShape.Scalar)
         {
             return Mismatch(rules, element);
         }
@@ -126,6 +134,10 @@ internal sealed class RuleCompiler(TimeProvider clock)
             Unsupported = RuleFields.Unimplemented(rules, ImplementedMap, "map"),
         };
     }
+
+    private static bool IsRequiredOnlyAnyRuleOnMessage(FieldRules rules, ElementShape shape) =>
+        rules.TypeCase == Case.Any && shape == ElementShape.Message &&
+        RuleFields.SetFieldNames(rules.Any).SequenceEqual(["required"]) && rules.Any.Required;
 
     private static IMessage NumericRules(FieldRules rules) => rules.TypeCase switch
     {
