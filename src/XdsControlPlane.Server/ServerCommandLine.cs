@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace XdsControlPlane.Server;
+
+/// <summary>
+/// The server's command line: parses and validates options, prints help, and runs the host. Exit codes:
+/// 0 after a clean shutdown or help, 1 for invalid options, 2 when the host fails to start or crashes.
+/// </summary>
+public static class ServerCommandLine
+{
+    /// <summary>Builds the root command; <paramref name="run"/> is called with validated options.</summary>
+    public static RootCommand Build(Func<ServerOptions, CancellationToken, Task<int>> run)
+    {
+        var xdsPort = PortOption("--xds-port", ServerOptions.DefaultXdsPort, "Port for xDS (ADS) over HTTP/2 gRPC; 0 picks a free port.");
+        var adminPort = PortOption("--admin-port", ServerOptions.DefaultAdminPort, "Port for admin HTTP endpoints (/healthz); 0 picks a free port.");
+        var loopback = new Option<bool>("--loopback") { Description = "Listen on 127.0.0.1 only instead of every interface." };
+        var logFormat = new Option<LogFormat>("--log-format")
+        {
+            Description = "Console log format: plain or json.",
+            DefaultValueFactory = _ => LogFormat.Plain,
+        };
+
+        var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
+        {
+            xdsPort, adminPort, loopback, logFormat,
+        };
+        root.Validators.Add(result =>
+        {
+            var xds = result.GetValue(xdsPort);
+            var admin = result.GetValue(adminPort);
+            if (xds != 0 && xds == admin)
+            {
+                result.AddError($"--xds-port and --admin-port must differ, both are {xds.ToString(CultureInfo.InvariantCulture)}.");
+            }
+        });
+        root.SetAction((parse, cancellation) => run(
+            new ServerOptions
+            {
+                XdsPort = parse.GetValue(xdsPort),
+                AdminPort = parse.GetValue(adminPort),
+                Loopback = parse.GetValue(loopback),
+                LogFormat = parse.GetValue(logFormat),
+            },
+            cancellation));
+        return root;
+    }
+
+    private static Option<int> PortOption(string name, int defaultPort, string description)
+    {
+        var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultPort };
+        option.Validators.Add(result =>
+        {
+            var port = result.GetValueOrDefault<int>();
+            if (port is < 0 or > 65535)
+            {
+                result.AddError($"{name} must be between 0 and 65535, got {port.ToString(CultureInfo.InvariantCulture)}.");
+            }
+        });
+        return option;
+    }
+}

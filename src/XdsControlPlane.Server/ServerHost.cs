@@ -1,0 +1,88 @@
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace XdsControlPlane.Server;
+
+/// <summary>
+/// The server process: Kestrel with an HTTP/2 listener for xDS and an HTTP/1.1 listener for admin endpoints,
+/// Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
+/// </summary>
+public sealed class ServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ListenOptions[] _listeners;
+
+    private ServerHost(WebApplication app, ListenOptions[] listeners)
+    {
+        _app = app;
+        _listeners = listeners;
+    }
+
+    /// <summary>The bound xDS port (differs from the option when it was 0). Valid after <see cref="StartAsync"/>.</summary>
+    public int XdsPort => _listeners[0].IPEndPoint!.Port;
+
+    /// <summary>The bound admin port. Valid after <see cref="StartAsync"/>.</summary>
+    public int AdminPort => _listeners[1].IPEndPoint!.Port;
+
+    /// <summary>Builds the host for <paramref name="options"/>.</summary>
+    public static ServerHost Create(ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            if (options.LogFormat == LogFormat.Json)
+            {
+                logger.WriteTo.Console(new CompactJsonFormatter());
+            }
+            else
+            {
+                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+            }
+        });
+
+        var listeners = new ListenOptions[2];
+        var address = options.Loopback ? IPAddress.Loopback : IPAddress.Any;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(address, options.XdsPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                ListenerRole.Tag(listen, ListenerRole.Xds);
+                listeners[0] = listen;
+            });
+            kestrel.Listen(address, options.AdminPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                ListenerRole.Tag(listen, ListenerRole.Admin);
+                listeners[1] = listen;
+            });
+        });
+
+        var app = builder.Build();
+        AdminEndpoints.Map(app);
+        return new ServerHost(app, listeners);
+    }
+
+    /// <summary>Binds the listeners and starts serving.</summary>
+    public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);
+
+    /// <summary>Stops accepting connections and drains in-flight requests.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires or the process is asked to stop (SIGTERM, Ctrl+C).</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        ServerLog.Listening(_app.Logger, XdsPort, AdminPort);
+        await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+}

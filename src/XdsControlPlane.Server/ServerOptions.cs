@@ -1,0 +1,33 @@
+namespace XdsControlPlane.Server;
+
+/// <summary>How the server process listens and logs. Defaults are the product's documented ports.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>Default port of the xDS (ADS) gRPC listener.</summary>
+    public const int DefaultXdsPort = 18000;
+
+    /// <summary>Default port of the admin HTTP listener.</summary>
+    public const int DefaultAdminPort = 19000;
+
+    /// <summary>Port for xDS over HTTP/2 (gRPC). 0 picks a free port.</summary>
+    public int XdsPort { get; init; } = DefaultXdsPort;
+
+    /// <summary>Port for the admin endpoints over HTTP/1.1 (<c>/healthz</c>). 0 picks a free port.</summary>
+    public int AdminPort { get; init; } = DefaultAdminPort;
+
+    /// <summary>Bind to loopback only instead of every interface.</summary>
+    public bool Loopback { get; init; }
+
+    /// <summary>Console log format.</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Plain;
+}
+
+/// <summary>Console log formats.</summary>
+public enum LogFormat
+{
+    /// <summary>Human-readable lines.</summary>
+    Plain,
+
+    /// <summary>One compact JSON object per line (Serilog CLEF).</summary>
+    Json,
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>Option parsing and validation, in process.</summary>
+public sealed class ServerCommandLineTests
+{
+    [Test]
+    public async Task Invoke_NoArguments_RunsWithDocumentedDefaults()
+    {
+        var (exit, options, _, _) = await InvokeAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(options?.XdsPort, Is.EqualTo(18000));
+            Assert.That(options?.AdminPort, Is.EqualTo(19000));
+            Assert.That(options?.Loopback, Is.False);
+            Assert.That(options?.LogFormat, Is.EqualTo(LogFormat.Plain));
+        });
+    }
+
+    [Test]
+    public async Task Invoke_AllOptions_AreParsed()
+    {
+        var (_, options, _, _) = await InvokeAsync("--xds-port", "0", "--admin-port", "9000", "--loopback", "--log-format", "json");
+
+        Assert.That(
+            (options?.XdsPort, options?.AdminPort, options?.Loopback, options?.LogFormat),
+            Is.EqualTo(((int?)0, (int?)9000, (bool?)true, (LogFormat?)LogFormat.Json)));
+    }
+
+    [TestCase(new[] { "--xds-port", "70000" }, "--xds-port must be between 0 and 65535, got 70000.")]
+    [TestCase(new[] { "--admin-port", "-1" }, "--admin-port must be between 0 and 65535, got -1.")]
+    [TestCase(new[] { "--xds-port", "9000", "--admin-port", "9000" }, "--xds-port and --admin-port must differ, both are 9000.")]
+    [TestCase(new[] { "--log-format", "xml" }, "xml")]
+    [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
+    public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
+    {
+        var (exit, options, _, error) = await InvokeAsync(args);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(options, Is.Null, "the host must not start");
+            Assert.That(error, Does.Contain(expectedError));
+        });
+    }
+
+    [Test]
+    public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
+    {
+        var (exit, options, output, _) = await InvokeAsync("--help");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(options, Is.Null);
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback"));
+        });
+    }
+
+    private static async Task<(int Exit, ServerOptions? Options, string Output, string Error)> InvokeAsync(params string[] args)
+    {
+        ServerOptions? seen = null;
+        var command = ServerCommandLine.Build((options, _) =>
+        {
+            seen = options;
+            return Task.FromResult(0);
+        });
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await command.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (exit, seen, output.ToString(), error.ToString());
+    }
+}

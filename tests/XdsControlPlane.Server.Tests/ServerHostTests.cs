@@ -1,0 +1,43 @@
+using System.Net;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>The host on real loopback sockets.</summary>
+public sealed class ServerHostTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Test]
+    public async Task Start_WithFreePorts_ServesHealthzOnAdminListenerOnly()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await host.StartAsync(cancel.Token);
+        using var http1 = new HttpClient();
+        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+
+        var admin = await http1.GetAsync(new Uri($"http://127.0.0.1:{host.AdminPort}/healthz"), cancel.Token);
+        var onXdsPort = await http2.GetAsync(new Uri($"http://127.0.0.1:{host.XdsPort}/healthz"), cancel.Token);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(host.XdsPort, Is.Not.Zero.And.Not.EqualTo(host.AdminPort));
+            Assert.That(admin.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await admin.Content.ReadAsStringAsync(cancel.Token), Is.EqualTo("ok\n"));
+            Assert.That(onXdsPort.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Start_PortAlreadyInUse_Throws()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await first.StartAsync(cancel.Token);
+        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, Loopback = true });
+
+        Assert.That(async () => await second.StartAsync(cancel.Token), Throws.InstanceOf<IOException>());
+        await first.StopAsync(cancel.Token);
+    }
+}
