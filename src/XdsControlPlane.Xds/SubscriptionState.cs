@@ -1,0 +1,83 @@
+using System.Collections.Frozen;
+
+namespace XdsControlPlane.Xds;
+
+/// <summary>
+/// One stream's state for one resource type: what the client subscribed to, what was last sent (nonce, version,
+/// resources), what it ACKed, and its last NACK. Owned by the stream's processing loop; never shared.
+/// </summary>
+internal sealed class SubscriptionState(string typeUrl)
+{
+    private static readonly FrozenDictionary<string, XdsResource> Nothing = FrozenDictionary<string, XdsResource>.Empty;
+
+    public string TypeUrl { get; } = typeUrl;
+
+    /// <summary>All resources of the type (legacy empty first request, or <c>*</c>).</summary>
+    public bool Wildcard { get; private set; }
+
+    /// <summary>Explicitly requested names (besides the wildcard).</summary>
+    public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The client has named resources at least once, so an empty list now means "none".</summary>
+    public bool NamedEver { get; private set; }
+
+    public string? LastNonce { get; private set; }
+
+    /// <summary><c>version_info</c> of the last response: a hash of the names and versions it carried.</summary>
+    public string? LastVersion { get; private set; }
+
+    /// <summary>The resources of the last response, by name.</summary>
+    public FrozenDictionary<string, XdsResource> Sent { get; private set; } = Nothing;
+
+    /// <summary>The resources of the last response the client ACKed.</summary>
+    public FrozenDictionary<string, XdsResource> Acked { get; private set; } = Nothing;
+
+    public string? AckedVersion { get; private set; }
+
+    public NackRecord? LastNack { get; private set; }
+
+    /// <summary>The client sent a (non-stale) request for this type since the last evaluation.</summary>
+    public bool RequestedSinceEvaluation { get; set; }
+
+    /// <summary>Something about the subscription changed that must be answered even if the content did not.</summary>
+    public bool MustRespond { get; set; } = true;
+
+    /// <summary>EDS names to re-send on the next EDS request even when unchanged (their clusters were just updated).</summary>
+    public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Applies the names of a request; returns true when the subscription changed.</summary>
+    public bool Subscribe(IReadOnlyCollection<string> names, bool wildcardCapable)
+    {
+        var wildcard = names.Contains("*") || (names.Count == 0 && wildcardCapable && !NamedEver);
+        var explicitNames = names.Where(n => n != "*").ToHashSet(StringComparer.Ordinal);
+        var changed = wildcard != Wildcard || !explicitNames.SetEquals(Names);
+        Wildcard = wildcard;
+        Names.Clear();
+        Names.UnionWith(explicitNames);
+        NamedEver |= explicitNames.Count > 0;
+        return changed;
+    }
+
+    public void RecordSent(string nonce, string version, FrozenDictionary<string, XdsResource> resources)
+    {
+        LastNonce = nonce;
+        LastVersion = version;
+        Sent = resources;
+    }
+
+    /// <summary>The client accepted the last response.</summary>
+    public void RecordAck()
+    {
+        AckedVersion = LastVersion;
+        Acked = Sent;
+        LastNack = null;
+    }
+
+    public void RecordNack(NackRecord nack) => LastNack = nack;
+}
+
+/// <summary>A rejected response: which version, the client's error message, and when.</summary>
+/// <param name="Version">The <c>version_info</c> the client rejected.</param>
+/// <param name="Message">The client's <c>error_detail.message</c>.</param>
+/// <param name="At">When the NACK arrived.</param>
+public sealed record NackRecord(string? Version, string Message, DateTimeOffset At);

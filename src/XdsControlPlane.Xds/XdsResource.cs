@@ -1,0 +1,73 @@
+using System.Security.Cryptography;
+using Envoy.Config.Cluster.V3;
+using Envoy.Config.Endpoint.V3;
+using Envoy.Config.Listener.V3;
+using Envoy.Config.Route.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace XdsControlPlane.Xds;
+
+/// <summary>
+/// One named xDS resource, serialized once: every stream that sends it shares <see cref="Packed"/>. Its
+/// <see cref="Version"/> is derived from its bytes, so identical input gives identical versions on every replica.
+/// </summary>
+public sealed class XdsResource
+{
+    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references)
+    {
+        Name = name;
+        TypeUrl = typeUrl;
+        Message = message;
+        Packed = packed;
+        Version = version;
+        References = references;
+    }
+
+    /// <summary>The resource name (listener, route configuration, cluster, EDS service or secret name).</summary>
+    public string Name { get; }
+
+    /// <summary>The xDS type URL (<see cref="TypeUrls"/>).</summary>
+    public string TypeUrl { get; }
+
+    /// <summary>The resource itself. Treat as read-only: it is shared.</summary>
+    public IMessage Message { get; }
+
+    /// <summary>The resource packed into <c>Any</c>, serialized once and shared by every response.</summary>
+    public Any Packed { get; }
+
+    /// <summary>Content-derived version: the first 16 hex digits of the SHA-256 of the serialized resource.</summary>
+    public string Version { get; }
+
+    /// <summary>The names of other resources this one refers to (clusters, route configurations, EDS services).</summary>
+    public ResourceReferences References { get; }
+
+    /// <summary>Wraps a Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
+    /// <exception cref="ArgumentException">The message is not one of those types, or has no name.</exception>
+    public static XdsResource Create(IMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var (name, typeUrl) = message switch
+        {
+            Listener l => (l.Name, TypeUrls.Listener),
+            RouteConfiguration r => (r.Name, TypeUrls.RouteConfiguration),
+            Cluster c => (c.Name, TypeUrls.Cluster),
+            ClusterLoadAssignment e => (e.ClusterName, TypeUrls.ClusterLoadAssignment),
+            Secret s => (s.Name, TypeUrls.Secret),
+            _ => throw new ArgumentException($"{message.Descriptor.FullName} is not an xDS resource type this server distributes.", nameof(message)),
+        };
+        if (string.IsNullOrEmpty(name))
+        {
+            throw new ArgumentException($"{message.Descriptor.FullName} has no name; xDS resources must be named.", nameof(message));
+        }
+
+        var packed = Any.Pack(message);
+        var hash = SHA256.HashData(packed.Value.Span);
+        var version = Convert.ToHexStringLower(hash, 0, 8);
+        return new XdsResource(name, typeUrl, message, packed, version, ResourceReferences.Of(message));
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{TypeUrls.ShortName(TypeUrl)} {Name}@{Version}";
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace XdsControlPlane.Xds;
+
+/// <summary>Registers and maps the xDS server in an ASP.NET Core host.</summary>
+public static class XdsServerExtensions
+{
+    /// <summary>Client messages up to this size are accepted (Delta reconnects carry every resource version).</summary>
+    public const int MaxReceiveMessageSize = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/> and the default
+    /// <see cref="INodeGroupResolver"/> (each only if not registered already).
+    /// </summary>
+    public static IServiceCollection AddXdsServer(this IServiceCollection services)
+    {
+        services.AddGrpc(options =>
+        {
+            options.MaxReceiveMessageSize = MaxReceiveMessageSize;
+            options.MaxSendMessageSize = null;
+        });
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<SnapshotCache>();
+        services.TryAddSingleton<ClientRegistry>();
+        services.TryAddSingleton<INodeGroupResolver, RoleAndClusterNodeGroupResolver>();
+        services.TryAddSingleton<SotwStreamFactory>();
+        return services;
+    }
+
+    /// <summary>Maps ADS and the per-type LDS, RDS, CDS, EDS and SDS services.</summary>
+    public static IEndpointRouteBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<RouteDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<SecretDiscoveryServiceImpl>();
+        return endpoints;
+    }
+}

@@ -1,0 +1,450 @@
+using Envoy.Service.Cluster.V3;
+using Envoy.Service.Discovery.V3;
+using Grpc.Core;
+using static XdsControlPlane.Xds.Tests.AdsTestClient;
+
+namespace XdsControlPlane.Xds.Tests;
+
+/// <summary>
+/// The State-of-the-World ADS checklist of the xDS server issue, each item driven over real gRPC on loopback by
+/// a client that behaves like Envoy (or deliberately does not).
+/// </summary>
+public sealed class SotwProtocolTests
+{
+    private const string Cds = TypeUrls.Cluster;
+    private const string Eds = TypeUrls.ClusterLoadAssignment;
+    private const string Lds = TypeUrls.Listener;
+    private const string Rds = TypeUrls.RouteConfiguration;
+
+    private XdsTestServer _server = null!;
+
+    [SetUp]
+    public async Task StartServer() => _server = await XdsTestServer.StartAsync();
+
+    [TearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test] // 1
+    public async Task Request_WithoutTypeUrl_FailsStreamWithInvalidArgument()
+    {
+        await using var client = Open(_server.Channel);
+
+        await client.SendAsync(new DiscoveryRequest { ResourceNames = { "a" } });
+        var failure = await client.ExpectFailureAsync();
+
+        Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "type_url is required on every ADS request")));
+    }
+
+    [Test] // 2
+    public async Task Node_OnlyOnFirstRequest_LaterRequestsAreServedForTheSameGroup()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+
+        var clusters = await client.RequestAsync(Cds);
+        var endpoints = await client.RequestAsync(Eds, "cart"); // no node on this request
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(clusters), Is.EqualTo(new[] { "cart" }));
+            Assert.That(Names(endpoints), Is.EqualTo(new[] { "cart" }));
+            Assert.That(_server.Registry.Clients.Single().Node.Id, Is.EqualTo("envoy-1"));
+        });
+    }
+
+    [Test] // 3
+    public async Task Responses_OnOneStream_HaveUniqueNonces()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var nonces = new List<string>();
+
+        var clusters = await client.RequestAsync(Cds);
+        nonces.Add(clusters.Nonce);
+        await client.AckAsync(clusters);
+        nonces.Add((await client.RequestAsync(Eds, "cart")).Nonce);
+        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        nonces.Add((await client.ReceiveAsync()).Nonce);
+        nonces.Add((await client.RequestAsync(Eds, "cart", "checkout")).Nonce);
+
+        Assert.That(nonces, Is.Unique);
+    }
+
+    [Test] // 4
+    public async Task Requests_QueuedForOneType_TheLatestDecidesWhatIsSent()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b", "c"));
+        await using var client = Open(_server.Channel);
+
+        await client.SendAsync(Eds, "a");
+        await client.SendAsync(Eds, "a", "b");
+        await client.SendAsync(Eds, "c");
+        var responses = new List<DiscoveryResponse>();
+        DiscoveryResponse next;
+        var barrier = "type.googleapis.com/xdscp.test.Latest";
+        await client.SendAsync(barrier);
+        while ((next = await client.ReceiveAsync()).TypeUrl != barrier)
+        {
+            responses.Add(next);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(responses, Has.Count.InRange(1, 3));
+            Assert.That(Names(responses[^1]), Is.EqualTo(new[] { "c" }));
+        });
+    }
+
+    [Test] // 5
+    public async Task Ack_SameVersionLatestNonceSameNames_GetsNoResponse()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var endpoints = await client.RequestAsync(Eds, "cart");
+
+        await client.AckAsync(endpoints, "cart");
+
+        await client.AssertNothingSentAsync();
+    }
+
+    [Test] // 6
+    public async Task Nack_IsRecordedWithClientMessage_NotResent_AndNextVersionIsSent()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var first = await client.RequestAsync(Cds);
+        await client.AckAsync(first);
+        await client.AssertNothingSentAsync();
+        _server.Publish(TestResources.Snapshot(["cart", "checkout"], port: 9000));
+        var rejected = await client.ReceiveAsync();
+
+        await client.NackAsync(rejected, first.VersionInfo, "cluster checkout: connect_timeout too short");
+        await client.AssertNothingSentAsync();
+        var status = _server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
+        _server.Publish(TestResources.Snapshot("cart", "checkout", "payments"));
+        var next = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.LastNack?.Message, Is.EqualTo("cluster checkout: connect_timeout too short"));
+            Assert.That(status.LastNack?.Version, Is.EqualTo(rejected.VersionInfo));
+            Assert.That(status.AckedVersion, Is.EqualTo(first.VersionInfo));
+            Assert.That(next.TypeUrl, Is.EqualTo(Cds));
+            Assert.That(Names(next), Is.EqualTo(new[] { "cart", "checkout", "payments" }));
+        });
+    }
+
+    [Test] // 6, NACK storm
+    public async Task NackStorm_SameResponseNackedRepeatedly_IsNeverResent()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var clusters = await client.RequestAsync(Cds);
+
+        for (var i = 0; i < 50; i++)
+        {
+            await client.NackAsync(clusters, string.Empty, $"rejected #{i}");
+        }
+
+        await client.AssertNothingSentAsync();
+        Assert.That(_server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds).LastNack?.Message, Is.EqualTo("rejected #49"));
+    }
+
+    [Test] // 7
+    public async Task StaleNonce_IsIgnored()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(_server.Channel);
+        var first = await client.RequestAsync(Eds, "a");
+        await client.AckAsync(first, "a");
+        await client.AssertNothingSentAsync();
+        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
+        var second = await client.ReceiveAsync();
+
+        // A request answering the first response arrives after the second was sent: it must not change anything.
+        await client.SendAsync(new DiscoveryRequest { TypeUrl = Eds, VersionInfo = first.VersionInfo, ResponseNonce = first.Nonce, ResourceNames = { "a", "b" } });
+        await client.AssertNothingSentAsync();
+        await client.AckAsync(second, "a");
+
+        await client.AssertNothingSentAsync();
+    }
+
+    [Test] // 8
+    public async Task EmptyFirstCdsRequest_IsWildcard()
+    {
+        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        await using var client = Open(_server.Channel);
+
+        var clusters = await client.RequestAsync(Cds);
+
+        Assert.That(Names(clusters), Is.EqualTo(new[] { "cart", "checkout" }));
+    }
+
+    [Test] // 8
+    public async Task StarName_IsWildcard()
+    {
+        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        await using var client = Open(_server.Channel);
+
+        var listeners = await client.RequestAsync(Lds, "*");
+
+        Assert.That(Names(listeners), Is.EqualTo(new[] { "http" }));
+    }
+
+    [Test] // 8
+    public async Task EmptyList_AfterNamesWereSent_Unsubscribes()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var named = await client.RequestAsync(Cds, "cart");
+        await client.AckAsync(named, "cart");
+
+        await client.SendAsync(new DiscoveryRequest { TypeUrl = Cds, VersionInfo = named.VersionInfo, ResponseNonce = named.Nonce });
+        var none = await client.ReceiveAsync();
+
+        Assert.That(Names(none), Is.Empty);
+    }
+
+    [Test] // 9
+    public async Task NewName_AtUnchangedSnapshot_IsSent()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(_server.Channel);
+        var first = await client.RequestAsync(Eds, "a");
+        await client.AckAsync(first, "a");
+
+        await client.SendAsync(new DiscoveryRequest { TypeUrl = Eds, VersionInfo = first.VersionInfo, ResponseNonce = first.Nonce, ResourceNames = { "a", "b" } });
+        var second = await client.ReceiveAsync();
+
+        Assert.That(Names(second), Is.EqualTo(new[] { "a", "b" }));
+    }
+
+    [Test] // 9
+    public async Task NameThatDoesNotExistYet_IsSentWhenItAppears()
+    {
+        _server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(_server.Channel);
+        var first = await client.RequestAsync(Eds, "a", "later");
+        await client.AckAsync(first, "a", "later");
+
+        _server.Publish(TestResources.Snapshot("a", "later"));
+        var second = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(first), Is.EqualTo(new[] { "a" }));
+            Assert.That(Names(second), Is.EqualTo(new[] { "a", "later" }));
+        });
+    }
+
+    [Test] // 9, 10
+    public async Task NamedType_NeverCarriesUnrequestedResources()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b", "c"));
+        await using var client = Open(_server.Channel);
+
+        var endpoints = await client.RequestAsync(Eds, "b");
+        var routes = await client.RequestAsync(Rds, "routes");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(endpoints), Is.EqualTo(new[] { "b" }));
+            Assert.That(Names(routes), Is.EqualTo(new[] { "routes" }));
+        });
+    }
+
+    [Test] // 10
+    public async Task SnapshotChange_ThatDoesNotTouchAType_SendsNothingForIt()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var clusters = await client.RequestAsync(Cds);
+        await client.AckAsync(clusters);
+        var endpoints = await client.RequestAsync(Eds, "cart");
+        await client.AckAsync(endpoints, "cart");
+        await client.AssertNothingSentAsync();
+
+        _server.Publish(TestResources.Snapshot(["cart"], port: 9500)); // only endpoints change
+        var pushed = await client.ReceiveAsync();
+
+        Assert.That(pushed.TypeUrl, Is.EqualTo(Eds));
+        await client.AckAsync(pushed, "cart");
+        await client.AssertNothingSentAsync();
+    }
+
+    [Test] // 11
+    public async Task SnapshotChange_IsPushedClustersThenEndpointsThenListenersThenRoutes()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        foreach (var (type, names) in new[] { (Cds, Array.Empty<string>()), (Eds, new[] { "cart", "checkout" }), (Lds, []), (Rds, ["routes"]) })
+        {
+            await client.AckAsync(await client.RequestAsync(type, names), names);
+        }
+
+        await client.AssertNothingSentAsync();
+
+        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+        [
+            TestResources.Listener("http", "routes"), TestResources.Listener("admin", "routes"),
+            TestResources.Routes("routes", "cart", "checkout"),
+            TestResources.Cluster("cart"), TestResources.Cluster("checkout"),
+            TestResources.Endpoints("cart", 9000), TestResources.Endpoints("checkout", 9001),
+        ]);
+        _server.Publish(changed);
+        var order = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            order.Add((await client.ReceiveAsync()).TypeUrl);
+        }
+
+        Assert.That(order, Is.EqualTo(new[] { Cds, Eds, Lds, Rds }));
+    }
+
+    [Test] // 11
+    public async Task ClusterChange_EndpointsAreResentOnTheNextEdsRequestEvenIfUnchanged()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var clusters = await client.RequestAsync(Cds);
+        await client.AckAsync(clusters);
+        var endpoints = await client.RequestAsync(Eds, "cart");
+        await client.AckAsync(endpoints, "cart");
+        await client.AssertNothingSentAsync();
+
+        var slower = global::XdsControlPlane.Xds.Snapshot.Create(
+            [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9000)]);
+        _server.Publish(slower);
+        var updatedClusters = await client.ReceiveAsync();
+        await client.AckAsync(updatedClusters);
+        await client.AckAsync(endpoints, "cart"); // Envoy re-requests EDS for the warming cluster
+        var resent = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(updatedClusters.TypeUrl, Is.EqualTo(Cds));
+            Assert.That(resent.TypeUrl, Is.EqualTo(Eds));
+            Assert.That(resent.VersionInfo, Is.EqualTo(endpoints.VersionInfo), "same endpoints, sent again");
+            Assert.That(resent.Nonce, Is.Not.EqualTo(endpoints.Nonce));
+        });
+    }
+
+    [Test] // 11
+    public async Task RemovedCluster_StaysUntilTheRoutesWithoutItAreAcked()
+    {
+        _server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(_server.Channel);
+        var clusters = await client.RequestAsync(Cds);
+        await client.AckAsync(clusters);
+        var routes = await client.RequestAsync(Rds, "routes");
+        await client.AckAsync(routes, "routes");
+        await client.AssertNothingSentAsync();
+
+        _server.Publish(TestResources.Snapshot("cart"));
+        var newRoutes = await client.ReceiveAsync(); // CDS is not pushed yet: the ACKed routes still use legacy
+        await client.AckAsync(newRoutes, "routes");
+        var afterSwitch = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((newRoutes.TypeUrl, Names(newRoutes)), Is.EqualTo((Rds, new[] { "routes" })));
+            Assert.That((afterSwitch.TypeUrl, Names(afterSwitch)), Is.EqualTo((Cds, new[] { "cart" })));
+        });
+    }
+
+    [Test] // 12
+    public async Task EdsRequest_ForUnknownName_GetsAnEmptyReply()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+
+        var reply = await client.RequestAsync(Eds, "not-on-this-replica");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(reply.TypeUrl, Is.EqualTo(Eds));
+            Assert.That(reply.Resources, Is.Empty);
+        });
+    }
+
+    [Test] // 13
+    public async Task Request_LargerThanFourMebibytes_IsAccepted()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        var names = Enumerable.Range(0, 100_000).Select(i => $"cluster-with-a-rather-long-name-number-{i:D8}").Append("cart").ToArray();
+
+        var reply = await client.RequestAsync(Eds, names);
+
+        Assert.That(Names(reply), Is.EqualTo(new[] { "cart" }));
+    }
+
+    [Test]
+    public async Task Request_BeforeAnySnapshot_IsAnsweredWhenTheFirstSnapshotArrives()
+    {
+        await using var client = Open(_server.Channel);
+        await client.SendAsync(Cds);
+        Assert.That(() => _server.Registry.Clients.Count, Is.EqualTo(1).After(5000, 20), "the request reached the server");
+
+        _server.Publish(TestResources.Snapshot("cart"));
+        var first = await client.ReceiveAsync();
+
+        Assert.That((first.TypeUrl, Names(first)), Is.EqualTo((Cds, new[] { "cart" })), "nothing (not even an empty CDS) was sent before the snapshot");
+    }
+
+    [Test]
+    public async Task AbruptDisconnect_RemovesTheClientAndLeavesOthersServed()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var dropped = Open(_server.Channel, XdsTestServer.Node("dropped"));
+        await dropped.RequestAsync(Cds);
+        await using var survivor = Open(_server.Channel, XdsTestServer.Node("survivor"));
+        await survivor.AckAsync(await survivor.RequestAsync(Cds));
+        await survivor.AssertNothingSentAsync();
+
+        await dropped.DisposeAsync();
+        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        var pushed = await survivor.ReceiveAsync();
+
+        Assert.That(Names(pushed), Is.EqualTo(new[] { "cart", "checkout" }));
+        Assert.That(() => _server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "survivor" }).After(5000, 20));
+    }
+
+    [Test]
+    public async Task AllAcked_TrueOnlyOnceEveryClientOfTheGroupAckedTheSnapshot()
+    {
+        var snapshot = TestResources.Snapshot("cart");
+        _server.Publish(snapshot);
+        await using var client = Open(_server.Channel);
+        var clusters = await client.RequestAsync(Cds);
+        var before = _server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out _);
+
+        await client.AckAsync(clusters);
+        await client.AssertNothingSentAsync();
+        var after = _server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out var clients);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before, Is.False);
+            Assert.That(after, Is.True);
+            Assert.That(clients, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task PerTypeService_Cds_ServesClustersWithoutTypeUrlAndRejectsOtherTypes()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var cds = new ClusterDiscoveryService.ClusterDiscoveryServiceClient(_server.Channel);
+        await using (var client = Open(cds.StreamClusters()))
+        {
+            await client.SendAsync(new DiscoveryRequest());
+            Assert.That(Names(await client.ReceiveAsync()), Is.EqualTo(new[] { "cart" }));
+        }
+
+        await using var wrongType = Open(cds.StreamClusters());
+        await wrongType.SendAsync(Eds, "cart");
+        var failure = await wrongType.ExpectFailureAsync();
+        Assert.That(failure.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Envoy.Config.Core.V3;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace XdsControlPlane.Xds.Tests;
+
+/// <summary>The xDS services on a real loopback HTTP/2 socket, with a gRPC channel to them.</summary>
+internal sealed class XdsTestServer : IAsyncDisposable
+{
+    public const string Group = "sidecar/shop";
+
+    private readonly WebApplication _app;
+
+    private XdsTestServer(WebApplication app, GrpcChannel channel)
+    {
+        _app = app;
+        Channel = channel;
+    }
+
+    public GrpcChannel Channel { get; }
+
+    public SnapshotCache Cache => _app.Services.GetRequiredService<SnapshotCache>();
+
+    public ClientRegistry Registry => _app.Services.GetRequiredService<ClientRegistry>();
+
+    /// <summary>A node that the default resolver puts in <see cref="Group"/>.</summary>
+    public static Node Node(string id = "envoy-1") => new() { Id = id, Cluster = "shop" };
+
+    public static async Task<XdsTestServer> StartAsync()
+    {
+        ListenOptions? listener = null;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listener = listen;
+        }));
+        builder.Services.AddXdsServer();
+        var app = builder.Build();
+        app.MapXdsServices();
+        await app.StartAsync();
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{listener!.IPEndPoint!.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
+        return new XdsTestServer(app, channel);
+    }
+
+    public void Publish(Snapshot snapshot)
+    {
+        var update = Cache.SetSnapshot(Group, snapshot);
+        Assert.That(update.Problems, Is.Empty);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
