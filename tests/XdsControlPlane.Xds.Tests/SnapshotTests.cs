@@ -1,0 +1,134 @@
+using Envoy.Config.Core.V3;
+using Envoy.Config.Listener.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
+using Google.Protobuf.WellKnownTypes;
+using Filter = Envoy.Config.Listener.V3.Filter;
+using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
+
+namespace XdsControlPlane.Xds.Tests;
+
+public sealed class SnapshotTests
+{
+    [Test]
+    public void Version_SameResourcesInAnyOrder_IsIdentical()
+    {
+        var a = TestResources.Snapshot("cart", "checkout");
+        var b = Snapshot.Create(new[] { TestResources.Endpoints("checkout", 9000), TestResources.Cluster("checkout"), TestResources.Endpoints("cart", 9000), TestResources.Cluster("cart"), TestResources.Routes("routes", "cart", "checkout"), TestResources.Listener("http", "routes") });
+
+        Assert.That(b.Version, Is.EqualTo(a.Version));
+    }
+
+    [Test]
+    public void Version_OneResourceChanges_Changes()
+    {
+        var a = TestResources.Snapshot(["cart"], port: 9000);
+        var b = TestResources.Snapshot(["cart"], port: 9001);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(b.Version, Is.Not.EqualTo(a.Version));
+            Assert.That(b.Find(TypeUrls.Cluster, "cart")!.Version, Is.EqualTo(a.Find(TypeUrls.Cluster, "cart")!.Version), "unchanged cluster keeps its version");
+            Assert.That(b.Find(TypeUrls.ClusterLoadAssignment, "cart")!.Version, Is.Not.EqualTo(a.Find(TypeUrls.ClusterLoadAssignment, "cart")!.Version));
+        });
+    }
+
+    [Test]
+    public void Create_DuplicateName_IsRejectedNamingIt()
+    {
+        Assert.That(
+            () => Snapshot.Create([TestResources.Cluster("cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 2)]),
+            Throws.ArgumentException.With.Message.StartsWith("CDS resource 'cart' appears twice."));
+    }
+
+    [Test]
+    public void Resource_UnsupportedTypeOrNoName_IsRejected()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => XdsResource.Create(new Node()), Throws.ArgumentException.With.Message.Contains("envoy.config.core.v3.Node is not an xDS resource type"));
+            Assert.That(() => XdsResource.Create(new Secret()), Throws.ArgumentException.With.Message.Contains("has no name"));
+        });
+    }
+
+    [Test]
+    public void Consistency_CompleteSnapshot_HasNoProblems() =>
+        Assert.That(SnapshotConsistency.Check(TestResources.Snapshot("cart", "checkout")), Is.Empty);
+
+    [Test]
+    public void Consistency_MissingReferences_AreEachNamed()
+    {
+        var tcp = XdsResource.Create(new Listener
+        {
+            Name = "postgres",
+            FilterChains = { new FilterChain { Filters = { new Filter { Name = "tcp", TypedConfig = Any.Pack(new TcpProxy { StatPrefix = "pg", Cluster = "db" }) } } } },
+        });
+        var snapshot = Snapshot.Create([TestResources.Listener("http", "missing-routes"), tcp, TestResources.Routes("routes", "cart", "gone"), TestResources.Cluster("cart")]);
+
+        Assert.That(SnapshotConsistency.Check(snapshot), Is.EqualTo(new[]
+        {
+            "CDS 'cart' loads endpoints from EDS 'cart', which the snapshot does not contain.",
+            "LDS 'http' loads routes from RDS 'missing-routes', which the snapshot does not contain.",
+            "LDS 'postgres' sends traffic to CDS 'db', which the snapshot does not contain.",
+            "RDS 'routes' routes to CDS 'gone', which the snapshot does not contain.",
+        }));
+    }
+
+    [Test]
+    public void Cache_InconsistentSnapshot_IsRejectedAndThePreviousOneKept()
+    {
+        var cache = new SnapshotCache();
+        var good = TestResources.Snapshot("cart");
+        cache.SetSnapshot("g", good);
+
+        var update = cache.SetSnapshot("g", Snapshot.Create([TestResources.Routes("routes", "nowhere")]));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(update.Accepted, Is.False);
+            Assert.That(update.Problems, Has.One.Contains("CDS 'nowhere'"));
+            Assert.That(cache.GetSnapshot("g")!.Snapshot, Is.SameAs(good));
+        });
+    }
+
+    [Test]
+    public void Cache_Watchers_AreWokenForTheirGroupOnlyAndNotForAnIdenticalSnapshot()
+    {
+        var cache = new SnapshotCache();
+        var woken = new List<string>();
+        using var a = cache.Watch("a", () => woken.Add("a"));
+        using var b = cache.Watch("b", () => woken.Add("b"));
+
+        cache.SetSnapshot("a", TestResources.Snapshot("cart"));
+        cache.SetSnapshot("a", TestResources.Snapshot("cart"));
+        cache.SetSnapshot("a", TestResources.Snapshot("cart", "checkout"));
+
+        Assert.That(woken, Is.EqualTo(new[] { "a", "a" }));
+    }
+
+    [Test]
+    public void Cache_DisposedWatch_IsNotWoken()
+    {
+        var cache = new SnapshotCache();
+        var woken = 0;
+        cache.Watch("a", () => woken++).Dispose();
+
+        cache.SetSnapshot("a", TestResources.Snapshot("cart"));
+
+        Assert.That(woken, Is.Zero);
+    }
+
+    [TestCase("gateway", "edge", "gateway/edge")]
+    [TestCase("grpc", "shop", "grpc/shop")]
+    [TestCase(null, "shop", "sidecar/shop")]
+    [TestCase("", "", "sidecar/")]
+    public void NodeGroup_IsRoleAndCluster(string? role, string cluster, string expected)
+    {
+        var node = new Node { Id = "n", Cluster = cluster };
+        if (role is not null)
+        {
+            node.Metadata = new Struct { Fields = { [RoleAndClusterNodeGroupResolver.RoleKey] = Value.ForString(role) } };
+        }
+
+        Assert.That(new RoleAndClusterNodeGroupResolver().GroupOf(node), Is.EqualTo(expected));
+    }
+}
