@@ -8,16 +8,16 @@ namespace XdsControlPlane.Xds;
 /// <param name="SentVersion"><c>version_info</c> of the last response sent.</param>
 /// <param name="AckedVersion"><c>version_info</c> of the last response the client ACKed.</param>
 /// <param name="LastNack">The last NACK since the last ACK, if any.</param>
-/// <param name="Sent">Resource name → version, as last sent.</param>
-/// <param name="Acked">Resource name → version, as last ACKed.</param>
+/// <param name="Sent">The resources of the last response, by name (shared, immutable).</param>
+/// <param name="Acked">The resources of the last ACKed response, by name.</param>
 /// <param name="SyncedSnapshot">The snapshot version this type is known to be in sync with (ACKed, nothing pending).</param>
 public sealed record TypeStatus(
     string TypeUrl,
     string? SentVersion,
     string? AckedVersion,
     NackRecord? LastNack,
-    IReadOnlyDictionary<string, string> Sent,
-    IReadOnlyDictionary<string, string> Acked,
+    IReadOnlyDictionary<string, XdsResource> Sent,
+    IReadOnlyDictionary<string, XdsResource> Acked,
     string? SyncedSnapshot);
 
 /// <summary>One connected xDS stream and its per-type sync state (what CSDS and <c>sandboxctl proxies</c> show).</summary>

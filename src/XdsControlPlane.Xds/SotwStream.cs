@@ -328,8 +328,8 @@ internal sealed class SotwStream
             t.LastVersion,
             t.AckedVersion,
             t.LastNack,
-            t.Sent.ToDictionary(r => r.Key, r => r.Value.Version, StringComparer.Ordinal),
-            t.Acked.ToDictionary(r => r.Key, r => r.Value.Version, StringComparer.Ordinal),
+            t.Sent,
+            t.Acked,
             t.LastVersion is not null && t.AckedVersion == t.LastVersion && !t.MustRespond ? snapshotVersion : null)).ToArray();
         _registry.Update(new ClientStatus(Id, _node, _group, types));
     }

@@ -30,7 +30,7 @@ public static class XdsServerExtensions
         return services;
     }
 
-    /// <summary>Maps ADS and the per-type LDS, RDS, CDS, EDS and SDS services.</summary>
+    /// <summary>Maps ADS, the per-type LDS, RDS, CDS, EDS and SDS services, and CSDS.</summary>
     public static IEndpointRouteBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>();
@@ -39,6 +39,7 @@ public static class XdsServerExtensions
         endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>();
         endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>();
         endpoints.MapGrpcService<SecretDiscoveryServiceImpl>();
+        endpoints.MapGrpcService<ClientStatusDiscoveryServiceImpl>();
         return endpoints;
     }
 }
