@@ -2,12 +2,13 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Formatting.Compact;
+using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// The server process: Kestrel with an HTTP/2 listener for xDS and an HTTP/1.1 listener for admin endpoints,
-/// Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
+/// The server process: Kestrel with an HTTP/2 listener for xDS (ADS, per-type services, CSDS) and an HTTP/1.1
+/// listener for admin endpoints, Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
@@ -25,6 +26,12 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>The bound admin port. Valid after <see cref="StartAsync"/>.</summary>
     public int AdminPort => _listeners[1].IPEndPoint!.Port;
+
+    /// <summary>The snapshot cache the xDS server serves from; sources publish here.</summary>
+    public SnapshotCache Snapshots => _app.Services.GetRequiredService<SnapshotCache>();
+
+    /// <summary>The connected xDS clients and their sync state.</summary>
+    public ClientRegistry Clients => _app.Services.GetRequiredService<ClientRegistry>();
 
     /// <summary>Builds the host for <paramref name="options"/>.</summary>
     public static ServerHost Create(ServerOptions options)
@@ -64,8 +71,12 @@ public sealed class ServerHost : IAsyncDisposable
             });
         });
 
+        builder.Services.AddXdsServer();
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
         var app = builder.Build();
         AdminEndpoints.Map(app);
+        app.MapXdsServices();
         return new ServerHost(app, listeners);
     }
 

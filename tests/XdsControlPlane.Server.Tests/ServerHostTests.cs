@@ -1,4 +1,10 @@
 using System.Net;
+using Envoy.Config.Cluster.V3;
+using Envoy.Config.Core.V3;
+using Envoy.Service.Discovery.V3;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 
@@ -39,5 +45,39 @@ public sealed class ServerHostTests
 
         Assert.That(async () => await second.StartAsync(cancel.Token), Throws.InstanceOf<IOException>());
         await first.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Start_XdsPort_ServesAdsFromTheSnapshotCache()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await host.StartAsync(cancel.Token);
+        var cluster = new Cluster
+        {
+            Name = "static",
+            Type = Cluster.Types.DiscoveryType.Static,
+            ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)),
+        };
+        var update = host.Snapshots.SetSnapshot("gateway/edge", Snapshot.Create([XdsResource.Create(cluster)]));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
+
+        await call.RequestStream.WriteAsync(new DiscoveryRequest
+        {
+            TypeUrl = TypeUrls.Cluster,
+            Node = new Node { Id = "gw-1", Cluster = "edge", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("gateway") } } },
+        }, cancel.Token);
+        Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True);
+        var response = call.ResponseStream.Current;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(update.Accepted, Is.True);
+            Assert.That(response.Resources.Single().Unpack<Cluster>().Name, Is.EqualTo("static"));
+            Assert.That(host.Clients.Clients.Single().Group, Is.EqualTo("gateway/edge"));
+        });
+        await call.RequestStream.CompleteAsync();
+        await host.StopAsync(cancel.Token);
     }
 }
