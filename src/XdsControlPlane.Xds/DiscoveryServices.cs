@@ -8,52 +8,58 @@ using Grpc.Core;
 
 namespace XdsControlPlane.Xds;
 
-/// <summary>Creates <see cref="SotwStream"/>s with the shared cache, grouping, registry and clock.</summary>
-internal sealed class SotwStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, ILoggerFactory loggers)
+/// <summary>Creates State-of-the-World and Delta streams with the shared cache, grouping, registry and clock.</summary>
+internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, ILoggerFactory loggers)
 {
-    private readonly ILogger _logger = loggers.CreateLogger("XdsControlPlane.Xds.Stream");
+    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, loggers.CreateLogger("XdsControlPlane.Xds.Stream"));
 
     public Task RunAsync(string? fixedTypeUrl, IAsyncStreamReader<DiscoveryRequest> requests, IServerStreamWriter<DiscoveryResponse> responses, ServerCallContext context) =>
-        new SotwStream(cache, groups, registry, clock, _logger, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);
+        new SotwStream(_context, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);
+
+    public Task RunDeltaAsync(string? fixedTypeUrl, IAsyncStreamReader<DeltaDiscoveryRequest> requests, IServerStreamWriter<DeltaDiscoveryResponse> responses, ServerCallContext context) =>
+        new DeltaStream(_context, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);
 }
 
-/// <summary>ADS: all types over one stream (State of the World).</summary>
-internal sealed class AggregatedDiscoveryServiceImpl(SotwStreamFactory streams) : AggregatedDiscoveryService.AggregatedDiscoveryServiceBase
+/// <summary>ADS: all types over one stream, State of the World or Delta.</summary>
+internal sealed class AggregatedDiscoveryServiceImpl(XdsStreamFactory streams) : AggregatedDiscoveryService.AggregatedDiscoveryServiceBase
 {
     public override Task StreamAggregatedResources(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(null, requestStream, responseStream, context);
+
+    public override Task DeltaAggregatedResources(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(null, requestStream, responseStream, context);
 }
 
 /// <summary>LDS over its own stream.</summary>
-internal sealed class ListenerDiscoveryServiceImpl(SotwStreamFactory streams) : ListenerDiscoveryService.ListenerDiscoveryServiceBase
+internal sealed class ListenerDiscoveryServiceImpl(XdsStreamFactory streams) : ListenerDiscoveryService.ListenerDiscoveryServiceBase
 {
     public override Task StreamListeners(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Listener, requestStream, responseStream, context);
 }
 
 /// <summary>RDS over its own stream.</summary>
-internal sealed class RouteDiscoveryServiceImpl(SotwStreamFactory streams) : RouteDiscoveryService.RouteDiscoveryServiceBase
+internal sealed class RouteDiscoveryServiceImpl(XdsStreamFactory streams) : RouteDiscoveryService.RouteDiscoveryServiceBase
 {
     public override Task StreamRoutes(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.RouteConfiguration, requestStream, responseStream, context);
 }
 
 /// <summary>CDS over its own stream.</summary>
-internal sealed class ClusterDiscoveryServiceImpl(SotwStreamFactory streams) : ClusterDiscoveryService.ClusterDiscoveryServiceBase
+internal sealed class ClusterDiscoveryServiceImpl(XdsStreamFactory streams) : ClusterDiscoveryService.ClusterDiscoveryServiceBase
 {
     public override Task StreamClusters(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Cluster, requestStream, responseStream, context);
 }
 
 /// <summary>EDS over its own stream.</summary>
-internal sealed class EndpointDiscoveryServiceImpl(SotwStreamFactory streams) : EndpointDiscoveryService.EndpointDiscoveryServiceBase
+internal sealed class EndpointDiscoveryServiceImpl(XdsStreamFactory streams) : EndpointDiscoveryService.EndpointDiscoveryServiceBase
 {
     public override Task StreamEndpoints(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.ClusterLoadAssignment, requestStream, responseStream, context);
 }
 
 /// <summary>SDS over its own stream.</summary>
-internal sealed class SecretDiscoveryServiceImpl(SotwStreamFactory streams) : SecretDiscoveryService.SecretDiscoveryServiceBase
+internal sealed class SecretDiscoveryServiceImpl(XdsStreamFactory streams) : SecretDiscoveryService.SecretDiscoveryServiceBase
 {
     public override Task StreamSecrets(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Secret, requestStream, responseStream, context);

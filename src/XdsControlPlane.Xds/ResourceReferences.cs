@@ -20,6 +20,10 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     /// <summary>No references.</summary>
     public static ResourceReferences None { get; } = new([], [], []);
 
+    /// <summary>Clusters that <paramref name="routesAndListeners"/> send traffic to.</summary>
+    public static IEnumerable<string> ClustersUsedBy(IEnumerable<XdsResource> routesAndListeners) =>
+        routesAndListeners.SelectMany(r => r.References.Clusters);
+
     /// <summary>Reads the references out of a resource (unpacking HTTP connection manager and TCP proxy configs).</summary>
     public static ResourceReferences Of(IMessage message) => message switch
     {

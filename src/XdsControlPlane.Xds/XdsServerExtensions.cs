@@ -26,7 +26,7 @@ public static class XdsServerExtensions
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ClientRegistry>();
         services.TryAddSingleton<INodeGroupResolver, RoleAndClusterNodeGroupResolver>();
-        services.TryAddSingleton<SotwStreamFactory>();
+        services.TryAddSingleton<XdsStreamFactory>();
         return services;
     }
 

@@ -1,0 +1,175 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using Envoy.Config.Core.V3;
+using Envoy.Service.Discovery.V3;
+
+namespace XdsControlPlane.Xds;
+
+/// <summary>
+/// The Delta (incremental) protocol: per-resource versions, only changed resources sent, removals listed in
+/// <c>removed_resources</c>, <c>initial_resource_versions</c> honoured on reconnect, and subscription changes applied
+/// even when the request's nonce is stale.
+/// </summary>
+internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl)
+    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(context, fixedTypeUrl)
+{
+    private readonly Dictionary<string, DeltaSubscription> _types = new(StringComparer.Ordinal);
+    private long _nonce;
+
+    protected override string? Problem(DeltaDiscoveryRequest request)
+    {
+        if (FixedTypeUrl is null && string.IsNullOrEmpty(request.TypeUrl))
+        {
+            return "type_url is required on every Delta ADS request";
+        }
+
+        if (FixedTypeUrl is not null && request.TypeUrl.Length > 0 && request.TypeUrl != FixedTypeUrl)
+        {
+            return $"type_url {request.TypeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
+        }
+
+        return null;
+    }
+
+    protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
+
+    protected override IEnumerable<string> TypesInPushOrder() => InPushOrder(_types.Keys);
+
+    protected override void OnRequest(DeltaDiscoveryRequest request)
+    {
+        var typeUrl = FixedTypeUrl ?? request.TypeUrl;
+        if (!_types.TryGetValue(typeUrl, out var state))
+        {
+            _types[typeUrl] = state = new DeltaSubscription(typeUrl);
+        }
+
+        if (!state.Initialized)
+        {
+            state.Initialized = true;
+            foreach (var (name, version) in request.InitialResourceVersions)
+            {
+                state.ClientVersions[name] = version;
+            }
+
+            state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && TypeUrls.IsWildcardCapable(typeUrl);
+        }
+
+        // Subscription changes count whatever the nonce says.
+        foreach (var name in request.ResourceNamesUnsubscribe)
+        {
+            if (name == "*")
+            {
+                state.Wildcard = false;
+            }
+            else
+            {
+                state.Names.Remove(name);
+                state.Forget(name);
+            }
+        }
+
+        foreach (var name in request.ResourceNamesSubscribe)
+        {
+            if (name == "*")
+            {
+                state.MustRespond |= !state.Wildcard;
+                state.Wildcard = true;
+            }
+            else
+            {
+                state.MustRespond |= state.Names.Add(name);
+            }
+        }
+
+        if (request.ResponseNonce.Length == 0)
+        {
+            return;
+        }
+
+        if (!state.Outstanding.Remove(request.ResponseNonce, out var answered))
+        {
+            XdsLog.StaleNonce(Logger, Id, typeUrl, request.ResponseNonce, null);
+        }
+        else if (request.ErrorDetail is { } error)
+        {
+            state.RecordNack(new NackRecord(answered.SystemVersion, error.Message, Clock.GetUtcNow()));
+            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, answered.SystemVersion, error.Message);
+        }
+        else
+        {
+            state.RecordAck(answered);
+        }
+    }
+
+    protected override DeltaDiscoveryResponse? Evaluate(string typeUrl, PublishedSnapshot snapshot)
+    {
+        var state = _types[typeUrl];
+        var all = snapshot.Snapshot.Resources(typeUrl);
+        var wanted = state.Wildcard ? all.Keys.Concat(state.Names).Distinct(StringComparer.Ordinal) : state.Names;
+
+        var toSend = new List<XdsResource>();
+        var absent = new List<string>();
+        foreach (var name in wanted)
+        {
+            if (all.TryGetValue(name, out var resource))
+            {
+                if (!state.ClientVersions.TryGetValue(name, out var held) || held != resource.Version || state.ForceResend.Contains(name))
+                {
+                    toSend.Add(resource);
+                }
+            }
+            else if (!state.ClientVersions.ContainsKey(name) && !state.AnnouncedAbsent.Contains(name))
+            {
+                absent.Add(name);
+            }
+        }
+
+        var inUse = typeUrl == TypeUrls.Cluster ? ClustersInUse() : FrozenSet<string>.Empty;
+        var removed = state.ClientVersions.Keys.Where(name => !all.ContainsKey(name) && !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
+        state.ForceResend.Clear();
+        if (toSend.Count == 0 && removed.Length == 0 && !state.MustRespond)
+        {
+            return null;
+        }
+
+        state.MustRespond = false;
+        toSend.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        if (typeUrl == TypeUrls.Cluster && _types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        {
+            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(state.Held, toSend.ToDictionary(r => r.Name, StringComparer.Ordinal)));
+        }
+
+        var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
+        state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version));
+        var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
+        foreach (var resource in toSend)
+        {
+            response.Resources.Add(new Resource { Name = resource.Name, Version = resource.Version, Resource_ = resource.Packed });
+        }
+
+        return response;
+    }
+
+    protected override IReadOnlyList<TypeStatus> StatusOfTypes()
+    {
+        var snapshotVersion = Current?.Snapshot.Version;
+        return _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal).Select(t => new TypeStatus(
+            t.TypeUrl,
+            t.SentVersion,
+            t.AckedVersion,
+            t.LastNack,
+            t.Held.ToFrozenDictionary(StringComparer.Ordinal),
+            t.Acked.ToFrozenDictionary(StringComparer.Ordinal),
+            t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null)).ToArray();
+    }
+
+    protected override void LogSent(DeltaDiscoveryResponse response) =>
+        XdsLog.Sent(Logger, Id, response.TypeUrl, response.SystemVersionInfo, response.Resources.Count, response.Nonce);
+
+    /// <summary>Clusters the routes and listeners the client holds still send traffic to: not removed yet.</summary>
+    private FrozenSet<string> ClustersInUse()
+    {
+        IEnumerable<XdsResource> Held(string typeUrl) => _types.TryGetValue(typeUrl, out var s) ? s.Held.Values.Concat(s.Acked.Values) : [];
+        return ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))).ToFrozenSet(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,105 @@
+namespace XdsControlPlane.Xds;
+
+/// <summary>
+/// One Delta stream's state for one type: subscriptions, the version of each resource the client holds, what is
+/// in flight (by nonce), what it ACKed, and its last NACK. Owned by the stream's processing loop.
+/// </summary>
+internal sealed class DeltaSubscription(string typeUrl)
+{
+    /// <summary>Responses awaiting ACK/NACK beyond this many are forgotten (the client will not answer them).</summary>
+    private const int MaxOutstanding = 32;
+
+    private readonly Queue<string> _outstandingOrder = new();
+
+    public string TypeUrl { get; } = typeUrl;
+
+    public bool Initialized { get; set; }
+
+    public bool Wildcard { get; set; }
+
+    public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Name → version the client holds (from <c>initial_resource_versions</c> and what was sent).</summary>
+    public Dictionary<string, string> ClientVersions { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The resources this stream sent that the client holds.</summary>
+    public Dictionary<string, XdsResource> Held { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The resources the client ACKed.</summary>
+    public Dictionary<string, XdsResource> Acked { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Subscribed names the client was told do not exist (in <c>removed_resources</c>).</summary>
+    public HashSet<string> AnnouncedAbsent { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, DeltaResponseRecord> Outstanding { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
+
+    public bool MustRespond { get; set; } = true;
+
+    public string? SentVersion { get; private set; }
+
+    public string? AckedVersion { get; private set; }
+
+    public NackRecord? LastNack { get; private set; }
+
+    public void Forget(string name)
+    {
+        ClientVersions.Remove(name);
+        Held.Remove(name);
+        Acked.Remove(name);
+        AnnouncedAbsent.Remove(name);
+    }
+
+    public void RecordSent(string nonce, DeltaResponseRecord record)
+    {
+        foreach (var resource in record.Resources)
+        {
+            ClientVersions[resource.Name] = resource.Version;
+            Held[resource.Name] = resource;
+            AnnouncedAbsent.Remove(resource.Name);
+        }
+
+        foreach (var name in record.Removed)
+        {
+            ClientVersions.Remove(name);
+            Held.Remove(name);
+            if (Wildcard || Names.Contains(name))
+            {
+                AnnouncedAbsent.Add(name);
+            }
+        }
+
+        SentVersion = record.SystemVersion;
+        Outstanding[nonce] = record;
+        _outstandingOrder.Enqueue(nonce);
+        while (_outstandingOrder.Count > MaxOutstanding)
+        {
+            Outstanding.Remove(_outstandingOrder.Dequeue());
+        }
+    }
+
+    public void RecordAck(DeltaResponseRecord record)
+    {
+        foreach (var resource in record.Resources)
+        {
+            Acked[resource.Name] = resource;
+        }
+
+        foreach (var name in record.Removed)
+        {
+            Acked.Remove(name);
+        }
+
+        AckedVersion = record.SystemVersion;
+        LastNack = null;
+    }
+
+    public void RecordNack(NackRecord nack) => LastNack = nack;
+}
+
+/// <summary>What one Delta response carried.</summary>
+/// <param name="Resources">Resources sent.</param>
+/// <param name="Removed">Names in <c>removed_resources</c>.</param>
+/// <param name="SystemVersion">The snapshot version it was computed from.</param>
+internal sealed record DeltaResponseRecord(IReadOnlyList<XdsResource> Resources, IReadOnlyList<string> Removed, string SystemVersion);
