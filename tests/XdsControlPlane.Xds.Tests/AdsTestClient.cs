@@ -1,8 +1,8 @@
-using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Google.Protobuf.Reflection;
 using Grpc.Net.Client;
 
 namespace XdsControlPlane.Xds.Tests;
@@ -11,22 +11,21 @@ namespace XdsControlPlane.Xds.Tests;
 /// A State-of-the-World ADS client that behaves like Envoy when asked to (node on the first request only, ACK
 /// with version and nonce) and misbehaves when a test wants it to. Every wait has a timeout.
 /// </summary>
-internal sealed class AdsTestClient : IAsyncDisposable
+internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResponse>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private readonly AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> _call;
-    private readonly Channel<DiscoveryResponse> _responses = Channel.CreateUnbounded<DiscoveryResponse>();
-    private readonly Task _pump;
+    private static readonly TypeRegistry Types = TypeRegistry.FromMessages(
+        global::Envoy.Config.Listener.V3.Listener.Descriptor,
+        global::Envoy.Config.Route.V3.RouteConfiguration.Descriptor,
+        global::Envoy.Config.Cluster.V3.Cluster.Descriptor,
+        global::Envoy.Config.Endpoint.V3.ClusterLoadAssignment.Descriptor,
+        global::Envoy.Extensions.TransportSockets.Tls.V3.Secret.Descriptor);
+
     private readonly Node _node;
     private bool _sentNode;
     private int _barriers;
 
     private AdsTestClient(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, Node node)
-    {
-        _call = call;
-        _node = node;
-        _pump = PumpAsync();
-    }
+        : base(call) => _node = node;
 
     public static AdsTestClient Open(GrpcChannel channel, Node? node = null) =>
         new(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(), node ?? XdsTestServer.Node());
@@ -35,7 +34,7 @@ internal sealed class AdsTestClient : IAsyncDisposable
         new(call, node ?? XdsTestServer.Node());
 
     /// <summary>Sends a request; the first one carries the node, like Envoy.</summary>
-    public async Task SendAsync(DiscoveryRequest request)
+    public Task SendAsync(DiscoveryRequest request)
     {
         if (!_sentNode)
         {
@@ -43,29 +42,11 @@ internal sealed class AdsTestClient : IAsyncDisposable
             _sentNode = true;
         }
 
-        using var timeout = new CancellationTokenSource(Timeout);
-        await _call.RequestStream.WriteAsync(request, timeout.Token);
+        return WriteAsync(request);
     }
 
     public Task SendAsync(string typeUrl, params string[] names) =>
         SendAsync(new DiscoveryRequest { TypeUrl = typeUrl, ResourceNames = { names } });
-
-    public async Task<DiscoveryResponse> ReceiveAsync()
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            return await _responses.Reader.ReadAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException($"no response within {Timeout.TotalSeconds} s");
-        }
-        catch (ChannelClosedException e) when (e.InnerException is RpcException rpc)
-        {
-            throw rpc;
-        }
-    }
 
     public async Task<DiscoveryResponse> RequestAsync(string typeUrl, params string[] names)
     {
@@ -107,49 +88,4 @@ internal sealed class AdsTestClient : IAsyncDisposable
     public static string[] Names(DiscoveryResponse response) => response.Resources.Select(NameOf).ToArray();
 
     public static string NameOf(Any resource) => XdsResource.Create(resource.Unpack(Types)).Name;
-
-    private static readonly Google.Protobuf.Reflection.TypeRegistry Types = Google.Protobuf.Reflection.TypeRegistry.FromMessages(
-        global::Envoy.Config.Listener.V3.Listener.Descriptor,
-        global::Envoy.Config.Route.V3.RouteConfiguration.Descriptor,
-        global::Envoy.Config.Cluster.V3.Cluster.Descriptor,
-        global::Envoy.Config.Endpoint.V3.ClusterLoadAssignment.Descriptor,
-        global::Envoy.Extensions.TransportSockets.Tls.V3.Secret.Descriptor);
-
-    /// <summary>The status the stream ended with.</summary>
-    public async Task<RpcException> ExpectFailureAsync()
-    {
-        try
-        {
-            await ReceiveAsync();
-        }
-        catch (RpcException e)
-        {
-            return e;
-        }
-
-        throw new AssertionException("the stream did not fail");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _call.Dispose();
-        await _pump.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-    }
-
-    private async Task PumpAsync()
-    {
-        try
-        {
-            await foreach (var response in _call.ResponseStream.ReadAllAsync())
-            {
-                await _responses.Writer.WriteAsync(response);
-            }
-
-            _responses.Writer.TryComplete();
-        }
-        catch (Exception e)
-        {
-            _responses.Writer.TryComplete(e);
-        }
-    }
 }

@@ -1,0 +1,222 @@
+using Envoy.Service.Discovery.V3;
+using Grpc.Core;
+using static XdsControlPlane.Xds.Tests.DeltaTestClient;
+
+namespace XdsControlPlane.Xds.Tests;
+
+/// <summary>Delta (incremental) ADS over real gRPC on loopback.</summary>
+public sealed class DeltaProtocolTests
+{
+    private const string Cds = TypeUrls.Cluster;
+    private const string Eds = TypeUrls.ClusterLoadAssignment;
+    private const string Rds = TypeUrls.RouteConfiguration;
+
+    private XdsTestServer _server = null!;
+
+    [SetUp]
+    public async Task StartServer() => _server = await XdsTestServer.StartAsync();
+
+    [TearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    [Test]
+    public async Task Request_WithoutTypeUrl_FailsStreamWithInvalidArgument()
+    {
+        await using var client = Open(_server.Channel);
+
+        await client.SendAsync(new DeltaDiscoveryRequest { ResourceNamesSubscribe = { "a" } });
+        var failure = await client.ExpectFailureAsync();
+
+        Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "type_url is required on every Delta ADS request")));
+    }
+
+    [Test]
+    public async Task WildcardCds_SendsEveryClusterWithItsOwnVersion()
+    {
+        var snapshot = TestResources.Snapshot("cart", "checkout");
+        _server.Publish(snapshot);
+        await using var client = Open(_server.Channel);
+
+        var clusters = await client.SubscribeAsync(Cds);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(clusters), Is.EqualTo(new[] { "cart", "checkout" }));
+            Assert.That(clusters.Resources.Select(r => r.Version), Is.EqualTo(new[] { snapshot.Find(Cds, "cart")!.Version, snapshot.Find(Cds, "checkout")!.Version }));
+            Assert.That(clusters.SystemVersionInfo, Is.EqualTo(snapshot.Version));
+            Assert.That(clusters.RemovedResources, Is.Empty);
+        });
+    }
+
+    [Test]
+    public async Task SnapshotChange_SendsOnlyChangedResources_AndListsRemovedOnes()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b", "c"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.SubscribeAsync(Eds, "a", "b", "c"));
+        await client.AssertNothingSentAsync();
+
+        _server.Publish(Snapshot.Create(
+        [
+            TestResources.Listener("http", "routes"), TestResources.Routes("routes", "a", "b"),
+            TestResources.Cluster("a"), TestResources.Cluster("b"),
+            TestResources.Endpoints("a", 9000), TestResources.Endpoints("b", 9999),
+        ]));
+        var delta = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(delta.TypeUrl, Is.EqualTo(Eds));
+            Assert.That(Names(delta), Is.EqualTo(new[] { "b" }), "a is unchanged");
+            Assert.That(delta.RemovedResources, Is.EqualTo(new[] { "c" }));
+        });
+    }
+
+    [Test]
+    public async Task Reconnect_WithInitialResourceVersions_ResendsOnlyWhatChanged()
+    {
+        var snapshot = TestResources.Snapshot("a", "b");
+        _server.Publish(snapshot);
+        await using var client = Open(_server.Channel);
+
+        await client.SendAsync(new DeltaDiscoveryRequest
+        {
+            TypeUrl = Eds,
+            ResourceNamesSubscribe = { "a", "b", "gone" },
+            InitialResourceVersions =
+            {
+                ["a"] = snapshot.Find(Eds, "a")!.Version, // current
+                ["b"] = "0000000000000000",                // outdated
+                ["gone"] = "1111111111111111",             // no longer exists
+            },
+        });
+        var response = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(response), Is.EqualTo(new[] { "b" }));
+            Assert.That(response.RemovedResources, Is.EqualTo(new[] { "gone" }));
+        });
+    }
+
+    [Test]
+    public async Task StaleNonce_SubscriptionChangeStillApplies()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(_server.Channel);
+        var first = await client.SubscribeAsync(Eds, "a");
+        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
+        var second = await client.ReceiveAsync();
+
+        await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Eds, ResponseNonce = "no-such-nonce", ResourceNamesSubscribe = { "b" } });
+        var third = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(first), Is.EqualTo(new[] { "a" }));
+            Assert.That(Names(second), Is.EqualTo(new[] { "a" }));
+            Assert.That(Names(third), Is.EqualTo(new[] { "b" }));
+        });
+    }
+
+    [Test]
+    public async Task Ack_GetsNoResponse_AndUnsubscribe_StopsUpdates()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.SubscribeAsync(Eds, "a", "b"));
+        await client.AssertNothingSentAsync();
+
+        await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Eds, ResourceNamesUnsubscribe = { "b" } });
+        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9200));
+        var update = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(update), Is.EqualTo(new[] { "a" }));
+            Assert.That(update.RemovedResources, Is.Empty, "unsubscribed names are not 'removed'");
+        });
+    }
+
+    [Test]
+    public async Task Nack_IsRecordedAndTheSameVersionIsNotResent()
+    {
+        _server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(_server.Channel);
+        var clusters = await client.SubscribeAsync(Cds);
+
+        await client.SendAsync(new DeltaDiscoveryRequest
+        {
+            TypeUrl = Cds,
+            ResponseNonce = clusters.Nonce,
+            ErrorDetail = new Google.Rpc.Status { Code = 3, Message = "cluster a: rejected" },
+        });
+        await client.AssertNothingSentAsync();
+
+        var status = _server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
+        Assert.That((status.LastNack?.Message, status.LastNack?.Version), Is.EqualTo(("cluster a: rejected", clusters.SystemVersionInfo)));
+    }
+
+    [Test]
+    public async Task UnknownName_IsAnnouncedAbsentOnce_AndSentWhenItAppears()
+    {
+        _server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(_server.Channel);
+
+        var first = await client.SubscribeAsync(Eds, "later");
+        await client.AckAsync(first);
+        await client.AssertNothingSentAsync();
+        _server.Publish(TestResources.Snapshot("a", "later"));
+        var appeared = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((Names(first), first.RemovedResources.ToArray()), Is.EqualTo((Array.Empty<string>(), new[] { "later" })));
+            Assert.That(Names(appeared), Is.EqualTo(new[] { "later" }));
+        });
+    }
+
+    [Test]
+    public async Task ClusterChange_ResendsItsEndpointsEvenIfUnchanged()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.SubscribeAsync(Cds));
+        var endpoints = await client.SubscribeAsync(Eds, "cart");
+        await client.AckAsync(endpoints);
+        await client.AssertNothingSentAsync();
+
+        _server.Publish(Snapshot.Create(
+            [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9000)]));
+        var clusters = await client.ReceiveAsync();
+        var resent = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((clusters.TypeUrl, Names(clusters)), Is.EqualTo((Cds, new[] { "cart" })));
+            Assert.That((resent.TypeUrl, Names(resent)), Is.EqualTo((Eds, new[] { "cart" })));
+            Assert.That(resent.Resources[0].Version, Is.EqualTo(endpoints.Resources[0].Version));
+        });
+    }
+
+    [Test]
+    public async Task RemovedCluster_IsRemovedOnlyAfterRoutesWithoutItAreAcked()
+    {
+        _server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.SubscribeAsync(Cds));
+        await client.AckAsync(await client.SubscribeAsync(Rds, "routes"));
+        await client.AssertNothingSentAsync();
+
+        _server.Publish(TestResources.Snapshot("cart"));
+        var routes = await client.ReceiveAsync();
+        await client.AckAsync(routes);
+        var clusters = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((routes.TypeUrl, Names(routes)), Is.EqualTo((Rds, new[] { "routes" })));
+            Assert.That((clusters.TypeUrl, clusters.RemovedResources.ToArray()), Is.EqualTo((Cds, new[] { "legacy" })));
+        });
+    }
+}
