@@ -128,6 +128,7 @@ public sealed class DeltaProtocolTests
         await client.AssertNothingSentAsync();
 
         await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Eds, ResourceNamesUnsubscribe = { "b" } });
+        await client.AssertNothingSentAsync();
         _server.Publish(TestResources.Snapshot(["a", "b"], port: 9200));
         var update = await client.ReceiveAsync();
 
