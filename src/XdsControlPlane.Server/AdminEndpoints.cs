@@ -1,3 +1,5 @@
+using Prometheus;
+
 namespace XdsControlPlane.Server;
 
 /// <summary>The admin HTTP endpoints, answered only on the admin listener.</summary>
@@ -9,5 +11,6 @@ internal static class AdminEndpoints
             ListenerRole.Of(context.HttpContext) is null or ListenerRole.Admin ? await next(context).ConfigureAwait(false) : Results.NotFound());
 
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
+        admin.MapMetrics("/metrics");
     }
 }

@@ -16,6 +16,8 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
     private readonly Dictionary<string, DeltaSubscription> _types = new(StringComparer.Ordinal);
     private long _nonce;
 
+    protected override string Protocol => "delta";
+
     protected override string? Problem(DeltaDiscoveryRequest request)
     {
         if (FixedTypeUrl is null && string.IsNullOrEmpty(request.TypeUrl))
@@ -93,11 +95,13 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         else if (request.ErrorDetail is { } error)
         {
             state.RecordNack(new NackRecord(answered.SystemVersion, error.Message, Clock.GetUtcNow()));
+            Metrics.Nacked(typeUrl);
             XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, answered.SystemVersion, error.Message);
         }
         else
         {
             state.RecordAck(answered);
+            Metrics.Acked(typeUrl, Clock.GetUtcNow() - answered.PublishedAt);
         }
     }
 
@@ -140,7 +144,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version));
+        state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
         foreach (var resource in toSend)
         {
@@ -163,8 +167,11 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null)).ToArray();
     }
 
-    protected override void LogSent(DeltaDiscoveryResponse response) =>
+    protected override void OnSent(DeltaDiscoveryResponse response)
+    {
+        Metrics.Pushed(response.TypeUrl, response.CalculateSize());
         XdsLog.Sent(Logger, Id, response.TypeUrl, response.SystemVersionInfo, response.Resources.Count, response.Nonce);
+    }
 
     /// <summary>Clusters the routes and listeners the client holds still send traffic to: not removed yet.</summary>
     private FrozenSet<string> ClustersInUse()

@@ -102,4 +102,5 @@ internal sealed class DeltaSubscription(string typeUrl)
 /// <param name="Resources">Resources sent.</param>
 /// <param name="Removed">Names in <c>removed_resources</c>.</param>
 /// <param name="SystemVersion">The snapshot version it was computed from.</param>
-internal sealed record DeltaResponseRecord(IReadOnlyList<XdsResource> Resources, IReadOnlyList<string> Removed, string SystemVersion);
+/// <param name="PublishedAt">When that snapshot was published.</param>
+internal sealed record DeltaResponseRecord(IReadOnlyList<XdsResource> Resources, IReadOnlyList<string> Removed, string SystemVersion, DateTimeOffset PublishedAt);

@@ -9,9 +9,9 @@ using Grpc.Core;
 namespace XdsControlPlane.Xds;
 
 /// <summary>Creates State-of-the-World and Delta streams with the shared cache, grouping, registry and clock.</summary>
-internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, ILoggerFactory loggers)
+internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, XdsMetrics metrics, ILoggerFactory loggers)
 {
-    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, loggers.CreateLogger("XdsControlPlane.Xds.Stream"));
+    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, metrics, loggers.CreateLogger("XdsControlPlane.Xds.Stream"));
 
     public Task RunAsync(string? fixedTypeUrl, IAsyncStreamReader<DiscoveryRequest> requests, IServerStreamWriter<DiscoveryResponse> responses, ServerCallContext context) =>
         new SotwStream(_context, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);
@@ -35,6 +35,9 @@ internal sealed class ListenerDiscoveryServiceImpl(XdsStreamFactory streams) : L
 {
     public override Task StreamListeners(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Listener, requestStream, responseStream, context);
+
+    public override Task DeltaListeners(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(TypeUrls.Listener, requestStream, responseStream, context);
 }
 
 /// <summary>RDS over its own stream.</summary>
@@ -42,6 +45,9 @@ internal sealed class RouteDiscoveryServiceImpl(XdsStreamFactory streams) : Rout
 {
     public override Task StreamRoutes(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.RouteConfiguration, requestStream, responseStream, context);
+
+    public override Task DeltaRoutes(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(TypeUrls.RouteConfiguration, requestStream, responseStream, context);
 }
 
 /// <summary>CDS over its own stream.</summary>
@@ -49,6 +55,9 @@ internal sealed class ClusterDiscoveryServiceImpl(XdsStreamFactory streams) : Cl
 {
     public override Task StreamClusters(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Cluster, requestStream, responseStream, context);
+
+    public override Task DeltaClusters(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(TypeUrls.Cluster, requestStream, responseStream, context);
 }
 
 /// <summary>EDS over its own stream.</summary>
@@ -56,6 +65,9 @@ internal sealed class EndpointDiscoveryServiceImpl(XdsStreamFactory streams) : E
 {
     public override Task StreamEndpoints(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.ClusterLoadAssignment, requestStream, responseStream, context);
+
+    public override Task DeltaEndpoints(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(TypeUrls.ClusterLoadAssignment, requestStream, responseStream, context);
 }
 
 /// <summary>SDS over its own stream.</summary>
@@ -63,4 +75,7 @@ internal sealed class SecretDiscoveryServiceImpl(XdsStreamFactory streams) : Sec
 {
     public override Task StreamSecrets(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
         streams.RunAsync(TypeUrls.Secret, requestStream, responseStream, context);
+
+    public override Task DeltaSecrets(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
+        streams.RunDeltaAsync(TypeUrls.Secret, requestStream, responseStream, context);
 }

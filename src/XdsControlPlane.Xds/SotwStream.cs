@@ -17,6 +17,8 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     private readonly Dictionary<string, SubscriptionState> _types = new(StringComparer.Ordinal);
     private long _nonce;
 
+    protected override string Protocol => "sotw";
+
     protected override string? Problem(DiscoveryRequest request)
     {
         if (FixedTypeUrl is null && string.IsNullOrEmpty(request.TypeUrl))
@@ -53,11 +55,13 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         if (request.ErrorDetail is { } error)
         {
             state.RecordNack(new NackRecord(state.LastVersion, error.Message, Clock.GetUtcNow()));
+            Metrics.Nacked(typeUrl);
             XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, state.LastVersion, error.Message);
         }
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {
             state.RecordAck();
+            Metrics.Acked(typeUrl, Clock.GetUtcNow() - state.SentPublishedAt);
         }
 
         state.RequestedSinceEvaluation = true;
@@ -95,7 +99,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        state.RecordSent(nonce, version, resources);
+        state.RecordSent(nonce, version, resources, snapshot.PublishedAt);
         var response = new DiscoveryResponse { VersionInfo = version, TypeUrl = typeUrl, Nonce = nonce };
         foreach (var resource in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
         {
@@ -118,8 +122,11 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             t.LastVersion is not null && t.AckedVersion == t.LastVersion && !t.MustRespond ? snapshotVersion : null)).ToArray();
     }
 
-    protected override void LogSent(DiscoveryResponse response) =>
+    protected override void OnSent(DiscoveryResponse response)
+    {
+        Metrics.Pushed(response.TypeUrl, response.CalculateSize());
         XdsLog.Sent(Logger, Id, response.TypeUrl, response.VersionInfo, response.Resources.Count, response.Nonce);
+    }
 
     /// <summary>
     /// The resources the client should hold: the requested (or all, for a wildcard) resources of the snapshot, and

@@ -58,11 +58,15 @@ internal sealed class SubscriptionState(string typeUrl)
         return changed;
     }
 
-    public void RecordSent(string nonce, string version, FrozenDictionary<string, XdsResource> resources)
+    /// <summary>When the snapshot the last response was built from was published.</summary>
+    public DateTimeOffset SentPublishedAt { get; private set; }
+
+    public void RecordSent(string nonce, string version, FrozenDictionary<string, XdsResource> resources, DateTimeOffset publishedAt)
     {
         LastNonce = nonce;
         LastVersion = version;
         Sent = resources;
+        SentPublishedAt = publishedAt;
     }
 
     /// <summary>The client accepted the last response.</summary>

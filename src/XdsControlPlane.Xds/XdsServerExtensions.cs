@@ -12,8 +12,8 @@ public static class XdsServerExtensions
     public const int MaxReceiveMessageSize = 64 * 1024 * 1024;
 
     /// <summary>
-    /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/> and the default
-    /// <see cref="INodeGroupResolver"/> (each only if not registered already).
+    /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/>, <see cref="XdsMetrics"/> (on the
+    /// default Prometheus registry) and the default <see cref="INodeGroupResolver"/> (each only if not registered already).
     /// </summary>
     public static IServiceCollection AddXdsServer(this IServiceCollection services)
     {
@@ -25,6 +25,7 @@ public static class XdsServerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ClientRegistry>();
+        services.TryAddSingleton(_ => new XdsMetrics());
         services.TryAddSingleton<INodeGroupResolver, RoleAndClusterNodeGroupResolver>();
         services.TryAddSingleton<XdsStreamFactory>();
         return services;
@@ -33,6 +34,8 @@ public static class XdsServerExtensions
     /// <summary>Maps ADS, the per-type LDS, RDS, CDS, EDS and SDS services, and CSDS.</summary>
     public static IEndpointRouteBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)
     {
+        // Create the metrics now, so a scrape shows them before the first client connects.
+        endpoints.ServiceProvider.GetRequiredService<XdsMetrics>();
         endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>();
         endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>();
         endpoints.MapGrpcService<RouteDiscoveryServiceImpl>();

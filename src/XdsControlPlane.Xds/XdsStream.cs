@@ -33,6 +33,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         _groups = context.Groups;
         Registry = context.Registry;
         Clock = context.Clock;
+        Metrics = context.Metrics;
         Logger = context.Logger;
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
@@ -45,6 +46,11 @@ internal abstract class XdsStream<TRequest, TResponse>
     protected TimeProvider Clock { get; }
 
     protected ILogger Logger { get; }
+
+    protected XdsMetrics Metrics { get; }
+
+    /// <summary>"sotw" or "delta", for metrics.</summary>
+    protected abstract string Protocol { get; }
 
     /// <summary>The one type a per-type service serves, or <see langword="null"/> for ADS.</summary>
     protected string? FixedTypeUrl { get; }
@@ -73,6 +79,7 @@ internal abstract class XdsStream<TRequest, TResponse>
             Registry.Remove(Id);
             if (Node is not null)
             {
+                Metrics.StreamClosed(Protocol, Group!);
                 XdsLog.StreamClosed(Logger, Id, Node.Id);
             }
 
@@ -98,8 +105,8 @@ internal abstract class XdsStream<TRequest, TResponse>
     /// <summary>The client's per-type status for CSDS.</summary>
     protected abstract IReadOnlyList<TypeStatus> StatusOfTypes();
 
-    /// <summary>Logs a response about to be written.</summary>
-    protected abstract void LogSent(TResponse response);
+    /// <summary>Logs a written response and counts it.</summary>
+    protected abstract void OnSent(TResponse response);
 
     /// <summary>Orders known types by <see cref="TypeUrls.PushOrder"/>, then unknown types by name.</summary>
     protected static IEnumerable<string> InPushOrder(IEnumerable<string> typeUrls)
@@ -174,7 +181,7 @@ internal abstract class XdsStream<TRequest, TResponse>
             foreach (var response in pending)
             {
                 await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
-                LogSent(response);
+                OnSent(response);
             }
         }
     }
@@ -189,6 +196,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         Node = NodeOf(request) ?? new Node();
         Group = _groups.GroupOf(Node);
         _watch = _cache.Watch(Group, OnSnapshotChanged);
+        Metrics.StreamOpened(Protocol, Group);
         XdsLog.StreamOpened(Logger, Id, Node.Id, Group);
     }
 
@@ -208,4 +216,4 @@ internal abstract class XdsStream<TRequest, TResponse>
 }
 
 /// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger.</summary>
-internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, ILogger Logger);
+internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, ILogger Logger);

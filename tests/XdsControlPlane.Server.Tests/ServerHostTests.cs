@@ -23,6 +23,7 @@ public sealed class ServerHostTests
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
 
         var admin = await http1.GetAsync(new Uri($"http://127.0.0.1:{host.AdminPort}/healthz"), cancel.Token);
+        var metrics = await http1.GetStringAsync(new Uri($"http://127.0.0.1:{host.AdminPort}/metrics"), cancel.Token);
         var onXdsPort = await http2.GetAsync(new Uri($"http://127.0.0.1:{host.XdsPort}/healthz"), cancel.Token);
 
         Assert.Multiple(async () =>
@@ -31,6 +32,7 @@ public sealed class ServerHostTests
             Assert.That(admin.StatusCode, Is.EqualTo(HttpStatusCode.OK));
             Assert.That(await admin.Content.ReadAsStringAsync(cancel.Token), Is.EqualTo("ok\n"));
             Assert.That(onXdsPort.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(metrics, Does.Contain("# TYPE xds_connected_streams gauge").And.Contain("# TYPE xds_snapshot_to_ack_seconds histogram"));
         });
         await host.StopAsync(cancel.Token);
     }

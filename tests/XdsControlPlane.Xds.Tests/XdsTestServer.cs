@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace XdsControlPlane.Xds.Tests;
 
@@ -16,11 +17,15 @@ internal sealed class XdsTestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private XdsTestServer(WebApplication app, GrpcChannel channel)
+    private XdsTestServer(WebApplication app, GrpcChannel channel, CollectorRegistry metrics)
     {
         _app = app;
         Channel = channel;
+        MetricsRegistry = metrics;
     }
+
+    /// <summary>This server's own Prometheus registry.</summary>
+    public CollectorRegistry MetricsRegistry { get; }
 
     public GrpcChannel Channel { get; }
 
@@ -41,18 +46,28 @@ internal sealed class XdsTestServer : IAsyncDisposable
             listen.Protocols = HttpProtocols.Http2;
             listener = listen;
         }));
+        var metrics = Metrics.NewCustomRegistry();
+        builder.Services.AddSingleton(new XdsMetrics(metrics));
         builder.Services.AddXdsServer();
         var app = builder.Build();
         app.MapXdsServices();
         await app.StartAsync();
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{listener!.IPEndPoint!.Port}", new GrpcChannelOptions { MaxReceiveMessageSize = null });
-        return new XdsTestServer(app, channel);
+        return new XdsTestServer(app, channel, metrics);
     }
 
     public void Publish(Snapshot snapshot)
     {
         var update = Cache.SetSnapshot(Group, snapshot);
         Assert.That(update.Problems, Is.Empty);
+    }
+
+    /// <summary>The metrics in Prometheus text format.</summary>
+    public async Task<string> ScrapeAsync()
+    {
+        using var text = new MemoryStream();
+        await MetricsRegistry.CollectAndExportAsTextAsync(text);
+        return System.Text.Encoding.UTF8.GetString(text.ToArray());
     }
 
     public async ValueTask DisposeAsync()
