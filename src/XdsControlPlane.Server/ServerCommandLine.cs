@@ -15,6 +15,22 @@ public static class ServerCommandLine
         var xdsPort = PortOption("--xds-port", ServerOptions.DefaultXdsPort, "Port for xDS (ADS) over HTTP/2 gRPC; 0 picks a free port.");
         var adminPort = PortOption("--admin-port", ServerOptions.DefaultAdminPort, "Port for admin HTTP endpoints (/healthz); 0 picks a free port.");
         var loopback = new Option<bool>("--loopback") { Description = "Listen on 127.0.0.1 only instead of every interface." };
+        var maxStreamAge = new Option<TimeSpan>("--max-stream-age")
+        {
+            Description = "End xDS streams after this long (±10%) so clients rebalance across replicas, e.g. 30m, 1h.",
+            DefaultValueFactory = _ => ServerOptions.DefaultMaxStreamAge,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero)
+                {
+                    return age;
+                }
+
+                result.AddError($"--max-stream-age must be a positive duration such as 90s, 30m or 1h, got '{text}'.");
+                return default;
+            },
+        };
         var logFormat = new Option<LogFormat>("--log-format")
         {
             Description = "Console log format: plain or json.",
@@ -23,7 +39,7 @@ public static class ServerCommandLine
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, logFormat,
+            xdsPort, adminPort, loopback, maxStreamAge, logFormat,
         };
         root.Validators.Add(result =>
         {
@@ -40,6 +56,7 @@ public static class ServerCommandLine
                 XdsPort = parse.GetValue(xdsPort),
                 AdminPort = parse.GetValue(adminPort),
                 Loopback = parse.GetValue(loopback),
+                MaxStreamAge = parse.GetValue(maxStreamAge),
                 LogFormat = parse.GetValue(logFormat),
             },
             cancellation));

@@ -57,6 +57,9 @@ public sealed class ServerHost : IAsyncDisposable
         var address = options.Loopback ? IPAddress.Loopback : IPAddress.Any;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
             kestrel.Listen(address, options.XdsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -71,7 +74,7 @@ public sealed class ServerHost : IAsyncDisposable
             });
         });
 
-        builder.Services.AddXdsServer();
+        builder.Services.AddXdsServer(xds => xds.MaxStreamAge = options.MaxStreamAge);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();

@@ -9,6 +9,9 @@ public sealed class ServerOptions
     /// <summary>Default port of the admin HTTP listener.</summary>
     public const int DefaultAdminPort = 19000;
 
+    /// <summary>Default maximum age of an xDS stream.</summary>
+    public static readonly TimeSpan DefaultMaxStreamAge = XdsControlPlane.Xds.XdsServerOptions.DefaultMaxStreamAge;
+
     /// <summary>Port for xDS over HTTP/2 (gRPC). 0 picks a free port.</summary>
     public int XdsPort { get; init; } = DefaultXdsPort;
 
@@ -17,6 +20,9 @@ public sealed class ServerOptions
 
     /// <summary>Bind to loopback only instead of every interface.</summary>
     public bool Loopback { get; init; }
+
+    /// <summary>xDS streams are ended after this long (±10%) so clients rebalance across replicas.</summary>
+    public TimeSpan MaxStreamAge { get; init; } = DefaultMaxStreamAge;
 
     /// <summary>Console log format.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Plain;

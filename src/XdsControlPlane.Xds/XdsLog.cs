@@ -23,4 +23,7 @@ internal static partial class XdsLog
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Debug, Message = "Stream {StreamId}: node group {Group} has no snapshot yet; waiting")]
     public static partial void WaitingForSnapshot(ILogger logger, long streamId, string group);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} reached its maximum age; ending it so the client reconnects")]
+    public static partial void MaxAgeReached(ILogger logger, long streamId, string nodeId);
 }

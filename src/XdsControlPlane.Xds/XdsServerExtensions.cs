@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace XdsControlPlane.Xds;
 
@@ -15,8 +16,12 @@ public static class XdsServerExtensions
     /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/>, <see cref="XdsMetrics"/> (on the
     /// default Prometheus registry) and the default <see cref="INodeGroupResolver"/> (each only if not registered already).
     /// </summary>
-    public static IServiceCollection AddXdsServer(this IServiceCollection services)
+    public static IServiceCollection AddXdsServer(this IServiceCollection services, Action<XdsServerOptions>? configure = null)
     {
+        services.AddOptions<XdsServerOptions>()
+            .Configure(options => configure?.Invoke(options))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<XdsServerOptions>, XdsServerOptionsValidator>());
         services.AddGrpc(options =>
         {
             options.MaxReceiveMessageSize = MaxReceiveMessageSize;
@@ -45,4 +50,11 @@ public static class XdsServerExtensions
         endpoints.MapGrpcService<ClientStatusDiscoveryServiceImpl>();
         return endpoints;
     }
+}
+
+/// <summary>Fails start-up with every problem of <see cref="XdsServerOptions"/>.</summary>
+internal sealed class XdsServerOptionsValidator : IValidateOptions<XdsServerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, XdsServerOptions options) =>
+        options.Validate().ToArray() is { Length: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
 }

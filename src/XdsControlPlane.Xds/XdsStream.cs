@@ -24,8 +24,10 @@ internal abstract class XdsStream<TRequest, TResponse>
     private readonly Channel<TRequest?> _inbox = Channel.CreateBounded<TRequest?>(
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 
+    private readonly TimeSpan _maxAge;
     private int _snapshotChanged;
     private IDisposable? _watch;
+    private IDisposable? _nodeScope;
 
     protected XdsStream(XdsStreamContext context, string? fixedTypeUrl)
     {
@@ -37,6 +39,8 @@ internal abstract class XdsStream<TRequest, TResponse>
         Logger = context.Logger;
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
+        var age = context.Options.MaxStreamAge;
+        _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
 
     public long Id { get; }
@@ -66,16 +70,24 @@ internal abstract class XdsStream<TRequest, TResponse>
 
     public async Task RunAsync(IAsyncStreamReader<TRequest> requests, IServerStreamWriter<TResponse> responses, CancellationToken cancellationToken)
     {
+        using var scope = Logger.BeginScope(new Dictionary<string, object> { ["StreamId"] = Id });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var aged = new CancellationTokenSource(_maxAge, Clock);
+        using var agedRegistration = aged.Token.Register(() => _inbox.Writer.TryComplete());
         var reader = ReadAsync(requests, stop.Token);
         try
         {
             await ProcessAsync(responses, stop.Token).ConfigureAwait(false);
+            if (aged.IsCancellationRequested && Node is not null)
+            {
+                XdsLog.MaxAgeReached(Logger, Id, Node.Id);
+            }
         }
         finally
         {
             await stop.CancelAsync().ConfigureAwait(false);
             _watch?.Dispose();
+            _nodeScope?.Dispose();
             Registry.Remove(Id);
             if (Node is not null)
             {
@@ -196,6 +208,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         Node = NodeOf(request) ?? new Node();
         Group = _groups.GroupOf(Node);
         _watch = _cache.Watch(Group, OnSnapshotChanged);
+        _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
         Metrics.StreamOpened(Protocol, Group);
         XdsLog.StreamOpened(Logger, Id, Node.Id, Group);
     }
@@ -216,4 +229,4 @@ internal abstract class XdsStream<TRequest, TResponse>
 }
 
 /// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger.</summary>
-internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, ILogger Logger);
+internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, XdsServerOptions Options, ILogger Logger);

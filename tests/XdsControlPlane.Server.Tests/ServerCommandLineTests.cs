@@ -17,6 +17,7 @@ public sealed class ServerCommandLineTests
             Assert.That(options?.AdminPort, Is.EqualTo(19000));
             Assert.That(options?.Loopback, Is.False);
             Assert.That(options?.LogFormat, Is.EqualTo(LogFormat.Plain));
+            Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
         });
     }
 
@@ -34,6 +35,8 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--admin-port", "-1" }, "--admin-port must be between 0 and 65535, got -1.")]
     [TestCase(new[] { "--xds-port", "9000", "--admin-port", "9000" }, "--xds-port and --admin-port must differ, both are 9000.")]
     [TestCase(new[] { "--log-format", "xml" }, "xml")]
+    [TestCase(new[] { "--max-stream-age", "soon" }, "--max-stream-age must be a positive duration such as 90s, 30m or 1h, got 'soon'.")]
+    [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration such as 90s, 30m or 1h, got '0s'.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
@@ -47,6 +50,17 @@ public sealed class ServerCommandLineTests
         });
     }
 
+    [TestCase("90s", 90)]
+    [TestCase("30m", 1800)]
+    [TestCase("1h30m", 5400)]
+    [TestCase("1500ms", 1.5)]
+    public async Task Invoke_MaxStreamAge_AcceptsGoDurations(string text, double seconds)
+    {
+        var (_, options, _, _) = await InvokeAsync("--max-stream-age", text);
+
+        Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+    }
+
     [Test]
     public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
     {
@@ -56,7 +70,7 @@ public sealed class ServerCommandLineTests
         {
             Assert.That(exit, Is.Zero);
             Assert.That(options, Is.Null);
-            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback"));
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age"));
         });
     }
 

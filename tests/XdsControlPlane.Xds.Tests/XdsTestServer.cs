@@ -36,7 +36,7 @@ internal sealed class XdsTestServer : IAsyncDisposable
     /// <summary>A node that the default resolver puts in <see cref="Group"/>.</summary>
     public static Node Node(string id = "envoy-1") => new() { Id = id, Cluster = "shop" };
 
-    public static async Task<XdsTestServer> StartAsync()
+    public static async Task<XdsTestServer> StartAsync(TimeProvider? clock = null, Action<XdsServerOptions>? configure = null)
     {
         ListenOptions? listener = null;
         var builder = WebApplication.CreateSlimBuilder();
@@ -48,7 +48,12 @@ internal sealed class XdsTestServer : IAsyncDisposable
         }));
         var metrics = Metrics.NewCustomRegistry();
         builder.Services.AddSingleton(new XdsMetrics(metrics));
-        builder.Services.AddXdsServer();
+        if (clock is not null)
+        {
+            builder.Services.AddSingleton(clock);
+        }
+
+        builder.Services.AddXdsServer(configure);
         var app = builder.Build();
         app.MapXdsServices();
         await app.StartAsync();
