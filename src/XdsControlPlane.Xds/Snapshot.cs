@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
@@ -13,6 +14,7 @@ public sealed class Snapshot
 {
     private static readonly FrozenDictionary<string, XdsResource> NoResources = FrozenDictionary<string, XdsResource>.Empty;
     private readonly FrozenDictionary<string, FrozenDictionary<string, XdsResource>> _byType;
+    private readonly ConcurrentDictionary<SelectionKey, Selection> _selections = new();
 
     private Snapshot(FrozenDictionary<string, FrozenDictionary<string, XdsResource>> byType, string version)
     {
@@ -57,8 +59,31 @@ public sealed class Snapshot
     public XdsResource? Find(string typeUrl, string name) =>
         _byType.TryGetValue(typeUrl, out var named) && named.TryGetValue(name, out var resource) ? resource : null;
 
+    /// <summary>
+    /// The resources of <paramref name="typeUrl"/> a subscription selects (all of them for a wildcard, plus or only
+    /// <paramref name="names"/>) and a version derived from their names and versions. Computed once per snapshot and
+    /// subscription, and shared by every stream with the same subscription.
+    /// </summary>
+    internal Selection Select(string typeUrl, bool wildcard, SubscriptionNames names) =>
+        _selections.GetOrAdd(new SelectionKey(typeUrl, wildcard, names), static (key, snapshot) => snapshot.Compute(key), this);
+
     /// <summary>Total number of resources.</summary>
     public int Count => _byType.Values.Sum(named => named.Count);
+
+    private Selection Compute(SelectionKey key)
+    {
+        var all = Resources(key.TypeUrl);
+        var selected = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
+        foreach (var name in key.Wildcard ? all.Keys.Concat(key.Names.Names) : key.Names.Names)
+        {
+            if (all.TryGetValue(name, out var resource))
+            {
+                selected[name] = resource;
+            }
+        }
+
+        return Selection.Of(selected);
+    }
 
     private static string VersionOf(FrozenDictionary<string, FrozenDictionary<string, XdsResource>> byType)
     {
@@ -72,5 +97,57 @@ public sealed class Snapshot
         }
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())), 0, 8);
+    }
+}
+
+/// <summary>A set of resource names, compared by content, usable as a cache key.</summary>
+internal sealed class SubscriptionNames : IEquatable<SubscriptionNames>
+{
+    private readonly int _hash;
+
+    public SubscriptionNames(IEnumerable<string> names)
+    {
+        Names = names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var hash = default(HashCode);
+        foreach (var name in Names)
+        {
+            hash.Add(name, StringComparer.Ordinal);
+        }
+
+        _hash = hash.ToHashCode();
+    }
+
+    public static SubscriptionNames None { get; } = new([]);
+
+    public IReadOnlyList<string> Names { get; }
+
+    public bool Contains(string name) => Names is string[] sorted && Array.BinarySearch(sorted, name, StringComparer.Ordinal) >= 0;
+
+    public bool Equals(SubscriptionNames? other) =>
+        other is not null && other._hash == _hash && other.Names.SequenceEqual(Names, StringComparer.Ordinal);
+
+    public override bool Equals(object? obj) => Equals(obj as SubscriptionNames);
+
+    public override int GetHashCode() => _hash;
+}
+
+/// <summary>Which resources of which type a subscription selects.</summary>
+internal readonly record struct SelectionKey(string TypeUrl, bool Wildcard, SubscriptionNames Names);
+
+/// <summary>The resources a subscription selects, and the <c>version_info</c> of a response carrying exactly them.</summary>
+internal sealed record Selection(IReadOnlyDictionary<string, XdsResource> Resources, string Version)
+{
+    public static Selection Of(IReadOnlyDictionary<string, XdsResource> resources)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var resource in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(resource.Name));
+            hash.AppendData("\n"u8);
+            hash.AppendData(Encoding.UTF8.GetBytes(resource.Version));
+            hash.AppendData("\n"u8);
+        }
+
+        return new Selection(resources, Convert.ToHexStringLower(hash.GetHashAndReset(), 0, 8));
     }
 }

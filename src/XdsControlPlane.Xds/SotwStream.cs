@@ -1,7 +1,4 @@
-using System.Collections.Frozen;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
@@ -61,6 +58,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {
             state.RecordAck();
+            RoutesOrListenersChanged(typeUrl);
             Metrics.Acked(typeUrl, Clock.GetUtcNow() - state.SentPublishedAt);
         }
 
@@ -77,10 +75,17 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         var state = _types[typeUrl];
         var requested = state.RequestedSinceEvaluation;
         state.RequestedSinceEvaluation = false;
-        var resources = Desired(state, snapshot.Snapshot);
-        var version = VersionOf(resources);
-        var forced = requested && state.ForceResend.Count > 0 && resources.Keys.Any(state.ForceResend.Contains);
-        if (!state.MustRespond && !forced && version == state.LastVersion)
+        var mayForce = requested && state.ForceResend.Count > 0;
+        if (!state.MustRespond && !state.InputsChanged && !mayForce && state.EvaluatedSnapshot == snapshot.Snapshot.Version)
+        {
+            return null; // nothing that decides this type's response changed
+        }
+
+        state.EvaluatedSnapshot = snapshot.Snapshot.Version;
+        state.InputsChanged = false;
+        var selection = Desired(state, snapshot.Snapshot);
+        var forced = mayForce && selection.Resources.Keys.Any(state.ForceResend.Contains);
+        if (!state.MustRespond && !forced && selection.Version == state.LastVersion)
         {
             return null;
         }
@@ -95,13 +100,14 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         if (typeUrl == TypeUrls.Cluster && _types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
         {
             // Envoy warms an updated EDS cluster until it receives endpoints for it, even unchanged ones.
-            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(state.Sent, resources));
+            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(state.Sent, selection.Resources));
         }
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
-        state.RecordSent(nonce, version, resources, snapshot.PublishedAt);
-        var response = new DiscoveryResponse { VersionInfo = version, TypeUrl = typeUrl, Nonce = nonce };
-        foreach (var resource in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        state.RecordSent(nonce, selection.Version, selection.Resources, snapshot.PublishedAt);
+        RoutesOrListenersChanged(typeUrl);
+        var response = new DiscoveryResponse { VersionInfo = selection.Version, TypeUrl = typeUrl, Nonce = nonce };
+        foreach (var resource in selection.Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
         {
             response.Resources.Add(resource.Packed);
         }
@@ -133,44 +139,44 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     /// for CDS also the removed clusters that routes or listeners the client holds still point at, so a cluster
     /// goes only after the routes that used it are gone.
     /// </summary>
-    private FrozenDictionary<string, XdsResource> Desired(SubscriptionState state, Snapshot snapshot)
+    private Selection Desired(SubscriptionState state, Snapshot snapshot)
     {
-        var all = snapshot.Resources(state.TypeUrl);
-        var desired = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
-        foreach (var name in state.Wildcard ? all.Keys.Concat(state.Names) : state.Names)
+        var selection = snapshot.Select(state.TypeUrl, state.Wildcard, state.Names);
+        if (state.TypeUrl != TypeUrls.Cluster)
         {
-            if (all.TryGetValue(name, out var resource))
-            {
-                desired[name] = resource;
-            }
+            return selection;
         }
 
-        if (state.TypeUrl == TypeUrls.Cluster)
+        var retained = ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener)))
+            .Where(name => !selection.Resources.ContainsKey(name) && (state.Wildcard || state.Names.Contains(name)))
+            .Select(name => state.Sent.GetValueOrDefault(name))
+            .OfType<XdsResource>()
+            .DistinctBy(r => r.Name)
+            .ToArray();
+        if (retained.Length == 0)
         {
-            foreach (var name in ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))))
-            {
-                if (!desired.ContainsKey(name) && state.Sent.TryGetValue(name, out var stillUsed) && (state.Wildcard || state.Names.Contains(name)))
-                {
-                    desired[name] = stillUsed;
-                }
-            }
+            return selection;
         }
 
-        return desired.ToFrozenDictionary(StringComparer.Ordinal);
+        var withRetained = new Dictionary<string, XdsResource>(selection.Resources, StringComparer.Ordinal);
+        foreach (var cluster in retained)
+        {
+            withRetained[cluster.Name] = cluster;
+        }
+
+        return Selection.Of(withRetained);
+    }
+
+    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps.</summary>
+    private void RoutesOrListenersChanged(string typeUrl)
+    {
+        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
+        {
+            clusters.InputsChanged = true;
+        }
     }
 
     /// <summary>Resources the client may be using: those it ACKed and those it was sent (Envoy applies before it ACKs).</summary>
     private IEnumerable<XdsResource> Held(string typeUrl) =>
         _types.TryGetValue(typeUrl, out var state) ? state.Acked.Values.Concat(state.Sent.Values) : [];
-
-    private static string VersionOf(FrozenDictionary<string, XdsResource> resources)
-    {
-        var text = new StringBuilder();
-        foreach (var resource in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
-        {
-            text.Append(resource.Name).Append('\n').Append(resource.Version).Append('\n');
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())), 0, 8);
-    }
 }

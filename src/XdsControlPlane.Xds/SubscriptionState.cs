@@ -8,7 +8,7 @@ namespace XdsControlPlane.Xds;
 /// </summary>
 internal sealed class SubscriptionState(string typeUrl)
 {
-    private static readonly FrozenDictionary<string, XdsResource> Nothing = FrozenDictionary<string, XdsResource>.Empty;
+    private static readonly IReadOnlyDictionary<string, XdsResource> Nothing = FrozenDictionary<string, XdsResource>.Empty;
 
     public string TypeUrl { get; } = typeUrl;
 
@@ -16,7 +16,7 @@ internal sealed class SubscriptionState(string typeUrl)
     public bool Wildcard { get; private set; }
 
     /// <summary>Explicitly requested names (besides the wildcard).</summary>
-    public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+    public SubscriptionNames Names { get; private set; } = SubscriptionNames.None;
 
     /// <summary>The client has named resources at least once, so an empty list now means "none".</summary>
     public bool NamedEver { get; private set; }
@@ -27,10 +27,10 @@ internal sealed class SubscriptionState(string typeUrl)
     public string? LastVersion { get; private set; }
 
     /// <summary>The resources of the last response, by name.</summary>
-    public FrozenDictionary<string, XdsResource> Sent { get; private set; } = Nothing;
+    public IReadOnlyDictionary<string, XdsResource> Sent { get; private set; } = Nothing;
 
     /// <summary>The resources of the last response the client ACKed.</summary>
-    public FrozenDictionary<string, XdsResource> Acked { get; private set; } = Nothing;
+    public IReadOnlyDictionary<string, XdsResource> Acked { get; private set; } = Nothing;
 
     public string? AckedVersion { get; private set; }
 
@@ -42,6 +42,12 @@ internal sealed class SubscriptionState(string typeUrl)
     /// <summary>Something about the subscription changed that must be answered even if the content did not.</summary>
     public bool MustRespond { get; set; } = true;
 
+    /// <summary>The snapshot version this type was last evaluated against.</summary>
+    public string? EvaluatedSnapshot { get; set; }
+
+    /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
+    public bool InputsChanged { get; set; }
+
     /// <summary>EDS names to re-send on the next EDS request even when unchanged (their clusters were just updated).</summary>
     public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
 
@@ -49,19 +55,18 @@ internal sealed class SubscriptionState(string typeUrl)
     public bool Subscribe(IReadOnlyCollection<string> names, bool wildcardCapable)
     {
         var wildcard = names.Contains("*") || (names.Count == 0 && wildcardCapable && !NamedEver);
-        var explicitNames = names.Where(n => n != "*").ToHashSet(StringComparer.Ordinal);
-        var changed = wildcard != Wildcard || !explicitNames.SetEquals(Names);
+        var explicitNames = new SubscriptionNames(names.Where(n => n != "*"));
+        var changed = wildcard != Wildcard || !explicitNames.Equals(Names);
         Wildcard = wildcard;
-        Names.Clear();
-        Names.UnionWith(explicitNames);
-        NamedEver |= explicitNames.Count > 0;
+        Names = explicitNames;
+        NamedEver |= explicitNames.Names.Count > 0;
         return changed;
     }
 
     /// <summary>When the snapshot the last response was built from was published.</summary>
     public DateTimeOffset SentPublishedAt { get; private set; }
 
-    public void RecordSent(string nonce, string version, FrozenDictionary<string, XdsResource> resources, DateTimeOffset publishedAt)
+    public void RecordSent(string nonce, string version, IReadOnlyDictionary<string, XdsResource> resources, DateTimeOffset publishedAt)
     {
         LastNonce = nonce;
         LastVersion = version;
