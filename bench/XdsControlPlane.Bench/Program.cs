@@ -1,10 +1,11 @@
 // xDS fan-out benchmark. Usage:
-//   dotnet run -c Release --project bench/XdsControlPlane.Bench -- [--streams 100,1000,5000]
+//   dotnet run -c Release --project bench/XdsControlPlane.Bench -- [--streams 100,1000,5000] [--repeat 3]
 // For each N it measures, for our server and for the wire baseline in the same run:
 //   * converge: time from publishing a new snapshot (50 listeners, 50 route configurations, 50 clusters,
 //     200 endpoints, all changed) until all N Envoy-like streams have ACKed it;
 //   * memory per idle stream: managed heap growth of this (server) process per connected, synced stream.
-// The clients run in a child process (this program with --client) so their memory is not counted.
+// The clients run in a child process (this program with --client) so their memory is not counted. Each cell is the
+// median of --repeat runs, baseline and ours alternating.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -17,7 +18,8 @@ if (args is ["--client", var portText, var streamsText])
     return await EnvoyLikeClients.RunAsync(int.Parse(portText, CultureInfo.InvariantCulture), int.Parse(streamsText, CultureInfo.InvariantCulture));
 }
 
-var counts = args is ["--streams", var list] ? list.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray() : [100, 1000, 5000];
+var counts = Option("--streams")?.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray() ?? [100, 1000, 5000];
+var repeat = int.Parse(Option("--repeat") ?? "3", CultureInfo.InvariantCulture);
 var timeout = TimeSpan.FromSeconds(120);
 const string Group = "sidecar/bench";
 
@@ -62,10 +64,18 @@ Console.WriteLine("| streams | ours: converge | baseline: converge | ratio | our
 Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
 foreach (var streams in counts)
 {
-    var (baseConverge, baseMemory) = await MeasureAsync(streams, baselinePort, Publish: snapshot => baseline.Publish(snapshot),
-        Synced: () => baseline.Acks >= 4 * streams, Gone: () => baseline.Streams == 0);
-    var (oursConverge, oursMemory) = await MeasureAsync(streams, oursPort, Publish: snapshot => cache.SetSnapshot(Group, snapshot),
-        Synced: () => registry.AllAcked(Group, cache.GetSnapshot(Group)!.Snapshot.Version, out var n) && n == streams, Gone: () => registry.Clients.Count == 0);
+    var baseRuns = new List<(TimeSpan Converge, double Memory)>();
+    var oursRuns = new List<(TimeSpan Converge, double Memory)>();
+    for (var run = 0; run < repeat; run++)
+    {
+        baseRuns.Add(await MeasureAsync(streams, baselinePort, Publish: snapshot => baseline.Publish(snapshot),
+            Synced: () => baseline.Acks >= 4 * streams, Gone: () => baseline.Streams == 0));
+        oursRuns.Add(await MeasureAsync(streams, oursPort, Publish: snapshot => cache.SetSnapshot(Group, snapshot),
+            Synced: () => registry.AllAcked(Group, cache.GetSnapshot(Group)!.Snapshot.Version, out var n) && n == streams, Gone: () => registry.Clients.Count == 0));
+    }
+
+    var (baseConverge, baseMemory) = (Median(baseRuns.Select(r => r.Converge)), Median(baseRuns.Select(r => r.Memory)));
+    var (oursConverge, oursMemory) = (Median(oursRuns.Select(r => r.Converge)), Median(oursRuns.Select(r => r.Memory)));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"| {streams} | {Ms(oursConverge)} | {Ms(baseConverge)} | {oursConverge / baseConverge:0.00}× | {oursMemory / 1024:0.0} | {baseMemory / 1024:0.0} |"));
 }
@@ -121,5 +131,9 @@ async Task WaitAsync(Func<bool> condition, string what)
         await Task.Delay(5);
     }
 }
+
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+static T Median<T>(IEnumerable<T> values) => values.Order().ElementAt(values.Count() / 2);
 
 static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms";
