@@ -18,20 +18,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
     protected override string Protocol => "delta";
 
-    protected override string? Problem(DeltaDiscoveryRequest request)
-    {
-        if (FixedTypeUrl is null && string.IsNullOrEmpty(request.TypeUrl))
-        {
-            return "type_url is required on every Delta ADS request";
-        }
-
-        if (FixedTypeUrl is not null && request.TypeUrl.Length > 0 && request.TypeUrl != FixedTypeUrl)
-        {
-            return $"type_url {request.TypeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
-        }
-
-        return null;
-    }
+    protected override string TypeUrlOf(DeltaDiscoveryRequest request) => request.TypeUrl;
 
     protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
 
@@ -39,7 +26,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
     protected override void OnRequest(DeltaDiscoveryRequest request)
     {
-        var typeUrl = FixedTypeUrl ?? request.TypeUrl;
+        var typeUrl = TypeOf(request);
         if (!_types.TryGetValue(typeUrl, out var state))
         {
             _types[typeUrl] = state = new DeltaSubscription(typeUrl);

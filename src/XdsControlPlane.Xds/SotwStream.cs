@@ -16,20 +16,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
     protected override string Protocol => "sotw";
 
-    protected override string? Problem(DiscoveryRequest request)
-    {
-        if (FixedTypeUrl is null && string.IsNullOrEmpty(request.TypeUrl))
-        {
-            return "type_url is required on every ADS request";
-        }
-
-        if (FixedTypeUrl is not null && request.TypeUrl.Length > 0 && request.TypeUrl != FixedTypeUrl)
-        {
-            return $"type_url {request.TypeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
-        }
-
-        return null;
-    }
+    protected override string TypeUrlOf(DiscoveryRequest request) => request.TypeUrl;
 
     protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
 
@@ -37,7 +24,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
     protected override void OnRequest(DiscoveryRequest request)
     {
-        var typeUrl = FixedTypeUrl ?? request.TypeUrl;
+        var typeUrl = TypeOf(request);
         if (!_types.TryGetValue(typeUrl, out var state))
         {
             _types[typeUrl] = state = new SubscriptionState(typeUrl);

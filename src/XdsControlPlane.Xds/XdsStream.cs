@@ -99,8 +99,11 @@ internal abstract class XdsStream<TRequest, TResponse>
         }
     }
 
-    /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
-    protected abstract string? Problem(TRequest request);
+    /// <summary>The <c>type_url</c> of <paramref name="request"/> (may be empty).</summary>
+    protected abstract string TypeUrlOf(TRequest request);
+
+    /// <summary>The type a request is about: the fixed type of a per-type service, or the request's own.</summary>
+    protected string TypeOf(TRequest request) => FixedTypeUrl ?? TypeUrlOf(request);
 
     /// <summary>The node carried by <paramref name="request"/>, if any.</summary>
     protected abstract Node? NodeOf(TRequest request);
@@ -125,6 +128,23 @@ internal abstract class XdsStream<TRequest, TResponse>
     {
         var present = typeUrls.ToHashSet(StringComparer.Ordinal);
         return TypeUrls.PushOrder.Where(present.Contains).Concat(present.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
+    private string? Problem(TRequest request)
+    {
+        var typeUrl = TypeUrlOf(request);
+        if (FixedTypeUrl is null && string.IsNullOrEmpty(typeUrl))
+        {
+            return $"type_url is required on every {(Protocol == "delta" ? "Delta ADS" : "ADS")} request";
+        }
+
+        if (FixedTypeUrl is not null && typeUrl.Length > 0 && typeUrl != FixedTypeUrl)
+        {
+            return $"type_url {typeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
+        }
+
+        return null;
     }
 
     private async Task ReadAsync(IAsyncStreamReader<TRequest> requests, CancellationToken cancellationToken)
