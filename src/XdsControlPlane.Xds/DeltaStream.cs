@@ -44,6 +44,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
 
         // Subscription changes count whatever the nonce says.
+        state.InputsChanged |= request.ResourceNamesSubscribe.Count > 0 || request.ResourceNamesUnsubscribe.Count > 0;
         foreach (var name in request.ResourceNamesUnsubscribe)
         {
             if (name == "*")
@@ -88,6 +89,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         else
         {
             state.RecordAck(answered);
+            RoutesOrListenersChanged(typeUrl);
             Metrics.Acked(typeUrl, Clock.GetUtcNow() - answered.PublishedAt);
         }
     }
@@ -95,6 +97,13 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
     protected override DeltaDiscoveryResponse? Evaluate(string typeUrl, PublishedSnapshot snapshot)
     {
         var state = _types[typeUrl];
+        if (!state.MustRespond && !state.InputsChanged && state.ForceResend.Count == 0 && state.EvaluatedSnapshot == snapshot.Snapshot.Version)
+        {
+            return null; // nothing that decides this type's response changed
+        }
+
+        state.EvaluatedSnapshot = snapshot.Snapshot.Version;
+        state.InputsChanged = false;
         var all = snapshot.Snapshot.Resources(typeUrl);
         var wanted = state.Wildcard ? all.Keys.Concat(state.Names).Distinct(StringComparer.Ordinal) : state.Names;
 
@@ -132,6 +141,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
         state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
+        RoutesOrListenersChanged(typeUrl);
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
         foreach (var resource in toSend)
         {
@@ -158,6 +168,15 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
     {
         Metrics.Pushed(response.TypeUrl, response.CalculateSize());
         XdsLog.Sent(Logger, Id, response.TypeUrl, response.SystemVersionInfo, response.Resources.Count, response.Nonce);
+    }
+
+    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps.</summary>
+    private void RoutesOrListenersChanged(string typeUrl)
+    {
+        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
+        {
+            clusters.InputsChanged = true;
+        }
     }
 
     /// <summary>Clusters the routes and listeners the client holds still send traffic to: not removed yet.</summary>

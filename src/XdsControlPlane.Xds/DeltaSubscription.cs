@@ -37,6 +37,12 @@ internal sealed class DeltaSubscription(string typeUrl)
 
     public bool MustRespond { get; set; } = true;
 
+    /// <summary>The snapshot version this type was last evaluated against.</summary>
+    public string? EvaluatedSnapshot { get; set; }
+
+    /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
+    public bool InputsChanged { get; set; }
+
     public string? SentVersion { get; private set; }
 
     public string? AckedVersion { get; private set; }
