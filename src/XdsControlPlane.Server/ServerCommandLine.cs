@@ -22,12 +22,12 @@ public static class ServerCommandLine
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
-                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero)
+                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero && age <= XdsControlPlane.Xds.XdsServerOptions.MaxFiniteStreamAge)
                 {
                     return age;
                 }
 
-                result.AddError($"--max-stream-age must be a positive duration such as 90s, 30m or 1h, got '{text}'.");
+                result.AddError($"--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '{text}'.");
                 return default;
             },
         };

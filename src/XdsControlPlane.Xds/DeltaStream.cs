@@ -55,6 +55,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             {
                 state.Names.Remove(name);
                 state.Forget(name);
+                RoutesOrListenersChanged(typeUrl); // dropped routes may free clusters CDS was keeping
             }
         }
 

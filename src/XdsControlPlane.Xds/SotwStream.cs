@@ -92,6 +92,13 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
         state.RecordSent(nonce, selection.Version, selection.Resources, snapshot.PublishedAt);
+        if (!state.Wildcard && state.Names.Names.Count == 0)
+        {
+            // The client dropped every name of this type. Envoy accepts the empty answer without ACKing it
+            // (it has no watch left), so count it as held now, or the type would never look in sync.
+            state.RecordAck();
+        }
+
         RoutesOrListenersChanged(typeUrl);
         var response = new DiscoveryResponse { VersionInfo = selection.Version, TypeUrl = typeUrl, Nonce = nonce };
         foreach (var resource in selection.Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))

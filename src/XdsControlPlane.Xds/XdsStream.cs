@@ -89,9 +89,9 @@ internal abstract class XdsStream<TRequest, TResponse>
             _watch?.Dispose();
             _nodeScope?.Dispose();
             Registry.Remove(Id);
-            if (Node is not null)
+            if (Node is not null && Group is not null)
             {
-                Metrics.StreamClosed(Protocol, Group!);
+                Metrics.StreamClosed(Protocol, Group);
                 XdsLog.StreamClosed(Logger, Id, Node.Id);
             }
 
@@ -225,8 +225,10 @@ internal abstract class XdsStream<TRequest, TResponse>
             return;
         }
 
-        Node = NodeOf(request) ?? new Node();
-        Group = _groups.GroupOf(Node);
+        var node = NodeOf(request) ?? new Node();
+        var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
+        Node = node;
+        Group = group;
         _watch = _cache.Watch(Group, OnSnapshotChanged);
         _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
         Metrics.StreamOpened(Protocol, Group);

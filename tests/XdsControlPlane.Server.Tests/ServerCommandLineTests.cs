@@ -35,8 +35,9 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--admin-port", "-1" }, "--admin-port must be between 0 and 65535, got -1.")]
     [TestCase(new[] { "--xds-port", "9000", "--admin-port", "9000" }, "--xds-port and --admin-port must differ, both are 9000.")]
     [TestCase(new[] { "--log-format", "xml" }, "xml")]
-    [TestCase(new[] { "--max-stream-age", "soon" }, "--max-stream-age must be a positive duration such as 90s, 30m or 1h, got 'soon'.")]
-    [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration such as 90s, 30m or 1h, got '0s'.")]
+    [TestCase(new[] { "--max-stream-age", "soon" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got 'soon'.")]
+    [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '0s'.")]
+    [TestCase(new[] { "--max-stream-age", "1000h" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '1000h'.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {

@@ -220,4 +220,26 @@ public sealed class DeltaProtocolTests
             Assert.That((clusters.TypeUrl, clusters.RemovedResources.ToArray()), Is.EqualTo((Cds, new[] { "legacy" })));
         });
     }
+
+    [Test]
+    public async Task UnsubscribingTheRoutesThatKeptAClusterAlive_RemovesTheCluster()
+    {
+        _server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.SubscribeAsync(Cds));
+        await client.AckAsync(await client.SubscribeAsync(Rds, "routes"));
+        await client.AssertNothingSentAsync();
+        _server.Publish(TestResources.Snapshot("cart")); // routes no longer use legacy, and legacy is gone
+        var routes = await client.ReceiveAsync();        // not ACKed: the client still holds the old routes
+        await client.AssertNothingSentAsync();           // CDS was re-checked meanwhile: legacy still in use
+
+        await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Rds, ResourceNamesUnsubscribe = { "routes" } });
+        var clusters = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(routes.TypeUrl, Is.EqualTo(Rds));
+            Assert.That((clusters.TypeUrl, clusters.RemovedResources.ToArray()), Is.EqualTo((Cds, new[] { "legacy" })));
+        });
+    }
 }

@@ -25,11 +25,12 @@ public sealed class StreamLifetimeTests
         Assert.That(async () => await client.ReceiveAsync(), Throws.InstanceOf<ChannelClosedException>().With.InnerException.Null, "the stream ended with status OK");
     }
 
-    [Test]
-    public void Options_NonPositiveMaxAge_FailStartNamingTheSetting()
+    [TestCase(0, "MaxStreamAge must be positive (or infinite), got 00:00:00.")]
+    [TestCase(60, "MaxStreamAge must be at most 30 days (or infinite), got 60.00:00:00.")]
+    public void Options_MaxAgeOutOfRange_FailStartNamingTheSetting(int days, string expected)
     {
-        var failure = Assert.ThrowsAsync<OptionsValidationException>(async () => await XdsTestServer.StartAsync(configure: options => options.MaxStreamAge = TimeSpan.Zero));
+        var failure = Assert.ThrowsAsync<OptionsValidationException>(async () => await XdsTestServer.StartAsync(configure: options => options.MaxStreamAge = TimeSpan.FromDays(days)));
 
-        Assert.That(failure!.Message, Does.Contain("MaxStreamAge must be positive (or infinite), got 00:00:00."));
+        Assert.That(failure!.Message, Does.Contain(expected));
     }
 }
