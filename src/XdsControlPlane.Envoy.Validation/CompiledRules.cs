@@ -3,6 +3,8 @@ namespace XdsControlPlane.Envoy.Validation;
 /// <summary>The <c>validate.rules</c> of one field (or of the items, keys or values of one), ready to run.</summary>
 internal sealed class CompiledRules
 {
+    private IReadOnlyList<string>? _allUnsupported;
+
     /// <summary>No rules at all.</summary>
     public static readonly CompiledRules None = new();
 
@@ -32,6 +34,13 @@ internal sealed class CompiledRules
 
     /// <summary>Rules found but not checkable: unknown rule fields, or a rule kind that does not fit the field's type.</summary>
     public IReadOnlyList<string> Unsupported { get; init; } = [];
+
+    /// <summary>
+    /// <see cref="Unsupported"/> of these rules and of their item, key and value rules, in that order (those never
+    /// nest further). Computed once.
+    /// </summary>
+    public IReadOnlyList<string> AllUnsupported => _allUnsupported ??=
+        [.. Unsupported, .. Items?.Unsupported ?? [], .. Keys?.Unsupported ?? [], .. Values?.Unsupported ?? []];
 
     /// <summary>True when running these rules can never report anything.</summary>
     public bool IsEmpty =>

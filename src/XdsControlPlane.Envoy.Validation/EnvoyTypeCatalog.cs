@@ -26,9 +26,6 @@ public static class EnvoyTypeCatalog
     /// <summary>Protobuf JSON parser that can read <c>Any</c> values of Envoy types.</summary>
     public static JsonParser JsonParser { get; } = new(JsonParser.Settings.Default.WithTypeRegistry(Registry));
 
-    /// <summary>Finds a message type by its full proto name, for example <c>envoy.config.cluster.v3.Cluster</c>.</summary>
-    public static MessageDescriptor? FindMessage(string fullName) => Registry.Find(fullName);
-
     private static FileDescriptor[] LoadFiles()
     {
         var assembly = typeof(global::Envoy.Config.Cluster.V3.Cluster).Assembly;

@@ -175,7 +175,7 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
 
     private void ReportUnsupported(CompiledRules rules, MessageDescriptor owner)
     {
-        foreach (var problem in rules.Unsupported.Concat(rules.Items?.Unsupported ?? []).Concat(rules.Keys?.Unsupported ?? []).Concat(rules.Values?.Unsupported ?? []))
+        foreach (var problem in rules.AllUnsupported)
         {
             Report(_path.ToString(), "unsupported", problem, owner);
         }

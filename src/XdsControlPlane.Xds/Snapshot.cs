@@ -22,9 +22,6 @@ public sealed class Snapshot
         Version = version;
     }
 
-    /// <summary>A snapshot with no resources.</summary>
-    public static Snapshot Empty { get; } = Create([]);
-
     /// <summary>Content-derived version of the whole snapshot (hash of every type, name and resource version).</summary>
     public string Version { get; }
 
@@ -66,9 +63,6 @@ public sealed class Snapshot
     /// </summary>
     internal Selection Select(string typeUrl, bool wildcard, SubscriptionNames names) =>
         _selections.GetOrAdd(new SelectionKey(typeUrl, wildcard, names), static (key, snapshot) => snapshot.Compute(key), this);
-
-    /// <summary>Total number of resources.</summary>
-    public int Count => _byType.Values.Sum(named => named.Count);
 
     private Selection Compute(SelectionKey key)
     {

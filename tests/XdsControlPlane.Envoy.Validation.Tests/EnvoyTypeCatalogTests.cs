@@ -149,7 +149,7 @@ public sealed class EnvoyTypeCatalogTests
 
         var plans = messages.Select(m => (Message: m, Plan: validator.PlanFor(m))).ToArray();
         var unsupported = plans
-            .SelectMany(p => p.Plan.Fields.SelectMany(f => Problems(f.Rules).Select(problem => $"{p.Message.FullName}.{f.Field.Name}: {problem}")))
+            .SelectMany(p => p.Plan.Fields.SelectMany(f => f.Rules.AllUnsupported.Select(problem => $"{p.Message.FullName}.{f.Field.Name}: {problem}")))
             .ToArray();
         var annotatedFields = plans.Sum(p => p.Plan.Fields.Count(f => !f.Rules.IsEmpty));
         var requiredOneofs = plans.Sum(p => p.Plan.RequiredOneofs.Count);
@@ -164,10 +164,4 @@ public sealed class EnvoyTypeCatalogTests
 
     private static IEnumerable<MessageDescriptor> Flatten(MessageDescriptor message) =>
         message.NestedTypes.SelectMany(Flatten).Prepend(message);
-
-    private static IEnumerable<string> Problems(CompiledRules rules) =>
-        rules.Unsupported
-            .Concat(rules.Items is null ? [] : Problems(rules.Items))
-            .Concat(rules.Keys is null ? [] : Problems(rules.Keys))
-            .Concat(rules.Values is null ? [] : Problems(rules.Values));
 }
