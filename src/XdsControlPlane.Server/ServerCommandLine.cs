@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Server;
 
@@ -37,9 +38,21 @@ public static class ServerCommandLine
             DefaultValueFactory = _ => LogFormat.Plain,
         };
 
+        var manifests = new Option<DirectoryInfo?>("--manifests")
+        {
+            Description = "Serve the RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices in the YAML files below this directory, reloading on change.",
+        };
+        manifests.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<DirectoryInfo?>() is { Exists: false } missing)
+            {
+                result.AddError($"--manifests must be an existing directory, got '{missing.FullName}'.");
+            }
+        });
+
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, logFormat,
+            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests,
         };
         root.Validators.Add(result =>
         {
@@ -58,6 +71,7 @@ public static class ServerCommandLine
                 Loopback = parse.GetValue(loopback),
                 MaxStreamAge = parse.GetValue(maxStreamAge),
                 LogFormat = parse.GetValue(logFormat),
+                ManifestsDirectory = parse.GetValue(manifests)?.FullName,
             },
             cancellation));
         return root;

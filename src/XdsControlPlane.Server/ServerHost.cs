@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Formatting.Compact;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -74,7 +75,17 @@ public sealed class ServerHost : IAsyncDisposable
             });
         });
 
+        builder.Services.AddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
         builder.Services.AddXdsServer(xds => xds.MaxStreamAge = options.MaxStreamAge);
+        builder.Services.AddSingleton(new RouteGroupTranslator());
+        builder.Services.AddSingleton<SnapshotPublisher>();
+        if (options.ManifestsDirectory is { } directory)
+        {
+            builder.Services.AddSingleton(new ManifestDirectoryReader(directory));
+            builder.Services.AddSingleton(options.ManifestSource ?? new ManifestSourceOptions());
+            builder.Services.AddHostedService<ManifestDirectorySource>();
+        }
+
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();

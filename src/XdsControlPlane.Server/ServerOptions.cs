@@ -26,6 +26,12 @@ public sealed class ServerOptions
 
     /// <summary>Console log format.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Plain;
+
+    /// <summary>Directory of manifests to serve (the embedded source), watched for changes; none when null.</summary>
+    public string? ManifestsDirectory { get; init; }
+
+    /// <summary>Debounce and polling of the manifest directory (tests shorten them).</summary>
+    internal ManifestSourceOptions? ManifestSource { get; init; }
 }
 
 /// <summary>Console log formats.</summary>

@@ -61,7 +61,7 @@ public sealed class ServerHostTests
             Type = Cluster.Types.DiscoveryType.Static,
             ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)),
         };
-        var update = host.Snapshots.SetSnapshot("gateway/edge", Snapshot.Create([XdsResource.Create(cluster)]));
+        var update = host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(cluster)]));
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
 
@@ -77,7 +77,7 @@ public sealed class ServerHostTests
         {
             Assert.That(update.Accepted, Is.True);
             Assert.That(response.Resources.Single().Unpack<Cluster>().Name, Is.EqualTo("static"));
-            Assert.That(host.Clients.Clients.Single().Group, Is.EqualTo("gateway/edge"));
+            Assert.That(host.Clients.Clients.Single().Group, Is.EqualTo("gateway"));
         });
         await call.RequestStream.CompleteAsync();
         await host.StopAsync(cancel.Token);

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace XdsControlPlane.Server;
+namespace XdsControlPlane.Model;
 
 /// <summary>Go/Kubernetes-style durations: <c>500ms</c>, <c>90s</c>, <c>30m</c>, <c>1h30m</c>.</summary>
-internal static partial class GoDuration
+public static partial class GoDuration
 {
     /// <summary>Parses <paramref name="text"/>; returns false when it is not a duration.</summary>
     public static bool TryParse(string text, out TimeSpan duration)

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text;
+
+namespace XdsControlPlane.Model;
+
+/// <summary>Where a manifest object came from: a file (or other source), the document index in it, and a line.</summary>
+/// <param name="Source">The file path, or a description of the source.</param>
+/// <param name="Document">The 0-based index of the YAML document in the file.</param>
+/// <param name="Line">The 1-based line the problem is on, when known.</param>
+public sealed record ManifestLocation(string Source, int Document, int? Line = null)
+{
+    /// <inheritdoc />
+    public override string ToString() =>
+        Line is { } line
+            ? string.Create(CultureInfo.InvariantCulture, $"{Source}:{line} (document {Document})")
+            : string.Create(CultureInfo.InvariantCulture, $"{Source} (document {Document})");
+}
+
+/// <summary>
+/// One thing wrong with the input: which object (when known), the field path in it and the reason, e.g.
+/// <c>RouteGroup shop/feature-x: spec.routes[1].to: weights must sum to 100, got 90</c>.
+/// </summary>
+/// <param name="Resource">The object, when the problem could be tied to one.</param>
+/// <param name="FieldPath">The field, such as <c>spec.routes[1].to[0].weight</c>; empty for the whole document.</param>
+/// <param name="Reason">What is wrong, as one sentence fragment.</param>
+/// <param name="Location">Where the object was read from, when known.</param>
+public sealed record ManifestProblem(ResourceKey? Resource, string FieldPath, string Reason, ManifestLocation? Location = null)
+{
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        if (Location is not null)
+        {
+            text.Append(Location).Append(": ");
+        }
+
+        if (Resource is not null)
+        {
+            text.Append(Resource).Append(": ");
+        }
+
+        if (FieldPath.Length > 0)
+        {
+            text.Append(FieldPath).Append(": ");
+        }
+
+        return text.Append(Reason).ToString();
+    }
+}

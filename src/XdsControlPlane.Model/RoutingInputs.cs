@@ -1,0 +1,114 @@
+namespace XdsControlPlane.Model;
+
+/// <summary>
+/// Everything translation reads: the service inventory (Services, EndpointSlices) and the routing resources
+/// (RouteGroups, Sandboxes, LocalWorkloads), with lookups by namespace and name. Immutable.
+/// </summary>
+public sealed class RoutingInputs
+{
+    private readonly Dictionary<(string Namespace, string Name), KubeService> _services = [];
+    private readonly Dictionary<(string Namespace, string Service), List<EndpointSlice>> _slices = [];
+    private readonly Dictionary<(string Namespace, string Name), Sandbox> _sandboxes = [];
+    private readonly Dictionary<(string Namespace, string Name), LocalWorkload> _localWorkloads = [];
+    private readonly Dictionary<(string Namespace, string Sandbox, string Baseline), KubeService> _forkServices = [];
+
+    /// <summary>Collects <paramref name="objects"/>; later objects with an existing key are ignored.</summary>
+    public RoutingInputs(IEnumerable<IManifestObject> objects)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        var routeGroups = new Dictionary<ResourceKey, RouteGroup>();
+        foreach (var obj in objects)
+        {
+            var id = (obj.Metadata.Namespace, obj.Metadata.Name);
+            switch (obj)
+            {
+                case KubeService service when _services.TryAdd(id, service):
+                    if (service.Metadata.Labels.GetValueOrDefault(SandboxLabels.Sandbox) is { Length: > 0 } forkOwner
+                        && service.Metadata.Labels.GetValueOrDefault(SandboxLabels.ForkOf) is { Length: > 0 } baseline)
+                    {
+                        _forkServices.TryAdd((service.Metadata.Namespace, forkOwner, baseline), service);
+                    }
+
+                    break;
+                case EndpointSlice slice when slice.ServiceName is { } serviceName:
+                    if (!_slices.TryGetValue((slice.Metadata.Namespace, serviceName), out var list))
+                    {
+                        _slices[(slice.Metadata.Namespace, serviceName)] = list = [];
+                    }
+
+                    if (!list.Exists(s => s.Metadata.Name == slice.Metadata.Name))
+                    {
+                        list.Add(slice);
+                    }
+
+                    break;
+                case RouteGroup group:
+                    routeGroups.TryAdd(group.Key, group);
+                    break;
+                case Sandbox sandbox:
+                    _sandboxes.TryAdd(id, sandbox);
+                    break;
+                case LocalWorkload workload:
+                    _localWorkloads.TryAdd(id, workload);
+                    break;
+            }
+        }
+
+        foreach (var list in _slices.Values)
+        {
+            list.Sort((a, b) => string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name));
+        }
+
+        Services = [.. _services.Values.OrderBy(s => s.Key, ResourceKey.Order)];
+        RouteGroups = [.. routeGroups.Values.OrderBy(g => g.Key, ResourceKey.Order)];
+        Sandboxes = [.. _sandboxes.Values.OrderBy(s => s.Key, ResourceKey.Order)];
+        LocalWorkloads = [.. _localWorkloads.Values.OrderBy(w => w.Key, ResourceKey.Order)];
+    }
+
+    /// <summary>Services, ordered by namespace and name.</summary>
+    public IReadOnlyList<KubeService> Services { get; }
+
+    /// <summary>RouteGroups, ordered by namespace and name.</summary>
+    public IReadOnlyList<RouteGroup> RouteGroups { get; }
+
+    /// <summary>Sandboxes, ordered by namespace and name.</summary>
+    public IReadOnlyList<Sandbox> Sandboxes { get; }
+
+    /// <summary>LocalWorkloads, ordered by namespace and name.</summary>
+    public IReadOnlyList<LocalWorkload> LocalWorkloads { get; }
+
+    /// <summary>The Service <paramref name="name"/> in <paramref name="ns"/>.</summary>
+    public KubeService? FindService(string ns, string name) => _services.GetValueOrDefault((ns, name));
+
+    /// <summary>The EndpointSlices of a Service, ordered by name.</summary>
+    public IReadOnlyList<EndpointSlice> SlicesOf(string ns, string service) =>
+        _slices.TryGetValue((ns, service), out var list) ? list : [];
+
+    /// <summary>The Sandbox <paramref name="name"/> in <paramref name="ns"/>.</summary>
+    public Sandbox? FindSandbox(string ns, string name) => _sandboxes.GetValueOrDefault((ns, name));
+
+    /// <summary>The LocalWorkload <paramref name="name"/> in <paramref name="ns"/>.</summary>
+    public LocalWorkload? FindLocalWorkload(string ns, string name) => _localWorkloads.GetValueOrDefault((ns, name));
+
+    /// <summary>The Service that is <paramref name="sandbox"/>'s fork of the baseline Service <paramref name="baseline"/>.</summary>
+    public KubeService? FindForkService(string ns, string sandbox, string baseline) =>
+        _forkServices.GetValueOrDefault((ns, sandbox, baseline));
+
+    /// <summary>The fork Services of <paramref name="sandbox"/>, ordered by the baseline Service's name.</summary>
+    public IEnumerable<(string Baseline, KubeService Fork)> ForkServicesOf(Sandbox sandbox)
+    {
+        ArgumentNullException.ThrowIfNull(sandbox);
+        return _forkServices
+            .Where(f => f.Key.Namespace == sandbox.Metadata.Namespace && f.Key.Sandbox == sandbox.Metadata.Name)
+            .Select(f => (f.Key.Baseline, f.Value))
+            .OrderBy(f => f.Baseline, StringComparer.Ordinal);
+    }
+
+    /// <summary>Splits <c>name</c> or <c>name.namespace</c>; the namespace defaults to <paramref name="defaultNamespace"/>.</summary>
+    public static (string Namespace, string Name) ParseServiceReference(string reference, string defaultNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var dot = reference.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? (defaultNamespace, reference) : (reference[(dot + 1)..], reference[..dot]);
+    }
+}

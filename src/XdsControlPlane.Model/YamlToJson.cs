@@ -1,0 +1,111 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace XdsControlPlane.Model;
+
+/// <summary>
+/// Converts YAML documents to JSON the way Kubernetes reads them (YAML 1.2 core schema for plain scalars; quoted
+/// scalars stay strings; null-valued keys are dropped), remembering the line of every JSON path.
+/// </summary>
+internal static class YamlToJson
+{
+    /// <summary>One converted document: its JSON and the 1-based line of each path (<c>$.spec.routes[0]</c>).</summary>
+    public sealed record Document(JsonNode? Json, IReadOnlyDictionary<string, int> Lines, int StartLine);
+
+    /// <summary>Parses every document of <paramref name="text"/>.</summary>
+    /// <exception cref="YamlException">The text is not valid YAML.</exception>
+    public static IReadOnlyList<Document> Convert(string text)
+    {
+        var stream = new YamlStream();
+        using (var reader = new StringReader(text))
+        {
+            stream.Load(reader);
+        }
+
+        var documents = new List<Document>(stream.Documents.Count);
+        foreach (var document in stream.Documents)
+        {
+            var lines = new Dictionary<string, int>(StringComparer.Ordinal);
+            var json = ToJson(document.RootNode, "$", lines);
+            documents.Add(new Document(json, lines, (int)document.RootNode.Start.Line));
+        }
+
+        return documents;
+    }
+
+    private static JsonNode? ToJson(YamlNode node, string path, Dictionary<string, int> lines)
+    {
+        lines[path] = (int)node.Start.Line;
+        switch (node)
+        {
+            case YamlMappingNode mapping:
+                var obj = new JsonObject();
+                foreach (var (keyNode, valueNode) in mapping.Children)
+                {
+                    var key = keyNode is YamlScalarNode { Value: { } k } ? k : throw new YamlException(keyNode.Start, keyNode.End, "mapping keys must be plain strings");
+                    var value = ToJson(valueNode, $"{path}.{key}", lines);
+                    if (value is null)
+                    {
+                        continue;
+                    }
+
+                    if (obj.ContainsKey(key))
+                    {
+                        throw new YamlException(keyNode.Start, keyNode.End, $"duplicate key '{key}'");
+                    }
+
+                    obj[key] = value;
+                }
+
+                return obj;
+            case YamlSequenceNode sequence:
+                var array = new JsonArray();
+                var index = 0;
+                foreach (var item in sequence.Children)
+                {
+                    array.Add(ToJson(item, $"{path}[{index}]", lines));
+                    index++;
+                }
+
+                return array;
+            case YamlScalarNode scalar:
+                return Scalar(scalar);
+            default:
+                throw new YamlException(node.Start, node.End, "YAML aliases are not supported in manifests");
+        }
+    }
+
+    private static JsonValue? Scalar(YamlScalarNode scalar)
+    {
+        var value = scalar.Value ?? "";
+        if (scalar.Style is not ScalarStyle.Plain)
+        {
+            return JsonValue.Create(value);
+        }
+
+        switch (value)
+        {
+            case "" or "~" or "null" or "Null" or "NULL":
+                return null;
+            case "true" or "True" or "TRUE":
+                return JsonValue.Create(true);
+            case "false" or "False" or "FALSE":
+                return JsonValue.Create(false);
+        }
+
+        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+        {
+            return JsonValue.Create(integer);
+        }
+
+        if (value.Length > 0 && (char.IsDigit(value[0]) || value[0] is '-' or '+' or '.')
+            && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real))
+        {
+            return JsonValue.Create(real);
+        }
+
+        return JsonValue.Create(value);
+    }
+}

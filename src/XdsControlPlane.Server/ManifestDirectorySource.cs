@@ -1,0 +1,148 @@
+using System.Threading.Channels;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Server;
+
+/// <summary>
+/// The embedded source: loads every manifest below <c>--manifests DIR</c>, publishes snapshots, then watches the
+/// directory (file-system events plus a periodic check for missed events), debounces bursts of changes and
+/// publishes again. Broken files or objects are logged with file, document and field path; the last good version
+/// of each broken object stays in force and nothing else is disturbed.
+/// </summary>
+internal sealed class ManifestDirectorySource(
+    ManifestDirectoryReader reader,
+    SnapshotPublisher publisher,
+    TimeProvider clock,
+    ILogger<ManifestDirectorySource> logger,
+    ManifestSourceOptions options) : BackgroundService
+{
+    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly LastGoodManifestSet _manifests = new();
+    private HashSet<string> _reportedProblems = new(StringComparer.Ordinal);
+
+    /// <summary>How many times the directory was loaded and published (for tests and diagnostics).</summary>
+    public int Loads { get; private set; }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var watcher = new FileSystemWatcher(reader.Directory)
+        {
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
+        };
+        FileSystemEventHandler changed = (_, _) => _changes.Writer.TryWrite(true);
+        watcher.Changed += changed;
+        watcher.Created += changed;
+        watcher.Deleted += changed;
+        watcher.Renamed += (_, _) => _changes.Writer.TryWrite(true);
+        watcher.Error += (_, _) => _changes.Writer.TryWrite(true);
+        watcher.EnableRaisingEvents = true;
+
+        Reload(force: true);
+        using var poll = new PeriodicTimer(options.PollInterval, clock);
+        var polling = PollAsync(poll, stoppingToken);
+        try
+        {
+            while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                _changes.Reader.TryRead(out _);
+                var started = clock.GetTimestamp();
+
+                // Debounce: wait until the directory has been quiet for a moment (editors write in several steps).
+                do
+                {
+                    await Task.Delay(options.Debounce, clock, stoppingToken).ConfigureAwait(false);
+                }
+                while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < options.MaxDebounce);
+
+                Reload(force: false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await polling.ConfigureAwait(false);
+    }
+
+    private async Task PollAsync(PeriodicTimer poll, CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await poll.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                _changes.Writer.TryWrite(true);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void Reload(bool force)
+    {
+        try
+        {
+            var files = reader.Read(out var changed);
+            if (!changed && !force)
+            {
+                return;
+            }
+
+            var result = _manifests.Apply(files);
+            var translationProblems = publisher.Publish(result.Inputs);
+            Loads++;
+            IReadOnlyList<ManifestProblem> problems = [.. result.Problems, .. translationProblems];
+            Report(problems, result.KeptLastGood);
+            var inputs = result.Inputs;
+            ManifestLog.Loaded(logger, reader.Directory, inputs.RouteGroups.Count, inputs.Sandboxes.Count, inputs.LocalWorkloads.Count, inputs.Services.Count, problems.Count);
+            var ignored = files.SelectMany(f => f.Contents.IgnoredKinds).ToArray();
+            if (ignored.Length > 0 && logger.IsEnabled(LogLevel.Debug))
+            {
+                var kinds = string.Join(", ", ignored.Distinct().Order(StringComparer.Ordinal));
+                ManifestLog.IgnoredKinds(logger, ignored.Length, kinds);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            ManifestLog.ReloadFailed(logger, reader.Directory, e);
+        }
+    }
+
+    private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)
+    {
+        // Each problem is logged once while it lasts, not again on every reload.
+        var current = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var problem in problems.Select(p => p.ToString()))
+        {
+            if (current.Add(problem) && !_reportedProblems.Contains(problem))
+            {
+                ManifestLog.Invalid(logger, problem);
+            }
+        }
+
+        foreach (var key in keptLastGood.Select(k => k.ToString()))
+        {
+            if (current.Add("kept:" + key) && !_reportedProblems.Contains("kept:" + key))
+            {
+                ManifestLog.KeptLastGood(logger, key);
+            }
+        }
+
+        _reportedProblems = current;
+    }
+}
+
+/// <summary>Timing of the manifest directory source.</summary>
+internal sealed record ManifestSourceOptions
+{
+    /// <summary>Quiet time after a change before reloading.</summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest a continuous burst of changes delays a reload.</summary>
+    public TimeSpan MaxDebounce { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often the directory is checked for changes the file-system watcher missed.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,26 @@
+namespace XdsControlPlane.Server;
+
+/// <summary>Log messages of the manifest source and the snapshot publisher, with fixed event ids.</summary>
+internal static partial class ManifestLog
+{
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Loaded manifests from {Directory}: {RouteGroups} RouteGroups, {Sandboxes} Sandboxes, {LocalWorkloads} LocalWorkloads, {Services} Services; {Problems} problems")]
+    public static partial void Loaded(ILogger logger, string directory, int routeGroups, int sandboxes, int localWorkloads, int services, int problems);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Invalid manifest: {Problem}")]
+    public static partial void Invalid(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "{Resource} is broken in the files; its last good version stays in force")]
+    public static partial void KeptLastGood(ILogger logger, string resource);
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Published snapshot for node group {Group}: version {Version}, {Resources} resources")]
+    public static partial void Published(ILogger logger, string group, string version, int resources);
+
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "Snapshot for node group {Group} rejected by the consistency check; the previous one stays in force: {Problems}")]
+    public static partial void SnapshotRejected(ILogger logger, string group, string problems);
+
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "Ignored {Count} documents of kinds the control plane does not read ({Kinds})")]
+    public static partial void IgnoredKinds(ILogger logger, int count, string kinds);
+
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "Reloading manifests from {Directory} failed; the last published snapshot stays in force")]
+    public static partial void ReloadFailed(ILogger logger, string directory, Exception exception);
+}

@@ -1,0 +1,33 @@
+using Envoy.Config.Core.V3;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
+using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>Small constructors shared by the resource builders.</summary>
+internal static class EnvoyBuilding
+{
+    /// <summary>"Fetch it over the same ADS stream."</summary>
+    public static ConfigSource Ads() => new() { Ads = new AggregatedConfigSource(), ResourceApiVersion = ApiVersion.V3 };
+
+    public static Address SocketAddress(string host, int port) =>
+        new() { SocketAddress = new Envoy.Config.Core.V3.SocketAddress { Address = host, PortValue = (uint)port } };
+
+    public static Duration Duration(TimeSpan value) => Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
+
+    public static Any Typed(IMessage message) => Any.Pack(message);
+
+    /// <summary>An HTTP connection manager that loads routes <paramref name="routeConfigName"/> over ADS and ends in the router.</summary>
+    public static Hcm HttpConnectionManager(string statPrefix, string routeConfigName) => new()
+    {
+        StatPrefix = statPrefix,
+        CodecType = Hcm.Types.CodecType.Auto,
+        Rds = new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.Rds { ConfigSource = Ads(), RouteConfigName = routeConfigName },
+        HttpFilters =
+        {
+            new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter { Name = "envoy.filters.http.router", TypedConfig = Typed(new Router()) },
+        },
+    };
+}

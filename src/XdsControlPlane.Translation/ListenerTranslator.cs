@@ -1,0 +1,102 @@
+using Envoy.Config.Core.V3;
+using Envoy.Config.Listener.V3;
+using static XdsControlPlane.Translation.EnvoyBuilding;
+using HttpInspector = Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector;
+using OriginalDst = Envoy.Extensions.Filters.Listener.OriginalDst.V3.OriginalDst;
+using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
+using UpgradeConfig = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager.Types.UpgradeConfig;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>Builds the listeners of each data-plane role. Routes always come over RDS, so route changes never drain connections.</summary>
+internal sealed class ListenerTranslator(TranslationOptions options)
+{
+    /// <summary>The gateway's listener and route configuration name.</summary>
+    public const string GatewayListener = "gateway-http";
+
+    /// <summary>The sidecar's capture listener.</summary>
+    public const string VirtualOutbound = "virtualOutbound";
+
+    /// <summary>The gateway's HTTP listener: WebSocket and CONNECT upgrades, HTTP/2 CONNECT, real client addresses.</summary>
+    public Listener Gateway()
+    {
+        var hcm = HttpConnectionManager("gateway", GatewayListener);
+        hcm.UseRemoteAddress = true;
+        hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
+        hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "CONNECT" });
+        hcm.Http2ProtocolOptions = new Http2ProtocolOptions { AllowConnect = true };
+        return new Listener
+        {
+            Name = GatewayListener,
+            Address = SocketAddress("0.0.0.0", options.GatewayPort),
+            TrafficDirection = TrafficDirection.Inbound,
+            FilterChains = { new FilterChain { Name = "http", Filters = { new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Typed(hcm) } } } },
+        };
+    }
+
+    /// <summary>
+    /// The sidecar's capture listener (iptables redirects outbound connections to it): hands each connection to the
+    /// listener for its original destination port, and passes the rest through unchanged.
+    /// </summary>
+    public Listener SidecarVirtualOutbound() => new()
+    {
+        Name = VirtualOutbound,
+        Address = SocketAddress("0.0.0.0", options.SidecarOutboundPort),
+        UseOriginalDst = true,
+        TrafficDirection = TrafficDirection.Outbound,
+        ListenerFilters = { new ListenerFilter { Name = "envoy.filters.listener.original_dst", TypedConfig = Typed(new OriginalDst()) } },
+        DefaultFilterChain = Passthrough(),
+    };
+
+    /// <summary>
+    /// The sidecar's listener for one outbound port (not bound; reached through <see cref="SidecarVirtualOutbound"/>):
+    /// HTTP (sniffed) is routed by Host and routing key, anything else passes through as TCP.
+    /// </summary>
+    public static Listener SidecarPort(int port)
+    {
+        var name = SidecarRouteName(port);
+        var hcm = HttpConnectionManager($"outbound_{name}", name);
+        hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
+        return new Listener
+        {
+            Name = $"0.0.0.0_{name}",
+            Address = SocketAddress("0.0.0.0", port),
+            BindToPort = false,
+            TrafficDirection = TrafficDirection.Outbound,
+            ListenerFilters = { new ListenerFilter { Name = "envoy.filters.listener.http_inspector", TypedConfig = Typed(new HttpInspector()) } },
+            FilterChains =
+            {
+                new FilterChain
+                {
+                    Name = "http",
+                    FilterChainMatch = new FilterChainMatch { ApplicationProtocols = { "http/1.0", "http/1.1", "h2c" } },
+                    Filters = { new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Typed(hcm) } },
+                },
+            },
+            DefaultFilterChain = Passthrough(),
+        };
+    }
+
+    /// <summary>The route configuration name of a sidecar port.</summary>
+    public static string SidecarRouteName(int port) => ClusterTranslator.Text(port);
+
+    /// <summary>A proxyless gRPC API listener named as the client's target (<c>cart.shop:8080</c>).</summary>
+    public static Listener GrpcApiListener(string name, string routeConfigName) => new()
+    {
+        Name = name,
+        ApiListener = new ApiListener { ApiListener_ = Typed(HttpConnectionManager(name, routeConfigName)) },
+    };
+
+    private static FilterChain Passthrough() => new()
+    {
+        Name = "passthrough",
+        Filters =
+        {
+            new Filter
+            {
+                Name = "envoy.filters.network.tcp_proxy",
+                TypedConfig = Typed(new TcpProxy { StatPrefix = ClusterTranslator.PassthroughCluster, Cluster = ClusterTranslator.PassthroughCluster }),
+            },
+        },
+    };
+}

@@ -1,0 +1,54 @@
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>A destination resolved to a cluster.</summary>
+/// <param name="Cluster">The cluster name.</param>
+/// <param name="Weight">Its share (percent); 100 for a single destination.</param>
+/// <param name="LocalWorkload">The LocalWorkload it reaches through the tunnel broker, if any.</param>
+internal sealed record PlannedDestination(string Cluster, int Weight, LocalWorkload? LocalWorkload);
+
+/// <summary>
+/// One keyed route for one Service port, resolved: the key, the extra match, where to send, and the rule it came
+/// from (headers to add, timeout, retries). Instances are reused while their source object is unchanged, so
+/// reference equality says "nothing changed".
+/// </summary>
+internal sealed record PlannedRoute(
+    ResourceKey Origin,
+    int RuleIndex,
+    int Precedence,
+    string RoutingKey,
+    RouteMatch? Match,
+    IReadOnlyList<PlannedDestination> To,
+    RouteRule? Rule)
+{
+    /// <summary>More specific routes first: longer path prefix, then more header conditions.</summary>
+    public int Specificity => ((Match?.PathPrefix?.Length ?? 0) * 64) + (Match?.Headers?.Count ?? 0);
+
+    public string Name => $"{RoutingKey}|{Origin.Kind}/{Origin.Namespace}/{Origin.Name}#{RuleIndex}";
+
+    /// <summary>Orders routes the way they are tried: specific first, then RouteGroups, LocalWorkloads, Sandboxes, then by key and origin.</summary>
+    public static int Compare(PlannedRoute a, PlannedRoute b)
+    {
+        var bySpecificity = b.Specificity.CompareTo(a.Specificity);
+        if (bySpecificity != 0)
+        {
+            return bySpecificity;
+        }
+
+        var byPrecedence = a.Precedence.CompareTo(b.Precedence);
+        if (byPrecedence != 0)
+        {
+            return byPrecedence;
+        }
+
+        var byKey = string.CompareOrdinal(a.RoutingKey, b.RoutingKey);
+        if (byKey != 0)
+        {
+            return byKey;
+        }
+
+        var byOrigin = ResourceKey.Order.Compare(a.Origin, b.Origin);
+        return byOrigin != 0 ? byOrigin : a.RuleIndex.CompareTo(b.RuleIndex);
+    }
+}

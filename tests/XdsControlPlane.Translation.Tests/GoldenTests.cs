@@ -1,0 +1,156 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Translation.Tests;
+
+/// <summary>
+/// Translates reviewed inputs and compares every node group's resources (protobuf JSON) with committed files under
+/// Golden/&lt;case&gt;/. Set UPDATE_GOLDEN=1 to rewrite them after reviewing a deliberate change.
+/// </summary>
+public sealed class GoldenTests
+{
+    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
+        .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
+
+    private static IEnumerable<TestCaseData> GroupsOfCases() =>
+        Cases.SelectMany(c => DataPlaneRoles.All.Select(g => new TestCaseData(c, g).SetName($"Translate_{c}_{g}_MatchesGolden")));
+
+    [TestCaseSource(nameof(GroupsOfCases))]
+    public void Translate_Case_MatchesGolden(string caseName, string group)
+    {
+        var result = TranslateCase(caseName);
+        var actual = ToJson(result.Groups[group]);
+        var goldenFile = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
+        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+        {
+            File.WriteAllText(goldenFile, actual.ToJsonString(new() { WriteIndented = true }) + "\n");
+            Assert.Ignore($"rewrote {goldenFile}");
+        }
+
+        Assert.That(File.Exists(goldenFile), Is.True, $"{goldenFile} is missing; run with UPDATE_GOLDEN=1 and review it");
+        var expected = JsonNode.Parse(File.ReadAllText(goldenFile))!;
+        var differences = new List<string>();
+        JsonTreeDiff.Compare(expected, actual, "$", differences);
+        Assert.That(differences, Is.Empty, $"{caseName}/{group} differs from {goldenFile}:\n{string.Join("\n", differences.Take(20))}");
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Translate_Case_ResourcesPassEnvoyRulesAndConsistency(string caseName)
+    {
+        var result = TranslateCase(caseName);
+        foreach (var (group, resources) in result.Groups)
+        {
+            foreach (var resource in resources)
+            {
+                var validation = EnvoyRulesValidator.Default.Validate(resource.Message);
+                Assert.That(validation.Violations, Is.Empty, $"{group}: {resource}");
+            }
+
+            Assert.That(SnapshotConsistency.Check(Snapshot.Create(resources)), Is.Empty, group);
+        }
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void Translate_SameInputTwice_IdenticalVersions(string caseName)
+    {
+        var first = TranslateCase(caseName);
+        var second = TranslateCase(caseName);
+        foreach (var group in DataPlaneRoles.All)
+        {
+            Assert.That(Snapshot.Create(second.Groups[group]).Version, Is.EqualTo(Snapshot.Create(first.Groups[group]).Version), group);
+        }
+    }
+
+    internal static TranslationResult TranslateCase(string caseName)
+    {
+        var manifests = RepoFiles.LoadManifests(CaseInput(caseName));
+        Assert.That(manifests.Problems, Is.Empty, "the case's manifests must be valid");
+        return new RouteGroupTranslator().Translate(manifests.Inputs);
+    }
+
+    private static string CaseInput(string caseName)
+    {
+        var reference = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
+        // A case's input is either its own input/ folder or, when input.txt names one, a folder of the repository.
+        return File.Exists(reference + ".txt") ? RepoFiles.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
+    }
+
+    private static JsonObject ToJson(IReadOnlyList<XdsResource> resources)
+    {
+        var root = new JsonObject();
+        foreach (var byType in resources.GroupBy(r => TypeUrls.ShortName(r.TypeUrl)).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var items = new JsonObject();
+            foreach (var resource in byType.OrderBy(r => r.Name, StringComparer.Ordinal))
+            {
+                items[resource.Name] = JsonNode.Parse(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message));
+            }
+
+            root[byType.Key] = items;
+        }
+
+        return root;
+    }
+}
+
+/// <summary>Compares JSON trees and describes each difference by path.</summary>
+internal static class JsonTreeDiff
+{
+    public static void Compare(JsonNode? expected, JsonNode? actual, string path, List<string> differences)
+    {
+        switch (expected, actual)
+        {
+            case (JsonObject e, JsonObject a):
+                foreach (var key in e.Select(p => p.Key).Union(a.Select(p => p.Key)).Order(StringComparer.Ordinal))
+                {
+                    if (!a.ContainsKey(key))
+                    {
+                        differences.Add($"{path}.{key}: missing (expected {Short(e[key])})");
+                    }
+                    else if (!e.ContainsKey(key))
+                    {
+                        differences.Add($"{path}.{key}: unexpected {Short(a[key])}");
+                    }
+                    else
+                    {
+                        Compare(e[key], a[key], $"{path}.{key}", differences);
+                    }
+                }
+
+                break;
+            case (JsonArray e, JsonArray a):
+                for (var i = 0; i < Math.Max(e.Count, a.Count); i++)
+                {
+                    if (i >= a.Count)
+                    {
+                        differences.Add($"{path}[{i}]: missing (expected {Short(e[i])})");
+                    }
+                    else if (i >= e.Count)
+                    {
+                        differences.Add($"{path}[{i}]: unexpected {Short(a[i])}");
+                    }
+                    else
+                    {
+                        Compare(e[i], a[i], $"{path}[{i}]", differences);
+                    }
+                }
+
+                break;
+            default:
+                if (!JsonNode.DeepEquals(expected, actual))
+                {
+                    differences.Add($"{path}: expected {Short(expected)}, got {Short(actual)}");
+                }
+
+                break;
+        }
+    }
+
+    private static string Short(JsonNode? node)
+    {
+        var text = node?.ToJsonString() ?? "null";
+        return text.Length > 120 ? new StringBuilder(text, 0, 117, 120).Append("...").ToString() : text;
+    }
+}
