@@ -52,6 +52,11 @@ public sealed class ServerHost : IAsyncDisposable
             {
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
+
+            if (options.ExtraLogSink is { } sink)
+            {
+                logger.WriteTo.Sink(sink);
+            }
         });
 
         var listeners = new ListenOptions[2];

@@ -32,6 +32,9 @@ public sealed class ServerOptions
 
     /// <summary>Debounce and polling of the manifest directory (tests shorten them).</summary>
     internal ManifestSourceOptions? ManifestSource { get; init; }
+
+    /// <summary>An extra log sink (tests read the log through it).</summary>
+    internal Serilog.Core.ILogEventSink? ExtraLogSink { get; init; }
 }
 
 /// <summary>Console log formats.</summary>

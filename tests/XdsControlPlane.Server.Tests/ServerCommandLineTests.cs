@@ -39,6 +39,7 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '0s'.")]
     [TestCase(new[] { "--max-stream-age", "1000h" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '1000h'.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
+    [TestCase(new[] { "--manifests", "/no/such/directory" }, "--manifests must be an existing directory, got '/no/such/directory'.")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
         var (exit, options, _, error) = await InvokeAsync(args);

@@ -82,4 +82,28 @@ public sealed class ServerHostTests
         await call.RequestStream.CompleteAsync();
         await host.StopAsync(cancel.Token);
     }
+
+    [Test]
+    public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await host.StartAsync(cancel.Token);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
+
+        var before = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
+        var cluster = new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
+        host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(cluster)]));
+        var after = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
+        var debug = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(new Uri("/debug/snapshot?group=gateway", UriKind.Relative), cancel.Token))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That((string?)debug["groups"]!["gateway"]!["version"], Is.EqualTo(host.Snapshots.GetSnapshot("gateway")!.Snapshot.Version));
+            Assert.That((string?)debug["groups"]!["gateway"]!["resources"]!["CDS"]!["static"]!["resource"]!["name"], Is.EqualTo("static"));
+        });
+        await host.StopAsync(cancel.Token);
+    }
 }

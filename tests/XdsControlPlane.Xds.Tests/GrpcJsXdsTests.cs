@@ -8,6 +8,8 @@ using Google.Protobuf.WellKnownTypes;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
 
+using XdsControlPlane.Testing;
+
 namespace XdsControlPlane.Xds.Tests;
 
 /// <summary>

@@ -4,7 +4,7 @@
 // Start-up: starts one Echo backend per name in HARNESS_BACKENDS (comma separated) on 127.0.0.1, prints
 //   {"event":"backends","ports":{"baseline":40001,"fork":40002}}
 // Commands (stdin):
-//   {"cmd":"call","target":"xds:///echo.shop:8080","count":20,"metadata":{"x-routing-key":"feature-x"}}
+//   {"cmd":"call","target":"xds:///echo.shop:8080","count":20,"metadata":{"x-routing-key":"feature-x"},"method":"Say"}
 //     -> {"event":"results","backends":{"fork":20},"errors":{}}
 //   {"cmd":"exit"}
 // The xDS bootstrap comes from GRPC_XDS_BOOTSTRAP_CONFIG, set by the test.
@@ -26,7 +26,8 @@ function emit(event) {
 
 function startBackend(name) {
   const server = new grpc.Server();
-  server.addService(Echo.service, { Say: (_call, callback) => callback(null, { backend: name }) });
+  const answer = (_call, callback) => callback(null, { backend: name });
+  server.addService(Echo.service, { Say: answer, Shout: answer });
   return new Promise((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))));
 }
@@ -36,20 +37,20 @@ function clientFor(target) {
   return clients.get(target);
 }
 
-function callOnce(client, metadata) {
+function callOnce(client, method, metadata) {
   const md = new grpc.Metadata();
   for (const [key, value] of Object.entries(metadata ?? {})) md.set(key, value);
   return new Promise((resolve) =>
-    client.Say({ text: 'hi' }, md, { deadline: Date.now() + callDeadlineMs }, (error, reply) =>
+    client[method]({ text: 'hi' }, md, { deadline: Date.now() + callDeadlineMs }, (error, reply) =>
       resolve(error ? { error: `${grpc.status[error.code]}: ${error.details}` } : { backend: reply.backend })));
 }
 
-async function call({ target, count, metadata }) {
+async function call({ target, count, metadata, method }) {
   const client = clientFor(target);
   const backends = {};
   const errors = {};
   for (let i = 0; i < count; i++) {
-    const result = await callOnce(client, metadata);
+    const result = await callOnce(client, method ?? 'Say', metadata);
     const bucket = result.error ? errors : backends;
     const key = result.error ?? result.backend;
     bucket[key] = (bucket[key] ?? 0) + 1;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace XdsControlPlane.Xds.Tests;
+namespace XdsControlPlane.Testing;
 
 /// <summary>
 /// Runs tests/node/xds-harness.mjs: a real <c>@grpc/grpc-js-xds</c> client with its own Echo backends on loopback,
@@ -34,7 +34,7 @@ internal sealed class NodeHarness : IAsyncDisposable
             {
                 ["id"] = nodeId,
                 ["cluster"] = cluster,
-                ["metadata"] = new JsonObject { [RoleAndClusterNodeGroupResolver.RoleKey] = role },
+                ["metadata"] = new JsonObject { ["sandboxctl.io/role"] = role },
                 ["locality"] = new JsonObject { ["zone"] = "zone-a" },
             },
         };
@@ -63,9 +63,16 @@ internal sealed class NodeHarness : IAsyncDisposable
     }
 
     /// <summary>Makes <paramref name="count"/> calls to <paramref name="target"/>; returns backend → calls and error → calls.</summary>
-    public async Task<(Dictionary<string, int> Backends, Dictionary<string, int> Errors)> CallAsync(string target, int count, IReadOnlyDictionary<string, string>? metadata = null)
+    public async Task<(Dictionary<string, int> Backends, Dictionary<string, int> Errors)> CallAsync(string target, int count, IReadOnlyDictionary<string, string>? metadata = null, string method = "Say")
     {
-        var command = new JsonObject { ["cmd"] = "call", ["target"] = target, ["count"] = count, ["metadata"] = JsonSerializer.SerializeToNode(metadata ?? new Dictionary<string, string>()) };
+        var command = new JsonObject
+        {
+            ["cmd"] = "call",
+            ["target"] = target,
+            ["count"] = count,
+            ["method"] = method,
+            ["metadata"] = JsonSerializer.SerializeToNode(metadata ?? new Dictionary<string, string>()),
+        };
         await _process.StandardInput.WriteLineAsync(command.ToJsonString());
         await _process.StandardInput.FlushAsync();
         var results = await ReadEventAsync("results");

@@ -1,0 +1,259 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using Serilog.Core;
+using Serilog.Events;
+using XdsControlPlane.Testing;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>
+/// The server host on a manifest directory, and a real proxyless gRPC client (@grpc/grpc-js-xds in the Node
+/// harness) calling real gRPC backends on loopback: routing by key, weights, matchers, hot reload, bad input.
+/// </summary>
+[Category("NodeHarness")]
+[NonParallelizable]
+public sealed class RoutingEndToEndTests
+{
+    private const string Target = "xds:///echo.shop:8080";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly LogCollector _log = new();
+    private string _directory = "";
+    private ServerHost _host = null!;
+    private NodeHarness _harness = null!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("xdscp-e2e-").FullName;
+        using var cancel = new CancellationTokenSource(Timeout);
+        _host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            ManifestsDirectory = _directory,
+            ExtraLogSink = _log,
+        });
+        await _host.StartAsync(cancel.Token);
+        _harness = await NodeHarness.StartAsync(_host.XdsPort, "grpc-e2e-1", "grpc", "shop", "baseline", "fork", "v2");
+        await File.WriteAllTextAsync(Path.Combine(_directory, "inventory.yaml"), Inventory(_harness.BackendPorts), cancel.Token);
+        await File.WriteAllTextAsync(Path.Combine(_directory, "routing.yaml"), Routing(editedPrefix: "/xdscp.test.Echo/Shout"), cancel.Token);
+        await WaitForAsync(async () => (await CallAsync(1, ("x-routing-key", "feature-x"))).GetValueOrDefault("fork") == 1, "the first snapshot to route by key");
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        await _harness.DisposeAsync();
+        using var cancel = new CancellationTokenSource(Timeout);
+        await _host.StopAsync(cancel.Token);
+        await _host.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task Call_WithoutKey_ReachesBaseline() =>
+        Assert.That(await CallAsync(20), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+
+    [Test]
+    public async Task Call_WithRoutingKeyHeader_ReachesFork() =>
+        Assert.That(await CallAsync(20, ("x-routing-key", "feature-x")), Is.EquivalentTo(new Dictionary<string, int> { ["fork"] = 20 }));
+
+    [TestCase("tenant=acme,routing-key=feature-x;ttl=60")]
+    [TestCase("routing-key = feature-x")]
+    [TestCase("routing-key=feature-x,tenant=acme")]
+    public async Task Call_WithKeyAmongBaggageMembers_ReachesFork(string baggage) =>
+        Assert.That(await CallAsync(10, ("baggage", baggage)), Is.EquivalentTo(new Dictionary<string, int> { ["fork"] = 10 }));
+
+    [TestCase("my-routing-key=feature-x")]
+    [TestCase("routing-key=feature-x2")]
+    [TestCase("tenant=acme;routing-key=feature-x")]
+    public async Task Call_WithBaggageThatOnlyContainsTheKeyText_ReachesBaseline(string baggage) =>
+        Assert.That(await CallAsync(10, ("baggage", baggage)), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+
+    [Test]
+    public async Task Call_WithUnknownKey_ReachesBaseline() =>
+        Assert.That(await CallAsync(20, ("x-routing-key", "nobody-has-this-key")), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+
+    [Test]
+    public async Task Call_WithWeightedKey_Splits80To20()
+    {
+        var counts = await CallAsync(500, ("x-routing-key", "canary"));
+        var share = 100.0 * counts.GetValueOrDefault("v2") / 500;
+        TestContext.Out.WriteLine($"v2 share: {share.ToString("F1", CultureInfo.InvariantCulture)}% ({string.Join(", ", counts)})");
+        Assert.Multiple(() =>
+        {
+            Assert.That(counts.Keys, Is.SubsetOf(new[] { "v2", "baseline" }));
+            Assert.That(share, Is.InRange(72.0, 88.0));
+        });
+    }
+
+    [Test]
+    public async Task Call_PathPrefixRoute_MatchesOnlyThatMethod()
+    {
+        var shout = await CallAsync(10, "Shout", ("x-routing-key", "paths"));
+        var say = await CallAsync(10, "Say", ("x-routing-key", "paths"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(shout, Is.EquivalentTo(new Dictionary<string, int> { ["v2"] = 10 }));
+            Assert.That(say, Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+        });
+    }
+
+    [Test]
+    public async Task Call_HeaderMatcherRoute_NeedsTheHeader()
+    {
+        var alice = await CallAsync(10, ("x-routing-key", "users"), ("x-user", "alice"));
+        var bob = await CallAsync(10, ("x-routing-key", "users"), ("x-user", "bob"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(alice, Is.EquivalentTo(new Dictionary<string, int> { ["fork"] = 10 }));
+            Assert.That(bob, Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+        });
+    }
+
+    [Test]
+    [Order(100)]
+    public async Task EditRouteGroupFile_ChangesRoutingWithinTwoSeconds()
+    {
+        Assert.That(await CallAsync(5, "Say", ("x-routing-key", "edits")), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 5 }));
+        var clock = Stopwatch.StartNew();
+        await File.WriteAllTextAsync(Path.Combine(_directory, "routing.yaml"), Routing(editedPrefix: "/xdscp.test.Echo/"));
+        await WaitForAsync(async () => (await CallAsync(1, "Say", ("x-routing-key", "edits"))).ContainsKey("v2"), "the edited route to take effect");
+        clock.Stop();
+        TestContext.Out.WriteLine($"routing changed {clock.ElapsedMilliseconds} ms after the file was written");
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)));
+    }
+
+    [Test]
+    [Order(101)]
+    public async Task AddInvalidFiles_OtherRoutingKeepsWorkingAndFieldPathIsLogged()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "broken.yaml"), """
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: broken, namespace: shop}
+            spec:
+              routes:
+              - service: echo
+                to:
+                - {service: echo-v2, weight: 70}
+                - {service: echo, weight: 20}
+            """);
+        await File.WriteAllTextAsync(Path.Combine(_directory, "not-yaml.yaml"), "kind: [unclosed\n");
+        await WaitForAsync(() => Task.FromResult(_log.Contains("spec.routes[0].to: weights must sum to 100, got 90")), "the problem to be logged");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(_log.Contains("broken.yaml"), Is.True, "the log names the file");
+            Assert.That(_log.Contains("not-yaml.yaml") && _log.Contains("not valid YAML"), Is.True, "the YAML error is logged");
+            Assert.That(await CallAsync(10, ("x-routing-key", "feature-x")), Is.EquivalentTo(new Dictionary<string, int> { ["fork"] = 10 }));
+            Assert.That(await CallAsync(10, ("x-routing-key", "broken")), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+            Assert.That(await CallAsync(10), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+        });
+    }
+
+    private Task<Dictionary<string, int>> CallAsync(int count, params (string Name, string Value)[] metadata) => CallAsync(count, "Say", metadata);
+
+    private async Task<Dictionary<string, int>> CallAsync(int count, string method, params (string Name, string Value)[] metadata)
+    {
+        var (backends, errors) = await _harness.CallAsync(Target, count, metadata.ToDictionary(m => m.Name, m => m.Value), method);
+        Assert.That(errors, Is.Empty, "calls failed");
+        return backends;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    private static string Inventory(IReadOnlyDictionary<string, int> ports)
+    {
+        string Service(string name, string labels = "")
+        {
+            var port = ports[name == "echo" ? "baseline" : name == "echo-fork" ? "fork" : "v2"];
+            return $$$"""
+            apiVersion: v1
+            kind: Service
+            metadata: {name: {{{name}}}, namespace: shop{{{labels}}}}
+            spec:
+              ports: [{name: grpc, port: 8080}]
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata: {name: {{{name}}}-1, namespace: shop, labels: {kubernetes.io/service-name: {{{name}}}}}
+            addressType: IPv4
+            ports: [{name: grpc, port: {{{port}}}}]
+            endpoints: [{addresses: [127.0.0.1], zone: zone-a}]
+            ---
+
+            """;
+        }
+
+        return Service("echo") + Service("echo-fork", ", labels: {sandboxctl.io/sandbox: feature-x, sandboxctl.io/fork-of: echo}") + Service("echo-v2");
+    }
+
+    private static string Routing(string editedPrefix) => $$$"""
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: Sandbox
+        metadata: {name: feature-x, namespace: shop}
+        spec:
+          forks: [{of: {kind: Deployment, name: echo}}]
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: canary, namespace: shop}
+        spec:
+          routes:
+          - service: echo
+            to: [{service: echo-v2, weight: 80}, {service: echo, weight: 20}]
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: paths, namespace: shop}
+        spec:
+          routes:
+          - service: echo
+            port: 8080
+            match: {pathPrefix: /xdscp.test.Echo/Shout}
+            to: [{service: echo-v2}]
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: edits, namespace: shop}
+        spec:
+          routes:
+          - service: echo
+            match: {pathPrefix: "{{{editedPrefix}}}"}
+            to: [{service: echo-v2}]
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: users, namespace: shop}
+        spec:
+          routes:
+          - service: echo
+            match:
+              headers: [{name: x-user, exact: alice}]
+            to: [{sandbox: feature-x}]
+        """;
+
+    private sealed class LogCollector : ILogEventSink
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public void Emit(LogEvent logEvent) => _lines.Enqueue(logEvent.RenderMessage(CultureInfo.InvariantCulture));
+
+        public bool Contains(string text) => _lines.Any(line => line.Contains(text, StringComparison.Ordinal));
+    }
+}
