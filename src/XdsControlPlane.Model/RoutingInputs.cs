@@ -16,7 +16,7 @@ public sealed class RoutingInputs
     public RoutingInputs(IEnumerable<IManifestObject> objects)
     {
         ArgumentNullException.ThrowIfNull(objects);
-        var routeGroups = new Dictionary<ResourceKey, RouteGroup>();
+        var routeGroups = new Dictionary<(string Namespace, string Name), RouteGroup>();
         foreach (var obj in objects)
         {
             var id = (obj.Metadata.Namespace, obj.Metadata.Name);
@@ -43,7 +43,7 @@ public sealed class RoutingInputs
 
                     break;
                 case RouteGroup group:
-                    routeGroups.TryAdd(group.Key, group);
+                    routeGroups.TryAdd(id, group);
                     break;
                 case Sandbox sandbox:
                     _sandboxes.TryAdd(id, sandbox);
@@ -59,10 +59,22 @@ public sealed class RoutingInputs
             list.Sort((a, b) => string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name));
         }
 
-        Services = [.. _services.Values.OrderBy(s => s.Key, ResourceKey.Order)];
-        RouteGroups = [.. routeGroups.Values.OrderBy(g => g.Key, ResourceKey.Order)];
-        Sandboxes = [.. _sandboxes.Values.OrderBy(s => s.Key, ResourceKey.Order)];
-        LocalWorkloads = [.. _localWorkloads.Values.OrderBy(w => w.Key, ResourceKey.Order)];
+        Services = Sorted(_services.Values);
+        RouteGroups = Sorted(routeGroups.Values);
+        Sandboxes = Sorted(_sandboxes.Values);
+        LocalWorkloads = Sorted(_localWorkloads.Values);
+    }
+
+    private static T[] Sorted<T>(IEnumerable<T> objects)
+        where T : IManifestObject
+    {
+        T[] sorted = [.. objects];
+        Array.Sort(sorted, static (a, b) =>
+        {
+            var byNamespace = string.CompareOrdinal(a.Metadata.Namespace, b.Metadata.Namespace);
+            return byNamespace != 0 ? byNamespace : string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name);
+        });
+        return sorted;
     }
 
     /// <summary>Services, ordered by namespace and name.</summary>

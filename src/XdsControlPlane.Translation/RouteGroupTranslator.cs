@@ -1,4 +1,7 @@
+using System.Security.Cryptography;
+using System.Text;
 using Envoy.Config.Route.V3;
+using Google.Protobuf;
 using XdsControlPlane.Model;
 using XdsControlPlane.Xds;
 
@@ -18,6 +21,26 @@ public sealed class RouteGroupTranslator
     private static readonly RouteFlavor GrpcFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: false, Connect: false);
     private static readonly RouteFlavor GrpcLegacyFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: true, Connect: false);
 
+    private static readonly HostPart AllowAny = HostPart.Of(new VirtualHost
+    {
+        Name = "allow_any",
+        Domains = { "*" },
+        Routes =
+        {
+            new Route
+            {
+                Name = "passthrough",
+                Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/" },
+                Route_ = new RouteAction { Cluster = ClusterTranslator.PassthroughCluster, Timeout = EnvoyBuilding.Duration(TimeSpan.Zero) },
+            },
+        },
+    });
+
+    private const int GatewayIndex = 0;
+    private const int SidecarIndex = 1;
+    private const int GrpcIndex = 2;
+    private const int GrpcLegacyIndex = 3;
+
     private readonly TranslationOptions _options;
     private readonly RoutePlanner _planner;
     private readonly ClusterTranslator _clusters;
@@ -28,7 +51,8 @@ public sealed class RouteGroupTranslator
     private readonly XdsResource _passthroughCluster;
     private readonly Dictionary<int, XdsResource> _sidecarPortListeners = [];
     private Dictionary<ServicePortId, ClusterEntry> _clusterCache = [];
-    private Dictionary<(string Group, ServicePortId Port), HostEntry> _hostCache = [];
+    private Dictionary<ServicePortId, PortCache> _portCaches = [];
+    private Dictionary<KubeService, PortSlot[]> _layouts = new(ReferenceEqualityComparer.Instance);
     private Dictionary<string, AggregateEntry> _aggregateCache = new(StringComparer.Ordinal);
 
     /// <summary>A translator with <paramref name="options"/> (defaults when null).</summary>
@@ -68,34 +92,63 @@ public sealed class RouteGroupTranslator
                 }
 
                 list.Add(route);
-                foreach (var destination in route.To.Where(d => d.LocalWorkload is not null))
+                foreach (var destination in route.To)
                 {
-                    localClusters.TryAdd(destination.Cluster, (destination.LocalWorkload!, port.Port));
+                    if (destination.LocalWorkload is { } workload)
+                    {
+                        localClusters.TryAdd(destination.Cluster, (workload, port.Port));
+                    }
                 }
             }
         }
 
-        var shortNames = inputs.Services.GroupBy(s => s.Metadata.Name, StringComparer.Ordinal)
-            .Where(g => g.Count() == 1).Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
-        var ports = new List<PortState>();
+        var nameCounts = new Dictionary<string, int>(inputs.Services.Count, StringComparer.Ordinal);
         foreach (var service in inputs.Services)
         {
-            var primary = service.Spec.Ports.Where(p => p.Protocol == "TCP" && PortProtocols.Of(p).IsHttp()).Select(p => (int?)p.Port).Min();
-            foreach (var port in service.Spec.Ports.Where(p => p.Protocol == "TCP").OrderBy(p => p.Port))
+            nameCounts[service.Metadata.Name] = nameCounts.GetValueOrDefault(service.Metadata.Name) + 1;
+        }
+
+        var ports = new List<PortState>(_portCaches.Count);
+        var nextCaches = new Dictionary<ServicePortId, PortCache>(_portCaches.Count);
+        var nextLayouts = new Dictionary<KubeService, PortSlot[]>(inputs.Services.Count, ReferenceEqualityComparer.Instance);
+        foreach (var service in inputs.Services)
+        {
+            if (!_layouts.TryGetValue(service, out var slots))
             {
-                var id = new ServicePortId(service.Metadata.Namespace, service.Metadata.Name, port.Port);
-                PlannedRoute[] routes = routesByPort.TryGetValue(id, out var list) ? [.. list.Order(Comparer<PlannedRoute>.Create(PlannedRoute.Compare))] : [];
-                ports.Add(new PortState(service, port, id, PortProtocols.Of(port), shortNames.Contains(service.Metadata.Name), primary == port.Port, routes));
+                slots = Layout(service);
+            }
+
+            nextLayouts[service] = slots;
+            var shortNameUnique = nameCounts[service.Metadata.Name] == 1;
+            foreach (var slot in slots)
+            {
+                var unsorted = routesByPort.GetValueOrDefault(slot.Id);
+                var cache = _portCaches.GetValueOrDefault(slot.Id) ?? new PortCache();
+                nextCaches[slot.Id] = cache;
+                var state = cache.State;
+                if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameRoutes(cache.Unsorted, unsorted))
+                {
+                    PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
+                    Array.Sort(routes, PlannedRoute.Compare);
+                    state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache);
+                    cache.State = state;
+                    cache.Unsorted = unsorted is null ? [] : [.. unsorted];
+                }
+
+                ports.Add(state);
             }
         }
+
+        _portCaches = nextCaches;
+        _layouts = nextLayouts;
 
         var clusterResources = BuildClusters(inputs, ports, localClusters);
         var groups = new Dictionary<string, IReadOnlyList<XdsResource>>(StringComparer.Ordinal)
         {
-            [DataPlaneRoles.Gateway] = [_gatewayListener, Aggregate(DataPlaneRoles.Gateway, ListenerTranslator.GatewayListener, ports, GatewayFlavor, p => true), .. clusterResources],
+            [DataPlaneRoles.Gateway] = [_gatewayListener, Aggregate(GatewayIndex, ListenerTranslator.GatewayListener, ports, GatewayFlavor, p => true), .. clusterResources],
             [DataPlaneRoles.Sidecar] = [.. Sidecar(ports), _passthroughCluster, .. clusterResources],
-            [DataPlaneRoles.Grpc] = [.. Grpc(DataPlaneRoles.Grpc, ports, GrpcFlavor), .. clusterResources],
-            [DataPlaneRoles.GrpcLegacy] = [.. Grpc(DataPlaneRoles.GrpcLegacy, ports, GrpcLegacyFlavor), .. clusterResources],
+            [DataPlaneRoles.Grpc] = [.. Grpc(GrpcIndex, ports, GrpcFlavor), .. clusterResources],
+            [DataPlaneRoles.GrpcLegacy] = [.. Grpc(GrpcLegacyIndex, ports, GrpcLegacyFlavor), .. clusterResources],
         };
         return new TranslationResult(groups, problems);
     }
@@ -141,29 +194,29 @@ public sealed class RouteGroupTranslator
             }
 
             yield return listener;
-            yield return Aggregate(DataPlaneRoles.Sidecar, ListenerTranslator.SidecarRouteName(group.Key), group.ToList(), SidecarFlavor, p => true, allowAny: true);
+            yield return Aggregate(SidecarIndex, ListenerTranslator.SidecarRouteName(group.Key), group.ToList(), SidecarFlavor, p => true, allowAny: true);
         }
     }
 
-    private IEnumerable<XdsResource> Grpc(string group, List<PortState> ports, RouteFlavor flavor)
+    private IEnumerable<XdsResource> Grpc(int group, List<PortState> ports, RouteFlavor flavor)
     {
         foreach (var port in ports.Where(p => p.Protocol.IsHttp()))
         {
-            var fqdn = port.Id.Fqdn(_options.ClusterDomain);
-            var portText = ClusterTranslator.Text(port.Id.Port);
-            var routeName = $"{fqdn}:{portText}";
-            var host = Host(group, port, flavor, ["*"]);
-            var key = $"{group}|{routeName}";
-            if (!_aggregateCache.TryGetValue(key, out var entry) || entry.Hosts.Length != 1 || !ReferenceEquals(entry.Hosts[0], host))
+            var host = Host(group, port, flavor, _ => ["*"]);
+            var entry = port.Cache.Listeners[group];
+            if (entry is null || !ReferenceEquals(entry.Hosts[0], host))
             {
-                var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host } };
+                var fqdn = port.Id.Fqdn(_options.ClusterDomain);
+                var portText = ClusterTranslator.Text(port.Id.Port);
+                var routeName = $"{fqdn}:{portText}";
+                var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host.Host } };
                 var shortName = $"{port.Id.Service}.{port.Id.Namespace}";
                 string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
                 XdsResource[] listeners = [.. names.Select(name => XdsResource.Create(ListenerTranslator.GrpcApiListener(name, routeName)))];
                 entry = new AggregateEntry([host], XdsResource.Create(config), listeners);
             }
 
-            _aggregateCache[key] = entry;
+            port.Cache.Listeners[group] = entry;
             foreach (var listener in entry.Extra)
             {
                 yield return listener;
@@ -173,55 +226,82 @@ public sealed class RouteGroupTranslator
         }
     }
 
-    private XdsResource Aggregate(string group, string routeName, List<PortState> ports, RouteFlavor flavor, Func<PortState, bool> include, bool allowAny = false)
+    private XdsResource Aggregate(int group, string routeName, List<PortState> ports, RouteFlavor flavor, Func<PortState, bool> include, bool allowAny = false)
     {
-        var hosts = new List<VirtualHost>(ports.Count + 1);
+        var hosts = new List<HostPart>(ports.Count + 1);
         foreach (var port in ports.Where(include))
         {
-            if (!port.Protocol.IsHttp() && !flavor.Connect)
+            if (port.Protocol.IsHttp() || flavor.Connect)
             {
-                continue;
+                hosts.Add(Host(group, port, flavor, p => Domains(p, perPortListener: allowAny)));
             }
-
-            hosts.Add(Host(group, port, flavor, Domains(port, perPortListener: allowAny)));
         }
 
-        var key = $"{group}|{routeName}";
+        if (allowAny)
+        {
+            hosts.Add(AllowAny);
+        }
+
+        var key = $"{DataPlaneRoles.All[group]}|{routeName}";
         if (_aggregateCache.TryGetValue(key, out var entry) && entry.Hosts.AsSpan().SequenceEqual(hosts.ToArray(), ReferenceEqualityComparer.Instance))
         {
             return entry.Resource;
         }
 
-        var config = new RouteConfiguration { Name = routeName };
-        config.VirtualHosts.AddRange(hosts);
-        if (allowAny)
-        {
-            config.VirtualHosts.Add(new VirtualHost
-            {
-                Name = "allow_any",
-                Domains = { "*" },
-                Routes = { new Route { Name = "passthrough", Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/" }, Route_ = new RouteAction { Cluster = ClusterTranslator.PassthroughCluster, Timeout = EnvoyBuilding.Duration(TimeSpan.Zero) } } },
-            });
-        }
-
-        entry = new AggregateEntry([.. hosts], XdsResource.Create(config), []);
+        entry = new AggregateEntry([.. hosts], AssembleRouteConfiguration(routeName, hosts), []);
         _aggregateCache[key] = entry;
         return entry.Resource;
     }
 
-    private VirtualHost Host(string group, PortState port, RouteFlavor flavor, IReadOnlyList<string> domains)
+    /// <summary>
+    /// A route configuration of many virtual hosts, assembled from each host's cached serialization (protobuf writes
+    /// name, then virtual hosts, so the bytes equal a fresh serialization); versioned by the hash of its hosts' hashes.
+    /// </summary>
+    private static XdsResource AssembleRouteConfiguration(string name, List<HostPart> hosts)
     {
-        var key = (group, port.Id);
-        if (_hostCache.TryGetValue(key, out var entry) && entry.Matches(port))
+        var config = new RouteConfiguration { Name = name };
+        var size = CodedOutputStream.ComputeTagSize(RouteConfiguration.NameFieldNumber) + CodedOutputStream.ComputeStringSize(name);
+        foreach (var host in hosts)
         {
-            return entry.Host;
+            size += CodedOutputStream.ComputeTagSize(RouteConfiguration.VirtualHostsFieldNumber) + CodedOutputStream.ComputeBytesSize(host.Bytes);
+        }
+
+        var buffer = new byte[size];
+        var output = new CodedOutputStream(buffer);
+        output.WriteTag(RouteConfiguration.NameFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteString(name);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(name));
+        var clusters = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var host in hosts)
+        {
+            config.VirtualHosts.Add(host.Host);
+            output.WriteTag(RouteConfiguration.VirtualHostsFieldNumber, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(host.Bytes);
+            hash.AppendData(host.Hash);
+            clusters.UnionWith(host.Clusters);
+        }
+
+        output.CheckNoSpaceLeft();
+        var version = Convert.ToHexStringLower(hash.GetHashAndReset(), 0, 8);
+        string[] sortedClusters = [.. clusters];
+        Array.Sort(sortedClusters, StringComparer.Ordinal);
+        return XdsResource.CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, new ResourceReferences([], sortedClusters, []));
+    }
+
+    private HostPart Host(int group, PortState port, RouteFlavor flavor, Func<PortState, IReadOnlyList<string>> domains)
+    {
+        if (port.Cache.Hosts[group] is { } entry && entry.Matches(port))
+        {
+            return entry.Part;
         }
 
         var host = new VirtualHost { Name = $"{port.Id.Fqdn(_options.ClusterDomain)}:{ClusterTranslator.Text(port.Id.Port)}" };
-        host.Domains.AddRange(domains);
+        host.Domains.AddRange(domains(port));
         host.Routes.AddRange(_routes.Routes(port.Id.ClusterName(_options.ClusterDomain), port.Protocol.IsHttp(), port.Routes, flavor));
-        _hostCache[key] = new HostEntry(port, host);
-        return host;
+        var part = HostPart.Of(host);
+        port.Cache.Hosts[group] = new HostEntry(port, part);
+        return part;
     }
 
     private List<string> Domains(PortState port, bool perPortListener)
@@ -266,13 +346,66 @@ public sealed class RouteGroupTranslator
         return true;
     }
 
-    private sealed record PortState(KubeService Service, KubeServicePort Port, ServicePortId Id, PortProtocol Protocol, bool ShortNameUnique, bool Primary, PlannedRoute[] Routes);
+    private sealed record PortState(KubeService Service, KubeServicePort Port, ServicePortId Id, PortProtocol Protocol, bool ShortNameUnique, bool Primary, PlannedRoute[] Routes, PortCache Cache);
+
+    /// <summary>A Service's TCP ports in port order, classified; computed once per Service object.</summary>
+    private static PortSlot[] Layout(KubeService service)
+    {
+        var tcp = service.Spec.Ports.Where(p => p.Protocol == "TCP").OrderBy(p => p.Port).ToArray();
+        var primary = tcp.Where(p => PortProtocols.Of(p).IsHttp()).Select(p => (int?)p.Port).FirstOrDefault();
+        return [.. tcp.Select(p => new PortSlot(new ServicePortId(service.Metadata.Namespace, service.Metadata.Name, p.Port), p, PortProtocols.Of(p), p.Port == primary))];
+    }
+
+    private static bool SameRoutes(PlannedRoute[] previous, List<PlannedRoute>? current)
+    {
+        if (previous.Length != (current?.Count ?? 0))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < previous.Length; i++)
+        {
+            if (!ReferenceEquals(previous[i], current![i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private sealed record PortSlot(ServicePortId Id, KubeServicePort Port, PortProtocol Protocol, bool Primary);
+
+    /// <summary>What was built for one Service port, per node group (indexed like <see cref="DataPlaneRoles.All"/>).</summary>
+    private sealed class PortCache
+    {
+        public PortState? State { get; set; }
+
+        public PlannedRoute[] Unsorted { get; set; } = [];
+
+        public HostEntry?[] Hosts { get; } = new HostEntry?[4];
+
+        public AggregateEntry?[] Listeners { get; } = new AggregateEntry?[4];
+    }
 
     private sealed record ClusterEntry(KubeService Service, EndpointSlice[] Slices, XdsResource Cluster, XdsResource Endpoints);
 
-    private sealed record AggregateEntry(VirtualHost[] Hosts, XdsResource Resource, XdsResource[] Extra);
+    private sealed record AggregateEntry(HostPart[] Hosts, XdsResource Resource, XdsResource[] Extra);
 
-    private sealed record HostEntry(PortState State, VirtualHost Host)
+    /// <summary>A virtual host with its serialization, hash and clusters, computed once.</summary>
+    private sealed record HostPart(VirtualHost Host, ByteString Bytes, byte[] Hash, string[] Clusters)
+    {
+        public static HostPart Of(VirtualHost host)
+        {
+            var bytes = host.ToByteString();
+            var clusters = host.Routes.Select(r => r.Route_).OfType<RouteAction>()
+                .SelectMany(a => a.ClusterSpecifierCase == RouteAction.ClusterSpecifierOneofCase.WeightedClusters ? a.WeightedClusters.Clusters.Select(c => c.Name) : [a.Cluster])
+                .Where(c => c.Length > 0).Distinct().ToArray();
+            return new HostPart(host, bytes, SHA256.HashData(bytes.Span), clusters);
+        }
+    }
+
+    private sealed record HostEntry(PortState State, HostPart Part)
     {
         public bool Matches(PortState port) =>
             ReferenceEquals(State.Service, port.Service) && State.ShortNameUnique == port.ShortNameUnique && State.Primary == port.Primary

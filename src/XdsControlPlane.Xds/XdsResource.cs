@@ -48,6 +48,15 @@ public sealed class XdsResource
     public static XdsResource Create(IMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var (name, typeUrl) = NameAndType(message);
+        var packed = Any.Pack(message);
+        var hash = SHA256.HashData(packed.Value.Span);
+        var version = Convert.ToHexStringLower(hash, 0, 8);
+        return new XdsResource(name, typeUrl, message, packed, version, ResourceReferences.Of(message));
+    }
+
+    private static (string Name, string TypeUrl) NameAndType(IMessage message)
+    {
         var (name, typeUrl) = message switch
         {
             Listener l => (l.Name, TypeUrls.Listener),
@@ -62,10 +71,20 @@ public sealed class XdsResource
             throw new ArgumentException($"{message.Descriptor.FullName} has no name; xDS resources must be named.", nameof(message));
         }
 
-        var packed = Any.Pack(message);
-        var hash = SHA256.HashData(packed.Value.Span);
-        var version = Convert.ToHexStringLower(hash, 0, 8);
-        return new XdsResource(name, typeUrl, message, packed, version, ResourceReferences.Of(message));
+        return (name, typeUrl);
+    }
+
+    /// <summary>
+    /// Wraps a resource whose serialization the caller assembled from cached parts (a route configuration built from
+    /// unchanged virtual hosts), so a change costs the changed parts rather than the whole resource.
+    /// <paramref name="serialized"/> must be exactly <paramref name="message"/>'s serialization and
+    /// <paramref name="version"/> must be derived from its content alone.
+    /// </summary>
+    internal static XdsResource CreateAssembled(IMessage message, ByteString serialized, string version, ResourceReferences references)
+    {
+        var (name, typeUrl) = NameAndType(message);
+        var packed = new Any { TypeUrl = "type.googleapis.com/" + message.Descriptor.FullName, Value = serialized };
+        return new XdsResource(name, typeUrl, message, packed, version, references);
     }
 
     /// <inheritdoc />

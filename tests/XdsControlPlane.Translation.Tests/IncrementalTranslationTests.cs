@@ -1,0 +1,90 @@
+using XdsControlPlane.Model;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Translation.Tests;
+
+/// <summary>A warm translator gives exactly what a fresh one gives, and re-translates only what a change touches.</summary>
+public sealed class IncrementalTranslationTests
+{
+    private const string CartRoutes = "cart.shop.svc.cluster.local:8080";
+    private const string CheckoutRoutes = "checkout.shop.svc.cluster.local:9090";
+
+    [Test]
+    public void Translate_OneRouteGroupChanged_SameOutputAsFreshTranslatorAndUntouchedResourcesReused()
+    {
+        var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var all = AllObjects(objects);
+        var warm = new RouteGroupTranslator();
+        var before = warm.Translate(objects);
+
+        var canary = objects.RouteGroups.Single(g => g.Metadata.Name == "checkout-canary");
+        var edited = canary with
+        {
+            Spec = canary.Spec with { Routes = [.. canary.Spec.Routes.Take(1), canary.Spec.Routes[1] with { To = [new Destination { Service = "checkout-v2", Weight = 50 }, new Destination { Service = "checkout", Weight = 50 }] }] },
+        };
+        var changed = new RoutingInputs(all.Select(o => ReferenceEquals(o, canary) ? edited : o));
+        var after = warm.Translate(changed);
+        var fresh = new RouteGroupTranslator().Translate(changed);
+
+        foreach (var group in DataPlaneRoles.All)
+        {
+            Assert.That(Snapshot.Create(after.Groups[group]).Version, Is.EqualTo(Snapshot.Create(fresh.Groups[group]).Version), group);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Find(after, "grpc", TypeUrls.RouteConfiguration, CheckoutRoutes), Is.Not.SameAs(Find(before, "grpc", TypeUrls.RouteConfiguration, CheckoutRoutes)), "the changed route is rebuilt");
+            Assert.That(Find(after, "grpc", TypeUrls.RouteConfiguration, CartRoutes), Is.SameAs(Find(before, "grpc", TypeUrls.RouteConfiguration, CartRoutes)), "other Services' routes are reused");
+            Assert.That(Find(after, "grpc", TypeUrls.Cluster, "outbound|9090||checkout.shop.svc.cluster.local"), Is.SameAs(Find(before, "grpc", TypeUrls.Cluster, "outbound|9090||checkout.shop.svc.cluster.local")), "clusters are reused");
+            Assert.That(Find(after, "sidecar", TypeUrls.RouteConfiguration, "8080"), Is.SameAs(Find(before, "sidecar", TypeUrls.RouteConfiguration, "8080")), "the sidecar's port 8080 routes are untouched");
+        });
+    }
+
+    [Test]
+    public void Translate_ReorderedRules_ClusterNamesDoNotChurn()
+    {
+        var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var canary = objects.RouteGroups.Single(g => g.Metadata.Name == "checkout-canary");
+        var reordered = canary with { Spec = canary.Spec with { Routes = [.. canary.Spec.Routes.Reverse()] } };
+        var before = new RouteGroupTranslator().Translate(objects);
+        var after = new RouteGroupTranslator().Translate(new RoutingInputs(AllObjects(objects).Select(o => ReferenceEquals(o, canary) ? reordered : o)));
+
+        foreach (var group in DataPlaneRoles.All)
+        {
+            Assert.That(
+                after.Groups[group].Where(r => r.TypeUrl == TypeUrls.Cluster).Select(r => r.Version),
+                Is.EqualTo(before.Groups[group].Where(r => r.TypeUrl == TypeUrls.Cluster).Select(r => r.Version)),
+                group);
+        }
+    }
+
+    [Test]
+    public void Translate_DisconnectedLocalWorkload_RoutesFallBackToBaseline()
+    {
+        var service = new KubeService { Metadata = new ObjectMeta { Name = "api", Namespace = "dev" }, Spec = new KubeServiceSpec { Ports = [new KubeServicePort { Name = "http", Port = 80 }] } };
+        LocalWorkload Laptop(string? phase) => new()
+        {
+            Metadata = new ObjectMeta { Name = "alice", Namespace = "dev" },
+            Spec = new LocalWorkloadSpec { RoutingKey = "alice", Service = "api", Ports = [new LocalPort { Port = 80 }] },
+            Status = phase is null ? null : new LocalWorkloadStatus { Phase = phase },
+        };
+
+        var connected = new RouteGroupTranslator().Translate(new RoutingInputs([service, Laptop("Connected")]));
+        var disconnected = new RouteGroupTranslator().Translate(new RoutingInputs([service, Laptop("Disconnected")]));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Clusters(connected), Does.Contain("local|80||alice.dev"));
+            Assert.That(Clusters(disconnected), Does.Not.Contain("local|80||alice.dev"));
+            Assert.That(Find(disconnected, "grpc", TypeUrls.RouteConfiguration, "api.dev.svc.cluster.local:80")!.References.Clusters, Is.EqualTo(new[] { "outbound|80||api.dev.svc.cluster.local" }));
+        });
+    }
+
+    private static IEnumerable<string> Clusters(TranslationResult result) => result.Groups["sidecar"].Where(r => r.TypeUrl == TypeUrls.Cluster).Select(r => r.Name);
+
+    private static List<IManifestObject> AllObjects(RoutingInputs inputs) =>
+        [.. inputs.Services, .. inputs.Services.SelectMany(s => inputs.SlicesOf(s.Metadata.Namespace, s.Metadata.Name)), .. inputs.RouteGroups, .. inputs.Sandboxes, .. inputs.LocalWorkloads];
+
+    private static XdsResource? Find(TranslationResult result, string group, string typeUrl, string name) =>
+        result.Groups[group].SingleOrDefault(r => r.TypeUrl == typeUrl && r.Name == name);
+}
