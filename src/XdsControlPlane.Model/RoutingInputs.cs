@@ -60,25 +60,75 @@ public sealed class RoutingInputs
         }
 
         Services = Sorted(_services.Values);
+        EndpointSlices = Sorted(_slices.Values.SelectMany(list => list));
         RouteGroups = Sorted(routeGroups.Values);
         Sandboxes = Sorted(_sandboxes.Values);
         LocalWorkloads = Sorted(_localWorkloads.Values);
+    }
+
+    private RoutingInputs(RoutingInputs inventory, RouteGroup[] routeGroups)
+    {
+        _services = inventory._services;
+        _slices = inventory._slices;
+        _sandboxes = inventory._sandboxes;
+        _localWorkloads = inventory._localWorkloads;
+        _forkServices = inventory._forkServices;
+        Services = inventory.Services;
+        EndpointSlices = inventory.EndpointSlices;
+        Sandboxes = inventory.Sandboxes;
+        LocalWorkloads = inventory.LocalWorkloads;
+        RouteGroups = routeGroups;
+    }
+
+    /// <summary>
+    /// These inputs with <paramref name="group"/> added, or replacing the RouteGroup of the same namespace and name;
+    /// the inventory is shared, so this costs a copy of the RouteGroup list (what a source calls for one change).
+    /// </summary>
+    public RoutingInputs WithRouteGroup(RouteGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        var groups = (RouteGroup[])RouteGroups;
+        var index = Array.BinarySearch(groups, group, ByNamespaceAndName<RouteGroup>.Instance);
+        RouteGroup[] copy;
+        if (index >= 0)
+        {
+            copy = (RouteGroup[])groups.Clone();
+            copy[index] = group;
+        }
+        else
+        {
+            index = ~index;
+            copy = [.. groups.AsSpan(0, index), group, .. groups.AsSpan(index)];
+        }
+
+        return new RoutingInputs(this, copy);
+    }
+
+    private sealed class ByNamespaceAndName<T> : IComparer<T>
+        where T : IManifestObject
+    {
+        public static ByNamespaceAndName<T> Instance { get; } = new();
+
+        public int Compare(T? a, T? b)
+        {
+            var byNamespace = string.CompareOrdinal(a!.Metadata.Namespace, b!.Metadata.Namespace);
+            return byNamespace != 0 ? byNamespace : string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name);
+        }
     }
 
     private static T[] Sorted<T>(IEnumerable<T> objects)
         where T : IManifestObject
     {
         T[] sorted = [.. objects];
-        Array.Sort(sorted, static (a, b) =>
-        {
-            var byNamespace = string.CompareOrdinal(a.Metadata.Namespace, b.Metadata.Namespace);
-            return byNamespace != 0 ? byNamespace : string.CompareOrdinal(a.Metadata.Name, b.Metadata.Name);
-        });
+        Array.Sort(sorted, ByNamespaceAndName<T>.Instance);
         return sorted;
     }
 
     /// <summary>Services, ordered by namespace and name.</summary>
     public IReadOnlyList<KubeService> Services { get; }
+
+    /// <summary>EndpointSlices, ordered by namespace and name.</summary>
+    public IReadOnlyList<EndpointSlice> EndpointSlices { get; }
 
     /// <summary>RouteGroups, ordered by namespace and name.</summary>
     public IReadOnlyList<RouteGroup> RouteGroups { get; }

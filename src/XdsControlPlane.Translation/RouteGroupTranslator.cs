@@ -54,6 +54,7 @@ public sealed class RouteGroupTranslator
     private Dictionary<ServicePortId, PortCache> _portCaches = [];
     private Dictionary<KubeService, PortSlot[]> _layouts = new(ReferenceEqualityComparer.Instance);
     private Dictionary<string, AggregateEntry> _aggregateCache = new(StringComparer.Ordinal);
+    private State? _last;
 
     /// <summary>A translator with <paramref name="options"/> (defaults when null).</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
@@ -78,20 +79,24 @@ public sealed class RouteGroupTranslator
     public TranslationResult Translate(RoutingInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var problems = new List<ManifestProblem>();
+        if (_last is null || !TryUpdate(_last, inputs))
+        {
+            _last = TranslateFully(inputs);
+        }
+
+        return Emit(_last);
+    }
+
+    private State TranslateFully(RoutingInputs inputs)
+    {
+        var plans = _planner.PlanAll(inputs).ToArray();
         var routesByPort = new Dictionary<ServicePortId, List<PlannedRoute>>();
         var localClusters = new SortedDictionary<string, (LocalWorkload Workload, int Port)>(StringComparer.Ordinal);
-        foreach (var plan in _planner.PlanAll(inputs))
+        foreach (var plan in plans)
         {
-            problems.AddRange(plan.Problems);
+            AddRoutes(routesByPort, plan);
             foreach (var (port, route) in plan.Routes)
             {
-                if (!routesByPort.TryGetValue(port, out var list))
-                {
-                    routesByPort[port] = list = [];
-                }
-
-                list.Add(route);
                 foreach (var destination in route.To)
                 {
                     if (destination.LocalWorkload is { } workload)
@@ -122,35 +127,222 @@ public sealed class RouteGroupTranslator
             var shortNameUnique = nameCounts[service.Metadata.Name] == 1;
             foreach (var slot in slots)
             {
-                var unsorted = routesByPort.GetValueOrDefault(slot.Id);
                 var cache = _portCaches.GetValueOrDefault(slot.Id) ?? new PortCache();
                 nextCaches[slot.Id] = cache;
-                var state = cache.State;
-                if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameRoutes(cache.Unsorted, unsorted))
-                {
-                    PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
-                    Array.Sort(routes, PlannedRoute.Compare);
-                    state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache);
-                    cache.State = state;
-                    cache.Unsorted = unsorted is null ? [] : [.. unsorted];
-                }
-
-                ports.Add(state);
+                ports.Add(PortStateOf(service, slot, shortNameUnique, routesByPort.GetValueOrDefault(slot.Id), cache));
             }
         }
 
         _portCaches = nextCaches;
         _layouts = nextLayouts;
 
-        var clusterResources = BuildClusters(inputs, ports, localClusters);
+        var state = new State(inputs, plans, routesByPort, [.. ports], BuildClusters(inputs, ports, localClusters).ToArray());
+        for (var i = 0; i < state.Ports.Length; i++)
+        {
+            state.PortIndex[state.Ports[i].Id] = i;
+        }
+
+        state.GatewayHosts = [.. state.Ports.Select(p => Host(GatewayIndex, p, GatewayFlavor, GatewayDomains))];
+        state.GatewayRoutes = Aggregate(GatewayIndex, ListenerTranslator.GatewayListener, state.GatewayHosts);
+        foreach (var group in Enumerable.Range(0, state.Ports.Length).Where(i => state.Ports[i].Protocol.IsHttp()).GroupBy(i => state.Ports[i].Port.Port))
+        {
+            var members = group.ToArray();
+            for (var position = 0; position < members.Length; position++)
+            {
+                state.SidecarPosition[members[position]] = position;
+            }
+
+            if (!_sidecarPortListeners.TryGetValue(group.Key, out var listener))
+            {
+                _sidecarPortListeners[group.Key] = listener = XdsResource.Create(ListenerTranslator.SidecarPort(group.Key));
+            }
+
+            HostPart[] hosts = [.. members.Select(i => Host(SidecarIndex, state.Ports[i], SidecarFlavor, SidecarDomains)), AllowAny];
+            state.Sidecar[group.Key] = new SidecarPort(listener, hosts, Aggregate(SidecarIndex, ListenerTranslator.SidecarRouteName(group.Key), hosts));
+        }
+
+        for (var i = 0; i < state.Ports.Length; i++)
+        {
+            state.Grpc[0][i] = GrpcParts(GrpcIndex, state.Ports[i], GrpcFlavor);
+            state.Grpc[1][i] = GrpcParts(GrpcLegacyIndex, state.Ports[i], GrpcLegacyFlavor);
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// The fast path for the common change — RouteGroups edited while Services, EndpointSlices, Sandboxes and
+    /// LocalWorkloads stay the same objects: re-plans the changed RouteGroups and rebuilds only the Service ports they
+    /// route. Returns false (changing nothing) when the change needs a full translation.
+    /// </summary>
+    private bool TryUpdate(State last, RoutingInputs inputs)
+    {
+        var previous = last.Inputs;
+        if (inputs.RouteGroups.Count != previous.RouteGroups.Count
+            || !SameObjects(inputs.Services, previous.Services) || !SameObjects(inputs.EndpointSlices, previous.EndpointSlices)
+            || !SameObjects(inputs.Sandboxes, previous.Sandboxes) || !SameObjects(inputs.LocalWorkloads, previous.LocalWorkloads))
+        {
+            return false;
+        }
+
+        var changed = new List<(int Index, RoutePlanner.Plan Plan)>();
+        for (var i = 0; i < inputs.RouteGroups.Count; i++)
+        {
+            var now = inputs.RouteGroups[i];
+            var before = previous.RouteGroups[i];
+            if (ReferenceEquals(now, before))
+            {
+                continue;
+            }
+
+            if (now.Metadata.Namespace != before.Metadata.Namespace || now.Metadata.Name != before.Metadata.Name)
+            {
+                return false;
+            }
+
+            var plan = _planner.PlanOne(now, inputs);
+            if (plan.ReachesLocalWorkload || last.Plans[i].ReachesLocalWorkload)
+            {
+                return false;
+            }
+
+            changed.Add((i, plan));
+        }
+
+        var dirty = new HashSet<int>();
+        foreach (var (index, plan) in changed)
+        {
+            foreach (var (port, route) in last.Plans[index].Routes)
+            {
+                last.RoutesByPort[port].Remove(route);
+                MarkDirty(last, port, dirty);
+            }
+
+            AddRoutes(last.RoutesByPort, plan);
+            foreach (var (port, _) in plan.Routes)
+            {
+                MarkDirty(last, port, dirty);
+            }
+
+            last.Plans[index] = plan;
+        }
+
+        last.Inputs = inputs;
+        var sidecarDirty = new SortedSet<int>();
+        foreach (var i in dirty)
+        {
+            var old = last.Ports[i];
+            var slot = new PortSlot(old.Id, old.Port, old.Protocol, old.Primary);
+            var port = last.Ports[i] = PortStateOf(old.Service, slot, old.ShortNameUnique, last.RoutesByPort.GetValueOrDefault(old.Id), old.Cache);
+            last.GatewayHosts[i] = Host(GatewayIndex, port, GatewayFlavor, GatewayDomains);
+            if (last.SidecarPosition[i] >= 0)
+            {
+                last.Sidecar[port.Port.Port].Hosts[last.SidecarPosition[i]] = Host(SidecarIndex, port, SidecarFlavor, SidecarDomains);
+                sidecarDirty.Add(port.Port.Port);
+            }
+
+            last.Grpc[0][i] = GrpcParts(GrpcIndex, port, GrpcFlavor);
+            last.Grpc[1][i] = GrpcParts(GrpcLegacyIndex, port, GrpcLegacyFlavor);
+        }
+
+        if (dirty.Count > 0)
+        {
+            last.GatewayRoutes = Aggregate(GatewayIndex, ListenerTranslator.GatewayListener, last.GatewayHosts);
+        }
+
+        foreach (var number in sidecarDirty)
+        {
+            var sidecar = last.Sidecar[number];
+            last.Sidecar[number] = sidecar with { Routes = Aggregate(SidecarIndex, ListenerTranslator.SidecarRouteName(number), sidecar.Hosts) };
+        }
+
+        return true;
+    }
+
+    private static void MarkDirty(State state, ServicePortId port, HashSet<int> dirty)
+    {
+        if (state.PortIndex.TryGetValue(port, out var index))
+        {
+            dirty.Add(index);
+        }
+    }
+
+    private static void AddRoutes(Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutePlanner.Plan plan)
+    {
+        foreach (var (port, route) in plan.Routes)
+        {
+            if (!routesByPort.TryGetValue(port, out var list))
+            {
+                routesByPort[port] = list = [];
+            }
+
+            list.Add(route);
+        }
+    }
+
+    /// <summary>The node groups' resource lists, from the state (new lists: results already handed out stay as they were).</summary>
+    private TranslationResult Emit(State state)
+    {
+        var clusters = state.Clusters;
+        var sidecar = new List<XdsResource>((state.Sidecar.Count * 2) + 2) { _virtualOutbound };
+        foreach (var port in state.Sidecar.Values)
+        {
+            sidecar.Add(port.Listener);
+            sidecar.Add(port.Routes);
+        }
+
+        sidecar.Add(_passthroughCluster);
         var groups = new Dictionary<string, IReadOnlyList<XdsResource>>(StringComparer.Ordinal)
         {
-            [DataPlaneRoles.Gateway] = [_gatewayListener, Aggregate(GatewayIndex, ListenerTranslator.GatewayListener, ports, GatewayFlavor, p => true), .. clusterResources],
-            [DataPlaneRoles.Sidecar] = [.. Sidecar(ports), _passthroughCluster, .. clusterResources],
-            [DataPlaneRoles.Grpc] = [.. Grpc(GrpcIndex, ports, GrpcFlavor), .. clusterResources],
-            [DataPlaneRoles.GrpcLegacy] = [.. Grpc(GrpcLegacyIndex, ports, GrpcLegacyFlavor), .. clusterResources],
+            [DataPlaneRoles.Gateway] = new SegmentedList<XdsResource>([_gatewayListener, state.GatewayRoutes], clusters),
+            [DataPlaneRoles.Sidecar] = new SegmentedList<XdsResource>(sidecar, clusters),
+            [DataPlaneRoles.Grpc] = new SegmentedList<XdsResource>([.. state.Grpc[0], clusters]),
+            [DataPlaneRoles.GrpcLegacy] = new SegmentedList<XdsResource>([.. state.Grpc[1], clusters]),
         };
+        var problems = new List<ManifestProblem>();
+        foreach (var plan in state.Plans)
+        {
+            if (plan.Problems.Count > 0)
+            {
+                problems.AddRange(plan.Problems);
+            }
+        }
+
         return new TranslationResult(groups, problems);
+    }
+
+    private static PortState PortStateOf(KubeService service, PortSlot slot, bool shortNameUnique, List<PlannedRoute>? unsorted, PortCache cache)
+    {
+        var state = cache.State;
+        if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameRoutes(cache.Unsorted, unsorted))
+        {
+            PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
+            Array.Sort(routes, PlannedRoute.Compare);
+            state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache);
+            cache.State = state;
+            cache.Unsorted = unsorted is null ? [] : [.. unsorted];
+        }
+
+        return state;
+    }
+
+    private static bool SameObjects<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
+        where T : class
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (!ReferenceEquals(a[i], b[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private List<XdsResource> BuildClusters(RoutingInputs inputs, List<PortState> ports, SortedDictionary<string, (LocalWorkload Workload, int Port)> localClusters)
@@ -183,110 +375,110 @@ public sealed class RouteGroupTranslator
         return resources;
     }
 
-    private IEnumerable<XdsResource> Sidecar(List<PortState> ports)
+    private XdsResource[] GrpcParts(int group, PortState port, RouteFlavor flavor)
     {
-        yield return _virtualOutbound;
-        foreach (var group in ports.Where(p => p.Protocol.IsHttp()).GroupBy(p => p.Port.Port).OrderBy(g => g.Key))
+        if (!port.Protocol.IsHttp())
         {
-            if (!_sidecarPortListeners.TryGetValue(group.Key, out var listener))
-            {
-                _sidecarPortListeners[group.Key] = listener = XdsResource.Create(ListenerTranslator.SidecarPort(group.Key));
-            }
-
-            yield return listener;
-            yield return Aggregate(SidecarIndex, ListenerTranslator.SidecarRouteName(group.Key), group.ToList(), SidecarFlavor, p => true, allowAny: true);
+            return [];
         }
-    }
 
-    private IEnumerable<XdsResource> Grpc(int group, List<PortState> ports, RouteFlavor flavor)
-    {
-        foreach (var port in ports.Where(p => p.Protocol.IsHttp()))
+        var host = Host(group, port, flavor, static _ => ["*"]);
+        var entry = port.Cache.Listeners[group];
+        if (entry is null || !ReferenceEquals(entry.Hosts[0], host))
         {
-            var host = Host(group, port, flavor, _ => ["*"]);
-            var entry = port.Cache.Listeners[group];
-            if (entry is null || !ReferenceEquals(entry.Hosts[0], host))
-            {
-                var fqdn = port.Id.Fqdn(_options.ClusterDomain);
-                var portText = ClusterTranslator.Text(port.Id.Port);
-                var routeName = $"{fqdn}:{portText}";
-                var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host.Host } };
-                var shortName = $"{port.Id.Service}.{port.Id.Namespace}";
-                string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
-                XdsResource[] listeners = [.. names.Select(name => XdsResource.Create(ListenerTranslator.GrpcApiListener(name, routeName)))];
-                entry = new AggregateEntry([host], XdsResource.Create(config), listeners);
-            }
-
+            var fqdn = port.Id.Fqdn(_options.ClusterDomain);
+            var portText = ClusterTranslator.Text(port.Id.Port);
+            var routeName = $"{fqdn}:{portText}";
+            var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host.Host } };
+            var shortName = $"{port.Id.Service}.{port.Id.Namespace}";
+            string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
+            XdsResource[] resources = [.. names.Select(name => XdsResource.Create(ListenerTranslator.GrpcApiListener(name, routeName))), XdsResource.Create(config)];
+            entry = new AggregateEntry([host], resources);
             port.Cache.Listeners[group] = entry;
-            foreach (var listener in entry.Extra)
-            {
-                yield return listener;
-            }
-
-            yield return entry.Resource;
         }
+
+        return entry.Resources;
     }
 
-    private XdsResource Aggregate(int group, string routeName, List<PortState> ports, RouteFlavor flavor, Func<PortState, bool> include, bool allowAny = false)
+    private XdsResource Aggregate(int group, string routeName, HostPart[] hosts)
     {
-        var hosts = new List<HostPart>(ports.Count + 1);
-        foreach (var port in ports.Where(include))
+        var key = $"{DataPlaneRoles.All[group]}|{routeName}";
+        var previous = _aggregateCache.GetValueOrDefault(key);
+        if (previous is not null && previous.Hosts.AsSpan().SequenceEqual(hosts, ReferenceEqualityComparer.Instance))
         {
-            if (port.Protocol.IsHttp() || flavor.Connect)
+            return previous.Resources[0];
+        }
+
+        var references = previous is not null && SameClusters(previous.Hosts, hosts) ? previous.Resources[0].References : null;
+        var entry = new AggregateEntry([.. hosts], [AssembleRouteConfiguration(routeName, hosts, references)]);
+        _aggregateCache[key] = entry;
+        return entry.Resources[0];
+    }
+
+    /// <summary>Whether every changed host sends to the same clusters as before (so the references are unchanged).</summary>
+    private static bool SameClusters(HostPart[] before, HostPart[] now)
+    {
+        if (before.Length != now.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < now.Length; i++)
+        {
+            if (!ReferenceEquals(before[i], now[i]) && !before[i].Clusters.AsSpan().SequenceEqual(now[i].Clusters))
             {
-                hosts.Add(Host(group, port, flavor, p => Domains(p, perPortListener: allowAny)));
+                return false;
             }
         }
 
-        if (allowAny)
-        {
-            hosts.Add(AllowAny);
-        }
-
-        var key = $"{DataPlaneRoles.All[group]}|{routeName}";
-        if (_aggregateCache.TryGetValue(key, out var entry) && entry.Hosts.AsSpan().SequenceEqual(hosts.ToArray(), ReferenceEqualityComparer.Instance))
-        {
-            return entry.Resource;
-        }
-
-        entry = new AggregateEntry([.. hosts], AssembleRouteConfiguration(routeName, hosts), []);
-        _aggregateCache[key] = entry;
-        return entry.Resource;
+        return true;
     }
 
     /// <summary>
     /// A route configuration of many virtual hosts, assembled from each host's cached serialization (protobuf writes
     /// name, then virtual hosts, so the bytes equal a fresh serialization); versioned by the hash of its hosts' hashes.
     /// </summary>
-    private static XdsResource AssembleRouteConfiguration(string name, List<HostPart> hosts)
+    private static XdsResource AssembleRouteConfiguration(string name, HostPart[] hosts, ResourceReferences? references)
     {
         var config = new RouteConfiguration { Name = name };
+        config.VirtualHosts.AddRange(hosts.Select(h => h.Host));
+        var nameBytes = Encoding.UTF8.GetBytes(name);
         var size = CodedOutputStream.ComputeTagSize(RouteConfiguration.NameFieldNumber) + CodedOutputStream.ComputeStringSize(name);
         foreach (var host in hosts)
         {
             size += CodedOutputStream.ComputeTagSize(RouteConfiguration.VirtualHostsFieldNumber) + CodedOutputStream.ComputeBytesSize(host.Bytes);
         }
 
-        var buffer = new byte[size];
+        // Every byte is written below: no need to zero a buffer that can be megabytes.
+        var buffer = GC.AllocateUninitializedArray<byte>(size);
         var output = new CodedOutputStream(buffer);
         output.WriteTag(RouteConfiguration.NameFieldNumber, WireFormat.WireType.LengthDelimited);
         output.WriteString(name);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(name));
-        var clusters = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var host in hosts)
+        var hashes = new byte[nameBytes.Length + (hosts.Length * 32)];
+        nameBytes.CopyTo(hashes, 0);
+        for (var i = 0; i < hosts.Length; i++)
         {
-            config.VirtualHosts.Add(host.Host);
             output.WriteTag(RouteConfiguration.VirtualHostsFieldNumber, WireFormat.WireType.LengthDelimited);
-            output.WriteBytes(host.Bytes);
-            hash.AppendData(host.Hash);
-            clusters.UnionWith(host.Clusters);
+            output.WriteBytes(hosts[i].Bytes);
+            hosts[i].Hash.CopyTo(hashes, nameBytes.Length + (i * 32));
         }
 
         output.CheckNoSpaceLeft();
-        var version = Convert.ToHexStringLower(hash.GetHashAndReset(), 0, 8);
-        string[] sortedClusters = [.. clusters];
-        Array.Sort(sortedClusters, StringComparer.Ordinal);
-        return XdsResource.CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, new ResourceReferences([], sortedClusters, []));
+        var version = Convert.ToHexStringLower(SHA256.HashData(hashes), 0, 8);
+        if (references is null)
+        {
+            var clusters = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var host in hosts)
+            {
+                clusters.UnionWith(host.Clusters);
+            }
+
+            string[] sorted = [.. clusters];
+            Array.Sort(sorted, StringComparer.Ordinal);
+            references = new ResourceReferences([], sorted, []);
+        }
+
+        return XdsResource.CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, references);
     }
 
     private HostPart Host(int group, PortState port, RouteFlavor flavor, Func<PortState, IReadOnlyList<string>> domains)
@@ -303,6 +495,10 @@ public sealed class RouteGroupTranslator
         port.Cache.Hosts[group] = new HostEntry(port, part);
         return part;
     }
+
+    private IReadOnlyList<string> GatewayDomains(PortState port) => Domains(port, perPortListener: false);
+
+    private IReadOnlyList<string> SidecarDomains(PortState port) => Domains(port, perPortListener: true);
 
     private List<string> Domains(PortState port, bool perPortListener)
     {
@@ -390,7 +586,35 @@ public sealed class RouteGroupTranslator
 
     private sealed record ClusterEntry(KubeService Service, EndpointSlice[] Slices, XdsResource Cluster, XdsResource Endpoints);
 
-    private sealed record AggregateEntry(HostPart[] Hosts, XdsResource Resource, XdsResource[] Extra);
+    private sealed record AggregateEntry(HostPart[] Hosts, XdsResource[] Resources);
+
+    private sealed record SidecarPort(XdsResource Listener, HostPart[] Hosts, XdsResource Routes);
+
+    /// <summary>What the last translation produced, kept so the next one can patch it.</summary>
+    private sealed class State(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, PortState[] ports, XdsResource[] clusters)
+    {
+        public RoutingInputs Inputs { get; set; } = inputs;
+
+        public RoutePlanner.Plan[] Plans { get; } = plans;
+
+        public Dictionary<ServicePortId, List<PlannedRoute>> RoutesByPort { get; } = routesByPort;
+
+        public PortState[] Ports { get; } = ports;
+
+        public Dictionary<ServicePortId, int> PortIndex { get; } = new(ports.Length);
+
+        public XdsResource[] Clusters { get; } = clusters;
+
+        public HostPart[] GatewayHosts { get; set; } = [];
+
+        public XdsResource GatewayRoutes { get; set; } = null!;
+
+        public int[] SidecarPosition { get; } = Enumerable.Repeat(-1, ports.Length).ToArray();
+
+        public SortedDictionary<int, SidecarPort> Sidecar { get; } = [];
+
+        public XdsResource[][][] Grpc { get; } = [new XdsResource[ports.Length][], new XdsResource[ports.Length][]];
+    }
 
     /// <summary>A virtual host with its serialization, hash and clusters, computed once.</summary>
     private sealed record HostPart(VirtualHost Host, ByteString Bytes, byte[] Hash, string[] Clusters)

@@ -14,7 +14,11 @@ internal sealed class RoutePlanner(TranslationOptions options)
     private object[] _inventory = [];
 
     /// <summary>A source object's routes and the problems found resolving it.</summary>
-    public sealed record Plan(IReadOnlyList<(ServicePortId Port, PlannedRoute Route)> Routes, IReadOnlyList<ManifestProblem> Problems);
+    public sealed record Plan(IReadOnlyList<(ServicePortId Port, PlannedRoute Route)> Routes, IReadOnlyList<ManifestProblem> Problems)
+    {
+        /// <summary>Whether any route sends traffic to a LocalWorkload.</summary>
+        public bool ReachesLocalWorkload => Routes.Any(r => r.Route.To.Any(d => d.LocalWorkload is not null));
+    }
 
     /// <summary>Plans every routing object of <paramref name="inputs"/>, in a deterministic order.</summary>
     public IReadOnlyList<Plan> PlanAll(RoutingInputs inputs)
@@ -29,12 +33,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
         {
             if (!previous.TryGetValue(source, out var plan))
             {
-                plan = source switch
-                {
-                    RouteGroup group => PlanRouteGroup(group, inputs),
-                    LocalWorkload workload => PlanLocalWorkload(workload, inputs),
-                    _ => PlanSandbox((Sandbox)source, inputs),
-                };
+                plan = PlanOne(source, inputs);
             }
 
             plans[source] = plan;
@@ -45,6 +44,14 @@ internal sealed class RoutePlanner(TranslationOptions options)
         _inventory = inventory;
         return result;
     }
+
+    /// <summary>Plans one routing object against <paramref name="inputs"/> (no caching).</summary>
+    public Plan PlanOne(IManifestObject source, RoutingInputs inputs) => source switch
+    {
+        RouteGroup group => PlanRouteGroup(group, inputs),
+        LocalWorkload workload => PlanLocalWorkload(workload, inputs),
+        _ => PlanSandbox((Sandbox)source, inputs),
+    };
 
     private Plan PlanRouteGroup(RouteGroup group, RoutingInputs inputs)
     {

@@ -41,6 +41,60 @@ public sealed class IncrementalTranslationTests
     }
 
     [Test]
+    public void Translate_RandomSequenceOfEdits_WarmTranslatorAlwaysMatchesAFreshOne()
+    {
+        var random = new Random(20261124);
+        var inputs = RepoFiles.LoadManifests(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
+        var shop = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        inputs = new RoutingInputs([.. AllObjects(inputs), .. AllObjects(shop)]);
+        var warm = new RouteGroupTranslator();
+        warm.Translate(inputs);
+        string[] services = ["cart", "checkout", "frontend"];
+        for (var step = 0; step < 60; step++)
+        {
+            var name = $"random-{random.Next(4)}";
+            var target = services[random.Next(services.Length)];
+            var port = target == "frontend" ? 8080 : target == "checkout" ? 9090 : random.Next(2) == 0 ? 8080 : 9090;
+            var group = new RouteGroup
+            {
+                Metadata = new ObjectMeta { Name = name, Namespace = "shop" },
+                Spec = new RouteGroupSpec
+                {
+                    RoutingKey = $"key-{random.Next(3)}",
+                    Routes =
+                    [
+                        new RouteRule
+                        {
+                            Service = target,
+                            Port = port,
+                            Match = random.Next(2) == 0 ? null : new RouteMatch { PathPrefix = $"/p{random.Next(3)}" },
+                            To = target == "checkout"
+                                ? [new Destination { Service = "checkout-v2", Weight = 30 + random.Next(40) }, new Destination { Service = "checkout", Weight = 0 }]
+                                : [new Destination { Service = target == "cart" ? "cart-feature-x" : "frontend" }],
+                        },
+                    ],
+                },
+            };
+            if (group.Spec.Routes[0].To.Count == 2)
+            {
+                var first = group.Spec.Routes[0].To[0];
+                group = group with { Spec = group.Spec with { Routes = [group.Spec.Routes[0] with { To = [first, new Destination { Service = "checkout", Weight = 100 - first.Weight }] }] } };
+            }
+
+            inputs = inputs.WithRouteGroup(group);
+            var incremental = warm.Translate(inputs);
+            var fresh = new RouteGroupTranslator().Translate(inputs);
+            foreach (var role in DataPlaneRoles.All)
+            {
+                Assert.That(
+                    incremental.Groups[role].Select(r => r.ToString()),
+                    Is.EqualTo(fresh.Groups[role].Select(r => r.ToString())),
+                    $"step {step}, {role}, after {group.Metadata.Name} → {target}:{port}");
+            }
+        }
+    }
+
+    [Test]
     public void Translate_ReorderedRules_ClusterNamesDoNotChurn()
     {
         var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
