@@ -51,11 +51,6 @@ internal static class YamlToJson
                         continue;
                     }
 
-                    if (obj.ContainsKey(key))
-                    {
-                        throw new YamlException(keyNode.Start, keyNode.End, $"duplicate key '{key}'");
-                    }
-
                     obj[key] = value;
                 }
 

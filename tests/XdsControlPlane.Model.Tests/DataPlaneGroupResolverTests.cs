@@ -1,0 +1,28 @@
+using Envoy.Config.Core.V3;
+using Google.Protobuf.WellKnownTypes;
+using XdsControlPlane.Translation;
+
+namespace XdsControlPlane.Model.Tests;
+
+public sealed class DataPlaneGroupResolverTests
+{
+    [TestCase("gateway", "", "", "gateway")]
+    [TestCase("sidecar", "", "", "sidecar")]
+    [TestCase(null, "", "", "sidecar")]
+    [TestCase("something-else", "", "", "sidecar")]
+    [TestCase("grpc", "grpc-node-js", "1.14.1", "grpc")]
+    [TestCase("grpc", "gRPC C-core", "1.51.1", "grpc-legacy")]
+    [TestCase("grpc", "gRPC C-core", "1.59.0-pre1", "grpc-legacy")]
+    [TestCase("grpc", "gRPC C-core", "1.60.0", "grpc")]
+    [TestCase("gateway", "gRPC C-core", "1.51.1", "gateway")]
+    public void GroupOf_RoleAndUserAgent_Group(string? role, string userAgent, string version, string expected)
+    {
+        var node = new Node { Id = "n", UserAgentName = userAgent, UserAgentVersion = version, Metadata = new Struct() };
+        if (role is not null)
+        {
+            node.Metadata.Fields["sandboxctl.io/role"] = Value.ForString(role);
+        }
+
+        Assert.That(new DataPlaneGroupResolver().GroupOf(node), Is.EqualTo(expected));
+    }
+}

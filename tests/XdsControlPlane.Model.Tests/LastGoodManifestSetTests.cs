@@ -1,0 +1,129 @@
+namespace XdsControlPlane.Model.Tests;
+
+[FixtureLifeCycle(LifeCycle.InstancePerTestCase)]
+public sealed class LastGoodManifestSetTests
+{
+    private const string Services = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart, namespace: shop}
+        spec: {ports: [{name: http, port: 8080}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart-v2, namespace: shop}
+        spec: {ports: [{name: http, port: 8080}]}
+        """;
+
+    private readonly LastGoodManifestSet _set = new();
+
+    [Test]
+    public void Apply_ValidFiles_EverythingInForce()
+    {
+        var result = Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)), ("c.yaml", Group("two", 100)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Problems, Is.Empty);
+            Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one", "two" }));
+            Assert.That(result.Inputs.Services, Has.Count.EqualTo(2));
+        });
+    }
+
+    [Test]
+    public void Apply_ObjectEditedIntoInvalidVersion_LastGoodVersionStaysAndOthersUpdate()
+    {
+        var good = _set.Apply([File("a.yaml", Services), File("b.yaml", Group("one", 100)), File("c.yaml", Group("two", 100))]).Inputs.RouteGroups[0];
+
+        var result = Apply(("a.yaml", Services), ("b.yaml", Group("one", 90)), ("c.yaml", Group("two", 100, prefix: "/v2")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups[0], Is.SameAs(good), "the last good version of 'one' stays in force");
+            Assert.That(result.Inputs.RouteGroups[1].Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/v2"), "'two' is updated");
+            Assert.That(result.KeptLastGood, Is.EqualTo(new[] { new ResourceKey("RouteGroup", "shop", "one") }));
+            Assert.That(result.Problems.Select(p => p.ToString()), Has.Some.Contains("RouteGroup shop/one: spec.routes[0].to: weights must sum to 100, got 90"));
+            Assert.That(result.Problems.Single().Location?.Source, Is.EqualTo("b.yaml"));
+        });
+    }
+
+    [Test]
+    public void Apply_FileStopsBeingYaml_EveryObjectItDefinedStays()
+    {
+        Apply(("a.yaml", Services), ("b.yaml", Group("one", 100) + "---\n" + Group("two", 100)));
+
+        var result = Apply(("a.yaml", Services), ("b.yaml", "kind: [unclosed\n"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one", "two" }));
+            Assert.That(result.KeptLastGood, Has.Count.EqualTo(2));
+            Assert.That(result.Problems.Single().Reason, Does.StartWith("not valid YAML"));
+        });
+    }
+
+    [Test]
+    public void Apply_DocumentWithBadField_ThatObjectKeepsItsLastGoodVersion()
+    {
+        Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)));
+
+        var result = Apply(("a.yaml", Services), ("b.yaml", Group("one", 100).Replace("weight:", "weigth:", StringComparison.Ordinal)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one" }));
+            Assert.That(result.KeptLastGood, Is.EqualTo(new[] { new ResourceKey("RouteGroup", "shop", "one") }));
+        });
+    }
+
+    [Test]
+    public void Apply_ObjectRemovedFromFiles_Removed()
+    {
+        Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)), ("c.yaml", Group("two", 100)));
+
+        var result = Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)));
+
+        Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one" }));
+    }
+
+    [Test]
+    public void Apply_InvalidObjectWithoutGoodVersion_LeftOut()
+    {
+        var result = Apply(("a.yaml", Services), ("b.yaml", Group("one", 90)), ("c.yaml", Group("two", 100)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "two" }));
+            Assert.That(result.KeptLastGood, Is.Empty);
+            Assert.That(result.Problems, Has.Count.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Apply_SameObjectInTwoFiles_FirstByPathWinsAndTheOtherIsReported()
+    {
+        var result = Apply(("a.yaml", Services), ("z.yaml", Group("one", 100, prefix: "/z")), ("b.yaml", Group("one", 100, prefix: "/b")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups.Single().Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/b"));
+            Assert.That(result.Problems.Single().ToString(), Does.Contain("z.yaml").And.Contain("defined again; the definition in b.yaml"));
+        });
+    }
+
+    private ManifestSetResult Apply(params (string Path, string Text)[] files) => _set.Apply(files.Select(f => File(f.Path, f.Text)));
+
+    private static ManifestFile File(string path, string text) => new(path, ManifestReader.Read(text, path));
+
+    private static string Group(string name, int firstWeight, string prefix = "/") => $$"""
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: {{name}}, namespace: shop}
+        spec:
+          routes:
+          - service: cart
+            match: {pathPrefix: "{{prefix}}"}
+            to: [{service: cart-v2, weight: {{firstWeight}}}, {service: cart, weight: 0}]
+
+        """;
+}

@@ -1,0 +1,145 @@
+namespace XdsControlPlane.Model.Tests;
+
+public sealed class ManifestValidatorTests
+{
+    private const string Inventory = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart, namespace: shop}
+        spec: {ports: [{name: http, port: 8080}, {name: grpc, port: 9090}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart-v2, namespace: shop}
+        spec: {ports: [{name: http, port: 8080}]}
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: Sandbox
+        metadata: {name: empty, namespace: shop}
+        spec: {}
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: LocalWorkload
+        metadata: {name: laptop, namespace: shop}
+        spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
+        """;
+
+    private static readonly string[] NoProblems = [];
+
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}]}", "")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2, weight: 70}, {service: cart, weight: 20}]}", "spec.routes[0].to: weights must sum to 100, got 90")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}, {service: cart, weight: 20}]}", "spec.routes[0].to[0].weight: required when a route has several destinations")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2, sandbox: x}]}", "spec.routes[0].to[0]: needs exactly one of service, localWorkload or sandbox, got 2")]
+    [TestCase("{service: cart, port: 8080, to: []}", "spec.routes[0].to: needs at least one destination")]
+    [TestCase("{service: carts, to: [{service: cart-v2}]}", "spec.routes[0].service: Service shop/carts does not exist")]
+    [TestCase("{service: cart, port: 8081, to: [{service: cart-v2}]}", "spec.routes[0].port: Service shop/cart has no port 8081 (it has 8080, 9090)")]
+    [TestCase("{service: cart, to: [{service: cart-v2}]}", "spec.routes[0].to[0].service: Service shop/cart-v2 has no port 9090, which the route sends it")]
+    [TestCase("{service: cart.other, port: 8080, to: [{service: cart-v2}]}", "spec.routes[0].service: Service other/cart does not exist")]
+    [TestCase("{service: Cart, port: 8080, to: [{service: cart-v2}]}", "spec.routes[0].service: must be 'name' or 'name.namespace', got 'Cart'")]
+    [TestCase("{service: cart, port: 8080, to: [{localWorkload: nobody}]}", "spec.routes[0].to[0].localWorkload: LocalWorkload shop/nobody does not exist")]
+    [TestCase("{service: cart, port: 9090, to: [{localWorkload: laptop}]}", "spec.routes[0].to[0].localWorkload: LocalWorkload shop/laptop does not serve port 9090, which the route sends it")]
+    [TestCase("{service: cart, port: 8080, to: [{sandbox: missing}]}", "spec.routes[0].to[0].sandbox: Sandbox shop/missing does not exist")]
+    [TestCase("{service: cart, port: 8080, to: [{sandbox: empty}]}", "spec.routes[0].to[0].sandbox: Sandbox shop/empty has no fork of Service cart (no Service labelled sandboxctl.io/sandbox=empty, sandboxctl.io/fork-of=cart)")]
+    [TestCase("{service: cart, port: 8080, match: {pathPrefix: api}, to: [{service: cart-v2}]}", "spec.routes[0].match.pathPrefix: must start with '/', got 'api'")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0]: needs exactly one of exact, prefix, regex or present, got 0")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, exact: a, prefix: b}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0]: needs exactly one of exact, prefix, regex or present, got 2")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, regex: '(?=x)y'}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].regex: '(?=' is not supported by RE2 (no lookaround, backreferences or atomic groups)")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, regex: '[a-'}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].regex: not a valid regular expression")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: 'x a', present: true}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].name: must be a valid HTTP header name, got 'x a'")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, present: false}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].present: can only be true")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], timeout: 5 seconds}", "spec.routes[0].timeout: must be a duration such as 500ms, 5s or 1m30s, got '5 seconds'")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], timeout: 1m30s}", "")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], retries: {attempts: 0}}", "spec.routes[0].retries.attempts: must be between 1 and 10, got 0")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], retries: {attempts: 2, retryOn: '5xx,sometimes'}}", "spec.routes[0].retries.retryOn: unknown retry condition 'sometimes'")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {host: evil}}", "spec.routes[0].requestHeadersToAdd.host: must be a valid HTTP header name other than host and pseudo-headers")]
+    public void Validate_RouteGroupRule_ReportsFieldPathAndReason(string route, string expected)
+    {
+        var problems = Validate($$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: feature-x, namespace: shop}
+            spec:
+              routes: [{{route}}]
+            """);
+
+        if (expected.Length == 0)
+        {
+            Assert.That(problems, Is.EqualTo(NoProblems));
+        }
+        else
+        {
+            Assert.That(problems, Has.Some.StartsWith($"RouteGroup shop/feature-x: {expected}"), string.Join("\n", problems));
+        }
+    }
+
+    [TestCase("routingKey: Feature-X", "spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature-X'")]
+    [TestCase("routingKey: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "spec.routingKey: must be 1-63 characters of [a-z0-9-]")]
+    [TestCase("routes: []", "spec.routes: needs at least one route")]
+    public void Validate_RouteGroupSpec_ReportsFieldPathAndReason(string spec, string expected)
+    {
+        var problems = Validate($$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: feature-x, namespace: shop}
+            spec: { {{spec}} }
+            """);
+
+        Assert.That(problems, Has.Some.StartsWith($"RouteGroup shop/feature-x: {expected}"), string.Join("\n", problems));
+    }
+
+    [Test]
+    public void Validate_NameUsedAsKeyButNotAValidKey_Reported()
+    {
+        var problems = Validate("""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: feature.x, namespace: shop}
+            spec: {routes: [{service: cart, port: 8080, to: [{service: cart-v2}]}]}
+            """);
+
+        Assert.That(problems, Is.EqualTo(new[] { "RouteGroup shop/feature.x: spec.routingKey: is empty, so the name 'feature.x' is the key, but a key must be 1-63 characters of [a-z0-9-]" }));
+    }
+
+    [TestCase("spec: {service: cart, ports: [{port: 8080}]}", "spec: needs exactly one of sandbox or routingKey")]
+    [TestCase("spec: {sandbox: nope, service: cart, ports: [{port: 8080}]}", "spec.sandbox: Sandbox shop/nope does not exist")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 7000}]}", "spec.ports[0].port: Service shop/cart has no port 7000 (it has 8080, 9090)")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080, protocol: udp}]}", "spec.ports[0].protocol: must be http, grpc or tcp, got 'udp'")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: []}", "spec.ports: needs at least one port")]
+    public void Validate_LocalWorkload_ReportsFieldPathAndReason(string spec, string expected)
+    {
+        var problems = Validate($$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: LocalWorkload
+            metadata: {name: bob, namespace: shop}
+            {{spec}}
+            """);
+
+        Assert.That(problems, Has.Some.EqualTo($"LocalWorkload shop/bob: {expected}"), string.Join("\n", problems));
+    }
+
+    [TestCase("{forks: [{of: {kind: StatefulSet, name: cart}}]}", "spec.forks[0].of.kind: must be Deployment, got 'StatefulSet'")]
+    [TestCase("{ttl: forever}", "spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
+    [TestCase("{previews: [{service: cart, port: 8080, access: everyone}]}", "spec.previews[0].access: must be public, shared or personal, got 'everyone'")]
+    [TestCase("{previews: [{service: cart, port: 1, access: public}]}", "spec.previews[0].port: Service shop/cart has no port 1")]
+    [TestCase("{forks: [{of: {name: cart}, env: [{name: 1BAD, value: x}]}]}", "spec.forks[0].env[0].name: must be a valid environment variable name, got '1BAD'")]
+    public void Validate_Sandbox_ReportsFieldPathAndReason(string spec, string expected)
+    {
+        var problems = Validate($$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: Sandbox
+            metadata: {name: feature-x, namespace: shop}
+            spec: {{spec}}
+            """);
+
+        Assert.That(problems, Has.Some.EqualTo($"Sandbox shop/feature-x: {expected}"), string.Join("\n", problems));
+    }
+
+    private static string[] Validate(string manifest)
+    {
+        var inventory = ManifestReader.Read(Inventory, "inventory.yaml");
+        var read = ManifestReader.Read(manifest, "test.yaml");
+        Assert.That(read.Problems, Is.Empty, "the manifest itself must parse");
+        var inputs = new RoutingInputs([.. inventory.Objects.Select(o => o.Resource), .. read.Objects.Select(o => o.Resource)]);
+        return [.. ManifestValidator.Validate(read.Objects.Single().Resource, inputs).Select(p => p.ToString())];
+    }
+}
