@@ -314,7 +314,7 @@ public sealed class RouteGroupTranslator
     private static PortState PortStateOf(KubeService service, PortSlot slot, bool shortNameUnique, List<PlannedRoute>? unsorted, PortCache cache)
     {
         var state = cache.State;
-        if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameRoutes(cache.Unsorted, unsorted))
+        if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameObjects(cache.Unsorted, (IReadOnlyList<PlannedRoute>?)unsorted ?? []))
         {
             PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
             Array.Sort(routes, PlannedRoute.Compare);
@@ -352,7 +352,7 @@ public sealed class RouteGroupTranslator
         foreach (var port in ports)
         {
             var slices = inputs.SlicesOf(port.Id.Namespace, port.Id.Service);
-            if (!_clusterCache.TryGetValue(port.Id, out var entry) || !ReferenceEquals(entry.Service, port.Service) || !SameItems(entry.Slices, slices))
+            if (!_clusterCache.TryGetValue(port.Id, out var entry) || !ReferenceEquals(entry.Service, port.Service) || !SameObjects(entry.Slices, slices))
             {
                 var name = port.Id.ClusterName(_options.ClusterDomain);
                 entry = new ClusterEntry(
@@ -524,24 +524,6 @@ public sealed class RouteGroupTranslator
         return domains;
     }
 
-    private static bool SameItems(EndpointSlice[] a, IReadOnlyList<EndpointSlice> b)
-    {
-        if (a.Length != b.Count)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < a.Length; i++)
-        {
-            if (!ReferenceEquals(a[i], b[i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     private sealed record PortState(KubeService Service, KubeServicePort Port, ServicePortId Id, PortProtocol Protocol, bool ShortNameUnique, bool Primary, PlannedRoute[] Routes, PortCache Cache);
 
     /// <summary>A Service's TCP ports in port order, classified; computed once per Service object.</summary>
@@ -550,24 +532,6 @@ public sealed class RouteGroupTranslator
         var tcp = service.Spec.Ports.Where(p => p.Protocol == "TCP").OrderBy(p => p.Port).ToArray();
         var primary = tcp.Where(p => PortProtocols.Of(p).IsHttp()).Select(p => (int?)p.Port).FirstOrDefault();
         return [.. tcp.Select(p => new PortSlot(new ServicePortId(service.Metadata.Namespace, service.Metadata.Name, p.Port), p, PortProtocols.Of(p), p.Port == primary))];
-    }
-
-    private static bool SameRoutes(PlannedRoute[] previous, List<PlannedRoute>? current)
-    {
-        if (previous.Length != (current?.Count ?? 0))
-        {
-            return false;
-        }
-
-        for (var i = 0; i < previous.Length; i++)
-        {
-            if (!ReferenceEquals(previous[i], current![i]))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private sealed record PortSlot(ServicePortId Id, KubeServicePort Port, PortProtocol Protocol, bool Primary);

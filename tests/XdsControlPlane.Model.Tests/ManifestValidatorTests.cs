@@ -54,13 +54,7 @@ public sealed class ManifestValidatorTests
     [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {host: evil}}", "spec.routes[0].requestHeadersToAdd.host: must be a valid HTTP header name other than host and pseudo-headers")]
     public void Validate_RouteGroupRule_ReportsFieldPathAndReason(string route, string expected)
     {
-        var problems = Validate($$"""
-            apiVersion: sandboxctl.io/v1alpha1
-            kind: RouteGroup
-            metadata: {name: feature-x, namespace: shop}
-            spec:
-              routes: [{{route}}]
-            """);
+        var problems = Validate("RouteGroup", "feature-x", $"spec: {{routes: [{route}]}}");
 
         if (expected.Length == 0)
         {
@@ -77,12 +71,7 @@ public sealed class ManifestValidatorTests
     [TestCase("routes: []", "spec.routes: needs at least one route")]
     public void Validate_RouteGroupSpec_ReportsFieldPathAndReason(string spec, string expected)
     {
-        var problems = Validate($$"""
-            apiVersion: sandboxctl.io/v1alpha1
-            kind: RouteGroup
-            metadata: {name: feature-x, namespace: shop}
-            spec: { {{spec}} }
-            """);
+        var problems = Validate("RouteGroup", "feature-x", $"spec: {{{spec}}}");
 
         Assert.That(problems, Has.Some.StartsWith($"RouteGroup shop/feature-x: {expected}"), string.Join("\n", problems));
     }
@@ -90,12 +79,7 @@ public sealed class ManifestValidatorTests
     [Test]
     public void Validate_NameUsedAsKeyButNotAValidKey_Reported()
     {
-        var problems = Validate("""
-            apiVersion: sandboxctl.io/v1alpha1
-            kind: RouteGroup
-            metadata: {name: feature.x, namespace: shop}
-            spec: {routes: [{service: cart, port: 8080, to: [{service: cart-v2}]}]}
-            """);
+        var problems = Validate("RouteGroup", "feature.x", "spec: {routes: [{service: cart, port: 8080, to: [{service: cart-v2}]}]}");
 
         Assert.That(problems, Is.EqualTo(new[] { "RouteGroup shop/feature.x: spec.routingKey: is empty, so the name 'feature.x' is the key, but a key must be 1-63 characters of [a-z0-9-]" }));
     }
@@ -107,12 +91,7 @@ public sealed class ManifestValidatorTests
     [TestCase("spec: {routingKey: bob, service: cart, ports: []}", "spec.ports: needs at least one port")]
     public void Validate_LocalWorkload_ReportsFieldPathAndReason(string spec, string expected)
     {
-        var problems = Validate($$"""
-            apiVersion: sandboxctl.io/v1alpha1
-            kind: LocalWorkload
-            metadata: {name: bob, namespace: shop}
-            {{spec}}
-            """);
+        var problems = Validate("LocalWorkload", "bob", spec);
 
         Assert.That(problems, Has.Some.EqualTo($"LocalWorkload shop/bob: {expected}"), string.Join("\n", problems));
     }
@@ -124,15 +103,13 @@ public sealed class ManifestValidatorTests
     [TestCase("{forks: [{of: {name: cart}, env: [{name: 1BAD, value: x}]}]}", "spec.forks[0].env[0].name: must be a valid environment variable name, got '1BAD'")]
     public void Validate_Sandbox_ReportsFieldPathAndReason(string spec, string expected)
     {
-        var problems = Validate($$"""
-            apiVersion: sandboxctl.io/v1alpha1
-            kind: Sandbox
-            metadata: {name: feature-x, namespace: shop}
-            spec: {{spec}}
-            """);
+        var problems = Validate("Sandbox", "feature-x", $"spec: {spec}");
 
         Assert.That(problems, Has.Some.EqualTo($"Sandbox shop/feature-x: {expected}"), string.Join("\n", problems));
     }
+
+    private static string[] Validate(string kind, string name, string spec) =>
+        Validate($"apiVersion: sandboxctl.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}, namespace: shop}}\n{spec}\n");
 
     private static string[] Validate(string manifest)
     {
