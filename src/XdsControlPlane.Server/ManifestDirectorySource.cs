@@ -37,7 +37,15 @@ internal sealed class ManifestDirectorySource(
         watcher.Deleted += changed;
         watcher.Renamed += (_, _) => _changes.Writer.TryWrite(true);
         watcher.Error += (_, _) => _changes.Writer.TryWrite(true);
-        watcher.EnableRaisingEvents = true;
+        try
+        {
+            watcher.EnableRaisingEvents = true;
+        }
+        catch (IOException e)
+        {
+            // For example the inotify instance limit: the periodic check still picks up every change, only later.
+            ManifestLog.WatchUnavailable(logger, reader.Directory, options.PollInterval.TotalSeconds, e.Message);
+        }
 
         Reload(force: true);
         using var poll = new PeriodicTimer(options.PollInterval, clock);

@@ -21,6 +21,9 @@ internal static partial class ManifestLog
     [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "Ignored {Count} documents of kinds the control plane does not read ({Kinds})")]
     public static partial void IgnoredKinds(ILogger logger, int count, string kinds);
 
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Cannot watch {Directory} for changes ({Reason}); checking it every {Seconds} s instead")]
+    public static partial void WatchUnavailable(ILogger logger, string directory, double seconds, string reason);
+
     [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "Reloading manifests from {Directory} failed; the last published snapshot stays in force")]
     public static partial void ReloadFailed(ILogger logger, string directory, Exception exception);
 }
