@@ -131,6 +131,12 @@ internal readonly record struct SelectionKey(string TypeUrl, bool Wildcard, Subs
 /// <summary>The resources a subscription selects, and the <c>version_info</c> of a response carrying exactly them.</summary>
 internal sealed record Selection(IReadOnlyDictionary<string, XdsResource> Resources, string Version)
 {
+    private Google.Protobuf.WellKnownTypes.Any[]? _ordered;
+
+    /// <summary>The packed resources ordered by name: the body of every response carrying this selection, built once.</summary>
+    public IReadOnlyList<Google.Protobuf.WellKnownTypes.Any> Ordered =>
+        _ordered ??= [.. Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => r.Packed)];
+
     public static Selection Of(IReadOnlyDictionary<string, XdsResource> resources)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -101,10 +101,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         RoutesOrListenersChanged(typeUrl);
         var response = new DiscoveryResponse { VersionInfo = selection.Version, TypeUrl = typeUrl, Nonce = nonce };
-        foreach (var resource in selection.Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
-        {
-            response.Resources.Add(resource.Packed);
-        }
+        response.Resources.AddRange(selection.Ordered);
 
         return response;
     }
