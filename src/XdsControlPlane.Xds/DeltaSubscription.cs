@@ -70,7 +70,9 @@ internal sealed class DeltaSubscription(string typeUrl)
         {
             ClientVersions.Remove(name);
             Held.Remove(name);
-            if (Wildcard || Names.Contains(name))
+            // Only explicitly subscribed names are remembered (a wildcard does not ask for removed names again),
+            // so this set is bounded by the subscription and shrinks when names are unsubscribed.
+            if (Names.Contains(name))
             {
                 AnnouncedAbsent.Add(name);
             }
