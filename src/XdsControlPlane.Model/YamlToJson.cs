@@ -11,6 +11,9 @@ namespace XdsControlPlane.Model;
 /// </summary>
 internal static class YamlToJson
 {
+    /// <summary>The JSON of a single-document YAML text.</summary>
+    public static JsonNode? ConvertSingle(string text) => Convert(text) is [var only] ? only.Json : throw new YamlException("expected exactly one YAML document");
+
     /// <summary>One converted document: its JSON and the 1-based line of each path (<c>$.spec.routes[0]</c>).</summary>
     public sealed record Document(JsonNode? Json, IReadOnlyDictionary<string, int> Lines, int StartLine);
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Prometheus;
-using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -31,45 +31,10 @@ internal static class AdminEndpoints
     }
 
     /// <summary>Per node group: snapshot version, publication time and every resource (version and protobuf JSON).</summary>
-    private static JsonObject DebugSnapshot(SnapshotCache cache, string? onlyGroup, bool withResources)
-    {
-        var groups = new JsonObject();
-        foreach (var group in cache.Groups.Where(g => onlyGroup is null || g == onlyGroup))
-        {
-            if (cache.GetSnapshot(group) is not { } published)
-            {
-                continue;
-            }
-
-            var types = new JsonObject();
-            foreach (var typeUrl in TypeUrls.PushOrder)
-            {
-                var items = new JsonObject();
-                foreach (var resource in published.Snapshot.Resources(typeUrl).Values.OrderBy(r => r.Name, StringComparer.Ordinal))
-                {
-                    var item = new JsonObject { ["version"] = resource.Version };
-                    if (withResources)
-                    {
-                        item["resource"] = JsonNode.Parse(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message));
-                    }
-
-                    items[resource.Name] = item;
-                }
-
-                if (items.Count > 0)
-                {
-                    types[TypeUrls.ShortName(typeUrl)] = items;
-                }
-            }
-
-            groups[group] = new JsonObject
-            {
-                ["version"] = published.Snapshot.Version,
-                ["publishedAt"] = published.PublishedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                ["resources"] = types,
-            };
-        }
-
-        return new JsonObject { ["groups"] = groups };
-    }
+    private static JsonObject DebugSnapshot(SnapshotCache cache, string? onlyGroup, bool withResources) =>
+        SnapshotJson.Document(
+            cache.Groups.Where(g => onlyGroup is null || g == onlyGroup)
+                .Select(g => cache.GetSnapshot(g) is { } published ? (Group: g, published.Snapshot, PublishedAt: (DateTimeOffset?)published.PublishedAt) : default)
+                .Where(g => g.Group is not null),
+            withResources);
 }

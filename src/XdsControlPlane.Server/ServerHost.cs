@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Formatting.Compact;
+using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 

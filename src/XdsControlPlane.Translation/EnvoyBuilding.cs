@@ -13,7 +13,7 @@ internal static class EnvoyBuilding
     public static ConfigSource Ads() => new() { Ads = new AggregatedConfigSource(), ResourceApiVersion = ApiVersion.V3 };
 
     public static Address SocketAddress(string host, int port) =>
-        new() { SocketAddress = new Envoy.Config.Core.V3.SocketAddress { Address = host, PortValue = (uint)port } };
+        new() { SocketAddress = new global::Envoy.Config.Core.V3.SocketAddress { Address = host, PortValue = (uint)port } };
 
     public static Duration Duration(TimeSpan value) => Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
 
@@ -24,10 +24,10 @@ internal static class EnvoyBuilding
     {
         StatPrefix = statPrefix,
         CodecType = Hcm.Types.CodecType.Auto,
-        Rds = new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.Rds { ConfigSource = Ads(), RouteConfigName = routeConfigName },
+        Rds = new global::Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.Rds { ConfigSource = Ads(), RouteConfigName = routeConfigName },
         HttpFilters =
         {
-            new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter { Name = "envoy.filters.http.router", TypedConfig = Typed(new Router()) },
+            new global::Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter { Name = "envoy.filters.http.router", TypedConfig = Typed(new Router()) },
         },
     };
 }

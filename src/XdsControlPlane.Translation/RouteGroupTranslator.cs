@@ -30,7 +30,7 @@ public sealed class RouteGroupTranslator
             new Route
             {
                 Name = "passthrough",
-                Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/" },
+                Match = new global::Envoy.Config.Route.V3.RouteMatch { Prefix = "/" },
                 Route_ = new RouteAction { Cluster = ClusterTranslator.PassthroughCluster, Timeout = EnvoyBuilding.Duration(TimeSpan.Zero) },
             },
         },

@@ -110,7 +110,7 @@ internal sealed class RouteTranslator(TranslationOptions options)
 
         if (rule?.Retries is { } retries)
         {
-            action.RetryPolicy = new Envoy.Config.Route.V3.RetryPolicy
+            action.RetryPolicy = new global::Envoy.Config.Route.V3.RetryPolicy
             {
                 RetryOn = string.IsNullOrWhiteSpace(retries.RetryOn) ? DefaultRetryOn : retries.RetryOn.Replace(" ", "", StringComparison.Ordinal),
                 NumRetries = (uint)Math.Clamp(retries.Attempts, 1, 10),

@@ -1,3 +1,5 @@
+using XdsControlPlane.Model;
+
 namespace XdsControlPlane.Server.Tests;
 
 /// <summary>The manifest directory reader on real files.</summary>

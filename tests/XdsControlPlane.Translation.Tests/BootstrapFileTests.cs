@@ -64,5 +64,5 @@ public sealed class BootstrapFileTests
     }
 
     private static Bootstrap ParseBootstrap(string yaml) =>
-        EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlToJson.Convert(yaml).Single().Json!.ToJsonString());
+        EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(yaml)!.ToJsonString());
 }

@@ -1,13 +1,11 @@
-using XdsControlPlane.Model;
-
-namespace XdsControlPlane.Server;
+namespace XdsControlPlane.Model;
 
 /// <summary>
 /// Reads every manifest file (<c>*.yaml</c>, <c>*.yml</c>, <c>*.json</c>) below a directory, skipping hidden
 /// entries (such as a ConfigMap volume's <c>..data</c> folders, whose files appear through symlinks). A file is
 /// parsed again only when its size or modification time changed, so unchanged objects keep their identity.
 /// </summary>
-internal sealed class ManifestDirectoryReader(string directory)
+public sealed class ManifestDirectoryReader(string directory)
 {
     private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
     private Dictionary<string, CachedFile> _files = new(StringComparer.Ordinal);

@@ -1,0 +1,150 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Envoy.Admin.V3;
+using Envoy.Service.Status.V3;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Spectre.Console;
+
+namespace Sandboxctl;
+
+/// <summary>
+/// <c>sandboxctl proxies</c>: the sync state of every Envoy and gRPC client connected to a control-plane replica, over
+/// CSDS — per type how many resources were ACKed of those sent, and the NACK error text (like <c>istioctl proxy-status</c>).
+/// </summary>
+internal static class ProxiesCommand
+{
+    private static readonly (string Short, string TypeUrl)[] KnownTypes =
+    [
+        ("CDS", "type.googleapis.com/envoy.config.cluster.v3.Cluster"),
+        ("EDS", "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"),
+        ("LDS", "type.googleapis.com/envoy.config.listener.v3.Listener"),
+        ("RDS", "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"),
+        ("SDS", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"),
+    ];
+
+    public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf)
+    {
+        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => "localhost:18000" };
+        var timeout = new Option<TimeSpan>("--timeout") { Description = "How long to wait for the control plane.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+        var command = new Command("proxies", "Show every connected proxy's sync state: versions ACKed and NACK errors.") { address, timeout };
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var cli = outputOf(parse);
+            var proxies = await FetchAsync(parse.GetValue(address)!, parse.GetValue(timeout), cancellation).ConfigureAwait(false);
+            switch (parse.GetValue(output))
+            {
+                case OutputFormat.Table:
+                    WriteTable(cli, proxies);
+                    break;
+                case var format:
+                    cli.Write(new JsonArray([.. proxies.Select(ToJson)]), format);
+                    break;
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Asks the control plane at <paramref name="address"/> for its clients' status.</summary>
+    public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var uri = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+        using var channel = GrpcChannel.ForAddress(uri);
+        var client = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
+        ClientStatusResponse response;
+        try
+        {
+            response = await client.FetchClientStatusAsync(new ClientStatusRequest { ExcludeResourceContents = true }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw new CliException(
+                $"cannot get proxy status from {address}: {e.Status.StatusCode} ({e.Status.Detail})",
+                "Check --xds-address; from a laptop, port-forward the control plane's xDS port first (kubectl -n sandboxctl-system port-forward svc/xds-control-plane 18000).",
+                ExitCodes.ConnectionError);
+        }
+
+        return [.. response.Config.Select(ProxyStatus.Of).OrderBy(p => p.NodeId, StringComparer.Ordinal)];
+    }
+
+    private static void WriteTable(CliOutput cli, IReadOnlyList<ProxyStatus> proxies)
+    {
+        if (proxies.Count == 0)
+        {
+            cli.WriteText("No proxies are connected to this control-plane replica.\n");
+            return;
+        }
+
+        var shown = KnownTypes.Where(t => proxies.Any(p => p.Types.ContainsKey(t.Short))).ToArray();
+        var table = new Table().AddColumns(["NAME", "ROLE", .. shown.Select(t => t.Short)]);
+        foreach (var proxy in proxies)
+        {
+            table.AddRow([Markup.Escape(proxy.NodeId), Markup.Escape(proxy.Role), .. shown.Select(t => Markup.Escape(proxy.Types.TryGetValue(t.Short, out var type) ? type.Summary : "-"))]);
+        }
+
+        cli.Console.Write(table);
+        foreach (var proxy in proxies)
+        {
+            foreach (var (name, type) in proxy.Types.Where(t => t.Value.Error is not null))
+            {
+                cli.WriteText($"{proxy.NodeId} {name} NACKed version {type.NackedVersion}: {type.Error}\n");
+            }
+        }
+    }
+
+    private static JsonObject ToJson(ProxyStatus proxy) => new()
+    {
+        ["node"] = proxy.NodeId,
+        ["cluster"] = proxy.NodeCluster,
+        ["role"] = proxy.Role,
+        ["types"] = new JsonObject(proxy.Types.Select(t => KeyValuePair.Create<string, JsonNode?>(t.Key, new JsonObject
+        {
+            ["status"] = t.Value.Status,
+            ["resources"] = t.Value.Resources,
+            ["acked"] = t.Value.Acked,
+            ["nackedVersion"] = t.Value.NackedVersion,
+            ["error"] = t.Value.Error,
+        }))),
+    };
+
+    /// <summary>One proxy: node, role and per type its sync state.</summary>
+    internal sealed record ProxyStatus(string NodeId, string NodeCluster, string Role, IReadOnlyDictionary<string, TypeSync> Types)
+    {
+        public static ProxyStatus Of(ClientConfig config)
+        {
+            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? value.StringValue : "sidecar";
+            var types = new SortedDictionary<string, TypeSync>(StringComparer.Ordinal);
+            foreach (var (name, typeUrl) in KnownTypes)
+            {
+                var entries = config.GenericXdsConfigs.Where(c => c.TypeUrl == typeUrl).ToArray();
+                if (entries.Length > 0)
+                {
+                    types[name] = TypeSync.Of(entries);
+                }
+            }
+
+            return new ProxyStatus(config.Node.Id, config.Node.Cluster, role, types);
+        }
+    }
+
+    /// <summary>One type of one proxy: SYNCED, STALE (sent, not yet ACKed) or NACKED, with the NACK text.</summary>
+    internal sealed record TypeSync(string Status, int Resources, int Acked, string? NackedVersion, string? Error)
+    {
+        public string Summary => Status switch
+        {
+            "NACKED" => $"NACKED ({Acked}/{Resources} acked)",
+            "STALE" => $"STALE ({Acked}/{Resources} acked)",
+            _ => $"SYNCED ({Resources})",
+        };
+
+        public static TypeSync Of(IReadOnlyList<ClientConfig.Types.GenericXdsConfig> entries)
+        {
+            var acked = entries.Count(e => e.ClientStatus == ClientResourceStatus.Acked);
+            var nack = entries.FirstOrDefault(e => e.ClientStatus == ClientResourceStatus.Nacked)?.ErrorState;
+            var status = nack is not null ? "NACKED" : acked == entries.Count ? "SYNCED" : "STALE";
+            return new TypeSync(status, entries.Count, acked, nack?.VersionInfo, nack?.Details);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace Sandboxctl;
+
+/// <summary>
+/// The <c>sandboxctl</c> command line: global options (<c>-o</c>, <c>--verbose</c>, <c>--no-color</c>), the
+/// commands, and error handling (one sentence plus a hint on stderr, exit codes from <see cref="ExitCodes"/>).
+/// </summary>
+public static class SandboxctlCommandLine
+{
+    /// <summary>Builds the root command writing to <paramref name="stdout"/> and <paramref name="stderr"/>.</summary>
+    public static RootCommand Build(TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var output = new Option<OutputFormat>("--output", "-o")
+        {
+            Description = "Output format: table, json or yaml.",
+            DefaultValueFactory = _ => OutputFormat.Table,
+            Recursive = true,
+        };
+        var verbose = new Option<bool>("--verbose") { Description = "Print details of failures.", Recursive = true };
+        var noColor = new Option<bool>("--no-color") { Description = "No colors or styles (also when NO_COLOR is set).", Recursive = true };
+
+        CliOutput OutputOf(ParseResult parse)
+        {
+            var plain = parse.GetValue(noColor) || Environment.GetEnvironmentVariable("NO_COLOR") is { Length: > 0 } || !ReferenceEquals(stdout, Console.Out) || Console.IsOutputRedirected;
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(stdout),
+                Ansi = plain ? AnsiSupport.No : AnsiSupport.Detect,
+                ColorSystem = plain ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            });
+            return new CliOutput(console, stderr, parse.GetValue(verbose));
+        }
+
+        var root = new RootCommand("sandboxctl: request-level sandboxes on a shared Kubernetes cluster (XdsControlPlane).")
+        {
+            output, verbose, noColor,
+        };
+        root.Subcommands.Add(RenderCommand.Build(output, OutputOf));
+        root.Subcommands.Add(BootstrapCommand.Build(output, OutputOf));
+        root.Subcommands.Add(ProxiesCommand.Build(output, OutputOf));
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>; failures become one sentence and a hint, never a stack trace.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var root = Build(stdout, stderr);
+        var parse = root.Parse(args);
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            var code = await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);
+            return parse.Errors.Count > 0 ? ExitCodes.UserError : code;
+        }
+        catch (CliException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            if (e.Hint is not null)
+            {
+                await stderr.WriteLineAsync($"hint: {e.Hint}").ConfigureAwait(false);
+            }
+
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Ok;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            if (parse.GetValue<bool>("--verbose"))
+            {
+                await stderr.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+            }
+            else
+            {
+                await stderr.WriteLineAsync("hint: run with --verbose for details.").ConfigureAwait(false);
+            }
+
+            return ExitCodes.UserError;
+        }
+    }
+}

@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Envoy.Config.Bootstrap.V3;
+using Envoy.Config.Core.V3;
+using Envoy.Service.Discovery.V3;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Model;
+using XdsControlPlane.Server;
+
+namespace Sandboxctl.Tests;
+
+/// <summary>sandboxctl in-process and as a real process, against real files and a real server on loopback.</summary>
+public sealed class SandboxctlTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    [Test]
+    public async Task Render_Examples_MatchesTheServersDebugSnapshot()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        using var http = new HttpClient();
+        var served = (await http.GetFromJsonAsync<JsonObject>(new Uri($"http://127.0.0.1:{host.AdminPort}/debug/snapshot"), cancel.Token))!;
+
+        var (code, stdout, stderr) = await RunAsync("render", "-f", Repo("examples", "shop"), "-o", "json");
+
+        var rendered = JsonNode.Parse(stdout)!;
+        foreach (var group in served["groups"]!.AsObject())
+        {
+            group.Value!.AsObject().Remove("publishedAt");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(stderr, Is.Empty);
+            Assert.That(rendered["groups"]!.AsObject().Select(g => g.Key), Is.EqualTo(new[] { "gateway", "grpc", "grpc-legacy", "sidecar" }));
+            Assert.That(JsonNode.DeepEquals(rendered, served), Is.True, "render and /debug/snapshot differ");
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Render_InvalidFile_ExitsOneNamingFileAndFieldPathAndStillPrintsTheRest()
+    {
+        var directory = Directory.CreateTempSubdirectory("sandboxctl-render-").FullName;
+        try
+        {
+            foreach (var file in Directory.GetFiles(Repo("examples", "shop")))
+            {
+                File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
+            }
+
+            await File.WriteAllTextAsync(Path.Combine(directory, "broken.yaml"), """
+                apiVersion: sandboxctl.io/v1alpha1
+                kind: RouteGroup
+                metadata: {name: broken, namespace: shop}
+                spec:
+                  routes:
+                  - service: cart
+                    to: [{service: cart-feature-x, weight: 50}, {service: cart, weight: 20}]
+                """);
+
+            var (code, stdout, stderr) = await RunAsync("render", "-f", directory, "--role", "gateway");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+                Assert.That(stderr, Does.Contain("broken.yaml").And.Contain("RouteGroup shop/broken: spec.routes[0].to: weights must sum to 100, got 70"));
+                Assert.That(JsonNode.Parse(stdout)!["groups"]!["gateway"]!["resources"]!["RDS"], Is.Not.Null, "valid resources are still rendered");
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task Render_MissingPath_ExitsOneWithHint()
+    {
+        var (code, _, stderr) = await RunAsync("render", "-f", "/no/such/manifests");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.StartWith("error: /no/such/manifests does not exist.").And.Contain("hint:"));
+        });
+    }
+
+    [TestCase("gateway")]
+    [TestCase("sidecar")]
+    public async Task Bootstrap_Role_ParsesAsValidEnvoyBootstrapWithTheGivenValues(string role)
+    {
+        var (code, stdout, stderr) = await RunAsync("bootstrap", "--role", role, "--xds-address", "10.0.0.5:18001", "--node-id", "pod-1.shop", "--zone", "eu-west-1a");
+
+        var bootstrap = EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(stdout)!.ToJsonString());
+        var address = bootstrap.StaticResources.Clusters.Single().LoadAssignment.Endpoints[0].LbEndpoints[0].Endpoint.Address.SocketAddress;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(EnvoyRulesValidator.Default.Validate(bootstrap).Violations, Is.Empty);
+            Assert.That((bootstrap.Node.Id, bootstrap.Node.Locality.Zone, bootstrap.Node.Metadata.Fields["sandboxctl.io/role"].StringValue), Is.EqualTo(("pod-1.shop", "eu-west-1a", role)));
+            Assert.That((address.Address, address.PortValue), Is.EqualTo(("10.0.0.5", 18001u)));
+            Assert.That(stdout, Does.Contain("# "), "the shipped file's comments are kept");
+        });
+    }
+
+    [TestCase("--xds-address", "no-port", "--xds-address must be host:port")]
+    [TestCase("--role", "mesh", "mesh")]
+    public async Task Bootstrap_BadArgument_ExitsOneNamingIt(string option, string value, string expected)
+    {
+        string[] args = option == "--role" ? ["bootstrap", "--role", value] : ["bootstrap", "--role", "gateway", option, value];
+        var (code, stdout, stderr) = await RunAsync(args);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain(expected));
+            Assert.That(stdout, Does.Not.Contain("static_resources"));
+        });
+    }
+
+    [Test]
+    public async Task Proxies_OneAckingOneNackingClient_ShowsBothStates()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
+        using var bad = await ConnectAsync(channel, "envoy-bad", "sidecar", nack: "cluster outbound|8080: unknown field", cancel.Token);
+        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (jsonCode, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
+
+        var proxies = JsonNode.Parse(json)!.AsArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That((code, jsonCode), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), stderr);
+            Assert.That(stdout, Does.Contain("envoy-good").And.Contain("SYNCED"));
+            Assert.That(stdout, Does.Contain("envoy-bad").And.Contain("NACKED"));
+            Assert.That(stdout, Does.Contain("envoy-bad CDS NACKed version").And.Contain("cluster outbound|8080: unknown field"));
+            Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-good")!["types"]!["CDS"]!["status"], Is.EqualTo("SYNCED"));
+            Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-bad")!["types"]!["CDS"]!["error"], Is.EqualTo("cluster outbound|8080: unknown field"));
+            Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-bad")!["role"], Is.EqualTo("sidecar"));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Proxies_NothingListening_ExitsTwoWithHint()
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", "127.0.0.1:1", "--timeout", "00:00:05");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError));
+            Assert.That(stderr, Does.StartWith("error: cannot get proxy status from 127.0.0.1:1").And.Contain("hint: Check --xds-address"));
+        });
+    }
+
+    [Test]
+    public async Task RealProcess_RenderAndVersion_ExitCodesAndOutput()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll");
+        var (renderCode, renderOut, _) = await RunProcessAsync(dll, "render", "-f", Repo("examples", "shop"), "--role", "grpc");
+        var (versionCode, versionOut, _) = await RunProcessAsync(dll, "--version");
+        var (badCode, _, badErr) = await RunProcessAsync(dll, "render");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(renderCode, Is.EqualTo(0));
+            Assert.That(JsonNode.Parse(renderOut)!["groups"]!["grpc"]!["resources"]!["LDS"]!["checkout.shop:9090"], Is.Not.Null);
+            Assert.That(versionCode, Is.EqualTo(0));
+            Assert.That(versionOut, Does.StartWith("0.1.0"));
+            Assert.That(badCode, Is.EqualTo(1));
+            Assert.That(badErr, Does.Contain("--filename"));
+        });
+    }
+
+    private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken)
+    {
+        var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+        var node = new Node { Id = nodeId, Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString(role) } } };
+        const string clusters = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = clusters }, cancellationToken);
+        Assert.That(await call.ResponseStream.MoveNext(cancellationToken), Is.True);
+        var response = call.ResponseStream.Current;
+        var answer = new DiscoveryRequest { TypeUrl = clusters, ResponseNonce = response.Nonce, VersionInfo = nack is null ? response.VersionInfo : "" };
+        if (nack is not null)
+        {
+            answer.ErrorDetail = new Google.Rpc.Status { Code = 3, Message = nack };
+        }
+
+        await call.RequestStream.WriteAsync(answer, cancellationToken);
+        return call;
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(Timeout), "timed out");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await SandboxctlCommandLine.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(string dll, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(Timeout);
+        await process.WaitForExitAsync(cancel.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string Repo(params string[] parts)
+    {
+        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "XdsControlPlane.sln")))
+            {
+                return Path.Combine([dir.FullName, .. parts]);
+            }
+        }
+
+        throw new InvalidOperationException("XdsControlPlane.sln not found");
+    }
+}
