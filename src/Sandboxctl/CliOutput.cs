@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
-using YamlDotNet.Serialization;
 
 namespace Sandboxctl;
 
@@ -36,7 +35,7 @@ internal sealed class CliOutput(IAnsiConsole console, TextWriter error, bool ver
     /// <summary>Writes a document as JSON or YAML.</summary>
     public void Write(JsonNode document, OutputFormat format)
     {
-        var text = format == OutputFormat.Yaml ? ToYaml(document) : document.ToJsonString(Indented) + "\n";
+        var text = format == OutputFormat.Yaml ? XdsControlPlane.Model.YamlJson.ToYaml(document) : document.ToJsonString(Indented) + "\n";
         Console.Profile.Out.Writer.Write(text);
         Console.Profile.Out.Writer.Flush();
     }
@@ -49,19 +48,4 @@ internal sealed class CliOutput(IAnsiConsole console, TextWriter error, bool ver
     }
 
     public void Problem(string message) => Error.WriteLine($"error: {message}");
-
-    public static string ToYaml(JsonNode document) =>
-        new SerializerBuilder().DisableAliases().Build().Serialize(ToPlain(document));
-
-    private static object? ToPlain(JsonNode? node) => node switch
-    {
-        JsonObject obj => obj.ToDictionary(p => p.Key, p => ToPlain(p.Value)),
-        JsonArray array => array.Select(ToPlain).ToList(),
-        JsonValue value when value.TryGetValue<string>(out var text) => text,
-        JsonValue value when value.TryGetValue<bool>(out var flag) => flag,
-        JsonValue value when value.TryGetValue<long>(out var integer) => integer,
-        JsonValue value when value.TryGetValue<double>(out var real) => real,
-        JsonValue value => value.ToJsonString(),
-        _ => null,
-    };
 }

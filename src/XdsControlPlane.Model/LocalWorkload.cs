@@ -7,6 +7,10 @@ namespace XdsControlPlane.Model;
 /// routing key, reached through the tunnel broker.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[CustomResource("localworkloads", "lw")]
+[PrinterColumn("Service", "string", ".spec.service")]
+[PrinterColumn("Phase", "string", ".status.phase")]
+[PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed record LocalWorkload : IManifestObject
 {
     /// <summary>The kind name.</summary>
@@ -41,18 +45,25 @@ public sealed record LocalWorkload : IManifestObject
 
 /// <summary>The spec of a <see cref="LocalWorkload"/>.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[SchemaRule("has(self.sandbox) != has(self.routingKey)", "exactly one of sandbox or routingKey")]
 public sealed record LocalWorkloadSpec
 {
     /// <summary>The Sandbox whose routing key it joins (or give <see cref="RoutingKey"/>).</summary>
+    [SchemaPattern(SchemaPatterns.DnsLabel)]
     public string? Sandbox { get; init; }
 
     /// <summary>The routing key (or give <see cref="Sandbox"/>).</summary>
+    [SchemaPattern(SchemaPatterns.RoutingKey)]
     public string? RoutingKey { get; init; }
 
     /// <summary>The baseline Service it stands in for, in its namespace.</summary>
+    [SchemaRequired]
+    [SchemaPattern(SchemaPatterns.DnsLabel)]
     public string Service { get; init; } = "";
 
     /// <summary>The Service ports it serves.</summary>
+    [SchemaRequired]
+    [SchemaItems(1, 64)]
     public IReadOnlyList<LocalPort> Ports { get; init; } = [];
 }
 
@@ -61,9 +72,12 @@ public sealed record LocalWorkloadSpec
 public sealed record LocalPort
 {
     /// <summary>The Service port.</summary>
+    [SchemaRequired]
+    [SchemaRange(1, 65535)]
     public int Port { get; init; }
 
     /// <summary><c>http</c>, <c>grpc</c> or <c>tcp</c>.</summary>
+    [SchemaEnum("http", "grpc", "tcp")]
     public string Protocol { get; init; } = "http";
 }
 
@@ -71,8 +85,18 @@ public sealed record LocalPort
 public sealed record LocalWorkloadStatus
 {
     /// <summary><c>Pending</c>, <c>Connected</c>, <c>Disconnected</c> or <c>Failed</c>.</summary>
+    [SchemaEnum("Pending", "Connected", "Disconnected", "Failed")]
     public string? Phase { get; init; }
 
     /// <summary>The routing key in force.</summary>
     public string? RoutingKey { get; init; }
+
+    /// <summary>The tunnel to the laptop.</summary>
+    public TunnelStatus? Tunnel { get; init; }
+
+    /// <summary>The generation the status describes.</summary>
+    public long? ObservedGeneration { get; init; }
+
+    /// <summary><c>Accepted</c>, <c>Programmed</c>….</summary>
+    public IReadOnlyList<Condition> Conditions { get; init; } = [];
 }

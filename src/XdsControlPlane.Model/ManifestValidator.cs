@@ -89,6 +89,10 @@ public static partial class ManifestValidator
         {
             problems.Add("spec.routes", "needs at least one route");
         }
+        else if (routes.Count > ModelLimits.MaxRoutes)
+        {
+            problems.Add("spec.routes", $"at most {Number(ModelLimits.MaxRoutes)} routes per RouteGroup, got {Number(routes.Count)}; split it");
+        }
 
         for (var i = 0; i < routes.Count; i++)
         {
@@ -155,6 +159,11 @@ public static partial class ManifestValidator
         }
 
         var headers = match.Headers ?? [];
+        if (headers.Count > ModelLimits.MaxHeaderMatches)
+        {
+            problems.Add($"{path}.headers", $"at most {Number(ModelLimits.MaxHeaderMatches)} header conditions, got {Number(headers.Count)}");
+        }
+
         for (var i = 0; i < headers.Count; i++)
         {
             var header = headers[i];
@@ -194,6 +203,11 @@ public static partial class ManifestValidator
         {
             problems.Add($"{path}.to", "needs at least one destination");
             return;
+        }
+
+        if (to.Count > ModelLimits.MaxDestinations)
+        {
+            problems.Add($"{path}.to", $"at most {Number(ModelLimits.MaxDestinations)} destinations, got {Number(to.Count)}");
         }
 
         var sum = 0;

@@ -7,6 +7,11 @@ namespace XdsControlPlane.Model;
 /// routes instead of the baseline Services. The unit of routing.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[CustomResource("routegroups", "rg")]
+[PrinterColumn("Key", "string", ".spec.routingKey")]
+[PrinterColumn("Accepted", "string", ".status.conditions[?(@.type==\"Accepted\")].status")]
+[PrinterColumn("Programmed", "string", ".status.conditions[?(@.type==\"Programmed\")].status")]
+[PrinterColumn("Age", "date", ".metadata.creationTimestamp")]
 public sealed record RouteGroup : IManifestObject
 {
     /// <summary>The kind name.</summary>
@@ -25,7 +30,7 @@ public sealed record RouteGroup : IManifestObject
     public RouteGroupSpec Spec { get; init; } = new();
 
     /// <summary>Status written by the controller (ignored on input).</summary>
-    public System.Text.Json.Nodes.JsonObject? Status { get; init; }
+    public RouteGroupStatus? Status { get; init; }
 
     /// <inheritdoc />
     [JsonIgnore]
@@ -41,9 +46,12 @@ public sealed record RouteGroup : IManifestObject
 public sealed record RouteGroupSpec
 {
     /// <summary>The routing key (1–63 characters of <c>[a-z0-9-]</c>); defaults to the object's name.</summary>
+    [SchemaPattern(SchemaPatterns.RoutingKey)]
     public string? RoutingKey { get; init; }
 
     /// <summary>The routes; at least one.</summary>
+    [SchemaRequired]
+    [SchemaItems(1, ModelLimits.MaxRoutes)]
     public IReadOnlyList<RouteRule> Routes { get; init; } = [];
 }
 
@@ -52,21 +60,29 @@ public sealed record RouteGroupSpec
 public sealed record RouteRule
 {
     /// <summary>The baseline Service: <c>cart</c> (the RouteGroup's namespace) or <c>cart.other-ns</c>.</summary>
+    [SchemaRequired]
+    [SchemaPattern(SchemaPatterns.ServiceReference)]
     public string Service { get; init; } = "";
 
     /// <summary>The Service port; every port of the Service when absent.</summary>
+    [SchemaRange(1, 65535)]
     public int? Port { get; init; }
 
     /// <summary>Extra conditions, AND-ed with the routing key.</summary>
     public RouteMatch? Match { get; init; }
 
     /// <summary>Destinations: one, or several with weights summing to 100.</summary>
+    [SchemaRequired]
+    [SchemaItems(1, ModelLimits.MaxDestinations)]
+    [SchemaRule("self.size() == 1 || self.all(d, has(d.weight))", "every destination needs a weight when there are several")]
+    [SchemaRule("self.size() == 1 || self.map(d, has(d.weight) ? d.weight : 0).sum() == 100", "weights must sum to 100")]
     public IReadOnlyList<Destination> To { get; init; } = [];
 
     /// <summary>Request headers added to routed requests.</summary>
     public IReadOnlyDictionary<string, string>? RequestHeadersToAdd { get; init; }
 
     /// <summary>Request timeout as a Go-style duration (<c>5s</c>, <c>1m30s</c>).</summary>
+    [SchemaPattern(SchemaPatterns.Duration)]
     public string? Timeout { get; init; }
 
     /// <summary>Retries.</summary>
@@ -78,17 +94,22 @@ public sealed record RouteRule
 public sealed record RouteMatch
 {
     /// <summary>The request path starts with this (must start with <c>/</c>).</summary>
+    [SchemaPattern("^/")]
     public string? PathPrefix { get; init; }
 
     /// <summary>Header conditions, all of which must hold.</summary>
+    [SchemaItems(0, ModelLimits.MaxHeaderMatches)]
     public IReadOnlyList<HeaderMatch> Headers { get; init; } = [];
 }
 
 /// <summary>A header condition: exactly one of <see cref="Exact"/>, <see cref="Prefix"/>, <see cref="Regex"/>, <see cref="Present"/>.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[SchemaRule("[has(self.exact), has(self.prefix), has(self.regex), has(self.present)].filter(x, x).size() == 1", "exactly one of exact, prefix, regex or present")]
 public sealed record HeaderMatch
 {
     /// <summary>The header name (case-insensitive; compared in lower case).</summary>
+    [SchemaRequired]
+    [SchemaPattern(SchemaPatterns.HeaderName)]
     public string Name { get; init; } = "";
 
     /// <summary>The header value equals this.</summary>
@@ -106,18 +127,23 @@ public sealed record HeaderMatch
 
 /// <summary>Where routed requests go: exactly one of a Service, a LocalWorkload or a Sandbox's fork.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[SchemaRule("[has(self.service), has(self.localWorkload), has(self.sandbox)].filter(x, x).size() == 1", "exactly one of service, localWorkload or sandbox")]
 public sealed record Destination
 {
     /// <summary>A Service (<c>name</c> or <c>name.namespace</c>), same port as the route's.</summary>
+    [SchemaPattern(SchemaPatterns.ServiceReference)]
     public string? Service { get; init; }
 
     /// <summary>A LocalWorkload in the RouteGroup's namespace.</summary>
+    [SchemaPattern(SchemaPatterns.DnsLabel)]
     public string? LocalWorkload { get; init; }
 
     /// <summary>A Sandbox in the RouteGroup's namespace: its fork of the route's Service.</summary>
+    [SchemaPattern(SchemaPatterns.DnsLabel)]
     public string? Sandbox { get; init; }
 
     /// <summary>Share of requests (0–100) when there are several destinations.</summary>
+    [SchemaRange(0, 100)]
     public int? Weight { get; init; }
 }
 
@@ -126,6 +152,7 @@ public sealed record Destination
 public sealed record RetryPolicy
 {
     /// <summary>How many retries (1–10).</summary>
+    [SchemaRange(1, 10)]
     public int Attempts { get; init; } = 1;
 
     /// <summary>Envoy retry conditions, comma separated (<c>5xx,reset,connect-failure</c>).</summary>

@@ -9,4 +9,20 @@ public static class YamlJson
     /// <summary>Converts a single-document YAML text to JSON.</summary>
     /// <exception cref="YamlException">Not valid YAML, or not exactly one document.</exception>
     public static JsonNode? Convert(string yaml) => YamlToJson.ConvertSingle(yaml);
+
+    /// <summary>Writes JSON as block-style YAML (strings that would read as other types are quoted).</summary>
+    public static string ToYaml(JsonNode? document) =>
+        new YamlDotNet.Serialization.SerializerBuilder().DisableAliases().Build().Serialize(ToPlain(document));
+
+    private static object? ToPlain(JsonNode? node) => node switch
+    {
+        JsonObject obj => obj.ToDictionary(p => p.Key, p => ToPlain(p.Value)),
+        JsonArray array => array.Select(ToPlain).ToList(),
+        JsonValue value when value.TryGetValue<string>(out var text) => text,
+        JsonValue value when value.TryGetValue<bool>(out var flag) => flag,
+        JsonValue value when value.TryGetValue<long>(out var integer) => integer,
+        JsonValue value when value.TryGetValue<double>(out var real) => real,
+        JsonValue value => value.ToJsonString(),
+        _ => null,
+    };
 }
