@@ -70,8 +70,9 @@ public static class SandboxctlCommandLine
         {
             return ExitCodes.Ok;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Anything else (an unreadable file, a bug): one sentence, the details only on request.
             await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             if (parse.GetValue<bool>("--verbose"))
             {

@@ -20,9 +20,6 @@ internal sealed class ManifestDirectorySource(
     private readonly LastGoodManifestSet _manifests = new();
     private HashSet<string> _reportedProblems = new(StringComparer.Ordinal);
 
-    /// <summary>How many times the directory was loaded and published (for tests and diagnostics).</summary>
-    public int Loads { get; private set; }
-
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -100,7 +97,6 @@ internal sealed class ManifestDirectorySource(
 
             var result = _manifests.Apply(files);
             var translationProblems = publisher.Publish(result.Inputs);
-            Loads++;
             IReadOnlyList<ManifestProblem> problems = [.. result.Problems, .. translationProblems];
             Report(problems, result.KeptLastGood);
             var inputs = result.Inputs;

@@ -184,6 +184,18 @@ public sealed class SandboxctlTests
         });
     }
 
+    [Test]
+    public async Task SuggestDirective_ListsCommandsForShellCompletion()
+    {
+        var (code, stdout, _) = await RunAsync("[suggest]");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok));
+            Assert.That(stdout.Split('\n', StringSplitOptions.TrimEntries), Is.SupersetOf(new[] { "render", "bootstrap", "proxies", "--output" }));
+        });
+    }
+
     private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken)
     {
         var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
