@@ -308,6 +308,14 @@ public sealed class RouteGroupTranslator
             }
         }
 
+        foreach (var port in state.Ports)
+        {
+            if (port.Problems.Length > 0)
+            {
+                problems.AddRange(port.Problems);
+            }
+        }
+
         return new TranslationResult(groups, problems);
     }
 
@@ -318,12 +326,49 @@ public sealed class RouteGroupTranslator
         {
             PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
             Array.Sort(routes, PlannedRoute.Compare);
-            state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache);
+            state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache, ShadowedRoutes(slot.Id, routes));
             cache.State = state;
             cache.Unsorted = unsorted is null ? [] : [.. unsorted];
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// Routes that can never match because an earlier route of the same Service port has the same routing key and the
+    /// same conditions: reported, so nothing a user applied is dropped silently.
+    /// </summary>
+    private static ManifestProblem[] ShadowedRoutes(ServicePortId port, PlannedRoute[] routes)
+    {
+        if (routes.Length < 2)
+        {
+            return [];
+        }
+
+        var first = new Dictionary<string, PlannedRoute>(StringComparer.Ordinal);
+        var problems = new List<ManifestProblem>();
+        foreach (var route in routes)
+        {
+            var key = route.RoutingKey + "\n" + route.ConditionsKey;
+            if (first.TryGetValue(key, out var winner))
+            {
+                // Only RouteGroup rules are reported: that RouteGroups override a Sandbox's or a laptop's routes for
+                // the same key is the documented precedence, not a mistake.
+                if (route.Origin.Kind == RouteGroup.KindName)
+                {
+                    problems.Add(new ManifestProblem(
+                        route.Origin,
+                        $"spec.routes[{route.RuleIndex}]",
+                        $"never used for {port.Service}.{port.Namespace}:{port.Port}: {winner.Origin} spec.routes[{winner.RuleIndex}] routes the same key '{route.RoutingKey}' with the same conditions first"));
+                }
+            }
+            else
+            {
+                first[key] = route;
+            }
+        }
+
+        return [.. problems];
     }
 
     private static bool SameObjects<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
@@ -524,7 +569,7 @@ public sealed class RouteGroupTranslator
         return domains;
     }
 
-    private sealed record PortState(KubeService Service, KubeServicePort Port, ServicePortId Id, PortProtocol Protocol, bool ShortNameUnique, bool Primary, PlannedRoute[] Routes, PortCache Cache);
+    private sealed record PortState(KubeService Service, KubeServicePort Port, ServicePortId Id, PortProtocol Protocol, bool ShortNameUnique, bool Primary, PlannedRoute[] Routes, PortCache Cache, ManifestProblem[] Problems);
 
     /// <summary>A Service's TCP ports in port order, classified; computed once per Service object.</summary>
     private static PortSlot[] Layout(KubeService service)

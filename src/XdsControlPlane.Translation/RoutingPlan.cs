@@ -27,6 +27,12 @@ internal sealed record PlannedRoute(
 
     public string Name => $"{RoutingKey}|{Origin.Kind}/{Origin.Namespace}/{Origin.Name}#{RuleIndex}";
 
+    /// <summary>The extra conditions in canonical form: routes with equal keys here match the same requests.</summary>
+    public string ConditionsKey =>
+        (Match?.PathPrefix ?? "/") + "\n" + string.Join("\n", (Match?.Headers ?? [])
+            .Select(h => $"{h.Name.ToLowerInvariant()}|{h.Exact}|{h.Prefix}|{h.Regex}|{h.Present}")
+            .Order(StringComparer.Ordinal));
+
     /// <summary>Orders routes the way they are tried: specific first, then RouteGroups, LocalWorkloads, Sandboxes, then by key and origin.</summary>
     public static int Compare(PlannedRoute a, PlannedRoute b)
     {

@@ -134,6 +134,27 @@ public sealed class IncrementalTranslationTests
         });
     }
 
+    [Test]
+    public void Translate_TwoRouteGroupsWithSameKeyAndConditions_LaterOneReportedAsNeverUsed()
+    {
+        var service = new KubeService { Metadata = new ObjectMeta { Name = "api", Namespace = "dev" }, Spec = new KubeServiceSpec { Ports = [new KubeServicePort { Name = "http", Port = 80 }] } };
+        var v2 = service with { Metadata = new ObjectMeta { Name = "api-v2", Namespace = "dev" } };
+        RouteGroup Group(string name, string prefix) => new()
+        {
+            Metadata = new ObjectMeta { Name = name, Namespace = "dev" },
+            Spec = new RouteGroupSpec { RoutingKey = "k", Routes = [new RouteRule { Service = "api", Match = new RouteMatch { PathPrefix = prefix }, To = [new Destination { Service = "api-v2" }] }] },
+        };
+
+        var shadowed = new RouteGroupTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/x")]));
+        var distinct = new RouteGroupTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/y")]));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(shadowed.Problems.Select(p => p.ToString()), Is.EqualTo(new[] { "RouteGroup dev/b: spec.routes[0]: never used for api.dev:80: RouteGroup dev/a spec.routes[0] routes the same key 'k' with the same conditions first" }));
+            Assert.That(distinct.Problems, Is.Empty);
+        });
+    }
+
     private static IEnumerable<string> Clusters(TranslationResult result) => result.Groups["sidecar"].Where(r => r.TypeUrl == TypeUrls.Cluster).Select(r => r.Name);
 
     private static List<IManifestObject> AllObjects(RoutingInputs inputs) =>
