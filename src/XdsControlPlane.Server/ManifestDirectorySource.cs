@@ -18,7 +18,7 @@ internal sealed class ManifestDirectorySource(
 {
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
-    private HashSet<string> _reportedProblems = new(StringComparer.Ordinal);
+    private readonly ProblemLog _problemLog = new();
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -117,24 +117,18 @@ internal sealed class ManifestDirectorySource(
     private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)
     {
         // Each problem is logged once while it lasts, not again on every reload.
-        var current = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var problem in problems.Select(p => p.ToString()))
+        const string Kept = "kept:";
+        foreach (var entry in _problemLog.Fresh([.. problems.Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
         {
-            if (current.Add(problem) && !_reportedProblems.Contains(problem))
+            if (entry.StartsWith(Kept, StringComparison.Ordinal))
             {
-                ManifestLog.Invalid(logger, problem);
+                ManifestLog.KeptLastGood(logger, entry[Kept.Length..]);
+            }
+            else
+            {
+                ManifestLog.Invalid(logger, entry);
             }
         }
-
-        foreach (var key in keptLastGood.Select(k => k.ToString()))
-        {
-            if (current.Add("kept:" + key) && !_reportedProblems.Contains("kept:" + key))
-            {
-                ManifestLog.KeptLastGood(logger, key);
-            }
-        }
-
-        _reportedProblems = current;
     }
 }
 

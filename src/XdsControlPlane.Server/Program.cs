@@ -2,7 +2,18 @@ using XdsControlPlane.Server;
 
 var command = ServerCommandLine.Build(async (options, cancellation) =>
 {
-    await using var host = ServerHost.Create(options);
+    ServerHost created;
+    try
+    {
+        created = ServerHost.Create(options);
+    }
+    catch (k8s.Exceptions.KubeConfigException e)
+    {
+        await Console.Error.WriteLineAsync($"error: no usable Kubernetes configuration for --kubernetes: {e.Message}").ConfigureAwait(false);
+        return 1;
+    }
+
+    await using var host = created;
     try
     {
         await host.RunAsync(cancellation).ConfigureAwait(false);

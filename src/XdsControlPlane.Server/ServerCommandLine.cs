@@ -50,9 +50,16 @@ public static class ServerCommandLine
             }
         });
 
+        var kubernetes = new Option<bool>("--kubernetes")
+        {
+            Description = "Serve the RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices of the Kubernetes cluster (in-cluster service account, else the kubeconfig).",
+        };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "The kubeconfig file for --kubernetes (default: KUBECONFIG or ~/.kube/config)." };
+        var context = new Option<string?>("--context") { Description = "The kubeconfig context for --kubernetes (default: the current one)." };
+
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests,
+            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests, kubernetes, kubeconfig, context,
         };
         root.Validators.Add(result =>
         {
@@ -61,6 +68,21 @@ public static class ServerCommandLine
             if (xds != 0 && xds == admin)
             {
                 result.AddError($"--xds-port and --admin-port must differ, both are {xds.ToString(CultureInfo.InvariantCulture)}.");
+            }
+
+            if (result.GetValue(manifests) is not null && result.GetValue(kubernetes))
+            {
+                result.AddError("--manifests and --kubernetes are alternative sources; give one.");
+            }
+
+            if (!result.GetValue(kubernetes) && (result.GetValue(kubeconfig) is not null || result.GetValue(context) is not null))
+            {
+                result.AddError("--kubeconfig and --context only apply with --kubernetes.");
+            }
+
+            if (result.GetValue(kubeconfig) is { Exists: false } missing)
+            {
+                result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
             }
         });
         root.SetAction((parse, cancellation) => run(
@@ -72,6 +94,9 @@ public static class ServerCommandLine
                 MaxStreamAge = parse.GetValue(maxStreamAge),
                 LogFormat = parse.GetValue(logFormat),
                 ManifestsDirectory = parse.GetValue(manifests)?.FullName,
+                Kubernetes = parse.GetValue(kubernetes),
+                Kubeconfig = parse.GetValue(kubeconfig)?.FullName,
+                KubeContext = parse.GetValue(context),
             },
             cancellation));
         return root;

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Serilog;
 using Serilog.Formatting.Compact;
+using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
@@ -92,6 +93,17 @@ public sealed class ServerHost : IAsyncDisposable
             builder.Services.AddHostedService<ManifestDirectorySource>();
         }
 
+        if (options.Kubernetes)
+        {
+            var configuration = options.KubernetesConfiguration ?? KubernetesConfiguration(options);
+            builder.Services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
+            builder.Services.AddHostedService(services => new KubernetesSource(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                services.GetRequiredService<SnapshotPublisher>().Publish,
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<KubernetesSource>>()));
+        }
+
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();
@@ -99,6 +111,13 @@ public sealed class ServerHost : IAsyncDisposable
         app.MapXdsServices();
         return new ServerHost(app, listeners);
     }
+
+    /// <summary>In a pod: the service account; elsewhere the kubeconfig (file and context from the options).</summary>
+    /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>
+    private static k8s.KubernetesClientConfiguration KubernetesConfiguration(ServerOptions options) =>
+        options.Kubeconfig is null && options.KubeContext is null && k8s.KubernetesClientConfiguration.IsInCluster()
+            ? k8s.KubernetesClientConfiguration.InClusterConfig()
+            : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.KubeContext);
 
     /// <summary>Binds the listeners and starts serving.</summary>
     public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);

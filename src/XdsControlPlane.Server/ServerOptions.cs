@@ -30,6 +30,18 @@ public sealed class ServerOptions
     /// <summary>Directory of manifests to serve (the embedded source), watched for changes; none when null.</summary>
     public string? ManifestsDirectory { get; init; }
 
+    /// <summary>Read RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices from the Kubernetes API.</summary>
+    public bool Kubernetes { get; init; }
+
+    /// <summary>The kubeconfig file (default: in-cluster configuration, else <c>KUBECONFIG</c> or <c>~/.kube/config</c>).</summary>
+    public string? Kubeconfig { get; init; }
+
+    /// <summary>The kubeconfig context (default: the current context).</summary>
+    public string? KubeContext { get; init; }
+
+    /// <summary>A ready client configuration (tests point it at a fake API server).</summary>
+    internal k8s.KubernetesClientConfiguration? KubernetesConfiguration { get; init; }
+
     /// <summary>Debounce and polling of the manifest directory (tests shorten them).</summary>
     internal ManifestSourceOptions? ManifestSource { get; init; }
 

@@ -40,6 +40,9 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--max-stream-age", "1000h" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '1000h'.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     [TestCase(new[] { "--manifests", "/no/such/directory" }, "--manifests must be an existing directory, got '/no/such/directory'.")]
+    [TestCase(new[] { "--manifests", "/tmp", "--kubernetes" }, "--manifests and --kubernetes are alternative sources; give one.")]
+    [TestCase(new[] { "--context", "prod" }, "--kubeconfig and --context only apply with --kubernetes.")]
+    [TestCase(new[] { "--kubernetes", "--kubeconfig", "/no/such/kubeconfig" }, "--kubeconfig must be an existing file, got '/no/such/kubeconfig'.")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
         var (exit, options, _, error) = await InvokeAsync(args);

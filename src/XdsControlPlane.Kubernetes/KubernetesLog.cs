@@ -1,0 +1,20 @@
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>Log messages of the Kubernetes source, with fixed event ids.</summary>
+internal static partial class KubernetesLog
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Listed {Count} {Kind} objects at resource version {ResourceVersion}")]
+    public static partial void Listed(ILogger logger, string kind, int count, string resourceVersion);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "{Kind} watch from resource version {ResourceVersion} is too old (410 Gone); listing again")]
+    public static partial void Gone(ILogger logger, string kind, string? resourceVersion);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "{Kind} list/watch failed ({Reason}); retrying in {Seconds:F1} s")]
+    public static partial void WatchFailed(ILogger logger, string kind, double seconds, string reason);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Invalid object: {Problem}")]
+    public static partial void Invalid(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Published from Kubernetes: {RouteGroups} RouteGroups, {Sandboxes} Sandboxes, {LocalWorkloads} LocalWorkloads, {Services} Services")]
+    public static partial void Published(ILogger logger, int routeGroups, int sandboxes, int localWorkloads, int services);
+}

@@ -1,0 +1,96 @@
+using System.Threading.Channels;
+using k8s;
+using Microsoft.Extensions.Hosting;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>Timing of the Kubernetes source.</summary>
+public sealed record KubernetesSourceOptions
+{
+    /// <summary>Quiet time after a change before publishing (bursts of watch events become one snapshot).</summary>
+    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>
+/// The Kubernetes source (<c>--kubernetes</c>): informers for Services, EndpointSlices, RouteGroups, Sandboxes and
+/// LocalWorkloads in all namespaces, built on the official KubernetesClient. Once every informer has listed, each
+/// burst of changes becomes one publication of the objects in force — invalid objects reported and left out, the
+/// last good version of a broken object kept — through the same pipeline as the manifest directory.
+/// </summary>
+public sealed class KubernetesSource : BackgroundService
+{
+    private readonly IReadOnlyList<ResourceInformer> _informers;
+    private readonly Func<RoutingInputs, IReadOnlyList<ManifestProblem>> _publish;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<KubernetesSource> _logger;
+    private readonly KubernetesSourceOptions _options;
+    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly LastGoodManifestSet _manifests = new();
+    private readonly ProblemLog _problemLog = new();
+
+    /// <summary>A source reading through <paramref name="client"/> and publishing with <paramref name="publish"/>.</summary>
+    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _publish = publish ?? throw new ArgumentNullException(nameof(publish));
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _options = options ?? new KubernetesSourceOptions();
+        _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
+    }
+
+    /// <summary>True once every kind has been listed and the first snapshot published.</summary>
+    public bool HasSynced { get; private set; }
+
+    /// <summary>The resource version each kind's next watch starts from (advanced by events and bookmarks).</summary>
+    public IReadOnlyDictionary<string, string?> ResourceVersions => _informers.ToDictionary(i => i.Kind, i => i.ResourceVersion);
+
+    /// <summary>How many times each kind was listed (1, plus one per relist after 410 Gone or a failure).</summary>
+    public IReadOnlyDictionary<string, int> Lists => _informers.ToDictionary(i => i.Kind, i => i.Lists);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var running = _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)).ToArray();
+        try
+        {
+            while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                _changes.Reader.TryRead(out _);
+                await Task.Delay(_options.Debounce, _clock, stoppingToken).ConfigureAwait(false);
+                _changes.Reader.TryRead(out _);
+                if (_informers.All(i => i.HasSynced))
+                {
+                    Publish();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private void Publish()
+    {
+        // Each object is its own "file": a broken new version keeps its last good version, a deleted object goes.
+        var files = new List<ManifestFile>();
+        foreach (var informer in _informers)
+        {
+            files.AddRange(informer.Objects.Select(o => new ManifestFile(o.Location.Source, new ManifestReadResult([o], [], []))));
+            files.AddRange(informer.Problems.Select(p => new ManifestFile(p.Location?.Source ?? p.ToString(), new ManifestReadResult([], [p], []))));
+        }
+
+        var result = _manifests.Apply(files);
+        var problems = _publish(result.Inputs);
+        HasSynced = true;
+        foreach (var problem in _problemLog.Fresh([.. result.Problems.Select(p => p.ToString()), .. problems.Select(p => p.ToString())]))
+        {
+            KubernetesLog.Invalid(_logger, problem);
+        }
+
+        KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>One page of a list call: the objects as JSON and the list's resource version.</summary>
+/// <param name="Items">The objects.</param>
+/// <param name="ResourceVersion">Where a watch continues from.</param>
+internal sealed record ResourceList(IReadOnlyList<JsonObject> Items, string ResourceVersion);
+
+/// <summary>How to list and watch one kind through the KubernetesClient.</summary>
+internal interface IResourceSource
+{
+    /// <summary>The kind, for logs and problem locations.</summary>
+    string Kind { get; }
+
+    Task<ResourceList> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>Watch events from <paramref name="resourceVersion"/>, with bookmarks; <paramref name="onError"/> gets ERROR events.</summary>
+    IAsyncEnumerable<(WatchEventType Type, JsonObject Object)> WatchAsync(string resourceVersion, Action<Exception> onError, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Keeps a local copy of one kind: lists, then watches from the list's resource version (with bookmarks), resumes
+/// from the last seen version when a watch ends, lists again when the server answers 410 Gone, and backs off with
+/// jitter after failures. Each change replaces the informer's immutable view and calls the change callback.
+/// </summary>
+internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger)
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
+
+    /// <summary>The kind watched.</summary>
+    public string Kind => source.Kind;
+
+    /// <summary>The objects as last seen (an immutable view, replaced on each change).</summary>
+    public IReadOnlyCollection<ManifestObject> Objects { get; private set; } = [];
+
+    /// <summary>Objects that do not parse as the model, with the reason; they are left out of <see cref="Objects"/>.</summary>
+    public IReadOnlyList<ManifestProblem> Problems { get; private set; } = [];
+
+    /// <summary>True once the first list has completed.</summary>
+    public bool HasSynced { get; private set; }
+
+    /// <summary>How many times the informer listed (1 plus relists after 410 Gone or failures).</summary>
+    public int Lists { get; private set; }
+
+    /// <summary>The resource version the next watch starts from.</summary>
+    public string? ResourceVersion { get; private set; }
+
+    /// <summary>Runs until cancelled; <paramref name="changed"/> is called after every change (must not block).</summary>
+    public async Task RunAsync(Action changed, CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        var problems = new Dictionary<(string, string), ManifestProblem>();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (ResourceVersion is null)
+                {
+                    var list = await source.ListAsync(cancellationToken).ConfigureAwait(false);
+                    problems.Clear();
+                    var objects = new Dictionary<(string, string), ManifestObject>();
+                    foreach (var item in list.Items)
+                    {
+                        Apply(objects, problems, WatchEventType.Added, item);
+                    }
+
+                    Publish(objects, problems, changed);
+                    ResourceVersion = list.ResourceVersion;
+                    Lists++;
+                    HasSynced = true;
+                    KubernetesLog.Listed(logger, source.Kind, list.Items.Count, list.ResourceVersion);
+                }
+
+                var gone = false;
+                await foreach (var (type, obj) in source.WatchAsync(ResourceVersion!, e => gone |= IsGone(e), cancellationToken).ConfigureAwait(false))
+                {
+                    var version = obj["metadata"]?["resourceVersion"]?.GetValue<string>();
+                    if (type != WatchEventType.Bookmark)
+                    {
+                        var objects = new Dictionary<(string, string), ManifestObject>(_objects);
+                        Apply(objects, problems, type, obj);
+                        Publish(objects, problems, changed);
+                    }
+
+                    ResourceVersion = version ?? ResourceVersion;
+                    failures = 0;
+                }
+
+                if (gone)
+                {
+                    // The version we hold is older than the server's history: start over from a fresh list.
+                    KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
+                    ResourceVersion = null;
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (IsGone(e))
+            {
+                KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
+                ResourceVersion = null;
+            }
+            catch (Exception e) when (e is HttpRequestException or HttpOperationException or KubernetesException or IOException or JsonException)
+            {
+                failures++;
+                var delay = Backoff(failures);
+                KubernetesLog.WatchFailed(logger, source.Kind, delay.TotalSeconds, e.Message);
+                await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private void Publish(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems, Action changed)
+    {
+        _objects = objects;
+        Objects = objects.Values.ToArray();
+        Problems = problems.Values.ToArray();
+        changed();
+    }
+
+    private void Apply(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems, WatchEventType type, JsonObject obj)
+    {
+        var ns = obj["metadata"]?["namespace"]?.GetValue<string>() ?? ObjectMeta.DefaultNamespace;
+        var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
+        var key = (ns, name);
+        objects.Remove(key);
+        problems.Remove(key);
+        if (type == WatchEventType.Deleted)
+        {
+            return;
+        }
+
+        var read = ManifestReader.Read(obj.ToJsonString(), $"kubernetes {source.Kind} {ns}/{name}");
+        if (read.Objects is [var single])
+        {
+            objects[key] = single;
+        }
+        else if (read.Problems.Count > 0)
+        {
+            problems[key] = read.Problems[0];
+        }
+    }
+
+    /// <summary>1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>
+    private static TimeSpan Backoff(int failures)
+    {
+        var seconds = Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(failures - 1, 5)));
+        return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
+    }
+
+    private static bool IsGone(Exception e) => e switch
+    {
+        KubernetesException { Status.Code: 410 } => true,
+        HttpOperationException { Response.StatusCode: HttpStatusCode.Gone } => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>
+/// An in-process Kubernetes API server on loopback for list and watch: one resource-version counter for all kinds
+/// (as etcd has), an event history that watches replay from their resource version, bookmarks on demand, 410 Gone
+/// for versions older than the last compaction, and a switch that cuts every open watch mid-stream.
+/// </summary>
+internal sealed class FakeApiServer : IAsyncDisposable
+{
+    public const string Services = "/api/v1/services";
+    public const string EndpointSlices = "/apis/discovery.k8s.io/v1/endpointslices";
+    public const string RouteGroups = "/apis/sandboxctl.io/v1alpha1/routegroups";
+    public const string Sandboxes = "/apis/sandboxctl.io/v1alpha1/sandboxes";
+    public const string LocalWorkloads = "/apis/sandboxctl.io/v1alpha1/localworkloads";
+
+    private static readonly Dictionary<string, (string ApiVersion, string ListKind)> Kinds = new(StringComparer.Ordinal)
+    {
+        [Services] = ("v1", "ServiceList"),
+        [EndpointSlices] = ("discovery.k8s.io/v1", "EndpointSliceList"),
+        [RouteGroups] = ("sandboxctl.io/v1alpha1", "RouteGroupList"),
+        [Sandboxes] = ("sandboxctl.io/v1alpha1", "SandboxList"),
+        [LocalWorkloads] = ("sandboxctl.io/v1alpha1", "LocalWorkloadList"),
+    };
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Dictionary<(string, string), JsonObject>> _objects = Kinds.Keys.ToDictionary(k => k, _ => new Dictionary<(string, string), JsonObject>(), StringComparer.Ordinal);
+    private readonly List<(long Version, string Path, string Type, JsonObject Object)> _history = [];
+    private readonly List<(string Path, Channel<string> Lines)> _watches = [];
+    private readonly WebApplication _app;
+    private long _version = 100;
+    private long _compactedBefore;
+
+    private FakeApiServer(WebApplication app) => _app = app;
+
+    public Uri Url { get; private set; } = null!;
+
+    /// <summary>Every list request, by path.</summary>
+    public List<string> ListRequests { get; } = [];
+
+    /// <summary>Every watch request: path and the resource version it asked to start from.</summary>
+    public List<(string Path, string ResourceVersion)> WatchRequests { get; } = [];
+
+    public static async Task<FakeApiServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1));
+        var app = builder.Build();
+        var server = new FakeApiServer(app);
+        foreach (var path in Kinds.Keys)
+        {
+            app.MapGet(path, (HttpContext context) => server.HandleAsync(path, context));
+        }
+
+        await app.StartAsync();
+        server.Url = new Uri(app.Urls.First());
+        return server;
+    }
+
+    public void Put(string path, JsonObject obj)
+    {
+        lock (_gate)
+        {
+            var metadata = obj["metadata"]!.AsObject();
+            var key = ((string?)metadata["namespace"] ?? "default", (string)metadata["name"]!);
+            var type = _objects[path].ContainsKey(key) ? "MODIFIED" : "ADDED";
+            metadata["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+            _objects[path][key] = obj;
+            Record(path, type, obj);
+        }
+    }
+
+    public void Delete(string path, string ns, string name)
+    {
+        lock (_gate)
+        {
+            if (_objects[path].Remove((ns, name), out var obj))
+            {
+                obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                Record(path, "DELETED", obj);
+            }
+        }
+    }
+
+    /// <summary>Forgets the history: watches from any version before now get 410 Gone.</summary>
+    public void Compact()
+    {
+        lock (_gate)
+        {
+            _compactedBefore = _version + 1;
+            _history.Clear();
+        }
+    }
+
+    /// <summary>Sends a BOOKMARK with the current resource version on every open watch.</summary>
+    public void Bookmark()
+    {
+        lock (_gate)
+        {
+            foreach (var (path, lines) in _watches)
+            {
+                lines.Writer.TryWrite(Event("BOOKMARK", new JsonObject
+                {
+                    ["kind"] = Kinds[path].ListKind[..^4],
+                    ["apiVersion"] = Kinds[path].ApiVersion,
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
+                }));
+            }
+        }
+    }
+
+    /// <summary>Ends every open watch response, as a load balancer or API server restart does.</summary>
+    public void CutWatches()
+    {
+        lock (_gate)
+        {
+            foreach (var (_, lines) in _watches)
+            {
+                lines.Writer.TryComplete();
+            }
+
+            _watches.Clear();
+        }
+    }
+
+    public int OpenWatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _watches.Count;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        CutWatches();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private void Record(string path, string type, JsonObject obj)
+    {
+        var version = long.Parse((string)obj["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture);
+        _history.Add((version, path, type, obj.DeepClone().AsObject()));
+        foreach (var (watchPath, lines) in _watches.Where(w => w.Path == path))
+        {
+            lines.Writer.TryWrite(Event(type, obj));
+        }
+    }
+
+    private async Task HandleAsync(string path, HttpContext context)
+    {
+        var query = context.Request.Query;
+        if (query["watch"] != "true")
+        {
+            string list;
+            lock (_gate)
+            {
+                ListRequests.Add(path);
+                list = new JsonObject
+                {
+                    ["kind"] = Kinds[path].ListKind,
+                    ["apiVersion"] = Kinds[path].ApiVersion,
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
+                    ["items"] = new JsonArray([.. _objects[path].Values.Select(o => (JsonNode)o.DeepClone())]),
+                }.ToJsonString();
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(list);
+            return;
+        }
+
+        var from = long.Parse(query["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : "0", CultureInfo.InvariantCulture);
+        var lines = Channel.CreateUnbounded<string>();
+        lock (_gate)
+        {
+            WatchRequests.Add((path, from.ToString(CultureInfo.InvariantCulture)));
+            if (from < _compactedBefore - 1)
+            {
+                lines.Writer.TryWrite(Event("ERROR", new JsonObject
+                {
+                    ["kind"] = "Status",
+                    ["apiVersion"] = "v1",
+                    ["status"] = "Failure",
+                    ["message"] = $"too old resource version: {from} ({_compactedBefore - 1})",
+                    ["reason"] = "Expired",
+                    ["code"] = 410,
+                }));
+                lines.Writer.TryComplete();
+            }
+            else
+            {
+                foreach (var (_, type, obj) in _history.Where(h => h.Path == path && h.Version > from).Select(h => (h.Version, h.Type, h.Object)))
+                {
+                    lines.Writer.TryWrite(Event(type, obj));
+                }
+
+                _watches.Add((path, lines));
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.StartAsync(context.RequestAborted);
+        try
+        {
+            await foreach (var line in lines.Reader.ReadAllAsync(context.RequestAborted))
+            {
+                await context.Response.WriteAsync(line + "\n", context.RequestAborted);
+                await context.Response.Body.FlushAsync(context.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _watches.RemoveAll(w => ReferenceEquals(w.Lines, lines));
+            }
+        }
+    }
+
+    private static string Event(string type, JsonObject obj) => new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
+}

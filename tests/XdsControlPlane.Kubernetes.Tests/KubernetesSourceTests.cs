@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>The Kubernetes source: the official KubernetesClient against the fake API server over HTTP.</summary>
+public sealed class KubernetesSourceTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private FakeApiServer _api = null!;
+    private KubernetesSource _source = null!;
+    private global::k8s.Kubernetes _client = null!;
+    private RoutingInputs? _published;
+    private int _publications;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _api = await FakeApiServer.StartAsync();
+        _api.Put(FakeApiServer.Services, Service("cart"));
+        _api.Put(FakeApiServer.Services, Service("cart-v2"));
+        _api.Put(FakeApiServer.EndpointSlices, Slice("cart", "10.0.0.1"));
+        _api.Put(FakeApiServer.RouteGroups, Group("first", weight: 100));
+        _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
+        _source = new KubernetesSource(_client, inputs =>
+        {
+            Volatile.Write(ref _published, inputs);
+            Interlocked.Increment(ref _publications);
+            return [];
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20) });
+        await _source.StartAsync(CancellationToken.None);
+        await WaitAsync(() => _source.HasSynced && _api.OpenWatches == 5, "the first publication and five open watches");
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _source.StopAsync(CancellationToken.None);
+        _source.Dispose();
+        _client.Dispose();
+        await _api.DisposeAsync();
+    }
+
+    [Test]
+    public void Start_ListsEveryKindAndPublishesTheObjects()
+    {
+        var inputs = Volatile.Read(ref _published)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(inputs.Services.Select(s => s.Metadata.Name), Is.EqualTo(new[] { "cart", "cart-v2" }));
+            Assert.That(inputs.SlicesOf("shop", "cart").Single().Endpoints.Single().Addresses, Is.EqualTo(new[] { "10.0.0.1" }));
+            Assert.That(inputs.RouteGroups.Single().Metadata.Name, Is.EqualTo("first"));
+            Assert.That(_api.ListRequests, Has.Count.EqualTo(5));
+        });
+    }
+
+    [Test]
+    public async Task Watch_NewAndDeletedRouteGroup_Published()
+    {
+        _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
+        await WaitAsync(() => Names().SequenceEqual(["first", "second"]), "the new RouteGroup");
+        _api.Delete(FakeApiServer.RouteGroups, "shop", "first");
+        await WaitAsync(() => Names().SequenceEqual(["second"]), "the deletion");
+    }
+
+    [Test]
+    public async Task WatchCutMidway_ResumesFromLastVersionWithoutRelistOrLoss()
+    {
+        var watchesBefore = _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups);
+        var lastVersion = _api.WatchRequests.Last(w => w.Path == FakeApiServer.RouteGroups).ResourceVersion;
+        _api.CutWatches();
+        _api.Put(FakeApiServer.RouteGroups, Group("during-the-cut", weight: 100));
+
+        await WaitAsync(() => Names().Contains("during-the-cut"), "the RouteGroup created while the watch was down");
+
+        var resumed = _api.WatchRequests.Where(w => w.Path == FakeApiServer.RouteGroups).Skip(watchesBefore).First();
+        Assert.Multiple(() =>
+        {
+            Assert.That(resumed.ResourceVersion, Is.EqualTo(lastVersion), "resumed from the version it had seen");
+            Assert.That(_source.Lists[RouteGroup.KindName], Is.EqualTo(1), "no relist");
+            Assert.That(Names(), Is.EqualTo(new[] { "during-the-cut", "first" }));
+        });
+    }
+
+    [Test]
+    public async Task Bookmark_AdvancesTheVersionTheNextWatchStartsFrom()
+    {
+        _api.Put(FakeApiServer.Services, Service("other"));   // moves the global version past the RouteGroups' last event
+        await WaitAsync(() => Volatile.Read(ref _published)!.Services.Count == 3, "the new Service");
+        var current = Volatile.Read(ref _published)!.Services.Single(s => s.Metadata.Name == "other").Metadata.ResourceVersion;
+        Assert.That(_source.ResourceVersions[RouteGroup.KindName], Is.Not.EqualTo(current));
+
+        _api.Bookmark();
+        await WaitAsync(() => _source.ResourceVersions[RouteGroup.KindName] == current, "the bookmark");
+        var watchesBefore = _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups);
+        _api.CutWatches();
+
+        await WaitAsync(() => _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups) > watchesBefore, "the RouteGroup watch to resume");
+        Assert.That(_api.WatchRequests.Where(w => w.Path == FakeApiServer.RouteGroups).Last().ResourceVersion, Is.EqualTo(current));
+    }
+
+    [Test]
+    public async Task Gone_RelistsAndPicksUpWhatChanged()
+    {
+        _api.Put(FakeApiServer.RouteGroups, Group("seen-live", weight: 100));
+        await WaitAsync(() => Names().Contains("seen-live"), "the live RouteGroup");
+        _api.Put(FakeApiServer.Services, Service("moves-the-version"));   // the RouteGroup watch is now behind
+        _api.Compact();
+        _api.CutWatches();
+        _api.Put(FakeApiServer.RouteGroups, Group("after-the-cut", weight: 100));
+
+        await WaitAsync(() => Names().SequenceEqual(["after-the-cut", "first", "seen-live"]), "the relisted RouteGroups");
+        Assert.That(_source.Lists[RouteGroup.KindName], Is.EqualTo(2), "listed again after 410 Gone");
+    }
+
+    [Test]
+    public async Task InvalidRouteGroup_LeftOutOthersKeepRouting()
+    {
+        _api.Put(FakeApiServer.RouteGroups, Group("broken", weight: 90));
+        _api.Put(FakeApiServer.RouteGroups, Group("fine", weight: 100));
+
+        await WaitAsync(() => Names().Contains("fine"), "the valid RouteGroup");
+        Assert.That(Names(), Is.EqualTo(new[] { "fine", "first" }));
+    }
+
+    [Test]
+    public async Task ServerHost_WithKubernetes_ServesTheClustersRoutes()
+    {
+        await using var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            Kubernetes = true,
+            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
+        });
+        using var cancel = new CancellationTokenSource(Timeout);
+        await host.StartAsync(cancel.Token);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
+        await WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "readiness");
+
+        _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
+        await WaitAsync(
+            async () => (await http.GetStringAsync(new Uri("/debug/snapshot?group=grpc", UriKind.Relative))).Contains("second|RouteGroup/shop/second#0", StringComparison.Ordinal),
+            "the new RouteGroup's route in the grpc snapshot");
+        var snapshot = JsonNode.Parse(await http.GetStringAsync(new Uri("/debug/snapshot?group=grpc&resources=false", UriKind.Relative), cancel.Token))!;
+
+        Assert.That(snapshot["groups"]!["grpc"]!["resources"]!["LDS"]!.AsObject().Select(l => l.Key), Does.Contain("cart.shop:8080"));
+        await host.StopAsync(cancel.Token);
+    }
+
+    private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
+
+    private static Task WaitAsync(Func<bool> condition, string what) => WaitAsync(() => Task.FromResult(condition()), what);
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > Timeout)
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    private static JsonObject Service(string name) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 8080, ["protocol"] = "TCP" }) },
+    };
+
+    private static JsonObject Slice(string service, string address) => new()
+    {
+        ["apiVersion"] = "discovery.k8s.io/v1",
+        ["kind"] = "EndpointSlice",
+        ["metadata"] = new JsonObject { ["name"] = service + "-1", ["namespace"] = "shop", ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = service } },
+        ["addressType"] = "IPv4",
+        ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 18080, ["protocol"] = "TCP" }),
+        ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray("10.0.0.1") }),
+    };
+
+    private static JsonObject Group(string name, int weight) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "RouteGroup",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject
+        {
+            ["routes"] = new JsonArray(new JsonObject
+            {
+                ["service"] = "cart",
+                ["to"] = new JsonArray(new JsonObject { ["service"] = "cart-v2", ["weight"] = weight }, new JsonObject { ["service"] = "cart", ["weight"] = 0 }),
+            }),
+        },
+    };
+}
