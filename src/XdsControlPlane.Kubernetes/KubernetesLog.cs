@@ -17,4 +17,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Published from Kubernetes: {RouteGroups} RouteGroups, {Sandboxes} Sandboxes, {LocalWorkloads} LocalWorkloads, {Services} Services")]
     public static partial void Published(ILogger logger, int routeGroups, int sandboxes, int localWorkloads, int services);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Could not write the status of {Resource}: {Reason}")]
+    public static partial void StatusWriteFailed(ILogger logger, string resource, string reason);
 }

@@ -10,6 +10,9 @@ public sealed record KubernetesSourceOptions
 {
     /// <summary>Quiet time after a change before publishing (bursts of watch events become one snapshot).</summary>
     public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often <c>Programmed</c> is re-checked while data planes have not ACKed yet.</summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>
@@ -28,9 +31,17 @@ public sealed class KubernetesSource : BackgroundService
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
+    private readonly RouteGroupStatusWriter _status;
+    private readonly Func<bool> _acked;
+    private readonly SemaphoreSlim _statusGate = new(1, 1);
+    private Published? _last;
 
-    /// <summary>A source reading through <paramref name="client"/> and publishing with <paramref name="publish"/>.</summary>
-    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null)
+    /// <summary>
+    /// A source reading through <paramref name="client"/>, publishing with <paramref name="publish"/>, and writing
+    /// RouteGroup status; <paramref name="acked"/> tells whether the connected data planes have ACKed the current
+    /// snapshots (always, when null).
+    /// </summary>
+    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _publish = publish ?? throw new ArgumentNullException(nameof(publish));
@@ -38,10 +49,15 @@ public sealed class KubernetesSource : BackgroundService
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new KubernetesSourceOptions();
         _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
+        _status = new RouteGroupStatusWriter(client, clock, logger);
+        _acked = acked ?? (() => true);
     }
 
     /// <summary>True once every kind has been listed and the first snapshot published.</summary>
     public bool HasSynced { get; private set; }
+
+    /// <summary>True while some RouteGroup's status says <c>Programmed=False, Pending</c> or a write is due.</summary>
+    public bool HasPendingStatus => _status.AnyPending;
 
     /// <summary>The resource version each kind's next watch starts from (advanced by events and bookmarks).</summary>
     public IReadOnlyDictionary<string, string?> ResourceVersions => _informers.ToDictionary(i => i.Kind, i => i.ResourceVersion);
@@ -52,7 +68,7 @@ public sealed class KubernetesSource : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var running = _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)).ToArray();
+        Task[] running = [.. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)), StatusLoopAsync(stoppingToken)];
         try
         {
             while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
@@ -62,7 +78,7 @@ public sealed class KubernetesSource : BackgroundService
                 _changes.Reader.TryRead(out _);
                 if (_informers.All(i => i.HasSynced))
                 {
-                    Publish();
+                    await PublishAsync(stoppingToken).ConfigureAwait(false);
                 }
             }
         }
@@ -73,7 +89,40 @@ public sealed class KubernetesSource : BackgroundService
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private void Publish()
+    /// <summary>Re-checks <c>Programmed</c> while a RouteGroup waits for data planes to ACK.</summary>
+    private async Task StatusLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.StatusInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (_status.AnyPending && _last is { } last)
+                {
+                    await WriteStatusAsync(last.Result, last.Problems, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WriteStatusAsync(ManifestSetResult result, IReadOnlyList<ManifestProblem> problems, CancellationToken cancellationToken)
+    {
+        await _statusGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var routeGroups = _informers.Single(i => i.Kind == RouteGroup.KindName).Objects.Select(o => o.Resource).OfType<RouteGroup>();
+            await _status.WriteAsync(routeGroups, result, problems, _acked(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _statusGate.Release();
+        }
+    }
+
+    private async Task PublishAsync(CancellationToken cancellationToken)
     {
         // Each object is its own "file": a broken new version keeps its last good version, a deleted object goes.
         var files = new List<ManifestFile>();
@@ -92,5 +141,17 @@ public sealed class KubernetesSource : BackgroundService
         }
 
         KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
+        _last = new Published(result, problems);
+        await WriteStatusAsync(result, problems, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The last publication, kept for re-checking status (replaced whole, so readers never see it half-written).</summary>
+    private sealed record Published(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems);
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _statusGate.Dispose();
+        base.Dispose();
     }
 }

@@ -26,6 +26,9 @@ public sealed record ManifestLocation(string Source, int Document, int? Line = n
 /// <param name="Location">Where the object was read from, when known.</param>
 public sealed record ManifestProblem(ResourceKey? Resource, string FieldPath, string Reason, ManifestLocation? Location = null)
 {
+    /// <summary>What kind of problem it is; decides which status condition reports it.</summary>
+    public ProblemKind Kind { get; init; } = ProblemKind.Invalid;
+
     /// <inheritdoc />
     public override string ToString()
     {
@@ -47,4 +50,17 @@ public sealed record ManifestProblem(ResourceKey? Resource, string FieldPath, st
 
         return text.Append(Reason).ToString();
     }
+}
+
+/// <summary>Kinds of <see cref="ManifestProblem"/>, mapped to status conditions.</summary>
+public enum ProblemKind
+{
+    /// <summary>The object itself is wrong (a field's format, range, a one-of rule): <c>Accepted=False</c>.</summary>
+    Invalid,
+
+    /// <summary>It refers to a Service, port, Sandbox or LocalWorkload that does not exist: <c>ResolvedRefs=False</c>.</summary>
+    UnresolvedReference,
+
+    /// <summary>Another object already routes the same key and conditions: <c>Accepted=False</c>, reason <c>Conflicted</c>.</summary>
+    Conflict,
 }

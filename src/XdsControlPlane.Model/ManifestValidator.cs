@@ -111,7 +111,7 @@ public static partial class ManifestValidator
             }
             else if (baseline is not null && baseline.FindPort(port) is null)
             {
-                problems.Add($"{path}.port", $"Service {baseline.Metadata.Namespace}/{baseline.Metadata.Name} has no port {Number(port)} (it has {Ports(baseline)})");
+                problems.AddReference($"{path}.port", $"Service {baseline.Metadata.Namespace}/{baseline.Metadata.Name} has no port {Number(port)} (it has {Ports(baseline)})");
             }
         }
 
@@ -241,7 +241,7 @@ public static partial class ManifestValidator
                 var service = CheckServiceReference(destination.Service, $"{at}.service", ns, inputs, problems);
                 foreach (var missing in ports.Where(p => service is not null && service.FindPort(p) is null))
                 {
-                    problems.Add($"{at}.service", $"Service {service!.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(missing)}, which the route sends it");
+                    problems.AddReference($"{at}.service", $"Service {service!.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(missing)}, which the route sends it");
                 }
             }
             else if (destination.LocalWorkload is { } workloadName)
@@ -249,13 +249,13 @@ public static partial class ManifestValidator
                 var workload = inputs.FindLocalWorkload(ns, workloadName);
                 if (workload is null)
                 {
-                    problems.Add($"{at}.localWorkload", $"LocalWorkload {ns}/{workloadName} does not exist");
+                    problems.AddReference($"{at}.localWorkload", $"LocalWorkload {ns}/{workloadName} does not exist");
                 }
                 else
                 {
                     foreach (var missing in ports.Where(p => !(workload.Spec.Ports ?? []).Any(served => served.Port == p)))
                     {
-                        problems.Add($"{at}.localWorkload", $"LocalWorkload {ns}/{workloadName} does not serve port {Number(missing)}, which the route sends it");
+                        problems.AddReference($"{at}.localWorkload", $"LocalWorkload {ns}/{workloadName} does not serve port {Number(missing)}, which the route sends it");
                     }
                 }
             }
@@ -263,11 +263,11 @@ public static partial class ManifestValidator
             {
                 if (inputs.FindSandbox(ns, sandboxName) is null)
                 {
-                    problems.Add($"{at}.sandbox", $"Sandbox {ns}/{sandboxName} does not exist");
+                    problems.AddReference($"{at}.sandbox", $"Sandbox {ns}/{sandboxName} does not exist");
                 }
                 else if (baseline is not null && inputs.FindForkService(ns, sandboxName, baseline.Metadata.Name) is null)
                 {
-                    problems.Add($"{at}.sandbox", $"Sandbox {ns}/{sandboxName} has no fork of Service {baseline.Metadata.Name} (no Service labelled {SandboxLabels.Sandbox}={sandboxName}, {SandboxLabels.ForkOf}={baseline.Metadata.Name})");
+                    problems.AddReference($"{at}.sandbox", $"Sandbox {ns}/{sandboxName} has no fork of Service {baseline.Metadata.Name} (no Service labelled {SandboxLabels.Sandbox}={sandboxName}, {SandboxLabels.ForkOf}={baseline.Metadata.Name})");
                 }
             }
         }
@@ -296,7 +296,7 @@ public static partial class ManifestValidator
         var service = inputs.FindService(serviceNamespace, name);
         if (service is null)
         {
-            problems.Add(path, $"Service {serviceNamespace}/{name} does not exist");
+            problems.AddReference(path, $"Service {serviceNamespace}/{name} does not exist");
         }
 
         return service;
@@ -341,7 +341,7 @@ public static partial class ManifestValidator
             var service = CheckServiceReference(preview.Service, $"spec.previews[{i}].service", sandbox.Metadata.Namespace, inputs, problems);
             if (service is not null && service.FindPort(preview.Port) is null)
             {
-                problems.Add($"spec.previews[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(preview.Port)}");
+                problems.AddReference($"spec.previews[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(preview.Port)}");
             }
 
             if (preview.Access is not ("public" or "shared" or "personal"))
@@ -364,7 +364,7 @@ public static partial class ManifestValidator
         }
         else if (inputs.FindSandbox(workload.Metadata.Namespace, spec.Sandbox!) is null)
         {
-            problems.Add("spec.sandbox", $"Sandbox {workload.Metadata.Namespace}/{spec.Sandbox} does not exist");
+            problems.AddReference("spec.sandbox", $"Sandbox {workload.Metadata.Namespace}/{spec.Sandbox} does not exist");
         }
 
         var service = CheckServiceReference(spec.Service, "spec.service", workload.Metadata.Namespace, inputs, problems);
@@ -378,7 +378,7 @@ public static partial class ManifestValidator
         {
             if (service is not null && service.FindPort(ports[i].Port) is null)
             {
-                problems.Add($"spec.ports[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(ports[i].Port)} (it has {Ports(service)})");
+                problems.AddReference($"spec.ports[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(ports[i].Port)} (it has {Ports(service)})");
             }
 
             if (ports[i].Protocol is not ("http" or "grpc" or "tcp"))
@@ -432,5 +432,7 @@ public static partial class ManifestValidator
         public IReadOnlyList<ManifestProblem> All => _all;
 
         public void Add(string path, string reason) => _all.Add(new ManifestProblem(key, path, reason));
+
+        public void AddReference(string path, string reason) => _all.Add(new ManifestProblem(key, path, reason) { Kind = ProblemKind.UnresolvedReference });
     }
 }

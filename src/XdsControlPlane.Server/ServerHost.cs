@@ -101,7 +101,8 @@ public sealed class ServerHost : IAsyncDisposable
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<SnapshotPublisher>().Publish,
                 services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<KubernetesSource>>()));
+                services.GetRequiredService<ILogger<KubernetesSource>>(),
+                acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>())));
         }
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -111,6 +112,10 @@ public sealed class ServerHost : IAsyncDisposable
         app.MapXdsServices();
         return new ServerHost(app, listeners);
     }
+
+    /// <summary>"Programmed": every connected client of every node group has ACKed that group's current snapshot.</summary>
+    private static Func<bool> AllDataPlanesAcked(SnapshotCache cache, ClientRegistry clients) => () =>
+        cache.Groups.All(group => cache.GetSnapshot(group) is not { } published || clients.AllAcked(group, published.Snapshot.Version, out _));
 
     /// <summary>In a pod: the service account; elsewhere the kubeconfig (file and context from the options).</summary>
     /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>

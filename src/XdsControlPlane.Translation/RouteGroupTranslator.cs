@@ -359,7 +359,7 @@ public sealed class RouteGroupTranslator
                     problems.Add(new ManifestProblem(
                         route.Origin,
                         $"spec.routes[{route.RuleIndex}]",
-                        $"never used for {port.Service}.{port.Namespace}:{port.Port}: {winner.Origin} spec.routes[{winner.RuleIndex}] routes the same key '{route.RoutingKey}' with the same conditions first"));
+                        $"never used for {port.Service}.{port.Namespace}:{port.Port}: {winner.Origin} spec.routes[{winner.RuleIndex}] routes the same key '{route.RoutingKey}' with the same conditions first") { Kind = ProblemKind.Conflict });
                 }
             }
             else

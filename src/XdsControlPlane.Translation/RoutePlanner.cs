@@ -67,14 +67,14 @@ internal sealed class RoutePlanner(TranslationOptions options)
             var baseline = inputs.FindService(baselineNs, baselineName);
             if (baseline is null)
             {
-                problems.Add(new ManifestProblem(group.Key, $"{path}.service", $"Service {baselineNs}/{baselineName} does not exist; route skipped"));
+                problems.Add(new ManifestProblem(group.Key, $"{path}.service", $"Service {baselineNs}/{baselineName} does not exist; route skipped") { Kind = ProblemKind.UnresolvedReference });
                 continue;
             }
 
             var ports = PortsOf(baseline, rule.Port).ToArray();
             if (ports.Length == 0)
             {
-                problems.Add(new ManifestProblem(group.Key, rule.Port is null ? $"{path}.service" : $"{path}.port", $"Service {baselineNs}/{baselineName} has no HTTP or gRPC port{(rule.Port is { } p ? " " + p.ToString(CultureInfo.InvariantCulture) : "")} to route by key; route skipped"));
+                problems.Add(new ManifestProblem(group.Key, rule.Port is null ? $"{path}.service" : $"{path}.port", $"Service {baselineNs}/{baselineName} has no HTTP or gRPC port{(rule.Port is { } p ? " " + p.ToString(CultureInfo.InvariantCulture) : "")} to route by key; route skipped") { Kind = ProblemKind.UnresolvedReference });
             }
 
             foreach (var port in ports)
@@ -88,7 +88,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
                     {
                         if (problem is not null)
                         {
-                            problems.Add(new ManifestProblem(group.Key, $"{path}.to[{d}]", problem));
+                            problems.Add(new ManifestProblem(group.Key, $"{path}.to[{d}]", problem) { Kind = ProblemKind.UnresolvedReference });
                         }
 
                         destinations = null;
@@ -164,8 +164,8 @@ internal sealed class RoutePlanner(TranslationOptions options)
         if (baseline is null || key is null)
         {
             var problem = baseline is null
-                ? new ManifestProblem(workload.Key, "spec.service", $"Service {ns}/{workload.Spec.Service} does not exist; not routed")
-                : new ManifestProblem(workload.Key, "spec.sandbox", $"Sandbox {ns}/{workload.Spec.Sandbox} does not exist; not routed");
+                ? new ManifestProblem(workload.Key, "spec.service", $"Service {ns}/{workload.Spec.Service} does not exist; not routed") { Kind = ProblemKind.UnresolvedReference }
+                : new ManifestProblem(workload.Key, "spec.sandbox", $"Sandbox {ns}/{workload.Spec.Sandbox} does not exist; not routed") { Kind = ProblemKind.UnresolvedReference };
             return new Plan([], [problem]);
         }
 

@@ -44,6 +44,30 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    /// <summary>The latest resource version handed out.</summary>
+    public string CurrentVersion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _version.ToString(CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    /// <summary>Every status patch: namespace/name and the patch body.</summary>
+    public List<(string Name, JsonObject Body)> StatusPatches { get; } = [];
+
+    /// <summary>The stored object, or null.</summary>
+    public JsonObject? Get(string path, string ns, string name)
+    {
+        lock (_gate)
+        {
+            return _objects[path].TryGetValue((ns, name), out var obj) ? obj.DeepClone().AsObject() : null;
+        }
+    }
+
     /// <summary>Every list request, by path.</summary>
     public List<string> ListRequests { get; } = [];
 
@@ -62,18 +86,29 @@ internal sealed class FakeApiServer : IAsyncDisposable
             app.MapGet(path, (HttpContext context) => server.HandleAsync(path, context));
         }
 
+        app.MapMethods("/apis/sandboxctl.io/v1alpha1/namespaces/{ns}/{plural}/{name}/status", ["PATCH"], (string ns, string plural, string name, HttpContext context) =>
+            server.PatchStatusAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
     }
 
+    /// <summary>Creates or updates an object, as a user's apply does: the generation moves when the spec changes, status is kept.</summary>
     public void Put(string path, JsonObject obj)
     {
         lock (_gate)
         {
             var metadata = obj["metadata"]!.AsObject();
             var key = ((string?)metadata["namespace"] ?? "default", (string)metadata["name"]!);
-            var type = _objects[path].ContainsKey(key) ? "MODIFIED" : "ADDED";
+            var exists = _objects[path].TryGetValue(key, out var old);
+            var type = exists ? "MODIFIED" : "ADDED";
+            var oldGeneration = (long?)old?["metadata"]?["generation"] ?? 0;
+            metadata["generation"] = exists && JsonNode.DeepEquals(old!["spec"], obj["spec"]) ? oldGeneration : oldGeneration + 1;
+            if (old?["status"] is { } status)
+            {
+                obj["status"] = status.DeepClone();
+            }
+
             metadata["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
             _objects[path][key] = obj;
             Record(path, type, obj);
@@ -149,6 +184,38 @@ internal sealed class FakeApiServer : IAsyncDisposable
         CutWatches();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    /// <summary>The status subresource: a JSON merge patch of <c>status</c> that leaves spec and generation alone.</summary>
+    private async Task PatchStatusAsync(string path, string ns, string name, HttpContext context)
+    {
+        var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        string answer;
+        lock (_gate)
+        {
+            StatusPatches.Add(($"{ns}/{name}", body));
+            if (!_objects[path].TryGetValue((ns, name), out var obj))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                answer = new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["code"] = 404 }.ToJsonString();
+            }
+            else
+            {
+                var status = obj["status"] as JsonObject ?? new JsonObject();
+                foreach (var (field, value) in body["status"]!.AsObject())
+                {
+                    status[field] = value?.DeepClone();
+                }
+
+                obj["status"] = status;
+                obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                Record(path, "MODIFIED", obj);
+                answer = obj.ToJsonString();
+            }
+        }
+
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(answer);
     }
 
     private void Record(string path, string type, JsonObject obj)

@@ -15,6 +15,7 @@ public sealed class KubernetesSourceTests
     private global::k8s.Kubernetes _client = null!;
     private RoutingInputs? _published;
     private int _publications;
+    private volatile bool _acked = true;
 
     [SetUp]
     public async Task StartAsync()
@@ -30,9 +31,15 @@ public sealed class KubernetesSourceTests
             Volatile.Write(ref _published, inputs);
             Interlocked.Increment(ref _publications);
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20) });
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) }, () => _acked);
         await _source.StartAsync(CancellationToken.None);
         await WaitAsync(() => _source.HasSynced && _api.OpenWatches == 5, "the first publication and five open watches");
+
+        // The first status write moves the RouteGroups' version: let the informer see it before a test starts.
+        await WaitAsync(
+            () => _api.Get(FakeApiServer.RouteGroups, "shop", "first")?["status"] is not null
+                && _source.ResourceVersions[RouteGroup.KindName] == (string?)_api.Get(FakeApiServer.RouteGroups, "shop", "first")!["metadata"]!["resourceVersion"],
+            "the first status write to be seen");
     }
 
     [TearDown]
@@ -70,7 +77,7 @@ public sealed class KubernetesSourceTests
     public async Task WatchCutMidway_ResumesFromLastVersionWithoutRelistOrLoss()
     {
         var watchesBefore = _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups);
-        var lastVersion = _api.WatchRequests.Last(w => w.Path == FakeApiServer.RouteGroups).ResourceVersion;
+        var lastVersion = _source.ResourceVersions[RouteGroup.KindName];
         _api.CutWatches();
         _api.Put(FakeApiServer.RouteGroups, Group("during-the-cut", weight: 100));
 
@@ -90,7 +97,7 @@ public sealed class KubernetesSourceTests
     {
         _api.Put(FakeApiServer.Services, Service("other"));   // moves the global version past the RouteGroups' last event
         await WaitAsync(() => Volatile.Read(ref _published)!.Services.Count == 3, "the new Service");
-        var current = Volatile.Read(ref _published)!.Services.Single(s => s.Metadata.Name == "other").Metadata.ResourceVersion;
+        var current = _api.CurrentVersion;
         Assert.That(_source.ResourceVersions[RouteGroup.KindName], Is.Not.EqualTo(current));
 
         _api.Bookmark();
@@ -129,16 +136,8 @@ public sealed class KubernetesSourceTests
     [Test]
     public async Task ServerHost_WithKubernetes_ServesTheClustersRoutes()
     {
-        await using var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
-        {
-            XdsPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            Kubernetes = true,
-            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
-        });
         using var cancel = new CancellationTokenSource(Timeout);
-        await host.StartAsync(cancel.Token);
+        await using var host = await StartHostAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
         await WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "readiness");
 
@@ -150,6 +149,155 @@ public sealed class KubernetesSourceTests
 
         Assert.That(snapshot["groups"]!["grpc"]!["resources"]!["LDS"]!.AsObject().Select(l => l.Key), Does.Contain("cart.shop:8080"));
         await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Status_ValidRouteGroup_AllConditionsTrueForItsGeneration()
+    {
+        var conditions = await ConditionsAsync("first", c => c.Count == 3);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(conditions.Select(c => (c.Type, c.Status, c.Reason)), Is.EqualTo(new[] { ("Accepted", "True", "Accepted"), ("ResolvedRefs", "True", "ResolvedRefs"), ("Programmed", "True", "Programmed") }));
+            Assert.That(conditions.Select(c => c.ObservedGeneration), Is.All.EqualTo(1));
+            Assert.That((long?)_api.Get(FakeApiServer.RouteGroups, "shop", "first")!["status"]!["observedGeneration"], Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public async Task Status_InvalidRouteGroup_AcceptedFalseWithFieldPath()
+    {
+        _api.Put(FakeApiServer.RouteGroups, Group("broken", weight: 90));
+
+        var conditions = await ConditionsAsync("broken", c => c.Count == 3);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(conditions[0], Is.EqualTo(conditions[0] with { Type = "Accepted", Status = "False", Reason = "Invalid", Message = "spec.routes[0].to: weights must sum to 100, got 90" }));
+            Assert.That((conditions[2].Status, conditions[2].Reason), Is.EqualTo(("False", "NotAccepted")));
+        });
+    }
+
+    [Test]
+    public async Task Status_MissingService_ResolvedRefsFalse()
+    {
+        var group = Group("dangling", weight: 100);
+        group["spec"]!["routes"]![0]!["to"]![0]!["service"] = "nope";
+        _api.Put(FakeApiServer.RouteGroups, group);
+
+        var conditions = await ConditionsAsync("dangling", c => c.Count == 3);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((conditions[0].Type, conditions[0].Status), Is.EqualTo(("Accepted", "True")));
+            Assert.That(conditions[1], Is.EqualTo(conditions[1] with { Type = "ResolvedRefs", Status = "False", Reason = "RefNotFound", Message = "spec.routes[0].to[0].service: Service shop/nope does not exist" }));
+        });
+    }
+
+    [Test]
+    public async Task Status_ProgrammedWaitsForAcks_AndNewGenerationIsObserved()
+    {
+        _acked = false;
+        var edited = Group("first", weight: 100);
+        edited["spec"]!["routingKey"] = "renamed";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        var pending = await ConditionsAsync("first", c => c.Count == 3 && c[2].ObservedGeneration == 2);
+        Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")));
+
+        _acked = true;
+        var programmed = await ConditionsAsync("first", c => c[2].Status == "True" && c[2].ObservedGeneration == 2);
+
+        Assert.That(programmed[2].Reason, Is.EqualTo("Programmed"));
+    }
+
+    [Test]
+    public async Task Status_Converged_NoFurtherWritesOnUnrelatedChanges()
+    {
+        await ConditionsAsync("first", c => c.Count == 3 && c[2].Status == "True");
+        await WaitAsync(() => !_source.HasPendingStatus, "status to settle");
+        var writes = _api.StatusPatches.Count;
+        var publications = Volatile.Read(ref _publications);
+
+        _api.Put(FakeApiServer.Services, Service("unrelated"));
+        await WaitAsync(() => Volatile.Read(ref _publications) > publications, "the unrelated change to be published");
+
+        Assert.That(_api.StatusPatches, Has.Count.EqualTo(writes));
+    }
+
+    [Test]
+    public async Task ServerHost_ProgrammedFollowsTheDataPlanesAcks()
+    {
+        await _source.StopAsync(CancellationToken.None);   // one status writer: the host's
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = await StartHostAsync(cancel.Token);
+        await WaitAsync(() => host.Snapshots.GetSnapshot("gateway") is not null, "the first snapshot");
+
+        // A gateway that receives clusters but has not ACKed them yet.
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var call = new global::Envoy.Service.Discovery.V3.AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
+        const string Clusters = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+        var node = new global::Envoy.Config.Core.V3.Node { Id = "gw-1", Metadata = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("gateway") } } };
+        await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { Node = node, TypeUrl = Clusters }, cancel.Token);
+        Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True);
+        var response = call.ResponseStream.Current;
+
+        var edited = Group("first", weight: 100);
+        edited["spec"]!["routingKey"] = "now-programmed";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        var pending = await ConditionsAsync("first", c => c.Count == 3 && c[2].ObservedGeneration == 2);
+        Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")), "the gateway holds an unACKed response");
+
+        // ACK what it has, then every newer snapshot it is sent, like Envoy does.
+        await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce }, cancel.Token);
+        var acking = Task.Run(async () =>
+        {
+            while (await call.ResponseStream.MoveNext(cancel.Token))
+            {
+                var next = call.ResponseStream.Current;
+                await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = next.VersionInfo, ResponseNonce = next.Nonce }, cancel.Token);
+            }
+        }, cancel.Token);
+
+        var programmed = await ConditionsAsync("first", c => c[2].Status == "True" && c[2].ObservedGeneration == 2);
+        Assert.That(programmed[2].Reason, Is.EqualTo("Programmed"));
+        await call.RequestStream.CompleteAsync();
+        await host.StopAsync(cancel.Token);
+        await acking.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
+    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken)
+    {
+        var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            Kubernetes = true,
+            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
+        });
+        await host.StartAsync(cancellationToken);
+        return host;
+    }
+
+    private async Task<List<Condition>> ConditionsAsync(string name, Func<List<Condition>, bool> until)
+    {
+        List<Condition> conditions = [];
+        await WaitAsync(() =>
+        {
+            var status = _api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
+            conditions = status?["conditions"]?.AsArray().Select(c => new Condition
+            {
+                Type = (string)c!["type"]!,
+                Status = (string)c["status"]!,
+                Reason = (string?)c["reason"],
+                Message = (string?)c["message"],
+                ObservedGeneration = (long?)c["observedGeneration"],
+                LastTransitionTime = (string?)c["lastTransitionTime"],
+            }).ToList() ?? [];
+            return until(conditions);
+        }, $"the status of {name}");
+        return conditions;
     }
 
     private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
