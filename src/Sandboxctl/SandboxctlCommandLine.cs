@@ -35,13 +35,15 @@ public static class SandboxctlCommandLine
             return new CliOutput(console, stderr, parse.GetValue(verbose));
         }
 
+        var cluster = new ClusterConnection();
         var root = new RootCommand("sandboxctl: request-level sandboxes on a shared Kubernetes cluster (XdsControlPlane).")
         {
-            output, verbose, noColor,
+            output, verbose, noColor, cluster.Kubeconfig, cluster.Context, cluster.Namespace,
         };
         root.Subcommands.Add(RenderCommand.Build(output, OutputOf));
         root.Subcommands.Add(BootstrapCommand.Build(output, OutputOf));
         root.Subcommands.Add(ProxiesCommand.Build(output, OutputOf));
+        root.Subcommands.Add(RouteGroupCommands.Build(output, OutputOf, cluster));
         return root;
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
 

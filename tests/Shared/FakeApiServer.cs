@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace XdsControlPlane.Kubernetes.Tests;
+namespace XdsControlPlane.Testing;
 
 /// <summary>
 /// An in-process Kubernetes API server on loopback for list and watch: one resource-version counter for all kinds
@@ -86,8 +86,14 @@ internal sealed class FakeApiServer : IAsyncDisposable
             app.MapGet(path, (HttpContext context) => server.HandleAsync(path, context));
         }
 
-        app.MapMethods("/apis/sandboxctl.io/v1alpha1/namespaces/{ns}/{plural}/{name}/status", ["PATCH"], (string ns, string plural, string name, HttpContext context) =>
+        const string Namespaced = "/apis/sandboxctl.io/v1alpha1/namespaces/{ns}/{plural}";
+        app.MapMethods(Namespaced + "/{name}/status", ["PATCH"], (string ns, string plural, string name, HttpContext context) =>
             server.PatchStatusAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
+        app.MapGet(Namespaced, (string ns, string plural) => server.ListNamespaced($"/apis/sandboxctl.io/v1alpha1/{plural}", ns));
+        app.MapGet(Namespaced + "/{name}", (string ns, string plural, string name) => server.GetOne($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name));
+        app.MapPost(Namespaced, async (string ns, string plural, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, null, context));
+        app.MapPut(Namespaced + "/{name}", async (string ns, string plural, string name, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
+        app.MapDelete(Namespaced + "/{name}", (string ns, string plural, string name) => server.DeleteOne($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name));
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
@@ -185,6 +191,60 @@ internal sealed class FakeApiServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
     }
+
+    private IResult ListNamespaced(string path, string ns)
+    {
+        lock (_gate)
+        {
+            return Results.Text(new JsonObject
+            {
+                ["kind"] = Kinds[path].ListKind,
+                ["apiVersion"] = Kinds[path].ApiVersion,
+                ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
+                ["items"] = new JsonArray([.. _objects[path].Where(o => o.Key.Item1 == ns).Select(o => (JsonNode)o.Value.DeepClone())]),
+            }.ToJsonString(), "application/json");
+        }
+    }
+
+    private IResult GetOne(string path, string ns, string name) =>
+        Get(path, ns, name) is { } obj ? Results.Text(obj.ToJsonString(), "application/json") : NotFound(path, name);
+
+    private IResult DeleteOne(string path, string ns, string name)
+    {
+        if (Get(path, ns, name) is null)
+        {
+            return NotFound(path, name);
+        }
+
+        Delete(path, ns, name);
+        return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success" }.ToJsonString(), "application/json");
+    }
+
+    /// <summary>POST (create; 409 when it exists) and PUT (replace; 404 when it does not).</summary>
+    private async Task<IResult> WriteAsync(string path, string ns, string? name, HttpContext context)
+    {
+        var obj = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        obj["metadata"]!["namespace"] = ns;
+        var objectName = (string)obj["metadata"]!["name"]!;
+        var exists = Get(path, ns, objectName) is not null;
+        if (name is null && exists)
+        {
+            return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "AlreadyExists", ["code"] = 409 }.ToJsonString(), "application/json", statusCode: 409);
+        }
+
+        if (name is not null && !exists)
+        {
+            return NotFound(path, name);
+        }
+
+        Put(path, obj);
+        return Results.Text(Get(path, ns, objectName)!.ToJsonString(), "application/json", statusCode: name is null ? 201 : 200);
+    }
+
+    private static IResult NotFound(string path, string name) => Results.Text(
+        new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["message"] = $"{path} \"{name}\" not found", ["code"] = 404 }.ToJsonString(),
+        "application/json",
+        statusCode: 404);
 
     /// <summary>The status subresource: a JSON merge patch of <c>status</c> that leaves spec and generation alone.</summary>
     private async Task PatchStatusAsync(string path, string ns, string name, HttpContext context)

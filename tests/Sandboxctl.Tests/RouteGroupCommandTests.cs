@@ -1,0 +1,155 @@
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Testing;
+
+namespace Sandboxctl.Tests;
+
+/// <summary>
+/// <c>sandboxctl routegroup</c> through the official KubernetesClient against the fake API server, with the control
+/// plane's Kubernetes source running against the same server so <c>--wait</c> sees real status.
+/// </summary>
+public sealed class RouteGroupCommandTests
+{
+    private FakeApiServer _api = null!;
+    private KubernetesSource _controlPlane = null!;
+    private global::k8s.Kubernetes _client = null!;
+    private string _directory = "";
+    private string _kubeconfig = "";
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _api = await FakeApiServer.StartAsync();
+        foreach (var name in new[] { "cart", "cart-v2" })
+        {
+            _api.Put(FakeApiServer.Services, new JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "Service",
+                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+                ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 8080 }) },
+            });
+        }
+
+        _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
+        _controlPlane = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
+        await _controlPlane.StartAsync(CancellationToken.None);
+        _directory = Directory.CreateTempSubdirectory("sandboxctl-rg-").FullName;
+        _kubeconfig = Kubeconfig(_api.Url);
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _controlPlane.StopAsync(CancellationToken.None);
+        _controlPlane.Dispose();
+        _client.Dispose();
+        await _api.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task ApplyWait_ValidRouteGroup_CreatedProgrammedAndExplainsTheKey()
+    {
+        var (code, stdout, stderr) = await Sandboxctl("routegroup", "apply", "-f", Write("rg.yaml", Group("feature-x", 80, 20)), "--wait", "--timeout", "00:00:20");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(stdout, Does.Contain("routegroup.sandboxctl.io/feature-x created"));
+            Assert.That(stdout, Does.Contain("RouteGroup shop/feature-x is programmed. Routing key: feature-x"));
+            Assert.That(stdout, Does.Contain("curl -H 'x-routing-key: feature-x' http://cart.shop/"));
+            Assert.That((string?)_api.Get(FakeApiServer.RouteGroups, "shop", "feature-x")!["spec"]!["routes"]![0]!["service"], Is.EqualTo("cart"));
+        });
+    }
+
+    [Test]
+    public async Task ApplyWait_InvalidRouteGroup_ExitsOneWithTheControlPlanesFieldPath()
+    {
+        var (code, _, stderr) = await Sandboxctl("routegroup", "apply", "-f", Write("rg.yaml", Group("broken", 70, 20)), "--wait", "--timeout", "00:00:20");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain("RouteGroup shop/broken is not accepted: spec.routes[0].to: weights must sum to 100, got 90"));
+        });
+    }
+
+    [Test]
+    public async Task ApplyAgain_ListGetDelete_BehaveLikeKubectl()
+    {
+        var file = Write("rg.yaml", Group("feature-x", 80, 20));
+        await Sandboxctl("routegroup", "apply", "-f", file, "--wait");
+        var (againCode, again, _) = await Sandboxctl("routegroup", "apply", "-f", Write("rg2.yaml", Group("feature-x", 50, 50)));
+        var (listCode, list, _) = await Sandboxctl("rg", "list", "--no-color");
+        var (getCode, get, _) = await Sandboxctl("routegroup", "get", "feature-x", "-o", "json");
+        var (deleteCode, deleted, _) = await Sandboxctl("routegroup", "delete", "feature-x");
+        var (goneCode, _, gone) = await Sandboxctl("routegroup", "get", "feature-x");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((againCode, listCode, getCode, deleteCode), Is.EqualTo((0, 0, 0, 0)));
+            Assert.That(again, Does.Contain("routegroup.sandboxctl.io/feature-x configured"));
+            Assert.That(list, Does.Contain("feature-x").And.Contain("True"));
+            Assert.That((int?)JsonNode.Parse(get)!["spec"]!["routes"]![0]!["to"]![0]!["weight"], Is.EqualTo(50));
+            Assert.That(deleted, Does.Contain("routegroup.sandboxctl.io/feature-x deleted"));
+            Assert.That(goneCode, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(gone, Does.Contain("RouteGroup shop/feature-x not found."));
+        });
+    }
+
+    [Test]
+    public async Task List_UnreachableCluster_ExitsTwo()
+    {
+        var (code, _, stderr) = await Sandboxctl("routegroup", "list", "--kubeconfig", Kubeconfig(new Uri("http://127.0.0.1:1")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError));
+            Assert.That(stderr, Does.StartWith("error: cannot reach the cluster").And.Contain("hint:"));
+        });
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> Sandboxctl(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        string[] withConfig = args.Contains("--kubeconfig") ? args : [.. args, "--kubeconfig", _kubeconfig];
+        var code = await SandboxctlCommandLine.RunAsync(withConfig, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private string Kubeconfig(Uri server) => Write($"kubeconfig-{server.Port}", $$"""
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: fake
+          cluster: {server: {{server.ToString().TrimEnd('/')}}}
+        users:
+        - name: dev
+          user: {token: not-checked}
+        contexts:
+        - name: fake
+          context: {cluster: fake, user: dev, namespace: shop}
+        current-context: fake
+        """);
+
+    private static string Group(string name, int first, int second) => $$"""
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: {{name}}}
+        spec:
+          routes:
+          - service: cart
+            to: [{service: cart-v2, weight: {{first}}}, {service: cart, weight: {{second}}}]
+        """;
+}
