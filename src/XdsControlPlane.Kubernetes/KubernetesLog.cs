@@ -20,4 +20,13 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Could not write the status of {Resource}: {Reason}")]
     public static partial void StatusWriteFailed(ILogger logger, string resource, string reason);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "{Identity} holds the Lease {Namespace}/{Name}: this replica writes status")]
+    public static partial void Leading(ILogger logger, string identity, string @namespace, string name);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "{Identity} no longer holds the Lease: another replica writes status")]
+    public static partial void NotLeading(ILogger logger, string identity);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Leader election failed: {Reason}")]
+    public static partial void LeaseFailed(ILogger logger, string reason);
 }

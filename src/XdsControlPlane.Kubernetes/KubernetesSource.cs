@@ -33,15 +33,17 @@ public sealed class KubernetesSource : BackgroundService
     private readonly ProblemLog _problemLog = new();
     private readonly RouteGroupStatusWriter _status;
     private readonly Func<bool> _acked;
+    private readonly Func<bool> _isLeader;
+    private volatile bool _statusCurrent;
     private readonly SemaphoreSlim _statusGate = new(1, 1);
     private Published? _last;
 
     /// <summary>
     /// A source reading through <paramref name="client"/>, publishing with <paramref name="publish"/>, and writing
     /// RouteGroup status; <paramref name="acked"/> tells whether the connected data planes have ACKed the current
-    /// snapshots (always, when null).
+    /// snapshots (always, when null); only while <paramref name="isLeader"/> says so (always, when null) is status written.
     /// </summary>
-    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null)
+    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, string? fieldManager = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _publish = publish ?? throw new ArgumentNullException(nameof(publish));
@@ -49,8 +51,9 @@ public sealed class KubernetesSource : BackgroundService
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new KubernetesSourceOptions();
         _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
-        _status = new RouteGroupStatusWriter(client, clock, logger);
+        _status = new RouteGroupStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _acked = acked ?? (() => true);
+        _isLeader = isLeader ?? (() => true);
     }
 
     /// <summary>True once every kind has been listed and the first snapshot published.</summary>
@@ -97,7 +100,8 @@ public sealed class KubernetesSource : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                if (_status.AnyPending && _last is { } last)
+                // Re-check while data planes have not ACKed, and catch up after becoming leader.
+                if (_last is { } last && (_status.AnyPending || !_statusCurrent))
                 {
                     await WriteStatusAsync(last.Result, last.Problems, stoppingToken).ConfigureAwait(false);
                 }
@@ -110,9 +114,16 @@ public sealed class KubernetesSource : BackgroundService
 
     private async Task WriteStatusAsync(ManifestSetResult result, IReadOnlyList<ManifestProblem> problems, CancellationToken cancellationToken)
     {
+        if (!_isLeader())
+        {
+            _statusCurrent = false;
+            return;
+        }
+
         await _statusGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _statusCurrent = true;
             var routeGroups = _informers.Single(i => i.Kind == RouteGroup.KindName).Objects.Select(o => o.Resource).OfType<RouteGroup>();
             await _status.WriteAsync(routeGroups, result, problems, _acked(), cancellationToken).ConfigureAwait(false);
         }

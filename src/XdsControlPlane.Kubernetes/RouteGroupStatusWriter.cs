@@ -13,7 +13,7 @@ namespace XdsControlPlane.Kubernetes;
 /// owns (<c>observedGeneration</c>, <c>conditions</c>), and only when they differ from what the object already says,
 /// so replicas and repeated publications do not write in a loop.
 /// </summary>
-internal sealed class RouteGroupStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger)
+internal sealed class RouteGroupStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -41,7 +41,7 @@ internal sealed class RouteGroupStatusWriter(IKubernetes client, TimeProvider cl
             {
                 await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
                     patch, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, group.Metadata.Namespace, "routegroups", group.Metadata.Name,
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                    fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
                 written++;
             }
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)

@@ -97,12 +97,23 @@ public sealed class ServerHost : IAsyncDisposable
         {
             var configuration = options.KubernetesConfiguration ?? KubernetesConfiguration(options);
             builder.Services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
+
+            // Every replica serves xDS; the Lease holder writes status. In a pod, POD_NAME and POD_NAMESPACE (downward API) name it.
+            builder.Services.AddSingleton(new LeaseLeadershipOptions
+            {
+                Namespace = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? new LeaseLeadershipOptions().Namespace,
+                Identity = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}",
+            });
+            builder.Services.AddSingleton<LeaseLeadership>();
+            builder.Services.AddHostedService(services => services.GetRequiredService<LeaseLeadership>());
             builder.Services.AddHostedService(services => new KubernetesSource(
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<SnapshotPublisher>().Publish,
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesSource>>(),
-                acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>())));
+                acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
+                isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
+                fieldManager: "xds-control-plane"));
         }
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));

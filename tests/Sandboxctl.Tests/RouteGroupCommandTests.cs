@@ -22,16 +22,8 @@ public sealed class RouteGroupCommandTests
     public async Task StartAsync()
     {
         _api = await FakeApiServer.StartAsync();
-        foreach (var name in new[] { "cart", "cart-v2" })
-        {
-            _api.Put(FakeApiServer.Services, new JsonObject
-            {
-                ["apiVersion"] = "v1",
-                ["kind"] = "Service",
-                ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
-                ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 8080 }) },
-            });
-        }
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart-v2"));
 
         _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
         _controlPlane = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });

@@ -22,6 +22,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public const string RouteGroups = "/apis/sandboxctl.io/v1alpha1/routegroups";
     public const string Sandboxes = "/apis/sandboxctl.io/v1alpha1/sandboxes";
     public const string LocalWorkloads = "/apis/sandboxctl.io/v1alpha1/localworkloads";
+    public const string Leases = "/apis/coordination.k8s.io/v1/leases";
 
     private static readonly Dictionary<string, (string ApiVersion, string ListKind)> Kinds = new(StringComparer.Ordinal)
     {
@@ -30,6 +31,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         [RouteGroups] = ("sandboxctl.io/v1alpha1", "RouteGroupList"),
         [Sandboxes] = ("sandboxctl.io/v1alpha1", "SandboxList"),
         [LocalWorkloads] = ("sandboxctl.io/v1alpha1", "LocalWorkloadList"),
+        [Leases] = ("coordination.k8s.io/v1", "LeaseList"),
     };
 
     private readonly Lock _gate = new();
@@ -44,6 +46,45 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
+    private List<string> Requests { get; } = [];
+
+    /// <summary>Every distinct request so far as the RBAC permission it needs: <c>group/resource[/subresource]:verb</c>.</summary>
+    public string[] Permissions()
+    {
+        lock (_gate)
+        {
+            return [.. Requests.Distinct().Order(StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The RBAC permission a request needs, e.g. <c>sandboxctl.io/routegroups/status:patch</c>.</summary>
+    private static string Permission(HttpRequest request)
+    {
+        var parts = request.Path.Value!.Trim('/').Split('/');
+        var (group, rest) = parts[0] == "api" ? ("", parts[2..]) : (parts[1], parts[3..]);
+        if (rest is ["namespaces", _, .. var inNamespace])
+        {
+            rest = inNamespace;
+        }
+
+        var resource = rest.Length switch
+        {
+            >= 3 => $"{rest[0]}/{rest[2]}",
+            _ => rest[0],
+        };
+        var verb = request.Method switch
+        {
+            "GET" when request.Query["watch"] == "true" => "watch",
+            "GET" => rest.Length >= 2 ? "get" : "list",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => "delete",
+            _ => request.Method,
+        };
+        return $"{group}/{resource}:{verb}";
+    }
+
     /// <summary>The latest resource version handed out.</summary>
     public string CurrentVersion
     {
@@ -56,8 +97,17 @@ internal sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Every status patch: namespace/name and the patch body.</summary>
-    public List<(string Name, JsonObject Body)> StatusPatches { get; } = [];
+    /// <summary>A core/v1 Service with one HTTP port, as a cluster would store it.</summary>
+    public static JsonObject ServiceObject(string ns, string name, int port = 8080) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+        ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port, ["protocol"] = "TCP" }) },
+    };
+
+    /// <summary>Every status patch: namespace/name, the patch body and the field manager that sent it.</summary>
+    public List<(string Name, JsonObject Body, string? FieldManager)> StatusPatches { get; } = [];
 
     /// <summary>The stored object, or null.</summary>
     public JsonObject? Get(string path, string ns, string name)
@@ -81,6 +131,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1));
         var app = builder.Build();
         var server = new FakeApiServer(app);
+        app.Use(async (context, next) =>
+        {
+            lock (server._gate)
+            {
+                server.Requests.Add(Permission(context.Request));
+            }
+
+            await next(context);
+        });
         foreach (var path in Kinds.Keys)
         {
             app.MapGet(path, (HttpContext context) => server.HandleAsync(path, context));
@@ -94,6 +153,10 @@ internal sealed class FakeApiServer : IAsyncDisposable
         app.MapPost(Namespaced, async (string ns, string plural, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, null, context));
         app.MapPut(Namespaced + "/{name}", async (string ns, string plural, string name, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
         app.MapDelete(Namespaced + "/{name}", (string ns, string plural, string name) => server.DeleteOne($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name));
+        const string NamespacedLeases = "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases";
+        app.MapGet(NamespacedLeases + "/{name}", (string ns, string name) => server.GetOne(Leases, ns, name));
+        app.MapPost(NamespacedLeases, async (string ns, HttpContext context) => await server.WriteAsync(Leases, ns, null, context));
+        app.MapPut(NamespacedLeases + "/{name}", async (string ns, string name, HttpContext context) => await server.WriteAsync(Leases, ns, name, context));
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
@@ -226,6 +289,14 @@ internal sealed class FakeApiServer : IAsyncDisposable
         var obj = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
         obj["metadata"]!["namespace"] = ns;
         var objectName = (string)obj["metadata"]!["name"]!;
+        lock (_gate)
+        {
+            return CheckAndPut(path, ns, name, obj, objectName);
+        }
+    }
+
+    private IResult CheckAndPut(string path, string ns, string? name, JsonObject obj, string objectName)
+    {
         var exists = Get(path, ns, objectName) is not null;
         if (name is null && exists)
         {
@@ -235,6 +306,13 @@ internal sealed class FakeApiServer : IAsyncDisposable
         if (name is not null && !exists)
         {
             return NotFound(path, name);
+        }
+
+        // Optimistic concurrency: a replace carrying an older resourceVersion loses (leader election relies on it).
+        if (name is not null && (string?)obj["metadata"]!["resourceVersion"] is { } expected
+            && expected != (string?)Get(path, ns, objectName)!["metadata"]!["resourceVersion"])
+        {
+            return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["code"] = 409 }.ToJsonString(), "application/json", statusCode: 409);
         }
 
         Put(path, obj);
@@ -253,7 +331,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
         string answer;
         lock (_gate)
         {
-            StatusPatches.Add(($"{ns}/{name}", body));
+            StatusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
             if (!_objects[path].TryGetValue((ns, name), out var obj))
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -96,6 +96,33 @@ public sealed class CustomResourceDefinitionTests
         Assert.That(problems, Has.Some.StartsWith(expected));
     }
 
+    [Test]
+    public void ChartRbac_IsLeastPrivilege()
+    {
+        Assert.That(ChartPermissions(), Is.EqualTo(new[]
+        {
+            "ClusterRole:/services:list", "ClusterRole:/services:watch",
+            "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
+            "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
+            "ClusterRole:sandboxctl.io/routegroups/status:patch",
+            "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",
+            "ClusterRole:sandboxctl.io/sandboxes:list", "ClusterRole:sandboxctl.io/sandboxes:watch",
+            "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:update",
+        }.Order(StringComparer.Ordinal)));
+    }
+
+    /// <summary>The chart's RBAC rules as <c>Kind:group/resource:verb</c> (LeaderElectionTests checks them against real calls).</summary>
+    internal static string[] ChartPermissions()
+    {
+        var text = File.ReadAllText(Repo("charts", "xds-control-plane", "templates", "rbac.yaml")).Replace("{{ .Release.Namespace }}", "sandboxctl-system", StringComparison.Ordinal);
+        return [.. Documents(text)
+            .Where(d => d.Kind is "ClusterRole" or "Role")
+            .SelectMany(d => d.Json["rules"]!.AsArray().SelectMany(rule =>
+                rule!["resources"]!.AsArray().SelectMany(resource =>
+                    rule["verbs"]!.AsArray().Select(verb => $"{d.Kind}:{(string?)rule["apiGroups"]![0]}/{resource}:{verb}"))))
+            .Order(StringComparer.Ordinal)];
+    }
+
     private static JsonNode Schema(Type kind) => CustomResourceDefinitions.Generate(kind)["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!;
 
     private static IEnumerable<(string Kind, JsonNode Json)> Documents(string yaml) =>

@@ -319,13 +319,7 @@ public sealed class KubernetesSourceTests
         }
     }
 
-    private static JsonObject Service(string name) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Service",
-        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
-        ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 8080, ["protocol"] = "TCP" }) },
-    };
+    private static JsonObject Service(string name) => FakeApiServer.ServiceObject("shop", name);
 
     private static JsonObject Slice(string service, string address) => new()
     {
