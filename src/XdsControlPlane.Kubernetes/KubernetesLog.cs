@@ -29,4 +29,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Leader election failed: {Reason}")]
     public static partial void LeaseFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "{Resource} is {Phase}")]
+    public static partial void LocalWorkloadPhase(ILogger logger, string resource, string phase);
 }

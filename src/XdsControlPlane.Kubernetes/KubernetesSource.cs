@@ -32,6 +32,7 @@ public sealed class KubernetesSource : BackgroundService
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
     private readonly RouteGroupStatusWriter _status;
+    private readonly LocalWorkloadStatusWriter _phases;
     private readonly Func<bool> _acked;
     private readonly Func<bool> _isLeader;
     private volatile bool _statusCurrent;
@@ -52,6 +53,7 @@ public sealed class KubernetesSource : BackgroundService
         _options = options ?? new KubernetesSourceOptions();
         _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
         _status = new RouteGroupStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
+        _phases = new LocalWorkloadStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _acked = acked ?? (() => true);
         _isLeader = isLeader ?? (() => true);
     }
@@ -104,6 +106,13 @@ public sealed class KubernetesSource : BackgroundService
                 if (_last is { } last && (_status.AnyPending || !_statusCurrent))
                 {
                     await WriteStatusAsync(last.Result, last.Problems, stoppingToken).ConfigureAwait(false);
+                }
+
+                // Heartbeats age with time alone: the phase is re-checked on every tick.
+                if (_isLeader() && _informers.All(i => i.HasSynced))
+                {
+                    var workloads = _informers.Single(i => i.Kind == LocalWorkload.KindName).Objects.Select(o => o.Resource).OfType<LocalWorkload>();
+                    await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
                 }
             }
         }

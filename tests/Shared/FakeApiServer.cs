@@ -339,21 +339,35 @@ internal sealed class FakeApiServer : IAsyncDisposable
             }
             else
             {
-                var status = obj["status"] as JsonObject ?? new JsonObject();
-                foreach (var (field, value) in body["status"]!.AsObject())
-                {
-                    status[field] = value?.DeepClone();
-                }
-
-                obj["status"] = status;
-                obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
-                Record(path, "MODIFIED", obj);
+                MergeStatus(path, obj, body["status"]!.AsObject());
                 answer = obj.ToJsonString();
             }
         }
 
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(answer);
+    }
+
+    /// <summary>Merges <paramref name="status"/> into the stored object's status, as a status-subresource patch does (a tunnel heartbeat, for example).</summary>
+    public void PatchStatus(string path, string ns, string name, JsonObject status)
+    {
+        lock (_gate)
+        {
+            MergeStatus(path, _objects[path][(ns, name)], status);
+        }
+    }
+
+    private void MergeStatus(string path, JsonObject obj, JsonObject patch)
+    {
+        var status = obj["status"] as JsonObject ?? new JsonObject();
+        foreach (var (field, value) in patch)
+        {
+            status[field] = value?.DeepClone();
+        }
+
+        obj["status"] = status;
+        obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+        Record(path, "MODIFIED", obj);
     }
 
     private void Record(string path, string type, JsonObject obj)

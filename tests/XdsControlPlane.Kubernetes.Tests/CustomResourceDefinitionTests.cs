@@ -103,6 +103,7 @@ public sealed class CustomResourceDefinitionTests
         {
             "ClusterRole:/services:list", "ClusterRole:/services:watch",
             "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
+            "ClusterRole:sandboxctl.io/localworkloads/status:patch",
             "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
             "ClusterRole:sandboxctl.io/routegroups/status:patch",
             "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",

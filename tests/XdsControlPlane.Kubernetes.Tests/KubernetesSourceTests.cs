@@ -212,6 +212,30 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task LocalWorkload_PhaseFollowsHeartbeats_AndRoutesAreWithdrawnWhileDisconnected()
+    {
+        string Ago(int seconds) => DateTimeOffset.UtcNow.AddSeconds(-seconds).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        _api.Put(FakeApiServer.LocalWorkloads, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "LocalWorkload",
+            ["metadata"] = new JsonObject { ["name"] = "alice", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["routingKey"] = "alice", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
+            ["status"] = new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(45) } },
+        });
+
+        await WaitAsync(() => Phase() == "Disconnected" && Volatile.Read(ref _published)!.LocalWorkloads.SingleOrDefault()?.IsRoutable == false, "Disconnected after 30 s without a heartbeat");
+        Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.False, "no route to the laptop while disconnected");
+
+        _api.PatchStatus(FakeApiServer.LocalWorkloads, "shop", "alice", new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(0) } });
+
+        await WaitAsync(() => Phase() == "Connected" && Volatile.Read(ref _published)!.LocalWorkloads.Single().IsRoutable, "Connected after a heartbeat");
+        Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.True, "keyed requests reach the laptop again");
+
+        string? Phase() => (string?)_api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["phase"];
+    }
+
+    [Test]
     public async Task Status_Converged_NoFurtherWritesOnUnrelatedChanges()
     {
         await ConditionsAsync("first", c => c.Count == 3 && c[2].Status == "True");
@@ -300,6 +324,9 @@ public sealed class KubernetesSourceTests
         }, $"the status of {name}");
         return conditions;
     }
+
+    private string[] Translated() =>
+        [.. new XdsControlPlane.Translation.RouteGroupTranslator().Translate(Volatile.Read(ref _published)!).Groups["sidecar"].Select(r => r.Name)];
 
     private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
 

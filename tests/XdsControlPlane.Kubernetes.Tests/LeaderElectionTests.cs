@@ -18,10 +18,20 @@ public sealed class LeaderElectionTests
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart-v2"));
         api.Put(FakeApiServer.RouteGroups, Group("first"));
+        api.Put(FakeApiServer.LocalWorkloads, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "LocalWorkload",
+            ["metadata"] = new JsonObject { ["name"] = "laptop", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["routingKey"] = "bob", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
+        });
         await using var a = await Replica.StartAsync(api, "replica-a");
         await using var b = await Replica.StartAsync(api, "replica-b");
 
-        await WaitAsync(() => a.Leadership.IsLeader ^ b.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "first")?["status"] is not null, "one leader and a status");
+        await WaitAsync(
+            () => a.Leadership.IsLeader ^ b.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "first")?["status"] is not null
+                && (string?)api.Get(FakeApiServer.LocalWorkloads, "shop", "laptop")?["status"]?["phase"] == "Pending",
+            "one leader, a RouteGroup status and a LocalWorkload phase");
         var (leader, follower) = a.Leadership.IsLeader ? (a, b) : (b, a);
         Assert.Multiple(() =>
         {

@@ -1,0 +1,33 @@
+using System.Globalization;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>
+/// The phase of a LocalWorkload from its tunnel heartbeats: <c>Pending</c> until the agent first connects,
+/// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one
+/// (its routes are then withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
+/// </summary>
+public static class LocalWorkloadPhases
+{
+    /// <summary>How long without a heartbeat before a LocalWorkload is Disconnected.</summary>
+    public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The phase <paramref name="workload"/> should have at <paramref name="now"/>.</summary>
+    public static string Compute(LocalWorkload workload, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        if (workload.Status?.Phase == "Failed")
+        {
+            return "Failed";
+        }
+
+        var heartbeat = workload.Status?.Tunnel?.LastHeartbeat;
+        if (heartbeat is null || !DateTimeOffset.TryParse(heartbeat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var last))
+        {
+            return "Pending";
+        }
+
+        return now - last > HeartbeatTimeout ? "Disconnected" : "Connected";
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>Writes each LocalWorkload's <c>status.phase</c> (and observed generation) when its heartbeats say it changed.</summary>
+internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
+{
+    /// <summary>Brings every LocalWorkload's phase up to date; returns how many were written.</summary>
+    public async Task<int> WriteAsync(IEnumerable<LocalWorkload> workloads, CancellationToken cancellationToken)
+    {
+        var written = 0;
+        foreach (var workload in workloads)
+        {
+            var phase = LocalWorkloadPhases.Compute(workload, clock.GetUtcNow());
+            if (workload.Status?.Phase == phase && workload.Status?.ObservedGeneration == workload.Metadata.Generation)
+            {
+                continue;
+            }
+
+            var body = new JsonObject { ["status"] = new JsonObject { ["phase"] = phase, ["observedGeneration"] = workload.Metadata.Generation } };
+            try
+            {
+                await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+                    new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
+                    workload.Metadata.Namespace, "localworkloads", workload.Metadata.Name, fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+                written++;
+                var key = workload.Key.ToString();
+                KubernetesLog.LocalWorkloadPhase(logger, key, phase);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+            }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException or JsonException)
+            {
+                KubernetesLog.StatusWriteFailed(logger, workload.Key.ToString(), e.Message);
+            }
+        }
+
+        return written;
+    }
+}
