@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
@@ -79,8 +78,11 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 }
 
                 var gone = false;
+                var started = clock.GetTimestamp();
+                var events = 0;
                 await foreach (var (type, obj) in source.WatchAsync(ResourceVersion!, e => gone |= IsGone(e), cancellationToken).ConfigureAwait(false))
                 {
+                    events++;
                     var version = obj["metadata"]?["resourceVersion"]?.GetValue<string>();
                     if (type != WatchEventType.Bookmark)
                     {
@@ -99,6 +101,12 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                     KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
                     ResourceVersion = null;
                 }
+                else if (events == 0 && clock.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
+                {
+                    // A watch that ends at once without an event: do not hammer the API server with new ones.
+                    failures++;
+                    await Task.Delay(Backoff(failures), clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -109,8 +117,10 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
                 ResourceVersion = null;
             }
-            catch (Exception e) when (e is HttpRequestException or HttpOperationException or KubernetesException or IOException or JsonException)
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                // Any failure (network, API server, an unexpected answer) retries with backoff: an informer never stops
+                // while the process runs, or its kind would silently go stale.
                 failures++;
                 var delay = Backoff(failures);
                 KubernetesLog.WatchFailed(logger, source.Kind, delay.TotalSeconds, e.Message);
