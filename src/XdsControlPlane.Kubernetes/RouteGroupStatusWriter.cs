@@ -24,11 +24,12 @@ internal sealed class RouteGroupStatusWriter(IKubernetes client, TimeProvider cl
     public async Task<int> WriteAsync(IEnumerable<RouteGroup> current, ManifestSetResult inForce, IReadOnlyList<ManifestProblem> translationProblems, bool acked, CancellationToken cancellationToken)
     {
         var problems = inForce.Problems.Concat(translationProblems).Where(p => p.Resource?.Kind == RouteGroup.KindName).ToLookup(p => p.Resource!);
+        var translatedByKey = inForce.Inputs.RouteGroups.ToDictionary(g => (g.Metadata.Namespace, g.Metadata.Name));
         var written = 0;
         var pending = false;
         foreach (var group in current)
         {
-            var translated = inForce.Inputs.RouteGroups.FirstOrDefault(g => g.Key == group.Key);
+            var translated = translatedByKey.GetValueOrDefault((group.Metadata.Namespace, group.Metadata.Name));
             var desired = RouteGroupConditions.Compute(group, [.. problems[group.Key]], ReferenceEquals(translated, group) || SameSpec(translated, group), acked, clock.GetUtcNow());
             pending |= desired.Conditions.Any(c => c is { Type: "Programmed", Reason: "Pending" });
             if (RouteGroupConditions.SameAs(group.Status, desired))
