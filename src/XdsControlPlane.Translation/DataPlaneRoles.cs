@@ -50,8 +50,9 @@ public sealed class DataPlaneGroupResolver : INodeGroupResolver
         };
     }
 
+    // C-core sends user_agent_version "C-core 1.51.1" (grpcio adds " Python 1.51.1"); older releases sent "1.30.0".
     private static bool IsLegacyCore(Node node) =>
         node.UserAgentName.Contains("C-core", StringComparison.OrdinalIgnoreCase)
-        && Version.TryParse(new string(node.UserAgentVersion.TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()).TrimEnd('.'), out var version)
+        && Version.TryParse(new string(node.UserAgentVersion.Replace("C-core ", "", StringComparison.OrdinalIgnoreCase).TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()).TrimEnd('.'), out var version)
         && version < FirstModernCore;
 }

@@ -10,7 +10,10 @@ public sealed class DataPlaneGroupResolverTests
     [TestCase("sidecar", "", "", "sidecar")]
     [TestCase(null, "", "", "sidecar")]
     [TestCase("something-else", "", "", "sidecar")]
-    [TestCase("grpc", "grpc-node-js", "1.14.1", "grpc")]
+    [TestCase("grpc", "gRPC Node Pure JS", "1.14.1", "grpc")]
+    [TestCase("grpc", "gRPC C-core linux Python", "C-core 1.51.1 Python 1.51.1", "grpc-legacy")]
+    [TestCase("grpc", "gRPC C-core linux", "C-core 1.60.0", "grpc")]
+    [TestCase("grpc", "gRPC C-core linux", "", "grpc")]
     [TestCase("grpc", "gRPC C-core", "1.51.1", "grpc-legacy")]
     [TestCase("grpc", "gRPC C-core", "1.59.0-pre1", "grpc-legacy")]
     [TestCase("grpc", "gRPC C-core", "1.60.0", "grpc")]
@@ -24,5 +27,16 @@ public sealed class DataPlaneGroupResolverTests
         }
 
         Assert.That(new DataPlaneGroupResolver().GroupOf(node), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void GroupOf_NodeWithoutMetadata_Sidecar() => Assert.That(new DataPlaneGroupResolver().GroupOf(new Node { Id = "n" }), Is.EqualTo("sidecar"));
+
+    [Test]
+    public void GroupOf_RoleThatIsNotAString_Sidecar()
+    {
+        var node = new Node { Id = "n", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForNumber(1) } } };
+
+        Assert.That(new DataPlaneGroupResolver().GroupOf(node), Is.EqualTo("sidecar"));
     }
 }
