@@ -55,7 +55,9 @@ public sealed class LastGoodManifestSet
             keysByFile[file.Path] = [.. file.Contents.Objects.Select(o => o.Resource.Key), .. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
         }
 
-        var candidateInputs = new RoutingInputs(candidates.Values.Select(c => c.Resource));
+        // References resolve against what will be in force: the candidates and, for objects whose current text is
+        // broken, their last good version (a typo in a Service's file must not reject the RouteGroups that use it).
+        var candidateInputs = new RoutingInputs(candidates.Values.Concat(broken.Select(_lastGood.GetValueOrDefault).OfType<ManifestObject>()).Select(o => o.Resource));
         var kept = new List<ResourceKey>();
         var inForce = new Dictionary<ResourceKey, ManifestObject>();
         foreach (var (key, candidate) in candidates)

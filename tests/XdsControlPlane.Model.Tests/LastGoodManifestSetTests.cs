@@ -77,6 +77,23 @@ public sealed class LastGoodManifestSetTests
     }
 
     [Test]
+    public void Apply_ServiceFileBrokenWhileARouteGroupIsEdited_EditTakesEffectAgainstTheKeptService()
+    {
+        var cart = Apply(("a.yaml", Services), ("b.yaml", Group("one", 100))).Inputs.Services[0];
+        var brokenServices = Services.Replace("namespace: shop}\nspec: {ports: [{name: http, port: 8080}]}\n---", "namespace: shop}\nspec: {ports: [{name: http, port: http}]}\n---", StringComparison.Ordinal);
+
+        var result = Apply(("a.yaml", brokenServices), ("b.yaml", Group("one", 100, prefix: "/v2")));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Inputs.RouteGroups.Single().Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/v2"), "the edited RouteGroup is in force");
+            Assert.That(result.Inputs.FindService("shop", "cart"), Is.SameAs(cart), "the last good Service stays");
+            Assert.That(result.KeptLastGood, Is.EqualTo(new[] { new ResourceKey("Service", "shop", "cart") }));
+            Assert.That(result.Problems.Select(p => p.ToString()), Is.EqualTo(new[] { "a.yaml:4 (document 0): Service shop/cart: spec.ports[0].port: expected an integer" }));
+        });
+    }
+
+    [Test]
     public void Apply_ObjectRemovedFromFiles_Removed()
     {
         Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)), ("c.yaml", Group("two", 100)));
