@@ -41,7 +41,7 @@ public static partial class ManifestReader
         }
         catch (YamlException e)
         {
-            var location = new ManifestLocation(source, 0, (int)e.Start.Line);
+            var location = new ManifestLocation(source, YamlToJson.DocumentOf(text, e), (int)e.Start.Line);
             return new ManifestReadResult([], [new ManifestProblem(null, "", $"not valid YAML: {e.Message}", location)], []);
         }
 
@@ -81,6 +81,12 @@ public static partial class ManifestReader
             if (type is null)
             {
                 ignored.Add($"{apiVersion}/{kind}");
+                continue;
+            }
+
+            if (EmptyListItem(json) is { } empty)
+            {
+                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = LineOf(document, empty) }));
                 continue;
             }
 
@@ -163,6 +169,14 @@ public static partial class ManifestReader
             return cut <= 0 ? "" : path[..cut];
         }
     }
+
+    /// <summary>The path of the first null list item (a bare <c>-</c> or <c>~</c>): the model's lists cannot hold one.</summary>
+    private static string? EmptyListItem(JsonNode? node) => node switch
+    {
+        JsonObject obj => obj.Select(member => EmptyListItem(member.Value)).FirstOrDefault(path => path is not null),
+        JsonArray array => array.Select((item, i) => item is null ? $"{array.GetPath()}[{i}]" : EmptyListItem(item)).FirstOrDefault(path => path is not null),
+        _ => null,
+    };
 
     private static string FieldPath(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace XdsControlPlane.Model;
@@ -38,6 +39,27 @@ internal static class YamlToJson
         return documents;
     }
 
+    /// <summary>The 0-based index of the document of <paramref name="text"/> that <paramref name="error"/> is in.</summary>
+    public static int DocumentOf(string text, YamlException error)
+    {
+        using var reader = new StringReader(text);
+        var parser = new Parser(reader);
+        var started = 0;
+        try
+        {
+            while (parser.MoveNext() && parser.Current!.Start.Index < error.Start.Index)
+            {
+                started += parser.Current is DocumentStart ? 1 : 0;
+            }
+        }
+        catch (YamlException)
+        {
+            // A syntax error stops this parse at the same place.
+        }
+
+        return Math.Max(0, started - 1);
+    }
+
     private static JsonNode? ToJson(YamlNode node, string path, Dictionary<string, int> lines)
     {
         lines[path] = (int)node.Start.Line;
@@ -48,7 +70,7 @@ internal static class YamlToJson
                 foreach (var (keyNode, valueNode) in mapping.Children)
                 {
                     var key = keyNode is YamlScalarNode { Value: { } k } ? k : throw new YamlException(keyNode.Start, keyNode.End, "mapping keys must be plain strings");
-                    var value = ToJson(valueNode, $"{path}.{key}", lines);
+                    var value = ToJson(valueNode, Member(path, key), lines);
                     if (value is null)
                     {
                         continue;
@@ -74,6 +96,12 @@ internal static class YamlToJson
                 throw new YamlException(node.Start, node.End, "YAML aliases are not supported in manifests");
         }
     }
+
+    /// <summary>
+    /// The path of member <paramref name="key"/> written the way System.Text.Json writes it (<c>$.spec.port</c>, but
+    /// <c>$.metadata.labels['app.kubernetes.io/name']</c>), so that the paths of its exceptions find their line here.
+    /// </summary>
+    private static string Member(string path, string key) => path + new JsonObject { [key] = 0 }[key]!.GetPath()[1..];
 
     private static JsonValue? Scalar(YamlScalarNode scalar)
     {

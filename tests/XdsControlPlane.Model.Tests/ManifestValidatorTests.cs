@@ -19,6 +19,16 @@ public sealed class ManifestValidatorTests
         spec: {}
         ---
         apiVersion: sandboxctl.io/v1alpha1
+        kind: Sandbox
+        metadata: {name: pr-7, namespace: shop}
+        spec: {forks: [{of: {name: cart}}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart-pr-7, namespace: shop, labels: {sandboxctl.io/sandbox: pr-7, sandboxctl.io/fork-of: cart}}
+        spec: {ports: [{name: http, port: 8080}, {name: grpc, port: 9090}]}
+        ---
+        apiVersion: sandboxctl.io/v1alpha1
         kind: LocalWorkload
         metadata: {name: laptop, namespace: shop}
         spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
@@ -66,6 +76,39 @@ public sealed class ManifestValidatorTests
         }
     }
 
+    [Test]
+    public void Validate_RouteGroupUsingEveryFeature_NoProblems()
+    {
+        var problems = Validate("""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: feature-x, namespace: shop}
+            spec:
+              routingKey: feature-x-2
+              routes:
+              - service: cart
+                port: 8080
+                match:
+                  pathPrefix: /api/v1
+                  headers:
+                  - {name: x-user, exact: alice}
+                  - {name: x-build, prefix: "12"}
+                  - {name: x-trace, regex: "^[a-f0-9]{32}$"}
+                  - {name: x-debug, present: true}
+                to:
+                - {sandbox: pr-7, weight: 50}
+                - {localWorkload: laptop, weight: 30}
+                - {service: cart-v2, weight: 20}
+                requestHeadersToAdd: {x-environment: sandbox}
+                timeout: 1m30s
+                retries: {attempts: 2, retryOn: "5xx,reset"}
+              - service: cart.shop
+                to: [{sandbox: pr-7}]
+            """);
+
+        Assert.That(problems, Is.EqualTo(NoProblems));
+    }
+
     [TestCase("routingKey: Feature-X", "spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature-X'")]
     [TestCase("routingKey: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "spec.routingKey: must be 1-63 characters of [a-z0-9-]")]
     [TestCase("routes: []", "spec.routes: needs at least one route")]
@@ -85,6 +128,8 @@ public sealed class ManifestValidatorTests
     }
 
     [TestCase("spec: {service: cart, ports: [{port: 8080}]}", "spec: needs exactly one of sandbox or routingKey")]
+    [TestCase("spec: {sandbox: pr-7, routingKey: bob, service: cart, ports: [{port: 8080}]}", "spec: needs exactly one of sandbox or routingKey")]
+    [TestCase("spec: {routingKey: Bob, service: cart, ports: [{port: 8080}]}", "spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Bob'")]
     [TestCase("spec: {sandbox: nope, service: cart, ports: [{port: 8080}]}", "spec.sandbox: Sandbox shop/nope does not exist")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 7000}]}", "spec.ports[0].port: Service shop/cart has no port 7000 (it has 8080, 9090)")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080, protocol: udp}]}", "spec.ports[0].protocol: must be http, grpc or tcp, got 'udp'")]
@@ -96,8 +141,18 @@ public sealed class ManifestValidatorTests
         Assert.That(problems, Has.Some.EqualTo($"LocalWorkload shop/bob: {expected}"), string.Join("\n", problems));
     }
 
+    [TestCase("spec: {sandbox: pr-7, service: cart, ports: [{port: 8080, protocol: grpc}]}")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}, {port: 9090, protocol: tcp}]}")]
+    public void Validate_ValidLocalWorkload_NoProblems(string spec) => Assert.That(Validate("LocalWorkload", "bob", spec), Is.EqualTo(NoProblems));
+
+    [TestCase("{ttl: 30m, forks: [{of: {kind: Deployment, name: cart}, image: 'cart:pr-7', env: [{name: LOG_LEVEL, value: debug}]}], previews: [{service: cart, port: 8080, access: shared}]}")]
+    [TestCase("{}")]
+    public void Validate_ValidSandbox_NoProblems(string spec) => Assert.That(Validate("Sandbox", "feature-x", $"spec: {spec}"), Is.EqualTo(NoProblems));
+
     [TestCase("{forks: [{of: {kind: StatefulSet, name: cart}}]}", "spec.forks[0].of.kind: must be Deployment, got 'StatefulSet'")]
     [TestCase("{ttl: forever}", "spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
+    [TestCase("{ttl: 0s}", "spec.ttl: must be a positive duration such as 30m or 24h, got '0s'")]
+    [TestCase("{routingKey: Feature_X}", "spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature_X'")]
     [TestCase("{previews: [{service: cart, port: 8080, access: everyone}]}", "spec.previews[0].access: must be public, shared or personal, got 'everyone'")]
     [TestCase("{previews: [{service: cart, port: 1, access: public}]}", "spec.previews[0].port: Service shop/cart has no port 1")]
     [TestCase("{forks: [{of: {name: cart}, env: [{name: 1BAD, value: x}]}]}", "spec.forks[0].env[0].name: must be a valid environment variable name, got '1BAD'")]
