@@ -15,7 +15,7 @@ namespace XdsControlPlane.Testing;
 /// (as etcd has), an event history that watches replay from their resource version, bookmarks on demand, 410 Gone
 /// for versions older than the last compaction, and a switch that cuts every open watch mid-stream.
 /// </summary>
-internal sealed class FakeApiServer : IAsyncDisposable
+internal sealed partial class FakeApiServer : IAsyncDisposable
 {
     public const string Services = "/api/v1/services";
     public const string EndpointSlices = "/apis/discovery.k8s.io/v1/endpointslices";
@@ -23,6 +23,9 @@ internal sealed class FakeApiServer : IAsyncDisposable
     public const string Sandboxes = "/apis/sandboxctl.io/v1alpha1/sandboxes";
     public const string LocalWorkloads = "/apis/sandboxctl.io/v1alpha1/localworkloads";
     public const string Leases = "/apis/coordination.k8s.io/v1/leases";
+    public const string Pods = "/api/v1/pods";
+    public const string Deployments = "/apis/apps/v1/deployments";
+    public const string Events = "/api/v1/events";
 
     private static readonly Dictionary<string, (string ApiVersion, string ListKind)> Kinds = new(StringComparer.Ordinal)
     {
@@ -32,12 +35,15 @@ internal sealed class FakeApiServer : IAsyncDisposable
         [Sandboxes] = ("sandboxctl.io/v1alpha1", "SandboxList"),
         [LocalWorkloads] = ("sandboxctl.io/v1alpha1", "LocalWorkloadList"),
         [Leases] = ("coordination.k8s.io/v1", "LeaseList"),
+        [Pods] = ("v1", "PodList"),
+        [Deployments] = ("apps/v1", "DeploymentList"),
+        [Events] = ("v1", "EventList"),
     };
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Dictionary<(string, string), JsonObject>> _objects = Kinds.Keys.ToDictionary(k => k, _ => new Dictionary<(string, string), JsonObject>(), StringComparer.Ordinal);
     private readonly List<(long Version, string Path, string Type, JsonObject Object)> _history = [];
-    private readonly List<(string Path, Channel<string> Lines)> _watches = [];
+    private readonly List<(string Path, Func<JsonObject, bool> Selected, Channel<string> Lines)> _watches = [];
     private readonly WebApplication _app;
     private long _version = 100;
     private long _compactedBefore;
@@ -140,39 +146,78 @@ internal sealed class FakeApiServer : IAsyncDisposable
 
             await next(context);
         });
+        app.UseWebSockets();
         foreach (var path in Kinds.Keys)
         {
-            app.MapGet(path, (HttpContext context) => server.HandleAsync(path, context));
+            app.MapGet(path, (HttpContext context) => server.HandleAsync(path, null, context));
         }
 
-        const string Namespaced = "/apis/sandboxctl.io/v1alpha1/namespaces/{ns}/{plural}";
-        app.MapMethods(Namespaced + "/{name}/status", ["PATCH"], (string ns, string plural, string name, HttpContext context) =>
-            server.PatchStatusAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
-        app.MapGet(Namespaced, (string ns, string plural) => server.ListNamespaced($"/apis/sandboxctl.io/v1alpha1/{plural}", ns));
-        app.MapGet(Namespaced + "/{name}", (string ns, string plural, string name) => server.GetOne($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name));
-        app.MapPost(Namespaced, async (string ns, string plural, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, null, context));
-        app.MapPut(Namespaced + "/{name}", async (string ns, string plural, string name, HttpContext context) => await server.WriteAsync($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name, context));
-        app.MapDelete(Namespaced + "/{name}", (string ns, string plural, string name) => server.DeleteOne($"/apis/sandboxctl.io/v1alpha1/{plural}", ns, name));
-        const string NamespacedLeases = "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases";
-        app.MapGet(NamespacedLeases + "/{name}", (string ns, string name) => server.GetOne(Leases, ns, name));
-        app.MapPost(NamespacedLeases, async (string ns, HttpContext context) => await server.WriteAsync(Leases, ns, null, context));
-        app.MapPut(NamespacedLeases + "/{name}", async (string ns, string name, HttpContext context) => await server.WriteAsync(Leases, ns, name, context));
+        // Namespaced routes of every kind, core ("/api/v1/namespaces/…") and grouped ("/apis/g/v/namespaces/…").
+        foreach (var prefix in new[] { "/api/{version}", "/apis/{group}/{version}" })
+        {
+            var collection = prefix + "/namespaces/{ns}/{plural}";
+            app.MapGet(collection, (string ns, HttpContext context) => server.Dispatch(context, path => server.HandleAsync(path, ns, context)));
+            app.MapPost(collection, (string ns, HttpContext context) => server.Dispatch(context, path => server.WriteAsync(path, ns, null, context)));
+            app.MapGet(collection + "/{name}", (string ns, string name, HttpContext context) => server.Dispatch(context, path => server.GetOneAsync(path, ns, name, context)));
+            app.MapPut(collection + "/{name}", (string ns, string name, HttpContext context) => server.Dispatch(context, path => server.WriteAsync(path, ns, name, context)));
+            app.MapPatch(collection + "/{name}", (string ns, string name, HttpContext context) => server.Dispatch(context, path => server.PatchAsync(path, ns, name, context)));
+            app.MapDelete(collection + "/{name}", (string ns, string name, HttpContext context) => server.Dispatch(context, path => server.DeleteOneAsync(path, ns, name, context)));
+            app.MapMethods(collection + "/{name}/status", ["PATCH"], (string ns, string name, HttpContext context) => server.Dispatch(context, path => server.PatchStatusAsync(path, ns, name, context)));
+        }
+
+        server.MapSubresources(app);
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
     }
 
-    /// <summary>Creates or updates an object, as a user's apply does: the generation moves when the spec changes, status is kept.</summary>
+    /// <summary>Extra subresources (port-forward…) that other parts of this partial class map.</summary>
+    partial void MapSubresources(WebApplication app);
+
+    /// <summary>The cluster-wide collection path of a namespaced request, e.g. <c>/apis/apps/v1/deployments</c>.</summary>
+    private static string? Collection(HttpContext context)
+    {
+        var values = context.Request.RouteValues;
+        var path = values["group"] is string group
+            ? $"/apis/{group}/{values["version"]}/{values["plural"]}"
+            : $"/api/{values["version"]}/{values["plural"]}";
+        return Kinds.ContainsKey(path) ? path : null;
+    }
+
+    private Task Dispatch(HttpContext context, Func<string, Task> handle) =>
+        Collection(context) is { } path ? handle(path) : WriteAsync(context, NotFound(context.Request.Path, ""));
+
+    private static Task WriteAsync(HttpContext context, (int Code, JsonObject Body) answer)
+    {
+        context.Response.StatusCode = answer.Code;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync(answer.Body.ToJsonString());
+    }
+
+    /// <summary>
+    /// Creates or updates an object, as a user's apply does: the generation moves when the spec changes, status is
+    /// kept, uid and creation time are assigned once. An update that leaves a deleting object without finalizers
+    /// deletes it.
+    /// </summary>
     public void Put(string path, JsonObject obj)
     {
         lock (_gate)
         {
             var metadata = obj["metadata"]!.AsObject();
-            var key = ((string?)metadata["namespace"] ?? "default", (string)metadata["name"]!);
+            metadata["namespace"] ??= "default";
+            var key = ((string)metadata["namespace"]!, (string)metadata["name"]!);
             var exists = _objects[path].TryGetValue(key, out var old);
             var type = exists ? "MODIFIED" : "ADDED";
             var oldGeneration = (long?)old?["metadata"]?["generation"] ?? 0;
             metadata["generation"] = exists && JsonNode.DeepEquals(old!["spec"], obj["spec"]) ? oldGeneration : oldGeneration + 1;
+            metadata["uid"] = old?["metadata"]?["uid"]?.DeepClone() ?? metadata["uid"]?.DeepClone() ?? Guid.NewGuid().ToString();
+            metadata["creationTimestamp"] = old?["metadata"]?["creationTimestamp"]?.DeepClone()
+                ?? metadata["creationTimestamp"]?.DeepClone() ?? DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            if (old?["metadata"]?["deletionTimestamp"] is { } deleting)
+            {
+                metadata["deletionTimestamp"] = deleting.DeepClone();
+            }
+
             if (old?["status"] is { } status)
             {
                 obj["status"] = status.DeepClone();
@@ -181,17 +226,88 @@ internal sealed class FakeApiServer : IAsyncDisposable
             metadata["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
             _objects[path][key] = obj;
             Record(path, type, obj);
+            if (metadata["deletionTimestamp"] is not null && Finalizers(obj) == 0)
+            {
+                Remove(path, key);
+            }
         }
     }
 
+    /// <summary>
+    /// Deletes an object as the API server does: one with finalizers only gets a deletion timestamp (the controller
+    /// that owns the finalizer finishes the job); otherwise it goes, and so do the objects whose owner references
+    /// name it (the garbage collector's background cascade).
+    /// </summary>
     public void Delete(string path, string ns, string name)
     {
         lock (_gate)
         {
-            if (_objects[path].Remove((ns, name), out var obj))
+            if (!_objects[path].TryGetValue((ns, name), out var obj))
             {
-                obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
-                Record(path, "DELETED", obj);
+                return;
+            }
+
+            if (Finalizers(obj) > 0)
+            {
+                if (obj["metadata"]!["deletionTimestamp"] is null)
+                {
+                    obj["metadata"]!["deletionTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+                    obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+                    Record(path, "MODIFIED", obj);
+                }
+
+                return;
+            }
+
+            Remove(path, (ns, name));
+        }
+    }
+
+    /// <summary>Sets a Deployment's status the way the deployment controller does once its pods are (or are not) ready.</summary>
+    public void SetDeploymentReady(string ns, string name, bool ready)
+    {
+        lock (_gate)
+        {
+            var deployment = _objects[Deployments][(ns, name)];
+            var replicas = (int?)deployment["spec"]?["replicas"] ?? 1;
+            MergeStatus(Deployments, deployment, new JsonObject
+            {
+                ["observedGeneration"] = deployment["metadata"]!["generation"]!.DeepClone(),
+                ["replicas"] = replicas,
+                ["updatedReplicas"] = replicas,
+                ["readyReplicas"] = ready ? replicas : 0,
+                ["availableReplicas"] = ready ? replicas : 0,
+            });
+        }
+    }
+
+    /// <summary>The stored objects of a kind in a namespace.</summary>
+    public JsonObject[] List(string path, string ns)
+    {
+        lock (_gate)
+        {
+            return [.. _objects[path].Where(o => o.Key.Item1 == ns).OrderBy(o => o.Key.Item2, StringComparer.Ordinal).Select(o => o.Value.DeepClone().AsObject())];
+        }
+    }
+
+    private static int Finalizers(JsonObject obj) => obj["metadata"]?["finalizers"] is JsonArray { Count: > 0 } finalizers ? finalizers.Count : 0;
+
+    private void Remove(string path, (string, string) key)
+    {
+        if (!_objects[path].Remove(key, out var obj))
+        {
+            return;
+        }
+
+        obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
+        Record(path, "DELETED", obj);
+        var uid = (string?)obj["metadata"]!["uid"];
+        foreach (var (kind, objects) in _objects)
+        {
+            var dependents = objects.Where(o => o.Value["metadata"]?["ownerReferences"] is JsonArray owners && owners.Any(r => (string?)r?["uid"] == uid)).Select(o => o.Key).ToList();
+            foreach (var dependent in dependents)
+            {
+                Delete(kind, dependent.Item1, dependent.Item2);
             }
         }
     }
@@ -211,7 +327,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var (path, lines) in _watches)
+            foreach (var (path, _, lines) in _watches)
             {
                 lines.Writer.TryWrite(Event("BOOKMARK", new JsonObject
                 {
@@ -228,7 +344,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
     {
         lock (_gate)
         {
-            foreach (var (_, lines) in _watches)
+            foreach (var (_, _, lines) in _watches)
             {
                 lines.Writer.TryComplete();
             }
@@ -255,52 +371,90 @@ internal sealed class FakeApiServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private IResult ListNamespaced(string path, string ns)
-    {
-        lock (_gate)
-        {
-            return Results.Text(new JsonObject
-            {
-                ["kind"] = Kinds[path].ListKind,
-                ["apiVersion"] = Kinds[path].ApiVersion,
-                ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
-                ["items"] = new JsonArray([.. _objects[path].Where(o => o.Key.Item1 == ns).Select(o => (JsonNode)o.Value.DeepClone())]),
-            }.ToJsonString(), "application/json");
-        }
-    }
+    private Task GetOneAsync(string path, string ns, string name, HttpContext context) =>
+        Get(path, ns, name) is { } obj ? WriteAsync(context, (200, obj)) : WriteAsync(context, NotFound(path, name));
 
-    private IResult GetOne(string path, string ns, string name) =>
-        Get(path, ns, name) is { } obj ? Results.Text(obj.ToJsonString(), "application/json") : NotFound(path, name);
-
-    private IResult DeleteOne(string path, string ns, string name)
+    private Task DeleteOneAsync(string path, string ns, string name, HttpContext context)
     {
         if (Get(path, ns, name) is null)
         {
-            return NotFound(path, name);
+            return WriteAsync(context, NotFound(path, name));
         }
 
         Delete(path, ns, name);
-        return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success" }.ToJsonString(), "application/json");
+        return WriteAsync(context, (200, Get(path, ns, name) ?? new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success" }));
     }
 
     /// <summary>POST (create; 409 when it exists) and PUT (replace; 404 when it does not).</summary>
-    private async Task<IResult> WriteAsync(string path, string ns, string? name, HttpContext context)
+    private async Task WriteAsync(string path, string ns, string? name, HttpContext context)
     {
         var obj = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        obj["metadata"] ??= new JsonObject();
         obj["metadata"]!["namespace"] = ns;
-        var objectName = (string)obj["metadata"]!["name"]!;
+        if (obj["metadata"]!["name"] is null && (string?)obj["metadata"]!["generateName"] is { } prefix)
+        {
+            obj["metadata"]!["name"] = prefix + Guid.NewGuid().ToString("N")[..5];
+        }
+
+        (int, JsonObject) answer;
         lock (_gate)
         {
-            return CheckAndPut(path, ns, name, obj, objectName);
+            answer = CheckAndPut(path, ns, name, obj, (string)obj["metadata"]!["name"]!);
         }
+
+        await WriteAsync(context, answer);
     }
 
-    private IResult CheckAndPut(string path, string ns, string? name, JsonObject obj, string objectName)
+    /// <summary>A JSON merge patch (RFC 7386) of the object; a <c>metadata.resourceVersion</c> in the patch must match.</summary>
+    private async Task PatchAsync(string path, string ns, string name, HttpContext context)
+    {
+        var patch = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        (int, JsonObject) answer;
+        lock (_gate)
+        {
+            if (Get(path, ns, name) is not { } current)
+            {
+                answer = NotFound(path, name);
+            }
+            else
+            {
+                var merged = MergePatch(current, patch)!.AsObject();
+                answer = CheckAndPut(path, ns, name, merged, name);
+            }
+        }
+
+        await WriteAsync(context, answer);
+    }
+
+    private static JsonNode? MergePatch(JsonNode? target, JsonNode? patch)
+    {
+        if (patch is not JsonObject patchObject)
+        {
+            return patch?.DeepClone();
+        }
+
+        var result = target is JsonObject targetObject ? targetObject.DeepClone().AsObject() : new JsonObject();
+        foreach (var (field, value) in patchObject)
+        {
+            if (value is null)
+            {
+                result.Remove(field);
+            }
+            else
+            {
+                result[field] = MergePatch(result[field], value);
+            }
+        }
+
+        return result;
+    }
+
+    private (int Code, JsonObject Body) CheckAndPut(string path, string ns, string? name, JsonObject obj, string objectName)
     {
         var exists = Get(path, ns, objectName) is not null;
         if (name is null && exists)
         {
-            return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "AlreadyExists", ["code"] = 409 }.ToJsonString(), "application/json", statusCode: 409);
+            return (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "AlreadyExists", ["message"] = $"\"{objectName}\" already exists", ["code"] = 409 });
         }
 
         if (name is not null && !exists)
@@ -312,40 +466,36 @@ internal sealed class FakeApiServer : IAsyncDisposable
         if (name is not null && (string?)obj["metadata"]!["resourceVersion"] is { } expected
             && expected != (string?)Get(path, ns, objectName)!["metadata"]!["resourceVersion"])
         {
-            return Results.Text(new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["code"] = 409 }.ToJsonString(), "application/json", statusCode: 409);
+            return (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["message"] = "the object has been modified", ["code"] = 409 });
         }
 
         Put(path, obj);
-        return Results.Text(Get(path, ns, objectName)!.ToJsonString(), "application/json", statusCode: name is null ? 201 : 200);
+        return (name is null ? 201 : 200, Get(path, ns, objectName) ?? obj);
     }
 
-    private static IResult NotFound(string path, string name) => Results.Text(
-        new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["message"] = $"{path} \"{name}\" not found", ["code"] = 404 }.ToJsonString(),
-        "application/json",
-        statusCode: 404);
+    private static (int Code, JsonObject Body) NotFound(string path, string name) =>
+        (404, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["message"] = $"{path} \"{name}\" not found", ["code"] = 404 });
 
     /// <summary>The status subresource: a JSON merge patch of <c>status</c> that leaves spec and generation alone.</summary>
     private async Task PatchStatusAsync(string path, string ns, string name, HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
-        string answer;
+        (int, JsonObject) answer;
         lock (_gate)
         {
             StatusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
             if (!_objects[path].TryGetValue((ns, name), out var obj))
             {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                answer = new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["code"] = 404 }.ToJsonString();
+                answer = NotFound(path, name);
             }
             else
             {
                 MergeStatus(path, obj, body["status"]!.AsObject());
-                answer = obj.ToJsonString();
+                answer = (200, obj.DeepClone().AsObject());
             }
         }
 
-        context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(answer);
+        await WriteAsync(context, answer);
     }
 
     /// <summary>Merges <paramref name="status"/> into the stored object's status, as a status-subresource patch does (a tunnel heartbeat, for example).</summary>
@@ -374,15 +524,18 @@ internal sealed class FakeApiServer : IAsyncDisposable
     {
         var version = long.Parse((string)obj["metadata"]!["resourceVersion"]!, CultureInfo.InvariantCulture);
         _history.Add((version, path, type, obj.DeepClone().AsObject()));
-        foreach (var (watchPath, lines) in _watches.Where(w => w.Path == path))
+        foreach (var (_, _, lines) in _watches.Where(w => w.Path == path && w.Selected(obj)))
         {
             lines.Writer.TryWrite(Event(type, obj));
         }
     }
 
-    private async Task HandleAsync(string path, HttpContext context)
+    /// <summary>List or watch (<c>?watch=true</c>) of one kind, in all namespaces or one, filtered by <c>labelSelector</c>.</summary>
+    private async Task HandleAsync(string path, string? ns, HttpContext context)
     {
         var query = context.Request.Query;
+        var selector = LabelSelector.Parse(query["labelSelector"].ToString());
+        bool Selected(JsonObject obj) => (ns is null || (string?)obj["metadata"]?["namespace"] == ns) && selector(obj);
         if (query["watch"] != "true")
         {
             string list;
@@ -394,7 +547,7 @@ internal sealed class FakeApiServer : IAsyncDisposable
                     ["kind"] = Kinds[path].ListKind,
                     ["apiVersion"] = Kinds[path].ApiVersion,
                     ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
-                    ["items"] = new JsonArray([.. _objects[path].Values.Select(o => (JsonNode)o.DeepClone())]),
+                    ["items"] = new JsonArray([.. _objects[path].Values.Where(Selected).Select(o => (JsonNode)o.DeepClone())]),
                 }.ToJsonString();
             }
 
@@ -423,12 +576,12 @@ internal sealed class FakeApiServer : IAsyncDisposable
             }
             else
             {
-                foreach (var (_, type, obj) in _history.Where(h => h.Path == path && h.Version > from).Select(h => (h.Version, h.Type, h.Object)))
+                foreach (var (_, type, obj) in _history.Where(h => h.Path == path && h.Version > from && Selected(h.Object)).Select(h => (h.Version, h.Type, h.Object)))
                 {
                     lines.Writer.TryWrite(Event(type, obj));
                 }
 
-                _watches.Add((path, lines));
+                _watches.Add((path, Selected, lines));
             }
         }
 
@@ -455,4 +608,24 @@ internal sealed class FakeApiServer : IAsyncDisposable
     }
 
     private static string Event(string type, JsonObject obj) => new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
+
+    /// <summary>Equality-based label selectors: <c>a=b,c!=d,e,!f</c>.</summary>
+    private static class LabelSelector
+    {
+        public static Func<JsonObject, bool> Parse(string text)
+        {
+            var terms = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return obj =>
+            {
+                var labels = obj["metadata"]?["labels"] as JsonObject;
+                return terms.All(term => term switch
+                {
+                    _ when term.Contains("!=", StringComparison.Ordinal) => (string?)labels?[term.Split("!=")[0]] != term.Split("!=")[1],
+                    _ when term.Contains('=', StringComparison.Ordinal) => (string?)labels?[term.Split('=')[0].TrimEnd('=')] == term.Split('=')[^1],
+                    ['!', .. var key] => labels?.ContainsKey(key) != true,
+                    _ => labels?.ContainsKey(term) == true,
+                });
+            };
+        }
+    }
 }
