@@ -32,4 +32,19 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Information, Message = "{Resource} is {Phase}")]
     public static partial void LocalWorkloadPhase(ILogger logger, string resource, string phase);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Could not record the Event {Reason} for {Resource}: {Error}")]
+    public static partial void EventFailed(ILogger logger, string resource, string reason, string error);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Sandbox {Resource} is {Phase}: {Message}")]
+    public static partial void SandboxPhase(ILogger logger, string resource, string phase, string message);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Sandbox {Resource} expired (ttl {Ttl}); deleted")]
+    public static partial void SandboxExpired(ILogger logger, string resource, string ttl);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "Sandbox {Resource} deleted: its forks are removed and its finalizer released")]
+    public static partial void SandboxFinalized(ILogger logger, string resource);
+
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Reconciling {Controller} {Key} failed ({Error}); retrying in {Seconds:F1} s")]
+    public static partial void ReconcileFailed(ILogger logger, string controller, string key, string error, double seconds, Exception exception);
 }

@@ -28,7 +28,11 @@ internal interface IResourceSource
 /// from the last seen version when a watch ends, lists again when the server answers 410 Gone, and backs off with
 /// jitter after failures. Each change replaces the informer's immutable view and calls the change callback.
 /// </summary>
-internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger)
+/// <param name="source">What to list and watch.</param>
+/// <param name="clock">Time, for backoff.</param>
+/// <param name="logger">Where list/watch trouble is logged.</param>
+/// <param name="observe">Called with every object listed or changed (deleted ones too), before parsing: how controllers queue work.</param>
+internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger, Action<JsonObject>? observe = null)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
@@ -142,6 +146,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
         var ns = obj["metadata"]?["namespace"]?.GetValue<string>() ?? ObjectMeta.DefaultNamespace;
         var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
         var key = (ns, name);
+        observe?.Invoke(obj);
         objects.Remove(key);
         problems.Remove(key);
         if (type == WatchEventType.Deleted)

@@ -26,9 +26,20 @@ internal static class ResourceSources
             list => (list.Items, list.Metadata?.ResourceVersion),
             (rv, onError, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct)),
         new CustomSource(client, RouteGroup.KindName, "routegroups"),
-        new CustomSource(client, Sandbox.KindName, "sandboxes"),
+        Sandboxes(client),
         new CustomSource(client, LocalWorkload.KindName, "localworkloads"),
     ];
+
+    /// <summary>Sandboxes in all namespaces (what the Sandbox controller reconciles).</summary>
+    public static IResourceSource Sandboxes(IKubernetes client) => new CustomSource(client, Sandbox.KindName, "sandboxes");
+
+    /// <summary>Deployments labelled as forks of a Sandbox, in all namespaces (their readiness moves the Sandbox's status).</summary>
+    public static IResourceSource ForkDeployments(IKubernetes client) => new TypedSource<V1Deployment, V1DeploymentList>(
+        "Deployment",
+        "apps/v1",
+        ct => client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: SandboxLabels.Sandbox, cancellationToken: ct),
+        list => (list.Items, list.Metadata?.ResourceVersion),
+        (rv, onError, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
     /// <summary>Objects in list responses carry no apiVersion and kind; the reader needs them.</summary>
     private static JsonObject Typed(JsonObject obj, string apiVersion, string kind)

@@ -155,4 +155,10 @@ public static class SandboxLabels
 
     /// <summary>The baseline Service the fork Service stands in for.</summary>
     public const string ForkOf = "sandboxctl.io/fork-of";
+
+    /// <summary>The baseline workload (Deployment) a fork Deployment and its pods copy.</summary>
+    public const string ForkOfWorkload = "sandboxctl.io/fork-of-workload";
+
+    /// <summary>The finalizer the Sandbox controller puts on a Sandbox so that its forks are removed before it goes.</summary>
+    public const string Finalizer = "sandboxctl.io/forks";
 }

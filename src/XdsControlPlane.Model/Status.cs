@@ -42,6 +42,12 @@ public sealed record ForkStatus
     /// <summary>The baseline workload forked.</summary>
     public string Name { get; init; } = "";
 
+    /// <summary>The fork's Deployment.</summary>
+    public string? Deployment { get; init; }
+
+    /// <summary>The fork's Services (one per baseline Service that selects the baseline's pods).</summary>
+    public IReadOnlyList<string> Services { get; init; } = [];
+
     /// <summary>All of its pods are ready.</summary>
     public bool Ready { get; init; }
 

@@ -114,6 +114,12 @@ public sealed class ServerHost : IAsyncDisposable
                 acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
                 isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
                 fieldManager: "xds-control-plane"));
+            builder.Services.AddHostedService(services => new SandboxController(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<SandboxController>>(),
+                isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
+                fieldManager: "xds-control-plane"));
         }
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));

@@ -376,13 +376,14 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     private Task DeleteOneAsync(string path, string ns, string name, HttpContext context)
     {
-        if (Get(path, ns, name) is null)
+        if (Get(path, ns, name) is not { } before)
         {
             return WriteAsync(context, NotFound(path, name));
         }
 
+        // The API server answers with the object: as it is now when finalizers hold it, else as it was.
         Delete(path, ns, name);
-        return WriteAsync(context, (200, Get(path, ns, name) ?? new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Success" }));
+        return WriteAsync(context, (200, Get(path, ns, name) ?? before));
     }
 
     /// <summary>POST (create; 409 when it exists) and PUT (replace; 404 when it does not).</summary>

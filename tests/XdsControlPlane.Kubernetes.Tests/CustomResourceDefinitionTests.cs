@@ -101,13 +101,18 @@ public sealed class CustomResourceDefinitionTests
     {
         Assert.That(ChartPermissions(), Is.EqualTo(new[]
         {
-            "ClusterRole:/services:list", "ClusterRole:/services:watch",
+            "ClusterRole:/events:create",
+            "ClusterRole:/services:create", "ClusterRole:/services:delete", "ClusterRole:/services:get", "ClusterRole:/services:list", "ClusterRole:/services:patch", "ClusterRole:/services:watch",
+            "ClusterRole:apps/deployments:create", "ClusterRole:apps/deployments:delete", "ClusterRole:apps/deployments:get", "ClusterRole:apps/deployments:list",
+            "ClusterRole:apps/deployments:update", "ClusterRole:apps/deployments:watch",
             "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
             "ClusterRole:sandboxctl.io/localworkloads/status:patch",
             "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
             "ClusterRole:sandboxctl.io/routegroups/status:patch",
             "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",
-            "ClusterRole:sandboxctl.io/sandboxes:list", "ClusterRole:sandboxctl.io/sandboxes:watch",
+            "ClusterRole:sandboxctl.io/sandboxes/status:patch",
+            "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
+            "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
             "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:update",
         }.Order(StringComparer.Ordinal)));
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,7 +9,6 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// <summary>The Kubernetes source: the official KubernetesClient against the fake API server over HTTP.</summary>
 public sealed class KubernetesSourceTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
     private FakeApiServer _api = null!;
     private KubernetesSource _source = null!;
     private global::k8s.Kubernetes _client = null!;
@@ -34,10 +32,10 @@ public sealed class KubernetesSourceTests
             return [];
         }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) }, () => _acked);
         await _source.StartAsync(CancellationToken.None);
-        await WaitAsync(() => _source.HasSynced && _api.OpenWatches == 5, "the first publication and five open watches");
+        await Eventually.WaitAsync(() => _source.HasSynced && _api.OpenWatches == 5, "the first publication and five open watches");
 
         // The first status write moves the RouteGroups' version: let the informer see it before a test starts.
-        await WaitAsync(
+        await Eventually.WaitAsync(
             () => _api.Get(FakeApiServer.RouteGroups, "shop", "first")?["status"] is not null
                 && _source.ResourceVersions[RouteGroup.KindName] == (string?)_api.Get(FakeApiServer.RouteGroups, "shop", "first")!["metadata"]!["resourceVersion"],
             "the first status write to be seen");
@@ -69,9 +67,9 @@ public sealed class KubernetesSourceTests
     public async Task Watch_NewAndDeletedRouteGroup_Published()
     {
         _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
-        await WaitAsync(() => Names().SequenceEqual(["first", "second"]), "the new RouteGroup");
+        await Eventually.WaitAsync(() => Names().SequenceEqual(["first", "second"]), "the new RouteGroup");
         _api.Delete(FakeApiServer.RouteGroups, "shop", "first");
-        await WaitAsync(() => Names().SequenceEqual(["second"]), "the deletion");
+        await Eventually.WaitAsync(() => Names().SequenceEqual(["second"]), "the deletion");
     }
 
     [Test]
@@ -82,7 +80,7 @@ public sealed class KubernetesSourceTests
         _api.CutWatches();
         _api.Put(FakeApiServer.RouteGroups, Group("during-the-cut", weight: 100));
 
-        await WaitAsync(() => Names().Contains("during-the-cut"), "the RouteGroup created while the watch was down");
+        await Eventually.WaitAsync(() => Names().Contains("during-the-cut"), "the RouteGroup created while the watch was down");
 
         var resumed = _api.WatchRequests.Where(w => w.Path == FakeApiServer.RouteGroups).Skip(watchesBefore).First();
         Assert.Multiple(() =>
@@ -97,16 +95,16 @@ public sealed class KubernetesSourceTests
     public async Task Bookmark_AdvancesTheVersionTheNextWatchStartsFrom()
     {
         _api.Put(FakeApiServer.Services, Service("other"));   // moves the global version past the RouteGroups' last event
-        await WaitAsync(() => Volatile.Read(ref _published)!.Services.Count == 3, "the new Service");
+        await Eventually.WaitAsync(() => Volatile.Read(ref _published)!.Services.Count == 3, "the new Service");
         var current = _api.CurrentVersion;
         Assert.That(_source.ResourceVersions[RouteGroup.KindName], Is.Not.EqualTo(current));
 
         _api.Bookmark();
-        await WaitAsync(() => _source.ResourceVersions[RouteGroup.KindName] == current, "the bookmark");
+        await Eventually.WaitAsync(() => _source.ResourceVersions[RouteGroup.KindName] == current, "the bookmark");
         var watchesBefore = _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups);
         _api.CutWatches();
 
-        await WaitAsync(() => _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups) > watchesBefore, "the RouteGroup watch to resume");
+        await Eventually.WaitAsync(() => _api.WatchRequests.Count(w => w.Path == FakeApiServer.RouteGroups) > watchesBefore, "the RouteGroup watch to resume");
         Assert.That(_api.WatchRequests.Where(w => w.Path == FakeApiServer.RouteGroups).Last().ResourceVersion, Is.EqualTo(current));
     }
 
@@ -114,13 +112,13 @@ public sealed class KubernetesSourceTests
     public async Task Gone_RelistsAndPicksUpWhatChanged()
     {
         _api.Put(FakeApiServer.RouteGroups, Group("seen-live", weight: 100));
-        await WaitAsync(() => Names().Contains("seen-live"), "the live RouteGroup");
+        await Eventually.WaitAsync(() => Names().Contains("seen-live"), "the live RouteGroup");
         _api.Put(FakeApiServer.Services, Service("moves-the-version"));   // the RouteGroup watch is now behind
         _api.Compact();
         _api.CutWatches();
         _api.Put(FakeApiServer.RouteGroups, Group("after-the-cut", weight: 100));
 
-        await WaitAsync(() => Names().SequenceEqual(["after-the-cut", "first", "seen-live"]), "the relisted RouteGroups");
+        await Eventually.WaitAsync(() => Names().SequenceEqual(["after-the-cut", "first", "seen-live"]), "the relisted RouteGroups");
         Assert.That(_source.Lists[RouteGroup.KindName], Is.EqualTo(2), "listed again after 410 Gone");
     }
 
@@ -130,20 +128,20 @@ public sealed class KubernetesSourceTests
         _api.Put(FakeApiServer.RouteGroups, Group("broken", weight: 90));
         _api.Put(FakeApiServer.RouteGroups, Group("fine", weight: 100));
 
-        await WaitAsync(() => Names().Contains("fine"), "the valid RouteGroup");
+        await Eventually.WaitAsync(() => Names().Contains("fine"), "the valid RouteGroup");
         Assert.That(Names(), Is.EqualTo(new[] { "fine", "first" }));
     }
 
     [Test]
     public async Task ServerHost_WithKubernetes_ServesTheClustersRoutes()
     {
-        using var cancel = new CancellationTokenSource(Timeout);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await using var host = await StartHostAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
-        await WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "readiness");
+        await Eventually.WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "readiness");
 
         _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
-        await WaitAsync(
+        await Eventually.WaitAsync(
             async () => (await http.GetStringAsync(new Uri("/debug/snapshot?group=grpc", UriKind.Relative))).Contains("second|RouteGroup/shop/second#0", StringComparison.Ordinal),
             "the new RouteGroup's route in the grpc snapshot");
         var snapshot = JsonNode.Parse(await http.GetStringAsync(new Uri("/debug/snapshot?group=grpc&resources=false", UriKind.Relative), cancel.Token))!;
@@ -224,12 +222,12 @@ public sealed class KubernetesSourceTests
             ["status"] = new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(45) } },
         });
 
-        await WaitAsync(() => Phase() == "Disconnected" && Volatile.Read(ref _published)!.LocalWorkloads.SingleOrDefault()?.IsRoutable == false, "Disconnected after 30 s without a heartbeat");
+        await Eventually.WaitAsync(() => Phase() == "Disconnected" && Volatile.Read(ref _published)!.LocalWorkloads.SingleOrDefault()?.IsRoutable == false, "Disconnected after 30 s without a heartbeat");
         Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.False, "no route to the laptop while disconnected");
 
         _api.PatchStatus(FakeApiServer.LocalWorkloads, "shop", "alice", new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(0) } });
 
-        await WaitAsync(() => Phase() == "Connected" && Volatile.Read(ref _published)!.LocalWorkloads.Single().IsRoutable, "Connected after a heartbeat");
+        await Eventually.WaitAsync(() => Phase() == "Connected" && Volatile.Read(ref _published)!.LocalWorkloads.Single().IsRoutable, "Connected after a heartbeat");
         Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.True, "keyed requests reach the laptop again");
 
         string? Phase() => (string?)_api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["phase"];
@@ -239,12 +237,12 @@ public sealed class KubernetesSourceTests
     public async Task Status_Converged_NoFurtherWritesOnUnrelatedChanges()
     {
         await ConditionsAsync("first", c => c.Count == 3 && c[2].Status == "True");
-        await WaitAsync(() => !_source.HasPendingStatus, "status to settle");
+        await Eventually.WaitAsync(() => !_source.HasPendingStatus, "status to settle");
         var writes = _api.StatusPatches.Count;
         var publications = Volatile.Read(ref _publications);
 
         _api.Put(FakeApiServer.Services, Service("unrelated"));
-        await WaitAsync(() => Volatile.Read(ref _publications) > publications, "the unrelated change to be published");
+        await Eventually.WaitAsync(() => Volatile.Read(ref _publications) > publications, "the unrelated change to be published");
 
         Assert.That(_api.StatusPatches, Has.Count.EqualTo(writes));
     }
@@ -253,9 +251,9 @@ public sealed class KubernetesSourceTests
     public async Task ServerHost_ProgrammedFollowsTheDataPlanesAcks()
     {
         await _source.StopAsync(CancellationToken.None);   // one status writer: the host's
-        using var cancel = new CancellationTokenSource(Timeout);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         await using var host = await StartHostAsync(cancel.Token);
-        await WaitAsync(() => host.Snapshots.GetSnapshot("gateway") is not null, "the first snapshot");
+        await Eventually.WaitAsync(() => host.Snapshots.GetSnapshot("gateway") is not null, "the first snapshot");
 
         // A gateway that receives clusters but has not ACKed them yet.
         using var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
@@ -308,7 +306,7 @@ public sealed class KubernetesSourceTests
     private async Task<List<Condition>> ConditionsAsync(string name, Func<List<Condition>, bool> until)
     {
         List<Condition> conditions = [];
-        await WaitAsync(() =>
+        await Eventually.WaitAsync(() =>
         {
             var status = _api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
             conditions = status?["conditions"]?.AsArray().Select(c => new Condition
@@ -329,22 +327,6 @@ public sealed class KubernetesSourceTests
         [.. new XdsControlPlane.Translation.RouteGroupTranslator().Translate(Volatile.Read(ref _published)!).Groups["sidecar"].Select(r => r.Name)];
 
     private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
-
-    private static Task WaitAsync(Func<bool> condition, string what) => WaitAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitAsync(Func<Task<bool>> condition, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > Timeout)
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(20);
-        }
-    }
 
     private static JsonObject Service(string name) => FakeApiServer.ServiceObject("shop", name);
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,10 +8,9 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// <summary>Two control-plane replicas against one (fake) API server: only the Lease holder writes status.</summary>
 public sealed class LeaderElectionTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     [Test]
-    public async Task TwoReplicas_OnlyTheLeaseHolderWritesStatus_AndTheOtherTakesOverWhenItStops()
+    public async Task TwoReplicas_OnlyTheLeaseHolderWritesStatusAndReconciles_AndTheOtherTakesOverWhenItStops()
     {
         await using var api = await FakeApiServer.StartAsync();
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
@@ -25,13 +23,22 @@ public sealed class LeaderElectionTests
             ["metadata"] = new JsonObject { ["name"] = "laptop", ["namespace"] = "shop" },
             ["spec"] = new JsonObject { ["routingKey"] = "bob", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
         });
+        api.Put(FakeApiServer.Deployments, Baseline("web"));
+        api.Put(FakeApiServer.Services, WebService(port: 80));
+        api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", "web:2"));
+        var expired = Sandbox("expired", "web:3");
+        expired["metadata"]!["creationTimestamp"] = "2020-01-01T00:00:00Z";
+        expired["spec"]!["ttl"] = "1h";
+        api.Put(FakeApiServer.Sandboxes, expired);
         await using var a = await Replica.StartAsync(api, "replica-a");
         await using var b = await Replica.StartAsync(api, "replica-b");
 
-        await WaitAsync(
+        await Eventually.WaitAsync(
             () => a.Leadership.IsLeader ^ b.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "first")?["status"] is not null
-                && (string?)api.Get(FakeApiServer.LocalWorkloads, "shop", "laptop")?["status"]?["phase"] == "Pending",
-            "one leader, a RouteGroup status and a LocalWorkload phase");
+                && (string?)api.Get(FakeApiServer.LocalWorkloads, "shop", "laptop")?["status"]?["phase"] == "Pending"
+                && (string?)api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")?["status"]?["phase"] == "Pending"
+                && api.Get(FakeApiServer.Sandboxes, "shop", "expired") is null,
+            "one leader, a RouteGroup status, a LocalWorkload phase, a Sandbox forked and an expired one deleted");
         var (leader, follower) = a.Leadership.IsLeader ? (a, b) : (b, a);
         Assert.Multiple(() =>
         {
@@ -42,8 +49,19 @@ public sealed class LeaderElectionTests
         await leader.DisposeAsync();   // the holder stops renewing
         api.Put(FakeApiServer.RouteGroups, Group("second"));
 
-        await WaitAsync(() => follower.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "second")?["status"] is not null, "the other replica to take over and write status");
+        await Eventually.WaitAsync(() => follower.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "second")?["status"] is not null, "the other replica to take over and write status");
         Assert.That(api.StatusPatches.Last(p => p.Name == "shop/second").FieldManager, Is.EqualTo(follower.Leadership.Identity));
+
+        // The new leader reconciles Sandboxes: a new image and a changed baseline port reach the fork, deletion removes it.
+        api.Put(FakeApiServer.Services, WebService(port: 81));
+        api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", "web:4"));
+        await Eventually.WaitAsync(
+            () => (string?)api.Get(FakeApiServer.Deployments, "shop", "web-feature-x")?["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"] == "web:4"
+                && (int?)api.Get(FakeApiServer.Services, "shop", "web-feature-x")?["spec"]?["ports"]?[0]?["port"] == 81,
+            "the fork to follow the new image and port");
+        api.Delete(FakeApiServer.Sandboxes, "shop", "feature-x");
+        await Eventually.WaitAsync(() => api.Get(FakeApiServer.Sandboxes, "shop", "feature-x") is null && api.Get(FakeApiServer.Deployments, "shop", "web-feature-x") is null, "the Sandbox and its fork to go");
+        Assert.That(api.StatusPatches.Where(p => p.Name == "shop/feature-x").Select(p => p.FieldManager).Distinct(), Is.EqualTo(new[] { leader.Leadership.Identity, follower.Leadership.Identity }));
 
         // Everything the replicas asked of the API server is granted by the chart's RBAC, and every grant was used.
         var granted = CustomResourceDefinitionTests.ChartPermissions().Select(p => p[(p.IndexOf(':', StringComparison.Ordinal) + 1)..]).ToHashSet(StringComparer.Ordinal);
@@ -67,32 +85,52 @@ public sealed class LeaderElectionTests
         },
     };
 
-    private static async Task WaitAsync(Func<bool> condition, string what)
+    private static JsonObject Baseline(string name) => new()
     {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject
         {
-            if (clock.Elapsed > Timeout)
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
             {
-                Assert.Fail($"timed out waiting for {what}");
-            }
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
+                ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = name, ["image"] = $"{name}:1" }) },
+            },
+        },
+    };
 
-            await Task.Delay(20);
-        }
+    private static JsonObject WebService(int port)
+    {
+        var service = FakeApiServer.ServiceObject("shop", "web", port);
+        service["spec"]!["selector"] = new JsonObject { ["app"] = "web" };
+        return service;
     }
+
+    private static JsonObject Sandbox(string name, string image) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "Sandbox",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject { ["forks"] = new JsonArray(new JsonObject { ["of"] = new JsonObject { ["name"] = "web" }, ["image"] = image }) },
+    };
+
 
     /// <summary>One control-plane replica: its Kubernetes client, Lease candidate and source.</summary>
     private sealed class Replica : IAsyncDisposable
     {
         private readonly global::k8s.Kubernetes _client;
         private readonly KubernetesSource _source;
+        private readonly SandboxController _controller;
         private bool _disposed;
 
-        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesSource source)
+        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesSource source, SandboxController controller)
         {
             _client = client;
             Leadership = leadership;
             _source = source;
+            _controller = controller;
         }
 
         public LeaseLeadership Leadership { get; }
@@ -110,9 +148,12 @@ public sealed class LeaderElectionTests
             var source = new KubernetesSource(client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
                 new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) },
                 isLeader: () => leadership.IsLeader, fieldManager: identity);
+            var controller = new SandboxController(client, TimeProvider.System, NullLogger<SandboxController>.Instance,
+                new SandboxControllerOptions { FollowerRetry = TimeSpan.FromMilliseconds(100) }, isLeader: () => leadership.IsLeader, fieldManager: identity);
             await leadership.StartAsync(CancellationToken.None);
             await source.StartAsync(CancellationToken.None);
-            return new Replica(client, leadership, source);
+            await controller.StartAsync(CancellationToken.None);
+            return new Replica(client, leadership, source, controller);
         }
 
         public async ValueTask DisposeAsync()
@@ -123,9 +164,11 @@ public sealed class LeaderElectionTests
             }
 
             _disposed = true;
+            await _controller.StopAsync(CancellationToken.None);
             await _source.StopAsync(CancellationToken.None);
             await Leadership.StopAsync(CancellationToken.None);
             _source.Dispose();
+            _controller.Dispose();
             Leadership.Dispose();
             _client.Dispose();
         }

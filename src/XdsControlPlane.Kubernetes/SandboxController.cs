@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Hosting;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>Tuning of the Sandbox controller.</summary>
+public sealed record SandboxControllerOptions
+{
+    /// <summary>Sandboxes reconciled at once (different Sandboxes; one Sandbox is never reconciled twice at once).</summary>
+    public int Workers { get; init; } = 2;
+
+    /// <summary>How often every Sandbox is reconciled even without a change (baseline Deployments are not watched).</summary>
+    public TimeSpan Resync { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How soon a replica that does not hold the Lease looks again at a queued Sandbox.</summary>
+    public TimeSpan FollowerRetry { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>First retry delay after a failed reconcile; doubles per failure up to five minutes.</summary>
+    public TimeSpan RetryBase { get; init; } = TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>
+/// The Sandbox controller: watches Sandboxes and the fork Deployments they own, queues the affected Sandbox on every
+/// change, and reconciles it (forks, finalizer, TTL, status, Events) with a work queue that serializes each Sandbox,
+/// bounds concurrency and retries failures with backoff. Only the replica holding the Lease reconciles.
+/// </summary>
+public sealed class SandboxController : BackgroundService
+{
+    private const string Name = "sandbox";
+    private readonly ResourceInformer[] _informers;
+    private readonly WorkQueue<(string Namespace, string Name)> _queue;
+    private readonly SandboxReconciler _reconciler;
+    private readonly SandboxControllerOptions _options;
+    private readonly Func<bool> _isLeader;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<SandboxController> _logger;
+
+    /// <summary>A controller acting through <paramref name="client"/> while <paramref name="isLeader"/> says so (always, when null).</summary>
+    public SandboxController(IKubernetes client, TimeProvider clock, ILogger<SandboxController> logger, SandboxControllerOptions? options = null, Func<bool>? isLeader = null, string? fieldManager = null)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _options = options ?? new SandboxControllerOptions();
+        _isLeader = isLeader ?? (() => true);
+        _queue = new WorkQueue<(string, string)>(Name, clock, _options.RetryBase);
+        var manager = fieldManager ?? "xds-control-plane";
+        _reconciler = new SandboxReconciler(client, new KubernetesEventRecorder(client, clock, logger, "sandbox-controller"), clock, logger, manager);
+        _informers =
+        [
+            new ResourceInformer(ResourceSources.Sandboxes(client), clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["name"])),
+            new ResourceInformer(ResourceSources.ForkDeployments(client), clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["labels"]?[SandboxLabels.Sandbox])),
+        ];
+    }
+
+    /// <summary>True once Sandboxes and fork Deployments have been listed.</summary>
+    public bool HasSynced => _informers.All(i => i.HasSynced);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Task[] running =
+        [
+            .. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => { }, stoppingToken), stoppingToken)),
+            _queue.RunAsync(Math.Max(1, _options.Workers), ProcessAsync, stoppingToken),
+            ResyncAsync(stoppingToken),
+        ];
+        await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    private void Enqueue(JsonObject obj, string? sandbox)
+    {
+        if ((string?)obj["metadata"]?["namespace"] is { } ns && !string.IsNullOrEmpty(sandbox))
+        {
+            _queue.Add((ns, sandbox));
+        }
+    }
+
+    private async Task ProcessAsync((string Namespace, string Name) key, CancellationToken cancellationToken)
+    {
+        if (!_isLeader())
+        {
+            _queue.AddAfter(key, _options.FollowerRetry);
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var recheck = await _reconciler.ReconcileAsync(key.Namespace, key.Name, cancellationToken).ConfigureAwait(false);
+            _queue.Forget(key);
+            if (recheck is { } after)
+            {
+                _queue.AddAfter(key, after);
+            }
+
+            ControllerMetrics.Reconciles.WithLabels(Name, "success").Inc();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // Conflicts (someone else wrote first), API errors, network trouble: all retried with backoff.
+            var delay = _queue.AddRateLimited(key);
+            ControllerMetrics.Reconciles.WithLabels(Name, "error").Inc();
+            KubernetesLog.ReconcileFailed(_logger, Name, $"{key.Namespace}/{key.Name}", e.Message, delay.TotalSeconds, e);
+        }
+        finally
+        {
+            ControllerMetrics.ReconcileDuration.WithLabels(Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    /// <summary>Queues every known Sandbox now and then: catches what no watched object announces (a baseline's new image).</summary>
+    private async Task ResyncAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.Resync, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var sandbox in _informers[0].Objects)
+                {
+                    _queue.Add((sandbox.Resource.Metadata.Namespace, sandbox.Resource.Metadata.Name));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        _queue.Dispose();
+        base.Dispose();
+    }
+}

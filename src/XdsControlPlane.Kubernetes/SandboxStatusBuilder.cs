@@ -1,0 +1,92 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using k8s.Models;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>
+/// Computes a Sandbox's status from what the controller planned and what the cluster reports — pure. Phase
+/// <c>Failed</c> when the Sandbox is invalid or a fork cannot be made or rolled out, <c>Ready</c> when every fork
+/// Deployment has all its replicas updated and available, <c>Pending</c> otherwise; a <c>Ready</c> condition says why.
+/// </summary>
+internal static class SandboxStatusBuilder
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>The status to have. <paramref name="forks"/> pairs each plan with the fork Deployment as the cluster has it (null: not created yet).</summary>
+    public static SandboxStatus Build(Sandbox sandbox, string routingKey, IReadOnlyList<ManifestProblem> problems, IReadOnlyList<(PlannedFork Plan, V1Deployment? Observed)> forks, DateTimeOffset now)
+    {
+        var forkStatus = forks.Select(f => ForkStatusOf(f.Plan, f.Observed)).ToList();
+        var failures = forkStatus.Where(f => f.Failed).ToList();
+        var (phase, status, reason, message) = problems.Count > 0
+            ? ("Failed", "False", "Invalid", string.Join("; ", problems.Select(p => $"{p.FieldPath}: {p.Reason}")))
+            : failures.Count > 0
+                ? ("Failed", "False", failures[0].Reason, string.Join("; ", failures.Select(f => $"fork of {f.Status.Name}: {f.Status.Message}")))
+                : forkStatus.All(f => f.Status.Ready)
+                    ? ("Ready", "True", "ForksReady", forkStatus.Count == 0 ? "the sandbox has no forks" : $"{forkStatus.Count} of {forkStatus.Count} forks ready")
+                    : ("Pending", "False", "ForksNotReady", $"{forkStatus.Count(f => f.Status.Ready)} of {forkStatus.Count} forks ready; " + string.Join("; ", forkStatus.Where(f => !f.Status.Ready).Select(f => $"{f.Status.Name}: {f.Status.Message}")));
+        var previous = sandbox.Status?.Conditions.FirstOrDefault(c => c.Type == "Ready");
+        var ready = new Condition
+        {
+            Type = "Ready",
+            Status = status,
+            Reason = reason,
+            Message = message,
+            ObservedGeneration = sandbox.Metadata.Generation,
+            LastTransitionTime = previous?.Status == status ? previous.LastTransitionTime : now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        return new SandboxStatus
+        {
+            RoutingKey = routingKey,
+            Phase = phase,
+            ObservedGeneration = sandbox.Metadata.Generation,
+            Forks = [.. forkStatus.Select(f => f.Status)],
+            PreviewUrls = sandbox.Status?.PreviewUrls ?? [],
+            Conditions = [.. (sandbox.Status?.Conditions ?? []).Where(c => c.Type != "Ready"), ready],
+        };
+    }
+
+    /// <summary>True when <paramref name="current"/> already says what <paramref name="desired"/> says.</summary>
+    public static bool SameAs(SandboxStatus? current, SandboxStatus desired) =>
+        current is not null && JsonSerializer.Serialize(current, Json) == JsonSerializer.Serialize(desired, Json);
+
+    /// <summary>The status as the JSON a merge patch of the status subresource carries.</summary>
+    public static string PatchBody(SandboxStatus status) => JsonSerializer.Serialize(new { status }, Json);
+
+    private static (ForkStatus Status, bool Failed, string Reason) ForkStatusOf(PlannedFork plan, V1Deployment? observed)
+    {
+        var status = new ForkStatus
+        {
+            Name = plan.Baseline,
+            Deployment = plan.Deployment?.Metadata.Name,
+            Services = [.. plan.Services.Select(s => s.Metadata.Name)],
+        };
+        if (plan.Problem is { } problem)
+        {
+            return (status with { Message = problem }, true, plan.Deployment is null ? "BaselineNotFound" : "ForkConflict");
+        }
+
+        if (observed is null)
+        {
+            return (status with { Message = "Deployment not created yet" }, false, "");
+        }
+
+        if (observed.Status?.Conditions?.FirstOrDefault(c => c.Type == "Progressing") is { Status: "False", Reason: "ProgressDeadlineExceeded" } stuck)
+        {
+            return (status with { Message = $"Deployment {observed.Metadata.Name} did not become ready: {stuck.Message}" }, true, "ProgressDeadlineExceeded");
+        }
+
+        var wanted = observed.Spec?.Replicas ?? 1;
+        var s = observed.Status;
+        var message = s is null || (s.ObservedGeneration ?? 0) < (observed.Metadata.Generation ?? 0)
+            ? $"Deployment {observed.Metadata.Name}: rollout not started yet"
+            : (s.UpdatedReplicas ?? 0) < wanted
+                ? $"Deployment {observed.Metadata.Name}: {s.UpdatedReplicas ?? 0} of {wanted} replicas updated"
+                : (s.AvailableReplicas ?? 0) < wanted
+                    ? $"Deployment {observed.Metadata.Name}: {s.AvailableReplicas ?? 0} of {wanted} replicas available"
+                    : null;
+        return (status with { Ready = message is null, Message = message }, false, "");
+    }
+}

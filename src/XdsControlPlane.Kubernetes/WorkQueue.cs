@@ -1,0 +1,181 @@
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>
+/// A controller work queue in the style of client-go's: each key is queued at most once however often it is added,
+/// a key is never handed to two workers at once (added again while it is processed, it is queued once that ends),
+/// failures requeue with per-key exponential backoff, and a fixed number of workers bounds concurrency.
+/// </summary>
+/// <typeparam name="TKey">What identifies one unit of work (namespace and name of an object).</typeparam>
+internal sealed class WorkQueue<TKey> : IDisposable
+    where TKey : notnull
+{
+    private readonly Lock _gate = new();
+    private readonly Queue<TKey> _queue = new();
+    private readonly HashSet<TKey> _dirty = [];
+    private readonly HashSet<TKey> _processing = [];
+    private readonly Dictionary<TKey, long> _queuedAt = [];
+    private readonly Dictionary<TKey, int> _failures = [];
+    private readonly SemaphoreSlim _available = new(0);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly TimeProvider _clock;
+    private readonly string _name;
+    private readonly TimeSpan _baseDelay;
+    private readonly TimeSpan _maxDelay;
+
+    /// <summary>A queue named <paramref name="name"/> (the metrics' <c>controller</c> label).</summary>
+    public WorkQueue(string name, TimeProvider clock, TimeSpan? baseDelay = null, TimeSpan? maxDelay = null)
+    {
+        _name = name;
+        _clock = clock;
+        _baseDelay = baseDelay ?? TimeSpan.FromMilliseconds(50);
+        _maxDelay = maxDelay ?? TimeSpan.FromMinutes(5);
+    }
+
+    /// <summary>Keys waiting to be processed.</summary>
+    public int Depth
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Queues <paramref name="key"/> unless it is already waiting.</summary>
+    public void Add(TKey key)
+    {
+        lock (_gate)
+        {
+            if (!_dirty.Add(key))
+            {
+                return;
+            }
+
+            _queuedAt[key] = _clock.GetTimestamp();
+            if (_processing.Contains(key))
+            {
+                return;   // queued again when its current processing is done
+            }
+
+            _queue.Enqueue(key);
+            ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+        }
+
+        _available.Release();
+    }
+
+    /// <summary>Queues <paramref name="key"/> after <paramref name="delay"/> (a TTL running out, a periodic re-check).</summary>
+    public void AddAfter(TKey key, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+        {
+            Add(key);
+            return;
+        }
+
+        _ = AddLaterAsync(key, delay);
+    }
+
+    /// <summary>Queues <paramref name="key"/> after its failure backoff: base delay × 2^(failures − 1), capped.</summary>
+    public TimeSpan AddRateLimited(TKey key)
+    {
+        int failures;
+        lock (_gate)
+        {
+            failures = _failures[key] = _failures.GetValueOrDefault(key) + 1;
+        }
+
+        var delay = TimeSpan.FromTicks((long)Math.Min(_maxDelay.Ticks, _baseDelay.Ticks * Math.Pow(2, Math.Min(failures - 1, 30))));
+        AddAfter(key, delay);
+        return delay;
+    }
+
+    /// <summary>Resets <paramref name="key"/>'s failure backoff (after a success).</summary>
+    public void Forget(TKey key)
+    {
+        lock (_gate)
+        {
+            _failures.Remove(key);
+        }
+    }
+
+    /// <summary>Runs <paramref name="workers"/> workers until cancelled; each takes one key at a time.</summary>
+    public Task RunAsync(int workers, Func<TKey, CancellationToken, Task> process, CancellationToken cancellationToken) =>
+        Task.WhenAll(Enumerable.Range(0, workers).Select(_ => Task.Run(() => WorkAsync(process, cancellationToken), cancellationToken)));
+
+    private async Task WorkAsync(Func<TKey, CancellationToken, Task> process, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            TKey key;
+            lock (_gate)
+            {
+                key = _queue.Dequeue();
+                _dirty.Remove(key);
+                _processing.Add(key);
+                ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+                if (_queuedAt.Remove(key, out var queuedAt))
+                {
+                    ControllerMetrics.QueueLatency.WithLabels(_name).Observe(_clock.GetElapsedTime(queuedAt).TotalSeconds);
+                }
+            }
+
+            try
+            {
+                await process(key, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Done(key);
+            }
+        }
+    }
+
+    private void Done(TKey key)
+    {
+        lock (_gate)
+        {
+            _processing.Remove(key);
+            if (!_dirty.Contains(key))
+            {
+                return;
+            }
+
+            _queue.Enqueue(key);
+            ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+        }
+
+        _available.Release();
+    }
+
+    private async Task AddLaterAsync(TKey key, TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, _clock, _shutdown.Token).ConfigureAwait(false);
+            Add(key);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _shutdown.Cancel();
+        _shutdown.Dispose();
+        _available.Dispose();
+    }
+}

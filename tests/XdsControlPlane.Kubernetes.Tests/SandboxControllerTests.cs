@@ -1,0 +1,311 @@
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Logging;
+using XdsControlPlane.Testing;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>The Sandbox controller: the official KubernetesClient against the fake API server over HTTP.</summary>
+public sealed class SandboxControllerTests
+{
+    private FakeApiServer _api = null!;
+    private SandboxController _controller = null!;
+    private global::k8s.Kubernetes _client = null!;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _api = await FakeApiServer.StartAsync();
+        _api.Put(FakeApiServer.Deployments, Baseline("cart", "cart:1.0"));
+        _api.Put(FakeApiServer.Deployments, Baseline("checkout", "checkout:1.0"));
+        _api.Put(FakeApiServer.Services, Service("cart", new JsonObject { ["app"] = "cart" }, 8080));
+        _api.Put(FakeApiServer.Services, Service("cart-admin", new JsonObject { ["app"] = "cart", ["tier"] = "backend" }, 9000));
+        _api.Put(FakeApiServer.Services, Service("checkout", new JsonObject { ["app"] = "checkout" }, 9090));
+        _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
+        _controller = new SandboxController(_client, TimeProvider.System, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { RetryBase = TimeSpan.FromMilliseconds(20) });
+        await _controller.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => _controller.HasSynced, "the controller's informers to list");
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _controller.StopAsync(CancellationToken.None);
+        _controller.Dispose();
+        _client.Dispose();
+        await _api.DisposeAsync();
+    }
+
+    [Test]
+    public async Task TwoForks_MakeDeploymentsAndServicesOwnedByTheSandbox_AndItIsReadyWhenTheirPodsAre()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart", "cart:feature-x", ("FEATURE_X", "on")), Fork("checkout")));
+
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Pending" && _api.List(FakeApiServer.Deployments, "shop").Length == 4, "two fork Deployments and phase Pending");
+        var sandbox = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
+        var uid = (string)sandbox["metadata"]!["uid"]!;
+        var cart = _api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x")!;
+        var container = cart["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var podLabels = cart["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        var forkServices = _api.List(FakeApiServer.Services, "shop").Where(s => s["metadata"]!["labels"]?["sandboxctl.io/sandbox"] is not null).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(sandbox["metadata"]!["finalizers"]!.AsArray().Select(f => (string?)f), Does.Contain("sandboxctl.io/forks"));
+            Assert.That((string?)container["image"], Is.EqualTo("cart:feature-x"));
+            Assert.That(container["env"]!.AsArray().Select(e => $"{e!["name"]}={e["value"]}"), Is.EqualTo(new[] { "LOG_LEVEL=info", "FEATURE_X=on" }));
+            Assert.That((int?)cart["spec"]!["replicas"], Is.EqualTo(1), "a fork runs one replica whatever the baseline runs");
+
+            // The fork's pods must not be picked up by the baseline Services' or Deployment's selectors.
+            Assert.That(podLabels.ContainsKey("app") || podLabels.ContainsKey("tier"), Is.False, $"fork pod labels {podLabels.ToJsonString()}");
+            Assert.That((string?)podLabels["sandboxctl.io/sandbox"], Is.EqualTo("feature-x"));
+            Assert.That((string?)podLabels["version"], Is.EqualTo("stable"), "labels no selector uses are kept");
+            Assert.That((string?)_api.Get(FakeApiServer.Deployments, "shop", "checkout-feature-x")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"], Is.EqualTo("checkout:1.0"));
+
+            // One fork Service per baseline Service that selects the baseline's pods, labelled for the translator.
+            Assert.That(forkServices.Select(s => $"{s["metadata"]!["name"]} fork-of={s["metadata"]!["labels"]!["sandboxctl.io/fork-of"]}"),
+                Is.EquivalentTo(new[] { "cart-feature-x fork-of=cart", "cart-admin-feature-x fork-of=cart-admin", "checkout-feature-x fork-of=checkout" }));
+            Assert.That(forkServices.Select(s => s["spec"]!["selector"]!.ToJsonString()).Distinct().Count(), Is.EqualTo(2), "the services of one fork select that fork's pods");
+
+            // Everything is owned by the Sandbox (so the garbage collector would remove it with the Sandbox).
+            foreach (var owned in forkServices.Append(cart))
+            {
+                var owner = owned["metadata"]!["ownerReferences"]![0]!;
+                Assert.That(((string?)owner["uid"], (string?)owner["kind"], (bool?)owner["controller"]), Is.EqualTo((uid, "Sandbox", (bool?)true)), (string?)owned["metadata"]!["name"]);
+            }
+        });
+
+        _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);
+        await Eventually.WaitAsync(() => ForkReady("feature-x", "cart") == true, "the cart fork to be reported ready");
+        Assert.That(Phase("feature-x"), Is.EqualTo("Pending"), "one fork of two is ready");
+
+        _api.SetDeploymentReady("shop", "checkout-feature-x", ready: true);
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Ready", "phase Ready");
+        var status = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((string?)status["routingKey"], Is.EqualTo("feature-x"), "the spec's key");
+            Assert.That(status["forks"]!.AsArray().Select(f => $"{f!["name"]} {f["deployment"]} {f["ready"]}"), Is.EqualTo(new[] { "cart cart-feature-x true", "checkout checkout-feature-x true" }));
+            Assert.That(Condition("feature-x"), Is.EqualTo(("True", "ForksReady")));
+            Assert.That(EventReasons("feature-x"), Is.SupersetOf(new[] { "ForkCreated", "Pending", "Ready" }));
+        });
+    }
+
+    [Test]
+    public async Task NoRoutingKey_OneIsGeneratedAndKept()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("bob", Fork("cart")) is var sandbox && sandbox["spec"]!.AsObject().Remove("routingKey") ? sandbox : sandbox);
+
+        await Eventually.WaitAsync(() => (string?)_api.Get(FakeApiServer.Sandboxes, "shop", "bob")?["status"]?["routingKey"] is not null, "a generated routing key");
+        var key = (string)_api.Get(FakeApiServer.Sandboxes, "shop", "bob")!["status"]!["routingKey"]!;
+        Assert.That(key, Does.Match("^bob-[a-z0-9]{6}$"));
+
+        _api.SetDeploymentReady("shop", "cart-bob", ready: true);
+        await Eventually.WaitAsync(() => Phase("bob") == "Ready", "phase Ready");
+        Assert.That((string?)_api.Get(FakeApiServer.Sandboxes, "shop", "bob")!["status"]!["routingKey"], Is.EqualTo(key), "the key does not change once given");
+    }
+
+    [Test]
+    public async Task Delete_TheFinalizerRemovesTheForksThenReleasesTheSandbox()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Pending" && _api.Get(FakeApiServer.Services, "shop", "cart-feature-x") is not null, "the fork");
+
+        _api.Delete(FakeApiServer.Sandboxes, "shop", "feature-x");
+
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x") is null, "the Sandbox to be gone");
+        Assert.Multiple(() =>
+        {
+            Assert.That(_api.List(FakeApiServer.Deployments, "shop").Select(d => (string?)d["metadata"]!["name"]), Is.EquivalentTo(new[] { "cart", "checkout" }));
+            Assert.That(_api.List(FakeApiServer.Services, "shop").Select(d => (string?)d["metadata"]!["name"]), Is.EquivalentTo(new[] { "cart", "cart-admin", "checkout" }));
+            Assert.That(EventReasons("feature-x"), Does.Contain("ForkDeleted"));
+        });
+    }
+
+    [Test]
+    public async Task Ttl_ExpiredSandboxIsDeleted_AndOneWithTimeLeftGoesWhenItRunsOut()
+    {
+        var old = Sandbox("old", Fork("cart"));
+        old["metadata"]!["creationTimestamp"] = DateTimeOffset.UtcNow.AddHours(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        old["spec"]!["ttl"] = "1h";
+        var brief = Sandbox("brief", Fork("checkout"));
+        brief["spec"]!["ttl"] = "3s";
+        _api.Put(FakeApiServer.Sandboxes, old);
+        _api.Put(FakeApiServer.Sandboxes, brief);
+
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "old") is null, "the expired Sandbox to be deleted");
+        Assert.That(_api.Get(FakeApiServer.Sandboxes, "shop", "brief"), Is.Not.Null, "three seconds have not passed");
+        Assert.That(EventReasons("old"), Does.Contain("Expired"));
+
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "brief") is null, "the brief Sandbox to expire without any other change");
+        Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "checkout-brief"), Is.Null, "its fork went with it");
+    }
+
+    [Test]
+    public async Task MissingBaselineOrForeignObject_FailsWithTheReason_AndLeavesOtherObjectsAlone()
+    {
+        var foreign = Baseline("cart-clash", "someone-elses:1");
+        _api.Put(FakeApiServer.Deployments, foreign);
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("missing", Fork("cart"), Fork("payments")));
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("clash", Fork("cart")));
+
+        await Eventually.WaitAsync(() => Phase("missing") == "Failed" && Phase("clash") == "Failed", "both Sandboxes to fail");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ConditionMessage("missing"), Does.Contain("baseline Deployment shop/payments does not exist"));
+            Assert.That(Condition("missing"), Is.EqualTo(("False", "BaselineNotFound")));
+            Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "cart-missing"), Is.Not.Null, "the fork that can be made is made");
+            Assert.That(ConditionMessage("clash"), Does.Contain("Deployment shop/cart-clash already exists and does not belong to this sandbox"));
+            Assert.That((string?)_api.Get(FakeApiServer.Deployments, "shop", "cart-clash")!["spec"]!["template"]!["spec"]!["containers"]![0]!["image"], Is.EqualTo("someone-elses:1"), "not taken over");
+            Assert.That(EventReasons("missing"), Does.Contain("Failed"));
+        });
+    }
+
+    [Test]
+    public async Task ForkRemovedFromSpec_ItsDeploymentAndServicesAreDeleted_AndAnImageChangeIsRolledOut()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart"), Fork("checkout")));
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Services, "shop", "checkout-feature-x") is not null && _api.Get(FakeApiServer.Services, "shop", "cart-feature-x") is not null, "both forks");
+
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart", "cart:2.0")));
+
+        await Eventually.WaitAsync(
+            () => _api.Get(FakeApiServer.Deployments, "shop", "checkout-feature-x") is null && _api.Get(FakeApiServer.Services, "shop", "checkout-feature-x") is null
+                && (string?)_api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x")?["spec"]?["template"]?["spec"]?["containers"]?[0]?["image"] == "cart:2.0",
+            "the checkout fork to go and the cart fork to get the new image");
+        Assert.That(_api.Get(FakeApiServer.Services, "shop", "cart-feature-x"), Is.Not.Null);
+        Assert.That(EventReasons("feature-x"), Is.SupersetOf(new[] { "ForkDeleted", "ForkUpdated" }));
+    }
+
+    [Test]
+    public async Task InvalidSandbox_IsFailedWithTheFieldPath_AndMakesNothing()
+    {
+        var invalid = Sandbox("typo", Fork("cart"));
+        invalid["spec"]!["ttl"] = "soon";
+        _api.Put(FakeApiServer.Sandboxes, invalid);
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("fine", Fork("checkout")));
+
+        await Eventually.WaitAsync(() => Phase("typo") == "Failed" && Phase("fine") == "Pending", "the invalid one to fail and the other to proceed");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ConditionMessage("typo"), Does.Contain("spec.ttl: must be a positive duration"));
+            Assert.That(Condition("typo"), Is.EqualTo(("False", "Invalid")));
+            Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "cart-typo"), Is.Null);
+        });
+    }
+
+    [Test]
+    public async Task Settled_ReconcilingAgainWritesNothing()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x") is not null, "the fork");
+        _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready"), "phase Ready and its Event");
+        var version = _api.CurrentVersion;
+        var patches = _api.StatusPatches.Count;
+        var reconciles = ControllerMetrics.Reconciles.WithLabels("sandbox", "success").Value;
+
+        // An unrelated edit of the Sandbox (a label) queues it again; nothing it owns needs to change.
+        var labelled = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
+        labelled["metadata"]!["labels"] = new JsonObject { ["team"] = "payments" };
+        _api.Put(FakeApiServer.Sandboxes, labelled);
+        await Eventually.WaitAsync(() => ControllerMetrics.Reconciles.WithLabels("sandbox", "success").Value > reconciles, "the Sandbox to be reconciled again");
+
+        Assert.That(_api.StatusPatches, Has.Count.EqualTo(patches), "no status write");
+        Assert.That(WritesSince(version), Is.EqualTo(1), "only the label edit changed anything");
+    }
+
+    private long WritesSince(string version) => long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture) - long.Parse(version, System.Globalization.CultureInfo.InvariantCulture);
+
+    private string? Phase(string name) => (string?)_api.Get(FakeApiServer.Sandboxes, "shop", name)?["status"]?["phase"];
+
+    private bool? ForkReady(string name, string fork) =>
+        (bool?)_api.Get(FakeApiServer.Sandboxes, "shop", name)?["status"]?["forks"]?.AsArray().FirstOrDefault(f => (string?)f!["name"] == fork)?["ready"];
+
+    private (string?, string?) Condition(string name)
+    {
+        var ready = ReadyCondition(name);
+        return ((string?)ready?["status"], (string?)ready?["reason"]);
+    }
+
+    private string? ConditionMessage(string name) => (string?)ReadyCondition(name)?["message"];
+
+    private JsonNode? ReadyCondition(string name) =>
+        _api.Get(FakeApiServer.Sandboxes, "shop", name)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == "Ready");
+
+    private string[] EventReasons(string name) =>
+        [.. _api.List(FakeApiServer.Events, "shop").Where(e => (string?)e["involvedObject"]?["name"] == name).Select(e => (string)e["reason"]!)];
+
+    private static JsonObject Baseline(string name, string image) => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop", ["labels"] = new JsonObject { ["app"] = name } },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = 3,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name, ["tier"] = "backend", ["version"] = "stable" } },
+                ["spec"] = new JsonObject
+                {
+                    ["containers"] = new JsonArray(new JsonObject
+                    {
+                        ["name"] = name,
+                        ["image"] = image,
+                        ["env"] = new JsonArray(new JsonObject { ["name"] = "LOG_LEVEL", ["value"] = "info" }),
+                    }),
+                },
+            },
+        },
+    };
+
+    private static JsonObject Service(string name, JsonObject selector, int port) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject
+        {
+            ["selector"] = selector,
+            ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port, ["targetPort"] = port, ["protocol"] = "TCP" }),
+        },
+    };
+
+    private static JsonObject Fork(string baseline, string? image = null, params (string Name, string Value)[] env)
+    {
+        var fork = new JsonObject { ["of"] = new JsonObject { ["kind"] = "Deployment", ["name"] = baseline } };
+        if (image is not null)
+        {
+            fork["image"] = image;
+        }
+
+        if (env.Length > 0)
+        {
+            fork["env"] = new JsonArray([.. env.Select(e => (JsonNode)new JsonObject { ["name"] = e.Name, ["value"] = e.Value })]);
+        }
+
+        return fork;
+    }
+
+    private static JsonObject Sandbox(string name, params JsonObject[] forks) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "Sandbox",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject { ["routingKey"] = name, ["forks"] = new JsonArray([.. forks]) },
+    };
+
+
+    /// <summary>Writes the controller's warnings to the test output, so a failure shows why the controller gave up.</summary>
+    private sealed class ProgressLogger<T> : ILogger<T>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            TestContext.Progress.WriteLine($"{logLevel}: {formatter(state, exception)}{(exception is null ? "" : "\n" + exception)}");
+    }
+}
