@@ -31,7 +31,7 @@ public sealed class KubernetesSource : BackgroundService
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
-    private readonly RouteGroupStatusWriter _status;
+    private readonly RoutingStatusWriter _status;
     private readonly LocalWorkloadStatusWriter _phases;
     private readonly Func<bool> _acked;
     private readonly Func<bool> _isLeader;
@@ -41,7 +41,7 @@ public sealed class KubernetesSource : BackgroundService
 
     /// <summary>
     /// A source reading through <paramref name="client"/>, publishing with <paramref name="publish"/>, and writing
-    /// RouteGroup status; <paramref name="acked"/> tells whether the connected data planes have ACKed the current
+    /// RouteGroup, Sandbox and LocalWorkload status; <paramref name="acked"/> tells whether the connected data planes have ACKed the current
     /// snapshots (always, when null); only while <paramref name="isLeader"/> says so (always, when null) is status written.
     /// </summary>
     public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, string? fieldManager = null)
@@ -52,7 +52,7 @@ public sealed class KubernetesSource : BackgroundService
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new KubernetesSourceOptions();
         _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
-        _status = new RouteGroupStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
+        _status = new RoutingStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _acked = acked ?? (() => true);
         _isLeader = isLeader ?? (() => true);
@@ -61,7 +61,7 @@ public sealed class KubernetesSource : BackgroundService
     /// <summary>True once every kind has been listed and the first snapshot published.</summary>
     public bool HasSynced { get; private set; }
 
-    /// <summary>True while some RouteGroup's status says <c>Programmed=False, Pending</c> or a write is due.</summary>
+    /// <summary>True while some RouteGroup's, Sandbox's or LocalWorkload's status says <c>Programmed=False, Pending</c>.</summary>
     public bool HasPendingStatus => _status.AnyPending;
 
     /// <summary>The resource version each kind's next watch starts from (advanced by events and bookmarks).</summary>
@@ -94,7 +94,7 @@ public sealed class KubernetesSource : BackgroundService
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    /// <summary>Re-checks <c>Programmed</c> while a RouteGroup waits for data planes to ACK.</summary>
+    /// <summary>Re-checks <c>Programmed</c> while an object waits for data planes to ACK.</summary>
     private async Task StatusLoopAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(_options.StatusInterval, _clock);
@@ -133,8 +133,8 @@ public sealed class KubernetesSource : BackgroundService
         try
         {
             _statusCurrent = true;
-            var routeGroups = _informers.Single(i => i.Kind == RouteGroup.KindName).Objects.Select(o => o.Resource).OfType<RouteGroup>();
-            await _status.WriteAsync(routeGroups, result, problems, _acked(), cancellationToken).ConfigureAwait(false);
+            var routed = _informers.Where(i => i.Kind is RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName).SelectMany(i => i.Objects).Select(o => o.Resource);
+            await _status.WriteAsync(routed, result, problems, _acked(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

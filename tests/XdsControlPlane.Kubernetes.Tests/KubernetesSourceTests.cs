@@ -224,13 +224,41 @@ public sealed class KubernetesSourceTests
 
         await Eventually.WaitAsync(() => Phase() == "Disconnected" && Volatile.Read(ref _published)!.LocalWorkloads.SingleOrDefault()?.IsRoutable == false, "Disconnected after 30 s without a heartbeat");
         Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.False, "no route to the laptop while disconnected");
+        var withdrawn = await ConditionsAsync(FakeApiServer.LocalWorkloads, "alice", c => c.Count == 3 && c[2].Reason == "Disconnected");
+        Assert.That(withdrawn[2].Message, Does.Contain("Routes withdrawn"));
 
         _api.PatchStatus(FakeApiServer.LocalWorkloads, "shop", "alice", new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(0) } });
 
         await Eventually.WaitAsync(() => Phase() == "Connected" && Volatile.Read(ref _published)!.LocalWorkloads.Single().IsRoutable, "Connected after a heartbeat");
         Assert.That(Translated().Any(r => r.Contains("local|8080||alice.shop", StringComparison.Ordinal)), Is.True, "keyed requests reach the laptop again");
+        await ConditionsAsync(FakeApiServer.LocalWorkloads, "alice", c => c.Count == 3 && c[2] is { Status: "True", Reason: "Programmed" });
 
         string? Phase() => (string?)_api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["phase"];
+    }
+
+    [Test]
+    public async Task Status_Sandboxes_GetRoutingConditions_KeepingTheControllersReadyCondition()
+    {
+        var fork = Service("cart-feature-x");
+        fork["metadata"]!["labels"] = new JsonObject { ["sandboxctl.io/sandbox"] = "feature-x", ["sandboxctl.io/fork-of"] = "cart" };
+        _api.Put(FakeApiServer.Services, fork);
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", ttl: "2h"));
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("typo", ttl: "soon"));
+        _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", new JsonObject
+        {
+            ["phase"] = "Ready",
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True", ["reason"] = "ForksReady" }),
+        });
+
+        var valid = await ConditionsAsync(FakeApiServer.Sandboxes, "feature-x", c => c.Count == 4 && c[3].Status == "True");
+        var invalid = await ConditionsAsync(FakeApiServer.Sandboxes, "typo", c => c.Count == 3);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(valid.Select(c => (c.Type, c.Status, c.Reason)), Is.EqualTo(new[] { ("Ready", "True", "ForksReady"), ("Accepted", "True", "Accepted"), ("ResolvedRefs", "True", "ResolvedRefs"), ("Programmed", "True", "Programmed") }));
+            Assert.That(invalid[0], Is.EqualTo(invalid[0] with { Type = "Accepted", Status = "False", Reason = "Invalid", Message = "spec.ttl: must be a positive duration such as 30m or 24h, got 'soon'" }));
+            Assert.That((invalid[2].Status, invalid[2].Reason), Is.EqualTo(("False", "NotAccepted")));
+        });
     }
 
     [Test]
@@ -303,12 +331,14 @@ public sealed class KubernetesSourceTests
         return host;
     }
 
-    private async Task<List<Condition>> ConditionsAsync(string name, Func<List<Condition>, bool> until)
+    private Task<List<Condition>> ConditionsAsync(string name, Func<List<Condition>, bool> until) => ConditionsAsync(FakeApiServer.RouteGroups, name, until);
+
+    private async Task<List<Condition>> ConditionsAsync(string path, string name, Func<List<Condition>, bool> until)
     {
         List<Condition> conditions = [];
         await Eventually.WaitAsync(() =>
         {
-            var status = _api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
+            var status = _api.Get(path, "shop", name)?["status"];
             conditions = status?["conditions"]?.AsArray().Select(c => new Condition
             {
                 Type = (string)c!["type"]!,
@@ -329,6 +359,14 @@ public sealed class KubernetesSourceTests
     private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
 
     private static JsonObject Service(string name) => FakeApiServer.ServiceObject("shop", name);
+
+    private static JsonObject Sandbox(string name, string ttl) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "Sandbox",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject { ["ttl"] = ttl, ["forks"] = new JsonArray(new JsonObject { ["of"] = new JsonObject { ["name"] = "cart" } }) },
+    };
 
     private static JsonObject Slice(string service, string address) => new()
     {
