@@ -15,8 +15,7 @@ public sealed class RouteGroupCommandTests
     private FakeApiServer _api = null!;
     private KubernetesSource _controlPlane = null!;
     private global::k8s.Kubernetes _client = null!;
-    private string _directory = "";
-    private string _kubeconfig = "";
+    private CliHarness _cli = null!;
 
     [SetUp]
     public async Task StartAsync()
@@ -28,8 +27,8 @@ public sealed class RouteGroupCommandTests
         _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
         _controlPlane = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
         await _controlPlane.StartAsync(CancellationToken.None);
-        _directory = Directory.CreateTempSubdirectory("sandboxctl-rg-").FullName;
-        _kubeconfig = Kubeconfig(_api.Url);
+        _cli = new CliHarness();
+        _cli.DefaultKubeconfig = _cli.Kubeconfig(_api.Url);
     }
 
     [TearDown]
@@ -39,7 +38,7 @@ public sealed class RouteGroupCommandTests
         _controlPlane.Dispose();
         _client.Dispose();
         await _api.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
+        _cli.Dispose();
     }
 
     [Test]
@@ -95,7 +94,7 @@ public sealed class RouteGroupCommandTests
     [Test]
     public async Task List_UnreachableCluster_ExitsTwo()
     {
-        var (code, _, stderr) = await Sandboxctl("routegroup", "list", "--kubeconfig", Kubeconfig(new Uri("http://127.0.0.1:1")));
+        var (code, _, stderr) = await Sandboxctl("routegroup", "list", "--kubeconfig", _cli.Kubeconfig(new Uri("http://127.0.0.1:1")));
 
         Assert.Multiple(() =>
         {
@@ -104,36 +103,9 @@ public sealed class RouteGroupCommandTests
         });
     }
 
-    private async Task<(int Code, string Stdout, string Stderr)> Sandboxctl(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        string[] withConfig = args.Contains("--kubeconfig") ? args : [.. args, "--kubeconfig", _kubeconfig];
-        var code = await SandboxctlCommandLine.RunAsync(withConfig, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private Task<(int Code, string Stdout, string Stderr)> Sandboxctl(params string[] args) => _cli.RunAsync(args);
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_directory, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
-
-    private string Kubeconfig(Uri server) => Write($"kubeconfig-{server.Port}", $$"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: fake
-          cluster: {server: {{server.ToString().TrimEnd('/')}}}
-        users:
-        - name: dev
-          user: {token: not-checked}
-        contexts:
-        - name: fake
-          context: {cluster: fake, user: dev, namespace: shop}
-        current-context: fake
-        """);
+    private string Write(string name, string text) => _cli.Write(name, text);
 
     private static string Group(string name, int first, int second) => $$"""
         apiVersion: sandboxctl.io/v1alpha1

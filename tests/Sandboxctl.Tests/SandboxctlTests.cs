@@ -168,10 +168,9 @@ public sealed class SandboxctlTests
     [Test]
     public async Task RealProcess_RenderAndVersion_ExitCodesAndOutput()
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll");
-        var (renderCode, renderOut, _) = await RunProcessAsync(dll, "render", "-f", Repo("examples", "shop"), "--role", "grpc");
-        var (versionCode, versionOut, _) = await RunProcessAsync(dll, "--version");
-        var (badCode, _, badErr) = await RunProcessAsync(dll, "render");
+        var (renderCode, renderOut, _) = await CliHarness.RunProcessAsync("render", "-f", Repo("examples", "shop"), "--role", "grpc");
+        var (versionCode, versionOut, _) = await CliHarness.RunProcessAsync("--version");
+        var (badCode, _, badErr) = await CliHarness.RunProcessAsync("render");
 
         Assert.Multiple(() =>
         {
@@ -224,30 +223,7 @@ public sealed class SandboxctlTests
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var code = await SandboxctlCommandLine.RunAsync(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
-    private static async Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(string dll, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(Timeout);
-        await process.WaitForExitAsync(cancel.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => CliHarness.RunInProcessAsync(args);
 
     private static string Repo(params string[] parts)
     {
