@@ -44,6 +44,7 @@ public static class SandboxctlCommandLine
         root.Subcommands.Add(BootstrapCommand.Build(output, OutputOf));
         root.Subcommands.Add(ProxiesCommand.Build(output, OutputOf));
         root.Subcommands.Add(RouteGroupCommands.Build(output, OutputOf, cluster));
+        root.Subcommands.Add(SandboxCommands.Build(output, OutputOf, cluster));
         return root;
     }
 
