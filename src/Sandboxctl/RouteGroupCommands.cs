@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using k8s;
-using Spectre.Console;
 using XdsControlPlane.Model;
 
 namespace Sandboxctl;
@@ -13,7 +12,7 @@ namespace Sandboxctl;
 /// </summary>
 internal static class RouteGroupCommands
 {
-    private const string Plural = "routegroups";
+    private static readonly CustomObjectKind Kind = new(RouteGroup.KindName, "routegroups", "routegroup", "RouteGroups");
 
     public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf, ClusterConnection cluster)
     {
@@ -26,17 +25,9 @@ internal static class RouteGroupCommands
         var apply = new Command("apply", "Create or update the RouteGroups in a file.") { file, wait, timeout };
         apply.SetAction((parse, ct) => ApplyAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(file)!, parse.GetValue(wait), parse.GetValue(timeout), ct));
 
-        var list = new Command("list", "List RouteGroups with their routing key and conditions.");
-        list.Aliases.Add("ls");
-        list.SetAction((parse, ct) => ListAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(output), ct));
-
-        var name = new Argument<string>("name") { Description = "The RouteGroup's name." };
-        var get = new Command("get", "Show one RouteGroup (YAML by default).") { name };
-        get.SetAction((parse, ct) => GetAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(name)!, parse.GetValue(output), ct));
-
-        var deleteName = new Argument<string>("name") { Description = "The RouteGroup's name." };
-        var delete = new Command("delete", "Delete a RouteGroup; its routes are withdrawn.") { deleteName };
-        delete.SetAction((parse, ct) => DeleteAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(deleteName)!, ct));
+        var list = CustomObjectCommands.List(Kind, "List RouteGroups with their routing key and conditions.", ["NAME", "KEY", "ACCEPTED", "RESOLVED", "PROGRAMMED"], Row, output, outputOf, cluster);
+        var get = CustomObjectCommands.Get(Kind, output, outputOf, cluster);
+        var delete = CustomObjectCommands.Delete(Kind, "Delete a RouteGroup; its routes are withdrawn.", outputOf, cluster);
 
         command.Subcommands.Add(apply);
         command.Subcommands.Add(list);
@@ -45,12 +36,10 @@ internal static class RouteGroupCommands
         return command;
     }
 
-    private static CustomObjectClient Api(IKubernetes client) => new(client, Plural, RouteGroup.KindName, "routegroup");
-
     private static async Task<int> ApplyAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, FileInfo file, bool wait, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var groups = await ApplyFile.ReadAsync<RouteGroup>(cli, file, RouteGroup.KindName, check: null, cancellationToken).ConfigureAwait(false);
-        var api = Api(target.Client);
+        var api = Kind.Client(target);
         foreach (var group in groups)
         {
             var ns = CustomObjectClient.NamespaceOf(group.Metadata, target.Namespace);
@@ -88,44 +77,10 @@ internal static class RouteGroupCommands
         CustomObjectClient.WriteRoutingKeyUsage(cli, $"RouteGroup {ns}/{applied.Metadata.Name} is programmed.", applied.EffectiveRoutingKey, host);
     }
 
-    private static async Task<int> ListAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, OutputFormat format, CancellationToken cancellationToken)
+    private static string[] Row(JsonObject item)
     {
-        var items = await Api(target.Client).ListAsync(target.Namespace, cancellationToken).ConfigureAwait(false);
-        if (format != OutputFormat.Table)
-        {
-            cli.Write(items, format);
-            return ExitCodes.Ok;
-        }
-
-        if (items.Count == 0)
-        {
-            cli.WriteText($"No RouteGroups in namespace {target.Namespace}.\n");
-            return ExitCodes.Ok;
-        }
-
-        var table = new Table().AddColumns("NAME", "KEY", "ACCEPTED", "RESOLVED", "PROGRAMMED");
-        foreach (var item in items.OfType<JsonObject>().OrderBy(i => (string?)i["metadata"]!["name"], StringComparer.Ordinal))
-        {
-            string Condition(string type) => (string?)item["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == type)?["status"] ?? "-";
-            var name = (string)item["metadata"]!["name"]!;
-            table.AddRow(Markup.Escape(name), Markup.Escape((string?)item["spec"]?["routingKey"] ?? name), Condition("Accepted"), Condition("ResolvedRefs"), Condition("Programmed"));
-        }
-
-        cli.Console.Write(table);
-        return ExitCodes.Ok;
-    }
-
-    private static async Task<int> GetAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, string name, OutputFormat format, CancellationToken cancellationToken)
-    {
-        var obj = await Api(target.Client).GetAsync(target.Namespace, name, cancellationToken).ConfigureAwait(false);
-        cli.Write(obj, format == OutputFormat.Table ? OutputFormat.Yaml : format);
-        return ExitCodes.Ok;
-    }
-
-    private static async Task<int> DeleteAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, string name, CancellationToken cancellationToken)
-    {
-        await Api(target.Client).DeleteAsync(target.Namespace, name, cancellationToken).ConfigureAwait(false);
-        cli.WriteText($"routegroup.sandboxctl.io/{name} deleted\n");
-        return ExitCodes.Ok;
+        string Condition(string type) => (string?)item["status"]?["conditions"]?.AsArray().FirstOrDefault(c => (string?)c!["type"] == type)?["status"] ?? "-";
+        var name = (string)item["metadata"]!["name"]!;
+        return [name, (string?)item["spec"]?["routingKey"] ?? name, Condition("Accepted"), Condition("ResolvedRefs"), Condition("Programmed")];
     }
 }

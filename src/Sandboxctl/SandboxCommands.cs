@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using k8s;
-using Spectre.Console;
 using XdsControlPlane.Model;
 
 namespace Sandboxctl;
@@ -15,7 +14,7 @@ namespace Sandboxctl;
 /// </summary>
 internal static partial class SandboxCommands
 {
-    private const string Plural = "sandboxes";
+    private static readonly CustomObjectKind Kind = new(Sandbox.KindName, "sandboxes", "sandbox", "Sandboxes");
 
     private static readonly RoutingInputs NoCluster = new([]);
 
@@ -43,17 +42,9 @@ internal static partial class SandboxCommands
         var apply = new Command("apply", "Create or update the Sandboxes in a file.") { file, wait, timeout };
         apply.SetAction((parse, ct) => ApplyAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(file)!, parse.GetValue(wait) ? parse.GetValue(timeout) : null, ct));
 
-        var list = new Command("list", "List Sandboxes with their routing key, phase and ready forks.");
-        list.Aliases.Add("ls");
-        list.SetAction((parse, ct) => ListAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(output), ct));
-
-        var name = new Argument<string>("name") { Description = "The Sandbox's name." };
-        var get = new Command("get", "Show one Sandbox (YAML by default).") { name };
-        get.SetAction((parse, ct) => GetAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(name)!, parse.GetValue(output), ct));
-
-        var deleteName = new Argument<string>("name") { Description = "The Sandbox's name." };
-        var delete = new Command("delete", "Delete a Sandbox; its forks and routes go with it.") { deleteName };
-        delete.SetAction((parse, ct) => DeleteAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(deleteName)!, ct));
+        var list = CustomObjectCommands.List(Kind, "List Sandboxes with their routing key, phase and ready forks.", ["NAME", "KEY", "PHASE", "FORKS", "TTL", "AGE"], Row, output, outputOf, cluster);
+        var get = CustomObjectCommands.Get(Kind, output, outputOf, cluster);
+        var delete = CustomObjectCommands.Delete(Kind, "Delete a Sandbox; its forks and routes go with it.", outputOf, cluster);
 
         command.Subcommands.Add(create);
         command.Subcommands.Add(apply);
@@ -134,11 +125,9 @@ internal static partial class SandboxCommands
     private static IEnumerable<ManifestProblem> Check(Sandbox sandbox) =>
         ManifestValidator.Validate(sandbox, NoCluster).Where(p => p.Kind == ProblemKind.Invalid);
 
-    private static CustomObjectClient Api(IKubernetes client) => new(client, Plural, Sandbox.KindName, "sandbox");
-
     private static async Task<int> CreateAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, Sandbox sandbox, TimeSpan? wait, CancellationToken cancellationToken)
     {
-        var api = Api(target.Client);
+        var api = Kind.Client(target);
         var name = sandbox.Metadata.Name;
         var generation = await api.CreateAsync(target.Namespace, CustomObjectClient.Body(sandbox, target.Namespace), $"Change it with: sandboxctl sandbox apply -f FILE (see: sandboxctl sandbox get {name}), or delete it first.", cancellationToken).ConfigureAwait(false);
         cli.WriteText($"sandbox.sandboxctl.io/{name} created\n");
@@ -153,7 +142,7 @@ internal static partial class SandboxCommands
     private static async Task<int> ApplyAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, FileInfo file, TimeSpan? wait, CancellationToken cancellationToken)
     {
         var sandboxes = await ApplyFile.ReadAsync<Sandbox>(cli, file, Sandbox.KindName, Check, cancellationToken).ConfigureAwait(false);
-        var api = Api(target.Client);
+        var api = Kind.Client(target);
         foreach (var sandbox in sandboxes)
         {
             var ns = CustomObjectClient.NamespaceOf(sandbox.Metadata, target.Namespace);
@@ -214,38 +203,19 @@ internal static partial class SandboxCommands
     /// <summary>The routing key in force: the controller's (generated when the spec has none), else the spec's.</summary>
     private static string? KeyOf(JsonNode sandbox) => (string?)sandbox["status"]?["routingKey"] ?? (string?)sandbox["spec"]?["routingKey"];
 
-    private static async Task<int> ListAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, OutputFormat format, CancellationToken cancellationToken)
+    private static string[] Row(JsonObject item)
     {
-        var items = await Api(target.Client).ListAsync(target.Namespace, cancellationToken).ConfigureAwait(false);
-        if (format != OutputFormat.Table)
-        {
-            cli.Write(items, format);
-            return ExitCodes.Ok;
-        }
-
-        if (items.Count == 0)
-        {
-            cli.WriteText($"No Sandboxes in namespace {target.Namespace}.\n");
-            return ExitCodes.Ok;
-        }
-
-        var now = DateTimeOffset.UtcNow;
-        var table = new Table().AddColumns("NAME", "KEY", "PHASE", "FORKS", "TTL", "AGE");
-        foreach (var item in items.OfType<JsonObject>().OrderBy(i => (string?)i["metadata"]!["name"], StringComparer.Ordinal))
-        {
-            var total = item["spec"]?["forks"]?.AsArray().Count ?? 0;
-            var ready = item["status"]?["forks"]?.AsArray().Count(f => (bool?)f?["ready"] == true) ?? 0;
-            table.AddRow(
-                Markup.Escape((string)item["metadata"]!["name"]!),
-                Markup.Escape(KeyOf(item) ?? "-"),
-                Markup.Escape((string?)item["status"]?["phase"] ?? "-"),
-                $"{ready}/{total}",
-                Markup.Escape((string?)item["spec"]?["ttl"] ?? "-"),
-                Age((string?)item["metadata"]!["creationTimestamp"], now));
-        }
-
-        cli.Console.Write(table);
-        return ExitCodes.Ok;
+        var total = item["spec"]?["forks"]?.AsArray().Count ?? 0;
+        var ready = item["status"]?["forks"]?.AsArray().Count(f => (bool?)f?["ready"] == true) ?? 0;
+        return
+        [
+            (string)item["metadata"]!["name"]!,
+            KeyOf(item) ?? "-",
+            (string?)item["status"]?["phase"] ?? "-",
+            $"{ready}/{total}",
+            (string?)item["spec"]?["ttl"] ?? "-",
+            Age((string?)item["metadata"]!["creationTimestamp"], DateTimeOffset.UtcNow),
+        ];
     }
 
     /// <summary>The age as kubectl prints it, roughly: <c>45s</c>, <c>12m</c>, <c>5h</c>, <c>3d</c>.</summary>
@@ -261,20 +231,6 @@ internal static partial class SandboxCommands
             : age.TotalMinutes < 120 ? $"{(int)age.TotalMinutes}m"
             : age.TotalHours < 48 ? $"{(int)age.TotalHours}h"
             : $"{(int)age.TotalDays}d";
-    }
-
-    private static async Task<int> GetAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, string name, OutputFormat format, CancellationToken cancellationToken)
-    {
-        var obj = await Api(target.Client).GetAsync(target.Namespace, name, cancellationToken).ConfigureAwait(false);
-        cli.Write(obj, format == OutputFormat.Table ? OutputFormat.Yaml : format);
-        return ExitCodes.Ok;
-    }
-
-    private static async Task<int> DeleteAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, string name, CancellationToken cancellationToken)
-    {
-        await Api(target.Client).DeleteAsync(target.Namespace, name, cancellationToken).ConfigureAwait(false);
-        cli.WriteText($"sandbox.sandboxctl.io/{name} deleted\n");
-        return ExitCodes.Ok;
     }
 
     [GeneratedRegex("^(?<deployment>[^:=]+):(?<name>[^=]+)=(?<value>.*)$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
