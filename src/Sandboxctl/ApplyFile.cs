@@ -8,9 +8,10 @@ internal static class ApplyFile
     /// <summary>
     /// Every <typeparamref name="T"/> in <paramref name="file"/>. Problems of the reader and of
     /// <paramref name="check"/> are printed (file, line, field path, reason); any problem, or no object of the kind,
-    /// exits 1.
+    /// exits 1. Problems name the namespace an object would be applied in (<paramref name="targetNamespace"/> when the
+    /// file names none).
     /// </summary>
-    public static async Task<IReadOnlyList<T>> ReadAsync<T>(CliOutput cli, FileInfo file, string kind, Func<T, IEnumerable<ManifestProblem>>? check, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<T>> ReadAsync<T>(CliOutput cli, FileInfo file, string kind, string targetNamespace, Func<T, IEnumerable<ManifestProblem>>? check, CancellationToken cancellationToken)
         where T : IManifestObject
     {
         if (!file.Exists)
@@ -23,7 +24,8 @@ internal static class ApplyFile
         var problems = read.Problems.Concat(check is null ? [] : objects.SelectMany(o => check((T)o.Resource).Select(p => p with { Location = p.Location ?? o.Location }))).ToArray();
         foreach (var problem in problems)
         {
-            cli.Problem(problem.ToString());
+            var resource = problem.Resource is { } key ? key with { Namespace = CustomObjectClient.NamespaceOf(key.Namespace, targetNamespace) } : null;
+            cli.Problem((problem with { Resource = resource }).ToString());
         }
 
         if (problems.Length > 0 || objects.Length == 0)

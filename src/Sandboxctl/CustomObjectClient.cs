@@ -120,8 +120,8 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
     }
 
     /// <summary>The namespace to apply an object of a file in: the file's, else <c>-n</c> / the context's.</summary>
-    public static string NamespaceOf(ObjectMeta metadata, string target) =>
-        metadata.Namespace == ObjectMeta.DefaultNamespace && target != ObjectMeta.DefaultNamespace ? target : metadata.Namespace;
+    public static string NamespaceOf(string fileNamespace, string target) =>
+        fileNamespace == ObjectMeta.DefaultNamespace && target != ObjectMeta.DefaultNamespace ? target : fileNamespace;
 
     /// <summary><c>--timeout</c> of <c>--wait</c>: a Go-style duration (<c>90s</c>, <c>2m</c>) or <c>hh:mm:ss</c>, default 2 minutes.</summary>
     public static Option<TimeSpan> TimeoutOption() => new("--timeout")

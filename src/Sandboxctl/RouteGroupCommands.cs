@@ -38,11 +38,11 @@ internal static class RouteGroupCommands
 
     private static async Task<int> ApplyAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, FileInfo file, bool wait, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var groups = await ApplyFile.ReadAsync<RouteGroup>(cli, file, RouteGroup.KindName, check: null, cancellationToken).ConfigureAwait(false);
+        var groups = await ApplyFile.ReadAsync<RouteGroup>(cli, file, RouteGroup.KindName, target.Namespace, check: null, cancellationToken).ConfigureAwait(false);
         var api = Kind.Client(target);
         foreach (var group in groups)
         {
-            var ns = CustomObjectClient.NamespaceOf(group.Metadata, target.Namespace);
+            var ns = CustomObjectClient.NamespaceOf(group.Metadata.Namespace, target.Namespace);
             var (created, _) = await api.UpsertAsync(ns, group.Metadata.Name, CustomObjectClient.Body(group, ns), cancellationToken).ConfigureAwait(false);
             cli.WriteText($"routegroup.sandboxctl.io/{group.Metadata.Name} {(created ? "created" : "configured")}\n");
             if (wait)

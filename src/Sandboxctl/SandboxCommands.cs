@@ -141,11 +141,11 @@ internal static partial class SandboxCommands
 
     private static async Task<int> ApplyAsync(CliOutput cli, (IKubernetes Client, string Namespace) target, FileInfo file, TimeSpan? wait, CancellationToken cancellationToken)
     {
-        var sandboxes = await ApplyFile.ReadAsync<Sandbox>(cli, file, Sandbox.KindName, Check, cancellationToken).ConfigureAwait(false);
+        var sandboxes = await ApplyFile.ReadAsync<Sandbox>(cli, file, Sandbox.KindName, target.Namespace, Check, cancellationToken).ConfigureAwait(false);
         var api = Kind.Client(target);
         foreach (var sandbox in sandboxes)
         {
-            var ns = CustomObjectClient.NamespaceOf(sandbox.Metadata, target.Namespace);
+            var ns = CustomObjectClient.NamespaceOf(sandbox.Metadata.Namespace, target.Namespace);
             var (created, generation) = await api.UpsertAsync(ns, sandbox.Metadata.Name, CustomObjectClient.Body(sandbox, ns), cancellationToken).ConfigureAwait(false);
             cli.WriteText($"sandbox.sandboxctl.io/{sandbox.Metadata.Name} {(created ? "created" : "configured")}\n");
             if (wait is { } timeout)

@@ -54,15 +54,16 @@ public sealed class SandboxCommandTests
         });
     }
 
-    [TestCase("ttl: forever", "sbx.yaml:", "Sandbox shop/broken: spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
-    [TestCase("tll: 2h", "sbx.yaml:", "spec.tll")]
-    public async Task Apply_InvalidFile_ExitsOneNamingFileAndFieldPathAndAppliesNothing(string line, string file, string expected)
+    [TestCase("ttl: forever", "Sandbox shop/broken: spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
+    [TestCase("tll: 2h", "Sandbox shop/broken: spec.tll: unknown field 'tll'")]
+    [TestCase("routingKey: Feature_X", "Sandbox shop/broken: spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature_X'")]
+    public async Task Apply_InvalidFile_ExitsOneNamingFileAndFieldPathAndAppliesNothing(string line, string expected)
     {
         var text = Sandbox("good", null) + $$$"""
             ---
             apiVersion: sandboxctl.io/v1alpha1
             kind: Sandbox
-            metadata: {name: broken, namespace: shop}
+            metadata: {name: broken}
             spec:
               forks: [{of: {name: cart}}]
               {{{line}}}
@@ -73,7 +74,7 @@ public sealed class SandboxCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(ExitCodes.UserError));
-            Assert.That(stderr, Does.Contain(file).And.Contain(expected).And.Contain("nothing was applied"));
+            Assert.That(stderr, Does.Contain("sbx.yaml:").And.Contain(expected).And.Contain("nothing was applied"));
             Assert.That(stdout, Is.Empty);
             Assert.That(_api.Get(FakeApiServer.Sandboxes, "shop", "good"), Is.Null);
         });
