@@ -23,7 +23,7 @@ internal static partial class SandboxCommands
         var command = new Command("sandbox", "Create, list, show and delete Sandboxes (forks of workloads under one routing key).");
         command.Aliases.Add("sbx");
 
-        var wait = new Option<bool>("--wait") { Description = "Wait until the forks are ready (phase Ready) and print how to use the routing key." };
+        var wait = new Option<bool>("--wait") { Description = "Wait until the forks are ready (phase Ready) and the data planes route to them (Programmed), then print how to use the routing key." };
         var timeout = CustomObjectClient.TimeoutOption();
 
         var createName = new Argument<string>("name") { Description = "The Sandbox's name." };
@@ -157,7 +157,10 @@ internal static partial class SandboxCommands
         return ExitCodes.Ok;
     }
 
-    /// <summary>Polls until the status describes <paramref name="generation"/> and its phase is Ready (success) or Failed (exit 1), or the timeout (exit 2).</summary>
+    /// <summary>
+    /// Polls until the status describes <paramref name="generation"/>, its phase is Ready and its <c>Programmed</c>
+    /// condition is True for that generation (success), or its phase is Failed (exit 1), or the timeout (exit 2).
+    /// </summary>
     private static async Task WaitReadyAsync(CliOutput cli, CustomObjectClient api, string ns, Sandbox applied, long? generation, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var name = applied.Metadata.Name;
@@ -170,9 +173,11 @@ internal static partial class SandboxCommands
                 return false;
             }
 
+            // Ready: the forks run (the Sandbox controller); Programmed: the data planes have ACKed the routes to them.
+            var programmed = status["conditions"]?.AsArray().FirstOrDefault(c => (string?)c?["type"] == "Programmed");
             return (string?)status["phase"] switch
             {
-                "Ready" => true,
+                "Ready" => (string?)programmed?["status"] == "True" && ((long?)programmed["observedGeneration"] ?? 0) >= (generation ?? 0),
                 "Failed" => throw new CliException($"Sandbox {ns}/{name} failed: {FailureOf(status)}", $"Fix the Sandbox and apply it again; its forks and conditions: sandboxctl sandbox get {name}", ExitCodes.UserError),
                 _ => false,
             };

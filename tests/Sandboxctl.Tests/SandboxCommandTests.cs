@@ -203,6 +203,9 @@ public sealed class SandboxCommandTests
         var run = Sandboxctl("sandbox", "create", "feature-x", "--fork", "cart=registry/cart:dev", "--wait", "--timeout", "20s");
         await ExistsAsync("feature-x", generation: 1);
         _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Pending", "feature-x-7f3k2", """[{"name": "cart", "ready": false}]"""));
+        _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Ready", "feature-x-7f3k2", """[{"name": "cart", "ready": true}]""", programmed: false));
+        await Task.Delay(300);
+        Assert.That(run.IsCompleted, Is.False, "forks ready, but the data planes have not ACKed the routes to them yet");
         _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Ready", "feature-x-7f3k2", """[{"name": "cart", "ready": true}]"""));
 
         var (code, stdout, stderr) = await run.WaitAsync(Timeout);
@@ -315,12 +318,19 @@ public sealed class SandboxCommandTests
         }
     }
 
-    private static JsonObject Status(long observedGeneration, string phase, string routingKey, string forks) => new()
+    private static JsonObject Status(long observedGeneration, string phase, string routingKey, string forks, bool programmed = true) => new()
     {
         ["observedGeneration"] = observedGeneration,
         ["phase"] = phase,
         ["routingKey"] = routingKey,
         ["forks"] = JsonNode.Parse(forks),
+        ["conditions"] = new JsonArray(new JsonObject
+        {
+            ["type"] = "Programmed",
+            ["status"] = programmed ? "True" : "False",
+            ["reason"] = programmed ? "Programmed" : "Pending",
+            ["observedGeneration"] = observedGeneration,
+        }),
     };
 
     private static string[] Cells(string row) => row.Split(['│', '|'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
