@@ -13,6 +13,9 @@ public sealed record KubernetesSourceOptions
 
     /// <summary>How often <c>Programmed</c> is re-checked while data planes have not ACKed yet.</summary>
     public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The namespaces whose objects are read (and whose Sandboxes are reconciled); empty means all.</summary>
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
 }
 
 /// <summary>
@@ -51,7 +54,7 @@ public sealed class KubernetesSource : BackgroundService
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new KubernetesSourceOptions();
-        _informers = [.. ResourceSources.All(client).Select(source => new ResourceInformer(source, clock, logger))];
+        _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(source => new ResourceInformer(source, clock, logger))];
         _status = new RoutingStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _acked = acked ?? (() => true);
@@ -65,10 +68,10 @@ public sealed class KubernetesSource : BackgroundService
     public bool HasPendingStatus => _status.AnyPending;
 
     /// <summary>The resource version each kind's next watch starts from (advanced by events and bookmarks).</summary>
-    public IReadOnlyDictionary<string, string?> ResourceVersions => _informers.ToDictionary(i => i.Kind, i => i.ResourceVersion);
+    public IReadOnlyDictionary<string, string?> ResourceVersions => _informers.ToDictionary(i => i.Name, i => i.ResourceVersion);
 
     /// <summary>How many times each kind was listed (1, plus one per relist after 410 Gone or a failure).</summary>
-    public IReadOnlyDictionary<string, int> Lists => _informers.ToDictionary(i => i.Kind, i => i.Lists);
+    public IReadOnlyDictionary<string, int> Lists => _informers.ToDictionary(i => i.Name, i => i.Lists);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -111,7 +114,7 @@ public sealed class KubernetesSource : BackgroundService
                 // Heartbeats age with time alone: the phase is re-checked on every tick.
                 if (_isLeader() && _informers.All(i => i.HasSynced))
                 {
-                    var workloads = _informers.Single(i => i.Kind == LocalWorkload.KindName).Objects.Select(o => o.Resource).OfType<LocalWorkload>();
+                    var workloads = _informers.Where(i => i.Kind == LocalWorkload.KindName).SelectMany(i => i.Objects).Select(o => o.Resource).OfType<LocalWorkload>();
                     await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
                 }
             }

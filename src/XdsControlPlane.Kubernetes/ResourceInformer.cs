@@ -17,6 +17,9 @@ internal interface IResourceSource
     /// <summary>The kind, for logs and problem locations.</summary>
     string Kind { get; }
 
+    /// <summary>The one namespace listed and watched, or null for all.</summary>
+    string? Namespace { get; }
+
     Task<ResourceList> ListAsync(CancellationToken cancellationToken);
 
     /// <summary>Watch events from <paramref name="resourceVersion"/>, with bookmarks; <paramref name="onError"/> gets ERROR events.</summary>
@@ -39,6 +42,9 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
 
     /// <summary>The kind watched.</summary>
     public string Kind => source.Kind;
+
+    /// <summary>The kind and, when the informer watches one namespace, <c>in NAMESPACE</c>: for logs and per-informer figures.</summary>
+    public string Name => source.Namespace is null ? source.Kind : $"{source.Kind} in {source.Namespace}";
 
     /// <summary>The objects as last seen (an immutable view, replaced on each change).</summary>
     public IReadOnlyCollection<ManifestObject> Objects { get; private set; } = [];
@@ -78,7 +84,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                     ResourceVersion = list.ResourceVersion;
                     Lists++;
                     HasSynced = true;
-                    KubernetesLog.Listed(logger, source.Kind, list.Items.Count, list.ResourceVersion);
+                    KubernetesLog.Listed(logger, Name, list.Items.Count, list.ResourceVersion);
                 }
 
                 var gone = false;
@@ -102,7 +108,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 if (gone)
                 {
                     // The version we hold is older than the server's history: start over from a fresh list.
-                    KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
+                    KubernetesLog.Gone(logger, Name, ResourceVersion);
                     ResourceVersion = null;
                 }
                 else if (events == 0 && clock.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
@@ -118,7 +124,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             }
             catch (Exception e) when (IsGone(e))
             {
-                KubernetesLog.Gone(logger, source.Kind, ResourceVersion);
+                KubernetesLog.Gone(logger, Name, ResourceVersion);
                 ResourceVersion = null;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -127,7 +133,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 // while the process runs, or its kind would silently go stale.
                 failures++;
                 var delay = Backoff(failures);
-                KubernetesLog.WatchFailed(logger, source.Kind, delay.TotalSeconds, e.Message);
+                KubernetesLog.WatchFailed(logger, Name, delay.TotalSeconds, e.Message);
                 await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }

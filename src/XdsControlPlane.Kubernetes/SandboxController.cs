@@ -20,6 +20,9 @@ public sealed record SandboxControllerOptions
 
     /// <summary>First retry delay after a failed reconcile; doubles per failure up to five minutes.</summary>
     public TimeSpan RetryBase { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The namespaces whose Sandboxes are reconciled; empty means all.</summary>
+    public IReadOnlyList<string> Namespaces { get; init; } = [];
 }
 
 /// <summary>
@@ -51,8 +54,10 @@ public sealed class SandboxController : BackgroundService
         _reconciler = new SandboxReconciler(client, new KubernetesEventRecorder(client, clock, logger, "sandbox-controller"), clock, logger, manager);
         _informers =
         [
-            new ResourceInformer(ResourceSources.Sandboxes(client), clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["name"])),
-            new ResourceInformer(ResourceSources.ForkDeployments(client), clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["labels"]?[SandboxLabels.Sandbox])),
+            .. ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.Sandboxes(client, ns))
+                .Select(source => new ResourceInformer(source, clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["name"]))),
+            .. ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.ForkDeployments(client, ns))
+                .Select(source => new ResourceInformer(source, clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["labels"]?[SandboxLabels.Sandbox]))),
         ];
     }
 
@@ -123,7 +128,7 @@ public sealed class SandboxController : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                foreach (var sandbox in _informers[0].Objects)
+                foreach (var sandbox in _informers.Where(i => i.Kind == Sandbox.KindName).SelectMany(i => i.Objects))
                 {
                     _queue.Add((sandbox.Resource.Metadata.Namespace, sandbox.Resource.Metadata.Name));
                 }

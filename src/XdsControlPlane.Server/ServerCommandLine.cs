@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Server;
@@ -8,7 +9,7 @@ namespace XdsControlPlane.Server;
 /// The server's command line: parses and validates options, prints help, and runs the host. Exit codes:
 /// 0 after a clean shutdown or help, 1 for invalid options, 2 when the host fails to start or crashes.
 /// </summary>
-public static class ServerCommandLine
+public static partial class ServerCommandLine
 {
     /// <summary>Builds the root command; <paramref name="run"/> is called with validated options.</summary>
     public static RootCommand Build(Func<ServerOptions, CancellationToken, Task<int>> run)
@@ -56,10 +57,16 @@ public static class ServerCommandLine
         };
         var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "The kubeconfig file for --kubernetes (default: KUBECONFIG or ~/.kube/config)." };
         var context = new Option<string?>("--context") { Description = "The kubeconfig context for --kubernetes (default: the current one)." };
+        var watchNamespaces = new Option<string[]>("--watch-namespace")
+        {
+            Description = "With --kubernetes, read objects and reconcile Sandboxes in this namespace only (repeat it, or separate with commas; default: all namespaces).",
+            AllowMultipleArgumentsPerToken = false,
+            CustomParser = result => [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal)],
+        };
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests, kubernetes, kubeconfig, context,
+            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
         };
         root.Validators.Add(result =>
         {
@@ -80,6 +87,17 @@ public static class ServerCommandLine
                 result.AddError("--kubeconfig and --context only apply with --kubernetes.");
             }
 
+            var namespaces = result.GetValue(watchNamespaces) ?? [];
+            if (!result.GetValue(kubernetes) && namespaces.Length > 0)
+            {
+                result.AddError("--watch-namespace only applies with --kubernetes.");
+            }
+
+            foreach (var ns in namespaces.Where(ns => !NamespaceName().IsMatch(ns)))
+            {
+                result.AddError($"--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got '{ns}'.");
+            }
+
             if (result.GetValue(kubeconfig) is { Exists: false } missing)
             {
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
@@ -97,6 +115,7 @@ public static class ServerCommandLine
                 Kubernetes = parse.GetValue(kubernetes),
                 Kubeconfig = parse.GetValue(kubeconfig)?.FullName,
                 KubeContext = parse.GetValue(context),
+                WatchNamespaces = parse.GetValue(watchNamespaces) ?? [],
             },
             cancellation));
         return root;
@@ -115,4 +134,7 @@ public static class ServerCommandLine
         });
         return option;
     }
+
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    private static partial Regex NamespaceName();
 }

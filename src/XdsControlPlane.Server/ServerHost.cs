@@ -111,6 +111,7 @@ public sealed class ServerHost : IAsyncDisposable
                 services.GetRequiredService<SnapshotPublisher>().Publish,
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesSource>>(),
+                new KubernetesSourceOptions { Namespaces = options.WatchNamespaces },
                 acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
                 isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
                 fieldManager: "xds-control-plane"));
@@ -118,6 +119,7 @@ public sealed class ServerHost : IAsyncDisposable
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<SandboxController>>(),
+                new SandboxControllerOptions { Namespaces = options.WatchNamespaces },
                 isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
                 fieldManager: "xds-control-plane"));
         }

@@ -39,6 +39,9 @@ public sealed class ServerOptions
     /// <summary>The kubeconfig context (default: the current context).</summary>
     public string? KubeContext { get; init; }
 
+    /// <summary>The namespaces read from the cluster and whose Sandboxes are reconciled; empty means all.</summary>
+    public IReadOnlyList<string> WatchNamespaces { get; init; } = [];
+
     /// <summary>A ready client configuration (tests point it at a fake API server).</summary>
     internal k8s.KubernetesClientConfiguration? KubernetesConfiguration { get; init; }
 

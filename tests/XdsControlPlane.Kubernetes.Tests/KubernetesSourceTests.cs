@@ -51,6 +51,35 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task WatchNamespaces_ObjectsElsewhereAreNeitherReadNorWritten()
+    {
+        var elsewhere = Group("elsewhere", weight: 100);
+        elsewhere["metadata"]!["namespace"] = "other";
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("other", "cart"));
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("other", "cart-v2"));
+        _api.Put(FakeApiServer.RouteGroups, elsewhere);
+        RoutingInputs? published = null;
+        using var source = new KubernetesSource(_client, inputs =>
+        {
+            Volatile.Write(ref published, inputs);
+            return [];
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), Namespaces = ["shop"] });
+        await source.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => source.HasSynced, "the scoped source's first publication");
+
+        _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
+        await Eventually.WaitAsync(() => Volatile.Read(ref published)!.RouteGroups.Any(g => g.Metadata.Name == "second"), "a change in the watched namespace");
+        await source.StopAsync(CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(published!.RouteGroups.Select(g => g.Metadata.Namespace).Distinct(), Is.EqualTo(new[] { "shop" }));
+            Assert.That(published.Services.Select(g => g.Metadata.Namespace).Distinct(), Is.EqualTo(new[] { "shop" }));
+            Assert.That(source.Lists.Keys, Does.Contain("RouteGroup in shop"));
+        });
+    }
+
+    [Test]
     public void Start_ListsEveryKindAndPublishesTheObjects()
     {
         var inputs = Volatile.Read(ref _published)!;

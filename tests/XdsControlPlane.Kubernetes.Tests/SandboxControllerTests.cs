@@ -194,6 +194,22 @@ public sealed class SandboxControllerTests
     }
 
     [Test]
+    public async Task WatchNamespaces_SandboxesElsewhereAreLeftAlone()
+    {
+        await _controller.StopAsync(CancellationToken.None);
+        _controller.Dispose();
+        _controller = new SandboxController(_client, TimeProvider.System, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { Namespaces = ["team-a", "shop"] });
+        await _controller.StartAsync(CancellationToken.None);
+        var elsewhere = Sandbox("elsewhere", Fork("cart"));
+        elsewhere["metadata"]!["namespace"] = "team-b";
+        _api.Put(FakeApiServer.Sandboxes, elsewhere);
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("here", Fork("cart")));
+
+        await Eventually.WaitAsync(() => Phase("here") == "Pending", "the Sandbox in a watched namespace");
+        Assert.That(_api.Get(FakeApiServer.Sandboxes, "team-b", "elsewhere")!["status"], Is.Null, "not reconciled");
+    }
+
+    [Test]
     public async Task Settled_ReconcilingAgainWritesNothing()
     {
         _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));

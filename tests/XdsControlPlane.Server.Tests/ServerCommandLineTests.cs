@@ -43,6 +43,8 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--manifests", "/tmp", "--kubernetes" }, "--manifests and --kubernetes are alternative sources; give one.")]
     [TestCase(new[] { "--context", "prod" }, "--kubeconfig and --context only apply with --kubernetes.")]
     [TestCase(new[] { "--kubernetes", "--kubeconfig", "/no/such/kubeconfig" }, "--kubeconfig must be an existing file, got '/no/such/kubeconfig'.")]
+    [TestCase(new[] { "--watch-namespace", "shop" }, "--watch-namespace only applies with --kubernetes.")]
+    [TestCase(new[] { "--kubernetes", "--watch-namespace", "Shop_1" }, "--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got 'Shop_1'.")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
         var (exit, options, _, error) = await InvokeAsync(args);
@@ -53,6 +55,15 @@ public sealed class ServerCommandLineTests
             Assert.That(options, Is.Null, "the host must not start");
             Assert.That(error, Does.Contain(expectedError));
         });
+    }
+
+    [Test]
+    public async Task Invoke_WatchNamespace_RepeatedOrCommaSeparated()
+    {
+        var (exit, options, _, error) = await InvokeAsync("--kubernetes", "--watch-namespace", "shop,payments", "--watch-namespace", "shop", "--watch-namespace", "staging");
+
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(options?.WatchNamespaces, Is.EqualTo(new[] { "shop", "payments", "staging" }));
     }
 
     [TestCase("90s", 90)]
