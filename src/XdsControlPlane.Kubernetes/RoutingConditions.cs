@@ -15,7 +15,7 @@ public static class RoutingConditions
     /// <summary>The condition types computed here.</summary>
     public static readonly IReadOnlySet<string> Types = new HashSet<string>(["Accepted", "ResolvedRefs", "Programmed"], StringComparer.Ordinal);
 
-    /// <summary>The conditions <paramref name="obj"/> should have: <paramref name="previous"/> of other types, then these three.</summary>
+    /// <summary>The conditions <paramref name="obj"/> should have: <paramref name="previous"/> with these three put in place (order kept, new ones appended).</summary>
     /// <param name="obj">The object as currently stored (its kind and generation).</param>
     /// <param name="previous">Its current conditions.</param>
     /// <param name="problems">Every problem reported for it.</param>
@@ -43,16 +43,12 @@ public static class RoutingConditions
                 : acked ? True("Programmed", "Programmed", "The connected data planes have ACKed a snapshot with this generation.")
                 : new Condition { Type = "Programmed", Status = "False", Reason = "Pending", Message = "Waiting for the connected data planes to ACK the snapshot with this generation." },
         ];
-        return
-        [
-            .. previous.Where(c => !Types.Contains(c.Type)),
-            .. conditions.Select(c => c with
-            {
-                ObservedGeneration = generation,
-                LastTransitionTime = previous.FirstOrDefault(p => p.Type == c.Type && p.Status == c.Status)?.LastTransitionTime
-                    ?? now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            }),
-        ];
+        return ConditionList.Merge(previous, [.. conditions.Select(c => c with
+        {
+            ObservedGeneration = generation,
+            LastTransitionTime = previous.FirstOrDefault(p => p.Type == c.Type && p.Status == c.Status)?.LastTransitionTime
+                ?? now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        })]);
 
         static Condition True(string type, string reason, string message) => new() { Type = type, Status = "True", Reason = reason, Message = message };
 

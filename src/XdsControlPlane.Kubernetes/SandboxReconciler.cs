@@ -18,6 +18,7 @@ namespace XdsControlPlane.Kubernetes;
 internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecorder events, TimeProvider clock, ILogger logger, string fieldManager)
 {
     private const string Plural = "sandboxes";
+    private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web);
 
     /// <summary>Reconciles the Sandbox <paramref name="ns"/>/<paramref name="name"/>; returns when to look again (TTL), if ever.</summary>
     public async Task<TimeSpan?> ReconcileAsync(string ns, string name, CancellationToken cancellationToken)
@@ -31,7 +32,7 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         var uid = (string?)metadata["uid"] ?? "";
         var finalizers = metadata["finalizers"]?.AsArray().Select(f => (string?)f).OfType<string>().ToList() ?? [];
         var read = ManifestReader.Read(raw.ToJsonString(), $"kubernetes Sandbox {ns}/{name}");
-        var sandbox = read.Objects is [{ Resource: Sandbox parsed }] ? parsed : Unreadable(ns, name, metadata);
+        var sandbox = read.Objects is [{ Resource: Sandbox parsed }] ? parsed : Unreadable(ns, name, metadata, raw["status"]);
         var reference = new V1ObjectReference { ApiVersion = ApiVersions.Sandboxctl, Kind = Sandbox.KindName, Name = name, NamespaceProperty = ns, Uid = uid };
 
         if (metadata["deletionTimestamp"] is not null)
@@ -233,11 +234,27 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
             ? created + lifetime
             : null;
 
-    /// <summary>A Sandbox whose JSON does not read as the model: enough of it to report why.</summary>
-    private static Sandbox Unreadable(string ns, string name, JsonObject metadata) => new()
+    /// <summary>
+    /// A Sandbox whose JSON does not read as the model: enough of it to report why — including its current status, or
+    /// every reconcile would see a change and write (and so queue itself) again.
+    /// </summary>
+    private static Sandbox Unreadable(string ns, string name, JsonObject metadata, JsonNode? status)
     {
-        Metadata = new ObjectMeta { Namespace = ns, Name = name, Generation = (long?)metadata["generation"] ?? 0 },
-    };
+        SandboxStatus? current = null;
+        try
+        {
+            current = status?.Deserialize<SandboxStatus>(StatusJson);
+        }
+        catch (JsonException)
+        {
+        }
+
+        return new Sandbox
+        {
+            Metadata = new ObjectMeta { Namespace = ns, Name = name, Generation = (long?)metadata["generation"] ?? 0 },
+            Status = current,
+        };
+    }
 
     /// <summary>A routing key for a Sandbox that names none: its name and six random characters.</summary>
     private static string GenerateKey(string name)

@@ -44,7 +44,7 @@ internal static class SandboxStatusBuilder
             ObservedGeneration = sandbox.Metadata.Generation,
             Forks = [.. forkStatus.Select(f => f.Status)],
             PreviewUrls = sandbox.Status?.PreviewUrls ?? [],
-            Conditions = [.. (sandbox.Status?.Conditions ?? []).Where(c => c.Type != "Ready"), ready],
+            Conditions = ConditionList.Merge(sandbox.Status?.Conditions ?? [], [ready]),
         };
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
@@ -210,12 +211,26 @@ public sealed class SandboxControllerTests
     }
 
     [Test]
-    public async Task Settled_ReconcilingAgainWritesNothing()
+    public async Task Settled_ReconcilingAgainWritesNothing_WithTheRoutingStatusWriterAlongside()
     {
+        // The source writes Accepted/ResolvedRefs/Programmed into the same condition list the controller writes Ready to.
+        using var source = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
+            new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
+        await source.StartAsync(CancellationToken.None);
         _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));
         await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x") is not null, "the fork");
         _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);
-        await Eventually.WaitAsync(() => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready"), "phase Ready and its Event");
+        await Eventually.WaitAsync(
+            () => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready") && ReadyCondition("feature-x")?.Parent?.AsArray().Count == 4,
+            "phase Ready, its Event and all four conditions");
+        await Eventually.WaitAsync(
+            async () =>
+            {
+                var before = WritesSince("0");
+                await Task.Delay(300);
+                return WritesSince("0") == before;
+            },
+            "the two status writers to stop writing");
         var version = _api.CurrentVersion;
         var patches = _api.StatusPatches.Count;
         var reconciles = ControllerMetrics.Reconciles.WithLabels("sandbox", "success").Value;
@@ -228,6 +243,10 @@ public sealed class SandboxControllerTests
 
         Assert.That(_api.StatusPatches, Has.Count.EqualTo(patches), "no status write");
         Assert.That(WritesSince(version), Is.EqualTo(1), "only the label edit changed anything");
+        Assert.That(
+            ReadyCondition("feature-x")!.Parent!.AsArray().Select(c => (string?)c!["type"]),
+            Is.EquivalentTo(new[] { "Ready", "Accepted", "ResolvedRefs", "Programmed" }));
+        await source.StopAsync(CancellationToken.None);
     }
 
     private long WritesSince(string version) => long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture) - long.Parse(version, System.Globalization.CultureInfo.InvariantCulture);
