@@ -195,6 +195,60 @@ public sealed class SandboxctlTests
         });
     }
 
+    [TestCase("sandboxctl rou", new[] { "routegroup" })]
+    [TestCase("sandboxctl routegroup a", new[] { "apply" })]
+    [TestCase("sandboxctl bootstrap --ro", new[] { "--role" })]
+    public async Task CompletionBash_RealBashCompletesThroughTheInstalledCommand(string line, string[] expected)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Ignore("bash completion is checked on Linux and macOS");
+            return;
+        }
+
+        var (code, script, _) = await RunAsync("completion", "bash");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok));
+
+        // Run the script in a real bash, with "sandboxctl" on PATH being this build, as a shell would on TAB.
+        var bin = Directory.CreateTempSubdirectory("sandboxctl-completion-");
+        try
+        {
+            var shim = Path.Combine(bin.FullName, "sandboxctl");
+            await File.WriteAllTextAsync(shim, $"#!/bin/sh\nexec dotnet \"{Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll")}\" \"$@\"\n");
+            File.SetUnixFileMode(shim, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            await File.WriteAllTextAsync(Path.Combine(bin.FullName, "completion.bash"), script);
+            var words = line.Split(' ');
+            var start = new System.Diagnostics.ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($$"""
+                source "{{bin.FullName}}/completion.bash"
+                COMP_LINE='{{line}}'; COMP_POINT={{line.Length}}; COMP_WORDS=({{string.Join(' ', words.Select(w => $"'{w}'"))}}); COMP_CWORD={{words.Length - 1}}
+                _sandboxctl_complete
+                printf '%s\n' "${COMPREPLY[@]}"
+                """);
+            start.Environment["PATH"] = bin.FullName + Path.PathSeparator + Environment.GetEnvironmentVariable("PATH");
+            using var bash = System.Diagnostics.Process.Start(start)!;
+            var completions = await bash.StandardOutput.ReadToEndAsync();
+            var errors = await bash.StandardError.ReadToEndAsync();
+            await bash.WaitForExitAsync();
+
+            Assert.That(completions.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(expected), errors);
+        }
+        finally
+        {
+            bin.Delete(recursive: true);
+        }
+    }
+
+    [TestCase("zsh", "compdef _sandboxctl sandboxctl")]
+    [TestCase("pwsh", "Register-ArgumentCompleter -Native -CommandName sandboxctl")]
+    public async Task Completion_OtherShells_PrintTheirScript(string shell, string expected)
+    {
+        var (code, stdout, _) = await RunAsync("completion", shell);
+
+        Assert.That((code, stdout.Contains(expected, StringComparison.Ordinal)), Is.EqualTo((ExitCodes.Ok, true)), stdout);
+    }
+
     private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken)
     {
         var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
