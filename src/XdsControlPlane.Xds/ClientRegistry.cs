@@ -11,6 +11,7 @@ namespace XdsControlPlane.Xds;
 /// <param name="Sent">The resources of the last response, by name (shared, immutable).</param>
 /// <param name="Acked">The resources of the last ACKed response, by name.</param>
 /// <param name="SyncedSnapshot">The snapshot version this type is known to be in sync with (ACKed, nothing pending).</param>
+/// <param name="AckedAt">When the client last ACKed a response of this type (CSDS <c>last_updated</c>).</param>
 public sealed record TypeStatus(
     string TypeUrl,
     string? SentVersion,
@@ -18,7 +19,8 @@ public sealed record TypeStatus(
     NackRecord? LastNack,
     IReadOnlyDictionary<string, XdsResource> Sent,
     IReadOnlyDictionary<string, XdsResource> Acked,
-    string? SyncedSnapshot);
+    string? SyncedSnapshot,
+    DateTimeOffset? AckedAt = null);
 
 /// <summary>One connected xDS stream and its per-type sync state (what CSDS and <c>sandboxctl proxies</c> show).</summary>
 /// <param name="StreamId">Unique within this process.</param>

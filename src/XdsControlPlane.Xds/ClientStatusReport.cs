@@ -53,6 +53,7 @@ internal static class ClientStatusReport
             if (sent is not null && acked?.Version == sent.Version && type.AckedVersion == type.SentVersion)
             {
                 (entry.ConfigStatus, entry.ClientStatus) = (ConfigStatus.Synced, ClientResourceStatus.Acked);
+                entry.LastUpdated = type.AckedAt is { } at ? Timestamp.FromDateTimeOffset(at) : null;
             }
             else if (type.LastNack is { } nack && sent is not null)
             {

@@ -89,7 +89,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
         else
         {
-            state.RecordAck(answered);
+            state.RecordAck(answered, Clock.GetUtcNow());
             RoutesOrListenersChanged(typeUrl);
             Metrics.Acked(typeUrl, Clock.GetUtcNow() - answered.PublishedAt);
         }
@@ -162,7 +162,8 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             t.LastNack,
             t.Held.ToFrozenDictionary(StringComparer.Ordinal),
             t.Acked.ToFrozenDictionary(StringComparer.Ordinal),
-            t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null)).ToArray();
+            t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null,
+            t.AckedAt)).ToArray();
     }
 
     protected override void OnSent(DeltaDiscoveryResponse response)

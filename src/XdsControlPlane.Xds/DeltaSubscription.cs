@@ -87,8 +87,12 @@ internal sealed class DeltaSubscription(string typeUrl)
         }
     }
 
-    public void RecordAck(DeltaResponseRecord record)
+    /// <summary>When the client last ACKed a response of this type.</summary>
+    public DateTimeOffset? AckedAt { get; private set; }
+
+    public void RecordAck(DeltaResponseRecord record, DateTimeOffset at)
     {
+        AckedAt = at;
         foreach (var resource in record.Resources)
         {
             Acked[resource.Name] = resource;

@@ -44,7 +44,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {
-            state.RecordAck();
+            state.RecordAck(Clock.GetUtcNow());
             RoutesOrListenersChanged(typeUrl);
             Metrics.Acked(typeUrl, Clock.GetUtcNow() - state.SentPublishedAt);
         }
@@ -96,7 +96,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         {
             // The client dropped every name of this type. Envoy accepts the empty answer without ACKing it
             // (it has no watch left), so count it as held now, or the type would never look in sync.
-            state.RecordAck();
+            state.RecordAck(Clock.GetUtcNow());
         }
 
         RoutesOrListenersChanged(typeUrl);
@@ -116,7 +116,8 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             t.LastNack,
             t.Sent,
             t.Acked,
-            t.LastVersion is not null && t.AckedVersion == t.LastVersion && !t.MustRespond ? snapshotVersion : null)).ToArray();
+            t.LastVersion is not null && t.AckedVersion == t.LastVersion && !t.MustRespond ? snapshotVersion : null,
+            t.AckedAt)).ToArray();
     }
 
     protected override void OnSent(DiscoveryResponse response)

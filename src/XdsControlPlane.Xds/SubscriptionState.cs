@@ -74,9 +74,13 @@ internal sealed class SubscriptionState(string typeUrl)
         SentPublishedAt = publishedAt;
     }
 
-    /// <summary>The client accepted the last response.</summary>
-    public void RecordAck()
+    /// <summary>When the client last ACKed a response of this type.</summary>
+    public DateTimeOffset? AckedAt { get; private set; }
+
+    /// <summary>The client accepted the last response at <paramref name="at"/>.</summary>
+    public void RecordAck(DateTimeOffset at)
     {
+        AckedAt = at;
         AckedVersion = LastVersion;
         Acked = Sent;
         LastNack = null;

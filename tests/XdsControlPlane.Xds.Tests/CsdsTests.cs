@@ -24,6 +24,7 @@ public sealed class CsdsTests
         await using var good = Open(_server.Channel, XdsTestServer.Node("envoy-good"));
         await using var bad = Open(_server.Channel, XdsTestServer.Node("envoy-bad"));
         var toGood = await good.RequestAsync(TypeUrls.Cluster);
+        var beforeAck = DateTimeOffset.UtcNow.AddSeconds(-1);
         await good.AckAsync(toGood);
         await good.AssertNothingSentAsync();
         var toBad = await bad.RequestAsync(TypeUrls.Cluster);
@@ -45,6 +46,8 @@ public sealed class CsdsTests
                 Is.EqualTo((ConfigStatus.Error, ClientResourceStatus.Nacked, "cluster cart: unknown field")));
             Assert.That(byNode["envoy-good"].VersionInfo, Is.EqualTo(_server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Find(TypeUrls.Cluster, "cart")!.Version));
             Assert.That(byNode["envoy-good"].XdsConfig.TypeUrl, Is.EqualTo(TypeUrls.Cluster));
+            Assert.That(byNode["envoy-good"].LastUpdated?.ToDateTimeOffset(), Is.InRange(beforeAck, DateTimeOffset.UtcNow), "last_updated: when the client ACKed");
+            Assert.That(byNode["envoy-bad"].LastUpdated, Is.Null, "never ACKed");
         });
     }
 
