@@ -45,6 +45,7 @@ public static class SandboxctlCommandLine
         root.Subcommands.Add(ProxiesCommand.Build(output, OutputOf));
         root.Subcommands.Add(RouteGroupCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(SandboxCommands.Build(output, OutputOf, cluster));
+        root.Subcommands.Add(PortForward.PortForwardCommand.Build(OutputOf, cluster));
         root.Subcommands.Add(CompletionCommand.Build(OutputOf));
         return root;
     }
