@@ -61,7 +61,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task PodTarget_FiftyConcurrentConnections_EveryByteEchoedBothWays()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         await using var run = Start("port-forward", "pod/cart-1", ":8080");
         var port = await run.LocalPortAsync(8080);
 
@@ -87,7 +87,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task BusyLocalPort_ExitsOneNamingTheHolderAndANearbyFreePort()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
@@ -110,7 +110,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task AutoPort_BusyLocalPort_ForwardsFromTheFreePortItPrints()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
@@ -129,16 +129,10 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task DeploymentTarget_ForwardsToItsReadyPod()
     {
-        _api.Put(FakeApiServer.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
-            ["spec"] = new JsonObject { ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } } },
-        });
-        await AddPodAsync("cart-starting", ready: false);
-        await AddPodAsync("cart-1", ready: true);
-        await AddPodAsync("checkout-1", ready: true, app: "checkout");
+        PutDeployment("cart");
+        AddPod("cart-starting", ready: false);
+        AddPod("cart-1", ready: true);
+        AddPod("checkout-1", ready: true, app: "checkout");
 
         await using var run = Start("port-forward", "deploy/cart", ":8080");
         var port = await run.LocalPortAsync(8080);
@@ -160,7 +154,7 @@ public sealed partial class PortForwardTests
                 ["ports"] = new JsonArray(new JsonObject { ["name"] = "web", ["port"] = 80, ["targetPort"] = "http" }),
             },
         });
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
 
         await using var run = Start("port-forward", "svc/cart", ":80");
         var port = await run.LocalPortAsync(8080);
@@ -171,14 +165,8 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task DeploymentPodReplaced_NewConnectionsReachTheNewPod_AndTheSwitchIsPrinted()
     {
-        _api.Put(FakeApiServer.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
-            ["spec"] = new JsonObject { ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } } },
-        });
-        await AddPodAsync("cart-1", ready: true);
+        PutDeployment("cart");
+        AddPod("cart-1", ready: true);
         await using var run = Start("port-forward", "deploy/cart", ":8080");
         var port = await run.LocalPortAsync(8080);
         using var before = await ConnectAsync(port);
@@ -186,7 +174,7 @@ public sealed partial class PortForwardTests
 
         _api.Delete(FakeApiServer.Pods, "shop", "cart-1");
         _api.ClosePortForwards("shop", "cart-1");
-        await AddPodAsync("cart-2", ready: true);
+        AddPod("cart-2", ready: true);
 
         await run.WaitForAsync("pod cart-1 is gone");
         Assert.Multiple(async () =>
@@ -198,16 +186,50 @@ public sealed partial class PortForwardTests
     }
 
     [Test]
+    public async Task DeploymentPodNotReady_ForwardsToAnotherReadyPod()
+    {
+        PutDeployment("cart");
+        AddPod("cart-1", ready: true);
+        await using var run = Start("port-forward", "deploy/cart", ":8080");
+        var port = await run.LocalPortAsync(8080);
+        AddPod("cart-2", ready: true);
+
+        _api.PatchStatus(FakeApiServer.Pods, "shop", "cart-1", ReadyStatus(false));
+        await run.WaitForAsync("pod cart-1 is not ready; forwarding to cart-2");
+
+        Assert.That(await GreetingAsync(port), Is.EqualTo("cart-2"));
+    }
+
+    [Test]
+    public async Task SeveralPorts_EachLocalPortReachesItsPodPort()
+    {
+        AddPod("cart-1", ready: true);
+        var admin = new EchoBackend("cart-1 admin", closeAfterGreeting: false);
+        _disposables.Add(admin);
+        _api.SetPodBackend("shop", "cart-1", 9090, admin.Endpoint);
+
+        await using var run = Start("port-forward", "pod/cart-1", ":8080", ":9090");
+        var web = await run.LocalPortAsync(8080);
+        var adminPort = await run.LocalPortAsync(9090);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await GreetingAsync(web), Is.EqualTo("cart-1"));
+            Assert.That(await GreetingAsync(adminPort), Is.EqualTo("cart-1 admin"));
+        });
+    }
+
+    [Test]
     public async Task PodTargetDeletedAndRecreated_TheSameNameIsWaitedForAgain()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         await using var run = Start("port-forward", "pod/cart-1", ":8080");
         var port = await run.LocalPortAsync(8080);
 
         _api.Delete(FakeApiServer.Pods, "shop", "cart-1");
         _api.ClosePortForwards("shop", "cart-1");
         await run.WaitForAsync("pod cart-1 is gone; waiting for a ready pod of pod/cart-1");
-        await AddPodAsync("cart-1", ready: true, greeting: "cart-1 (recreated)");
+        AddPod("cart-1", ready: true, greeting: "cart-1 (recreated)");
         await run.WaitForAsync("forwarding to pod cart-1");
 
         Assert.That(await GreetingAsync(port), Is.EqualTo("cart-1 (recreated)"));
@@ -216,7 +238,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task PodNotReadyAtFirst_WaitsThenForwards()
     {
-        await AddPodAsync("cart-1", ready: false);
+        AddPod("cart-1", ready: false);
         await using var run = Start("port-forward", "pod/cart-1", ":8080");
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.That(run.Stdout, Does.Not.Contain("Forwarding from"));
@@ -230,7 +252,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task NoReadyPodInTime_ExitsTwo()
     {
-        await AddPodAsync("cart-1", ready: false);
+        AddPod("cart-1", ready: false);
 
         var (code, _, stderr) = await RunAsync("port-forward", "pod/cart-1", ":8080", "--pod-running-timeout", "00:00:01");
 
@@ -259,8 +281,8 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task LocalHalfClose_TheReplyStillArrives_AndABackendThatCloses_EndsTheLocalConnection()
     {
-        await AddPodAsync("cart-1", ready: true);
-        await AddPodAsync("cart-2", ready: true, closeAfterGreeting: true);
+        AddPod("cart-1", ready: true);
+        AddPod("cart-2", ready: true, closeAfterGreeting: true);
         await using var run = Start("port-forward", "pod/cart-1", ":8080");
         await using var other = Start("port-forward", "pod/cart-2", ":8080");
         var port = await run.LocalPortAsync(8080);
@@ -289,7 +311,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task PortWithoutListener_TheErrorChannelIsReported()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         await using var run = Start("port-forward", "pod/cart-1", ":9999");
         var port = await run.LocalPortAsync(9999);
 
@@ -307,7 +329,7 @@ public sealed partial class PortForwardTests
     [Test]
     public async Task Cancelled_ClosesTheListenerAndOpenConnections_ExitsZero()
     {
-        await AddPodAsync("cart-1", ready: true);
+        AddPod("cart-1", ready: true);
         var run = Start("port-forward", "pod/cart-1", ":8080");
         var port = await run.LocalPortAsync(8080);
         using var open = await ConnectAsync(port);
@@ -362,6 +384,14 @@ public sealed partial class PortForwardTests
         Assert.That(LocalPortProbe.ListeningInodes(table, 8080), Is.EqualTo(new[] { "4242" }));
     }
 
+    private void PutDeployment(string app) => _api.Put(FakeApiServer.Deployments, new JsonObject
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = app, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject { ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = app } } },
+    });
+
     private static JsonObject ReadyStatus(bool ready) => new()
     {
         ["phase"] = "Running",
@@ -369,7 +399,7 @@ public sealed partial class PortForwardTests
     };
 
     /// <summary>A pod with container port http=8080 and a loopback backend behind it that greets with its name and echoes.</summary>
-    private async Task AddPodAsync(string name, bool ready, string app = "cart", string? greeting = null, bool closeAfterGreeting = false)
+    private void AddPod(string name, bool ready, string app = "cart", string? greeting = null, bool closeAfterGreeting = false)
     {
         var backend = new EchoBackend(greeting ?? name, closeAfterGreeting);
         _disposables.Add(backend);
@@ -390,7 +420,6 @@ public sealed partial class PortForwardTests
             },
             ["status"] = ReadyStatus(ready),
         });
-        await Task.CompletedTask;
     }
 
     private CommandRun Start(params string[] args)
@@ -489,8 +518,9 @@ public sealed partial class PortForwardTests
         /// <summary>The local port printed in <c>Forwarding from 127.0.0.1:PORT -> REMOTE</c>.</summary>
         public async Task<int> LocalPortAsync(int remote)
         {
-            var line = await WaitForAsync($" -> {remote}");
-            return int.Parse(ForwardingLine().Match(line).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            var output = await WaitForAsync($" -> {remote}\n");
+            var line = ForwardingLine().Matches(output).First(m => m.Groups[2].Value == remote.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return int.Parse(line.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         }
 
         public async Task<string> WaitForAsync(string text, bool stderr = false)
@@ -537,7 +567,7 @@ public sealed partial class PortForwardTests
             }
         }
 
-        [GeneratedRegex(@"Forwarding from 127\.0\.0\.1:(\d+) -> ")]
+        [GeneratedRegex(@"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)")]
         private static partial Regex ForwardingLine();
     }
 
