@@ -19,29 +19,15 @@ public sealed partial class PortForwardTests
 
     private readonly List<IAsyncDisposable> _disposables = [];
     private FakeApiServer _api = null!;
-    private string _directory = "";
+    private CliHarness _cli = null!;
     private string _kubeconfig = "";
 
     [SetUp]
     public async Task StartAsync()
     {
         _api = await FakeApiServer.StartAsync();
-        _directory = Directory.CreateTempSubdirectory("sandboxctl-pf-").FullName;
-        _kubeconfig = Path.Combine(_directory, "kubeconfig");
-        await File.WriteAllTextAsync(_kubeconfig, $$"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: fake
-              cluster: {server: {{_api.Url.ToString().TrimEnd('/')}}}
-            users:
-            - name: dev
-              user: {token: not-checked}
-            contexts:
-            - name: fake
-              context: {cluster: fake, user: dev, namespace: shop}
-            current-context: fake
-            """);
+        _cli = new CliHarness();
+        _kubeconfig = _cli.Kubeconfig(_api.Url);
     }
 
     [TearDown]
@@ -55,7 +41,7 @@ public sealed partial class PortForwardTests
         _disposables.Clear();
 
         await _api.DisposeAsync();
-        Directory.Delete(_directory, recursive: true);
+        _cli.Dispose();
     }
 
     [Test]
@@ -88,9 +74,7 @@ public sealed partial class PortForwardTests
     public async Task BusyLocalPort_ExitsOneNamingTheHolderAndANearbyFreePort()
     {
         AddPod("cart-1", ready: true);
-        using var holder = new TcpListener(IPAddress.Loopback, 0);
-        holder.Start();
-        var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var holder = HoldPort(out var busy);
 
         var (code, _, stderr) = await RunAsync("port-forward", "pod/cart-1", $"{busy}:8080");
 
@@ -111,9 +95,7 @@ public sealed partial class PortForwardTests
     public async Task AutoPort_BusyLocalPort_ForwardsFromTheFreePortItPrints()
     {
         AddPod("cart-1", ready: true);
-        using var holder = new TcpListener(IPAddress.Loopback, 0);
-        holder.Start();
-        var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var holder = HoldPort(out var busy);
 
         await using var run = Start("port-forward", "pod/cart-1", $"{busy}:8080", "--auto-port");
         var port = await run.LocalPortAsync(8080);
@@ -180,7 +162,7 @@ public sealed partial class PortForwardTests
         Assert.Multiple(async () =>
         {
             Assert.That(await GreetingAsync(port), Is.EqualTo("cart-2"));
-            Assert.That(await before.GetStream().ReadAsync(new byte[1]).AsTask().WaitAsync(Patience), Is.Zero, "the old pod's connection ends");
+            Assert.That(await ReadsEndAsync(before), Is.True, "the old pod's connection ends");
             Assert.That(run.Stdout, Does.Contain("pod cart-1 is gone; forwarding to cart-2").Or.Contain("forwarding to pod cart-2"));
         });
     }
@@ -298,13 +280,13 @@ public sealed partial class PortForwardTests
 
         using var closing = await ConnectAsync(otherPort);
         var greeting = await ReadLineAsync(closing);
-        var end = await closing.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(Patience);
+        var end = await ReadsEndAsync(closing);
 
         Assert.Multiple(() =>
         {
             Assert.That(Encoding.ASCII.GetString(reply), Is.EqualTo("last words"));
             Assert.That(greeting, Is.EqualTo("cart-2"));
-            Assert.That(end, Is.Zero);
+            Assert.That(end, Is.True);
         });
     }
 
@@ -316,12 +298,12 @@ public sealed partial class PortForwardTests
         var port = await run.LocalPortAsync(9999);
 
         using var client = await ConnectAsync(port);
-        var end = await client.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(Patience);
+        var end = await ReadsEndAsync(client);
         await run.WaitForAsync("connection refused", stderr: true);
 
         Assert.Multiple(() =>
         {
-            Assert.That(end, Is.Zero);
+            Assert.That(end, Is.True);
             Assert.That(run.Stderr, Does.Contain("error: forwarding to pod cart-1 port 9999: error forwarding port 9999"));
         });
     }
@@ -382,6 +364,15 @@ public sealed partial class PortForwardTests
         ];
 
         Assert.That(LocalPortProbe.ListeningInodes(table, 8080), Is.EqualTo(new[] { "4242" }));
+    }
+
+    /// <summary>A loopback port this process listens on, as another program would.</summary>
+    private static TcpListener HoldPort(out int port)
+    {
+        var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        return holder;
     }
 
     private void PutDeployment(string app) => _api.Put(FakeApiServer.Deployments, new JsonObject
