@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -327,6 +328,57 @@ public sealed partial class PortForwardTests
             Assert.That(run.Stderr, Is.Empty);
         });
         await WaitUntilAsync(() => _api.OpenPortForwards("shop", "cart-1") == 0);
+    }
+
+    [Test]
+    [Platform("Linux")]
+    public async Task RealProcess_HoldsThePortAnotherRunNamesIt_AndSigintExitsZero()
+    {
+        AddPod("cart-1", ready: true);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"), "port-forward", "pod/cart-1", ":8080", "--kubeconfig", _kubeconfig })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? line;
+            do
+            {
+                line = await process.StandardOutput.ReadLineAsync().WaitAsync(Patience);
+            }
+            while (line is not null && !line.StartsWith("Forwarding from", StringComparison.Ordinal));
+
+            Assert.That(line, Is.Not.Null, "no Forwarding line");
+            var port = int.Parse(line!.Split(':', ' ')[3], System.Globalization.CultureInfo.InvariantCulture);
+            var greeting = await GreetingAsync(port);
+            var (busyCode, _, busyError) = await RunAsync("port-forward", "pod/cart-1", $"{port}:8080");
+
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await interrupt.WaitForExitAsync().WaitAsync(Patience);
+            }
+
+            await process.WaitForExitAsync().WaitAsync(Patience);
+            var errors = await stderr.WaitAsync(Patience);
+            Assert.Multiple(() =>
+            {
+                Assert.That(greeting, Is.EqualTo("cart-1"));
+                Assert.That(busyCode, Is.EqualTo(ExitCodes.UserError));
+                Assert.That(busyError, Does.Contain($"is in use by dotnet (pid {process.Id})"));
+                Assert.That(process.ExitCode, Is.EqualTo(ExitCodes.Ok), errors);
+            });
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
     }
 
     [TestCase("8080", 8080, "8080")]
