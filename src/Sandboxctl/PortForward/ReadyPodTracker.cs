@@ -55,6 +55,7 @@ internal sealed class ReadyPodTracker
     /// <summary>Checks the current pod until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        var unreachable = false;
         while (!cancellationToken.IsCancellationRequested)
         {
             using (var interval = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -78,10 +79,17 @@ internal sealed class ReadyPodTracker
             }
             catch (CliException e)
             {
-                // The API server is unreachable: the pod may be fine, keep forwarding and check again later.
-                _log.Problem($"cannot check pod {pod.Name}: {e.Message}");
+                // The API server is unreachable: the pod may be fine, keep forwarding and check again later (say so once).
+                if (!unreachable)
+                {
+                    _log.Problem($"cannot check pod {pod.Name}, still forwarding to it: {e.Message}");
+                }
+
+                unreachable = true;
                 continue;
             }
+
+            unreachable = false;
 
             if (ready == true)
             {
