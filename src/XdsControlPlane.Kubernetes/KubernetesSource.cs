@@ -108,7 +108,7 @@ public sealed class KubernetesSource : BackgroundService
                 // Re-check while data planes have not ACKed, and catch up after becoming leader.
                 if (_last is { } last && (_status.AnyPending || !_statusCurrent))
                 {
-                    await WriteStatusAsync(last.Result, last.Problems, stoppingToken).ConfigureAwait(false);
+                    await WriteStatusAsync(last, stoppingToken).ConfigureAwait(false);
                 }
 
                 // Heartbeats age with time alone: the phase is re-checked on every tick.
@@ -124,7 +124,12 @@ public sealed class KubernetesSource : BackgroundService
         }
     }
 
-    private async Task WriteStatusAsync(ManifestSetResult result, IReadOnlyList<ManifestProblem> problems, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes status for the objects of <paramref name="published"/> — the versions that publication was made from, not
+    /// whatever the informers hold by now: a newer version is judged when its own publication comes, never against an
+    /// older snapshot (which would call it "not in force" for a moment).
+    /// </summary>
+    private async Task WriteStatusAsync(Published published, CancellationToken cancellationToken)
     {
         if (!_isLeader())
         {
@@ -136,8 +141,7 @@ public sealed class KubernetesSource : BackgroundService
         try
         {
             _statusCurrent = true;
-            var routed = _informers.Where(i => i.Kind is RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName).SelectMany(i => i.Objects).Select(o => o.Resource);
-            await _status.WriteAsync(routed, result, problems, _acked(), cancellationToken).ConfigureAwait(false);
+            await _status.WriteAsync(published.Routed, published.Result, published.Problems, _acked(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -149,9 +153,16 @@ public sealed class KubernetesSource : BackgroundService
     {
         // Each object is its own "file": a broken new version keeps its last good version, a deleted object goes.
         var files = new List<ManifestFile>();
+        var routed = new List<IManifestObject>();
         foreach (var informer in _informers)
         {
-            files.AddRange(informer.Objects.Select(o => new ManifestFile(o.Location.Source, new ManifestReadResult([o], [], []))));
+            var objects = informer.Objects;   // one immutable view, for the snapshot and the status alike
+            if (informer.Kind is RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName)
+            {
+                routed.AddRange(objects.Select(o => o.Resource));
+            }
+
+            files.AddRange(objects.Select(o => new ManifestFile(o.Location.Source, new ManifestReadResult([o], [], []))));
             files.AddRange(informer.Problems.Select(p => new ManifestFile(p.Location?.Source ?? p.ToString(), new ManifestReadResult([], [p], []))));
         }
 
@@ -164,12 +175,12 @@ public sealed class KubernetesSource : BackgroundService
         }
 
         KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
-        _last = new Published(result, problems);
-        await WriteStatusAsync(result, problems, cancellationToken).ConfigureAwait(false);
+        _last = new Published(result, problems, routed);
+        await WriteStatusAsync(_last, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The last publication, kept for re-checking status (replaced whole, so readers never see it half-written).</summary>
-    private sealed record Published(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems);
+    private sealed record Published(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<IManifestObject> Routed);
 
     /// <inheritdoc />
     public override void Dispose()

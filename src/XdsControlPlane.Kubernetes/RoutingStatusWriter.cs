@@ -51,8 +51,12 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
                 continue;
             }
 
+            // The resource version makes the patch conditional: written from a stale view, it would replace conditions another
+            // writer has added since (the Sandbox controller's Ready); the API server answers 409 instead, and the newer
+            // version's watch event brings this writer back with a fresh view.
             object status = obj is RouteGroup ? new { observedGeneration = obj.Metadata.Generation, conditions = desired } : new { conditions = desired };
-            var patch = new V1Patch(JsonSerializer.Serialize(new { status }, Json), V1Patch.PatchType.MergePatch);
+            var metadata = new { resourceVersion = obj.Metadata.ResourceVersion };
+            var patch = new V1Patch(JsonSerializer.Serialize(new { metadata, status }, Json), V1Patch.PatchType.MergePatch);
             try
             {
                 await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
@@ -63,6 +67,11 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
             catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
             {
                 // Deleted meanwhile: nothing to report on.
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Changed meanwhile: its watch event triggers another pass with the new version.
+                pending = true;
             }
             catch (Exception e) when (e is HttpOperationException or HttpRequestException)
             {

@@ -48,9 +48,10 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
             return null;
         }
 
+        var resourceVersion = (string?)metadata["resourceVersion"];
         if (!finalizers.Contains(SandboxLabels.Finalizer))
         {
-            await SetFinalizersAsync(ns, name, metadata, [.. finalizers, SandboxLabels.Finalizer], cancellationToken).ConfigureAwait(false);
+            resourceVersion = await SetFinalizersAsync(ns, name, metadata, [.. finalizers, SandboxLabels.Finalizer], cancellationToken).ConfigureAwait(false) ?? resourceVersion;
         }
 
         var problems = read.Problems.Concat(ManifestValidator.Validate(sandbox, new RoutingInputs([])).Where(p => p.Kind == ProblemKind.Invalid)).ToList();
@@ -87,9 +88,18 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         var status = SandboxStatusBuilder.Build(sandbox, routingKey, problems, forks, clock.GetUtcNow());
         if (!SandboxStatusBuilder.SameAs(sandbox.Status, status))
         {
-            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-                new V1Patch(SandboxStatusBuilder.PatchBody(status), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, Plural, name,
-                fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+                    new V1Patch(SandboxStatusBuilder.PatchBody(status, resourceVersion), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, Plural, name,
+                    fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+            {
+                // Someone else wrote meanwhile (the routing status writer): the change's watch event queues this Sandbox again.
+                return recheck;
+            }
+
             if (sandbox.Status?.Phase != status.Phase)
             {
                 var ready = status.Conditions.Single(c => c.Type == "Ready");
@@ -204,8 +214,11 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         }
     }
 
-    /// <summary>Sets the finalizer list with a merge patch guarded by the resource version (a concurrent edit makes it fail and retry).</summary>
-    private async Task SetFinalizersAsync(string ns, string name, JsonObject metadata, List<string> finalizers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the finalizer list with a merge patch guarded by the resource version (a concurrent edit makes it fail and
+    /// retry); returns the object's new resource version.
+    /// </summary>
+    private async Task<string?> SetFinalizersAsync(string ns, string name, JsonObject metadata, List<string> finalizers, CancellationToken cancellationToken)
     {
         var patch = new JsonObject
         {
@@ -215,9 +228,10 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
                 ["resourceVersion"] = (string?)metadata["resourceVersion"],
             },
         };
-        await IgnoreNotFoundAsync(() => client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(
+        var patched = await IgnoreNotFoundAsync<JsonElement?>(async () => await client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(
             new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, Plural, name,
-            fieldManager: fieldManager, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return patched is { } found && found.TryGetProperty("metadata", out var meta) && meta.TryGetProperty("resourceVersion", out var version) ? version.GetString() : null;
     }
 
     private async Task<JsonObject?> GetSandboxAsync(string ns, string name, CancellationToken cancellationToken)

@@ -52,8 +52,12 @@ internal static class SandboxStatusBuilder
     public static bool SameAs(SandboxStatus? current, SandboxStatus desired) =>
         current is not null && JsonSerializer.Serialize(current, Json) == JsonSerializer.Serialize(desired, Json);
 
-    /// <summary>The status as the JSON a merge patch of the status subresource carries.</summary>
-    public static string PatchBody(SandboxStatus status) => JsonSerializer.Serialize(new { status }, Json);
+    /// <summary>
+    /// The status as the JSON a merge patch of the status subresource carries, conditional on
+    /// <paramref name="resourceVersion"/> so that a write from a stale view fails (409) instead of dropping conditions
+    /// another writer added meanwhile.
+    /// </summary>
+    public static string PatchBody(SandboxStatus status, string? resourceVersion) => JsonSerializer.Serialize(new { metadata = new { resourceVersion }, status }, Json);
 
     private static (ForkStatus Status, bool Failed, string Reason) ForkStatusOf(PlannedFork plan, V1Deployment? observed)
     {

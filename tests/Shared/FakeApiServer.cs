@@ -489,6 +489,11 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             {
                 answer = NotFound(path, name);
             }
+            else if ((string?)body["metadata"]?["resourceVersion"] is { } expected && expected != (string?)obj["metadata"]!["resourceVersion"])
+            {
+                // A patch carrying a resource version is conditional on it, as on a real API server.
+                answer = (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["message"] = "the object has been modified", ["code"] = 409 });
+            }
             else
             {
                 MergeStatus(path, obj, body["status"]!.AsObject());

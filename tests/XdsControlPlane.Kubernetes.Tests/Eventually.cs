@@ -11,14 +11,20 @@ internal static class Eventually
     public static Task WaitAsync(Func<bool> condition, string what) => WaitAsync(() => Task.FromResult(condition()), what);
 
     /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds, or fails after 20 s.</summary>
-    public static async Task WaitAsync(Func<Task<bool>> condition, string what)
+    public static Task WaitAsync(Func<Task<bool>> condition, string what) => WaitAsync(condition, () => what);
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds, or fails after 20 s naming <paramref name="what"/> (evaluated then, so it can tell what was last seen).</summary>
+    public static Task WaitAsync(Func<bool> condition, Func<string> what) => WaitAsync(() => Task.FromResult(condition()), what);
+
+    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds, or fails after 20 s naming <paramref name="what"/>.</summary>
+    public static async Task WaitAsync(Func<Task<bool>> condition, Func<string> what)
     {
         var clock = Stopwatch.StartNew();
         while (!await condition())
         {
             if (clock.Elapsed > Timeout)
             {
-                Assert.Fail($"timed out waiting for {what}");
+                Assert.Fail($"timed out waiting for {what()}");
             }
 
             await Task.Delay(20);

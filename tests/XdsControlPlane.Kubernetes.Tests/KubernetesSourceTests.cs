@@ -365,9 +365,10 @@ public sealed class KubernetesSourceTests
     private async Task<List<Condition>> ConditionsAsync(string path, string name, Func<List<Condition>, bool> until)
     {
         List<Condition> conditions = [];
+        JsonNode? status = null;
         await Eventually.WaitAsync(() =>
         {
-            var status = _api.Get(path, "shop", name)?["status"];
+            status = _api.Get(path, "shop", name)?["status"];
             conditions = status?["conditions"]?.AsArray().Select(c => new Condition
             {
                 Type = (string)c!["type"]!,
@@ -378,7 +379,7 @@ public sealed class KubernetesSourceTests
                 LastTransitionTime = (string?)c["lastTransitionTime"],
             }).ToList() ?? [];
             return until(conditions);
-        }, $"the status of {name}");
+        }, () => $"the status of {name}; last seen: {status?.ToJsonString() ?? "none"}");
         return conditions;
     }
 
