@@ -15,6 +15,7 @@ internal sealed class WorkQueue<TKey> : IDisposable
     private readonly HashSet<TKey> _processing = [];
     private readonly Dictionary<TKey, long> _queuedAt = [];
     private readonly Dictionary<TKey, int> _failures = [];
+    private readonly Dictionary<TKey, (DateTimeOffset Due, CancellationTokenSource Cancel)> _waiting = [];
     private readonly SemaphoreSlim _available = new(0);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TimeProvider _clock;
@@ -66,7 +67,11 @@ internal sealed class WorkQueue<TKey> : IDisposable
         _available.Release();
     }
 
-    /// <summary>Queues <paramref name="key"/> after <paramref name="delay"/> (a TTL running out, a periodic re-check).</summary>
+    /// <summary>
+    /// Queues <paramref name="key"/> after <paramref name="delay"/> (a TTL running out, a retry). Only the earliest
+    /// pending delay of a key is kept: a controller that asks again on every reconcile holds one timer per key, not one
+    /// per reconcile.
+    /// </summary>
     public void AddAfter(TKey key, TimeSpan delay)
     {
         if (delay <= TimeSpan.Zero)
@@ -75,7 +80,25 @@ internal sealed class WorkQueue<TKey> : IDisposable
             return;
         }
 
-        _ = AddLaterAsync(key, delay);
+        var due = _clock.GetUtcNow() + delay;
+        CancellationTokenSource cancel;
+        lock (_gate)
+        {
+            if (_waiting.TryGetValue(key, out var pending))
+            {
+                if (pending.Due <= due)
+                {
+                    return;
+                }
+
+                pending.Cancel.Cancel();
+            }
+
+            cancel = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+            _waiting[key] = (due, cancel);
+        }
+
+        _ = AddLaterAsync(key, delay, cancel);
     }
 
     /// <summary>Queues <paramref name="key"/> after its failure backoff: base delay × 2^(failures − 1), capped.</summary>
@@ -159,16 +182,34 @@ internal sealed class WorkQueue<TKey> : IDisposable
         _available.Release();
     }
 
-    private async Task AddLaterAsync(TKey key, TimeSpan delay)
+    private async Task AddLaterAsync(TKey key, TimeSpan delay, CancellationTokenSource cancel)
     {
         try
         {
-            await Task.Delay(delay, _clock, _shutdown.Token).ConfigureAwait(false);
-            Add(key);
+            await Task.Delay(delay, _clock, cancel.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            cancel.Dispose();   // replaced by an earlier delay, or shutting down
+            return;
         }
+
+        lock (_gate)
+        {
+            var current = _waiting.TryGetValue(key, out var pending) && ReferenceEquals(pending.Cancel, cancel);
+            if (current)
+            {
+                _waiting.Remove(key);
+            }
+
+            cancel.Dispose();
+            if (!current)
+            {
+                return;   // replaced by an earlier delay just as this one ran out
+            }
+        }
+
+        Add(key);
     }
 
     /// <inheritdoc />

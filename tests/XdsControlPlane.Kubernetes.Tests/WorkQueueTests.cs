@@ -74,6 +74,36 @@ public sealed class WorkQueueTests
     }
 
     [Test]
+    public async Task AddAfter_KeepsOnlyTheEarliestPendingDelayOfAKey()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        using var queue = new WorkQueue<string>("test-after", clock);
+        using var stop = new CancellationTokenSource();
+        var runs = 0;
+        var worker = queue.RunAsync(1, (_, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            return Task.CompletedTask;
+        }, stop.Token);
+
+        queue.AddAfter("shop/a", TimeSpan.FromSeconds(10));
+        queue.AddAfter("shop/a", TimeSpan.FromSeconds(5));    // earlier: replaces the 10 s one
+        queue.AddAfter("shop/a", TimeSpan.FromSeconds(20));   // later: dropped
+        clock.Advance(TimeSpan.FromSeconds(4));
+        Assert.That(Volatile.Read(ref runs), Is.Zero);
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.WaitAsync(() => Volatile.Read(ref runs) == 1, "the 5 s delay to queue the key");
+        clock.Advance(TimeSpan.FromSeconds(30));
+        queue.Add("shop/marker");
+        await Eventually.WaitAsync(() => Volatile.Read(ref runs) == 2, "the marker key");
+
+        await stop.CancelAsync();
+        await worker;
+        Assert.That(runs, Is.EqualTo(2), "the replaced 10 s and the dropped 20 s delays never fire");
+    }
+
+    [Test]
     public void Failures_BackOffExponentially_UntilForgotten()
     {
         using var queue = new WorkQueue<string>("test-backoff", TimeProvider.System, baseDelay: TimeSpan.FromSeconds(1), maxDelay: TimeSpan.FromSeconds(5));
