@@ -47,4 +47,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Reconciling {Controller} {Key} failed ({Error}); retrying in {Seconds:F1} s")]
     public static partial void ReconcileFailed(ILogger logger, string controller, string key, string error, double seconds, Exception exception);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Could not share or read the replicas' ACK state: {Reason}")]
+    public static partial void ReplicaAcksFailed(ILogger logger, string reason);
 }

@@ -106,13 +106,26 @@ public sealed class ServerHost : IAsyncDisposable
             });
             builder.Services.AddSingleton<LeaseLeadership>();
             builder.Services.AddHostedService(services => services.GetRequiredService<LeaseLeadership>());
+
+            // Every replica shares whether its data planes ACKed, so Programmed counts all of them, not only the leader's.
+            builder.Services.AddSingleton(services => new ReplicaAcks(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                new ReplicaAcksOptions
+                {
+                    Namespace = services.GetRequiredService<LeaseLeadershipOptions>().Namespace,
+                    Identity = services.GetRequiredService<LeaseLeadershipOptions>().Identity,
+                },
+                LocalAckStates(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<ReplicaAcks>>()));
+            builder.Services.AddHostedService(services => services.GetRequiredService<ReplicaAcks>());
             builder.Services.AddHostedService(services => new KubernetesSource(
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<SnapshotPublisher>().Publish,
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesSource>>(),
                 new KubernetesSourceOptions { Namespaces = options.WatchNamespaces },
-                acked: AllDataPlanesAcked(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
+                acked: services.GetRequiredService<ReplicaAcks>().AllAcked,
                 isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
                 fieldManager: "xds-control-plane"));
             builder.Services.AddHostedService(services => new SandboxController(
@@ -132,9 +145,12 @@ public sealed class ServerHost : IAsyncDisposable
         return new ServerHost(app, listeners);
     }
 
-    /// <summary>"Programmed": every connected client of every node group has ACKed that group's current snapshot.</summary>
-    private static Func<bool> AllDataPlanesAcked(SnapshotCache cache, ClientRegistry clients) => () =>
-        cache.Groups.All(group => cache.GetSnapshot(group) is not { } published || clients.AllAcked(group, published.Snapshot.Version, out _));
+    /// <summary>Per node group of this replica: its current snapshot version and whether every connected client ACKed it.</summary>
+    private static Func<IReadOnlyDictionary<string, GroupAckState>> LocalAckStates(SnapshotCache cache, ClientRegistry clients) => () =>
+        cache.Groups
+            .Select(group => (group, published: cache.GetSnapshot(group)))
+            .Where(g => g.published is not null)
+            .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
 
     /// <summary>In a pod: the service account; elsewhere the kubeconfig (file and context from the options).</summary>
     /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>

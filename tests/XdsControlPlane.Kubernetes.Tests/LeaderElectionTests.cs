@@ -123,14 +123,16 @@ public sealed class LeaderElectionTests
         private readonly global::k8s.Kubernetes _client;
         private readonly KubernetesSource _source;
         private readonly SandboxController _controller;
+        private readonly ReplicaAcks _acks;
         private bool _disposed;
 
-        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesSource source, SandboxController controller)
+        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesSource source, SandboxController controller, ReplicaAcks acks)
         {
             _client = client;
             Leadership = leadership;
             _source = source;
             _controller = controller;
+            _acks = acks;
         }
 
         public LeaseLeadership Leadership { get; }
@@ -145,15 +147,18 @@ public sealed class LeaderElectionTests
                 RenewDeadline = TimeSpan.FromMilliseconds(800),
                 RetryPeriod = TimeSpan.FromMilliseconds(200),
             }, NullLogger<LeaseLeadership>.Instance);
+            var acks = new ReplicaAcks(client, new ReplicaAcksOptions { Identity = identity, Interval = TimeSpan.FromMilliseconds(100) },
+                () => new Dictionary<string, GroupAckState> { ["sidecar"] = new("v1", Acked: true) }, TimeProvider.System, NullLogger<ReplicaAcks>.Instance);
             var source = new KubernetesSource(client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
                 new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) },
-                isLeader: () => leadership.IsLeader, fieldManager: identity);
+                acked: acks.AllAcked, isLeader: () => leadership.IsLeader, fieldManager: identity);
             var controller = new SandboxController(client, TimeProvider.System, NullLogger<SandboxController>.Instance,
                 new SandboxControllerOptions { FollowerRetry = TimeSpan.FromMilliseconds(100) }, isLeader: () => leadership.IsLeader, fieldManager: identity);
             await leadership.StartAsync(CancellationToken.None);
             await source.StartAsync(CancellationToken.None);
             await controller.StartAsync(CancellationToken.None);
-            return new Replica(client, leadership, source, controller);
+            await acks.StartAsync(CancellationToken.None);
+            return new Replica(client, leadership, source, controller, acks);
         }
 
         public async ValueTask DisposeAsync()
@@ -164,11 +169,13 @@ public sealed class LeaderElectionTests
             }
 
             _disposed = true;
+            await _acks.StopAsync(CancellationToken.None);
             await _controller.StopAsync(CancellationToken.None);
             await _source.StopAsync(CancellationToken.None);
             await Leadership.StopAsync(CancellationToken.None);
             _source.Dispose();
             _controller.Dispose();
+            _acks.Dispose();
             Leadership.Dispose();
             _client.Dispose();
         }

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+
+namespace XdsControlPlane.Kubernetes;
+
+/// <summary>Where a node group stands on one replica: the snapshot version it serves and whether every client connected to that replica has ACKed it.</summary>
+/// <param name="Version">The group's current snapshot version (content-derived, so equal on every replica for equal input).</param>
+/// <param name="Acked">Every data plane of the group connected to this replica has ACKed <paramref name="Version"/> (true when none is connected).</param>
+public sealed record GroupAckState(string Version, bool Acked);
+
+/// <summary>Settings of <see cref="ReplicaAcks"/>.</summary>
+public sealed record ReplicaAcksOptions
+{
+    /// <summary>The namespace of the per-replica Leases (the control plane's own).</summary>
+    public string Namespace { get; init; } = "sandboxctl-system";
+
+    /// <summary>This replica's identity (its pod name).</summary>
+    public string Identity { get; init; } = Environment.MachineName;
+
+    /// <summary>How often this replica's state is written (when it changed) and the others' read.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A replica whose Lease was not renewed for this long is gone and no longer counts.</summary>
+    public TimeSpan Freshness { get; init; } = TimeSpan.FromSeconds(15);
+}
+
+/// <summary>
+/// Shares ACK state between replicas, so that <c>Programmed</c> means every data plane has ACKed, not only those
+/// connected to the Lease holder. Each replica keeps a Lease <c>xds-acks-IDENTITY</c> (label
+/// <c>sandboxctl.io/xds-acks</c>) whose annotation holds, per node group, the snapshot version it serves and whether
+/// its clients ACKed it; it renews the Lease and reads the others' every <see cref="ReplicaAcksOptions.Interval"/>.
+/// <see cref="AllAcked"/> holds when this replica's clients and those of every other live replica have ACKed the same
+/// version of every group. Replicas that stopped renewing are left out after <see cref="ReplicaAcksOptions.Freshness"/>.
+/// </summary>
+public sealed class ReplicaAcks : BackgroundService
+{
+    /// <summary>The label that marks the per-replica ACK Leases.</summary>
+    public const string Label = "sandboxctl.io/xds-acks";
+
+    private const string Annotation = "sandboxctl.io/acks";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly IKubernetes _client;
+    private readonly ReplicaAcksOptions _options;
+    private readonly Func<IReadOnlyDictionary<string, GroupAckState>> _local;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<ReplicaAcks> _logger;
+    private volatile IReadOnlyList<(string Identity, DateTimeOffset RenewedAt, IReadOnlyDictionary<string, GroupAckState> Groups)> _others = [];
+
+    /// <summary>Shares what <paramref name="local"/> says about this replica's node groups.</summary>
+    public ReplicaAcks(IKubernetes client, ReplicaAcksOptions options, Func<IReadOnlyDictionary<string, GroupAckState>> local, TimeProvider clock, ILogger<ReplicaAcks> logger)
+    {
+        _client = client ?? throw new ArgumentNullException(nameof(client));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _local = local ?? throw new ArgumentNullException(nameof(local));
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    }
+
+    /// <summary>The name of this replica's Lease.</summary>
+    public string LeaseName => LeaseNameOf(_options.Identity);
+
+    /// <summary>True when this replica's data planes and those of every other live replica have ACKed the same version of every group.</summary>
+    public bool AllAcked()
+    {
+        var mine = _local();
+        if (mine.Values.Any(g => !g.Acked))
+        {
+            return false;
+        }
+
+        var now = _clock.GetUtcNow();
+        foreach (var other in _others.Where(o => o.Identity != _options.Identity && now - o.RenewedAt <= _options.Freshness))
+        {
+            foreach (var (group, state) in mine)
+            {
+                if (other.Groups.GetValueOrDefault(group) is not { Acked: true } theirs || theirs.Version != state.Version)
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.Interval, _clock);
+        string? written = null;
+        var renewedAt = DateTimeOffset.MinValue;
+        try
+        {
+            do
+            {
+                try
+                {
+                    var state = JsonSerializer.Serialize(new SortedDictionary<string, GroupAckState>(_local().ToDictionary(), StringComparer.Ordinal), Json);
+                    var now = _clock.GetUtcNow();
+                    if (state != written || now - renewedAt >= _options.Freshness / 3)
+                    {
+                        await WriteAsync(state, now, stoppingToken).ConfigureAwait(false);
+                        (written, renewedAt) = (state, now);
+                    }
+
+                    await ReadOthersAsync(stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is HttpOperationException or HttpRequestException or JsonException or KubernetesException)
+                {
+                    written = null;   // write again next round
+                    KubernetesLog.ReplicaAcksFailed(_logger, e.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WriteAsync(string state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var lease = new V1Lease
+        {
+            ApiVersion = "coordination.k8s.io/v1",
+            Kind = "Lease",
+            Metadata = new V1ObjectMeta
+            {
+                Name = LeaseName,
+                NamespaceProperty = _options.Namespace,
+                Labels = new Dictionary<string, string> { [Label] = "true" },
+                Annotations = new Dictionary<string, string> { [Annotation] = state },
+            },
+            Spec = new V1LeaseSpec
+            {
+                HolderIdentity = _options.Identity,
+                LeaseDurationSeconds = (int)Math.Ceiling(_options.Freshness.TotalSeconds),
+                RenewTime = now.UtcDateTime,
+            },
+        };
+        try
+        {
+            var current = await _client.CoordinationV1.ReadNamespacedLeaseAsync(LeaseName, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+            lease.Metadata.ResourceVersion = current.Metadata.ResourceVersion;
+            await _client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, LeaseName, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            await _client.CoordinationV1.CreateNamespacedLeaseAsync(lease, _options.Namespace, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task ReadOthersAsync(CancellationToken cancellationToken)
+    {
+        var leases = await _client.CoordinationV1.ListNamespacedLeaseAsync(_options.Namespace, labelSelector: Label, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var others = new List<(string, DateTimeOffset, IReadOnlyDictionary<string, GroupAckState>)>();
+        foreach (var lease in leases.Items)
+        {
+            if (lease.Spec?.HolderIdentity is not { } identity || lease.Spec.RenewTime is not { } renewed
+                || lease.Metadata.Annotations?.TryGetValue(Annotation, out var state) != true)
+            {
+                continue;
+            }
+
+            var groups = JsonSerializer.Deserialize<Dictionary<string, GroupAckState>>(state!, Json) ?? [];
+            others.Add((identity, new DateTimeOffset(DateTime.SpecifyKind(renewed, DateTimeKind.Utc)), groups));
+        }
+
+        _others = others;
+    }
+
+    /// <summary>The Lease name of a replica: <c>xds-acks-</c> and its identity, lower-cased, other characters as <c>-</c>, at most 63.</summary>
+    private static string LeaseNameOf(string identity)
+    {
+        var cleaned = new string([.. identity.ToLower(CultureInfo.InvariantCulture).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' ? c : '-')]);
+        var name = $"xds-acks-{cleaned}".TrimEnd('-', '.');
+        return name.Length <= 63 ? name : name[..63].TrimEnd('-', '.');
+    }
+}
