@@ -520,7 +520,7 @@ public sealed class RouteGroupTranslator
 
             string[] sorted = [.. clusters];
             Array.Sort(sorted, StringComparer.Ordinal);
-            references = new ResourceReferences([], sorted, []);
+            references = new ResourceReferences([], sorted, [], []);
         }
 
         return XdsResource.CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, references);

@@ -2,8 +2,9 @@ namespace XdsControlPlane.Xds;
 
 /// <summary>
 /// Checks that a snapshot is whole before it is served: every EDS name an EDS cluster loads has a
-/// ClusterLoadAssignment, every RDS name a listener loads has a RouteConfiguration, and every cluster a route or
-/// TCP proxy sends to exists. A client served an inconsistent snapshot keeps clusters warming or answers 503.
+/// ClusterLoadAssignment, every RDS name a listener loads has a RouteConfiguration, every cluster a route, mirror
+/// policy, TCP proxy or ext_authz filter sends to exists, and every SDS secret a TLS context loads over ADS exists.
+/// A client served an inconsistent snapshot keeps clusters or listeners warming, or answers 503.
 /// </summary>
 public static class SnapshotConsistency
 {
@@ -16,6 +17,8 @@ public static class SnapshotConsistency
         Missing(snapshot, TypeUrls.Listener, r => r.References.RouteConfigurations, TypeUrls.RouteConfiguration, "loads routes from", problems);
         Missing(snapshot, TypeUrls.Listener, r => r.References.Clusters, TypeUrls.Cluster, "sends traffic to", problems);
         Missing(snapshot, TypeUrls.RouteConfiguration, r => r.References.Clusters, TypeUrls.Cluster, "routes to", problems);
+        Missing(snapshot, TypeUrls.Listener, r => r.References.Secrets, TypeUrls.Secret, "loads the secret", problems);
+        Missing(snapshot, TypeUrls.Cluster, r => r.References.Secrets, TypeUrls.Secret, "loads the secret", problems);
         return problems;
     }
 

@@ -1,6 +1,7 @@
 using Envoy.Config.Core.V3;
 using Envoy.Config.Listener.V3;
 using Envoy.Extensions.TransportSockets.Tls.V3;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Filter = Envoy.Config.Listener.V3.Filter;
 using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
@@ -70,6 +71,77 @@ public sealed class SnapshotTests
             "LDS 'http' loads routes from RDS 'missing-routes', which the snapshot does not contain.",
             "LDS 'postgres' sends traffic to CDS 'db', which the snapshot does not contain.",
             "RDS 'routes' routes to CDS 'gone', which the snapshot does not contain.",
+        }));
+    }
+
+    [Test]
+    public void Consistency_MirrorExtAuthzAndSdsReferences_AreChecked()
+    {
+        static SdsSecretConfig Sds(string name, bool overAds) => new()
+        {
+            Name = name,
+            SdsConfig = overAds ? TestResources.Ads() : new ConfigSource { PathConfigSource = new PathConfigSource { Path = "/etc/envoy/sds.yaml" } },
+        };
+        var routes = new Envoy.Config.Route.V3.RouteConfiguration
+        {
+            Name = "routes",
+            VirtualHosts =
+            {
+                new Envoy.Config.Route.V3.VirtualHost
+                {
+                    Name = "all",
+                    Domains = { "*" },
+                    Routes =
+                    {
+                        new Envoy.Config.Route.V3.Route
+                        {
+                            Match = new Envoy.Config.Route.V3.RouteMatch { Prefix = "/" },
+                            Route_ = new Envoy.Config.Route.V3.RouteAction
+                            {
+                                Cluster = "cart",
+                                RequestMirrorPolicies = { new Envoy.Config.Route.V3.RouteAction.Types.RequestMirrorPolicy { Cluster = "shadow" } },
+                            },
+                        },
+                    },
+                },
+            },
+        };
+        var listener = Listener.Parser.ParseFrom(TestResources.Listener("gateway", "routes").Message.ToByteString());
+        var hcm = listener.FilterChains[0].Filters[0].TypedConfig.Unpack<Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager>();
+        hcm.HttpFilters.Insert(0, new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter
+        {
+            Name = "envoy.filters.http.ext_authz",
+            TypedConfig = Any.Pack(new Envoy.Extensions.Filters.Http.ExtAuthz.V3.ExtAuthz
+            {
+                GrpcService = new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = "authz" } },
+            }),
+        });
+        listener.FilterChains[0].Filters[0].TypedConfig = Any.Pack(hcm);
+        listener.FilterChains[0].TransportSocket = new TransportSocket
+        {
+            Name = "envoy.transport_sockets.tls",
+            TypedConfig = Any.Pack(new DownstreamTlsContext
+            {
+                CommonTlsContext = new CommonTlsContext { TlsCertificateSdsSecretConfigs = { Sds("gateway-cert", overAds: true), Sds("from-a-file", overAds: false) } },
+            }),
+        };
+        var cluster = Envoy.Config.Cluster.V3.Cluster.Parser.ParseFrom(TestResources.Cluster("cart").Message.ToByteString());
+        cluster.TransportSocket = new TransportSocket
+        {
+            Name = "envoy.transport_sockets.tls",
+            TypedConfig = Any.Pack(new UpstreamTlsContext { CommonTlsContext = new CommonTlsContext { ValidationContextSdsSecretConfig = Sds("mesh-ca", overAds: true) } }),
+        };
+        var snapshot = Snapshot.Create(
+        [
+            XdsResource.Create(listener), XdsResource.Create(routes), XdsResource.Create(cluster), TestResources.Endpoints("cart", 9000),
+            XdsResource.Create(new Secret { Name = "mesh-ca", ValidationContext = new CertificateValidationContext() }),
+        ]);
+
+        Assert.That(SnapshotConsistency.Check(snapshot), Is.EqualTo(new[]
+        {
+            "LDS 'gateway' sends traffic to CDS 'authz', which the snapshot does not contain.",
+            "RDS 'routes' routes to CDS 'shadow', which the snapshot does not contain.",
+            "LDS 'gateway' loads the secret SDS 'gateway-cert', which the snapshot does not contain.",
         }));
     }
 
