@@ -180,6 +180,52 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task ServerHost_Sandbox_IsForkedAndItsKeyRoutedToTheFork_ThenReadyAndProgrammed()
+    {
+        await _source.StopAsync(CancellationToken.None);   // one status writer: the host's
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var cart = Service("cart");
+        cart["spec"]!["selector"] = new JsonObject { ["app"] = "cart" };
+        _api.Put(FakeApiServer.Services, cart);
+        _api.Put(FakeApiServer.Deployments, new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } },
+                ["template"] = new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "cart" } },
+                    ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "cart", ["image"] = "cart:1" }) },
+                },
+            },
+        });
+        await using var host = await StartHostAsync(cancel.Token);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
+
+        var sandbox = Sandbox("feature-x", ttl: "2h");
+        sandbox["spec"]!["routingKey"] = "feature-x";
+        _api.Put(FakeApiServer.Sandboxes, sandbox);
+
+        // The controller forks cart; the translator routes the Sandbox's key for cart to the fork's cluster.
+        await Eventually.WaitAsync(
+            async () => (await http.GetStringAsync(new Uri("/debug/snapshot?group=gateway", UriKind.Relative))) is var json
+                && (JsonNode.Parse(json)?["groups"]?["gateway"]?["resources"]?["RDS"]?.ToJsonString() ?? "").Contains("outbound|8080||cart-feature-x.shop.svc.cluster.local", StringComparison.Ordinal),
+            "a gateway route to the fork's cluster");
+        _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);
+
+        var conditions = await ConditionsAsync(FakeApiServer.Sandboxes, "feature-x", c => c.Count == 4 && c.All(x => x.Status == "True"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(conditions.Select(c => c.Type), Is.EquivalentTo(new[] { "Ready", "Accepted", "ResolvedRefs", "Programmed" }));
+            Assert.That((string?)_api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!["phase"], Is.EqualTo("Ready"));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
     public async Task Status_ValidRouteGroup_AllConditionsTrueForItsGeneration()
     {
         var conditions = await ConditionsAsync("first", c => c.Count == 3);
