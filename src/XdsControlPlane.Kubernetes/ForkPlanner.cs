@@ -62,6 +62,7 @@ internal static class ForkPlanner
                 .OrderBy(s => s.Metadata.Name, StringComparer.Ordinal)
                 .ToList();
             var selectorKeys = new HashSet<string>(baseline.Spec?.Selector?.MatchLabels?.Keys ?? [], StringComparer.Ordinal);
+            selectorKeys.UnionWith(baseline.Spec?.Selector?.MatchExpressions?.Select(e => e.Key) ?? []);
             selectorKeys.UnionWith(selecting.SelectMany(s => s.Spec.Selector.Keys));
             var forkSelector = new Dictionary<string, string>(StringComparer.Ordinal)
             {
