@@ -50,4 +50,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "Could not share or read the replicas' ACK state: {Reason}")]
     public static partial void ReplicaAcksFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Information, Message = "Deleted the ACK Lease {Name} of a replica that stopped renewing it")]
+    public static partial void ReplicaLeaseExpired(ILogger logger, string name);
 }

@@ -27,6 +27,9 @@ public sealed record ReplicaAcksOptions
 
     /// <summary>A replica whose Lease was not renewed for this long is gone and no longer counts.</summary>
     public TimeSpan Freshness { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A Lease not renewed for this long is deleted (replicas replaced by a rollout leave theirs behind).</summary>
+    public TimeSpan Expiry { get; init; } = TimeSpan.FromMinutes(10);
 }
 
 /// <summary>
@@ -159,6 +162,7 @@ public sealed class ReplicaAcks : BackgroundService
     {
         var leases = await _client.CoordinationV1.ListNamespacedLeaseAsync(_options.Namespace, labelSelector: Label, cancellationToken: cancellationToken).ConfigureAwait(false);
         var others = new List<(string, DateTimeOffset, IReadOnlyDictionary<string, GroupAckState>)>();
+        var now = _clock.GetUtcNow();
         foreach (var lease in leases.Items)
         {
             if (lease.Spec?.HolderIdentity is not { } identity || lease.Spec.RenewTime is not { } renewed
@@ -167,11 +171,32 @@ public sealed class ReplicaAcks : BackgroundService
                 continue;
             }
 
+            var renewedAt = new DateTimeOffset(DateTime.SpecifyKind(renewed, DateTimeKind.Utc));
+            if (now - renewedAt > _options.Expiry && identity != _options.Identity)
+            {
+                await DeleteAsync(lease, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
             var groups = JsonSerializer.Deserialize<Dictionary<string, GroupAckState>>(state!, Json) ?? [];
-            others.Add((identity, new DateTimeOffset(DateTime.SpecifyKind(renewed, DateTimeKind.Utc)), groups));
+            others.Add((identity, renewedAt, groups));
         }
 
         _others = others;
+    }
+
+    /// <summary>Deletes a long-expired replica's Lease, unless another replica did so first or it was renewed meanwhile.</summary>
+    private async Task DeleteAsync(V1Lease lease, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _client.CoordinationV1.DeleteNamespacedLeaseAsync(
+                lease.Metadata.Name, _options.Namespace, new V1DeleteOptions { Preconditions = new V1Preconditions { ResourceVersion = lease.Metadata.ResourceVersion } }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            KubernetesLog.ReplicaLeaseExpired(_logger, lease.Metadata.Name);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
+        {
+        }
     }
 
     /// <summary>The Lease name of a replica: <c>xds-acks-</c> and its identity, lower-cased, other characters as <c>-</c>, at most 63.</summary>

@@ -113,7 +113,7 @@ public sealed class CustomResourceDefinitionTests
             "ClusterRole:sandboxctl.io/sandboxes/status:patch",
             "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
             "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
-            "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
+            "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:delete", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
         }.Order(StringComparer.Ordinal)));
     }
 

@@ -63,6 +63,9 @@ public sealed class LeaderElectionTests
         await Eventually.WaitAsync(() => api.Get(FakeApiServer.Sandboxes, "shop", "feature-x") is null && api.Get(FakeApiServer.Deployments, "shop", "web-feature-x") is null, "the Sandbox and its fork to go");
         Assert.That(api.StatusPatches.Where(p => p.Name == "shop/feature-x").Select(p => p.FieldManager).Distinct(), Is.EqualTo(new[] { leader.Leadership.Identity, follower.Leadership.Identity }));
 
+        // The stopped replica's ACK Lease is cleaned up by the one still running.
+        await Eventually.WaitAsync(() => api.Get(FakeApiServer.Leases, "sandboxctl-system", $"xds-acks-{leader.Leadership.Identity}") is null, "the stopped replica's ACK Lease to be deleted");
+
         // Everything the replicas asked of the API server is granted by the chart's RBAC, and every grant was used.
         var granted = CustomResourceDefinitionTests.ChartPermissions().Select(p => p[(p.IndexOf(':', StringComparison.Ordinal) + 1)..]).ToHashSet(StringComparer.Ordinal);
         var used = api.Permissions();
@@ -147,7 +150,7 @@ public sealed class LeaderElectionTests
                 RenewDeadline = TimeSpan.FromMilliseconds(800),
                 RetryPeriod = TimeSpan.FromMilliseconds(200),
             }, NullLogger<LeaseLeadership>.Instance);
-            var acks = new ReplicaAcks(client, new ReplicaAcksOptions { Identity = identity, Interval = TimeSpan.FromMilliseconds(100) },
+            var acks = new ReplicaAcks(client, new ReplicaAcksOptions { Identity = identity, Interval = TimeSpan.FromMilliseconds(100), Freshness = TimeSpan.FromSeconds(1), Expiry = TimeSpan.FromSeconds(2) },
                 () => new Dictionary<string, GroupAckState> { ["sidecar"] = new("v1", Acked: true) }, TimeProvider.System, NullLogger<ReplicaAcks>.Instance);
             var source = new KubernetesSource(client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
                 new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) },

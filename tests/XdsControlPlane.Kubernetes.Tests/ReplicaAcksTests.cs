@@ -14,7 +14,7 @@ public sealed class ReplicaAcksTests
         using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
         var a = new Dictionary<string, GroupAckState> { ["gateway"] = new("v1", true), ["sidecar"] = new("s1", true) };
         var b = new Dictionary<string, GroupAckState> { ["gateway"] = new("v1", false), ["sidecar"] = new("s1", true) };
-        var options = new ReplicaAcksOptions { Interval = TimeSpan.FromMilliseconds(50), Freshness = TimeSpan.FromSeconds(2) };
+        var options = new ReplicaAcksOptions { Interval = TimeSpan.FromMilliseconds(50), Freshness = TimeSpan.FromSeconds(2), Expiry = TimeSpan.FromSeconds(3) };
         using var replicaA = new ReplicaAcks(client, options with { Identity = "xds-0" }, () => Volatile.Read(ref a), TimeProvider.System, NullLogger<ReplicaAcks>.Instance);
         using var replicaB = new ReplicaAcks(client, options with { Identity = "xds-1" }, () => Volatile.Read(ref b), TimeProvider.System, NullLogger<ReplicaAcks>.Instance);
         await replicaA.StartAsync(CancellationToken.None);
@@ -31,6 +31,7 @@ public sealed class ReplicaAcksTests
 
         await replicaB.StopAsync(CancellationToken.None);   // B stops renewing: after Freshness it no longer counts
         await Eventually.WaitAsync(replicaA.AllAcked, "the stopped replica to be left out");
+        await Eventually.WaitAsync(() => api.Get(FakeApiServer.Leases, "sandboxctl-system", replicaB.LeaseName) is null, "the stopped replica's Lease to be deleted once expired");
         await replicaA.StopAsync(CancellationToken.None);
 
         var lease = api.Get(FakeApiServer.Leases, "sandboxctl-system", replicaA.LeaseName)!;
