@@ -42,7 +42,7 @@ internal static partial class SandboxCommands
         var apply = new Command("apply", "Create or update the Sandboxes in a file.") { file, wait, timeout };
         apply.SetAction((parse, ct) => ApplyAsync(outputOf(parse), cluster.Connect(parse), parse.GetValue(file)!, parse.GetValue(wait) ? parse.GetValue(timeout) : null, ct));
 
-        var list = CustomObjectCommands.List(Kind, "List Sandboxes with their routing key, phase and ready forks.", ["NAME", "KEY", "PHASE", "FORKS", "TTL", "AGE"], Row, output, outputOf, cluster);
+        var list = CustomObjectCommands.List(Kind, "List Sandboxes with their routing key, phase and ready forks.", ["NAME", "KEY", "PHASE", "FORKS", "EXPIRES IN", "AGE"], Row, output, outputOf, cluster);
         var get = CustomObjectCommands.Get(Kind, output, outputOf, cluster);
         var delete = CustomObjectCommands.Delete(Kind, "Delete a Sandbox; its forks and routes go with it.", outputOf, cluster);
 
@@ -218,25 +218,33 @@ internal static partial class SandboxCommands
             KeyOf(item) ?? "-",
             (string?)item["status"]?["phase"] ?? "-",
             $"{ready}/{total}",
-            (string?)item["spec"]?["ttl"] ?? "-",
+            ExpiresIn((string?)item["metadata"]!["creationTimestamp"], (string?)item["spec"]?["ttl"], DateTimeOffset.UtcNow),
             Age((string?)item["metadata"]!["creationTimestamp"], DateTimeOffset.UtcNow),
         ];
     }
 
     /// <summary>The age as kubectl prints it, roughly: <c>45s</c>, <c>12m</c>, <c>5h</c>, <c>3d</c>.</summary>
-    internal static string Age(string? creationTimestamp, DateTimeOffset now)
+    internal static string Age(string? creationTimestamp, DateTimeOffset now) =>
+        DateTimeOffset.TryParse(creationTimestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created) ? Short(now - created) : "-";
+
+    /// <summary>Time left before <c>spec.ttl</c> runs out (the controller then deletes the Sandbox): <c>58m</c>, <c>expired</c>, or <c>-</c> without a TTL.</summary>
+    internal static string ExpiresIn(string? creationTimestamp, string? ttl, DateTimeOffset now)
     {
-        if (!DateTimeOffset.TryParse(creationTimestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
+        if (ttl is null || !GoDuration.TryParse(ttl, out var lifetime)
+            || !DateTimeOffset.TryParse(creationTimestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
         {
-            return "-";
+            return ttl is null ? "-" : ttl;
         }
 
-        var age = now - created;
-        return age.TotalSeconds < 120 ? $"{Math.Max(0, (int)age.TotalSeconds)}s"
-            : age.TotalMinutes < 120 ? $"{(int)age.TotalMinutes}m"
-            : age.TotalHours < 48 ? $"{(int)age.TotalHours}h"
-            : $"{(int)age.TotalDays}d";
+        var left = created + lifetime - now;
+        return left <= TimeSpan.Zero ? "expired" : Short(left);
     }
+
+    private static string Short(TimeSpan span) =>
+        span.TotalSeconds < 120 ? $"{Math.Max(0, (int)span.TotalSeconds)}s"
+            : span.TotalMinutes < 120 ? $"{(int)span.TotalMinutes}m"
+            : span.TotalHours < 48 ? $"{(int)span.TotalHours}h"
+            : $"{(int)span.TotalDays}d";
 
     [GeneratedRegex("^(?<deployment>[^:=]+):(?<name>[^=]+)=(?<value>.*)$", RegexOptions.CultureInvariant | RegexOptions.Singleline)]
     private static partial Regex EnvFlag();

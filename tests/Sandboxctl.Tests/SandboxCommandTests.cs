@@ -145,8 +145,15 @@ public sealed class SandboxCommandTests
         });
     }
 
+    [TestCase("2026-11-27T10:00:00Z", "2h", "30m")]
+    [TestCase("2026-11-27T10:00:00Z", "1h", "expired")]
+    [TestCase("2026-11-27T10:00:00Z", null, "-")]
+    [TestCase(null, "2h", "2h")]
+    public void ExpiresIn_TimeLeftOfTheTtl(string? created, string? ttl, string expected) =>
+        Assert.That(SandboxCommands.ExpiresIn(created, ttl, DateTimeOffset.Parse("2026-11-27T11:30:00Z", CultureInfo.InvariantCulture)), Is.EqualTo(expected));
+
     [Test]
-    public async Task List_Table_ShowsKeyPhaseReadyForksTtlAndAge()
+    public async Task List_Table_ShowsKeyPhaseReadyForksTimeLeftAndAge()
     {
         var created = DateTimeOffset.UtcNow.AddMinutes(-61).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         var ready = JsonNode.Parse(Json(Sandbox("feature-x", "registry/cart:dev", ns: "shop", forks: "[{of: {name: cart}}, {of: {name: checkout}}]", extra: "  ttl: 2h")))!.AsObject();
@@ -164,8 +171,8 @@ public sealed class SandboxCommandTests
         Assert.Multiple(() =>
         {
             Assert.That((code, jsonCode, emptyCode), Is.EqualTo((0, 0, 0)), stderr);
-            Assert.That(rows.Single(r => r.Contains("NAME", StringComparison.Ordinal)), Does.Contain("KEY").And.Contain("PHASE").And.Contain("FORKS").And.Contain("TTL").And.Contain("AGE"));
-            Assert.That(Cells(rows.Single(r => r.Contains("feature-x", StringComparison.Ordinal))), Is.EqualTo(new[] { "feature-x", "feature-x-7f3k2", "Pending", "1/2", "2h", "61m" }));
+            Assert.That(rows.Single(r => r.Contains("NAME", StringComparison.Ordinal)), Does.Contain("KEY").And.Contain("PHASE").And.Contain("FORKS").And.Contain("EXPIRES IN").And.Contain("AGE"));
+            Assert.That(Cells(rows.Single(r => r.Contains("feature-x", StringComparison.Ordinal))), Is.EqualTo(new[] { "feature-x", "feature-x-7f3k2", "Pending", "1/2", "58m", "61m" }), "ttl 2h, created 61 minutes ago");
             Assert.That(Cells(rows.Single(r => r.Contains("feature-y", StringComparison.Ordinal)))[..5], Is.EqualTo(new[] { "feature-y", "-", "-", "0/1", "-" }));
             Assert.That(Cells(rows.Single(r => r.Contains("feature-y", StringComparison.Ordinal)))[5], Does.Match(@"^(-|\d+s)$"), "no creationTimestamp, or one the server just set");
             Assert.That(JsonNode.Parse(json)!.AsArray().Select(i => (string?)i!["metadata"]!["name"]), Is.EquivalentTo(new[] { "feature-x", "feature-y" }));
