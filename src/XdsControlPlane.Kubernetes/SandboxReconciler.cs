@@ -39,7 +39,7 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         {
             if (finalizers.Contains(SandboxLabels.Finalizer))
             {
-                await DeleteForksAsync(ns, name, uid, keep: [], reference, cancellationToken).ConfigureAwait(false);
+                await DeleteForksAsync(ns, name, uid, keep: [], keepWorkloads: [], reference, cancellationToken).ConfigureAwait(false);
                 await SetFinalizersAsync(ns, name, metadata, [.. finalizers.Where(f => f != SandboxLabels.Finalizer)], cancellationToken).ConfigureAwait(false);
                 var resource = $"{ns}/{name}";
                 KubernetesLog.SandboxFinalized(logger, resource);
@@ -80,8 +80,10 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
                 forks.Add(await ApplyAsync(plan, uid, reference, cancellationToken).ConfigureAwait(false));
             }
 
+            // Forks whose baseline is gone are kept as they are (they still run; the Sandbox reports the problem).
             var keep = plans.Where(p => p.Problem is null).SelectMany(p => p.Services.Select(s => s.Metadata.Name).Append(p.Deployment!.Metadata.Name)).ToHashSet(StringComparer.Ordinal);
-            await DeleteForksAsync(ns, name, uid, keep, reference, cancellationToken).ConfigureAwait(false);
+            var orphaned = plans.Where(p => p.Deployment is null).Select(p => p.Baseline).ToHashSet(StringComparer.Ordinal);
+            await DeleteForksAsync(ns, name, uid, keep, orphaned, reference, cancellationToken).ConfigureAwait(false);
         }
 
         var routingKey = sandbox.Spec.RoutingKey ?? sandbox.Status?.RoutingKey ?? GenerateKey(name);
@@ -195,19 +197,19 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         return (plan, observed);
     }
 
-    /// <summary>Deletes the Sandbox's fork Deployments and Services except <paramref name="keep"/>.</summary>
-    private async Task DeleteForksAsync(string ns, string name, string uid, HashSet<string> keep, V1ObjectReference sandbox, CancellationToken cancellationToken)
+    /// <summary>Deletes the Sandbox's fork Deployments and Services except those named in <paramref name="keep"/> or forking a workload in <paramref name="keepWorkloads"/>.</summary>
+    private async Task DeleteForksAsync(string ns, string name, string uid, HashSet<string> keep, HashSet<string> keepWorkloads, V1ObjectReference sandbox, CancellationToken cancellationToken)
     {
         var selector = $"{SandboxLabels.Sandbox}={name}";
         var deployments = await client.AppsV1.ListNamespacedDeploymentAsync(ns, labelSelector: selector, cancellationToken: cancellationToken).ConfigureAwait(false);
-        foreach (var deployment in deployments.Items.Where(d => OwnedBy(d.Metadata, uid) && !keep.Contains(d.Metadata.Name)))
+        foreach (var deployment in deployments.Items.Where(d => OwnedBy(d.Metadata, uid) && !keep.Contains(d.Metadata.Name) && !keepWorkloads.Contains(WorkloadOf(d.Metadata.Labels))))
         {
             await IgnoreNotFoundAsync(() => client.AppsV1.DeleteNamespacedDeploymentAsync(deployment.Metadata.Name, ns, propagationPolicy: "Background", cancellationToken: cancellationToken)).ConfigureAwait(false);
             await events.RecordAsync(sandbox, "Normal", "ForkDeleted", $"deleted Deployment {deployment.Metadata.Name}", cancellationToken).ConfigureAwait(false);
         }
 
         var services = await client.CoreV1.ListNamespacedServiceAsync(ns, labelSelector: selector, cancellationToken: cancellationToken).ConfigureAwait(false);
-        foreach (var service in services.Items.Where(s => OwnedBy(s.Metadata, uid) && !keep.Contains(s.Metadata.Name)))
+        foreach (var service in services.Items.Where(s => OwnedBy(s.Metadata, uid) && !keep.Contains(s.Metadata.Name) && !keepWorkloads.Contains(WorkloadOf(s.Spec?.Selector))))
         {
             await IgnoreNotFoundAsync(() => client.CoreV1.DeleteNamespacedServiceAsync(service.Metadata.Name, ns, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await events.RecordAsync(sandbox, "Normal", "ForkDeleted", $"deleted Service {service.Metadata.Name}", cancellationToken).ConfigureAwait(false);
@@ -283,6 +285,10 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         });
         return $"{name[..Math.Min(name.Length, 56)].TrimEnd('-')}-{suffix}";
     }
+
+    /// <summary>The baseline workload a fork object belongs to, from its labels (Deployments) or selector (Services).</summary>
+    private static string WorkloadOf(IDictionary<string, string>? labels) =>
+        labels is not null && labels.TryGetValue(SandboxLabels.ForkOfWorkload, out var workload) ? workload : "";
 
     private static bool OwnedBy(V1ObjectMeta metadata, string uid) => metadata.OwnerReferences?.Any(o => o.Uid == uid) == true;
 

@@ -178,6 +178,26 @@ public sealed class SandboxControllerTests
     }
 
     [Test]
+    public async Task BaselineDeletedLater_SandboxFails_ButItsRunningForkIsKept()
+    {
+        _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart"), Fork("checkout")));
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Services, "shop", "cart-feature-x") is not null && _api.Get(FakeApiServer.Services, "shop", "checkout-feature-x") is not null, "both forks");
+
+        _api.Delete(FakeApiServer.Deployments, "shop", "checkout");
+        var labelled = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
+        labelled["metadata"]!["labels"] = new JsonObject { ["touched"] = "yes" };   // any change queues the Sandbox again
+        _api.Put(FakeApiServer.Sandboxes, labelled);
+
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Failed", "the Sandbox to report the missing baseline");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ConditionMessage("feature-x"), Does.Contain("baseline Deployment shop/checkout does not exist"));
+            Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "checkout-feature-x"), Is.Not.Null, "the running fork is not deleted with its baseline");
+            Assert.That(_api.Get(FakeApiServer.Services, "shop", "checkout-feature-x"), Is.Not.Null);
+        });
+    }
+
+    [Test]
     public async Task InvalidSandbox_IsFailedWithTheFieldPath_AndMakesNothing()
     {
         var invalid = Sandbox("typo", Fork("cart"));
