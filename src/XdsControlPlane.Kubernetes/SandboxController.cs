@@ -15,7 +15,7 @@ public sealed record SandboxControllerOptions
     /// <summary>How often every Sandbox is reconciled even without a change (baseline Deployments are not watched).</summary>
     public TimeSpan Resync { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>How soon a replica that does not hold the Lease looks again at a queued Sandbox.</summary>
+    /// <summary>How often a replica checks whether it became the Lease holder (it then queues every Sandbox).</summary>
     public TimeSpan FollowerRetry { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>First retry delay after a failed reconcile; doubles per failure up to five minutes.</summary>
@@ -72,6 +72,7 @@ public sealed class SandboxController : BackgroundService
             .. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => { }, stoppingToken), stoppingToken)),
             _queue.RunAsync(Math.Max(1, _options.Workers), ProcessAsync, stoppingToken),
             ResyncAsync(stoppingToken),
+            FollowLeadershipAsync(stoppingToken),
         ];
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
@@ -88,8 +89,7 @@ public sealed class SandboxController : BackgroundService
     {
         if (!_isLeader())
         {
-            _queue.AddAfter(key, _options.FollowerRetry);
-            return;
+            return;   // the Lease holder reconciles; should this replica become it, every Sandbox is queued then
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -120,6 +120,46 @@ public sealed class SandboxController : BackgroundService
         }
     }
 
+    /// <summary>Queues every known Sandbox when this replica becomes the Lease holder (a follower drops what it is handed).</summary>
+    private async Task FollowLeadershipAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.FollowerRetry, _clock);
+        var leading = false;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                var now = _isLeader();
+                if (now && !leading)
+                {
+                    QueueAll();
+                }
+
+                leading = now;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private void QueueAll()
+    {
+        foreach (var informer in _informers.Where(i => i.Kind == Sandbox.KindName))
+        {
+            foreach (var sandbox in informer.Objects)
+            {
+                _queue.Add((sandbox.Resource.Metadata.Namespace, sandbox.Resource.Metadata.Name));
+            }
+
+            // Sandboxes that do not read as the model are reconciled too: their status reports why.
+            foreach (var key in informer.Problems.Select(p => p.Resource).OfType<ResourceKey>())
+            {
+                _queue.Add((key.Namespace, key.Name));
+            }
+        }
+    }
+
     /// <summary>Queues every known Sandbox now and then: catches what no watched object announces (a baseline's new image).</summary>
     private async Task ResyncAsync(CancellationToken stoppingToken)
     {
@@ -128,10 +168,7 @@ public sealed class SandboxController : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                foreach (var sandbox in _informers.Where(i => i.Kind == Sandbox.KindName).SelectMany(i => i.Objects))
-                {
-                    _queue.Add((sandbox.Resource.Metadata.Namespace, sandbox.Resource.Metadata.Name));
-                }
+                QueueAll();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
