@@ -1,14 +1,16 @@
 // xDS fan-out benchmark. Usage:
-//   dotnet run -c Release --project bench/XdsControlPlane.Bench -- [--streams 100,1000,5000] [--repeat 3]
+//   dotnet run -c Release --project bench/XdsControlPlane.Bench -- [--streams 100,1000,5000] [--repeat 3] [--verbose]
 // For each N it measures, for our server and for the wire baseline in the same run:
 //   * converge: time from publishing a new snapshot (50 listeners, 50 route configurations, 50 clusters,
 //     200 endpoints, all changed) until all N Envoy-like streams have ACKed it;
-//   * memory per idle stream: managed heap growth of this (server) process per connected, synced stream.
+//   * memory per idle stream: managed heap growth of this (server) process per connected, synced stream;
+//   * server CPU: processor time this (server) process used during convergence, a noise-free view of our cost.
 // The clients run in a child process (this program with --client) so their memory is not counted. Each cell is the
-// median of --repeat runs, baseline and ours alternating.
+// median of --repeat runs, baseline and ours alternating; converge times show the spread (min–max) when repeated.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using XdsControlPlane.Bench;
 using XdsControlPlane.Xds;
@@ -20,6 +22,7 @@ if (args is ["--client", var portText, var streamsText])
 
 var counts = Option("--streams")?.Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray() ?? [100, 1000, 5000];
 var repeat = int.Parse(Option("--repeat") ?? "3", CultureInfo.InvariantCulture);
+var verbose = args.Contains("--verbose"); // every run, with the JIT time and GCs it contained
 var timeout = TimeSpan.FromSeconds(120);
 const string Group = "sidecar/bench";
 
@@ -60,12 +63,12 @@ var generation = 0;
 
 Console.WriteLine($"xDS fan-out benchmark — {Environment.ProcessorCount} cores, .NET {Environment.Version}, snapshot: 50 LDS, 50 RDS, 50 CDS, 200 endpoints in 50 EDS");
 Console.WriteLine();
-Console.WriteLine("| streams | ours: converge | baseline: converge | ratio | ours: KiB/idle stream | baseline: KiB/idle stream |");
-Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+Console.WriteLine("| streams | ours: converge | baseline: converge | ratio | ours: server CPU | baseline: server CPU | ours: KiB/idle stream | baseline: KiB/idle stream |");
+Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
 foreach (var streams in counts)
 {
-    var baseRuns = new List<(TimeSpan Converge, double Memory)>();
-    var oursRuns = new List<(TimeSpan Converge, double Memory)>();
+    var baseRuns = new List<Run>();
+    var oursRuns = new List<Run>();
     for (var run = 0; run < repeat; run++)
     {
         baseRuns.Add(await MeasureAsync(streams, baselinePort, Publish: snapshot => baseline.Publish(snapshot),
@@ -74,17 +77,16 @@ foreach (var streams in counts)
             Synced: () => registry.AllAcked(Group, cache.GetSnapshot(Group)!.Snapshot.Version, out var n) && n == streams, Gone: () => registry.Clients.Count == 0));
     }
 
-    var (baseConverge, baseMemory) = (Median(baseRuns.Select(r => r.Converge)), Median(baseRuns.Select(r => r.Memory)));
-    var (oursConverge, oursMemory) = (Median(oursRuns.Select(r => r.Converge)), Median(oursRuns.Select(r => r.Memory)));
+    var (baseConverge, oursConverge) = (Median(baseRuns.Select(r => r.Converge)), Median(oursRuns.Select(r => r.Converge)));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {streams} | {Ms(oursConverge)} | {Ms(baseConverge)} | {oursConverge / baseConverge:0.00}× | {oursMemory / 1024:0.0} | {baseMemory / 1024:0.0} |"));
+        $"| {streams} | {Converge(oursRuns)} | {Converge(baseRuns)} | {oursConverge / baseConverge:0.00}× | {Ms(Median(oursRuns.Select(r => r.ServerCpu)))} | {Ms(Median(baseRuns.Select(r => r.ServerCpu)))} | {Median(oursRuns.Select(r => r.BytesPerStream)) / 1024:0.0} | {Median(baseRuns.Select(r => r.BytesPerStream)) / 1024:0.0} |"));
 }
 
 await app.StopAsync();
 await baselineApp.StopAsync();
 return 0;
 
-async Task<(TimeSpan Converge, double BytesPerStream)> MeasureAsync(int streams, int port, Action<Snapshot> Publish, Func<bool> Synced, Func<bool> Gone)
+async Task<Run> MeasureAsync(int streams, int port, Action<Snapshot> Publish, Func<bool> Synced, Func<bool> Gone)
 {
     Publish(BenchSnapshot.Create(++generation));
     var before = GC.GetTotalMemory(forceFullCollection: true);
@@ -93,15 +95,24 @@ async Task<(TimeSpan Converge, double BytesPerStream)> MeasureAsync(int streams,
     var bytesPerStream = (GC.GetTotalMemory(forceFullCollection: true) - before) / (double)streams;
 
     var next = BenchSnapshot.Create(++generation);
+    var cpu = Environment.CpuUsage.TotalTime;
+    var (jitTime, collections) = (JitInfo.GetCompilationTime(), GC.CollectionCount(0));
     var watch = Stopwatch.StartNew();
     Publish(next);
     await WaitAsync(Synced, "convergence");
     var converge = watch.Elapsed;
+    var serverCpu = Environment.CpuUsage.TotalTime - cpu;
+    if (verbose)
+    {
+        var jitted = JitInfo.GetCompilationTime() - jitTime;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {(port == baselinePort ? "baseline" : "ours")}, {streams} streams: converge {converge.TotalMilliseconds:0} ms, server CPU {serverCpu.TotalMilliseconds:0} ms, JIT {jitted.TotalMilliseconds:0} ms, GCs {GC.CollectionCount(0) - collections}"));
+    }
 
     clients.StandardInput.Close();
     await clients.WaitForExitAsync();
     await WaitAsync(Gone, "disconnect");
-    return (converge, bytesPerStream);
+    return new Run(converge, serverCpu, bytesPerStream);
 }
 
 Process StartClients(int port, int streams)
@@ -136,4 +147,11 @@ string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDef
 
 static T Median<T>(IEnumerable<T> values) => values.Order().ElementAt(values.Count() / 2);
 
+static string Converge(IReadOnlyList<Run> runs) =>
+    runs.Count < 3 ? Ms(Median(runs.Select(r => r.Converge)))
+    : $"{Ms(Median(runs.Select(r => r.Converge)))} ({runs.Min(r => r.Converge).TotalMilliseconds:0}–{runs.Max(r => r.Converge).TotalMilliseconds:0})";
+
 static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms";
+
+/// <summary>One measurement: time to converge, server processor time meanwhile, managed bytes per idle stream.</summary>
+internal readonly record struct Run(TimeSpan Converge, TimeSpan ServerCpu, double BytesPerStream);
