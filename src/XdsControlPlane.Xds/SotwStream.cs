@@ -78,11 +78,11 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         state.MustRespond = false;
-        if (requested)
-        {
-            // Answered a request sent after the cluster update: the warming clusters have their endpoints.
-            state.ForceResend.Clear();
-        }
+
+        // Every response after the cluster update reaches the client after it (one ordered stream) and carries
+        // every subscribed name, so the warming clusters have their endpoints: whether it answers Envoy's request
+        // for them or was pushed right behind the CDS response in the same round.
+        state.ForceResend.Clear();
 
         if (typeUrl == TypeUrls.Cluster && _types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
         {

@@ -336,6 +336,26 @@ public sealed class SotwProtocolTests
     }
 
     [Test] // 11
+    public async Task ClusterAndEndpointsChange_EndpointsPushedBehindTheClustersAreNotSentAgainOnTheirAck()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(_server.Channel);
+        await client.AckAsync(await client.RequestAsync(Cds));
+        await client.AckAsync(await client.RequestAsync(Eds, "cart"), "cart");
+
+        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+            [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9001)]);
+        _server.Publish(changed);
+        var clusters = await client.ReceiveAsync();
+        var endpoints = await client.ReceiveAsync(); // written after the clusters: the warming cluster gets it
+        await client.AckAsync(clusters);
+        await client.AckAsync(endpoints, "cart");
+
+        Assert.That((clusters.TypeUrl, endpoints.TypeUrl), Is.EqualTo((Cds, Eds)));
+        await client.AssertNothingSentAsync();
+    }
+
+    [Test] // 11
     public async Task RemovedCluster_StaysUntilTheRoutesWithoutItAreAcked()
     {
         _server.Publish(TestResources.Snapshot("cart", "legacy"));
