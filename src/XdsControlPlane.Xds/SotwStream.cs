@@ -134,9 +134,9 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     private Selection Desired(SubscriptionState state, Snapshot snapshot)
     {
         var selection = snapshot.Select(state.TypeUrl, state.Wildcard, state.Names);
-        if (state.TypeUrl != TypeUrls.Cluster)
+        if (state.TypeUrl != TypeUrls.Cluster || state.Sent.Keys.All(selection.Resources.ContainsKey))
         {
-            return selection;
+            return selection; // only clusters sent before can be retained, and all of them are still selected
         }
 
         var retained = ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener)))
