@@ -117,6 +117,32 @@ internal sealed class SubscriptionNames : IEquatable<SubscriptionNames>
 
     public bool Contains(string name) => Names is string[] sorted && Array.BinarySearch(sorted, name, StringComparer.Ordinal) >= 0;
 
+    /// <summary>
+    /// True when <paramref name="requested"/>, in any order and without <c>*</c>, is exactly this set: each name once,
+    /// none missing. Allocates nothing for up to 1,024 names.
+    /// </summary>
+    public bool SameAs(IReadOnlyCollection<string> requested)
+    {
+        if (requested.Count != Names.Count || Names is not string[] sorted)
+        {
+            return false;
+        }
+
+        Span<bool> seen = sorted.Length <= 1024 ? stackalloc bool[sorted.Length] : new bool[sorted.Length];
+        foreach (var name in requested)
+        {
+            var index = Array.BinarySearch(sorted, name, StringComparer.Ordinal);
+            if (index < 0 || seen[index])
+            {
+                return false; // not in the set, or named twice (so another one is missing)
+            }
+
+            seen[index] = true;
+        }
+
+        return true;
+    }
+
     public bool Equals(SubscriptionNames? other) =>
         other is not null && other._hash == _hash && other.Names.SequenceEqual(Names, StringComparer.Ordinal);
 

@@ -55,6 +55,11 @@ internal sealed class SubscriptionState(string typeUrl)
     public bool Subscribe(IReadOnlyCollection<string> names, bool wildcardCapable)
     {
         var wildcard = names.Contains("*") || (names.Count == 0 && wildcardCapable && !NamedEver);
+        if (wildcard == Wildcard && Names.SameAs(names))
+        {
+            return false; // an ACK repeats the names: no need to sort them again
+        }
+
         var explicitNames = new SubscriptionNames(names.Where(n => n != "*"));
         var changed = wildcard != Wildcard || !explicitNames.Equals(Names);
         Wildcard = wildcard;

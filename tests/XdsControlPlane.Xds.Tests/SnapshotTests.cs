@@ -34,6 +34,23 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void SubscriptionNames_SameAs_IgnoresOrderButNotDuplicatesOrMissingNames()
+    {
+        var names = new SubscriptionNames(["cluster-2", "cluster-10", "cluster-1"]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(names.SameAs(["cluster-1", "cluster-2", "cluster-10"]), Is.True);
+            Assert.That(names.SameAs(["cluster-10", "cluster-1", "cluster-2"]), Is.True);
+            Assert.That(names.SameAs(["cluster-1", "cluster-1", "cluster-2"]), Is.False, "a duplicate hides a missing name");
+            Assert.That(names.SameAs(["cluster-1", "cluster-2", "cluster-3"]), Is.False);
+            Assert.That(names.SameAs(["cluster-1", "cluster-2"]), Is.False);
+            Assert.That(names.SameAs(["*", "cluster-1", "cluster-2"]), Is.False);
+            Assert.That(SubscriptionNames.None.SameAs([]), Is.True);
+        });
+    }
+
+    [Test]
     public void Create_DuplicateName_IsRejectedNamingIt()
     {
         Assert.That(
