@@ -125,8 +125,9 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             }
         }
 
-        var inUse = typeUrl == TypeUrls.Cluster ? ClustersInUse() : FrozenSet<string>.Empty;
-        var removed = state.ClientVersions.Keys.Where(name => !all.ContainsKey(name) && !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
+        var gone = state.ClientVersions.Keys.Where(name => !all.ContainsKey(name)).ToArray();
+        var inUse = typeUrl == TypeUrls.Cluster && gone.Length > 0 ? ClustersInUse() : FrozenSet<string>.Empty; // only then worth computing
+        var removed = gone.Where(name => !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
         state.ForceResend.Clear();
         if (toSend.Count == 0 && removed.Length == 0 && !state.MustRespond)
         {
@@ -160,8 +161,8 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             t.SentVersion,
             t.AckedVersion,
             t.LastNack,
-            t.Held.ToFrozenDictionary(StringComparer.Ordinal),
-            t.Acked.ToFrozenDictionary(StringComparer.Ordinal),
+            t.HeldCopy,
+            t.AckedCopy,
             t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null,
             t.AckedAt)).ToArray();
     }

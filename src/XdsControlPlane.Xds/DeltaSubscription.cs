@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace XdsControlPlane.Xds;
 
 /// <summary>
@@ -10,6 +12,8 @@ internal sealed class DeltaSubscription(string typeUrl)
     private const int MaxOutstanding = 32;
 
     private readonly Queue<string> _outstandingOrder = new();
+    private IReadOnlyDictionary<string, XdsResource>? _heldCopy;
+    private IReadOnlyDictionary<string, XdsResource>? _ackedCopy;
 
     public string TypeUrl { get; } = typeUrl;
 
@@ -49,12 +53,19 @@ internal sealed class DeltaSubscription(string typeUrl)
 
     public NackRecord? LastNack { get; private set; }
 
+    /// <summary>A copy of <see cref="Held"/> other threads may read (the client status), made again only after it changed.</summary>
+    public IReadOnlyDictionary<string, XdsResource> HeldCopy => _heldCopy ??= Copy(Held);
+
+    /// <summary>A copy of <see cref="Acked"/> other threads may read, made again only after it changed.</summary>
+    public IReadOnlyDictionary<string, XdsResource> AckedCopy => _ackedCopy ??= Copy(Acked);
+
     public void Forget(string name)
     {
         ClientVersions.Remove(name);
         Held.Remove(name);
         Acked.Remove(name);
         AnnouncedAbsent.Remove(name);
+        (_heldCopy, _ackedCopy) = (null, null);
     }
 
     public void RecordSent(string nonce, DeltaResponseRecord record)
@@ -78,6 +89,7 @@ internal sealed class DeltaSubscription(string typeUrl)
             }
         }
 
+        _heldCopy = null;
         SentVersion = record.SystemVersion;
         Outstanding[nonce] = record;
         _outstandingOrder.Enqueue(nonce);
@@ -103,11 +115,15 @@ internal sealed class DeltaSubscription(string typeUrl)
             Acked.Remove(name);
         }
 
+        _ackedCopy = null;
         AckedVersion = record.SystemVersion;
         LastNack = null;
     }
 
     public void RecordNack(NackRecord nack) => LastNack = nack;
+
+    private static ReadOnlyDictionary<string, XdsResource> Copy(Dictionary<string, XdsResource> resources) =>
+        new Dictionary<string, XdsResource>(resources, StringComparer.Ordinal).AsReadOnly();
 }
 
 /// <summary>What one Delta response carried.</summary>
