@@ -19,7 +19,7 @@ public sealed class SnapshotCache(TimeProvider clock)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PublishedSnapshot> _snapshots = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<Action>> _watchers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<Unwatch>> _watchers = new(StringComparer.Ordinal);
 
     /// <summary>A cache on the system clock.</summary>
     public SnapshotCache()
@@ -59,7 +59,7 @@ public sealed class SnapshotCache(TimeProvider clock)
             }
 
             _snapshots[group] = new PublishedSnapshot(snapshot, clock.GetUtcNow());
-            toWake = _watchers.TryGetValue(group, out var watchers) ? watchers.ToArray() : [];
+            toWake = _watchers.TryGetValue(group, out var watchers) ? watchers.Select(w => w.OnChange).ToArray() : [];
         }
 
         foreach (var wake in toWake)
@@ -82,6 +82,7 @@ public sealed class SnapshotCache(TimeProvider clock)
     /// <summary>Calls <paramref name="onChange"/> (which must not block) whenever <paramref name="group"/> gets a new snapshot.</summary>
     public IDisposable Watch(string group, Action onChange)
     {
+        var watch = new Unwatch(this, group, onChange);
         lock (_gate)
         {
             if (!_watchers.TryGetValue(group, out var watchers))
@@ -89,19 +90,22 @@ public sealed class SnapshotCache(TimeProvider clock)
                 _watchers[group] = watchers = [];
             }
 
-            watchers.Add(onChange);
+            watchers.Add(watch);
         }
 
-        return new Unwatch(this, group, onChange);
+        return watch;
     }
 
+    /// <summary>One watch, by reference: removing it is O(1) however many streams watch the group.</summary>
     private sealed class Unwatch(SnapshotCache cache, string group, Action onChange) : IDisposable
     {
+        public Action OnChange { get; } = onChange;
+
         public void Dispose()
         {
             lock (cache._gate)
             {
-                if (cache._watchers.TryGetValue(group, out var watchers) && watchers.Remove(onChange) && watchers.Count == 0)
+                if (cache._watchers.TryGetValue(group, out var watchers) && watchers.Remove(this) && watchers.Count == 0)
                 {
                     cache._watchers.Remove(group);
                 }
