@@ -40,10 +40,12 @@ public sealed record ClientStatus(long StreamId, Node Node, string Group, IReadO
 /// <summary>The connected clients of this replica and their sync state. Thread-safe.</summary>
 public sealed class ClientRegistry
 {
-    private readonly ConcurrentDictionary<long, ClientStatus> _clients = new();
+    // One slot per stream, added once: a status update is a reference write, not a locked dictionary write
+    // (every stream publishes its status after each request it processes).
+    private readonly ConcurrentDictionary<long, Slot> _clients = new();
 
     /// <summary>Every connected client, ordered by stream id.</summary>
-    public IReadOnlyList<ClientStatus> Clients => _clients.Values.OrderBy(c => c.StreamId).ToArray();
+    public IReadOnlyList<ClientStatus> Clients => Statuses().OrderBy(c => c.StreamId).ToArray();
 
     /// <summary>
     /// True when every connected client of <paramref name="group"/> has ACKed snapshot <paramref name="snapshotVersion"/>
@@ -51,12 +53,25 @@ public sealed class ClientRegistry
     /// </summary>
     public bool AllAcked(string group, string snapshotVersion, out int clients)
     {
-        var members = _clients.Values.Where(c => c.Group == group).ToArray();
+        var members = Statuses().Where(c => c.Group == group).ToArray();
         clients = members.Length;
         return members.All(c => c.SyncedSnapshot == snapshotVersion);
     }
 
-    internal void Update(ClientStatus status) => _clients[status.StreamId] = status;
+    internal void Update(ClientStatus status) => _clients.GetOrAdd(status.StreamId, static _ => new Slot()).Status = status;
 
     internal void Remove(long streamId) => _clients.TryRemove(streamId, out _);
+
+    private IEnumerable<ClientStatus> Statuses() => _clients.Values.Select(s => s.Status).OfType<ClientStatus>();
+
+    private sealed class Slot
+    {
+        private ClientStatus? _status;
+
+        public ClientStatus? Status
+        {
+            get => Volatile.Read(ref _status);
+            set => Volatile.Write(ref _status, value);
+        }
+    }
 }
