@@ -106,7 +106,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         state.EvaluatedSnapshot = snapshot.Snapshot.Version;
         state.InputsChanged = false;
         var all = snapshot.Snapshot.Resources(typeUrl);
-        var wanted = state.Wildcard ? all.Keys.Concat(state.Names).Distinct(StringComparer.Ordinal) : state.Names;
+        var wanted = state.Wildcard ? all.Keys.Concat(state.Names.Where(name => !all.ContainsKey(name))) : state.Names; // each name once, without a set
 
         var toSend = new List<XdsResource>();
         var absent = new List<string>();
