@@ -145,10 +145,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
         RoutesOrListenersChanged(typeUrl);
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
-        foreach (var resource in toSend)
-        {
-            response.Resources.Add(new Resource { Name = resource.Name, Version = resource.Version, Resource_ = resource.Packed });
-        }
+        response.Resources.AddRange(toSend.Select(r => r.DeltaResource));
 
         return response;
     }

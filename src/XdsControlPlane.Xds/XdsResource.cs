@@ -15,6 +15,8 @@ namespace XdsControlPlane.Xds;
 /// </summary>
 public sealed class XdsResource
 {
+    private Envoy.Service.Discovery.V3.Resource? _deltaResource;
+
     private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references)
     {
         Name = name;
@@ -42,6 +44,10 @@ public sealed class XdsResource
 
     /// <summary>The names of other resources this one refers to (clusters, route configurations, EDS services).</summary>
     public ResourceReferences References { get; }
+
+    /// <summary>The resource as a Delta response carries it (name, version, packed), built once and shared like <see cref="Packed"/>.</summary>
+    internal Envoy.Service.Discovery.V3.Resource DeltaResource =>
+        _deltaResource ??= new Envoy.Service.Discovery.V3.Resource { Name = Name, Version = Version, Resource_ = Packed };
 
     /// <summary>Wraps a Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
     /// <exception cref="ArgumentException">The message is not one of those types, or has no name.</exception>
