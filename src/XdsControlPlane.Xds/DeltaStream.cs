@@ -37,7 +37,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             state.Initialized = true;
             foreach (var (name, version) in request.InitialResourceVersions)
             {
-                state.ClientVersions[name] = version;
+                state.SetInitialVersion(name, version);
             }
 
             state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && TypeUrls.IsWildcardCapable(typeUrl);
@@ -114,18 +114,18 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         {
             if (all.TryGetValue(name, out var resource))
             {
-                if (!state.ClientVersions.TryGetValue(name, out var held) || held != resource.Version || state.ForceResend.Contains(name))
+                if (!state.TryGetClientVersion(name, out var held) || held != resource.Version || state.ForceResend.Contains(name))
                 {
                     toSend.Add(resource);
                 }
             }
-            else if (!state.ClientVersions.ContainsKey(name) && !state.AnnouncedAbsent.Contains(name))
+            else if (!state.TryGetClientVersion(name, out _) && !state.AnnouncedAbsent.Contains(name))
             {
                 absent.Add(name);
             }
         }
 
-        var gone = state.ClientVersions.Keys.Where(name => !all.ContainsKey(name)).ToArray();
+        var gone = state.ClientNames.Where(name => !all.ContainsKey(name)).ToArray();
         var inUse = typeUrl == TypeUrls.Cluster && gone.Length > 0 ? ClustersInUse() : FrozenSet<string>.Empty; // only then worth computing
         var removed = gone.Where(name => !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
         state.ForceResend.Clear();

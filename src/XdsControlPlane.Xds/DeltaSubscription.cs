@@ -23,8 +23,12 @@ internal sealed class DeltaSubscription(string typeUrl)
 
     public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Name → version the client holds (from <c>initial_resource_versions</c> and what was sent).</summary>
-    public Dictionary<string, string> ClientVersions { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Name → version the client said it holds in <c>initial_resource_versions</c> and that this stream has not sent
+    /// since. Together with <see cref="Held"/> (what was sent, carrying its version) that is everything the client holds;
+    /// the versions of sent resources are not stored a second time.
+    /// </summary>
+    private Dictionary<string, string>? _initialVersions;
 
     /// <summary>The resources this stream sent that the client holds.</summary>
     public Dictionary<string, XdsResource> Held { get; } = new(StringComparer.Ordinal);
@@ -56,12 +60,34 @@ internal sealed class DeltaSubscription(string typeUrl)
     /// <summary>A copy of <see cref="Held"/> other threads may read (the client status), made again only after it changed.</summary>
     public IReadOnlyDictionary<string, XdsResource> HeldCopy => _heldCopy ??= Copy(Held);
 
-    /// <summary>A copy of <see cref="Acked"/> other threads may read, made again only after it changed.</summary>
-    public IReadOnlyDictionary<string, XdsResource> AckedCopy => _ackedCopy ??= Copy(Acked);
+    /// <summary>
+    /// A copy of <see cref="Acked"/> other threads may read, made again only after it changed. In sync the client has
+    /// ACKed exactly what it holds, so the held copy serves for both (half the memory of an idle stream's copies).
+    /// </summary>
+    public IReadOnlyDictionary<string, XdsResource> AckedCopy => _ackedCopy ??= SameResources(Acked, Held) ? HeldCopy : Copy(Acked);
+
+    /// <summary>The version of <paramref name="name"/> the client holds, if it holds it.</summary>
+    public bool TryGetClientVersion(string name, out string version)
+    {
+        if (Held.TryGetValue(name, out var sent))
+        {
+            version = sent.Version;
+            return true;
+        }
+
+        version = "";
+        return _initialVersions?.TryGetValue(name, out version!) == true;
+    }
+
+    /// <summary>Every name the client holds.</summary>
+    public IEnumerable<string> ClientNames => _initialVersions is { Count: > 0 } initial ? Held.Keys.Concat(initial.Keys.Where(n => !Held.ContainsKey(n))) : Held.Keys;
+
+    /// <summary>Records what a reconnecting client says it holds (<c>initial_resource_versions</c>).</summary>
+    public void SetInitialVersion(string name, string version) => (_initialVersions ??= new(StringComparer.Ordinal))[name] = version;
 
     public void Forget(string name)
     {
-        ClientVersions.Remove(name);
+        _initialVersions?.Remove(name);
         Held.Remove(name);
         Acked.Remove(name);
         AnnouncedAbsent.Remove(name);
@@ -72,14 +98,14 @@ internal sealed class DeltaSubscription(string typeUrl)
     {
         foreach (var resource in record.Resources)
         {
-            ClientVersions[resource.Name] = resource.Version;
+            _initialVersions?.Remove(resource.Name);
             Held[resource.Name] = resource;
             AnnouncedAbsent.Remove(resource.Name);
         }
 
         foreach (var name in record.Removed)
         {
-            ClientVersions.Remove(name);
+            _initialVersions?.Remove(name);
             Held.Remove(name);
             // Only explicitly subscribed names are remembered (a wildcard does not ask for removed names again),
             // so this set is bounded by the subscription and shrinks when names are unsubscribed.
@@ -121,6 +147,9 @@ internal sealed class DeltaSubscription(string typeUrl)
     }
 
     public void RecordNack(NackRecord nack) => LastNack = nack;
+
+    private static bool SameResources(Dictionary<string, XdsResource> a, Dictionary<string, XdsResource> b) =>
+        a.Count == b.Count && a.All(entry => b.TryGetValue(entry.Key, out var other) && ReferenceEquals(entry.Value, other));
 
     private static ReadOnlyDictionary<string, XdsResource> Copy(Dictionary<string, XdsResource> resources) =>
         new Dictionary<string, XdsResource>(resources, StringComparer.Ordinal).AsReadOnly();
