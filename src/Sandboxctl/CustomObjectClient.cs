@@ -23,6 +23,7 @@ namespace Sandboxctl;
 /// <param name="command">The <c>sandboxctl</c> command of the kind, such as <c>routegroup</c>, for hints.</param>
 internal sealed class CustomObjectClient(IKubernetes client, string plural, string kind, string command)
 {
+    private static readonly string[] KeptOnReplace = ["finalizers", "ownerReferences"];
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The object; exits 1 when it does not exist.</summary>
@@ -61,8 +62,20 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
     {
         try
         {
-            var current = await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken).ConfigureAwait(false);
-            body["metadata"]!["resourceVersion"] = Parse(current)["metadata"]!["resourceVersion"]!.DeepClone();
+            var current = Parse(await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken).ConfigureAwait(false));
+            var metadata = body["metadata"]!.AsObject();
+            metadata["resourceVersion"] = current["metadata"]!["resourceVersion"]!.DeepClone();
+
+            // A replace sets all of metadata: keep what controllers added (the Sandbox controller's finalizer, owners),
+            // which the file does not carry and kubectl apply would not remove either.
+            foreach (var field in KeptOnReplace)
+            {
+                if (metadata[field] is null && current["metadata"]![field] is { } kept)
+                {
+                    metadata[field] = kept.DeepClone();
+                }
+            }
+
             var replaced = await client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonElement>(body, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken: cancellationToken).ConfigureAwait(false);
             return (false, Generation(replaced));
         }

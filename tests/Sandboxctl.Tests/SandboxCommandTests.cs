@@ -54,6 +54,25 @@ public sealed class SandboxCommandTests
         });
     }
 
+    [Test]
+    public async Task Apply_Existing_KeepsTheControllersFinalizer()
+    {
+        await Sandboxctl("sandbox", "apply", "-f", _cli.Write("v1.yaml", Sandbox("feature-x", "registry/cart:v1")));
+        var stored = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
+        stored["metadata"]!["finalizers"] = new JsonArray("sandboxctl.io/forks");   // as the Sandbox controller adds it
+        _api.Put(FakeApiServer.Sandboxes, stored);
+
+        var (code, _, stderr) = await Sandboxctl("sandbox", "apply", "-f", _cli.Write("v2.yaml", Sandbox("feature-x", "registry/cart:v2")));
+
+        var updated = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That((string?)updated["spec"]!["forks"]![0]!["image"], Is.EqualTo("registry/cart:v2"));
+            Assert.That(updated["metadata"]!["finalizers"]?.AsArray().Select(f => (string?)f), Is.EqualTo(new[] { "sandboxctl.io/forks" }), "a replace from a file must not drop it");
+        });
+    }
+
     [TestCase("ttl: forever", "Sandbox shop/broken: spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
     [TestCase("tll: 2h", "Sandbox shop/broken: spec.tll: unknown field 'tll'")]
     [TestCase("routingKey: Feature_X", "Sandbox shop/broken: spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature_X'")]
