@@ -116,67 +116,68 @@ internal static class ForkPlanner
             main.Env = env;
         }
 
-        var deployment = new V1Deployment
+        var spec = new V1DeploymentSpec
+        {
+            Replicas = 1,
+            Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(forkSelector, StringComparer.Ordinal) },
+            Template = template,
+            Strategy = baseline.Spec.Strategy,
+            MinReadySeconds = baseline.Spec.MinReadySeconds,
+            ProgressDeadlineSeconds = baseline.Spec.ProgressDeadlineSeconds,
+        };
+        return new V1Deployment
         {
             ApiVersion = "apps/v1",
             Kind = "Deployment",
-            Metadata = new V1ObjectMeta
-            {
-                Name = ForkName(fork.Of.Name, sandbox.Metadata.Name),
-                NamespaceProperty = sandbox.Metadata.Namespace,
-                Labels = new Dictionary<string, string>(forkSelector, StringComparer.Ordinal) { ["app.kubernetes.io/managed-by"] = ManagedBy },
-                OwnerReferences = [owner],
-            },
-            Spec = new V1DeploymentSpec
-            {
-                Replicas = 1,
-                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(forkSelector, StringComparer.Ordinal) },
-                Template = template,
-                Strategy = baseline.Spec.Strategy,
-                MinReadySeconds = baseline.Spec.MinReadySeconds,
-                ProgressDeadlineSeconds = baseline.Spec.ProgressDeadlineSeconds,
-            },
+            Metadata = ForkMetadata(ForkName(fork.Of.Name, sandbox.Metadata.Name), sandbox, owner, forkSelector, spec),
+            Spec = spec,
         };
-        deployment.Metadata.Annotations = new Dictionary<string, string> { [HashAnnotation] = Digest(deployment.Metadata.Labels, deployment.Spec) };
-        return deployment;
     }
 
     private static V1Service ForkService(Sandbox sandbox, V1Service baseline, V1OwnerReference owner, Dictionary<string, string> forkSelector)
     {
-        var service = new V1Service
+        var spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            Selector = new Dictionary<string, string>(forkSelector, StringComparer.Ordinal),
+            Ports = [.. (baseline.Spec.Ports ?? []).Select(p => new V1ServicePort
+            {
+                Name = p.Name,
+                Port = p.Port,
+                TargetPort = p.TargetPort,
+                Protocol = p.Protocol,
+                AppProtocol = p.AppProtocol,
+            })],
+        };
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [SandboxLabels.Sandbox] = sandbox.Metadata.Name,
+            [SandboxLabels.ForkOf] = baseline.Metadata.Name,
+        };
+        return new V1Service
         {
             ApiVersion = "v1",
             Kind = "Service",
-            Metadata = new V1ObjectMeta
-            {
-                Name = ForkName(baseline.Metadata.Name, sandbox.Metadata.Name),
-                NamespaceProperty = sandbox.Metadata.Namespace,
-                Labels = new Dictionary<string, string>(StringComparer.Ordinal)
-                {
-                    [SandboxLabels.Sandbox] = sandbox.Metadata.Name,
-                    [SandboxLabels.ForkOf] = baseline.Metadata.Name,
-                    ["app.kubernetes.io/managed-by"] = ManagedBy,
-                },
-                OwnerReferences = [owner],
-            },
-            Spec = new V1ServiceSpec
-            {
-                Type = "ClusterIP",
-                Selector = new Dictionary<string, string>(forkSelector, StringComparer.Ordinal),
-                Ports = [.. (baseline.Spec.Ports ?? []).Select(p => new V1ServicePort
-                {
-                    Name = p.Name,
-                    Port = p.Port,
-                    TargetPort = p.TargetPort,
-                    Protocol = p.Protocol,
-                    AppProtocol = p.AppProtocol,
-                })],
-            },
+            Metadata = ForkMetadata(ForkName(baseline.Metadata.Name, sandbox.Metadata.Name), sandbox, owner, labels, spec),
+            Spec = spec,
         };
-        service.Metadata.Annotations = new Dictionary<string, string> { [HashAnnotation] = Digest(service.Metadata.Labels, service.Spec) };
-        return service;
     }
 
-    private static string Digest(object labels, object spec) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(KubernetesJson.Serialize(labels) + "\n" + KubernetesJson.Serialize(spec))))[..16];
+    /// <summary>
+    /// Metadata of a fork object: <paramref name="labels"/> plus <c>app.kubernetes.io/managed-by</c>, owned by the
+    /// Sandbox, and annotated with a digest of labels and <paramref name="spec"/> (what tells drift from no change).
+    /// </summary>
+    private static V1ObjectMeta ForkMetadata(string name, Sandbox sandbox, V1OwnerReference owner, IReadOnlyDictionary<string, string> labels, object spec)
+    {
+        var allLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal) { ["app.kubernetes.io/managed-by"] = ManagedBy };
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(KubernetesJson.Serialize(allLabels) + "\n" + KubernetesJson.Serialize(spec))))[..16];
+        return new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = sandbox.Metadata.Namespace,
+            Labels = allLabels,
+            Annotations = new Dictionary<string, string> { [HashAnnotation] = digest },
+            OwnerReferences = [owner],
+        };
+    }
 }

@@ -75,8 +75,14 @@ internal sealed class DeltaSubscription(string typeUrl)
             return true;
         }
 
+        if (_initialVersions is not null && _initialVersions.TryGetValue(name, out var initial))
+        {
+            version = initial;
+            return true;
+        }
+
         version = "";
-        return _initialVersions?.TryGetValue(name, out version!) == true;
+        return false;
     }
 
     /// <summary>Every name the client holds.</summary>
