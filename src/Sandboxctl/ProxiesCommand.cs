@@ -5,6 +5,7 @@ using Envoy.Service.Status.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Spectre.Console;
+using XdsControlPlane.Xds;
 
 namespace Sandboxctl;
 
@@ -78,10 +79,10 @@ internal static class ProxiesCommand
         }
 
         var shown = KnownTypes.Where(t => proxies.Any(p => p.Types.ContainsKey(t.Short))).ToArray();
-        var table = new Table().AddColumns(["NAME", "ROLE", .. shown.Select(t => t.Short)]);
+        var table = new Table().AddColumns(["NAME", "ROLE", "CLIENT", .. shown.Select(t => t.Short)]);
         foreach (var proxy in proxies)
         {
-            table.AddRow([Markup.Escape(proxy.NodeId), Markup.Escape(proxy.Role), .. shown.Select(t => Markup.Escape(proxy.Types.TryGetValue(t.Short, out var type) ? type.Summary : "-"))]);
+            table.AddRow([Markup.Escape(proxy.NodeId), Markup.Escape(proxy.Role), Markup.Escape(proxy.Agent.ToString()), .. shown.Select(t => Markup.Escape(proxy.Types.TryGetValue(t.Short, out var type) ? type.Summary : "-"))]);
         }
 
         cli.Console.Write(table);
@@ -99,6 +100,8 @@ internal static class ProxiesCommand
         ["node"] = proxy.NodeId,
         ["cluster"] = proxy.NodeCluster,
         ["role"] = proxy.Role,
+        ["client"] = new JsonObject { ["name"] = proxy.Agent.Name, ["version"] = proxy.Agent.Version },
+        ["clientFeatures"] = new JsonArray([.. proxy.ClientFeatures.Select(f => JsonValue.Create(f))]),
         ["types"] = new JsonObject(proxy.Types.Select(t => KeyValuePair.Create<string, JsonNode?>(t.Key, new JsonObject
         {
             ["status"] = t.Value.Status,
@@ -109,8 +112,8 @@ internal static class ProxiesCommand
         }))),
     };
 
-    /// <summary>One proxy: node, role and per type its sync state.</summary>
-    internal sealed record ProxyStatus(string NodeId, string NodeCluster, string Role, IReadOnlyDictionary<string, TypeSync> Types)
+    /// <summary>One proxy: node, role, what client it is, and per type its sync state.</summary>
+    internal sealed record ProxyStatus(string NodeId, string NodeCluster, string Role, ClientAgent Agent, IReadOnlyList<string> ClientFeatures, IReadOnlyDictionary<string, TypeSync> Types)
     {
         public static ProxyStatus Of(ClientConfig config)
         {
@@ -125,7 +128,8 @@ internal static class ProxiesCommand
                 }
             }
 
-            return new ProxyStatus(config.Node.Id, config.Node.Cluster, role, types);
+            var features = config.Node.ClientFeatures.Select(f => ClientAgent.Printable(f)).ToArray();
+            return new ProxyStatus(config.Node.Id, config.Node.Cluster, role, ClientAgent.Of(config.Node), features, types);
         }
     }
 

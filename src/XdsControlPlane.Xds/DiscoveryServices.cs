@@ -5,14 +5,15 @@ using Envoy.Service.Listener.V3;
 using Envoy.Service.Route.V3;
 using Envoy.Service.Secret.V3;
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace XdsControlPlane.Xds;
 
 /// <summary>Creates State-of-the-World and Delta streams with the shared cache, grouping, registry and clock.</summary>
-internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, XdsMetrics metrics, IOptions<XdsServerOptions> options, ILoggerFactory loggers)
+internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, XdsMetrics metrics, IOptions<XdsServerOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
 {
-    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, metrics, options.Value, loggers.CreateLogger("XdsControlPlane.Xds.Stream"));
+    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, metrics, options.Value, loggers.CreateLogger("XdsControlPlane.Xds.Stream")) { Stopping = lifetime.ApplicationStopping };
 
     public Task RunAsync(string? fixedTypeUrl, IAsyncStreamReader<DiscoveryRequest> requests, IServerStreamWriter<DiscoveryResponse> responses, ServerCallContext context) =>
         new SotwStream(_context, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);

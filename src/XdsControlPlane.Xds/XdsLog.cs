@@ -3,8 +3,8 @@ namespace XdsControlPlane.Xds;
 /// <summary>Log messages of the xDS server, with fixed event ids.</summary>
 internal static partial class XdsLog
 {
-    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "xDS stream {StreamId} opened by node {NodeId} (group {Group})")]
-    public static partial void StreamOpened(ILogger logger, long streamId, string nodeId, string group);
+    [LoggerMessage(EventId = 2000, Level = LogLevel.Information, Message = "xDS stream {StreamId} opened by node {NodeId} ({Client}, group {Group})")]
+    public static partial void StreamOpened(ILogger logger, long streamId, string nodeId, ClientAgent client, string group);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} closed")]
     public static partial void StreamClosed(ILogger logger, long streamId, string nodeId);
@@ -23,6 +23,9 @@ internal static partial class XdsLog
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Debug, Message = "Stream {StreamId}: node group {Group} has no snapshot yet; waiting")]
     public static partial void WaitingForSnapshot(ILogger logger, long streamId, string group);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} ended: the server is shutting down, so the client reconnects to another replica")]
+    public static partial void ServerStopping(ILogger logger, long streamId, string nodeId);
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} reached its maximum age; ending it so the client reconnects")]
     public static partial void MaxAgeReached(ILogger logger, long streamId, string nodeId);

@@ -27,6 +27,7 @@ internal abstract class XdsStream<TRequest, TResponse>
     private readonly TimeSpan _maxAge;
     private int _snapshotChanged;
     private IDisposable? _watch;
+    private readonly CancellationToken _stopping;
     private IDisposable? _nodeScope;
 
     protected XdsStream(XdsStreamContext context, string? fixedTypeUrl)
@@ -39,6 +40,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         Logger = context.Logger;
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
+        _stopping = context.Stopping;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
@@ -74,11 +76,16 @@ internal abstract class XdsStream<TRequest, TResponse>
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var aged = new CancellationTokenSource(_maxAge, Clock);
         using var agedRegistration = aged.Token.Register(() => _inbox.Writer.TryComplete());
+        using var stoppingRegistration = _stopping.Register(() => _inbox.Writer.TryComplete());
         var reader = ReadAsync(requests, stop.Token);
         try
         {
             await ProcessAsync(responses, stop.Token).ConfigureAwait(false);
-            if (aged.IsCancellationRequested && Node is not null)
+            if (_stopping.IsCancellationRequested && Node is not null)
+            {
+                XdsLog.ServerStopping(Logger, Id, Node.Id);
+            }
+            else if (aged.IsCancellationRequested && Node is not null)
             {
                 XdsLog.MaxAgeReached(Logger, Id, Node.Id);
             }
@@ -232,7 +239,8 @@ internal abstract class XdsStream<TRequest, TResponse>
         _watch = _cache.Watch(Group, OnSnapshotChanged);
         _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
         Metrics.StreamOpened(Protocol, Group);
-        XdsLog.StreamOpened(Logger, Id, Node.Id, Group);
+        var agent = ClientAgent.Of(node);
+        XdsLog.StreamOpened(Logger, Id, Node.Id, agent, Group);
     }
 
     private void OnSnapshotChanged()
@@ -251,4 +259,8 @@ internal abstract class XdsStream<TRequest, TResponse>
 }
 
 /// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger.</summary>
-internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, XdsServerOptions Options, ILogger Logger);
+internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, XdsServerOptions Options, ILogger Logger)
+{
+    /// <summary>Fires when the server starts to shut down: streams then end cleanly, so clients reconnect to another replica at once instead of the host waiting out its shutdown timeout.</summary>
+    public CancellationToken Stopping { get; init; }
+}

@@ -1,4 +1,6 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using static XdsControlPlane.Xds.Tests.AdsTestClient;
@@ -21,6 +23,21 @@ public sealed class StreamLifetimeTests
         clock.Advance(TimeSpan.FromMinutes(8)); // within 10 min - 10% jitter: still open
         await client.AssertNothingSentAsync();
         clock.Advance(TimeSpan.FromMinutes(4)); // beyond 10 min + 10% jitter
+
+        Assert.That(async () => await client.ReceiveAsync(), Throws.InstanceOf<ChannelClosedException>().With.InnerException.Null, "the stream ended with status OK");
+    }
+
+    /// <summary>A stopping server ends its streams with status OK, so clients reconnect to another replica at once.</summary>
+    [Test]
+    public async Task Stream_ServerStopping_IsEndedCleanly()
+    {
+        await using var server = await XdsTestServer.StartAsync();
+        server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(server.Channel);
+        await client.AckAsync(await client.RequestAsync(TypeUrls.Cluster));
+        await client.AssertNothingSentAsync();
+
+        server.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
 
         Assert.That(async () => await client.ReceiveAsync(), Throws.InstanceOf<ChannelClosedException>().With.InnerException.Null, "the stream ended with status OK");
     }

@@ -31,6 +31,9 @@ internal sealed class XdsTestServer : IAsyncDisposable
 
     public SnapshotCache Cache => _app.Services.GetRequiredService<SnapshotCache>();
 
+    /// <summary>The host's services.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public ClientRegistry Registry => _app.Services.GetRequiredService<ClientRegistry>();
 
     /// <summary>A node that the default resolver puts in <see cref="Group"/>.</summary>

@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text;
+using Envoy.Config.Core.V3;
+
+namespace XdsControlPlane.Xds;
+
+/// <summary>
+/// What an xDS client says it is, read from its node: <c>user_agent_name</c> and either <c>user_agent_version</c>
+/// (gRPC clients) or <c>user_agent_build_version</c> (Envoy). Both are client-supplied text: control characters are
+/// replaced and each part is capped, so the result is safe to print on a terminal or in a plain-text log.
+/// </summary>
+/// <param name="Name">The client's name, e.g. <c>envoy</c>, <c>gRPC C-core</c>, <c>grpc-node-js</c>; <c>unknown</c> when absent.</param>
+/// <param name="Version">The client's version as it sent it, e.g. <c>1.31.2</c>; empty when absent.</param>
+public sealed record ClientAgent(string Name, string Version)
+{
+    /// <summary>The most characters kept of each part.</summary>
+    public const int MaxPartLength = 64;
+
+    /// <summary>Reads the agent of <paramref name="node"/>.</summary>
+    public static ClientAgent Of(Node? node)
+    {
+        if (node is null)
+        {
+            return new ClientAgent("unknown", "");
+        }
+
+        var name = Printable(node.UserAgentName);
+        var version = node.UserAgentVersionTypeCase switch
+        {
+            Node.UserAgentVersionTypeOneofCase.UserAgentVersion => Printable(node.UserAgentVersion),
+            Node.UserAgentVersionTypeOneofCase.UserAgentBuildVersion when node.UserAgentBuildVersion.Version is { } semantic =>
+                string.Create(CultureInfo.InvariantCulture, $"{semantic.MajorNumber}.{semantic.MinorNumber}.{semantic.Patch}"),
+            _ => "",
+        };
+        return new ClientAgent(name.Length == 0 ? "unknown" : name, version);
+    }
+
+    /// <summary><c>name version</c>, or the name alone when the client sent no version.</summary>
+    public override string ToString() => Version.Length == 0 ? Name : $"{Name} {Version}";
+
+    /// <summary>
+    /// <paramref name="text"/> with every control or format character (escape sequences, CR, LF, bidi overrides)
+    /// replaced by <c>?</c>, trimmed and capped at <paramref name="max"/> characters (an ellipsis marks the cut).
+    /// </summary>
+    public static string Printable(string? text, int max = MaxPartLength)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return "";
+        }
+
+        var builder = new StringBuilder(Math.Min(text.Length, max + 1));
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (builder.Length >= max)
+            {
+                builder.Append('…');
+                break;
+            }
+
+            var category = Rune.GetUnicodeCategory(rune);
+            if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned)
+            {
+                builder.Append('?');
+            }
+            else
+            {
+                builder.Append(rune.ToString());
+            }
+        }
+
+        return builder.ToString().Trim();
+    }
+}
