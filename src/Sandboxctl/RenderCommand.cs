@@ -22,7 +22,7 @@ internal static class RenderCommand
         };
         var role = new Option<string?>("--role")
         {
-            Description = "Only this node group: gateway, sidecar, grpc or grpc-legacy (default: all).",
+            Description = "Only this node group: gateway, sidecar or grpc (default: all).",
         };
         role.AcceptOnlyFromAmong([.. DataPlaneRoles.All]);
         var command = new Command("render", "Print the Envoy resources the manifests produce, offline.") { file, role };

@@ -1,3 +1,5 @@
+using XdsControlPlane.Translation;
+
 namespace XdsControlPlane.Server;
 
 /// <summary>How the server process listens and logs. Defaults are the product's documented ports.</summary>
@@ -33,11 +35,14 @@ public sealed class ServerOptions
     /// <summary>Read RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices from the Kubernetes API.</summary>
     public bool Kubernetes { get; init; }
 
-    /// <summary>The kubeconfig file (default: in-cluster configuration, else <c>KUBECONFIG</c> or <c>~/.kube/config</c>).</summary>
+    /// <summary>The kubeconfig file (default: the files in <c>KUBECONFIG</c>, merged as kubectl does; else in a pod its service account; else <c>~/.kube/config</c>).</summary>
     public string? Kubeconfig { get; init; }
 
     /// <summary>The kubeconfig context (default: the current context).</summary>
     public string? KubeContext { get; init; }
+
+    /// <summary>How resources are translated: routing-key carriers, cluster defaults (outlier detection among them), listener ports.</summary>
+    public TranslationOptions Translation { get; init; } = new();
 
     /// <summary>The namespaces read from the cluster and whose Sandboxes are reconciled; empty means all.</summary>
     public IReadOnlyList<string> WatchNamespaces { get; init; } = [];

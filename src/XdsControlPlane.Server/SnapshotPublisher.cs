@@ -6,7 +6,8 @@ namespace XdsControlPlane.Server;
 
 /// <summary>
 /// Translates the objects in force and publishes one snapshot per node group. Sources (the manifest directory,
-/// later Kubernetes) call <see cref="Publish"/> from one loop at a time.
+/// Kubernetes) call <see cref="Publish"/>; calls are serialized. A snapshot equal to the one in force is not
+/// published again and not logged; one that fails the consistency check is logged as an error with its problems.
 /// </summary>
 internal sealed class SnapshotPublisher(SnapshotCache cache, RouteGroupTranslator translator, ILogger<SnapshotPublisher> logger)
 {
@@ -23,13 +24,13 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, RouteGroupTranslato
                 var snapshot = Snapshot.Create(resources);
                 var unchanged = cache.GetSnapshot(group)?.Snapshot.Version == snapshot.Version;
                 var update = cache.SetSnapshot(group, snapshot);
-                if (update.Accepted && !unchanged)
-                {
-                    ManifestLog.Published(logger, group, snapshot.Version, resources.Count);
-                }
-                else
+                if (!update.Accepted)
                 {
                     ManifestLog.SnapshotRejected(logger, group, string.Join(" ", update.Problems));
+                }
+                else if (!unchanged)
+                {
+                    ManifestLog.Published(logger, group, snapshot.Version, resources.Count);
                 }
             }
 

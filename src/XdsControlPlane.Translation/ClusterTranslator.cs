@@ -8,7 +8,22 @@ using UpstreamHttpOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptio
 
 namespace XdsControlPlane.Translation;
 
-/// <summary>Builds clusters (with defaults from <see cref="TranslationOptions"/>) and their endpoints from EndpointSlices.</summary>
+/// <summary>The two kinds of data plane whose clusters differ: Envoy (gateways, sidecars) and proxyless gRPC clients.</summary>
+internal enum DataPlaneKind
+{
+    /// <summary>Envoy gateways and sidecars.</summary>
+    Envoy,
+
+    /// <summary>Proxyless gRPC clients (gRFC A27 and later).</summary>
+    ProxylessGrpc,
+}
+
+/// <summary>
+/// Builds clusters (with defaults from <see cref="TranslationOptions"/>) and their endpoints from EndpointSlices.
+/// Outlier detection is translated per <see cref="DataPlaneKind"/>: gRPC clients implement only success-rate and
+/// failure-percentage ejection (gRFC A50) and read an unset <c>enforcing_success_rate</c> as "on", so every field either
+/// kind would otherwise default is set explicitly.
+/// </summary>
 internal sealed class ClusterTranslator(TranslationOptions options)
 {
     /// <summary>The name of the sidecar's original-destination cluster for traffic the control plane does not know.</summary>
@@ -16,8 +31,8 @@ internal sealed class ClusterTranslator(TranslationOptions options)
 
     private const string HttpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
-    /// <summary>An EDS cluster for one Service port.</summary>
-    public Cluster ServiceCluster(ServicePortId id, PortProtocol protocol)
+    /// <summary>An EDS cluster for one Service port, as <paramref name="kind"/> gets it.</summary>
+    public Cluster ServiceCluster(ServicePortId id, PortProtocol protocol, DataPlaneKind kind)
     {
         var name = id.ClusterName(options.ClusterDomain);
         var cluster = WithDefaults(new Cluster
@@ -26,6 +41,7 @@ internal sealed class ClusterTranslator(TranslationOptions options)
             Type = Cluster.Types.DiscoveryType.Eds,
             EdsClusterConfig = new Cluster.Types.EdsClusterConfig { EdsConfig = Ads(), ServiceName = name },
         });
+        cluster.OutlierDetection = OutlierDetectionFor(kind);
         if (protocol == PortProtocol.Http2)
         {
             cluster.TypedExtensionProtocolOptions[HttpProtocolOptionsName] = Typed(new UpstreamHttpOptions
@@ -142,14 +158,43 @@ internal sealed class ClusterTranslator(TranslationOptions options)
                 },
             },
         };
-        cluster.OutlierDetection = new OutlierDetection
+        return cluster;
+    }
+
+    /// <summary>
+    /// Outlier detection that means the same to both kinds: failure-percentage ejection (both implement it) with
+    /// every threshold explicit, success-rate ejection explicitly off, and for Envoy also consecutive-5xx ejection,
+    /// which gRPC clients do not implement (so it is left out of theirs rather than sent and ignored).
+    /// </summary>
+    private OutlierDetection OutlierDetectionFor(DataPlaneKind kind)
+    {
+        var detection = new OutlierDetection
         {
-            Consecutive5Xx = options.OutlierConsecutive5xx,
             Interval = Duration(options.OutlierInterval),
             BaseEjectionTime = Duration(options.OutlierBaseEjectionTime),
+            MaxEjectionTime = Duration(options.OutlierMaxEjectionTime),
             MaxEjectionPercent = options.OutlierMaxEjectionPercent,
+
+            // Success rate: off. Its figures are Envoy's and gRPC's defaults, set so no client reads an unset field.
+            EnforcingSuccessRate = 0,
+            SuccessRateMinimumHosts = 5,
+            SuccessRateRequestVolume = 100,
+            SuccessRateStdevFactor = 1900,
+
+            EnforcingFailurePercentage = 100,
+            FailurePercentageThreshold = options.OutlierFailurePercentageThreshold,
+            FailurePercentageMinimumHosts = options.OutlierFailurePercentageMinimumHosts,
+            FailurePercentageRequestVolume = options.OutlierFailurePercentageRequestVolume,
         };
-        return cluster;
+        if (kind == DataPlaneKind.Envoy)
+        {
+            detection.Consecutive5Xx = options.OutlierConsecutive5xx;
+            detection.EnforcingConsecutive5Xx = 100;
+            detection.ConsecutiveGatewayFailure = options.OutlierConsecutive5xx;
+            detection.EnforcingConsecutiveGatewayFailure = 0;
+        }
+
+        return detection;
     }
 
     /// <summary>Formats a port for names.</summary>

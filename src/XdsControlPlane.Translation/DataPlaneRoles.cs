@@ -3,7 +3,11 @@ using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 
-/// <summary>The node groups translation produces snapshots for: one per data-plane role (and client generation).</summary>
+/// <summary>
+/// The node groups translation produces snapshots for: one per data-plane role. Every proxyless gRPC client gets the
+/// same resources, whatever its language or version (docs/routing.md lists the clients tested), so no group depends
+/// on the client's user agent.
+/// </summary>
 public static class DataPlaneRoles
 {
     /// <summary>Envoy gateways.</summary>
@@ -15,25 +19,16 @@ public static class DataPlaneRoles
     /// <summary>Proxyless gRPC clients.</summary>
     public const string Grpc = "grpc";
 
-    /// <summary>
-    /// Proxyless gRPC clients on gRPC C-core before 1.60 (such as Debian bookworm's python3-grpcio 1.51), which NACK
-    /// <c>HeaderMatcher.string_match</c>: they get the older <c>exact_match</c>/<c>safe_regex_match</c> fields.
-    /// </summary>
-    public const string GrpcLegacy = "grpc-legacy";
-
     /// <summary>Every group, in the order snapshots are published.</summary>
-    public static IReadOnlyList<string> All { get; } = [Gateway, Sidecar, Grpc, GrpcLegacy];
+    public static IReadOnlyList<string> All { get; } = [Gateway, Sidecar, Grpc];
 }
 
 /// <summary>
 /// Maps a node to its <see cref="DataPlaneRoles"/> group from metadata <c>sandboxctl.io/role</c> (<c>gateway</c>,
-/// <c>sidecar</c>, <c>grpc</c>; unknown or absent → <c>sidecar</c>), and proxyless gRPC C-core clients older than
-/// 1.60 to <see cref="DataPlaneRoles.GrpcLegacy"/>.
+/// <c>sidecar</c>, <c>grpc</c>; unknown or absent → <c>sidecar</c>).
 /// </summary>
 public sealed class DataPlaneGroupResolver : INodeGroupResolver
 {
-    private static readonly Version FirstModernCore = new(1, 60);
-
     /// <inheritdoc />
     public string GroupOf(Node node)
     {
@@ -44,15 +39,8 @@ public sealed class DataPlaneGroupResolver : INodeGroupResolver
         return role switch
         {
             DataPlaneRoles.Gateway => DataPlaneRoles.Gateway,
-            DataPlaneRoles.Grpc when IsLegacyCore(node) => DataPlaneRoles.GrpcLegacy,
             DataPlaneRoles.Grpc => DataPlaneRoles.Grpc,
             _ => DataPlaneRoles.Sidecar,
         };
     }
-
-    // C-core sends user_agent_version "C-core 1.51.1" (grpcio adds " Python 1.51.1"); older releases sent "1.30.0".
-    private static bool IsLegacyCore(Node node) =>
-        node.UserAgentName.Contains("C-core", StringComparison.OrdinalIgnoreCase)
-        && Version.TryParse(new string(node.UserAgentVersion.Replace("C-core ", "", StringComparison.OrdinalIgnoreCase).TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()).TrimEnd('.'), out var version)
-        && version < FirstModernCore;
 }

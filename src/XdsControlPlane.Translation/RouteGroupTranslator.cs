@@ -18,8 +18,10 @@ public sealed class RouteGroupTranslator
 {
     private static readonly RouteFlavor GatewayFlavor = new(CookieAndQuery: true, LegacyHeaderMatchers: false, Connect: true);
     private static readonly RouteFlavor SidecarFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: false, Connect: false);
-    private static readonly RouteFlavor GrpcFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: false, Connect: false);
-    private static readonly RouteFlavor GrpcLegacyFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: true, Connect: false);
+
+    // Every proxyless gRPC client parses the original HeaderMatcher fields; C-core releases up to at least 1.51 (Debian
+    // bookworm's python3-grpcio) NACK string_match. So gRPC clients get the original fields, whatever their version.
+    private static readonly RouteFlavor GrpcFlavor = new(CookieAndQuery: false, LegacyHeaderMatchers: true, Connect: false);
 
     private static readonly HostPart AllowAny = HostPart.Of(new VirtualHost
     {
@@ -39,7 +41,6 @@ public sealed class RouteGroupTranslator
     private const int GatewayIndex = 0;
     private const int SidecarIndex = 1;
     private const int GrpcIndex = 2;
-    private const int GrpcLegacyIndex = 3;
 
     private readonly TranslationOptions _options;
     private readonly RoutePlanner _planner;
@@ -136,7 +137,8 @@ public sealed class RouteGroupTranslator
         _portCaches = nextCaches;
         _layouts = nextLayouts;
 
-        var state = new State(inputs, plans, routesByPort, [.. ports], BuildClusters(inputs, ports, localClusters).ToArray());
+        var (envoyClusters, grpcClusters) = BuildClusters(inputs, ports, localClusters);
+        var state = new State(inputs, plans, routesByPort, [.. ports], envoyClusters, grpcClusters);
         for (var i = 0; i < state.Ports.Length; i++)
         {
             state.PortIndex[state.Ports[i].Id] = i;
@@ -163,8 +165,7 @@ public sealed class RouteGroupTranslator
 
         for (var i = 0; i < state.Ports.Length; i++)
         {
-            state.Grpc[0][i] = GrpcParts(GrpcIndex, state.Ports[i], GrpcFlavor);
-            state.Grpc[1][i] = GrpcParts(GrpcLegacyIndex, state.Ports[i], GrpcLegacyFlavor);
+            state.Grpc[i] = GrpcParts(GrpcIndex, state.Ports[i], GrpcFlavor);
         }
 
         return state;
@@ -241,8 +242,7 @@ public sealed class RouteGroupTranslator
                 sidecarDirty.Add(port.Port.Port);
             }
 
-            last.Grpc[0][i] = GrpcParts(GrpcIndex, port, GrpcFlavor);
-            last.Grpc[1][i] = GrpcParts(GrpcLegacyIndex, port, GrpcLegacyFlavor);
+            last.Grpc[i] = GrpcParts(GrpcIndex, port, GrpcFlavor);
         }
 
         if (dirty.Count > 0)
@@ -283,7 +283,7 @@ public sealed class RouteGroupTranslator
     /// <summary>The node groups' resource lists, from the state (new lists: results already handed out stay as they were).</summary>
     private TranslationResult Emit(State state)
     {
-        var clusters = state.Clusters;
+        var clusters = state.EnvoyClusters;
         var sidecar = new List<XdsResource>((state.Sidecar.Count * 2) + 2) { _virtualOutbound };
         foreach (var port in state.Sidecar.Values)
         {
@@ -296,8 +296,7 @@ public sealed class RouteGroupTranslator
         {
             [DataPlaneRoles.Gateway] = new SegmentedList<XdsResource>([_gatewayListener, state.GatewayRoutes], clusters),
             [DataPlaneRoles.Sidecar] = new SegmentedList<XdsResource>(sidecar, clusters),
-            [DataPlaneRoles.Grpc] = new SegmentedList<XdsResource>([.. state.Grpc[0], clusters]),
-            [DataPlaneRoles.GrpcLegacy] = new SegmentedList<XdsResource>([.. state.Grpc[1], clusters]),
+            [DataPlaneRoles.Grpc] = new SegmentedList<XdsResource>([.. state.Grpc, state.GrpcClusters]),
         };
         var problems = new List<ManifestProblem>();
         foreach (var plan in state.Plans)
@@ -390,9 +389,14 @@ public sealed class RouteGroupTranslator
         return true;
     }
 
-    private List<XdsResource> BuildClusters(RoutingInputs inputs, List<PortState> ports, SortedDictionary<string, (LocalWorkload Workload, int Port)> localClusters)
+    /// <summary>
+    /// The clusters and endpoints of every Service port and LocalWorkload, as Envoy gets them and as proxyless gRPC
+    /// clients get them (the two differ only in outlier detection, see <see cref="ClusterTranslator"/>).
+    /// </summary>
+    private (XdsResource[] Envoy, XdsResource[] Grpc) BuildClusters(RoutingInputs inputs, List<PortState> ports, SortedDictionary<string, (LocalWorkload Workload, int Port)> localClusters)
     {
-        var resources = new List<XdsResource>(ports.Count * 2 + localClusters.Count);
+        var envoy = new List<XdsResource>(ports.Count * 2 + localClusters.Count);
+        var grpc = new List<XdsResource>(ports.Count * 2 + localClusters.Count);
         var cache = new Dictionary<ServicePortId, ClusterEntry>(ports.Count);
         foreach (var port in ports)
         {
@@ -403,21 +407,27 @@ public sealed class RouteGroupTranslator
                 entry = new ClusterEntry(
                     port.Service,
                     [.. slices],
-                    XdsResource.Create(_clusters.ServiceCluster(port.Id, port.Protocol)),
+                    XdsResource.Create(_clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.Envoy)),
+                    XdsResource.Create(_clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.ProxylessGrpc)),
                     XdsResource.Create(ClusterTranslator.Endpoints(name, port.Port, slices)));
             }
 
             cache[port.Id] = entry;
-            resources.Add(entry.Cluster);
-            resources.Add(entry.Endpoints);
+            envoy.Add(entry.EnvoyCluster);
+            envoy.Add(entry.Endpoints);
+            grpc.Add(entry.GrpcCluster);
+            grpc.Add(entry.Endpoints);
         }
 
         _clusterCache = cache;
         foreach (var (name, (workload, port)) in localClusters)
         {
-            resources.Add(XdsResource.Create(_clusters.LocalWorkloadCluster(name, workload, port)));
+            var cluster = XdsResource.Create(_clusters.LocalWorkloadCluster(name, workload, port));
+            envoy.Add(cluster);
+            grpc.Add(cluster);
         }
-        return resources;
+
+        return ([.. envoy], [.. grpc]);
     }
 
     private XdsResource[] GrpcParts(int group, PortState port, RouteFlavor flavor)
@@ -588,19 +598,19 @@ public sealed class RouteGroupTranslator
 
         public PlannedRoute[] Unsorted { get; set; } = [];
 
-        public HostEntry?[] Hosts { get; } = new HostEntry?[4];
+        public HostEntry?[] Hosts { get; } = new HostEntry?[3];
 
-        public AggregateEntry?[] Listeners { get; } = new AggregateEntry?[4];
+        public AggregateEntry?[] Listeners { get; } = new AggregateEntry?[3];
     }
 
-    private sealed record ClusterEntry(KubeService Service, EndpointSlice[] Slices, XdsResource Cluster, XdsResource Endpoints);
+    private sealed record ClusterEntry(KubeService Service, EndpointSlice[] Slices, XdsResource EnvoyCluster, XdsResource GrpcCluster, XdsResource Endpoints);
 
     private sealed record AggregateEntry(HostPart[] Hosts, XdsResource[] Resources);
 
     private sealed record SidecarPort(XdsResource Listener, HostPart[] Hosts, XdsResource Routes);
 
     /// <summary>What the last translation produced, kept so the next one can patch it.</summary>
-    private sealed class State(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, PortState[] ports, XdsResource[] clusters)
+    private sealed class State(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, PortState[] ports, XdsResource[] envoyClusters, XdsResource[] grpcClusters)
     {
         public RoutingInputs Inputs { get; set; } = inputs;
 
@@ -612,7 +622,11 @@ public sealed class RouteGroupTranslator
 
         public Dictionary<ServicePortId, int> PortIndex { get; } = new(ports.Length);
 
-        public XdsResource[] Clusters { get; } = clusters;
+        /// <summary>Clusters and endpoints as gateways and sidecars get them.</summary>
+        public XdsResource[] EnvoyClusters { get; } = envoyClusters;
+
+        /// <summary>Clusters and endpoints as proxyless gRPC clients get them.</summary>
+        public XdsResource[] GrpcClusters { get; } = grpcClusters;
 
         public HostPart[] GatewayHosts { get; set; } = [];
 
@@ -622,7 +636,8 @@ public sealed class RouteGroupTranslator
 
         public SortedDictionary<int, SidecarPort> Sidecar { get; } = [];
 
-        public XdsResource[][][] Grpc { get; } = [new XdsResource[ports.Length][], new XdsResource[ports.Length][]];
+        /// <summary>Per Service port: the gRPC API listeners and route configuration (empty for non-HTTP ports).</summary>
+        public XdsResource[][] Grpc { get; } = new XdsResource[ports.Length][];
     }
 
     /// <summary>A virtual host with its serialization, hash and clusters, computed once.</summary>

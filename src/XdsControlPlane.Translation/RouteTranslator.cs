@@ -8,7 +8,7 @@ namespace XdsControlPlane.Translation;
 
 /// <summary>Which routing-key carriers and matcher fields a data plane understands.</summary>
 /// <param name="CookieAndQuery">Also match the key in the cookie and the query parameter (gateways).</param>
-/// <param name="LegacyHeaderMatchers">Use <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c> instead of <c>string_match</c>.</param>
+/// <param name="LegacyHeaderMatchers">Use the original <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c>/<c>present_match</c> fields instead of <c>string_match</c> (proxyless gRPC: every client generation parses them).</param>
 /// <param name="Connect">Add a CONNECT route so clients can tunnel TCP to the Service port (gateways).</param>
 internal sealed record RouteFlavor(bool CookieAndQuery, bool LegacyHeaderMatchers, bool Connect);
 
@@ -16,7 +16,7 @@ internal sealed record RouteFlavor(bool CookieAndQuery, bool LegacyHeaderMatcher
 /// Builds the routes of one Service port: for every keyed route one Envoy route per key carrier (header, baggage
 /// member, and at gateways cookie and query parameter), most specific first, then the baseline route.
 /// </summary>
-#pragma warning disable CS0612 // Legacy gRPC clients need the deprecated exact_match/prefix_match/safe_regex_match fields.
+#pragma warning disable CS0612 // gRPC clients get the deprecated exact_match/prefix_match/safe_regex_match fields (see RouteGroupTranslator).
 internal sealed class RouteTranslator(TranslationOptions options)
 {
     private const string DefaultRetryOn = "5xx,reset,connect-failure,refused-stream";

@@ -42,14 +42,26 @@ public sealed record TranslationOptions
     /// <summary>Circuit breaker: maximum concurrent retries per upstream cluster.</summary>
     public uint MaxRetries { get; init; } = 64;
 
-    /// <summary>Outlier detection: consecutive 5xx responses that eject an endpoint.</summary>
+    /// <summary>Outlier detection (Envoy only; gRPC clients have no such detector): consecutive 5xx responses that eject an endpoint.</summary>
     public uint OutlierConsecutive5xx { get; init; } = 5;
+
+    /// <summary>Outlier detection (every data plane): an endpoint whose share of failed requests in an interval exceeds this percentage is ejected.</summary>
+    public uint OutlierFailurePercentageThreshold { get; init; } = 85;
+
+    /// <summary>Outlier detection (every data plane): the requests an endpoint must have had in an interval before its failure percentage counts.</summary>
+    public uint OutlierFailurePercentageRequestVolume { get; init; } = 10;
+
+    /// <summary>Outlier detection (every data plane): the endpoints that must each reach the request volume before any is ejected by failure percentage.</summary>
+    public uint OutlierFailurePercentageMinimumHosts { get; init; } = 2;
 
     /// <summary>Outlier detection: how often ejection is evaluated.</summary>
     public TimeSpan OutlierInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Outlier detection: base ejection time.</summary>
+    /// <summary>Outlier detection: base ejection time (multiplied by the number of times an endpoint was ejected in a row).</summary>
     public TimeSpan OutlierBaseEjectionTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Outlier detection: the longest an endpoint stays ejected.</summary>
+    public TimeSpan OutlierMaxEjectionTime { get; init; } = TimeSpan.FromSeconds(300);
 
     /// <summary>Outlier detection: the most endpoints (percent) ejected at once.</summary>
     public uint OutlierMaxEjectionPercent { get; init; } = 50;
@@ -89,9 +101,26 @@ public sealed record TranslationOptions
             yield return $"{nameof(ConnectTimeout)} must be positive.";
         }
 
-        if (OutlierMaxEjectionPercent > 100)
+        foreach (var (name, percent) in new[] { (nameof(OutlierMaxEjectionPercent), OutlierMaxEjectionPercent), (nameof(OutlierFailurePercentageThreshold), OutlierFailurePercentageThreshold) })
         {
-            yield return $"{nameof(OutlierMaxEjectionPercent)} must be at most 100, got {OutlierMaxEjectionPercent}.";
+            if (percent > 100)
+            {
+                yield return $"{name} must be at most 100, got {percent}.";
+            }
+        }
+
+        foreach (var (name, duration) in new[] { (nameof(OutlierInterval), OutlierInterval), (nameof(OutlierBaseEjectionTime), OutlierBaseEjectionTime), (nameof(OutlierMaxEjectionTime), OutlierMaxEjectionTime) })
+        {
+            // Envoy requires positive durations here; a day is far beyond any sensible setting and well inside protobuf's range.
+            if (duration <= TimeSpan.Zero || duration > TimeSpan.FromDays(1))
+            {
+                yield return $"{name} must be positive and at most 24h, got {duration}.";
+            }
+        }
+
+        if (OutlierMaxEjectionTime < OutlierBaseEjectionTime)
+        {
+            yield return $"{nameof(OutlierMaxEjectionTime)} ({OutlierMaxEjectionTime}) must not be shorter than {nameof(OutlierBaseEjectionTime)} ({OutlierBaseEjectionTime}).";
         }
     }
 }

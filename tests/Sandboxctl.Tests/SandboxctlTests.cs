@@ -9,6 +9,7 @@ using Grpc.Net.Client;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
+using XdsControlPlane.Testing;
 
 namespace Sandboxctl.Tests;
 
@@ -38,7 +39,7 @@ public sealed class SandboxctlTests
         {
             Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
             Assert.That(stderr, Is.Empty);
-            Assert.That(rendered["groups"]!.AsObject().Select(g => g.Key), Is.EqualTo(new[] { "gateway", "grpc", "grpc-legacy", "sidecar" }));
+            Assert.That(rendered["groups"]!.AsObject().Select(g => g.Key), Is.EqualTo(new[] { "gateway", "grpc", "sidecar" }));
             Assert.That(JsonNode.DeepEquals(rendered, served), Is.True, "render and /debug/snapshot differ");
         });
         await host.StopAsync(cancel.Token);
@@ -150,6 +151,10 @@ public sealed class SandboxctlTests
             Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-bad")!["types"]!["CDS"]!["error"], Is.EqualTo("cluster outbound|8080: unknown field"));
             Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-bad")!["role"], Is.EqualTo("sidecar"));
         });
+
+        // The client side closes first, as a real client does on GOAWAY; an open call would hold the host's shutdown for its full timeout.
+        good.Dispose();
+        bad.Dispose();
         await host.StopAsync(cancel.Token);
     }
 
@@ -249,10 +254,79 @@ public sealed class SandboxctlTests
         Assert.That((code, stdout.Contains(expected, StringComparison.Ordinal)), Is.EqualTo((ExitCodes.Ok, true)), stdout);
     }
 
-    private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken)
+    /// <summary>What a real client says it is, from its own node (the processes of tests/node and tests/python).</summary>
+    [TestCase(XdsClientKind.GrpcJs, "gRPC Node Pure JS", "1.14.1")]
+    [TestCase(XdsClientKind.GrpcCore, "gRPC C-core linux Python", "C-core 29.0.0 Python 1.51.1")]
+    public async Task Proxies_RealGrpcClient_ShowsItsNameAndVersion(XdsClientKind kind, string name, string version)
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        await using var client = await XdsClientHarness.StartAsync(kind, host.XdsPort, "real-1", "grpc", "shop", "unused");
+        var calls = await client.CallAsync("xds:///checkout.shop:9090", 1);
+        await WaitAsync(() => host.Clients.Clients.Any(c => c.Node.Id == "real-1" && c.Types.Any(t => t.AckedVersion is not null)));
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (_, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
+
+        var proxy = JsonNode.Parse(json)!.AsArray().Single(p => (string?)p!["node"] == "real-1")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(stdout, Does.Contain("CLIENT").And.Contain("real-1"));
+            Assert.That(((string?)proxy["client"]!["name"], (string?)proxy["client"]!["version"]), Is.EqualTo((name, version)), $"calls: {string.Join(", ", calls.Errors)}");
+            Assert.That(proxy["clientFeatures"]!.AsArray().Select(f => (string?)f), Does.Contain("envoy.lb.does_not_support_overprovisioning"));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>
+    /// Envoy reports its version as <c>user_agent_build_version</c> (a SemanticVersion), not as text
+    /// (Envoy docs, config.core.v3.Node). Client text with escape sequences and line breaks is printed defused.
+    /// </summary>
+    [Test]
+    public async Task Proxies_EnvoyBuildVersionAndHostileUserAgent_ShownSafely()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var envoy = await ConnectAsync(channel, "envoy-1", "gateway", nack: null, cancel.Token, node =>
+        {
+            node.UserAgentName = "envoy";
+            node.UserAgentBuildVersion = new BuildVersion { Version = new Envoy.Type.V3.SemanticVersion { MajorNumber = 1, MinorNumber = 31, Patch = 2 } };
+        });
+        using var hostile = await ConnectAsync(channel, "odd-1", "sidecar", nack: null, cancel.Token, node =>
+        {
+            node.UserAgentName = "evil\u001b[2J\r\n[12:00:00 INF] forged";
+            node.UserAgentVersion = new string('9', 500);
+        });
+        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null)) == 2);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (_, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
+
+        var proxies = JsonNode.Parse(json)!.AsArray();
+        var odd = proxies.Single(p => (string?)p!["node"] == "odd-1")!["client"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(stdout, Does.Contain("envoy 1.31.2"));
+            Assert.That(stdout, Does.Not.Contain("\u001b").And.Not.Contain("\r"));
+            Assert.That((string?)proxies.Single(p => (string?)p!["node"] == "envoy-1")!["client"]!["version"], Is.EqualTo("1.31.2"));
+            Assert.That((string?)odd["name"], Is.EqualTo("evil?[2J??[12:00:00 INF] forged"));
+            Assert.That((string?)odd["version"], Has.Length.EqualTo(65).And.EndsWith("…"));
+        });
+        envoy.Dispose();
+        hostile.Dispose();
+        await host.StopAsync(cancel.Token);
+    }
+
+    private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken, Action<Node>? describe = null)
     {
         var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
         var node = new Node { Id = nodeId, Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString(role) } } };
+        describe?.Invoke(node);
         const string clusters = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
         await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = clusters }, cancellationToken);
         Assert.That(await call.ResponseStream.MoveNext(cancellationToken), Is.True);

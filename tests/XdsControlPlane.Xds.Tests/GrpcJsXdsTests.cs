@@ -16,7 +16,7 @@ namespace XdsControlPlane.Xds.Tests;
 /// The independent client: <c>@grpc/grpc-js-xds</c> (Node) subscribes to this server over ADS, makes real gRPC
 /// calls to backends on loopback and is routed by header; an invalid resource is NACKed by it with its own words.
 /// </summary>
-[Category("NodeHarness")]
+[Category("XdsClients")]
 public sealed class GrpcJsXdsTests
 {
     private const string Target = "xds:///echo.shop:8080";
@@ -27,7 +27,7 @@ public sealed class GrpcJsXdsTests
     public async Task GrpcJsXds_RoutedByHeader_NacksInvalidCluster_AndKeepsLastGoodConfig()
     {
         await using var server = await XdsTestServer.StartAsync();
-        await using var harness = await NodeHarness.StartAsync(PortOf(server), "grpc-js-1", "grpc", "shop", "baseline", "fork");
+        await using var harness = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, PortOf(server), "grpc-js-1", "grpc", "shop", "baseline", "fork");
         var ports = harness.BackendPorts;
         Assert.That(server.Cache.SetSnapshot(Group, Snapshot(ports["baseline"], ports["fork"], forkPolicy: Cluster.Types.LbPolicy.RoundRobin)).Problems, Is.Empty);
 

@@ -6,6 +6,7 @@
 // Commands (stdin):
 //   {"cmd":"call","target":"xds:///echo.shop:8080","count":20,"metadata":{"x-routing-key":"feature-x"},"method":"Say"}
 //     -> {"event":"results","backends":{"fork":20},"errors":{}}
+//   {"cmd":"call", ..., "durationMs":5000} instead of "count": calls one after another for that long
 //   {"cmd":"exit"}
 // The xDS bootstrap comes from GRPC_XDS_BOOTSTRAP_CONFIG, set by the test.
 
@@ -45,11 +46,12 @@ function callOnce(client, method, metadata) {
       resolve(error ? { error: `${grpc.status[error.code]}: ${error.details}` } : { backend: reply.backend })));
 }
 
-async function call({ target, count, metadata, method }) {
+async function call({ target, count, durationMs, metadata, method }) {
   const client = clientFor(target);
   const backends = {};
   const errors = {};
-  for (let i = 0; i < count; i++) {
+  const end = Date.now() + (durationMs ?? 0);
+  for (let i = 0; durationMs === undefined ? i < count : Date.now() < end; i++) {
     const result = await callOnce(client, method ?? 'Say', metadata);
     const bucket = result.error ? errors : backends;
     const key = result.error ?? result.backend;
