@@ -1,13 +1,14 @@
 using System.CommandLine;
 using k8s;
 using k8s.Exceptions;
+using XdsControlPlane.Kubernetes;
 
 namespace Sandboxctl;
 
 /// <summary>The kubeconfig options (<c>--kubeconfig</c>, <c>--context</c>, <c>-n</c>) and the client they give.</summary>
 internal sealed class ClusterConnection
 {
-    public Option<FileInfo?> Kubeconfig { get; } = new("--kubeconfig") { Description = "The kubeconfig file (default: KUBECONFIG or ~/.kube/config).", Recursive = true };
+    public Option<FileInfo?> Kubeconfig { get; } = new("--kubeconfig") { Description = "The kubeconfig file (default: the files in KUBECONFIG, merged as kubectl does, else ~/.kube/config).", Recursive = true };
 
     public Option<string?> Context { get; } = new("--context") { Description = "The kubeconfig context (default: the current one).", Recursive = true };
 
@@ -19,9 +20,9 @@ internal sealed class ClusterConnection
         KubernetesClientConfiguration configuration;
         try
         {
-            configuration = KubernetesClientConfiguration.BuildConfigFromConfigFile(parse.GetValue(Kubeconfig)?.FullName, parse.GetValue(Context));
+            configuration = KubeconfigLoader.Load(parse.GetValue(Kubeconfig)?.FullName, parse.GetValue(Context), allowInCluster: false);
         }
-        catch (Exception e) when (e is KubeConfigException or FileNotFoundException or IOException)
+        catch (KubeConfigException e)
         {
             throw new CliException($"cannot use the kubeconfig: {e.Message}", "Check --kubeconfig and --context, or the KUBECONFIG variable.", ExitCodes.UserError);
         }

@@ -55,7 +55,7 @@ public static partial class ServerCommandLine
         {
             Description = "Serve the RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices of the Kubernetes cluster (in-cluster service account, else the kubeconfig).",
         };
-        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "The kubeconfig file for --kubernetes (default: KUBECONFIG or ~/.kube/config)." };
+        var kubeconfig = new Option<FileInfo?>("--kubeconfig") { Description = "The kubeconfig file for --kubernetes (default: the files in KUBECONFIG, merged as kubectl does; else in a pod its service account; else ~/.kube/config)." };
         var context = new Option<string?>("--context") { Description = "The kubeconfig context for --kubernetes (default: the current one)." };
         var watchNamespaces = new Option<string[]>("--watch-namespace")
         {

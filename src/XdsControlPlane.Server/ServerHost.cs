@@ -84,7 +84,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         builder.Services.AddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
         builder.Services.AddXdsServer(xds => xds.MaxStreamAge = options.MaxStreamAge);
-        builder.Services.AddSingleton(new RouteGroupTranslator());
+        builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
         if (options.ManifestsDirectory is { } directory)
         {
@@ -152,12 +152,13 @@ public sealed class ServerHost : IAsyncDisposable
             .Where(g => g.published is not null)
             .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
 
-    /// <summary>In a pod: the service account; elsewhere the kubeconfig (file and context from the options).</summary>
+    /// <summary>
+    /// <c>--kubeconfig</c>, else the files in <c>KUBECONFIG</c> (merged as kubectl merges them), else in a pod the
+    /// service account, else <c>~/.kube/config</c>; <c>--context</c> or the current context.
+    /// </summary>
     /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>
     private static k8s.KubernetesClientConfiguration KubernetesConfiguration(ServerOptions options) =>
-        options.Kubeconfig is null && options.KubeContext is null && k8s.KubernetesClientConfiguration.IsInCluster()
-            ? k8s.KubernetesClientConfiguration.InClusterConfig()
-            : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.KubeContext);
+        KubeconfigLoader.Load(options.Kubeconfig, options.KubeContext, allowInCluster: true);
 
     /// <summary>Binds the listeners and starts serving.</summary>
     public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);

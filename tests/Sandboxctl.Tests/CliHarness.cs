@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using XdsControlPlane.Testing;
 
 namespace Sandboxctl.Tests;
 
@@ -32,9 +33,17 @@ internal sealed class CliHarness : IDisposable
     }
 
     /// <summary>Runs <c>dotnet sandboxctl.dll</c> as a real process (killed after 30 s).</summary>
-    public static async Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(params string[] args)
+    public static Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(params string[] args) => RunProcessAsync(new Dictionary<string, string?>(), args);
+
+    /// <summary>Runs <c>dotnet sandboxctl.dll</c> as a real process with <paramref name="environment"/> added to (null: removed from) its environment.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"));
         foreach (var arg in args)
         {
@@ -57,21 +66,20 @@ internal sealed class CliHarness : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// The two files of a <c>KUBECONFIG</c> list for <paramref name="server"/>: the first defines the cluster, user and
+    /// context <c>fake</c> but no current context; the second sets <c>current-context: fake</c> and also defines a
+    /// cluster <c>fake</c> at an unreachable address, which the first file's definition must win over.
+    /// </summary>
+    public (string First, string Second) SplitKubeconfig(Uri server) => (
+        Write($"kubeconfig-a-{server.Port}", FakeApiServer.KubeconfigYaml(server.ToString(), currentContext: null)),
+        Write($"kubeconfig-b-{server.Port}", FakeApiServer.CurrentContextOnlyYaml));
+
+    /// <summary>An empty directory to stand in for the home directory (so <c>~/.kube/config</c> does not exist).</summary>
+    public string EmptyHome() => Directory.CreateDirectory(Path.Combine(_directory, "home")).FullName;
+
     /// <summary>A kubeconfig whose current context points at <paramref name="server"/> with namespace <c>shop</c>.</summary>
-    public string Kubeconfig(Uri server) => Write($"kubeconfig-{server.Port}", $$"""
-        apiVersion: v1
-        kind: Config
-        clusters:
-        - name: fake
-          cluster: {server: {{server.ToString().TrimEnd('/')}}}
-        users:
-        - name: dev
-          user: {token: not-checked}
-        contexts:
-        - name: fake
-          context: {cluster: fake, user: dev, namespace: shop}
-        current-context: fake
-        """);
+    public string Kubeconfig(Uri server) => Write($"kubeconfig-{server.Port}", FakeApiServer.KubeconfigYaml(server.ToString()));
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

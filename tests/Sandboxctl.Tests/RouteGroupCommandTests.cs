@@ -103,6 +103,37 @@ public sealed class RouteGroupCommandTests
         });
     }
 
+    /// <summary>kubectl's rules: no --kubeconfig, the files in KUBECONFIG merged, the second one holding the current context.</summary>
+    [Test]
+    public async Task List_KubeconfigFromTheEnvironmentOnly_TwoFilesMerged()
+    {
+        await Sandboxctl("routegroup", "apply", "-f", Write("rg.yaml", Group("feature-x", 80, 20)));
+        var (first, second) = _cli.SplitKubeconfig(_api.Url);
+        var environment = new Dictionary<string, string?> { ["KUBECONFIG"] = $"{first}{Path.PathSeparator}{Path.PathSeparator}/no/such/file{Path.PathSeparator}{second}", ["HOME"] = _cli.EmptyHome() };
+
+        var (code, stdout, stderr) = await CliHarness.RunProcessAsync(environment, "routegroup", "list", "-o", "json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(JsonNode.Parse(stdout)!.AsArray().Select(g => (string?)g!["metadata"]!["name"]), Is.EqualTo(new[] { "feature-x" }), "the namespace 'shop' came from the first file's context");
+        });
+    }
+
+    [Test]
+    public async Task List_KubeconfigListsOnlyMissingFiles_ExitsOneNamingThem()
+    {
+        var environment = new Dictionary<string, string?> { ["KUBECONFIG"] = $"/no/such/a{Path.PathSeparator}/no/such/b", ["HOME"] = _cli.EmptyHome() };
+
+        var (code, _, stderr) = await CliHarness.RunProcessAsync(environment, "routegroup", "list");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain("none of the files in KUBECONFIG exists: /no/such/a, /no/such/b"));
+        });
+    }
+
     private Task<(int Code, string Stdout, string Stderr)> Sandboxctl(params string[] args) => _cli.RunAsync(args);
 
     private string Write(string name, string text) => _cli.Write(name, text);

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using k8s.Exceptions;
+using XdsControlPlane.Testing;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>
+/// kubeconfig discovery as kubectl does it: <c>--kubeconfig</c>, else the files of <c>KUBECONFIG</c> merged (first
+/// file that sets a value wins), else <c>~/.kube/config</c>; and the server process reaching the fake API server
+/// through the environment variable alone.
+/// </summary>
+public sealed partial class KubeconfigTests
+{
+    private string _directory = "";
+
+    [SetUp]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("kubeconfig-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    public void Load_TwoFilesInTheVariable_FirstDefinitionWinsAndCurrentContextComesFromTheSecond()
+    {
+        var (first, second) = SplitConfig("http://127.0.0.1:6443");
+
+        var configuration = KubeconfigLoader.Load(null, null, allowInCluster: false, kubeconfigVariable: $"{first}{Path.PathSeparator}{second}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(configuration.CurrentContext, Is.EqualTo("fake"));
+            Assert.That(configuration.Host, Is.EqualTo("http://127.0.0.1:6443"), "the first file's cluster 'fake' wins over the second's");
+            Assert.That(configuration.Namespace, Is.EqualTo("shop"));
+        });
+    }
+
+    [Test]
+    public void Load_EmptyEntriesAndMissingFilesInTheVariable_AreSkipped()
+    {
+        var (first, second) = SplitConfig("http://127.0.0.1:6443");
+        var separator = Path.PathSeparator;
+
+        var configuration = KubeconfigLoader.Load(null, null, allowInCluster: false, kubeconfigVariable: $"{separator}{first}{separator}{separator}{Path.Combine(_directory, "missing")}{separator}{second}{separator}{first}");
+
+        Assert.That(configuration.Host, Is.EqualTo("http://127.0.0.1:6443"));
+    }
+
+    [Test]
+    public void Load_ExplicitFile_WinsOverTheVariable()
+    {
+        var (first, second) = SplitConfig("http://127.0.0.1:6443");
+        var other = Write("other", Config("http://127.0.0.1:7443", currentContext: "fake"));
+
+        var configuration = KubeconfigLoader.Load(other, null, allowInCluster: false, kubeconfigVariable: $"{first}{Path.PathSeparator}{second}");
+
+        Assert.That(configuration.Host, Is.EqualTo("http://127.0.0.1:7443"));
+    }
+
+    [Test]
+    public void Load_ContextOption_SelectsItAcrossFiles()
+    {
+        var first = Write("a", Config("http://127.0.0.1:6443", currentContext: "fake"));
+        var second = Write("b", """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: staging
+              cluster: {server: "http://127.0.0.1:8443"}
+            users:
+            - name: ops
+              user: {token: t}
+            contexts:
+            - name: staging
+              context: {cluster: staging, user: ops, namespace: qa}
+            """);
+
+        var configuration = KubeconfigLoader.Load(null, "staging", allowInCluster: false, kubeconfigVariable: $"{first}{Path.PathSeparator}{second}");
+
+        Assert.That((configuration.Host, configuration.Namespace), Is.EqualTo(("http://127.0.0.1:8443", "qa")));
+    }
+
+    [Test]
+    public void Load_RelativeCertificatePath_ResolvedAgainstTheFileThatNamesIt()
+    {
+        var nested = Directory.CreateDirectory(Path.Combine(_directory, "nested")).FullName;
+        using var key = ECDsa.Create();
+        using var ca = new CertificateRequest("CN=test-ca", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(Path.Combine(nested, "ca.crt"), ca.ExportCertificatePem());
+        var first = Write("a", Config("https://127.0.0.1:6443", currentContext: null));
+        var second = Path.Combine(nested, "b");
+        File.WriteAllText(second, """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: other
+              cluster: {server: "https://127.0.0.1:9443", certificate-authority: ca.crt}
+            users:
+            - name: ops
+              user: {token: t}
+            contexts:
+            - name: other
+              context: {cluster: other, user: ops}
+            current-context: other
+            """);
+
+        var configuration = KubeconfigLoader.Load(null, null, allowInCluster: false, kubeconfigVariable: $"{first}{Path.PathSeparator}{second}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(configuration.Host, Is.EqualTo("https://127.0.0.1:9443"));
+            Assert.That(configuration.SslCaCerts.Cast<X509Certificate2>().Select(c => c.Subject), Is.EqualTo(new[] { "CN=test-ca" }), "nested/ca.crt, not ca.crt next to the first file");
+        });
+    }
+
+    [TestCase("kind: [unclosed\n", "cannot be read")]
+    [TestCase("\0\u0001garbage", "cannot be read")]
+    public void Load_UnreadableFile_ErrorNamesTheFile(string text, string expected)
+    {
+        var file = Write("broken", text);
+
+        var error = Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(null, null, allowInCluster: false, kubeconfigVariable: file))!;
+
+        Assert.That(error.Message, Does.Contain($"kubeconfig file {file} {expected}"));
+    }
+
+    [Test]
+    public void Load_OnlyMissingFilesInTheVariable_ErrorListsThem()
+    {
+        var error = Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(null, null, allowInCluster: false, kubeconfigVariable: $"/no/a{Path.PathSeparator}/no/b"))!;
+
+        Assert.That(error.Message, Is.EqualTo("none of the files in KUBECONFIG exists: /no/a, /no/b"));
+    }
+
+    [Test]
+    public void Load_UnknownContext_ErrorNamesItAndTheFiles()
+    {
+        var file = Write("a", Config("http://127.0.0.1:6443", currentContext: "fake"));
+
+        var error = Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(null, "prod", allowInCluster: false, kubeconfigVariable: file))!;
+
+        Assert.That(error.Message, Is.EqualTo($"context 'prod' is not defined in {file}"));
+    }
+
+    /// <summary>The server as a real process, told nothing but <c>KUBECONFIG</c>: it lists and watches the fake API server and serves its Service.</summary>
+    [Test]
+    public async Task ServerProcess_KubeconfigFromTheEnvironmentOnly_ServesTheClustersServices()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
+        var (first, second) = SplitConfig(api.Url.ToString().TrimEnd('/'));
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), "--kubernetes", "--loopback", "--xds-port", "0", "--admin-port", "0" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["KUBECONFIG"] = $"{first}{Path.PathSeparator}{second}";
+        start.Environment["HOME"] = Directory.CreateDirectory(Path.Combine(_directory, "home")).FullName;
+        start.Environment["POD_NAMESPACE"] = "sandboxctl-system";
+        using var server = Process.Start(start)!;
+        var output = new StringBuilder();
+        var adminPort = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnLine(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                output.AppendLine(line);
+            }
+
+            if (ListeningLine().Match(line) is { Success: true } match)
+            {
+                adminPort.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        server.OutputDataReceived += (_, e) => OnLine(e.Data);
+        server.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        server.BeginOutputReadLine();
+        server.BeginErrorReadLine();
+        string Output()
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+
+        try
+        {
+            var port = await adminPort.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            await Eventually.WaitAsync(
+                async () => (await http.GetAsync(new Uri("/debug/snapshot?group=grpc&resources=false", UriKind.Relative))) is { IsSuccessStatusCode: true } response
+                    && JsonNode.Parse(await response.Content.ReadAsStringAsync())!["groups"]?["grpc"]?["resources"]?["LDS"]?.AsObject().ContainsKey("cart.shop:8080") == true,
+                () => $"the cluster's Service in the server's snapshot; server output:\n{Output()}");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(api.ListRequests, Has.Some.StartsWith(FakeApiServer.Services), "the server listed Services on the fake API server");
+                Assert.That(server.HasExited, Is.False, Output());
+            });
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+    }
+
+    [GeneratedRegex(@"Listening: xDS on port \d+ \(HTTP/2\), admin on port (\d+)")]
+    private static partial Regex ListeningLine();
+
+    private (string First, string Second) SplitConfig(string server) => (Write("a", Config(server, currentContext: null)), Write("b", FakeApiServer.CurrentContextOnlyYaml));
+
+    private static string Config(string server, string? currentContext) => FakeApiServer.KubeconfigYaml(server, currentContext);
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+}
