@@ -19,7 +19,8 @@ internal static class ApplyFile
             throw new CliException($"{file.FullName} does not exist.", "Pass a YAML file with -f.", ExitCodes.UserError);
         }
 
-        var read = ManifestReader.Read(await File.ReadAllTextAsync(file.FullName, cancellationToken).ConfigureAwait(false), file.Name);
+        cancellationToken.ThrowIfCancellationRequested();
+        var read = ManifestReader.ReadFile(file.FullName, file.Name);
         var objects = read.Objects.Where(o => o.Resource is T).ToArray();
         var problems = read.Problems.Concat(check is null ? [] : objects.SelectMany(o => check((T)o.Resource).Select(p => p with { Location = p.Location ?? o.Location }))).ToArray();
         foreach (var problem in problems)

@@ -136,23 +136,9 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
     public static string NamespaceOf(string fileNamespace, string target) =>
         fileNamespace == ObjectMeta.DefaultNamespace && target != ObjectMeta.DefaultNamespace ? target : fileNamespace;
 
-    /// <summary><c>--timeout</c> of <c>--wait</c>: a Go-style duration (<c>90s</c>, <c>2m</c>) or <c>hh:mm:ss</c>, default 2 minutes.</summary>
-    public static Option<TimeSpan> TimeoutOption() => new("--timeout")
-    {
-        Description = "How long --wait waits: 90s, 2m or hh:mm:ss.",
-        DefaultValueFactory = _ => TimeSpan.FromMinutes(2),
-        CustomParser = result =>
-        {
-            var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
-            if ((GoDuration.TryParse(text, out var timeout) || TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out timeout)) && timeout > TimeSpan.Zero)
-            {
-                return timeout;
-            }
-
-            result.AddError($"--timeout must be a positive duration such as 30s, 2m or 00:02:00, got '{text}'.");
-            return default;
-        },
-    };
+    /// <summary><c>--timeout</c> of <c>--wait</c>: a Go-style duration (<c>90s</c>, <c>2m</c>) or <c>hh:mm:ss</c>, default 2 minutes, at most 24 hours.</summary>
+    public static Option<TimeSpan> TimeoutOption() =>
+        DurationOption.Create("--timeout", "How long --wait waits: 90s, 2m or hh:mm:ss (at most 24h).", TimeSpan.FromMinutes(2), DurationRanges.CliWait);
 
     /// <summary>Prints <paramref name="headline"/> and how to send requests with the routing key.</summary>
     public static void WriteRoutingKeyUsage(CliOutput cli, string headline, string key, string host)

@@ -48,7 +48,7 @@ internal static class RenderCommand
         IReadOnlyList<ManifestFile> files = path switch
         {
             DirectoryInfo { Exists: true } directory => new ManifestDirectoryReader(directory.FullName).Read(out _),
-            FileInfo { Exists: true } single => [new ManifestFile(single.FullName, ManifestReader.Read(File.ReadAllText(single.FullName), single.Name))],
+            FileInfo { Exists: true } single => [new ManifestFile(single.FullName, ManifestReader.ReadFile(single.FullName, single.Name))],
             _ => throw new CliException($"{path.FullName} does not exist.", "Pass a manifest file or a directory with -f.", ExitCodes.UserError),
         };
         var manifests = new LastGoodManifestSet().Apply(files);

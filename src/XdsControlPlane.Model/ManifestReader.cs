@@ -27,13 +27,52 @@ public static partial class ManifestReader
     {
         PropertyNameCaseInsensitive = false,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict,
+
+        // Above ManifestLimits.MaxDepth, so the YAML check always speaks first.
+        MaxDepth = ManifestLimits.MaxDepth * 2,
     };
 
-    /// <summary>Reads every document of <paramref name="text"/>; <paramref name="source"/> names it in problems.</summary>
+    /// <summary>
+    /// Reads the file at <paramref name="path"/> (at most <see cref="ManifestLimits.MaxFileBytes"/>); a file that
+    /// cannot be read gives one problem without a resource, so its last good objects stay in force.
+    /// </summary>
+    public static ManifestReadResult ReadFile(string path, string source)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(source);
+        string text;
+        try
+        {
+            var length = new FileInfo(path).Length;
+            if (length > ManifestLimits.MaxFileBytes)
+            {
+                return FileProblem(source, $"the file has {length / (1024 * 1024)} MiB; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB");
+            }
+
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            return FileProblem(source, $"cannot read the file: {e.Message}");
+        }
+
+        return Read(text, source);
+    }
+
+    /// <summary>
+    /// Reads every document of <paramref name="text"/>; <paramref name="source"/> names it in problems. Never throws
+    /// for any text: a file that is not YAML or exceeds <see cref="ManifestLimits"/> gives one problem with its line,
+    /// a document that cannot be read gives a problem for that document.
+    /// </summary>
     public static ManifestReadResult Read(string text, string source)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(source);
+        if (text.Length > ManifestLimits.MaxFileBytes)
+        {
+            return FileProblem(source, $"the text has {text.Length / (1024 * 1024)} Mi characters; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB");
+        }
+
         IReadOnlyList<YamlToJson.Document> documents;
         try
         {
@@ -44,6 +83,12 @@ public static partial class ManifestReader
             var location = new ManifestLocation(source, YamlToJson.DocumentOf(text, e), (int)e.Start.Line);
             return new ManifestReadResult([], [new ManifestProblem(null, "", $"not valid YAML: {e.Message}", location)], []);
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // YamlDotNet's scanner throws more than YamlException for some broken input (an unclosed flow mapping
+            // throws InvalidOperationException): the file is invalid all the same.
+            return FileProblem(source, $"not valid YAML: {e.Message}");
+        }
 
         var objects = new List<ManifestObject>();
         var problems = new List<ManifestProblem>();
@@ -52,59 +97,98 @@ public static partial class ManifestReader
         {
             var document = documents[index];
             var location = new ManifestLocation(source, index, document.StartLine);
-            if (document.Json is null)
-            {
-                continue;
-            }
-
-            if (document.Json is not JsonObject json)
-            {
-                problems.Add(new ManifestProblem(null, "", "a manifest document must be a mapping with apiVersion and kind", location));
-                continue;
-            }
-
-            var apiVersion = Text(json, "apiVersion");
-            var kind = Text(json, "kind");
-            if (apiVersion is null || kind is null)
-            {
-                problems.Add(new ManifestProblem(null, apiVersion is null ? "apiVersion" : "kind", "required", location));
-                continue;
-            }
-
-            var type = TypeOf(apiVersion, kind, out var typeProblem);
-            if (typeProblem is not null)
-            {
-                problems.Add(new ManifestProblem(null, "apiVersion", typeProblem, location));
-                continue;
-            }
-
-            if (type is null)
-            {
-                ignored.Add($"{apiVersion}/{kind}");
-                continue;
-            }
-
-            if (EmptyListItem(json) is { } empty)
-            {
-                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = LineOf(document, empty) }));
-                continue;
-            }
-
             try
             {
-                var obj = (IManifestObject)json.Deserialize(type, Options)!;
-                objects.Add(new ManifestObject(obj, location));
+                ReadDocument(document, location, objects, problems, ignored);
             }
-            catch (JsonException e)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                var key = KeyOf(kind, json);
-                var path = e.Path ?? "$";
-                var line = LineOf(document, path);
-                problems.Add(new ManifestProblem(key, FieldPath(path), Describe(e), location with { Line = line }));
+                // Whatever went wrong makes this document invalid, never the file or the process.
+                problems.Add(new ManifestProblem(null, "", $"cannot be read: {e.GetType().Name}: {e.Message}", location));
             }
         }
 
         return new ManifestReadResult(objects, problems, ignored);
+    }
+
+    private static ManifestReadResult FileProblem(string source, string message) =>
+        new([], [new ManifestProblem(null, "", message, new ManifestLocation(source, 0))], []);
+
+    /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem.</summary>
+    private static void ReadDocument(YamlToJson.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
+    {
+        if (document.Json is null)
+        {
+            return;
+        }
+
+        if (document.Json is not JsonObject json)
+        {
+            problems.Add(new ManifestProblem(null, "", "a manifest document must be a mapping with apiVersion and kind", location));
+            return;
+        }
+
+        var apiVersion = Text(json, "apiVersion");
+        var kind = Text(json, "kind");
+        if (apiVersion is null || kind is null)
+        {
+            problems.Add(new ManifestProblem(null, apiVersion is null ? "apiVersion" : "kind", "required", location));
+            return;
+        }
+
+        var type = TypeOf(apiVersion, kind, out var typeProblem);
+        if (typeProblem is not null)
+        {
+            problems.Add(new ManifestProblem(null, "apiVersion", typeProblem, location));
+            return;
+        }
+
+        if (type is null)
+        {
+            ignored.Add($"{apiVersion}/{kind}");
+            return;
+        }
+
+        if (EmptyListItem(json) is { } empty)
+        {
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = LineOf(document, empty) }));
+            return;
+        }
+
+        try
+        {
+            var obj = (IManifestObject)json.Deserialize(type, Options)!;
+            objects.Add(new ManifestObject(obj, location));
+        }
+        catch (JsonException e)
+        {
+            var key = KeyOf(kind, json);
+            var path = e.Path ?? "$";
+            var line = LineOf(document, path);
+            problems.Add(new ManifestProblem(key, FieldPath(path), Describe(e, ValueAt(json, path)), location with { Line = line }));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"cannot be read: {e.GetType().Name}: {e.Message}", location));
+        }
+    }
+
+    /// <summary>The node at a System.Text.Json path (<c>$.spec.routes[0].to[1].weight</c>) of <paramref name="root"/>, if it can be found.</summary>
+    private static JsonNode? ValueAt(JsonNode root, string path)
+    {
+        var node = root;
+        foreach (Match step in PathStep().Matches(path))
+        {
+            node = step.Groups["index"].Success
+                ? node is JsonArray array && int.TryParse(step.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture, out var i) && i < array.Count ? array[i] : null
+                : node is JsonObject obj ? obj[step.Groups["name"].Success ? step.Groups["name"].Value : step.Groups["quoted"].Value] : null;
+            if (node is null)
+            {
+                return null;
+            }
+        }
+
+        return node;
     }
 
     private static Type? TypeOf(string apiVersion, string kind, out string? problem)
@@ -180,7 +264,7 @@ public static partial class ManifestReader
 
     private static string FieldPath(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
 
-    private static string Describe(JsonException e)
+    private static string Describe(JsonException e, JsonNode? value)
     {
         var message = e.Message;
         var unmapped = UnmappedProperty().Match(message);
@@ -192,7 +276,13 @@ public static partial class ManifestReader
         var converted = ConversionTarget().Match(message);
         if (converted.Success)
         {
-            return $"expected {Friendly(converted.Groups["type"].Value)}";
+            var target = converted.Groups["type"].Value;
+            if (target.Contains("System.Int32", StringComparison.Ordinal) && value is JsonValue number && (number.TryGetValue<long>(out _) || number.TryGetValue<double>(out _)))
+            {
+                return $"{number.ToJsonString()} is out of range (an integer from {int.MinValue} to {int.MaxValue})";
+            }
+
+            return $"expected {Friendly(target)}";
         }
 
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
@@ -214,4 +304,7 @@ public static partial class ManifestReader
 
     [GeneratedRegex("could not be converted to (?<type>[^ ]+?)\\.? Path", RegexOptions.CultureInvariant)]
     private static partial Regex ConversionTarget();
+
+    [GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<quoted>(?:[^']|'')*)'\]|\[(?<index>\d+)\]", RegexOptions.CultureInvariant)]
+    private static partial Regex PathStep();
 }

@@ -129,9 +129,9 @@ public static partial class ManifestValidator
             }
         }
 
-        if (route.Timeout is { } timeout && !GoDuration.TryParse(timeout, out _))
+        if (route.Timeout is { } timeout && !DurationRanges.RouteTimeout.TryParse(timeout, out _, out var timeoutProblem))
         {
-            problems.Add($"{path}.timeout", $"must be a duration such as 500ms, 5s or 1m30s, got '{timeout}'");
+            problems.Add($"{path}.timeout", timeoutProblem!);
         }
 
         if (route.Retries is { } retries)
@@ -298,6 +298,11 @@ public static partial class ManifestValidator
         {
             problems.AddReference(path, $"Service {serviceNamespace}/{name} does not exist");
         }
+        else if (!service.AllowsRoutesFrom(ns))
+        {
+            problems.AddNotPermitted(path, $"Service {serviceNamespace}/{name} does not allow routes from namespace {ns} (its annotation {SandboxLabels.AllowRoutesFrom} must list {ns})");
+            return null;
+        }
 
         return service;
     }
@@ -329,9 +334,9 @@ public static partial class ManifestValidator
             }
         }
 
-        if (sandbox.Spec.Ttl is { } ttl && (!GoDuration.TryParse(ttl, out var lifetime) || lifetime <= TimeSpan.Zero))
+        if (sandbox.Spec.Ttl is { } ttl && !DurationRanges.SandboxTtl.TryParse(ttl, out _, out var ttlProblem))
         {
-            problems.Add("spec.ttl", $"must be a positive duration such as 30m or 24h, got '{ttl}'");
+            problems.Add("spec.ttl", ttlProblem!);
         }
 
         var previews = sandbox.Spec.Previews ?? [];
@@ -434,5 +439,7 @@ public static partial class ManifestValidator
         public void Add(string path, string reason) => _all.Add(new ManifestProblem(key, path, reason));
 
         public void AddReference(string path, string reason) => _all.Add(new ManifestProblem(key, path, reason) { Kind = ProblemKind.UnresolvedReference });
+
+        public void AddNotPermitted(string path, string reason) => _all.Add(new ManifestProblem(key, path, reason) { Kind = ProblemKind.NotPermitted });
     }
 }

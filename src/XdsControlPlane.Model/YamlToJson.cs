@@ -18,10 +18,11 @@ internal static class YamlToJson
     /// <summary>One converted document: its JSON and the 1-based line of each path (<c>$.spec.routes[0]</c>).</summary>
     public sealed record Document(JsonNode? Json, IReadOnlyDictionary<string, int> Lines, int StartLine);
 
-    /// <summary>Parses every document of <paramref name="text"/>.</summary>
-    /// <exception cref="YamlException">The text is not valid YAML.</exception>
+    /// <summary>Parses every document of <paramref name="text"/> within <see cref="ManifestLimits"/>.</summary>
+    /// <exception cref="YamlException">The text is not valid YAML, or exceeds a limit.</exception>
     public static IReadOnlyList<Document> Convert(string text)
     {
+        ManifestLimits.Check(text);
         var stream = new YamlStream();
         using (var reader = new StringReader(text))
         {

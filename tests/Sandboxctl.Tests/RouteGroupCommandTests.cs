@@ -103,6 +103,21 @@ public sealed class RouteGroupCommandTests
         });
     }
 
+    [TestCase("a: {b: c\nd: e\n", "rg.yaml (document 0): not valid YAML")]
+    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases would expand this document")]
+    public async Task Apply_FileThatIsNotValidYaml_ExitsOneAndAppliesNothing(string text, string expected)
+    {
+        var (code, stdout, stderr) = await Sandboxctl("routegroup", "apply", "-f", Write("rg.yaml", text));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain(expected).And.Contain("nothing was applied"));
+            Assert.That(stdout, Is.Empty);
+            Assert.That(_api.List(FakeApiServer.RouteGroups, "shop"), Is.Empty);
+        });
+    }
+
     /// <summary>kubectl's rules: no --kubeconfig, the files in KUBECONFIG merged, the second one holding the current context.</summary>
     [Test]
     public async Task List_KubeconfigFromTheEnvironmentOnly_TwoFilesMerged()

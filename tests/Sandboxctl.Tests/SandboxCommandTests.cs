@@ -73,7 +73,7 @@ public sealed class SandboxCommandTests
         });
     }
 
-    [TestCase("ttl: forever", "Sandbox shop/broken: spec.ttl: must be a positive duration such as 30m or 24h, got 'forever'")]
+    [TestCase("ttl: forever", "Sandbox shop/broken: spec.ttl: must be a duration from 1s to 8760h such as 30m or 24h, got 'forever'")]
     [TestCase("tll: 2h", "Sandbox shop/broken: spec.tll: unknown field 'tll'")]
     [TestCase("routingKey: Feature_X", "Sandbox shop/broken: spec.routingKey: must be 1-63 characters of [a-z0-9-], got 'Feature_X'")]
     public async Task Apply_InvalidFile_ExitsOneNamingFileAndFieldPathAndAppliesNothing(string line, string expected)
@@ -141,14 +141,18 @@ public sealed class SandboxCommandTests
         });
     }
 
-    [TestCase("--ttl", "2x", "error: --ttl must be a positive duration such as 30m or 24h, got '2x'.")]
+    [TestCase("--ttl", "2x", "error: --ttl must be a duration from 1s to 8760h such as 30m or 24h, got '2x'.")]
+    [TestCase("--ttl", "9999999999999h", "error: --ttl must be a duration from 1s to 8760h such as 30m or 24h, got '9999999999999h'.")]
+    [TestCase("--ttl", "100000000h", "error: --ttl must be a duration from 1s to 8760h such as 30m or 24h, got '100000000h'.")]
     [TestCase("--routing-key", "Feature_X", "error: --routing-key must be 1-63 characters of [a-z0-9-], got 'Feature_X'.")]
     [TestCase("--fork", "=registry/cart:dev", "error: --fork must be DEPLOYMENT or DEPLOYMENT=IMAGE, got '=registry/cart:dev'.")]
     [TestCase("--fork", "Cart", "error: --fork must name a Deployment, got 'Cart'.")]
     [TestCase("--env", "cart-FEATURE", "error: --env must be DEPLOYMENT:NAME=VALUE, got 'cart-FEATURE'.")]
     [TestCase("--env", "checkout:A=1", "error: --env 'checkout:A=1' is for Deployment checkout, which no --fork names.")]
     [TestCase("--env", "cart:1A=b", "error: --env must be a valid environment variable name, got '1A'.")]
-    [TestCase("--timeout", "soon", "--timeout must be a positive duration such as 30s, 2m or 00:02:00, got 'soon'.")]
+    [TestCase("--timeout", "soon", "--timeout must be a duration from 1ms to 24h such as 30s or 2m or 00:02:00, got 'soon'.")]
+    [TestCase("--timeout", "9999999999999h", "--timeout must be a duration from 1ms to 24h such as 30s or 2m or 00:02:00, got '9999999999999h'.")]
+    [TestCase("--timeout", "10675199.02:48:05", "--timeout must be a duration from 1ms to 24h such as 30s or 2m or 00:02:00, got '10675199.02:48:05'.")]
     public async Task Create_BadFlag_ExitsOneNamingTheFlagAndCreatesNothing(string flag, string value, string expected)
     {
         string[] args = flag == "--fork" ? ["sandbox", "create", "feature-x", "--fork", value] : ["sandbox", "create", "feature-x", "--fork", "cart", flag, value];

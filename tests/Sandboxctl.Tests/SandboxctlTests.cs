@@ -45,8 +45,21 @@ public sealed class SandboxctlTests
         await host.StopAsync(cancel.Token);
     }
 
-    [Test]
-    public async Task Render_InvalidFile_ExitsOneNamingFileAndFieldPathAndStillPrintsTheRest()
+    private const string BrokenWeights = """
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: broken, namespace: shop}
+        spec:
+          routes:
+          - service: cart
+            to: [{service: cart-feature-x, weight: 50}, {service: cart, weight: 20}]
+        """;
+
+    [TestCase(BrokenWeights, "broken.yaml:1 (document 0): RouteGroup shop/broken: spec.routes[0].to: weights must sum to 100, got 70")]
+    [TestCase("a: {b: c\nd: e\n", "broken.yaml (document 0): not valid YAML")]
+    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "aliases would expand this document by more than 100000 nodes")]
+    [TestCase("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "broken.yaml:1 (document 0): not valid YAML: mappings and sequences are nested deeper than 64 levels")]
+    public async Task Render_BadFile_ExitsOneNamingItAndStillPrintsTheRest(string text, string expected)
     {
         var directory = Directory.CreateTempSubdirectory("sandboxctl-render-").FullName;
         try
@@ -56,23 +69,16 @@ public sealed class SandboxctlTests
                 File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
             }
 
-            await File.WriteAllTextAsync(Path.Combine(directory, "broken.yaml"), """
-                apiVersion: sandboxctl.io/v1alpha1
-                kind: RouteGroup
-                metadata: {name: broken, namespace: shop}
-                spec:
-                  routes:
-                  - service: cart
-                    to: [{service: cart-feature-x, weight: 50}, {service: cart, weight: 20}]
-                """);
+            await File.WriteAllTextAsync(Path.Combine(directory, "broken.yaml"), text);
 
             var (code, stdout, stderr) = await RunAsync("render", "-f", directory, "--role", "gateway");
 
             Assert.Multiple(() =>
             {
                 Assert.That(code, Is.EqualTo(ExitCodes.UserError));
-                Assert.That(stderr, Does.Contain("broken.yaml").And.Contain("RouteGroup shop/broken: spec.routes[0].to: weights must sum to 100, got 70"));
-                Assert.That(JsonNode.Parse(stdout)!["groups"]!["gateway"]!["resources"]!["RDS"], Is.Not.Null, "valid resources are still rendered");
+                Assert.That(stderr, Does.Contain("broken.yaml").And.Contain(expected));
+                Assert.That(JsonNode.Parse(stdout)!["groups"]!["gateway"]!["resources"]!["RDS"]!.AsObject().Select(r => r.Key), Does.Contain("gateway-http"), "the valid files are still rendered");
+                Assert.That(stdout, Does.Contain("cart-feature-x"), "including the example's RouteGroups");
             });
         }
         finally

@@ -208,7 +208,7 @@ public sealed class SandboxControllerTests
         await Eventually.WaitAsync(() => Phase("typo") == "Failed" && Phase("fine") == "Pending", "the invalid one to fail and the other to proceed");
         Assert.Multiple(() =>
         {
-            Assert.That(ConditionMessage("typo"), Does.Contain("spec.ttl: must be a positive duration"));
+            Assert.That(ConditionMessage("typo"), Does.Contain("spec.ttl: must be a duration from 1s to 8760h"));
             Assert.That(Condition("typo"), Is.EqualTo(("False", "Invalid")));
             Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "cart-typo"), Is.Null);
         });

@@ -2,6 +2,153 @@ namespace XdsControlPlane.Model.Tests;
 
 public sealed class ManifestReaderTests
 {
+    private const string Service = """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cart, namespace: shop}
+        spec:
+          ports: [{name: http, port: 8080}]
+
+        """;
+
+    /// <summary>Hostile files: each is one problem naming the file and line, never an exception, and in bounded time and memory.</summary>
+    [TestCase("a: {b: c\nd: e\n", "not valid YAML")]
+    [TestCase("kind: [unclosed\n", "not valid YAML")]
+    [TestCase("\t- x\n\t\t:\n", "not valid YAML")]
+    [TestCase("%YAML 9.9\n---\na: 1\n", "not valid YAML")]
+    [TestCase("a: *missing\n", "not valid YAML")]
+    [TestCase("? [a, b]\n: c\n", "mapping keys must be plain strings")]
+    public void Read_BrokenYaml_OneProblemNoException(string text, string expected)
+    {
+        var result = ManifestReader.Read(text, "bad.yaml");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Objects, Is.Empty);
+            Assert.That(result.Problems.Single().ToString(), Does.StartWith("bad.yaml").And.Contain(expected));
+        });
+    }
+
+    [Test]
+    public void Read_NestedDeeperThanTheLimit_ProblemNamesTheLineAndTheLimit()
+    {
+        var deep = new string('[', ManifestLimits.MaxDepth + 1) + new string(']', ManifestLimits.MaxDepth + 1);
+        var result = ManifestReader.Read(Service + $"  ignored: {deep}\n", "deep.yaml");
+
+        Assert.That(result.Problems.Single().ToString(), Is.EqualTo("deep.yaml:6 (document 0): not valid YAML: mappings and sequences are nested deeper than 64 levels"));
+    }
+
+    [Test]
+    public void Read_AtTheDepthLimit_Read()
+    {
+        var deep = new string('[', ManifestLimits.MaxDepth - 4) + new string(']', ManifestLimits.MaxDepth - 4);
+        var result = ManifestReader.Read(Service + $"  ignored: {deep}\n", "deep.yaml");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Problems, Is.Empty);
+            Assert.That(result.Objects, Has.Count.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void Read_TwentyThousandLevels_ProblemNotAStackOverflow()
+    {
+        var result = ManifestReader.Read("a: " + new string('[', 20_000) + new string(']', 20_000) + "\n", "deep.yaml");
+
+        Assert.That(result.Problems.Single().Reason, Does.Contain("nested deeper than 64 levels"));
+    }
+
+    /// <summary>"Billion laughs": 9 levels of 9 aliases, 462 bytes that expand to 387 million nodes.</summary>
+    [Test]
+    public void Read_AliasBomb_ProblemWithoutExpandingIt()
+    {
+        var text = new System.Text.StringBuilder("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (var level = 'b'; level <= 'i'; level++)
+        {
+            var previous = (char)(level - 1);
+            text.Append(level).Append(": &").Append(level).Append(" [").Append(string.Join(",", Enumerable.Repeat("*" + previous, 9))).Append("]\n");
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = ManifestReader.Read(text.ToString(), "bomb.yaml");
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        TestContext.Out.WriteLine($"{text.Length} bytes; {allocated / 1024} KiB allocated while reading");
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Problems.Single().Reason, Does.Contain("aliases would expand this document by more than 100000 nodes"));
+            Assert.That(allocated, Is.LessThan(64L * 1024 * 1024), "nothing was expanded");
+        });
+    }
+
+    [Test]
+    public void Read_ModestAliases_ExpandedAsKubernetesDoes()
+    {
+        var result = ManifestReader.Read("""
+            apiVersion: v1
+            kind: Service
+            metadata: {name: cart, namespace: shop, labels: &labels {app: cart, tier: web}, annotations: *labels}
+            spec:
+              ports: [{name: http, port: 8080}]
+            """, "aliases.yaml");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Problems, Is.Empty);
+            Assert.That(((KubeService)result.Objects.Single().Resource).Metadata.Annotations, Is.EquivalentTo(new Dictionary<string, string> { ["app"] = "cart", ["tier"] = "web" }));
+        });
+    }
+
+    [Test]
+    public void Read_DocumentOverTheObjectLimit_Problem()
+    {
+        var big = Service + "  ignored: \"" + new string('x', ManifestLimits.MaxDocumentChars) + "\"\n";
+
+        var result = ManifestReader.Read(big, "big.yaml");
+
+        Assert.That(result.Problems.Single().Reason, Does.Contain($"one object may have at most {ManifestLimits.MaxDocumentChars / 1024} KiB"));
+    }
+
+    [Test]
+    public void ReadFile_OverTheFileLimit_ProblemWithoutReadingIt()
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            using (var file = File.OpenWrite(path))
+            {
+                file.SetLength(ManifestLimits.MaxFileBytes + 1);
+            }
+
+            var result = ManifestReader.ReadFile(path, "huge.yaml");
+
+            Assert.That(result.Problems.Single().ToString(), Is.EqualTo("huge.yaml (document 0): the file has 16 MiB; a manifest file may have at most 16 MiB"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestCase("4294967296", "spec.routes[0].to[0].weight: 4294967296 is out of range (an integer from -2147483648 to 2147483647)")]
+    [TestCase("1e30", "spec.routes[0].to[0].weight: 1E+30 is out of range (an integer from -2147483648 to 2147483647)")]
+    [TestCase("'80'", "spec.routes[0].to[0].weight: expected an integer")]
+    public void Read_WeightNotAnInt32_SaysWhy(string weight, string expected)
+    {
+        var result = ManifestReader.Read($$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: RouteGroup
+            metadata: {name: big, namespace: shop}
+            spec:
+              routes:
+              - service: cart
+                to: [{service: cart-v2, weight: {{weight}}}, {service: cart, weight: 20}]
+            """, "weights.yaml");
+
+        Assert.That(result.Problems.Single().ToString(), Does.EndWith(expected));
+    }
+
     [Test]
     public void Read_MultiDocumentFile_TypedObjectsAndIgnoredKinds()
     {

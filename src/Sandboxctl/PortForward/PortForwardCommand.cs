@@ -1,4 +1,5 @@
 using System.CommandLine;
+using XdsControlPlane.Model;
 using System.Net;
 using System.Net.Sockets;
 using k8s;
@@ -22,7 +23,7 @@ internal static class PortForwardCommand
         var ports = new Argument<string[]>("ports") { Description = "[LOCAL:]REMOTE ports; REMOTE is a pod port, or for svc/NAME a Service port.", Arity = ArgumentArity.OneOrMore };
         var address = new Option<string>("--address") { Description = "Local addresses to listen on, comma-separated (localhost, 127.0.0.1, ::1, 0.0.0.0).", DefaultValueFactory = _ => "127.0.0.1" };
         var autoPort = new Option<bool>("--auto-port") { Description = "When a local port is in use, listen on the nearest free one instead." };
-        var timeout = new Option<TimeSpan>("--pod-running-timeout") { Description = "How long to wait for a ready pod.", DefaultValueFactory = _ => TimeSpan.FromMinutes(1) };
+        var timeout = DurationOption.Create("--pod-running-timeout", "How long to wait for a ready pod: 30s, 2m or hh:mm:ss (at most 24h).", TimeSpan.FromMinutes(1), DurationRanges.CliWait);
         var command = new Command("port-forward", "Forward local ports to a pod, following the target to a new pod when it is replaced.") { target, ports, address, autoPort, timeout };
         command.SetAction((parse, ct) =>
         {
