@@ -2,27 +2,44 @@ namespace XdsControlPlane.Model;
 
 /// <summary>
 /// Reads every manifest file (<c>*.yaml</c>, <c>*.yml</c>, <c>*.json</c>) below a directory, skipping hidden
-/// entries (such as a ConfigMap volume's <c>..data</c> folders, whose files appear through symlinks). A file is
-/// parsed again only when its size or modification time changed, so unchanged objects keep their identity.
+/// entries (such as a ConfigMap volume's <c>..data</c> folders, whose files appear through symlinks). Symlinks are
+/// followed, but each real directory and each real file is read once, so links back up the tree cannot loop. A file
+/// is parsed again only when the size or modification time of what it points to changed, so unchanged objects keep
+/// their identity. A file or directory that cannot be read is reported; the files read from it before keep what
+/// they defined (their last good objects stay in force), exactly as for a file that no longer parses.
 /// </summary>
 public sealed class ManifestDirectoryReader(string directory)
 {
     private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
+    private static readonly EnumerationOptions Options = new() { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.None };
     private Dictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
 
     /// <summary>The directory read.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);
 
     /// <summary>Reads the directory; <paramref name="changed"/> tells whether any file was added, removed or changed.</summary>
+    /// <exception cref="DirectoryNotFoundException">The directory itself does not exist (any more).</exception>
     public IReadOnlyList<ManifestFile> Read(out bool changed)
     {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            throw new DirectoryNotFoundException($"the manifest directory {Directory} does not exist");
+        }
+
         var files = new Dictionary<string, CachedFile>(StringComparer.Ordinal);
         changed = false;
-        foreach (var path in Enumerate(Directory))
+        var walk = new Walk();
+        foreach (var entry in Enumerate(Directory, walk))
         {
-            var info = new FileInfo(path);
-            var stamp = (info.Exists ? info.Length : -1, info.Exists ? info.LastWriteTimeUtc : DateTime.MinValue);
-            if (_files.TryGetValue(path, out var cached) && cached.Stamp == stamp)
+            if (entry.UnreadableDirectory is { } problem)
+            {
+                changed |= KeepFilesBelow(entry.Path, problem, files);
+                continue;
+            }
+
+            var path = entry.Path;
+            var stamp = Stamp(entry.RealPath);
+            if (_files.TryGetValue(path, out var cached) && cached.Stamp == stamp && cached.Cacheable)
             {
                 files[path] = cached;
                 continue;
@@ -30,17 +47,11 @@ public sealed class ManifestDirectoryReader(string directory)
 
             changed = true;
             var relative = Path.GetRelativePath(Directory, path);
-            ManifestReadResult contents;
-            try
-            {
-                contents = ManifestReader.Read(File.ReadAllText(path), relative);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                contents = new ManifestReadResult([], [new ManifestProblem(null, "", $"cannot read the file: {e.Message}", new ManifestLocation(relative, 0))], []);
-            }
+            var contents = ManifestReader.ReadFile(entry.RealPath, relative);
 
-            files[path] = new CachedFile(stamp, new ManifestFile(path, contents));
+            // A read that failed (permissions, I/O) is tried again next time even if the file's stamp stays the same.
+            var failedToRead = contents.Objects.Count == 0 && contents.Problems.Any(p => p.Resource is null && p.Reason.StartsWith("cannot read", StringComparison.Ordinal));
+            files[path] = new CachedFile(stamp, new ManifestFile(path, contents), Cacheable: !failedToRead);
         }
 
         changed |= _files.Keys.Any(path => !files.ContainsKey(path));
@@ -48,29 +59,129 @@ public sealed class ManifestDirectoryReader(string directory)
         return [.. files.Values.Select(f => f.File).OrderBy(f => f.Path, StringComparer.Ordinal)];
     }
 
-    private static IEnumerable<string> Enumerate(string directory)
+    /// <summary>
+    /// Keeps, for every file read before from below <paramref name="directory"/>, a problem instead of its contents:
+    /// what those files defined stays in force as its last good version. Returns whether that is news.
+    /// </summary>
+    private bool KeepFilesBelow(string directory, string problem, Dictionary<string, CachedFile> files)
     {
-        var options = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.None };
-        foreach (var path in System.IO.Directory.EnumerateFiles(directory, "*", options).Order(StringComparer.Ordinal))
+        var changed = false;
+        var kept = 0;
+        var prefix = directory.EndsWith(Path.DirectorySeparatorChar) ? directory : directory + Path.DirectorySeparatorChar;
+        foreach (var (path, cached) in _files.Where(f => f.Key.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            kept++;
+            var relative = Path.GetRelativePath(Directory, path);
+            var reason = $"cannot read the directory {Path.GetRelativePath(Directory, directory)}: {problem}; what this file defined stays as it was";
+            if (!cached.Cacheable && cached.File.Contents.Problems is [{ } previous] && previous.Reason == reason)
+            {
+                files[path] = cached;
+                continue;
+            }
+
+            changed = true;
+            files[path] = new CachedFile(cached.Stamp, new ManifestFile(path, new ManifestReadResult([], [new ManifestProblem(null, "", reason, new ManifestLocation(relative, 0))], [])), Cacheable: false);
+        }
+
+        if (kept == 0)
+        {
+            // A directory that had no file read before is reported by itself, so nothing is skipped silently.
+            var relative = Path.GetRelativePath(Directory, directory);
+            files[directory] = new CachedFile(default, new ManifestFile(directory, new ManifestReadResult([], [new ManifestProblem(null, "", $"cannot read the directory: {problem}", new ManifestLocation(relative, 0))], [])), Cacheable: false);
+            changed |= !_files.ContainsKey(directory);
+        }
+
+        return changed;
+    }
+
+    private static (long Length, DateTime Modified) Stamp(string realPath)
+    {
+        try
+        {
+            var info = new FileInfo(realPath);
+            return info.Exists ? (info.Length, info.LastWriteTimeUtc) : (-1, DateTime.MinValue);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (-1, DateTime.MinValue);
+        }
+    }
+
+    /// <summary>Files in ordinal order, depth first; each real directory and real file once.</summary>
+    private static IEnumerable<Entry> Enumerate(string directory, Walk walk)
+    {
+        string[] files;
+        string[] children;
+        try
+        {
+            if (!walk.Directories.Add(RealPath.Of(directory)))
+            {
+                yield break;
+            }
+
+            files = [.. System.IO.Directory.EnumerateFiles(directory, "*", Options).Order(StringComparer.Ordinal)];
+            children = [.. System.IO.Directory.EnumerateDirectories(directory, "*", Options).Order(StringComparer.Ordinal)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            files = [];
+            children = [];
+            walk.Failed = e.Message;
+        }
+
+        if (walk.Failed is { } failure)
+        {
+            walk.Failed = null;
+            yield return new Entry(directory, directory, failure);
+            yield break;
+        }
+
+        foreach (var path in files)
         {
             var name = Path.GetFileName(path);
-            if (!name.StartsWith('.') && Extensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase))
+            if (name.StartsWith('.') || !Extensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase))
             {
-                yield return path;
+                continue;
+            }
+
+            string real;
+            try
+            {
+                real = RealPath.Of(path);
+            }
+            catch (IOException)
+            {
+                real = path; // a dangling or looping link: reading it reports the problem
+            }
+
+            if (walk.Files.Add(real))
+            {
+                yield return new Entry(path, real, null);
             }
         }
 
-        foreach (var child in System.IO.Directory.EnumerateDirectories(directory, "*", options).Order(StringComparer.Ordinal))
+        foreach (var child in children)
         {
             if (!Path.GetFileName(child).StartsWith('.'))
             {
-                foreach (var path in Enumerate(child))
+                foreach (var entry in Enumerate(child, walk))
                 {
-                    yield return path;
+                    yield return entry;
                 }
             }
         }
     }
 
-    private sealed record CachedFile((long Length, DateTime Modified) Stamp, ManifestFile File);
+    private sealed record Entry(string Path, string RealPath, string? UnreadableDirectory);
+
+    private sealed class Walk
+    {
+        public HashSet<string> Directories { get; } = new(StringComparer.Ordinal);
+
+        public HashSet<string> Files { get; } = new(StringComparer.Ordinal);
+
+        public string? Failed { get; set; }
+    }
+
+    private sealed record CachedFile((long Length, DateTime Modified) Stamp, ManifestFile File, bool Cacheable = true);
 }

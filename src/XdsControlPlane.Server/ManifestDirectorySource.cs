@@ -19,11 +19,63 @@ internal sealed class ManifestDirectorySource(
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
+    private FileSystemWatcher? _watcher;
+    private volatile bool _watcherFailed;
+    private bool _watchUnavailableLogged;
+    private bool _directoryMissing;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var watcher = new FileSystemWatcher(reader.Directory)
+        try
+        {
+            Reload(force: true);
+            using var poll = new PeriodicTimer(options.PollInterval, clock);
+            var polling = PollAsync(poll, stoppingToken);
+            try
+            {
+                while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    _changes.Reader.TryRead(out _);
+                    var started = clock.GetTimestamp();
+
+                    // Debounce: wait until the directory has been quiet for a moment (editors write in several steps).
+                    do
+                    {
+                        await Task.Delay(options.Debounce, clock, stoppingToken).ConfigureAwait(false);
+                    }
+                    while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < options.MaxDebounce);
+
+                    Reload(force: false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+
+            await polling.ConfigureAwait(false);
+        }
+        finally
+        {
+            _watcher?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// (Re)creates the file-system watcher when there is none or the last one failed, so a directory that was deleted
+    /// and created again is watched again (a watcher stays bound to the directory it was created on).
+    /// </summary>
+    private void EnsureWatching()
+    {
+        if (_watcher is not null && !_watcherFailed)
+        {
+            return;
+        }
+
+        _watcher?.Dispose();
+        _watcher = null;
+        _watcherFailed = false;
+        var watcher = new FileSystemWatcher(reader.Directory)
         {
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
@@ -33,42 +85,26 @@ internal sealed class ManifestDirectorySource(
         watcher.Created += changed;
         watcher.Deleted += changed;
         watcher.Renamed += (_, _) => _changes.Writer.TryWrite(true);
-        watcher.Error += (_, _) => _changes.Writer.TryWrite(true);
+        watcher.Error += (_, _) =>
+        {
+            _watcherFailed = true;
+            _changes.Writer.TryWrite(true);
+        };
         try
         {
             watcher.EnableRaisingEvents = true;
+            _watcher = watcher;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
         {
             // For example the inotify instance limit: the periodic check still picks up every change, only later.
-            ManifestLog.WatchUnavailable(logger, reader.Directory, options.PollInterval.TotalSeconds, e.Message);
-        }
-
-        Reload(force: true);
-        using var poll = new PeriodicTimer(options.PollInterval, clock);
-        var polling = PollAsync(poll, stoppingToken);
-        try
-        {
-            while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            watcher.Dispose();
+            if (!_watchUnavailableLogged)
             {
-                _changes.Reader.TryRead(out _);
-                var started = clock.GetTimestamp();
-
-                // Debounce: wait until the directory has been quiet for a moment (editors write in several steps).
-                do
-                {
-                    await Task.Delay(options.Debounce, clock, stoppingToken).ConfigureAwait(false);
-                }
-                while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < options.MaxDebounce);
-
-                Reload(force: false);
+                _watchUnavailableLogged = true;
+                ManifestLog.WatchUnavailable(logger, reader.Directory, options.PollInterval.TotalSeconds, e.Message);
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-
-        await polling.ConfigureAwait(false);
     }
 
     private async Task PollAsync(PeriodicTimer poll, CancellationToken stoppingToken)
@@ -87,13 +123,45 @@ internal sealed class ManifestDirectorySource(
 
     private void Reload(bool force)
     {
+        IReadOnlyList<ManifestFile> files;
+        bool changed;
         try
         {
-            var files = reader.Read(out var changed);
-            if (!changed && !force)
+            // Watch before reading, so a change made while reading is not missed.
+            if (Directory.Exists(reader.Directory))
             {
-                return;
+                EnsureWatching();
             }
+
+            files = reader.Read(out changed);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Gone (a checkout being replaced, a volume being remounted): keep serving what was published, say so once.
+            if (!_directoryMissing)
+            {
+                _directoryMissing = true;
+                ManifestLog.DirectoryMissing(logger, reader.Directory, options.PollInterval.TotalSeconds);
+            }
+
+            _watcherFailed = true;
+            return;
+        }
+
+        if (_directoryMissing)
+        {
+            _directoryMissing = false;
+            ManifestLog.DirectoryBack(logger, reader.Directory);
+            force = true;
+        }
+
+        if (!changed && !force)
+        {
+            return;
+        }
+
+        try
+        {
 
             var result = _manifests.Apply(files);
             var translationProblems = publisher.Publish(result.Inputs);
@@ -108,8 +176,10 @@ internal sealed class ManifestDirectorySource(
                 ManifestLog.IgnoredKinds(logger, ignored.Length, kinds);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Reading never throws for bad input; this is a bug in translation or publication. The last published
+            // snapshot stays in force and the next change is tried again: one bad reload never stops the server.
             ManifestLog.ReloadFailed(logger, reader.Directory, e);
         }
     }

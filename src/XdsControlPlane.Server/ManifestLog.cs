@@ -24,6 +24,12 @@ internal static partial class ManifestLog
     [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Cannot watch {Directory} for changes ({Reason}); checking it every {Seconds} s instead")]
     public static partial void WatchUnavailable(ILogger logger, string directory, double seconds, string reason);
 
-    [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "Reloading manifests from {Directory} failed; the last published snapshot stays in force")]
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Error, Message = "Reloading manifests from {Directory} failed; the last published snapshot stays in force and the next change is tried again")]
     public static partial void ReloadFailed(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "The manifest directory {Directory} does not exist any more; the last published snapshot stays in force, checking every {Seconds} s for it to come back")]
+    public static partial void DirectoryMissing(ILogger logger, string directory, double seconds);
+
+    [LoggerMessage(EventId = 1109, Level = LogLevel.Information, Message = "The manifest directory {Directory} is back; reloading and watching it again")]
+    public static partial void DirectoryBack(ILogger logger, string directory);
 }

@@ -17,6 +17,13 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
     try
     {
         await host.RunAsync(cancellation).ConfigureAwait(false);
+        if (host.Faulted)
+        {
+            // The host logged the exception; a supervisor must see the failure and restart the process.
+            await Console.Error.WriteLineAsync("error: a component of the server failed (see the log above); exiting").ConfigureAwait(false);
+            return 3;
+        }
+
         return 0;
     }
     catch (IOException e)

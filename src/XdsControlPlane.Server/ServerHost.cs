@@ -138,6 +138,7 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        options.ExtraServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         AdminEndpoints.Map(app);
@@ -159,6 +160,12 @@ public sealed class ServerHost : IAsyncDisposable
     /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>
     private static k8s.KubernetesClientConfiguration KubernetesConfiguration(ServerOptions options) =>
         KubeconfigLoader.Load(options.Kubeconfig, options.KubeContext, allowInCluster: true);
+
+    /// <summary>
+    /// Whether a background component (a source, a controller) stopped with an exception and so stopped the host:
+    /// the process must then exit non-zero, so a supervisor restarts it.
+    /// </summary>
+    public bool Faulted => _app.Services.GetServices<IHostedService>().OfType<BackgroundService>().Any(s => s.ExecuteTask is { IsFaulted: true });
 
     /// <summary>Binds the listeners and starts serving.</summary>
     public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);

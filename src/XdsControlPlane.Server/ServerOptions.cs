@@ -53,6 +53,9 @@ public sealed class ServerOptions
     /// <summary>Debounce and polling of the manifest directory (tests shorten them).</summary>
     internal ManifestSourceOptions? ManifestSource { get; init; }
 
+    /// <summary>More services (tests add a failing component through it).</summary>
+    internal Action<IServiceCollection>? ExtraServices { get; init; }
+
     /// <summary>An extra log sink (tests read the log through it).</summary>
     internal Serilog.Core.ILogEventSink? ExtraLogSink { get; init; }
 }

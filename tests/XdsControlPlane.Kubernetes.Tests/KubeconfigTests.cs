@@ -1,9 +1,6 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using k8s.Exceptions;
 using XdsControlPlane.Testing;
 
@@ -14,7 +11,7 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// file that sets a value wins), else <c>~/.kube/config</c>; and the server process reaching the fake API server
 /// through the environment variable alone.
 /// </summary>
-public sealed partial class KubeconfigTests
+public sealed class KubeconfigTests
 {
     private string _directory = "";
 
@@ -152,78 +149,26 @@ public sealed partial class KubeconfigTests
     {
         await using var api = await FakeApiServer.StartAsync();
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
-        var (first, second) = SplitConfig(api.Url.ToString().TrimEnd('/'));
-        var start = new ProcessStartInfo("dotnet")
+        var (first, second) = SplitConfig(api.Url.ToString());
+        await using var server = await ServerProcess.StartAsync(["--kubernetes"], new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), "--kubernetes", "--loopback", "--xds-port", "0", "--admin-port", "0" })
+            ["KUBECONFIG"] = $"{first}{Path.PathSeparator}{second}",
+            ["HOME"] = Directory.CreateDirectory(Path.Combine(_directory, "home")).FullName,
+            ["POD_NAMESPACE"] = "sandboxctl-system",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.AdminPort}") };
+
+        await Eventually.WaitAsync(
+            async () => (await http.GetAsync(new Uri("/debug/snapshot?group=grpc&resources=false", UriKind.Relative))) is { IsSuccessStatusCode: true } response
+                && JsonNode.Parse(await response.Content.ReadAsStringAsync())!["groups"]?["grpc"]?["resources"]?["LDS"]?.AsObject().ContainsKey("cart.shop:8080") == true,
+            () => $"the cluster's Service in the server's snapshot; server output:\n{server.Output()}");
+
+        Assert.Multiple(() =>
         {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["KUBECONFIG"] = $"{first}{Path.PathSeparator}{second}";
-        start.Environment["HOME"] = Directory.CreateDirectory(Path.Combine(_directory, "home")).FullName;
-        start.Environment["POD_NAMESPACE"] = "sandboxctl-system";
-        using var server = Process.Start(start)!;
-        var output = new StringBuilder();
-        var adminPort = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-
-            if (ListeningLine().Match(line) is { Success: true } match)
-            {
-                adminPort.TrySetResult(int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-
-        server.OutputDataReceived += (_, e) => OnLine(e.Data);
-        server.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
-        string Output()
-        {
-            lock (output)
-            {
-                return output.ToString();
-            }
-        }
-
-        try
-        {
-            var port = await adminPort.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            await Eventually.WaitAsync(
-                async () => (await http.GetAsync(new Uri("/debug/snapshot?group=grpc&resources=false", UriKind.Relative))) is { IsSuccessStatusCode: true } response
-                    && JsonNode.Parse(await response.Content.ReadAsStringAsync())!["groups"]?["grpc"]?["resources"]?["LDS"]?.AsObject().ContainsKey("cart.shop:8080") == true,
-                () => $"the cluster's Service in the server's snapshot; server output:\n{Output()}");
-
-            Assert.Multiple(() =>
-            {
-                Assert.That(api.ListRequests, Has.Some.StartsWith(FakeApiServer.Services), "the server listed Services on the fake API server");
-                Assert.That(server.HasExited, Is.False, Output());
-            });
-        }
-        finally
-        {
-            server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync();
-        }
+            Assert.That(api.ListRequests, Has.Some.StartsWith(FakeApiServer.Services), "the server listed Services on the fake API server");
+            Assert.That(server.Running, Is.True, server.Output());
+        });
     }
-
-    [GeneratedRegex(@"Listening: xDS on port \d+ \(HTTP/2\), admin on port (\d+)")]
-    private static partial Regex ListeningLine();
 
     private (string First, string Second) SplitConfig(string server) => (Write("a", Config(server, currentContext: null)), Write("b", FakeApiServer.CurrentContextOnlyYaml));
 

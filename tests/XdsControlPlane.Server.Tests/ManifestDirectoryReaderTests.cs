@@ -59,6 +59,48 @@ public sealed class ManifestDirectoryReaderTests
         });
     }
 
+    /// <summary>A ConfigMap volume: visible links into <c>..data</c>, which the kubelet swaps to a new timestamped folder on update.</summary>
+    [Test]
+    public void Read_ConfigMapVolume_ReadsThroughTheLinksAndSeesTheSwap()
+    {
+        Write("..2026_12_01_a/routes.yaml", Service);
+        Directory.CreateSymbolicLink(Path.Combine(_directory, "..data"), "..2026_12_01_a");
+        File.CreateSymbolicLink(Path.Combine(_directory, "routes.yaml"), Path.Combine("..data", "routes.yaml"));
+        var reader = new ManifestDirectoryReader(_directory);
+        var before = reader.Read(out _);
+
+        Write("..2026_12_01_b/routes.yaml", Service.Replace("cart", "cart-b", StringComparison.Ordinal));
+        Directory.CreateSymbolicLink(Path.Combine(_directory, "..data_tmp"), "..2026_12_01_b");
+        // The kubelet's atomic swap: rename(2) of the new link over the old one (File.Move refuses a directory link).
+        using (var rename = System.Diagnostics.Process.Start("mv", ["-T", Path.Combine(_directory, "..data_tmp"), Path.Combine(_directory, "..data")]))
+        {
+            rename.WaitForExit();
+            Assert.That(rename.ExitCode, Is.Zero, "mv -T");
+        }
+
+        var after = reader.Read(out var changed);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(before.Single().Contents.Objects.Single().Resource.Metadata.Name, Is.EqualTo("cart"));
+            Assert.That(changed, Is.True, "the swap of ..data is a change although routes.yaml (the link) stayed");
+            Assert.That(after.Single().Contents.Objects.Single().Resource.Metadata.Name, Is.EqualTo("cart-b"));
+        });
+    }
+
+    [Test]
+    public void Read_LinksBackUpTheTree_EachFileOnce()
+    {
+        Write("shop/cart.yaml", Service);
+        Directory.CreateSymbolicLink(Path.Combine(_directory, "loop"), _directory);
+        Directory.CreateSymbolicLink(Path.Combine(_directory, "shop", "up"), "..");
+        Directory.CreateSymbolicLink(Path.Combine(_directory, "also-shop"), "shop");
+
+        var files = new ManifestDirectoryReader(_directory).Read(out _);
+
+        Assert.That(files.Select(f => Path.GetRelativePath(_directory, f.Path)), Is.EqualTo(new[] { Path.Combine("also-shop", "cart.yaml") }), "the first path in order names the file");
+    }
+
     private void Write(string relative, string text)
     {
         var path = Path.Combine(_directory, relative);

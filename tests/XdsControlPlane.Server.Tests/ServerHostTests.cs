@@ -4,6 +4,8 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -35,6 +37,42 @@ public sealed class ServerHostTests
             Assert.That(metrics, Does.Contain("# TYPE xds_connected_streams gauge").And.Contain("# TYPE xds_snapshot_to_ack_seconds histogram"));
         });
         await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>
+    /// A component that fails stops the host (BackgroundServiceExceptionBehavior.StopHost); the host says so, and the
+    /// process then exits 3, not 0, so a supervisor restarts it (Program.cs).
+    /// </summary>
+    [Test]
+    public async Task Run_ComponentFails_StopsAndReportsFaulted()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            ExtraServices = services => services.AddHostedService<FailingComponent>(),
+        });
+
+        await host.RunAsync(cancel.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cancel.IsCancellationRequested, Is.False, "the host stopped by itself");
+            Assert.That(host.Faulted, Is.True);
+        });
+    }
+
+    [Test]
+    public async Task Run_StoppedNormally_NotFaulted()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+
+        await host.RunAsync(cancel.Token);
+
+        Assert.That(host.Faulted, Is.False);
     }
 
     [Test]
@@ -105,5 +143,14 @@ public sealed class ServerHostTests
             Assert.That((string?)debug["groups"]!["gateway"]!["resources"]!["CDS"]!["static"]!["resource"]!["name"], Is.EqualTo("static"));
         });
         await host.StopAsync(cancel.Token);
+    }
+
+    private sealed class FailingComponent : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            await Task.Yield();
+            throw new InvalidOperationException("a component failed");
+        }
     }
 }

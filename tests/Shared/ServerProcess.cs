@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace XdsControlPlane.Testing;
+
+/// <summary>
+/// The server as a real process (<c>dotnet XdsControlPlane.Server.dll</c> from the test's output directory) on free
+/// loopback ports: its output, whether it is still running, its exit code and its peak memory (VmHWM).
+/// </summary>
+internal sealed partial class ServerProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<(int Xds, int Admin)> _ports = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private ServerProcess(Process process) => _process = process;
+
+    /// <summary>The bound xDS port.</summary>
+    public int XdsPort { get; private set; }
+
+    /// <summary>The bound admin port.</summary>
+    public int AdminPort { get; private set; }
+
+    /// <summary>Whether the process is still running.</summary>
+    public bool Running => !_process.HasExited;
+
+    /// <summary>
+    /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0</c>) and waits
+    /// until it listens. With <paramref name="withoutRootPrivileges"/>, it runs in a new user namespace
+    /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable.
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false)
+    {
+        var start = new ProcessStartInfo(withoutRootPrivileges ? "unshare" : "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (withoutRootPrivileges)
+        {
+            start.ArgumentList.Add("-U");
+            start.ArgumentList.Add("dotnet");
+        }
+
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        var server = new ServerProcess(Process.Start(start)!);
+        server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        server._process.BeginOutputReadLine();
+        server._process.BeginErrorReadLine();
+        var exited = server._process.WaitForExitAsync();
+        var listening = server._ports.Task;
+        if (await Task.WhenAny(listening, exited, Task.Delay(StartTimeout)) != listening)
+        {
+            var state = server._process.HasExited ? $"exited with {server._process.ExitCode}" : "did not report its ports";
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"the server {state}; output:\n{server.Output()}");
+        }
+
+        (server.XdsPort, server.AdminPort) = await listening;
+        return server;
+    }
+
+    /// <summary>Everything the process wrote so far, stdout and stderr interleaved.</summary>
+    public string Output()
+    {
+        lock (_output)
+        {
+            return _output.ToString();
+        }
+    }
+
+    /// <summary>Whether the output so far contains <paramref name="text"/>.</summary>
+    public bool Said(string text) => Output().Contains(text, StringComparison.Ordinal);
+
+    /// <summary>The most resident memory the process has used (VmHWM, Linux), in MiB; null where unknown.</summary>
+    public double? PeakMemoryMib()
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? null : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Sends SIGTERM and waits for the exit code.</summary>
+    public async Task<int> StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+
+        if (ListeningLine().Match(line) is { Success: true } match)
+        {
+            _ports.TrySetResult((int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)));
+        }
+    }
+
+    [GeneratedRegex(@"Listening: xDS on port (\d+) \(HTTP/2\), admin on port (\d+)")]
+    private static partial Regex ListeningLine();
+}
