@@ -6,7 +6,7 @@ namespace XdsControlPlane.Kubernetes;
 /// <summary>
 /// Computes the routing conditions of a RouteGroup, Sandbox or LocalWorkload: <c>Accepted</c> (the object is
 /// well-formed and conflicts with no other), <c>ResolvedRefs</c> (every Service, port, Sandbox and LocalWorkload it
-/// names exists) and <c>Programmed</c> (this generation is in force and the connected data planes have ACKed a
+/// names exists, and another namespace's Service allows it: reason <c>RefNotPermitted</c> otherwise) and <c>Programmed</c> (this generation is in force and the connected data planes have ACKed a
 /// snapshot containing it), each with a precise reason and the field paths in the message. Other condition types
 /// (a Sandbox's <c>Ready</c>, written by its controller) are kept as they are. Pure: the caller supplies the time.
 /// </summary>
@@ -30,6 +30,7 @@ public static class RoutingConditions
         var invalid = problems.Where(p => p.Kind == ProblemKind.Invalid).ToArray();
         var conflicts = problems.Where(p => p.Kind == ProblemKind.Conflict).ToArray();
         var unresolved = problems.Where(p => p.Kind == ProblemKind.UnresolvedReference).ToArray();
+        var refused = problems.Where(p => p.Kind == ProblemKind.NotPermitted).ToArray();
         var generation = obj.Metadata.Generation;
         var kind = obj.Key.Kind;
         Condition[] conditions =
@@ -37,8 +38,10 @@ public static class RoutingConditions
             invalid.Length > 0 ? False("Accepted", "Invalid", invalid)
                 : conflicts.Length > 0 ? False("Accepted", "Conflicted", conflicts)
                 : True("Accepted", "Accepted", $"The {kind} is valid."),
-            unresolved.Length > 0 ? False("ResolvedRefs", "RefNotFound", unresolved) : True("ResolvedRefs", "ResolvedRefs", "Every referenced object exists."),
-            !inForce ? new Condition { Type = "Programmed", Status = "False", Reason = "NotAccepted", Message = "This generation is not in force; see Accepted." }
+            refused.Length > 0 ? False("ResolvedRefs", "RefNotPermitted", [.. refused, .. unresolved])
+                : unresolved.Length > 0 ? False("ResolvedRefs", "RefNotFound", unresolved)
+                : True("ResolvedRefs", "ResolvedRefs", "Every referenced object exists and allows the reference."),
+            !inForce ? new Condition { Type = "Programmed", Status = "False", Reason = "NotAccepted", Message = "This generation is not in force; see Accepted and ResolvedRefs." }
                 : obj is LocalWorkload { IsRoutable: false } workload ? new Condition { Type = "Programmed", Status = "False", Reason = workload.Status!.Phase, Message = $"Routes withdrawn while the LocalWorkload is {workload.Status.Phase}; requests reach the baseline." }
                 : acked ? True("Programmed", "Programmed", "The connected data planes have ACKed a snapshot with this generation.")
                 : new Condition { Type = "Programmed", Status = "False", Reason = "Pending", Message = "Waiting for the connected data planes to ACK the snapshot with this generation." },

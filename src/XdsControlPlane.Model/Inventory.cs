@@ -20,6 +20,23 @@ public sealed record KubeService : IManifestObject
 
     /// <summary>The port numbered <paramref name="port"/>, if the Service has it.</summary>
     public KubeServicePort? FindPort(int port) => Spec.Ports.FirstOrDefault(p => p.Port == port);
+
+    /// <summary>
+    /// Whether RouteGroups, Sandboxes and LocalWorkloads in namespace <paramref name="ns"/> may route this Service
+    /// (intercept its keyed requests, or send requests to it): always from its own namespace, from others only when
+    /// its annotation <see cref="SandboxLabels.AllowRoutesFrom"/> lists <paramref name="ns"/> or is <c>*</c>. Only who
+    /// may edit the Service can grant it, as with Gateway API's ReferenceGrant in the target's namespace.
+    /// </summary>
+    public bool AllowsRoutesFrom(string ns)
+    {
+        if (ns == Metadata.Namespace)
+        {
+            return true;
+        }
+
+        return Metadata.Annotations.TryGetValue(SandboxLabels.AllowRoutesFrom, out var allowed)
+            && allowed.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Any(entry => entry == "*" || entry == ns);
+    }
 }
 
 /// <summary>The spec of a <see cref="KubeService"/>.</summary>

@@ -59,10 +59,21 @@ public sealed class LastGoodManifestSet
         // broken, their last good version (a typo in a Service's file must not reject the RouteGroups that use it).
         var candidateInputs = new RoutingInputs(candidates.Values.Concat(broken.Select(_lastGood.GetValueOrDefault).OfType<ManifestObject>()).Select(o => o.Resource));
         var kept = new List<ResourceKey>();
+        var refused = new HashSet<ResourceKey>();
         var inForce = new Dictionary<ResourceKey, ManifestObject>();
         foreach (var (key, candidate) in candidates)
         {
-            var invalid = ManifestValidator.Validate(candidate.Resource, candidateInputs);
+            IReadOnlyList<ManifestProblem> invalid;
+            try
+            {
+                invalid = ManifestValidator.Validate(candidate.Resource, candidateInputs);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A validator bug makes this one object invalid, never the whole set.
+                invalid = [new ManifestProblem(key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}")];
+            }
+
             if (invalid.Count == 0)
             {
                 inForce[key] = candidate;
@@ -70,10 +81,18 @@ public sealed class LastGoodManifestSet
             }
 
             problems.AddRange(invalid.Select(p => p with { Location = candidate.Location }));
+            if (invalid.Any(p => p.Kind == ProblemKind.NotPermitted))
+            {
+                // Not a broken edit but a refused permission (or a revoked one): nothing of it stays in force.
+                broken.Remove(key);
+                refused.Add(key);
+                continue;
+            }
+
             broken.Add(key);
         }
 
-        foreach (var key in broken.Where(k => !inForce.ContainsKey(k)))
+        foreach (var key in broken.Where(k => !inForce.ContainsKey(k) && !refused.Contains(k)))
         {
             if (_lastGood.TryGetValue(key, out var good))
             {

@@ -63,4 +63,10 @@ public enum ProblemKind
 
     /// <summary>Another object already routes the same key and conditions: <c>Accepted=False</c>, reason <c>Conflicted</c>.</summary>
     Conflict,
+
+    /// <summary>
+    /// It refers to another namespace's Service that does not allow it: <c>ResolvedRefs=False</c>, reason
+    /// <c>RefNotPermitted</c>. Never replaced by a last good version: revoking the grant takes effect at once.
+    /// </summary>
+    NotPermitted,
 }

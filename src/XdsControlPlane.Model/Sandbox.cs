@@ -161,4 +161,10 @@ public static class SandboxLabels
 
     /// <summary>The finalizer the Sandbox controller puts on a Sandbox so that its forks are removed before it goes.</summary>
     public const string Finalizer = "sandboxctl.io/forks";
+
+    /// <summary>
+    /// Annotation on a Service: the other namespaces whose RouteGroups, Sandboxes and LocalWorkloads may route it,
+    /// comma-separated, or <c>*</c> for every namespace (see <see cref="KubeService.AllowsRoutesFrom"/>).
+    /// </summary>
+    public const string AllowRoutesFrom = "sandboxctl.io/allow-routes-from";
 }

@@ -324,7 +324,7 @@ public sealed class RouteGroupTranslator
         if (state is null || !ReferenceEquals(state.Service, service) || state.ShortNameUnique != shortNameUnique || !SameObjects(cache.Unsorted, (IReadOnlyList<PlannedRoute>?)unsorted ?? []))
         {
             PlannedRoute[] routes = unsorted is null ? [] : [.. unsorted];
-            Array.Sort(routes, PlannedRoute.Compare);
+            Array.Sort(routes, PlannedRoute.CompareFor(slot.Id.Namespace));
             state = new PortState(service, slot.Port, slot.Id, slot.Protocol, shortNameUnique, slot.Primary, routes, cache, ShadowedRoutes(slot.Id, routes));
             cache.State = state;
             cache.Unsorted = unsorted is null ? [] : [.. unsorted];

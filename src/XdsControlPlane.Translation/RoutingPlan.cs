@@ -33,9 +33,34 @@ internal sealed record PlannedRoute(
             .Select(h => $"{h.Name.ToLowerInvariant()}|{h.Exact}|{h.Prefix}|{h.Regex}|{h.Present}")
             .Order(StringComparer.Ordinal));
 
+    /// <summary>
+    /// Orders the routes of a Service in <paramref name="serviceNamespace"/> the way they are tried: specific first,
+    /// then RouteGroups, LocalWorkloads, Sandboxes, then by key; for the same key, routes from the Service's own
+    /// namespace before routes from namespaces it allowed, then by origin.
+    /// </summary>
+    public static Comparison<PlannedRoute> CompareFor(string serviceNamespace) => (a, b) =>
+    {
+        var order = Compare(a, b, out var byOrigin);
+        if (order != 0)
+        {
+            return order;
+        }
+
+        var ownerFirst = (b.Origin.Namespace == serviceNamespace).CompareTo(a.Origin.Namespace == serviceNamespace);
+        return ownerFirst != 0 ? ownerFirst : byOrigin;
+    };
+
     /// <summary>Orders routes the way they are tried: specific first, then RouteGroups, LocalWorkloads, Sandboxes, then by key and origin.</summary>
     public static int Compare(PlannedRoute a, PlannedRoute b)
     {
+        var order = Compare(a, b, out var byOrigin);
+        return order != 0 ? order : byOrigin;
+    }
+
+    /// <summary>The order up to the routing key; <paramref name="byOrigin"/> breaks ties after it.</summary>
+    private static int Compare(PlannedRoute a, PlannedRoute b, out int byOrigin)
+    {
+        byOrigin = 0;
         var bySpecificity = b.Specificity.CompareTo(a.Specificity);
         if (bySpecificity != 0)
         {
@@ -54,7 +79,8 @@ internal sealed record PlannedRoute(
             return byKey;
         }
 
-        var byOrigin = ResourceKey.Order.Compare(a.Origin, b.Origin);
-        return byOrigin != 0 ? byOrigin : a.RuleIndex.CompareTo(b.RuleIndex);
+        var origin = ResourceKey.Order.Compare(a.Origin, b.Origin);
+        byOrigin = origin != 0 ? origin : a.RuleIndex.CompareTo(b.RuleIndex);
+        return 0;
     }
 }

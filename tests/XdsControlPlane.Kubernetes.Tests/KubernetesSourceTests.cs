@@ -268,6 +268,44 @@ public sealed class KubernetesSourceTests
         });
     }
 
+    /// <summary>
+    /// A tenant in namespace aaa routes shop's cart with a key of its own choosing: refused until shop's Service allows
+    /// aaa, and refused again the moment that grant is withdrawn (its routes leave the snapshot; no last good version).
+    /// </summary>
+    [Test]
+    public async Task Status_OtherNamespacesService_RefusedUntilAllowedAndAgainWhenTheGrantIsWithdrawn()
+    {
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("aaa", "evil"));
+        var takeover = Group("takeover", weight: 100);
+        takeover["metadata"]!["namespace"] = "aaa";
+        takeover["spec"]!["routes"] = new JsonArray(new JsonObject { ["service"] = "cart.shop", ["to"] = new JsonArray(new JsonObject { ["service"] = "evil" }) });
+        _api.Put(FakeApiServer.RouteGroups, takeover);
+        string? ResolvedRefs() => _api.Get(FakeApiServer.RouteGroups, "aaa", "takeover")?["status"]?["conditions"]?.AsArray()
+            .FirstOrDefault(c => (string?)c!["type"] == "ResolvedRefs") is { } c ? $"{c["status"]} {c["reason"]}: {c["message"]}" : null;
+        bool Routed() => new XdsControlPlane.Translation.RouteGroupTranslator().Translate(Volatile.Read(ref _published)!).Groups["grpc"]
+            .Select(r => r.Message).OfType<global::Envoy.Config.Route.V3.RouteConfiguration>()
+            .Where(c => c.Name == "cart.shop.svc.cluster.local:8080")
+            .Any(c => c.VirtualHosts.SelectMany(h => h.Routes).Any(r => r.Route_?.Cluster == "outbound|8080||evil.aaa.svc.cluster.local"));
+
+        await Eventually.WaitAsync(() => ResolvedRefs()?.StartsWith("False", StringComparison.Ordinal) == true, () => $"the refusal in status; last seen {ResolvedRefs()}");
+        var refused = ResolvedRefs();
+        var routedWhileRefused = Routed();
+
+        var cart = Service("cart");
+        cart["metadata"]!["annotations"] = new JsonObject { ["sandboxctl.io/allow-routes-from"] = "aaa" };
+        _api.Put(FakeApiServer.Services, cart);
+        await Eventually.WaitAsync(() => ResolvedRefs()?.StartsWith("True", StringComparison.Ordinal) == true && Routed(), () => $"the grant to take effect; last seen {ResolvedRefs()}");
+
+        _api.Put(FakeApiServer.Services, Service("cart"));
+        await Eventually.WaitAsync(() => ResolvedRefs()?.StartsWith("False", StringComparison.Ordinal) == true && !Routed(), () => $"the withdrawal to take effect; last seen {ResolvedRefs()}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.EqualTo("False RefNotPermitted: spec.routes[0].service: Service shop/cart does not allow routes from namespace aaa (its annotation sandboxctl.io/allow-routes-from must list aaa)"));
+            Assert.That(routedWhileRefused, Is.False);
+        });
+    }
+
     [Test]
     public async Task Status_ProgrammedWaitsForAcks_AndNewGenerationIsObserved()
     {
@@ -331,7 +369,7 @@ public sealed class KubernetesSourceTests
         Assert.Multiple(() =>
         {
             Assert.That(valid.Select(c => (c.Type, c.Status, c.Reason)), Is.EqualTo(new[] { ("Ready", "True", "ForksReady"), ("Accepted", "True", "Accepted"), ("ResolvedRefs", "True", "ResolvedRefs"), ("Programmed", "True", "Programmed") }));
-            Assert.That(invalid[0], Is.EqualTo(invalid[0] with { Type = "Accepted", Status = "False", Reason = "Invalid", Message = "spec.ttl: must be a positive duration such as 30m or 24h, got 'soon'" }));
+            Assert.That(invalid[0], Is.EqualTo(invalid[0] with { Type = "Accepted", Status = "False", Reason = "Invalid", Message = "spec.ttl: must be a duration from 1s to 8760h such as 30m or 24h, got 'soon'" }));
             Assert.That((invalid[2].Status, invalid[2].Reason), Is.EqualTo(("False", "NotAccepted")));
         });
     }
