@@ -1,5 +1,5 @@
 // Build script: `dotnet tool restore` once, then `dotnet cake [--target=Test] [--configuration=Release]`.
-// Targets: Restore, Build, Test (default), Run.
+// Targets: Restore, Build, Test (default), Fuzz, Run.
 
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
@@ -27,6 +27,23 @@ Task("Test")
     .Does(() =>
 {
     DotNetTest(Solution, new DotNetTestSettings { Configuration = configuration, NoBuild = true, NoRestore = true });
+});
+
+Task("Fuzz")
+    .Description("Runs only the fuzz tests (category Fuzz), for --fuzz-seconds each (default 600) instead of the test suite's 15.")
+    .IsDependentOn("Build")
+    .Does(() =>
+{
+    var seconds = Argument("fuzz-seconds", 600);
+    DotNetTest(Solution, new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        NoRestore = true,
+        Filter = "TestCategory=Fuzz",
+        EnvironmentVariables = { ["FUZZ_SECONDS"] = seconds.ToString() },
+        Loggers = { "console;verbosity=normal" },
+    });
 });
 
 Task("Run")
