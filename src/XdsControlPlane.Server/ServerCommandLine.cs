@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
@@ -24,12 +25,28 @@ public static partial class ServerCommandLine
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
-                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero && age <= XdsControlPlane.Xds.XdsServerOptions.MaxFiniteStreamAge)
+                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero && age <= XdsServerOptions.MaxFiniteStreamAge)
                 {
                     return age;
                 }
 
                 result.AddError($"--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '{text}'.");
+                return default;
+            },
+        };
+        var maxRequestBytes = new Option<int>("--max-request-bytes")
+        {
+            Description = "The largest xDS request accepted, in bytes or with a suffix Ki, Mi or Gi (e.g. 16Mi); a larger one ends its stream with RESOURCE_EXHAUSTED.",
+            DefaultValueFactory = _ => XdsServerOptions.DefaultMaxRequestBytes,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (ByteSize.TryParse(text, out var bytes) && bytes is >= XdsServerOptions.MinMaxRequestBytes and <= XdsServerOptions.MaxMaxRequestBytes)
+                {
+                    return (int)bytes;
+                }
+
+                result.AddError($"--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '{text}'.");
                 return default;
             },
         };
@@ -66,7 +83,7 @@ public static partial class ServerCommandLine
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
+            xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
         };
         root.Validators.Add(result =>
         {
@@ -110,6 +127,7 @@ public static partial class ServerCommandLine
                 AdminPort = parse.GetValue(adminPort),
                 Loopback = parse.GetValue(loopback),
                 MaxStreamAge = parse.GetValue(maxStreamAge),
+                MaxRequestBytes = parse.GetValue(maxRequestBytes),
                 LogFormat = parse.GetValue(logFormat),
                 ManifestsDirectory = parse.GetValue(manifests)?.FullName,
                 Kubernetes = parse.GetValue(kubernetes),

@@ -83,7 +83,11 @@ public sealed class ServerHost : IAsyncDisposable
         });
 
         builder.Services.AddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
-        builder.Services.AddXdsServer(xds => xds.MaxStreamAge = options.MaxStreamAge);
+        builder.Services.AddXdsServer(xds =>
+        {
+            xds.MaxStreamAge = options.MaxStreamAge;
+            xds.MaxRequestBytes = options.MaxRequestBytes;
+        });
         builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
         if (options.ManifestsDirectory is { } directory)

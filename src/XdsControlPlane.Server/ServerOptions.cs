@@ -26,6 +26,9 @@ public sealed class ServerOptions
     /// <summary>xDS streams are ended after this long (±10%) so clients rebalance across replicas.</summary>
     public TimeSpan MaxStreamAge { get; init; } = DefaultMaxStreamAge;
 
+    /// <summary>The largest xDS request message accepted, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.</summary>
+    public int MaxRequestBytes { get; init; } = XdsControlPlane.Xds.XdsServerOptions.DefaultMaxRequestBytes;
+
     /// <summary>Console log format.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Plain;
 

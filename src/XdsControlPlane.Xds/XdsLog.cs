@@ -27,6 +27,9 @@ internal static partial class XdsLog
     [LoggerMessage(EventId = 2008, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} ended: the server is shutting down, so the client reconnects to another replica")]
     public static partial void ServerStopping(ILogger logger, long streamId, string nodeId);
 
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Stream {StreamId}: a request was larger than {MaxRequestBytes} bytes (MaxRequestBytes; the server's --max-request-bytes); ending the stream with RESOURCE_EXHAUSTED")]
+    public static partial void RequestTooLarge(ILogger logger, long streamId, int maxRequestBytes);
+
     [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "xDS stream {StreamId} of node {NodeId} reached its maximum age; ending it so the client reconnects")]
     public static partial void MaxAgeReached(ILogger logger, long streamId, string nodeId);
 }

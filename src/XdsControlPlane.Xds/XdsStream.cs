@@ -25,6 +25,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly TimeSpan _maxAge;
+    private readonly int _maxRequestBytes;
     private int _snapshotChanged;
     private IDisposable? _watch;
     private readonly CancellationToken _stopping;
@@ -41,6 +42,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
         _stopping = context.Stopping;
+        _maxRequestBytes = context.Options.MaxRequestBytes;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
@@ -170,6 +172,12 @@ internal abstract class XdsStream<TRequest, TResponse>
             }
 
             _inbox.Writer.TryComplete();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            // gRPC refused a message over MaxReceiveMessageSize: only this stream ends, with gRPC's own status.
+            XdsLog.RequestTooLarge(Logger, Id, _maxRequestBytes);
+            _inbox.Writer.TryComplete(e);
         }
         catch (Exception e)
         {

@@ -18,6 +18,7 @@ public sealed class ServerCommandLineTests
             Assert.That(options?.Loopback, Is.False);
             Assert.That(options?.LogFormat, Is.EqualTo(LogFormat.Plain));
             Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
+            Assert.That(options?.MaxRequestBytes, Is.EqualTo(4 * 1024 * 1024));
         });
     }
 
@@ -38,6 +39,10 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--max-stream-age", "soon" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got 'soon'.")]
     [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '0s'.")]
     [TestCase(new[] { "--max-stream-age", "1000h" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '1000h'.")]
+    [TestCase(new[] { "--max-request-bytes", "4MB" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '4MB'.")]
+    [TestCase(new[] { "--max-request-bytes", "1000" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '1000'.")]
+    [TestCase(new[] { "--max-request-bytes", "2Gi" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '2Gi'.")]
+    [TestCase(new[] { "--max-request-bytes", "99999999999999999999" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '99999999999999999999'.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     [TestCase(new[] { "--manifests", "/no/such/directory" }, "--manifests must be an existing directory, got '/no/such/directory'.")]
     [TestCase(new[] { "--manifests", "/tmp", "--kubernetes" }, "--manifests and --kubernetes are alternative sources; give one.")]
@@ -77,6 +82,17 @@ public sealed class ServerCommandLineTests
         Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
     }
 
+    [TestCase("65536", 65536)]
+    [TestCase("512Ki", 512 * 1024)]
+    [TestCase("16Mi", 16 * 1024 * 1024)]
+    [TestCase("1Gi", 1024 * 1024 * 1024)]
+    public async Task Invoke_MaxRequestBytes_AcceptsBytesAndBinarySuffixes(string text, int bytes)
+    {
+        var (exit, options, _, error) = await InvokeAsync("--max-request-bytes", text);
+
+        Assert.That((exit, options?.MaxRequestBytes), Is.EqualTo((0, (int?)bytes)), error);
+    }
+
     [Test]
     public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
     {
@@ -86,7 +102,7 @@ public sealed class ServerCommandLineTests
         {
             Assert.That(exit, Is.Zero);
             Assert.That(options, Is.Null);
-            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age"));
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes"));
         });
     }
 

@@ -84,6 +84,22 @@ public sealed class ServerHostTests
     }
 
     [Test]
+    public async Task Start_MaxRequestBytes_LimitsXdsRequests()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, MaxRequestBytes = 128 * 1024 });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+
+        var small = await FirstResponseStatusAsync(channel, metadataBytes: 100_000, cancel.Token);
+        var large = await FirstResponseStatusAsync(channel, metadataBytes: 200_000, cancel.Token);
+
+        Assert.That((small, large), Is.EqualTo((Grpc.Core.StatusCode.OK, Grpc.Core.StatusCode.ResourceExhausted)));
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
@@ -105,5 +121,31 @@ public sealed class ServerHostTests
             Assert.That((string?)debug["groups"]!["gateway"]!["resources"]!["CDS"]!["static"]!["resource"]!["name"], Is.EqualTo("static"));
         });
         await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>Sends one CDS request whose node carries <paramref name="metadataBytes"/> of metadata: OK when a response came, else the call's status.</summary>
+    private static async Task<Grpc.Core.StatusCode> FirstResponseStatusAsync(GrpcChannel channel, int metadataBytes, CancellationToken cancellationToken)
+    {
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+        var node = new Node { Id = "big", Metadata = new Struct { Fields = { ["blob"] = Value.ForString(new string('x', metadataBytes)) } } };
+        try
+        {
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Cluster, Node = node }, cancellationToken);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            // The server may end the call before the client has written it all; the status comes with the response stream.
+        }
+
+        try
+        {
+            Assert.That(await call.ResponseStream.MoveNext(cancellationToken), Is.True);
+            await call.RequestStream.CompleteAsync();
+            return Grpc.Core.StatusCode.OK;
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            return e.StatusCode;
+        }
     }
 }

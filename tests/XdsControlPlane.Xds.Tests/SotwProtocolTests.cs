@@ -393,18 +393,6 @@ public sealed class SotwProtocolTests
         });
     }
 
-    [Test] // 13
-    public async Task Request_LargerThanFourMebibytes_IsAccepted()
-    {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
-        var names = Enumerable.Range(0, 100_000).Select(i => $"cluster-with-a-rather-long-name-number-{i:D8}").Append("cart").ToArray();
-
-        var reply = await client.RequestAsync(Eds, names);
-
-        Assert.That(Names(reply), Is.EqualTo(new[] { "cart" }));
-    }
-
     [Test]
     public async Task Request_BeforeAnySnapshot_IsAnsweredWhenTheFirstSnapshotArrives()
     {
