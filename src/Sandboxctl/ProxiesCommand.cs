@@ -24,6 +24,12 @@ internal static class ProxiesCommand
         ("SDS", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"),
     ];
 
+    /// <summary>
+    /// The largest CSDS answer read (gRPC's default is 4 MiB): it lists every resource of every client, so a replica
+    /// with a thousand Envoys holding a few hundred resources each answers with tens of megabytes.
+    /// </summary>
+    private const int MaxAnswerBytes = 256 * 1024 * 1024;
+
     public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf)
     {
         var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => "localhost:18000" };
@@ -52,12 +58,19 @@ internal static class ProxiesCommand
     public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var uri = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
-        using var channel = GrpcChannel.ForAddress(uri);
+        using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { MaxReceiveMessageSize = MaxAnswerBytes });
         var client = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
         ClientStatusResponse response;
         try
         {
             response = await client.FetchClientStatusAsync(new ClientStatusRequest { ExcludeResourceContents = true }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            throw new CliException(
+                $"the proxy status from {address} is larger than sandboxctl accepts ({MaxAnswerBytes / (1024 * 1024)} MiB): {e.Status.Detail}",
+                hint: null,
+                ExitCodes.ConnectionError);
         }
         catch (RpcException e)
         {

@@ -63,7 +63,7 @@ internal abstract class XdsStream<TRequest, TResponse>
     /// <summary>The one type a per-type service serves, or <see langword="null"/> for ADS.</summary>
     protected string? FixedTypeUrl { get; }
 
-    /// <summary>The client's node (from its first request), once known.</summary>
+    /// <summary>The bounded, printable copy of the client's node (from its first request), once known.</summary>
     protected Node? Node { get; private set; }
 
     /// <summary>The client's node group, once known.</summary>
@@ -242,12 +242,12 @@ internal abstract class XdsStream<TRequest, TResponse>
 
         var node = NodeOf(request) ?? new Node();
         var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
-        Node = node;
+        Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
         _watch = _cache.Watch(Group, OnSnapshotChanged);
         _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
         Metrics.StreamOpened(Protocol, Group);
-        var agent = ClientAgent.Of(node);
+        var agent = ClientAgent.Of(Node);
         XdsLog.StreamOpened(Logger, Id, Node.Id, agent, Group);
     }
 

@@ -10,6 +10,7 @@ using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
+using XdsControlPlane.Xds;
 
 namespace Sandboxctl.Tests;
 
@@ -155,6 +156,39 @@ public sealed class SandboxctlTests
         // The client side closes first, as a real client does on GOAWAY; an open call would hold the host's shutdown for its full timeout.
         good.Dispose();
         bad.Dispose();
+        await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>One client's 5 MB NACK message used to make the CSDS answer too large for every user of <c>proxies</c>.</summary>
+    [Test]
+    public async Task Proxies_OneClientNackedWithFiveMegabytes_ShowsEveryClientWithTheErrorCapped()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop"), MaxRequestBytes = 8 * 1024 * 1024 });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
+        using var huge = await ConnectAsync(channel, "envoy-huge", "sidecar", nack: "cluster outbound|8080: " + new string('x', 5_000_000), cancel.Token);
+        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (jsonCode, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
+
+        var nackLine = stdout.Split('\n').Single(l => l.StartsWith("envoy-huge CDS NACKed", StringComparison.Ordinal));
+        var error = (string?)JsonNode.Parse(json)!.AsArray().Single(p => (string?)p!["node"] == "envoy-huge")!["types"]!["CDS"]!["error"];
+        Assert.Multiple(() =>
+        {
+            // Lengths first and short excerpts only: a failure must not print five megabytes.
+            Assert.That((code, jsonCode), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), stderr[..Math.Min(stderr.Length, 500)]);
+            Assert.That(stdout.Length, Is.LessThan(10_000), "the output carries at most 4 KiB of the client's text");
+            Assert.That(stdout, Does.Contain("envoy-good").And.Contain("SYNCED").And.Contain("envoy-huge").And.Contain("NACKED"));
+            Assert.That(nackLine[..100], Does.Contain("cluster outbound|8080: xxx"));
+            Assert.That(nackLine[^1], Is.EqualTo('…'), "the cut is marked");
+            Assert.That(error?.Length, Is.EqualTo(ClientText.MaxMessageLength + 1));
+            Assert.That(error?[..30], Is.EqualTo("cluster outbound|8080: xxxxxxx"));
+        });
+        good.Dispose();
+        huge.Dispose();
         await host.StopAsync(cancel.Token);
     }
 

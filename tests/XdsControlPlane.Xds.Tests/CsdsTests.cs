@@ -75,6 +75,56 @@ public sealed class CsdsTests
         });
     }
 
+    /// <summary>One client's huge node and NACK text are kept as bounded, printable copies: CSDS stays small for everyone.</summary>
+    [Test]
+    public async Task FetchClientStatus_HugeNodeAndNack_AnswersWithBoundedPrintableCopies()
+    {
+        await using var server = await XdsTestServer.StartAsync(configure: options => options.MaxRequestBytes = 32 * 1024 * 1024);
+        server.Publish(TestResources.Snapshot("cart"));
+        var node = RequestLimitTests.NodeWithMetadata("huge\u001b[31m\r\n" + new string('n', 100_000), 5_000_000);
+        node.Metadata.Fields["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("sidecar");
+        node.Extensions.Add(Enumerable.Range(0, 1000).Select(i => new Envoy.Config.Core.V3.Extension { Name = $"envoy.extension.{i}", Category = "envoy.filters" }));
+        node.ClientFeatures.Add(Enumerable.Range(0, 10_000).Select(i => $"feature-{i}"));
+        await using var huge = Open(server.Channel, node);
+        await huge.NackAsync(await huge.RequestAsync(TypeUrls.Cluster), string.Empty, "line one\nline two\u001b]0;title\u0007" + new string('e', 5_000_000));
+        await huge.AssertNothingSentAsync();
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(server.Channel);
+
+        var status = await csds.FetchClientStatusAsync(new ClientStatusRequest { ExcludeResourceContents = true });
+
+        var kept = status.Config.Single();
+        var error = kept.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Cluster).ErrorState.Details;
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.CalculateSize(), Is.LessThan(16 * 1024), "the answer does not carry what the client sent");
+            Assert.That(kept.Node.Id, Does.StartWith("huge?[31m??nnn").And.EndWith("…").And.Length.EqualTo(ClientText.MaxNameLength + 1));
+            Assert.That(kept.Node.Metadata.Fields.Keys, Is.EquivalentTo(new[] { "sandboxctl.io/role", "sandboxctl.io/metadata-dropped" }));
+            Assert.That(kept.Node.Metadata.Fields["sandboxctl.io/metadata-dropped"].StringValue, Does.Match("^5000[0-9]{3} bytes of metadata, more than the 16384 kept$"));
+            Assert.That(kept.Node.Extensions, Is.Empty);
+            Assert.That(kept.Node.ClientFeatures, Has.Count.EqualTo(64));
+            Assert.That(error, Does.StartWith("line one line two?]0;title?eee").And.EndWith("…").And.Length.EqualTo(ClientText.MaxMessageLength + 1));
+        });
+    }
+
+    [Test]
+    public async Task FetchClientStatus_SmallNode_IsKeptAsSent()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var node = XdsTestServer.Node("envoy-1");
+        node.Metadata = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("sidecar"), ["ISTIO_VERSION"] = Google.Protobuf.WellKnownTypes.Value.ForString("1.24.0") } };
+        node.Locality = new Envoy.Config.Core.V3.Locality { Region = "eu", Zone = "eu-west-1a" };
+        node.UserAgentName = "envoy";
+        node.UserAgentBuildVersion = new Envoy.Config.Core.V3.BuildVersion { Version = new Envoy.Type.V3.SemanticVersion { MajorNumber = 1, MinorNumber = 31, Patch = 2 } };
+        node.ClientFeatures.Add("envoy.lb.does_not_support_overprovisioning");
+        await using var client = Open(_server.Channel, node);
+        await client.RequestAsync(TypeUrls.Cluster);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var kept = (await csds.FetchClientStatusAsync(new ClientStatusRequest())).Config.Single().Node;
+
+        Assert.That(kept, Is.EqualTo(node));
+    }
+
     [Test]
     public void FetchClientStatus_MetadataMatcher_IsRejectedClearly()
     {
