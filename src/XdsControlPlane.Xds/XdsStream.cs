@@ -140,8 +140,14 @@ internal abstract class XdsStream<TRequest, TResponse>
     }
 
     /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
-    private string? Problem(TRequest request)
+    private string? Problem(TRequest request, bool first)
     {
+        if (first && NodeOf(request) is null)
+        {
+            // Without a node the client cannot be grouped, shown or told apart (Envoy and gRPC always send it first).
+            return "node is required on the first request of a stream";
+        }
+
         var typeUrl = TypeUrlOf(request);
         if (FixedTypeUrl is null && string.IsNullOrEmpty(typeUrl))
         {
@@ -160,14 +166,16 @@ internal abstract class XdsStream<TRequest, TResponse>
     {
         try
         {
+            var first = true;
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (Problem(requests.Current) is { } reason)
+                if (Problem(requests.Current, first) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
                 }
 
+                first = false;
                 await _inbox.Writer.WriteAsync(requests.Current, cancellationToken).ConfigureAwait(false);
             }
 
@@ -240,7 +248,7 @@ internal abstract class XdsStream<TRequest, TResponse>
             return;
         }
 
-        var node = NodeOf(request) ?? new Node();
+        var node = NodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
         var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
         Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
