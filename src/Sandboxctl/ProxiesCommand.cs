@@ -125,12 +125,16 @@ internal static class ProxiesCommand
         }))),
     };
 
-    /// <summary>One proxy: node, role, what client it is, and per type its sync state.</summary>
+    /// <summary>
+    /// One proxy: node, role, what client it is, and per type its sync state. Every text in it came from a client
+    /// (through the control plane): it is made printable and capped here, where it enters the terminal, whatever the
+    /// server kept (<see cref="ClientText"/>; an older or foreign server may pass it on raw).
+    /// </summary>
     internal sealed record ProxyStatus(string NodeId, string NodeCluster, string Role, ClientAgent Agent, IReadOnlyList<string> ClientFeatures, IReadOnlyDictionary<string, TypeSync> Types)
     {
         public static ProxyStatus Of(ClientConfig config)
         {
-            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? value.StringValue : "sidecar";
+            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? ClientAgent.Printable(value.StringValue) : "sidecar";
             var types = new SortedDictionary<string, TypeSync>(StringComparer.Ordinal);
             foreach (var (name, typeUrl) in KnownTypes)
             {
@@ -142,7 +146,7 @@ internal static class ProxiesCommand
             }
 
             var features = config.Node.ClientFeatures.Select(f => ClientAgent.Printable(f)).ToArray();
-            return new ProxyStatus(config.Node.Id, config.Node.Cluster, role, ClientAgent.Of(config.Node), features, types);
+            return new ProxyStatus(Name(config.Node.Id), Name(config.Node.Cluster), role, ClientAgent.Of(config.Node), features, types);
         }
     }
 
@@ -161,7 +165,11 @@ internal static class ProxiesCommand
             var acked = entries.Count(e => e.ClientStatus == ClientResourceStatus.Acked);
             var nack = entries.FirstOrDefault(e => e.ClientStatus == ClientResourceStatus.Nacked)?.ErrorState;
             var status = nack is not null ? "NACKED" : acked == entries.Count ? "SYNCED" : "STALE";
-            return new TypeSync(status, entries.Count, acked, nack?.VersionInfo, nack?.Details);
+            return nack is null
+                ? new TypeSync(status, entries.Count, acked, null, null)
+                : new TypeSync(status, entries.Count, acked, Name(nack.VersionInfo), ClientText.OneLine(nack.Details, ClientText.MaxMessageLength));
         }
     }
+
+    private static string Name(string? text) => ClientText.Printable(text, ClientText.MaxNameLength);
 }

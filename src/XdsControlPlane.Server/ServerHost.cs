@@ -15,6 +15,9 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
+    /// <summary>The line format of <c>--log-format plain</c>.</summary>
+    internal const string PlainLogTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
     private readonly WebApplication _app;
     private readonly ListenOptions[] _listeners;
 
@@ -52,7 +55,7 @@ public sealed class ServerHost : IAsyncDisposable
             }
             else
             {
-                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+                logger.WriteTo.Console(outputTemplate: PlainLogTemplate);
             }
 
             if (options.ExtraLogSink is { } sink)

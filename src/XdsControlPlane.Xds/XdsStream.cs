@@ -156,7 +156,7 @@ internal abstract class XdsStream<TRequest, TResponse>
 
         if (FixedTypeUrl is not null && typeUrl.Length > 0 && typeUrl != FixedTypeUrl)
         {
-            return $"type_url {typeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
+            return $"type_url {ClientText.Printable(typeUrl, ClientText.MaxNameLength)} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
         }
 
         return null;
@@ -253,7 +253,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
         _watch = _cache.Watch(Group, OnSnapshotChanged);
-        _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
+        _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = ClientText.Printable(Group, ClientText.MaxNameLength) });
         Metrics.StreamOpened(Protocol, Group);
         var agent = ClientAgent.Of(Node);
         XdsLog.StreamOpened(Logger, Id, Node.Id, agent, Group);

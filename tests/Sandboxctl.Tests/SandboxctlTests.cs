@@ -192,6 +192,59 @@ public sealed class SandboxctlTests
         await host.StopAsync(cancel.Token);
     }
 
+    /// <summary>Terminal injection (as kubectl's CVE-2021-25743): a client's escape sequences and line breaks are printed defused.</summary>
+    [Test]
+    public async Task Proxies_HostileNodeIdAndNack_TableAndNackLinesHaveNoEscapesOrLineBreaks()
+    {
+        const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var hostile = await ConnectAsync(channel, forged, "sidecar", nack: "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack", cancel.Token, node => node.Cluster = forged);
+        await WaitAsync(() => host.Clients.Clients.Any(c => c.Types.Any(t => t.LastNack is not null)));
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "yaml");
+
+        AssertDefused(code, stdout, stderr, yaml);
+        hostile.Dispose();
+        await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>The CLI defuses client text itself, whatever the server passes on (an older or foreign control plane).</summary>
+    [Test]
+    public async Task Proxies_ServerPassingRawClientText_TableAndNackLinesHaveNoEscapesOrLineBreaks()
+    {
+        const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
+        var raw = new Envoy.Service.Status.V3.ClientStatusResponse
+        {
+            Config =
+            {
+                new Envoy.Service.Status.V3.ClientConfig
+                {
+                    Node = new Node { Id = forged, Cluster = forged, UserAgentName = forged, Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString(forged) } } },
+                    GenericXdsConfigs =
+                    {
+                        new Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsConfig
+                        {
+                            TypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+                            Name = "c",
+                            ClientStatus = Envoy.Admin.V3.ClientResourceStatus.Nacked,
+                            ErrorState = new Envoy.Admin.V3.UpdateFailureState { VersionInfo = "v" + forged, Details = "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack" },
+                        },
+                    },
+                },
+            },
+        };
+        await using var csds = await RawCsdsServer.StartAsync(raw);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{csds.Port}", "--no-color");
+        var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{csds.Port}", "-o", "yaml");
+
+        AssertDefused(code, stdout, stderr, yaml);
+    }
+
     [Test]
     public async Task Proxies_NothingListening_ExitsTwoWithHint()
     {
@@ -355,6 +408,16 @@ public sealed class SandboxctlTests
         hostile.Dispose();
         await host.StopAsync(cancel.Token);
     }
+
+    private static void AssertDefused(int code, string stdout, string stderr, string yaml) => Assert.Multiple(() =>
+    {
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+        Assert.That(stdout, Does.Not.Contain("\u001b").And.Not.Contain("\r").And.Not.Contain("\u0007"));
+        Assert.That(stdout.Split('\n').Where(line => line.StartsWith("[12:00:00", StringComparison.Ordinal)), Is.Empty, "no line begins with the client's forged text");
+        Assert.That(stdout, Does.Contain("a?[31m??[12:00:00 INF] forged CDS NACKed version"), "the NACK line names the node, defused");
+        Assert.That(stdout, Does.Contain(": bad?]0;owned?  [12:00:00 INF] forged nack"), "the NACK text is on its line, defused");
+        Assert.That(yaml, Does.Not.Contain("\u001b").And.Not.Contain("\\e").And.Not.Contain("\\u001B").And.Not.Contain("\\x1B"), "YAML carries no escape either, raw or quoted");
+    });
 
     private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken, Action<Node>? describe = null)
     {
