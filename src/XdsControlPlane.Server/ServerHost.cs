@@ -39,6 +39,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The connected xDS clients and their sync state.</summary>
     public ClientRegistry Clients => _app.Services.GetRequiredService<ClientRegistry>();
 
+    /// <summary>The host's services (tests reach the /debug gate through them).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>Builds the host for <paramref name="options"/>.</summary>
     public static ServerHost Create(ServerOptions options)
     {
@@ -93,6 +96,7 @@ public sealed class ServerHost : IAsyncDisposable
         });
         builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
+        builder.Services.AddSingleton(new DebugRequestGate(DebugRequestGate.DefaultLimit));
         if (options.ManifestsDirectory is { } directory)
         {
             builder.Services.AddSingleton(new ManifestDirectoryReader(directory));

@@ -25,6 +25,7 @@ public sealed class SandboxctlTests
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
+        await WaitAsync(() => host.Snapshots.Groups.Count == 3); // the manifest source publishes shortly after start
         using var http = new HttpClient();
         var served = (await http.GetFromJsonAsync<JsonObject>(new Uri($"http://127.0.0.1:{host.AdminPort}/debug/snapshot"), cancel.Token))!;
 

@@ -4,6 +4,7 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -100,6 +101,43 @@ public sealed class ServerHostTests
     }
 
     [Test]
+    public async Task DebugSnapshot_WhileTheGateIsFull_Answers429WithRetryAfterAndHealthStaysUp()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
+        var gate = host.Services.GetRequiredService<DebugRequestGate>();
+
+        // Two requests in flight hold the two slots.
+        var running = Enumerable.Range(0, DebugRequestGate.DefaultLimit).Select(_ => gate.TryEnter()).ToArray();
+        var refused = await http.GetAsync(new Uri("/debug/snapshot", UriKind.Relative), cancel.Token);
+        var healthz = await http.GetAsync(new Uri("/healthz", UriKind.Relative), cancel.Token);
+        var readyz = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
+        var metrics = await http.GetAsync(new Uri("/metrics", UriKind.Relative), cancel.Token);
+        foreach (var slot in running)
+        {
+            slot?.Dispose();
+        }
+
+        var served = await http.GetAsync(new Uri("/debug/snapshot?resources=false", UriKind.Relative), cancel.Token);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(running, Has.All.Not.Null);
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+            Assert.That(await refused.Content.ReadAsStringAsync(cancel.Token), Is.EqualTo("too many /debug requests: at most 2 run at once; retry after 1 s\n"));
+            Assert.That((healthz.StatusCode, readyz.StatusCode, metrics.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)), "health, readiness and metrics do not wait for /debug");
+            Assert.That(served.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a freed slot serves the next request");
+            Assert.That(served.Content.Headers.ContentType?.ToString(), Is.EqualTo("application/json; charset=utf-8"));
+            Assert.That(() => AllSlotsFree(gate), Is.True.After(5000, 20), "the served request gave its slot back");
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
@@ -121,6 +159,18 @@ public sealed class ServerHostTests
             Assert.That((string?)debug["groups"]!["gateway"]!["resources"]!["CDS"]!["static"]!["resource"]!["name"], Is.EqualTo("static"));
         });
         await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>Whether every slot of <paramref name="gate"/> can be taken (they are given back at once).</summary>
+    private static bool AllSlotsFree(DebugRequestGate gate)
+    {
+        var slots = Enumerable.Range(0, gate.Limit).Select(_ => gate.TryEnter()).ToArray();
+        foreach (var slot in slots)
+        {
+            slot?.Dispose();
+        }
+
+        return slots.All(s => s is not null);
     }
 
     /// <summary>Sends one CDS request whose node carries <paramref name="metadataBytes"/> of metadata: OK when a response came, else the call's status.</summary>
