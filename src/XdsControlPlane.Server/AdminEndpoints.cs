@@ -13,7 +13,7 @@ internal static class AdminEndpoints
         var admin = app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) =>
             ListenerRole.Of(context.HttpContext) is null or ListenerRole.Admin ? await next(context).ConfigureAwait(false) : Results.NotFound());
 
-        // Health and metrics answer without touching the /debug gate: they stay fast while debug requests run.
+        // Health and metrics are open to anyone and do not touch the /debug gate: they stay fast while debug requests run.
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
 
         // Ready once a snapshot has been published: before that, clients would connect and wait for nothing.
@@ -23,6 +23,21 @@ internal static class AdminEndpoints
         admin.MapMetrics("/metrics");
 
         var debug = admin.MapGroup("/debug").AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            switch (http.RequestServices.GetRequiredService<DebugAccess>().Decide(http.Connection.RemoteIpAddress, http.Request.Headers.Authorization))
+            {
+                case DebugAccessDecision.LoopbackOnly:
+                    return Results.Text(
+                        "/debug is served to loopback clients only (kubectl port-forward works); start the server with --debug-token or " + ServerOptions.DebugTokenVariable + " to let others in with Authorization: Bearer <token>\n",
+                        statusCode: StatusCodes.Status403Forbidden);
+                case DebugAccessDecision.TokenRequired:
+                    http.Response.Headers.WWWAuthenticate = "Bearer realm=\"xds-control-plane /debug\"";
+                    return Results.Text("/debug needs Authorization: Bearer <token> (the server's --debug-token) from clients that are not on loopback\n", statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            return await next(context).ConfigureAwait(false);
+        }).AddEndpointFilter(async (context, next) =>
         {
             var gate = context.HttpContext.RequestServices.GetRequiredService<DebugRequestGate>();
             using var slot = gate.TryEnter();

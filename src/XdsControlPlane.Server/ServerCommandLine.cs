@@ -50,6 +50,15 @@ public static partial class ServerCommandLine
                 return default;
             },
         };
+        var debugToken = new Option<string?>("--debug-token")
+        {
+            Description = $"Let clients that are not on loopback read /debug with Authorization: Bearer <token> (default: ${ServerOptions.DebugTokenVariable}; without either, /debug is served to loopback clients only).",
+        };
+
+        // The flag, else the environment variable (which keeps the token out of the process list).
+        (string? Token, string Source) DebugTokenOf(string? flag) => flag is not null
+            ? (flag, "--debug-token")
+            : (Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable) is { Length: > 0 } variable ? variable : null, ServerOptions.DebugTokenVariable);
         var logFormat = new Option<LogFormat>("--log-format")
         {
             Description = "Console log format: plain or json.",
@@ -83,7 +92,7 @@ public static partial class ServerCommandLine
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
+            xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
         };
         root.Validators.Add(result =>
         {
@@ -115,6 +124,15 @@ public static partial class ServerCommandLine
                 result.AddError($"--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got '{ns}'.");
             }
 
+            if (DebugTokenOf(result.GetValue(debugToken)) is ({ } token, var source) && !BearerToken().IsMatch(token))
+            {
+                // Never echo the token: name where it came from and what is wrong with it.
+                var got = token.All(c => char.IsAsciiLetterOrDigit(c) || "-._~+/=".Contains(c, StringComparison.Ordinal))
+                    ? string.Create(CultureInfo.InvariantCulture, $"{token.Length} characters")
+                    : "a character outside those";
+                result.AddError($"{source} must be a bearer token of at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/, got {got}.");
+            }
+
             if (result.GetValue(kubeconfig) is { Exists: false } missing)
             {
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
@@ -128,6 +146,7 @@ public static partial class ServerCommandLine
                 Loopback = parse.GetValue(loopback),
                 MaxStreamAge = parse.GetValue(maxStreamAge),
                 MaxRequestBytes = parse.GetValue(maxRequestBytes),
+                DebugToken = DebugTokenOf(parse.GetValue(debugToken)).Token,
                 LogFormat = parse.GetValue(logFormat),
                 ManifestsDirectory = parse.GetValue(manifests)?.FullName,
                 Kubernetes = parse.GetValue(kubernetes),
@@ -155,4 +174,8 @@ public static partial class ServerCommandLine
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex NamespaceName();
+
+    /// <summary>RFC 6750 <c>b64token</c>, at least 16 characters.</summary>
+    [GeneratedRegex("^[A-Za-z0-9._~+/-]{16,}=*$")]
+    private static partial Regex BearerToken();
 }

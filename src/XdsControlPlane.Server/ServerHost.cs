@@ -97,6 +97,7 @@ public sealed class ServerHost : IAsyncDisposable
         builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
         builder.Services.AddSingleton(new DebugRequestGate(DebugRequestGate.DefaultLimit));
+        builder.Services.AddSingleton(new DebugAccess(options.DebugToken));
         if (options.ManifestsDirectory is { } directory)
         {
             builder.Services.AddSingleton(new ManifestDirectoryReader(directory));

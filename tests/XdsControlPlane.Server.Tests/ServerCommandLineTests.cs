@@ -43,6 +43,8 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--max-request-bytes", "1000" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '1000'.")]
     [TestCase(new[] { "--max-request-bytes", "2Gi" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '2Gi'.")]
     [TestCase(new[] { "--max-request-bytes", "99999999999999999999" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '99999999999999999999'.")]
+    [TestCase(new[] { "--debug-token", "short" }, "--debug-token must be a bearer token of at least 16 letters, digits and -._~+/, got 5 characters.")]
+    [TestCase(new[] { "--debug-token", "long enough but with spaces" }, "--debug-token must be a bearer token of at least 16 letters, digits and -._~+/, got a character outside those.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     [TestCase(new[] { "--manifests", "/no/such/directory" }, "--manifests must be an existing directory, got '/no/such/directory'.")]
     [TestCase(new[] { "--manifests", "/tmp", "--kubernetes" }, "--manifests and --kubernetes are alternative sources; give one.")]
@@ -94,6 +96,37 @@ public sealed class ServerCommandLineTests
     }
 
     [Test]
+    public async Task Invoke_DebugToken_FromTheFlagElseTheEnvironment()
+    {
+        var before = Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, null);
+            var (_, none, _, _) = await InvokeAsync();
+            var (_, flag, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "from-the-environment-0123");
+            var (_, environment, _, _) = await InvokeAsync();
+            var (_, both, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "short");
+            var (exit, bad, _, error) = await InvokeAsync();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(none?.DebugToken, Is.Null);
+                Assert.That(flag?.DebugToken, Is.EqualTo("from-the-flag-0123456789"));
+                Assert.That(environment?.DebugToken, Is.EqualTo("from-the-environment-0123"));
+                Assert.That(both?.DebugToken, Is.EqualTo("from-the-flag-0123456789"), "the flag wins");
+                Assert.That((exit, bad), Is.EqualTo((1, (ServerOptions?)null)));
+                Assert.That(error, Does.Contain("XDSCP_DEBUG_TOKEN must be a bearer token of at least 16").And.Not.Contain("short"), "names the variable, never echoes the token");
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, before);
+        }
+    }
+
+    [Test]
     public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
     {
         var (exit, options, output, _) = await InvokeAsync("--help");
@@ -102,7 +135,7 @@ public sealed class ServerCommandLineTests
         {
             Assert.That(exit, Is.Zero);
             Assert.That(options, Is.Null);
-            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes"));
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes").And.Contain("--debug-token"));
         });
     }
 
