@@ -38,7 +38,7 @@ internal static class ProxiesCommand
         command.SetAction(async (parse, cancellation) =>
         {
             var cli = outputOf(parse);
-            var proxies = await FetchAsync(parse.GetValue(address)!, parse.GetValue(timeout), cancellation).ConfigureAwait(false);
+            var proxies = await FetchAsync(Target(parse.GetValue(address)!), parse.GetValue(timeout), cancellation).ConfigureAwait(false);
             switch (parse.GetValue(output))
             {
                 case OutputFormat.Table:
@@ -54,11 +54,35 @@ internal static class ProxiesCommand
         return command;
     }
 
-    /// <summary>Asks the control plane at <paramref name="address"/> for its clients' status.</summary>
-    public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <c>--xds-address</c> names: <c>host:port</c> (<c>[::1]:18000</c> for IPv6) over plain HTTP/2, or a URI
+    /// with its scheme (<c>https://cp.example:443</c>).
+    /// </summary>
+    /// <exception cref="CliException">Neither (exit code 1, naming the flag).</exception>
+    public static (Uri Uri, string Shown) Target(string address)
     {
-        var uri = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
-        using var channel = GrpcChannel.ForAddress(uri, new GrpcChannelOptions { MaxReceiveMessageSize = MaxAnswerBytes });
+        if (!address.Contains("://", StringComparison.Ordinal))
+        {
+            var parsed = XdsAddress.Parse(address, "localhost:18000");
+            return (parsed.ToHttpUri(), parsed.ToString());
+        }
+
+        if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Host.Length > 0)
+        {
+            return (uri, address);
+        }
+
+        throw new CliException(
+            $"--xds-address must be host:port, [IPv6]:port or an http:// or https:// URI, got '{ClientText.Printable(address, 256)}'.",
+            "For example --xds-address localhost:18000",
+            ExitCodes.UserError);
+    }
+
+    /// <summary>Asks the control plane at <paramref name="target"/> for its clients' status.</summary>
+    public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync((Uri Uri, string Shown) target, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var address = target.Shown;
+        using var channel = GrpcChannel.ForAddress(target.Uri, new GrpcChannelOptions { MaxReceiveMessageSize = MaxAnswerBytes });
         var client = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
         ClientStatusResponse response;
         try

@@ -113,7 +113,33 @@ public sealed class SandboxctlTests
         });
     }
 
+    [TestCase("[::1]:18000", "::1", 18000u, "V6Only")]
+    [TestCase("[fd00::2]:443", "fd00::2", 443u, "V6Only")]
+    [TestCase("xds-control-plane.sandboxctl-system:18000", "xds-control-plane.sandboxctl-system", 18000u, "V4Preferred")]
+    public async Task Bootstrap_XdsAddress_IsWrittenAsAValidSocketAddress(string xdsAddress, string host, uint port, string dnsLookupFamily)
+    {
+        var (code, stdout, stderr) = await RunAsync("bootstrap", "--role", "gateway", "--xds-address", xdsAddress);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+        var bootstrap = EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(stdout)!.ToJsonString());
+        var cluster = bootstrap.StaticResources.Clusters.Single();
+        var address = cluster.LoadAssignment.Endpoints[0].LbEndpoints[0].Endpoint.Address.SocketAddress;
+        Assert.Multiple(() =>
+        {
+            Assert.That(EnvoyRulesValidator.Default.Validate(bootstrap).Violations, Is.Empty);
+            Assert.That((address.Address, address.PortValue), Is.EqualTo((host, port)));
+            Assert.That(cluster.DnsLookupFamily.ToString(), Is.EqualTo(dnsLookupFamily));
+        });
+    }
+
     [TestCase("--xds-address", "no-port", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "::1:18000", "--xds-address must be host:port with a port from 1 to 65535 (an IPv6 address in brackets, as [::1]:18000), got '::1:18000'.")]
+    [TestCase("--xds-address", "[::1]", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "[not-v6]:18000", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "[1.2.3.4]:18000", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host:0", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host:65536", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host :18000", "--xds-address must be host:port")]
     [TestCase("--role", "mesh", "mesh")]
     public async Task Bootstrap_BadArgument_ExitsOneNamingIt(string option, string value, string expected)
     {
@@ -244,6 +270,34 @@ public sealed class SandboxctlTests
         var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{csds.Port}", "-o", "yaml");
 
         AssertDefused(code, stdout, stderr, yaml);
+    }
+
+    [TestCase("host", "--xds-address must be host:port with a port from 1 to 65535 (an IPv6 address in brackets, as [::1]:18000), got 'host'.")]
+    [TestCase("::1", "--xds-address must be host:port")]
+    [TestCase("localhost:99999", "--xds-address must be host:port")]
+    [TestCase("ftp://host:21", "--xds-address must be host:port, [IPv6]:port or an http:// or https:// URI, got 'ftp://host:21'.")]
+    public async Task Proxies_BadXdsAddress_ExitsOneNamingTheFlag(string xdsAddress, string expected)
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", xdsAddress, "--timeout", "00:00:05");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.StartWith("error: " + expected).And.Contain("hint: "));
+        });
+    }
+
+    [TestCase("[::1]:1", "[::1]:1")]
+    [TestCase("http://127.0.0.1:1", "http://127.0.0.1:1")]
+    public async Task Proxies_BracketedIPv6OrUri_IsDialled(string xdsAddress, string shown)
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", xdsAddress, "--timeout", "00:00:05");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError), "accepted as an address, then nothing listens there");
+            Assert.That(stderr, Does.StartWith($"error: cannot get proxy status from {shown}: Unavailable"));
+        });
     }
 
     [Test]
