@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Grpc.Core;
@@ -17,6 +18,12 @@ internal abstract class XdsStream<TRequest, TResponse>
     where TResponse : class
 {
     private const int InboxCapacity = 64;
+
+    /// <summary>The longest <c>type_url</c> accepted (Envoy's are under 100 characters).</summary>
+    private const int MaxTypeUrlLength = 256;
+
+    /// <summary>The most types one stream may ask for (Envoy uses about ten): what a stream keeps grows with each.</summary>
+    private const int MaxTypesPerStream = 16;
     private static long _lastStreamId;
 
     private readonly SnapshotCache _cache;
@@ -140,7 +147,10 @@ internal abstract class XdsStream<TRequest, TResponse>
     }
 
     /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
-    private string? Problem(TRequest request, bool first)
+    /// <param name="request">The request just read.</param>
+    /// <param name="first">It is the stream's first.</param>
+    /// <param name="types">The types requested so far on this stream (the reader's own).</param>
+    private string? Problem(TRequest request, bool first, HashSet<string> types)
     {
         if (first && NodeOf(request) is null)
         {
@@ -152,6 +162,16 @@ internal abstract class XdsStream<TRequest, TResponse>
         if (FixedTypeUrl is null && string.IsNullOrEmpty(typeUrl))
         {
             return $"type_url is required on every {(Protocol == "delta" ? "Delta ADS" : "ADS")} request";
+        }
+
+        if (typeUrl.Length > MaxTypeUrlLength)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"type_url must be at most {MaxTypeUrlLength} characters, got {typeUrl.Length}");
+        }
+
+        if (FixedTypeUrl is null && !types.Contains(typeUrl) && types.Count >= MaxTypesPerStream)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"type_url {ClientText.Printable(typeUrl, MaxTypeUrlLength)} would be type {types.Count + 1} on this stream; at most {MaxTypesPerStream} are served per stream");
         }
 
         if (FixedTypeUrl is not null && typeUrl.Length > 0 && typeUrl != FixedTypeUrl)
@@ -167,15 +187,17 @@ internal abstract class XdsStream<TRequest, TResponse>
         try
         {
             var first = true;
+            var types = new HashSet<string>(StringComparer.Ordinal);
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (Problem(requests.Current, first) is { } reason)
+                if (Problem(requests.Current, first, types) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
                 }
 
                 first = false;
+                types.Add(TypeOf(requests.Current));
                 await _inbox.Writer.WriteAsync(requests.Current, cancellationToken).ConfigureAwait(false);
             }
 

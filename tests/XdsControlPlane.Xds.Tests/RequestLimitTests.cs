@@ -80,6 +80,42 @@ public sealed class RequestLimitTests
         Assert.That(AdsTestClient.Names(reply), Is.EqualTo(new[] { "cart" }));
     }
 
+    [Test]
+    public async Task TypeUrl_LongerThan256Characters_FailsStreamWithInvalidArgument()
+    {
+        await using var server = await XdsTestServer.StartAsync();
+        await using var client = AdsTestClient.Open(server.Channel);
+
+        await client.SendAsync("type.googleapis.com/" + new string('x', 1_000_000));
+        var failure = await client.ExpectFailureAsync();
+
+        Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "type_url must be at most 256 characters, got 1000020")));
+    }
+
+    [Test]
+    public async Task SeventeenthType_OnOneStream_FailsThatStreamWithInvalidArgument()
+    {
+        await using var server = await XdsTestServer.StartAsync();
+        server.Publish(TestResources.Snapshot("cart"));
+        await using var other = AdsTestClient.Open(server.Channel, XdsTestServer.Node("other"));
+        await other.AckAsync(await other.RequestAsync(TypeUrls.Cluster));
+        await using var client = AdsTestClient.Open(server.Channel);
+        for (var i = 1; i <= 16; i++)
+        {
+            await client.RequestAsync($"type.googleapis.com/xdscp.test.Type{i}"); // an unknown type gets an empty answer
+        }
+
+        await client.SendAsync("type.googleapis.com/xdscp.test.Type17");
+        var failure = await client.ExpectFailureAsync();
+        server.Publish(TestResources.Snapshot("cart", "checkout"));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "type_url type.googleapis.com/xdscp.test.Type17 would be type 17 on this stream; at most 16 are served per stream")));
+            Assert.That(AdsTestClient.Names(await other.ReceiveAsync()), Is.EqualTo(new[] { "cart", "checkout" }), "the other stream is still served");
+        });
+    }
+
     [TestCase(65535, "MaxRequestBytes must be between 65536 (64 KiB) and 1073741824 (1 GiB), got 65535.")]
     [TestCase(int.MaxValue, "MaxRequestBytes must be between 65536 (64 KiB) and 1073741824 (1 GiB), got 2147483647.")]
     public void Options_MaxRequestBytesOutOfRange_FailStartNamingTheSetting(int bytes, string expected)
