@@ -126,6 +126,63 @@ public sealed class CsdsTests
     }
 
     [Test]
+    public async Task FetchClientStatus_SafeRegexMatcher_MatchesWholeIds()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var first = Open(_server.Channel, XdsTestServer.Node("sidecar-1"));
+        await using var second = Open(_server.Channel, XdsTestServer.Node("sidecar-12"));
+        await first.RequestAsync(TypeUrls.Cluster);
+        await second.RequestAsync(TypeUrls.Cluster);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var status = await csds.FetchClientStatusAsync(new ClientStatusRequest { NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "sidecar-[0-9]" } } } } });
+
+        Assert.That(status.Config.Select(c => c.Node.Id), Is.EqualTo(new[] { "sidecar-1" }));
+    }
+
+    [TestCase("(", "node_matchers[].node_id.safe_regex: not a usable regular expression: ")]
+    [TestCase("(a)\\1", "node_matchers[].node_id.safe_regex: not a usable regular expression: ")]
+    public void FetchClientStatus_UnusableRegex_IsRejectedNamingTheField(string pattern, string expected)
+    {
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var failure = Assert.ThrowsAsync<RpcException>(async () => await csds.FetchClientStatusAsync(new ClientStatusRequest
+        {
+            NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = pattern } } } },
+        }));
+
+        Assert.That(failure!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+        Assert.That(failure.Status.Detail, Does.StartWith(expected));
+    }
+
+    [Test]
+    public async Task FetchClientStatus_CatastrophicRegexAgainstLongIds_AnswersWithoutBacktracking()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var clients = new List<AdsTestClient>();
+        for (var i = 0; i < 20; i++)
+        {
+            var client = Open(_server.Channel, XdsTestServer.Node(new string('a', 400) + i));
+            await client.RequestAsync(TypeUrls.Cluster);
+            clients.Add(client);
+        }
+
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        // (a+)+b against 400 a's backtracks for ages (a backtracking engine gives up with a timeout error); a
+        // non-backtracking one answers that nothing matches. The deadline is only this test's timeout.
+        var status = await csds.FetchClientStatusAsync(
+            new ClientStatusRequest { NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "(a+)+b" } } } } },
+            deadline: DateTime.UtcNow.AddSeconds(10));
+
+        Assert.That(status.Config, Is.Empty);
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Test]
     public void FetchClientStatus_MetadataMatcher_IsRejectedClearly()
     {
         var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
