@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Grpc.Core;
@@ -6,10 +5,10 @@ using Grpc.Core;
 namespace XdsControlPlane.Xds;
 
 /// <summary>
-/// The skeleton every xDS stream shares. A reader loop validates requests and queues them on a bounded channel
-/// (back-pressure on a flooding client); a single processing loop drains the queue (so only the latest request of
-/// each type counts), picks up snapshot changes, asks the protocol for responses in make-before-break order,
-/// publishes the client's status, and is the only writer of the response stream.
+/// The skeleton every xDS stream shares. A reader loop validates requests (<see cref="StreamRequestRules"/>) and
+/// queues them on a bounded channel (back-pressure on a flooding client); a single processing loop drains the queue
+/// (so only the latest request of each type counts), picks up snapshot changes, asks the protocol for responses in
+/// make-before-break order, publishes the client's status, and is the only writer of the response stream.
 /// </summary>
 /// <typeparam name="TRequest">DiscoveryRequest or DeltaDiscoveryRequest.</typeparam>
 /// <typeparam name="TResponse">DiscoveryResponse or DeltaDiscoveryResponse.</typeparam>
@@ -18,12 +17,6 @@ internal abstract class XdsStream<TRequest, TResponse>
     where TResponse : class
 {
     private const int InboxCapacity = 64;
-
-    /// <summary>The longest <c>type_url</c> accepted (Envoy's are under 100 characters).</summary>
-    private const int MaxTypeUrlLength = 256;
-
-    /// <summary>The most types one stream may ask for (Envoy uses about ten): what a stream keeps grows with each.</summary>
-    private const int MaxTypesPerStream = 16;
     private static long _lastStreamId;
 
     private readonly SnapshotCache _cache;
@@ -146,58 +139,19 @@ internal abstract class XdsStream<TRequest, TResponse>
         return TypeUrls.PushOrder.Where(present.Contains).Concat(present.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
     }
 
-    /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
-    /// <param name="request">The request just read.</param>
-    /// <param name="first">It is the stream's first.</param>
-    /// <param name="types">The types requested so far on this stream (the reader's own).</param>
-    private string? Problem(TRequest request, bool first, HashSet<string> types)
-    {
-        if (first && NodeOf(request) is null)
-        {
-            // Without a node the client cannot be grouped, shown or told apart (Envoy and gRPC always send it first).
-            return "node is required on the first request of a stream";
-        }
-
-        var typeUrl = TypeUrlOf(request);
-        if (FixedTypeUrl is null && string.IsNullOrEmpty(typeUrl))
-        {
-            return $"type_url is required on every {(Protocol == "delta" ? "Delta ADS" : "ADS")} request";
-        }
-
-        if (typeUrl.Length > MaxTypeUrlLength)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"type_url must be at most {MaxTypeUrlLength} characters, got {typeUrl.Length}");
-        }
-
-        if (FixedTypeUrl is null && !types.Contains(typeUrl) && types.Count >= MaxTypesPerStream)
-        {
-            return string.Create(CultureInfo.InvariantCulture, $"type_url {ClientText.Printable(typeUrl, MaxTypeUrlLength)} would be type {types.Count + 1} on this stream; at most {MaxTypesPerStream} are served per stream");
-        }
-
-        if (FixedTypeUrl is not null && typeUrl.Length > 0 && typeUrl != FixedTypeUrl)
-        {
-            return $"type_url {ClientText.Printable(typeUrl, ClientText.MaxNameLength)} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
-        }
-
-        return null;
-    }
-
     private async Task ReadAsync(IAsyncStreamReader<TRequest> requests, CancellationToken cancellationToken)
     {
         try
         {
-            var first = true;
-            var types = new HashSet<string>(StringComparer.Ordinal);
+            var rules = new StreamRequestRules(FixedTypeUrl, delta: Protocol == "delta");
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (Problem(requests.Current, first, types) is { } reason)
+                if (rules.Check(TypeUrlOf(requests.Current), hasNode: NodeOf(requests.Current) is not null) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
                 }
 
-                first = false;
-                types.Add(TypeOf(requests.Current));
                 await _inbox.Writer.WriteAsync(requests.Current, cancellationToken).ConfigureAwait(false);
             }
 
