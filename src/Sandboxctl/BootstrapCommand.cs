@@ -19,7 +19,7 @@ internal static partial class BootstrapCommand
     {
         var role = new Option<string>("--role") { Description = "gateway or sidecar.", Required = true };
         role.AcceptOnlyFromAmong("gateway", "sidecar");
-        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => DefaultXdsAddress };
+        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address: host:port, or [IPv6]:port.", DefaultValueFactory = _ => DefaultXdsAddress };
         var nodeId = new Option<string?>("--node-id") { Description = "The node id (unique per Envoy; default <role>-1)." };
         var cluster = new Option<string?>("--node-cluster") { Description = "The node cluster (default sandboxctl-<role>)." };
         var zone = new Option<string?>("--zone") { Description = "The zone this Envoy runs in (default zone-a)." };

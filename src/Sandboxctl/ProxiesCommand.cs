@@ -32,7 +32,7 @@ internal static class ProxiesCommand
 
     public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf)
     {
-        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => "localhost:18000" };
+        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address: host:port, [IPv6]:port, or an http:// or https:// URI.", DefaultValueFactory = _ => "localhost:18000" };
         var timeout = new Option<TimeSpan>("--timeout") { Description = "How long to wait for the control plane.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
         var command = new Command("proxies", "Show every connected proxy's sync state: versions ACKed and NACK errors.") { address, timeout };
         command.SetAction(async (parse, cancellation) =>
