@@ -19,7 +19,7 @@ internal static partial class BootstrapCommand
     {
         var role = new Option<string>("--role") { Description = "gateway or sidecar.", Required = true };
         role.AcceptOnlyFromAmong("gateway", "sidecar");
-        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => DefaultXdsAddress };
+        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address: host:port, or [IPv6]:port.", DefaultValueFactory = _ => DefaultXdsAddress };
         var nodeId = new Option<string?>("--node-id") { Description = "The node id (unique per Envoy; default <role>-1)." };
         var cluster = new Option<string?>("--node-cluster") { Description = "The node cluster (default sandboxctl-<role>)." };
         var zone = new Option<string?>("--zone") { Description = "The zone this Envoy runs in (default zone-a)." };
@@ -45,17 +45,18 @@ internal static partial class BootstrapCommand
     /// <summary>The bootstrap YAML for <paramref name="role"/>, checked by parsing it as a Bootstrap and validating it.</summary>
     public static string Render(string role, string xdsAddress, string? nodeId, string? nodeCluster, string? zone)
     {
-        if (AddressPattern().Match(xdsAddress) is not { Success: true } address
-            || !int.TryParse(address.Groups["port"].Value, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-        {
-            throw new CliException($"--xds-address must be host:port with a port from 1 to 65535, got '{xdsAddress}'.", $"For example --xds-address {DefaultXdsAddress}", ExitCodes.UserError);
-        }
-
+        var address = XdsAddress.Parse(xdsAddress, DefaultXdsAddress);
         using var stream = typeof(BootstrapCommand).Assembly.GetManifestResourceStream($"bootstrap/{role}.yaml")
             ?? throw new InvalidOperationException($"bootstrap/{role}.yaml is not embedded");
         using var reader = new StreamReader(stream);
         var yaml = reader.ReadToEnd();
-        yaml = Replace(yaml, SocketAddressLine(), $"${{prefix}}{address.Groups["host"].Value}, port_value: {port.ToString(CultureInfo.InvariantCulture)}}}");
+        yaml = Replace(yaml, SocketAddressLine(), $"${{prefix}}{Quoted(address.Host)}, port_value: {address.Port.ToString(CultureInfo.InvariantCulture)}}}");
+        if (address.IsIPv6)
+        {
+            // An IPv6 address resolves only as an IPv6 "name"; V4_PREFERRED would first ask DNS for an A record of "::1".
+            yaml = Replace(yaml, DnsLookupFamilyLine(), "${prefix}V6_ONLY");
+        }
+
         yaml = Replace(yaml, NodeIdLine(), "${prefix}" + Quoted(nodeId ?? $"{role}-1"));
         yaml = Replace(yaml, NodeClusterLine(), "${prefix}" + Quoted(nodeCluster ?? $"sandboxctl-{role}"));
         yaml = Replace(yaml, ZoneLine(), "${prefix}" + Quoted(zone ?? "zone-a"));
@@ -79,11 +80,11 @@ internal static partial class BootstrapCommand
         return !ReferenceEquals(replaced, yaml) || line.IsMatch(yaml) ? replaced : throw new InvalidOperationException($"the bootstrap template has no line matching {line}");
     }
 
-    [GeneratedRegex(@"^(?<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(?<port>\d+)$", RegexOptions.CultureInvariant)]
-    private static partial Regex AddressPattern();
-
     [GeneratedRegex(@"(?<prefix>socket_address: \{address: )[^,]+, port_value: \d+\}", RegexOptions.CultureInvariant)]
     private static partial Regex SocketAddressLine();
+
+    [GeneratedRegex(@"(?m)(?<prefix>^    dns_lookup_family: )V4_PREFERRED$", RegexOptions.CultureInvariant)]
+    private static partial Regex DnsLookupFamilyLine();
 
     [GeneratedRegex(@"(?m)(?<prefix>^  id: )\S+", RegexOptions.CultureInvariant)]
     private static partial Regex NodeIdLine();

@@ -5,6 +5,7 @@ using Envoy.Service.Status.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Spectre.Console;
+using XdsControlPlane.Model;
 using XdsControlPlane.Xds;
 
 namespace Sandboxctl;
@@ -24,15 +25,21 @@ internal static class ProxiesCommand
         ("SDS", "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"),
     ];
 
+    /// <summary>
+    /// The largest CSDS answer read (gRPC's default is 4 MiB): it lists every resource of every client, so a replica
+    /// with a thousand Envoys holding a few hundred resources each answers with tens of megabytes.
+    /// </summary>
+    private const int MaxAnswerBytes = 256 * 1024 * 1024;
+
     public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf)
     {
-        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address, host:port.", DefaultValueFactory = _ => "localhost:18000" };
-        var timeout = new Option<TimeSpan>("--timeout") { Description = "How long to wait for the control plane.", DefaultValueFactory = _ => TimeSpan.FromSeconds(10) };
+        var address = new Option<string>("--xds-address") { Description = "The control plane's xDS address: host:port, [IPv6]:port, or an http:// or https:// URI.", DefaultValueFactory = _ => "localhost:18000" };
+        var timeout = DurationOption.Create("--timeout", "How long to wait for the control plane: 10s, 1m or hh:mm:ss (at most 24h).", TimeSpan.FromSeconds(10), DurationRanges.CliWait);
         var command = new Command("proxies", "Show every connected proxy's sync state: versions ACKed and NACK errors.") { address, timeout };
         command.SetAction(async (parse, cancellation) =>
         {
             var cli = outputOf(parse);
-            var proxies = await FetchAsync(parse.GetValue(address)!, parse.GetValue(timeout), cancellation).ConfigureAwait(false);
+            var proxies = await FetchAsync(Target(parse.GetValue(address)!), parse.GetValue(timeout), cancellation).ConfigureAwait(false);
             switch (parse.GetValue(output))
             {
                 case OutputFormat.Table:
@@ -48,16 +55,47 @@ internal static class ProxiesCommand
         return command;
     }
 
-    /// <summary>Asks the control plane at <paramref name="address"/> for its clients' status.</summary>
-    public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync(string address, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <c>--xds-address</c> names: <c>host:port</c> (<c>[::1]:18000</c> for IPv6) over plain HTTP/2, or a URI
+    /// with its scheme (<c>https://cp.example:443</c>).
+    /// </summary>
+    /// <exception cref="CliException">Neither (exit code 1, naming the flag).</exception>
+    public static (Uri Uri, string Shown) Target(string address)
     {
-        var uri = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
-        using var channel = GrpcChannel.ForAddress(uri);
+        if (!address.Contains("://", StringComparison.Ordinal))
+        {
+            var parsed = XdsAddress.Parse(address, "localhost:18000");
+            return (parsed.ToHttpUri(), parsed.ToString());
+        }
+
+        if (Uri.TryCreate(address, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps) && uri.Host.Length > 0)
+        {
+            return (uri, address);
+        }
+
+        throw new CliException(
+            $"--xds-address must be host:port, [IPv6]:port or an http:// or https:// URI, got '{ClientText.Printable(address, 256)}'.",
+            "For example --xds-address localhost:18000",
+            ExitCodes.UserError);
+    }
+
+    /// <summary>Asks the control plane at <paramref name="target"/> for its clients' status.</summary>
+    public static async Task<IReadOnlyList<ProxyStatus>> FetchAsync((Uri Uri, string Shown) target, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var address = target.Shown;
+        using var channel = GrpcChannel.ForAddress(target.Uri, new GrpcChannelOptions { MaxReceiveMessageSize = MaxAnswerBytes });
         var client = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(channel);
         ClientStatusResponse response;
         try
         {
             response = await client.FetchClientStatusAsync(new ClientStatusRequest { ExcludeResourceContents = true }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            throw new CliException(
+                $"the proxy status from {address} is larger than sandboxctl accepts ({MaxAnswerBytes / (1024 * 1024)} MiB): {e.Status.Detail}",
+                hint: null,
+                ExitCodes.ConnectionError);
         }
         catch (RpcException e)
         {
@@ -112,12 +150,16 @@ internal static class ProxiesCommand
         }))),
     };
 
-    /// <summary>One proxy: node, role, what client it is, and per type its sync state.</summary>
+    /// <summary>
+    /// One proxy: node, role, what client it is, and per type its sync state. Every text in it came from a client
+    /// (through the control plane): it is made printable and capped here, where it enters the terminal, whatever the
+    /// server kept (<see cref="ClientText"/>; an older or foreign server may pass it on raw).
+    /// </summary>
     internal sealed record ProxyStatus(string NodeId, string NodeCluster, string Role, ClientAgent Agent, IReadOnlyList<string> ClientFeatures, IReadOnlyDictionary<string, TypeSync> Types)
     {
         public static ProxyStatus Of(ClientConfig config)
         {
-            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? value.StringValue : "sidecar";
+            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? ClientAgent.Printable(value.StringValue) : "sidecar";
             var types = new SortedDictionary<string, TypeSync>(StringComparer.Ordinal);
             foreach (var (name, typeUrl) in KnownTypes)
             {
@@ -129,7 +171,7 @@ internal static class ProxiesCommand
             }
 
             var features = config.Node.ClientFeatures.Select(f => ClientAgent.Printable(f)).ToArray();
-            return new ProxyStatus(config.Node.Id, config.Node.Cluster, role, ClientAgent.Of(config.Node), features, types);
+            return new ProxyStatus(Name(config.Node.Id), Name(config.Node.Cluster), role, ClientAgent.Of(config.Node), features, types);
         }
     }
 
@@ -148,7 +190,11 @@ internal static class ProxiesCommand
             var acked = entries.Count(e => e.ClientStatus == ClientResourceStatus.Acked);
             var nack = entries.FirstOrDefault(e => e.ClientStatus == ClientResourceStatus.Nacked)?.ErrorState;
             var status = nack is not null ? "NACKED" : acked == entries.Count ? "SYNCED" : "STALE";
-            return new TypeSync(status, entries.Count, acked, nack?.VersionInfo, nack?.Details);
+            return nack is null
+                ? new TypeSync(status, entries.Count, acked, null, null)
+                : new TypeSync(status, entries.Count, acked, Name(nack.VersionInfo), ClientText.OneLine(nack.Details, ClientText.MaxMessageLength));
         }
     }
+
+    private static string Name(string? text) => ClientText.Printable(text, ClientText.MaxNameLength);
 }

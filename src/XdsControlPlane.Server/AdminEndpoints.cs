@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Globalization;
 using Prometheus;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
@@ -8,33 +8,60 @@ namespace XdsControlPlane.Server;
 /// <summary>The admin HTTP endpoints, answered only on the admin listener.</summary>
 internal static class AdminEndpoints
 {
-    private static readonly System.Text.Json.JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static void Map(WebApplication app)
     {
         var admin = app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) =>
             ListenerRole.Of(context.HttpContext) is null or ListenerRole.Admin ? await next(context).ConfigureAwait(false) : Results.NotFound());
 
+        // Health and metrics are open to anyone and do not touch the /debug gate: they stay fast while debug requests run.
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
 
         // Ready once a snapshot has been published: before that, clients would connect and wait for nothing.
         admin.MapGet("/readyz", (SnapshotCache cache) => cache.Groups.Count > 0
             ? Results.Text("ready\n")
             : Results.Text("not ready: no snapshot published yet\n", statusCode: StatusCodes.Status503ServiceUnavailable));
-        admin.MapGet("/debug/snapshot", (SnapshotCache cache, string? group, bool? resources) => Results.Text(
-            DebugSnapshot(cache, group, resources ?? true).ToJsonString(JsonOptions) + "\n", "application/json"));
         admin.MapMetrics("/metrics");
+
+        var debug = admin.MapGroup("/debug").AddEndpointFilter(async (context, next) =>
+        {
+            var http = context.HttpContext;
+            switch (http.RequestServices.GetRequiredService<DebugAccess>().Decide(http.Connection.RemoteIpAddress, http.Request.Headers.Authorization))
+            {
+                case DebugAccessDecision.LoopbackOnly:
+                    return Results.Text(
+                        "/debug is served to loopback clients only (kubectl port-forward works); start the server with --debug-token or " + ServerOptions.DebugTokenVariable + " to let others in with Authorization: Bearer <token>\n",
+                        statusCode: StatusCodes.Status403Forbidden);
+                case DebugAccessDecision.TokenRequired:
+                    http.Response.Headers.WWWAuthenticate = "Bearer realm=\"xds-control-plane /debug\"";
+                    return Results.Text("/debug needs Authorization: Bearer <token> (the server's --debug-token) from clients that are not on loopback\n", statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            return await next(context).ConfigureAwait(false);
+        }).AddEndpointFilter(async (context, next) =>
+        {
+            var gate = context.HttpContext.RequestServices.GetRequiredService<DebugRequestGate>();
+            using var slot = gate.TryEnter();
+            if (slot is null)
+            {
+                context.HttpContext.Response.Headers.RetryAfter = ((int)DebugRequestGate.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                return Results.Text(
+                    string.Create(CultureInfo.InvariantCulture, $"too many /debug requests: at most {gate.Limit} run at once; retry after {DebugRequestGate.RetryAfter.TotalSeconds} s\n"),
+                    statusCode: StatusCodes.Status429TooManyRequests);
+            }
+
+            return await next(context).ConfigureAwait(false);
+        });
+        debug.MapGet("/snapshot", WriteSnapshotAsync);
     }
 
-    /// <summary>Per node group: snapshot version, publication time and every resource (version and protobuf JSON).</summary>
-    private static JsonObject DebugSnapshot(SnapshotCache cache, string? onlyGroup, bool withResources) =>
-        SnapshotJson.Document(
-            cache.Groups.Where(g => onlyGroup is null || g == onlyGroup)
-                .Select(g => cache.GetSnapshot(g) is { } published ? (Group: g, published.Snapshot, PublishedAt: (DateTimeOffset?)published.PublishedAt) : default)
-                .Where(g => g.Group is not null),
-            withResources);
+    /// <summary>Per node group: snapshot version, publication time and every resource (version and protobuf JSON), streamed.</summary>
+    private static async Task WriteSnapshotAsync(HttpContext context, SnapshotCache cache, string? group, bool? resources)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        var groups = cache.Groups.Where(g => group is null || g == group)
+            .Select(g => cache.GetSnapshot(g) is { } published ? (Group: g, published.Snapshot, PublishedAt: (DateTimeOffset?)published.PublishedAt) : default)
+            .Where(g => g.Group is not null)
+            .ToArray();
+        await SnapshotJson.WriteAsync(context.Response.Body, groups, resources ?? true, context.RequestAborted).ConfigureAwait(false);
+    }
 }

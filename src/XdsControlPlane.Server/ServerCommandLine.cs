@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
@@ -24,7 +25,7 @@ public static partial class ServerCommandLine
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
-                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero && age <= XdsControlPlane.Xds.XdsServerOptions.MaxFiniteStreamAge)
+                if (GoDuration.TryParse(text, out var age) && age > TimeSpan.Zero && age <= XdsServerOptions.MaxFiniteStreamAge)
                 {
                     return age;
                 }
@@ -33,6 +34,31 @@ public static partial class ServerCommandLine
                 return default;
             },
         };
+        var maxRequestBytes = new Option<int>("--max-request-bytes")
+        {
+            Description = "The largest xDS request accepted, in bytes or with a suffix Ki, Mi or Gi (e.g. 16Mi); a larger one ends its stream with RESOURCE_EXHAUSTED.",
+            DefaultValueFactory = _ => XdsServerOptions.DefaultMaxRequestBytes,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (ByteSize.TryParse(text, out var bytes) && bytes is >= XdsServerOptions.MinMaxRequestBytes and <= XdsServerOptions.MaxMaxRequestBytes)
+                {
+                    return (int)bytes;
+                }
+
+                result.AddError($"--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '{text}'.");
+                return default;
+            },
+        };
+        var debugToken = new Option<string?>("--debug-token")
+        {
+            Description = $"Let clients that are not on loopback read /debug with Authorization: Bearer <token> (default: ${ServerOptions.DebugTokenVariable}; without either, /debug is served to loopback clients only).",
+        };
+
+        // The flag, else the environment variable (which keeps the token out of the process list).
+        (string? Token, string Source) DebugTokenOf(string? flag) => flag is not null
+            ? (flag, "--debug-token")
+            : (Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable) is { Length: > 0 } variable ? variable : null, ServerOptions.DebugTokenVariable);
         var logFormat = new Option<LogFormat>("--log-format")
         {
             Description = "Console log format: plain or json.",
@@ -66,7 +92,7 @@ public static partial class ServerCommandLine
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
+            xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
         };
         root.Validators.Add(result =>
         {
@@ -98,6 +124,15 @@ public static partial class ServerCommandLine
                 result.AddError($"--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got '{ns}'.");
             }
 
+            if (DebugTokenOf(result.GetValue(debugToken)) is ({ } token, var source) && !BearerToken().IsMatch(token))
+            {
+                // Never echo the token: name where it came from and what is wrong with it.
+                var got = token.All(c => char.IsAsciiLetterOrDigit(c) || "-._~+/=".Contains(c, StringComparison.Ordinal))
+                    ? string.Create(CultureInfo.InvariantCulture, $"{token.Length} characters")
+                    : "a character outside those";
+                result.AddError($"{source} must be a bearer token of at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/, got {got}.");
+            }
+
             if (result.GetValue(kubeconfig) is { Exists: false } missing)
             {
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
@@ -110,6 +145,8 @@ public static partial class ServerCommandLine
                 AdminPort = parse.GetValue(adminPort),
                 Loopback = parse.GetValue(loopback),
                 MaxStreamAge = parse.GetValue(maxStreamAge),
+                MaxRequestBytes = parse.GetValue(maxRequestBytes),
+                DebugToken = DebugTokenOf(parse.GetValue(debugToken)).Token,
                 LogFormat = parse.GetValue(logFormat),
                 ManifestsDirectory = parse.GetValue(manifests)?.FullName,
                 Kubernetes = parse.GetValue(kubernetes),
@@ -137,4 +174,8 @@ public static partial class ServerCommandLine
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
     private static partial Regex NamespaceName();
+
+    /// <summary>RFC 6750 <c>b64token</c>, at least 16 characters.</summary>
+    [GeneratedRegex("^[A-Za-z0-9._~+/-]{16,}=*$")]
+    private static partial Regex BearerToken();
 }

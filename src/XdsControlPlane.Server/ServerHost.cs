@@ -15,6 +15,9 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
+    /// <summary>The line format of <c>--log-format plain</c>.</summary>
+    internal const string PlainLogTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
+
     private readonly WebApplication _app;
     private readonly ListenOptions[] _listeners;
 
@@ -36,6 +39,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The connected xDS clients and their sync state.</summary>
     public ClientRegistry Clients => _app.Services.GetRequiredService<ClientRegistry>();
 
+    /// <summary>The host's services (tests reach the /debug gate through them).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>Builds the host for <paramref name="options"/>.</summary>
     public static ServerHost Create(ServerOptions options)
     {
@@ -52,7 +58,7 @@ public sealed class ServerHost : IAsyncDisposable
             }
             else
             {
-                logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
+                logger.WriteTo.Console(outputTemplate: PlainLogTemplate);
             }
 
             if (options.ExtraLogSink is { } sink)
@@ -83,9 +89,15 @@ public sealed class ServerHost : IAsyncDisposable
         });
 
         builder.Services.AddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
-        builder.Services.AddXdsServer(xds => xds.MaxStreamAge = options.MaxStreamAge);
+        builder.Services.AddXdsServer(xds =>
+        {
+            xds.MaxStreamAge = options.MaxStreamAge;
+            xds.MaxRequestBytes = options.MaxRequestBytes;
+        });
         builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
+        builder.Services.AddSingleton(new DebugRequestGate(DebugRequestGate.DefaultLimit));
+        builder.Services.AddSingleton(new DebugAccess(options.DebugToken));
         if (options.ManifestsDirectory is { } directory)
         {
             builder.Services.AddSingleton(new ManifestDirectoryReader(directory));

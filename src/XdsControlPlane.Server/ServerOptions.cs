@@ -26,6 +26,21 @@ public sealed class ServerOptions
     /// <summary>xDS streams are ended after this long (±10%) so clients rebalance across replicas.</summary>
     public TimeSpan MaxStreamAge { get; init; } = DefaultMaxStreamAge;
 
+    /// <summary>The largest xDS request message accepted, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.</summary>
+    public int MaxRequestBytes { get; init; } = XdsControlPlane.Xds.XdsServerOptions.DefaultMaxRequestBytes;
+
+    /// <summary>The environment variable <c>--debug-token</c> is read from when the flag is not given (it keeps the token out of the process list).</summary>
+    public const string DebugTokenVariable = "XDSCP_DEBUG_TOKEN";
+
+    /// <summary>The shortest debug token accepted.</summary>
+    public const int MinDebugTokenLength = 16;
+
+    /// <summary>
+    /// The bearer token that lets clients not on loopback read <c>/debug</c>; <see langword="null"/> (the default) serves
+    /// <c>/debug</c> to loopback clients only. <c>/healthz</c>, <c>/readyz</c> and <c>/metrics</c> are open either way.
+    /// </summary>
+    public string? DebugToken { get; init; }
+
     /// <summary>Console log format.</summary>
     public LogFormat LogFormat { get; init; } = LogFormat.Plain;
 

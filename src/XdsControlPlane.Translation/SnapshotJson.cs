@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Xds;
@@ -8,9 +10,92 @@ namespace XdsControlPlane.Translation;
 /// <summary>
 /// The JSON view of what node groups are served — <c>{"groups": {"gateway": {"version", "resources": {"CDS":
 /// {name: {"version", "resource"}}}}}}</c> — shared by the server's <c>/debug/snapshot</c> and <c>sandboxctl render</c>.
+/// <see cref="Document"/> builds it as a tree; <see cref="WriteAsync"/> streams the same text one resource at a time.
 /// </summary>
 public static class SnapshotJson
 {
+    /// <summary>Buffered output beyond this many bytes is flushed to the stream after the resource that passed it.</summary>
+    private const int FlushThreshold = 32 * 1024;
+
+    /// <summary>Indented, non-ASCII and HTML-sensitive characters as they are: what <c>/debug/snapshot</c> has always printed.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Indented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        SkipValidation = true, // the structure is ours; resources come from JsonDocument
+    };
+
+    /// <summary>
+    /// Writes the document <see cref="Document"/> builds, indented (as <c>JsonSerializerOptions { WriteIndented = true,
+    /// Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }</c> prints it) with a final newline,
+    /// to <paramref name="output"/> one resource at a time: what is buffered is flushed whenever it passes 32 KiB, so
+    /// memory stays at about one resource however large the snapshot (a slow reader holds back the writer rather
+    /// than the document piling up). Between flushes it yields, so a few large writes do not hold a thread pool
+    /// thread for long.
+    /// </summary>
+    public static async Task WriteAsync(Stream output, IEnumerable<(string Group, Snapshot Snapshot, DateTimeOffset? PublishedAt)> groups, bool withResources, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(groups);
+        var writer = new Utf8JsonWriter(output, WriterOptions);
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartObject("groups");
+            foreach (var (name, snapshot, publishedAt) in groups.OrderBy(g => g.Group, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(name);
+                writer.WriteString("version", snapshot.Version);
+                if (publishedAt is { } at)
+                {
+                    writer.WriteString("publishedAt", at.ToString("O", CultureInfo.InvariantCulture));
+                }
+
+                writer.WriteStartObject("resources");
+                foreach (var typeUrl in TypeUrls.PushOrder)
+                {
+                    var resources = snapshot.Resources(typeUrl);
+                    if (resources.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    writer.WriteStartObject(TypeUrls.ShortName(typeUrl));
+                    foreach (var resource in resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+                    {
+                        writer.WriteStartObject(resource.Name);
+                        writer.WriteString("version", resource.Version);
+                        if (withResources)
+                        {
+                            writer.WritePropertyName("resource");
+                            using var json = JsonDocument.Parse(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message));
+                            json.RootElement.WriteTo(writer);
+                        }
+
+                        writer.WriteEndObject();
+                        if (writer.BytesPending >= FlushThreshold)
+                        {
+                            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                            await Task.Yield();
+                        }
+                    }
+
+                    writer.WriteEndObject();
+                }
+
+                writer.WriteEndObject();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+            await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await output.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+        await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>One group's entry: snapshot version, optional publication time, and its resources by type and name.</summary>
     public static JsonObject Group(Snapshot snapshot, DateTimeOffset? publishedAt, bool withResources)
     {

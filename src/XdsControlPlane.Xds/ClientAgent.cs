@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Envoy.Config.Core.V3;
 
 namespace XdsControlPlane.Xds;
@@ -42,33 +41,5 @@ public sealed record ClientAgent(string Name, string Version)
     /// <paramref name="text"/> with every control or format character (escape sequences, CR, LF, bidi overrides)
     /// replaced by <c>?</c>, trimmed and capped at <paramref name="max"/> characters (an ellipsis marks the cut).
     /// </summary>
-    public static string Printable(string? text, int max = MaxPartLength)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return "";
-        }
-
-        var builder = new StringBuilder(Math.Min(text.Length, max + 1));
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (builder.Length >= max)
-            {
-                builder.Append('…');
-                break;
-            }
-
-            var category = Rune.GetUnicodeCategory(rune);
-            if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned)
-            {
-                builder.Append('?');
-            }
-            else
-            {
-                builder.Append(rune.ToString());
-            }
-        }
-
-        return builder.ToString().Trim();
-    }
+    public static string Printable(string? text, int max = MaxPartLength) => ClientText.Printable(text, max);
 }

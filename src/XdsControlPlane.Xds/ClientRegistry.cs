@@ -24,7 +24,7 @@ public sealed record TypeStatus(
 
 /// <summary>One connected xDS stream and its per-type sync state (what CSDS and <c>sandboxctl proxies</c> show).</summary>
 /// <param name="StreamId">Unique within this process.</param>
-/// <param name="Node">The client's node, from its first request.</param>
+/// <param name="Node">The client's node, from its first request: a bounded, printable copy (ids and names capped, large metadata dropped with a note).</param>
 /// <param name="Group">Its node group.</param>
 /// <param name="Types">One entry per type the client subscribed to.</param>
 public sealed record ClientStatus(long StreamId, Node Node, string Group, IReadOnlyList<TypeStatus> Types)

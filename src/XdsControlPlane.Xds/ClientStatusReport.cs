@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Envoy.Admin.V3;
 using Envoy.Service.Status.V3;
@@ -13,6 +14,9 @@ namespace XdsControlPlane.Xds;
 /// </summary>
 internal static class ClientStatusReport
 {
+    /// <summary>The longest node id pattern accepted.</summary>
+    private const int MaxPatternLength = 1024;
+
     public static ClientStatusResponse Build(IReadOnlyList<ClientStatus> clients, ClientStatusRequest request)
     {
         var matchers = request.NodeMatchers;
@@ -21,8 +25,12 @@ internal static class ClientStatusReport
             throw new RpcException(new Status(StatusCode.InvalidArgument, "node_matchers[].node_metadatas is not supported; match on node_id"));
         }
 
+        var regexes = matchers.Where(m => m.NodeId?.MatchPatternCase == StringMatcher.MatchPatternOneofCase.SafeRegex)
+            .Select(m => m.NodeId.SafeRegex.Regex)
+            .Distinct(StringComparer.Ordinal)
+            .ToDictionary(pattern => pattern, Compile, StringComparer.Ordinal);
         var response = new ClientStatusResponse();
-        foreach (var client in clients.Where(c => matchers.Count == 0 || matchers.Any(m => m.NodeId is null || Matches(m.NodeId, c.Node.Id))))
+        foreach (var client in clients.Where(c => matchers.Count == 0 || matchers.Any(m => m.NodeId is null || Matches(m.NodeId, c.Node.Id, regexes))))
         {
             var config = new ClientConfig { Node = client.Node };
             foreach (var type in client.Types.Where(t => TypeUrls.IsKnown(t.TypeUrl)))
@@ -75,7 +83,28 @@ internal static class ClientStatusReport
         }
     }
 
-    private static bool Matches(StringMatcher matcher, string value)
+    /// <summary>
+    /// A node id pattern, compiled once per request. Non-backtracking (linear in the input, like RE2, which the field
+    /// is specified as), so a hostile pattern cannot spend the server's CPU on every connected client.
+    /// </summary>
+    private static Regex Compile(string pattern)
+    {
+        if (pattern.Length > MaxPatternLength)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture, $"node_matchers[].node_id.safe_regex: must be at most {MaxPatternLength} characters, got {pattern.Length}")));
+        }
+
+        try
+        {
+            return new Regex("^(?:" + pattern + ")$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"node_matchers[].node_id.safe_regex: not a usable regular expression: {ClientText.OneLine(e.Message, 256)}"));
+        }
+    }
+
+    private static bool Matches(StringMatcher matcher, string value, Dictionary<string, Regex> regexes)
     {
         var comparison = matcher.IgnoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         return matcher.MatchPatternCase switch
@@ -84,7 +113,7 @@ internal static class ClientStatusReport
             StringMatcher.MatchPatternOneofCase.Prefix => value.StartsWith(matcher.Prefix, comparison),
             StringMatcher.MatchPatternOneofCase.Suffix => value.EndsWith(matcher.Suffix, comparison),
             StringMatcher.MatchPatternOneofCase.Contains => value.Contains(matcher.Contains, comparison),
-            StringMatcher.MatchPatternOneofCase.SafeRegex => Regex.IsMatch(value, "^(?:" + matcher.SafeRegex.Regex + ")$", RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1)),
+            StringMatcher.MatchPatternOneofCase.SafeRegex => regexes[matcher.SafeRegex.Regex].IsMatch(value),
             _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"node_matchers[].node_id: match {matcher.MatchPatternCase} is not supported")),
         };
     }

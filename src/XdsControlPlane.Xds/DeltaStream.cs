@@ -83,9 +83,10 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
         else if (request.ErrorDetail is { } error)
         {
-            state.RecordNack(new NackRecord(answered.SystemVersion, error.Message, Clock.GetUtcNow()));
+            var nack = NackRecord.FromClient(answered.SystemVersion, error.Message, Clock.GetUtcNow());
+            state.RecordNack(nack);
             Metrics.Nacked(typeUrl);
-            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, answered.SystemVersion, error.Message);
+            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, nack.Version, nack.Message);
         }
         else
         {

@@ -38,9 +38,10 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         if (request.ErrorDetail is { } error)
         {
-            state.RecordNack(new NackRecord(state.LastVersion, error.Message, Clock.GetUtcNow()));
+            var nack = NackRecord.FromClient(state.LastVersion, error.Message, Clock.GetUtcNow());
+            state.RecordNack(nack);
             Metrics.Nacked(typeUrl);
-            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, state.LastVersion, error.Message);
+            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, nack.Version, nack.Message);
         }
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {

@@ -96,6 +96,15 @@ internal sealed class SubscriptionState(string typeUrl)
 
 /// <summary>A rejected response: which version, the client's error message, and when.</summary>
 /// <param name="Version">The <c>version_info</c> the client rejected.</param>
-/// <param name="Message">The client's <c>error_detail.message</c>.</param>
+/// <param name="Message">The client's <c>error_detail.message</c>, on one line and capped (see <see cref="FromClient"/>).</param>
 /// <param name="At">When the NACK arrived.</param>
-public sealed record NackRecord(string? Version, string Message, DateTimeOffset At);
+public sealed record NackRecord(string? Version, string Message, DateTimeOffset At)
+{
+    /// <summary>
+    /// A NACK as the client sent it: its message is kept on one line, with control characters replaced, and cut at
+    /// <see cref="ClientText.MaxMessageLength"/> characters, so one client's huge or hostile text can neither fill
+    /// memory nor break CSDS answers, terminals and logs.
+    /// </summary>
+    public static NackRecord FromClient(string? version, string? clientMessage, DateTimeOffset at) =>
+        new(version, ClientText.OneLine(clientMessage, ClientText.MaxMessageLength), at);
+}

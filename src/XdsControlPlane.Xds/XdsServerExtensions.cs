@@ -1,3 +1,4 @@
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,9 +10,6 @@ namespace XdsControlPlane.Xds;
 /// <summary>Registers and maps the xDS server in an ASP.NET Core host.</summary>
 public static class XdsServerExtensions
 {
-    /// <summary>Client messages up to this size are accepted (Delta reconnects carry every resource version).</summary>
-    public const int MaxReceiveMessageSize = 64 * 1024 * 1024;
-
     /// <summary>
     /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/>, <see cref="XdsMetrics"/> (on the
     /// default Prometheus registry) and the default <see cref="INodeGroupResolver"/> (each only if not registered already).
@@ -22,11 +20,14 @@ public static class XdsServerExtensions
             .Configure(options => configure?.Invoke(options))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<XdsServerOptions>, XdsServerOptionsValidator>());
-        services.AddGrpc(options =>
-        {
-            options.MaxReceiveMessageSize = MaxReceiveMessageSize;
-            options.MaxSendMessageSize = null;
-        });
+        services.AddGrpc(options => options.MaxSendMessageSize = null);
+        LimitRequests<AggregatedDiscoveryServiceImpl>(services);
+        LimitRequests<ListenerDiscoveryServiceImpl>(services);
+        LimitRequests<RouteDiscoveryServiceImpl>(services);
+        LimitRequests<ClusterDiscoveryServiceImpl>(services);
+        LimitRequests<EndpointDiscoveryServiceImpl>(services);
+        LimitRequests<SecretDiscoveryServiceImpl>(services);
+        LimitRequests<ClientStatusDiscoveryServiceImpl>(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ClientRegistry>();
@@ -35,6 +36,12 @@ public static class XdsServerExtensions
         services.TryAddSingleton<XdsStreamFactory>();
         return services;
     }
+
+    /// <summary>Each xDS service accepts requests up to <see cref="XdsServerOptions.MaxRequestBytes"/>; other gRPC services of the host keep their own limit.</summary>
+    private static void LimitRequests<TService>(IServiceCollection services)
+        where TService : class =>
+        services.AddOptions<GrpcServiceOptions<TService>>()
+            .Configure<IOptions<XdsServerOptions>>((grpc, xds) => grpc.MaxReceiveMessageSize = xds.Value.MaxRequestBytes);
 
     /// <summary>Maps ADS, the per-type LDS, RDS, CDS, EDS and SDS services, and CSDS.</summary>
     public static IEndpointRouteBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace XdsControlPlane.Xds;
 
 /// <summary>Settings of the xDS server.</summary>
@@ -15,6 +17,22 @@ public sealed class XdsServerOptions
     /// </summary>
     public TimeSpan MaxStreamAge { get; set; } = DefaultMaxStreamAge;
 
+    /// <summary>Default <see cref="MaxRequestBytes"/>: 4 MiB, gRPC's default and istiod's.</summary>
+    public const int DefaultMaxRequestBytes = 4 * 1024 * 1024;
+
+    /// <summary>The smallest <see cref="MaxRequestBytes"/> accepted (64 KiB: an Envoy's first request, node and extensions included, fits many times).</summary>
+    public const int MinMaxRequestBytes = 64 * 1024;
+
+    /// <summary>The largest <see cref="MaxRequestBytes"/> accepted (1 GiB).</summary>
+    public const int MaxMaxRequestBytes = 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The largest request message (serialized bytes) the xDS services accept. A larger one ends only its own stream,
+    /// with <c>RESOURCE_EXHAUSTED</c>; every other stream goes on. Delta clients that reconnect holding many
+    /// resources send every name and version in their first request: raise it for very large meshes.
+    /// </summary>
+    public int MaxRequestBytes { get; set; } = DefaultMaxRequestBytes;
+
     /// <summary>The problems with these settings; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -26,6 +44,11 @@ public sealed class XdsServerOptions
         {
             // Timers stop at about 49.7 days; the age gets up to 10% jitter on top.
             yield return $"MaxStreamAge must be at most {MaxFiniteStreamAge.TotalDays} days (or infinite), got {MaxStreamAge}.";
+        }
+
+        if (MaxRequestBytes is < MinMaxRequestBytes or > MaxMaxRequestBytes)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"MaxRequestBytes must be between {MinMaxRequestBytes} (64 KiB) and {MaxMaxRequestBytes} (1 GiB), got {MaxRequestBytes}.");
         }
     }
 }

@@ -5,10 +5,10 @@ using Grpc.Core;
 namespace XdsControlPlane.Xds;
 
 /// <summary>
-/// The skeleton every xDS stream shares. A reader loop validates requests and queues them on a bounded channel
-/// (back-pressure on a flooding client); a single processing loop drains the queue (so only the latest request of
-/// each type counts), picks up snapshot changes, asks the protocol for responses in make-before-break order,
-/// publishes the client's status, and is the only writer of the response stream.
+/// The skeleton every xDS stream shares. A reader loop validates requests (<see cref="StreamRequestRules"/>) and
+/// queues them on a bounded channel (back-pressure on a flooding client); a single processing loop drains the queue
+/// (so only the latest request of each type counts), picks up snapshot changes, asks the protocol for responses in
+/// make-before-break order, publishes the client's status, and is the only writer of the response stream.
 /// </summary>
 /// <typeparam name="TRequest">DiscoveryRequest or DeltaDiscoveryRequest.</typeparam>
 /// <typeparam name="TResponse">DiscoveryResponse or DeltaDiscoveryResponse.</typeparam>
@@ -25,6 +25,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly TimeSpan _maxAge;
+    private readonly int _maxRequestBytes;
     private int _snapshotChanged;
     private IDisposable? _watch;
     private readonly CancellationToken _stopping;
@@ -41,6 +42,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
         _stopping = context.Stopping;
+        _maxRequestBytes = context.Options.MaxRequestBytes;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
@@ -61,7 +63,7 @@ internal abstract class XdsStream<TRequest, TResponse>
     /// <summary>The one type a per-type service serves, or <see langword="null"/> for ADS.</summary>
     protected string? FixedTypeUrl { get; }
 
-    /// <summary>The client's node (from its first request), once known.</summary>
+    /// <summary>The bounded, printable copy of the client's node (from its first request), once known.</summary>
     protected Node? Node { get; private set; }
 
     /// <summary>The client's node group, once known.</summary>
@@ -137,30 +139,14 @@ internal abstract class XdsStream<TRequest, TResponse>
         return TypeUrls.PushOrder.Where(present.Contains).Concat(present.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
     }
 
-    /// <summary>Why <paramref name="request"/> must end the stream, or <see langword="null"/> when it is acceptable.</summary>
-    private string? Problem(TRequest request)
-    {
-        var typeUrl = TypeUrlOf(request);
-        if (FixedTypeUrl is null && string.IsNullOrEmpty(typeUrl))
-        {
-            return $"type_url is required on every {(Protocol == "delta" ? "Delta ADS" : "ADS")} request";
-        }
-
-        if (FixedTypeUrl is not null && typeUrl.Length > 0 && typeUrl != FixedTypeUrl)
-        {
-            return $"type_url {typeUrl} cannot be requested on the {TypeUrls.ShortName(FixedTypeUrl)} service, which serves {FixedTypeUrl}";
-        }
-
-        return null;
-    }
-
     private async Task ReadAsync(IAsyncStreamReader<TRequest> requests, CancellationToken cancellationToken)
     {
         try
         {
+            var rules = new StreamRequestRules(FixedTypeUrl, delta: Protocol == "delta");
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (Problem(requests.Current) is { } reason)
+                if (rules.Check(TypeUrlOf(requests.Current), hasNode: NodeOf(requests.Current) is not null) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
@@ -170,6 +156,12 @@ internal abstract class XdsStream<TRequest, TResponse>
             }
 
             _inbox.Writer.TryComplete();
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
+        {
+            // gRPC refused a message over MaxReceiveMessageSize: only this stream ends, with gRPC's own status.
+            XdsLog.RequestTooLarge(Logger, Id, _maxRequestBytes);
+            _inbox.Writer.TryComplete(e);
         }
         catch (Exception e)
         {
@@ -232,14 +224,14 @@ internal abstract class XdsStream<TRequest, TResponse>
             return;
         }
 
-        var node = NodeOf(request) ?? new Node();
+        var node = NodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
         var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
-        Node = node;
+        Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
         _watch = _cache.Watch(Group, OnSnapshotChanged);
-        _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = Group });
+        _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = ClientText.Printable(Group, ClientText.MaxNameLength) });
         Metrics.StreamOpened(Protocol, Group);
-        var agent = ClientAgent.Of(node);
+        var agent = ClientAgent.Of(Node);
         XdsLog.StreamOpened(Logger, Id, Node.Id, agent, Group);
     }
 

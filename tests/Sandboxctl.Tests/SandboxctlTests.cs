@@ -10,6 +10,7 @@ using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
+using XdsControlPlane.Xds;
 
 namespace Sandboxctl.Tests;
 
@@ -24,6 +25,7 @@ public sealed class SandboxctlTests
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
+        await WaitAsync(() => host.Snapshots.Groups.Count == 3); // the manifest source publishes shortly after start
         using var http = new HttpClient();
         var served = (await http.GetFromJsonAsync<JsonObject>(new Uri($"http://127.0.0.1:{host.AdminPort}/debug/snapshot"), cancel.Token))!;
 
@@ -117,7 +119,33 @@ public sealed class SandboxctlTests
         });
     }
 
+    [TestCase("[::1]:18000", "::1", 18000u, "V6Only")]
+    [TestCase("[fd00::2]:443", "fd00::2", 443u, "V6Only")]
+    [TestCase("xds-control-plane.sandboxctl-system:18000", "xds-control-plane.sandboxctl-system", 18000u, "V4Preferred")]
+    public async Task Bootstrap_XdsAddress_IsWrittenAsAValidSocketAddress(string xdsAddress, string host, uint port, string dnsLookupFamily)
+    {
+        var (code, stdout, stderr) = await RunAsync("bootstrap", "--role", "gateway", "--xds-address", xdsAddress);
+
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+        var bootstrap = EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(stdout)!.ToJsonString());
+        var cluster = bootstrap.StaticResources.Clusters.Single();
+        var address = cluster.LoadAssignment.Endpoints[0].LbEndpoints[0].Endpoint.Address.SocketAddress;
+        Assert.Multiple(() =>
+        {
+            Assert.That(EnvoyRulesValidator.Default.Validate(bootstrap).Violations, Is.Empty);
+            Assert.That((address.Address, address.PortValue), Is.EqualTo((host, port)));
+            Assert.That(cluster.DnsLookupFamily.ToString(), Is.EqualTo(dnsLookupFamily));
+        });
+    }
+
     [TestCase("--xds-address", "no-port", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "::1:18000", "--xds-address must be host:port with a port from 1 to 65535 (an IPv6 address in brackets, as [::1]:18000), got '::1:18000'.")]
+    [TestCase("--xds-address", "[::1]", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "[not-v6]:18000", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "[1.2.3.4]:18000", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host:0", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host:65536", "--xds-address must be host:port")]
+    [TestCase("--xds-address", "host :18000", "--xds-address must be host:port")]
     [TestCase("--role", "mesh", "mesh")]
     public async Task Bootstrap_BadArgument_ExitsOneNamingIt(string option, string value, string expected)
     {
@@ -162,6 +190,134 @@ public sealed class SandboxctlTests
         good.Dispose();
         bad.Dispose();
         await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>One client's 5 MB NACK message used to make the CSDS answer too large for every user of <c>proxies</c>.</summary>
+    [Test]
+    public async Task Proxies_OneClientNackedWithFiveMegabytes_ShowsEveryClientWithTheErrorCapped()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop"), MaxRequestBytes = 8 * 1024 * 1024 });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
+        using var huge = await ConnectAsync(channel, "envoy-huge", "sidecar", nack: "cluster outbound|8080: " + new string('x', 5_000_000), cancel.Token);
+        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (jsonCode, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
+
+        var nackLine = stdout.Split('\n').Single(l => l.StartsWith("envoy-huge CDS NACKed", StringComparison.Ordinal));
+        var error = (string?)JsonNode.Parse(json)!.AsArray().Single(p => (string?)p!["node"] == "envoy-huge")!["types"]!["CDS"]!["error"];
+        Assert.Multiple(() =>
+        {
+            // Lengths first and short excerpts only: a failure must not print five megabytes.
+            Assert.That((code, jsonCode), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), stderr[..Math.Min(stderr.Length, 500)]);
+            Assert.That(stdout.Length, Is.LessThan(10_000), "the output carries at most 4 KiB of the client's text");
+            Assert.That(stdout, Does.Contain("envoy-good").And.Contain("SYNCED").And.Contain("envoy-huge").And.Contain("NACKED"));
+            Assert.That(nackLine[..100], Does.Contain("cluster outbound|8080: xxx"));
+            Assert.That(nackLine[^1], Is.EqualTo('…'), "the cut is marked");
+            Assert.That(error?.Length, Is.EqualTo(ClientText.MaxMessageLength + 1));
+            Assert.That(error?[..30], Is.EqualTo("cluster outbound|8080: xxxxxxx"));
+        });
+        good.Dispose();
+        huge.Dispose();
+        await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>Terminal injection (as kubectl's CVE-2021-25743): a client's escape sequences and line breaks are printed defused.</summary>
+    [Test]
+    public async Task Proxies_HostileNodeIdAndNack_TableAndNackLinesHaveNoEscapesOrLineBreaks()
+    {
+        const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = Repo("examples", "shop") });
+        await host.StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var hostile = await ConnectAsync(channel, forged, "sidecar", nack: "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack", cancel.Token, node => node.Cluster = forged);
+        await WaitAsync(() => host.Clients.Clients.Any(c => c.Types.Any(t => t.LastNack is not null)));
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
+        var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "yaml");
+
+        AssertDefused(code, stdout, stderr, yaml);
+        hostile.Dispose();
+        await host.StopAsync(cancel.Token);
+    }
+
+    /// <summary>The CLI defuses client text itself, whatever the server passes on (an older or foreign control plane).</summary>
+    [Test]
+    public async Task Proxies_ServerPassingRawClientText_TableAndNackLinesHaveNoEscapesOrLineBreaks()
+    {
+        const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
+        var raw = new Envoy.Service.Status.V3.ClientStatusResponse
+        {
+            Config =
+            {
+                new Envoy.Service.Status.V3.ClientConfig
+                {
+                    Node = new Node { Id = forged, Cluster = forged, UserAgentName = forged, Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString(forged) } } },
+                    GenericXdsConfigs =
+                    {
+                        new Envoy.Service.Status.V3.ClientConfig.Types.GenericXdsConfig
+                        {
+                            TypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+                            Name = "c",
+                            ClientStatus = Envoy.Admin.V3.ClientResourceStatus.Nacked,
+                            ErrorState = new Envoy.Admin.V3.UpdateFailureState { VersionInfo = "v" + forged, Details = "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack" },
+                        },
+                    },
+                },
+            },
+        };
+        await using var csds = await RawCsdsServer.StartAsync(raw);
+
+        var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{csds.Port}", "--no-color");
+        var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{csds.Port}", "-o", "yaml");
+
+        AssertDefused(code, stdout, stderr, yaml);
+    }
+
+    [TestCase("host", "--xds-address must be host:port with a port from 1 to 65535 (an IPv6 address in brackets, as [::1]:18000), got 'host'.")]
+    [TestCase("::1", "--xds-address must be host:port")]
+    [TestCase("localhost:99999", "--xds-address must be host:port")]
+    [TestCase("ftp://host:21", "--xds-address must be host:port, [IPv6]:port or an http:// or https:// URI, got 'ftp://host:21'.")]
+    public async Task Proxies_BadXdsAddress_ExitsOneNamingTheFlag(string xdsAddress, string expected)
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", xdsAddress, "--timeout", "00:00:05");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.StartWith("error: " + expected).And.Contain("hint: "));
+        });
+    }
+
+    [TestCase("[::1]:1", "[::1]:1")]
+    [TestCase("http://127.0.0.1:1", "http://127.0.0.1:1")]
+    public async Task Proxies_BracketedIPv6OrUri_IsDialled(string xdsAddress, string shown)
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", xdsAddress, "--timeout", "00:00:05");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError), "accepted as an address, then nothing listens there");
+            Assert.That(stderr, Does.StartWith($"error: cannot get proxy status from {shown}: Unavailable"));
+        });
+    }
+
+    [TestCase("9999999999999h")]
+    [TestCase("10675199.02:48:05")]
+    [TestCase("-5s")]
+    public async Task Proxies_TimeoutOutOfRange_ExitsOneNamingTheFlag(string value)
+    {
+        var (code, _, stderr) = await RunAsync("proxies", "--xds-address", "127.0.0.1:1", "--timeout", value);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain($"--timeout must be a duration from 1ms to 24h such as 30s or 2m or 00:02:00, got '{value}'."));
+        });
     }
 
     [Test]
@@ -327,6 +483,16 @@ public sealed class SandboxctlTests
         hostile.Dispose();
         await host.StopAsync(cancel.Token);
     }
+
+    private static void AssertDefused(int code, string stdout, string stderr, string yaml) => Assert.Multiple(() =>
+    {
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+        Assert.That(stdout, Does.Not.Contain("\u001b").And.Not.Contain("\r").And.Not.Contain("\u0007"));
+        Assert.That(stdout.Split('\n').Where(line => line.StartsWith("[12:00:00", StringComparison.Ordinal)), Is.Empty, "no line begins with the client's forged text");
+        Assert.That(stdout, Does.Contain("a?[31m??[12:00:00 INF] forged CDS NACKed version"), "the NACK line names the node, defused");
+        Assert.That(stdout, Does.Contain(": bad?]0;owned?  [12:00:00 INF] forged nack"), "the NACK text is on its line, defused");
+        Assert.That(yaml, Does.Not.Contain("\u001b").And.Not.Contain("\\e").And.Not.Contain("\\u001B").And.Not.Contain("\\x1B"), "YAML carries no escape either, raw or quoted");
+    });
 
     private static async Task<Grpc.Core.AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse>> ConnectAsync(GrpcChannel channel, string nodeId, string role, string? nack, CancellationToken cancellationToken, Action<Node>? describe = null)
     {

@@ -18,6 +18,7 @@ public sealed class ServerCommandLineTests
             Assert.That(options?.Loopback, Is.False);
             Assert.That(options?.LogFormat, Is.EqualTo(LogFormat.Plain));
             Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
+            Assert.That(options?.MaxRequestBytes, Is.EqualTo(4 * 1024 * 1024));
         });
     }
 
@@ -38,6 +39,12 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--max-stream-age", "soon" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got 'soon'.")]
     [TestCase(new[] { "--max-stream-age", "0s" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '0s'.")]
     [TestCase(new[] { "--max-stream-age", "1000h" }, "--max-stream-age must be a positive duration up to 720h, such as 90s, 30m or 1h, got '1000h'.")]
+    [TestCase(new[] { "--max-request-bytes", "4MB" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '4MB'.")]
+    [TestCase(new[] { "--max-request-bytes", "1000" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '1000'.")]
+    [TestCase(new[] { "--max-request-bytes", "2Gi" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '2Gi'.")]
+    [TestCase(new[] { "--max-request-bytes", "99999999999999999999" }, "--max-request-bytes must be a size from 64Ki to 1Gi (65536 to 1073741824 bytes), such as 4Mi or 16777216, got '99999999999999999999'.")]
+    [TestCase(new[] { "--debug-token", "short" }, "--debug-token must be a bearer token of at least 16 letters, digits and -._~+/, got 5 characters.")]
+    [TestCase(new[] { "--debug-token", "long enough but with spaces" }, "--debug-token must be a bearer token of at least 16 letters, digits and -._~+/, got a character outside those.")]
     [TestCase(new[] { "--manifests-typo", "x" }, "--manifests-typo")]
     [TestCase(new[] { "--manifests", "/no/such/directory" }, "--manifests must be an existing directory, got '/no/such/directory'.")]
     [TestCase(new[] { "--manifests", "/tmp", "--kubernetes" }, "--manifests and --kubernetes are alternative sources; give one.")]
@@ -77,6 +84,48 @@ public sealed class ServerCommandLineTests
         Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
     }
 
+    [TestCase("65536", 65536)]
+    [TestCase("512Ki", 512 * 1024)]
+    [TestCase("16Mi", 16 * 1024 * 1024)]
+    [TestCase("1Gi", 1024 * 1024 * 1024)]
+    public async Task Invoke_MaxRequestBytes_AcceptsBytesAndBinarySuffixes(string text, int bytes)
+    {
+        var (exit, options, _, error) = await InvokeAsync("--max-request-bytes", text);
+
+        Assert.That((exit, options?.MaxRequestBytes), Is.EqualTo((0, (int?)bytes)), error);
+    }
+
+    [Test]
+    public async Task Invoke_DebugToken_FromTheFlagElseTheEnvironment()
+    {
+        var before = Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, null);
+            var (_, none, _, _) = await InvokeAsync();
+            var (_, flag, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "from-the-environment-0123");
+            var (_, environment, _, _) = await InvokeAsync();
+            var (_, both, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "short");
+            var (exit, bad, _, error) = await InvokeAsync();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(none?.DebugToken, Is.Null);
+                Assert.That(flag?.DebugToken, Is.EqualTo("from-the-flag-0123456789"));
+                Assert.That(environment?.DebugToken, Is.EqualTo("from-the-environment-0123"));
+                Assert.That(both?.DebugToken, Is.EqualTo("from-the-flag-0123456789"), "the flag wins");
+                Assert.That((exit, bad), Is.EqualTo((1, (ServerOptions?)null)));
+                Assert.That(error, Does.Contain("XDSCP_DEBUG_TOKEN must be a bearer token of at least 16").And.Not.Contain("short"), "names the variable, never echoes the token");
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, before);
+        }
+    }
+
     [Test]
     public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
     {
@@ -86,7 +135,7 @@ public sealed class ServerCommandLineTests
         {
             Assert.That(exit, Is.Zero);
             Assert.That(options, Is.Null);
-            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age"));
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes").And.Contain("--debug-token"));
         });
     }
 

@@ -122,6 +122,59 @@ public sealed class ServerHostTests
     }
 
     [Test]
+    public async Task Start_MaxRequestBytes_LimitsXdsRequests()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, MaxRequestBytes = 128 * 1024 });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+
+        var small = await FirstResponseStatusAsync(channel, metadataBytes: 100_000, cancel.Token);
+        var large = await FirstResponseStatusAsync(channel, metadataBytes: 200_000, cancel.Token);
+
+        Assert.That((small, large), Is.EqualTo((Grpc.Core.StatusCode.OK, Grpc.Core.StatusCode.ResourceExhausted)));
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task DebugSnapshot_WhileTheGateIsFull_Answers429WithRetryAfterAndHealthStaysUp()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
+        var gate = host.Services.GetRequiredService<DebugRequestGate>();
+
+        // Two requests in flight hold the two slots.
+        var running = Enumerable.Range(0, DebugRequestGate.DefaultLimit).Select(_ => gate.TryEnter()).ToArray();
+        var refused = await http.GetAsync(new Uri("/debug/snapshot", UriKind.Relative), cancel.Token);
+        var healthz = await http.GetAsync(new Uri("/healthz", UriKind.Relative), cancel.Token);
+        var readyz = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
+        var metrics = await http.GetAsync(new Uri("/metrics", UriKind.Relative), cancel.Token);
+        foreach (var slot in running)
+        {
+            slot?.Dispose();
+        }
+
+        var served = await http.GetAsync(new Uri("/debug/snapshot?resources=false", UriKind.Relative), cancel.Token);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(running, Has.All.Not.Null);
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(1)));
+            Assert.That(await refused.Content.ReadAsStringAsync(cancel.Token), Is.EqualTo("too many /debug requests: at most 2 run at once; retry after 1 s\n"));
+            Assert.That((healthz.StatusCode, readyz.StatusCode, metrics.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK)), "health, readiness and metrics do not wait for /debug");
+            Assert.That(served.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a freed slot serves the next request");
+            Assert.That(served.Content.Headers.ContentType?.ToString(), Is.EqualTo("application/json; charset=utf-8"));
+            Assert.That(() => AllSlotsFree(gate), Is.True.After(5000, 20), "the served request gave its slot back");
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
@@ -145,11 +198,52 @@ public sealed class ServerHostTests
         await host.StopAsync(cancel.Token);
     }
 
-    private sealed class FailingComponent : BackgroundService
+    /// <summary>Whether every slot of <paramref name="gate"/> can be taken (they are given back at once).</summary>
+    private static bool AllSlotsFree(DebugRequestGate gate)
+    {
+        var slots = Enumerable.Range(0, gate.Limit).Select(_ => gate.TryEnter()).ToArray();
+        foreach (var slot in slots)
+        {
+            slot?.Dispose();
+        }
+
+        return slots.All(s => s is not null);
+    }
+
+    /// <summary>Sends one CDS request whose node carries <paramref name="metadataBytes"/> of metadata: OK when a response came, else the call's status.</summary>
+    private static async Task<Grpc.Core.StatusCode> FirstResponseStatusAsync(GrpcChannel channel, int metadataBytes, CancellationToken cancellationToken)
+    {
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+        var node = new Node { Id = "big", Metadata = new Struct { Fields = { ["blob"] = Value.ForString(new string('x', metadataBytes)) } } };
+        try
+        {
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Cluster, Node = node }, cancellationToken);
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            // The server may end the call before the client has written it all; the status comes with the response stream.
+        }
+
+        try
+        {
+            Assert.That(await call.ResponseStream.MoveNext(cancellationToken), Is.True);
+            await call.RequestStream.CompleteAsync();
+            return Grpc.Core.StatusCode.OK;
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            return e.StatusCode;
+        }
+    }
+
+    /// <summary>Fails once the host has started (failing during start-up would cancel Kestrel's bind instead).</summary>
+    private sealed class FailingComponent(IHostApplicationLifetime lifetime) : BackgroundService
     {
         protected override async Task ExecuteAsync(CancellationToken stoppingToken)
         {
-            await Task.Yield();
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+            await started.Task.WaitAsync(stoppingToken);
             throw new InvalidOperationException("a component failed");
         }
     }

@@ -20,11 +20,11 @@ internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResp
         global::Envoy.Config.Endpoint.V3.ClusterLoadAssignment.Descriptor,
         global::Envoy.Extensions.TransportSockets.Tls.V3.Secret.Descriptor);
 
-    private readonly Node _node;
+    private readonly Node? _node;
     private bool _sentNode;
     private int _barriers;
 
-    private AdsTestClient(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, Node node)
+    private AdsTestClient(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, Node? node)
         : base(call) => _node = node;
 
     public static AdsTestClient Open(GrpcChannel channel, Node? node = null) =>
@@ -32,6 +32,9 @@ internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResp
 
     public static AdsTestClient Open(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, Node? node = null) =>
         new(call, node ?? XdsTestServer.Node());
+
+    /// <summary>A client that never sends a node (a misbehaving one).</summary>
+    public static AdsTestClient OpenWithoutNode(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call) => new(call, node: null);
 
     /// <summary>Sends a request; the first one carries the node, like Envoy.</summary>
     public Task SendAsync(DiscoveryRequest request)

@@ -75,6 +75,113 @@ public sealed class CsdsTests
         });
     }
 
+    /// <summary>One client's huge node and NACK text are kept as bounded, printable copies: CSDS stays small for everyone.</summary>
+    [Test]
+    public async Task FetchClientStatus_HugeNodeAndNack_AnswersWithBoundedPrintableCopies()
+    {
+        await using var server = await XdsTestServer.StartAsync(configure: options => options.MaxRequestBytes = 32 * 1024 * 1024);
+        server.Publish(TestResources.Snapshot("cart"));
+        var node = RequestLimitTests.NodeWithMetadata("huge\u001b[31m\r\n" + new string('n', 100_000), 5_000_000);
+        node.Metadata.Fields["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("sidecar");
+        node.Extensions.Add(Enumerable.Range(0, 1000).Select(i => new Envoy.Config.Core.V3.Extension { Name = $"envoy.extension.{i}", Category = "envoy.filters" }));
+        node.ClientFeatures.Add(Enumerable.Range(0, 10_000).Select(i => $"feature-{i}"));
+        await using var huge = Open(server.Channel, node);
+        await huge.NackAsync(await huge.RequestAsync(TypeUrls.Cluster), string.Empty, "line one\nline two\u001b]0;title\u0007" + new string('e', 5_000_000));
+        await huge.AssertNothingSentAsync();
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(server.Channel);
+
+        var status = await csds.FetchClientStatusAsync(new ClientStatusRequest { ExcludeResourceContents = true });
+
+        var kept = status.Config.Single();
+        var error = kept.GenericXdsConfigs.Single(c => c.TypeUrl == TypeUrls.Cluster).ErrorState.Details;
+        Assert.Multiple(() =>
+        {
+            Assert.That(status.CalculateSize(), Is.LessThan(16 * 1024), "the answer does not carry what the client sent");
+            Assert.That(kept.Node.Id, Does.StartWith("huge?[31m??nnn").And.EndWith("…").And.Length.EqualTo(ClientText.MaxNameLength + 1));
+            Assert.That(kept.Node.Metadata.Fields.Keys, Is.EquivalentTo(new[] { "sandboxctl.io/role", "sandboxctl.io/metadata-dropped" }));
+            Assert.That(kept.Node.Metadata.Fields["sandboxctl.io/metadata-dropped"].StringValue, Does.Match("^5000[0-9]{3} bytes of metadata, more than the 16384 kept$"));
+            Assert.That(kept.Node.Extensions, Is.Empty);
+            Assert.That(kept.Node.ClientFeatures, Has.Count.EqualTo(64));
+            Assert.That(error, Does.StartWith("line one line two?]0;title?eee").And.EndWith("…").And.Length.EqualTo(ClientText.MaxMessageLength + 1));
+        });
+    }
+
+    [Test]
+    public async Task FetchClientStatus_SmallNode_IsKeptAsSent()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var node = XdsTestServer.Node("envoy-1");
+        node.Metadata = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("sidecar"), ["ISTIO_VERSION"] = Google.Protobuf.WellKnownTypes.Value.ForString("1.24.0") } };
+        node.Locality = new Envoy.Config.Core.V3.Locality { Region = "eu", Zone = "eu-west-1a" };
+        node.UserAgentName = "envoy";
+        node.UserAgentBuildVersion = new Envoy.Config.Core.V3.BuildVersion { Version = new Envoy.Type.V3.SemanticVersion { MajorNumber = 1, MinorNumber = 31, Patch = 2 } };
+        node.ClientFeatures.Add("envoy.lb.does_not_support_overprovisioning");
+        await using var client = Open(_server.Channel, node);
+        await client.RequestAsync(TypeUrls.Cluster);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var kept = (await csds.FetchClientStatusAsync(new ClientStatusRequest())).Config.Single().Node;
+
+        Assert.That(kept, Is.EqualTo(node));
+    }
+
+    [Test]
+    public async Task FetchClientStatus_SafeRegexMatcher_MatchesWholeIds()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var first = Open(_server.Channel, XdsTestServer.Node("sidecar-1"));
+        await using var second = Open(_server.Channel, XdsTestServer.Node("sidecar-12"));
+        await first.RequestAsync(TypeUrls.Cluster);
+        await second.RequestAsync(TypeUrls.Cluster);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var status = await csds.FetchClientStatusAsync(new ClientStatusRequest { NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "sidecar-[0-9]" } } } } });
+
+        Assert.That(status.Config.Select(c => c.Node.Id), Is.EqualTo(new[] { "sidecar-1" }));
+    }
+
+    [TestCase("(", "node_matchers[].node_id.safe_regex: not a usable regular expression: ")]
+    [TestCase("(a)\\1", "node_matchers[].node_id.safe_regex: not a usable regular expression: ")]
+    public void FetchClientStatus_UnusableRegex_IsRejectedNamingTheField(string pattern, string expected)
+    {
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        var failure = Assert.ThrowsAsync<RpcException>(async () => await csds.FetchClientStatusAsync(new ClientStatusRequest
+        {
+            NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = pattern } } } },
+        }));
+
+        Assert.That(failure!.StatusCode, Is.EqualTo(StatusCode.InvalidArgument));
+        Assert.That(failure.Status.Detail, Does.StartWith(expected));
+    }
+
+    [Test]
+    public async Task FetchClientStatus_CatastrophicRegexAgainstLongIds_AnswersWithoutBacktracking()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var clients = new List<AdsTestClient>();
+        for (var i = 0; i < 20; i++)
+        {
+            var client = Open(_server.Channel, XdsTestServer.Node(new string('a', 400) + i));
+            await client.RequestAsync(TypeUrls.Cluster);
+            clients.Add(client);
+        }
+
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+
+        // (a+)+b against 400 a's backtracks for ages (a backtracking engine gives up with a timeout error); a
+        // non-backtracking one answers that nothing matches. The deadline is only this test's timeout.
+        var status = await csds.FetchClientStatusAsync(
+            new ClientStatusRequest { NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "(a+)+b" } } } } },
+            deadline: DateTime.UtcNow.AddSeconds(10));
+
+        Assert.That(status.Config, Is.Empty);
+        foreach (var client in clients)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
     [Test]
     public void FetchClientStatus_MetadataMatcher_IsRejectedClearly()
     {

@@ -31,6 +31,21 @@ public sealed class DeltaProtocolTests
     }
 
     [Test]
+    public async Task FirstRequest_WithoutNode_FailsStreamWithInvalidArgument()
+    {
+        await using var client = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_server.Channel).DeltaAggregatedResources());
+
+        await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Cds });
+        var failure = await client.ExpectFailureAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
+            Assert.That(_server.Registry.Clients, Is.Empty);
+        });
+    }
+
+    [Test]
     public async Task WildcardCds_SendsEveryClusterWithItsOwnVersion()
     {
         var snapshot = TestResources.Snapshot("cart", "checkout");

@@ -8,15 +8,18 @@ namespace XdsControlPlane.Xds.Tests;
 /// <summary>A Delta ADS client that behaves like Envoy (node first, ACK by nonce) or misbehaves on purpose.</summary>
 internal sealed class DeltaTestClient : TestStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>
 {
-    private readonly Node _node;
+    private readonly Node? _node;
     private bool _sentNode;
     private int _barriers;
 
-    private DeltaTestClient(AsyncDuplexStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> call, Node node)
+    private DeltaTestClient(AsyncDuplexStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> call, Node? node)
         : base(call) => _node = node;
 
     public static DeltaTestClient Open(GrpcChannel channel, Node? node = null) =>
         new(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).DeltaAggregatedResources(), node ?? XdsTestServer.Node());
+
+    /// <summary>A client that never sends a node (a misbehaving one).</summary>
+    public static DeltaTestClient OpenWithoutNode(AsyncDuplexStreamingCall<DeltaDiscoveryRequest, DeltaDiscoveryResponse> call) => new(call, node: null);
 
     public Task SendAsync(DeltaDiscoveryRequest request)
     {

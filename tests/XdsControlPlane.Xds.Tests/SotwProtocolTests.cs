@@ -36,6 +36,28 @@ public sealed class SotwProtocolTests
     }
 
     [Test] // 2
+    public async Task FirstRequest_WithoutNode_FailsStreamWithInvalidArgumentAndOthersAreServed()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        await using var anonymous = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_server.Channel).StreamAggregatedResources());
+        await using var perType = OpenWithoutNode(new ClusterDiscoveryService.ClusterDiscoveryServiceClient(_server.Channel).StreamClusters());
+        await using var named = Open(_server.Channel);
+
+        await anonymous.SendAsync(Cds);
+        await perType.SendAsync(Cds);
+        var (failure, perTypeFailure) = (await anonymous.ExpectFailureAsync(), await perType.ExpectFailureAsync());
+        var served = await named.RequestAsync(Cds);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
+            Assert.That((perTypeFailure.StatusCode, perTypeFailure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
+            Assert.That(Names(served), Is.EqualTo(new[] { "cart" }));
+            Assert.That(_server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "envoy-1" }), "no client without a node was registered");
+        });
+    }
+
+    [Test] // 2
     public async Task Node_OnlyOnFirstRequest_LaterRequestsAreServedForTheSameGroup()
     {
         _server.Publish(TestResources.Snapshot("cart"));
@@ -391,18 +413,6 @@ public sealed class SotwProtocolTests
             Assert.That(reply.TypeUrl, Is.EqualTo(Eds));
             Assert.That(reply.Resources, Is.Empty);
         });
-    }
-
-    [Test] // 13
-    public async Task Request_LargerThanFourMebibytes_IsAccepted()
-    {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
-        var names = Enumerable.Range(0, 100_000).Select(i => $"cluster-with-a-rather-long-name-number-{i:D8}").Append("cart").ToArray();
-
-        var reply = await client.RequestAsync(Eds, names);
-
-        Assert.That(Names(reply), Is.EqualTo(new[] { "cart" }));
     }
 
     [Test]

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using Envoy.Config.Cluster.V3;
+using Envoy.Config.Core.V3;
+using Envoy.Service.Cluster.V3;
+using Envoy.Service.Discovery.V3;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>
+/// Log injection (as kubectl's CVE-2021-25743): a client whose node id, cluster, user agent, NACK text and type URL
+/// carry escape sequences and line breaks must not forge log lines or reach an operator's terminal raw.
+/// </summary>
+public sealed class LogInjectionTests
+{
+    private const string Forged = "\u001b[31m\r\n[12:00:00 INF] forged";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Test]
+    public async Task HostileClient_ItsTextInThePlainAndJsonLogs_HasNoEscapesOrLineBreaks()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var log = new Collector();
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = log });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+
+        using (var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token))
+        {
+            var node = new Node { Id = "a" + Forged, Cluster = "c" + Forged, UserAgentName = "ua" + Forged, Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.Cluster }, cancel.Token);
+            Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True);
+            var response = call.ResponseStream.Current;
+            await call.RequestStream.WriteAsync(new DiscoveryRequest
+            {
+                TypeUrl = TypeUrls.Cluster,
+                ResponseNonce = response.Nonce,
+                ErrorDetail = new Google.Rpc.Status { Code = 3, Message = "cluster static: bad" + Forged },
+            }, cancel.Token);
+            await WaitAsync(() => log.Events.Any(e => e.EventId == 2002), cancel.Token);
+            await call.RequestStream.CompleteAsync();
+            await WaitAsync(() => log.Events.Any(e => e.EventId == 2001), cancel.Token);
+        }
+
+        using (var wrongType = new ClusterDiscoveryService.ClusterDiscoveryServiceClient(channel).StreamClusters(cancellationToken: cancel.Token))
+        {
+            await wrongType.RequestStream.WriteAsync(new DiscoveryRequest { Node = new Node { Id = "b" }, TypeUrl = "type.googleapis.com/x" + Forged }, cancel.Token);
+            Assert.That(async () => await wrongType.ResponseStream.MoveNext(cancel.Token), Throws.InstanceOf<Grpc.Core.RpcException>());
+            await WaitAsync(() => log.Events.Any(e => e.EventId == 2005), cancel.Token);
+        }
+
+        await host.StopAsync(cancel.Token);
+
+        var plain = log.Render(new MessageTemplateTextFormatter(ServerHost.PlainLogTemplate));
+        var json = log.Render(new CompactJsonFormatter());
+        var clientEvents = log.Events.Where(e => e.EventId is 2000 or 2001 or 2002 or 2005).Select(e => e.Text).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(clientEvents, Has.Length.EqualTo(4), string.Join("\n", clientEvents));
+            Assert.That(clientEvents, Has.All.Contain("[12:00:00 INF] forged"), "the client's text is there, defused");
+            Assert.That(clientEvents, Has.None.Contain("\u001b").And.None.Contain("\r").And.None.Contain("\n"));
+            Assert.That(plain, Does.Not.Contain("\u001b"));
+            Assert.That(plain.Split('\n').Where(line => line.StartsWith("[12:00:00 INF] forged", StringComparison.Ordinal)), Is.Empty, "no forged line in the plain log");
+            Assert.That(json, Does.Not.Contain("\u001b").And.Not.Contain("\r"));
+            Assert.That(json.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.All.StartWith("{"), "one JSON object per line");
+        });
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, CancellationToken cancellationToken)
+    {
+        while (!condition())
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>Every log event, with its event id and rendered message.</summary>
+    private sealed class Collector : ILogEventSink
+    {
+        private readonly ConcurrentQueue<LogEvent> _events = new();
+
+        public IEnumerable<(int? EventId, string Text)> Events =>
+            _events.Select(e => (EventIdOf(e), e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)));
+
+        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
+
+        /// <summary>Every event as the console would print it with <paramref name="formatter"/>.</summary>
+        public string Render(Serilog.Formatting.ITextFormatter formatter)
+        {
+            using var text = new StringWriter();
+            foreach (var e in _events)
+            {
+                formatter.Format(e, text);
+            }
+
+            return text.ToString();
+        }
+
+        private static int? EventIdOf(LogEvent e) =>
+            e.Properties.TryGetValue("EventId", out var id) && id is StructureValue s && s.Properties.FirstOrDefault(p => p.Name == "Id")?.Value is ScalarValue { Value: int value } ? value : null;
+    }
+}
