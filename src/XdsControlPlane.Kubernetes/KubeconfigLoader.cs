@@ -9,7 +9,8 @@ namespace XdsControlPlane.Kubernetes;
 /// wins; else the files listed in <c>KUBECONFIG</c> (separated by the platform's path separator, empty entries and
 /// missing files skipped) are merged, the first file that sets a value winning — a cluster, user or context name, and
 /// <c>current-context</c>; else, where allowed, the pod's service account; else <c>~/.kube/config</c>. Relative
-/// certificate and token paths are resolved against the file that names them. Every error names the file.
+/// certificate paths (certificate-authority, client-certificate, client-key) are resolved against the file that names
+/// them. Every error names the file.
 /// </summary>
 public static class KubeconfigLoader
 {

@@ -96,6 +96,14 @@ public sealed class LastGoodManifestSet
         {
             if (_lastGood.TryGetValue(key, out var good))
             {
+                // A last good version is kept for a broken edit, never past a permission it no longer has: a grant
+                // withdrawn while the object's text is broken takes effect all the same.
+                if (Refusals(good, candidateInputs) is { Count: > 0 } refusals)
+                {
+                    problems.AddRange(refusals.Select(p => p with { Location = good.Location }));
+                    continue;
+                }
+
                 inForce[key] = good;
                 kept.Add(key);
             }
@@ -105,5 +113,18 @@ public sealed class LastGoodManifestSet
         _keysByFile = keysByFile;
         kept.Sort(ResourceKey.Order);
         return new ManifestSetResult(new RoutingInputs(inForce.Values.Select(o => o.Resource)), problems, kept);
+    }
+
+    /// <summary>The permission problems of <paramref name="obj"/> against <paramref name="inputs"/> (none when validation fails otherwise).</summary>
+    private static IReadOnlyList<ManifestProblem> Refusals(ManifestObject obj, RoutingInputs inputs)
+    {
+        try
+        {
+            return [.. ManifestValidator.Validate(obj.Resource, inputs).Where(p => p.Kind == ProblemKind.NotPermitted)];
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return [new ManifestProblem(obj.Resource.Key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}") { Kind = ProblemKind.NotPermitted }];
+        }
     }
 }

@@ -20,8 +20,11 @@ public static class ManifestLimits
     /// <summary>The deepest nesting of mappings and sequences in a document.</summary>
     public const int MaxDepth = 64;
 
-    /// <summary>The most nodes that aliases (<c>*name</c>) may add to one document when expanded.</summary>
+    /// <summary>The most nodes that aliases (<c>*name</c>) may add to one file when expanded, all its documents together.</summary>
     public const int MaxAliasExpansion = 100_000;
+
+    /// <summary>The most nodes (scalars, mappings, sequences, alias expansions counted) in one file: about 50 per object for 10,000 objects.</summary>
+    public const int MaxNodes = 1_000_000;
 
     /// <summary>
     /// Checks <paramref name="text"/> against the limits with YAMLDotNet's event parser, which is iterative and
@@ -34,8 +37,10 @@ public static class ManifestLimits
         var parser = new Parser(reader);
         var frames = new Stack<Frame>();
         var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
+        var open = new HashSet<string>(StringComparer.Ordinal);
         var depth = 0;
         long expansion = 0;
+        long nodes = 0;
         long documentStart = 0;
         while (parser.MoveNext())
         {
@@ -43,9 +48,10 @@ public static class ManifestLimits
             switch (current)
             {
                 case DocumentStart start:
+                    // Anchors are per document; the expansion and node budgets are per file, so repeating a document
+                    // cannot multiply them.
                     documentStart = start.Start.Index;
                     anchors.Clear();
-                    expansion = 0;
                     break;
                 case DocumentEnd end when end.End.Index - documentStart > MaxDocumentChars:
                     throw new YamlException(end.Start, end.End, string.Create(CultureInfo.InvariantCulture, $"this document is {(end.End.Index - documentStart) / 1024} KiB; one object may have at most {MaxDocumentChars / 1024} KiB"));
@@ -55,13 +61,21 @@ public static class ManifestLimits
                         throw new YamlException(current.Start, current.End, $"mappings and sequences are nested deeper than {MaxDepth} levels");
                     }
 
-                    frames.Push(new Frame(((NodeEvent)current).Anchor.IsEmpty ? null : ((NodeEvent)current).Anchor.Value));
+                    var anchor = ((NodeEvent)current).Anchor.IsEmpty ? null : ((NodeEvent)current).Anchor.Value;
+                    if (anchor is not null)
+                    {
+                        open.Add(anchor);
+                    }
+
+                    frames.Push(new Frame(anchor));
+                    Count(ref nodes, 1, current);
                     break;
                 case MappingEnd or SequenceEnd:
                     depth--;
                     var done = frames.Pop();
                     if (done.Anchor is not null)
                     {
+                        open.Remove(done.Anchor);
                         anchors[done.Anchor] = done.Nodes;
                     }
 
@@ -74,18 +88,36 @@ public static class ManifestLimits
                     }
 
                     Add(frames, 1);
+                    Count(ref nodes, 1, current);
                     break;
                 case AnchorAlias alias:
+                    // YAMLDotNet resolves an alias to a node that is still open into a tree that contains itself,
+                    // which nothing can walk: refuse it here, before the tree is built.
+                    if (open.Contains(alias.Value.Value))
+                    {
+                        throw new YamlException(alias.Start, alias.End, $"alias *{alias.Value.Value} refers to a node that contains it");
+                    }
+
                     var size = anchors.GetValueOrDefault(alias.Value.Value, 1);
                     expansion += size;
                     if (expansion > MaxAliasExpansion)
                     {
-                        throw new YamlException(alias.Start, alias.End, $"aliases would expand this document by more than {MaxAliasExpansion} nodes");
+                        throw new YamlException(alias.Start, alias.End, $"aliases would expand this file by more than {MaxAliasExpansion} nodes");
                     }
 
                     Add(frames, size);
+                    Count(ref nodes, size, current);
                     break;
             }
+        }
+    }
+
+    private static void Count(ref long nodes, long more, ParsingEvent at)
+    {
+        nodes += more;
+        if (nodes > MaxNodes)
+        {
+            throw new YamlException(at.Start, at.End, $"the file has more than {MaxNodes} nodes");
         }
     }
 

@@ -46,10 +46,36 @@ public static partial class ManifestReader
             var length = new FileInfo(path).Length;
             if (length > ManifestLimits.MaxFileBytes)
             {
-                return FileProblem(source, $"the file has {length / (1024 * 1024)} MiB; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB");
+                return FileProblem(source, TooLarge(length));
             }
 
-            text = File.ReadAllText(path);
+            if (RegularFile.Open(path, out var notRegular) is not { } stream)
+            {
+                return FileProblem(source, notRegular!);
+            }
+
+            using (stream)
+            {
+                // Read at most one byte past the limit, whatever the size said: what a link points to can change.
+                var buffer = new byte[Math.Min(ManifestLimits.MaxFileBytes + 1, Math.Max(length + 1, 4096))];
+                var read = 0;
+                int chunk;
+                while (read < ManifestLimits.MaxFileBytes + 1 && (chunk = stream.Read(buffer, read, (int)Math.Min(buffer.Length - read, ManifestLimits.MaxFileBytes + 1 - read))) > 0)
+                {
+                    read += chunk;
+                    if (read == buffer.Length && buffer.Length <= ManifestLimits.MaxFileBytes)
+                    {
+                        Array.Resize(ref buffer, (int)Math.Min(ManifestLimits.MaxFileBytes + 1, buffer.Length * 2L));
+                    }
+                }
+
+                if (read > ManifestLimits.MaxFileBytes)
+                {
+                    return FileProblem(source, TooLarge(read));
+                }
+
+                text = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetString(buffer, 0, read).TrimStart('\uFEFF');
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
         {
@@ -57,6 +83,8 @@ public static partial class ManifestReader
         }
 
         return Read(text, source);
+
+        static string TooLarge(long length) => $"the file has {length / (1024 * 1024)} MiB; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB";
     }
 
     /// <summary>
@@ -277,7 +305,8 @@ public static partial class ManifestReader
         if (converted.Success)
         {
             var target = converted.Groups["type"].Value;
-            if (target.Contains("System.Int32", StringComparison.Ordinal) && value is JsonValue number && (number.TryGetValue<long>(out _) || number.TryGetValue<double>(out _)))
+            if (target.Contains("System.Int32", StringComparison.Ordinal) && value is JsonValue number
+                && (number.TryGetValue<long>(out _) || (number.TryGetValue<double>(out var real) && Math.Abs(real) >= int.MaxValue && Math.Floor(real) == real)))
             {
                 return $"{number.ToJsonString()} is out of range (an integer from {int.MinValue} to {int.MaxValue})";
             }

@@ -278,6 +278,12 @@ public static partial class ManifestValidator
         }
     }
 
+    private static KubeService? Refuse(Problems problems, string reason)
+    {
+        problems.Add("spec.service", reason);
+        return null;
+    }
+
     private static KubeService? CheckServiceReference(string? reference, string path, string ns, RoutingInputs inputs, Problems problems)
     {
         if (string.IsNullOrEmpty(reference))
@@ -372,7 +378,10 @@ public static partial class ManifestValidator
             problems.AddReference("spec.sandbox", $"Sandbox {workload.Metadata.Namespace}/{spec.Sandbox} does not exist");
         }
 
-        var service = CheckServiceReference(spec.Service, "spec.service", workload.Metadata.Namespace, inputs, problems);
+        // A laptop stands in for a Service of its own namespace only: the tunnel and its routes are namespaced.
+        var service = spec.Service is { } named && named.Contains('.', StringComparison.Ordinal)
+            ? Refuse(problems, $"must name a Service in the LocalWorkload's namespace {workload.Metadata.Namespace} (no '.namespace'), got '{named}'")
+            : CheckServiceReference(spec.Service, "spec.service", workload.Metadata.Namespace, inputs, problems);
         var ports = spec.Ports ?? [];
         if (ports.Count == 0)
         {

@@ -33,7 +33,7 @@ internal static class YamlToJson
         foreach (var document in stream.Documents)
         {
             var lines = new Dictionary<string, int>(StringComparer.Ordinal);
-            var json = ToJson(document.RootNode, "$", lines);
+            var json = ToJson(document.RootNode, "$", lines, depth: 0);
             documents.Add(new Document(json, lines, (int)document.RootNode.Start.Line));
         }
 
@@ -61,8 +61,14 @@ internal static class YamlToJson
         return Math.Max(0, started - 1);
     }
 
-    private static JsonNode? ToJson(YamlNode node, string path, Dictionary<string, int> lines)
+    private static JsonNode? ToJson(YamlNode node, string path, Dictionary<string, int> lines, int depth)
     {
+        // The text was checked for depth, but aliases can nest what they expand deeper still.
+        if (depth > ManifestLimits.MaxDepth)
+        {
+            throw new YamlException(node.Start, node.End, $"mappings and sequences are nested deeper than {ManifestLimits.MaxDepth} levels (with aliases expanded)");
+        }
+
         lines[path] = (int)node.Start.Line;
         switch (node)
         {
@@ -71,7 +77,7 @@ internal static class YamlToJson
                 foreach (var (keyNode, valueNode) in mapping.Children)
                 {
                     var key = keyNode is YamlScalarNode { Value: { } k } ? k : throw new YamlException(keyNode.Start, keyNode.End, "mapping keys must be plain strings");
-                    var value = ToJson(valueNode, Member(path, key), lines);
+                    var value = ToJson(valueNode, Member(path, key), lines, depth + 1);
                     if (value is null)
                     {
                         continue;
@@ -86,7 +92,7 @@ internal static class YamlToJson
                 var index = 0;
                 foreach (var item in sequence.Children)
                 {
-                    array.Add(ToJson(item, $"{path}[{index}]", lines));
+                    array.Add(ToJson(item, $"{path}[{index}]", lines, depth + 1));
                     index++;
                 }
 

@@ -147,6 +147,14 @@ internal sealed class ManifestDirectorySource(
             _watcherFailed = true;
             return;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // For example the directory vanishing between the check and the watcher's creation: keep what is
+            // published, create the watcher again next time.
+            _watcherFailed = true;
+            ManifestLog.ReloadFailed(logger, reader.Directory, e);
+            return;
+        }
 
         if (_directoryMissing)
         {

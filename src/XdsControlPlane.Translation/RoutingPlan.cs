@@ -22,8 +22,11 @@ internal sealed record PlannedRoute(
     IReadOnlyList<PlannedDestination> To,
     RouteRule? Rule)
 {
-    /// <summary>More specific routes first: longer path prefix, then more header conditions.</summary>
-    public int Specificity => ((Match?.PathPrefix?.Length ?? 0) * 64) + (Match?.Headers?.Count ?? 0);
+    /// <summary>
+    /// More specific routes first: longer path prefix, then more header conditions. A prefix of <c>/</c> matches what
+    /// no prefix matches and counts the same (as in <see cref="ConditionsKey"/>), so it cannot jump a tie.
+    /// </summary>
+    public int Specificity => ((Match?.PathPrefix is { Length: > 1 } prefix ? prefix.Length : 0) * 64) + (Match?.Headers?.Count ?? 0);
 
     public string Name => $"{RoutingKey}|{Origin.Kind}/{Origin.Namespace}/{Origin.Name}#{RuleIndex}";
 

@@ -104,7 +104,7 @@ public sealed class RouteGroupCommandTests
     }
 
     [TestCase("a: {b: c\nd: e\n", "rg.yaml (document 0): not valid YAML")]
-    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases would expand this document")]
+    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "aliases would expand this file")]
     public async Task Apply_FileThatIsNotValidYaml_ExitsOneAndAppliesNothing(string text, string expected)
     {
         var (code, stdout, stderr) = await Sandboxctl("routegroup", "apply", "-f", Write("rg.yaml", text));

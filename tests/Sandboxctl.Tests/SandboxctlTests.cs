@@ -59,7 +59,7 @@ public sealed class SandboxctlTests
 
     [TestCase(BrokenWeights, "broken.yaml:1 (document 0): RouteGroup shop/broken: spec.routes[0].to: weights must sum to 100, got 70")]
     [TestCase("a: {b: c\nd: e\n", "broken.yaml (document 0): not valid YAML")]
-    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "aliases would expand this document by more than 100000 nodes")]
+    [TestCase("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", "aliases would expand this file by more than 100000 nodes")]
     [TestCase("a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n", "broken.yaml:1 (document 0): not valid YAML: mappings and sequences are nested deeper than 64 levels")]
     public async Task Render_BadFile_ExitsOneNamingItAndStillPrintsTheRest(string text, string expected)
     {

@@ -149,7 +149,8 @@ public sealed class SandboxControllerTests
         _api.Put(FakeApiServer.Sandboxes, Sandbox("missing", Fork("cart"), Fork("payments")));
         _api.Put(FakeApiServer.Sandboxes, Sandbox("clash", Fork("cart")));
 
-        await Eventually.WaitAsync(() => Phase("missing") == "Failed" && Phase("clash") == "Failed", "both Sandboxes to fail");
+        // The Event is recorded after the status is written: wait for both, or the assertion races the recorder.
+        await Eventually.WaitAsync(() => Phase("missing") == "Failed" && Phase("clash") == "Failed" && EventReasons("missing").Contains("Failed"), "both Sandboxes to fail, with an Event");
         Assert.Multiple(() =>
         {
             Assert.That(ConditionMessage("missing"), Does.Contain("baseline Deployment shop/payments does not exist"));

@@ -77,6 +77,19 @@ public sealed class CrossNamespaceTests
     }
 
     [Test]
+    public void Validate_LocalWorkloadForAnotherNamespacesService_Invalid()
+    {
+        var problems = Problems(Cart("*"), """
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: LocalWorkload
+            metadata: {name: laptop, namespace: aaa}
+            spec: {routingKey: alice, service: cart.shop, ports: [{port: 8080}]}
+            """);
+
+        Assert.That(problems.Select(p => p.ToString()), Is.EqualTo(new[] { "LocalWorkload aaa/laptop: spec.service: must name a Service in the LocalWorkload's namespace aaa (no '.namespace'), got 'cart.shop'" }));
+    }
+
+    [Test]
     public void Validate_SameNamespace_NeedsNoGrant() =>
         Assert.That(Problems(Cart(null), """
             apiVersion: sandboxctl.io/v1alpha1
@@ -103,6 +116,34 @@ public sealed class CrossNamespaceTests
             Assert.That(revoked.Inputs.RouteGroups, Is.Empty);
             Assert.That(revoked.KeptLastGood, Is.Empty);
             Assert.That(revoked.Problems.Single().Kind, Is.EqualTo(ProblemKind.NotPermitted));
+        });
+    }
+
+    /// <summary>Breaking the RouteGroup's text cannot keep its last good version in force past a withdrawn grant.</summary>
+    [TestCase("kind: [unclosed\n")]
+    [TestCase("""
+        apiVersion: sandboxctl.io/v1alpha1
+        kind: RouteGroup
+        metadata: {name: takeover, namespace: aaa}
+        spec:
+          routingKey: feature-x
+          routes:
+          - service: evil
+            timeout: bogus
+            to: [{service: evil}]
+        """)]
+    public void Apply_GrantRevokedWhileTheRouteGroupIsBroken_LastGoodVersionLeavesToo(string broken)
+    {
+        var set = new LastGoodManifestSet();
+        set.Apply([File("inventory.yaml", Cart("aaa")), File("takeover.yaml", Takeover)]);
+
+        var revoked = set.Apply([File("inventory.yaml", Cart(null)), File("takeover.yaml", broken)]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(revoked.Inputs.RouteGroups, Is.Empty);
+            Assert.That(revoked.KeptLastGood, Is.Empty);
+            Assert.That(revoked.Problems.Select(p => p.Kind), Does.Contain(ProblemKind.NotPermitted));
         });
     }
 

@@ -77,9 +77,44 @@ public sealed class ManifestReaderTests
         TestContext.Out.WriteLine($"{text.Length} bytes; {allocated / 1024} KiB allocated while reading");
         Assert.Multiple(() =>
         {
-            Assert.That(result.Problems.Single().Reason, Does.Contain("aliases would expand this document by more than 100000 nodes"));
+            Assert.That(result.Problems.Single().Reason, Does.Contain("aliases would expand this file by more than 100000 nodes"));
             Assert.That(allocated, Is.LessThan(64L * 1024 * 1024), "nothing was expanded");
         });
+    }
+
+    [TestCase("a: &a [*a]\n")]
+    [TestCase("a: &a {b: *a}\n")]
+    [TestCase("a: &a [x, {b: [*a]}]\n")]
+    public void Read_AliasInsideItsOwnAnchor_ProblemNotAStackOverflow(string text) =>
+        Assert.That(ManifestReader.Read(text, "self.yaml").Problems.Single().Reason, Does.Contain("alias *a refers to a node that contains it"));
+
+    /// <summary>The alias budget is per file: repeating a document just under it must not multiply it.</summary>
+    [Test]
+    public void Read_ManyDocumentsEachJustUnderTheAliasBudget_OneProblem()
+    {
+        var document = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aliases}\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+        var text = string.Join("---\n", Enumerable.Repeat(document, 100));
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = ManifestReader.Read(text, "many.yaml");
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ManifestReader.Read(document, "one.yaml").Problems, Is.Empty, "one such document is fine");
+            Assert.That(result.Problems.Single().Reason, Does.Contain("aliases would expand this file by more than 100000 nodes"));
+            Assert.That(allocated, Is.LessThan(64L * 1024 * 1024));
+        });
+    }
+
+    [Test]
+    public void Read_AliasesNestingPastTheDepthLimit_Problem()
+    {
+        // Each line is 41 levels deep as written (within the limit); b holds a inside 20 more levels, so b expands to 61,
+        // and c holds b inside 10 more: 71.
+        var result = ManifestReader.Read($"a: &a {new string('[', 40)}x{new string(']', 40)}\nb: &b {new string('[', 20)}*a{new string(']', 20)}\nc: {new string('[', 10)}*b{new string(']', 10)}\n", "deep-alias.yaml");
+
+        Assert.That(result.Problems.Single().Reason, Does.Contain("nested deeper than 64 levels"));
     }
 
     [Test]
@@ -134,6 +169,7 @@ public sealed class ManifestReaderTests
     [TestCase("4294967296", "spec.routes[0].to[0].weight: 4294967296 is out of range (an integer from -2147483648 to 2147483647)")]
     [TestCase("1e30", "spec.routes[0].to[0].weight: 1E+30 is out of range (an integer from -2147483648 to 2147483647)")]
     [TestCase("'80'", "spec.routes[0].to[0].weight: expected an integer")]
+    [TestCase("1.5", "spec.routes[0].to[0].weight: expected an integer")]
     public void Read_WeightNotAnInt32_SaysWhy(string weight, string expected)
     {
         var result = ManifestReader.Read($$"""

@@ -271,7 +271,11 @@ public sealed class HostileManifestTests
             new("unclosed flow mapping", d => Write(d, "flow.yaml", "a: {b: c\nd: e\n"), ["flow.yaml", "not valid YAML"]),
             new("nesting past the limit in an ignored field", d => Write(d, "deep.yaml", $"apiVersion: v1\nkind: Service\nmetadata: {{name: deep, namespace: shop}}\nspec:\n  ports: [{{port: 80}}]\n  ignored: {new string('[', 65)}{new string(']', 65)}\n"), ["deep.yaml:6", "nested deeper than 64 levels"]),
             new("20,000 levels", d => Write(d, "abyss.yaml", "a: " + new string('[', 20_000) + new string(']', 20_000) + "\n"), ["abyss.yaml", "nested deeper than 64 levels"]),
-            new("alias bomb", d => Write(d, "bomb.yaml", AliasBomb()), ["bomb.yaml", "aliases would expand this document"]),
+            new("alias bomb", d => Write(d, "bomb.yaml", AliasBomb()), ["bomb.yaml", "aliases would expand this file"]),
+            new("alias inside its own anchor", d => Write(d, "self.yaml", "a: &a [*a]\n"), ["self.yaml", "refers to a node that contains it"]),
+            new("many documents under the alias budget each", d => Write(d, "many.yaml", string.Join("---\n", Enumerable.Repeat("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n", 100))), ["many.yaml", "aliases would expand this file"]),
+            new("link to a device", d => File.CreateSymbolicLink(Path.Combine(d, "zero.yaml"), "/dev/zero"), ["zero.yaml", "not a regular file"]),
+            new("named pipe", d => MakeFifo(Path.Combine(d, "pipe.yaml")), ["pipe.yaml", "not a regular file"]),
             new("route timeout past TimeSpan", d => Write(d, "timeout.yaml", RouteGroup("slow", "timeout: 9999999999999h")), ["timeout.yaml", "spec.routes[0].timeout: must be a duration from 0s to 24h"]),
             new("route timeout past protobuf", d => Write(d, "timeout.yaml", RouteGroup("slow", "timeout: 100000000h")), ["timeout.yaml", "spec.routes[0].timeout: must be a duration from 0s to 24h"]),
             new("sandbox ttl past TimeSpan", d => Write(d, "ttl.yaml", "apiVersion: sandboxctl.io/v1alpha1\nkind: Sandbox\nmetadata: {name: old, namespace: shop}\nspec: {ttl: 9999999999999h, forks: [{of: {name: cart}}]}\n"), ["ttl.yaml", "spec.ttl: must be a duration from 1s to 8760h"]),
@@ -301,6 +305,13 @@ public sealed class HostileManifestTests
         public override string ToString() => Name;
 
         private static void Write(string directory, string name, string text) => File.WriteAllText(Path.Combine(directory, name), text);
+
+        private static void MakeFifo(string path)
+        {
+            using var mkfifo = Process.Start("mkfifo", [path]);
+            mkfifo.WaitForExit();
+            Assert.That(mkfifo.ExitCode, Is.Zero, "mkfifo");
+        }
 
         private static void Sparse(string path, long length)
         {

@@ -42,10 +42,12 @@ public sealed class CrossNamespaceRoutingTests
             to: [{service: cart-v2}]
         """;
 
-    [Test]
-    public void Translate_SameKeyFromTheOwnerAndAnAllowedNamespace_OwnerFirstOtherReported()
+    [TestCase("")]
+    [TestCase("match: {pathPrefix: /}")]
+    public void Translate_SameKeyFromTheOwnerAndAnAllowedNamespace_OwnerFirstOtherReported(string foreignMatch)
     {
-        var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(Inputs, "inputs.yaml"))]);
+        var inputs = Inputs.Replace("  - service: cart.shop\n", $"  - service: cart.shop\n    {foreignMatch}\n", StringComparison.Ordinal);
+        var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(inputs, "inputs.yaml"))]);
         Assert.That(manifests.Problems, Is.Empty, "aaa is allowed");
 
         var result = new RouteGroupTranslator().Translate(manifests.Inputs);
