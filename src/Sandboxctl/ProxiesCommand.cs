@@ -159,7 +159,7 @@ internal static class ProxiesCommand
     {
         public static ProxyStatus Of(ClientConfig config)
         {
-            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? ClientAgent.Printable(value.StringValue) : "sidecar";
+            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? ClientText.Printable(value.StringValue, ClientAgent.MaxPartLength) : "sidecar";
             var types = new SortedDictionary<string, TypeSync>(StringComparer.Ordinal);
             foreach (var (name, typeUrl) in KnownTypes)
             {
@@ -170,7 +170,7 @@ internal static class ProxiesCommand
                 }
             }
 
-            var features = config.Node.ClientFeatures.Select(f => ClientAgent.Printable(f)).ToArray();
+            var features = config.Node.ClientFeatures.Select(f => ClientText.Printable(f, ClientAgent.MaxPartLength)).ToArray();
             return new ProxyStatus(Name(config.Node.Id), Name(config.Node.Cluster), role, ClientAgent.Of(config.Node), features, types);
         }
     }

@@ -13,7 +13,7 @@ internal static partial class KubernetesLog
     public static partial void WatchFailed(ILogger logger, string kind, double seconds, string reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Invalid object: {Problem}")]
-    public static partial void Invalid(ILogger logger, LoggedProblem problem);
+    public static partial void Invalid(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Published from Kubernetes: {RouteGroups} RouteGroups, {Sandboxes} Sandboxes, {LocalWorkloads} LocalWorkloads, {Services} Services")]
     public static partial void Published(ILogger logger, int routeGroups, int sandboxes, int localWorkloads, int services);
@@ -55,27 +55,3 @@ internal static partial class KubernetesLog
     public static partial void ReplicaLeaseExpired(ILogger logger, string name);
 }
 
-/// <summary>
-/// Problem text as a log argument: it quotes what tenants wrote in their objects, so it is made one printable line
-/// (control and format characters as <c>?</c>, at most 4,096 characters) when the event is rendered.
-/// </summary>
-/// <param name="Text">The problem as reported.</param>
-internal readonly record struct LoggedProblem(string Text)
-{
-    private const int MaxLength = 4096;
-
-    public static implicit operator LoggedProblem(string text) => new(text);
-
-    public override string ToString()
-    {
-        var shown = Text.Length > MaxLength ? Text[..MaxLength] + "…" : Text;
-        return string.Create(shown.Length, shown, static (span, text) =>
-        {
-            for (var i = 0; i < text.Length; i++)
-            {
-                var category = char.GetUnicodeCategory(text[i]);
-                span[i] = category is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator or System.Globalization.UnicodeCategory.ParagraphSeparator ? '?' : text[i];
-            }
-        });
-    }
-}

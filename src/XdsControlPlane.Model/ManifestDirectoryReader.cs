@@ -110,33 +110,18 @@ public sealed class ManifestDirectoryReader(string directory)
     /// <summary>Files in ordinal order, depth first; each real directory and real file once.</summary>
     private static IEnumerable<Entry> Enumerate(string directory, Walk walk)
     {
-        string[] files;
-        string[] children;
-        try
+        if (List(directory, walk) is not { } listing)
         {
-            if (!walk.Directories.Add(RealPath.Of(directory)))
-            {
-                yield break;
-            }
-
-            files = [.. System.IO.Directory.EnumerateFiles(directory, "*", Options).Order(StringComparer.Ordinal)];
-            children = [.. System.IO.Directory.EnumerateDirectories(directory, "*", Options).Order(StringComparer.Ordinal)];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
-        {
-            files = [];
-            children = [];
-            walk.Failed = e.Message;
-        }
-
-        if (walk.Failed is { } failure)
-        {
-            walk.Failed = null;
-            yield return new Entry(directory, directory, failure);
             yield break;
         }
 
-        foreach (var path in files)
+        if (listing.Problem is { } problem)
+        {
+            yield return new Entry(directory, directory, problem);
+            yield break;
+        }
+
+        foreach (var path in listing.Files)
         {
             var name = Path.GetFileName(path);
             if (name.StartsWith('.') || !Extensions.Contains(Path.GetExtension(name), StringComparer.OrdinalIgnoreCase))
@@ -160,17 +145,37 @@ public sealed class ManifestDirectoryReader(string directory)
             }
         }
 
-        foreach (var child in children)
+        foreach (var child in listing.Children.Where(c => !Path.GetFileName(c).StartsWith('.')))
         {
-            if (!Path.GetFileName(child).StartsWith('.'))
+            foreach (var entry in Enumerate(child, walk))
             {
-                foreach (var entry in Enumerate(child, walk))
-                {
-                    yield return entry;
-                }
+                yield return entry;
             }
         }
     }
+
+    /// <summary>The files and subdirectories of <paramref name="directory"/>; null when its real directory was listed already; a problem when it cannot be listed.</summary>
+    private static Listing? List(string directory, Walk walk)
+    {
+        try
+        {
+            if (!walk.Directories.Add(RealPath.Of(directory)))
+            {
+                return null;
+            }
+
+            return new Listing(
+                [.. System.IO.Directory.EnumerateFiles(directory, "*", Options).Order(StringComparer.Ordinal)],
+                [.. System.IO.Directory.EnumerateDirectories(directory, "*", Options).Order(StringComparer.Ordinal)],
+                null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)
+        {
+            return new Listing([], [], e.Message);
+        }
+    }
+
+    private sealed record Listing(string[] Files, string[] Children, string? Problem);
 
     private sealed record Entry(string Path, string RealPath, string? UnreadableDirectory);
 
@@ -179,8 +184,6 @@ public sealed class ManifestDirectoryReader(string directory)
         public HashSet<string> Directories { get; } = new(StringComparer.Ordinal);
 
         public HashSet<string> Files { get; } = new(StringComparer.Ordinal);
-
-        public string? Failed { get; set; }
     }
 
     private sealed record CachedFile((long Length, DateTime Modified) Stamp, ManifestFile File, bool Cacheable = true);

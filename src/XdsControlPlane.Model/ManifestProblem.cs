@@ -29,7 +29,14 @@ public sealed record ManifestProblem(ResourceKey? Resource, string FieldPath, st
     /// <summary>What kind of problem it is; decides which status condition reports it.</summary>
     public ProblemKind Kind { get; init; } = ProblemKind.Invalid;
 
-    /// <inheritdoc />
+    /// <summary>The most characters of <see cref="ToString"/>.</summary>
+    public const int MaxTextLength = 4096;
+
+    /// <summary>
+    /// The problem as one printable line (at most <see cref="MaxTextLength"/> characters): reasons quote what users
+    /// wrote, so control and format characters become <c>?</c>, and neither a log line nor a terminal can be forged
+    /// through it, whether the server logs it or <c>render</c> and <c>apply</c> print it.
+    /// </summary>
     public override string ToString()
     {
         var text = new StringBuilder();
@@ -48,7 +55,22 @@ public sealed record ManifestProblem(ResourceKey? Resource, string FieldPath, st
             text.Append(FieldPath).Append(": ");
         }
 
-        return text.Append(Reason).ToString();
+        text.Append(Reason);
+        if (text.Length > MaxTextLength)
+        {
+            text.Length = MaxTextLength;
+            text.Append('…');
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.GetUnicodeCategory(text[i]) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                text[i] = '?';
+            }
+        }
+
+        return text.ToString();
     }
 }
 

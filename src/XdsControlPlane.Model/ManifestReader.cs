@@ -57,24 +57,22 @@ public static partial class ManifestReader
             using (stream)
             {
                 // Read at most one byte past the limit, whatever the size said: what a link points to can change.
-                var buffer = new byte[Math.Min(ManifestLimits.MaxFileBytes + 1, Math.Max(length + 1, 4096))];
-                var read = 0;
-                int chunk;
-                while (read < ManifestLimits.MaxFileBytes + 1 && (chunk = stream.Read(buffer, read, (int)Math.Min(buffer.Length - read, ManifestLimits.MaxFileBytes + 1 - read))) > 0)
+                using var bytes = new MemoryStream();
+                var chunk = new byte[81920];
+                int read;
+                while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
                 {
-                    read += chunk;
-                    if (read == buffer.Length && buffer.Length <= ManifestLimits.MaxFileBytes)
+                    bytes.Write(chunk, 0, read);
+                    if (bytes.Length > ManifestLimits.MaxFileBytes)
                     {
-                        Array.Resize(ref buffer, (int)Math.Min(ManifestLimits.MaxFileBytes + 1, buffer.Length * 2L));
+                        return FileProblem(source, TooLarge(bytes.Length));
                     }
                 }
 
-                if (read > ManifestLimits.MaxFileBytes)
-                {
-                    return FileProblem(source, TooLarge(read));
-                }
-
-                text = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetString(buffer, 0, read).TrimStart('\uFEFF');
+                // As File.ReadAllText: UTF-8 unless a byte order mark says otherwise.
+                bytes.Position = 0;
+                using var reader = new StreamReader(bytes, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+                text = reader.ReadToEnd();
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.SecurityException)

@@ -7,7 +7,7 @@ internal static partial class ManifestLog
     public static partial void Loaded(ILogger logger, string directory, int routeGroups, int sandboxes, int localWorkloads, int services, int problems);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Invalid manifest: {Problem}")]
-    public static partial void Invalid(ILogger logger, XdsControlPlane.Xds.LoggedMessage problem);
+    public static partial void Invalid(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "{Resource} is broken in the files; its last good version stays in force")]
     public static partial void KeptLastGood(ILogger logger, string resource);

@@ -23,10 +23,10 @@ public sealed record ClientAgent(string Name, string Version)
             return new ClientAgent("unknown", "");
         }
 
-        var name = Printable(node.UserAgentName);
+        var name = ClientText.Printable(node.UserAgentName, MaxPartLength);
         var version = node.UserAgentVersionTypeCase switch
         {
-            Node.UserAgentVersionTypeOneofCase.UserAgentVersion => Printable(node.UserAgentVersion),
+            Node.UserAgentVersionTypeOneofCase.UserAgentVersion => ClientText.Printable(node.UserAgentVersion, MaxPartLength),
             Node.UserAgentVersionTypeOneofCase.UserAgentBuildVersion when node.UserAgentBuildVersion.Version is { } semantic =>
                 string.Create(CultureInfo.InvariantCulture, $"{semantic.MajorNumber}.{semantic.MinorNumber}.{semantic.Patch}"),
             _ => "",
@@ -36,10 +36,4 @@ public sealed record ClientAgent(string Name, string Version)
 
     /// <summary><c>name version</c>, or the name alone when the client sent no version.</summary>
     public override string ToString() => Version.Length == 0 ? Name : $"{Name} {Version}";
-
-    /// <summary>
-    /// <paramref name="text"/> with every control or format character (escape sequences, CR, LF, bidi overrides)
-    /// replaced by <c>?</c>, trimmed and capped at <paramref name="max"/> characters (an ellipsis marks the cut).
-    /// </summary>
-    public static string Printable(string? text, int max = MaxPartLength) => ClientText.Printable(text, max);
 }

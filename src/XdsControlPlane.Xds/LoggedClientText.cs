@@ -5,7 +5,7 @@ namespace XdsControlPlane.Xds;
 /// <see cref="ClientText.MaxNameLength"/> when the log event is rendered, so nothing is computed for disabled levels.
 /// </summary>
 /// <param name="Text">The text as the client sent it.</param>
-public readonly record struct LoggedName(string? Text)
+internal readonly record struct LoggedName(string? Text)
 {
     /// <summary>Wraps <paramref name="text"/>.</summary>
     public static implicit operator LoggedName(string? text) => new(text);
@@ -16,11 +16,10 @@ public readonly record struct LoggedName(string? Text)
 
 /// <summary>
 /// A client-supplied message (a NACK's text, a reason quoting a request) as a log argument: one line, printable,
-/// capped at <see cref="ClientText.MaxMessageLength"/> when the log event is rendered. Also for problem text that
-/// quotes what a user wrote in a manifest or an object in the cluster.
+/// capped at <see cref="ClientText.MaxMessageLength"/> when the log event is rendered.
 /// </summary>
 /// <param name="Text">The text as it came.</param>
-public readonly record struct LoggedMessage(string? Text)
+internal readonly record struct LoggedMessage(string? Text)
 {
     /// <summary>Wraps <paramref name="text"/>.</summary>
     public static implicit operator LoggedMessage(string? text) => new(text);

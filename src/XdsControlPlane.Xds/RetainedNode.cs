@@ -73,7 +73,7 @@ internal static class RetainedNode
         };
         if (metadata.Fields.TryGetValue(RoleAndClusterNodeGroupResolver.RoleKey, out var role) && role.HasStringValue)
         {
-            kept.Fields[RoleAndClusterNodeGroupResolver.RoleKey] = Value.ForString(ClientAgent.Printable(role.StringValue));
+            kept.Fields[RoleAndClusterNodeGroupResolver.RoleKey] = Value.ForString(ClientText.Printable(role.StringValue, ClientAgent.MaxPartLength));
         }
 
         return kept;
