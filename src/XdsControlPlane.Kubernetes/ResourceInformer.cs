@@ -172,7 +172,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     }
 
     /// <summary>1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>
-    private static TimeSpan Backoff(int failures)
+    internal static TimeSpan Backoff(int failures)
     {
         var seconds = Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(failures - 1, 5)));
         return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));

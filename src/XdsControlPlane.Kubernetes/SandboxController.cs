@@ -64,6 +64,13 @@ public sealed class SandboxController : BackgroundService
     /// <summary>True once Sandboxes and fork Deployments have been listed.</summary>
     public bool HasSynced => _informers.All(i => i.HasSynced);
 
+    /// <summary>
+    /// True when every watch has delivered <paramref name="resourceVersion"/> (or later) and every Sandbox those events
+    /// queued has been reconciled: what the controller will do about the cluster as of that version is done.
+    /// </summary>
+    internal bool HasSettled(long resourceVersion) =>
+        _informers.All(i => long.TryParse(i.ResourceVersion, System.Globalization.CultureInfo.InvariantCulture, out var seen) && seen >= resourceVersion) && _queue.IsIdle;
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

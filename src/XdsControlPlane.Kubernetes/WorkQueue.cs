@@ -44,6 +44,27 @@ internal sealed class WorkQueue<TKey> : IDisposable
         }
     }
 
+    /// <summary>True when no key is queued or being processed (keys waiting for a delay do not count).</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _dirty.Count == 0 && _processing.Count == 0;
+            }
+        }
+    }
+
+    /// <summary>When <paramref name="key"/>'s pending delay ends, or null when it has none.</summary>
+    public DateTimeOffset? DueTime(TKey key)
+    {
+        lock (_gate)
+        {
+            return _waiting.TryGetValue(key, out var pending) ? pending.Due : null;
+        }
+    }
+
     /// <summary>Queues <paramref name="key"/> unless it is already waiting.</summary>
     public void Add(TKey key)
     {

@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -75,7 +74,7 @@ internal sealed partial class FakeApiServer
         if ((string?)pod["status"]?["phase"] != "Running" || !context.WebSockets.IsWebSocketRequest
             || !context.WebSockets.WebSocketRequestedProtocols.Contains(PortForwardProtocol))
         {
-            await WriteAsync(context, (400, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["message"] = $"pod {name} is not running, or not a {PortForwardProtocol} WebSocket", ["code"] = 400 }));
+            await WriteAsync(context, (400, Status(400, "BadRequest", $"pod {name} is not running, or not a {PortForwardProtocol} WebSocket")));
             return;
         }
 

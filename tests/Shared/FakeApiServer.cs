@@ -130,6 +130,36 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     /// <summary>Every watch request: path and the resource version it asked to start from.</summary>
     public List<(string Path, string ResourceVersion)> WatchRequests { get; } = [];
 
+    /// <summary>
+    /// How a watch from a compacted version is refused: false (the default) as an API server does once the watch has
+    /// started — HTTP 200 and an ERROR event with a 410 Status; true as it does before — HTTP 410 and the Status as the body.
+    /// </summary>
+    public bool GoneAsHttpStatus { get; set; }
+
+    /// <summary>The next this many watch requests fail with HTTP 500 (an API server restarting, say).</summary>
+    public int FailingWatches { get; set; }
+
+    /// <summary>The resource versions the watches of <paramref name="path"/> asked to start from, in order (a copy, taken under the lock).</summary>
+    public string[] WatchesOf(string path)
+    {
+        lock (_gate)
+        {
+            return [.. WatchRequests.Where(w => w.Path == path).Select(w => w.ResourceVersion)];
+        }
+    }
+
+    /// <summary>How many requests of any kind the server has answered or is answering.</summary>
+    public int RequestCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Requests.Count;
+            }
+        }
+    }
+
     public static async Task<FakeApiServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -455,7 +485,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         var exists = Get(path, ns, objectName) is not null;
         if (name is null && exists)
         {
-            return (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "AlreadyExists", ["message"] = $"\"{objectName}\" already exists", ["code"] = 409 });
+            return (409, Status(409, "AlreadyExists", $"\"{objectName}\" already exists"));
         }
 
         if (name is not null && !exists)
@@ -467,7 +497,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         if (name is not null && (string?)obj["metadata"]!["resourceVersion"] is { } expected
             && expected != (string?)Get(path, ns, objectName)!["metadata"]!["resourceVersion"])
         {
-            return (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["message"] = "the object has been modified", ["code"] = 409 });
+            return (409, Status(409, "Conflict", "the object has been modified"));
         }
 
         Put(path, obj);
@@ -475,7 +505,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     }
 
     private static (int Code, JsonObject Body) NotFound(string path, string name) =>
-        (404, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "NotFound", ["message"] = $"{path} \"{name}\" not found", ["code"] = 404 });
+        (404, Status(404, "NotFound", $"{path} \"{name}\" not found"));
 
     /// <summary>The status subresource: a JSON merge patch of <c>status</c> that leaves spec and generation alone.</summary>
     private async Task PatchStatusAsync(string path, string ns, string name, HttpContext context)
@@ -492,7 +522,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             else if ((string?)body["metadata"]?["resourceVersion"] is { } expected && expected != (string?)obj["metadata"]!["resourceVersion"])
             {
                 // A patch carrying a resource version is conditional on it, as on a real API server.
-                answer = (409, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["reason"] = "Conflict", ["message"] = "the object has been modified", ["code"] = 409 });
+                answer = (409, Status(409, "Conflict", "the object has been modified"));
             }
             else
             {
@@ -564,21 +594,27 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
         var from = long.Parse(query["resourceVersion"].ToString() is { Length: > 0 } rv ? rv : "0", CultureInfo.InvariantCulture);
         var lines = Channel.CreateUnbounded<string>();
+        (int Code, JsonObject Body)? refused = null;
         lock (_gate)
         {
             WatchRequests.Add((path, from.ToString(CultureInfo.InvariantCulture)));
-            if (from < _compactedBefore - 1)
+            if (FailingWatches > 0)
             {
-                lines.Writer.TryWrite(Event("ERROR", new JsonObject
+                FailingWatches--;
+                refused = (500, Status(500, "InternalError", "the fake API server was told to fail this watch"));
+            }
+            else if (from < _compactedBefore - 1)
+            {
+                var gone = Status(410, "Expired", $"too old resource version: {from} ({_compactedBefore - 1})");
+                if (GoneAsHttpStatus)
                 {
-                    ["kind"] = "Status",
-                    ["apiVersion"] = "v1",
-                    ["status"] = "Failure",
-                    ["message"] = $"too old resource version: {from} ({_compactedBefore - 1})",
-                    ["reason"] = "Expired",
-                    ["code"] = 410,
-                }));
-                lines.Writer.TryComplete();
+                    refused = (410, gone);
+                }
+                else
+                {
+                    lines.Writer.TryWrite(Event("ERROR", gone));
+                    lines.Writer.TryComplete();
+                }
             }
             else
             {
@@ -589,6 +625,12 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
                 _watches.Add((path, Selected, lines));
             }
+        }
+
+        if (refused is { } answer)
+        {
+            await WriteAsync(context, answer);
+            return;
         }
 
         context.Response.ContentType = "application/json";
@@ -612,6 +654,16 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             }
         }
     }
+
+    private static JsonObject Status(int code, string reason, string message) => new()
+    {
+        ["kind"] = "Status",
+        ["apiVersion"] = "v1",
+        ["status"] = "Failure",
+        ["message"] = message,
+        ["reason"] = reason,
+        ["code"] = code,
+    };
 
     private static string Event(string type, JsonObject obj) => new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
 

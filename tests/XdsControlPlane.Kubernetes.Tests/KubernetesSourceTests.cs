@@ -12,6 +12,7 @@ public sealed class KubernetesSourceTests
     private FakeApiServer _api = null!;
     private KubernetesSource _source = null!;
     private global::k8s.Kubernetes _client = null!;
+    private readonly List<RoutingInputs> _history = [];
     private RoutingInputs? _published;
     private int _publications;
     private volatile bool _acked = true;
@@ -29,6 +30,11 @@ public sealed class KubernetesSourceTests
         {
             Volatile.Write(ref _published, inputs);
             Interlocked.Increment(ref _publications);
+            lock (_history)
+            {
+                _history.Add(inputs);
+            }
+
             return [];
         }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) }, () => _acked);
         await _source.StartAsync(CancellationToken.None);
@@ -137,9 +143,11 @@ public sealed class KubernetesSourceTests
         Assert.That(_api.WatchRequests.Where(w => w.Path == FakeApiServer.RouteGroups).Last().ResourceVersion, Is.EqualTo(current));
     }
 
-    [Test]
-    public async Task Gone_RelistsAndPicksUpWhatChanged()
+    [TestCase(false, TestName = "Gone_AsAnErrorEvent_RelistsAndPicksUpWhatChanged")]
+    [TestCase(true, TestName = "Gone_AsHttpStatus410_RelistsAndPicksUpWhatChanged")]
+    public async Task Gone_RelistsAndPicksUpWhatChanged(bool asHttpStatus)
     {
+        _api.GoneAsHttpStatus = asHttpStatus;
         _api.Put(FakeApiServer.RouteGroups, Group("seen-live", weight: 100));
         await Eventually.WaitAsync(() => Names().Contains("seen-live"), "the live RouteGroup");
         _api.Put(FakeApiServer.Services, Service("moves-the-version"));   // the RouteGroup watch is now behind
@@ -383,9 +391,10 @@ public sealed class KubernetesSourceTests
         var publications = Volatile.Read(ref _publications);
 
         _api.Put(FakeApiServer.Services, Service("unrelated"));
-        await Eventually.WaitAsync(() => Volatile.Read(ref _publications) > publications, "the unrelated change to be published");
+        await SourceBarrier.SettledAsync(_api, _source, _history, KubeService.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
 
-        Assert.That(_api.StatusPatches, Has.Count.EqualTo(writes));
+        Assert.That(Volatile.Read(ref _publications), Is.GreaterThan(publications), "the unrelated change was published");
+        Assert.That(_api.StatusPatches.Skip(writes).Select(p => $"{p.Name}: {p.Body.ToJsonString()}"), Is.Empty, "no status write");
     }
 
     [Test]
@@ -411,22 +420,37 @@ public sealed class KubernetesSourceTests
         var pending = await ConditionsAsync("first", c => c.Count == 3 && c[2].ObservedGeneration == 2);
         Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")), "the gateway holds an unACKed response");
 
-        // ACK what it has, then every newer snapshot it is sent, like Envoy does.
+        // ACK what it has, then every newer snapshot it is sent. An ACK is the next request with the accepted
+        // response's version_info and response_nonce and no error_detail: "ACK and NACK semantics" in Envoy's xDS
+        // protocol doc (api/docs/xds_protocol.rst, https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#ack).
         await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce }, cancel.Token);
+        using var stopAcking = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
         var acking = Task.Run(async () =>
         {
-            while (await call.ResponseStream.MoveNext(cancel.Token))
+            while (await call.ResponseStream.MoveNext(stopAcking.Token))
             {
                 var next = call.ResponseStream.Current;
-                await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = next.VersionInfo, ResponseNonce = next.Nonce }, cancel.Token);
+                await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = next.VersionInfo, ResponseNonce = next.Nonce }, stopAcking.Token);
             }
-        }, cancel.Token);
+        }, CancellationToken.None);
 
         var programmed = await ConditionsAsync("first", c => c[2].Status == "True" && c[2].ObservedGeneration == 2);
         Assert.That(programmed[2].Reason, Is.EqualTo("Programmed"));
-        await call.RequestStream.CompleteAsync();
+
+        // The ACK loop ends because this test stops it, and for no other reason: any failure of it fails the test.
+        await stopAcking.CancelAsync();
+        try
+        {
+            await acking.WaitAsync(cancel.Token);
+        }
+        catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.Cancelled && !cancel.IsCancellationRequested)
+        {
+        }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+        }
+
         await host.StopAsync(cancel.Token);
-        await acking.ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using k8s;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using XdsControlPlane.Model;
 using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
@@ -80,7 +81,9 @@ public sealed class SandboxControllerTests
         Assert.That(Phase("feature-x"), Is.EqualTo("Pending"), "one fork of two is ready");
 
         _api.SetDeploymentReady("shop", "checkout-feature-x", ready: true);
-        await Eventually.WaitAsync(() => Phase("feature-x") == "Ready", "phase Ready");
+
+        // The Event is recorded after the status is written: wait for both, or the assertion races the recorder.
+        await Eventually.WaitAsync(() => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready"), "phase Ready, with its Event");
         var status = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!;
         Assert.Multiple(() =>
         {
@@ -125,20 +128,37 @@ public sealed class SandboxControllerTests
     [Test]
     public async Task Ttl_ExpiredSandboxIsDeleted_AndOneWithTimeLeftGoesWhenItRunsOut()
     {
+        // A controller on a clock of the test's own: "not expired yet" holds however slow the machine is.
+        await _controller.StopAsync(CancellationToken.None);
+        _controller.Dispose();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        _controller = new SandboxController(_client, clock, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { RetryBase = TimeSpan.FromMilliseconds(20) });
+        await _controller.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => _controller.HasSynced, "the controller's informers to list");
+        string Ago(TimeSpan age) => (clock.GetUtcNow() - age).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
         var old = Sandbox("old", Fork("cart"));
-        old["metadata"]!["creationTimestamp"] = DateTimeOffset.UtcNow.AddHours(-2).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        old["metadata"]!["creationTimestamp"] = Ago(TimeSpan.FromHours(2));
         old["spec"]!["ttl"] = "1h";
         var brief = Sandbox("brief", Fork("checkout"));
-        brief["spec"]!["ttl"] = "3s";
+        brief["metadata"]!["creationTimestamp"] = Ago(TimeSpan.Zero);
+        brief["spec"]!["ttl"] = "30m";
         _api.Put(FakeApiServer.Sandboxes, old);
         _api.Put(FakeApiServer.Sandboxes, brief);
 
-        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "old") is null, "the expired Sandbox to be deleted");
-        Assert.That(_api.Get(FakeApiServer.Sandboxes, "shop", "brief"), Is.Not.Null, "three seconds have not passed");
-        Assert.That(EventReasons("old"), Does.Contain("Expired"));
+        // Retries (a conflict, say) wait on the clock too: let it run in small steps, far from brief's 30 minutes.
+        await Eventually.WaitAsync(() => Step(clock) && _api.Get(FakeApiServer.Sandboxes, "shop", "old") is null && EventReasons("old").Contains("Expired"), "the expired Sandbox to be deleted, with an Event");
+        await Eventually.WaitAsync(() => Step(clock) && _api.Get(FakeApiServer.Deployments, "shop", "checkout-brief") is not null, "the brief Sandbox's fork");
+        Assert.That(_api.Get(FakeApiServer.Sandboxes, "shop", "brief"), Is.Not.Null, "thirty minutes have not passed");
 
-        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "brief") is null, "the brief Sandbox to expire without any other change");
+        clock.Advance(TimeSpan.FromMinutes(30));
+        await Eventually.WaitAsync(() => Step(clock) && _api.Get(FakeApiServer.Sandboxes, "shop", "brief") is null, "the brief Sandbox to expire without any other change");
         Assert.That(_api.Get(FakeApiServer.Deployments, "shop", "checkout-brief"), Is.Null, "its fork went with it");
+
+        static bool Step(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(20));
+            return true;
+        }
     }
 
     [Test]
@@ -235,35 +255,41 @@ public sealed class SandboxControllerTests
     public async Task Settled_ReconcilingAgainWritesNothing_WithTheRoutingStatusWriterAlongside()
     {
         // The source writes Accepted/ResolvedRefs/Programmed into the same condition list the controller writes Ready to.
-        using var source = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
-            new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
+        var published = new List<RoutingInputs>();
+        using var source = new KubernetesSource(_client, inputs =>
+        {
+            lock (published)
+            {
+                published.Add(inputs);
+            }
+
+            return [];
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
         await source.StartAsync(CancellationToken.None);
         _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));
         await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x") is not null, "the fork");
         _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);
+
+        // Every condition True is where both writers end: from here on, any status write is a redundant one.
         await Eventually.WaitAsync(
-            () => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready") && ReadyCondition("feature-x")?.Parent?.AsArray().Count == 4,
-            "phase Ready, its Event and all four conditions");
-        await Eventually.WaitAsync(
-            async () =>
-            {
-                var before = WritesSince("0");
-                await Task.Delay(300);
-                return WritesSince("0") == before;
-            },
-            "the two status writers to stop writing");
-        var version = _api.CurrentVersion;
+            () => Phase("feature-x") == "Ready" && EventReasons("feature-x").Contains("Ready")
+                && ReadyCondition("feature-x")?.Parent?.AsArray() is { Count: 4 } all && all.All(c => (string?)c!["status"] == "True"),
+            "phase Ready, its Event and all four conditions True");
         var patches = _api.StatusPatches.Count;
-        var reconciles = ControllerMetrics.Reconciles.WithLabels("sandbox", "success").Value;
 
         // An unrelated edit of the Sandbox (a label) queues it again; nothing it owns needs to change.
         var labelled = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!;
         labelled["metadata"]!["labels"] = new JsonObject { ["team"] = "payments" };
         _api.Put(FakeApiServer.Sandboxes, labelled);
-        await Eventually.WaitAsync(() => ControllerMetrics.Reconciles.WithLabels("sandbox", "success").Value > reconciles, "the Sandbox to be reconciled again");
+        var edit = long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture);
 
-        Assert.That(_api.StatusPatches, Has.Count.EqualTo(patches), "no status write");
-        Assert.That(WritesSince(version), Is.EqualTo(1), "only the label edit changed anything");
+        // Wait for both writers to have acted on the edit, not for time to pass.
+        _api.Bookmark();
+        await Eventually.WaitAsync(() => _controller.HasSettled(edit), "the controller to reconcile the edited Sandbox");
+        await SourceBarrier.SettledAsync(_api, source, published, XdsControlPlane.Model.Sandbox.KindName, edit);
+
+        Assert.That(_api.StatusPatches.Skip(patches).Select(p => $"{p.Name}: {p.Body.ToJsonString()}"), Is.Empty, "no status write");
+        Assert.That(WritesSince(edit.ToString(System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(2), "nothing but the two barrier Services written after the label edit");
         Assert.That(
             ReadyCondition("feature-x")!.Parent!.AsArray().Select(c => (string?)c!["type"]),
             Is.EquivalentTo(new[] { "Ready", "Accepted", "ResolvedRefs", "Programmed" }));

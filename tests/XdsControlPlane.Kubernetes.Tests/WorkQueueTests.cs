@@ -86,11 +86,15 @@ public sealed class WorkQueueTests
             return Task.CompletedTask;
         }, stop.Token);
 
+        var start = clock.GetUtcNow();
         queue.AddAfter("shop/a", TimeSpan.FromSeconds(10));
         queue.AddAfter("shop/a", TimeSpan.FromSeconds(5));    // earlier: replaces the 10 s one
         queue.AddAfter("shop/a", TimeSpan.FromSeconds(20));   // later: dropped
+        Assert.That(queue.DueTime("shop/a"), Is.EqualTo(start + TimeSpan.FromSeconds(5)), "one pending delay, the earliest");
+
+        // After 4 s the 5 s delay is still the one pending, and nothing is queued or running.
         clock.Advance(TimeSpan.FromSeconds(4));
-        Assert.That(Volatile.Read(ref runs), Is.Zero);
+        Assert.That((queue.DueTime("shop/a"), queue.IsIdle, Volatile.Read(ref runs)), Is.EqualTo(((DateTimeOffset?)(start + TimeSpan.FromSeconds(5)), true, 0)));
 
         clock.Advance(TimeSpan.FromSeconds(1));
         await Eventually.WaitAsync(() => Volatile.Read(ref runs) == 1, "the 5 s delay to queue the key");

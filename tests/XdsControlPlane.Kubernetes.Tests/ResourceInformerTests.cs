@@ -1,0 +1,65 @@
+using System.Text.Json.Nodes;
+using k8s;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using XdsControlPlane.Testing;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>One informer against the fake API server: how it retries a failing watch.</summary>
+public sealed class ResourceInformerTests
+{
+    [Test]
+    public void Backoff_DoublesPerFailureUpToThirtySeconds_WithTwentyPercentJitter()
+    {
+        foreach (var (failures, seconds) in new[] { (1, 1.0), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (7, 30), (40, 30) })
+        {
+            var delays = Enumerable.Range(0, 500).Select(_ => ResourceInformer.Backoff(failures).TotalSeconds).ToArray();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(delays, Is.All.InRange(seconds * 0.8, seconds * 1.2), $"failure {failures}");
+                Assert.That(delays.Max() - delays.Min(), Is.GreaterThan(seconds * 0.2), $"failure {failures}: replicas must not retry in step");
+            });
+        }
+    }
+
+    [Test]
+    public async Task FailingWatch_IsRetriedAfterEachBackoff_ThenResumesWithoutRelisting()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), clock, NullLogger.Instance);
+        api.FailingWatches = 2;
+        using var stop = new CancellationTokenSource();
+        var running = informer.RunAsync(() => { }, stop.Token);
+
+        await Eventually.WaitAsync(() => informer.HasSynced && Watches() == 1, "the list and the first (failing) watch");
+
+        // The first retry waits 1 s ± 20%, the second 2 s ± 20%: past the upper bound, each must have happened.
+        clock.Advance(TimeSpan.FromSeconds(1.2));
+        await Eventually.WaitAsync(() => Watches() == 2, "the first retry");
+        clock.Advance(TimeSpan.FromSeconds(2.4));
+        await Eventually.WaitAsync(() => Watches() == 3 && api.OpenWatches == 1, "the second retry, which the server accepts");
+
+        api.Put(FakeApiServer.Sandboxes, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "Sandbox",
+            ["metadata"] = new JsonObject { ["name"] = "after-the-outage", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["forks"] = new JsonArray(new JsonObject { ["of"] = new JsonObject { ["name"] = "cart" } }) },
+        });
+        await Eventually.WaitAsync(() => informer.Objects.Any(o => o.Resource.Metadata.Name == "after-the-outage"), "the Sandbox created after the outage");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(informer.Lists, Is.EqualTo(1), "a failed watch resumes from its version; only 410 Gone relists");
+            Assert.That(api.WatchesOf(FakeApiServer.Sandboxes).Distinct().Count(), Is.EqualTo(1), "every retry from the listed version");
+        });
+        await stop.CancelAsync();
+        await running;
+
+        int Watches() => api.WatchesOf(FakeApiServer.Sandboxes).Length;
+    }
+}
