@@ -53,5 +53,10 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3016, Level = LogLevel.Information, Message = "Deleted the ACK Lease {Name} of a replica that stopped renewing it")]
     public static partial void ReplicaLeaseExpired(ILogger logger, string name);
-}
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Information, Message = "{Identity} released the Lease {Namespace}/{Name} on shutdown: another replica can take over at once")]
+    public static partial void LeaseReleased(ILogger logger, string identity, string @namespace, string name);
+
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Warning, Message = "Could not release the Lease {Namespace}/{Name} on shutdown ({Reason}); it expires on its own")]
+    public static partial void LeaseReleaseFailed(ILogger logger, string @namespace, string name, string reason);
+}

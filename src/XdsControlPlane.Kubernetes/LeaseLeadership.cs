@@ -1,5 +1,6 @@
 using k8s;
 using k8s.LeaderElection;
+using k8s.Autorest;
 using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Hosting;
 
@@ -45,7 +46,8 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var config = new LeaderElectionConfig(new LeaseLock(client, options.Namespace, options.Name, options.Identity))
+        var lease = new LeaseLock(client, options.Namespace, options.Name, options.Identity);
+        var config = new LeaderElectionConfig(lease)
         {
             LeaseDuration = options.LeaseDuration,
             RenewDeadline = options.RenewDeadline,
@@ -73,6 +75,45 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
         finally
         {
             _leading = false;
+        }
+
+        await ReleaseAsync(lease).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// On a graceful stop, hands the Lease back (holder cleared, one-second duration) so another replica takes over at
+    /// its next retry instead of after <see cref="LeaseLeadershipOptions.LeaseDuration"/>, as client-go's
+    /// <c>ReleaseOnCancel</c> does. Only a Lease this replica still holds is touched; the update is conditional on its
+    /// resource version, so it never clears a newer holder.
+    /// </summary>
+    private async Task ReleaseAsync(LeaseLock lease)
+    {
+        using var timeout = new CancellationTokenSource(options.RenewDeadline);
+        try
+        {
+            var record = await lease.GetAsync(timeout.Token).ConfigureAwait(false);
+            if (record?.HolderIdentity != options.Identity)
+            {
+                return;
+            }
+
+            var released = new LeaderElectionRecord
+            {
+                HolderIdentity = "",
+                LeaseDurationSeconds = 1,
+                AcquireTime = record.AcquireTime,
+                RenewTime = DateTime.UtcNow,
+                LeaderTransitions = record.LeaderTransitions,
+            };
+            if (await lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false))
+            {
+                KubernetesLog.LeaseReleased(logger, options.Identity, options.Namespace, options.Name);
+            }
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException)
+        {
+            // The Lease then runs out on its own; another replica takes over after LeaseDuration.
+            KubernetesLog.LeaseReleaseFailed(logger, options.Namespace, options.Name, e.Message);
         }
     }
 }

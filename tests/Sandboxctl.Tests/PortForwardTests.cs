@@ -155,16 +155,17 @@ public sealed partial class PortForwardTests
         using var before = await ConnectAsync(port);
         Assert.That(await ReadLineAsync(before), Is.EqualTo("cart-1"));
 
+        // The replacement is ready before the old pod goes, as in a rolling update: the switch is immediate.
+        AddPod("cart-2", ready: true);
         _api.Delete(FakeApiServer.Pods, "shop", "cart-1");
         _api.ClosePortForwards("shop", "cart-1");
-        AddPod("cart-2", ready: true);
 
-        await run.WaitForAsync("pod cart-1 is gone");
+        await run.WaitForAsync("pod cart-1 is gone; forwarding to cart-2");
         Assert.Multiple(async () =>
         {
             Assert.That(await GreetingAsync(port), Is.EqualTo("cart-2"));
             Assert.That(await ReadsEndAsync(before), Is.True, "the old pod's connection ends");
-            Assert.That(run.Stdout, Does.Contain("pod cart-1 is gone; forwarding to cart-2").Or.Contain("forwarding to pod cart-2"));
+            Assert.That(run.Stdout, Does.Not.Contain("waiting for a ready pod"), "never without a pod to forward to");
         });
     }
 
@@ -223,7 +224,10 @@ public sealed partial class PortForwardTests
     {
         AddPod("cart-1", ready: false);
         await using var run = Start("port-forward", "pod/cart-1", ":8080");
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
+
+        // Three more looks at the pod: the command has seen it not ready at least twice and kept waiting.
+        var looks = _api.RequestCount("/pods:get");
+        await WaitUntilAsync(() => _api.RequestCount("/pods:get") >= looks + 3);
         Assert.That(run.Stdout, Does.Not.Contain("Forwarding from"));
 
         _api.PatchStatus(FakeApiServer.Pods, "shop", "cart-1", ReadyStatus(true));
@@ -519,13 +523,14 @@ public sealed partial class PortForwardTests
         return buffer;
     }
 
+    /// <summary>Whether the peer ended the connection: a clean end of stream or a reset; a timeout or any other error is a failure.</summary>
     private static async Task<bool> ReadsEndAsync(TcpClient client)
     {
         try
         {
             return await client.GetStream().ReadAsync(new byte[16]).AsTask().WaitAsync(Patience) == 0;
         }
-        catch (IOException)
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
         {
             return true;
         }

@@ -234,7 +234,7 @@ public sealed class SandboxCommandTests
         await ExistsAsync("feature-x", generation: 1);
         _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Pending", "feature-x-7f3k2", """[{"name": "cart", "ready": false}]"""));
         _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Ready", "feature-x-7f3k2", """[{"name": "cart", "ready": true}]""", programmed: false));
-        await Task.Delay(300);
+        await SeenByTheCliAsync();
         Assert.That(run.IsCompleted, Is.False, "forks ready, but the data planes have not ACKed the routes to them yet");
         _api.PatchStatus(FakeApiServer.Sandboxes, "shop", "feature-x", Status(1, "Ready", "feature-x-7f3k2", """[{"name": "cart", "ready": true}]"""));
 
@@ -247,6 +247,65 @@ public sealed class SandboxCommandTests
             Assert.That(stdout, Does.Contain("Sandbox shop/feature-x is ready. Routing key: feature-x-7f3k2"));
             Assert.That(stdout, Does.Contain("curl -H 'x-routing-key: feature-x-7f3k2' http://cart.shop/"));
             Assert.That(stdout, Does.Contain("baggage: routing-key=feature-x-7f3k2"));
+        });
+    }
+
+    [Test]
+    public async Task CreateWait_AgainstTheRealControllerAndStatusWriter_ReturnsOnceTheForkRunsAndIsProgrammed()
+    {
+        // The control plane as deployed (--kubernetes): the Sandbox controller forks, the status writer sets Programmed.
+        _api.Put(FakeApiServer.Deployments, new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } },
+                ["template"] = new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "cart" } },
+                    ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "cart", ["image"] = "registry/cart:1" }) },
+                },
+            },
+        });
+        var service = FakeApiServer.ServiceObject("shop", "cart");
+        service["spec"]!["selector"] = new JsonObject { ["app"] = "cart" };
+        _api.Put(FakeApiServer.Services, service);
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            Kubernetes = true,
+            Kubeconfig = _cli.DefaultKubeconfig,
+        });
+        await host.StartAsync(cancel.Token);
+
+        var run = Sandboxctl("sandbox", "create", "feature-x", "--fork", "cart=registry/cart:dev", "--wait", "--timeout", "30s");
+        var clock = Stopwatch.StartNew();
+        while (_api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x") is null)
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(Timeout), "the controller made no fork Deployment");
+            await Task.Delay(20, cancel.Token);
+        }
+
+        await SeenByTheCliAsync();
+        Assert.That(run.IsCompleted, Is.False, "the fork's pods are not ready yet");
+        _api.SetDeploymentReady("shop", "cart-feature-x", ready: true);   // what the kubelet and the Deployment controller would report
+        var (code, stdout, stderr) = await run.WaitAsync(Timeout);
+        await host.StopAsync(cancel.Token);
+
+        var status = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That((string?)status["routingKey"], Does.Match("^feature-x-[a-z0-9]{6}$"), "the controller's generated key");
+            Assert.That(stdout, Does.Contain($"Sandbox shop/feature-x is ready. Routing key: {status["routingKey"]}"));
+            Assert.That(stdout, Does.Contain($"curl -H 'x-routing-key: {status["routingKey"]}' http://cart.shop/"));
+            Assert.That((string?)status["phase"], Is.EqualTo("Ready"));
+            Assert.That(status["conditions"]!.AsArray().Select(c => $"{c!["type"]}={c["status"]}"), Is.SupersetOf(new[] { "Ready=True", "Programmed=True" }));
         });
     }
 
@@ -344,6 +403,22 @@ public sealed class SandboxCommandTests
         while ((long?)_api.Get(FakeApiServer.Sandboxes, "shop", name)?["metadata"]?["generation"] != generation)
         {
             Assert.That(clock.Elapsed, Is.LessThan(Timeout), $"sandbox {name} generation {generation} was not written");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>
+    /// Returns once the CLI has fetched the Sandbox three more times: the second of those started after this call and
+    /// saw the current status, and the third shows the CLI looked at it and kept waiting.
+    /// </summary>
+    private async Task SeenByTheCliAsync()
+    {
+        const string Get = "sandboxctl.io/sandboxes:get";
+        var before = _api.RequestCount(Get);
+        var clock = Stopwatch.StartNew();
+        while (_api.RequestCount(Get) < before + 3)
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(Timeout), "the CLI stopped polling the Sandbox");
             await Task.Delay(20);
         }
     }

@@ -148,15 +148,12 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>How many requests of any kind the server has answered or is answering.</summary>
-    public int RequestCount
+    /// <summary>How many requests needing <paramref name="permission"/> (as <see cref="Permissions"/> spells it) have arrived.</summary>
+    public int RequestCount(string permission)
     {
-        get
+        lock (_gate)
         {
-            lock (_gate)
-            {
-                return Requests.Count;
-            }
+            return Requests.Count(r => r == permission);
         }
     }
 

@@ -46,10 +46,12 @@ public sealed class LeaderElectionTests
             Assert.That((string?)api.Get(FakeApiServer.Leases, "sandboxctl-system", "xds-control-plane")!["spec"]!["holderIdentity"], Is.EqualTo(leader.Leadership.Identity));
         });
 
-        await leader.DisposeAsync();   // the holder stops renewing
+        await leader.DisposeAsync();   // the holder stops, handing the Lease back
+        Assert.That((string?)api.Get(FakeApiServer.Leases, "sandboxctl-system", "xds-control-plane")!["spec"]!["holderIdentity"], Is.Empty.Or.EqualTo(follower.Leadership.Identity), "released on shutdown");
         api.Put(FakeApiServer.RouteGroups, Group("second"));
 
-        await Eventually.WaitAsync(() => follower.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "second")?["status"] is not null, "the other replica to take over and write status");
+        // Within 10 s of a 15 s lease: only a released Lease is taken over this fast.
+        await Eventually.WaitAsync(() => follower.Leadership.IsLeader && api.Get(FakeApiServer.RouteGroups, "shop", "second")?["status"] is not null, "the other replica to take over and write status", TimeSpan.FromSeconds(10));
         Assert.That(api.StatusPatches.Last(p => p.Name == "shop/second").FieldManager, Is.EqualTo(follower.Leadership.Identity));
 
         // The new leader reconciles Sandboxes: a new image and a changed baseline port reach the fork, deletion removes it.
@@ -146,8 +148,10 @@ public sealed class LeaderElectionTests
             var leadership = new LeaseLeadership(client, new LeaseLeadershipOptions
             {
                 Identity = identity,
-                LeaseDuration = TimeSpan.FromSeconds(1),
-                RenewDeadline = TimeSpan.FromMilliseconds(800),
+                // Production's lease and deadline: a slow machine cannot lose the Lease mid-test. The takeover below
+                // is quick because a stopping leader hands the Lease back.
+                LeaseDuration = TimeSpan.FromSeconds(15),
+                RenewDeadline = TimeSpan.FromSeconds(10),
                 RetryPeriod = TimeSpan.FromMilliseconds(200),
             }, NullLogger<LeaseLeadership>.Instance);
             var acks = new ReplicaAcks(client, new ReplicaAcksOptions { Identity = identity, Interval = TimeSpan.FromMilliseconds(100), Freshness = TimeSpan.FromSeconds(1), Expiry = TimeSpan.FromSeconds(2) },
