@@ -177,12 +177,54 @@ public sealed class EnvoyResourceValidationTests
             result.ToString());
     }
 
+    /// <summary>
+    /// The rule kinds (<c>string.min_len</c>, <c>repeated.items</c>…) that Envoy's protos put on the fields of the
+    /// resources above, read from the compiled rules: each one must be broken by at least one case of
+    /// <see cref="InvalidResources"/>, so every kind of rule the control plane's output is held to is shown to be enforced.
+    /// </summary>
     [Test]
-    public void Validate_InvalidResources_CoverAtLeastFifteenRuleKinds()
+    public void Validate_EveryRuleKindOnThePublishedResourceTypes_IsBrokenByACase()
     {
-        var kinds = InvalidResources().Select(c => (string)c.Arguments[2]!).Distinct().ToArray();
+        var used = new SortedSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var resource in ValidResources().Select(c => (IMessage)c.Arguments[0]!))
+        {
+            CollectRuleKinds(resource.Descriptor, used, seen);
+        }
 
-        Assert.That(kinds, Has.Length.GreaterThanOrEqualTo(15));
+        var broken = InvalidResources().Select(c => (string)c.Arguments[2]!).Concat(RuleKindTests.Cases().Select(c => (string)c.Arguments[3]!)).ToHashSet(StringComparer.Ordinal);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(used, Has.Count.GreaterThan(10), "the scan sees the rules");
+            Assert.That(used.Where(kind => !broken.Contains(kind)), Is.Empty, "rule kinds without a failing case: " + string.Join(", ", used.Where(kind => !broken.Contains(kind))) + " ; covered: " + string.Join(", ", used.Where(broken.Contains)));
+        });
+    }
+
+    private static void CollectRuleKinds(Google.Protobuf.Reflection.MessageDescriptor message, SortedSet<string> used, HashSet<string> seen)
+    {
+        if (!seen.Add(message.FullName))
+        {
+            return;
+        }
+
+        var plan = Validator.PlanFor(message);
+        foreach (var field in plan.Fields)
+        {
+            foreach (var rules in new[] { field.Rules, field.Rules.Items, field.Rules.Keys, field.Rules.Values }.OfType<CompiledRules>())
+            {
+                used.UnionWith(rules.Checks.Select(c => c.Rule));
+                if (rules.Required)
+                {
+                    used.Add(rules.RequiredRule);
+                }
+            }
+
+            if (field.Field.FieldType == Google.Protobuf.Reflection.FieldType.Message)
+            {
+                CollectRuleKinds(field.Field.MessageType, used, seen);
+            }
+        }
     }
 
     [Test]

@@ -22,7 +22,7 @@ public sealed class RuleKindTests
 
     private static MessageCases ValidMessageCases() => new() { Required = new Leaf { Name = "x" }, First = "set" };
 
-    private static IEnumerable<TestCaseData> Cases()
+    internal static IEnumerable<TestCaseData> Cases()
     {
         TestCaseData Case<T>(string rule, string path, Action<T> breakIt, Action<T> satisfyIt, Func<T>? seed = null)
             where T : IMessage<T>, new()
