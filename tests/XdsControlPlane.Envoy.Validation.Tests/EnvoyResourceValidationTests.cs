@@ -1,13 +1,22 @@
+using Envoy.Config.Accesslog.V3;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
+using Envoy.Config.Endpoint.V3;
+using Envoy.Config.Metrics.V3;
 using Envoy.Config.Rbac.V3;
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Fault = Envoy.Extensions.Filters.Http.Fault.V3;
+using FaultRateLimit = Envoy.Extensions.Filters.Common.Fault.V3.FaultRateLimit;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Rbac = Envoy.Extensions.Filters.Http.Rbac.V3;
+using ListenerQuic = Envoy.Config.Listener.V3.QuicProtocolOptions;
 using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
+using StdoutAccessLog = Envoy.Extensions.AccessLoggers.Stream.V3.StdoutAccessLog;
+using StringMatcher = Envoy.Type.Matcher.V3.StringMatcher;
 using Tls = Envoy.Extensions.TransportSockets.Tls.V3;
+using UdpListenerConfig = Envoy.Config.Listener.V3.UdpListenerConfig;
 using Upstreams = Envoy.Extensions.Upstreams.Http.V3;
 
 namespace XdsControlPlane.Envoy.Validation.Tests;
@@ -75,6 +84,29 @@ public sealed class EnvoyResourceValidationTests
         routes.VirtualHosts[0].Routes[0].Match.PathSeparatedPrefix = "/api/";
         yield return Case("string.pattern", "virtual_hosts[0].routes[0].match.path_separated_prefix", routes);
 
+        routes = EnvoyExamples.RouteConfiguration();
+        routes.RequestHeadersToRemove.Add("x-internal\r\nx-evil");
+        yield return Case("repeated.items.string.well_known_regex", "request_headers_to_remove[0]", routes);
+
+        routes = EnvoyExamples.RouteConfiguration();
+        routes.VirtualHosts[0].Routes[2].DirectResponse = new DirectResponseAction { Status = 600 };
+        yield return Case("uint32.gte+lt", "virtual_hosts[0].routes[2].direct_response.status", routes);
+
+        routes = EnvoyExamples.RouteConfiguration();
+        routes.VirtualHosts[0].Routes[2].Route_.UpgradeConfigs.Add(new RouteAction.Types.UpgradeConfig
+        {
+            UpgradeType = "CONNECT",
+            ConnectConfig = new RouteAction.Types.UpgradeConfig.Types.ConnectConfig
+            {
+                ProxyProtocolConfig = new ProxyProtocolConfig
+                {
+                    Version = ProxyProtocolConfig.Types.Version.V2,
+                    PassThroughTlvs = new ProxyProtocolPassThroughTLVs { MatchType = ProxyProtocolPassThroughTLVs.Types.PassTLVsMatchType.Include, TlvType = { 0x04, 256 } },
+                },
+            },
+        });
+        yield return Case("repeated.items.uint32.lt", "virtual_hosts[0].routes[2].route.upgrade_configs[0].connect_config.proxy_protocol_config.pass_through_tlvs.tlv_type[1]", routes);
+
         var cluster = EnvoyExamples.Cluster();
         cluster.LbPolicy = (Cluster.Types.LbPolicy)99;
         yield return Case("enum.defined_only", "lb_policy", cluster);
@@ -94,6 +126,10 @@ public sealed class EnvoyResourceValidationTests
         cluster = EnvoyExamples.Cluster();
         cluster.Metadata = new Metadata { FilterMetadata = { [string.Empty] = new Struct() } };
         yield return Case("map.keys.string.min_len", "metadata.filter_metadata[\"\"]", cluster);
+
+        cluster = EnvoyExamples.Cluster();
+        cluster.CommonLbConfig = new Cluster.Types.CommonLbConfig { OverrideHostStatus = new HealthStatusSet { Statuses = { HealthStatus.Healthy, (HealthStatus)99 } } };
+        yield return Case("repeated.items.enum.defined_only", "common_lb_config.override_host_status.statuses[1]", cluster);
 
         cluster = EnvoyExamples.Cluster();
         cluster.LoadBalancingPolicy = new LoadBalancingPolicy
@@ -121,9 +157,37 @@ public sealed class EnvoyResourceValidationTests
         endpoints.Endpoints[0].LoadBalancingWeight = 0;
         yield return Case("uint32.gte", "endpoints[0].load_balancing_weight", endpoints);
 
+        endpoints = EnvoyExamples.ClusterLoadAssignment();
+        endpoints.Policy = new ClusterLoadAssignment.Types.Policy { OverprovisioningFactor = 0 };
+        yield return Case("uint32.gt", "policy.overprovisioning_factor", endpoints);
+
         var listener = EnvoyExamples.SidecarPassthroughListener();
         listener.FilterChains[0].FilterChainMatch.SourcePorts.Add(0);
         yield return Case("repeated.items.uint32.gte+lte", "filter_chains[0].filter_chain_match.source_ports[0]", listener);
+
+        listener = EnvoyExamples.SidecarPassthroughListener();
+        listener.FilterChains[0].FilterChainMatch.DestinationPort = 65_536;
+        yield return Case("uint32.gte+lte", "filter_chains[0].filter_chain_match.destination_port", listener);
+
+        listener = EnvoyExamples.GatewayListener();
+        listener.UdpListenerConfig = new UdpListenerConfig
+        {
+            QuicOptions = new ListenerQuic { QuicProtocolOptions_ = new QuicProtocolOptions { IdleNetworkTimeout = Duration.FromTimeSpan(TimeSpan.FromMinutes(15)) } },
+        };
+        yield return Case("duration.gte+lte", "udp_listener_config.quic_options.quic_protocol_options.idle_network_timeout", listener);
+
+        listener = EnvoyExamples.GatewayListener();
+        listener.UdpListenerConfig = new UdpListenerConfig { DownstreamSocketConfig = new UdpSocketConfig { MaxRxDatagramSize = 65_536 } };
+        yield return Case("uint64.gt+lt", "udp_listener_config.downstream_socket_config.max_rx_datagram_size", listener);
+
+        listener = EnvoyExamples.GatewayListener();
+        listener.AccessLog.Add(new AccessLog
+        {
+            Name = "envoy.access_loggers.stdout",
+            Filter = new AccessLogFilter { ResponseFlagFilter = new ResponseFlagFilter { Flags = { "UH", "NOPE" } } },
+            TypedConfig = Any.Pack(new StdoutAccessLog()),
+        });
+        yield return Case("repeated.items.string.in", "access_log[0].filter.response_flag_filter.flags[1]", listener);
 
         listener = EnvoyExamples.GatewayListener();
         var hcm = EnvoyExamples.HttpConnectionManager();
@@ -145,6 +209,25 @@ public sealed class EnvoyResourceValidationTests
         listener.FilterChains[0].Filters[0].TypedConfig = Any.Pack(hcm);
         yield return Case("bool.const", "filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.rules.policies[\"allow\"].permissions[0].any", listener);
 
+        // The only uint64.gte rule on the resources' own fields (health check response_buffer_size, gte: 0) cannot be
+        // broken; the fault filter's rate limit (gte: 1) can.
+        listener = EnvoyExamples.GatewayListener();
+        hcm = EnvoyExamples.HttpConnectionManager();
+        hcm.HttpFilters.Insert(0, new Hcm.HttpFilter
+        {
+            Name = "envoy.filters.http.fault",
+            TypedConfig = Any.Pack(new Fault.HTTPFault
+            {
+                ResponseRateLimit = new FaultRateLimit
+                {
+                    FixedLimit = new FaultRateLimit.Types.FixedLimit { LimitKbps = 0 },
+                    Percentage = new global::Envoy.Type.V3.FractionalPercent { Numerator = 10 },
+                },
+            }),
+        });
+        listener.FilterChains[0].Filters[0].TypedConfig = Any.Pack(hcm);
+        yield return Case("uint64.gte", "filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.response_rate_limit.fixed_limit.limit_kbps", listener);
+
         hcm = EnvoyExamples.HttpConnectionManager();
         hcm.HttpFilters[^1].TypedConfig = Any.Pack(new Router
         {
@@ -163,6 +246,25 @@ public sealed class EnvoyResourceValidationTests
         var tls = EnvoyExamples.UpstreamTlsContext();
         tls.CommonTlsContext.ValidationContext.MatchTypedSubjectAltNames[0].SanType = Tls.SubjectAltNameMatcher.Types.SanType.Unspecified;
         yield return Case("enum.not_in", "common_tls_context.validation_context.match_typed_subject_alt_names[0].san_type", tls);
+
+        tls = EnvoyExamples.UpstreamTlsContext();
+        tls.CommonTlsContext.ValidationContext.VerifyCertificateSpki.Add("NvqYIYSbgK2vCJpQhObf77vv+bQWtc5ek5RIOwPiC9A=\n");
+        yield return Case("repeated.items.string.max_bytes", "common_tls_context.validation_context.verify_certificate_spki[0]", tls);
+
+        var bootstrap = EnvoyExamples.Bootstrap();
+        bootstrap.DynamicResources.AdsConfig.RateLimitSettings = new RateLimitSettings { MaxTokens = 100, FillRate = 0 };
+        yield return Case("double.gt", "dynamic_resources.ads_config.rate_limit_settings.fill_rate", bootstrap);
+
+        bootstrap = EnvoyExamples.Bootstrap();
+        bootstrap.StatsFlushInterval = Duration.FromTimeSpan(TimeSpan.FromMinutes(5));
+        yield return Case("duration.gte+lt", "stats_flush_interval", bootstrap);
+
+        bootstrap = EnvoyExamples.Bootstrap();
+        bootstrap.StatsConfig = new StatsConfig
+        {
+            HistogramBucketSettings = { new HistogramBucketSettings { Match = new StringMatcher { Prefix = "cluster." }, Buckets = { 0, 10, 100, 1000 } } },
+        };
+        yield return Case("repeated.items.double.gt", "stats_config.histogram_bucket_settings[0].buckets[0]", bootstrap);
     }
 
     [TestCaseSource(nameof(InvalidResources))]
