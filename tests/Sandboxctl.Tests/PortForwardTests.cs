@@ -357,6 +357,7 @@ public sealed partial class PortForwardTests
             while (line is not null && !line.StartsWith("Forwarding from", StringComparison.Ordinal));
 
             Assert.That(line, Is.Not.Null, "no Forwarding line");
+            var output = process.StandardOutput.ReadToEndAsync();   // keep draining: a full pipe would block the command
             var port = int.Parse(line!.Split(':', ' ')[3], System.Globalization.CultureInfo.InvariantCulture);
             var greeting = await GreetingAsync(port);
             var (busyCode, _, busyError) = await RunAsync("port-forward", "pod/cart-1", $"{port}:8080");
@@ -366,7 +367,16 @@ public sealed partial class PortForwardTests
                 await interrupt.WaitForExitAsync().WaitAsync(Patience);
             }
 
-            await process.WaitForExitAsync().WaitAsync(Patience);
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(Patience);
+            }
+            catch (TimeoutException)
+            {
+                process.Kill();
+                Assert.Fail($"still running {Patience.TotalSeconds} s after SIGINT; stdout:\n{await output}\nstderr:\n{await stderr}");
+            }
+
             var errors = await stderr.WaitAsync(Patience);
             Assert.Multiple(() =>
             {

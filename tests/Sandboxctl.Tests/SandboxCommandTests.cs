@@ -11,6 +11,8 @@ namespace Sandboxctl.Tests;
 /// </summary>
 public sealed class SandboxCommandTests
 {
+    private readonly HostLog _log = new();
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     private FakeApiServer _api = null!;
@@ -19,6 +21,7 @@ public sealed class SandboxCommandTests
     [SetUp]
     public async Task StartAsync()
     {
+        _log.Clear();
         _api = await FakeApiServer.StartAsync();
         _cli = new CliHarness();
         _cli.DefaultKubeconfig = _cli.Kubeconfig(_api.Url);
@@ -29,6 +32,7 @@ public sealed class SandboxCommandTests
     {
         await _api.DisposeAsync();
         _cli.Dispose();
+        _log.AssertNoUnexpectedWarnings();
     }
 
     [Test]
@@ -278,6 +282,7 @@ public sealed class SandboxCommandTests
             XdsPort = 0,
             AdminPort = 0,
             Loopback = true,
+            ExtraLogSink = _log,
             Kubernetes = true,
             Kubeconfig = _cli.DefaultKubeconfig,
         });

@@ -9,6 +9,8 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// <summary>The Kubernetes source: the official KubernetesClient against the fake API server over HTTP.</summary>
 public sealed class KubernetesSourceTests
 {
+    private readonly HostLog _log = new();
+
     private FakeApiServer _api = null!;
     private KubernetesSource _source = null!;
     private global::k8s.Kubernetes _client = null!;
@@ -20,6 +22,7 @@ public sealed class KubernetesSourceTests
     [SetUp]
     public async Task StartAsync()
     {
+        _log.Clear();
         _api = await FakeApiServer.StartAsync();
         _api.Put(FakeApiServer.Services, Service("cart"));
         _api.Put(FakeApiServer.Services, Service("cart-v2"));
@@ -54,6 +57,7 @@ public sealed class KubernetesSourceTests
         _source.Dispose();
         _client.Dispose();
         await _api.DisposeAsync();
+        _log.AssertNoUnexpectedWarnings();
     }
 
     [Test]
@@ -461,6 +465,7 @@ public sealed class KubernetesSourceTests
             XdsPort = 0,
             AdminPort = 0,
             Loopback = true,
+            ExtraLogSink = _log,
             Kubernetes = true,
             KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
         });

@@ -37,11 +37,10 @@ public sealed class ResourceInformerTests
 
         await Eventually.WaitAsync(() => informer.HasSynced && Watches() == 1, "the list and the first (failing) watch");
 
-        // The first retry waits 1 s ± 20%, the second 2 s ± 20%: past the upper bound, each must have happened.
-        clock.Advance(TimeSpan.FromSeconds(1.2));
-        await Eventually.WaitAsync(() => Watches() == 2, "the first retry");
-        clock.Advance(TimeSpan.FromSeconds(2.4));
-        await Eventually.WaitAsync(() => Watches() == 3 && api.OpenWatches == 1, "the second retry, which the server accepts");
+        // Time moves only in the test's steps, so each retry shows how long the informer waited: at least the lower
+        // bound of its backoff (1 s, then 2 s, less 20% jitter). The upper bound is the unit test's above.
+        var firstWait = await AdvanceUntilAsync(() => Watches() == 2, "the first retry");
+        var secondWait = await AdvanceUntilAsync(() => Watches() == 3 && api.OpenWatches == 1, "the second retry, which the server accepts");
 
         api.Put(FakeApiServer.Sandboxes, new JsonObject
         {
@@ -54,6 +53,8 @@ public sealed class ResourceInformerTests
 
         Assert.Multiple(() =>
         {
+            Assert.That(firstWait, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.8)), "the first retry waited its backoff");
+            Assert.That(secondWait, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1.6)), "the second retry waited twice as long");
             Assert.That(informer.Lists, Is.EqualTo(1), "a failed watch resumes from its version; only 410 Gone relists");
             Assert.That(api.WatchesOf(FakeApiServer.Sandboxes).Distinct().Count(), Is.EqualTo(1), "every retry from the listed version");
         });
@@ -61,5 +62,24 @@ public sealed class ResourceInformerTests
         await running;
 
         int Watches() => api.WatchesOf(FakeApiServer.Sandboxes).Length;
+
+        async Task<TimeSpan> AdvanceUntilAsync(Func<bool> happened, string what)
+        {
+            var advanced = TimeSpan.Zero;
+            await Eventually.WaitAsync(
+                () =>
+                {
+                    if (happened())
+                    {
+                        return true;
+                    }
+
+                    clock.Advance(TimeSpan.FromMilliseconds(50));
+                    advanced += TimeSpan.FromMilliseconds(50);
+                    return false;
+                },
+                what);
+            return advanced;
+        }
     }
 }

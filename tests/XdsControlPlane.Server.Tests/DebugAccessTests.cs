@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Envoy.Config.Cluster.V3;
 using Google.Protobuf.WellKnownTypes;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -10,6 +11,14 @@ namespace XdsControlPlane.Server.Tests;
 /// <summary>/debug lists every routing key, address and matcher: loopback clients only, unless a bearer token is configured.</summary>
 public sealed class DebugAccessTests
 {
+    private readonly HostLog _log = new();
+
+    [SetUp]
+    public void ForgetLog() => _log.Clear();
+
+    [TearDown]
+    public void NoUnexpectedWarnings() => _log.AssertNoUnexpectedWarnings();
+
     private const string Token = "s3cret-token-of-24-chars";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -90,9 +99,9 @@ public sealed class DebugAccessTests
         await open.StopAsync(cancel.Token);
     }
 
-    private static async Task<ServerHost> StartAsync(bool loopback, string? token, CancellationToken cancellationToken)
+    private async Task<ServerHost> StartAsync(bool loopback, string? token, CancellationToken cancellationToken)
     {
-        var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = loopback, DebugToken = token });
+        var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = loopback, ExtraLogSink = _log, DebugToken = token });
         await host.StartAsync(cancellationToken);
         host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
         return host;

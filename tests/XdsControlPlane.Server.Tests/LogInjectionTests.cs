@@ -1,14 +1,12 @@
-using System.Collections.Concurrent;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Cluster.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
-using Serilog.Core;
-using Serilog.Events;
 using Serilog.Formatting.Compact;
 using Serilog.Formatting.Display;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -26,7 +24,7 @@ public sealed class LogInjectionTests
     public async Task HostileClient_ItsTextInThePlainAndJsonLogs_HasNoEscapesOrLineBreaks()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        var log = new Collector();
+        var log = new HostLog();
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = log });
         await host.StartAsync(cancel.Token);
         host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
@@ -79,31 +77,5 @@ public sealed class LogInjectionTests
         {
             await Task.Delay(20, cancellationToken);
         }
-    }
-
-    /// <summary>Every log event, with its event id and rendered message.</summary>
-    private sealed class Collector : ILogEventSink
-    {
-        private readonly ConcurrentQueue<LogEvent> _events = new();
-
-        public IEnumerable<(int? EventId, string Text)> Events =>
-            _events.Select(e => (EventIdOf(e), e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)));
-
-        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
-
-        /// <summary>Every event as the console would print it with <paramref name="formatter"/>.</summary>
-        public string Render(Serilog.Formatting.ITextFormatter formatter)
-        {
-            using var text = new StringWriter();
-            foreach (var e in _events)
-            {
-                formatter.Format(e, text);
-            }
-
-            return text.ToString();
-        }
-
-        private static int? EventIdOf(LogEvent e) =>
-            e.Properties.TryGetValue("EventId", out var id) && id is StructureValue s && s.Properties.FirstOrDefault(p => p.Name == "Id")?.Value is ScalarValue { Value: int value } ? value : null;
     }
 }

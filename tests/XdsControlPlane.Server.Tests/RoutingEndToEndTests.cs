@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Serilog.Core;
-using Serilog.Events;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Translation;
 
@@ -25,8 +22,7 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
 
     // Short enough that every test runs the clients' outlier-detection timers many times over.
     private static readonly TimeSpan OutlierInterval = TimeSpan.FromMilliseconds(500);
-    private readonly LogCollector _log = new();
-    private readonly List<string> _expectedWarnings = [];
+    private readonly HostLog _log = new();
     private string _directory = "";
     private ServerHost? _host;
     private XdsClientHarness? _harness;
@@ -77,15 +73,10 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
     public void ClearLog()
     {
         _log.Clear();
-        _expectedWarnings.Clear();
     }
 
     [TearDown]
-    public void NoUnexpectedWarnings()
-    {
-        var unexpected = _log.WarningsAndErrors().Where(line => !_expectedWarnings.Any(expected => line.Contains(expected, StringComparison.Ordinal))).ToArray();
-        Assert.That(unexpected, Is.Empty, "the server logged warnings or errors this test did not expect");
-    }
+    public void NoUnexpectedWarnings() => _log.AssertNoUnexpectedWarnings();
 
     [Test]
     public async Task Call_WithoutKey_ReachesBaseline() =>
@@ -213,7 +204,8 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
     {
         var broken = Path.Combine(_directory, "broken.yaml");
         var notYaml = Path.Combine(_directory, "not-yaml.yaml");
-        _expectedWarnings.AddRange(["broken.yaml", "not-yaml.yaml"]);
+        _log.Expect("broken.yaml");
+        _log.Expect("not-yaml.yaml");
         try
         {
             await File.WriteAllTextAsync(broken, """
@@ -342,18 +334,4 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
             match: {pathPrefix: "{{prefix}}"}
             to: [{service: echo-v2}]
         """;
-
-    private sealed class LogCollector : ILogEventSink
-    {
-        private readonly ConcurrentQueue<LogEvent> _events = new();
-
-        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
-
-        public void Clear() => _events.Clear();
-
-        public bool Contains(string text) => _events.Any(e => e.RenderMessage(CultureInfo.InvariantCulture).Contains(text, StringComparison.Ordinal));
-
-        public IEnumerable<string> WarningsAndErrors() =>
-            _events.Where(e => e.Level >= LogEventLevel.Warning).Select(e => $"{e.Level}: {e.RenderMessage(CultureInfo.InvariantCulture)}{(e.Exception is null ? "" : " " + e.Exception.Message)}");
-    }
 }

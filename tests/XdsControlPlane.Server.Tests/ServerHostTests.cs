@@ -6,6 +6,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -13,13 +14,21 @@ namespace XdsControlPlane.Server.Tests;
 /// <summary>The host on real loopback sockets.</summary>
 public sealed class ServerHostTests
 {
+    private readonly HostLog _log = new();
+
+    [SetUp]
+    public void ForgetLog() => _log.Clear();
+
+    [TearDown]
+    public void NoUnexpectedWarnings() => _log.AssertNoUnexpectedWarnings();
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     [Test]
     public async Task Start_WithFreePorts_ServesHealthzOnAdminListenerOnly()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         using var http1 = new HttpClient();
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -46,12 +55,14 @@ public sealed class ServerHostTests
     [Test]
     public async Task Run_ComponentFails_StopsAndReportsFaulted()
     {
+        _log.Expect("a component failed");
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
             AdminPort = 0,
             Loopback = true,
+            ExtraLogSink = _log,
             ExtraServices = services => services.AddHostedService<FailingComponent>(),
         });
 
@@ -68,7 +79,7 @@ public sealed class ServerHostTests
     public async Task Run_StoppedNormally_NotFaulted()
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
 
         await host.RunAsync(cancel.Token);
 
@@ -78,10 +89,11 @@ public sealed class ServerHostTests
     [Test]
     public async Task Start_PortAlreadyInUse_Throws()
     {
+        _log.Expect("address already in use");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await first.StartAsync(cancel.Token);
-        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, Loopback = true });
+        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, Loopback = true, ExtraLogSink = _log });
 
         Assert.That(async () => await second.StartAsync(cancel.Token), Throws.InstanceOf<IOException>());
         await first.StopAsync(cancel.Token);
@@ -91,7 +103,7 @@ public sealed class ServerHostTests
     public async Task Start_XdsPort_ServesAdsFromTheSnapshotCache()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         var cluster = new Cluster
         {
@@ -124,8 +136,9 @@ public sealed class ServerHostTests
     [Test]
     public async Task Start_MaxRequestBytes_LimitsXdsRequests()
     {
+        _log.Expect("MaxRequestBytes");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, MaxRequestBytes = 128 * 1024 });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, MaxRequestBytes = 128 * 1024 });
         await host.StartAsync(cancel.Token);
         host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
@@ -141,7 +154,7 @@ public sealed class ServerHostTests
     public async Task DebugSnapshot_WhileTheGateIsFull_Answers429WithRetryAfterAndHealthStaysUp()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
@@ -178,7 +191,7 @@ public sealed class ServerHostTests
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
 
