@@ -95,25 +95,33 @@ public sealed class SotwProtocolTests
     [Test] // 4
     public async Task Requests_QueuedForOneType_TheLatestDecidesWhatIsSent()
     {
-        _server.Publish(TestResources.Snapshot("a", "b", "c"));
-        await using var client = Open(_server.Channel);
+        // In process, to make the queue certain: the processing loop is held in the node-group lookup of the first
+        // request until the reader has queued all three, so they are applied together and answered once.
+        var cache = new SnapshotCache();
+        cache.SetSnapshot(XdsTestServer.Group, TestResources.Snapshot("a", "b", "c"));
+        var groups = new GatedGroupResolver();
+        var requests = new ScriptedRequests<DiscoveryRequest>();
+        var responses = new CollectedResponses<DiscoveryResponse>();
+        var context = new XdsStreamContext(cache, groups, new ClientRegistry(), TimeProvider.System, new XdsMetrics(Prometheus.Metrics.NewCustomRegistry()), new XdsServerOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var running = new SotwStream(context, fixedTypeUrl: null).RunAsync(requests, responses, stop.Token);
 
-        await client.SendAsync(Eds, "a");
-        await client.SendAsync(Eds, "a", "b");
-        await client.SendAsync(Eds, "c");
-        var responses = new List<DiscoveryResponse>();
-        DiscoveryResponse next;
-        var barrier = "type.googleapis.com/xdscp.test.Latest";
-        await client.SendAsync(barrier);
-        while ((next = await client.ReceiveAsync()).TypeUrl != barrier)
-        {
-            responses.Add(next);
-        }
+        requests.Add(new DiscoveryRequest { Node = XdsTestServer.Node(), TypeUrl = Eds, ResourceNames = { "a" } });
+        requests.Add(new DiscoveryRequest { TypeUrl = Eds, ResourceNames = { "a", "b" } });
+        requests.Add(new DiscoveryRequest { TypeUrl = Eds, ResourceNames = { "c" } });
+        await requests.WaitUntilQueuedAsync(3);
+        groups.Release();
+        var answer = await responses.NextAsync();
+        const string Barrier = "type.googleapis.com/xdscp.test.Latest";
+        requests.Add(new DiscoveryRequest { TypeUrl = Barrier });
+        var next = await responses.NextAsync(); // a first request for a new type is always answered, in order
+        requests.Complete();
+        await running;
 
         Assert.Multiple(() =>
         {
-            Assert.That(responses, Has.Count.InRange(1, 3));
-            Assert.That(Names(responses[^1]), Is.EqualTo(new[] { "c" }));
+            Assert.That((answer.TypeUrl, Names(answer)), Is.EqualTo((Eds, new[] { "c" })), "one answer, for the latest request");
+            Assert.That(next.TypeUrl, Is.EqualTo(Barrier), "and no answer for the two earlier requests");
         });
     }
 
