@@ -83,7 +83,8 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         if (!state.Wildcard && state.Names.Names.Count == 0)
         {
             // The client dropped every name of this type. Envoy accepts the empty answer without ACKing it
-            // (it has no watch left), so count it as held now, or the type would never look in sync.
+            // (it has no watch left: envoyproxy/envoy grpc_mux_impl.cc GrpcMuxImpl::onDiscoveryResponse), so count it
+            // as held now, or the type would never look in sync.
             state.RecordAck(Clock.GetUtcNow());
         }
 

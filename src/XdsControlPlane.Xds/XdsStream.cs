@@ -199,7 +199,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>
     /// A CDS response going from <paramref name="before"/> to <paramref name="after"/> makes the endpoints of its new
     /// and changed EDS clusters due again, even unchanged ones: Envoy keeps an updated EDS cluster warming until it
-    /// receives its endpoints.
+    /// receives its endpoints (envoyproxy/envoy xds_protocol.rst, "Resource warming", the Envoy implementation note).
     /// </summary>
     protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IReadOnlyDictionary<string, XdsResource> after)
     {

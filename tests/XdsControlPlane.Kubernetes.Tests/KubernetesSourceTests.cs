@@ -439,7 +439,8 @@ public sealed class KubernetesSourceTests
         var pending = await ConditionsAsync("first", c => c.Count == 3 && c[2].ObservedGeneration == 2);
         Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")), "the gateway holds an unACKed response");
 
-        // ACK what it has, then every newer snapshot it is sent, like Envoy does.
+        // ACK what it has, then every newer snapshot it is sent, like Envoy does ("Envoy replies to any DiscoveryResponse
+        // with a DiscoveryRequest containing the ACK/NACK immediately": envoyproxy/envoy docs/root/api-docs/xds_protocol.rst).
         await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce }, cancel.Token);
         var acking = Task.Run(async () =>
         {
