@@ -39,11 +39,10 @@ public sealed class StreamCallbackTests
     [Test]
     public async Task Ack_CallsOpenedAckedAndSynced_AfterTheStatusShowsIt()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = AdsTestClient.Open(_server.Channel);
+        var (client, clusters, opened) = await OpenWithClustersAsync();
+        await using var owned = client;
+        Assert.That(opened, Is.EqualTo("opened 1 sotw envoy-1 sidecar/shop"));
 
-        var clusters = await client.RequestAsync(TypeUrls.Cluster);
-        Assert.That(await _events.NextAsync(), Is.EqualTo("opened 1 sotw envoy-1 sidecar/shop"));
         await client.AckAsync(clusters);
         var (acked, synced) = (await _events.NextAsync(), await _events.NextAsync());
 
@@ -59,10 +58,8 @@ public sealed class StreamCallbackTests
     [Test]
     public async Task Nack_CallsNackedWithTheRejectedVersionAndTheClientsMessage()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = AdsTestClient.Open(_server.Channel);
-        var clusters = await client.RequestAsync(TypeUrls.Cluster);
-        Assert.That(await _events.NextAsync(), Does.StartWith("opened"));
+        var (client, clusters, _) = await OpenWithClustersAsync();
+        await using var owned = client;
 
         await client.NackAsync(clusters, previousVersion: "", "cluster cart: bad\nthing");
 
@@ -73,10 +70,7 @@ public sealed class StreamCallbackTests
     [Test]
     public async Task Close_CallsClosed_AfterTheClientLeftTheRegistry()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        var client = AdsTestClient.Open(_server.Channel);
-        await client.RequestAsync(TypeUrls.Cluster);
-        Assert.That(await _events.NextAsync(), Does.StartWith("opened"));
+        var (client, _, _) = await OpenWithClustersAsync();
 
         await client.DisposeAsync();
 
@@ -104,6 +98,15 @@ public sealed class StreamCallbackTests
             Assert.That(acked, Is.EqualTo($"acked envoy-1 {TypeUrls.Cluster} {next.SystemVersionInfo} {next.Nonce} (registry: acked {next.SystemVersionInfo})"));
             Assert.That(synced, Is.EqualTo($"synced envoy-1 {next.SystemVersionInfo}"));
         });
+    }
+
+    /// <summary>A SotW client that received clusters, and the "opened" event its stream caused.</summary>
+    private async Task<(AdsTestClient Client, DiscoveryResponse Clusters, string Opened)> OpenWithClustersAsync()
+    {
+        _server.Publish(TestResources.Snapshot("cart"));
+        var client = AdsTestClient.Open(_server.Channel);
+        var clusters = await client.RequestAsync(TypeUrls.Cluster);
+        return (client, clusters, await _events.NextAsync());
     }
 
     /// <summary>Records each callback as one line, with what the registry showed at the time.</summary>
