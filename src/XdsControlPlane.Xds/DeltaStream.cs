@@ -127,7 +127,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         toSend.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
         if (typeUrl == TypeUrls.Cluster)
         {
-            EndpointsFollowClusters(state.Held, toSend.ToDictionary(r => r.Name, StringComparer.Ordinal));
+            EndpointsFollowClusters(state.Held, toSend);
         }
 
         var nonce = NextNonce();

@@ -75,7 +75,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         if (typeUrl == TypeUrls.Cluster)
         {
-            EndpointsFollowClusters(state.Sent, selection.Resources);
+            EndpointsFollowClusters(state.Sent, selection.Resources.Values);
         }
 
         var nonce = NextNonce();

@@ -156,9 +156,6 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>Logs a written response and counts it.</summary>
     protected abstract void OnSent(TResponse response);
 
-    /// <summary>The subscription of <paramref name="typeUrl"/> on this stream, if the client asked for that type.</summary>
-    protected bool TryGetSubscription(string typeUrl, out TSubscription state) => _types.TryGetValue(typeUrl, out state!);
-
     /// <summary>The next nonce of this stream: one sequence for every type.</summary>
     protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
 
@@ -201,7 +198,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// and changed EDS clusters due again, even unchanged ones: Envoy keeps an updated EDS cluster warming until it
     /// receives its endpoints (envoyproxy/envoy xds_protocol.rst, "Resource warming", the Envoy implementation note).
     /// </summary>
-    protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IReadOnlyDictionary<string, XdsResource> after)
+    protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
     {
         if (_types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
         {
@@ -210,10 +207,8 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     }
 
     /// <summary>Orders known types by <see cref="TypeUrls.PushOrder"/>, then unknown types by name.</summary>
-    private IEnumerable<string> TypesInPushOrder()
-    {
-        return TypeUrls.PushOrder.Where(_types.ContainsKey).Concat(_types.Keys.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
-    }
+    private IEnumerable<string> TypesInPushOrder() =>
+        TypeUrls.PushOrder.Where(_types.ContainsKey).Concat(_types.Keys.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
 
     /// <summary>The client's per-type status for CSDS.</summary>
     private TypeStatus[] StatusOfTypes()
@@ -377,7 +372,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     }
 }
 
-/// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger.</summary>
+/// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger, callbacks.</summary>
 internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, XdsServerOptions Options, ILogger Logger)
 {
     /// <summary>The registered stream callbacks (none by default).</summary>
