@@ -11,8 +11,15 @@ public sealed record KubernetesSourceOptions
     /// <summary>Quiet time after a change before publishing (bursts of watch events become one snapshot).</summary>
     public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often <c>Programmed</c> is re-checked while data planes have not ACKed yet.</summary>
-    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The safety resync of <c>Programmed</c>: how often it is re-checked while data planes have not ACKed yet, in case
+    /// a wake-up was missed. <see cref="KubernetesSource.AcksChanged"/> (an ACK, a NACK, a closed stream, another
+    /// replica's news) re-checks it at once; <see cref="Timeout.InfiniteTimeSpan"/> leaves only those.
+    /// </summary>
+    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often LocalWorkload heartbeats are aged into phases (they change with time alone) and, after this replica became leader, status is caught up.</summary>
+    public TimeSpan PhaseInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>The namespaces whose objects are read (and whose Sandboxes are reconciled); empty means all.</summary>
     public IReadOnlyList<string> Namespaces { get; init; } = [];
@@ -40,12 +47,14 @@ public sealed class KubernetesSource : BackgroundService
     private readonly Func<bool> _isLeader;
     private volatile bool _statusCurrent;
     private readonly SemaphoreSlim _statusGate = new(1, 1);
+    private readonly CoalescingSignal _acksChanged = new();
     private Published? _last;
 
     /// <summary>
     /// A source reading through <paramref name="client"/>, publishing with <paramref name="publish"/>, and writing
     /// RouteGroup, Sandbox and LocalWorkload status; <paramref name="acked"/> tells whether the connected data planes have ACKed the current
-    /// snapshots (always, when null); only while <paramref name="isLeader"/> says so (always, when null) is status written.
+    /// snapshots (always, when null) and is asked again after each <see cref="AcksChanged"/>; only while
+    /// <paramref name="isLeader"/> says so (always, when null) is status written.
     /// </summary>
     public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, string? fieldManager = null)
     {
@@ -73,10 +82,16 @@ public sealed class KubernetesSource : BackgroundService
     /// <summary>How many times each kind was listed (1, plus one per relist after 410 Gone or a failure).</summary>
     public IReadOnlyDictionary<string, int> Lists => _informers.ToDictionary(i => i.Name, i => i.Lists);
 
+    /// <summary>
+    /// What the data planes hold may have changed (an ACK, a NACK, a stream closed, another replica's state): re-check
+    /// <c>Programmed</c> soon. Calls in a burst cause one re-check; never blocks.
+    /// </summary>
+    public void AcksChanged() => _acksChanged.Notify();
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Task[] running = [.. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)), StatusLoopAsync(stoppingToken)];
+        Task[] running = [.. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)), StatusLoopAsync(stoppingToken), PhaseLoopAsync(stoppingToken)];
         try
         {
             while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
@@ -97,18 +112,41 @@ public sealed class KubernetesSource : BackgroundService
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    /// <summary>Re-checks <c>Programmed</c> while an object waits for data planes to ACK.</summary>
+    /// <summary>
+    /// Re-checks <c>Programmed</c> while an object waits for data planes to ACK: woken by <see cref="AcksChanged"/>
+    /// (a burst of them is one re-check), with <see cref="KubernetesSourceOptions.StatusInterval"/> as the safety resync.
+    /// </summary>
     private async Task StatusLoopAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.StatusInterval, _clock);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            while (true)
             {
+                await _acksChanged.WaitAsync(_options.StatusInterval, _clock, stoppingToken).ConfigureAwait(false);
+
                 // Re-check while data planes have not ACKed, and catch up after becoming leader.
                 if (_last is { } last && (_status.AnyPending || !_statusCurrent))
                 {
                     await WriteStatusAsync(last, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Ages LocalWorkload heartbeats into phases, and wakes the status loop when this replica has status to catch up on (it became leader).</summary>
+    private async Task PhaseLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.PhaseInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (!_statusCurrent && _last is not null && _isLeader())
+                {
+                    _acksChanged.Notify();
                 }
 
                 // Heartbeats age with time alone: the phase is re-checked on every tick.

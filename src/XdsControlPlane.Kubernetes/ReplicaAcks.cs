@@ -22,8 +22,15 @@ public sealed record ReplicaAcksOptions
     /// <summary>This replica's identity (its pod name).</summary>
     public string Identity { get; init; } = Environment.MachineName;
 
-    /// <summary>How often this replica's state is written (when it changed) and the others' read.</summary>
-    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The safety resync: how often this replica's state is written (when it changed or is due for renewal) and the
+    /// others' read when nothing woke it sooner. <see cref="ReplicaAcks.LocalChanged"/> (an ACK, a NACK, a stream opened
+    /// or closed, a new snapshot) writes and reads at once. Renewal needs a round at least every third of <see cref="Freshness"/>.
+    /// </summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The least time between two rounds, so a stream of ACKs from many data planes costs a few API calls a second at most, not one round per ACK.</summary>
+    public TimeSpan MinRoundSpacing { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>A replica whose Lease was not renewed for this long is gone and no longer counts.</summary>
     public TimeSpan Freshness { get; init; } = TimeSpan.FromSeconds(15);
@@ -36,7 +43,9 @@ public sealed record ReplicaAcksOptions
 /// Shares ACK state between replicas, so that <c>Programmed</c> means every data plane has ACKed, not only those
 /// connected to the Lease holder. Each replica keeps a Lease <c>xds-acks-IDENTITY</c> (label
 /// <c>sandboxctl.io/xds-acks</c>) whose annotation holds, per node group, the snapshot version it serves and whether
-/// its clients ACKed it; it renews the Lease and reads the others' every <see cref="ReplicaAcksOptions.Interval"/>.
+/// its clients ACKed it. Each <see cref="LocalChanged"/> (coalesced) writes it when it changed and reads the others';
+/// <see cref="ReplicaAcksOptions.Interval"/> is the safety resync (and renews the Lease). After each round the
+/// <c>changed</c> callback tells the status writer to look again.
 /// <see cref="AllAcked"/> holds when this replica's clients and those of every other live replica have ACKed the same
 /// version of every group. Replicas that stopped renewing are left out after <see cref="ReplicaAcksOptions.Freshness"/>.
 /// </summary>
@@ -52,11 +61,14 @@ public sealed class ReplicaAcks : BackgroundService
     private readonly Func<IReadOnlyDictionary<string, GroupAckState>> _local;
     private readonly TimeProvider _clock;
     private readonly ILogger<ReplicaAcks> _logger;
+    private readonly Action? _changed;
+    private readonly CoalescingSignal _localChanged = new();
     private volatile IReadOnlyList<(string Identity, DateTimeOffset RenewedAt, IReadOnlyDictionary<string, GroupAckState> Groups)> _others = [];
 
-    /// <summary>Shares what <paramref name="local"/> says about this replica's node groups.</summary>
-    public ReplicaAcks(IKubernetes client, ReplicaAcksOptions options, Func<IReadOnlyDictionary<string, GroupAckState>> local, TimeProvider clock, ILogger<ReplicaAcks> logger)
+    /// <summary>Shares what <paramref name="local"/> says about this replica's node groups; calls <paramref name="changed"/> (if any) after each round of writing and reading.</summary>
+    public ReplicaAcks(IKubernetes client, ReplicaAcksOptions options, Func<IReadOnlyDictionary<string, GroupAckState>> local, TimeProvider clock, ILogger<ReplicaAcks> logger, Action? changed = null)
     {
+        _changed = changed;
         _client = client ?? throw new ArgumentNullException(nameof(client));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _local = local ?? throw new ArgumentNullException(nameof(local));
@@ -66,6 +78,9 @@ public sealed class ReplicaAcks : BackgroundService
 
     /// <summary>The name of this replica's Lease.</summary>
     public string LeaseName => LeaseNameOf(_options.Identity);
+
+    /// <summary>What this replica's data planes hold may have changed: write it and read the others' soon. Calls in a burst cause one round; never blocks.</summary>
+    public void LocalChanged() => _localChanged.Notify();
 
     /// <summary>True when this replica's data planes and those of every other live replica have ACKed the same version of every group.</summary>
     public bool AllAcked()
@@ -94,12 +109,11 @@ public sealed class ReplicaAcks : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.Interval, _clock);
         string? written = null;
         var renewedAt = DateTimeOffset.MinValue;
         try
         {
-            do
+            while (true)
             {
                 try
                 {
@@ -112,19 +126,25 @@ public sealed class ReplicaAcks : BackgroundService
                     }
 
                     await ReadOthersAsync(stoppingToken).ConfigureAwait(false);
+                    _changed?.Invoke();
                 }
                 catch (Exception e) when (e is HttpOperationException or HttpRequestException or JsonException or KubernetesException)
                 {
                     written = null;   // write again next round
                     KubernetesLog.ReplicaAcksFailed(_logger, e.Message);
                 }
+
+                await Task.Delay(_options.MinRoundSpacing, _clock, stoppingToken).ConfigureAwait(false);
+                await _localChanged.WaitAsync(Resync, _clock, stoppingToken).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }
+
+    /// <summary>The safety resync, but never longer than the renewal period (a third of <see cref="ReplicaAcksOptions.Freshness"/>).</summary>
+    private TimeSpan Resync => _options.Interval == Timeout.InfiniteTimeSpan || _options.Interval > _options.Freshness / 3 ? _options.Freshness / 3 : _options.Interval;
 
     private async Task WriteAsync(string state, DateTimeOffset now, CancellationToken cancellationToken)
     {

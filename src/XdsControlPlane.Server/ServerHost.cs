@@ -72,8 +72,8 @@ public sealed class ServerHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
-            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
-            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
             kestrel.Listen(address, options.XdsPort, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
@@ -129,17 +129,23 @@ public sealed class ServerHost : IAsyncDisposable
                 },
                 LocalAckStates(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
                 services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<ReplicaAcks>>()));
+                services.GetRequiredService<ILogger<ReplicaAcks>>(),
+                changed: () => services.GetRequiredService<KubernetesSource>().AcksChanged()));
             builder.Services.AddHostedService(services => services.GetRequiredService<ReplicaAcks>());
-            builder.Services.AddHostedService(services => new KubernetesSource(
+            builder.Services.AddSingleton(services => new KubernetesSource(
                 services.GetRequiredService<k8s.IKubernetes>(),
-                services.GetRequiredService<SnapshotPublisher>().Publish,
+                inputs => PublishAndShare(services, inputs),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesSource>>(),
-                new KubernetesSourceOptions { Namespaces = options.WatchNamespaces },
+                (services.GetService<KubernetesSourceOptions>() ?? new KubernetesSourceOptions()) with { Namespaces = options.WatchNamespaces },
                 acked: services.GetRequiredService<ReplicaAcks>().AllAcked,
                 isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
                 fieldManager: "xds-control-plane"));
+            builder.Services.AddHostedService(services => services.GetRequiredService<KubernetesSource>());
+
+            // Programmed is driven by the streams' events (ACK, NACK, synced, closed), not polled.
+            builder.Services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesSource>().AcksChanged));
+
             builder.Services.AddHostedService(services => new SandboxController(
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<TimeProvider>(),
@@ -156,6 +162,14 @@ public sealed class ServerHost : IAsyncDisposable
         AdminEndpoints.Map(app);
         app.MapXdsServices();
         return new ServerHost(app, listeners);
+    }
+
+    /// <summary>Publishes, then has this replica's ACK Lease written at once (a group with no clients changes version without any stream event).</summary>
+    private static IReadOnlyList<ManifestProblem> PublishAndShare(IServiceProvider services, RoutingInputs inputs)
+    {
+        var problems = services.GetRequiredService<SnapshotPublisher>().Publish(inputs);
+        services.GetRequiredService<ReplicaAcks>().LocalChanged();
+        return problems;
     }
 
     /// <summary>Per node group of this replica: its current snapshot version and whether every connected client ACKed it.</summary>

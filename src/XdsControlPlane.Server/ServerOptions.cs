@@ -29,6 +29,12 @@ public sealed class ServerOptions
     /// <summary>The largest xDS request message accepted, in bytes; a larger one ends its stream with RESOURCE_EXHAUSTED.</summary>
     public int MaxRequestBytes { get; init; } = XdsControlPlane.Xds.XdsServerOptions.DefaultMaxRequestBytes;
 
+    /// <summary>How long an HTTP/2 connection (an xDS client's) may send nothing before the server pings it (Kestrel's <c>KeepAlivePingDelay</c>; at least 1 s).</summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the server waits for any frame after its ping before it closes the connection, so a dead client's streams end and leave the registry (Kestrel's <c>KeepAlivePingTimeout</c>).</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     /// <summary>The environment variable <c>--debug-token</c> is read from when the flag is not given (it keeps the token out of the process list).</summary>
     public const string DebugTokenVariable = "XDSCP_DEBUG_TOKEN";
 

@@ -4,10 +4,10 @@ namespace XdsControlPlane.Xds;
 internal static class ClusterChanges
 {
     /// <summary>
-    /// EDS names of clusters that are new or changed between <paramref name="before"/> and <paramref name="after"/>:
+    /// EDS names of the clusters in <paramref name="after"/> that are new or changed against <paramref name="before"/>:
     /// Envoy keeps such a cluster warming until it receives its endpoints, even unchanged ones.
     /// </summary>
-    public static IEnumerable<string> EdsNamesOfChanged(IReadOnlyDictionary<string, XdsResource> before, IReadOnlyDictionary<string, XdsResource> after) =>
-        after.Where(c => !before.TryGetValue(c.Key, out var previous) || previous.Version != c.Value.Version)
-            .SelectMany(c => c.Value.References.EdsServices);
+    public static IEnumerable<string> EdsNamesOfChanged(IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after) =>
+        after.Where(c => !before.TryGetValue(c.Name, out var previous) || previous.Version != c.Version)
+            .SelectMany(c => c.References.EdsServices);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Globalization;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
@@ -8,30 +7,23 @@ namespace XdsControlPlane.Xds;
 /// <summary>
 /// The Delta (incremental) protocol: per-resource versions, only changed resources sent, removals listed in
 /// <c>removed_resources</c>, <c>initial_resource_versions</c> honoured on reconnect, and subscription changes applied
-/// even when the request's nonce is stale.
+/// even when the request's nonce is stale. The policy across types is the skeleton's
+/// (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>(context, fixedTypeUrl)
+    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaSubscription>(context, fixedTypeUrl)
 {
-    private readonly Dictionary<string, DeltaSubscription> _types = new(StringComparer.Ordinal);
-    private long _nonce;
-
     protected override string Protocol => "delta";
 
     protected override string TypeUrlOf(DeltaDiscoveryRequest request) => request.TypeUrl;
 
     protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
 
-    protected override IEnumerable<string> TypesInPushOrder() => InPushOrder(_types.Keys);
+    protected override DeltaSubscription Subscribe(string typeUrl) => new(typeUrl);
 
-    protected override void OnRequest(DeltaDiscoveryRequest request)
+    protected override void OnRequest(DeltaDiscoveryRequest request, DeltaSubscription state)
     {
-        var typeUrl = TypeOf(request);
-        if (!_types.TryGetValue(typeUrl, out var state))
-        {
-            _types[typeUrl] = state = new DeltaSubscription(typeUrl);
-        }
-
+        var typeUrl = state.TypeUrl;
         if (!state.Initialized)
         {
             state.Initialized = true;
@@ -83,22 +75,18 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
         else if (request.ErrorDetail is { } error)
         {
-            var nack = NackRecord.FromClient(answered.SystemVersion, error.Message, Clock.GetUtcNow());
-            state.RecordNack(nack);
-            Metrics.Nacked(typeUrl);
-            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, nack.Version, nack.Message);
+            Nacked(state, answered.SystemVersion, error.Message);
         }
         else
         {
             state.RecordAck(answered, Clock.GetUtcNow());
-            RoutesOrListenersChanged(typeUrl);
-            Metrics.Acked(typeUrl, Clock.GetUtcNow() - answered.PublishedAt);
+            Acked(state, answered.SystemVersion, request.ResponseNonce, answered.PublishedAt);
         }
     }
 
-    protected override DeltaDiscoveryResponse? Evaluate(string typeUrl, PublishedSnapshot snapshot)
+    protected override DeltaDiscoveryResponse? Evaluate(DeltaSubscription state, PublishedSnapshot snapshot)
     {
-        var state = _types[typeUrl];
+        var typeUrl = state.TypeUrl;
         if (!state.MustRespond && !state.InputsChanged && state.ForceResend.Count == 0 && state.EvaluatedSnapshot == snapshot.Snapshot.Version)
         {
             return null; // nothing that decides this type's response changed
@@ -137,12 +125,12 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
         state.MustRespond = false;
         toSend.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        if (typeUrl == TypeUrls.Cluster && _types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        if (typeUrl == TypeUrls.Cluster)
         {
-            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(state.Held, toSend.ToDictionary(r => r.Name, StringComparer.Ordinal)));
+            EndpointsFollowClusters(state.Held, toSend);
         }
 
-        var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
+        var nonce = NextNonce();
         state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
         RoutesOrListenersChanged(typeUrl);
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
@@ -151,39 +139,9 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         return response;
     }
 
-    protected override IReadOnlyList<TypeStatus> StatusOfTypes()
-    {
-        var snapshotVersion = Current?.Snapshot.Version;
-        return _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal).Select(t => new TypeStatus(
-            t.TypeUrl,
-            t.SentVersion,
-            t.AckedVersion,
-            t.LastNack,
-            t.HeldCopy,
-            t.AckedCopy,
-            t.Outstanding.Count == 0 && !t.MustRespond && t.LastNack is null && t.SentVersion is not null ? snapshotVersion : null,
-            t.AckedAt)).ToArray();
-    }
-
     protected override void OnSent(DeltaDiscoveryResponse response)
     {
         Metrics.Pushed(response.TypeUrl, response.CalculateSize());
         XdsLog.Sent(Logger, Id, response.TypeUrl, response.SystemVersionInfo, response.Resources.Count, response.Nonce);
-    }
-
-    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps.</summary>
-    private void RoutesOrListenersChanged(string typeUrl)
-    {
-        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
-        {
-            clusters.InputsChanged = true;
-        }
-    }
-
-    /// <summary>Clusters the routes and listeners the client holds still send traffic to: not removed yet.</summary>
-    private FrozenSet<string> ClustersInUse()
-    {
-        IEnumerable<XdsResource> Held(string typeUrl) => _types.TryGetValue(typeUrl, out var s) ? s.Held.Values.Concat(s.Acked.Values) : [];
-        return ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))).ToFrozenSet(StringComparer.Ordinal);
     }
 }

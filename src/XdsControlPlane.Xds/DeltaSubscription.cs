@@ -6,7 +6,7 @@ namespace XdsControlPlane.Xds;
 /// One Delta stream's state for one type: subscriptions, the version of each resource the client holds, what is
 /// in flight (by nonce), what it ACKed, and its last NACK. Owned by the stream's processing loop.
 /// </summary>
-internal sealed class DeltaSubscription(string typeUrl)
+internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
 {
     /// <summary>Responses awaiting ACK/NACK beyond this many are forgotten (the client will not answer them).</summary>
     private const int MaxOutstanding = 32;
@@ -153,6 +153,20 @@ internal sealed class DeltaSubscription(string typeUrl)
     }
 
     public void RecordNack(NackRecord nack) => LastNack = nack;
+
+    /// <inheritdoc />
+    public IEnumerable<XdsResource> MayBeInUse => Held.Values.Concat(Acked.Values);
+
+    /// <summary>In sync when every response was answered, none rejected, and nothing about the subscription waits for an answer.</summary>
+    public TypeStatus StatusAgainst(string? snapshotVersion) => new(
+        TypeUrl,
+        SentVersion,
+        AckedVersion,
+        LastNack,
+        HeldCopy,
+        AckedCopy,
+        Outstanding.Count == 0 && !MustRespond && LastNack is null && SentVersion is not null ? snapshotVersion : null,
+        AckedAt);
 
     private static bool SameResources(Dictionary<string, XdsResource> a, Dictionary<string, XdsResource> b) =>
         a.Count == b.Count && a.All(entry => b.TryGetValue(entry.Key, out var other) && ReferenceEquals(entry.Value, other));

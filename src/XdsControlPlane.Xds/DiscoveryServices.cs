@@ -10,10 +10,14 @@ using Microsoft.Extensions.Options;
 
 namespace XdsControlPlane.Xds;
 
-/// <summary>Creates State-of-the-World and Delta streams with the shared cache, grouping, registry and clock.</summary>
-internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, XdsMetrics metrics, IOptions<XdsServerOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+/// <summary>Creates State-of-the-World and Delta streams with the shared cache, grouping, registry, clock and stream callbacks.</summary>
+internal sealed class XdsStreamFactory(SnapshotCache cache, INodeGroupResolver groups, ClientRegistry registry, TimeProvider clock, XdsMetrics metrics, IOptions<XdsServerOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime, IEnumerable<IXdsStreamCallbacks> callbacks)
 {
-    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, metrics, options.Value, loggers.CreateLogger("XdsControlPlane.Xds.Stream")) { Stopping = lifetime.ApplicationStopping };
+    private readonly XdsStreamContext _context = new(cache, groups, registry, clock, metrics, options.Value, loggers.CreateLogger("XdsControlPlane.Xds.Stream"))
+    {
+        Stopping = lifetime.ApplicationStopping,
+        Callbacks = new XdsStreamCallbackList(callbacks, loggers.CreateLogger("XdsControlPlane.Xds.Stream")),
+    };
 
     public Task RunAsync(string? fixedTypeUrl, IAsyncStreamReader<DiscoveryRequest> requests, IServerStreamWriter<DiscoveryResponse> responses, ServerCallContext context) =>
         new SotwStream(_context, fixedTypeUrl).RunAsync(requests, responses, context.CancellationToken);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
@@ -6,30 +5,23 @@ namespace XdsControlPlane.Xds;
 
 /// <summary>
 /// The State-of-the-World protocol (ADS, or a per-type service when a fixed type is given): every response carries
-/// the whole requested set of a type; ACK/NACK/stale decided by nonce; wildcard for LDS/CDS.
+/// the whole requested set of a type; ACK/NACK/stale decided by nonce; wildcard for LDS/CDS. The policy across types
+/// is the skeleton's (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DiscoveryRequest, DiscoveryResponse>(context, fixedTypeUrl)
+    : XdsStream<DiscoveryRequest, DiscoveryResponse, SubscriptionState>(context, fixedTypeUrl)
 {
-    private readonly Dictionary<string, SubscriptionState> _types = new(StringComparer.Ordinal);
-    private long _nonce;
-
     protected override string Protocol => "sotw";
 
     protected override string TypeUrlOf(DiscoveryRequest request) => request.TypeUrl;
 
     protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
 
-    protected override IEnumerable<string> TypesInPushOrder() => InPushOrder(_types.Keys);
+    protected override SubscriptionState Subscribe(string typeUrl) => new(typeUrl);
 
-    protected override void OnRequest(DiscoveryRequest request)
+    protected override void OnRequest(DiscoveryRequest request, SubscriptionState state)
     {
-        var typeUrl = TypeOf(request);
-        if (!_types.TryGetValue(typeUrl, out var state))
-        {
-            _types[typeUrl] = state = new SubscriptionState(typeUrl);
-        }
-
+        var typeUrl = state.TypeUrl;
         if (request.ResponseNonce.Length > 0 && state.LastNonce is not null && request.ResponseNonce != state.LastNonce)
         {
             XdsLog.StaleNonce(Logger, Id, typeUrl, request.ResponseNonce, state.LastNonce);
@@ -38,16 +30,12 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         if (request.ErrorDetail is { } error)
         {
-            var nack = NackRecord.FromClient(state.LastVersion, error.Message, Clock.GetUtcNow());
-            state.RecordNack(nack);
-            Metrics.Nacked(typeUrl);
-            XdsLog.Nack(Logger, Node!.Id, Id, typeUrl, nack.Version, nack.Message);
+            Nacked(state, state.LastVersion, error.Message);
         }
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {
             state.RecordAck(Clock.GetUtcNow());
-            RoutesOrListenersChanged(typeUrl);
-            Metrics.Acked(typeUrl, Clock.GetUtcNow() - state.SentPublishedAt);
+            Acked(state, state.AckedVersion, request.ResponseNonce, state.SentPublishedAt);
         }
 
         state.RequestedSinceEvaluation = true;
@@ -58,9 +46,9 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     }
 
     /// <summary>The response this type needs now, or <see langword="null"/> when the client is up to date.</summary>
-    protected override DiscoveryResponse? Evaluate(string typeUrl, PublishedSnapshot snapshot)
+    protected override DiscoveryResponse? Evaluate(SubscriptionState state, PublishedSnapshot snapshot)
     {
-        var state = _types[typeUrl];
+        var typeUrl = state.TypeUrl;
         var requested = state.RequestedSinceEvaluation;
         state.RequestedSinceEvaluation = false;
         var mayForce = requested && state.ForceResend.Count > 0;
@@ -85,18 +73,18 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         // for them or was pushed right behind the CDS response in the same round.
         state.ForceResend.Clear();
 
-        if (typeUrl == TypeUrls.Cluster && _types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        if (typeUrl == TypeUrls.Cluster)
         {
-            // Envoy warms an updated EDS cluster until it receives endpoints for it, even unchanged ones.
-            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(state.Sent, selection.Resources));
+            EndpointsFollowClusters(state.Sent, selection.Resources.Values);
         }
 
-        var nonce = (++_nonce).ToString(CultureInfo.InvariantCulture);
+        var nonce = NextNonce();
         state.RecordSent(nonce, selection.Version, selection.Resources, snapshot.PublishedAt);
         if (!state.Wildcard && state.Names.Names.Count == 0)
         {
             // The client dropped every name of this type. Envoy accepts the empty answer without ACKing it
-            // (it has no watch left), so count it as held now, or the type would never look in sync.
+            // (it has no watch left: envoyproxy/envoy grpc_mux_impl.cc GrpcMuxImpl::onDiscoveryResponse), so count it
+            // as held now, or the type would never look in sync.
             state.RecordAck(Clock.GetUtcNow());
         }
 
@@ -105,20 +93,6 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         response.Resources.AddRange(selection.Ordered);
 
         return response;
-    }
-
-    protected override IReadOnlyList<TypeStatus> StatusOfTypes()
-    {
-        var snapshotVersion = Current?.Snapshot.Version;
-        return _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal).Select(t => new TypeStatus(
-            t.TypeUrl,
-            t.LastVersion,
-            t.AckedVersion,
-            t.LastNack,
-            t.Sent,
-            t.Acked,
-            t.LastVersion is not null && t.AckedVersion == t.LastVersion && !t.MustRespond ? snapshotVersion : null,
-            t.AckedAt)).ToArray();
     }
 
     protected override void OnSent(DiscoveryResponse response)
@@ -140,11 +114,10 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             return selection; // only clusters sent before can be retained, and all of them are still selected
         }
 
-        var retained = ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener)))
+        var retained = ClustersInUse()
             .Where(name => !selection.Resources.ContainsKey(name) && (state.Wildcard || state.Names.Contains(name)))
             .Select(name => state.Sent.GetValueOrDefault(name))
             .OfType<XdsResource>()
-            .DistinctBy(r => r.Name)
             .ToArray();
         if (retained.Length == 0)
         {
@@ -159,17 +132,4 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         return Selection.Of(withRetained);
     }
-
-    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps.</summary>
-    private void RoutesOrListenersChanged(string typeUrl)
-    {
-        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
-        {
-            clusters.InputsChanged = true;
-        }
-    }
-
-    /// <summary>Resources the client may be using: those it ACKed and those it was sent (Envoy applies before it ACKs).</summary>
-    private IEnumerable<XdsResource> Held(string typeUrl) =>
-        _types.TryGetValue(typeUrl, out var state) ? state.Acked.Values.Concat(state.Sent.Values) : [];
 }

@@ -6,7 +6,7 @@ namespace XdsControlPlane.Xds;
 /// One stream's state for one resource type: what the client subscribed to, what was last sent (nonce, version,
 /// resources), what it ACKed, and its last NACK. Owned by the stream's processing loop; never shared.
 /// </summary>
-internal sealed class SubscriptionState(string typeUrl)
+internal sealed class SubscriptionState(string typeUrl) : ITypeSubscription
 {
     private static readonly IReadOnlyDictionary<string, XdsResource> Nothing = FrozenDictionary<string, XdsResource>.Empty;
 
@@ -92,6 +92,20 @@ internal sealed class SubscriptionState(string typeUrl)
     }
 
     public void RecordNack(NackRecord nack) => LastNack = nack;
+
+    /// <inheritdoc />
+    public IEnumerable<XdsResource> MayBeInUse => Acked.Values.Concat(Sent.Values);
+
+    /// <summary>In sync when the last response was ACKed and nothing about the subscription waits for an answer.</summary>
+    public TypeStatus StatusAgainst(string? snapshotVersion) => new(
+        TypeUrl,
+        LastVersion,
+        AckedVersion,
+        LastNack,
+        Sent,
+        Acked,
+        LastVersion is not null && AckedVersion == LastVersion && !MustRespond ? snapshotVersion : null,
+        AckedAt);
 }
 
 /// <summary>A rejected response: which version, the client's error message, and when.</summary>

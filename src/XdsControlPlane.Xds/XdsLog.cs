@@ -38,4 +38,7 @@ internal static partial class XdsLog
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Warning, Message = "Stream {StreamId}: a request was larger than {MaxRequestBytes} bytes (MaxRequestBytes; the server's --max-request-bytes); ending the stream with RESOURCE_EXHAUSTED")]
     public static partial void RequestTooLarge(ILogger logger, long streamId, int maxRequestBytes);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Stream {StreamId}: stream callback {Callback}.{Method} threw; the stream goes on")]
+    public static partial void CallbackFailed(ILogger logger, Exception exception, long streamId, string callback, string method);
 }

@@ -13,6 +13,7 @@ public static class XdsServerExtensions
     /// <summary>
     /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/>, <see cref="XdsMetrics"/> (on the
     /// default Prometheus registry) and the default <see cref="INodeGroupResolver"/> (each only if not registered already).
+    /// Every <see cref="IXdsStreamCallbacks"/> registered as a singleton is called by every stream.
     /// </summary>
     public static IServiceCollection AddXdsServer(this IServiceCollection services, Action<XdsServerOptions>? configure = null)
     {

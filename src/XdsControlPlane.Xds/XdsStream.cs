@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
 using Grpc.Core;
@@ -8,13 +10,25 @@ namespace XdsControlPlane.Xds;
 /// The skeleton every xDS stream shares. A reader loop validates requests (<see cref="StreamRequestRules"/>) and
 /// queues them on a bounded channel (back-pressure on a flooding client); a single processing loop drains the queue
 /// (so only the latest request of each type counts), picks up snapshot changes, asks the protocol for responses in
-/// make-before-break order, publishes the client's status, and is the only writer of the response stream.
+/// make-before-break order, publishes the client's status, tells the <see cref="IXdsStreamCallbacks"/>, and is the only
+/// writer of the response stream.
+/// <para>
+/// The skeleton also owns the policy across types that both protocols follow, so it is written once: one nonce
+/// sequence per stream; ACK and NACK accounting (metrics, log, callbacks); what the client holds of routes and
+/// listeners decides which removed clusters CDS keeps (<see cref="RoutesOrListenersChanged"/>,
+/// <see cref="ClustersInUse"/>); a CDS response makes the endpoints of new or changed EDS clusters due again
+/// (<see cref="EndpointsFollowClusters"/>); and the client's status is the status of each type. The protocols
+/// (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their <typeparamref name="TSubscription"/>
+/// and build responses from it.
+/// </para>
 /// </summary>
 /// <typeparam name="TRequest">DiscoveryRequest or DeltaDiscoveryRequest.</typeparam>
 /// <typeparam name="TResponse">DiscoveryResponse or DeltaDiscoveryResponse.</typeparam>
-internal abstract class XdsStream<TRequest, TResponse>
+/// <typeparam name="TSubscription">The protocol's per-type state.</typeparam>
+internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     where TRequest : class
     where TResponse : class
+    where TSubscription : class, ITypeSubscription
 {
     private const int InboxCapacity = 64;
     private static long _lastStreamId;
@@ -29,7 +43,13 @@ internal abstract class XdsStream<TRequest, TResponse>
     private int _snapshotChanged;
     private IDisposable? _watch;
     private readonly CancellationToken _stopping;
+    private readonly Dictionary<string, TSubscription> _types = new(StringComparer.Ordinal);
+    private readonly XdsStreamCallbackList _callbacks;
+    private readonly List<(string Name, Action<IXdsStreamCallbacks> Invoke)> _events = [];
     private IDisposable? _nodeScope;
+    private XdsStreamInfo? _info;
+    private string? _syncedSnapshot;
+    private long _nonce;
 
     protected XdsStream(XdsStreamContext context, string? fixedTypeUrl)
     {
@@ -42,6 +62,7 @@ internal abstract class XdsStream<TRequest, TResponse>
         FixedTypeUrl = fixedTypeUrl;
         Id = Interlocked.Increment(ref _lastStreamId);
         _stopping = context.Stopping;
+        _callbacks = context.Callbacks;
         _maxRequestBytes = context.Options.MaxRequestBytes;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
@@ -104,6 +125,12 @@ internal abstract class XdsStream<TRequest, TResponse>
                 XdsLog.StreamClosed(Logger, Id, Node.Id);
             }
 
+            if (_info is { } info)
+            {
+                RunQueuedCallbacks(info); // what the stream saw before it ended, if its status was not published since
+                _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnClosed), c => c.OnClosed(info));
+            }
+
             await reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
@@ -117,26 +144,96 @@ internal abstract class XdsStream<TRequest, TResponse>
     /// <summary>The node carried by <paramref name="request"/>, if any.</summary>
     protected abstract Node? NodeOf(TRequest request);
 
-    /// <summary>Applies one request to the stream's state.</summary>
-    protected abstract void OnRequest(TRequest request);
+    /// <summary>A new subscription to <paramref name="typeUrl"/>, for its first request.</summary>
+    protected abstract TSubscription Subscribe(string typeUrl);
 
-    /// <summary>The types with state, in the order to evaluate them (make-before-break).</summary>
-    protected abstract IEnumerable<string> TypesInPushOrder();
+    /// <summary>Applies one request to the subscription of its type.</summary>
+    protected abstract void OnRequest(TRequest request, TSubscription state);
 
-    /// <summary>The response <paramref name="typeUrl"/> needs against <paramref name="snapshot"/>, if any.</summary>
-    protected abstract TResponse? Evaluate(string typeUrl, PublishedSnapshot snapshot);
-
-    /// <summary>The client's per-type status for CSDS.</summary>
-    protected abstract IReadOnlyList<TypeStatus> StatusOfTypes();
+    /// <summary>The response <paramref name="state"/> needs against <paramref name="snapshot"/>, if any.</summary>
+    protected abstract TResponse? Evaluate(TSubscription state, PublishedSnapshot snapshot);
 
     /// <summary>Logs a written response and counts it.</summary>
     protected abstract void OnSent(TResponse response);
 
-    /// <summary>Orders known types by <see cref="TypeUrls.PushOrder"/>, then unknown types by name.</summary>
-    protected static IEnumerable<string> InPushOrder(IEnumerable<string> typeUrls)
+    /// <summary>The next nonce of this stream: one sequence for every type.</summary>
+    protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The client accepted the response <paramref name="nonce"/> (already recorded in <paramref name="state"/>): counted, and what it now holds of routes or listeners may free clusters.</summary>
+    protected void Acked(TSubscription state, string? version, string nonce, DateTimeOffset publishedAt)
     {
-        var present = typeUrls.ToHashSet(StringComparer.Ordinal);
-        return TypeUrls.PushOrder.Where(present.Contains).Concat(present.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
+        RoutesOrListenersChanged(state.TypeUrl);
+        Metrics.Acked(state.TypeUrl, Clock.GetUtcNow() - publishedAt);
+        Tell(nameof(IXdsStreamCallbacks.OnAcked), (info, c) => c.OnAcked(info, state.TypeUrl, version, nonce));
+    }
+
+    /// <summary>The client rejected <paramref name="version"/> of the type with <paramref name="clientMessage"/>: recorded, counted, logged.</summary>
+    protected void Nacked(TSubscription state, string? version, string? clientMessage)
+    {
+        var nack = NackRecord.FromClient(version, clientMessage, Clock.GetUtcNow());
+        state.RecordNack(nack);
+        Metrics.Nacked(state.TypeUrl);
+        XdsLog.Nack(Logger, Node!.Id, Id, state.TypeUrl, nack.Version, nack.Message);
+        Tell(nameof(IXdsStreamCallbacks.OnNacked), (info, c) => c.OnNacked(info, state.TypeUrl, nack.Version, nack.Message));
+    }
+
+    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps: re-evaluate CDS after they change.</summary>
+    protected void RoutesOrListenersChanged(string typeUrl)
+    {
+        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
+        {
+            clusters.InputsChanged = true;
+        }
+    }
+
+    /// <summary>Clusters the routes and listeners the client holds (ACKed or sent) still send traffic to: not removed yet.</summary>
+    protected FrozenSet<string> ClustersInUse()
+    {
+        IEnumerable<XdsResource> Held(string typeUrl) => _types.TryGetValue(typeUrl, out var state) ? state.MayBeInUse : [];
+        return ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))).ToFrozenSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// A CDS response going from <paramref name="before"/> to <paramref name="after"/> makes the endpoints of its new
+    /// and changed EDS clusters due again, even unchanged ones: Envoy keeps an updated EDS cluster warming until it
+    /// receives its endpoints (envoyproxy/envoy xds_protocol.rst, "Resource warming", the Envoy implementation note).
+    /// </summary>
+    protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
+    {
+        if (_types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        {
+            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(before, after));
+        }
+    }
+
+    /// <summary>Orders known types by <see cref="TypeUrls.PushOrder"/>, then unknown types by name.</summary>
+    private IEnumerable<string> TypesInPushOrder() =>
+        TypeUrls.PushOrder.Where(_types.ContainsKey).Concat(_types.Keys.Where(t => !TypeUrls.IsKnown(t)).Order(StringComparer.Ordinal));
+
+    /// <summary>The client's per-type status for CSDS.</summary>
+    private TypeStatus[] StatusOfTypes()
+    {
+        var snapshotVersion = Current?.Snapshot.Version;
+        return [.. _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal).Select(t => t.StatusAgainst(snapshotVersion))];
+    }
+
+    private void RunQueuedCallbacks(XdsStreamInfo info)
+    {
+        foreach (var (name, invoke) in _events)
+        {
+            _callbacks.Invoke(info, name, invoke);
+        }
+
+        _events.Clear();
+    }
+
+    /// <summary>Queues a callback; the queue is run once the client's status shows what caused it.</summary>
+    private void Tell(string name, Action<XdsStreamInfo, IXdsStreamCallbacks> invoke)
+    {
+        if (!_callbacks.IsEmpty && _info is { } info)
+        {
+            _events.Add((name, c => invoke(info, c)));
+        }
     }
 
     private async Task ReadAsync(IAsyncStreamReader<TRequest> requests, CancellationToken cancellationToken)
@@ -178,7 +275,13 @@ internal abstract class XdsStream<TRequest, TResponse>
                 if (request is not null)
                 {
                     BindNode(request);
-                    OnRequest(request);
+                    var typeUrl = TypeOf(request);
+                    if (!_types.TryGetValue(typeUrl, out var state))
+                    {
+                        _types[typeUrl] = state = Subscribe(typeUrl);
+                    }
+
+                    OnRequest(request, state);
                 }
             }
 
@@ -201,7 +304,7 @@ internal abstract class XdsStream<TRequest, TResponse>
             var pending = new List<TResponse>();
             foreach (var typeUrl in TypesInPushOrder())
             {
-                if (Evaluate(typeUrl, Current) is { } response)
+                if (Evaluate(_types[typeUrl], Current) is { } response)
                 {
                     pending.Add(response);
                 }
@@ -233,6 +336,8 @@ internal abstract class XdsStream<TRequest, TResponse>
         Metrics.StreamOpened(Protocol, Group);
         var agent = ClientAgent.Of(Node);
         XdsLog.StreamOpened(Logger, Id, Node.Id, agent, Group);
+        _info = new XdsStreamInfo(Id, Protocol, Node, Group);
+        Tell(nameof(IXdsStreamCallbacks.OnOpened), (info, c) => c.OnOpened(info));
     }
 
     private void OnSnapshotChanged()
@@ -241,18 +346,38 @@ internal abstract class XdsStream<TRequest, TResponse>
         _inbox.Writer.TryWrite(null); // a wake-up; if the inbox is full, the flag is seen after the queued requests
     }
 
+    /// <summary>Publishes the client's status, then runs the callbacks queued since the last time (and <see cref="IXdsStreamCallbacks.OnSynced"/> when the status says so).</summary>
     private void PublishStatus()
     {
-        if (Node is not null && Group is not null)
+        if (Node is null || Group is null || _info is not { } info)
         {
-            Registry.Update(new ClientStatus(Id, Node, Group, StatusOfTypes()));
+            return;
         }
+
+        var status = new ClientStatus(Id, Node, Group, StatusOfTypes());
+        Registry.Update(status);
+        if (_callbacks.IsEmpty)
+        {
+            return;
+        }
+
+        RunQueuedCallbacks(info);
+        var synced = status.SyncedSnapshot;
+        if (synced is not null && synced != _syncedSnapshot)
+        {
+            _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnSynced), c => c.OnSynced(info, synced));
+        }
+
+        _syncedSnapshot = synced;
     }
 }
 
-/// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger.</summary>
+/// <summary>What every stream needs from the server: cache, grouping, registry, clock, logger, callbacks.</summary>
 internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver Groups, ClientRegistry Registry, TimeProvider Clock, XdsMetrics Metrics, XdsServerOptions Options, ILogger Logger)
 {
+    /// <summary>The registered stream callbacks (none by default).</summary>
+    public XdsStreamCallbackList Callbacks { get; init; } = XdsStreamCallbackList.None;
+
     /// <summary>Fires when the server starts to shut down: streams then end cleanly, so clients reconnect to another replica at once instead of the host waiting out its shutdown timeout.</summary>
     public CancellationToken Stopping { get; init; }
 }

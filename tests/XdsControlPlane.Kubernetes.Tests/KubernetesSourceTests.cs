@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using k8s;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using XdsControlPlane.Model;
 using XdsControlPlane.Testing;
@@ -402,11 +403,38 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task Status_AcksChanged_ReChecksProgrammedAtOnce_WithoutTheResync()
+    {
+        await _source.StopAsync(CancellationToken.None);   // one status writer: this test's
+        var acked = false;
+        using var source = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
+            new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = Timeout.InfiniteTimeSpan }, () => Volatile.Read(ref acked));
+        await source.StartAsync(CancellationToken.None);
+        var edited = Group("first", weight: 100);
+        edited["spec"]!["routingKey"] = "acked-by-event";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        var pending = await ConditionsAsync("first", c => c.Count == 3 && c[2].ObservedGeneration == 2);
+        Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")));
+
+        Volatile.Write(ref acked, true);
+        for (var i = 0; i < 100; i++)
+        {
+            source.AcksChanged();   // a burst of ACKs: coalesced into few re-checks
+        }
+
+        var programmed = await ConditionsAsync("first", c => c[2].Status == "True" && c[2].ObservedGeneration == 2);
+        await source.StopAsync(CancellationToken.None);
+        Assert.That(programmed[2].Reason, Is.EqualTo("Programmed"), "re-checked on the signal: the resync is infinite");
+    }
+
+    [Test]
     public async Task ServerHost_ProgrammedFollowsTheDataPlanesAcks()
     {
         await _source.StopAsync(CancellationToken.None);   // one status writer: the host's
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await using var host = await StartHostAsync(cancel.Token);
+
+        // No safety resync: only the stream's ACK events can turn Programmed True.
+        await using var host = await StartHostAsync(cancel.Token, new KubernetesSourceOptions { StatusInterval = Timeout.InfiniteTimeSpan });
         await Eventually.WaitAsync(() => host.Snapshots.GetSnapshot("gateway") is not null, "the first snapshot");
 
         // A gateway that receives clusters but has not ACKed them yet.
@@ -425,8 +453,9 @@ public sealed class KubernetesSourceTests
         Assert.That((pending[2].Status, pending[2].Reason), Is.EqualTo(("False", "Pending")), "the gateway holds an unACKed response");
 
         // ACK what it has, then every newer snapshot it is sent. An ACK is the next request with the accepted
-        // response's version_info and response_nonce and no error_detail: "ACK and NACK semantics" in Envoy's xDS
-        // protocol doc (api/docs/xds_protocol.rst, https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol#ack).
+        // response's version_info and response_nonce and no error_detail, and Envoy sends it at once ("Envoy replies to
+        // any DiscoveryResponse with a DiscoveryRequest containing the ACK/NACK immediately": "ACK and NACK semantics"
+        // in envoyproxy/envoy docs/root/api-docs/xds_protocol.rst).
         await call.RequestStream.WriteAsync(new global::Envoy.Service.Discovery.V3.DiscoveryRequest { TypeUrl = Clusters, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce }, cancel.Token);
         using var stopAcking = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
         var acking = Task.Run(async () =>
@@ -458,10 +487,11 @@ public sealed class KubernetesSourceTests
     }
 
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
-    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken)
+    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesSourceOptions? source = null)
     {
         var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
         {
+            ExtraServices = source is null ? null : services => services.AddSingleton(source),
             XdsPort = 0,
             AdminPort = 0,
             Loopback = true,

@@ -42,4 +42,27 @@ public sealed class ReplicaAcksTests
             Assert.That((string?)lease["metadata"]!["annotations"]!["sandboxctl.io/acks"], Does.Contain("\"gateway\":{\"version\":\"v1\",\"acked\":true}"));
         });
     }
+
+    [Test]
+    public async Task LocalChanged_WritesTheLeaseAndTellsTheStatusWriterAtOnce_WithoutWaitingForTheResync()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        var local = new Dictionary<string, GroupAckState> { ["gateway"] = new("v1", false) };
+        var rounds = 0;
+        var options = new ReplicaAcksOptions { Identity = "xds-0", Interval = Timeout.InfiniteTimeSpan, Freshness = TimeSpan.FromHours(1), Expiry = TimeSpan.FromHours(2) };
+        using var replica = new ReplicaAcks(client, options, () => Volatile.Read(ref local), TimeProvider.System, NullLogger<ReplicaAcks>.Instance, changed: () => Interlocked.Increment(ref rounds));
+        await replica.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => Annotation() is { } state && state.Contains("\"acked\":false", StringComparison.Ordinal), "the first round's Lease");
+        await Eventually.WaitAsync(() => Volatile.Read(ref rounds) == 1, "the status writer to be told after the first round");
+
+        Volatile.Write(ref local, new Dictionary<string, GroupAckState> { ["gateway"] = new("v1", true) });
+        replica.LocalChanged();
+
+        await Eventually.WaitAsync(() => Annotation()?.Contains("\"acked\":true", StringComparison.Ordinal) == true, "the ACK to be written on the signal (the resync is 20 minutes)");
+        await Eventually.WaitAsync(() => Volatile.Read(ref rounds) >= 2, "the status writer to be told again");
+        await replica.StopAsync(CancellationToken.None);
+
+        string? Annotation() => (string?)api.Get(FakeApiServer.Leases, "sandboxctl-system", replica.LeaseName)?["metadata"]?["annotations"]?["sandboxctl.io/acks"];
+    }
 }

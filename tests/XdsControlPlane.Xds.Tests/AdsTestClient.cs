@@ -9,7 +9,9 @@ namespace XdsControlPlane.Xds.Tests;
 
 /// <summary>
 /// A State-of-the-World ADS client that behaves like Envoy when asked to (node on the first request only, ACK
-/// with version and nonce) and misbehaves when a test wants it to. Every wait has a timeout.
+/// with version and nonce) and misbehaves when a test wants it to. Every wait has a timeout. The Envoy behaviour is
+/// modelled on envoyproxy/envoy source/extensions/config_subscription/grpc/grpc_mux_impl.cc (GrpcMuxImpl) and
+/// docs/root/api-docs/xds_protocol.rst; each method names the part it follows.
 /// </summary>
 internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResponse>
 {
@@ -36,7 +38,11 @@ internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResp
     /// <summary>A client that never sends a node (a misbehaving one).</summary>
     public static AdsTestClient OpenWithoutNode(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call) => new(call, node: null);
 
-    /// <summary>Sends a request; the first one carries the node, like Envoy.</summary>
+    /// <summary>
+    /// Sends a request; the first one carries the node, like Envoy with <c>set_node_on_first_message_only</c>
+    /// (GrpcMuxImpl::sendDiscoveryRequest clears the node after the stream's first request; xds_protocol.rst: "Only
+    /// the first request on a stream is guaranteed to carry the node identifier").
+    /// </summary>
     public Task SendAsync(DiscoveryRequest request)
     {
         if (!_sentNode)
@@ -57,7 +63,11 @@ internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResp
         return await ReceiveAsync();
     }
 
-    /// <summary>ACKs <paramref name="response"/> like Envoy: its version and nonce, the names still wanted.</summary>
+    /// <summary>
+    /// ACKs <paramref name="response"/> like Envoy: its version and nonce, the names still wanted
+    /// (GrpcMuxImpl::onDiscoveryResponse sets the applied version_info and the response's nonce, then re-sends the
+    /// request with every watched name; xds_protocol.rst, "ACK").
+    /// </summary>
     public Task AckAsync(DiscoveryResponse response, params string[] names) => SendAsync(new DiscoveryRequest
     {
         TypeUrl = response.TypeUrl,
@@ -66,7 +76,10 @@ internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResp
         ResourceNames = { names },
     });
 
-    /// <summary>NACKs <paramref name="response"/>: the previous good version, its nonce, and an error detail.</summary>
+    /// <summary>
+    /// NACKs <paramref name="response"/>: the previous good version, its nonce, and an error detail (GrpcMuxImpl keeps
+    /// the old version_info and sets error_detail when a response fails to apply; xds_protocol.rst, "NACK").
+    /// </summary>
     public Task NackAsync(DiscoveryResponse response, string previousVersion, string message, params string[] names) => SendAsync(new DiscoveryRequest
     {
         TypeUrl = response.TypeUrl,

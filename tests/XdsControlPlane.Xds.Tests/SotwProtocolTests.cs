@@ -7,7 +7,9 @@ namespace XdsControlPlane.Xds.Tests;
 
 /// <summary>
 /// The State-of-the-World ADS checklist of the xDS server issue, each item driven over real gRPC on loopback by
-/// a client that behaves like Envoy (or deliberately does not).
+/// a client that behaves like Envoy (or deliberately does not). Each rule about Envoy names its source: the xDS
+/// protocol doc (envoyproxy/envoy docs/root/api-docs/xds_protocol.rst) or Envoy's SotW client
+/// (source/extensions/config_subscription/grpc/grpc_mux_impl.cc).
 /// </summary>
 public sealed class SotwProtocolTests
 {
@@ -92,28 +94,37 @@ public sealed class SotwProtocolTests
         Assert.That(nonces, Is.Unique);
     }
 
+    /// <summary>xds_protocol.rst, "When to send an update": new requests "supersede any prior DiscoveryRequests having the same resource type".</summary>
     [Test] // 4
     public async Task Requests_QueuedForOneType_TheLatestDecidesWhatIsSent()
     {
-        _server.Publish(TestResources.Snapshot("a", "b", "c"));
-        await using var client = Open(_server.Channel);
+        // In process, to make the queue certain: the processing loop is held in the node-group lookup of the first
+        // request until the reader has queued all three, so they are applied together and answered once.
+        var cache = new SnapshotCache();
+        cache.SetSnapshot(XdsTestServer.Group, TestResources.Snapshot("a", "b", "c"));
+        var groups = new GatedGroupResolver();
+        var requests = new ScriptedRequests<DiscoveryRequest>();
+        var responses = new CollectedResponses<DiscoveryResponse>();
+        var context = new XdsStreamContext(cache, groups, new ClientRegistry(), TimeProvider.System, new XdsMetrics(Prometheus.Metrics.NewCustomRegistry()), new XdsServerOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var running = new SotwStream(context, fixedTypeUrl: null).RunAsync(requests, responses, stop.Token);
 
-        await client.SendAsync(Eds, "a");
-        await client.SendAsync(Eds, "a", "b");
-        await client.SendAsync(Eds, "c");
-        var responses = new List<DiscoveryResponse>();
-        DiscoveryResponse next;
-        var barrier = "type.googleapis.com/xdscp.test.Latest";
-        await client.SendAsync(barrier);
-        while ((next = await client.ReceiveAsync()).TypeUrl != barrier)
-        {
-            responses.Add(next);
-        }
+        requests.Add(new DiscoveryRequest { Node = XdsTestServer.Node(), TypeUrl = Eds, ResourceNames = { "a" } });
+        requests.Add(new DiscoveryRequest { TypeUrl = Eds, ResourceNames = { "a", "b" } });
+        requests.Add(new DiscoveryRequest { TypeUrl = Eds, ResourceNames = { "c" } });
+        await requests.WaitUntilQueuedAsync(3);
+        groups.Release();
+        var answer = await responses.NextAsync();
+        const string Barrier = "type.googleapis.com/xdscp.test.Latest";
+        requests.Add(new DiscoveryRequest { TypeUrl = Barrier });
+        var next = await responses.NextAsync(); // a first request for a new type is always answered, in order
+        requests.Complete();
+        await running;
 
         Assert.Multiple(() =>
         {
-            Assert.That(responses, Has.Count.InRange(1, 3));
-            Assert.That(Names(responses[^1]), Is.EqualTo(new[] { "c" }));
+            Assert.That((answer.TypeUrl, Names(answer)), Is.EqualTo((Eds, new[] { "c" })), "one answer, for the latest request");
+            Assert.That(next.TypeUrl, Is.EqualTo(Barrier), "and no answer for the two earlier requests");
         });
     }
 
@@ -172,6 +183,7 @@ public sealed class SotwProtocolTests
         Assert.That(_server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds).LastNack?.Message, Is.EqualTo("rejected #49"));
     }
 
+    /// <summary>xds_protocol.rst, "Resource updates": "The management server should not send a DiscoveryResponse for any DiscoveryRequest that has a stale nonce".</summary>
     [Test] // 7
     public async Task StaleNonce_IsIgnored()
     {
@@ -191,6 +203,7 @@ public sealed class SotwProtocolTests
         await client.AssertNothingSentAsync();
     }
 
+    /// <summary>xds_protocol.rst, "How the client specifies what resources to return": a type never explicitly subscribed is treated "identically to ... \"*\"" (Envoy always subscribes to LDS and CDS this way, "Client Behavior").</summary>
     [Test] // 8
     public async Task EmptyFirstCdsRequest_IsWildcard()
     {
@@ -225,6 +238,8 @@ public sealed class SotwProtocolTests
         var none = await client.ReceiveAsync();
 
         // Envoy does not ACK the empty answer to "no names" (no watch is left): the client is in sync all the same.
+        // Source: grpc_mux_impl.cc GrpcMuxImpl::onDiscoveryResponse, the api_state.watches_.empty() branch ("No watches
+        // and no resources ... we'll accept this update. no need to send a discovery request").
         var version = _server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Version;
         Assert.Multiple(() =>
         {
@@ -300,6 +315,7 @@ public sealed class SotwProtocolTests
         await client.AssertNothingSentAsync();
     }
 
+    /// <summary>xds_protocol.rst, "Eventual consistency considerations": make before break, CDS, then EDS, then LDS, then RDS.</summary>
     [Test] // 11
     public async Task SnapshotChange_IsPushedClustersThenEndpointsThenListenersThenRoutes()
     {
@@ -345,7 +361,11 @@ public sealed class SotwProtocolTests
         _server.Publish(slower);
         var updatedClusters = await client.ReceiveAsync();
         await client.AckAsync(updatedClusters);
-        await client.AckAsync(endpoints, "cart"); // Envoy re-requests EDS for the warming cluster
+        // Envoy re-requests EDS for the warming cluster: the updated cluster's new EDS subscription adds a watch, and
+        // grpc_mux_impl.cc GrpcMuxImpl::addWatch queues a request ("This will send an updated request on each
+        // subscription"); it warms until "a new ClusterLoadAssignment response is supplied ... even though there is no
+        // change in endpoints" (xds_protocol.rst, "Resource warming", the Envoy implementation note).
+        await client.AckAsync(endpoints, "cart");
         var resent = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -377,6 +397,7 @@ public sealed class SotwProtocolTests
         await client.AssertNothingSentAsync();
     }
 
+    /// <summary>xds_protocol.rst, "Eventual consistency considerations": routes are not warmed, so "stale CDS clusters ... can then be removed" only after the routes no longer use them.</summary>
     [Test] // 11
     public async Task RemovedCluster_StaysUntilTheRoutesWithoutItAreAcked()
     {

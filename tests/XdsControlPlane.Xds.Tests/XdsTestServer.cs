@@ -39,11 +39,16 @@ internal sealed class XdsTestServer : IAsyncDisposable
     /// <summary>A node that the default resolver puts in <see cref="Group"/>.</summary>
     public static Node Node(string id = "envoy-1") => new() { Id = id, Cluster = "shop" };
 
-    public static async Task<XdsTestServer> StartAsync(TimeProvider? clock = null, Action<XdsServerOptions>? configure = null)
+    public static async Task<XdsTestServer> StartAsync(TimeProvider? clock = null, Action<XdsServerOptions>? configure = null, Action<IServiceCollection>? services = null, ILoggerProvider? logs = null)
     {
         ListenOptions? listener = null;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
@@ -56,6 +61,7 @@ internal sealed class XdsTestServer : IAsyncDisposable
             builder.Services.AddSingleton(clock);
         }
 
+        services?.Invoke(builder.Services);
         builder.Services.AddXdsServer(configure);
         var app = builder.Build();
         app.MapXdsServices();
