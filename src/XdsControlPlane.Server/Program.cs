@@ -26,10 +26,10 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
 
         return 0;
     }
-    catch (Microsoft.Extensions.Options.OptionsValidationException e)
+    catch (Exception e) when (ServerHost.OptionsProblems(e) is { Count: > 0 } problems)
     {
         // Settings that parse but cannot work (ValidateOnStart): every problem, one line each.
-        foreach (var failure in e.Failures)
+        foreach (var failure in problems)
         {
             await Console.Error.WriteLineAsync($"error: {failure}").ConfigureAwait(false);
         }

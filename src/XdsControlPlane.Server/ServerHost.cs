@@ -99,6 +99,17 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     /// <summary>
+    /// The problems of every options class that failed validation when the host started (one class fails with an
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>, several with an <see cref="AggregateException"/> of them); empty for other failures.
+    /// </summary>
+    public static IReadOnlyList<string> OptionsProblems(Exception failure) => failure switch
+    {
+        Microsoft.Extensions.Options.OptionsValidationException invalid => [.. invalid.Failures],
+        AggregateException several => [.. several.InnerExceptions.OfType<Microsoft.Extensions.Options.OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => [],
+    };
+
+    /// <summary>
     /// <c>--kubeconfig</c>, else the files in <c>KUBECONFIG</c> (merged as kubectl merges them), else in a pod the
     /// service account, else <c>~/.kube/config</c>; <c>--context</c> or the current context.
     /// </summary>
