@@ -43,6 +43,7 @@ ours.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.Http2.MaxStreamsPerConnection = 1000;
     kestrel.Listen(IPAddress.Loopback, 0, l => { l.Protocols = HttpProtocols.Http2; oursListener = l; });
 });
+ours.Services.AddSingleton<INodeGroupResolver>(new OneGroup(Group));
 ours.Services.AddXdsServer(options => options.MaxStreamAge = Timeout.InfiniteTimeSpan);
 var app = ours.Build();
 app.MapXdsServices();
@@ -170,3 +171,9 @@ static string Ms(TimeSpan t) => t.TotalMilliseconds.ToString("0", CultureInfo.In
 
 /// <summary>One measurement: time to converge, server processor time meanwhile, managed bytes per idle stream.</summary>
 internal readonly record struct Run(TimeSpan Converge, TimeSpan ServerCpu, double BytesPerStream);
+
+/// <summary>Every bench client in one node group.</summary>
+internal sealed class OneGroup(string group) : INodeGroupResolver
+{
+    public string GroupOf(Envoy.Config.Core.V3.Node node) => group;
+}

@@ -7,7 +7,6 @@ using System.Text.Json.Nodes;
 using k8s;
 using k8s.Autorest;
 using Spectre.Console;
-using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Model;
 
 namespace Sandboxctl;
@@ -29,17 +28,17 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
     /// <summary>The object; exits 1 when it does not exist.</summary>
     public async Task<JsonObject> GetAsync(string ns, string name, CancellationToken cancellationToken) =>
         Parse(await CallAsync(() => client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(
-            CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken), $"{kind} {ns}/{name}").ConfigureAwait(false));
+            ApiVersions.Group, ApiVersions.Version, ns, plural, name, cancellationToken), $"{kind} {ns}/{name}").ConfigureAwait(false));
 
     /// <summary>The objects of the namespace.</summary>
     public async Task<JsonArray> ListAsync(string ns, CancellationToken cancellationToken) =>
         Parse(await CallAsync(() => client.CustomObjects.ListNamespacedCustomObjectAsync<JsonElement>(
-            CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, cancellationToken: cancellationToken)).ConfigureAwait(false))["items"]?.AsArray() ?? [];
+            ApiVersions.Group, ApiVersions.Version, ns, plural, cancellationToken: cancellationToken)).ConfigureAwait(false))["items"]?.AsArray() ?? [];
 
     /// <summary>Deletes the object; exits 1 when it does not exist.</summary>
     public Task DeleteAsync(string ns, string name, CancellationToken cancellationToken) =>
         CallAsync(() => client.CustomObjects.DeleteNamespacedCustomObjectAsync<JsonElement>(
-            CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken: cancellationToken), $"{kind} {ns}/{name}");
+            ApiVersions.Group, ApiVersions.Version, ns, plural, name, cancellationToken: cancellationToken), $"{kind} {ns}/{name}");
 
     /// <summary>Creates the object; exits 1 with <paramref name="existsHint"/> when it already exists.</summary>
     /// <returns>The generation the server gave it.</returns>
@@ -48,7 +47,7 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
         try
         {
             return Generation(await CallAsync(() => client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonElement>(
-                body, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, cancellationToken: cancellationToken), conflictThrows: true).ConfigureAwait(false));
+                body, ApiVersions.Group, ApiVersions.Version, ns, plural, cancellationToken: cancellationToken), conflictThrows: true).ConfigureAwait(false));
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
         {
@@ -62,7 +61,7 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
     {
         try
         {
-            var current = Parse(await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken).ConfigureAwait(false));
+            var current = Parse(await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(ApiVersions.Group, ApiVersions.Version, ns, plural, name, cancellationToken).ConfigureAwait(false));
             var metadata = body["metadata"]!.AsObject();
             metadata["resourceVersion"] = current["metadata"]!["resourceVersion"]!.DeepClone();
 
@@ -76,12 +75,12 @@ internal sealed class CustomObjectClient(IKubernetes client, string plural, stri
                 }
             }
 
-            var replaced = await client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonElement>(body, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var replaced = await client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonElement>(body, ApiVersions.Group, ApiVersions.Version, ns, plural, name, cancellationToken: cancellationToken).ConfigureAwait(false);
             return (false, Generation(replaced));
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
-            var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonElement>(body, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var created = await client.CustomObjects.CreateNamespacedCustomObjectAsync<JsonElement>(body, ApiVersions.Group, ApiVersions.Version, ns, plural, cancellationToken: cancellationToken).ConfigureAwait(false);
             return (true, Generation(created));
         }
     });

@@ -6,6 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Spectre.Console;
 using XdsControlPlane.Model;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace Sandboxctl;
@@ -159,7 +160,7 @@ internal static class ProxiesCommand
     {
         public static ProxyStatus Of(ClientConfig config)
         {
-            var role = config.Node.Metadata?.Fields.TryGetValue("sandboxctl.io/role", out var value) == true && value.HasStringValue ? ClientText.Printable(value.StringValue, ClientAgent.MaxPartLength) : "sidecar";
+            var role = config.Node.Metadata?.Fields.TryGetValue(DataPlaneRoles.RoleKey, out var value) == true && value.HasStringValue ? ClientText.Printable(value.StringValue, ClientAgent.MaxPartLength) : DataPlaneRoles.Sidecar;
             var types = new SortedDictionary<string, TypeSync>(StringComparer.Ordinal);
             foreach (var (name, typeUrl) in KnownTypes)
             {

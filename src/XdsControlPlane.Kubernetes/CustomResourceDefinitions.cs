@@ -15,10 +15,10 @@ namespace XdsControlPlane.Kubernetes;
 public static class CustomResourceDefinitions
 {
     /// <summary>The API group.</summary>
-    public const string Group = "sandboxctl.io";
+    public const string Group = ApiVersions.Group;
 
     /// <summary>The served and stored version.</summary>
-    public const string Version = "v1alpha1";
+    public const string Version = ApiVersions.Version;
 
     /// <summary>The kinds that get a CRD.</summary>
     public static IReadOnlyList<Type> Kinds { get; } = [typeof(RouteGroup), typeof(Sandbox), typeof(LocalWorkload)];

@@ -56,14 +56,29 @@ public sealed class KubernetesSource : BackgroundService
     /// snapshots (always, when null) and is asked again after each <see cref="AcksChanged"/>; only while
     /// <paramref name="isLeader"/> says so (always, when null) is status written.
     /// </summary>
-    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, string? fieldManager = null)
+    /// <param name="client">The API server.</param>
+    /// <param name="publish">Where the objects in force go (the snapshot publisher).</param>
+    /// <param name="clock">Time, for debounce, backoff and status.</param>
+    /// <param name="logger">The source's log.</param>
+    /// <param name="options">Timing and namespaces.</param>
+    /// <param name="acked">Whether data planes ACKed the current snapshots (always, when null).</param>
+    /// <param name="isLeader">Whether this replica writes status (always, when null).</param>
+    /// <param name="fieldManager">The server-side apply field manager of status writes.</param>
+    /// <param name="informers">The informers shared with other components (its own, when null).</param>
+    public KubernetesSource(IKubernetes client, Func<RoutingInputs, IReadOnlyList<ManifestProblem>> publish, TimeProvider clock, ILogger<KubernetesSource> logger, KubernetesSourceOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, string? fieldManager = null, KubernetesInformers? informers = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _publish = publish ?? throw new ArgumentNullException(nameof(publish));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new KubernetesSourceOptions();
-        _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(source => new ResourceInformer(source, clock, logger))];
+        var shared = informers ?? new KubernetesInformers(clock, logger);
+        _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(shared.For)];
+        foreach (var informer in _informers)
+        {
+            informer.Subscribe(() => _changes.Writer.TryWrite(true));
+        }
+
         _status = new RoutingStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
         _acked = acked ?? (() => true);
@@ -91,7 +106,7 @@ public sealed class KubernetesSource : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Task[] running = [.. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => _changes.Writer.TryWrite(true), stoppingToken), stoppingToken)), StatusLoopAsync(stoppingToken), PhaseLoopAsync(stoppingToken)];
+        Task[] running = [.. _informers.Select(informer => informer.RunAsync(stoppingToken)), StatusLoopAsync(stoppingToken), PhaseLoopAsync(stoppingToken)];
         try
         {
             while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))

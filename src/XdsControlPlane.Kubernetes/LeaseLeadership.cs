@@ -33,14 +33,15 @@ public sealed record LeaseLeadershipOptions
 /// one replica writes status and reconciles; every replica serves xDS. Candidates keep trying for as long as the
 /// process runs, so a replica takes over when the leader stops renewing.
 /// </summary>
-public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions options, ILogger<LeaseLeadership> logger) : BackgroundService
+public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions options, ILogger<LeaseLeadership> logger) : BackgroundService, ILeadership
 {
     private volatile bool _leading;
 
-    /// <summary>This replica's identity in the Lease.</summary>
+    /// <inheritdoc />
     public string Identity => options.Identity;
 
     /// <summary>Whether this replica holds the Lease now.</summary>
+    /// <inheritdoc />
     public bool IsLeader => _leading;
 
     /// <inheritdoc />

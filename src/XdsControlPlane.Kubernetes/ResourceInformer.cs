@@ -29,16 +29,21 @@ internal interface IResourceSource
 /// <summary>
 /// Keeps a local copy of one kind: lists, then watches from the list's resource version (with bookmarks), resumes
 /// from the last seen version when a watch ends, lists again when the server answers 410 Gone, and backs off with
-/// jitter after failures. Each change replaces the informer's immutable view and calls the change callback.
+/// jitter after failures. Each change replaces the informer's immutable view and calls every subscriber. One informer
+/// serves every component that reads its kind (<see cref="KubernetesInformers"/>): it lists and watches once, however
+/// many subscribe.
 /// </summary>
 /// <param name="source">What to list and watch.</param>
 /// <param name="clock">Time, for backoff.</param>
 /// <param name="logger">Where list/watch trouble is logged.</param>
-/// <param name="observe">Called with every object listed or changed (deleted ones too), before parsing: how controllers queue work.</param>
-internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger, Action<JsonObject>? observe = null)
+internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private readonly Lock _gate = new();
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
+    private Action[] _changed = [];
+    private Action<JsonObject>[] _observers = [];
+    private Task? _running;
 
     /// <summary>The kind watched.</summary>
     public string Kind => source.Kind;
@@ -61,8 +66,37 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     /// <summary>The resource version the next watch starts from.</summary>
     public string? ResourceVersion { get; private set; }
 
-    /// <summary>Runs until cancelled; <paramref name="changed"/> is called after every change (must not block).</summary>
-    public async Task RunAsync(Action changed, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds a subscriber: <paramref name="changed"/> is called after every change, <paramref name="observe"/> (when
+    /// given) with every object listed or changed (deleted ones too) before parsing — how controllers queue work. Both
+    /// must not block. Subscribe before <see cref="RunAsync"/>, so the first list reaches every subscriber.
+    /// </summary>
+    public void Subscribe(Action changed, Action<JsonObject>? observe = null)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        lock (_gate)
+        {
+            _changed = [.. _changed, changed];
+            if (observe is not null)
+            {
+                _observers = [.. _observers, observe];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Lists and watches until <paramref name="cancellationToken"/> fires. The first call starts the loop; later calls
+    /// (other components sharing the informer) return the same run.
+    /// </summary>
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _running ??= Task.Run(() => LoopAsync(cancellationToken), cancellationToken);
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
     {
         var failures = 0;
         var problems = new Dictionary<(string, string), ManifestProblem>();
@@ -80,7 +114,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                         Apply(objects, problems, WatchEventType.Added, item);
                     }
 
-                    Publish(objects, problems, changed);
+                    Publish(objects, problems);
                     ResourceVersion = list.ResourceVersion;
                     Lists++;
                     HasSynced = true;
@@ -98,7 +132,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                     {
                         var objects = new Dictionary<(string, string), ManifestObject>(_objects);
                         Apply(objects, problems, type, obj);
-                        Publish(objects, problems, changed);
+                        Publish(objects, problems);
                     }
 
                     ResourceVersion = version ?? ResourceVersion;
@@ -139,12 +173,15 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
         }
     }
 
-    private void Publish(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems, Action changed)
+    private void Publish(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems)
     {
         _objects = objects;
         Objects = objects.Values.ToArray();
         Problems = problems.Values.ToArray();
-        changed();
+        foreach (var changed in _changed)
+        {
+            changed();
+        }
     }
 
     private void Apply(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems, WatchEventType type, JsonObject obj)
@@ -152,7 +189,11 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
         var ns = obj["metadata"]?["namespace"]?.GetValue<string>() ?? ObjectMeta.DefaultNamespace;
         var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
         var key = (ns, name);
-        observe?.Invoke(obj);
+        foreach (var observe in _observers)
+        {
+            observe(obj);
+        }
+
         objects.Remove(key);
         problems.Remove(key);
         if (type == WatchEventType.Deleted)

@@ -42,7 +42,14 @@ public sealed class SandboxController : BackgroundService
     private readonly ILogger<SandboxController> _logger;
 
     /// <summary>A controller acting through <paramref name="client"/> while <paramref name="isLeader"/> says so (always, when null).</summary>
-    public SandboxController(IKubernetes client, TimeProvider clock, ILogger<SandboxController> logger, SandboxControllerOptions? options = null, Func<bool>? isLeader = null, string? fieldManager = null)
+    /// <param name="client">The API server.</param>
+    /// <param name="clock">Time, for the queue, TTLs and resync.</param>
+    /// <param name="logger">The controller's log.</param>
+    /// <param name="options">Workers, resync and namespaces.</param>
+    /// <param name="isLeader">Whether this replica reconciles (always, when null).</param>
+    /// <param name="fieldManager">The server-side apply field manager of its writes.</param>
+    /// <param name="informers">The informers shared with other components (its own, when null): Sandboxes are watched once per process.</param>
+    public SandboxController(IKubernetes client, TimeProvider clock, ILogger<SandboxController> logger, SandboxControllerOptions? options = null, Func<bool>? isLeader = null, string? fieldManager = null, KubernetesInformers? informers = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
@@ -52,13 +59,20 @@ public sealed class SandboxController : BackgroundService
         _queue = new WorkQueue<(string, string)>(Name, clock, _options.RetryBase);
         var manager = fieldManager ?? "xds-control-plane";
         _reconciler = new SandboxReconciler(client, new KubernetesEventRecorder(client, clock, logger, "sandbox-controller"), clock, logger, manager);
-        _informers =
-        [
-            .. ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.Sandboxes(client, ns))
-                .Select(source => new ResourceInformer(source, clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["name"]))),
-            .. ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.ForkDeployments(client, ns))
-                .Select(source => new ResourceInformer(source, clock, logger, obj => Enqueue(obj, (string?)obj["metadata"]?["labels"]?[SandboxLabels.Sandbox]))),
-        ];
+        var shared = informers ?? new KubernetesInformers(clock, logger);
+        var sandboxes = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.Sandboxes(client, ns)).Select(shared.For).ToArray();
+        var forks = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.ForkDeployments(client, ns)).Select(shared.For).ToArray();
+        foreach (var informer in sandboxes)
+        {
+            informer.Subscribe(static () => { }, obj => Enqueue(obj, (string?)obj["metadata"]?["name"]));
+        }
+
+        foreach (var informer in forks)
+        {
+            informer.Subscribe(static () => { }, obj => Enqueue(obj, (string?)obj["metadata"]?["labels"]?[SandboxLabels.Sandbox]));
+        }
+
+        _informers = [.. sandboxes, .. forks];
     }
 
     /// <summary>True once Sandboxes and fork Deployments have been listed.</summary>
@@ -76,7 +90,7 @@ public sealed class SandboxController : BackgroundService
     {
         Task[] running =
         [
-            .. _informers.Select(informer => Task.Run(() => informer.RunAsync(() => { }, stoppingToken), stoppingToken)),
+            .. _informers.Select(informer => informer.RunAsync(stoppingToken)),
             _queue.RunAsync(Math.Max(1, _options.Workers), ProcessAsync, stoppingToken),
             ResyncAsync(stoppingToken),
             FollowLeadershipAsync(stoppingToken),

@@ -162,8 +162,14 @@ public sealed record RetryPolicy
 /// <summary>API versions of the objects the control plane reads.</summary>
 public static class ApiVersions
 {
+    /// <summary>The product's API group.</summary>
+    public const string Group = "sandboxctl.io";
+
+    /// <summary>The served and stored version of <see cref="Group"/>.</summary>
+    public const string Version = "v1alpha1";
+
     /// <summary>The product's own group and version.</summary>
-    public const string Sandboxctl = "sandboxctl.io/v1alpha1";
+    public const string Sandboxctl = Group + "/" + Version;
 
     /// <summary>Kubernetes core.</summary>
     public const string CoreV1 = "v1";

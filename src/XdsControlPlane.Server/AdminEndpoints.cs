@@ -5,13 +5,13 @@ using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
-/// <summary>The admin HTTP endpoints, answered only on the admin listener.</summary>
+/// <summary>The admin HTTP endpoints.</summary>
 internal static class AdminEndpoints
 {
-    public static void Map(WebApplication app)
+    /// <summary>Maps <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> and <c>/debug</c>; the caller restricts them to the admin listener.</summary>
+    public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup(string.Empty).AddEndpointFilter(async (context, next) =>
-            ListenerRole.Of(context.HttpContext) is null or ListenerRole.Admin ? await next(context).ConfigureAwait(false) : Results.NotFound());
+        var admin = app.MapGroup(string.Empty);
 
         // Health and metrics are open to anyone and do not touch the /debug gate: they stay fast while debug requests run.
         admin.MapGet("/healthz", () => Results.Text("ok\n"));
@@ -52,6 +52,7 @@ internal static class AdminEndpoints
             return await next(context).ConfigureAwait(false);
         });
         debug.MapGet("/snapshot", WriteSnapshotAsync);
+        return admin;
     }
 
     /// <summary>Per node group: snapshot version, publication time and every resource (version and protobuf JSON), streamed.</summary>

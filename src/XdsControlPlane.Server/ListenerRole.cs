@@ -4,13 +4,18 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// Tags each Kestrel connection with the listener it arrived on, so admin endpoints answer only on the admin
-/// port and gRPC services only on the xDS port, whatever ports were actually bound.
+/// Tags each Kestrel connection with the listener it arrived on, and answers 404 to a request for an endpoint that
+/// belongs to another listener: admin endpoints answer only on the admin port and the xDS gRPC services only on the
+/// xDS port, whatever ports were bound and however many listeners speak HTTP/2.
 /// </summary>
 internal static class ListenerRole
 {
+    /// <summary>The admin listener (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>, <c>/debug</c>).</summary>
     public const string Admin = "admin";
+
+    /// <summary>The xDS listener (ADS, the per-type services, CSDS).</summary>
     public const string Xds = "xds";
+
     private const string ItemKey = "xdscp.listener";
 
     /// <summary>Marks every connection accepted by <paramref name="listen"/> with <paramref name="role"/>.</summary>
@@ -24,4 +29,25 @@ internal static class ListenerRole
     /// <summary>The role of the listener the request arrived on, or <see langword="null"/> (test servers).</summary>
     public static string? Of(HttpContext context) =>
         context.Features.Get<IConnectionItemsFeature>()?.Items.TryGetValue(ItemKey, out var role) == true ? role as string : null;
+
+    /// <summary>The endpoints of <paramref name="builder"/> answer only on listeners tagged <paramref name="role"/> (see <see cref="UseListenerRoles"/>).</summary>
+    public static TBuilder OnlyOn<TBuilder>(this TBuilder builder, string role)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new RequiredListener(role));
+
+    /// <summary>Answers 404 to a request whose endpoint requires another listener than the one it arrived on.</summary>
+    public static IApplicationBuilder UseListenerRoles(this IApplicationBuilder app) =>
+        app.Use(async (context, next) =>
+        {
+            if (context.GetEndpoint()?.Metadata.GetMetadata<RequiredListener>() is { } required && Of(context) is { } arrived && arrived != required.Role)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            await next(context).ConfigureAwait(false);
+        });
+
+    /// <summary>Endpoint metadata: the listener role an endpoint answers on.</summary>
+    private sealed record RequiredListener(string Role);
 }

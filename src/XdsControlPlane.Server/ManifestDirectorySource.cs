@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Server;
@@ -14,8 +15,9 @@ internal sealed class ManifestDirectorySource(
     SnapshotPublisher publisher,
     TimeProvider clock,
     ILogger<ManifestDirectorySource> logger,
-    ManifestSourceOptions options) : BackgroundService
+    IOptions<ManifestSourceOptions> configured) : BackgroundService
 {
+    private readonly ManifestSourceOptions _options = configured.Value;
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
@@ -30,7 +32,7 @@ internal sealed class ManifestDirectorySource(
         try
         {
             Reload(force: true);
-            using var poll = new PeriodicTimer(options.PollInterval, clock);
+            using var poll = new PeriodicTimer(_options.PollInterval, clock);
             var polling = PollAsync(poll, stoppingToken);
             try
             {
@@ -42,9 +44,9 @@ internal sealed class ManifestDirectorySource(
                     // Debounce: wait until the directory has been quiet for a moment (editors write in several steps).
                     do
                     {
-                        await Task.Delay(options.Debounce, clock, stoppingToken).ConfigureAwait(false);
+                        await Task.Delay(_options.Debounce, clock, stoppingToken).ConfigureAwait(false);
                     }
-                    while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < options.MaxDebounce);
+                    while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < _options.MaxDebounce);
 
                     Reload(force: false);
                 }
@@ -102,7 +104,7 @@ internal sealed class ManifestDirectorySource(
             if (!_watchUnavailableLogged)
             {
                 _watchUnavailableLogged = true;
-                ManifestLog.WatchUnavailable(logger, reader.Directory, options.PollInterval.TotalSeconds, e.Message);
+                ManifestLog.WatchUnavailable(logger, reader.Directory, _options.PollInterval.TotalSeconds, e.Message);
             }
         }
     }
@@ -141,7 +143,7 @@ internal sealed class ManifestDirectorySource(
             if (!_directoryMissing)
             {
                 _directoryMissing = true;
-                ManifestLog.DirectoryMissing(logger, reader.Directory, options.PollInterval.TotalSeconds);
+                ManifestLog.DirectoryMissing(logger, reader.Directory, _options.PollInterval.TotalSeconds);
             }
 
             _watcherFailed = true;
@@ -210,15 +212,37 @@ internal sealed class ManifestDirectorySource(
     }
 }
 
-/// <summary>Timing of the manifest directory source.</summary>
-internal sealed record ManifestSourceOptions
+/// <summary>The manifest directory source: where it reads and how it watches (<see cref="ServerServiceCollectionExtensions.AddManifestSource"/>).</summary>
+internal sealed class ManifestSourceOptions
 {
+    /// <summary>The directory of manifests.</summary>
+    public string Directory { get; set; } = "";
+
     /// <summary>Quiet time after a change before reloading.</summary>
-    public TimeSpan Debounce { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>The longest a continuous burst of changes delays a reload.</summary>
-    public TimeSpan MaxDebounce { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan MaxDebounce { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How often the directory is checked for changes the file-system watcher missed.</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The problems with these settings; empty when valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            yield return "Directory must name the manifest directory.";
+        }
+
+        if (Debounce <= TimeSpan.Zero || MaxDebounce < Debounce)
+        {
+            yield return $"Debounce must be positive and at most MaxDebounce, got {Debounce} and {MaxDebounce}.";
+        }
+
+        if (PollInterval <= TimeSpan.Zero)
+        {
+            yield return $"PollInterval must be positive, got {PollInterval}.";
+        }
+    }
 }

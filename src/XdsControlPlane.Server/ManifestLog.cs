@@ -18,6 +18,9 @@ internal static partial class ManifestLog
     [LoggerMessage(EventId = 1104, Level = LogLevel.Error, Message = "Snapshot for node group {Group} rejected by the consistency check; the previous one stays in force: {Problems}")]
     public static partial void SnapshotRejected(ILogger logger, string group, string problems);
 
+    [LoggerMessage(EventId = 1110, Level = LogLevel.Error, Message = "{Type} resource {Name} (version {Version}) breaks Envoy's rules and is not published; the version served now stays in force where there is one: {Violations}")]
+    public static partial void ResourceInvalid(ILogger logger, string type, string name, string version, string violations);
+
     [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "Ignored {Count} documents of kinds the control plane does not read ({Kinds})")]
     public static partial void IgnoredKinds(ILogger logger, int count, string kinds);
 

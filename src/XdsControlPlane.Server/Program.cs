@@ -26,6 +26,16 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
 
         return 0;
     }
+    catch (Exception e) when (ServerHost.OptionsProblems(e) is { Count: > 0 } problems)
+    {
+        // Settings that parse but cannot work (ValidateOnStart): every problem, one line each.
+        foreach (var failure in problems)
+        {
+            await Console.Error.WriteLineAsync($"error: {failure}").ConfigureAwait(false);
+        }
+
+        return 1;
+    }
     catch (IOException e)
     {
         // Kestrel reports "address already in use" as an IOException: one sentence, no stack trace.

@@ -1,10 +1,5 @@
 using System.Net;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Serilog;
-using Serilog.Formatting.Compact;
 using XdsControlPlane.Kubernetes;
-using XdsControlPlane.Model;
-using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -19,19 +14,19 @@ public sealed class ServerHost : IAsyncDisposable
     internal const string PlainLogTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}";
 
     private readonly WebApplication _app;
-    private readonly ListenOptions[] _listeners;
+    private readonly ServerListeners _listeners;
 
-    private ServerHost(WebApplication app, ListenOptions[] listeners)
+    private ServerHost(WebApplication app, ServerListeners listeners)
     {
         _app = app;
         _listeners = listeners;
     }
 
     /// <summary>The bound xDS port (differs from the option when it was 0). Valid after <see cref="StartAsync"/>.</summary>
-    public int XdsPort => _listeners[0].IPEndPoint!.Port;
+    public int XdsPort => _listeners.Xds!.IPEndPoint!.Port;
 
     /// <summary>The bound admin port. Valid after <see cref="StartAsync"/>.</summary>
-    public int AdminPort => _listeners[1].IPEndPoint!.Port;
+    public int AdminPort => _listeners.Admin!.IPEndPoint!.Port;
 
     /// <summary>The snapshot cache the xDS server serves from; sources publish here.</summary>
     public SnapshotCache Snapshots => _app.Services.GetRequiredService<SnapshotCache>();
@@ -42,142 +37,77 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The host's services (tests reach the /debug gate through them).</summary>
     internal IServiceProvider Services => _app.Services;
 
-    /// <summary>Builds the host for <paramref name="options"/>.</summary>
+    /// <summary>
+    /// Builds the host for <paramref name="options"/>: Kestrel with the xDS and admin listeners, then the parts
+    /// (<see cref="ServerServiceCollectionExtensions"/>) the options ask for. Options are validated when it starts.
+    /// </summary>
+    /// <exception cref="k8s.Exceptions.KubeConfigException">Kubernetes mode without a usable configuration.</exception>
     public static ServerHost Create(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Services.AddSerilog((services, logger) =>
-        {
-            logger.MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
-                .Enrich.FromLogContext();
-            if (options.LogFormat == LogFormat.Json)
-            {
-                logger.WriteTo.Console(new CompactJsonFormatter());
-            }
-            else
-            {
-                logger.WriteTo.Console(outputTemplate: PlainLogTemplate);
-            }
-
-            if (options.ExtraLogSink is { } sink)
-            {
-                logger.WriteTo.Sink(sink);
-            }
-        });
-
-        var listeners = new ListenOptions[2];
-        var address = options.Loopback ? IPAddress.Loopback : IPAddress.Any;
+        var listeners = new ServerListeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
             kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
-            kestrel.Listen(address, options.XdsPort, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                ListenerRole.Tag(listen, ListenerRole.Xds);
-                listeners[0] = listen;
-            });
-            kestrel.Listen(address, options.AdminPort, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1;
-                ListenerRole.Tag(listen, ListenerRole.Admin);
-                listeners[1] = listen;
-            });
+            listeners.Listen(kestrel, options.Loopback ? IPAddress.Loopback : IPAddress.Any, options.XdsPort, options.AdminPort);
         });
 
-        builder.Services.AddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
-        builder.Services.AddXdsServer(xds =>
+        var services = builder.Services;
+        services.AddServerLogging(options.LogFormat, options.ExtraLogSink);
+        services.AddXdsServer(xds =>
         {
             xds.MaxStreamAge = options.MaxStreamAge;
             xds.MaxRequestBytes = options.MaxRequestBytes;
         });
-        builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
-        builder.Services.AddSingleton<SnapshotPublisher>();
-        builder.Services.AddSingleton(new DebugRequestGate(DebugRequestGate.DefaultLimit));
-        builder.Services.AddSingleton(new DebugAccess(options.DebugToken));
+        services.AddSnapshotPublishing(publish => publish.Translation = options.Translation);
+        services.AddAdminEndpoints(admin => admin.DebugToken = options.DebugToken);
         if (options.ManifestsDirectory is { } directory)
         {
-            builder.Services.AddSingleton(new ManifestDirectoryReader(directory));
-            builder.Services.AddSingleton(options.ManifestSource ?? new ManifestSourceOptions());
-            builder.Services.AddHostedService<ManifestDirectorySource>();
+            var timing = options.ManifestSource ?? new ManifestSourceOptions();
+            services.AddManifestSource(source =>
+            {
+                source.Directory = directory;
+                source.Debounce = timing.Debounce;
+                source.MaxDebounce = timing.MaxDebounce;
+                source.PollInterval = timing.PollInterval;
+            });
         }
 
         if (options.Kubernetes)
         {
-            var configuration = options.KubernetesConfiguration ?? KubernetesConfiguration(options);
-            builder.Services.AddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
-
-            // Every replica serves xDS; the Lease holder writes status. In a pod, POD_NAME and POD_NAMESPACE (downward API) name it.
-            builder.Services.AddSingleton(new LeaseLeadershipOptions
+            // In a pod, POD_NAME and POD_NAMESPACE (downward API) name the replica and the Leases' namespace.
+            services.AddKubernetesSources(options.KubernetesConfiguration ?? KubernetesConfiguration(options), kubernetes =>
             {
-                Namespace = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? new LeaseLeadershipOptions().Namespace,
-                Identity = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}",
+                kubernetes.Namespaces = options.WatchNamespaces;
+                kubernetes.LeaseNamespace = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? kubernetes.LeaseNamespace;
+                kubernetes.Identity = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
             });
-            builder.Services.AddSingleton<LeaseLeadership>();
-            builder.Services.AddHostedService(services => services.GetRequiredService<LeaseLeadership>());
-
-            // Every replica shares whether its data planes ACKed, so Programmed counts all of them, not only the leader's.
-            builder.Services.AddSingleton(services => new ReplicaAcks(
-                services.GetRequiredService<k8s.IKubernetes>(),
-                new ReplicaAcksOptions
-                {
-                    Namespace = services.GetRequiredService<LeaseLeadershipOptions>().Namespace,
-                    Identity = services.GetRequiredService<LeaseLeadershipOptions>().Identity,
-                },
-                LocalAckStates(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
-                services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<ReplicaAcks>>(),
-                changed: () => services.GetRequiredService<KubernetesSource>().AcksChanged()));
-            builder.Services.AddHostedService(services => services.GetRequiredService<ReplicaAcks>());
-            builder.Services.AddSingleton(services => new KubernetesSource(
-                services.GetRequiredService<k8s.IKubernetes>(),
-                inputs => PublishAndShare(services, inputs),
-                services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<KubernetesSource>>(),
-                (services.GetService<KubernetesSourceOptions>() ?? new KubernetesSourceOptions()) with { Namespaces = options.WatchNamespaces },
-                acked: services.GetRequiredService<ReplicaAcks>().AllAcked,
-                isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
-                fieldManager: "xds-control-plane"));
-            builder.Services.AddHostedService(services => services.GetRequiredService<KubernetesSource>());
-
-            // Programmed is driven by the streams' events (ACK, NACK, synced, closed), not polled.
-            builder.Services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesSource>().AcksChanged));
-
-            builder.Services.AddHostedService(services => new SandboxController(
-                services.GetRequiredService<k8s.IKubernetes>(),
-                services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<SandboxController>>(),
-                new SandboxControllerOptions { Namespaces = options.WatchNamespaces },
-                isLeader: () => services.GetRequiredService<LeaseLeadership>().IsLeader,
-                fieldManager: "xds-control-plane"));
+            services.AddReplicaAcks();
         }
 
-        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
-        options.ExtraServices?.Invoke(builder.Services);
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        options.ExtraServices?.Invoke(services);
 
         var app = builder.Build();
-        AdminEndpoints.Map(app);
-        app.MapXdsServices();
+        app.UseListenerRoles();
+        app.MapAdminEndpoints().OnlyOn(ListenerRole.Admin);
+        app.MapXdsServices().OnlyOn(ListenerRole.Xds);
         return new ServerHost(app, listeners);
     }
 
-    /// <summary>Publishes, then has this replica's ACK Lease written at once (a group with no clients changes version without any stream event).</summary>
-    private static IReadOnlyList<ManifestProblem> PublishAndShare(IServiceProvider services, RoutingInputs inputs)
+    /// <summary>
+    /// The problems of every options class that failed validation when the host started (one class fails with an
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>, several with an <see cref="AggregateException"/> of them); empty for other failures.
+    /// </summary>
+    public static IReadOnlyList<string> OptionsProblems(Exception failure) => failure switch
     {
-        var problems = services.GetRequiredService<SnapshotPublisher>().Publish(inputs);
-        services.GetRequiredService<ReplicaAcks>().LocalChanged();
-        return problems;
-    }
-
-    /// <summary>Per node group of this replica: its current snapshot version and whether every connected client ACKed it.</summary>
-    private static Func<IReadOnlyDictionary<string, GroupAckState>> LocalAckStates(SnapshotCache cache, ClientRegistry clients) => () =>
-        cache.Groups
-            .Select(group => (group, published: cache.GetSnapshot(group)))
-            .Where(g => g.published is not null)
-            .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
+        Microsoft.Extensions.Options.OptionsValidationException invalid => [.. invalid.Failures],
+        AggregateException several => [.. several.InnerExceptions.OfType<Microsoft.Extensions.Options.OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => [],
+    };
 
     /// <summary>
     /// <c>--kubeconfig</c>, else the files in <c>KUBECONFIG</c> (merged as kubectl merges them), else in a pod the

@@ -10,6 +10,9 @@ namespace XdsControlPlane.Translation;
 /// </summary>
 public static class DataPlaneRoles
 {
+    /// <summary>The node metadata key that carries a client's role (<c>gateway</c>, <c>sidecar</c>, <c>grpc</c>).</summary>
+    public const string RoleKey = "sandboxctl.io/role";
+
     /// <summary>Envoy gateways.</summary>
     public const string Gateway = "gateway";
 
@@ -33,7 +36,7 @@ public sealed class DataPlaneGroupResolver : INodeGroupResolver
     public string GroupOf(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var role = node.Metadata?.Fields.TryGetValue(RoleAndClusterNodeGroupResolver.RoleKey, out var value) == true && value.HasStringValue
+        var role = node.Metadata?.Fields.TryGetValue(DataPlaneRoles.RoleKey, out var value) == true && value.HasStringValue
             ? value.StringValue
             : DataPlaneRoles.Sidecar;
         return role switch

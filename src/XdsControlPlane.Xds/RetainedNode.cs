@@ -22,6 +22,12 @@ internal static class RetainedNode
     /// <summary>The metadata key that says metadata was dropped and how large it was.</summary>
     public const string DroppedMetadataKey = "sandboxctl.io/metadata-dropped";
 
+    /// <summary>
+    /// The one metadata field kept when the rest is dropped: the data-plane role (the product's grouping,
+    /// <c>DataPlaneRoles.RoleKey</c> in XdsControlPlane.Translation), so CSDS and <c>sandboxctl proxies</c> still show it.
+    /// </summary>
+    private const string RoleKey = "sandboxctl.io/role";
+
     public static Node Of(Node node)
     {
         ArgumentNullException.ThrowIfNull(node);
@@ -71,9 +77,9 @@ internal static class RetainedNode
                 [DroppedMetadataKey] = Value.ForString(string.Create(CultureInfo.InvariantCulture, $"{size} bytes of metadata, more than the {MaxMetadataBytes} kept")),
             },
         };
-        if (metadata.Fields.TryGetValue(RoleAndClusterNodeGroupResolver.RoleKey, out var role) && role.HasStringValue)
+        if (metadata.Fields.TryGetValue(RoleKey, out var role) && role.HasStringValue)
         {
-            kept.Fields[RoleAndClusterNodeGroupResolver.RoleKey] = Value.ForString(ClientText.Printable(role.StringValue, ClientAgent.MaxPartLength));
+            kept.Fields[RoleKey] = Value.ForString(ClientText.Printable(role.StringValue, ClientAgent.MaxPartLength));
         }
 
         return kept;

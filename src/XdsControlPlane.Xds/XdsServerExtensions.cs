@@ -11,8 +11,9 @@ namespace XdsControlPlane.Xds;
 public static class XdsServerExtensions
 {
     /// <summary>
-    /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/>, <see cref="XdsMetrics"/> (on the
-    /// default Prometheus registry) and the default <see cref="INodeGroupResolver"/> (each only if not registered already).
+    /// Adds gRPC, the <see cref="SnapshotCache"/>, <see cref="ClientRegistry"/> and <see cref="XdsMetrics"/> (on the
+    /// default Prometheus registry), each only if not registered already. The host registers the
+    /// <see cref="INodeGroupResolver"/>: the server has no grouping of its own.
     /// Every <see cref="IXdsStreamCallbacks"/> registered as a singleton is called by every stream.
     /// </summary>
     public static IServiceCollection AddXdsServer(this IServiceCollection services, Action<XdsServerOptions>? configure = null)
@@ -33,7 +34,6 @@ public static class XdsServerExtensions
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ClientRegistry>();
         services.TryAddSingleton(_ => new XdsMetrics());
-        services.TryAddSingleton<INodeGroupResolver, RoleAndClusterNodeGroupResolver>();
         services.TryAddSingleton<XdsStreamFactory>();
         return services;
     }
@@ -45,18 +45,45 @@ public static class XdsServerExtensions
             .Configure<IOptions<XdsServerOptions>>((grpc, xds) => grpc.MaxReceiveMessageSize = xds.Value.MaxRequestBytes);
 
     /// <summary>Maps ADS, the per-type LDS, RDS, CDS, EDS and SDS services, and CSDS.</summary>
-    public static IEndpointRouteBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)
+    /// <returns>The conventions of every xDS endpoint, so the host can restrict them (to one listener, say).</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="INodeGroupResolver"/> is registered.</exception>
+    public static IEndpointConventionBuilder MapXdsServices(this IEndpointRouteBuilder endpoints)
     {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        _ = endpoints.ServiceProvider.GetService<INodeGroupResolver>()
+            ?? throw new InvalidOperationException($"The xDS server needs an {nameof(INodeGroupResolver)}: register one (services.AddSingleton<{nameof(INodeGroupResolver)}, ...>()) before mapping the xDS services.");
         // Create the metrics now, so a scrape shows them before the first client connects.
         endpoints.ServiceProvider.GetRequiredService<XdsMetrics>();
-        endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<RouteDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<SecretDiscoveryServiceImpl>();
-        endpoints.MapGrpcService<ClientStatusDiscoveryServiceImpl>();
-        return endpoints;
+        return new XdsEndpointConventions(
+        [
+            endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<RouteDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<SecretDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<ClientStatusDiscoveryServiceImpl>(),
+        ]);
+    }
+
+    /// <summary>One convention builder over every mapped xDS service.</summary>
+    private sealed class XdsEndpointConventions(IReadOnlyList<IEndpointConventionBuilder> services) : IEndpointConventionBuilder
+    {
+        public void Add(Action<EndpointBuilder> convention)
+        {
+            foreach (var service in services)
+            {
+                service.Add(convention);
+            }
+        }
+
+        public void Finally(Action<EndpointBuilder> finallyConvention)
+        {
+            foreach (var service in services)
+            {
+                service.Finally(finallyConvention);
+            }
+        }
     }
 }
 

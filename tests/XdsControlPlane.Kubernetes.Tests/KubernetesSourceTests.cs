@@ -174,6 +174,34 @@ public sealed class KubernetesSourceTests
         Assert.That(Names(), Is.EqualTo(new[] { "fine", "first" }));
     }
 
+    /// <summary>The source and the Sandbox controller share one informer per kind: each kind is listed and watched once per process.</summary>
+    [Test]
+    public async Task ServerHost_WithKubernetes_WatchesEachKindOnce()
+    {
+        await _source.StopAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => _api.OpenWatches == 0, "the standalone source's watches to close");
+        string[] paths = [FakeApiServer.Services, FakeApiServer.EndpointSlices, FakeApiServer.RouteGroups, FakeApiServer.Sandboxes, FakeApiServer.LocalWorkloads, FakeApiServer.Deployments];
+        var listsBefore = paths.ToDictionary(p => p, p => _api.ListRequests.Count(l => l == p));
+        var watchesBefore = paths.ToDictionary(p => p, p => _api.WatchRequests.Count(w => w.Path == p));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        await using var host = await StartHostAsync(cancel.Token);
+        await Eventually.WaitAsync(() => paths.All(p => _api.WatchRequests.Count(w => w.Path == p) > watchesBefore[p]), "a watch of every kind");
+        await Eventually.WaitAsync(() => host.Snapshots.Groups.Count > 0, "the first publication");
+
+        Assert.Multiple(() =>
+        {
+            foreach (var path in paths)
+            {
+                Assert.That(_api.WatchRequests.Count(w => w.Path == path) - watchesBefore[path], Is.EqualTo(1), $"watches of {path}");
+                Assert.That(_api.ListRequests.Count(l => l == path) - listsBefore[path], Is.EqualTo(1), $"lists of {path}");
+            }
+
+            Assert.That(_api.OpenWatches, Is.EqualTo(paths.Length));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
     [Test]
     public async Task ServerHost_WithKubernetes_ServesTheClustersRoutes()
     {

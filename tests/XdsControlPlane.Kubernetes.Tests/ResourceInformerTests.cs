@@ -33,7 +33,7 @@ public sealed class ResourceInformerTests
         var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), clock, NullLogger.Instance);
         api.FailingWatches = 2;
         using var stop = new CancellationTokenSource();
-        var running = informer.RunAsync(() => { }, stop.Token);
+        var running = informer.RunAsync(stop.Token);
 
         await Eventually.WaitAsync(() => informer.HasSynced && Watches() == 1, "the list and the first (failing) watch");
 

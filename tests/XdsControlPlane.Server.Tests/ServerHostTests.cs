@@ -49,6 +49,86 @@ public sealed class ServerHostTests
     }
 
     /// <summary>
+    /// Each listener answers only its own endpoints, whatever protocol it speaks: an admin listener that also speaks
+    /// HTTP/2 does not serve ADS, and the xDS listener does not serve <c>/healthz</c>.
+    /// </summary>
+    [Test]
+    public async Task Start_SecondHttp2ListenerTaggedAdmin_ServesHealthzButNotAdsAndTheXdsPortTheReverse()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? adminHttp2 = null;
+        await using var host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            ExtraServices = services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
+                ListenerRole.Tag(listen, ListenerRole.Admin);
+                adminHttp2 = listen;
+            })),
+        });
+        await host.StartAsync(cancel.Token);
+        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var adminPort = adminHttp2!.IPEndPoint!.Port;
+
+        var healthOnAdmin = await http2.GetAsync(new Uri($"http://127.0.0.1:{adminPort}/healthz"), cancel.Token);
+        var healthOnXds = await http2.GetAsync(new Uri($"http://127.0.0.1:{host.XdsPort}/healthz"), cancel.Token);
+        var adsOnAdmin = await FirstClusterResponseAsync(adminPort, cancel.Token);
+        var adsOnXds = await FirstClusterResponseAsync(host.XdsPort, cancel.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(healthOnAdmin.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(healthOnXds.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+            Assert.That(adsOnAdmin, Is.EqualTo(Grpc.Core.StatusCode.Unimplemented), "ADS is not served on the admin listener");
+            Assert.That(adsOnXds, Is.EqualTo(Grpc.Core.StatusCode.OK));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Start_InvalidOptions_FailsWithEveryProblem()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            DebugToken = "short",
+            Translation = new Translation.TranslationOptions { GatewayPort = 0 },
+        });
+
+        var failure = Assert.CatchAsync(async () => await host.StartAsync(cancel.Token));
+
+        Assert.That(ServerHost.OptionsProblems(failure!), Has.Some.Contains("DebugToken").And.Some.Contains("GatewayPort"));
+    }
+
+    /// <summary>The status of the first CDS response over ADS on <paramref name="port"/> (OK when one came).</summary>
+    private static async Task<Grpc.Core.StatusCode> FirstClusterResponseAsync(int port, CancellationToken cancellationToken)
+    {
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+        try
+        {
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Cluster, Node = new Node { Id = "n", Cluster = "c" } }, cancellationToken);
+            return await call.ResponseStream.MoveNext(cancellationToken) ? Grpc.Core.StatusCode.OK : Grpc.Core.StatusCode.Unknown;
+        }
+        catch (Grpc.Core.RpcException e)
+        {
+            return e.StatusCode;
+        }
+        catch (InvalidOperationException)
+        {
+            // The call ended before the request was written.
+            return call.GetStatus().StatusCode;
+        }
+    }
+
+    /// <summary>
     /// A component that fails stops the host (BackgroundServiceExceptionBehavior.StopHost); the host says so, and the
     /// process then exits 3, not 0, so a supervisor restarts it (Program.cs).
     /// </summary>
@@ -246,6 +326,11 @@ public sealed class ServerHostTests
         catch (Grpc.Core.RpcException e)
         {
             return e.StatusCode;
+        }
+        catch (InvalidOperationException)
+        {
+            // The call ended before the request was written.
+            return call.GetStatus().StatusCode;
         }
     }
 

@@ -215,9 +215,9 @@ public sealed class SnapshotTests
         var node = new Node { Id = "n", Cluster = cluster };
         if (role is not null)
         {
-            node.Metadata = new Struct { Fields = { [RoleAndClusterNodeGroupResolver.RoleKey] = Value.ForString(role) } };
+            node.Metadata = new Struct { Fields = { [RoleAndClusterGroups.RoleKey] = Value.ForString(role) } };
         }
 
-        Assert.That(new RoleAndClusterNodeGroupResolver().GroupOf(node), Is.EqualTo(expected));
+        Assert.That(new RoleAndClusterGroups().GroupOf(node), Is.EqualTo(expected));
     }
 }

@@ -36,7 +36,7 @@ internal sealed class XdsTestServer : IAsyncDisposable
 
     public ClientRegistry Registry => _app.Services.GetRequiredService<ClientRegistry>();
 
-    /// <summary>A node that the default resolver puts in <see cref="Group"/>.</summary>
+    /// <summary>A node that <see cref="RoleAndClusterGroups"/> puts in <see cref="Group"/>.</summary>
     public static Node Node(string id = "envoy-1") => new() { Id = id, Cluster = "shop" };
 
     public static async Task<XdsTestServer> StartAsync(TimeProvider? clock = null, Action<XdsServerOptions>? configure = null, Action<IServiceCollection>? services = null, ILoggerProvider? logs = null)
@@ -61,6 +61,7 @@ internal sealed class XdsTestServer : IAsyncDisposable
             builder.Services.AddSingleton(clock);
         }
 
+        builder.Services.AddSingleton<INodeGroupResolver, RoleAndClusterGroups>();
         services?.Invoke(builder.Services);
         builder.Services.AddXdsServer(configure);
         var app = builder.Build();
@@ -89,5 +90,20 @@ internal sealed class XdsTestServer : IAsyncDisposable
         Channel.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>The tests' grouping: metadata <c>sandboxctl.io/role</c> (<c>sidecar</c> when absent or empty) and the node's cluster, as <c>role/cluster</c>.</summary>
+internal sealed class RoleAndClusterGroups : INodeGroupResolver
+{
+    public const string RoleKey = "sandboxctl.io/role";
+
+    public string GroupOf(Node node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var role = node.Metadata?.Fields.TryGetValue(RoleKey, out var value) == true && value.HasStringValue && value.StringValue.Length > 0
+            ? value.StringValue
+            : "sidecar";
+        return $"{role}/{node.Cluster}";
     }
 }

@@ -84,10 +84,19 @@ public sealed class XdsResource
     /// Wraps a resource whose serialization the caller assembled from cached parts (a route configuration built from
     /// unchanged virtual hosts), so a change costs the changed parts rather than the whole resource.
     /// <paramref name="serialized"/> must be exactly <paramref name="message"/>'s serialization and
-    /// <paramref name="version"/> must be derived from its content alone.
+    /// <paramref name="version"/> must be derived from its content alone (equal content, equal version, on every replica).
     /// </summary>
-    internal static XdsResource CreateAssembled(IMessage message, ByteString serialized, string version, ResourceReferences references)
+    /// <param name="message">The resource; its name and type are read from it.</param>
+    /// <param name="serialized">The protobuf serialization of <paramref name="message"/>, as <see cref="Packed"/> carries it.</param>
+    /// <param name="version">The content-derived version.</param>
+    /// <param name="references">The names <paramref name="message"/> refers to (see <see cref="ResourceReferences.Of"/>).</param>
+    /// <exception cref="ArgumentException">The message is not a distributed type, or has no name.</exception>
+    public static XdsResource CreateAssembled(IMessage message, ByteString serialized, string version, ResourceReferences references)
     {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(serialized);
+        ArgumentException.ThrowIfNullOrEmpty(version);
+        ArgumentNullException.ThrowIfNull(references);
         var (name, typeUrl) = NameAndType(message);
         var packed = new Any { TypeUrl = "type.googleapis.com/" + message.Descriptor.FullName, Value = serialized };
         return new XdsResource(name, typeUrl, message, packed, version, references);

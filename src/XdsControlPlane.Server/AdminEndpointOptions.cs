@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace XdsControlPlane.Server;
+
+/// <summary>Settings of the admin endpoints (<see cref="ServerServiceCollectionExtensions.AddAdminEndpoints"/>).</summary>
+public sealed class AdminEndpointOptions
+{
+    /// <summary>
+    /// The bearer token that lets clients not on loopback read <c>/debug</c>; <see langword="null"/> serves
+    /// <c>/debug</c> to loopback clients only. At least <see cref="ServerOptions.MinDebugTokenLength"/> characters.
+    /// </summary>
+    public string? DebugToken { get; set; }
+
+    /// <summary>How many <c>/debug</c> requests run at once; more are answered 429.</summary>
+    public int DebugRequestLimit { get; set; } = DebugRequestGate.DefaultLimit;
+
+    /// <summary>The problems with these settings; empty when valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (DebugToken is { } token && token.Length < ServerOptions.MinDebugTokenLength)
+        {
+            // Never echo the token.
+            yield return string.Create(CultureInfo.InvariantCulture, $"DebugToken must have at least {ServerOptions.MinDebugTokenLength} characters, got {token.Length}.");
+        }
+
+        if (DebugRequestLimit is < 1 or > 64)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"DebugRequestLimit must be between 1 and 64, got {DebugRequestLimit}.");
+        }
+    }
+}

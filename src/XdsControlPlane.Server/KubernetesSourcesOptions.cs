@@ -1,0 +1,33 @@
+namespace XdsControlPlane.Server;
+
+/// <summary>Settings of the Kubernetes mode (<see cref="ServerServiceCollectionExtensions.AddKubernetesSources"/>).</summary>
+public sealed class KubernetesSourcesOptions
+{
+    /// <summary>The namespaces read and whose Sandboxes are reconciled; empty means all.</summary>
+    public IReadOnlyList<string> Namespaces { get; set; } = [];
+
+    /// <summary>The control plane's own namespace: where the leader Lease and the per-replica ACK Leases live.</summary>
+    public string LeaseNamespace { get; set; } = "sandboxctl-system";
+
+    /// <summary>This replica's identity in the Leases (in a pod, its name).</summary>
+    public string Identity { get; set; } = Environment.MachineName;
+
+    /// <summary>The problems with these settings; empty when valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(LeaseNamespace))
+        {
+            yield return "LeaseNamespace must be a namespace name.";
+        }
+
+        if (string.IsNullOrWhiteSpace(Identity))
+        {
+            yield return "Identity must not be empty.";
+        }
+
+        foreach (var ns in Namespaces.Where(string.IsNullOrWhiteSpace))
+        {
+            yield return $"Namespaces must be namespace names, got '{ns}'.";
+        }
+    }
+}

@@ -1,0 +1,184 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Serilog;
+using Serilog.Formatting.Compact;
+using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Model;
+using XdsControlPlane.Translation;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Server;
+
+/// <summary>
+/// The server's parts, one extension each, so <see cref="ServerHost"/> only composes them: logging, snapshot
+/// publishing (translation, Envoy's rules, the node grouping), the admin endpoints, the manifest directory source, the
+/// Kubernetes sources with leader election, and the sharing of ACK state between replicas. Each options class is
+/// validated when the host starts.
+/// </summary>
+public static class ServerServiceCollectionExtensions
+{
+    /// <summary>The field manager of every write to the API server, and the name of the control plane's Lease.</summary>
+    public const string FieldManager = "xds-control-plane";
+
+    /// <summary>Serilog on the console in <paramref name="format"/>, ASP.NET Core's own chatter from Warning up.</summary>
+    internal static IServiceCollection AddServerLogging(this IServiceCollection services, LogFormat format, Serilog.Core.ILogEventSink? extraSink = null) =>
+        services.AddSerilog((_, logger) =>
+        {
+            logger.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+                .Enrich.FromLogContext();
+            if (format == LogFormat.Json)
+            {
+                logger.WriteTo.Console(new CompactJsonFormatter());
+            }
+            else
+            {
+                logger.WriteTo.Console(outputTemplate: ServerHost.PlainLogTemplate);
+            }
+
+            if (extraSink is not null)
+            {
+                logger.WriteTo.Sink(extraSink);
+            }
+        });
+
+    /// <summary>
+    /// Translation (<see cref="RouteGroupTranslator"/>), the node grouping it publishes for
+    /// (<see cref="DataPlaneGroupResolver"/>), Envoy's rules applied before publishing (<see cref="ResourceValidation"/>)
+    /// and the <see cref="SnapshotPublisher"/> the sources publish through.
+    /// </summary>
+    public static IServiceCollection AddSnapshotPublishing(this IServiceCollection services, Action<PublishOptions>? configure = null)
+    {
+        services.AddValidatedOptions<PublishOptions>(options => configure?.Invoke(options), options => options.Validate());
+        services.TryAddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
+        services.TryAddSingleton(services => new RouteGroupTranslator(services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
+        services.TryAddSingleton<IRoutingTranslation, RouteGroupTranslation>();
+        services.TryAddSingleton(EnvoyRulesValidator.Default);
+        services.TryAddSingleton<ResourceValidation>();
+        services.TryAddSingleton<SnapshotPublisher>();
+        return services;
+    }
+
+    /// <summary>What the admin endpoints need: the <c>/debug</c> access rule and the gate that bounds concurrent <c>/debug</c> requests.</summary>
+    public static IServiceCollection AddAdminEndpoints(this IServiceCollection services, Action<AdminEndpointOptions>? configure = null)
+    {
+        services.AddValidatedOptions<AdminEndpointOptions>(options => configure?.Invoke(options), options => options.Validate());
+        services.TryAddSingleton(services => new DebugRequestGate(services.GetRequiredService<IOptions<AdminEndpointOptions>>().Value.DebugRequestLimit));
+        services.TryAddSingleton(services => new DebugAccess(services.GetRequiredService<IOptions<AdminEndpointOptions>>().Value.DebugToken));
+        return services;
+    }
+
+    /// <summary>The embedded source: the manifest directory, read, watched and published. Needs <see cref="AddSnapshotPublishing"/>.</summary>
+    internal static IServiceCollection AddManifestSource(this IServiceCollection services, Action<ManifestSourceOptions> configure)
+    {
+        services.AddValidatedOptions(configure, options => options.Validate());
+        services.TryAddSingleton(services => new ManifestDirectoryReader(services.GetRequiredService<IOptions<ManifestSourceOptions>>().Value.Directory));
+        services.TryAddSingleton<ILeadership>(new AlwaysLeader(Environment.MachineName));
+        services.AddHostedService<ManifestDirectorySource>();
+        return services;
+    }
+
+    /// <summary>
+    /// The Kubernetes mode: the client for <paramref name="configuration"/>, one shared informer per kind
+    /// (<see cref="KubernetesInformers"/>), leader election through a Lease (<see cref="ILeadership"/>), the source that
+    /// publishes and writes status, and the Sandbox controller. Needs <see cref="AddSnapshotPublishing"/>; add
+    /// <see cref="AddReplicaAcks"/> so <c>Programmed</c> waits for the data planes of every replica.
+    /// </summary>
+    public static IServiceCollection AddKubernetesSources(this IServiceCollection services, k8s.KubernetesClientConfiguration configuration, Action<KubernetesSourcesOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddValidatedOptions<KubernetesSourcesOptions>(options => configure?.Invoke(options), options => options.Validate());
+        services.TryAddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
+        services.TryAddSingleton(services => new KubernetesInformers(services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<KubernetesInformers>>()));
+
+        // Every replica serves xDS; the Lease holder writes status and reconciles.
+        services.TryAddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value;
+            return new LeaseLeadershipOptions { Namespace = options.LeaseNamespace, Name = FieldManager, Identity = options.Identity };
+        });
+        services.TryAddSingleton<LeaseLeadership>();
+        services.TryAddSingleton<ILeadership>(services => services.GetRequiredService<LeaseLeadership>());
+        services.AddHostedService(services => services.GetRequiredService<LeaseLeadership>());
+
+        services.TryAddSingleton(services =>
+        {
+            var leadership = services.GetRequiredService<ILeadership>();
+            var publisher = services.GetRequiredService<SnapshotPublisher>();
+            var acks = services.GetService<DataPlaneAcks>();
+            return new KubernetesSource(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                inputs =>
+                {
+                    var problems = publisher.Publish(inputs);
+
+                    // A group with no clients changes version without any stream event: share this replica's state now.
+                    acks?.LocalChanged();
+                    return problems;
+                },
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<KubernetesSource>>(),
+                (services.GetService<KubernetesSourceOptions>() ?? new KubernetesSourceOptions()) with
+                {
+                    Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces,
+                },
+                acked: acks?.AllAcked,
+                isLeader: () => leadership.IsLeader,
+                fieldManager: FieldManager,
+                informers: services.GetRequiredService<KubernetesInformers>());
+        });
+        services.AddHostedService(services => services.GetRequiredService<KubernetesSource>());
+        services.AddHostedService(services =>
+        {
+            var leadership = services.GetRequiredService<ILeadership>();
+            return new SandboxController(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<SandboxController>>(),
+                new SandboxControllerOptions { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
+                isLeader: () => leadership.IsLeader,
+                fieldManager: FieldManager,
+                informers: services.GetRequiredService<KubernetesInformers>());
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Shares whether this replica's data planes ACKed (<see cref="ReplicaAcks"/>, one Lease per replica), so
+    /// <c>Programmed</c> counts the clients of every replica, not only the leader's. The xDS streams' events (ACK, NACK,
+    /// in sync, closed; <see cref="AckStateSignal"/>) wake both this replica's Lease write and the Kubernetes source's
+    /// status check, and a changed Lease of another replica wakes the check too; nothing polls every second. All of the
+    /// ACK wiring is here.
+    /// </summary>
+    public static IServiceCollection AddReplicaAcks(this IServiceCollection services)
+    {
+        services.TryAddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value;
+            return new ReplicaAcks(
+                services.GetRequiredService<k8s.IKubernetes>(),
+                new ReplicaAcksOptions { Namespace = options.LeaseNamespace, Identity = services.GetRequiredService<ILeadership>().Identity },
+                LocalAckStates(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<ReplicaAcks>>(),
+                changed: () => services.GetRequiredService<KubernetesSource>().AcksChanged());
+        });
+        services.AddHostedService(services => services.GetRequiredService<ReplicaAcks>());
+        services.TryAddSingleton(services => new DataPlaneAcks(services.GetRequiredService<ReplicaAcks>().AllAcked, services.GetRequiredService<ReplicaAcks>().LocalChanged));
+        services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesSource>().AcksChanged));
+        return services;
+    }
+
+    /// <summary>Per node group of this replica: its current snapshot version and whether every connected client ACKed it.</summary>
+    private static Func<IReadOnlyDictionary<string, GroupAckState>> LocalAckStates(SnapshotCache cache, ClientRegistry clients) => () =>
+        cache.Groups
+            .Select(group => (group, published: cache.GetSnapshot(group)))
+            .Where(g => g.published is not null)
+            .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
+
+    /// <summary>What the Kubernetes source needs of <see cref="ReplicaAcks"/>.</summary>
+    /// <param name="AllAcked">Whether every data plane of every replica ACKed the current snapshots.</param>
+    /// <param name="LocalChanged">Has this replica's ACK state shared now (after a publication).</param>
+    private sealed record DataPlaneAcks(Func<bool> AllAcked, Action LocalChanged);
+}

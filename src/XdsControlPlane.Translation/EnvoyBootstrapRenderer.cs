@@ -1,0 +1,167 @@
+using System.Text.Json.Nodes;
+using Envoy.Config.Bootstrap.V3;
+using Envoy.Config.Cluster.V3;
+using Envoy.Config.Core.V3;
+using Envoy.Config.Endpoint.V3;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Model;
+using UpstreamHttpOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>What an Envoy bootstrap is rendered for: the role, the control plane's address and the node's identity.</summary>
+public sealed record EnvoyBootstrapRequest
+{
+    /// <summary><see cref="DataPlaneRoles.Gateway"/> or <see cref="DataPlaneRoles.Sidecar"/>.</summary>
+    public required string Role { get; init; }
+
+    /// <summary>The control plane's host name or IP address (an IPv6 address without brackets).</summary>
+    public required string XdsHost { get; init; }
+
+    /// <summary>The control plane's xDS port.</summary>
+    public required int XdsPort { get; init; }
+
+    /// <summary>The node id (unique per Envoy); default <c>&lt;role&gt;-1</c>.</summary>
+    public string? NodeId { get; init; }
+
+    /// <summary>The node cluster; default <c>sandboxctl-&lt;role&gt;</c>.</summary>
+    public string? NodeCluster { get; init; }
+
+    /// <summary>The zone the Envoy runs in; default <c>zone-a</c>.</summary>
+    public string? Zone { get; init; }
+}
+
+/// <summary>
+/// Builds the Envoy bootstrap of a gateway or sidecar from the Envoy API types — node (id, cluster, role metadata,
+/// zone), ADS over gRPC to the control plane (LDS and CDS from ADS), the control plane's cluster (HTTP/2 with
+/// keepalive, circuit breakers) and the admin listener — and writes it as YAML or JSON. <c>sandboxctl bootstrap</c>
+/// prints it; the files in <c>envoy-bootstrap/</c> are its default output (a test keeps them equal), and an admission
+/// webhook can inject it.
+/// </summary>
+public static class EnvoyBootstrapRenderer
+{
+    /// <summary>The static cluster that points at the control plane.</summary>
+    public const string ControlPlaneCluster = "xds_control_plane";
+
+    /// <summary>The roles a bootstrap can be rendered for.</summary>
+    public static IReadOnlyList<string> Roles { get; } = [DataPlaneRoles.Gateway, DataPlaneRoles.Sidecar];
+
+    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default
+        .WithTypeRegistry(EnvoyTypeCatalog.Registry)
+        .WithFormatDefaultValues(false)
+        .WithPreserveProtoFieldNames(true));
+
+    /// <summary>The bootstrap for <paramref name="request"/>.</summary>
+    /// <exception cref="ArgumentException">The role is not one of <see cref="Roles"/>, or the port is out of range.</exception>
+    public static Bootstrap Build(EnvoyBootstrapRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!Roles.Contains(request.Role))
+        {
+            throw new ArgumentException($"A bootstrap is rendered for {string.Join(" or ", Roles)}, not '{request.Role}'.", nameof(request));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(request.XdsPort, nameof(request));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(request.XdsPort, 65535, nameof(request));
+        var ads = new ConfigSource { Ads = new AggregatedConfigSource(), ResourceApiVersion = ApiVersion.V3 };
+        return new Bootstrap
+        {
+            Node = new Node
+            {
+                Id = request.NodeId ?? $"{request.Role}-1",
+                Cluster = request.NodeCluster ?? $"sandboxctl-{request.Role}",
+                Metadata = new Struct { Fields = { [DataPlaneRoles.RoleKey] = Value.ForString(request.Role) } },
+                Locality = new Locality { Zone = request.Zone ?? "zone-a" },
+            },
+            DynamicResources = new Bootstrap.Types.DynamicResources
+            {
+                AdsConfig = new ApiConfigSource
+                {
+                    ApiType = ApiConfigSource.Types.ApiType.Grpc,
+                    TransportApiVersion = ApiVersion.V3,
+                    SetNodeOnFirstMessageOnly = true,
+                    GrpcServices = { new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = ControlPlaneCluster } } },
+                },
+                LdsConfig = ads,
+                CdsConfig = ads.Clone(),
+            },
+            StaticResources = new Bootstrap.Types.StaticResources { Clusters = { ControlPlane(request.XdsHost, request.XdsPort) } },
+            Admin = new Admin { Address = AddressOf("127.0.0.1", request.Role == DataPlaneRoles.Gateway ? 9901 : 15000) },
+        };
+    }
+
+    /// <summary>Envoy's own rules (protoc-gen-validate) applied to <paramref name="bootstrap"/>: what Envoy would refuse at start.</summary>
+    public static ValidationResult Validate(Bootstrap bootstrap) => EnvoyRulesValidator.Default.Validate(bootstrap);
+
+    /// <summary><paramref name="bootstrap"/> as protobuf JSON with the proto field names Envoy's own examples use.</summary>
+    public static JsonObject ToJson(Bootstrap bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(bootstrap);
+        return JsonNode.Parse(Formatter.Format(bootstrap))!.AsObject();
+    }
+
+    /// <summary><paramref name="bootstrap"/> as block YAML, after a comment naming the role and how to run it.</summary>
+    public static string ToYaml(Bootstrap bootstrap)
+    {
+        ArgumentNullException.ThrowIfNull(bootstrap);
+        var role = bootstrap.Node?.Metadata?.Fields.TryGetValue(DataPlaneRoles.RoleKey, out var value) == true ? value.StringValue : "data plane";
+        return $"# Envoy bootstrap for a sandboxctl {role}: everything but the control-plane connection comes over ADS.\n"
+            + "# Rendered by sandboxctl bootstrap; run it with envoy -c <file>.\n"
+            + YamlJson.ToYaml(ToJson(bootstrap));
+    }
+
+    private static Cluster ControlPlane(string host, int port) => new()
+    {
+        Name = ControlPlaneCluster,
+        Type = Cluster.Types.DiscoveryType.StrictDns,
+        ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(2)),
+
+        // An IPv6 address resolves only as an IPv6 "name"; V4_PREFERRED would first ask DNS for an A record of "::1".
+        DnsLookupFamily = System.Net.IPAddress.TryParse(host, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? Cluster.Types.DnsLookupFamily.V6Only
+            : Cluster.Types.DnsLookupFamily.V4Preferred,
+        LoadAssignment = new ClusterLoadAssignment
+        {
+            ClusterName = ControlPlaneCluster,
+            Endpoints = { new LocalityLbEndpoints { LbEndpoints = { new LbEndpoint { Endpoint = new Endpoint { Address = AddressOf(host, port) } } } } },
+        },
+
+        // gRPC needs HTTP/2; keepalive notices a dead connection, so Envoy reconnects to another replica.
+        TypedExtensionProtocolOptions =
+        {
+            ["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"] = Any.Pack(new UpstreamHttpOptions
+            {
+                ExplicitHttpConfig = new UpstreamHttpOptions.Types.ExplicitHttpConfig
+                {
+                    Http2ProtocolOptions = new Http2ProtocolOptions
+                    {
+                        ConnectionKeepalive = new KeepaliveSettings
+                        {
+                            Interval = Duration.FromTimeSpan(TimeSpan.FromSeconds(30)),
+                            Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
+                        },
+                    },
+                },
+            }),
+        },
+        CircuitBreakers = new CircuitBreakers
+        {
+            Thresholds =
+            {
+                new CircuitBreakers.Types.Thresholds
+                {
+                    Priority = RoutingPriority.Default,
+                    MaxConnections = 100,
+                    MaxPendingRequests = 100,
+                    MaxRequests = 100000,
+                    MaxRetries = 3,
+                },
+            },
+        },
+    };
+
+    private static Address AddressOf(string host, int port) =>
+        new() { SocketAddress = new SocketAddress { Address = host, PortValue = (uint)port } };
+}

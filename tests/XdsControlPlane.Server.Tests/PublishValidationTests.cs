@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Envoy.Config.Cluster.V3;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
+using Serilog.Core;
+using Serilog.Events;
+using XdsControlPlane.Model;
+using XdsControlPlane.Translation;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>Envoy's rules applied before publishing, in the real host: a resource Envoy would NACK is never served.</summary>
+public sealed class PublishValidationTests
+{
+    private const int ResourceInvalidEvent = 1110;
+    private const int SnapshotRejectedEvent = 1104;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private string _directory = null!;
+
+    [SetUp]
+    public void CreateDirectory()
+    {
+        _directory = Directory.CreateTempSubdirectory("xdscp-validation-").FullName;
+        foreach (var file in Directory.GetFiles(RepoPath("examples", "shop")))
+        {
+            File.Copy(file, Path.Combine(_directory, Path.GetFileName(file)));
+        }
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
+    [Test]
+    public async Task Publish_TranslatorProducesAnInvalidCluster_PreviousVersionStaysServedErrorNamesTheFieldOnceAndTheRestIsPublished()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var log = new Collector();
+        var translation = new CorruptingTranslation(new RouteGroupTranslation(new RouteGroupTranslator()));
+        await using var host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            Loopback = true,
+            ManifestsDirectory = _directory,
+            ExtraLogSink = log,
+            ExtraServices = services => services.AddSingleton<IRoutingTranslation>(translation),
+        });
+        var published = Signal(host, DataPlaneRoles.Sidecar);
+        await host.StartAsync(cancel.Token);
+        await published.Task.WaitAsync(cancel.Token);
+        var before = host.Snapshots.GetSnapshot(DataPlaneRoles.Sidecar)!.Snapshot;
+        var victim = before.Resources(TypeUrls.Cluster).Keys.Order(StringComparer.Ordinal).First();
+
+        // The translator now breaks that cluster; a new Service changes the rest, so a new snapshot is still due.
+        translation.Corrupt = victim;
+        published = Signal(host, DataPlaneRoles.Sidecar);
+        await File.WriteAllTextAsync(Path.Combine(_directory, "extra.yaml"), """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: extra, namespace: shop}
+            spec:
+              clusterIP: 10.96.0.99
+              ports:
+              - {name: http, port: 8080}
+            """, cancel.Token);
+        await published.Task.WaitAsync(cancel.Token);
+        var after = host.Snapshots.GetSnapshot(DataPlaneRoles.Sidecar)!.Snapshot;
+
+        var errors = log.Events.Where(e => e.EventId == ResourceInvalidEvent).Select(e => e.Text).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Version, Is.Not.EqualTo(before.Version), "the valid changes are published");
+            Assert.That(after.Resources(TypeUrls.Cluster).Keys, Has.Some.Contains("extra"));
+            Assert.That(after.Find(TypeUrls.Cluster, victim)!.Version, Is.EqualTo(before.Find(TypeUrls.Cluster, victim)!.Version), "the broken cluster keeps the version served before");
+            Assert.That(((Cluster)after.Find(TypeUrls.Cluster, victim)!.Message).ConnectTimeout.ToTimeSpan(), Is.GreaterThan(TimeSpan.Zero));
+            Assert.That(errors, Has.Length.EqualTo(1), "logged once, though every node group has the cluster");
+            Assert.That(errors.Single(), Does.Contain(victim).And.Contain("connect_timeout"));
+            Assert.That(log.Events.Where(e => e.EventId == SnapshotRejectedEvent), Is.Empty);
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Publish_AllValid_ServedWithoutErrors()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var log = new Collector();
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = _directory, ExtraLogSink = log });
+        var published = Signal(host, DataPlaneRoles.Gateway);
+        await host.StartAsync(cancel.Token);
+        await published.Task.WaitAsync(cancel.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.Snapshots.GetSnapshot(DataPlaneRoles.Gateway)!.Snapshot.Resources(TypeUrls.Listener), Is.Not.Empty);
+            Assert.That(log.Events.Where(e => e.Level >= LogEventLevel.Warning).Select(e => e.Text), Is.Empty);
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    private static TaskCompletionSource Signal(ServerHost host, string group)
+    {
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var watch = host.Snapshots.Watch(group, () => signal.TrySetResult());
+        _ = signal.Task.ContinueWith(_ => watch.Dispose(), TaskScheduler.Default);
+        return signal;
+    }
+
+    private static string RepoPath(params string[] parts)
+    {
+        var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "XdsControlPlane.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return Path.Combine([directory!.FullName, .. parts]);
+    }
+
+    /// <summary>The real translation, with one cluster given a negative connect timeout (Envoy requires it positive).</summary>
+    private sealed class CorruptingTranslation(IRoutingTranslation inner) : IRoutingTranslation
+    {
+        public volatile string? Corrupt;
+
+        public TranslationResult Translate(RoutingInputs inputs)
+        {
+            var result = inner.Translate(inputs);
+            if (Corrupt is not { } name)
+            {
+                return result;
+            }
+
+            return result with
+            {
+                Groups = result.Groups.ToDictionary(
+                    g => g.Key,
+                    g => (IReadOnlyList<XdsResource>)[.. g.Value.Select(r => r.TypeUrl == TypeUrls.Cluster && r.Name == name ? Broken((Cluster)r.Message) : r)]),
+            };
+        }
+
+        private static XdsResource Broken(Cluster cluster)
+        {
+            var broken = cluster.Clone();
+            broken.ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(-1));
+            return XdsResource.Create(broken);
+        }
+    }
+
+    private sealed class Collector : ILogEventSink
+    {
+        private readonly ConcurrentQueue<LogEvent> _events = new();
+
+        public IEnumerable<(int? EventId, LogEventLevel Level, string Text)> Events =>
+            _events.Select(e => (EventIdOf(e), e.Level, e.RenderMessage(System.Globalization.CultureInfo.InvariantCulture)));
+
+        public void Emit(LogEvent logEvent) => _events.Enqueue(logEvent);
+
+        private static int? EventIdOf(LogEvent e) =>
+            e.Properties.TryGetValue("EventId", out var id) && id is StructureValue s && s.Properties.FirstOrDefault(p => p.Name == "Id")?.Value is ScalarValue { Value: int value } ? value : null;
+    }
+}
