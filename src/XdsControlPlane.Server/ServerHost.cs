@@ -94,7 +94,7 @@ public sealed class ServerHost : IAsyncDisposable
             xds.MaxStreamAge = options.MaxStreamAge;
             xds.MaxRequestBytes = options.MaxRequestBytes;
         });
-        builder.Services.AddSingleton(new RouteGroupTranslator(options.Translation));
+        builder.Services.AddSingleton(new RoutingTranslator(options.Translation));
         builder.Services.AddSingleton<SnapshotPublisher>();
         builder.Services.AddSingleton(new DebugRequestGate(DebugRequestGate.DefaultLimit));
         builder.Services.AddSingleton(new DebugAccess(options.DebugToken));

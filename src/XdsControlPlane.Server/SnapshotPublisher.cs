@@ -9,7 +9,7 @@ namespace XdsControlPlane.Server;
 /// Kubernetes) call <see cref="Publish"/>; calls are serialized. A snapshot equal to the one in force is not
 /// published again and not logged; one that fails the consistency check is logged as an error with its problems.
 /// </summary>
-internal sealed class SnapshotPublisher(SnapshotCache cache, RouteGroupTranslator translator, ILogger<SnapshotPublisher> logger)
+internal sealed class SnapshotPublisher(SnapshotCache cache, RoutingTranslator translator, ILogger<SnapshotPublisher> logger)
 {
     private readonly Lock _gate = new();
 

@@ -8,15 +8,15 @@ namespace XdsControlPlane.Translation;
 
 /// <summary>Which routing-key carriers and matcher fields a data plane understands.</summary>
 /// <param name="CookieAndQuery">Also match the key in the cookie and the query parameter (gateways).</param>
-/// <param name="LegacyHeaderMatchers">Use the original <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c>/<c>present_match</c> fields instead of <c>string_match</c> (proxyless gRPC: every client generation parses them).</param>
+/// <param name="OriginalHeaderMatcherFields">Use the original <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c>/<c>present_match</c> fields instead of <c>string_match</c> (proxyless gRPC: every client generation parses them).</param>
 /// <param name="Connect">Add a CONNECT route so clients can tunnel TCP to the Service port (gateways).</param>
-internal sealed record RouteFlavor(bool CookieAndQuery, bool LegacyHeaderMatchers, bool Connect);
+internal sealed record RouteFlavor(bool CookieAndQuery, bool OriginalHeaderMatcherFields, bool Connect);
 
 /// <summary>
 /// Builds the routes of one Service port: for every keyed route one Envoy route per key carrier (header, baggage
 /// member, and at gateways cookie and query parameter), most specific first, then the baseline route.
 /// </summary>
-#pragma warning disable CS0612 // gRPC clients get the deprecated exact_match/prefix_match/safe_regex_match fields (see RouteGroupTranslator).
+#pragma warning disable CS0612 // gRPC clients get the deprecated exact_match/prefix_match/safe_regex_match fields (see GrpcAssembler).
 internal sealed class RouteTranslator(TranslationOptions options)
 {
     private const string DefaultRetryOn = "5xx,reset,connect-failure,refused-stream";
@@ -157,7 +157,7 @@ internal sealed class RouteTranslator(TranslationOptions options)
             }
             else if (header.Prefix is { } prefix)
             {
-                yield return flavor.LegacyHeaderMatchers
+                yield return flavor.OriginalHeaderMatcherFields
                     ? new HeaderMatcher { Name = name, PrefixMatch = prefix }
                     : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { Prefix = prefix } };
             }
@@ -173,12 +173,12 @@ internal sealed class RouteTranslator(TranslationOptions options)
     }
 
     private static HeaderMatcher Exact(string name, string value, RouteFlavor flavor) =>
-        flavor.LegacyHeaderMatchers
+        flavor.OriginalHeaderMatcherFields
             ? new HeaderMatcher { Name = name, ExactMatch = value }
             : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { Exact = value } };
 
     private static HeaderMatcher RegexMatch(string name, string pattern, RouteFlavor flavor) =>
-        flavor.LegacyHeaderMatchers
+        flavor.OriginalHeaderMatcherFields
             ? new HeaderMatcher { Name = name, SafeRegexMatch = new RegexMatcher { Regex = pattern } }
             : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { SafeRegex = new RegexMatcher { Regex = pattern } } };
 }
