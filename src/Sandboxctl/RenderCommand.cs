@@ -56,6 +56,6 @@ internal static class RenderCommand
         var groups = translation.Groups
             .Where(g => role is null || g.Key == role)
             .Select(g => (g.Key, Snapshot.Create(g.Value), (DateTimeOffset?)null));
-        return (SnapshotJson.Document(groups, withResources: true), [.. manifests.Problems, .. translation.Problems]);
+        return (SnapshotJson.Document(groups, withResources: true), [.. manifests.Problems, .. manifests.Unreported(translation.Problems)]);
     }
 }
