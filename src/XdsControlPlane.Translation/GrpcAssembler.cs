@@ -54,17 +54,19 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
 
     public override IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters)
     {
-        var segments = new List<IReadOnlyList<XdsResource>>(_ports.Count + 1);
+        // One segment per HTTP port, in table order, then the clusters.
+        var segments = new IReadOnlyList<XdsResource>[_ports.Count + 1];
+        var next = 0;
         foreach (var port in ports.All)
         {
             if (_ports.TryGetValue(port.Id, out var resources))
             {
-                segments.Add(resources.Resources);
+                segments[next++] = resources.Resources;
             }
         }
 
-        segments.Add(clusters.Grpc);
-        return new SegmentedList<XdsResource>(segments.ToArray());
+        segments[next] = clusters.Grpc;
+        return new SegmentedList<XdsResource>(segments);
     }
 
     private PortResources AssemblePort(ServicePortState port, PortResources? previous)
