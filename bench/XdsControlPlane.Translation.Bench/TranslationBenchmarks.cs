@@ -14,7 +14,7 @@ public class TranslationBenchmarks
 {
     private const int Services = 1000;
     private RoutingInputs _inputs = null!;
-    private RouteGroupTranslator _warm = null!;
+    private RoutingTranslator _warm = null!;
     private RouteGroup[] _edits = [];
     private int _turn;
 
@@ -25,13 +25,13 @@ public class TranslationBenchmarks
     public void Setup()
     {
         _inputs = new RoutingInputs([.. ShopGenerator.Inventory(Services), .. Enumerable.Range(0, RouteGroups).Select(i => ShopGenerator.RouteGroup(i, Services, "/api"))]);
-        _warm = new RouteGroupTranslator();
+        _warm = new RoutingTranslator();
         _warm.Translate(_inputs);
         _edits = [ShopGenerator.RouteGroup(RouteGroups / 2, Services, "/v2"), ShopGenerator.RouteGroup(RouteGroups / 2, Services, "/v3")];
     }
 
     [Benchmark(Baseline = true, Description = "full translation")]
-    public int Full() => Count(new RouteGroupTranslator().Translate(_inputs));
+    public int Full() => Count(new RoutingTranslator().Translate(_inputs));
 
     [Benchmark(Description = "one RouteGroup changed")]
     public int Incremental()

@@ -52,10 +52,10 @@ internal static class RenderCommand
             _ => throw new CliException($"{path.FullName} does not exist.", "Pass a manifest file or a directory with -f.", ExitCodes.UserError),
         };
         var manifests = new LastGoodManifestSet().Apply(files);
-        var translation = new RouteGroupTranslator().Translate(manifests.Inputs);
+        var translation = new RoutingTranslator().Translate(manifests.Inputs);
         var groups = translation.Groups
             .Where(g => role is null || g.Key == role)
             .Select(g => (g.Key, Snapshot.Create(g.Value), (DateTimeOffset?)null));
-        return (SnapshotJson.Document(groups, withResources: true), [.. manifests.Problems, .. translation.Problems]);
+        return (SnapshotJson.Document(groups, withResources: true), [.. manifests.Problems, .. manifests.Unreported(translation.Problems)]);
     }
 }

@@ -220,7 +220,7 @@ public sealed class KubernetesSource : BackgroundService
         }
 
         var result = _manifests.Apply(files);
-        var problems = _publish(result.Inputs);
+        var problems = result.Unreported(_publish(result.Inputs));
         HasSynced = true;
         foreach (var problem in _problemLog.Fresh([.. result.Problems.Select(p => p.ToString()), .. problems.Select(p => p.ToString())]))
         {

@@ -1,6 +1,5 @@
 using k8s;
 using k8s.LeaderElection;
-using k8s.Autorest;
 using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Hosting;
 
@@ -35,20 +34,19 @@ public sealed record LeaseLeadershipOptions
 /// </summary>
 public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions options, ILogger<LeaseLeadership> logger) : BackgroundService, ILeadership
 {
+    private readonly LeaseLock _lease = new(client, options.Namespace, options.Name, options.Identity);
     private volatile bool _leading;
 
     /// <inheritdoc />
     public string Identity => options.Identity;
 
-    /// <summary>Whether this replica holds the Lease now.</summary>
     /// <inheritdoc />
     public bool IsLeader => _leading;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var lease = new LeaseLock(client, options.Namespace, options.Name, options.Identity);
-        var config = new LeaderElectionConfig(lease)
+        var config = new LeaderElectionConfig(_lease)
         {
             LeaseDuration = options.LeaseDuration,
             RenewDeadline = options.RenewDeadline,
@@ -77,8 +75,14 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
         {
             _leading = false;
         }
+    }
 
-        await ReleaseAsync(lease).ConfigureAwait(false);
+    /// <inheritdoc />
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The election loop ends first, so it cannot renew after the release; the host's client is still open here.
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await ReleaseAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -87,12 +91,13 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
     /// <c>ReleaseOnCancel</c> does. Only a Lease this replica still holds is touched; the update is conditional on its
     /// resource version, so it never clears a newer holder.
     /// </summary>
-    private async Task ReleaseAsync(LeaseLock lease)
+    private async Task ReleaseAsync(CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(options.RenewDeadline);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.RenewDeadline);
         try
         {
-            var record = await lease.GetAsync(timeout.Token).ConfigureAwait(false);
+            var record = await _lease.GetAsync(timeout.Token).ConfigureAwait(false);
             if (record?.HolderIdentity != options.Identity)
             {
                 return;
@@ -106,12 +111,12 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
                 RenewTime = DateTime.UtcNow,
                 LeaderTransitions = record.LeaderTransitions,
             };
-            if (await lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false))
+            if (await _lease.UpdateAsync(released, timeout.Token).ConfigureAwait(false))
             {
                 KubernetesLog.LeaseReleased(logger, options.Identity, options.Namespace, options.Name);
             }
         }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException or OperationCanceledException)
+        catch (Exception e)
         {
             // The Lease then runs out on its own; another replica takes over after LeaseDuration.
             KubernetesLog.LeaseReleaseFailed(logger, options.Namespace, options.Name, e.Message);

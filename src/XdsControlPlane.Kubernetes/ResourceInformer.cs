@@ -36,6 +36,7 @@ internal interface IResourceSource
 /// <param name="source">What to list and watch.</param>
 /// <param name="clock">Time, for backoff.</param>
 /// <param name="logger">Where list/watch trouble is logged.</param>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The loop's CancellationTokenSource is cancelled and disposed by the last runner to leave.")]
 internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -43,7 +44,9 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
     private Action[] _changed = [];
     private Action<JsonObject>[] _observers = [];
+    private readonly CancellationTokenSource _loopStop = new();
     private Task? _running;
+    private int _runners;
 
     /// <summary>The kind watched.</summary>
     public string Kind => source.Kind;
@@ -85,14 +88,38 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     }
 
     /// <summary>
-    /// Lists and watches until <paramref name="cancellationToken"/> fires. The first call starts the loop; later calls
-    /// (other components sharing the informer) return the same run.
+    /// Lists and watches for as long as any component sharing the informer runs: the first call starts the loop, each
+    /// call returns when its own <paramref name="cancellationToken"/> fires, and the last one to leave stops the loop
+    /// and waits for it. So a component stops on its own schedule, never waiting for another one's shutdown.
     /// </summary>
-    public Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
+        Task loop;
         lock (_gate)
         {
-            return _running ??= Task.Run(() => LoopAsync(cancellationToken), cancellationToken);
+            _runners++;
+            _running ??= Task.Run(() => LoopAsync(_loopStop.Token), CancellationToken.None);
+            loop = _running;
+        }
+
+        try
+        {
+            await loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        finally
+        {
+            bool last;
+            lock (_gate)
+            {
+                last = --_runners == 0;
+            }
+
+            if (last)
+            {
+                await _loopStop.CancelAsync().ConfigureAwait(false);
+                await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                _loopStop.Dispose();
+            }
         }
     }
 

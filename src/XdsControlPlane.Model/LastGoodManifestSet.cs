@@ -9,7 +9,25 @@ public sealed record ManifestFile(string Path, ManifestReadResult Contents);
 /// <param name="Inputs">The objects translation should use.</param>
 /// <param name="Problems">Every problem, each naming file, document, object and field where known.</param>
 /// <param name="KeptLastGood">Objects whose current version is broken and whose previous good version stays in force.</param>
-public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<ResourceKey> KeptLastGood);
+public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<ResourceKey> KeptLastGood)
+{
+    /// <summary>
+    /// Those of <paramref name="translationProblems"/> that <see cref="Problems"/> does not report already (the same
+    /// object, field and reason): translating a last good version whose reference broke finds the reference problem
+    /// validation reported, in the same words, and it is reported once, with its file.
+    /// </summary>
+    public IReadOnlyList<ManifestProblem> Unreported(IReadOnlyList<ManifestProblem> translationProblems)
+    {
+        ArgumentNullException.ThrowIfNull(translationProblems);
+        if (translationProblems.Count == 0 || Problems.Count == 0)
+        {
+            return translationProblems;
+        }
+
+        var reported = Problems.Select(p => (p.Resource, p.FieldPath, p.Reason)).ToHashSet();
+        return [.. translationProblems.Where(p => !reported.Contains((p.Resource, p.FieldPath, p.Reason)))];
+    }
+}
 
 /// <summary>
 /// Turns the files of a manifest directory into the objects in force, keeping the last good version of every

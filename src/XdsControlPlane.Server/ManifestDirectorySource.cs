@@ -174,7 +174,7 @@ internal sealed class ManifestDirectorySource(
         {
 
             var result = _manifests.Apply(files);
-            var translationProblems = publisher.Publish(result.Inputs);
+            var translationProblems = result.Unreported(publisher.Publish(result.Inputs));
             IReadOnlyList<ManifestProblem> problems = [.. result.Problems, .. translationProblems];
             Report(problems, result.KeptLastGood);
             var inputs = result.Inputs;

@@ -10,8 +10,8 @@ internal interface IRoutingTranslation
     TranslationResult Translate(RoutingInputs inputs);
 }
 
-/// <summary>The product's translation (<see cref="RouteGroupTranslator"/>).</summary>
-internal sealed class RouteGroupTranslation(RouteGroupTranslator translator) : IRoutingTranslation
+/// <summary>The product's translation (<see cref="RoutingTranslator"/>).</summary>
+internal sealed class RoutingTranslation(RoutingTranslator translator) : IRoutingTranslation
 {
     /// <inheritdoc />
     public TranslationResult Translate(RoutingInputs inputs) => translator.Translate(inputs);

@@ -44,7 +44,7 @@ public static class ServerServiceCollectionExtensions
         });
 
     /// <summary>
-    /// Translation (<see cref="RouteGroupTranslator"/>), the node grouping it publishes for
+    /// Translation (<see cref="RoutingTranslator"/>), the node grouping it publishes for
     /// (<see cref="DataPlaneGroupResolver"/>), Envoy's rules applied before publishing (<see cref="ResourceValidation"/>)
     /// and the <see cref="SnapshotPublisher"/> the sources publish through.
     /// </summary>
@@ -52,8 +52,8 @@ public static class ServerServiceCollectionExtensions
     {
         services.AddValidatedOptions<PublishOptions>(options => configure?.Invoke(options), options => options.Validate());
         services.TryAddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
-        services.TryAddSingleton(services => new RouteGroupTranslator(services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
-        services.TryAddSingleton<IRoutingTranslation, RouteGroupTranslation>();
+        services.TryAddSingleton(services => new RoutingTranslator(services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
+        services.TryAddSingleton<IRoutingTranslation, RoutingTranslation>();
         services.TryAddSingleton(EnvoyRulesValidator.Default);
         services.TryAddSingleton<ResourceValidation>();
         services.TryAddSingleton<SnapshotPublisher>();

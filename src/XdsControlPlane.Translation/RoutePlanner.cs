@@ -57,6 +57,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
     {
         var routes = new List<(ServicePortId, PlannedRoute)>();
         var problems = new List<ManifestProblem>();
+        var unresolved = false;
         var ns = group.Metadata.Namespace;
         var rules = group.Spec.Routes ?? [];
         for (var i = 0; i < rules.Count; i++)
@@ -67,7 +68,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
             var baseline = inputs.FindService(baselineNs, baselineName);
             if (baseline is null)
             {
-                problems.Add(new ManifestProblem(group.Key, $"{path}.service", $"Service {baselineNs}/{baselineName} does not exist; route skipped") { Kind = ProblemKind.UnresolvedReference });
+                unresolved = true;
                 continue;
             }
 
@@ -83,12 +84,16 @@ internal sealed class RoutePlanner(TranslationOptions options)
                 var to = rule.To ?? [];
                 for (var d = 0; d < to.Count && destinations is not null; d++)
                 {
-                    var destination = ResolveDestination(to[d], ns, baseline, port, inputs, out var problem);
+                    var destination = ResolveDestination(to[d], ns, baseline, port, inputs, out var resolution);
                     if (destination is null)
                     {
-                        if (problem is not null)
+                        if (resolution == Resolution.Unresolved)
                         {
-                            problems.Add(new ManifestProblem(group.Key, $"{path}.to[{d}]", problem) { Kind = ProblemKind.UnresolvedReference });
+                            unresolved = true;
+                        }
+                        else if (resolution == Resolution.ForkWithoutPort)
+                        {
+                            problems.Add(new ManifestProblem(group.Key, $"{path}.to[{d}].sandbox", $"Sandbox {ns}/{to[d].Sandbox}'s fork of Service {baseline.Metadata.Name} has no port {port.Port.ToString(CultureInfo.InvariantCulture)}; route skipped") { Kind = ProblemKind.UnresolvedReference });
                         }
 
                         destinations = null;
@@ -107,24 +112,31 @@ internal sealed class RoutePlanner(TranslationOptions options)
             }
         }
 
-        return new Plan(routes, problems);
+        return new Plan(routes, unresolved ? [.. ReferenceProblems(group, inputs), .. problems] : problems);
     }
 
-    private PlannedDestination? ResolveDestination(Destination destination, string ns, KubeService baseline, KubeServicePort port, RoutingInputs inputs, out string? problem)
+    /// <summary>
+    /// The unresolved references of <paramref name="source"/>, in the validator's words: a reference is checked (and
+    /// worded) in one place. Validation rejects such an object, so translation meets one only as a last good version
+    /// kept in force, or when what it refers to was itself rejected; where validation reported the same problem, the
+    /// source reports it once (<see cref="ManifestSetResult.Unreported"/>).
+    /// </summary>
+    private static IEnumerable<ManifestProblem> ReferenceProblems(IManifestObject source, RoutingInputs inputs) =>
+        ManifestValidator.Validate(source, inputs).Where(p => p.Kind == ProblemKind.UnresolvedReference);
+
+    private PlannedDestination? ResolveDestination(Destination destination, string ns, KubeService baseline, KubeServicePort port, RoutingInputs inputs, out Resolution resolution)
     {
-        problem = null;
+        resolution = Resolution.Unresolved;
         var weight = destination.Weight ?? 100;
-        var portText = port.Port.ToString(CultureInfo.InvariantCulture);
         if (destination.Service is { } reference)
         {
             var (serviceNs, name) = RoutingInputs.ParseServiceReference(reference, ns);
-            var service = inputs.FindService(serviceNs, name);
-            if (service?.FindPort(port.Port) is null)
+            if (inputs.FindService(serviceNs, name)?.FindPort(port.Port) is null)
             {
-                problem = $"Service {serviceNs}/{name} {(service is null ? "does not exist" : "has no port " + portText)}; route skipped";
                 return null;
             }
 
+            resolution = Resolution.Resolved;
             return new PlannedDestination(new ServicePortId(serviceNs, name, port.Port).ClusterName(options.ClusterDomain), weight, null);
         }
 
@@ -133,21 +145,23 @@ internal sealed class RoutePlanner(TranslationOptions options)
             var fork = inputs.FindForkService(ns, sandbox, baseline.Metadata.Name);
             if (fork?.FindPort(port.Port) is null)
             {
-                problem = $"Sandbox {ns}/{sandbox} has no fork of Service {baseline.Metadata.Name} with port {portText}; route skipped";
+                // Validation checks that the fork exists, not its ports.
+                resolution = fork is null ? Resolution.Unresolved : Resolution.ForkWithoutPort;
                 return null;
             }
 
+            resolution = Resolution.Resolved;
             return new PlannedDestination(new ServicePortId(ns, fork.Metadata.Name, port.Port).ClusterName(options.ClusterDomain), weight, null);
         }
 
         var workload = inputs.FindLocalWorkload(ns, destination.LocalWorkload ?? "");
         if (workload is null || !(workload.Spec.Ports ?? []).Any(p => p.Port == port.Port))
         {
-            problem = $"LocalWorkload {ns}/{destination.LocalWorkload} {(workload is null ? "does not exist" : "does not serve port " + portText)}; route skipped";
             return null;
         }
 
         // A disconnected laptop withdraws its routes: requests fall back to the baseline without a problem report.
+        resolution = Resolution.Resolved;
         return workload.IsRoutable ? new PlannedDestination(LocalClusterName(workload, port.Port), weight, workload) : null;
     }
 
@@ -163,10 +177,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
 
         if (baseline is null || key is null)
         {
-            var problem = baseline is null
-                ? new ManifestProblem(workload.Key, "spec.service", $"Service {ns}/{workload.Spec.Service} does not exist; not routed") { Kind = ProblemKind.UnresolvedReference }
-                : new ManifestProblem(workload.Key, "spec.sandbox", $"Sandbox {ns}/{workload.Spec.Sandbox} does not exist; not routed") { Kind = ProblemKind.UnresolvedReference };
-            return new Plan([], [problem]);
+            return new Plan([], [.. ReferenceProblems(workload, inputs)]);
         }
 
         if (!workload.IsRoutable)
@@ -214,6 +225,18 @@ internal sealed class RoutePlanner(TranslationOptions options)
     /// <summary>The cluster that carries a LocalWorkload's port through the tunnel broker.</summary>
     public static string LocalClusterName(LocalWorkload workload, int port) =>
         string.Create(CultureInfo.InvariantCulture, $"local|{port}||{workload.Metadata.Name}.{workload.Metadata.Namespace}");
+
+    private enum Resolution
+    {
+        /// <summary>Resolved (a disconnected LocalWorkload resolves to no destination, without a problem).</summary>
+        Resolved,
+
+        /// <summary>A reference the validator checks does not resolve.</summary>
+        Unresolved,
+
+        /// <summary>The Sandbox's fork exists but lacks the port (validation does not check it).</summary>
+        ForkWithoutPort,
+    }
 
     private static IEnumerable<KubeServicePort> PortsOf(KubeService service, int? only) =>
         service.Spec.Ports.Where(p => p.Protocol == "TCP" && PortProtocols.Of(p).IsHttp() && (only is null || p.Port == only));

@@ -8,18 +8,22 @@ namespace XdsControlPlane.Translation;
 
 /// <summary>Which routing-key carriers and matcher fields a data plane understands.</summary>
 /// <param name="CookieAndQuery">Also match the key in the cookie and the query parameter (gateways).</param>
-/// <param name="LegacyHeaderMatchers">Use the original <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c>/<c>present_match</c> fields instead of <c>string_match</c> (proxyless gRPC: every client generation parses them).</param>
+/// <param name="OriginalHeaderMatcherFields">Use the original <c>exact_match</c>/<c>prefix_match</c>/<c>safe_regex_match</c>/<c>present_match</c> fields instead of <c>string_match</c> (proxyless gRPC: every client generation parses them).</param>
 /// <param name="Connect">Add a CONNECT route so clients can tunnel TCP to the Service port (gateways).</param>
-internal sealed record RouteFlavor(bool CookieAndQuery, bool LegacyHeaderMatchers, bool Connect);
+internal sealed record RouteFlavor(bool CookieAndQuery, bool OriginalHeaderMatcherFields, bool Connect);
 
 /// <summary>
 /// Builds the routes of one Service port: for every keyed route one Envoy route per key carrier (header, baggage
-/// member, and at gateways cookie and query parameter), most specific first, then the baseline route.
+/// member, and at gateways cookie and query parameter), most specific first, then the baseline route. A route matched
+/// by cookie or query parameter forwards the key in the routing-key header, which applications propagate to the next
+/// hop (a browser's cookie or URL does not travel with the fork's own calls).
 /// </summary>
-#pragma warning disable CS0612 // gRPC clients get the deprecated exact_match/prefix_match/safe_regex_match fields (see RouteGroupTranslator).
+#pragma warning disable CS0612 // gRPC clients get the deprecated exact_match/prefix_match/safe_regex_match fields (see GrpcAssembler).
 internal sealed class RouteTranslator(TranslationOptions options)
 {
     private const string DefaultRetryOn = "5xx,reset,connect-failure,refused-stream";
+    private const string CookieCarrier = "cookie";
+    private const string QueryCarrier = "query";
 
     /// <summary>The routes for a Service port whose baseline cluster is <paramref name="baselineCluster"/>.</summary>
     public IEnumerable<Route> Routes(string baselineCluster, bool http, IReadOnlyList<PlannedRoute> keyed, RouteFlavor flavor)
@@ -30,7 +34,13 @@ internal sealed class RouteTranslator(TranslationOptions options)
             {
                 foreach (var (carrier, match) in KeyMatches(planned.RoutingKey, flavor))
                 {
-                    yield return KeyedRoute(planned, carrier, match, flavor);
+                    var route = KeyedRoute(planned, carrier, match, flavor);
+                    if (carrier is CookieCarrier or QueryCarrier)
+                    {
+                        ForwardKey(route, planned);
+                    }
+
+                    yield return route;
                 }
             }
 
@@ -72,8 +82,8 @@ internal sealed class RouteTranslator(TranslationOptions options)
         if (flavor.CookieAndQuery)
         {
             var cookie = System.Text.RegularExpressions.Regex.Escape(options.CookieName);
-            yield return ("cookie", new RouteMatch { Headers = { RegexMatch("cookie", $"^(?:.*;)?[ \\t]*{cookie}={escaped}[ \\t]*(?:;.*)?$", flavor) } });
-            yield return ("query", new RouteMatch
+            yield return (CookieCarrier, new RouteMatch { Headers = { RegexMatch("cookie", $"^(?:.*;)?[ \\t]*{cookie}={escaped}[ \\t]*(?:;.*)?$", flavor) } });
+            yield return (QueryCarrier, new RouteMatch
             {
                 QueryParameters = { new QueryParameterMatcher { Name = options.QueryParameter, StringMatch = new StringMatcher { Exact = key } } },
             });
@@ -131,6 +141,19 @@ internal sealed class RouteTranslator(TranslationOptions options)
         return route;
     }
 
+    /// <summary>
+    /// Adds the routing-key header with the key that matched, replacing any value the request had: this hop was routed
+    /// by that key, so the next hops must be too (a stale or different header would send the fork's own calls elsewhere).
+    /// A rule that sets the header itself (<c>requestHeadersToAdd</c>) keeps its value.
+    /// </summary>
+    private void ForwardKey(Route route, PlannedRoute planned)
+    {
+        if (route.RequestHeadersToAdd.All(h => !string.Equals(h.Header.Key, options.RoutingKeyHeader, StringComparison.Ordinal)))
+        {
+            route.RequestHeadersToAdd.Add(Header(options.RoutingKeyHeader, planned.RoutingKey));
+        }
+    }
+
     private static IEnumerable<HeaderValueOption> LocalWorkloadHeaders(PlannedDestination destination)
     {
         if (destination.LocalWorkload is { } workload)
@@ -157,7 +180,7 @@ internal sealed class RouteTranslator(TranslationOptions options)
             }
             else if (header.Prefix is { } prefix)
             {
-                yield return flavor.LegacyHeaderMatchers
+                yield return flavor.OriginalHeaderMatcherFields
                     ? new HeaderMatcher { Name = name, PrefixMatch = prefix }
                     : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { Prefix = prefix } };
             }
@@ -173,12 +196,12 @@ internal sealed class RouteTranslator(TranslationOptions options)
     }
 
     private static HeaderMatcher Exact(string name, string value, RouteFlavor flavor) =>
-        flavor.LegacyHeaderMatchers
+        flavor.OriginalHeaderMatcherFields
             ? new HeaderMatcher { Name = name, ExactMatch = value }
             : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { Exact = value } };
 
     private static HeaderMatcher RegexMatch(string name, string pattern, RouteFlavor flavor) =>
-        flavor.LegacyHeaderMatchers
+        flavor.OriginalHeaderMatcherFields
             ? new HeaderMatcher { Name = name, SafeRegexMatch = new RegexMatcher { Regex = pattern } }
             : new HeaderMatcher { Name = name, StringMatch = new StringMatcher { SafeRegex = new RegexMatcher { Regex = pattern } } };
 }

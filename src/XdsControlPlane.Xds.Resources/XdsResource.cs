@@ -102,6 +102,51 @@ public sealed class XdsResource
         return new XdsResource(name, typeUrl, message, packed, version, references);
     }
 
+    /// <summary>
+    /// A route configuration named <paramref name="name"/> of <paramref name="virtualHosts"/>, serialized by copying each
+    /// host's own serialization instead of serializing the whole message again, so a large route configuration whose
+    /// hosts are cached costs a copy of their bytes. Protobuf writes the name, then the virtual hosts in order, so the
+    /// bytes equal a fresh serialization of the message.
+    /// </summary>
+    /// <param name="name">The route configuration name.</param>
+    /// <param name="virtualHosts">
+    /// The virtual hosts in order, each with exactly its own serialization (<c>host.ToByteString()</c>). The hosts are
+    /// shared, not copied: treat them as read-only.
+    /// </param>
+    /// <param name="version">
+    /// The version, derived from the content alone (for example a hash of the name and of each host's bytes) so that
+    /// identical content gives identical versions on every replica.
+    /// </param>
+    /// <param name="references">The clusters the hosts route to, when the caller knows them; null to read them from the hosts.</param>
+    /// <exception cref="ArgumentException">The name or the version is empty.</exception>
+    public static XdsResource CreateRouteConfiguration(string name, IReadOnlyList<(VirtualHost Host, ByteString Serialized)> virtualHosts, string version, ResourceReferences? references = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(virtualHosts);
+        ArgumentException.ThrowIfNullOrEmpty(version);
+        var config = new RouteConfiguration { Name = name };
+        var size = CodedOutputStream.ComputeTagSize(RouteConfiguration.NameFieldNumber) + CodedOutputStream.ComputeStringSize(name);
+        foreach (var (host, serialized) in virtualHosts)
+        {
+            config.VirtualHosts.Add(host);
+            size += CodedOutputStream.ComputeTagSize(RouteConfiguration.VirtualHostsFieldNumber) + CodedOutputStream.ComputeBytesSize(serialized);
+        }
+
+        // Every byte is written below: no need to zero a buffer that can be megabytes.
+        var buffer = GC.AllocateUninitializedArray<byte>(size);
+        var output = new CodedOutputStream(buffer);
+        output.WriteTag(RouteConfiguration.NameFieldNumber, WireFormat.WireType.LengthDelimited);
+        output.WriteString(name);
+        foreach (var (_, serialized) in virtualHosts)
+        {
+            output.WriteTag(RouteConfiguration.VirtualHostsFieldNumber, WireFormat.WireType.LengthDelimited);
+            output.WriteBytes(serialized);
+        }
+
+        output.CheckNoSpaceLeft();
+        return CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, references ?? ResourceReferences.Of(config));
+    }
+
     /// <inheritdoc />
     public override string ToString() => $"{TypeUrls.ShortName(TypeUrl)} {Name}@{Version}";
 }

@@ -323,7 +323,7 @@ public sealed class KubernetesSourceTests
         _api.Put(FakeApiServer.RouteGroups, takeover);
         string? ResolvedRefs() => _api.Get(FakeApiServer.RouteGroups, "aaa", "takeover")?["status"]?["conditions"]?.AsArray()
             .FirstOrDefault(c => (string?)c!["type"] == "ResolvedRefs") is { } c ? $"{c["status"]} {c["reason"]}: {c["message"]}" : null;
-        bool Routed() => new XdsControlPlane.Translation.RouteGroupTranslator().Translate(Volatile.Read(ref _published)!).Groups["grpc"]
+        bool Routed() => new XdsControlPlane.Translation.RoutingTranslator().Translate(Volatile.Read(ref _published)!).Groups["grpc"]
             .Select(r => r.Message).OfType<global::Envoy.Config.Route.V3.RouteConfiguration>()
             .Where(c => c.Name == "cart.shop.svc.cluster.local:8080")
             .Any(c => c.VirtualHosts.SelectMany(h => h.Routes).Any(r => r.Route_?.Cluster == "outbound|8080||evil.aaa.svc.cluster.local"));
@@ -555,7 +555,7 @@ public sealed class KubernetesSourceTests
     }
 
     private string[] Translated() =>
-        [.. new XdsControlPlane.Translation.RouteGroupTranslator().Translate(Volatile.Read(ref _published)!).Groups["sidecar"].Select(r => r.Name)];
+        [.. new XdsControlPlane.Translation.RoutingTranslator().Translate(Volatile.Read(ref _published)!).Groups["sidecar"].Select(r => r.Name)];
 
     private string[] Names() => [.. Volatile.Read(ref _published)?.RouteGroups.Select(g => g.Metadata.Name) ?? []];
 

@@ -36,7 +36,7 @@ public sealed class PublishValidationTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
-        var translation = new CorruptingTranslation(new RouteGroupTranslation(new RouteGroupTranslator()));
+        var translation = new CorruptingTranslation(new RoutingTranslation(new RoutingTranslator()));
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,

@@ -50,7 +50,7 @@ public sealed class CrossNamespaceRoutingTests
         var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(inputs, "inputs.yaml"))]);
         Assert.That(manifests.Problems, Is.Empty, "aaa is allowed");
 
-        var result = new RouteGroupTranslator().Translate(manifests.Inputs);
+        var result = new RoutingTranslator().Translate(manifests.Inputs);
 
         var routes = result.Groups[DataPlaneRoles.Grpc].Select(r => r.Message).OfType<RouteConfiguration>().Single(r => r.Name == "cart.shop.svc.cluster.local:8080").VirtualHosts.Single().Routes;
         Assert.Multiple(() =>

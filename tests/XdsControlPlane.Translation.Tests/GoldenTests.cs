@@ -78,7 +78,7 @@ public sealed class GoldenTests
     {
         var manifests = RepoFiles.LoadManifests(CaseInput(caseName));
         Assert.That(manifests.Problems, Is.Empty, "the case's manifests must be valid");
-        return new RouteGroupTranslator().Translate(manifests.Inputs);
+        return new RoutingTranslator().Translate(manifests.Inputs);
     }
 
     private static string CaseInput(string caseName)

@@ -14,7 +14,7 @@ public sealed class IncrementalTranslationTests
     {
         var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
         var all = AllObjects(objects);
-        var warm = new RouteGroupTranslator();
+        var warm = new RoutingTranslator();
         var before = warm.Translate(objects);
 
         var canary = objects.RouteGroups.Single(g => g.Metadata.Name == "checkout-canary");
@@ -24,7 +24,7 @@ public sealed class IncrementalTranslationTests
         };
         var changed = new RoutingInputs(all.Select(o => ReferenceEquals(o, canary) ? edited : o));
         var after = warm.Translate(changed);
-        var fresh = new RouteGroupTranslator().Translate(changed);
+        var fresh = new RoutingTranslator().Translate(changed);
 
         foreach (var group in DataPlaneRoles.All)
         {
@@ -47,7 +47,7 @@ public sealed class IncrementalTranslationTests
         var inputs = RepoFiles.LoadManifests(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
         var shop = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
         inputs = new RoutingInputs([.. AllObjects(inputs), .. AllObjects(shop)]);
-        var warm = new RouteGroupTranslator();
+        var warm = new RoutingTranslator();
         warm.Translate(inputs);
         string[] services = ["cart", "checkout", "frontend"];
         for (var step = 0; step < 60; step++)
@@ -83,7 +83,7 @@ public sealed class IncrementalTranslationTests
 
             inputs = inputs.WithRouteGroup(group);
             var incremental = warm.Translate(inputs);
-            var fresh = new RouteGroupTranslator().Translate(inputs);
+            var fresh = new RoutingTranslator().Translate(inputs);
             foreach (var role in DataPlaneRoles.All)
             {
                 Assert.That(
@@ -100,8 +100,8 @@ public sealed class IncrementalTranslationTests
         var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
         var canary = objects.RouteGroups.Single(g => g.Metadata.Name == "checkout-canary");
         var reordered = canary with { Spec = canary.Spec with { Routes = [.. canary.Spec.Routes.Reverse()] } };
-        var before = new RouteGroupTranslator().Translate(objects);
-        var after = new RouteGroupTranslator().Translate(new RoutingInputs(AllObjects(objects).Select(o => ReferenceEquals(o, canary) ? reordered : o)));
+        var before = new RoutingTranslator().Translate(objects);
+        var after = new RoutingTranslator().Translate(new RoutingInputs(AllObjects(objects).Select(o => ReferenceEquals(o, canary) ? reordered : o)));
 
         foreach (var group in DataPlaneRoles.All)
         {
@@ -123,8 +123,8 @@ public sealed class IncrementalTranslationTests
             Status = phase is null ? null : new LocalWorkloadStatus { Phase = phase },
         };
 
-        var connected = new RouteGroupTranslator().Translate(new RoutingInputs([service, Laptop("Connected")]));
-        var disconnected = new RouteGroupTranslator().Translate(new RoutingInputs([service, Laptop("Disconnected")]));
+        var connected = new RoutingTranslator().Translate(new RoutingInputs([service, Laptop("Connected")]));
+        var disconnected = new RoutingTranslator().Translate(new RoutingInputs([service, Laptop("Disconnected")]));
 
         Assert.Multiple(() =>
         {
@@ -145,8 +145,8 @@ public sealed class IncrementalTranslationTests
             Spec = new RouteGroupSpec { RoutingKey = "k", Routes = [new RouteRule { Service = "api", Match = new RouteMatch { PathPrefix = prefix }, To = [new Destination { Service = "api-v2" }] }] },
         };
 
-        var shadowed = new RouteGroupTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/x")]));
-        var distinct = new RouteGroupTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/y")]));
+        var shadowed = new RoutingTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/x")]));
+        var distinct = new RoutingTranslator().Translate(new RoutingInputs([service, v2, Group("a", "/x"), Group("b", "/y")]));
 
         Assert.Multiple(() =>
         {

@@ -1,0 +1,40 @@
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>What the node groups' assemblers build with: the options and the resource builders.</summary>
+/// <param name="Options">Names, ports and defaults.</param>
+/// <param name="Routes">Builds a Service port's routes.</param>
+/// <param name="Listeners">Builds listeners.</param>
+/// <param name="Clusters">Builds clusters.</param>
+internal sealed record ResourceBuilders(TranslationOptions Options, RouteTranslator Routes, ListenerTranslator Listeners, ClusterTranslator Clusters);
+
+/// <summary>
+/// Assembles the resources of one node group (one of <see cref="DataPlaneRoles.All"/>) from the Service ports' state and
+/// the clusters. Each assembler keeps what it built: a full translation reuses every unchanged port's parts, an
+/// incremental one rebuilds only the changed ports'. Not thread-safe, like the translator that owns it.
+/// </summary>
+internal abstract class NodeGroupAssembler
+{
+    /// <summary>The node group, a <see cref="DataPlaneRoles"/> value.</summary>
+    public abstract string Role { get; }
+
+    /// <summary>The assembler for <paramref name="role"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not one of <see cref="DataPlaneRoles.All"/>.</exception>
+    public static NodeGroupAssembler For(string role, ResourceBuilders builders) => role switch
+    {
+        DataPlaneRoles.Gateway => new GatewayAssembler(builders),
+        DataPlaneRoles.Sidecar => new SidecarAssembler(builders),
+        DataPlaneRoles.Grpc => new GrpcAssembler(builders),
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, "not a data-plane role"),
+    };
+
+    /// <summary>Assembles the group from every port (after a full translation: ports may have come or gone).</summary>
+    public abstract void Assemble(ServicePortTable ports);
+
+    /// <summary>Reassembles what <paramref name="changed"/> ports touch (the set of ports is the same as at the last <see cref="Assemble"/>).</summary>
+    public abstract void Reassemble(ServicePortTable ports, IReadOnlyCollection<ServicePortState> changed);
+
+    /// <summary>The group's resources as last assembled, in a stable order, as a new list (lists handed out before stay as they were).</summary>
+    public abstract IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters);
+}

@@ -1,0 +1,224 @@
+using XdsControlPlane.Model;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>
+/// Translates the routing inputs (Services, EndpointSlices, RouteGroups, Sandboxes, LocalWorkloads) into the Envoy
+/// resources of every node group (<see cref="DataPlaneRoles"/>). The output is a pure function of the input: identical
+/// input gives identical resources and versions. Between calls it remembers what it built, keyed by the input objects'
+/// identity, so a change to one RouteGroup re-translates only the Service ports it routes. Not thread-safe: one caller
+/// at a time.
+/// </summary>
+/// <remarks>
+/// The work is split along its seams: <see cref="RoutePlanner"/> resolves each routing object into keyed routes per
+/// Service port (and validates what only the whole set shows, <see cref="ShadowedRoutes"/>);
+/// <see cref="ServicePortStates"/> keeps each port's state between translations; <see cref="ServiceClusterCache"/>
+/// builds clusters and endpoints; one <see cref="NodeGroupAssembler"/> per data-plane role builds that group's
+/// listeners and route configurations.
+/// </remarks>
+public sealed class RoutingTranslator
+{
+    private readonly RoutePlanner _planner;
+    private readonly ServicePortStates _ports = new();
+    private readonly ServiceClusterCache _clusters;
+    private readonly NodeGroupAssembler[] _groups;
+    private TranslationState? _last;
+
+    /// <summary>A translator with <paramref name="options"/> (defaults when null).</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public RoutingTranslator(TranslationOptions? options = null)
+    {
+        options ??= new TranslationOptions();
+        if (options.Validate().ToArray() is { Length: > 0 } problems)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
+        var clusters = new ClusterTranslator(options);
+        var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options), clusters);
+        _planner = new RoutePlanner(options);
+        _clusters = new ServiceClusterCache(options, clusters);
+        _groups = [.. DataPlaneRoles.All.Select(role => NodeGroupAssembler.For(role, builders))];
+    }
+
+    /// <summary>Translates <paramref name="inputs"/> into the resources of every node group.</summary>
+    public TranslationResult Translate(RoutingInputs inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (_last is null || !TryUpdate(_last, inputs))
+        {
+            _last = TranslateFully(inputs);
+        }
+
+        return Emit(_last);
+    }
+
+    private TranslationState TranslateFully(RoutingInputs inputs)
+    {
+        var plans = _planner.PlanAll(inputs).ToArray();
+        var routesByPort = new Dictionary<ServicePortId, List<PlannedRoute>>();
+        var localClusters = new SortedDictionary<string, (LocalWorkload Workload, int Port)>(StringComparer.Ordinal);
+        foreach (var plan in plans)
+        {
+            AddRoutes(routesByPort, plan);
+            foreach (var (port, route) in plan.Routes)
+            {
+                foreach (var destination in route.To)
+                {
+                    if (destination.LocalWorkload is { } workload)
+                    {
+                        localClusters.TryAdd(destination.Cluster, (workload, port.Port));
+                    }
+                }
+            }
+        }
+
+        var ports = _ports.Build(inputs, routesByPort);
+        var clusters = _clusters.Build(inputs, ports, localClusters);
+        foreach (var group in _groups)
+        {
+            group.Assemble(ports);
+        }
+
+        return new TranslationState(inputs, plans, routesByPort, ports, clusters);
+    }
+
+    /// <summary>
+    /// The fast path for the common change — RouteGroups edited while Services, EndpointSlices, Sandboxes and
+    /// LocalWorkloads stay the same objects: re-plans the changed RouteGroups and rebuilds only the Service ports they
+    /// route. Returns false (changing nothing) when the change needs a full translation.
+    /// </summary>
+    private bool TryUpdate(TranslationState last, RoutingInputs inputs)
+    {
+        var previous = last.Inputs;
+        if (inputs.RouteGroups.Count != previous.RouteGroups.Count
+            || !ReferenceLists.Equal(inputs.Services, previous.Services) || !ReferenceLists.Equal(inputs.EndpointSlices, previous.EndpointSlices)
+            || !ReferenceLists.Equal(inputs.Sandboxes, previous.Sandboxes) || !ReferenceLists.Equal(inputs.LocalWorkloads, previous.LocalWorkloads))
+        {
+            return false;
+        }
+
+        var changed = new List<(int Index, RoutePlanner.Plan Plan)>();
+        for (var i = 0; i < inputs.RouteGroups.Count; i++)
+        {
+            var now = inputs.RouteGroups[i];
+            var before = previous.RouteGroups[i];
+            if (ReferenceEquals(now, before))
+            {
+                continue;
+            }
+
+            if (now.Metadata.Namespace != before.Metadata.Namespace || now.Metadata.Name != before.Metadata.Name)
+            {
+                return false;
+            }
+
+            var plan = _planner.PlanOne(now, inputs);
+            if (plan.ReachesLocalWorkload || last.Plans[i].ReachesLocalWorkload)
+            {
+                return false;
+            }
+
+            changed.Add((i, plan));
+        }
+
+        var touched = new HashSet<ServicePortId>();
+        foreach (var (index, plan) in changed)
+        {
+            foreach (var (port, route) in last.Plans[index].Routes)
+            {
+                last.RoutesByPort[port].Remove(route);
+                touched.Add(port);
+            }
+
+            AddRoutes(last.RoutesByPort, plan);
+            foreach (var (port, _) in plan.Routes)
+            {
+                touched.Add(port);
+            }
+
+            last.Plans[index] = plan;
+        }
+
+        last.Inputs = inputs;
+        var refreshed = new List<ServicePortState>(touched.Count);
+        foreach (var id in touched)
+        {
+            if (last.Ports.TryGet(id, out var port))
+            {
+                var now = _ports.Refresh(port, last.RoutesByPort.GetValueOrDefault(id));
+                last.Ports.Replace(now);
+                refreshed.Add(now);
+            }
+        }
+
+        if (refreshed.Count > 0)
+        {
+            foreach (var group in _groups)
+            {
+                group.Reassemble(last.Ports, refreshed);
+            }
+        }
+
+        return true;
+    }
+
+    private static void AddRoutes(Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutePlanner.Plan plan)
+    {
+        foreach (var (port, route) in plan.Routes)
+        {
+            if (!routesByPort.TryGetValue(port, out var list))
+            {
+                routesByPort[port] = list = [];
+            }
+
+            list.Add(route);
+        }
+    }
+
+    /// <summary>The node groups' resource lists and the problems, from the state (new lists: results already handed out stay as they were).</summary>
+    private TranslationResult Emit(TranslationState state)
+    {
+        var groups = new Dictionary<string, IReadOnlyList<XdsResource>>(_groups.Length, StringComparer.Ordinal);
+        foreach (var group in _groups)
+        {
+            groups[group.Role] = group.Resources(state.Ports, state.Clusters);
+        }
+
+        var problems = new List<ManifestProblem>();
+        foreach (var plan in state.Plans)
+        {
+            if (plan.Problems.Count > 0)
+            {
+                problems.AddRange(plan.Problems);
+            }
+        }
+
+        foreach (var port in state.Ports.All)
+        {
+            if (port.Problems.Length > 0)
+            {
+                problems.AddRange(port.Problems);
+            }
+        }
+
+        return new TranslationResult(groups, problems);
+    }
+
+    /// <summary>What the last translation produced, kept so the next one can patch it.</summary>
+    private sealed class TranslationState(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, ServicePortTable ports, ClusterResources clusters)
+    {
+        public RoutingInputs Inputs { get; set; } = inputs;
+
+        /// <summary>Every routing object's plan, in <see cref="RoutePlanner.PlanAll"/> order (RouteGroups first, by index).</summary>
+        public RoutePlanner.Plan[] Plans { get; } = plans;
+
+        /// <summary>The planned routes of each Service port, unsorted.</summary>
+        public Dictionary<ServicePortId, List<PlannedRoute>> RoutesByPort { get; } = routesByPort;
+
+        public ServicePortTable Ports { get; } = ports;
+
+        public ClusterResources Clusters { get; } = clusters;
+    }
+}

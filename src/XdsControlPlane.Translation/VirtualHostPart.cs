@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using Envoy.Config.Route.V3;
+using Google.Protobuf;
+
+namespace XdsControlPlane.Translation;
+
+/// <summary>A virtual host with its serialization, hash and clusters, computed once and shared by every route configuration that holds it.</summary>
+/// <param name="Host">The virtual host. Treat as read-only: it is shared.</param>
+/// <param name="Bytes">Its serialization.</param>
+/// <param name="Hash">SHA-256 of <paramref name="Bytes"/>.</param>
+/// <param name="Clusters">The clusters its routes send to, each once.</param>
+internal sealed record VirtualHostPart(VirtualHost Host, ByteString Bytes, byte[] Hash, string[] Clusters)
+{
+    public static VirtualHostPart Of(VirtualHost host)
+    {
+        var bytes = host.ToByteString();
+        var clusters = host.Routes.Select(r => r.Route_).OfType<RouteAction>()
+            .SelectMany(a => a.ClusterSpecifierCase == RouteAction.ClusterSpecifierOneofCase.WeightedClusters ? a.WeightedClusters.Clusters.Select(c => c.Name) : [a.Cluster])
+            .Where(c => c.Length > 0).Distinct().ToArray();
+        return new VirtualHostPart(host, bytes, SHA256.HashData(bytes.Span), clusters);
+    }
+}
+
+/// <summary>
+/// One node group's virtual host per Service port, kept while the port's routing is unchanged
+/// (<see cref="ServicePortState.SameRouting"/>).
+/// </summary>
+/// <param name="options">Names (the cluster domain).</param>
+/// <param name="routes">Builds each port's routes.</param>
+/// <param name="flavor">The routing-key carriers and matcher fields of the node group.</param>
+/// <param name="domains">The host names the node group's virtual host for a port answers.</param>
+internal sealed class VirtualHostCache(TranslationOptions options, RouteTranslator routes, RouteFlavor flavor, Func<ServicePortState, IReadOnlyList<string>> domains)
+{
+    private Dictionary<ServicePortId, (ServicePortState State, VirtualHostPart Part)> _hosts = [];
+
+    /// <summary>The virtual host of <paramref name="port"/>: cached, or built now.</summary>
+    public VirtualHostPart Get(ServicePortState port)
+    {
+        if (_hosts.TryGetValue(port.Id, out var entry) && entry.State.SameRouting(port))
+        {
+            return entry.Part;
+        }
+
+        var host = new VirtualHost { Name = $"{port.Id.Fqdn(options.ClusterDomain)}:{ClusterTranslator.Text(port.Id.Port)}" };
+        host.Domains.AddRange(domains(port));
+        host.Routes.AddRange(routes.Routes(port.Id.ClusterName(options.ClusterDomain), port.Protocol.IsHttp(), port.Routes, flavor));
+        var part = VirtualHostPart.Of(host);
+        _hosts[port.Id] = (port, part);
+        return part;
+    }
+
+    /// <summary>Forgets the hosts of ports that are no longer in <paramref name="ports"/>.</summary>
+    public void Retain(ServicePortTable ports)
+    {
+        if (_hosts.Keys.Any(id => !ports.Contains(id)))
+        {
+            _hosts = _hosts.Where(h => ports.Contains(h.Key)).ToDictionary();
+        }
+    }
+}
