@@ -258,21 +258,7 @@ public sealed class SandboxCommandTests
     public async Task CreateWait_AgainstTheRealControllerAndStatusWriter_ReturnsOnceTheForkRunsAndIsProgrammed()
     {
         // The control plane as deployed (--kubernetes): the Sandbox controller forks, the status writer sets Programmed.
-        _api.Put(FakeApiServer.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
-            ["spec"] = new JsonObject
-            {
-                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } },
-                ["template"] = new JsonObject
-                {
-                    ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "cart" } },
-                    ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "cart", ["image"] = "registry/cart:1" }) },
-                },
-            },
-        });
+        _api.Put(FakeApiServer.Deployments, FakeApiServer.DeploymentObject("shop", "cart", "registry/cart:1"));
         var service = FakeApiServer.ServiceObject("shop", "cart");
         service["spec"]!["selector"] = new JsonObject { ["app"] = "cart" };
         _api.Put(FakeApiServer.Services, service);

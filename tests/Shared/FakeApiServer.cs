@@ -104,6 +104,23 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     }
 
     /// <summary>A core/v1 Service with one HTTP port, as a cluster would store it.</summary>
+    /// <summary>A Deployment <paramref name="ns"/>/<paramref name="name"/> whose pods carry <c>app: name</c> and run <paramref name="image"/>.</summary>
+    public static JsonObject DeploymentObject(string ns, string name, string image) => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns },
+        ["spec"] = new JsonObject
+        {
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
+            ["template"] = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
+                ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = name, ["image"] = image }) },
+            },
+        },
+    };
+
     public static JsonObject ServiceObject(string ns, string name, int port = 8080) => new()
     {
         ["apiVersion"] = "v1",

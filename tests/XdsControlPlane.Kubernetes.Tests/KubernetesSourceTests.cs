@@ -228,21 +228,7 @@ public sealed class KubernetesSourceTests
         var cart = Service("cart");
         cart["spec"]!["selector"] = new JsonObject { ["app"] = "cart" };
         _api.Put(FakeApiServer.Services, cart);
-        _api.Put(FakeApiServer.Deployments, new JsonObject
-        {
-            ["apiVersion"] = "apps/v1",
-            ["kind"] = "Deployment",
-            ["metadata"] = new JsonObject { ["name"] = "cart", ["namespace"] = "shop" },
-            ["spec"] = new JsonObject
-            {
-                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = "cart" } },
-                ["template"] = new JsonObject
-                {
-                    ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = "cart" } },
-                    ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "cart", ["image"] = "cart:1" }) },
-                },
-            },
-        });
+        _api.Put(FakeApiServer.Deployments, FakeApiServer.DeploymentObject("shop", "cart", "cart:1"));
         await using var host = await StartHostAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
 

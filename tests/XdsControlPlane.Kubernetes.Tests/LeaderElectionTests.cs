@@ -23,7 +23,7 @@ public sealed class LeaderElectionTests
             ["metadata"] = new JsonObject { ["name"] = "laptop", ["namespace"] = "shop" },
             ["spec"] = new JsonObject { ["routingKey"] = "bob", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
         });
-        api.Put(FakeApiServer.Deployments, Baseline("web"));
+        api.Put(FakeApiServer.Deployments, FakeApiServer.DeploymentObject("shop", "web", "web:1"));
         api.Put(FakeApiServer.Services, WebService(port: 80));
         api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", "web:2"));
         var expired = Sandbox("expired", "web:3");
@@ -87,22 +87,6 @@ public sealed class LeaderElectionTests
         ["spec"] = new JsonObject
         {
             ["routes"] = new JsonArray(new JsonObject { ["service"] = "cart", ["to"] = new JsonArray(new JsonObject { ["service"] = "cart-v2" }) }),
-        },
-    };
-
-    private static JsonObject Baseline(string name) => new()
-    {
-        ["apiVersion"] = "apps/v1",
-        ["kind"] = "Deployment",
-        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
-        ["spec"] = new JsonObject
-        {
-            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["app"] = name } },
-            ["template"] = new JsonObject
-            {
-                ["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["app"] = name } },
-                ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = name, ["image"] = $"{name}:1" }) },
-            },
         },
     };
 

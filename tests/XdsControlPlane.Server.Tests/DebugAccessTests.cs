@@ -1,10 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using Envoy.Config.Cluster.V3;
-using Google.Protobuf.WellKnownTypes;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 
@@ -103,7 +100,7 @@ public sealed class DebugAccessTests
     {
         var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = loopback, ExtraLogSink = _log, DebugToken = token });
         await host.StartAsync(cancellationToken);
-        host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "gateway");
         return host;
     }
 

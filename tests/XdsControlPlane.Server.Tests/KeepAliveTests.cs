@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
-using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
@@ -16,6 +16,7 @@ namespace XdsControlPlane.Server.Tests;
 public sealed class KeepAliveTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private readonly HostLog _log = new();
 
     [Test]
     public async Task SilentClient_DoesNotAnswerThePing_ItsStreamIsClosedAndLeavesTheRegistry()
@@ -30,9 +31,10 @@ public sealed class KeepAliveTests
             Loopback = true,
             KeepAlivePingDelay = TimeSpan.FromSeconds(1),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(1),
+            ExtraLogSink = _log,
         });
         await host.StartAsync(cancel.Token);
-        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "sidecar");
         await using var proxy = await FreezableProxy.StartAsync(host.XdsPort);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{proxy.Port}");
         using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
@@ -50,6 +52,7 @@ public sealed class KeepAliveTests
             Assert.That(host.Clients.Clients, Is.Empty, "the silent client left the registry");
         });
         await host.StopAsync(cancel.Token);
+        _log.AssertNoUnexpectedWarnings();
     }
 
     /// <summary>Reads until the stream ends (normally or with an error); false if the test's time ran out first.</summary>

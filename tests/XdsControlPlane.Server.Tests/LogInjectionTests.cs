@@ -1,4 +1,3 @@
-using Envoy.Config.Cluster.V3;
 using Envoy.Config.Core.V3;
 using Envoy.Service.Cluster.V3;
 using Envoy.Service.Discovery.V3;
@@ -27,7 +26,7 @@ public sealed class LogInjectionTests
         var log = new HostLog();
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = log });
         await host.StartAsync(cancel.Token);
-        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
 
         using (var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token))

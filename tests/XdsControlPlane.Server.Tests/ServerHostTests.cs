@@ -70,7 +70,7 @@ public sealed class ServerHostTests
             })),
         });
         await host.StartAsync(cancel.Token);
-        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "sidecar");
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         var adminPort = adminHttp2!.IPEndPoint!.Port;
 
@@ -220,7 +220,7 @@ public sealed class ServerHostTests
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, MaxRequestBytes = 128 * 1024 });
         await host.StartAsync(cancel.Token);
-        host.Snapshots.SetSnapshot("sidecar", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
 
         var small = await FirstResponseStatusAsync(channel, metadataBytes: 100_000, cancel.Token);
@@ -236,7 +236,7 @@ public sealed class ServerHostTests
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
-        host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) })]));
+        StaticSnapshot.PublishTo(host, "gateway");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
         var gate = host.Services.GetRequiredService<DebugRequestGate>();
 
@@ -276,7 +276,7 @@ public sealed class ServerHostTests
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
 
         var before = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
-        var cluster = new Cluster { Name = "static", Type = Cluster.Types.DiscoveryType.Static, ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
+        var cluster = StaticSnapshot.StaticCluster();
         host.Snapshots.SetSnapshot("gateway", Snapshot.Create([XdsResource.Create(cluster)]));
         var after = await http.GetAsync(new Uri("/readyz", UriKind.Relative), cancel.Token);
         var debug = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync(new Uri("/debug/snapshot?group=gateway", UriKind.Relative), cancel.Token))!;
