@@ -339,8 +339,11 @@ public sealed partial class PortForwardTests
     public async Task RealProcess_HoldsThePortAnotherRunNamesIt_AndSigintExitsZero()
     {
         AddPod("cart-1", ready: true);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"), "port-forward", "pod/cart-1", ":8080", "--kubeconfig", _kubeconfig })
+        // As a terminal starts it: with SIGINT's default action. A test run started in the background by a
+        // non-interactive shell has SIGINT ignored, children inherit that, and .NET then leaves it ignored, so Ctrl+C
+        // would never reach the command (env --default-signal, coreutils 8.31+).
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"), "port-forward", "pod/cart-1", ":8080", "--kubeconfig", _kubeconfig })
         {
             start.ArgumentList.Add(arg);
         }
