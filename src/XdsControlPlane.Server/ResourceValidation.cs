@@ -8,11 +8,12 @@ namespace XdsControlPlane.Server;
 /// Envoy's own rules (<see cref="EnvoyRulesValidator"/>) applied to every translated resource before it is published,
 /// so no client is sent what it would NACK. Each (type, name, version) is checked once: resources are content-versioned,
 /// so an unchanged resource is never checked again, and one shared by several node groups is checked (and its failure
-/// logged) once. Only the versions of the last publication are remembered.
+/// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>).
 /// </summary>
 internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger)
 {
     private readonly ConcurrentDictionary<(string TypeUrl, string Name, string Version), bool> _checked = new();
+    private int _retainedAtLastTrim;
 
     /// <summary>Whether <paramref name="resource"/> passes; a failure is logged (at Error, naming the resource and field) the first time.</summary>
     public bool IsValid(XdsResource resource)
@@ -21,13 +22,31 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         return _checked.GetOrAdd((resource.TypeUrl, resource.Name, resource.Version), _ => Check(resource));
     }
 
-    /// <summary>Forgets every version not in <paramref name="current"/> (what the last publication translated or kept).</summary>
-    public void Retain(IReadOnlySet<(string TypeUrl, string Name, string Version)> current)
+    /// <summary>
+    /// Forgets the versions no longer translated, once there are many more remembered than <paramref name="current"/>
+    /// held last time (so the cost is spread over many publications): <paramref name="current"/> lists what the last
+    /// publication translated, which includes every version still served or still failing.
+    /// </summary>
+    public void Trim(Func<IEnumerable<XdsResource>> current)
     {
-        foreach (var key in _checked.Keys.Where(key => !current.Contains(key)))
+        ArgumentNullException.ThrowIfNull(current);
+        if (_checked.Count <= (2 * _retainedAtLastTrim) + 1024)
+        {
+            return;
+        }
+
+        var keep = new HashSet<(string, string, string)>();
+        foreach (var resource in current())
+        {
+            keep.Add((resource.TypeUrl, resource.Name, resource.Version));
+        }
+
+        foreach (var key in _checked.Keys.Where(key => !keep.Contains(key)))
         {
             _checked.TryRemove(key, out _);
         }
+
+        _retainedAtLastTrim = _checked.Count;
     }
 
     private bool Check(XdsResource resource)

@@ -12,6 +12,12 @@ namespace XdsControlPlane.Server;
 /// the one in force is not published again and not logged; one that fails the consistency check is logged as an
 /// error with its problems.
 /// </summary>
+/// <remarks>
+/// A publication costs what changed: each group's translated resources are compared with the served snapshot by
+/// reference and version (a dictionary lookup each), only new and changed resources are validated, and the new
+/// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
+/// checked for consistency.
+/// </remarks>
 internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger)
 {
     private readonly Lock _gate = new();
@@ -22,32 +28,33 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
         lock (_gate)
         {
             var result = translation.Translate(inputs);
-            var current = new HashSet<(string, string, string)>();
             foreach (var (group, translated) in result.Groups)
             {
                 var served = cache.GetSnapshot(group)?.Snapshot;
-                var resources = Checked(translated, served);
-                current.UnionWith(translated.Concat(resources).Select(r => (r.TypeUrl, r.Name, r.Version)));
-                var snapshot = Snapshot.Create(resources);
-                var unchanged = served?.Version == snapshot.Version;
+                var snapshot = served is null ? Snapshot.Create(Checked(translated)) : Updated(served, translated);
+                if (ReferenceEquals(snapshot, served))
+                {
+                    continue;
+                }
+
                 var update = cache.SetSnapshot(group, snapshot);
                 if (!update.Accepted)
                 {
                     ManifestLog.SnapshotRejected(logger, group, string.Join(" ", update.Problems));
                 }
-                else if (!unchanged)
+                else if (served?.Version != snapshot.Version)
                 {
-                    ManifestLog.Published(logger, group, snapshot.Version, resources.Count);
+                    ManifestLog.Published(logger, group, snapshot.Version, snapshot.Count);
                 }
             }
 
-            validation.Retain(current);
+            validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
             return result.Problems;
         }
     }
 
-    /// <summary>The resources to publish: each translated one that passes, else the version <paramref name="served"/> has (if any).</summary>
-    private List<XdsResource> Checked(IReadOnlyList<XdsResource> translated, Snapshot? served)
+    /// <summary>The resources to publish first: each translated one that passes.</summary>
+    private List<XdsResource> Checked(IReadOnlyList<XdsResource> translated)
     {
         var resources = new List<XdsResource>(translated.Count);
         foreach (var resource in translated)
@@ -56,12 +63,63 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
             {
                 resources.Add(resource);
             }
-            else if (served?.Find(resource.TypeUrl, resource.Name) is { } previous)
-            {
-                resources.Add(previous);
-            }
         }
 
         return resources;
+    }
+
+    /// <summary>
+    /// <paramref name="served"/> with the translated changes: a new or changed resource that passes replaces the served
+    /// one (one that fails leaves the served version in place), and a served resource translation no longer makes is
+    /// removed. Returns <paramref name="served"/> itself when nothing changed.
+    /// </summary>
+    private Snapshot Updated(Snapshot served, IReadOnlyList<XdsResource> translated)
+    {
+        var upserts = new List<XdsResource>();
+        var kept = 0;
+        foreach (var resource in translated)
+        {
+            var previous = served.Find(resource.TypeUrl, resource.Name);
+            if (previous is not null && (ReferenceEquals(previous, resource) || previous.Version == resource.Version))
+            {
+                kept++;
+            }
+            else if (validation.IsValid(resource))
+            {
+                upserts.Add(resource);
+                kept += previous is null ? 0 : 1;
+            }
+            else
+            {
+                kept += previous is null ? 0 : 1;
+            }
+        }
+
+        var removals = kept < served.Count ? Removed(served, translated) : [];
+        return upserts.Count == 0 && removals.Count == 0 ? served : served.With(upserts, removals);
+    }
+
+    /// <summary>The served resources translation no longer makes (only computed when some are gone).</summary>
+    private static List<(string TypeUrl, string Name)> Removed(Snapshot served, IReadOnlyList<XdsResource> translated)
+    {
+        var present = new HashSet<(string, string)>(translated.Count);
+        foreach (var resource in translated)
+        {
+            present.Add((resource.TypeUrl, resource.Name));
+        }
+
+        var removed = new List<(string, string)>();
+        foreach (var typeUrl in TypeUrls.PushOrder)
+        {
+            foreach (var name in served.Resources(typeUrl).Keys)
+            {
+                if (!present.Contains((typeUrl, name)))
+                {
+                    removed.Add((typeUrl, name));
+                }
+            }
+        }
+
+        return removed;
     }
 }

@@ -13,23 +13,56 @@ public static class SnapshotConsistency
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var problems = new List<string>();
-        Missing(snapshot, TypeUrls.Cluster, r => r.References.EdsServices, TypeUrls.ClusterLoadAssignment, "loads endpoints from", problems);
-        Missing(snapshot, TypeUrls.Listener, r => r.References.RouteConfigurations, TypeUrls.RouteConfiguration, "loads routes from", problems);
-        Missing(snapshot, TypeUrls.Listener, r => r.References.Clusters, TypeUrls.Cluster, "sends traffic to", problems);
-        Missing(snapshot, TypeUrls.RouteConfiguration, r => r.References.Clusters, TypeUrls.Cluster, "routes to", problems);
-        Missing(snapshot, TypeUrls.Listener, r => r.References.Secrets, TypeUrls.Secret, "loads the secret", problems);
-        Missing(snapshot, TypeUrls.Cluster, r => r.References.Secrets, TypeUrls.Secret, "loads the secret", problems);
+        foreach (var rule in Rules)
+        {
+            Missing(snapshot, rule, snapshot.Resources(rule.From).Values.OrderBy(r => r.Name, StringComparer.Ordinal), problems);
+        }
+
         return problems;
     }
 
-    private static void Missing(Snapshot snapshot, string fromType, Func<XdsResource, IReadOnlyList<string>> references, string toType, string verb, List<string> problems)
+    /// <summary>
+    /// Checks only <paramref name="derivation"/>'s upserted resources: enough when its base was consistent and nothing
+    /// was removed (a replaced resource keeps its name, so what referred to it still resolves). Otherwise the whole
+    /// snapshot is checked.
+    /// </summary>
+    internal static IReadOnlyList<string> Check(Snapshot snapshot, SnapshotDerivation derivation)
     {
-        var targets = snapshot.Resources(toType);
-        foreach (var resource in snapshot.Resources(fromType).Values.OrderBy(r => r.Name, StringComparer.Ordinal))
+        if (derivation.Removed > 0)
         {
-            foreach (var name in references(resource).Where(name => !targets.ContainsKey(name)))
+            return Check(snapshot);
+        }
+
+        var problems = new List<string>();
+        foreach (var rule in Rules)
+        {
+            Missing(snapshot, rule, derivation.Upserts.Where(r => r.TypeUrl == rule.From).OrderBy(r => r.Name, StringComparer.Ordinal), problems);
+        }
+
+        return problems;
+    }
+
+    private static readonly Rule[] Rules =
+    [
+        new(TypeUrls.Cluster, r => r.References.EdsServices, TypeUrls.ClusterLoadAssignment, "loads endpoints from"),
+        new(TypeUrls.Listener, r => r.References.RouteConfigurations, TypeUrls.RouteConfiguration, "loads routes from"),
+        new(TypeUrls.Listener, r => r.References.Clusters, TypeUrls.Cluster, "sends traffic to"),
+        new(TypeUrls.RouteConfiguration, r => r.References.Clusters, TypeUrls.Cluster, "routes to"),
+        new(TypeUrls.Listener, r => r.References.Secrets, TypeUrls.Secret, "loads the secret"),
+        new(TypeUrls.Cluster, r => r.References.Secrets, TypeUrls.Secret, "loads the secret"),
+    ];
+
+    /// <summary>Resources of type <paramref name="From"/> must find what <paramref name="References"/> names among <paramref name="To"/>.</summary>
+    private sealed record Rule(string From, Func<XdsResource, IReadOnlyList<string>> References, string To, string Verb);
+
+    private static void Missing(Snapshot snapshot, Rule rule, IEnumerable<XdsResource> resources, List<string> problems)
+    {
+        var targets = snapshot.Resources(rule.To);
+        foreach (var resource in resources)
+        {
+            foreach (var name in rule.References(resource).Where(name => !targets.ContainsKey(name)))
             {
-                problems.Add($"{TypeUrls.ShortName(fromType)} '{resource.Name}' {verb} {TypeUrls.ShortName(toType)} '{name}', which the snapshot does not contain.");
+                problems.Add($"{TypeUrls.ShortName(rule.From)} '{resource.Name}' {rule.Verb} {TypeUrls.ShortName(rule.To)} '{name}', which the snapshot does not contain.");
             }
         }
     }

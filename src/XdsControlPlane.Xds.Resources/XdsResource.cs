@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text;
 using Envoy.Config.Cluster.V3;
 using Envoy.Config.Endpoint.V3;
 using Envoy.Config.Listener.V3;
@@ -16,6 +18,7 @@ namespace XdsControlPlane.Xds;
 public sealed class XdsResource
 {
     private Envoy.Service.Discovery.V3.Resource? _deltaResource;
+    private ulong _identityHash;
 
     private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references)
     {
@@ -48,6 +51,25 @@ public sealed class XdsResource
     /// <summary>The resource as a Delta response carries it (name, version, packed), built once and shared like <see cref="Packed"/>.</summary>
     internal Envoy.Service.Discovery.V3.Resource DeltaResource =>
         _deltaResource ??= new Envoy.Service.Discovery.V3.Resource { Name = Name, Version = Version, Resource_ = Packed };
+
+    /// <summary>
+    /// A 64-bit hash of the type, name and version, computed once: the term this resource adds to the version of every
+    /// snapshot and selection that holds it (<see cref="Snapshot"/> sums them, so a change costs its own terms).
+    /// </summary>
+    internal ulong IdentityHash
+    {
+        get
+        {
+            if (_identityHash == 0)
+            {
+                var text = Encoding.UTF8.GetBytes($"{TypeUrl}\n{Name}\n{Version}");
+                var hash = BinaryPrimitives.ReadUInt64LittleEndian(SHA256.HashData(text));
+                _identityHash = hash == 0 ? 1 : hash;
+            }
+
+            return _identityHash;
+        }
+    }
 
     /// <summary>Wraps a Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
     /// <exception cref="ArgumentException">The message is not one of those types, or has no name.</exception>

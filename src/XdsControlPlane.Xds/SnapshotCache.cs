@@ -44,30 +44,44 @@ public sealed class SnapshotCache(TimeProvider clock)
     {
         ArgumentNullException.ThrowIfNull(group);
         ArgumentNullException.ThrowIfNull(snapshot);
-        var problems = SnapshotConsistency.Check(snapshot);
-        if (problems.Count > 0)
+        // A snapshot made by Snapshot.With from the one served needs only its changes checked; should another
+        // publication replace the base meanwhile, the whole snapshot is checked after all.
+        var derivation = snapshot.TakeDerivation();
+        var checkedAgainst = derivation is not null && ReferenceEquals(GetSnapshot(group)?.Snapshot, derivation.Base) ? derivation.Base : null;
+        while (true)
         {
-            return new SnapshotUpdate(false, problems);
-        }
-
-        Action[] toWake;
-        lock (_gate)
-        {
-            if (_snapshots.TryGetValue(group, out var current) && current.Snapshot.Version == snapshot.Version)
+            var problems = checkedAgainst is not null ? SnapshotConsistency.Check(snapshot, derivation!) : SnapshotConsistency.Check(snapshot);
+            if (problems.Count > 0)
             {
-                return new SnapshotUpdate(true, []);
+                return new SnapshotUpdate(false, problems);
             }
 
-            _snapshots[group] = new PublishedSnapshot(snapshot, clock.GetUtcNow());
-            toWake = _watchers.TryGetValue(group, out var watchers) ? watchers.Select(w => w.OnChange).ToArray() : [];
-        }
+            Action[] toWake;
+            lock (_gate)
+            {
+                var current = _snapshots.GetValueOrDefault(group);
+                if (checkedAgainst is not null && !ReferenceEquals(current?.Snapshot, checkedAgainst))
+                {
+                    checkedAgainst = null;
+                    continue;
+                }
 
-        foreach (var wake in toWake)
-        {
-            wake();
-        }
+                if (current is not null && current.Snapshot.Version == snapshot.Version)
+                {
+                    return new SnapshotUpdate(true, []);
+                }
 
-        return new SnapshotUpdate(true, []);
+                _snapshots[group] = new PublishedSnapshot(snapshot, clock.GetUtcNow());
+                toWake = _watchers.TryGetValue(group, out var watchers) ? watchers.Select(w => w.OnChange).ToArray() : [];
+            }
+
+            foreach (var wake in toWake)
+            {
+                wake();
+            }
+
+            return new SnapshotUpdate(true, []);
+        }
     }
 
     /// <summary>The snapshot served to <paramref name="group"/>, or <see langword="null"/> before the first publication.</summary>

@@ -66,6 +66,13 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             return null;
         }
 
+        // LDS and CDS responses carry every resource (what is left out is deleted). EDS and RDS responses may carry a
+        // subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only the watches
+        // a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a publication carries
+        // only what changed. A response the client asked for (new names, a first request), one that must repeat
+        // warming clusters' endpoints, and the first after a NACK carry all.
+        var complete = state.MustRespond || forced || state.LastNack is not null || TypeUrls.IsWildcardCapable(typeUrl);
+        var before = state.Sent;
         state.MustRespond = false;
 
         // Every response after the cluster update reaches the client after it (one ordered stream) and carries
@@ -90,7 +97,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         RoutesOrListenersChanged(typeUrl);
         var response = new DiscoveryResponse { VersionInfo = selection.Version, TypeUrl = typeUrl, Nonce = nonce };
-        response.Resources.AddRange(selection.Ordered);
+        response.Resources.AddRange(complete ? selection.Ordered : ChangedSince(before, selection));
 
         return response;
     }
@@ -99,6 +106,19 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     {
         Metrics.Pushed(response.TypeUrl, response.CalculateSize());
         XdsLog.Sent(Logger, Id, response.TypeUrl, response.VersionInfo, response.Resources.Count, response.Nonce);
+    }
+
+    /// <summary>The resources of <paramref name="selection"/> that <paramref name="sent"/> lacks or has another version of, by name (all of them when none is).</summary>
+    private static IReadOnlyList<Google.Protobuf.WellKnownTypes.Any> ChangedSince(IReadOnlyDictionary<string, XdsResource> sent, Selection selection)
+    {
+        var changed = selection.Resources.Values
+            .Where(r => !sent.TryGetValue(r.Name, out var held) || held.Version != r.Version)
+            .OrderBy(r => r.Name, StringComparer.Ordinal)
+            .Select(r => r.Packed)
+            .ToArray();
+
+        // Only names left the selection: nothing to add, and SotW cannot say "removed" for these types; repeat all.
+        return changed.Length > 0 ? changed : selection.Ordered;
     }
 
     /// <summary>

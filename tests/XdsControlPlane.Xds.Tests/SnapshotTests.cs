@@ -34,6 +34,78 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void With_ChangesAndRemovals_EqualsTheSnapshotCreatedWhole()
+    {
+        var before = TestResources.Snapshot("cart", "checkout", "payments");
+        var changed = TestResources.Endpoints("cart", 9001);
+        var added = TestResources.Cluster("orders");
+
+        var after = before.With([changed, added], [(TypeUrls.ClusterLoadAssignment, "payments"), (TypeUrls.Cluster, "missing")]);
+        var whole = Snapshot.Create(
+            new[] { TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart", "checkout", "payments") }
+                .Concat(new[] { "cart", "checkout", "payments", "orders" }.Select(c => TestResources.Cluster(c)))
+                .Concat([changed, TestResources.Endpoints("checkout", 9000)]));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Version, Is.EqualTo(whole.Version));
+            Assert.That(after.Count, Is.EqualTo(whole.Count));
+            Assert.That(after.Resources(TypeUrls.ClusterLoadAssignment).Keys, Is.EquivalentTo(new[] { "cart", "checkout" }));
+            Assert.That(after.Find(TypeUrls.ClusterLoadAssignment, "cart"), Is.SameAs(changed));
+            Assert.That(before.Find(TypeUrls.ClusterLoadAssignment, "payments"), Is.Not.Null, "the base is not modified");
+            Assert.That(before.Count, Is.EqualTo(8));
+        });
+    }
+
+    [Test]
+    public void With_KeepsTheSelectionsOfUntouchedTypes_AndRecomputesTouchedOnes()
+    {
+        var before = TestResources.Snapshot("cart", "checkout");
+        var clusters = before.Select(TypeUrls.Cluster, wildcard: true, SubscriptionNames.None);
+        var endpoints = before.Select(TypeUrls.ClusterLoadAssignment, wildcard: false, new SubscriptionNames(["cart"]));
+
+        var after = before.With([TestResources.Endpoints("cart", 9001)], []);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.Select(TypeUrls.Cluster, wildcard: true, SubscriptionNames.None), Is.SameAs(clusters));
+            Assert.That(after.Select(TypeUrls.ClusterLoadAssignment, wildcard: false, new SubscriptionNames(["cart"])).Version, Is.Not.EqualTo(endpoints.Version));
+        });
+    }
+
+    [Test]
+    public void With_TheSameResourceTwice_OrReplacedAndRemoved_IsRejected()
+    {
+        var before = TestResources.Snapshot("cart");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => before.With([TestResources.Cluster("x"), TestResources.Cluster("x")], []), Throws.ArgumentException.With.Message.Contains("'x' appears twice"));
+            Assert.That(() => before.With([TestResources.Cluster("cart")], [(TypeUrls.Cluster, "cart")]), Throws.ArgumentException.With.Message.Contains("both replaced and removed"));
+        });
+    }
+
+    [Test]
+    public void Cache_ChecksADerivedSnapshot_ForWhatItsChangesReferTo()
+    {
+        var cache = new SnapshotCache();
+        var served = TestResources.Snapshot("cart");
+        Assert.That(cache.SetSnapshot("g", served).Accepted, Is.True);
+
+        var dangling = served.With([TestResources.Routes("routes", "cart", "nowhere")], []);
+        var removesUsed = served.With([], [(TypeUrls.ClusterLoadAssignment, "cart")]);
+        var fine = served.With([TestResources.Endpoints("cart", 9001)], []);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.SetSnapshot("g", dangling).Problems, Is.EqualTo(new[] { "RDS 'routes' routes to CDS 'nowhere', which the snapshot does not contain." }));
+            Assert.That(cache.SetSnapshot("g", removesUsed).Problems, Has.Some.Contains("CDS 'cart' loads endpoints from EDS 'cart'"));
+            Assert.That(cache.SetSnapshot("g", fine).Accepted, Is.True);
+            Assert.That(cache.GetSnapshot("g")!.Snapshot, Is.SameAs(fine));
+        });
+    }
+
+    [Test]
     public void SubscriptionNames_SameAs_IgnoresOrderButNotDuplicatesOrMissingNames()
     {
         var names = new SubscriptionNames(["cluster-2", "cluster-10", "cluster-1"]);

@@ -276,7 +276,36 @@ public sealed class SotwProtocolTests
         Assert.Multiple(() =>
         {
             Assert.That(Names(first), Is.EqualTo(new[] { "a" }));
-            Assert.That(Names(second), Is.EqualTo(new[] { "a", "later" }));
+            Assert.That(Names(second), Is.EqualTo(new[] { "later" }), "a push names what changed; the client keeps 'a'");
+        });
+    }
+
+    [Test] // 10: EDS and RDS responses may carry a subset
+    public async Task EndpointChange_PushesOnlyThatAssignment_AndAfterANackEverything()
+    {
+        var clusters = new[] { "a", "b", "c" };
+        Snapshot Serving(uint portOfB) => Snapshot.Create(
+            new[] { TestResources.Listener("http", "routes"), TestResources.Routes("routes", clusters) }
+                .Concat(clusters.Select(c => TestResources.Cluster(c)))
+                .Concat(clusters.Select(c => TestResources.Endpoints(c, c == "b" ? portOfB : 9000))));
+        _server.Publish(Serving(9000));
+        await using var client = Open(_server.Channel);
+        var all = await client.RequestAsync(Eds, clusters);
+        await client.AckAsync(all, clusters);
+
+        _server.Publish(Serving(9001));
+        var changed = await client.ReceiveAsync();
+        await client.NackAsync(changed, all.VersionInfo, "endpoint b rejected", clusters);
+        await client.AssertNothingSentAsync();
+        _server.Publish(Serving(9002));
+        var afterNack = await client.ReceiveAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(all), Is.EqualTo(clusters));
+            Assert.That(Names(changed), Is.EqualTo(new[] { "b" }));
+            Assert.That(changed.VersionInfo, Is.Not.EqualTo(all.VersionInfo));
+            Assert.That(Names(afterNack), Is.EqualTo(clusters), "after a NACK the client holds the older set: send all again");
         });
     }
 
