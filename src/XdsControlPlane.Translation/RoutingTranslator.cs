@@ -85,18 +85,24 @@ public sealed class RoutingTranslator
     }
 
     /// <summary>
-    /// The fast path for the common change — RouteGroups edited while Services, EndpointSlices, Sandboxes and
-    /// LocalWorkloads stay the same objects: re-plans the changed RouteGroups and rebuilds only the Service ports they
-    /// route. Returns false (changing nothing) when the change needs a full translation.
+    /// The fast paths for the common changes, while Services, Sandboxes and LocalWorkloads stay the same objects:
+    /// EndpointSlices edited (<see cref="UpdateEndpoints"/>), or RouteGroups edited — which re-plans the changed
+    /// RouteGroups and rebuilds only the Service ports they route. Returns false (changing nothing) when the change
+    /// needs a full translation.
     /// </summary>
     private bool TryUpdate(TranslationState last, RoutingInputs inputs)
     {
         var previous = last.Inputs;
         if (inputs.RouteGroups.Count != previous.RouteGroups.Count
-            || !ReferenceLists.Equal(inputs.Services, previous.Services) || !ReferenceLists.Equal(inputs.EndpointSlices, previous.EndpointSlices)
+            || !ReferenceLists.Equal(inputs.Services, previous.Services)
             || !ReferenceLists.Equal(inputs.Sandboxes, previous.Sandboxes) || !ReferenceLists.Equal(inputs.LocalWorkloads, previous.LocalWorkloads))
         {
             return false;
+        }
+
+        if (!ReferenceLists.Equal(inputs.EndpointSlices, previous.EndpointSlices))
+        {
+            return ReferenceLists.Equal(inputs.RouteGroups, previous.RouteGroups) && UpdateEndpoints(last, inputs);
         }
 
         var changed = new List<(int Index, RoutePlanner.Plan Plan)>();
@@ -164,6 +170,32 @@ public sealed class RoutingTranslator
         return true;
     }
 
+    /// <summary>
+    /// The fast path for an endpoint change — only EndpointSlices differ: rebuilds the ClusterLoadAssignments of the
+    /// Services whose slices changed (routes, listeners and clusters do not read endpoints).
+    /// </summary>
+    private bool UpdateEndpoints(TranslationState last, RoutingInputs inputs)
+    {
+        var before = new HashSet<EndpointSlice>(last.Inputs.EndpointSlices, ReferenceEqualityComparer.Instance);
+        var services = new HashSet<(string Namespace, string Service)>();
+        foreach (var slice in inputs.EndpointSlices)
+        {
+            if (!before.Remove(slice))
+            {
+                services.Add((slice.Metadata.Namespace, slice.ServiceName!));
+            }
+        }
+
+        foreach (var gone in before)
+        {
+            services.Add((gone.Metadata.Namespace, gone.ServiceName!));
+        }
+
+        last.Inputs = inputs;
+        last.Clusters = _clusters.RefreshEndpoints(inputs, last.Ports, last.Clusters, services);
+        return true;
+    }
+
     private static void AddRoutes(Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutePlanner.Plan plan)
     {
         foreach (var (port, route) in plan.Routes)
@@ -219,6 +251,6 @@ public sealed class RoutingTranslator
 
         public ServicePortTable Ports { get; } = ports;
 
-        public ClusterResources Clusters { get; } = clusters;
+        public ClusterResources Clusters { get; set; } = clusters;
     }
 }

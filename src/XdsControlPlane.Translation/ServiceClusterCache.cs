@@ -24,18 +24,7 @@ internal sealed class ServiceClusterCache(TranslationOptions options, ClusterTra
         var entries = new Dictionary<ServicePortId, Entry>(ports.All.Count);
         foreach (var port in ports.All)
         {
-            var slices = inputs.SlicesOf(port.Id.Namespace, port.Id.Service);
-            if (!_entries.TryGetValue(port.Id, out var entry) || !ReferenceEquals(entry.Service, port.Service) || !ReferenceLists.Equal(entry.Slices, slices))
-            {
-                var name = port.Id.ClusterName(options.ClusterDomain);
-                entry = new Entry(
-                    port.Service,
-                    [.. slices],
-                    XdsResource.Create(clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.Envoy)),
-                    XdsResource.Create(clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.ProxylessGrpc)),
-                    XdsResource.Create(ClusterTranslator.Endpoints(name, port.Port, slices)));
-            }
-
+            var entry = EntryFor(inputs, port, _entries.GetValueOrDefault(port.Id));
             entries[port.Id] = entry;
             envoy.Add(entry.EnvoyCluster);
             envoy.Add(entry.Endpoints);
@@ -52,6 +41,65 @@ internal sealed class ServiceClusterCache(TranslationOptions options, ClusterTra
         }
 
         return new ClusterResources([.. envoy], [.. grpc]);
+    }
+
+    /// <summary>
+    /// <paramref name="current"/> with the endpoints of <paramref name="services"/>' ports rebuilt from
+    /// <paramref name="inputs"/>' EndpointSlices (the Services, and so the ports and clusters, are the same objects as
+    /// when <paramref name="current"/> was built from <paramref name="ports"/>). Only a changed port's
+    /// ClusterLoadAssignment is made again; returns <paramref name="current"/> itself when none changed.
+    /// </summary>
+    public ClusterResources RefreshEndpoints(RoutingInputs inputs, ServicePortTable ports, ClusterResources current, IReadOnlySet<(string Namespace, string Service)> services)
+    {
+        XdsResource[]? envoy = null;
+        XdsResource[]? grpc = null;
+        for (var i = 0; i < ports.All.Count; i++)
+        {
+            var port = ports.All[i];
+            if (!services.Contains((port.Id.Namespace, port.Id.Service)))
+            {
+                continue;
+            }
+
+            var before = _entries[port.Id];
+            var entry = EntryFor(inputs, port, before);
+            if (ReferenceEquals(entry, before))
+            {
+                continue;
+            }
+
+            // Build lays out each port as [cluster, endpoints], in table order.
+            _entries[port.Id] = entry;
+            envoy ??= [.. current.Envoy];
+            grpc ??= [.. current.Grpc];
+            envoy[(2 * i) + 1] = entry.Endpoints;
+            grpc[(2 * i) + 1] = entry.Endpoints;
+        }
+
+        return envoy is null ? current : new ClusterResources(envoy, grpc!);
+    }
+
+    /// <summary><paramref name="entry"/> while its Service and EndpointSlices are the same objects, else a new one.</summary>
+    private Entry EntryFor(RoutingInputs inputs, ServicePortState port, Entry? entry)
+    {
+        var slices = inputs.SlicesOf(port.Id.Namespace, port.Id.Service);
+        if (entry is not null && ReferenceEquals(entry.Service, port.Service) && ReferenceLists.Equal(entry.Slices, slices))
+        {
+            return entry;
+        }
+
+        var endpoints = XdsResource.Create(ClusterTranslator.Endpoints(port.Id.ClusterName(options.ClusterDomain), port.Port, slices));
+        if (entry is not null && ReferenceEquals(entry.Service, port.Service))
+        {
+            return entry with { Slices = [.. slices], Endpoints = endpoints };
+        }
+
+        return new Entry(
+            port.Service,
+            [.. slices],
+            XdsResource.Create(clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.Envoy)),
+            XdsResource.Create(clusters.ServiceCluster(port.Id, port.Protocol, DataPlaneKind.ProxylessGrpc)),
+            endpoints);
     }
 
     private sealed record Entry(KubeService Service, EndpointSlice[] Slices, XdsResource EnvoyCluster, XdsResource GrpcCluster, XdsResource Endpoints);

@@ -95,6 +95,100 @@ public sealed class IncrementalTranslationTests
     }
 
     [Test]
+    public void Translate_RandomEditsOfEveryKind_WarmTranslatorAlwaysMatchesAFreshOne()
+    {
+        var random = new Random(20261201);
+        var edge = RepoFiles.LoadManifests(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
+        var shop = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var objects = new List<IManifestObject>([.. AllObjects(edge), .. AllObjects(shop)]);
+        var warm = new RoutingTranslator();
+        warm.Translate(new RoutingInputs(objects));
+        T Pick<T>() => objects.OfType<T>().ElementAt(random.Next(objects.OfType<T>().Count()));
+        void Replace(IManifestObject before, IManifestObject after) => objects[objects.FindIndex(o => ReferenceEquals(o, before))] = after;
+
+        string[] kinds = ["endpoint", "slice added or removed", "service", "sandbox", "local workload", "route group", "endpoint and route group"];
+        for (var step = 0; step < 80; step++)
+        {
+            var kind = kinds[random.Next(kinds.Length)];
+            if (kind is "endpoint" or "endpoint and route group")
+            {
+                var slice = Pick<EndpointSlice>();
+                var endpoint = new SliceEndpoint { Addresses = [$"10.9.{random.Next(4)}.{random.Next(250)}"], Conditions = new EndpointConditions { Ready = random.Next(3) > 0 } };
+                Replace(slice, slice with { Endpoints = [.. slice.Endpoints.Take(random.Next(2)), endpoint] });
+            }
+
+            if (kind is "slice added or removed")
+            {
+                if (objects.OfType<EndpointSlice>().FirstOrDefault(e => e.Metadata.Name.StartsWith("extra-", StringComparison.Ordinal)) is { } extra)
+                {
+                    objects.Remove(extra);
+                }
+                else
+                {
+                    var service = Pick<KubeService>();
+                    objects.Add(new EndpointSlice
+                    {
+                        Metadata = new ObjectMeta { Name = $"extra-{step}", Namespace = service.Metadata.Namespace, Labels = new Dictionary<string, string> { [EndpointSlice.ServiceNameLabel] = service.Metadata.Name } },
+                        Endpoints = [new SliceEndpoint { Addresses = [$"10.8.0.{step}"] }],
+                        Ports = [.. service.Spec.Ports.Select(p => new SlicePort { Name = p.Name, Port = 20000 + p.Port })],
+                    });
+                }
+            }
+
+            if (kind is "service")
+            {
+                var service = Pick<KubeService>();
+                Replace(service, service with { Metadata = service.Metadata with { Labels = new Dictionary<string, string>(service.Metadata.Labels) { ["edited"] = $"{step}" } } });
+            }
+
+            if (kind is "sandbox" && objects.OfType<Sandbox>().Any())
+            {
+                var sandbox = Pick<Sandbox>();
+                Replace(sandbox, sandbox with { Spec = sandbox.Spec with { RoutingKey = $"sandbox-key-{random.Next(3)}" } });
+            }
+
+            if (kind is "local workload")
+            {
+                var workload = Pick<LocalWorkload>();
+                Replace(workload, workload with { Status = new LocalWorkloadStatus { Phase = workload.IsRoutable ? "Disconnected" : "Connected" } });
+            }
+
+            if (kind is "route group" or "endpoint and route group")
+            {
+                var group = Pick<RouteGroup>();
+                var rule = group.Spec.Routes[0];
+                Replace(group, group with { Spec = group.Spec with { Routes = [rule with { Match = new RouteMatch { PathPrefix = $"/edit-{random.Next(3)}" } }, .. group.Spec.Routes.Skip(1)] } });
+            }
+
+            var inputs = new RoutingInputs(objects);
+            var incremental = warm.Translate(inputs);
+            var fresh = new RoutingTranslator().Translate(inputs);
+            foreach (var role in DataPlaneRoles.All)
+            {
+                Assert.That(incremental.Groups[role].Select(r => r.ToString()), Is.EqualTo(fresh.Groups[role].Select(r => r.ToString())), $"step {step} ({kind}), {role}");
+            }
+
+            Assert.That(incremental.Problems.Select(p => p.ToString()), Is.EquivalentTo(fresh.Problems.Select(p => p.ToString())), $"step {step} ({kind}), problems");
+        }
+    }
+
+    [Test]
+    public void Translate_EndpointChange_RebuildsOnlyThatServicesAssignments()
+    {
+        var objects = AllObjects(RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs);
+        var warm = new RoutingTranslator();
+        var before = warm.Translate(new RoutingInputs(objects));
+        var slice = objects.OfType<EndpointSlice>().Single(e => e.Metadata.Name == "cart-1");
+        var after = warm.Translate(new RoutingInputs(objects.Select(o => ReferenceEquals(o, slice) ? slice with { Endpoints = [new SliceEndpoint { Addresses = ["10.1.2.3"] }] } : o)));
+
+        foreach (var role in DataPlaneRoles.All)
+        {
+            var changed = after.Groups[role].Where(r => !ReferenceEquals(r, before.Groups[role].SingleOrDefault(b => b.TypeUrl == r.TypeUrl && b.Name == r.Name))).Select(r => r.ToString()).ToArray();
+            Assert.That(changed, Has.Length.GreaterThan(0).And.All.StartsWith("EDS outbound|").And.All.Contains("||cart.shop.svc.cluster.local@"), role);
+        }
+    }
+
+    [Test]
     public void Translate_ReorderedRules_ClusterNamesDoNotChurn()
     {
         var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
