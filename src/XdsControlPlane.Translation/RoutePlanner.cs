@@ -16,6 +16,9 @@ internal sealed class RoutePlanner(TranslationOptions options)
     /// <summary>A source object's routes and the problems found resolving it.</summary>
     public sealed record Plan(IReadOnlyList<(ServicePortId Port, PlannedRoute Route)> Routes, IReadOnlyList<ManifestProblem> Problems)
     {
+        /// <summary>The lookups the plan was made from: it stays right while they give the same instances.</summary>
+        public PlanDependencies Dependencies { get; init; } = PlanDependencies.Unbounded;
+
         /// <summary>Whether any route sends traffic to a LocalWorkload.</summary>
         public bool ReachesLocalWorkload => Routes.Any(r => r.Route.To.Any(d => d.LocalWorkload is not null));
     }
@@ -25,13 +28,13 @@ internal sealed class RoutePlanner(TranslationOptions options)
     {
         object[] inventory = [.. inputs.Services, .. inputs.Sandboxes, .. inputs.LocalWorkloads];
         var reuse = inventory.Length == _inventory.Length && inventory.AsSpan().SequenceEqual(_inventory, ReferenceEqualityComparer.Instance);
-        var previous = reuse ? _plans : [];
         var plans = new Dictionary<IManifestObject, Plan>(ReferenceEqualityComparer.Instance);
         var result = new List<Plan>(inputs.RouteGroups.Count + inputs.Sandboxes.Count + inputs.LocalWorkloads.Count);
         IEnumerable<IManifestObject> sources = [.. inputs.RouteGroups, .. inputs.LocalWorkloads, .. inputs.Sandboxes];
         foreach (var source in sources)
         {
-            if (!previous.TryGetValue(source, out var plan))
+            // Same inventory: every plan holds. Otherwise a plan holds while what it looked up is the same.
+            if (!_plans.TryGetValue(source, out var plan) || !(reuse || plan.Dependencies.HoldIn(inputs)))
             {
                 plan = PlanOne(source, inputs);
             }
@@ -46,14 +49,19 @@ internal sealed class RoutePlanner(TranslationOptions options)
     }
 
     /// <summary>Plans one routing object against <paramref name="inputs"/> (no caching).</summary>
-    public Plan PlanOne(IManifestObject source, RoutingInputs inputs) => source switch
+    public Plan PlanOne(IManifestObject source, RoutingInputs inputs)
     {
-        RouteGroup group => PlanRouteGroup(group, inputs),
-        LocalWorkload workload => PlanLocalWorkload(workload, inputs),
-        _ => PlanSandbox((Sandbox)source, inputs),
-    };
+        var inventory = new PlanInventory(inputs);
+        var plan = source switch
+        {
+            RouteGroup group => PlanRouteGroup(group, inventory),
+            LocalWorkload workload => PlanLocalWorkload(workload, inventory),
+            _ => PlanSandbox((Sandbox)source, inventory),
+        };
+        return plan with { Dependencies = inventory.Dependencies };
+    }
 
-    private Plan PlanRouteGroup(RouteGroup group, RoutingInputs inputs)
+    private Plan PlanRouteGroup(RouteGroup group, PlanInventory inputs)
     {
         var routes = new List<(ServicePortId, PlannedRoute)>();
         var problems = new List<ManifestProblem>();
@@ -112,19 +120,10 @@ internal sealed class RoutePlanner(TranslationOptions options)
             }
         }
 
-        return new Plan(routes, unresolved ? [.. ReferenceProblems(group, inputs), .. problems] : problems);
+        return new Plan(routes, unresolved ? [.. inputs.ReferenceProblems(group), .. problems] : problems);
     }
 
-    /// <summary>
-    /// The unresolved references of <paramref name="source"/>, in the validator's words: a reference is checked (and
-    /// worded) in one place. Validation rejects such an object, so translation meets one only as a last good version
-    /// kept in force, or when what it refers to was itself rejected; where validation reported the same problem, the
-    /// source reports it once (<see cref="ManifestSetResult.Unreported"/>).
-    /// </summary>
-    private static IEnumerable<ManifestProblem> ReferenceProblems(IManifestObject source, RoutingInputs inputs) =>
-        ManifestValidator.Validate(source, inputs).Where(p => p.Kind == ProblemKind.UnresolvedReference);
-
-    private PlannedDestination? ResolveDestination(Destination destination, string ns, KubeService baseline, KubeServicePort port, RoutingInputs inputs, out Resolution resolution)
+    private PlannedDestination? ResolveDestination(Destination destination, string ns, KubeService baseline, KubeServicePort port, PlanInventory inputs, out Resolution resolution)
     {
         resolution = Resolution.Unresolved;
         var weight = destination.Weight ?? 100;
@@ -165,7 +164,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
         return workload.IsRoutable ? new PlannedDestination(LocalClusterName(workload, port.Port), weight, workload) : null;
     }
 
-    private static Plan PlanLocalWorkload(LocalWorkload workload, RoutingInputs inputs)
+    private static Plan PlanLocalWorkload(LocalWorkload workload, PlanInventory inputs)
     {
         var ns = workload.Metadata.Namespace;
         var baseline = inputs.FindService(ns, workload.Spec.Service ?? "");
@@ -177,7 +176,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
 
         if (baseline is null || key is null)
         {
-            return new Plan([], [.. ReferenceProblems(workload, inputs)]);
+            return new Plan([], [.. inputs.ReferenceProblems(workload)]);
         }
 
         if (!workload.IsRoutable)
@@ -201,7 +200,7 @@ internal sealed class RoutePlanner(TranslationOptions options)
         return new Plan(routes, []);
     }
 
-    private Plan PlanSandbox(Sandbox sandbox, RoutingInputs inputs)
+    private Plan PlanSandbox(Sandbox sandbox, PlanInventory inputs)
     {
         var routes = new List<(ServicePortId, PlannedRoute)>();
         var ns = sandbox.Metadata.Namespace;
