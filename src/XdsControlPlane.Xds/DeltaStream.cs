@@ -92,9 +92,17 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             return null; // nothing that decides this type's response changed
         }
 
-        state.EvaluatedSnapshot = snapshot.Snapshot.Version;
-        state.InputsChanged = false;
+        // A publication that did not touch this type hands the new snapshot the same table: nothing to compare.
         var all = snapshot.Snapshot.Resources(typeUrl);
+        var untouched = !state.MustRespond && !state.InputsChanged && state.ForceResend.Count == 0 && ReferenceEquals(all, state.EvaluatedTable);
+        state.EvaluatedSnapshot = snapshot.Snapshot.Version;
+        state.EvaluatedTable = all;
+        if (untouched)
+        {
+            return null;
+        }
+
+        state.InputsChanged = false;
         var wanted = state.Wildcard ? all.Keys.Concat(state.Names.Where(name => !all.ContainsKey(name))) : state.Names; // each name once, without a set
 
         var toSend = new List<XdsResource>();

@@ -51,6 +51,9 @@ internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
     /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
     public bool InputsChanged { get; set; }
 
+    /// <summary>The snapshot's table of this type at the last evaluation (a new snapshot that did not touch the type shares it).</summary>
+    internal object? EvaluatedTable { get; set; }
+
     public string? SentVersion { get; private set; }
 
     public string? AckedVersion { get; private set; }

@@ -57,7 +57,16 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             return null; // nothing that decides this type's response changed
         }
 
+        // A publication that did not touch this type hands the new snapshot the same selection: nothing to compare.
+        var selected = snapshot.Snapshot.Select(typeUrl, state.Wildcard, state.Names);
+        var untouched = !state.MustRespond && !state.InputsChanged && !mayForce && ReferenceEquals(selected, state.EvaluatedSelection);
         state.EvaluatedSnapshot = snapshot.Snapshot.Version;
+        state.EvaluatedSelection = selected;
+        if (untouched)
+        {
+            return null;
+        }
+
         state.InputsChanged = false;
         var selection = Desired(state, snapshot.Snapshot);
         var forced = mayForce && selection.Resources.Keys.Any(state.ForceResend.Contains);

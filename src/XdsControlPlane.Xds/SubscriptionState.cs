@@ -48,6 +48,9 @@ internal sealed class SubscriptionState(string typeUrl) : ITypeSubscription
     /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
     public bool InputsChanged { get; set; }
 
+    /// <summary>The snapshot's selection for this subscription at the last evaluation (a new snapshot that did not touch the type shares it).</summary>
+    internal object? EvaluatedSelection { get; set; }
+
     /// <summary>EDS names to re-send on the next EDS request even when unchanged (their clusters were just updated).</summary>
     public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
 

@@ -22,7 +22,7 @@ public sealed class PublishValidationTests
     public void CreateDirectory()
     {
         _directory = Directory.CreateTempSubdirectory("xdscp-validation-").FullName;
-        foreach (var file in Directory.GetFiles(RepoPath("examples", "shop")))
+        foreach (var file in Directory.GetFiles(RepoDirectory.Path("examples", "shop")))
         {
             File.Copy(file, Path.Combine(_directory, Path.GetFileName(file)));
         }
@@ -105,17 +105,6 @@ public sealed class PublishValidationTests
         var watch = host.Snapshots.Watch(group, () => signal.TrySetResult());
         _ = signal.Task.ContinueWith(_ => watch.Dispose(), TaskScheduler.Default);
         return signal;
-    }
-
-    private static string RepoPath(params string[] parts)
-    {
-        var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "XdsControlPlane.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return Path.Combine([directory!.FullName, .. parts]);
     }
 
     /// <summary>The real translation, with one cluster given a negative connect timeout (Envoy requires it positive).</summary>
