@@ -20,6 +20,7 @@ namespace XdsControlPlane.Server;
 /// </remarks>
 internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger)
 {
+    private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();
 
     /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
@@ -56,12 +57,13 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
     /// <summary>The resources to publish first: each translated one that passes.</summary>
     private List<XdsResource> Checked(IReadOnlyList<XdsResource> translated)
     {
+        var valid = Validate(translated);
         var resources = new List<XdsResource>(translated.Count);
-        foreach (var resource in translated)
+        for (var i = 0; i < translated.Count; i++)
         {
-            if (validation.IsValid(resource))
+            if (valid[i])
             {
-                resources.Add(resource);
+                resources.Add(translated[i]);
             }
         }
 
@@ -75,28 +77,51 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
     /// </summary>
     private Snapshot Updated(Snapshot served, IReadOnlyList<XdsResource> translated)
     {
-        var upserts = new List<XdsResource>();
+        var candidates = new List<XdsResource>();
         var kept = 0;
         foreach (var resource in translated)
         {
             var previous = served.Find(resource.TypeUrl, resource.Name);
-            if (previous is not null && (ReferenceEquals(previous, resource) || previous.Version == resource.Version))
+            if (previous is null || !(ReferenceEquals(previous, resource) || previous.Version == resource.Version))
             {
-                kept++;
+                candidates.Add(resource);
             }
-            else if (validation.IsValid(resource))
+
+            // A failing resource keeps the served version, so every resource served before stays unless it is gone.
+            kept += previous is null ? 0 : 1;
+        }
+
+        var valid = Validate(candidates);
+        var upserts = new List<XdsResource>(candidates.Count);
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            if (valid[i])
             {
-                upserts.Add(resource);
-                kept += previous is null ? 0 : 1;
-            }
-            else
-            {
-                kept += previous is null ? 0 : 1;
+                upserts.Add(candidates[i]);
             }
         }
 
         var removals = kept < served.Count ? Removed(served, translated) : [];
         return upserts.Count == 0 && removals.Count == 0 ? served : served.With(upserts, removals);
+    }
+
+    /// <summary>Whether each resource passes, checked side by side when there are many (names within one group are unique, so each is checked once).</summary>
+    private bool[] Validate(IReadOnlyList<XdsResource> resources)
+    {
+        var valid = new bool[resources.Count];
+        if (resources.Count < ParallelValidationThreshold)
+        {
+            for (var i = 0; i < resources.Count; i++)
+            {
+                valid[i] = validation.IsValid(resources[i]);
+            }
+        }
+        else
+        {
+            Parallel.For(0, resources.Count, i => valid[i] = validation.IsValid(resources[i]));
+        }
+
+        return valid;
     }
 
     /// <summary>The served resources translation no longer makes (only computed when some are gone).</summary>

@@ -75,13 +75,13 @@ public sealed class RoutingTranslator
         }
 
         var ports = _ports.Build(inputs, routesByPort);
-        var clusters = _clusters.Build(inputs, ports, localClusters);
-        foreach (var group in _groups)
-        {
-            group.Assemble(ports);
-        }
 
-        return new TranslationState(inputs, plans, routesByPort, ports, clusters);
+        // The clusters and each node group's assembly read the port table and write only their own caches: build
+        // them side by side (a cold start at 10,000 RouteGroups spends seconds here).
+        ClusterResources? clusters = null;
+        Parallel.Invoke([() => clusters = _clusters.Build(inputs, ports, localClusters), .. _groups.Select(group => (Action)(() => group.Assemble(ports)))]);
+
+        return new TranslationState(inputs, plans, routesByPort, ports, clusters!);
     }
 
     /// <summary>
