@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Envoy.Config.Route.V3;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Xds;
 
@@ -8,11 +9,13 @@ namespace XdsControlPlane.Server;
 /// Envoy's own rules (<see cref="EnvoyRulesValidator"/>) applied to every translated resource before it is published,
 /// so no client is sent what it would NACK. Each (type, name, version) is checked once: resources are content-versioned,
 /// so an unchanged resource is never checked again, and one shared by several node groups is checked (and its failure
-/// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>).
+/// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>). A route configuration is
+/// checked one virtual host at a time, each host once (<see cref="RouteConfigurationValidation"/>).
 /// </summary>
 internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger)
 {
     private readonly ConcurrentDictionary<(string TypeUrl, string Name, string Version), bool> _checked = new();
+    private readonly RouteConfigurationValidation _routes = new(validator);
     private int _retainedAtLastTrim;
 
     /// <summary>Whether <paramref name="resource"/> passes; a failure is logged (at Error, naming the resource and field) the first time.</summary>
@@ -51,12 +54,12 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
 
     private bool Check(XdsResource resource)
     {
-        var result = validator.Validate(resource.Message);
-        if (!result.IsValid)
+        var violations = resource.Message is RouteConfiguration routes ? _routes.Violations(routes) : validator.Validate(resource.Message).Violations;
+        if (violations.Count > 0)
         {
-            ManifestLog.ResourceInvalid(logger, TypeUrls.ShortName(resource.TypeUrl), resource.Name, resource.Version, string.Join("; ", result.Violations));
+            ManifestLog.ResourceInvalid(logger, TypeUrls.ShortName(resource.TypeUrl), resource.Name, resource.Version, string.Join("; ", violations));
         }
 
-        return result.IsValid;
+        return violations.Count == 0;
     }
 }
