@@ -53,7 +53,7 @@ public sealed class ScaleMeasurement
             files[Services + 6] = Read("rg-6", Group("rg-6", "svc-6", "key-6"));
             set.Apply(files);
         });
-        TestContext.Out.WriteLine(CultureInfo.InvariantCulture, $"LastGoodManifestSet.Apply at {RouteGroups} RouteGroups, {Services} Services: first {first.TotalMilliseconds:F0} ms; one RouteGroup edited {routeGroupEdit:F1} ms; one Service edited {serviceEdit:F1} ms; one RouteGroup rewritten unchanged {sameContent:F1} ms (medians of {Rounds})");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"LastGoodManifestSet.Apply at {RouteGroups} RouteGroups, {Services} Services: first {first.TotalMilliseconds:F0} ms; one RouteGroup edited {routeGroupEdit:F1} ms; one Service edited {serviceEdit:F1} ms; one RouteGroup rewritten unchanged {sameContent:F1} ms (medians of {Rounds})"));
     }
 
     [Test]
@@ -128,9 +128,9 @@ public sealed class ScaleMeasurement
         }
 
         await source.StopAsync(CancellationToken.None);
-        TestContext.Out.WriteLine(CultureInfo.InvariantCulture, $"KubernetesSource at {RouteGroups} RouteGroups, {Services} Services (debounce 1 ms, publish is a no-op): synced and first publication {synced.TotalSeconds:F1} s, first status pass done {firstStatus.TotalSeconds:F1} s");
-        TestContext.Out.WriteLine(CultureInfo.InvariantCulture, $"  RouteGroup edit -> publish: median {Median(toPublish):F0} ms, max {toPublish.Max():F0} ms; -> its status written: median {Median(toStatus):F0} ms, max {toStatus.Max():F0} ms");
-        TestContext.Out.WriteLine(CultureInfo.InvariantCulture, $"  {Rounds} status-only updates by someone else: {statusOnlyPublications} publications; conditions restored after median {Median(restore):F0} ms, max {restore.Max():F0} ms");
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KubernetesSource at {RouteGroups} RouteGroups, {Services} Services (debounce 1 ms, publish is a no-op): synced and first publication {synced.TotalSeconds:F1} s, first status pass done {firstStatus.TotalSeconds:F1} s"));
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  RouteGroup edit -> publish: median {Median(toPublish):F0} ms, max {toPublish.Max():F0} ms; -> its status written: median {Median(toStatus):F0} ms, max {toStatus.Max():F0} ms"));
+        TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Rounds} status-only updates by someone else: {statusOnlyPublications} publications; conditions restored after median {Median(restore):F0} ms, max {restore.Max():F0} ms"));
 
         JsonNode? Status(string name) => api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
         bool Programmed(string name, string key) => api.Get(FakeApiServer.RouteGroups, "shop", name) is { } obj
