@@ -70,6 +70,9 @@ public sealed class LastGoodManifestSet
     private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
     private readonly HashSet<ResourceKey> _kept = [];
     private ImmutableDictionary<ResourceKey, ManifestObject> _lastGood = ImmutableDictionary<ResourceKey, ManifestObject>.Empty;
+
+    // The same objects, for enumerating (an immutable dictionary is a tree: several times slower to walk).
+    private readonly Dictionary<ResourceKey, ManifestObject> _inForce = [];
     private RoutingInputs? _candidateInputs;
     private RoutingInputs _inputs = new([]);
     private bool _applied;
@@ -185,9 +188,21 @@ public sealed class LastGoodManifestSet
             _candidateInputs = null;   // a last good version of a reference target went or came
         }
 
+        foreach (var key in changedKeys)
+        {
+            if (_lastGood.TryGetValue(key, out var obj))
+            {
+                _inForce[key] = obj;
+            }
+            else
+            {
+                _inForce.Remove(key);
+            }
+        }
+
         if (inputsChanged)
         {
-            _inputs = new RoutingInputs(_lastGood.Values.Select(o => o.Resource));
+            _inputs = new RoutingInputs(_inForce.Values.Select(o => o.Resource));
         }
 
         _applied = true;
