@@ -110,11 +110,8 @@ public sealed class KubernetesSource : BackgroundService
     /// </summary>
     public void AcksChanged() => _statusWork.Notify();
 
-    /// <summary>How many publications this source made (for tests and measurements).</summary>
-    public int Publications { get; private set; }
-
     /// <summary>How many objects the routing status writer judged so far (for tests and measurements).</summary>
-    public long StatusJudged => _status.Judged;
+    internal long StatusJudged => _status.Judged;
 
     /// <summary>
     /// An informer's news: a change of what translation reads queues the object for the next publication; any other
@@ -360,7 +357,6 @@ public sealed class KubernetesSource : BackgroundService
         if (first || result.InputsChanged)
         {
             _translationProblems = _publish(result.Inputs);
-            Publications++;
             KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
         }
 

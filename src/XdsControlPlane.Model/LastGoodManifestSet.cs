@@ -64,7 +64,7 @@ public sealed class LastGoodManifestSet
     private static readonly HashSet<string> ReferenceTargets = new([KubeService.KindName, Sandbox.KindName, LocalWorkload.KindName], StringComparer.Ordinal);
     private readonly Dictionary<string, ManifestFile> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ResourceKey[]> _keysByFile = new(StringComparer.Ordinal);
-    private readonly Dictionary<ResourceKey, SortedSet<string>> _filesByKey = [];
+    private readonly Dictionary<ResourceKey, List<string>> _filesByKey = [];   // in ordinal order; nearly always one
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
     private readonly SortedDictionary<string, IReadOnlyList<ManifestProblem>> _fileProblems = new(StringComparer.Ordinal);
     private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
@@ -161,7 +161,7 @@ public sealed class LastGoodManifestSet
             _candidateInputs = null;
         }
 
-        IEnumerable<ResourceKey> validate = targetsChanged ? [.. _definitions.Keys.Union(affected).Union(_lastGood.Keys)] : affected;
+        IEnumerable<ResourceKey> validate = targetsChanged ? [.. _definitions.Keys.Union(affected).Union(_inForce.Keys)] : affected;
         var inForce = _lastGood.ToBuilder();
         var changedKeys = new HashSet<ResourceKey>(affected);
         var validated = 0;
@@ -243,10 +243,15 @@ public sealed class LastGoodManifestSet
         {
             if (!_filesByKey.TryGetValue(key, out var paths))
             {
-                _filesByKey[key] = paths = new SortedSet<string>(StringComparer.Ordinal);
+                _filesByKey[key] = [path];
+                continue;
             }
 
-            paths.Add(path);
+            var at = paths.BinarySearch(path, StringComparer.Ordinal);
+            if (at < 0)
+            {
+                paths.Insert(~at, path);
+            }
         }
     }
 
@@ -290,7 +295,7 @@ public sealed class LastGoodManifestSet
             candidate = good.Location == candidate.Location ? good : candidate with { Resource = good.Resource };
         }
 
-        return new Definition(candidate, broken, [.. duplicates], paths.Min!);
+        return new Definition(candidate, broken, [.. duplicates], paths[0]);
     }
 
     /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has.</summary>
