@@ -39,10 +39,9 @@ internal interface IResourceSource
 /// Keeps a local copy of one kind: lists, then watches from the list's resource version (with bookmarks), resumes
 /// from the last seen version when a watch ends, lists again when the server answers 410 Gone, and backs off with
 /// jitter after failures. Each event updates the one object it names (O(1) in the number of objects) and tells every
-/// subscriber which objects changed and whether for routing; <see cref="Objects"/> is copied once per change burst,
-/// when read. One informer
-/// serves every component that reads its kind (<see cref="KubernetesInformers"/>): it lists and watches once, however
-/// many subscribe.
+/// subscriber which objects changed and whether what translation reads of them did; <see cref="Objects"/> is copied
+/// when read after a change, so once per burst. One informer serves every component that reads its kind
+/// (<see cref="KubernetesInformers"/>): it lists and watches once, however many subscribe.
 /// </summary>
 /// <param name="source">What to list and watch.</param>
 /// <param name="clock">Time, for backoff.</param>
