@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Nodes;
 
 namespace XdsControlPlane.Model;
 
@@ -25,7 +26,7 @@ public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<Manif
     /// <summary>The keys whose version in force, problems or kept-last-good state may have changed in this apply.</summary>
     public IReadOnlySet<ResourceKey> Changed { get; init; } = new HashSet<ResourceKey>();
 
-    /// <summary>How many objects this apply validated (all of them only when a Service, Sandbox or LocalWorkload changed).</summary>
+    /// <summary>How many objects this apply validated (all of them only when what references resolve against changed: a Service, a LocalWorkload's spec, a Sandbox appearing or going).</summary>
     public int Validated { get; init; }
 
     /// <summary>
@@ -56,8 +57,9 @@ public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<Manif
 /// Incremental: each apply looks only at the files that changed (a file is unchanged when it is the same
 /// <see cref="ManifestFile"/> instance as last time) and the objects they name. A new version whose
 /// <see cref="RoutingFields"/> equal those of the version in force is not taken: the version in force keeps its
-/// instance, so translation sees nothing new. Only the changed objects are validated, unless a Service, Sandbox or
-/// LocalWorkload — what validation resolves references against — changed, when every object is validated again.
+/// instance, so translation sees nothing new. Only the changed objects are validated, unless what validation resolves
+/// references against changed — a Service, a LocalWorkload's spec, a Sandbox appearing or going — when every object is
+/// validated again.
 /// </remarks>
 public sealed class LastGoodManifestSet
 {
@@ -153,7 +155,7 @@ public sealed class LastGoodManifestSet
             }
 
             targetsChanged |= ReferenceTargets.Contains(key.Kind)
-                && (!ReferenceEquals(before?.Candidate?.Resource, now?.Candidate?.Resource) || before?.Broken != now?.Broken);
+                && (!SameTarget(before?.Candidate?.Resource, now?.Candidate?.Resource) || before?.Broken != now?.Broken);
         }
 
         if (targetsChanged)
@@ -183,7 +185,7 @@ public sealed class LastGoodManifestSet
         _lastGood = inForce.ToImmutable();
         var replaced = changedKeys.Where(k => !ReferenceEquals(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)).ToList();
         var inputsChanged = !_applied || replaced.Count > 0;
-        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind)))
+        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
         {
             _candidateInputs = null;   // a last good version of a reference target went or came
         }
@@ -370,7 +372,7 @@ public sealed class LastGoodManifestSet
     /// <summary>
     /// What references resolve against: what will be in force — the candidates and, for objects whose current text is
     /// broken, their last good version (a typo in a Service's file must not reject the RouteGroups that use it). Kept
-    /// while no Service, Sandbox or LocalWorkload changes: validation reads nothing else from it.
+    /// while no reference target changes as validation sees it (<see cref="SameTarget"/>): it reads nothing else from it.
     /// </summary>
     private RoutingInputs CandidateInputs() => _candidateInputs ??= new RoutingInputs(_definitions
         .Select(d => d.Value.Candidate ?? (d.Value.Broken ? _lastGood.GetValueOrDefault(d.Key) : null))
@@ -387,6 +389,18 @@ public sealed class LastGoodManifestSet
             .SelectMany(p => p.Value));
         return problems;
     }
+
+    /// <summary>
+    /// Whether references to <paramref name="a"/> and <paramref name="b"/> validate alike: <see cref="ManifestValidator"/>
+    /// reads of a Sandbox it refers to only that it exists, of a LocalWorkload its spec, of a Service everything. So a
+    /// LocalWorkload's phase changing, or a Sandbox's status, validates nothing again.
+    /// </summary>
+    private static bool SameTarget(IManifestObject? a, IManifestObject? b) => ReferenceEquals(a, b) || (a, b) switch
+    {
+        (Sandbox, Sandbox) => true,
+        (LocalWorkload x, LocalWorkload y) => JsonNode.DeepEquals(RoutingFields.Of(x with { Status = null }), RoutingFields.Of(y with { Status = null })),
+        _ => false,
+    };
 
     private static bool SameProblems(ManifestProblem[]? a, ManifestProblem[]? b) =>
         (a ?? []).AsSpan().SequenceEqual(b ?? []);

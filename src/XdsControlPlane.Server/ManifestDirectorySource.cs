@@ -9,7 +9,7 @@ namespace XdsControlPlane.Server;
 /// directory (file-system events plus a periodic check for missed events), debounces bursts of changes and
 /// publishes again. Broken files or objects are logged with file, document and field path; the last good version
 /// of each broken object stays in force and nothing else is disturbed. Only files whose size or modification time
-/// changed are read and parsed again, only their objects are applied and (unless a Service, Sandbox or LocalWorkload
+/// changed are read and parsed again, only their objects are applied and (unless what references resolve against
 /// changed) validated, and a reload that changes nothing in force — a file rewritten with the same routing content —
 /// publishes nothing.
 /// </summary>

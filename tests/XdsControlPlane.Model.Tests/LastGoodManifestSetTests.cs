@@ -163,6 +163,33 @@ public sealed class LastGoodManifestSetTests
     }
 
     [Test]
+    public void Apply_LocalWorkloadPhaseChanges_ItIsReplacedButNothingElseIsValidated()
+    {
+        var services = File("a.yaml", Services);
+        var one = File("b.yaml", Group("one", 100));
+        _set.Apply([services, one, File("w.yaml", Workload("Connected"))]);
+
+        var disconnected = _set.Apply([services, one, File("w.yaml", Workload("Disconnected"))]);
+        var heartbeat = _set.Apply([services, one, File("w.yaml", Workload("Disconnected", heartbeat: "2026-12-01T10:00:09Z"))]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(disconnected.Validated, Is.EqualTo(1));
+            Assert.That(disconnected.InputsChanged, Is.True);
+            Assert.That(disconnected.Inputs.LocalWorkloads.Single().IsRoutable, Is.False);
+            Assert.That(heartbeat.InputsChanged, Is.False, "a heartbeat changes nothing translation reads");
+        });
+
+        static string Workload(string phase, string heartbeat = "2026-12-01T10:00:00Z") => $$$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: LocalWorkload
+            metadata: {name: alice, namespace: shop}
+            spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
+            status: {phase: {{{phase}}}, tunnel: {lastHeartbeat: "{{{heartbeat}}}"}}
+            """;
+    }
+
+    [Test]
     public void Apply_Incremental_ChangedAndRemovedOnly()
     {
         _set.Apply([File("a.yaml", Services), File("b.yaml", Group("one", 100)), File("c.yaml", Group("two", 100))]);
