@@ -29,7 +29,10 @@ public sealed record KubernetesSourceOptions
 /// The Kubernetes source (<c>--kubernetes</c>): informers for Services, EndpointSlices, RouteGroups, Sandboxes and
 /// LocalWorkloads in all namespaces, built on the official KubernetesClient. Once every informer has listed, each
 /// burst of changes becomes one publication of the objects in force — invalid objects reported and left out, the
-/// last good version of a broken object kept — through the same pipeline as the manifest directory.
+/// last good version of a broken object kept — through the same pipeline as the manifest directory. Work per burst
+/// is proportional to what changed: only the objects named by watch events are applied to the last-good set, and an
+/// event that changes nothing translation reads (<see cref="RoutingFields"/>: our own status writes, another writer's
+/// conditions, LocalWorkload heartbeats) publishes nothing — it only has that object's status checked.
 /// </summary>
 public sealed class KubernetesSource : BackgroundService
 {
@@ -47,8 +50,12 @@ public sealed class KubernetesSource : BackgroundService
     private readonly Func<bool> _isLeader;
     private volatile bool _statusCurrent;
     private readonly SemaphoreSlim _statusGate = new(1, 1);
-    private readonly CoalescingSignal _acksChanged = new();
-    private Published? _last;
+    private readonly CoalescingSignal _statusWork = new();
+    private readonly Lock _changesGate = new();
+    private Dictionary<string, Pending> _routingChanges = new(StringComparer.Ordinal);
+    private Dictionary<string, Pending> _statusChanges = new(StringComparer.Ordinal);
+    private IReadOnlyList<ManifestProblem> _translationProblems = [];
+    private volatile StatusBasis? _last;
 
     /// <summary>
     /// A source reading through <paramref name="client"/>, publishing with <paramref name="publish"/>, and writing
@@ -76,7 +83,7 @@ public sealed class KubernetesSource : BackgroundService
         _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(shared.For)];
         foreach (var informer in _informers)
         {
-            informer.Subscribe(() => _changes.Writer.TryWrite(true));
+            informer.Subscribe(changes => Changed(informer, changes));
         }
 
         _status = new RoutingStatusWriter(client, clock, logger, fieldManager ?? "xds-control-plane");
@@ -101,7 +108,49 @@ public sealed class KubernetesSource : BackgroundService
     /// What the data planes hold may have changed (an ACK, a NACK, a stream closed, another replica's state): re-check
     /// <c>Programmed</c> soon. Calls in a burst cause one re-check; never blocks.
     /// </summary>
-    public void AcksChanged() => _acksChanged.Notify();
+    public void AcksChanged() => _statusWork.Notify();
+
+    /// <summary>How many objects the routing status writer judged so far (for tests and measurements).</summary>
+    internal long StatusJudged => _status.Judged;
+
+    /// <summary>
+    /// An informer's news: a change of what translation reads queues the object for the next publication; any other
+    /// change of a RouteGroup, Sandbox or LocalWorkload (status only) queues a check of its status and nothing else.
+    /// </summary>
+    private void Changed(ResourceInformer informer, IReadOnlyList<InformerChange> changes)
+    {
+        bool routing = false, status = false;
+        var routed = IsRouted(informer.Kind);
+        lock (_changesGate)
+        {
+            foreach (var change in changes)
+            {
+                var path = informer.SourceOf(change.Namespace, change.Name);
+                if (change.Routing)
+                {
+                    _routingChanges[path] = new Pending(informer, change.Namespace, change.Name);
+                    routing = true;
+                }
+                else if (routed)
+                {
+                    _statusChanges[path] = new Pending(informer, change.Namespace, change.Name);
+                    status = true;
+                }
+            }
+        }
+
+        if (routing)
+        {
+            _changes.Writer.TryWrite(true);
+        }
+
+        if (status)
+        {
+            _statusWork.Notify();
+        }
+    }
+
+    private static bool IsRouted(string kind) => kind is RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -128,8 +177,11 @@ public sealed class KubernetesSource : BackgroundService
     }
 
     /// <summary>
-    /// Re-checks <c>Programmed</c> while an object waits for data planes to ACK: woken by <see cref="AcksChanged"/>
-    /// (a burst of them is one re-check), with <see cref="KubernetesSourceOptions.StatusInterval"/> as the safety resync.
+    /// Checks the status of the objects that changed status only (someone overwrote conditions; our own writes come
+    /// back here and find nothing to do) and re-checks <c>Programmed</c> of the objects waiting for data planes to ACK:
+    /// woken by those events and by <see cref="AcksChanged"/> (a burst of them is one pass), with
+    /// <see cref="KubernetesSourceOptions.StatusInterval"/> as the safety resync. After this replica became leader, one
+    /// pass over every object catches up.
     /// </summary>
     private async Task StatusLoopAsync(CancellationToken stoppingToken)
     {
@@ -137,12 +189,23 @@ public sealed class KubernetesSource : BackgroundService
         {
             while (true)
             {
-                await _acksChanged.WaitAsync(_options.StatusInterval, _clock, stoppingToken).ConfigureAwait(false);
-
-                // Re-check while data planes have not ACKed, and catch up after becoming leader.
-                if (_last is { } last && (_status.AnyPending || !_statusCurrent))
+                await _statusWork.WaitAsync(_options.StatusInterval, _clock, stoppingToken).ConfigureAwait(false);
+                Dictionary<string, Pending> checks;
+                lock (_changesGate)
                 {
-                    await WriteStatusAsync(last, stoppingToken).ConfigureAwait(false);
+                    checks = _statusChanges;
+                    _statusChanges = new(StringComparer.Ordinal);
+                }
+
+                if (_last is null)
+                {
+                    continue;
+                }
+
+                var keys = checks.Values.Select(p => new ResourceKey(p.Informer.Kind, p.Namespace, p.Name)).ToHashSet();
+                if (keys.Count > 0 || _status.AnyPending || !_statusCurrent)
+                {
+                    await WriteStatusAsync(keys, stoppingToken, withPending: true).ConfigureAwait(false);
                 }
             }
         }
@@ -161,14 +224,23 @@ public sealed class KubernetesSource : BackgroundService
             {
                 if (!_statusCurrent && _last is not null && _isLeader())
                 {
-                    _acksChanged.Notify();
+                    _statusWork.Notify();
                 }
 
-                // Heartbeats age with time alone: the phase is re-checked on every tick.
+                // Heartbeats age with time alone: the phase is re-checked on every tick (one status pass at a time, so
+                // an object never has two writes in flight).
                 if (_isLeader() && _informers.All(i => i.HasSynced))
                 {
                     var workloads = _informers.Where(i => i.Kind == LocalWorkload.KindName).SelectMany(i => i.Objects).Select(o => o.Resource).OfType<LocalWorkload>();
-                    await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
+                    await _statusGate.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    try
+                    {
+                        await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _statusGate.Release();
+                    }
                 }
             }
         }
@@ -178,11 +250,12 @@ public sealed class KubernetesSource : BackgroundService
     }
 
     /// <summary>
-    /// Writes status for the objects of <paramref name="published"/> — the versions that publication was made from, not
-    /// whatever the informers hold by now: a newer version is judged when its own publication comes, never against an
-    /// older snapshot (which would call it "not in force" for a moment).
+    /// Writes the status of the objects named by <paramref name="keys"/> (of every object when null, or when this
+    /// replica has status to catch up on), with those waiting for ACKs when <paramref name="withPending"/>, against the last publication — never an object whose newer version waits for
+    /// the next one: a newer version is judged when its own publication comes, never against an older snapshot (which
+    /// would call it "not in force" for a moment).
     /// </summary>
-    private async Task WriteStatusAsync(Published published, CancellationToken cancellationToken)
+    private async Task WriteStatusAsync(HashSet<ResourceKey>? keys, CancellationToken cancellationToken, bool withPending = false)
     {
         if (!_isLeader())
         {
@@ -193,8 +266,18 @@ public sealed class KubernetesSource : BackgroundService
         await _statusGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            var basis = _last!;
+            var all = keys is null || !_statusCurrent;
             _statusCurrent = true;
-            await _status.WriteAsync(published.Routed, published.Result, published.Problems, _acked(), cancellationToken).ConfigureAwait(false);
+            if (withPending && !all)
+            {
+                keys!.UnionWith(_status.Pending);
+            }
+
+            IEnumerable<IManifestObject> objects = all
+                ? _informers.Where(i => IsRouted(i.Kind)).SelectMany(i => i.Objects).Select(o => o.Resource)
+                : [.. keys!.Where(k => IsRouted(k.Kind)).Select(Current).OfType<IManifestObject>()];
+            await _status.WriteAsync(objects, basis, _acked(), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -202,38 +285,99 @@ public sealed class KubernetesSource : BackgroundService
         }
     }
 
+    /// <summary>The informer's version of <paramref name="key"/>; null when it is gone or a newer version waits for the next publication.</summary>
+    private IManifestObject? Current(ResourceKey key)
+    {
+        foreach (var informer in _informers)
+        {
+            if (informer.Kind != key.Kind)
+            {
+                continue;
+            }
+
+            var (obj, _) = informer.Find(key.Namespace, key.Name);
+            if (obj is null)
+            {
+                continue;
+            }
+
+            lock (_changesGate)
+            {
+                return _routingChanges.ContainsKey(informer.SourceOf(key.Namespace, key.Name)) ? null : obj.Resource;
+            }
+        }
+
+        _status.Forget(key);
+        return null;
+    }
+
     private async Task PublishAsync(CancellationToken cancellationToken)
     {
         // Each object is its own "file": a broken new version keeps its last good version, a deleted object goes.
-        var files = new List<ManifestFile>();
-        var routed = new List<IManifestObject>();
-        foreach (var informer in _informers)
+        // The first publication applies everything; later ones only the objects watch events named.
+        Dictionary<string, Pending> changed;
+        lock (_changesGate)
         {
-            var objects = informer.Objects;   // one immutable view, for the snapshot and the status alike
-            if (informer.Kind is RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName)
-            {
-                routed.AddRange(objects.Select(o => o.Resource));
-            }
-
-            files.AddRange(objects.Select(o => new ManifestFile(o.Location.Source, new ManifestReadResult([o], [], []))));
-            files.AddRange(informer.Problems.Select(p => new ManifestFile(p.Location?.Source ?? p.ToString(), new ManifestReadResult([], [p], []))));
+            changed = _routingChanges;
+            _routingChanges = new(StringComparer.Ordinal);
         }
 
-        var result = _manifests.Apply(files);
-        var problems = result.Unreported(_publish(result.Inputs));
+        var first = _last is null;
+        var files = new List<ManifestFile>();
+        var removed = new List<string>();
+        if (first)
+        {
+            foreach (var informer in _informers)
+            {
+                files.AddRange(informer.Objects.Select(o => new ManifestFile(o.Location.Source, new ManifestReadResult([o], [], []))));
+                files.AddRange(informer.Problems.Select(p => new ManifestFile(p.Location?.Source ?? p.ToString(), new ManifestReadResult([], [p], []))));
+            }
+        }
+        else
+        {
+            foreach (var (path, (informer, ns, name)) in changed)
+            {
+                var (obj, problem) = informer.Find(ns, name);
+                if (obj is not null)
+                {
+                    files.Add(new ManifestFile(path, new ManifestReadResult([obj], [], [])));
+                }
+                else if (problem is not null)
+                {
+                    files.Add(new ManifestFile(path, new ManifestReadResult([], [problem], [])));
+                }
+                else
+                {
+                    removed.Add(path);
+                }
+            }
+        }
+
+        var result = _manifests.Apply(files, removed);
+        if (first || result.InputsChanged)
+        {
+            _translationProblems = _publish(result.Inputs);
+            KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
+        }
+
+        var problems = result.Unreported(_translationProblems);
         HasSynced = true;
         foreach (var problem in _problemLog.Fresh([.. result.Problems.Select(p => p.ToString()), .. problems.Select(p => p.ToString())]))
         {
             KubernetesLog.Invalid(_logger, problem);
         }
 
-        KubernetesLog.Published(_logger, result.Inputs.RouteGroups.Count, result.Inputs.Sandboxes.Count, result.Inputs.LocalWorkloads.Count, result.Inputs.Services.Count);
-        _last = new Published(result, problems, routed);
-        await WriteStatusAsync(_last, cancellationToken).ConfigureAwait(false);
+        // Judge the objects whose own version, problems or state in force changed; the others' status stands.
+        var basis = new StatusBasis(result.InForce, StatusBasis.ByObject(result.Problems.Concat(problems)));
+        var keys = new HashSet<ResourceKey>(result.Changed);
+        keys.UnionWith(changed.Values.Select(p => new ResourceKey(p.Informer.Kind, p.Namespace, p.Name)));
+        keys.UnionWith(basis.ProblemsChangedSince(_last));
+        _last = basis;
+        await WriteStatusAsync(first ? null : keys, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The last publication, kept for re-checking status (replaced whole, so readers never see it half-written).</summary>
-    private sealed record Published(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<IManifestObject> Routed);
+    /// <summary>An object an informer named, waiting to be published or to have its status checked.</summary>
+    private sealed record Pending(ResourceInformer Informer, string Namespace, string Name);
 
     /// <inheritdoc />
     public override void Dispose()

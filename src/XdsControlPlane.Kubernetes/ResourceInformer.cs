@@ -11,6 +11,15 @@ namespace XdsControlPlane.Kubernetes;
 /// <param name="ResourceVersion">Where a watch continues from.</param>
 internal sealed record ResourceList(IReadOnlyList<JsonObject> Items, string ResourceVersion);
 
+/// <summary>One object an informer saw change.</summary>
+/// <param name="Namespace">Its namespace.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="Routing">
+/// Whether what translation reads of it changed (<see cref="RoutingFields"/>): added, deleted, parsed or no longer,
+/// or a new version with other routing fields. False for a status-only update (our own status writes, heartbeats).
+/// </param>
+internal readonly record struct InformerChange(string Namespace, string Name, bool Routing);
+
 /// <summary>How to list and watch one kind through the KubernetesClient.</summary>
 internal interface IResourceSource
 {
@@ -29,9 +38,10 @@ internal interface IResourceSource
 /// <summary>
 /// Keeps a local copy of one kind: lists, then watches from the list's resource version (with bookmarks), resumes
 /// from the last seen version when a watch ends, lists again when the server answers 410 Gone, and backs off with
-/// jitter after failures. Each change replaces the informer's immutable view and calls every subscriber. One informer
-/// serves every component that reads its kind (<see cref="KubernetesInformers"/>): it lists and watches once, however
-/// many subscribe.
+/// jitter after failures. Each event updates the one object it names (O(1) in the number of objects) and tells every
+/// subscriber which objects changed and whether what translation reads of them did; <see cref="Objects"/> is copied
+/// when read after a change, so once per burst. One informer serves every component that reads its kind
+/// (<see cref="KubernetesInformers"/>): it lists and watches once, however many subscribe.
 /// </summary>
 /// <param name="source">What to list and watch.</param>
 /// <param name="clock">Time, for backoff.</param>
@@ -42,7 +52,10 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly Lock _gate = new();
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
-    private Action[] _changed = [];
+    private Dictionary<(string Namespace, string Name), ManifestProblem> _problems = [];
+    private ManifestObject[]? _objectsView;
+    private ManifestProblem[]? _problemsView;
+    private Action<IReadOnlyList<InformerChange>>[] _changed = [];
     private Action<JsonObject>[] _observers = [];
     private readonly CancellationTokenSource _loopStop = new();
     private Task? _running;
@@ -54,11 +67,41 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     /// <summary>The kind and, when the informer watches one namespace, <c>in NAMESPACE</c>: for logs and per-informer figures.</summary>
     public string Name => source.Namespace is null ? source.Kind : $"{source.Kind} in {source.Namespace}";
 
-    /// <summary>The objects as last seen (an immutable view, replaced on each change).</summary>
-    public IReadOnlyCollection<ManifestObject> Objects { get; private set; } = [];
+    /// <summary>The objects as last seen (an immutable copy, made on the first read after a change).</summary>
+    public IReadOnlyCollection<ManifestObject> Objects
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _objectsView ??= [.. _objects.Values];
+            }
+        }
+    }
 
     /// <summary>Objects that do not parse as the model, with the reason; they are left out of <see cref="Objects"/>.</summary>
-    public IReadOnlyList<ManifestProblem> Problems { get; private set; } = [];
+    public IReadOnlyList<ManifestProblem> Problems
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _problemsView ??= [.. _problems.Values];
+            }
+        }
+    }
+
+    /// <summary>The object <paramref name="ns"/>/<paramref name="name"/> as last seen, or the problem that keeps it out, or neither when there is none.</summary>
+    public (ManifestObject? Object, ManifestProblem? Problem) Find(string ns, string name)
+    {
+        lock (_gate)
+        {
+            return (_objects.GetValueOrDefault((ns, name)), _problems.GetValueOrDefault((ns, name)));
+        }
+    }
+
+    /// <summary>Where an object of this kind is said to come from: its "file" for the last-good set and problem locations.</summary>
+    public string SourceOf(string ns, string name) => $"kubernetes {source.Kind} {ns}/{name}";
 
     /// <summary>True once the first list has completed.</summary>
     public bool HasSynced { get; private set; }
@@ -75,6 +118,16 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     /// must not block. Subscribe before <see cref="RunAsync"/>, so the first list reaches every subscriber.
     /// </summary>
     public void Subscribe(Action changed, Action<JsonObject>? observe = null)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        Subscribe(_ => changed(), observe);
+    }
+
+    /// <summary>
+    /// Adds a subscriber told, after every list or event, which objects changed and whether what translation reads of
+    /// them did (<see cref="InformerChange.Routing"/>); <paramref name="observe"/> as in <see cref="Subscribe(Action, Action{JsonObject}?)"/>.
+    /// </summary>
+    public void Subscribe(Action<IReadOnlyList<InformerChange>> changed, Action<JsonObject>? observe = null)
     {
         ArgumentNullException.ThrowIfNull(changed);
         lock (_gate)
@@ -126,7 +179,6 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     private async Task LoopAsync(CancellationToken cancellationToken)
     {
         var failures = 0;
-        var problems = new Dictionary<(string, string), ManifestProblem>();
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -134,14 +186,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 if (ResourceVersion is null)
                 {
                     var list = await source.ListAsync(cancellationToken).ConfigureAwait(false);
-                    problems.Clear();
-                    var objects = new Dictionary<(string, string), ManifestObject>();
-                    foreach (var item in list.Items)
-                    {
-                        Apply(objects, problems, WatchEventType.Added, item);
-                    }
-
-                    Publish(objects, problems);
+                    Relisted(list.Items);
                     ResourceVersion = list.ResourceVersion;
                     Lists++;
                     HasSynced = true;
@@ -155,11 +200,9 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 {
                     events++;
                     var version = obj["metadata"]?["resourceVersion"]?.GetValue<string>();
-                    if (type != WatchEventType.Bookmark)
+                    if (type != WatchEventType.Bookmark && Apply(type, obj) is { } change)
                     {
-                        var objects = new Dictionary<(string, string), ManifestObject>(_objects);
-                        Apply(objects, problems, type, obj);
-                        Publish(objects, problems);
+                        Notify([change]);
                     }
 
                     ResourceVersion = version ?? ResourceVersion;
@@ -200,43 +243,104 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
         }
     }
 
-    private void Publish(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems)
+    /// <summary>Replaces every object with a fresh list's, and tells what changed: the objects that differ, and those gone.</summary>
+    private void Relisted(IReadOnlyList<JsonObject> items)
     {
-        _objects = objects;
-        Objects = objects.Values.ToArray();
-        Problems = problems.Values.ToArray();
+        var before = (_objects, _problems);
+        var objects = new Dictionary<(string, string), ManifestObject>();
+        var problems = new Dictionary<(string, string), ManifestProblem>();
+        foreach (var item in items)
+        {
+            var (key, parsed, problem) = Parse(WatchEventType.Added, item);
+            if (parsed is not null)
+            {
+                objects[key] = parsed;
+            }
+            else if (problem is not null)
+            {
+                problems[key] = problem;
+            }
+        }
+
+        var changes = new List<InformerChange>();
+        foreach (var key in before._objects.Keys.Concat(before._problems.Keys).Concat(objects.Keys).Concat(problems.Keys).Distinct())
+        {
+            var old = before._objects.GetValueOrDefault(key);
+            var now = objects.GetValueOrDefault(key);
+            changes.Add(new InformerChange(key.Item1, key.Item2, Routing: !(old is not null && now is not null && RoutingFields.Equal(old.Resource, now.Resource))));
+        }
+
+        lock (_gate)
+        {
+            _objects = objects;
+            _problems = problems;
+            _objectsView = null;
+            _problemsView = null;
+        }
+
+        Notify(changes);
+    }
+
+    private void Notify(IReadOnlyList<InformerChange> changes)
+    {
         foreach (var changed in _changed)
         {
-            changed();
+            changed(changes);
         }
     }
 
-    private void Apply(Dictionary<(string, string), ManifestObject> objects, Dictionary<(string, string), ManifestProblem> problems, WatchEventType type, JsonObject obj)
+    /// <summary>Applies one watch event to the object it names; returns what changed (null for a delete of an unknown object).</summary>
+    private InformerChange? Apply(WatchEventType type, JsonObject obj)
+    {
+        var (key, parsed, problem) = Parse(type, obj);
+        lock (_gate)
+        {
+            var old = _objects.GetValueOrDefault(key);
+            var hadProblem = _problems.Remove(key);
+            _objects.Remove(key);
+            if (parsed is not null)
+            {
+                _objects[key] = parsed;
+            }
+            else if (problem is not null)
+            {
+                _problems[key] = problem;
+            }
+
+            _objectsView = null;
+            if (hadProblem || problem is not null)
+            {
+                _problemsView = null;
+            }
+
+            if (old is null && parsed is null && !hadProblem && problem is null)
+            {
+                return null;
+            }
+
+            return new InformerChange(key.Item1, key.Item2, Routing: !(old is not null && parsed is not null && RoutingFields.Equal(old.Resource, parsed.Resource)));
+        }
+    }
+
+    /// <summary>Tells the observers about <paramref name="obj"/> and parses it: the object, or why it does not parse (neither for a delete or another kind).</summary>
+    private ((string, string) Key, ManifestObject? Object, ManifestProblem? Problem) Parse(WatchEventType type, JsonObject obj)
     {
         var ns = obj["metadata"]?["namespace"]?.GetValue<string>() ?? ObjectMeta.DefaultNamespace;
         var name = obj["metadata"]?["name"]?.GetValue<string>() ?? "";
-        var key = (ns, name);
         foreach (var observe in _observers)
         {
             observe(obj);
         }
 
-        objects.Remove(key);
-        problems.Remove(key);
         if (type == WatchEventType.Deleted)
         {
-            return;
+            return ((ns, name), null, null);
         }
 
-        var read = ManifestReader.Read(obj.ToJsonString(), $"kubernetes {source.Kind} {ns}/{name}");
-        if (read.Objects is [var single])
-        {
-            objects[key] = single;
-        }
-        else if (read.Problems.Count > 0)
-        {
-            problems[key] = read.Problems[0];
-        }
+        var read = ManifestReader.Read(obj.ToJsonString(), SourceOf(ns, name));
+        return read.Objects is [var single] ? ((ns, name), single, null)
+            : read.Problems.Count > 0 ? ((ns, name), null, read.Problems[0])
+            : ((ns, name), null, null);
     }
 
     /// <summary>1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>

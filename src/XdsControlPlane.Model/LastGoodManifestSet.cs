@@ -1,3 +1,6 @@
+using System.Collections.Immutable;
+using System.Text.Json.Nodes;
+
 namespace XdsControlPlane.Model;
 
 /// <summary>One file's contents as read: its path and what <see cref="ManifestReader"/> found.</summary>
@@ -5,12 +8,27 @@ namespace XdsControlPlane.Model;
 /// <param name="Contents">What was read from it.</param>
 public sealed record ManifestFile(string Path, ManifestReadResult Contents);
 
-/// <summary>The objects in force after <see cref="LastGoodManifestSet.Apply"/>, and every problem found.</summary>
+/// <summary>The objects in force after <see cref="LastGoodManifestSet.Apply(IEnumerable{ManifestFile})"/>, and every problem found.</summary>
 /// <param name="Inputs">The objects translation should use.</param>
 /// <param name="Problems">Every problem, each naming file, document, object and field where known.</param>
 /// <param name="KeptLastGood">Objects whose current version is broken and whose previous good version stays in force.</param>
 public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<ResourceKey> KeptLastGood)
 {
+    /// <summary>
+    /// False when no object in force changed since the previous apply: <see cref="Inputs"/> is then the very instance
+    /// the previous apply returned, and there is nothing new to translate or publish.
+    /// </summary>
+    public bool InputsChanged { get; init; } = true;
+
+    /// <summary>The objects in force by key (an immutable view: later applies do not change it).</summary>
+    public IReadOnlyDictionary<ResourceKey, ManifestObject> InForce { get; init; } = new Dictionary<ResourceKey, ManifestObject>();
+
+    /// <summary>The keys whose version in force, problems or kept-last-good state may have changed in this apply.</summary>
+    public IReadOnlySet<ResourceKey> Changed { get; init; } = new HashSet<ResourceKey>();
+
+    /// <summary>How many objects this apply validated (all of them only when what references resolve against changed: a Service, a LocalWorkload's spec, a Sandbox appearing or going).</summary>
+    public int Validated { get; init; }
+
     /// <summary>
     /// Those of <paramref name="translationProblems"/> that <see cref="Problems"/> does not report already (the same
     /// object, field and reason): translating a last good version whose reference broke finds the reference problem
@@ -35,56 +53,266 @@ public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<Manif
 /// objects in other files are never disturbed. An object that disappears from every file is removed. The first
 /// definition of a duplicated object wins (files in ordinal path order).
 /// </summary>
+/// <remarks>
+/// Incremental: each apply looks only at the files that changed (a file is unchanged when it is the same
+/// <see cref="ManifestFile"/> instance as last time) and the objects they name. A new version whose
+/// <see cref="RoutingFields"/> equal those of the version in force is not taken: the version in force keeps its
+/// instance, so translation sees nothing new. Only the changed objects are validated, unless what validation resolves
+/// references against changed — a Service, a LocalWorkload's spec, a Sandbox appearing or going — when every object is
+/// validated again.
+/// </remarks>
 public sealed class LastGoodManifestSet
 {
-    private Dictionary<ResourceKey, ManifestObject> _lastGood = [];
-    private Dictionary<string, ResourceKey[]> _keysByFile = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> ReferenceTargets = new([KubeService.KindName, Sandbox.KindName, LocalWorkload.KindName], StringComparer.Ordinal);
+    private readonly Dictionary<string, ManifestFile> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ResourceKey[]> _keysByFile = new(StringComparer.Ordinal);
+    private readonly Dictionary<ResourceKey, List<string>> _filesByKey = [];   // in ordinal order; nearly always one
+    private readonly Dictionary<ResourceKey, Definition> _definitions = [];
+    private readonly SortedDictionary<string, IReadOnlyList<ManifestProblem>> _fileProblems = new(StringComparer.Ordinal);
+    private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
+    private readonly HashSet<ResourceKey> _kept = [];
+    private ImmutableDictionary<ResourceKey, ManifestObject> _lastGood = ImmutableDictionary<ResourceKey, ManifestObject>.Empty;
 
-    /// <summary>Applies the current contents of every file.</summary>
+    // The same objects, for enumerating (an immutable dictionary is a tree: several times slower to walk).
+    private readonly Dictionary<ResourceKey, ManifestObject> _inForce = [];
+    private RoutingInputs? _candidateInputs;
+    private RoutingInputs _inputs = new([]);
+    private bool _applied;
+
+    /// <summary>Applies the current contents of every file: files not given any more are removed.</summary>
     public ManifestSetResult Apply(IEnumerable<ManifestFile> files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        var problems = new List<ManifestProblem>();
-        var candidates = new Dictionary<ResourceKey, ManifestObject>();
-        var broken = new HashSet<ResourceKey>();
-        var keysByFile = new Dictionary<string, ResourceKey[]>(StringComparer.Ordinal);
-        foreach (var file in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+        var changed = new List<ManifestFile>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in files)
         {
-            problems.AddRange(file.Contents.Problems);
-            var unreadable = file.Contents.Objects.Count == 0 && file.Contents.Problems.Any(p => p.Resource is null);
-            if (unreadable && _keysByFile.TryGetValue(file.Path, out var previousKeys))
+            if (!seen.Add(file.Path))
             {
-                // The whole file failed (YAML syntax): everything it defined keeps its last good version.
-                broken.UnionWith(previousKeys);
-                keysByFile[file.Path] = previousKeys;
                 continue;
             }
 
-            broken.UnionWith(file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!));
-            foreach (var obj in file.Contents.Objects)
+            if (!_files.TryGetValue(file.Path, out var previous) || !ReferenceEquals(previous, file))
             {
-                var key = obj.Resource.Key;
-                if (!candidates.TryAdd(key, obj))
-                {
-                    problems.Add(new ManifestProblem(key, "metadata.name", $"defined again; the definition in {candidates[key].Location} is used", obj.Location));
-                }
+                changed.Add(file);
             }
-
-            keysByFile[file.Path] = [.. file.Contents.Objects.Select(o => o.Resource.Key), .. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
         }
 
-        // References resolve against what will be in force: the candidates and, for objects whose current text is
-        // broken, their last good version (a typo in a Service's file must not reject the RouteGroups that use it).
-        var candidateInputs = new RoutingInputs(candidates.Values.Concat(broken.Select(_lastGood.GetValueOrDefault).OfType<ManifestObject>()).Select(o => o.Resource));
-        var kept = new List<ResourceKey>();
-        var refused = new HashSet<ResourceKey>();
-        var inForce = new Dictionary<ResourceKey, ManifestObject>();
-        foreach (var (key, candidate) in candidates)
+        return Apply(changed, [.. _files.Keys.Where(path => !seen.Contains(path))]);
+    }
+
+    /// <summary>
+    /// Applies the files in <paramref name="changed"/> (new or with new contents) and removes those in
+    /// <paramref name="removed"/>; every other file stays as last applied.
+    /// </summary>
+    public ManifestSetResult Apply(IEnumerable<ManifestFile> changed, IEnumerable<string> removed)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        ArgumentNullException.ThrowIfNull(removed);
+        var affected = new HashSet<ResourceKey>();
+        foreach (var path in removed)
+        {
+            if (_files.Remove(path))
+            {
+                SetKeys(path, [], affected);
+                _fileProblems.Remove(path);
+            }
+        }
+
+        foreach (var file in changed)
+        {
+            var unreadable = file.Contents.Objects.Count == 0 && file.Contents.Problems.Any(p => p.Resource is null);
+            var had = _keysByFile.TryGetValue(file.Path, out var previousKeys);
+            _files[file.Path] = file;
+            if (file.Contents.Problems.Count > 0)
+            {
+                _fileProblems[file.Path] = file.Contents.Problems;
+            }
+            else
+            {
+                _fileProblems.Remove(file.Path);
+            }
+
+            // The whole file failed (YAML syntax): everything it defined keeps its last good version.
+            ResourceKey[] keys = unreadable && had ? previousKeys! : [.. file.Contents.Objects.Select(o => o.Resource.Key), .. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
+            SetKeys(file.Path, keys, affected);
+            affected.UnionWith(keys);
+        }
+
+        // What each affected key is now defined as; a changed Service, Sandbox or LocalWorkload changes what references resolve to.
+        var targetsChanged = !_applied;
+        foreach (var key in affected)
+        {
+            var before = _definitions.GetValueOrDefault(key);
+            var now = Define(key);
+            if (now is null)
+            {
+                _definitions.Remove(key);
+            }
+            else
+            {
+                _definitions[key] = now;
+            }
+
+            targetsChanged |= ReferenceTargets.Contains(key.Kind)
+                && (!SameTarget(before?.Candidate?.Resource, now?.Candidate?.Resource) || before?.Broken != now?.Broken);
+        }
+
+        if (targetsChanged)
+        {
+            _candidateInputs = null;
+        }
+
+        IEnumerable<ResourceKey> validate = targetsChanged ? [.. _definitions.Keys.Union(affected).Union(_inForce.Keys)] : affected;
+        var inForce = _lastGood.ToBuilder();
+        var changedKeys = new HashSet<ResourceKey>(affected);
+        var validated = 0;
+        foreach (var key in validate)
+        {
+            var wasKept = _kept.Contains(key);
+            var hadProblems = _keyProblems.GetValueOrDefault(key);
+            inForce.TryGetValue(key, out var before);
+            validated++;
+            Evaluate(key, _definitions.GetValueOrDefault(key), inForce);
+            inForce.TryGetValue(key, out var after);
+            if (!ReferenceEquals(before, after) || wasKept != _kept.Contains(key) || !SameProblems(hadProblems, _keyProblems.GetValueOrDefault(key)))
+            {
+                changedKeys.Add(key);
+            }
+        }
+
+        var previous = _lastGood;
+        _lastGood = inForce.ToImmutable();
+        var replaced = changedKeys.Where(k => !ReferenceEquals(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)).ToList();
+        var inputsChanged = !_applied || replaced.Count > 0;
+        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
+        {
+            _candidateInputs = null;   // a last good version of a reference target went or came
+        }
+
+        foreach (var key in changedKeys)
+        {
+            if (_lastGood.TryGetValue(key, out var obj))
+            {
+                _inForce[key] = obj;
+            }
+            else
+            {
+                _inForce.Remove(key);
+            }
+        }
+
+        if (inputsChanged)
+        {
+            _inputs = new RoutingInputs(_inForce.Values.Select(o => o.Resource));
+        }
+
+        _applied = true;
+        var kept = _kept.ToList();
+        kept.Sort(ResourceKey.Order);
+        return new ManifestSetResult(_inputs, Problems(), kept)
+        {
+            InputsChanged = inputsChanged,
+            InForce = _lastGood,
+            Changed = changedKeys,
+            Validated = validated,
+        };
+    }
+
+    /// <summary>Records that <paramref name="path"/> now names <paramref name="keys"/>; the keys it named before become affected.</summary>
+    private void SetKeys(string path, ResourceKey[] keys, HashSet<ResourceKey> affected)
+    {
+        if (_keysByFile.TryGetValue(path, out var old))
+        {
+            affected.UnionWith(old);
+            foreach (var key in old)
+            {
+                if (_filesByKey.TryGetValue(key, out var paths) && paths.Remove(path) && paths.Count == 0)
+                {
+                    _filesByKey.Remove(key);
+                }
+            }
+        }
+
+        if (keys.Length == 0 && !_files.ContainsKey(path))
+        {
+            _keysByFile.Remove(path);
+            return;
+        }
+
+        _keysByFile[path] = keys;
+        foreach (var key in keys)
+        {
+            if (!_filesByKey.TryGetValue(key, out var paths))
+            {
+                _filesByKey[key] = [path];
+                continue;
+            }
+
+            var at = paths.BinarySearch(path, StringComparer.Ordinal);
+            if (at < 0)
+            {
+                paths.Insert(~at, path);
+            }
+        }
+    }
+
+    /// <summary>What the files say of <paramref name="key"/>: its first definition, whether some file names it broken, the other definitions.</summary>
+    private Definition? Define(ResourceKey key)
+    {
+        if (!_filesByKey.TryGetValue(key, out var paths))
+        {
+            return null;
+        }
+
+        ManifestObject? candidate = null;
+        var broken = false;
+        var duplicates = new List<ManifestProblem>();
+        foreach (var path in paths)
+        {
+            var file = _files[path];
+            if (file.Contents.Objects.Count == 0 && file.Contents.Problems.Any(p => p.Resource is null))
+            {
+                broken = true;   // an unreadable file keeps what it defined before
+                continue;
+            }
+
+            broken |= file.Contents.Problems.Any(p => p.Resource == key);
+            foreach (var obj in file.Contents.Objects.Where(o => o.Resource.Key == key))
+            {
+                if (candidate is null)
+                {
+                    candidate = obj;
+                }
+                else
+                {
+                    duplicates.Add(new ManifestProblem(key, "metadata.name", $"defined again; the definition in {candidate.Location} is used", obj.Location));
+                }
+            }
+        }
+
+        // A new version that says the same to translation keeps the instance in force.
+        if (candidate is not null && _lastGood.TryGetValue(key, out var good) && !ReferenceEquals(good.Resource, candidate.Resource) && RoutingFields.Equal(good.Resource, candidate.Resource))
+        {
+            candidate = good.Location == candidate.Location ? good : candidate with { Resource = good.Resource };
+        }
+
+        return new Definition(candidate, broken, [.. duplicates], paths[0]);
+    }
+
+    /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has.</summary>
+    private void Evaluate(ResourceKey key, Definition? definition, ImmutableDictionary<ResourceKey, ManifestObject>.Builder inForce)
+    {
+        _kept.Remove(key);
+        _keyProblems.Remove(key);
+        var problems = new List<ManifestProblem>(definition?.Duplicates ?? []);
+        var broken = definition?.Broken ?? false;
+        if (definition?.Candidate is { } candidate)
         {
             IReadOnlyList<ManifestProblem> invalid;
             try
             {
-                invalid = ManifestValidator.Validate(candidate.Resource, candidateInputs);
+                invalid = ManifestValidator.Validate(candidate.Resource, CandidateInputs());
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -95,43 +323,87 @@ public sealed class LastGoodManifestSet
             if (invalid.Count == 0)
             {
                 inForce[key] = candidate;
-                continue;
+                Keep(key, problems);
+                return;
             }
 
             problems.AddRange(invalid.Select(p => p with { Location = candidate.Location }));
             if (invalid.Any(p => p.Kind == ProblemKind.NotPermitted))
             {
                 // Not a broken edit but a refused permission (or a revoked one): nothing of it stays in force.
-                broken.Remove(key);
-                refused.Add(key);
-                continue;
+                inForce.Remove(key);
+                Keep(key, problems);
+                return;
             }
 
-            broken.Add(key);
+            broken = true;
         }
 
-        foreach (var key in broken.Where(k => !inForce.ContainsKey(k) && !refused.Contains(k)))
+        if (broken && inForce.TryGetValue(key, out var good))
         {
-            if (_lastGood.TryGetValue(key, out var good))
+            // A last good version is kept for a broken edit, never past a permission it no longer has: a grant
+            // withdrawn while the object's text is broken takes effect all the same.
+            if (Refusals(good, CandidateInputs()) is { Count: > 0 } refusals)
             {
-                // A last good version is kept for a broken edit, never past a permission it no longer has: a grant
-                // withdrawn while the object's text is broken takes effect all the same.
-                if (Refusals(good, candidateInputs) is { Count: > 0 } refusals)
-                {
-                    problems.AddRange(refusals.Select(p => p with { Location = good.Location }));
-                    continue;
-                }
-
-                inForce[key] = good;
-                kept.Add(key);
+                problems.AddRange(refusals.Select(p => p with { Location = good.Location }));
+                inForce.Remove(key);
+            }
+            else
+            {
+                _kept.Add(key);
             }
         }
+        else
+        {
+            inForce.Remove(key);
+        }
 
-        _lastGood = inForce;
-        _keysByFile = keysByFile;
-        kept.Sort(ResourceKey.Order);
-        return new ManifestSetResult(new RoutingInputs(inForce.Values.Select(o => o.Resource)), problems, kept);
+        Keep(key, problems);
     }
+
+    private void Keep(ResourceKey key, List<ManifestProblem> problems)
+    {
+        if (problems.Count > 0)
+        {
+            _keyProblems[key] = [.. problems];
+        }
+    }
+
+    /// <summary>
+    /// What references resolve against: what will be in force — the candidates and, for objects whose current text is
+    /// broken, their last good version (a typo in a Service's file must not reject the RouteGroups that use it). Kept
+    /// while no reference target changes as validation sees it (<see cref="SameTarget"/>): it reads nothing else from it.
+    /// </summary>
+    private RoutingInputs CandidateInputs() => _candidateInputs ??= new RoutingInputs(_definitions
+        .Select(d => d.Value.Candidate ?? (d.Value.Broken ? _lastGood.GetValueOrDefault(d.Key) : null))
+        .OfType<ManifestObject>()
+        .Select(o => o.Resource));
+
+    /// <summary>Every problem: the files' own (in path order), then each object's (in the order of the files defining it).</summary>
+    private List<ManifestProblem> Problems()
+    {
+        var problems = _fileProblems.Values.SelectMany(p => p).ToList();
+        problems.AddRange(_keyProblems
+            .OrderBy(p => _definitions.GetValueOrDefault(p.Key)?.FirstPath ?? "", StringComparer.Ordinal)
+            .ThenBy(p => p.Key, ResourceKey.Order)
+            .SelectMany(p => p.Value));
+        return problems;
+    }
+
+    /// <summary>
+    /// Whether references to <paramref name="a"/> and <paramref name="b"/> validate alike: <see cref="ManifestValidator"/>
+    /// reads of a Sandbox it refers to only that it exists, of a LocalWorkload its spec, of a Service everything. So a
+    /// LocalWorkload's phase changing, or a Sandbox's status, validates nothing again.
+    /// </summary>
+    private static bool SameTarget(IManifestObject? a, IManifestObject? b) => ReferenceEquals(a, b) || (a, b) switch
+    {
+        (Sandbox, Sandbox) => true,
+        (LocalWorkload x, LocalWorkload y) => JsonNode.DeepEquals(RoutingFields.Of(x with { Status = null }), RoutingFields.Of(y with { Status = null })),
+        _ => false,
+    };
+
+    private static bool SameProblems(ManifestProblem[]? a, ManifestProblem[]? b) =>
+        (a ?? []).AsSpan().SequenceEqual(b ?? []);
 
     /// <summary>The permission problems of <paramref name="obj"/> against <paramref name="inputs"/> (none when validation fails otherwise).</summary>
     private static IReadOnlyList<ManifestProblem> Refusals(ManifestObject obj, RoutingInputs inputs)
@@ -145,4 +417,11 @@ public sealed class LastGoodManifestSet
             return [new ManifestProblem(obj.Resource.Key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}") { Kind = ProblemKind.NotPermitted }];
         }
     }
+
+    /// <summary>What the files say of one key.</summary>
+    /// <param name="Candidate">Its first definition (by file path, then document), if any.</param>
+    /// <param name="Broken">Whether some file names it in a problem (or could not be read at all).</param>
+    /// <param name="Duplicates">A problem for each further definition.</param>
+    /// <param name="FirstPath">The first file naming it, to order problems.</param>
+    private sealed record Definition(ManifestObject? Candidate, bool Broken, ManifestProblem[] Duplicates, string FirstPath);
 }

@@ -13,9 +13,13 @@ public sealed class ManifestDirectoryReader(string directory)
     private static readonly string[] Extensions = [".yaml", ".yml", ".json"];
     private static readonly EnumerationOptions Options = new() { RecurseSubdirectories = false, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.None };
     private Dictionary<string, CachedFile> _files = new(StringComparer.Ordinal);
+    private int _parsed;
 
     /// <summary>The directory read.</summary>
     public string Directory { get; } = Path.GetFullPath(directory);
+
+    /// <summary>How many times a file was read and parsed, over every <see cref="Read"/> so far (unchanged files are not).</summary>
+    public int FilesParsed => Volatile.Read(ref _parsed);
 
     /// <summary>Reads the directory; <paramref name="changed"/> tells whether any file was added, removed or changed.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory itself does not exist (any more).</exception>
@@ -48,6 +52,7 @@ public sealed class ManifestDirectoryReader(string directory)
             changed = true;
             var relative = Path.GetRelativePath(Directory, path);
             var contents = ManifestReader.ReadFile(entry.RealPath, relative);
+            Interlocked.Increment(ref _parsed);
 
             // A read that failed (permissions, I/O) is tried again next time even if the file's stamp stays the same.
             var failedToRead = contents.Objects.Count == 0 && contents.Problems.Any(p => p.Resource is null && p.Reason.StartsWith("cannot read", StringComparison.Ordinal));

@@ -6,6 +6,8 @@ namespace XdsControlPlane.Model;
 /// <summary>
 /// Checks manifest objects: their own fields (formats, ranges, one-of rules, weights) and their references to
 /// Services, ports, Sandboxes and LocalWorkloads. Returns every problem with its field path; never throws on bad input.
+/// Of the objects referred to it reads only Services (all of them), a Sandbox's existence and a LocalWorkload's spec:
+/// <see cref="LastGoodManifestSet"/> validates again only when one of those changed, so keep it so or tell it.
 /// </summary>
 public static partial class ManifestValidator
 {

@@ -8,7 +8,10 @@ namespace XdsControlPlane.Server;
 /// The embedded source: loads every manifest below <c>--manifests DIR</c>, publishes snapshots, then watches the
 /// directory (file-system events plus a periodic check for missed events), debounces bursts of changes and
 /// publishes again. Broken files or objects are logged with file, document and field path; the last good version
-/// of each broken object stays in force and nothing else is disturbed.
+/// of each broken object stays in force and nothing else is disturbed. Only files whose size or modification time
+/// changed are read and parsed again, only their objects are applied and (unless what references resolve against
+/// changed) validated, and a reload that changes nothing in force — a file rewritten with the same routing content —
+/// publishes nothing.
 /// </summary>
 internal sealed class ManifestDirectorySource(
     ManifestDirectoryReader reader,
@@ -21,6 +24,7 @@ internal sealed class ManifestDirectorySource(
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly LastGoodManifestSet _manifests = new();
     private readonly ProblemLog _problemLog = new();
+    private IReadOnlyList<ManifestProblem> _translationProblems = [];
     private FileSystemWatcher? _watcher;
     private volatile bool _watcherFailed;
     private bool _watchUnavailableLogged;
@@ -127,6 +131,7 @@ internal sealed class ManifestDirectorySource(
     {
         IReadOnlyList<ManifestFile> files;
         bool changed;
+        var parsed = 0;
         try
         {
             // Watch before reading, so a change made while reading is not missed.
@@ -135,7 +140,9 @@ internal sealed class ManifestDirectorySource(
                 EnsureWatching();
             }
 
+            var parsedBefore = reader.FilesParsed;
             files = reader.Read(out changed);
+            parsed = reader.FilesParsed - parsedBefore;
         }
         catch (DirectoryNotFoundException)
         {
@@ -172,13 +179,22 @@ internal sealed class ManifestDirectorySource(
 
         try
         {
-
             var result = _manifests.Apply(files);
-            var translationProblems = result.Unreported(publisher.Publish(result.Inputs));
+            if (result.InputsChanged || force)
+            {
+                _translationProblems = publisher.Publish(result.Inputs);
+            }
+            else
+            {
+                ManifestLog.NothingChanged(logger, parsed, files.Count);
+            }
+
+            var translationProblems = result.Unreported(_translationProblems);
             IReadOnlyList<ManifestProblem> problems = [.. result.Problems, .. translationProblems];
             Report(problems, result.KeptLastGood);
             var inputs = result.Inputs;
             ManifestLog.Loaded(logger, reader.Directory, inputs.RouteGroups.Count, inputs.Sandboxes.Count, inputs.LocalWorkloads.Count, inputs.Services.Count, problems.Count);
+            ManifestLog.Applied(logger, parsed, files.Count, result.Changed.Count, result.Validated);
             var ignored = files.SelectMany(f => f.Contents.IgnoredKinds).ToArray();
             if (ignored.Length > 0 && logger.IsEnabled(LogLevel.Debug))
             {

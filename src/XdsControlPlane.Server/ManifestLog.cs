@@ -24,6 +24,12 @@ internal static partial class ManifestLog
     [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "Ignored {Count} documents of kinds the control plane does not read ({Kinds})")]
     public static partial void IgnoredKinds(ILogger logger, int count, string kinds);
 
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Debug, Message = "Reloaded manifests: {Parsed} of {Files} files read again, {Changed} objects changed, {Validated} validated")]
+    public static partial void Applied(ILogger logger, int parsed, int files, int changed, int validated);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Debug, Message = "Reloaded manifests ({Parsed} of {Files} files read again): nothing translation reads changed, nothing published")]
+    public static partial void NothingChanged(ILogger logger, int parsed, int files);
+
     [LoggerMessage(EventId = 1107, Level = LogLevel.Warning, Message = "Cannot watch {Directory} for changes ({Reason}); checking it every {Seconds} s instead")]
     public static partial void WatchUnavailable(ILogger logger, string directory, double seconds, string reason);
 

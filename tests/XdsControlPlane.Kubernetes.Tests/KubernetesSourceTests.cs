@@ -500,6 +500,133 @@ public sealed class KubernetesSourceTests
         await host.StopAsync(cancel.Token);
     }
 
+    [Test]
+    public async Task StatusOnlyUpdate_NoPublication_TranslationKeepsTheInstance_AndOnlyThatObjectsStatusIsRewritten()
+    {
+        await ConditionsAsync("first", c => c.Count == 3 && c[2].Status == "True");
+        await Eventually.WaitAsync(() => !_source.HasPendingStatus, "status to settle");
+        var publications = PublicationCount();
+        var translated = Volatile.Read(ref _published)!.RouteGroups.Single();
+        var writes = _api.StatusPatches.Count;
+
+        // Someone else overwrites the conditions: a status-only update (the generation stays).
+        _api.PatchStatus(FakeApiServer.RouteGroups, "shop", "first", new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Accepted", ["status"] = "False", ["reason"] = "Tampered" }),
+        });
+        var restored = await ConditionsAsync("first", c => c.Count == 3 && c[0].Reason == "Accepted" && c[2].Status == "True");
+        await SourceBarrier.SettledAsync(_api, _source, _history, RouteGroup.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(restored[0].Status, Is.EqualTo("True"), "the status check put the writer's conditions back");
+            Assert.That(PublicationsSince(publications), Is.All.Matches<RoutingInputs>(p => p.Services.Any(s => s.Metadata.Name.StartsWith("barrier-", StringComparison.Ordinal))), "only the barriers were published");
+            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(2));
+            Assert.That(Volatile.Read(ref _published)!.RouteGroups.Single(), Is.SameAs(translated), "translation is handed the very instance it had");
+            Assert.That(_api.StatusPatches.Skip(writes).Select(p => p.Name).Distinct(), Is.EqualTo(new[] { "shop/first" }), "only the tampered object's status was written");
+        });
+
+        // A spec change is published, as a new instance.
+        var edited = Group("first", weight: 100);
+        edited["spec"]!["routingKey"] = "edited";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        await Eventually.WaitAsync(() => Volatile.Read(ref _published)!.RouteGroups.Single().Spec.RoutingKey == "edited", "the spec change to be published");
+        Assert.That(PublicationsSince(publications), Has.Count.EqualTo(3));
+    }
+
+    [Test]
+    public async Task LocalWorkloadHeartbeats_NoPublicationAndNoStatusWrite_PhaseChangesArePublished()
+    {
+        string Now() => DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
+        _api.Put(FakeApiServer.LocalWorkloads, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "LocalWorkload",
+            ["metadata"] = new JsonObject { ["name"] = "bob", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["routingKey"] = "bob", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
+            ["status"] = new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Now() } },
+        });
+        await ConditionsAsync(FakeApiServer.LocalWorkloads, "bob", c => c.Count == 3 && c[2] is { Status: "True", Reason: "Programmed" });
+        await Eventually.WaitAsync(() => (string?)_api.Get(FakeApiServer.LocalWorkloads, "shop", "bob")?["status"]?["phase"] == "Connected", "the phase Connected");
+        await SourceBarrier.SettledAsync(_api, _source, _history, LocalWorkload.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+        var publications = PublicationCount();
+        var translated = Volatile.Read(ref _published)!.LocalWorkloads.Single();
+        var writes = _api.StatusPatches.Count;
+
+        for (var i = 0; i < 5; i++)
+        {
+            _api.PatchStatus(FakeApiServer.LocalWorkloads, "shop", "bob", new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Now() } });
+        }
+
+        await SourceBarrier.SettledAsync(_api, _source, _history, LocalWorkload.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(2), "only the barriers were published");
+            Assert.That(Volatile.Read(ref _published)!.LocalWorkloads.Single(), Is.SameAs(translated), "translation is handed the very instance it had");
+            Assert.That(_api.StatusPatches.Skip(writes).Where(p => p.Name == "shop/bob"), Is.Empty, "a heartbeat changes no status we write");
+        });
+
+        // A phase that changes IsRoutable is published.
+        _api.PatchStatus(FakeApiServer.LocalWorkloads, "shop", "bob", new JsonObject { ["phase"] = "Failed" });
+        await Eventually.WaitAsync(() => Volatile.Read(ref _published)!.LocalWorkloads.Single().IsRoutable == false, "the Failed phase to be published");
+    }
+
+    [Test]
+    public async Task OneOfManyRouteGroupsEdited_OnlyItIsJudgedAndWritten_AndQuietAfterwards()
+    {
+        const int Count = 40;
+        for (var i = 0; i < Count; i++)
+        {
+            _api.Put(FakeApiServer.RouteGroups, Group($"many-{i}", weight: 100));
+        }
+
+        await Eventually.WaitAsync(
+            () => Enumerable.Range(0, Count).All(i => _api.Get(FakeApiServer.RouteGroups, "shop", $"many-{i}")?["status"]?["conditions"]?.AsArray().Count == 3) && !_source.HasPendingStatus,
+            "every RouteGroup's status");
+        await SourceBarrier.SettledAsync(_api, _source, _history, RouteGroup.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+        var writes = _api.StatusPatches.Count;
+        var judged = _source.StatusJudged;
+
+        var edited = Group("many-7", weight: 100);
+        edited["spec"]!["routingKey"] = "seven";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        await ConditionsAsync("many-7", c => c.Count == 3 && c[2] is { Status: "True", ObservedGeneration: 2 });
+        await SourceBarrier.SettledAsync(_api, _source, _history, RouteGroup.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_api.StatusPatches.Skip(writes).Select(p => p.Name).Distinct(), Is.EqualTo(new[] { "shop/many-7" }), "only the edited RouteGroup's status is written");
+            Assert.That(_source.StatusJudged - judged, Is.LessThan(Count / 4), "only the changed objects are judged, not all of them");
+        });
+
+        // Converged: a quiet while (many status resyncs and phase ticks) writes nothing and publishes nothing.
+        writes = _api.StatusPatches.Count;
+        var publications = PublicationCount();
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Multiple(() =>
+        {
+            Assert.That(_api.StatusPatches.Skip(writes).Select(p => p.Name), Is.Empty, "no status write loop");
+            Assert.That(PublicationsSince(publications), Is.Empty, "no publication loop");
+        });
+    }
+
+    private int PublicationCount()
+    {
+        lock (_history)
+        {
+            return _history.Count;
+        }
+    }
+
+    private List<RoutingInputs> PublicationsSince(int count)
+    {
+        lock (_history)
+        {
+            return [.. _history.Skip(count)];
+        }
+    }
+
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
     private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesSourceOptions? source = null)
     {

@@ -6,7 +6,7 @@ using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
 
-/// <summary>One informer against the fake API server: how it retries a failing watch.</summary>
+/// <summary>One informer against the fake API server: how it retries a failing watch, what it reports as changed.</summary>
 public sealed class ResourceInformerTests
 {
     [Test]
@@ -81,5 +81,66 @@ public sealed class ResourceInformerTests
                 what);
             return advanced;
         }
+    }
+
+    [Test]
+    public async Task Events_ReportTheObjectAndWhetherRoutingChanged_StatusOnlyUpdatesKeepTheViewFresh()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), TimeProvider.System, NullLogger.Instance);
+        var changes = new List<InformerChange>();
+        informer.Subscribe(batch =>
+        {
+            lock (changes)
+            {
+                changes.AddRange(batch);
+            }
+        });
+        using var stop = new CancellationTokenSource();
+        var running = informer.RunAsync(stop.Token);
+        await Eventually.WaitAsync(() => informer.HasSynced && api.OpenWatches == 1, "the list and the watch");
+
+        api.Put(FakeApiServer.Sandboxes, Sandbox("a", "cart"));
+        await Eventually.WaitAsync(() => Count() == 1, "the new Sandbox");
+        api.PatchStatus(FakeApiServer.Sandboxes, "shop", "a", new JsonObject { ["phase"] = "Ready" });
+        await Eventually.WaitAsync(() => Count() == 2, "the status-only update");
+        var version = (string?)api.Get(FakeApiServer.Sandboxes, "shop", "a")!["metadata"]!["resourceVersion"];
+        var fresh = informer.Find("shop", "a").Object?.Resource.Metadata.ResourceVersion;
+        api.Put(FakeApiServer.Sandboxes, Sandbox("a", "cart-v2"));
+        await Eventually.WaitAsync(() => Count() == 3, "the spec change");
+        api.Delete(FakeApiServer.Sandboxes, "shop", "a");
+        await Eventually.WaitAsync(() => Count() == 4, "the deletion");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(changes, Is.EqualTo(new[]
+            {
+                new InformerChange("shop", "a", Routing: true),
+                new InformerChange("shop", "a", Routing: false),
+                new InformerChange("shop", "a", Routing: true),
+                new InformerChange("shop", "a", Routing: true),
+            }));
+            Assert.That(fresh, Is.EqualTo(version), "a status-only update still updates the informer's object");
+            Assert.That(informer.Objects, Is.Empty);
+        });
+
+        int Count()
+        {
+            lock (changes)
+            {
+                return changes.Count;
+            }
+        }
+
+        static JsonObject Sandbox(string name, string fork) => new()
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "Sandbox",
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["forks"] = new JsonArray(new JsonObject { ["of"] = new JsonObject { ["name"] = fork } }) },
+        };
     }
 }

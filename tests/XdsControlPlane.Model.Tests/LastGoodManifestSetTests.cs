@@ -128,6 +128,77 @@ public sealed class LastGoodManifestSetTests
         });
     }
 
+    [Test]
+    public void Apply_FileRewrittenWithTheSameObjects_KeepsTheInstancesAndNothingChanges()
+    {
+        var first = Apply(("a.yaml", Services), ("b.yaml", Group("one", 100)));
+
+        var again = Apply(("a.yaml", Services), ("b.yaml", "# a comment moves the lines\n" + Group("one", 100)));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(again.InputsChanged, Is.False);
+            Assert.That(again.Inputs, Is.SameAs(first.Inputs));
+            Assert.That(again.Inputs.RouteGroups.Single(), Is.SameAs(first.Inputs.RouteGroups.Single()));
+        });
+    }
+
+    [Test]
+    public void Apply_OneRouteGroupEdited_OnlyItIsValidated_AServiceEditValidatesAll()
+    {
+        var services = File("a.yaml", Services);
+        var two = File("c.yaml", Group("two", 100));
+        _set.Apply([services, File("b.yaml", Group("one", 100)), two]);
+
+        var routeGroupEdit = _set.Apply([services, File("b.yaml", Group("one", 100, prefix: "/v2")), two]);
+        var serviceEdit = _set.Apply([File("a.yaml", Services.Replace("port: 8080}]}\n---", "port: 8080}, {name: admin, port: 9090}]}\n---", StringComparison.Ordinal)), File("b.yaml", Group("one", 100, prefix: "/v2")), two]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(routeGroupEdit.Validated, Is.EqualTo(1));
+            Assert.That(routeGroupEdit.Changed, Is.EqualTo(new[] { new ResourceKey("RouteGroup", "shop", "one") }));
+            Assert.That(routeGroupEdit.Inputs.RouteGroups.Single(g => g.Metadata.Name == "one").Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/v2"));
+            Assert.That(serviceEdit.Validated, Is.EqualTo(4), "references resolve against Services: every object again");
+        });
+    }
+
+    [Test]
+    public void Apply_LocalWorkloadPhaseChanges_ItIsReplacedButNothingElseIsValidated()
+    {
+        var services = File("a.yaml", Services);
+        var one = File("b.yaml", Group("one", 100));
+        _set.Apply([services, one, File("w.yaml", Workload("Connected"))]);
+
+        var disconnected = _set.Apply([services, one, File("w.yaml", Workload("Disconnected"))]);
+        var heartbeat = _set.Apply([services, one, File("w.yaml", Workload("Disconnected", heartbeat: "2026-12-01T10:00:09Z"))]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(disconnected.Validated, Is.EqualTo(1));
+            Assert.That(disconnected.InputsChanged, Is.True);
+            Assert.That(disconnected.Inputs.LocalWorkloads.Single().IsRoutable, Is.False);
+            Assert.That(heartbeat.InputsChanged, Is.False, "a heartbeat changes nothing translation reads");
+        });
+
+        static string Workload(string phase, string heartbeat = "2026-12-01T10:00:00Z") => $$$"""
+            apiVersion: sandboxctl.io/v1alpha1
+            kind: LocalWorkload
+            metadata: {name: alice, namespace: shop}
+            spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
+            status: {phase: {{{phase}}}, tunnel: {lastHeartbeat: "{{{heartbeat}}}"}}
+            """;
+    }
+
+    [Test]
+    public void Apply_Incremental_ChangedAndRemovedOnly()
+    {
+        _set.Apply([File("a.yaml", Services), File("b.yaml", Group("one", 100)), File("c.yaml", Group("two", 100))]);
+
+        var result = _set.Apply([File("d.yaml", Group("three", 100))], ["b.yaml"]);
+
+        Assert.That(result.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "three", "two" }));
+    }
+
     private ManifestSetResult Apply(params (string Path, string Text)[] files) => _set.Apply(files.Select(f => File(f.Path, f.Text)));
 
     private static ManifestFile File(string path, string text) => new(path, ManifestReader.Read(text, path));

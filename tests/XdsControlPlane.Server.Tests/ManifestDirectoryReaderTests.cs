@@ -59,6 +59,29 @@ public sealed class ManifestDirectoryReaderTests
         });
     }
 
+    [Test]
+    public void Read_OneOfManyFilesEdited_OnlyThatFileIsParsedAgain()
+    {
+        for (var i = 0; i < 30; i++)
+        {
+            Write($"svc-{i:00}.yaml", Service.Replace("cart", $"svc-{i:00}", StringComparison.Ordinal));
+        }
+
+        var reader = new ManifestDirectoryReader(_directory);
+        var first = reader.Read(out _);
+        var parsed = reader.FilesParsed;
+        Write("svc-11.yaml", Service.Replace("cart", "renamed", StringComparison.Ordinal));
+        File.SetLastWriteTimeUtc(Path.Combine(_directory, "svc-11.yaml"), DateTime.UtcNow.AddSeconds(5));
+        var edited = reader.Read(out _);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(parsed, Is.EqualTo(30));
+            Assert.That(reader.FilesParsed - parsed, Is.EqualTo(1), "only the edited file is read and parsed again");
+            Assert.That(edited.Where(f => !f.Path.EndsWith("svc-11.yaml", StringComparison.Ordinal)), Is.EqualTo(first.Where(f => !f.Path.EndsWith("svc-11.yaml", StringComparison.Ordinal))).Using<ManifestFile>(ReferenceEquals), "the other files are the very same");
+        });
+    }
+
     /// <summary>A ConfigMap volume: visible links into <c>..data</c>, which the kubelet swaps to a new timestamped folder on update.</summary>
     [Test]
     public void Read_ConfigMapVolume_ReadsThroughTheLinksAndSeesTheSwap()
