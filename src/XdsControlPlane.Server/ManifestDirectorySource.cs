@@ -235,7 +235,7 @@ internal sealed class ManifestSourceOptions
     public string Directory { get; set; } = "";
 
     /// <summary>Quiet time after a change before reloading.</summary>
-    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>The longest a continuous burst of changes delays a reload.</summary>
     public TimeSpan MaxDebounce { get; set; } = TimeSpan.FromSeconds(2);
