@@ -25,7 +25,8 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var sourceArgs = await target.StartAsync(inventory, cancellationToken);
         var files = target is ManifestDirectoryTarget manifests ? manifests.Files : 0;
         progress.WriteLine($"[{target.Source} {label}] {services} Services, {routeGroups} RouteGroups{(files > 0 ? $", {files} files" : "")}: starting the server");
-        await using var server = ServerUnderTest.Start(settings.ServerDll, sourceArgs);
+        var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label}.log");
+        await using var server = ServerUnderTest.Start(settings.ServerDll, sourceArgs, logFile);
         var ready = await server.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
         await using var gateway = new AdsClient("gateway", "gateway", server.XdsPort, inventory.SubscribedClusters);
         await using var sidecar = new AdsClient("sidecar", "sidecar", server.XdsPort, inventory.SubscribedClusters);
@@ -62,18 +63,31 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
 
         var context = new EditContext(inventory, target, cancellationToken);
         var kinds = new List<KindResult>();
-        foreach (var kind in EditKind.All.Where(k => allKinds || k.Expect is not null))
+        string? failure = null;
+        ChurnResult? churnResult = null;
+        var rssAfter = 0L;
+        try
         {
-            kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, cancellationToken));
-            var last = kinds[^1];
-            progress.WriteLine($"[{target.Source} {label}] {kind.Name}: {last.Changes} edits, p50 {last.PushP50?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, p99 {last.PushP99?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, {last.Timeouts} timeouts, pushed {last.PushedTypes}");
+            foreach (var kind in EditKind.All.Where(k => allKinds || k.Expect is not null))
+            {
+                kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, cancellationToken));
+                var last = kinds[^1];
+                progress.WriteLine($"[{target.Source} {label}] {kind.Name}: {last.Changes} edits, p50 {last.PushP50?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, p99 {last.PushP99?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, {last.Timeouts} timeouts, pushed {last.PushedTypes}");
+            }
+
+            rssAfter = server.Memory("VmRSS");
+            churnResult = churn && settings.ChurnMinutes > 0 ? await ChurnAsync(context, server, cancellationToken) : null;
+        }
+        catch (InvalidOperationException e) when (server.Exit is not null)
+        {
+            // The server died: report what was measured up to then.
+            failure = e.Message;
+            progress.WriteLine($"[{target.Source} {label}] {failure}");
         }
 
-        var rssAfter = server.Memory("VmRSS");
-        var churnResult = churn && settings.ChurnMinutes > 0 ? await ChurnAsync(context, server, cancellationToken) : null;
         return new RunResult(target.Source, label, services, routeGroups, files, ready.TotalMilliseconds, firstSnapshot.TotalMilliseconds, translated,
-            gatewayInitial, sidecarInitial, settings.Floor.TotalSeconds, floorCpu, floorPushes, rssAfterStart, rssBefore, rssAfter, server.Memory("VmHWM"),
-            kinds, churnResult, server.Problems);
+            gatewayInitial, sidecarInitial, settings.Floor.TotalSeconds, floorCpu, floorPushes, rssAfterStart, rssBefore, rssAfter,
+            server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems);
     }
 
     private async Task<KindResult> MeasureKindAsync(EditKind kind, EditContext context, ServerUnderTest server, AdsClient gateway, AdsClient sidecar, CancellationToken cancellationToken)
@@ -85,14 +99,16 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var consecutiveTimeouts = 0;
         var cpuBefore = server.CpuTime();
         var block = Stopwatch.StartNew();
-        for (var repeat = 0; repeat < settings.Repeat && consecutiveTimeouts < MaxConsecutiveTimeouts; repeat++)
+        // An edit that expects no push has no latency to spread: half as many of them tell whether pushes come.
+        var repeats = kind.Expect is null ? Math.Max(1, (settings.Repeat + 1) / 2) : settings.Repeat;
+        for (var repeat = 0; repeat < repeats && consecutiveTimeouts < MaxConsecutiveTimeouts; repeat++)
         {
             var sample = await MeasureEditAsync(kind, context, repeat, gateway, sidecar, cancellationToken);
             samples.Add(sample);
             consecutiveTimeouts = sample.TimedOut ? consecutiveTimeouts + 1 : 0;
         }
 
-        return new KindResult(kind.Name, kind.Expect, samples, settings.Repeat - samples.Count, block.Elapsed.TotalSeconds, (server.CpuTime() - cpuBefore).TotalMilliseconds);
+        return new KindResult(kind.Name, kind.Expect, samples, repeats - samples.Count, block.Elapsed.TotalSeconds, (server.CpuTime() - cpuBefore).TotalMilliseconds);
     }
 
     private async Task<EditSample> MeasureEditAsync(EditKind kind, EditContext context, int repeat, AdsClient gateway, AdsClient sidecar, CancellationToken cancellationToken)

@@ -61,6 +61,12 @@ internal static class MarkdownReport
                 Line(text, $"Churn at {Inventory(run)}: {churn.Edits} mixed edits in {churn.Minutes:0.#} min; RSS every 10 s: first {Mb(churn.First)}, last {Mb(churn.Last)}, max {Mb(churn.Max)}.");
             }
 
+            foreach (var run in runs.Where(r => r.Failure is not null))
+            {
+                Line(text, "");
+                Line(text, $"**{Inventory(run)}: {run.Failure}**; the kinds after the last row were not measured.");
+            }
+
             foreach (var run in runs.Where(r => r.Problems.Count > 0))
             {
                 Line(text, "");

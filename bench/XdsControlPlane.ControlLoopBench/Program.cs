@@ -40,6 +40,8 @@ Console.CancelKeyPress += (_, e) =>
 var run = new ControlLoopRun(settings, Console.Error);
 var results = new List<RunResult>();
 var started = DateTimeOffset.UtcNow;
+var partial = Path.Combine(Path.GetTempPath(), "control-loop-bench.partial.md");
+Console.Error.WriteLine($"the report so far is kept in {partial}");
 foreach (var source in sources)
 {
     // The baseline runs the edits that expect a push (the ratios are of their latencies).
@@ -52,14 +54,17 @@ foreach (var source in sources)
         {
             results.Add(await run.RunAsync(target, label, count, groups, allKinds, churn, cancel.Token));
         }
-        catch (Exception e) when (e is TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
         {
             Console.Error.WriteLine($"[{source} {label}] failed: {e.Message}");
         }
+
+        // What is measured so far survives a crash or Ctrl+C later in the run.
+        await File.WriteAllTextAsync(partial, MarkdownReport.Render(Header(), results), CancellationToken.None);
     }
 }
 
-var header = new ReportHeader(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), settings.ServerDll, settings.Repeat, quick);
+var header = Header();
 if (args.Contains("--json"))
 {
     Console.WriteLine(JsonSerializer.Serialize(new { header, results }, new JsonSerializerOptions { WriteIndented = true }));
@@ -69,7 +74,9 @@ else
     Console.Write(MarkdownReport.Render(header, results));
 }
 
-return results.Count == sources.Length * (routeGroups.Count + 1) ? 0 : 1;
+return results.Count == sources.Length * (routeGroups.Count + 1) && results.All(r => r.Failure is null) ? 0 : 1;
+
+ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), settings.ServerDll, settings.Repeat, quick);
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 

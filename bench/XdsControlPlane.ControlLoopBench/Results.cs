@@ -79,4 +79,5 @@ internal sealed record RunResult(
     long PeakRss,
     IReadOnlyList<KindResult> Kinds,
     ChurnResult? Churn,
+    string? Failure,
     IReadOnlyList<string> Problems);

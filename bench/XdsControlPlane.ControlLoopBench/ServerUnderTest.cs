@@ -14,11 +14,19 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
     private readonly Process _process;
     private readonly List<string> _problems = [];
+    private readonly StreamWriter _log;
 
-    private ServerUnderTest(Process process, int xdsPort, int adminPort, long started)
+    private ServerUnderTest(Process process, int xdsPort, int adminPort, long started, string logFile)
     {
-        (_process, XdsPort, AdminPort, Started) = (process, xdsPort, adminPort, started);
+        (_process, XdsPort, AdminPort, Started, LogFile) = (process, xdsPort, adminPort, started, logFile);
+        _log = new StreamWriter(logFile) { AutoFlush = true };
     }
+
+    /// <summary>Where every line the server wrote goes.</summary>
+    public string LogFile { get; }
+
+    /// <summary>Null while running, else how it ended.</summary>
+    public string? Exit => _process.HasExited ? $"the server exited with code {_process.ExitCode.ToString(CultureInfo.InvariantCulture)} (log: {LogFile})" : null;
 
     public int XdsPort { get; }
 
@@ -39,7 +47,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs)
+    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile)
     {
         var (xdsPort, adminPort) = (FreePort(), FreePort());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -51,7 +59,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         var started = Stopwatch.GetTimestamp();
         var process = Process.Start(start)!;
-        var server = new ServerUnderTest(process, xdsPort, adminPort, started);
+        var server = new ServerUnderTest(process, xdsPort, adminPort, started, logFile);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         process.BeginOutputReadLine();
@@ -99,6 +107,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>User plus system CPU time of the process so far (<c>/proc/PID/stat</c> fields 14 and 15).</summary>
     public TimeSpan CpuTime()
     {
+        ThrowIfExited();
         var stat = File.ReadAllText($"/proc/{I(_process.Id)}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
@@ -108,6 +117,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>A field of <c>/proc/PID/status</c> in bytes (VmRSS, VmHWM).</summary>
     public long Memory(string field)
     {
+        ThrowIfExited();
         var line = File.ReadLines($"/proc/{I(_process.Id)}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
@@ -117,14 +127,34 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
         }
 
+        await _process.WaitForExitAsync(); // also waits for the redirected output to end
         _process.Dispose();
+        lock (_log)
+        {
+            _log.Dispose();
+        }
+    }
+
+    private void ThrowIfExited()
+    {
+        if (Exit is { } exit)
+        {
+            throw new InvalidOperationException(exit);
+        }
     }
 
     private void OnLine(string? line)
     {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.WriteLine(line);
+            }
+        }
+
         if (line is null || !(line.Contains("\"@l\":\"Warning\"", StringComparison.Ordinal) || line.Contains("\"@l\":\"Error\"", StringComparison.Ordinal)
             || line.Contains("\"@l\":\"Fatal\"", StringComparison.Ordinal) || line.StartsWith("Unhandled", StringComparison.Ordinal)))
         {
