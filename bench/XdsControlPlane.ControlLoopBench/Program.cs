@@ -10,6 +10,7 @@
 using System.Globalization;
 using System.Text.Json;
 using XdsControlPlane.ControlLoopBench;
+using XdsControlPlane.Benchmarks;
 
 var quick = args.Contains("--quick");
 var services = int.Parse(Option("--services") ?? "1000", CultureInfo.InvariantCulture);
@@ -22,7 +23,7 @@ var sources = (Option("--source") ?? "both") switch
     var other => throw new ArgumentException($"--source must be manifests, kubernetes or both, got '{other}'"),
 };
 var settings = new RunSettings(
-    Option("--server") ?? FindServer(),
+    Option("--server") ?? ServerBinary.Find(),
     int.Parse(Option("--repeat") ?? (quick ? "5" : "20"), CultureInfo.InvariantCulture),
     TimeSpan.FromSeconds(double.Parse(Option("--floor-seconds") ?? (quick ? "5" : "10"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(double.Parse(Option("--timeout-seconds") ?? "30", CultureInfo.InvariantCulture)),
@@ -79,20 +80,3 @@ return results.Count == sources.Length * (routeGroups.Count + 1) && results.All(
 ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), settings.ServerDll, settings.Repeat, quick);
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-
-static string FindServer()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        foreach (var configuration in new[] { "Release", "Debug" })
-        {
-            var dll = Path.Combine(dir.FullName, "src", "XdsControlPlane.Server", "bin", configuration, "net10.0", "XdsControlPlane.Server.dll");
-            if (File.Exists(dll))
-            {
-                return dll;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("XdsControlPlane.Server.dll not found: build src/XdsControlPlane.Server or pass --server");
-}
