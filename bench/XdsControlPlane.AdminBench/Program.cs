@@ -13,11 +13,12 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using XdsControlPlane.AdminBench;
+using XdsControlPlane.Benchmarks;
 
 var services = int.Parse(Option("--services") ?? "1000", CultureInfo.InvariantCulture);
 var concurrency = int.Parse(Option("--concurrency") ?? "8", CultureInfo.InvariantCulture);
 var seconds = int.Parse(Option("--seconds") ?? "30", CultureInfo.InvariantCulture);
-var serverDll = Option("--server") ?? FindServer();
+var serverDll = Option("--server") ?? ServerBinary.Find();
 
 var directory = Directory.CreateTempSubdirectory("admin-bench-").FullName;
 ManifestGenerator.Write(directory, services);
@@ -159,23 +160,6 @@ long ReadStatus(string field)
 }
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-
-static string FindServer()
-{
-    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-    {
-        foreach (var configuration in new[] { "Release", "Debug" })
-        {
-            var dll = Path.Combine(dir.FullName, "src", "XdsControlPlane.Server", "bin", configuration, "net10.0", "XdsControlPlane.Server.dll");
-            if (File.Exists(dll))
-            {
-                return dll;
-            }
-        }
-    }
-
-    throw new InvalidOperationException("XdsControlPlane.Server.dll not found: build src/XdsControlPlane.Server or pass --server");
-}
 
 static int FreePort()
 {
