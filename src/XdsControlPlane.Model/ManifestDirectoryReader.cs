@@ -33,6 +33,7 @@ public sealed class ManifestDirectoryReader(string directory)
         var files = new Dictionary<string, CachedFile>(StringComparer.Ordinal);
         changed = false;
         var walk = new Walk();
+        var toParse = new List<(string Path, string RealPath, (long Length, DateTime Modified) Stamp)>();
         foreach (var entry in Enumerate(Directory, walk))
         {
             if (entry.UnreadableDirectory is { } problem)
@@ -41,22 +42,28 @@ public sealed class ManifestDirectoryReader(string directory)
                 continue;
             }
 
-            var path = entry.Path;
             var stamp = Stamp(entry.RealPath);
-            if (_files.TryGetValue(path, out var cached) && cached.Stamp == stamp && cached.Cacheable)
+            if (_files.TryGetValue(entry.Path, out var cached) && cached.Stamp == stamp && cached.Cacheable)
             {
-                files[path] = cached;
+                files[entry.Path] = cached;
                 continue;
             }
 
+            toParse.Add((entry.Path, entry.RealPath, stamp));
+        }
+
+        // Files parse independently: side by side (a cold start reads every file).
+        var parsed = new ManifestReadResult[toParse.Count];
+        Parallel.For(0, toParse.Count, i => parsed[i] = ManifestReader.ReadFile(toParse[i].RealPath, Path.GetRelativePath(Directory, toParse[i].Path)));
+        Interlocked.Add(ref _parsed, toParse.Count);
+        for (var i = 0; i < toParse.Count; i++)
+        {
             changed = true;
-            var relative = Path.GetRelativePath(Directory, path);
-            var contents = ManifestReader.ReadFile(entry.RealPath, relative);
-            Interlocked.Increment(ref _parsed);
+            var contents = parsed[i];
 
             // A read that failed (permissions, I/O) is tried again next time even if the file's stamp stays the same.
             var failedToRead = contents.Objects.Count == 0 && contents.Problems.Any(p => p.Resource is null && p.Reason.StartsWith("cannot read", StringComparison.Ordinal));
-            files[path] = new CachedFile(stamp, new ManifestFile(path, contents), Cacheable: !failedToRead);
+            files[toParse[i].Path] = new CachedFile(toParse[i].Stamp, new ManifestFile(toParse[i].Path, contents), Cacheable: !failedToRead);
         }
 
         changed |= _files.Keys.Any(path => !files.ContainsKey(path));
