@@ -337,7 +337,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             return ((ns, name), null, null);
         }
 
-        var read = ManifestReader.Read(obj.ToJsonString(), SourceOf(ns, name));
+        var read = ManifestReader.Read(obj, SourceOf(ns, name));
         return read.Objects is [var single] ? ((ns, name), single, null)
             : read.Problems.Count > 0 ? ((ns, name), null, read.Problems[0])
             : ((ns, name), null, null);

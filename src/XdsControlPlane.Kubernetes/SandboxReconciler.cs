@@ -31,7 +31,7 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         var metadata = raw["metadata"]!.AsObject();
         var uid = (string?)metadata["uid"] ?? "";
         var finalizers = metadata["finalizers"]?.AsArray().Select(f => (string?)f).OfType<string>().ToList() ?? [];
-        var read = ManifestReader.Read(raw.ToJsonString(), $"kubernetes Sandbox {ns}/{name}");
+        var read = ManifestReader.Read(raw, $"kubernetes Sandbox {ns}/{name}");
         var sandbox = read.Objects is [{ Resource: Sandbox parsed }] ? parsed : Unreadable(ns, name, metadata, raw["status"]);
         var reference = new V1ObjectReference { ApiVersion = ApiVersions.Sandboxctl, Kind = Sandbox.KindName, Name = name, NamespaceProperty = ns, Uid = uid };
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -10,7 +11,7 @@ namespace XdsControlPlane.Model;
 /// <param name="Location">The file and document it was read from.</param>
 public sealed record ManifestObject(IManifestObject Resource, ManifestLocation Location);
 
-/// <summary>What <see cref="ManifestReader.Read"/> found in one file.</summary>
+/// <summary>What <see cref="ManifestReader.Read(string, string)"/> found in one file.</summary>
 /// <param name="Objects">The objects the control plane reads, in document order.</param>
 /// <param name="Problems">Documents that could not be read, with the field and reason.</param>
 /// <param name="IgnoredKinds">Documents of other kinds (Deployments…), which the control plane does not read.</param>
@@ -135,6 +136,75 @@ public static partial class ManifestReader
         }
 
         return new ManifestReadResult(objects, problems, ignored);
+    }
+
+    /// <summary>
+    /// Reads one object that arrives as JSON already (a Kubernetes list item or watch event), without printing it and
+    /// parsing it again as YAML: the same checks, problems and limits as a document of <see cref="Read(string, string)"/>
+    /// (<see cref="ManifestLimits.MaxDocumentChars"/> serialized, <see cref="ManifestLimits.MaxDepth"/> levels). The
+    /// object is only read.
+    /// </summary>
+    public static ManifestReadResult Read(JsonObject json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(source);
+        var location = new ManifestLocation(source, 0, 1);
+        if (DeeperThan(json, ManifestLimits.MaxDepth))
+        {
+            return new ManifestReadResult([], [new ManifestProblem(null, "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location)], []);
+        }
+
+        var length = json.ToJsonString().Length;
+        if (length > ManifestLimits.MaxDocumentChars)
+        {
+            return new ManifestReadResult([], [new ManifestProblem(null, "", string.Create(CultureInfo.InvariantCulture, $"the object is {length / 1024} KiB; one object may have at most {ManifestLimits.MaxDocumentChars / 1024} KiB"), location)], []);
+        }
+
+        var objects = new List<ManifestObject>();
+        var problems = new List<ManifestProblem>();
+        var ignored = new List<string>();
+        try
+        {
+            ReadDocument(new YamlToJson.Document(json, NoLines, 1), location, objects, problems, ignored);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            problems.Add(new ManifestProblem(null, "", $"cannot be read: {e.GetType().Name}: {e.Message}", location));
+        }
+
+        return new ManifestReadResult(objects, problems, ignored);
+    }
+
+    private static readonly IReadOnlyDictionary<string, int> NoLines = new Dictionary<string, int>();
+
+    /// <summary>Whether mappings and sequences nest deeper than <paramref name="limit"/> below <paramref name="node"/> (iterative: no input can exhaust the stack).</summary>
+    private static bool DeeperThan(JsonNode node, int limit)
+    {
+        var pending = new Stack<(JsonNode Node, int Depth)>();
+        pending.Push((node, 1));
+        while (pending.TryPop(out var current))
+        {
+            if (current.Depth > limit)
+            {
+                return true;
+            }
+
+            IEnumerable<JsonNode?> children = current.Node switch
+            {
+                JsonObject obj => obj.Select(m => m.Value),
+                JsonArray array => array,
+                _ => [],
+            };
+            foreach (var child in children)
+            {
+                if (child is JsonObject or JsonArray)
+                {
+                    pending.Push((child, current.Depth + 1));
+                }
+            }
+        }
+
+        return false;
     }
 
     private static ManifestReadResult FileProblem(string source, string message) =>
