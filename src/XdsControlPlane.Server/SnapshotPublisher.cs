@@ -32,7 +32,7 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
             foreach (var (group, translated) in result.Groups)
             {
                 var served = cache.GetSnapshot(group)?.Snapshot;
-                var snapshot = served is null ? Snapshot.Create(Checked(translated)) : Updated(served, translated);
+                var snapshot = served is null ? Snapshot.Create(Passing(translated)) : Updated(served, translated);
                 if (ReferenceEquals(snapshot, served))
                 {
                     continue;
@@ -52,22 +52,6 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
             validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
             return result.Problems;
         }
-    }
-
-    /// <summary>The resources to publish first: each translated one that passes.</summary>
-    private List<XdsResource> Checked(IReadOnlyList<XdsResource> translated)
-    {
-        var valid = Validate(translated);
-        var resources = new List<XdsResource>(translated.Count);
-        for (var i = 0; i < translated.Count; i++)
-        {
-            if (valid[i])
-            {
-                resources.Add(translated[i]);
-            }
-        }
-
-        return resources;
     }
 
     /// <summary>
@@ -91,22 +75,13 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
             kept += previous is null ? 0 : 1;
         }
 
-        var valid = Validate(candidates);
-        var upserts = new List<XdsResource>(candidates.Count);
-        for (var i = 0; i < candidates.Count; i++)
-        {
-            if (valid[i])
-            {
-                upserts.Add(candidates[i]);
-            }
-        }
-
+        var upserts = Passing(candidates);
         var removals = kept < served.Count ? Removed(served, translated) : [];
         return upserts.Count == 0 && removals.Count == 0 ? served : served.With(upserts, removals);
     }
 
-    /// <summary>Whether each resource passes, checked side by side when there are many (names within one group are unique, so each is checked once).</summary>
-    private bool[] Validate(IReadOnlyList<XdsResource> resources)
+    /// <summary>The resources that pass, in order; checked side by side when there are many (names within one group are unique, so each is checked once).</summary>
+    private List<XdsResource> Passing(IReadOnlyList<XdsResource> resources)
     {
         var valid = new bool[resources.Count];
         if (resources.Count < ParallelValidationThreshold)
@@ -121,7 +96,16 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
             Parallel.For(0, resources.Count, i => valid[i] = validation.IsValid(resources[i]));
         }
 
-        return valid;
+        var passing = new List<XdsResource>(resources.Count);
+        for (var i = 0; i < resources.Count; i++)
+        {
+            if (valid[i])
+            {
+                passing.Add(resources[i]);
+            }
+        }
+
+        return passing;
     }
 
     /// <summary>The served resources translation no longer makes (only computed when some are gone).</summary>

@@ -68,7 +68,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         state.InputsChanged = false;
-        var selection = Desired(state, snapshot.Snapshot);
+        var selection = Desired(state, selected);
         var forced = mayForce && selection.Resources.Keys.Any(state.ForceResend.Contains);
         if (!state.MustRespond && !forced && selection.Version == state.LastVersion)
         {
@@ -131,13 +131,12 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
     }
 
     /// <summary>
-    /// The resources the client should hold: the requested (or all, for a wildcard) resources of the snapshot, and
+    /// The resources the client should hold: the snapshot's <paramref name="selection"/> for its subscription, and
     /// for CDS also the removed clusters that routes or listeners the client holds still point at, so a cluster
     /// goes only after the routes that used it are gone.
     /// </summary>
-    private Selection Desired(SubscriptionState state, Snapshot snapshot)
+    private Selection Desired(SubscriptionState state, Selection selection)
     {
-        var selection = snapshot.Select(state.TypeUrl, state.Wildcard, state.Names);
         if (state.TypeUrl != TypeUrls.Cluster || state.Sent.Keys.All(selection.Resources.ContainsKey))
         {
             return selection; // only clusters sent before can be retained, and all of them are still selected

@@ -64,7 +64,7 @@ internal sealed class XdsClientHarness : IAsyncDisposable
         ProcessStartInfo start;
         if (kind == XdsClientKind.GrpcJs)
         {
-            start = new ProcessStartInfo("node", Path.Combine(RepoRoot(), "tests", "node", "xds-harness.mjs"));
+            start = new ProcessStartInfo("node", RepoDirectory.Path("tests", "node", "xds-harness.mjs"));
 
             // grpc-js traces its outlier-detection timer, so a test can tell that the client's own checks ran.
             start.Environment["GRPC_TRACE"] = "outlier_detection";
@@ -77,7 +77,7 @@ internal sealed class XdsClientHarness : IAsyncDisposable
                 Assert.Ignore($"skipped: the gRPC C-core client is not installed ({problem}); `apt-get install python3-grpcio python3-protobuf`, as .ci/run does");
             }
 
-            start = new ProcessStartInfo(DebianPython, Path.Combine(RepoRoot(), "tests", "python", "xds_harness.py"));
+            start = new ProcessStartInfo(DebianPython, RepoDirectory.Path("tests", "python", "xds_harness.py"));
             start.Environment["PYTHONUNBUFFERED"] = "1";
         }
 
@@ -212,18 +212,5 @@ internal sealed class XdsClientHarness : IAsyncDisposable
         probe.StandardOutput.ReadToEnd();
         probe.WaitForExit();
         return probe.ExitCode == 0 ? null : error.Trim().Split('\n')[^1];
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "XdsControlPlane.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("XdsControlPlane.sln not found above the test directory");
     }
 }

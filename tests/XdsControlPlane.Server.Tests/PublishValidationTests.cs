@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Serilog.Core;
 using Serilog.Events;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
