@@ -139,7 +139,9 @@ public sealed class KubernetesSource : BackgroundService
             }
         }
 
-        if (routing)
+        // Until the first publication, every informer's news counts, also a list that found nothing: the informer
+        // that syncs last may be an empty kind, and the first snapshot waits for all of them.
+        if (routing || !HasSynced)
         {
             _changes.Writer.TryWrite(true);
         }

@@ -41,6 +41,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     };
 
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, Task> _heldLists = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<(string, string), JsonObject>> _objects = Kinds.Keys.ToDictionary(k => k, _ => new Dictionary<(string, string), JsonObject>(), StringComparer.Ordinal);
     private readonly List<(long Version, string Path, string Type, JsonObject Object)> _history = [];
     private readonly List<(string Path, Func<JsonObject, bool> Selected, Channel<string> Lines)> _watches = [];
@@ -155,6 +156,15 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>The next this many watch requests fail with HTTP 500 (an API server restarting, say).</summary>
     public int FailingWatches { get; set; }
+
+    /// <summary>Lists of <paramref name="path"/> are answered only once <paramref name="release"/> completes (a slow kind).</summary>
+    public void HoldLists(string path, Task release)
+    {
+        lock (_gate)
+        {
+            _heldLists[path] = release;
+        }
+    }
 
     /// <summary>The resource versions the watches of <paramref name="path"/> asked to start from, in order (a copy, taken under the lock).</summary>
     public string[] WatchesOf(string path)
@@ -588,6 +598,17 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         bool Selected(JsonObject obj) => (ns is null || (string?)obj["metadata"]?["namespace"] == ns) && selector(obj);
         if (query["watch"] != "true")
         {
+            Task? held;
+            lock (_gate)
+            {
+                held = _heldLists.GetValueOrDefault(path);
+            }
+
+            if (held is not null)
+            {
+                await held.WaitAsync(context.RequestAborted);
+            }
+
             string list;
             lock (_gate)
             {

@@ -91,6 +91,32 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task Start_TheLastKindToListIsEmpty_StillPublishes()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        api.Put(FakeApiServer.Services, Service("cart"));
+        var release = new TaskCompletionSource();
+        api.HoldLists(FakeApiServer.LocalWorkloads, release.Task);
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        RoutingInputs? published = null;
+        using var source = new KubernetesSource(client, inputs =>
+        {
+            Volatile.Write(ref published, inputs);
+            return [];
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20) });
+        await source.StartAsync(CancellationToken.None);
+
+        // Every other kind has listed and its debounce has passed; then the held kind lists, and finds nothing.
+        await Eventually.WaitAsync(() => source.Lists.Count(l => l.Value > 0) == 4, "the other four kinds to list");
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        release.SetResult();
+        await Eventually.WaitAsync(() => source.HasSynced, "the first publication once the empty kind listed");
+        await source.StopAsync(CancellationToken.None);
+
+        Assert.That(Volatile.Read(ref published)!.Services.Select(s => s.Metadata.Name), Is.EqualTo(new[] { "cart" }));
+    }
+
+    [Test]
     public void Start_ListsEveryKindAndPublishesTheObjects()
     {
         var inputs = Volatile.Read(ref _published)!;
