@@ -36,11 +36,16 @@ public sealed record LocalWorkload : IManifestObject
     public ResourceKey Key => new(KindName, Metadata.Namespace, Metadata.Name);
 
     /// <summary>
-    /// Whether its routes are in force: not while <c>Disconnected</c> or <c>Failed</c>. A workload without status
-    /// (as written in a manifest file) counts as connected.
+    /// Whether its routes are in force: while an agent's tunnel leads to it (the broker wrote the tunnel's address to
+    /// its status) and it is neither <c>Disconnected</c> nor <c>Failed</c>. A workload no agent ever connected for
+    /// (one written in a manifest file, one just created) routes nothing: requests keep going to the baseline.
     /// </summary>
     [JsonIgnore]
-    public bool IsRoutable => Status?.Phase is null or "" or "Pending" or "Connected";
+    public bool IsRoutable => Status is { Phase: null or "" or "Pending" or "Connected", Tunnel.Address.Length: > 0 };
+
+    /// <summary>The broker endpoint that leads to workload port <paramref name="port"/>, while <see cref="IsRoutable"/>; else null.</summary>
+    public (string Address, int Port)? TunnelEndpoint(int port) =>
+        IsRoutable && Status!.Tunnel!.Ports.FirstOrDefault(p => p.Port == port) is { BrokerPort: > 0 } found ? (Status.Tunnel.Address!, found.BrokerPort) : null;
 }
 
 /// <summary>The spec of a <see cref="LocalWorkload"/>.</summary>
@@ -65,6 +70,14 @@ public sealed record LocalWorkloadSpec
     [SchemaRequired]
     [SchemaItems(1, 64)]
     public IReadOnlyList<LocalPort> Ports { get; init; } = [];
+
+    /// <summary>
+    /// <c>sha256:</c> and the hex SHA-256 of the secret the agent presents to the tunnel broker. The agent that
+    /// creates the LocalWorkload (with the user's own credentials, so the cluster's RBAC decides who may) writes it;
+    /// the secret itself is never stored.
+    /// </summary>
+    [SchemaPattern(SchemaPatterns.SecretHash)]
+    public string? SecretHash { get; init; }
 }
 
 /// <summary>A port served by the laptop.</summary>

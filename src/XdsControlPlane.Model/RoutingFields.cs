@@ -8,7 +8,7 @@ namespace XdsControlPlane.Model;
 /// What translation and validation read of each kind, in one place: every field the model holds, except the metadata
 /// the API server moves by itself (<c>resourceVersion</c>, <c>generation</c>) and the status — but for the two status
 /// fields routing reads: a Sandbox's <c>status.routingKey</c> (<see cref="Sandbox.EffectiveRoutingKey"/>) and whether a
-/// LocalWorkload is routable (<see cref="LocalWorkload.IsRoutable"/>, from its phase; its heartbeats are not read).
+/// LocalWorkload is routable (<see cref="LocalWorkload.IsRoutable"/>, from its phase) and where its tunnel leads (address and broker ports; its heartbeats are not read).
 /// Two versions with the same routing fields translate and validate alike, so a source keeps handing translation the
 /// earlier instance and publishes nothing for the later one. Pure.
 /// </summary>
@@ -35,6 +35,16 @@ public static class RoutingFields
                 break;
             case LocalWorkload workload:
                 node["routable"] = workload.IsRoutable;
+                if (workload.IsRoutable)
+                {
+                    // Where the tunnel leads (not its heartbeats): the endpoints data planes dial.
+                    node["tunnel"] = new JsonObject
+                    {
+                        ["address"] = workload.Status!.Tunnel!.Address,
+                        ["ports"] = new JsonArray([.. workload.Status.Tunnel.Ports.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["brokerPort"] = p.BrokerPort })]),
+                    };
+                }
+
                 break;
         }
 

@@ -113,6 +113,9 @@ public static class SchemaPatterns
 
     /// <summary>An environment variable name.</summary>
     public const string EnvName = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+    /// <summary>A SHA-256 digest: <c>sha256:</c> and 64 lowercase hex digits.</summary>
+    public const string SecretHash = "^sha256:[0-9a-f]{64}$";
 }
 
 /// <summary>The property's string value has this OpenAPI format (<c>date-time</c>).</summary>

@@ -65,4 +65,26 @@ public sealed record TunnelStatus
     /// <summary>The last heartbeat; 30 s without one means Disconnected.</summary>
     [SchemaFormat("date-time")]
     public string? LastHeartbeat { get; init; }
+
+    /// <summary>The control-plane replica holding the agent's stream.</summary>
+    public string? Replica { get; init; }
+
+    /// <summary>The address data planes dial to reach the laptop: the holding replica's (pod) address.</summary>
+    public string? Address { get; init; }
+
+    /// <summary>For each workload port, the broker port on <see cref="Address"/> that leads to it.</summary>
+    [SchemaItems(0, 64)]
+    public IReadOnlyList<TunnelPort> Ports { get; init; } = [];
+}
+
+/// <summary>Where the broker accepts connections for one port of a <see cref="LocalWorkload"/>.</summary>
+public sealed record TunnelPort
+{
+    /// <summary>The workload (Service) port.</summary>
+    [SchemaRange(1, 65535)]
+    public int Port { get; init; }
+
+    /// <summary>The broker's port on <see cref="TunnelStatus.Address"/>.</summary>
+    [SchemaRange(1, 65535)]
+    public int BrokerPort { get; init; }
 }

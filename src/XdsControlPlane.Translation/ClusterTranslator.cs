@@ -53,20 +53,19 @@ internal sealed class ClusterTranslator(TranslationOptions options)
         return cluster;
     }
 
-    /// <summary>A cluster that reaches a LocalWorkload's port through the tunnel broker (found by DNS).</summary>
+    /// <summary>
+    /// The cluster of a LocalWorkload's port: an EDS cluster whose one endpoint (<see cref="LocalWorkloadEndpoints"/>)
+    /// is the broker port, on the replica holding the agent's stream, that leads to the laptop.
+    /// </summary>
     public Cluster LocalWorkloadCluster(string name, LocalWorkload workload, int port)
     {
+        ArgumentNullException.ThrowIfNull(workload);
         var protocol = (workload.Spec.Ports ?? []).FirstOrDefault(p => p.Port == port)?.Protocol;
         var cluster = WithDefaults(new Cluster
         {
             Name = name,
-            Type = Cluster.Types.DiscoveryType.LogicalDns,
-            DnsLookupFamily = Cluster.Types.DnsLookupFamily.V4Preferred,
-            LoadAssignment = new ClusterLoadAssignment
-            {
-                ClusterName = name,
-                Endpoints = { Locality(zone: "", [SocketAddress(options.TunnelBrokerHost, options.TunnelBrokerPort)]) },
-            },
+            Type = Cluster.Types.DiscoveryType.Eds,
+            EdsClusterConfig = new Cluster.Types.EdsClusterConfig { EdsConfig = Ads(), ServiceName = name },
         });
         cluster.OutlierDetection = null;
         if (protocol == "grpc")
@@ -78,6 +77,19 @@ internal sealed class ClusterTranslator(TranslationOptions options)
         }
 
         return cluster;
+    }
+
+    /// <summary>The endpoint of a LocalWorkload's port: the broker address and port its status names (none while it has no tunnel).</summary>
+    public static ClusterLoadAssignment LocalWorkloadEndpoints(string name, LocalWorkload workload, int port)
+    {
+        ArgumentNullException.ThrowIfNull(workload);
+        var assignment = new ClusterLoadAssignment { ClusterName = name };
+        if (workload.TunnelEndpoint(port) is { } endpoint)
+        {
+            assignment.Endpoints.Add(Locality(zone: "", [SocketAddress(endpoint.Address, endpoint.Port)]));
+        }
+
+        return assignment;
     }
 
     /// <summary>The sidecar's cluster for traffic to destinations it has no cluster for: to the original destination.</summary>

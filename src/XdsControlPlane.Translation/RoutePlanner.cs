@@ -159,9 +159,10 @@ internal sealed class RoutePlanner(TranslationOptions options)
             return null;
         }
 
-        // A disconnected laptop withdraws its routes: requests fall back to the baseline without a problem report.
+        // A laptop without a live tunnel (never connected, or disconnected) has no routes: requests fall back to the
+        // baseline without a problem report.
         resolution = Resolution.Resolved;
-        return workload.IsRoutable ? new PlannedDestination(LocalClusterName(workload, port.Port), weight, workload) : null;
+        return workload.TunnelEndpoint(port.Port) is not null ? new PlannedDestination(LocalClusterName(workload, port.Port), weight, workload) : null;
     }
 
     private static Plan PlanLocalWorkload(LocalWorkload workload, PlanInventory inputs)

@@ -105,7 +105,6 @@ internal sealed class RouteTranslator(TranslationOptions options)
             foreach (var destination in planned.To)
             {
                 var weight = new WeightedCluster.Types.ClusterWeight { Name = destination.Cluster, Weight = (uint)destination.Weight };
-                weight.RequestHeadersToAdd.AddRange(LocalWorkloadHeaders(destination));
                 weighted.Clusters.Add(weight);
             }
 
@@ -135,7 +134,6 @@ internal sealed class RouteTranslator(TranslationOptions options)
 
         if (planned.To.Count == 1)
         {
-            route.RequestHeadersToAdd.AddRange(LocalWorkloadHeaders(planned.To[0]));
         }
 
         return route;
@@ -151,15 +149,6 @@ internal sealed class RouteTranslator(TranslationOptions options)
         if (route.RequestHeadersToAdd.All(h => !string.Equals(h.Header.Key, options.RoutingKeyHeader, StringComparison.Ordinal)))
         {
             route.RequestHeadersToAdd.Add(Header(options.RoutingKeyHeader, planned.RoutingKey));
-        }
-    }
-
-    private static IEnumerable<HeaderValueOption> LocalWorkloadHeaders(PlannedDestination destination)
-    {
-        if (destination.LocalWorkload is { } workload)
-        {
-            // The tunnel broker picks the laptop by these headers.
-            yield return Header("x-sandboxctl-local-workload", $"{workload.Metadata.Namespace}/{workload.Metadata.Name}");
         }
     }
 

@@ -19,8 +19,8 @@ internal sealed class ServiceClusterCache(TranslationOptions options, ClusterTra
     /// <summary>The clusters of <paramref name="ports"/> (endpoints from <paramref name="inputs"/>) and of <paramref name="localClusters"/>.</summary>
     public ClusterResources Build(RoutingInputs inputs, ServicePortTable ports, SortedDictionary<string, (LocalWorkload Workload, int Port)> localClusters)
     {
-        var envoy = new List<XdsResource>((ports.All.Count * 2) + localClusters.Count);
-        var grpc = new List<XdsResource>((ports.All.Count * 2) + localClusters.Count);
+        var envoy = new List<XdsResource>((ports.All.Count * 2) + (localClusters.Count * 2));
+        var grpc = new List<XdsResource>((ports.All.Count * 2) + (localClusters.Count * 2));
         var entries = new Dictionary<ServicePortId, Entry>(ports.All.Count);
         foreach (var port in ports.All)
         {
@@ -36,8 +36,11 @@ internal sealed class ServiceClusterCache(TranslationOptions options, ClusterTra
         foreach (var (name, (workload, port)) in localClusters)
         {
             var cluster = XdsResource.Create(clusters.LocalWorkloadCluster(name, workload, port));
+            var endpoints = XdsResource.Create(ClusterTranslator.LocalWorkloadEndpoints(name, workload, port));
             envoy.Add(cluster);
+            envoy.Add(endpoints);
             grpc.Add(cluster);
+            grpc.Add(endpoints);
         }
 
         return new ClusterResources([.. envoy], [.. grpc]);

@@ -2,7 +2,7 @@ namespace XdsControlPlane.Translation;
 
 /// <summary>
 /// What translation does not read from the resources: where the routing key travels, cluster defaults, listener
-/// ports, the tunnel broker's address. Defaults in one place; <see cref="Validate"/> lists every problem.
+/// ports. Defaults in one place; <see cref="Validate"/> lists every problem.
 /// </summary>
 public sealed record TranslationOptions
 {
@@ -66,12 +66,6 @@ public sealed record TranslationOptions
     /// <summary>Outlier detection: the most endpoints (percent) ejected at once.</summary>
     public uint OutlierMaxEjectionPercent { get; init; } = 50;
 
-    /// <summary>Host name of the tunnel broker that carries traffic to LocalWorkloads.</summary>
-    public string TunnelBrokerHost { get; init; } = "xds-control-plane.sandboxctl-system.svc.cluster.local";
-
-    /// <summary>Port of the tunnel broker.</summary>
-    public int TunnelBrokerPort { get; init; } = 18001;
-
     /// <summary>Every problem with these options; empty when they are usable.</summary>
     public IEnumerable<string> Validate()
     {
@@ -88,7 +82,7 @@ public sealed record TranslationOptions
             yield return $"{nameof(RoutingKeyHeader)} must be lower case, got '{RoutingKeyHeader}'.";
         }
 
-        foreach (var (name, port) in new[] { (nameof(GatewayPort), GatewayPort), (nameof(SidecarOutboundPort), SidecarOutboundPort), (nameof(TunnelBrokerPort), TunnelBrokerPort) })
+        foreach (var (name, port) in new[] { (nameof(GatewayPort), GatewayPort), (nameof(SidecarOutboundPort), SidecarOutboundPort) })
         {
             if (port is < 1 or > 65535)
             {

@@ -1,3 +1,4 @@
+using Envoy.Config.Endpoint.V3;
 using XdsControlPlane.Model;
 using XdsControlPlane.Xds;
 
@@ -214,16 +215,24 @@ public sealed class IncrementalTranslationTests
         {
             Metadata = new ObjectMeta { Name = "alice", Namespace = "dev" },
             Spec = new LocalWorkloadSpec { RoutingKey = "alice", Service = "api", Ports = [new LocalPort { Port = 80 }] },
-            Status = phase is null ? null : new LocalWorkloadStatus { Phase = phase },
+            Status = phase is null ? null : new LocalWorkloadStatus
+            {
+                Phase = phase,
+                Tunnel = new TunnelStatus { Address = "10.0.0.9", Ports = [new TunnelPort { Port = 80, BrokerPort = 18100 }] },
+            },
         };
 
         var connected = new RoutingTranslator().Translate(new RoutingInputs([service, Laptop("Connected")]));
         var disconnected = new RoutingTranslator().Translate(new RoutingInputs([service, Laptop("Disconnected")]));
+        var neverConnected = new RoutingTranslator().Translate(new RoutingInputs([service, Laptop(null)]));
 
         Assert.Multiple(() =>
         {
             Assert.That(Clusters(connected), Does.Contain("local|80||alice.dev"));
+            var endpoint = ((ClusterLoadAssignment)Find(connected, "grpc", TypeUrls.ClusterLoadAssignment, "local|80||alice.dev")!.Message).Endpoints.Single().LbEndpoints.Single().Endpoint.Address.SocketAddress;
+            Assert.That((endpoint.Address, endpoint.PortValue), Is.EqualTo(("10.0.0.9", 18100u)), "EDS names the broker port on the replica holding the tunnel");
             Assert.That(Clusters(disconnected), Does.Not.Contain("local|80||alice.dev"));
+            Assert.That(Clusters(neverConnected), Does.Not.Contain("local|80||alice.dev"), "no tunnel, no route");
             Assert.That(Find(disconnected, "grpc", TypeUrls.RouteConfiguration, "api.dev.svc.cluster.local:80")!.References.Clusters, Is.EqualTo(new[] { "outbound|80||api.dev.svc.cluster.local" }));
         });
     }

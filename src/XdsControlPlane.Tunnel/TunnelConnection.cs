@@ -1,0 +1,329 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Google.Protobuf;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// One tunnelled TCP connection of a <see cref="TunnelMultiplexer"/>: copies its socket's bytes to the peer while
+/// the peer's window allows, and the peer's bytes to its socket, granting window back as they are written. Half-closes
+/// pass through in both directions; a failure resets the socket and sends the peer a Close with the reason.
+/// </summary>
+internal sealed class TunnelConnection
+{
+    private readonly TunnelMultiplexer _mux;
+    private readonly CancellationTokenSource _stop;
+    private readonly Channel<ByteString?> _inbound = Channel.CreateUnbounded<ByteString?>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private long _sendCredit;
+    private TaskCompletionSource? _creditWaiter;
+    private long _buffered;
+    private long _ungranted;
+    private int _closed;
+    private volatile bool _peerDone;
+    private volatile bool _reset;
+
+    public TunnelConnection(TunnelMultiplexer mux, ulong id)
+    {
+        _mux = mux;
+        Id = id;
+        _sendCredit = mux.PeerWindow;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
+    }
+
+    public ulong Id { get; }
+
+    /// <summary>Completes when the connection is over and its socket closed.</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>Cancelled when the connection ends.</summary>
+    public CancellationToken Stopping => _stop.Token;
+
+    /// <summary>Bytes received from the peer and not yet written to the socket.</summary>
+    public long Buffered => Interlocked.Read(ref _buffered);
+
+    public void Start(Task<Socket> socket) => _ = RunAsync(socket);
+
+    /// <summary>Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its half-close).</summary>
+    public bool Deliver(ByteString payload)
+    {
+        if (Interlocked.Add(ref _ungranted, payload.Length) > _mux.Limits.ReceiveWindow)
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _buffered, payload.Length);
+        return _inbound.Writer.TryWrite(payload) || Volatile.Read(ref _closed) != 0;
+    }
+
+    /// <summary>The peer will send nothing more: once the queued bytes are written, the socket's sending side is shut down.</summary>
+    public void PeerHalfClosed()
+    {
+        if (_inbound.Writer.TryWrite(null))
+        {
+            _inbound.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The peer granted <paramref name="increment"/> more bytes; false when that would exceed what any window may be.</summary>
+    public bool Grant(uint increment)
+    {
+        TaskCompletionSource? waiter;
+        lock (_gate)
+        {
+            _sendCredit += increment;
+            if (_sendCredit > 2L * TunnelLimits.MaxWindow)
+            {
+                return false;
+            }
+
+            waiter = _creditWaiter;
+            _creditWaiter = null;
+        }
+
+        waiter?.TrySetResult();
+        return true;
+    }
+
+    /// <summary>The peer closed the connection: after <c>DONE</c> what is queued is still written; any other reason resets it now.</summary>
+    public void PeerClosed(Close close)
+    {
+        if (close.Reason == CloseReason.Done)
+        {
+            _peerDone = true;
+            PeerHalfClosed();
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            TunnelLog.ConnectionClosedByPeer(_mux.Logger, Id, close.Reason, close.Message);
+            _reset = true;
+            Cancel();
+        }
+    }
+
+    /// <summary>Ends the connection for <paramref name="reason"/>: the peer gets a Close saying why, the socket is reset.</summary>
+    public void Fail(CloseReason reason, string message)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            TunnelLog.ConnectionFailed(_mux.Logger, Id, reason, message);
+            _mux.SendUrgent(new Frame { Close = new Close { ConnectionId = Id, Reason = reason, Message = message } });
+            _reset = true;
+            Cancel();
+        }
+    }
+
+    /// <summary>Ends the connection without telling the peer (the stream is going away): the socket is reset.</summary>
+    public void Abort()
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        _reset = true;
+        Cancel();
+    }
+
+    private void Cancel()
+    {
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already over.
+        }
+    }
+
+    private async Task RunAsync(Task<Socket> dialing)
+    {
+        Socket? socket = null;
+        try
+        {
+            try
+            {
+                socket = await dialing.ConfigureAwait(false);
+            }
+            catch (TunnelDialException e)
+            {
+                Fail(e.Reason, e.Message);
+                return;
+            }
+            catch (SocketException e)
+            {
+                Fail(CloseReason.DialFailed, e.Message);
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+
+            socket.NoDelay = true;
+            await Task.WhenAll(ReadFromSocketAsync(socket), WriteToSocketAsync(socket)).ConfigureAwait(false);
+            if (Interlocked.Exchange(ref _closed, 1) == 0 && !_peerDone)
+            {
+                await TrySendOrderedAsync(new Frame { Close = new Close { ConnectionId = Id, Reason = CloseReason.Done } }).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _mux.Forget(this);
+            Close(socket);
+            _stop.Dispose();
+            _completion.TrySetResult();
+        }
+    }
+
+    private void Close(Socket? socket)
+    {
+        if (socket is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_reset)
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already.
+        }
+
+        socket.Dispose();
+    }
+
+    private async Task ReadFromSocketAsync(Socket socket)
+    {
+        var cancellationToken = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                var credit = await CreditAsync(cancellationToken).ConfigureAwait(false);
+
+                // Wait for data without holding a buffer: an idle connection costs no buffer memory.
+                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                var size = (int)Math.Min(_mux.Limits.MaxData, credit);
+                var buffer = ArrayPool<byte>.Shared.Rent(size);
+                byte[] payload;
+                try
+                {
+                    var read = await socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+
+                    payload = buffer.AsSpan(0, read).ToArray();
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+
+                lock (_gate)
+                {
+                    _sendCredit -= payload.Length;
+                }
+
+                await _mux.SendDataAsync(Id, payload, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+            // The stream is going away.
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Fail(CloseReason.Reset, e.Message);
+        }
+    }
+
+    private async Task WriteToSocketAsync(Socket socket)
+    {
+        var cancellationToken = _stop.Token;
+        var grantEvery = Math.Max(1, _mux.Limits.ReceiveWindow / 4);
+        long pending = 0;
+        try
+        {
+            while (await _inbound.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (_inbound.Reader.TryRead(out var chunk))
+                {
+                    if (chunk is null)
+                    {
+                        socket.Shutdown(SocketShutdown.Send);
+                        continue;
+                    }
+
+                    await socket.SendAsync(chunk.Memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Add(ref _buffered, -chunk.Length);
+                    pending += chunk.Length;
+                    if (pending >= grantEvery || _inbound.Reader.Count == 0)
+                    {
+                        Interlocked.Add(ref _ungranted, -pending);
+                        _mux.SendUrgent(new Frame { Window = new Window { ConnectionId = Id, Increment = (uint)pending } });
+                        pending = 0;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            Fail(CloseReason.Reset, e.Message);
+        }
+    }
+
+    /// <summary>The send credit once there is some (waits while the peer's window is full).</summary>
+    private async Task<long> CreditAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_sendCredit > 0)
+                {
+                    return _sendCredit;
+                }
+
+                _creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _creditWaiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TrySendOrderedAsync(Frame frame)
+    {
+        try
+        {
+            await _mux.SendOrderedAsync(frame, _mux.Stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
+        {
+            // The stream is going away; the peer drops the connection with it.
+        }
+    }
+}

@@ -1,0 +1,56 @@
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// The bounds of one side of a tunnel stream. What a side buffers is at most <see cref="ReceiveWindow"/> per
+/// connection it receives on, plus <see cref="QueuedDataFrames"/> × <see cref="MaxData"/> for the stream, so a stuck
+/// reader costs a bounded amount of memory and stalls only its own connection.
+/// </summary>
+public sealed record TunnelLimits
+{
+    /// <summary>The largest window either side may announce (16 MiB).</summary>
+    public const int MaxWindow = 16 * 1024 * 1024;
+
+    /// <summary>Bytes of one connection the peer may send before this side has written them to its socket and granted more.</summary>
+    public int ReceiveWindow { get; init; } = 256 * 1024;
+
+    /// <summary>The largest payload of one Data frame this side sends.</summary>
+    public int MaxData { get; init; } = 32 * 1024;
+
+    /// <summary>How many connections may be open on the stream at once.</summary>
+    public int MaxConnections { get; init; } = 1024;
+
+    /// <summary>How many Data frames may wait for the stream before the connections producing them wait too.</summary>
+    public int QueuedDataFrames { get; init; } = 64;
+
+    /// <summary>How long a dial (of a local port, of an in-cluster Service) may take.</summary>
+    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The problems with these limits; empty when valid.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (ReceiveWindow is < 1024 or > MaxWindow)
+        {
+            yield return $"ReceiveWindow must be between 1024 and {MaxWindow} bytes, got {ReceiveWindow}.";
+        }
+
+        if (MaxData is < 1024 or > 1024 * 1024)
+        {
+            yield return $"MaxData must be between 1024 and 1048576 bytes, got {MaxData}.";
+        }
+
+        if (MaxConnections is < 1 or > 65536)
+        {
+            yield return $"MaxConnections must be between 1 and 65536, got {MaxConnections}.";
+        }
+
+        if (QueuedDataFrames is < 1 or > 4096)
+        {
+            yield return $"QueuedDataFrames must be between 1 and 4096, got {QueuedDataFrames}.";
+        }
+
+        if (DialTimeout <= TimeSpan.Zero)
+        {
+            yield return $"DialTimeout must be positive, got {DialTimeout}.";
+        }
+    }
+}

@@ -1,0 +1,355 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>Which end of a tunnel stream a <see cref="TunnelMultiplexer"/> is; it decides the parity of the connection ids it opens.</summary>
+public enum TunnelSide
+{
+    /// <summary>The broker: opens inbound connections, with even ids.</summary>
+    Broker,
+
+    /// <summary>The agent: opens outbound connections, with odd ids.</summary>
+    Agent,
+}
+
+/// <summary>
+/// Many TCP connections over one tunnel stream, for either side. Frames the caller reads from the stream go to
+/// <see cref="Receive"/>; frames to send come out of <see cref="WriteFramesAsync"/>, one writer for the stream.
+/// Each connection has a send window (bytes the peer still accepts) and a receive window: a connection reads from
+/// its socket only while the peer has granted room, and grants room back only after writing to its own socket, so
+/// a reader that stalls holds up its own connection and nothing else, and what is buffered stays bounded.
+/// </summary>
+public sealed class TunnelMultiplexer : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<ulong, TunnelConnection> _connections = new();
+    private readonly Channel<Frame> _ordered;
+    private readonly Channel<Frame> _control = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _idGate = new();
+    private ulong _nextId;
+    private ulong _highestPeerId;
+    private long _bytesSent;
+    private long _bytesReceived;
+    private long _connectionsOpened;
+
+    /// <summary>
+    /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
+    /// (this side's initial send window per connection); <paramref name="dial"/> makes the socket for a connection the
+    /// peer opens (it throws <see cref="TunnelDialException"/> or a <see cref="SocketException"/> when it cannot).
+    /// </summary>
+    public TunnelMultiplexer(TunnelSide side, int peerWindow, TunnelLimits limits, Func<Open, CancellationToken, Task<Socket>> dial, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(dial);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentOutOfRangeException.ThrowIfLessThan(peerWindow, 1);
+        Side = side;
+        PeerWindow = Math.Min(peerWindow, TunnelLimits.MaxWindow);
+        Limits = limits;
+        _dial = dial;
+        _logger = logger;
+        _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
+        _ordered = Channel.CreateBounded<Frame>(new BoundedChannelOptions(limits.QueuedDataFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    /// <summary>Which side this is.</summary>
+    public TunnelSide Side { get; }
+
+    /// <summary>The peer's receive window: how many bytes of a connection this side may send before it grants more.</summary>
+    public int PeerWindow { get; }
+
+    /// <summary>This side's limits.</summary>
+    public TunnelLimits Limits { get; }
+
+    /// <summary>Connections open now.</summary>
+    public int OpenConnections => _connections.Count;
+
+    /// <summary>Connections opened (by either side) since the stream started.</summary>
+    public long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    /// <summary>Payload bytes sent to the peer.</summary>
+    public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Payload bytes received from the peer.</summary>
+    public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
+    public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
+
+    internal CancellationToken Stopping => _stopping.Token;
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// Opens a connection to the peer for <paramref name="socket"/> (the broker: a data plane connected to a workload
+    /// port; the agent: a local app connected to an exposed port) and forwards it until either side ends it. The
+    /// multiplexer owns the socket from here on. Returns false (and closes the socket) when the stream is at its connection limit or stopping.
+    /// </summary>
+    public bool Open(Socket socket, Open open)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(open);
+        if (_stopping.IsCancellationRequested || _connections.Count >= Limits.MaxConnections)
+        {
+            socket.Dispose();
+            return false;
+        }
+
+        lock (_idGate)
+        {
+            open.ConnectionId = _nextId;
+            _nextId += 2;
+        }
+
+        var connection = new TunnelConnection(this, open.ConnectionId);
+        _connections[open.ConnectionId] = connection;
+        Interlocked.Increment(ref _connectionsOpened);
+        _control.Writer.TryWrite(new Frame { Open = open });
+        connection.Start(Task.FromResult(socket));
+        return true;
+    }
+
+    /// <summary>
+    /// Handles a frame read from the stream, if it is one of the connection frames (Open, Data, HalfClose, Close,
+    /// Window); returns false for the others, which the caller handles (Hello, Ping, Goodbye, frames of a newer
+    /// protocol). Never blocks and never throws for what the peer sent: a frame that breaks the rules closes its
+    /// connection with a reason, and nothing else.
+    /// </summary>
+    public bool Receive(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        switch (frame.FrameCase)
+        {
+            case Frame.FrameOneofCase.Open:
+                OnOpen(frame.Open);
+                return true;
+            case Frame.FrameOneofCase.Data:
+                Interlocked.Add(ref _bytesReceived, frame.Data.Payload.Length);
+                if (Find(frame.Data.ConnectionId, "Data") is { } receiving && !receiving.Deliver(frame.Data.Payload))
+                {
+                    receiving.Fail(CloseReason.ProtocolError, $"connection {frame.Data.ConnectionId}: the peer sent more than the {Limits.ReceiveWindow}-byte window it was granted");
+                }
+
+                return true;
+            case Frame.FrameOneofCase.HalfClose:
+                Find(frame.HalfClose.ConnectionId, "HalfClose")?.PeerHalfClosed();
+                return true;
+            case Frame.FrameOneofCase.Close:
+                // A Close may cross one this side sent: an id already gone is not an error.
+                if (_connections.TryGetValue(frame.Close.ConnectionId, out var closing))
+                {
+                    closing.PeerClosed(frame.Close);
+                }
+
+                return true;
+            case Frame.FrameOneofCase.Window:
+                if (_connections.TryGetValue(frame.Window.ConnectionId, out var granted) && !granted.Grant(frame.Window.Increment))
+                {
+                    granted.Fail(CloseReason.ProtocolError, $"connection {frame.Window.ConnectionId}: the peer granted more than {TunnelLimits.MaxWindow} bytes");
+                }
+
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Queues a frame that is not about one connection (Ping, Pong, Goodbye); it goes ahead of queued data.</summary>
+    public void SendControl(Frame frame) => _control.Writer.TryWrite(frame);
+
+    /// <summary>
+    /// Writes every frame to send through <paramref name="write"/> (the stream's single writer) until the multiplexer is
+    /// disposed or <paramref name="cancellationToken"/> fires. Control frames (Open, Window, resets, pings) go ahead of queued data.
+    /// </summary>
+    public async Task WriteFramesAsync(Func<Frame, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Task<bool>? controlReady = null;
+        Task<bool>? orderedReady = null;
+        var controlOpen = true;
+        var orderedOpen = true;
+        while (controlOpen || orderedOpen)
+        {
+            while (_control.Reader.TryRead(out var frame) || _ordered.Reader.TryRead(out frame))
+            {
+                await write(frame, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (controlOpen)
+            {
+                controlReady ??= _control.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            }
+
+            if (orderedOpen)
+            {
+                orderedReady ??= _ordered.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            }
+
+            await Task.WhenAny(controlOpen ? controlReady! : orderedReady!, orderedOpen ? orderedReady! : controlReady!).ConfigureAwait(false);
+            if (controlReady is { IsCompleted: true })
+            {
+                controlOpen = await controlReady.ConfigureAwait(false);
+                controlReady = null;
+            }
+
+            if (orderedReady is { IsCompleted: true })
+            {
+                orderedOpen = await orderedReady.ConfigureAwait(false);
+                orderedReady = null;
+            }
+        }
+    }
+
+    /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        var running = _connections.Values.Select(c => c.Completion).ToArray();
+        foreach (var connection in _connections.Values)
+        {
+            connection.Abort();
+        }
+
+        try
+        {
+            await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A socket that would not close in time is left to the finalizer; the stream is over either way.
+        }
+
+        _control.Writer.TryComplete();
+        _ordered.Writer.TryComplete();
+        _stopping.Dispose();
+    }
+
+    internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _ordered.Writer.WriteAsync(frame, cancellationToken);
+
+    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref _bytesSent, payload.Length);
+        return _ordered.Writer.WriteAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
+    }
+
+    internal void SendUrgent(Frame frame) => _control.Writer.TryWrite(frame);
+
+    internal void Forget(TunnelConnection connection) => _connections.TryRemove(new KeyValuePair<ulong, TunnelConnection>(connection.Id, connection));
+
+    private void OnOpen(Open open)
+    {
+        var id = open.ConnectionId;
+        var peerParity = Side == TunnelSide.Broker ? 1UL : 0UL;
+        string? refused = null;
+        var reason = CloseReason.ProtocolError;
+        lock (_idGate)
+        {
+            if (id == 0 || id % 2 != peerParity)
+            {
+                refused = $"connection id {id} is not one the {(Side == TunnelSide.Broker ? "agent" : "broker")} may open";
+            }
+            else if (id <= _highestPeerId)
+            {
+                refused = $"connection id {id} was used before";
+            }
+            else
+            {
+                _highestPeerId = id;
+            }
+        }
+
+        if (refused is null && (_stopping.IsCancellationRequested || _connections.Count >= Limits.MaxConnections))
+        {
+            refused = $"too many connections on this tunnel (limit {Limits.MaxConnections})";
+            reason = CloseReason.Limit;
+        }
+
+        if (refused is not null)
+        {
+            TunnelLog.ConnectionRefused(_logger, id, refused);
+            _control.Writer.TryWrite(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            return;
+        }
+
+        var connection = new TunnelConnection(this, id);
+        _connections[id] = connection;
+        Interlocked.Increment(ref _connectionsOpened);
+        connection.Start(DialAsync(open, connection));
+    }
+
+    private async Task<Socket> DialAsync(Open open, TunnelConnection connection)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Stopping);
+        timeout.CancelAfter(Limits.DialTimeout);
+        try
+        {
+            return await _dial(open, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!connection.Stopping.IsCancellationRequested)
+        {
+            throw new TunnelDialException(CloseReason.DialFailed, $"no answer within {Limits.DialTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary>The connection a frame names; an id never opened closes that id as a protocol error, an id already closed is ignored (frames cross).</summary>
+    private TunnelConnection? Find(ulong id, string frame)
+    {
+        if (_connections.TryGetValue(id, out var connection))
+        {
+            return connection;
+        }
+
+        bool used;
+        lock (_idGate)
+        {
+            var ours = id % 2 == (Side == TunnelSide.Broker ? 0UL : 1UL);
+            used = id != 0 && (ours ? id < _nextId : id <= _highestPeerId);
+        }
+
+        if (!used)
+        {
+            var message = $"{frame} frame for connection {id}, which was never opened";
+            TunnelLog.UnknownConnection(_logger, id, frame);
+            _control.Writer.TryWrite(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
+        }
+
+        return null;
+    }
+}
+
+/// <summary>A dial for a tunnelled connection failed; the reason and message go back to the peer in its Close frame.</summary>
+public sealed class TunnelDialException : Exception
+{
+    /// <summary>A failure with <paramref name="reason"/> and a message for people.</summary>
+    public TunnelDialException(CloseReason reason, string message)
+        : base(message) => Reason = reason;
+
+    /// <summary>A failure to dial.</summary>
+    public TunnelDialException()
+        : this(CloseReason.DialFailed, "dial failed")
+    {
+    }
+
+    /// <summary>A failure to dial with a message.</summary>
+    public TunnelDialException(string message)
+        : this(CloseReason.DialFailed, message)
+    {
+    }
+
+    /// <summary>A failure to dial with a message and its cause.</summary>
+    public TunnelDialException(string message, Exception innerException)
+        : base(message, innerException) => Reason = CloseReason.DialFailed;
+
+    /// <summary>Why the connection closes.</summary>
+    public CloseReason Reason { get; }
+}
