@@ -26,10 +26,13 @@ internal sealed class TunnelConnection
     private volatile bool _peerDone;
     private volatile bool _reset;
 
-    public TunnelConnection(TunnelMultiplexer mux, ulong id)
+    private readonly IByteTransform? _outbound;
+
+    public TunnelConnection(TunnelMultiplexer mux, ulong id, IByteTransform? outbound = null)
     {
         _mux = mux;
         Id = id;
+        _outbound = outbound;
         _sendCredit = mux.PeerWindow;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
     }
@@ -218,12 +221,17 @@ internal sealed class TunnelConnection
                 await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
                 var size = (int)Math.Min(_mux.Limits.MaxData, credit);
                 var buffer = ArrayPool<byte>.Shared.Rent(size);
-                byte[] payload;
+                ReadOnlyMemory<byte> payload;
                 try
                 {
                     var read = await socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                     if (read == 0)
                     {
+                        if (_outbound is not null)
+                        {
+                            await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
+                        }
+
                         await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
                         return;
                     }
@@ -235,12 +243,7 @@ internal sealed class TunnelConnection
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
 
-                lock (_gate)
-                {
-                    _sendCredit -= payload.Length;
-                }
-
-                await _mux.SendDataAsync(Id, payload, cancellationToken).ConfigureAwait(false);
+                await SendAsync(_outbound is null ? payload : _outbound.Transform(payload), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -253,6 +256,23 @@ internal sealed class TunnelConnection
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             Fail(CloseReason.Reset, e.Message);
+        }
+    }
+
+    /// <summary>Sends <paramref name="payload"/> in pieces the peer's window and the frame size allow.</summary>
+    private async Task SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        while (!payload.IsEmpty)
+        {
+            var credit = await CreditAsync(cancellationToken).ConfigureAwait(false);
+            var size = (int)Math.Min(Math.Min(credit, _mux.Limits.MaxData), payload.Length);
+            lock (_gate)
+            {
+                _sendCredit -= size;
+            }
+
+            await _mux.SendDataAsync(Id, payload[..size], cancellationToken).ConfigureAwait(false);
+            payload = payload[size..];
         }
     }
 

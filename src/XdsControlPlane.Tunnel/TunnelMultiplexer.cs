@@ -90,7 +90,10 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// port; the agent: a local app connected to an exposed port) and forwards it until either side ends it. The
     /// multiplexer owns the socket from here on. Returns false (and closes the socket) when the stream is at its connection limit or stopping.
     /// </summary>
-    public bool Open(Socket socket, Open open)
+    /// <param name="socket">The accepted socket.</param>
+    /// <param name="open">What the peer is told (the id is set here).</param>
+    /// <param name="outbound">Rewrites what is read from the socket before it is sent, if given.</param>
+    public bool Open(Socket socket, Open open, IByteTransform? outbound = null)
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(open);
@@ -106,7 +109,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             _nextId += 2;
         }
 
-        var connection = new TunnelConnection(this, open.ConnectionId);
+        var connection = new TunnelConnection(this, open.ConnectionId, outbound);
         _connections[open.ConnectionId] = connection;
         Interlocked.Increment(ref _connectionsOpened);
         _control.Writer.TryWrite(new Frame { Open = open });
