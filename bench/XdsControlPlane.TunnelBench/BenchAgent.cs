@@ -41,10 +41,10 @@ internal sealed class BenchAgent : IAsyncDisposable
     /// <summary>
     /// Connects to the broker on 127.0.0.1:<paramref name="brokerPort"/> as <paramref name="ns"/>/<paramref name="name"/>
     /// standing in for <paramref name="service"/>:<paramref name="port"/>; the broker's connections go to <paramref name="local"/>.
+    /// The agent announces <paramref name="limits"/>' receive window (what the broker may send per connection before it grants more).
     /// </summary>
-    public static async Task<BenchAgent> ConnectAsync(int brokerPort, string ns, string name, string service, int port, IPEndPoint local, CancellationToken cancellationToken)
+    public static async Task<BenchAgent> ConnectAsync(int brokerPort, string ns, string name, string service, int port, IPEndPoint local, TunnelLimits limits, CancellationToken cancellationToken)
     {
-        var limits = new TunnelLimits();
         var hello = new Hello
         {
             MinVersion = 1,

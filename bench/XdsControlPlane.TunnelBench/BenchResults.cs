@@ -9,8 +9,11 @@ internal sealed record BenchResults(
     long BrokerPeakResidentBytes,
     IReadOnlyList<string> BrokerProblems);
 
-/// <summary>Aggregate MB/s of <see cref="Connections"/> connections each moving <see cref="BytesEach"/> bytes.</summary>
-internal sealed record ThroughputResult(int Connections, Direction Direction, long BytesEach, double Direct, double Tunnel);
+/// <summary>
+/// Aggregate MB/s of <see cref="Connections"/> connections each moving <see cref="BytesEach"/> bytes, and the cores
+/// the broker and the bench process (client, agent, laptop's service) kept busy during the tunnelled transfer.
+/// </summary>
+internal sealed record ThroughputResult(int Connections, Direction Direction, long BytesEach, double Direct, double Tunnel, double BrokerCores, double BenchCores);
 
 /// <summary>
 /// Bytes per idle connection. Direct: the bench process holds both ends (client and plain loopback server). Tunnel:

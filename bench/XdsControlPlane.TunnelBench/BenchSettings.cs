@@ -1,3 +1,5 @@
+using XdsControlPlane.Tunnel;
+
 namespace XdsControlPlane.TunnelBench;
 
 /// <summary>How much the benchmark moves and how many times.</summary>
@@ -11,6 +13,9 @@ namespace XdsControlPlane.TunnelBench;
 /// <param name="Quick">Whether these are the short settings for iterating.</param>
 internal sealed record BenchSettings(string ServerDll, long SingleBytes, int ParallelConnections, long ParallelBytes, int WarmUpRounds, int Rounds, int IdleConnections, bool Quick)
 {
+    /// <summary>The agent's limits: the multiplexer's defaults unless <c>--agent-window</c> changes the receive window (to see whether it bounds throughput).</summary>
+    public TunnelLimits AgentLimits { get; init; } = new();
+
     private const long MiB = 1024 * 1024;
 
     /// <summary>The full run (1 GiB each way, 5,000 round trips, 1,000 idle connections) or the quick one.</summary>

@@ -108,6 +108,9 @@ internal sealed class BrokerProcess : IAsyncDisposable
     /// <summary>The process's resident memory in bytes (<c>VmRSS</c> of <c>/proc/PID/status</c>).</summary>
     public long ResidentBytes() => ProcStatus.Read(_process.Id, "VmRSS");
 
+    /// <summary>The process's CPU time so far.</summary>
+    public TimeSpan CpuTime() => ProcStatus.CpuTime(_process.Id);
+
     /// <summary>The most resident memory the process had so far (<c>VmHWM</c>).</summary>
     public long PeakResidentBytes() => ProcStatus.Read(_process.Id, "VmHWM");
 

@@ -1,16 +1,24 @@
 // Local-connect tunnel benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server):
 //   dotnet run -c Release --project bench/XdsControlPlane.TunnelBench -- [--quick] [--server path/to/XdsControlPlane.Server.dll] [--out report.md]
+//       [--agent-window KiB]   (the agent's receive window, default the multiplexer's 256 KiB: to see whether it bounds throughput)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp port 9000) with its tunnel broker,
 // connects an agent (the real multiplexer) in this process whose local port is a loopback sink/echo service, and
 // measures throughput of 1 and of 100 parallel connections each way, 1 KiB round-trip latency and memory per idle
 // connection, each through the broker and directly to the same service in the same run. Prints a Markdown table
 // (progress goes to stderr). Linux only (reads /proc/<pid>/status). Exits 1 when the run failed or the server logged
 // a warning or error.
+using System.Globalization;
 using XdsControlPlane.Benchmarks;
+using XdsControlPlane.Tunnel;
 using XdsControlPlane.TunnelBench;
 
 var quick = args.Contains("--quick");
 var settings = BenchSettings.For(Option("--server") ?? ServerBinary.Find(), quick);
+if (Option("--agent-window") is { } window)
+{
+    settings = settings with { AgentLimits = new TunnelLimits { ReceiveWindow = int.Parse(window, CultureInfo.InvariantCulture) * 1024 } };
+}
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -22,7 +22,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             await using var broker = BrokerProcess.Start(settings.ServerDll, directory, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
-            await using var agent = await BenchAgent.ConnectAsync(broker.TunnelPort, "bench", "bench-laptop", "bench", WorkloadPort, laptop.EndPoint, cancellationToken);
+            await using var agent = await BenchAgent.ConnectAsync(broker.TunnelPort, "bench", "bench-laptop", "bench", WorkloadPort, laptop.EndPoint, settings.AgentLimits, cancellationToken);
             var direct = laptop.EndPoint;
             var tunnel = agent.BrokerEndPoint(WorkloadPort);
             progress.WriteLine($"agent connected: workload port {WorkloadPort} at broker {tunnel}, laptop service at {direct}");
@@ -38,9 +38,12 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                 {
                     var each = total / connections;
                     var directRate = await ThroughputProbe.MeasureAsync(direct, direction, connections, each, cancellationToken);
+                    var (brokerCpu, benchCpu, clock) = (broker.CpuTime(), ProcStatus.CpuTime(Environment.ProcessId), Stopwatch.StartNew());
                     var tunnelRate = await ThroughputProbe.MeasureAsync(tunnel, direction, connections, each, cancellationToken);
-                    progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s");
-                    throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate));
+                    var seconds = clock.Elapsed.TotalSeconds;
+                    var (brokerCores, benchCores) = ((broker.CpuTime() - brokerCpu).TotalSeconds / seconds, (ProcStatus.CpuTime(Environment.ProcessId) - benchCpu).TotalSeconds / seconds);
+                    progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s (cores busy: broker {brokerCores:0.00}, bench {benchCores:0.00})");
+                    throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate, brokerCores, benchCores));
                     await WaitQuietAsync(agent, laptop, cancellationToken);
                 }
             }
