@@ -10,10 +10,18 @@ internal sealed record BenchResults(
     IReadOnlyList<string> BrokerProblems);
 
 /// <summary>
-/// Aggregate MB/s of <see cref="Connections"/> connections each moving <see cref="BytesEach"/> bytes, and the cores
-/// the broker and the bench process (client, agent, laptop's service) kept busy during the tunnelled transfer.
+/// Aggregate MB/s of <see cref="Connections"/> connections each moving <see cref="BytesEach"/> bytes; the cores the
+/// bench process (both ends) kept busy during the direct transfer, and the broker and the bench process (client, agent,
+/// laptop's service) during the tunnelled one.
 /// </summary>
-internal sealed record ThroughputResult(int Connections, Direction Direction, long BytesEach, double Direct, double Tunnel, double BrokerCores, double BenchCores);
+internal sealed record ThroughputResult(int Connections, Direction Direction, long BytesEach, double Direct, double Tunnel, double DirectCores, double BrokerCores, double BenchCores)
+{
+    /// <summary>CPU milliseconds per MB moved directly.</summary>
+    public double DirectCpuPerMegabyte => DirectCores / Direct * 1000;
+
+    /// <summary>CPU milliseconds per MB moved through the tunnel (broker and bench process together).</summary>
+    public double TunnelCpuPerMegabyte => (BrokerCores + BenchCores) / Tunnel * 1000;
+}
 
 /// <summary>
 /// Bytes per idle connection. Direct: the bench process holds both ends (client and plain loopback server). Tunnel:

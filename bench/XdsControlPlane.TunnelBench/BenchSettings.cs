@@ -13,7 +13,7 @@ namespace XdsControlPlane.TunnelBench;
 /// <param name="Quick">Whether these are the short settings for iterating.</param>
 internal sealed record BenchSettings(string ServerDll, long SingleBytes, int ParallelConnections, long ParallelBytes, int WarmUpRounds, int Rounds, int IdleConnections, bool Quick)
 {
-    /// <summary>The agent's limits: the multiplexer's defaults unless <c>--agent-window</c> changes the receive window (to see whether it bounds throughput).</summary>
+    /// <summary>The agent's limits: the multiplexer's defaults unless <c>--agent-window</c> or <c>--agent-max-data</c> change them (to see whether they bound throughput).</summary>
     public TunnelLimits AgentLimits { get; init; } = new();
 
     private const long MiB = 1024 * 1024;

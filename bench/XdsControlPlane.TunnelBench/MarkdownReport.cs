@@ -18,7 +18,7 @@ internal static class MarkdownReport
     public static string Render(BenchResults results, BenchSettings settings, string command)
     {
         var s = new StringBuilder();
-        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB{(settings.Quick ? ", --quick" : "")}: `{command}`"));
+        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData / 1024} KiB{(settings.Quick ? ", --quick" : "")}: `{command}`"));
         s.AppendLine();
         s.AppendLine("| metric | direct | tunnel | ratio | target met? |");
         s.AppendLine("| --- | --- | --- | --- | --- |");
@@ -38,8 +38,12 @@ internal static class MarkdownReport
         s.AppendLine(F($"| memory per idle connection, {idle.Connections:N0} held: RSS (KiB); direct: bench process (client and server ends), tunnel: broker process | {idle.DirectResidentPerConnection / 1024:0.0} | {idle.BrokerResidentPerConnection / 1024:0.0} | {Ratio(idle.BrokerResidentPerConnection, idle.DirectResidentPerConnection)} | {YesNo(idle.BrokerResidentPerConnection < IdleTargetBytes)} (broker < 64 KiB) |"));
         s.AppendLine(F($"| managed heap per idle connection, bench process (KiB); direct: client and server ends, tunnel: client, agent and laptop-service ends | {idle.DirectHeapPerConnection / 1024:0.0} | {idle.TunnelHeapPerConnection / 1024:0.0} | {Ratio(idle.TunnelHeapPerConnection, idle.DirectHeapPerConnection)} | agent's share ≈ {(idle.TunnelHeapPerConnection - idle.DirectHeapPerConnection) / 1024:0.0} KiB (no target) |"));
         s.AppendLine();
-        s.AppendLine("Cores kept busy during each tunnelled transfer (of the machine's " + F($"{Environment.ProcessorCount}") + "): "
-            + string.Join("; ", results.Throughput.Select(t => F($"{t.Connections} × {(t.Direction == Direction.ClientToLaptop ? "client → laptop" : "laptop → client")}: broker {t.BrokerCores:0.00}, bench process {t.BenchCores:0.00}"))) + ".");
+        s.AppendLine("| transfer | cores busy, direct (bench process: both ends) | cores busy, tunnel: broker + bench process (client, agent, laptop service) | CPU ms per MB, direct | CPU ms per MB, tunnel |");
+        s.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var t in results.Throughput)
+        {
+            s.AppendLine(F($"| {t.Connections} × {(t.Direction == Direction.ClientToLaptop ? "client → laptop" : "laptop → client")} | {t.DirectCores:0.00} | {t.BrokerCores:0.00} + {t.BenchCores:0.00} | {t.DirectCpuPerMegabyte:0.00} | {t.TunnelCpuPerMegabyte:0.00} |"));
+        }
         s.AppendLine();
         s.AppendLine(F($"Broker peak RSS over the run: {results.BrokerPeakResidentBytes / 1024.0 / 1024:0} MiB. Warning/Error lines the server logged: {results.BrokerProblems.Count}. MB = 10^6 bytes; latency added = tunnel − direct at the same percentile."));
         return s.ToString();

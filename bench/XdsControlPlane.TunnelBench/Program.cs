@@ -1,6 +1,7 @@
 // Local-connect tunnel benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server):
 //   dotnet run -c Release --project bench/XdsControlPlane.TunnelBench -- [--quick] [--server path/to/XdsControlPlane.Server.dll] [--out report.md]
-//       [--agent-window KiB]   (the agent's receive window, default the multiplexer's 256 KiB: to see whether it bounds throughput)
+//       [--agent-window KiB] [--agent-max-data KiB]   (the agent's receive window and largest Data frame, default the
+//       multiplexer's 256 KiB and 32 KiB: to see whether they bound throughput; the broker keeps its own)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp port 9000) with its tunnel broker,
 // connects an agent (the real multiplexer) in this process whose local port is a loopback sink/echo service, and
 // measures throughput of 1 and of 100 parallel connections each way, 1 KiB round-trip latency and memory per idle
@@ -9,14 +10,18 @@
 // a warning or error.
 using System.Globalization;
 using XdsControlPlane.Benchmarks;
-using XdsControlPlane.Tunnel;
 using XdsControlPlane.TunnelBench;
 
 var quick = args.Contains("--quick");
 var settings = BenchSettings.For(Option("--server") ?? ServerBinary.Find(), quick);
 if (Option("--agent-window") is { } window)
 {
-    settings = settings with { AgentLimits = new TunnelLimits { ReceiveWindow = int.Parse(window, CultureInfo.InvariantCulture) * 1024 } };
+    settings = settings with { AgentLimits = settings.AgentLimits with { ReceiveWindow = int.Parse(window, CultureInfo.InvariantCulture) * 1024 } };
+}
+
+if (Option("--agent-max-data") is { } maxData)
+{
+    settings = settings with { AgentLimits = settings.AgentLimits with { MaxData = int.Parse(maxData, CultureInfo.InvariantCulture) * 1024 } };
 }
 
 using var cancel = new CancellationTokenSource();

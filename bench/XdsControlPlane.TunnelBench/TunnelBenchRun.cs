@@ -37,13 +37,15 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                 foreach (var direction in new[] { Direction.ClientToLaptop, Direction.LaptopToClient })
                 {
                     var each = total / connections;
+                    var (directCpu, directClock) = (ProcStatus.CpuTime(Environment.ProcessId), Stopwatch.StartNew());
                     var directRate = await ThroughputProbe.MeasureAsync(direct, direction, connections, each, cancellationToken);
+                    var directCores = (ProcStatus.CpuTime(Environment.ProcessId) - directCpu).TotalSeconds / directClock.Elapsed.TotalSeconds;
                     var (brokerCpu, benchCpu, clock) = (broker.CpuTime(), ProcStatus.CpuTime(Environment.ProcessId), Stopwatch.StartNew());
                     var tunnelRate = await ThroughputProbe.MeasureAsync(tunnel, direction, connections, each, cancellationToken);
                     var seconds = clock.Elapsed.TotalSeconds;
                     var (brokerCores, benchCores) = ((broker.CpuTime() - brokerCpu).TotalSeconds / seconds, (ProcStatus.CpuTime(Environment.ProcessId) - benchCpu).TotalSeconds / seconds);
-                    progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s (cores busy: broker {brokerCores:0.00}, bench {benchCores:0.00})");
-                    throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate, brokerCores, benchCores));
+                    progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s (cores busy: direct {directCores:0.00}; tunnel: broker {brokerCores:0.00}, bench {benchCores:0.00})");
+                    throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate, directCores, brokerCores, benchCores));
                     await WaitQuietAsync(agent, laptop, cancellationToken);
                 }
             }
