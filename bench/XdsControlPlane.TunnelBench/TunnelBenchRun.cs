@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
+using XdsControlPlane.ControlLoopBench;
 
 namespace XdsControlPlane.TunnelBench;
 
@@ -19,10 +22,12 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         {
             await File.WriteAllTextAsync(Path.Combine(directory, "bench.yaml"), Manifest, cancellationToken);
             await using var laptop = new LaptopService();
-            await using var broker = BrokerProcess.Start(settings.ServerDll, directory, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
+            var tunnelPort = FreePort();
+            string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0"];
+            await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
-            await using var agent = await BenchAgent.ConnectAsync(broker.TunnelPort, "bench", "bench-laptop", "bench", WorkloadPort, laptop.EndPoint, settings.AgentLimits, cancellationToken);
+            await using var agent = await BenchAgent.ConnectAsync(tunnelPort, "bench", "bench-laptop", "bench", WorkloadPort, laptop.EndPoint, settings.AgentLimits, cancellationToken);
             var direct = laptop.EndPoint;
             var tunnel = agent.BrokerEndPoint(WorkloadPort);
             progress.WriteLine($"agent connected: workload port {WorkloadPort} at broker {tunnel}, laptop service at {direct}");
@@ -37,13 +42,13 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                 foreach (var direction in new[] { Direction.ClientToLaptop, Direction.LaptopToClient })
                 {
                     var each = total / connections;
-                    var (directCpu, directClock) = (ProcStatus.CpuTime(Environment.ProcessId), Stopwatch.StartNew());
+                    var (directCpu, directClock) = (BenchProcess.CpuTime(), Stopwatch.StartNew());
                     var directRate = await ThroughputProbe.MeasureAsync(direct, direction, connections, each, cancellationToken);
-                    var directCores = (ProcStatus.CpuTime(Environment.ProcessId) - directCpu).TotalSeconds / directClock.Elapsed.TotalSeconds;
-                    var (brokerCpu, benchCpu, clock) = (broker.CpuTime(), ProcStatus.CpuTime(Environment.ProcessId), Stopwatch.StartNew());
+                    var directCores = (BenchProcess.CpuTime() - directCpu).TotalSeconds / directClock.Elapsed.TotalSeconds;
+                    var (brokerCpu, benchCpu, clock) = (broker.CpuTime(), BenchProcess.CpuTime(), Stopwatch.StartNew());
                     var tunnelRate = await ThroughputProbe.MeasureAsync(tunnel, direction, connections, each, cancellationToken);
                     var seconds = clock.Elapsed.TotalSeconds;
-                    var (brokerCores, benchCores) = ((broker.CpuTime() - brokerCpu).TotalSeconds / seconds, (ProcStatus.CpuTime(Environment.ProcessId) - benchCpu).TotalSeconds / seconds);
+                    var (brokerCores, benchCores) = ((broker.CpuTime() - brokerCpu).TotalSeconds / seconds, (BenchProcess.CpuTime() - benchCpu).TotalSeconds / seconds);
                     progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s (cores busy: direct {directCores:0.00}; tunnel: broker {brokerCores:0.00}, bench {benchCores:0.00})");
                     throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate, directCores, brokerCores, benchCores));
                     await WaitQuietAsync(agent, laptop, cancellationToken);
@@ -53,7 +58,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             var directLatency = await LatencyProbe.MeasureAsync(direct, settings.WarmUpRounds, settings.Rounds, cancellationToken);
             var tunnelLatency = await LatencyProbe.MeasureAsync(tunnel, settings.WarmUpRounds, settings.Rounds, cancellationToken);
             progress.WriteLine($"latency p50/p99: direct {directLatency.P50:0}/{directLatency.P99:0} µs, tunnel {tunnelLatency.P50:0}/{tunnelLatency.P99:0} µs");
-            var peak = broker.PeakResidentBytes();
+            var peak = broker.Memory("VmHWM");
             return new BenchResults(throughput, directLatency, tunnelLatency, idle, peak, broker.Problems);
         }
         finally
@@ -81,34 +86,40 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
     }
 
     /// <summary>Bytes per idle connection: the same N idle connections directly, then through the broker.</summary>
-    private async Task<IdleMemoryResult> MeasureIdleAsync(BrokerProcess broker, BenchAgent agent, LaptopService laptop, IPEndPoint direct, IPEndPoint tunnel, CancellationToken cancellationToken)
+    private async Task<IdleMemoryResult> MeasureIdleAsync(ServerUnderTest broker, BenchAgent agent, LaptopService laptop, IPEndPoint direct, IPEndPoint tunnel, CancellationToken cancellationToken)
     {
         var n = settings.IdleConnections;
-        var ownPid = Environment.ProcessId;
 
         await Task.Delay(Settle, cancellationToken);
-        var (rssBefore, heapBefore) = (ProcStatus.Read(ownPid, "VmRSS"), CollectedHeap());
+        var (rssBefore, heapBefore) = (BenchProcess.ResidentBytes(), CollectedHeap());
         double directRss, directHeap;
         using (var idle = await IdleConnections.OpenAsync(direct, n, cancellationToken))
         {
             await Task.Delay(Settle, cancellationToken);
-            (directRss, directHeap) = ((ProcStatus.Read(ownPid, "VmRSS") - rssBefore) / (double)n, (CollectedHeap() - heapBefore) / (double)n);
+            (directRss, directHeap) = ((BenchProcess.ResidentBytes() - rssBefore) / (double)n, (CollectedHeap() - heapBefore) / (double)n);
         }
 
         await WaitQuietAsync(agent, laptop, cancellationToken);
         await Task.Delay(Settle, cancellationToken);
-        var (brokerBefore, tunnelHeapBefore) = (broker.ResidentBytes(), CollectedHeap());
+        var (brokerBefore, tunnelHeapBefore) = (broker.Memory("VmRSS"), CollectedHeap());
         double brokerRss, tunnelHeap;
         using (var idle = await IdleConnections.OpenAsync(tunnel, n, cancellationToken))
         {
             await Task.Delay(Settle, cancellationToken);
-            (brokerRss, tunnelHeap) = ((broker.ResidentBytes() - brokerBefore) / (double)n, (CollectedHeap() - tunnelHeapBefore) / (double)n);
+            (brokerRss, tunnelHeap) = ((broker.Memory("VmRSS") - brokerBefore) / (double)n, (CollectedHeap() - tunnelHeapBefore) / (double)n);
             progress.WriteLine($"{n} idle connections: agent holds {agent.Multiplexer.OpenConnections}, the laptop's service {laptop.OpenConnections}");
         }
 
         await WaitQuietAsync(agent, laptop, cancellationToken);
         progress.WriteLine($"idle: direct {directRss / 1024:0.0} KiB RSS, {directHeap / 1024:0.0} KiB heap; broker {brokerRss / 1024:0.0} KiB RSS, bench heap {tunnelHeap / 1024:0.0} KiB per connection");
         return new IdleMemoryResult(n, directRss, directHeap, brokerRss, tunnelHeap);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static long CollectedHeap()
