@@ -37,7 +37,8 @@ public sealed class LocalConnectReplicaTests
         await using var b = await ReplicaAsync(api, "replica-b");
         await using var client = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, b.XdsPort, "grpc-replica-b", "grpc", "shop", "baseline", "laptop");
         api.Put(FakeApiServer.EndpointSlices, Slice(client.BackendPorts["baseline"]));
-        await Eventually.WaitAsync(async () => (await CallAsync(client, 1)).GetValueOrDefault("baseline") == 1, () => $"the baseline through replica B; B's output:\n{b.Output()}");
+        // Until the EndpointSlice reaches the client, calls fail: wait without counting those.
+        await Eventually.WaitAsync(async () => (await client.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, () => $"the baseline through replica B; B's output:\n{b.Output()}");
 
         // What sandboxctl local connect does with the user's credentials: create the LocalWorkload with the secret's hash.
         api.Put(FakeApiServer.LocalWorkloads, Workload(SecretHash(Secret)));
@@ -83,7 +84,7 @@ public sealed class LocalConnectReplicaTests
         await using var a = await ReplicaAsync(api, "replica-a");
         await using var client = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, a.XdsPort, "grpc-one", "grpc", "shop", "baseline", "laptop");
         api.Put(FakeApiServer.EndpointSlices, Slice(client.BackendPorts["baseline"]));
-        await Eventually.WaitAsync(async () => (await CallAsync(client, 1)).GetValueOrDefault("baseline") == 1, () => $"the baseline; output:\n{a.Output()}");
+        await Eventually.WaitAsync(async () => (await client.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, () => $"the baseline; output:\n{a.Output()}");
 
         api.Put(FakeApiServer.LocalWorkloads, Workload(secretHash: null));
         var refused = Assert.ThrowsAsync<RpcException>(async () => await ConnectAsync(a, Secret, client))!;

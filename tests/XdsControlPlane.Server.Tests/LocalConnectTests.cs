@@ -60,7 +60,7 @@ public sealed class LocalConnectTests
         _orders = HttpBackend("orders");
         _web = HttpBackend("laptop-web");
         await File.WriteAllTextAsync(Path.Combine(_directory, "inventory.yaml"), Inventory(Harness.BackendPorts["baseline"], ((IPEndPoint)_orders.LocalEndpoint).Port), cancel.Token);
-        await WaitForAsync(async () => (await CallAsync(1)).GetValueOrDefault("baseline") == 1, "the first snapshot");
+        await WaitForAsync(async () => (await Harness.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, "the first snapshot");
     }
 
     [OneTimeTearDown]
