@@ -5,8 +5,8 @@ namespace XdsControlPlane.Kubernetes;
 
 /// <summary>
 /// The phase of a LocalWorkload from its tunnel heartbeats: <c>Pending</c> until the agent first connects,
-/// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one
-/// (its routes are then withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
+/// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one or once
+/// the broker withdrew the tunnel (its routes are then withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
 /// </summary>
 public static class LocalWorkloadPhases
 {
@@ -26,6 +26,12 @@ public static class LocalWorkloadPhases
         if (heartbeat is null || !DateTimeOffset.TryParse(heartbeat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var last))
         {
             return "Pending";
+        }
+
+        // The broker withdrew the tunnel (the agent said goodbye, or stayed away past the reconnect grace).
+        if (workload.Status?.Tunnel?.Address is not { Length: > 0 })
+        {
+            return "Disconnected";
         }
 
         return now - last > HeartbeatTimeout ? "Disconnected" : "Connected";

@@ -16,6 +16,9 @@ internal static class ListenerRole
     /// <summary>The xDS listener (ADS, the per-type services, CSDS).</summary>
     public const string Xds = "xds";
 
+    /// <summary>The tunnel broker's listener (local connect agents).</summary>
+    public const string Tunnel = "tunnel";
+
     private const string ItemKey = "xdscp.listener";
 
     /// <summary>Marks every connection accepted by <paramref name="listen"/> with <paramref name="role"/>.</summary>

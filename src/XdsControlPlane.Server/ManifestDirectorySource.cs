@@ -18,7 +18,8 @@ internal sealed class ManifestDirectorySource(
     SnapshotPublisher publisher,
     TimeProvider clock,
     ILogger<ManifestDirectorySource> logger,
-    IOptions<ManifestSourceOptions> configured) : BackgroundService
+    IOptions<ManifestSourceOptions> configured,
+    Tunnel.InMemoryLocalWorkloads? agents = null) : BackgroundService
 {
     private readonly ManifestSourceOptions _options = configured.Value;
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -29,10 +30,21 @@ internal sealed class ManifestDirectorySource(
     private volatile bool _watcherFailed;
     private bool _watchUnavailableLogged;
     private bool _directoryMissing;
+    private volatile bool _agentsChanged;
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (agents is not null)
+        {
+            // A laptop connecting or leaving publishes at once (after the same debounce as a file change).
+            agents.Changed += () =>
+            {
+                _agentsChanged = true;
+                _changes.Writer.TryWrite(true);
+            };
+        }
+
         try
         {
             Reload(force: true);
@@ -172,7 +184,9 @@ internal sealed class ManifestDirectorySource(
             force = true;
         }
 
-        if (!changed && !force)
+        var agentsChanged = _agentsChanged;
+        _agentsChanged = false;
+        if (!changed && !force && !agentsChanged)
         {
             return;
         }
@@ -180,9 +194,9 @@ internal sealed class ManifestDirectorySource(
         try
         {
             var result = _manifests.Apply(files);
-            if (result.InputsChanged || force)
+            if (result.InputsChanged || force || agentsChanged)
             {
-                _translationProblems = publisher.Publish(result.Inputs);
+                _translationProblems = publisher.Publish(WithAgents(result.Inputs));
             }
             else
             {
@@ -208,6 +222,15 @@ internal sealed class ManifestDirectorySource(
             // snapshot stays in force and the next change is tried again: one bad reload never stops the server.
             ManifestLog.ReloadFailed(logger, reader.Directory, e);
         }
+    }
+
+    /// <summary>The files' objects plus the LocalWorkloads agents registered with the tunnel broker.</summary>
+    private RoutingInputs WithAgents(RoutingInputs inputs)
+    {
+        var registered = agents?.Workloads ?? [];
+        return registered.Count == 0
+            ? inputs
+            : new RoutingInputs([.. inputs.Services, .. inputs.EndpointSlices, .. inputs.RouteGroups, .. inputs.Sandboxes, .. inputs.LocalWorkloads, .. registered]);
     }
 
     private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)

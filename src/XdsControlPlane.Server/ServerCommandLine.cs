@@ -90,9 +90,25 @@ public static partial class ServerCommandLine
             CustomParser = result => [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal)],
         };
 
+        var tunnelPort = PortOption("--tunnel-port", ServerOptions.DefaultTunnelPort, "Port of the tunnel broker (gRPC over HTTP/2) that sandboxctl local connect agents connect to; 0 picks a free port.");
+        var tunnelToken = new Option<string?>("--tunnel-token")
+        {
+            Description = $"Manifests mode: the token agents on other hosts must present (sandboxctl local connect --token); without it only agents on this host are admitted. Also read from {ServerOptions.TunnelTokenVariable}.",
+        };
+        var tunnelAddress = new Option<string?>("--tunnel-address")
+        {
+            Description = "The address data planes dial to reach this replica's tunnel listeners (default: POD_IP, else 127.0.0.1 with --loopback, else this host's first IPv4 address).",
+        };
+        var tunnelListenPorts = new Option<string>("--tunnel-listen-ports")
+        {
+            Description = "The ports of the per-workload tunnel listeners, FIRST-LAST (one per LocalWorkload port this replica serves), or 0 for free ports.",
+            DefaultValueFactory = _ => "18100-18199",
+        };
+
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
+            tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts,
         };
         root.Validators.Add(result =>
         {
@@ -133,6 +149,34 @@ public static partial class ServerCommandLine
                 result.AddError($"{source} must be a bearer token of at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/, got {got}.");
             }
 
+            var tunnel = result.GetValue(tunnelPort);
+            if (tunnel != 0 && (tunnel == xds || tunnel == admin))
+            {
+                result.AddError($"--tunnel-port must differ from --xds-port and --admin-port, got {tunnel.ToString(CultureInfo.InvariantCulture)}.");
+            }
+
+            if (ListenPortRange(result.GetValue(tunnelListenPorts)) is null)
+            {
+                result.AddError($"--tunnel-listen-ports must be FIRST-LAST within 1-65535 (at most 10000 ports) or 0, got '{result.GetValue(tunnelListenPorts)}'.");
+            }
+
+            if (TunnelTokenOf(result.GetValue(tunnelToken)) is ({ } secret, var origin))
+            {
+                if (result.GetValue(kubernetes))
+                {
+                    result.AddError($"{origin} applies in manifests mode only: with --kubernetes, agents prove themselves with the LocalWorkload's secret hash.");
+                }
+                else if (!BearerToken().IsMatch(secret))
+                {
+                    result.AddError($"{origin} must be at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/.");
+                }
+            }
+
+            if (result.GetValue(tunnelAddress) is { } advertised && !System.Net.IPAddress.TryParse(advertised, out _))
+            {
+                result.AddError($"--tunnel-address must be an IP address, got '{advertised}'.");
+            }
+
             if (result.GetValue(kubeconfig) is { Exists: false } missing)
             {
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
@@ -153,9 +197,35 @@ public static partial class ServerCommandLine
                 Kubeconfig = parse.GetValue(kubeconfig)?.FullName,
                 KubeContext = parse.GetValue(context),
                 WatchNamespaces = parse.GetValue(watchNamespaces) ?? [],
+                TunnelPort = parse.GetValue(tunnelPort),
+                TunnelToken = TunnelTokenOf(parse.GetValue(tunnelToken)).Token,
+                TunnelAddress = parse.GetValue(tunnelAddress),
+                TunnelFirstListenPort = ListenPortRange(parse.GetValue(tunnelListenPorts))!.Value.First,
+                TunnelListenPortCount = ListenPortRange(parse.GetValue(tunnelListenPorts))!.Value.Count,
             },
             cancellation));
         return root;
+    }
+
+    private static (string? Token, string Source) TunnelTokenOf(string? flag) => flag is not null
+        ? (flag, "--tunnel-token")
+        : (Environment.GetEnvironmentVariable(ServerOptions.TunnelTokenVariable) is { Length: > 0 } variable ? variable : null, ServerOptions.TunnelTokenVariable);
+
+    /// <summary><c>FIRST-LAST</c> as (first, count), <c>0</c> as (0, 0); null when malformed.</summary>
+    internal static (int First, int Count)? ListenPortRange(string? text)
+    {
+        if (text == "0")
+        {
+            return (0, 0);
+        }
+
+        var parts = (text ?? "").Split('-', 2);
+        return parts.Length == 2
+            && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+            && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            && first is >= 1 and <= 65535 && last >= first && last <= 65535 && last - first < 10000
+            ? (first, last - first + 1)
+            : null;
     }
 
     private static Option<int> PortOption(string name, int defaultPort, string description)

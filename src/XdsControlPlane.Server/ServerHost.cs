@@ -1,12 +1,13 @@
 using System.Net;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// The server process: Kestrel with an HTTP/2 listener for xDS (ADS, per-type services, CSDS) and an HTTP/1.1
-/// listener for admin endpoints, Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
+/// The server process: Kestrel with an HTTP/2 listener for xDS (ADS, per-type services, CSDS), an HTTP/1.1
+/// listener for admin endpoints, an HTTP/2 listener for the tunnel broker (local connect), Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
@@ -27,6 +28,9 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>The bound admin port. Valid after <see cref="StartAsync"/>.</summary>
     public int AdminPort => _listeners.Admin!.IPEndPoint!.Port;
+
+    /// <summary>The bound tunnel broker port. Valid after <see cref="StartAsync"/>.</summary>
+    public int TunnelPort => _listeners.Tunnel!.IPEndPoint!.Port;
 
     /// <summary>The snapshot cache the xDS server serves from; sources publish here.</summary>
     public SnapshotCache Snapshots => _app.Services.GetRequiredService<SnapshotCache>();
@@ -52,7 +56,7 @@ public sealed class ServerHost : IAsyncDisposable
             // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
             kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
-            listeners.Listen(kestrel, options.Loopback ? IPAddress.Loopback : IPAddress.Any, options.XdsPort, options.AdminPort);
+            listeners.Listen(kestrel, options.Loopback ? IPAddress.Loopback : IPAddress.Any, options.XdsPort, options.AdminPort, options.TunnelPort);
         });
 
         var services = builder.Services;
@@ -76,17 +80,20 @@ public sealed class ServerHost : IAsyncDisposable
             });
         }
 
+        // In a pod, POD_NAME and POD_NAMESPACE (downward API) name the replica and the Leases' namespace.
+        var replica = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
         if (options.Kubernetes)
         {
-            // In a pod, POD_NAME and POD_NAMESPACE (downward API) name the replica and the Leases' namespace.
             services.AddKubernetesSources(options.KubernetesConfiguration ?? KubernetesConfiguration(options), kubernetes =>
             {
                 kubernetes.Namespaces = options.WatchNamespaces;
                 kubernetes.LeaseNamespace = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? kubernetes.LeaseNamespace;
-                kubernetes.Identity = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
+                kubernetes.Identity = replica;
             });
             services.AddReplicaAcks();
         }
+
+        services.AddTunnelBroker(options, replica);
 
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
         options.ExtraServices?.Invoke(services);
@@ -95,6 +102,7 @@ public sealed class ServerHost : IAsyncDisposable
         app.UseListenerRoles();
         app.MapAdminEndpoints().OnlyOn(ListenerRole.Admin);
         app.MapXdsServices().OnlyOn(ListenerRole.Xds);
+        app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerRole.Tunnel);
         return new ServerHost(app, listeners);
     }
 
@@ -133,7 +141,7 @@ public sealed class ServerHost : IAsyncDisposable
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        ServerLog.Listening(_app.Logger, XdsPort, AdminPort);
+        ServerLog.Listening(_app.Logger, XdsPort, AdminPort, TunnelPort);
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 

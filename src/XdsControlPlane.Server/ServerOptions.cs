@@ -11,6 +11,12 @@ public sealed class ServerOptions
     /// <summary>Default port of the admin HTTP listener.</summary>
     public const int DefaultAdminPort = 19000;
 
+    /// <summary>Default port of the tunnel broker's gRPC listener (local connect agents).</summary>
+    public const int DefaultTunnelPort = 18001;
+
+    /// <summary>The environment variable <c>--tunnel-token</c> is read from when the flag is not given.</summary>
+    public const string TunnelTokenVariable = "XDSCP_TUNNEL_TOKEN";
+
     /// <summary>Default maximum age of an xDS stream.</summary>
     public static readonly TimeSpan DefaultMaxStreamAge = XdsControlPlane.Xds.XdsServerOptions.DefaultMaxStreamAge;
 
@@ -19,6 +25,28 @@ public sealed class ServerOptions
 
     /// <summary>Port for the admin endpoints over HTTP/1.1 (<c>/healthz</c>). 0 picks a free port.</summary>
     public int AdminPort { get; init; } = DefaultAdminPort;
+
+    /// <summary>Port for the tunnel broker over HTTP/2 (gRPC), where <c>sandboxctl local connect</c> agents connect. 0 picks a free port.</summary>
+    public int TunnelPort { get; init; } = DefaultTunnelPort;
+
+    /// <summary>
+    /// Manifests mode: the token agents not on this host must present (<c>sandboxctl local connect --token</c>);
+    /// <see langword="null"/> (the default) admits agents on loopback only. Kubernetes mode admits agents by the
+    /// LocalWorkload's secret hash instead.
+    /// </summary>
+    public string? TunnelToken { get; init; }
+
+    /// <summary>
+    /// The address data planes dial to reach this replica's per-workload listeners (EDS names it): default the
+    /// <c>POD_IP</c> environment variable, else 127.0.0.1 with <see cref="Loopback"/>, else this host's first IPv4 address.
+    /// </summary>
+    public string? TunnelAddress { get; init; }
+
+    /// <summary>The first per-workload listener port (one per LocalWorkload port served by this replica).</summary>
+    public int TunnelFirstListenPort { get; init; } = 18100;
+
+    /// <summary>How many per-workload listener ports there are; 0 picks free ports (tests).</summary>
+    public int TunnelListenPortCount { get; init; } = 100;
 
     /// <summary>Bind to loopback only instead of every interface.</summary>
     public bool Loopback { get; init; }
@@ -73,6 +101,9 @@ public sealed class ServerOptions
 
     /// <summary>Debounce and polling of the manifest directory (tests shorten them).</summary>
     internal ManifestSourceOptions? ManifestSource { get; init; }
+
+    /// <summary>Adjusts the tunnel broker's timers (tests shorten them).</summary>
+    internal Action<XdsControlPlane.Tunnel.TunnelBrokerOptions>? TunnelBroker { get; init; }
 
     /// <summary>More services (tests add a failing component through it).</summary>
     internal Action<IServiceCollection>? ExtraServices { get; init; }

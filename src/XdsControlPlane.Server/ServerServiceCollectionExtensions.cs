@@ -6,6 +6,7 @@ using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
+using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -169,6 +170,51 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesSource>().AcksChanged));
         return services;
     }
+
+    /// <summary>
+    /// The tunnel broker for <c>sandboxctl local connect</c>: its gRPC service, the per-workload listeners
+    /// (<see cref="WorkloadTunnels"/>), and where LocalWorkloads live — in the cluster with <c>--kubernetes</c>
+    /// (<see cref="Tunnel.KubernetesLocalWorkloads"/>), else in memory (<see cref="Tunnel.InMemoryLocalWorkloads"/>, which
+    /// the manifest source publishes). Needs <see cref="AddSnapshotPublishing"/>.
+    /// </summary>
+    internal static IServiceCollection AddTunnelBroker(this IServiceCollection services, ServerOptions server, string replica)
+    {
+        services.AddValidatedOptions<TunnelBrokerOptions>(
+            broker =>
+            {
+                broker.Replica = replica;
+                broker.BindAddress = server.Loopback ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any;
+                broker.AdvertiseAddress = server.TunnelAddress ?? Environment.GetEnvironmentVariable("POD_IP") ?? (server.Loopback ? "127.0.0.1" : HostAddress());
+                broker.FirstListenPort = server.TunnelFirstListenPort;
+                broker.ListenPortCount = server.TunnelListenPortCount;
+                server.TunnelBroker?.Invoke(broker);
+            },
+            broker => broker.Validate());
+        services.TryAddSingleton(services => services.GetRequiredService<IOptions<TunnelBrokerOptions>>().Value);
+        services.TryAddSingleton<Tunnel.OutboundTargets>();
+        if (server.Kubernetes)
+        {
+            services.TryAddSingleton<ILocalWorkloadRegistry>(services => new Tunnel.KubernetesLocalWorkloads(
+                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<SnapshotPublisher>(), services.GetRequiredService<Tunnel.OutboundTargets>(), replica));
+        }
+        else
+        {
+            services.TryAddSingleton(services => new Tunnel.InMemoryLocalWorkloads(services.GetRequiredService<SnapshotPublisher>(), services.GetRequiredService<Tunnel.OutboundTargets>(), server.TunnelToken));
+            services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<Tunnel.InMemoryLocalWorkloads>());
+        }
+
+        services.TryAddSingleton<WorkloadTunnels>();
+        services.TryAddSingleton<TunnelBrokerService>();
+        return services;
+    }
+
+    /// <summary>This host's first IPv4 address that is not loopback (where a process outside a pod is reached), else 127.0.0.1.</summary>
+    private static string HostAddress() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))?.ToString() ?? "127.0.0.1";
 
     /// <summary>Per node group of this replica: its current snapshot version and whether every connected client ACKed it.</summary>
     private static Func<IReadOnlyDictionary<string, GroupAckState>> LocalAckStates(SnapshotCache cache, ClientRegistry clients) => () =>

@@ -22,12 +22,17 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation
 {
     private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();
+    private volatile RoutingInputs? _lastInputs;
+
+    /// <summary>The inputs of the last publication (the tunnel broker checks Services and resolves outbound targets against them); null before the first.</summary>
+    public RoutingInputs? LastInputs => _lastInputs;
 
     /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
     public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs)
     {
         lock (_gate)
         {
+            _lastInputs = inputs;
             var result = translation.Translate(inputs);
             foreach (var (group, translated) in result.Groups)
             {

@@ -54,3 +54,19 @@ internal static class PortProtocols
     /// <summary>Ports that carry HTTP requests (and so can be routed by key).</summary>
     public static bool IsHttp(this PortProtocol protocol) => protocol is not PortProtocol.Tcp;
 }
+
+/// <summary>The LocalWorkload protocol of a Service port (<c>http</c>, <c>grpc</c> or <c>tcp</c>), as translation classifies the port.</summary>
+public static class LocalWorkloadProtocols
+{
+    /// <summary><c>grpc</c> for HTTP/2 ports, <c>tcp</c> for declared TCP, else <c>http</c>.</summary>
+    public static string Of(KubeServicePort port)
+    {
+        ArgumentNullException.ThrowIfNull(port);
+        return PortProtocols.Of(port) switch
+        {
+            PortProtocol.Http2 => "grpc",
+            PortProtocol.Tcp => "tcp",
+            _ => "http",
+        };
+    }
+}

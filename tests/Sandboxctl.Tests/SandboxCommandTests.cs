@@ -266,6 +266,7 @@ public sealed class SandboxCommandTests
         await using var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ExtraLogSink = _log,

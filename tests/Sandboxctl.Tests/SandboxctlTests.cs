@@ -31,7 +31,7 @@ public sealed class SandboxctlTests
     public async Task Render_Examples_MatchesTheServersDebugSnapshot()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
         await WaitAsync(() => host.Snapshots.Groups.Count == 3); // the manifest source publishes shortly after start
         using var http = new HttpClient();
@@ -173,7 +173,7 @@ public sealed class SandboxctlTests
     {
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
@@ -207,7 +207,7 @@ public sealed class SandboxctlTests
     {
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop"), MaxRequestBytes = 8 * 1024 * 1024 });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop"), MaxRequestBytes = 8 * 1024 * 1024 });
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
@@ -242,7 +242,7 @@ public sealed class SandboxctlTests
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var hostile = await ConnectAsync(channel, forged, "sidecar", nack: "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack", cancel.Token, node => node.Cluster = forged);
@@ -433,7 +433,7 @@ public sealed class SandboxctlTests
     public async Task Proxies_RealGrpcClient_ShowsItsNameAndVersion(XdsClientKind kind, string name, string version)
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
         await using var client = await XdsClientHarness.StartAsync(kind, host.XdsPort, "real-1", "grpc", "shop", "unused");
         var calls = await client.CallAsync("xds:///checkout.shop:9090", 1);
@@ -461,7 +461,7 @@ public sealed class SandboxctlTests
     public async Task Proxies_EnvoyBuildVersionAndHostileUserAgent_ShownSafely()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var envoy = await ConnectAsync(channel, "envoy-1", "gateway", nack: null, cancel.Token, node =>

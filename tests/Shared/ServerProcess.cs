@@ -14,7 +14,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private readonly Process _process;
     private readonly StringBuilder _output = new();
-    private readonly TaskCompletionSource<(int Xds, int Admin)> _ports = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<(int Xds, int Admin, int Tunnel)> _ports = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ServerProcess(Process process) => _process = process;
 
@@ -24,11 +24,14 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>The bound admin port.</summary>
     public int AdminPort { get; private set; }
 
+    /// <summary>The bound tunnel broker port.</summary>
+    public int TunnelPort { get; private set; }
+
     /// <summary>Whether the process is still running.</summary>
     public bool Running => !_process.HasExited;
 
     /// <summary>
-    /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0</c>) and waits
+    /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0 --tunnel-port 0</c>) and waits
     /// until it listens. With <paramref name="withoutRootPrivileges"/>, it runs in a new user namespace
     /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable.
     /// </summary>
@@ -46,7 +49,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add("dotnet");
         }
 
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0"])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0", "--tunnel-port", "0"])
         {
             start.ArgumentList.Add(arg);
         }
@@ -71,7 +74,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             throw new InvalidOperationException($"the server {state}; output:\n{server.Output()}");
         }
 
-        (server.XdsPort, server.AdminPort) = await listening;
+        (server.XdsPort, server.AdminPort, server.TunnelPort) = await listening;
         return server;
     }
 
@@ -140,10 +143,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
         if (ListeningLine().Match(line) is { Success: true } match)
         {
-            _ports.TrySetResult((int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)));
+            _ports.TrySetResult((int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)));
         }
     }
 
-    [GeneratedRegex(@"Listening: xDS on port (\d+) \(HTTP/2\), admin on port (\d+)")]
+    [GeneratedRegex(@"Listening: xDS on port (\d+) \(HTTP/2\), admin on port (\d+) \(HTTP/1.1\), tunnel broker on port (\d+)")]
     private static partial Regex ListeningLine();
 }

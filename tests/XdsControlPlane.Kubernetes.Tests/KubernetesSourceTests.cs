@@ -660,6 +660,7 @@ public sealed class KubernetesSourceTests
         {
             ExtraServices = source is null ? null : services => services.AddSingleton(source),
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ExtraLogSink = _log,

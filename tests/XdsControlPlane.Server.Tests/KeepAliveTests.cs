@@ -27,6 +27,7 @@ public sealed class KeepAliveTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             KeepAlivePingDelay = TimeSpan.FromSeconds(1),

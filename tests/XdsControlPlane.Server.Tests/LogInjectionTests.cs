@@ -24,7 +24,7 @@ public sealed class LogInjectionTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new HostLog();
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = log });
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");

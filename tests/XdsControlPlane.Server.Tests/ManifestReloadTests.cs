@@ -34,6 +34,7 @@ public sealed class ManifestReloadTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ManifestsDirectory = _directory,

@@ -41,6 +41,7 @@ public sealed class PublishValidationTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ManifestsDirectory = _directory,
@@ -87,7 +88,7 @@ public sealed class PublishValidationTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ManifestsDirectory = _directory, ExtraLogSink = log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ManifestsDirectory = _directory, ExtraLogSink = log });
         var published = Signal(host, DataPlaneRoles.Gateway);
         await host.StartAsync(cancel.Token);
         await published.Task.WaitAsync(cancel.Token);

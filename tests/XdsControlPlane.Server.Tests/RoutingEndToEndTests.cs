@@ -37,6 +37,7 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
         _host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ManifestsDirectory = _directory,

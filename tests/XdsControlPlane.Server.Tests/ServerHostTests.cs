@@ -28,7 +28,7 @@ public sealed class ServerHostTests
     public async Task Start_WithFreePorts_ServesHealthzOnAdminListenerOnly()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         using var http1 = new HttpClient();
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -60,6 +60,7 @@ public sealed class ServerHostTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ExtraServices = services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
@@ -96,6 +97,7 @@ public sealed class ServerHostTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             DebugToken = "short",
@@ -140,6 +142,7 @@ public sealed class ServerHostTests
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
+            TunnelPort = 0,
             AdminPort = 0,
             Loopback = true,
             ExtraLogSink = _log,
@@ -159,7 +162,7 @@ public sealed class ServerHostTests
     public async Task Run_StoppedNormally_NotFaulted()
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
 
         await host.RunAsync(cancel.Token);
 
@@ -171,9 +174,9 @@ public sealed class ServerHostTests
     {
         _log.Expect("address already in use");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
         await first.StartAsync(cancel.Token);
-        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, Loopback = true, ExtraLogSink = _log });
+        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
 
         Assert.That(async () => await second.StartAsync(cancel.Token), Throws.InstanceOf<IOException>());
         await first.StopAsync(cancel.Token);
@@ -183,7 +186,7 @@ public sealed class ServerHostTests
     public async Task Start_XdsPort_ServesAdsFromTheSnapshotCache()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         var cluster = new Cluster
         {
@@ -218,7 +221,7 @@ public sealed class ServerHostTests
     {
         _log.Expect("MaxRequestBytes");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log, MaxRequestBytes = 128 * 1024 });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, MaxRequestBytes = 128 * 1024 });
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
@@ -234,7 +237,7 @@ public sealed class ServerHostTests
     public async Task DebugSnapshot_WhileTheGateIsFull_Answers429WithRetryAfterAndHealthStaysUp()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "gateway");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
@@ -271,7 +274,7 @@ public sealed class ServerHostTests
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
         await host.StartAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
 

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using Grpc.Core;
+using XdsControlPlane.Model;
+using XdsControlPlane.Tunnel;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Server.Tunnel;
+
+/// <summary>
+/// The manifests mode's LocalWorkloads: there is no API server to create them in, so the agent sends the spec in its
+/// Hello and the broker keeps the workload in memory while it is served; the manifest source publishes them with the
+/// files' objects (<see cref="Changed"/>). Who may connect: agents on loopback, and others that present the broker's
+/// token (<c>--tunnel-token</c>, compared by hash in constant time).
+/// </summary>
+internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, OutboundTargets outbound, string? token) : ILocalWorkloadRegistry
+{
+    private readonly ConcurrentDictionary<string, LocalWorkload> _workloads = new(StringComparer.Ordinal);
+    private readonly string? _tokenHash = string.IsNullOrEmpty(token) ? null : WorkloadClaims.SecretHash(token);
+
+    /// <summary>Raised when a workload is registered or withdrawn (the manifest source publishes again).</summary>
+    public event Action? Changed;
+
+    /// <inheritdoc />
+    public string Mode => "manifests";
+
+    /// <inheritdoc />
+    public bool TokenRequired => _tokenHash is not null;
+
+    /// <summary>The workloads served now.</summary>
+    public IReadOnlyCollection<LocalWorkload> Workloads => [.. _workloads.Values];
+
+    /// <inheritdoc />
+    public Task<WorkloadClaim> ClaimAsync(Hello hello, IPAddress? peer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        var loopback = peer is not null && IPAddress.IsLoopback(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer);
+        if (!loopback && (_tokenHash is null || !WorkloadClaims.Matches(hello.Secret, _tokenHash)))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, _tokenHash is null
+                ? "this broker (manifests mode) accepts agents on its own host only; start it with --tunnel-token to accept others"
+                : "wrong token: give the broker's --tunnel-token with sandboxctl local connect --token"));
+        }
+
+        var spec = hello.Spec ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello.spec: a manifests-mode broker registers the workload from the spec the agent sends; it is missing"));
+        var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the server has not loaded its manifests yet"));
+        var key = $"{hello.Namespace}/{hello.LocalWorkload}";
+        if (!_workloads.ContainsKey(key) && inputs.FindLocalWorkload(hello.Namespace, hello.LocalWorkload) is not null)
+        {
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {key} is defined in the manifests; give the agent another --name"));
+        }
+
+        var claim = WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, spec.Sandbox, spec.RoutingKey, spec.Service, spec.Ports.Select(p => (int)p), hello.SessionId, [.. spec.Expose]);
+        return Task.FromResult(claim);
+    }
+
+    /// <inheritdoc />
+    public Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(placement);
+        var now = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
+        _workloads[claim.Key] = new LocalWorkload
+        {
+            Metadata = new ObjectMeta { Namespace = claim.Namespace, Name = claim.Name },
+            Spec = new Model.LocalWorkloadSpec
+            {
+                Sandbox = claim.Sandbox,
+                RoutingKey = claim.Sandbox is null ? claim.RoutingKey : null,
+                Service = claim.Service,
+                Ports = [.. claim.Ports.Select(p => new LocalPort { Port = p.Port, Protocol = p.Protocol })],
+            },
+            Status = new LocalWorkloadStatus
+            {
+                Phase = "Connected",
+                RoutingKey = claim.RoutingKey,
+                Tunnel = new TunnelStatus
+                {
+                    Replica = placement.Replica,
+                    Address = placement.Address,
+                    Ports = [.. placement.Ports.Select(p => new TunnelPort { Port = p.Port, BrokerPort = p.BrokerPort })],
+                    ConnectedAt = now,
+                    LastHeartbeat = now,
+                },
+            },
+        };
+        Changed?.Invoke();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        if (_workloads.TryRemove(claim.Key, out _))
+        {
+            Changed?.Invoke();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<IPEndPoint> ResolveOutboundAsync(WorkloadClaim claim, string service, int port, CancellationToken cancellationToken) =>
+        Task.FromResult(outbound.Resolve(claim, service, port));
+}

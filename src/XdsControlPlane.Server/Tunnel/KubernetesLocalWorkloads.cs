@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Grpc.Core;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Model;
+using XdsControlPlane.Tunnel;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Server.Tunnel;
+
+/// <summary>
+/// The Kubernetes mode's LocalWorkloads. The agent creates the object with the user's own credentials — so the
+/// cluster's RBAC decides who may put a laptop into a sandbox — and stores the SHA-256 of a fresh secret in
+/// <c>spec.secretHash</c>; the broker reads the object from the API server and admits the agent whose secret hashes
+/// to it. The broker then writes the tunnel to the object's status (replica, address, broker ports: every replica
+/// translates the same endpoint), heartbeats while pings arrive, and on goodbye (or after the reconnect grace)
+/// withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases.
+/// </summary>
+internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPublisher publisher, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
+{
+    private const string Plural = "localworkloads";
+
+    /// <inheritdoc />
+    public string Mode => "kubernetes";
+
+    /// <inheritdoc />
+    public bool TokenRequired => false;
+
+    /// <inheritdoc />
+    public async Task<WorkloadClaim> ClaimAsync(Hello hello, IPAddress? peer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        var key = $"{hello.Namespace}/{hello.LocalWorkload}";
+        var json = await GetAsync(hello.Namespace, hello.LocalWorkload, cancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"LocalWorkload {key} not found: sandboxctl local connect creates it with your credentials before it connects"));
+        var read = ManifestReader.Read(json, $"LocalWorkload {key}");
+        if (read.Problems.Count > 0 || (read.Objects.Count > 0 ? read.Objects[0].Resource : null) is not LocalWorkload workload)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, $"LocalWorkload {key} is invalid: {string.Join("; ", read.Problems.Select(p => p.ToString()))}"));
+        }
+
+        if (workload.Spec.SecretHash is not { } hash)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"LocalWorkload {key} has no spec.secretHash, so no agent can prove it may act for it; recreate it with sandboxctl local connect"));
+        }
+
+        if (!WorkloadClaims.Matches(hello.Secret, hash))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"the agent's secret does not match spec.secretHash of LocalWorkload {key} (another agent took it over with --force?)"));
+        }
+
+        var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the control plane has not read the cluster yet"));
+        return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. hello.Spec?.Expose ?? []]);
+    }
+
+    /// <inheritdoc />
+    public Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        ArgumentNullException.ThrowIfNull(placement);
+        var connected = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
+        return PatchStatusAsync(claim, new JsonObject
+        {
+            ["phase"] = "Connected",
+            ["routingKey"] = claim.RoutingKey,
+            ["tunnel"] = new JsonObject
+            {
+                ["replica"] = placement.Replica,
+                ["address"] = placement.Address,
+                ["ports"] = new JsonArray([.. placement.Ports.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["brokerPort"] = p.BrokerPort })]),
+                ["connectedAt"] = connected,
+                ["lastHeartbeat"] = connected,
+            },
+        }, required: true, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken) =>
+        PatchStatusAsync(claim, new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = at.ToString("o", CultureInfo.InvariantCulture) } }, required: false, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+
+        // Only the tunnel this replica holds: the agent may have reconnected through another replica meanwhile.
+        var json = await GetAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false);
+        if (json?["status"]?["tunnel"] is not JsonObject tunnel || (string?)tunnel["address"] is null || (string?)tunnel["replica"] != replica)
+        {
+            return;
+        }
+
+        await PatchStatusAsync(claim, new JsonObject
+        {
+            ["phase"] = "Disconnected",
+            ["tunnel"] = new JsonObject { ["address"] = null, ["ports"] = null },
+        }, required: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public Task<IPEndPoint> ResolveOutboundAsync(WorkloadClaim claim, string service, int port, CancellationToken cancellationToken) =>
+        Task.FromResult(outbound.Resolve(claim, service, port));
+
+    private async Task<JsonObject?> GetAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var element = await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, Plural, name, cancellationToken).ConfigureAwait(false);
+            return JsonNode.Parse(element.GetRawText())?.AsObject();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the control plane may not read LocalWorkload {ns}/{name} ({(int)e.Response.StatusCode}); check its RBAC (charts/xds-control-plane)"));
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"cannot read LocalWorkload {ns}/{name} from the API server: {e.Message}"));
+        }
+    }
+
+    private async Task PatchStatusAsync(WorkloadClaim claim, JsonObject status, bool required, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var body = new JsonObject { ["status"] = status };
+            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+                new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
+                claim.Namespace, Plural, claim.Name, fieldManager: ServerServiceCollectionExtensions.FieldManager + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && required)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"LocalWorkload {claim.Key} was deleted"));
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Deleted (the agent's Ctrl+C): nothing to write.
+        }
+        catch (Exception e) when (required && e is HttpOperationException or HttpRequestException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"cannot write the status of LocalWorkload {claim.Key}: {e.Message}"));
+        }
+    }
+}

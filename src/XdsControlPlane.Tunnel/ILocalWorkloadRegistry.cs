@@ -1,0 +1,71 @@
+using System.Net;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// Where LocalWorkloads live for the broker: in the cluster (<c>--kubernetes</c>: the agent creates the object with
+/// the user's credentials, the broker checks the secret against its hash and writes status) or in the broker's memory
+/// (<c>--manifests</c>). The broker calls it; it throws <see cref="Grpc.Core.RpcException"/> with a precise status
+/// and message for anything the agent got wrong.
+/// </summary>
+public interface ILocalWorkloadRegistry
+{
+    /// <summary><c>kubernetes</c> or <c>manifests</c> (told to agents by Describe).</summary>
+    string Mode { get; }
+
+    /// <summary>Whether an agent must present a token (manifests mode, agents not on loopback).</summary>
+    bool TokenRequired { get; }
+
+    /// <summary>
+    /// Checks that the agent of <paramref name="hello"/>, connecting from <paramref name="peer"/>, may act for the
+    /// workload, and that its Service and ports exist; returns what the broker serves. Throws an
+    /// <see cref="Grpc.Core.RpcException"/> (NotFound, PermissionDenied, FailedPrecondition, InvalidArgument) otherwise.
+    /// </summary>
+    Task<WorkloadClaim> ClaimAsync(Hello hello, IPAddress? peer, CancellationToken cancellationToken);
+
+    /// <summary>The agent's stream is up on this replica at <paramref name="placement"/>: its routes go there now.</summary>
+    Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken);
+
+    /// <summary>The agent was heard from at <paramref name="at"/>.</summary>
+    Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The workload is no longer served here: the agent said goodbye (<paramref name="goodbye"/>; its routes are withdrawn
+    /// now), or it stayed away longer than the reconnect grace.
+    /// </summary>
+    Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Where an outbound connection of the workload to <paramref name="service"/>:<paramref name="port"/> goes; throws
+    /// <see cref="TunnelDialException"/> (Forbidden) for a target the workload may not reach, DialFailed when it has no endpoint.
+    /// </summary>
+    Task<IPEndPoint> ResolveOutboundAsync(WorkloadClaim claim, string service, int port, CancellationToken cancellationToken);
+}
+
+/// <summary>A LocalWorkload an agent may serve, as the registry checked it.</summary>
+/// <param name="Namespace">Its namespace.</param>
+/// <param name="Name">Its name.</param>
+/// <param name="RoutingKey">The routing key in force.</param>
+/// <param name="Sandbox">The Sandbox it joins, if any (outbound connections prefer that Sandbox's forks).</param>
+/// <param name="Service">The baseline Service it stands in for.</param>
+/// <param name="Ports">The Service ports it serves.</param>
+/// <param name="SessionId">The agent process's session.</param>
+/// <param name="Expose">Services of other namespaces (<c>name.namespace</c>) the agent named for outbound connections.</param>
+public sealed record WorkloadClaim(string Namespace, string Name, string RoutingKey, string? Sandbox, string Service, IReadOnlyList<ClaimedPort> Ports, string SessionId, IReadOnlyList<string> Expose)
+{
+    /// <summary><c>namespace/name</c>.</summary>
+    public string Key => $"{Namespace}/{Name}";
+}
+
+/// <summary>A Service port a LocalWorkload serves.</summary>
+/// <param name="Port">The Service port.</param>
+/// <param name="Protocol"><c>http</c>, <c>grpc</c> or <c>tcp</c>.</param>
+public sealed record ClaimedPort(int Port, string Protocol);
+
+/// <summary>Where data planes reach a workload through this replica.</summary>
+/// <param name="Replica">This replica's name.</param>
+/// <param name="Address">The address they dial (this replica's pod address).</param>
+/// <param name="Ports">Workload port → broker port.</param>
+/// <param name="ConnectedAt">When the agent connected.</param>
+public sealed record TunnelPlacement(string Replica, string Address, IReadOnlyList<(int Port, int BrokerPort)> Ports, DateTimeOffset ConnectedAt);

@@ -1,0 +1,41 @@
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>One agent stream on this replica: the workload it serves, its multiplexer, and how to end it.</summary>
+internal sealed class TunnelSession : IDisposable
+{
+    private readonly CancellationTokenSource _ended = new();
+
+    public TunnelSession(WorkloadClaim claim, TunnelMultiplexer multiplexer, DateTimeOffset connectedAt)
+    {
+        Claim = claim;
+        Multiplexer = multiplexer;
+        ConnectedAt = connectedAt;
+    }
+
+    public WorkloadClaim Claim { get; }
+
+    public TunnelMultiplexer Multiplexer { get; }
+
+    public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>Why the broker ended the stream, when it did.</summary>
+    public string? EndReason { get; private set; }
+
+    /// <summary>Cancelled when the broker ends the stream (taken over, silent for too long).</summary>
+    public CancellationToken Ended => _ended.Token;
+
+    public void End(string reason)
+    {
+        EndReason ??= reason;
+        try
+        {
+            _ended.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Over already.
+        }
+    }
+
+    public void Dispose() => _ended.Dispose();
+}

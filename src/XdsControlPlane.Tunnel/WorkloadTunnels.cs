@@ -1,0 +1,397 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// The workloads this replica serves: for each, one listener per workload port (the endpoint EDS names) and the
+/// agent stream attached now. A workload outlives its stream by <see cref="TunnelBrokerOptions.ReconnectGrace"/>, so an
+/// agent that reconnects finds the same ports (no EDS change) and data-plane connections made meanwhile wait for it.
+/// </summary>
+public sealed class WorkloadTunnels : IAsyncDisposable
+{
+    private readonly Dictionary<string, WorkloadTunnel> _tunnels = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly TunnelBrokerOptions _options;
+    private readonly ILocalWorkloadRegistry _registry;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<WorkloadTunnels> _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _expiry;
+
+    /// <summary>Serves workloads with <paramref name="options"/>, releasing them in <paramref name="registry"/> when their grace ends.</summary>
+    public WorkloadTunnels(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, TimeProvider clock, ILogger<WorkloadTunnels> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _registry = registry;
+        _clock = clock;
+        _logger = logger;
+        _expiry = ExpireAsync(_stopping.Token);
+    }
+
+    /// <summary>Agents attached now.</summary>
+    public int Attached
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tunnels.Values.Count(t => t.Session is not null);
+            }
+        }
+    }
+
+    /// <summary>Workloads served (attached or within their grace).</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tunnels.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="session"/> to its workload's tunnel, creating the listeners the first time. A stream of the
+    /// same agent session still attached (its TCP connection may be dead without either side knowing yet) is ended;
+    /// another agent's live stream makes this one fail with AlreadyExists.
+    /// </summary>
+    internal WorkloadTunnel Attach(TunnelSession session)
+    {
+        var claim = session.Claim;
+        TunnelSession? replaced = null;
+        WorkloadTunnel tunnel;
+        lock (_gate)
+        {
+            if (_tunnels.TryGetValue(claim.Key, out var existing))
+            {
+                if (existing.Session is { } current && current.Claim.SessionId != claim.SessionId)
+                {
+                    throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {claim.Key} is connected from another agent (since {current.ConnectedAt:u}, on replica {_options.Replica}); stop that agent (sandboxctl local disconnect {claim.Name}) or wait for it to time out"));
+                }
+
+                if (!existing.Ports.SequenceEqual(claim.Ports.Select(p => p.Port)))
+                {
+                    // The agent came back serving other ports: new listeners.
+                    _tunnels.Remove(claim.Key);
+                    _ = existing.DisposeAsync().AsTask();
+                    existing = null;
+                }
+            }
+
+            if (existing is null && _tunnels.Values.Count(t => t.Session is not null) >= _options.MaxAgents)
+            {
+                throw new RpcException(new Status(StatusCode.ResourceExhausted, $"this replica serves {_options.MaxAgents} agents already"));
+            }
+
+            tunnel = existing ?? Create(claim);
+            replaced = tunnel.Attach(session);
+        }
+
+        replaced?.End("another stream of the same agent took over");
+        return tunnel;
+    }
+
+    /// <summary>The stream of <paramref name="session"/> ended: with a goodbye the tunnel goes now, else after the grace.</summary>
+    internal async Task DetachAsync(WorkloadTunnel tunnel, TunnelSession session, bool goodbye)
+    {
+        bool release;
+        lock (_gate)
+        {
+            if (!tunnel.Detach(session, _clock.GetUtcNow()))
+            {
+                // Another stream of the agent took over: nothing to release.
+                return;
+            }
+
+            release = goodbye && _tunnels.Remove(session.Claim.Key);
+        }
+
+        if (release)
+        {
+            await tunnel.DisposeAsync().ConfigureAwait(false);
+            await ReleaseAsync(session.Claim, goodbye: true).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _expiry.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        WorkloadTunnel[] all;
+        lock (_gate)
+        {
+            all = [.. _tunnels.Values];
+            _tunnels.Clear();
+        }
+
+        foreach (var tunnel in all)
+        {
+            await tunnel.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private WorkloadTunnel Create(WorkloadClaim claim)
+    {
+        var listeners = new List<(int Port, TcpListener Listener)>();
+        try
+        {
+            foreach (var port in claim.Ports)
+            {
+                listeners.Add((port.Port, Bind(claim)));
+            }
+        }
+        catch
+        {
+            foreach (var (_, listener) in listeners)
+            {
+                listener.Dispose();
+            }
+
+            throw;
+        }
+
+        var tunnel = new WorkloadTunnel(claim.Key, listeners, _options, _logger);
+        _tunnels[claim.Key] = tunnel;
+        return tunnel;
+    }
+
+    /// <summary>A listener on a free port of the range (or any free port when the range is empty).</summary>
+    private TcpListener Bind(WorkloadClaim claim)
+    {
+        if (_options.ListenPortCount == 0)
+        {
+            return Started(new TcpListener(_options.BindAddress, 0));
+        }
+
+        var used = _tunnels.Values.SelectMany(t => t.BrokerPorts).ToHashSet();
+        for (var port = _options.FirstListenPort; port < _options.FirstListenPort + _options.ListenPortCount; port++)
+        {
+            if (used.Contains(port))
+            {
+                continue;
+            }
+
+            try
+            {
+                return Started(new TcpListener(_options.BindAddress, port));
+            }
+            catch (SocketException)
+            {
+                // Taken by something else on this host: try the next one.
+            }
+        }
+
+        throw new RpcException(new Status(StatusCode.ResourceExhausted, $"no free broker port for {claim.Key} in {_options.FirstListenPort}-{_options.FirstListenPort + _options.ListenPortCount - 1} on replica {_options.Replica}"));
+    }
+
+    private static TcpListener Started(TcpListener listener)
+    {
+        try
+        {
+            listener.Start();
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    private async Task ExpireAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _clock);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            List<WorkloadTunnel> expired = [];
+            lock (_gate)
+            {
+                var now = _clock.GetUtcNow();
+                foreach (var tunnel in _tunnels.Values.Where(t => t.Session is null && now - t.DetachedAt > _options.ReconnectGrace).ToArray())
+                {
+                    _tunnels.Remove(tunnel.Key);
+                    expired.Add(tunnel);
+                }
+            }
+
+            foreach (var tunnel in expired)
+            {
+                BrokerLog.GraceOver(_logger, tunnel.Key, _options.ReconnectGrace.TotalSeconds);
+                await tunnel.DisposeAsync().ConfigureAwait(false);
+                await ReleaseAsync(tunnel.LastClaim, goodbye: false).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task ReleaseAsync(WorkloadClaim claim, bool goodbye)
+    {
+        try
+        {
+            await _registry.ReleasedAsync(claim, goodbye, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            BrokerLog.ReleaseFailed(_logger, claim.Key, e.Message);
+        }
+    }
+}
+
+/// <summary>One workload served by this replica: its listeners and the agent stream attached now, if any.</summary>
+internal sealed class WorkloadTunnel : IAsyncDisposable
+{
+    private readonly IReadOnlyList<(int Port, TcpListener Listener)> _listeners;
+    private readonly TunnelBrokerOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task[] _accepting;
+    private readonly Lock _gate = new();
+    private TaskCompletionSource<TunnelSession> _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public WorkloadTunnel(string key, IReadOnlyList<(int Port, TcpListener Listener)> listeners, TunnelBrokerOptions options, ILogger logger)
+    {
+        Key = key;
+        _listeners = listeners;
+        _options = options;
+        _logger = logger;
+        _accepting = [.. listeners.Select(l => AcceptAsync(l.Port, l.Listener, _stopping.Token))];
+    }
+
+    public string Key { get; }
+
+    /// <summary>The workload ports, in the order of the claim.</summary>
+    public IEnumerable<int> Ports => _listeners.Select(l => l.Port);
+
+    /// <summary>The broker ports in use.</summary>
+    public IEnumerable<int> BrokerPorts => _listeners.Select(l => ((IPEndPoint)l.Listener.LocalEndpoint).Port);
+
+    /// <summary>Workload port → broker port.</summary>
+    public IReadOnlyList<(int Port, int BrokerPort)> Endpoints => [.. _listeners.Select(l => (l.Port, ((IPEndPoint)l.Listener.LocalEndpoint).Port))];
+
+    public TunnelSession? Session { get; private set; }
+
+    public DateTimeOffset DetachedAt { get; private set; }
+
+    public WorkloadClaim LastClaim { get; private set; } = null!;
+
+    /// <summary>Makes <paramref name="session"/> the attached one; returns the one it replaces.</summary>
+    public TunnelSession? Attach(TunnelSession session)
+    {
+        lock (_gate)
+        {
+            var previous = Session;
+            Session = session;
+            LastClaim = session.Claim;
+            _attached.TrySetResult(session);
+            return previous;
+        }
+    }
+
+    /// <summary>Detaches <paramref name="session"/> if it is the attached one; false when another took over.</summary>
+    public bool Detach(TunnelSession session, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (!ReferenceEquals(Session, session))
+            {
+                return false;
+            }
+
+            Session = null;
+            DetachedAt = now;
+            _attached = new TaskCompletionSource<TunnelSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return true;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var (_, listener) in _listeners)
+        {
+            listener.Dispose();
+        }
+
+        try
+        {
+            await Task.WhenAll(_accepting).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptAsync(int port, TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException && cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // Out of file descriptors, for one: keep the listener, try again shortly.
+                BrokerLog.AcceptFailed(_logger, Key, port, e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+
+            _ = HandOverAsync(port, socket, cancellationToken);
+        }
+    }
+
+    /// <summary>Gives a data plane's connection to the attached agent, waiting a little while it reconnects; else resets it.</summary>
+    private async Task HandOverAsync(int port, Socket socket, CancellationToken cancellationToken)
+    {
+        Task<TunnelSession> attached;
+        lock (_gate)
+        {
+            attached = _attached.Task;
+        }
+
+        try
+        {
+            var session = await attached.WaitAsync(_options.AcceptWait, cancellationToken).ConfigureAwait(false);
+            var peer = socket.RemoteEndPoint?.ToString() ?? "";
+            if (!session.Multiplexer.Open(socket, new Open { Port = (uint)port, Peer = peer }))
+            {
+                BrokerLog.InboundRefused(_logger, Key, port, "the agent's stream is at its connection limit");
+            }
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            var reason = $"no agent attached within {_options.AcceptWait.TotalSeconds:0.#} s";
+            BrokerLog.InboundRefused(_logger, Key, port, reason);
+            socket.LingerState = new LingerOption(true, 0);
+            socket.Dispose();
+        }
+    }
+}
