@@ -129,6 +129,9 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 await candidate.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, ports, LocalWorkloadRegistration.HashOf(secret), request.Force, stop).ConfigureAwait(false);
                 registration = candidate;
                 hello = HelloFor(request, ns, secret);
+
+                // The LocalWorkload carries the rest; the broker reads the Services the agent may reach from here.
+                hello.Spec = new XdsControlPlane.Tunnel.Protocol.LocalWorkloadSpec { Expose = { request.Exposed.Select(e => e.Target) } };
             }
 
             var status = new AgentStatus(TimeProvider.System);
