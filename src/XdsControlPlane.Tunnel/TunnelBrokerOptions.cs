@@ -38,6 +38,9 @@ public sealed class TunnelBrokerOptions
     /// <summary>How long a workload's listeners stay after its agent's stream ended without a goodbye, waiting for a reconnect.</summary>
     public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long the stream keeps carrying after the agent's goodbye, while the data planes move to the baseline.</summary>
+    public TimeSpan GoodbyeDrain { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a data-plane connection to a workload port waits for the agent while it is reconnecting.</summary>
     public TimeSpan AcceptWait { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -68,7 +71,7 @@ public sealed class TunnelBrokerOptions
             yield return $"The listen port range {FirstListenPort}+{ListenPortCount} must lie within 1-65535 (at most 10000 ports; 0 ports picks free ones).";
         }
 
-        foreach (var (name, value) in new[] { (nameof(PingInterval), PingInterval), (nameof(HeartbeatWriteInterval), HeartbeatWriteInterval), (nameof(SilenceTimeout), SilenceTimeout), (nameof(ReconnectGrace), ReconnectGrace), (nameof(AcceptWait), AcceptWait), (nameof(HelloTimeout), HelloTimeout) })
+        foreach (var (name, value) in new[] { (nameof(PingInterval), PingInterval), (nameof(HeartbeatWriteInterval), HeartbeatWriteInterval), (nameof(SilenceTimeout), SilenceTimeout), (nameof(ReconnectGrace), ReconnectGrace), (nameof(AcceptWait), AcceptWait), (nameof(HelloTimeout), HelloTimeout), (nameof(GoodbyeDrain), GoodbyeDrain) })
         {
             if (value <= TimeSpan.Zero)
             {

@@ -104,7 +104,8 @@ public sealed partial class TunnelBrokerService(
             var heartbeats = HeartbeatAsync(session, activity, running.Token);
             try
             {
-                goodbye = await ReadAsync(requestStream, session, activity, running.Token).ConfigureAwait(false);
+                await ReadAsync(requestStream, session, activity, running.Token).ConfigureAwait(false);
+                goodbye = session.SaidGoodbye;
             }
             finally
             {
@@ -196,8 +197,12 @@ public sealed partial class TunnelBrokerService(
 
     private static string Shorten(string value) => value.Length <= 80 ? value : value[..80] + "…";
 
-    /// <summary>Reads frames until the agent says goodbye (true) or the stream ends (false).</summary>
-    private async Task<bool> ReadAsync(IAsyncStreamReader<Frame> requests, TunnelSession session, StreamActivity activity, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads frames until the stream ends. After the agent's goodbye its routes are withdrawn at once, and the stream
+    /// keeps carrying for <see cref="TunnelBrokerOptions.GoodbyeDrain"/> — while the data planes move to the baseline,
+    /// requests already on their way still reach the laptop instead of failing — then the broker ends it.
+    /// </summary>
+    private async Task ReadAsync(IAsyncStreamReader<Frame> requests, TunnelSession session, StreamActivity activity, CancellationToken cancellationToken)
     {
         var multiplexer = session.Multiplexer;
         try
@@ -217,8 +222,10 @@ public sealed partial class TunnelBrokerService(
                         activity.Pinged(clock.GetUtcNow());
                         multiplexer.SendControl(new Frame { Pong = new Pong { Id = frame.Ping.Id, PingSentUnixNanos = frame.Ping.SentUnixNanos, OpenConnections = (uint)multiplexer.OpenConnections } });
                         break;
-                    case Frame.FrameOneofCase.Goodbye:
-                        return true;
+                    case Frame.FrameOneofCase.Goodbye when !session.SaidGoodbye:
+                        session.SaidGoodbye = true;
+                        _ = DrainAsync(session);
+                        break;
                     case Frame.FrameOneofCase.Hello or Frame.FrameOneofCase.Welcome:
                         throw new RpcException(new Status(StatusCode.InvalidArgument, $"{frame.FrameCase} is only the first frame of a stream"));
                     default:
@@ -234,8 +241,21 @@ public sealed partial class TunnelBrokerService(
         {
             // The agent's connection went away.
         }
+    }
 
-        return false;
+    private async Task DrainAsync(TunnelSession session)
+    {
+        try
+        {
+            await registry.ReleasedAsync(session.Claim, goodbye: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            BrokerLog.ReleaseFailed(logger, session.Claim.Key, e.Message);
+        }
+
+        await Task.Delay(options.GoodbyeDrain, clock, CancellationToken.None).ConfigureAwait(false);
+        session.End("goodbye");
     }
 
     /// <summary>Writes heartbeats while pings arrive; ends a stream that fell silent.</summary>

@@ -106,6 +106,7 @@ internal sealed class TunnelConnection
             TunnelLog.ConnectionClosedByPeer(_mux.Logger, Id, close.Reason, close.Message);
             _reset = true;
             Cancel();
+            _mux.OnPeerFailed(Id, close.Reason, close.Message);
         }
     }
 
@@ -296,7 +297,7 @@ internal sealed class TunnelConnection
                     await socket.SendAsync(chunk.Memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
                     Interlocked.Add(ref _buffered, -chunk.Length);
                     pending += chunk.Length;
-                    if (pending >= grantEvery || _inbound.Reader.Count == 0)
+                    if (pending >= grantEvery || Interlocked.Read(ref _buffered) == 0)
                     {
                         Interlocked.Add(ref _ungranted, -pending);
                         _mux.SendUrgent(new Frame { Window = new Window { ConnectionId = Id, Increment = (uint)pending } });

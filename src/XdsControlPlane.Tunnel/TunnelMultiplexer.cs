@@ -66,6 +66,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// <summary>This side's limits.</summary>
     public TunnelLimits Limits { get; }
 
+    /// <summary>Raised when the peer ends a connection for a reason other than both sides being done (id, reason, message): the agent reports failed dials this way.</summary>
+    public event Action<ulong, CloseReason, string>? ConnectionFailedAtPeer;
+
     /// <summary>Connections open now.</summary>
     public int OpenConnections => _connections.Count;
 
@@ -246,6 +249,8 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     }
 
     internal void SendUrgent(Frame frame) => _control.Writer.TryWrite(frame);
+
+    internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 
     internal void Forget(TunnelConnection connection) => _connections.TryRemove(new KeyValuePair<ulong, TunnelConnection>(connection.Id, connection));
 

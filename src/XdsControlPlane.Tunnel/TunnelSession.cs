@@ -18,6 +18,9 @@ internal sealed class TunnelSession : IDisposable
 
     public DateTimeOffset ConnectedAt { get; }
 
+    /// <summary>Whether the agent said goodbye (its routes are withdrawn, the stream drains).</summary>
+    public bool SaidGoodbye { get; set; }
+
     /// <summary>Why the broker ended the stream, when it did.</summary>
     public string? EndReason { get; private set; }
 

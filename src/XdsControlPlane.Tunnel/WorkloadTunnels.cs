@@ -97,7 +97,7 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         return tunnel;
     }
 
-    /// <summary>The stream of <paramref name="session"/> ended: with a goodbye the tunnel goes now, else after the grace.</summary>
+    /// <summary>The stream of <paramref name="session"/> ended: after a goodbye (the routes are withdrawn already) the tunnel goes now, else after the grace.</summary>
     internal async Task DetachAsync(WorkloadTunnel tunnel, TunnelSession session, bool goodbye)
     {
         bool release;
@@ -115,7 +115,6 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         if (release)
         {
             await tunnel.DisposeAsync().ConfigureAwait(false);
-            await ReleaseAsync(session.Claim, goodbye: true).ConfigureAwait(false);
         }
     }
 

@@ -17,6 +17,7 @@ namespace XdsControlPlane.Server.Tunnel;
 internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, OutboundTargets outbound, string? token) : ILocalWorkloadRegistry
 {
     private readonly ConcurrentDictionary<string, LocalWorkload> _workloads = new(StringComparer.Ordinal);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
     private readonly string? _tokenHash = string.IsNullOrEmpty(token) ? null : WorkloadClaims.SecretHash(token);
 
     /// <summary>Raised when a workload is registered or withdrawn (the manifest source publishes again).</summary>
@@ -46,7 +47,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
         var spec = hello.Spec ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello.spec: a manifests-mode broker registers the workload from the spec the agent sends; it is missing"));
         var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the server has not loaded its manifests yet"));
         var key = $"{hello.Namespace}/{hello.LocalWorkload}";
-        if (!_workloads.ContainsKey(key) && inputs.FindLocalWorkload(hello.Namespace, hello.LocalWorkload) is not null)
+        if (inputs.FindLocalWorkload(hello.Namespace, hello.LocalWorkload) is { } found && !_registered.TryGetValue(found, out _))
         {
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {key} is defined in the manifests; give the agent another --name"));
         }
@@ -61,7 +62,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(placement);
         var now = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
-        _workloads[claim.Key] = new LocalWorkload
+        var workload = new LocalWorkload
         {
             Metadata = new ObjectMeta { Namespace = claim.Namespace, Name = claim.Name },
             Spec = new Model.LocalWorkloadSpec
@@ -85,6 +86,8 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
                 },
             },
         };
+        _registered.AddOrUpdate(workload, claim.Key);
+        _workloads[claim.Key] = workload;
         Changed?.Invoke();
         return Task.CompletedTask;
     }

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsControlPlane.Tunnel;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Testing;
+
+/// <summary>
+/// A minimal local-connect agent for broker tests, on the same multiplexer the real agent uses: connects over gRPC,
+/// sends a Hello, pings, forwards the connections the broker opens to local ports, opens outbound connections, and
+/// leaves with a goodbye or abruptly (as a killed process does).
+/// </summary>
+internal sealed class TunnelTestAgent : IAsyncDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly AsyncDuplexStreamingCall<Frame, Frame> _call;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _running;
+
+    private TunnelTestAgent(GrpcChannel channel, AsyncDuplexStreamingCall<Frame, Frame> call, Welcome welcome, TunnelMultiplexer multiplexer)
+    {
+        _channel = channel;
+        _call = call;
+        Welcome = welcome;
+        Multiplexer = multiplexer;
+        _running = RunAsync(_stop.Token);
+    }
+
+    /// <summary>What the broker answered.</summary>
+    public Welcome Welcome { get; }
+
+    /// <summary>The agent's side of the tunnel.</summary>
+    public TunnelMultiplexer Multiplexer { get; }
+
+    /// <summary>Frames the broker sent that the multiplexer does not handle (Pong, Close of unknown ids are handled; these are the rest).</summary>
+    public List<Frame> Unhandled { get; } = [];
+
+    /// <summary>Completes when the stream ended (with the broker's status, if it failed).</summary>
+    public Task Ended => _running;
+
+    /// <summary>A Hello for <paramref name="ns"/>/<paramref name="name"/> standing in for <paramref name="service"/>.</summary>
+    public static Hello Hello(string ns, string name, string service, IEnumerable<int> ports, string? routingKey = null, string? sandbox = null, string session = "session-1", string secret = "")
+    {
+        var spec = new LocalWorkloadSpec { Service = service, RoutingKey = routingKey ?? "", Sandbox = sandbox ?? "" };
+        spec.Ports.AddRange(ports.Select(p => (uint)p));
+        return new Hello
+        {
+            MinVersion = 1,
+            MaxVersion = 1,
+            AgentVersion = "test",
+            Namespace = ns,
+            LocalWorkload = name,
+            Secret = secret,
+            SessionId = session,
+            InitialWindow = (uint)new TunnelLimits().ReceiveWindow,
+            Spec = spec,
+        };
+    }
+
+    /// <summary>
+    /// Connects to the broker on 127.0.0.1:<paramref name="brokerPort"/> with <paramref name="hello"/>; connections the
+    /// broker opens for workload port P go to 127.0.0.1:<paramref name="localPorts"/>[P]. Throws the broker's
+    /// <see cref="RpcException"/> when it refuses.
+    /// </summary>
+    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}");
+        var call = new TunnelBroker.TunnelBrokerClient(channel).Connect(cancellationToken: CancellationToken.None);
+        try
+        {
+            await call.RequestStream.WriteAsync(new Frame { Hello = hello }, cancellationToken);
+            if (!await call.ResponseStream.MoveNext(cancellationToken) || call.ResponseStream.Current.FrameCase != Frame.FrameOneofCase.Welcome)
+            {
+                throw new InvalidOperationException("the broker did not answer Welcome");
+            }
+
+            var welcome = call.ResponseStream.Current.Welcome;
+            var multiplexer = new TunnelMultiplexer(TunnelSide.Agent, (int)welcome.InitialWindow, limits ?? new TunnelLimits(), (open, token) => DialAsync(localPorts, open, token), NullLogger.Instance);
+            return new TunnelTestAgent(channel, call, welcome, multiplexer);
+        }
+        catch
+        {
+            call.Dispose();
+            channel.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens an outbound connection to <paramref name="service"/>:<paramref name="port"/> through the tunnel, as an app on
+    /// the laptop connecting to an exposed port does; returns the app's end.
+    /// </summary>
+    public async Task<Socket> OpenOutboundAsync(string service, int port, IByteTransform? transform = null)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await app.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+        var accepted = await listener.AcceptSocketAsync();
+        Multiplexer.Open(accepted, new Open { TargetService = service, TargetPort = (uint)port }, transform);
+        return app;
+    }
+
+    /// <summary>Sends a raw frame (tests of what the broker does with bad ones).</summary>
+    public Task SendRawAsync(Frame frame)
+    {
+        Multiplexer.SendControl(frame);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Says goodbye and waits for the broker to end the stream.</summary>
+    public async Task GoodbyeAsync()
+    {
+        Multiplexer.SendControl(new Frame { Goodbye = new Goodbye { Reason = "test" } });
+        await _running.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>Drops the stream without a goodbye, as a killed agent does.</summary>
+    public async Task AbortAsync()
+    {
+        _channel.Dispose();
+        await _stop.CancelAsync();
+        try
+        {
+            await _running.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await AbortAsync();
+        await Multiplexer.DisposeAsync();
+        _call.Dispose();
+        _stop.Dispose();
+    }
+
+    private static async Task<Socket> DialAsync(IReadOnlyDictionary<int, int> localPorts, Open open, CancellationToken cancellationToken)
+    {
+        if (!localPorts.TryGetValue((int)open.Port, out var local))
+        {
+            throw new TunnelDialException(CloseReason.DialFailed, $"no local port for {open.Port}");
+        }
+
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, local), cancellationToken);
+            return socket;
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            throw new TunnelDialException(CloseReason.DialFailed, $"nothing listens on localhost:{local}");
+        }
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var writing = Multiplexer.WriteFramesAsync((frame, token) => _call.RequestStream.WriteAsync(frame, token), ended.Token);
+        var pinging = PingAsync(ended.Token);
+        try
+        {
+            while (await _call.ResponseStream.MoveNext(cancellationToken))
+            {
+                var frame = _call.ResponseStream.Current;
+                if (!Multiplexer.Receive(frame))
+                {
+                    lock (Unhandled)
+                    {
+                        Unhandled.Add(frame);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await ended.CancelAsync();
+            await Multiplexer.DisposeAsync();
+            try
+            {
+                await Task.WhenAll(writing, pinging);
+            }
+            catch (Exception e) when (e is OperationCanceledException or RpcException or InvalidOperationException or IOException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    private async Task PingAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Max(100, Welcome.PingIntervalMs)));
+        ulong id = 0;
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            Multiplexer.SendControl(new Frame { Ping = new Ping { Id = ++id, SentUnixNanos = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 } });
+        }
+    }
+}

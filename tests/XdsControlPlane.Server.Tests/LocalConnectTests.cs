@@ -1,0 +1,373 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Envoy.Config.Endpoint.V3;
+using Grpc.Core;
+using XdsControlPlane.Testing;
+using XdsControlPlane.Tunnel.Protocol;
+using XdsControlPlane.Xds;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>
+/// Local connect in manifests mode, end to end on loopback: the server host with the tunnel broker inside, an agent on
+/// the real multiplexer, a "laptop" gRPC and HTTP service, baseline backends, and a real proxyless gRPC client
+/// (@grpc/grpc-js-xds) routing through what the server translated. Keyed calls reach the laptop, others the baseline;
+/// the endpoint EDS names carries HTTP to the laptop; outbound connections reach in-cluster Services only; bad input is
+/// refused with a clear status and disturbs nothing; a goodbye withdraws the routes at once, a lost agent after the grace.
+/// </summary>
+[Category("XdsClients")]
+[NonParallelizable]
+public sealed class LocalConnectTests
+{
+    private const string Target = "xds:///echo.shop:8080";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+    private readonly HostLog _log = new();
+    private string _directory = "";
+    private ServerHost? _host;
+    private XdsClientHarness? _harness;
+    private TcpListener? _orders;
+    private TcpListener? _web;
+    private int _session;
+
+    private ServerHost Host => _host!;
+
+    private XdsClientHarness Harness => _harness!;
+
+    [OneTimeSetUp]
+    public async Task StartAsync()
+    {
+        _directory = Directory.CreateTempSubdirectory("xdscp-local-").FullName;
+        using var cancel = new CancellationTokenSource(Timeout);
+        _host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            TunnelPort = 0,
+            TunnelListenPortCount = 0,
+            Loopback = true,
+            ManifestsDirectory = _directory,
+            ExtraLogSink = _log,
+            TunnelBroker = broker => broker.ReconnectGrace = Grace,
+            ManifestSource = new ManifestSourceOptions { Directory = _directory, Debounce = TimeSpan.FromMilliseconds(50), MaxDebounce = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromSeconds(5) },
+        });
+        await _host.StartAsync(cancel.Token);
+        _harness = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, _host.XdsPort, "grpc-local", "grpc", "shop", "baseline", "laptop");
+        _orders = HttpBackend("orders");
+        _web = HttpBackend("laptop-web");
+        await File.WriteAllTextAsync(Path.Combine(_directory, "inventory.yaml"), Inventory(Harness.BackendPorts["baseline"], ((IPEndPoint)_orders.LocalEndpoint).Port), cancel.Token);
+        await WaitForAsync(async () => (await CallAsync(1)).GetValueOrDefault("baseline") == 1, "the first snapshot");
+    }
+
+    [OneTimeTearDown]
+    public async Task StopAsync()
+    {
+        _orders?.Dispose();
+        _web?.Dispose();
+        if (_harness is not null)
+        {
+            await _harness.DisposeAsync();
+        }
+
+        if (_host is not null)
+        {
+            using var cancel = new CancellationTokenSource(Timeout);
+            await _host.StopAsync(cancel.Token);
+            await _host.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [SetUp]
+    public void ClearLog() => _log.Clear();
+
+    [TearDown]
+    public void NoUnexpectedWarnings() => _log.AssertNoUnexpectedWarnings();
+
+    [Test]
+    public async Task Connect_KeyedCallsReachTheLaptop_OthersTheBaseline_AndGoodbyeFallsBackAtOnce()
+    {
+        await using var agent = await ConnectLaptopAsync();
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
+            Assert.That(await CallAsync(20), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+            Assert.That(await CallAsync(10, "someone-else"), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 10 }));
+        });
+
+        var left = Stopwatch.StartNew();
+        var leaving = agent.GoodbyeAsync();
+
+        // No call fails meanwhile: the broker withdraws the routes first and carries what is still on its way.
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("baseline") == 1, "keyed calls to fall back after the goodbye");
+        TestContext.Out.WriteLine($"fallback {left.ElapsedMilliseconds} ms after the goodbye");
+        await leaving;
+        Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+    }
+
+    [Test]
+    public async Task BrokerEndpoint_NamedByEds_CarriesHttpToTheLaptop()
+    {
+        await using var agent = await TunnelTestAgent.ConnectAsync(Host.TunnelPort, TunnelTestAgent.Hello("shop", "alice-web", "web", [80], routingKey: "feature-x", session: NextSession()), new Dictionary<int, int> { [80] = ((IPEndPoint)_web!.LocalEndpoint).Port });
+        var endpoint = agent.Welcome.Endpoints.Single();
+        Assert.That((endpoint.Port, endpoint.Protocol, endpoint.Address), Is.EqualTo((80u, "http", "127.0.0.1")));
+
+        // What Envoy would dial: the endpoint in the published EDS resource.
+        await WaitForAsync(() => Task.FromResult(PublishedEndpoint("local|80||alice-web.shop") == (int)endpoint.BrokerPort), "the LocalWorkload's endpoint in EDS");
+        using var http = new HttpClient();
+        var body = await http.GetStringAsync(new Uri($"http://127.0.0.1:{endpoint.BrokerPort}/hello")).WaitAsync(Timeout);
+        Assert.That(body, Is.EqualTo("laptop-web GET /hello"));
+    }
+
+    [Test]
+    public async Task Outbound_ReachesKnownServicesOnly()
+    {
+        await using var agent = await ConnectLaptopAsync();
+        using (var app = await agent.OpenOutboundAsync("orders", 8080))
+        {
+            Assert.That(await ExchangeAsync(app, "GET /orders HTTP/1.1\r\nHost: orders\r\nConnection: close\r\n\r\n"), Does.EndWith("orders GET /orders"));
+        }
+
+        var refused = new TaskCompletionSource<(CloseReason, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        agent.Multiplexer.ConnectionFailedAtPeer += (_, reason, message) => refused.TrySetResult((reason, message));
+        using (var app = await agent.OpenOutboundAsync("kube-dns.kube-system", 53))
+        {
+            var (reason, message) = await refused.Task.WaitAsync(Timeout);
+            Assert.Multiple(() =>
+            {
+                Assert.That(reason, Is.EqualTo(CloseReason.Forbidden));
+                Assert.That(message, Does.Contain("may reach the Services of namespace shop"));
+            });
+            Assert.That(await ReadToEndAsync(app), Is.Empty, "the app's connection is closed");
+        }
+    }
+
+    [Test]
+    public async Task BadHello_IsRefusedWithAClearStatus_AndTheConnectedAgentKeepsWorking()
+    {
+        await using var agent = await ConnectLaptopAsync();
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        _log.Expect("Refused an agent");
+
+        async Task<RpcException> Refused(Hello hello) =>
+            Assert.ThrowsAsync<RpcException>(async () => await TunnelTestAgent.ConnectAsync(Host.TunnelPort, hello, new Dictionary<int, int>()))!;
+
+        var newer = TunnelTestAgent.Hello("shop", "bob", "echo", [8080], routingKey: "bob", session: NextSession());
+        newer.MinVersion = 2;
+        newer.MaxVersion = 3;
+        var cases = new (Hello Hello, StatusCode Code, string Message)[]
+        {
+            (newer, StatusCode.FailedPrecondition, "the agent speaks tunnel protocol versions 2-3, this broker 1-1"),
+            (TunnelTestAgent.Hello("shop", "bob", "nope", [8080], routingKey: "bob", session: NextSession()), StatusCode.NotFound, "Service shop/nope not found (Services in shop: echo, orders, web)"),
+            (TunnelTestAgent.Hello("shop", "bob", "echo", [9999], routingKey: "bob", session: NextSession()), StatusCode.FailedPrecondition, "Service shop/echo has no port 9999 (ports: 8080/grpc)"),
+            (TunnelTestAgent.Hello("shop", "Bob!", "echo", [8080], routingKey: "bob", session: NextSession()), StatusCode.InvalidArgument, "Hello.local_workload: 'Bob!' is not a LocalWorkload name"),
+            (TunnelTestAgent.Hello("shop", "alice", "echo", [8080], routingKey: "feature-x", session: NextSession()), StatusCode.AlreadyExists, "LocalWorkload shop/alice is connected from another agent"),
+        };
+        foreach (var (hello, code, message) in cases)
+        {
+            var e = await Refused(hello);
+            Assert.Multiple(() =>
+            {
+                Assert.That(e.StatusCode, Is.EqualTo(code), message);
+                Assert.That(e.Status.Detail, Does.StartWith(message));
+            });
+        }
+
+        Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }), "the connected agent is undisturbed");
+    }
+
+    [Test]
+    public async Task FrameForAnUnknownConnection_IsRefused_AndTheTunnelKeepsCarrying()
+    {
+        await using var agent = await ConnectLaptopAsync();
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        _log.Expect("which was never opened");
+        await agent.SendRawAsync(new Frame { Data = new Data { ConnectionId = 999_999, Payload = Google.Protobuf.ByteString.CopyFromUtf8("junk") } });
+        await agent.SendRawAsync(new Frame { Window = new Window { ConnectionId = 999_998, Increment = 5 } });
+        await WaitForAsync(() => Task.FromResult(_log.Contains("frame for tunnel connection 999999, which was never opened")), "the broker to refuse the frame");
+        Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
+    }
+
+    [Test]
+    public async Task DroppedStream_TheAgentReconnects_SamePortsAndKeyedTrafficFlowsAgain()
+    {
+        var agent = await ConnectLaptopAsync();
+        var port = agent.Welcome.Endpoints.Single().BrokerPort;
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await agent.DisposeAsync();
+
+        var reconnected = Stopwatch.StartNew();
+        await using var again = await ConnectLaptopAsync();
+        Assert.That(again.Welcome.Endpoints.Single().BrokerPort, Is.EqualTo(port), "the same broker port: EDS does not change");
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop again");
+        TestContext.Out.WriteLine($"keyed traffic again {reconnected.ElapsedMilliseconds} ms after the reconnect");
+        Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
+    }
+
+    [Test]
+    public async Task LostAgent_RoutesFallBackAfterTheGrace()
+    {
+        var agent = await ConnectLaptopAsync();
+        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        var lost = Stopwatch.StartNew();
+        await agent.DisposeAsync();
+
+        // Until the grace is over the laptop may come back: calls to it fail meanwhile, as calls to a stopped pod do.
+        await WaitForAsync(async () => (await Harness.CallAsync(Target, 1, new Dictionary<string, string> { ["x-routing-key"] = "feature-x" })).Backends.GetValueOrDefault("baseline") == 1, "keyed calls to fall back");
+        TestContext.Out.WriteLine($"fallback {lost.ElapsedMilliseconds} ms after the agent was lost (grace {Grace.TotalMilliseconds} ms)");
+        Assert.Multiple(async () =>
+        {
+            Assert.That(lost.Elapsed, Is.GreaterThanOrEqualTo(Grace - TimeSpan.FromMilliseconds(200)), "not before the grace: a reconnect would have kept the routes");
+            Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+        });
+    }
+
+    /// <summary>The laptop's agent; every test's is the same agent session, so it takes over a stream an earlier test dropped.</summary>
+    private Task<TunnelTestAgent> ConnectLaptopAsync(string session = "laptop") =>
+        TunnelTestAgent.ConnectAsync(Host.TunnelPort, TunnelTestAgent.Hello("shop", "alice", "echo", [8080], routingKey: "feature-x", session: session), new Dictionary<int, int> { [8080] = Harness.BackendPorts["laptop"] });
+
+    private string NextSession() => $"session-{Interlocked.Increment(ref _session).ToString(CultureInfo.InvariantCulture)}";
+
+    private int? PublishedEndpoint(string cluster)
+    {
+        var snapshot = Host.Snapshots.GetSnapshot("grpc")?.Snapshot;
+        var resource = snapshot?.Resources(TypeUrls.ClusterLoadAssignment).GetValueOrDefault(cluster);
+        return resource?.Message is ClusterLoadAssignment assignment && assignment.Endpoints.SelectMany(l => l.LbEndpoints).FirstOrDefault() is { } endpoint
+            ? (int)endpoint.Endpoint.Address.SocketAddress.PortValue
+            : null;
+    }
+
+    private async Task<Dictionary<string, int>> CallAsync(int count, string? key = null)
+    {
+        var (backends, errors) = await Harness.CallAsync(Target, count, key is null ? null : new Dictionary<string, string> { ["x-routing-key"] = key });
+        Assert.That(errors, Is.Empty, $"calls failed: {string.Join("; ", errors)}");
+        return backends;
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (deadline.Elapsed > TimeSpan.FromSeconds(20))
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A tiny HTTP/1.1 server answering "NAME METHOD PATH" to every request, then closing.</summary>
+    private static TcpListener HttpBackend(string name)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket socket;
+                try
+                {
+                    socket = await listener.AcceptSocketAsync();
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
+                {
+                    return;
+                }
+
+                _ = Task.Run(async () =>
+                {
+                    using (socket)
+                    {
+                        var head = new StringBuilder();
+                        var buffer = new byte[4096];
+                        while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                        {
+                            var read = await socket.ReceiveAsync(buffer);
+                            if (read == 0)
+                            {
+                                return;
+                            }
+
+                            head.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                        }
+
+                        var line = head.ToString().Split("\r\n")[0].Split(' ');
+                        var body = $"{name} {line[0]} {line[1]}";
+                        await socket.SendAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+                        socket.Shutdown(SocketShutdown.Send);
+                    }
+                });
+            }
+        });
+        return listener;
+    }
+
+    private static async Task<string> ExchangeAsync(Socket app, string request)
+    {
+        await app.SendAsync(Encoding.ASCII.GetBytes(request));
+        return await ReadToEndAsync(app);
+    }
+
+    private static async Task<string> ReadToEndAsync(Socket socket)
+    {
+        var received = new StringBuilder();
+        var buffer = new byte[4096];
+        using var cancel = new CancellationTokenSource(Timeout);
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancel.Token)) > 0)
+            {
+                received.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset: what was received is what there is.
+        }
+
+        return received.ToString();
+    }
+
+    private static string Inventory(int baselinePort, int ordersPort) => $$$"""
+        apiVersion: v1
+        kind: Service
+        metadata: {name: echo, namespace: shop}
+        spec:
+          ports: [{name: grpc, port: 8080}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: echo-1, namespace: shop, labels: {kubernetes.io/service-name: echo}}
+        addressType: IPv4
+        ports: [{name: grpc, port: {{{baselinePort}}}}]
+        endpoints: [{addresses: [127.0.0.1], zone: zone-a}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: orders, namespace: shop}
+        spec:
+          ports: [{name: http, port: 8080}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: orders-1, namespace: shop, labels: {kubernetes.io/service-name: orders}}
+        addressType: IPv4
+        ports: [{name: http, port: {{{ordersPort}}}}]
+        endpoints: [{addresses: [127.0.0.1]}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: web, namespace: shop}
+        spec:
+          ports: [{name: http, port: 80}]
+        """;
+}
