@@ -73,6 +73,15 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 exposed.Add(ExposedListener.Listen(expose));
             }
 
+            // Without --server the broker is in the cluster: check what the LocalWorkload will name before reaching it.
+            IReadOnlyList<XdsControlPlane.Model.LocalPort>? checkedPorts = null;
+            if (request.Server is null)
+            {
+                kube = cluster();
+                checkedPorts = await new LocalWorkloadRegistration(kube.Value.Client, kube.Value.Namespace, request.Name)
+                    .PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, stop).ConfigureAwait(false);
+            }
+
             string address;
             if (request.Server is { } server)
             {
@@ -80,8 +89,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             }
             else
             {
-                kube = cluster();
-                forward = await BrokerPortForward.StartAsync(kube.Value.Client, request.ControlPlaneNamespace, LocalConnectRequest.DefaultBrokerPort, reporter, stop).ConfigureAwait(false);
+                forward = await BrokerPortForward.StartAsync(kube!.Value.Client, request.ControlPlaneNamespace, LocalConnectRequest.DefaultBrokerPort, reporter, stop).ConfigureAwait(false);
                 address = forward.Address;
             }
 
@@ -125,7 +133,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 ns = kube.Value.Namespace;
                 secret = Base64Url(RandomNumberGenerator.GetBytes(32));
                 var candidate = new LocalWorkloadRegistration(kube.Value.Client, ns, request.Name);
-                var ports = await candidate.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, stop).ConfigureAwait(false);
+                var ports = checkedPorts ?? await candidate.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, stop).ConfigureAwait(false);
                 await candidate.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, ports, LocalWorkloadRegistration.HashOf(secret), request.Force, stop).ConfigureAwait(false);
                 registration = candidate;
                 hello = HelloFor(request, ns, secret);
