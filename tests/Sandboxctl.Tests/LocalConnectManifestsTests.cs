@@ -84,42 +84,25 @@ public sealed class LocalConnectManifestsTests
         await AssertRefusedAsync(brokerPort);
     }
 
-    [Test]
-    public async Task Connect_UnknownService_ExitsOneNamingIt()
+    [TestCase("nope", 8080, null, "nope", TestName = "Connect_UnknownService_ExitsOneNamingIt")]
+    [TestCase("cart", 7777, null, "7777", TestName = "Connect_UnknownServicePort_ExitsOneNamingIt")]
+    [TestCase("cart", 8080, "s3cret", "needs a token", TestName = "Connect_TokenRequiredButMissing_ExitsOneAskingForIt")]
+    public async Task Connect_Refused_ExitsOneWithAClearError(string service, int remotePort, string? token, string message)
     {
         using var laptop = new TcpListener(System.Net.IPAddress.Loopback, 0);
         laptop.Start();
-        var host = await StartHostAsync(1);
+        var host = await StartHostAsync(1, token);
         _log.Expect("refused");
 
         var (code, _, stderr) = await LocalAgentProcess.RunAsync(
-            _state, "local", "connect", "--routing-key", "feature-x", "--service", "nope", "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:8080",
+            _state, "local", "connect", "--routing-key", "feature-x", "--service", service, "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:{remotePort}",
             "--server", $"127.0.0.1:{host.TunnelPort}", "-n", "shop");
 
         Assert.Multiple(() =>
         {
             Assert.That(code, Is.EqualTo(ExitCodes.UserError), stderr);
-            Assert.That(stderr, Does.Contain("error: ").And.Contain("nope"));
+            Assert.That(stderr, Does.Contain("error: ").And.Contain(message));
             Assert.That(stderr, Does.Contain("hint: "));
-        });
-    }
-
-    [Test]
-    public async Task Connect_UnknownServicePort_ExitsOneNamingIt()
-    {
-        using var laptop = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        laptop.Start();
-        var host = await StartHostAsync(1);
-        _log.Expect("refused");
-
-        var (code, _, stderr) = await LocalAgentProcess.RunAsync(
-            _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:7777",
-            "--server", $"127.0.0.1:{host.TunnelPort}", "-n", "shop");
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(code, Is.EqualTo(ExitCodes.UserError), stderr);
-            Assert.That(stderr, Does.Contain("7777"));
         });
     }
 
@@ -138,24 +121,6 @@ public sealed class LocalConnectManifestsTests
         {
             Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError), stderr);
             Assert.That(stderr, Does.Contain($"cannot reach the tunnel broker at 127.0.0.1:{nobody}"));
-        });
-    }
-
-    [Test]
-    public async Task Connect_TokenRequiredButMissing_ExitsOneAskingForIt()
-    {
-        using var laptop = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        laptop.Start();
-        var host = await StartHostAsync(1, token: "s3cret");
-
-        var (code, _, stderr) = await LocalAgentProcess.RunAsync(
-            _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:8080",
-            "--server", $"127.0.0.1:{host.TunnelPort}", "-n", "shop");
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(code, Is.EqualTo(ExitCodes.UserError), stderr);
-            Assert.That(stderr, Does.Contain("needs a token").And.Contain("--token"));
         });
     }
 

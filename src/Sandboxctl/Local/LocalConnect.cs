@@ -28,10 +28,21 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(cluster);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var stopped = 0;
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
+            // The handler runs on a thread of its own and may come after the agent finished and let go of its token.
             context.Cancel = true;
-            stopping.Cancel();
+            if (Interlocked.Exchange(ref stopped, 1) == 0)
+            {
+                try
+                {
+                    stopping.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
         });
         var stop = stopping.Token;
         var reporter = new AgentReporter(cli, style, TimeProvider.System);
