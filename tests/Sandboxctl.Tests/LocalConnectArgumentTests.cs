@@ -48,6 +48,27 @@ public sealed class LocalConnectArgumentTests
         });
     }
 
+    [Test]
+    public async Task Connect_ExposePortBusy_ExitOneNamingTheHolderAndAFreePort()
+    {
+        using var laptop = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        laptop.Start();
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var local = ((System.Net.IPEndPoint)laptop.LocalEndpoint).Port;
+        var busy = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+
+        var (code, _, stderr) = await CliHarness.RunInProcessAsync(
+            "local", "connect", "--sandbox", "s", "--service", "cart", "--port", $"{local}:8080", "--expose", $"orders:8080={busy}", "--server", "127.0.0.1:1");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain($"local port {busy} (--expose orders:8080={busy}) is in use by "));
+            Assert.That(stderr, Does.Match(@"hint: Port \d+ is free: use --expose orders:8080=\d+\."));
+        });
+    }
+
     [TestCase("cart", "alice", "cart-alice")]
     [TestCase("cart", "Alice.Smith", "cart-alice-smith")]
     [TestCase("cart", "DOMAIN\\bob__x", "cart-domain-bob-x")]
