@@ -42,7 +42,7 @@ public static class RoutingConditions
                 : unresolved.Length > 0 ? False("ResolvedRefs", "RefNotFound", unresolved)
                 : True("ResolvedRefs", "ResolvedRefs", "Every referenced object exists and allows the reference."),
             !inForce ? new Condition { Type = "Programmed", Status = "False", Reason = "NotAccepted", Message = "This generation is not in force; see Accepted and ResolvedRefs." }
-                : obj is LocalWorkload { IsRoutable: false } workload ? new Condition { Type = "Programmed", Status = "False", Reason = workload.Status!.Phase, Message = $"Routes withdrawn while the LocalWorkload is {workload.Status.Phase}; requests reach the baseline." }
+                : obj is LocalWorkload { IsRoutable: false } workload ? NotRoutable(workload)
                 : acked ? True("Programmed", "Programmed", "The connected data planes have ACKed a snapshot with this generation.")
                 : new Condition { Type = "Programmed", Status = "False", Reason = "Pending", Message = "Waiting for the connected data planes to ACK the snapshot with this generation." },
         ];
@@ -54,6 +54,10 @@ public static class RoutingConditions
         })]);
 
         static Condition True(string type, string reason, string message) => new() { Type = type, Status = "True", Reason = reason, Message = message };
+
+        static Condition NotRoutable(LocalWorkload workload) => workload.Status?.Phase is { Length: > 0 } phase and not ("Pending" or "Connected")
+            ? new Condition { Type = "Programmed", Status = "False", Reason = phase, Message = $"Routes withdrawn while the LocalWorkload is {phase}; requests reach the baseline." }
+            : new Condition { Type = "Programmed", Status = "False", Reason = "NotConnected", Message = "No agent's tunnel leads to the laptop yet (sandboxctl local connect); requests reach the baseline." };
 
         static Condition False(string type, string reason, IEnumerable<ManifestProblem> problems) => new()
         {

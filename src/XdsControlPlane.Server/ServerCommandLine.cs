@@ -155,7 +155,7 @@ public static partial class ServerCommandLine
                 result.AddError($"--tunnel-port must differ from --xds-port and --admin-port, got {tunnel.ToString(CultureInfo.InvariantCulture)}.");
             }
 
-            if (ListenPortRange(result.GetValue(tunnelListenPorts)) is null)
+            if (result.GetValue(tunnelListenPorts) is { Length: > 0 } range && ListenPortRange(range) is null)
             {
                 result.AddError($"--tunnel-listen-ports must be FIRST-LAST within 1-65535 (at most 10000 ports) or 0, got '{result.GetValue(tunnelListenPorts)}'.");
             }

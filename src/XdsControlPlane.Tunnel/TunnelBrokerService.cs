@@ -23,6 +23,8 @@ public sealed partial class TunnelBrokerService(
     TimeProvider clock,
     ILogger<TunnelBrokerService> logger) : TunnelBroker.TunnelBrokerBase
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     private static readonly string BrokerVersion = typeof(TunnelBrokerService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
     /// <inheritdoc />
@@ -99,7 +101,13 @@ public sealed partial class TunnelBrokerService(
             BrokerLog.AgentConnected(logger, claim.Key, hello.AgentVersion, version, ports);
 
             using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Ended);
-            var writing = multiplexer.WriteFramesAsync((frame, token) => responseStream.WriteAsync(frame, token), running.Token);
+            var writing = multiplexer.WriteFramesAsync(
+                (frame, more, token) =>
+                {
+                    responseStream.WriteOptions = more ? BufferedWrite : null;
+                    return responseStream.WriteAsync(frame, token);
+                },
+                running.Token);
             var activity = new StreamActivity(clock.GetUtcNow());
             var heartbeats = HeartbeatAsync(session, activity, running.Token);
             try

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -212,38 +211,37 @@ internal sealed class TunnelConnection
     private async Task ReadFromSocketAsync(Socket socket)
     {
         var cancellationToken = _stop.Token;
+        var filled = false;
         try
         {
             while (true)
             {
                 var credit = await CreditAsync(cancellationToken).ConfigureAwait(false);
 
-                // Wait for data without holding a buffer: an idle connection costs no buffer memory.
-                await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                var size = (int)Math.Min(_mux.Limits.MaxData, credit);
-                var buffer = ArrayPool<byte>.Shared.Rent(size);
-                ReadOnlyMemory<byte> payload;
-                try
+                // Wait for data without holding a buffer, so an idle connection costs no buffer memory — unless the
+                // last read filled its buffer: then more is most likely waiting already.
+                if (!filled)
                 {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        if (_outbound is not null)
-                        {
-                            await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
-                        }
+                    await socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
 
-                        await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
-                        return;
+                // A buffer as large as what is ready (within the window and the frame size), read into and sent as it is.
+                var size = (int)Math.Min(Math.Min(_mux.Limits.MaxData, credit), Math.Max(socket.Available, filled ? _mux.Limits.MaxData : 1024));
+                var buffer = new byte[size];
+                var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    if (_outbound is not null)
+                    {
+                        await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
                     }
 
-                    payload = buffer.AsSpan(0, read).ToArray();
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
+                    return;
                 }
 
+                filled = read == size && size == _mux.Limits.MaxData;
+                var payload = buffer.AsMemory(0, read);
                 await SendAsync(_outbound is null ? payload : _outbound.Transform(payload), cancellationToken).ConfigureAwait(false);
             }
         }

@@ -14,7 +14,7 @@ public sealed record TunnelLimits
     public int ReceiveWindow { get; init; } = 256 * 1024;
 
     /// <summary>The largest payload of one Data frame this side sends.</summary>
-    public int MaxData { get; init; } = 32 * 1024;
+    public int MaxData { get; init; } = 64 * 1024;
 
     /// <summary>How many connections may be open on the stream at once.</summary>
     public int MaxConnections { get; init; } = 1024;

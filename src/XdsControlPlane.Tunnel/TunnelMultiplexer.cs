@@ -17,7 +17,7 @@ public enum TunnelSide
 
 /// <summary>
 /// Many TCP connections over one tunnel stream, for either side. Frames the caller reads from the stream go to
-/// <see cref="Receive"/>; frames to send come out of <see cref="WriteFramesAsync"/>, one writer for the stream.
+/// <see cref="Receive"/>; frames to send come out of <see cref="WriteFramesAsync(Func{Frame, bool, CancellationToken, Task}, CancellationToken)"/>, one writer for the stream.
 /// Each connection has a send window (bytes the peer still accepts) and a receive window: a connection reads from
 /// its socket only while the peer has granted room, and grants room back only after writing to its own socket, so
 /// a reader that stalls holds up its own connection and nothing else, and what is buffered stays bounded.
@@ -172,7 +172,18 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// Writes every frame to send through <paramref name="write"/> (the stream's single writer) until the multiplexer is
     /// disposed or <paramref name="cancellationToken"/> fires. Control frames (Open, Window, resets, pings) go ahead of queued data.
     /// </summary>
-    public async Task WriteFramesAsync(Func<Frame, CancellationToken, Task> write, CancellationToken cancellationToken)
+    public Task WriteFramesAsync(Func<Frame, CancellationToken, Task> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        return WriteFramesAsync((frame, _, token) => write(frame, token), cancellationToken);
+    }
+
+    /// <summary>
+    /// As <see cref="WriteFramesAsync(Func{Frame, CancellationToken, Task}, CancellationToken)"/>, telling
+    /// <paramref name="write"/> whether more frames follow at once: the writer should then buffer instead of flushing
+    /// (gRPC's <c>WriteFlags.BufferHint</c>), so a burst of frames costs one flush.
+    /// </summary>
+    public async Task WriteFramesAsync(Func<Frame, bool, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
         Task<bool>? controlReady = null;
@@ -181,9 +192,20 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         var orderedOpen = true;
         while (controlOpen || orderedOpen)
         {
-            while (_control.Reader.TryRead(out var frame) || _ordered.Reader.TryRead(out frame))
+            if (_control.Reader.TryRead(out var frame) || _ordered.Reader.TryRead(out frame))
             {
-                await write(frame, cancellationToken).ConfigureAwait(false);
+                // Hold each frame until the next is known, so the writer knows whether more follow.
+                while (true)
+                {
+                    var more = _control.Reader.TryRead(out var next) || _ordered.Reader.TryRead(out next);
+                    await write(frame, more, cancellationToken).ConfigureAwait(false);
+                    if (!more)
+                    {
+                        break;
+                    }
+
+                    frame = next!;
+                }
             }
 
             if (controlOpen)

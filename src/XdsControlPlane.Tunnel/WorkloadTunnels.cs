@@ -44,6 +44,30 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         }
     }
 
+    /// <summary>Bytes the attached streams received and have not yet written to data-plane sockets (bounded by their connections' windows).</summary>
+    public long BufferedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tunnels.Values.Select(t => t.Session?.Multiplexer.BufferedBytes ?? 0).Sum();
+            }
+        }
+    }
+
+    /// <summary>Connections open on the attached streams.</summary>
+    public int OpenConnections
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tunnels.Values.Sum(t => t.Session?.Multiplexer.OpenConnections ?? 0);
+            }
+        }
+    }
+
     /// <summary>Workloads served (attached or within their grace).</summary>
     public int Count
     {

@@ -567,15 +567,10 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>An RFC 7386 merge of <paramref name="patch"/> into the status, as the API server does it: objects merge field by field, null removes a field, arrays are replaced.</summary>
     private void MergeStatus(string path, JsonObject obj, JsonObject patch)
     {
-        var status = obj["status"] as JsonObject ?? new JsonObject();
-        foreach (var (field, value) in patch)
-        {
-            status[field] = value?.DeepClone();
-        }
-
-        obj["status"] = status;
+        obj["status"] = MergePatch(obj["status"]?.DeepClone(), patch.DeepClone()) ?? new JsonObject();
         obj["metadata"]!["resourceVersion"] = (++_version).ToString(CultureInfo.InvariantCulture);
         Record(path, "MODIFIED", obj);
     }

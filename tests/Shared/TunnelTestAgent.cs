@@ -164,7 +164,13 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     {
         await Task.Yield();
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writing = Multiplexer.WriteFramesAsync((frame, token) => _call.RequestStream.WriteAsync(frame, token), ended.Token);
+        var writing = Multiplexer.WriteFramesAsync(
+            (frame, more, token) =>
+            {
+                _call.RequestStream.WriteOptions = more ? new WriteOptions(WriteFlags.BufferHint) : null;
+                return _call.RequestStream.WriteAsync(frame, token);
+            },
+            ended.Token);
         var pinging = PingAsync(ended.Token);
         try
         {

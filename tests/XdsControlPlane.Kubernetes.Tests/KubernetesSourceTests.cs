@@ -375,6 +375,15 @@ public sealed class KubernetesSourceTests
         Assert.That(programmed[2].Reason, Is.EqualTo("Programmed"));
     }
 
+    /// <summary>A tunnel status as the broker writes it: where the laptop is reached, and the last heartbeat.</summary>
+    private static JsonObject Tunnel(string lastHeartbeat) => new()
+    {
+        ["replica"] = "replica-a",
+        ["address"] = "10.0.0.9",
+        ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080, ["brokerPort"] = 18100 }),
+        ["lastHeartbeat"] = lastHeartbeat,
+    };
+
     [Test]
     public async Task LocalWorkload_PhaseFollowsHeartbeats_AndRoutesAreWithdrawnWhileDisconnected()
     {
@@ -385,7 +394,7 @@ public sealed class KubernetesSourceTests
             ["kind"] = "LocalWorkload",
             ["metadata"] = new JsonObject { ["name"] = "alice", ["namespace"] = "shop" },
             ["spec"] = new JsonObject { ["routingKey"] = "alice", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
-            ["status"] = new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Ago(45) } },
+            ["status"] = new JsonObject { ["tunnel"] = Tunnel(Ago(45)) },
         });
 
         await Eventually.WaitAsync(() => Phase() == "Disconnected" && Volatile.Read(ref _published)!.LocalWorkloads.SingleOrDefault()?.IsRoutable == false, "Disconnected after 30 s without a heartbeat");
@@ -570,7 +579,7 @@ public sealed class KubernetesSourceTests
             ["kind"] = "LocalWorkload",
             ["metadata"] = new JsonObject { ["name"] = "bob", ["namespace"] = "shop" },
             ["spec"] = new JsonObject { ["routingKey"] = "bob", ["service"] = "cart", ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }) },
-            ["status"] = new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = Now() } },
+            ["status"] = new JsonObject { ["tunnel"] = Tunnel(Now()) },
         });
         await ConditionsAsync(FakeApiServer.LocalWorkloads, "bob", c => c.Count == 3 && c[2] is { Status: "True", Reason: "Programmed" });
         await Eventually.WaitAsync(() => (string?)_api.Get(FakeApiServer.LocalWorkloads, "shop", "bob")?["status"]?["phase"] == "Connected", "the phase Connected");

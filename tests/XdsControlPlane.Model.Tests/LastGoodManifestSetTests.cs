@@ -185,7 +185,7 @@ public sealed class LastGoodManifestSetTests
             kind: LocalWorkload
             metadata: {name: alice, namespace: shop}
             spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
-            status: {phase: {{{phase}}}, tunnel: {lastHeartbeat: "{{{heartbeat}}}"}}
+            status: {phase: {{{phase}}}, tunnel: {lastHeartbeat: "{{{heartbeat}}}", address: 10.0.0.9, ports: [{port: 8080, brokerPort: 18100}]}}
             """;
     }
 

@@ -18,7 +18,7 @@ public sealed class RoutingFieldsTests
         kind: LocalWorkload
         metadata: {name: alice, namespace: shop}
         spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
-        status: {phase: Connected, tunnel: {lastHeartbeat: "2026-12-01T10:00:00Z"}}
+        status: {phase: Connected, tunnel: {lastHeartbeat: "2026-12-01T10:00:00Z", replica: a, address: 10.0.0.9, ports: [{port: 8080, brokerPort: 18100}]}}
         """);
 
     private static readonly Sandbox Box = (Sandbox)Read("""
@@ -57,9 +57,22 @@ public sealed class RoutingFieldsTests
     [TestCase("Failed", "2026-12-01T10:00:00Z", false)]
     public void Equal_LocalWorkloadStatus_OnlyWhetherItIsRoutableCounts(string phase, string heartbeat, bool same)
     {
-        var next = Workload with { Status = Workload.Status! with { Phase = phase, Tunnel = new TunnelStatus { LastHeartbeat = heartbeat } } };
+        var next = Workload with { Status = Workload.Status! with { Phase = phase, Tunnel = Workload.Status.Tunnel! with { LastHeartbeat = heartbeat } } };
 
         Assert.That(RoutingFields.Equal(Workload, next), Is.EqualTo(same));
+    }
+
+    [Test]
+    public void Equal_LocalWorkloadTunnel_WhereItLeadsCounts()
+    {
+        var tunnel = Workload.Status!.Tunnel!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(RoutingFields.Equal(Workload, Workload with { Status = Workload.Status with { Tunnel = tunnel with { Address = "10.0.0.10" } } }), Is.False, "another replica holds it");
+            Assert.That(RoutingFields.Equal(Workload, Workload with { Status = Workload.Status with { Tunnel = tunnel with { Ports = [new TunnelPort { Port = 8080, BrokerPort = 18101 }] } } }), Is.False, "another broker port");
+            Assert.That(RoutingFields.Equal(Workload, Workload with { Status = Workload.Status with { Tunnel = tunnel with { Address = null } } }), Is.False, "the tunnel withdrawn");
+            Assert.That(RoutingFields.Equal(Workload, Workload with { Status = Workload.Status with { Tunnel = tunnel with { ConnectedAt = "2026-12-01T11:00:00Z" } } }), Is.True, "when it connected is not routing");
+        });
     }
 
     [Test]

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Envoy.Config.Endpoint.V3;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Tunnel.Protocol;
 using XdsControlPlane.Xds;
@@ -163,7 +164,7 @@ public sealed class LocalConnectTests
         var cases = new (Hello Hello, StatusCode Code, string Message)[]
         {
             (newer, StatusCode.FailedPrecondition, "the agent speaks tunnel protocol versions 2-3, this broker 1-1"),
-            (TunnelTestAgent.Hello("shop", "bob", "nope", [8080], routingKey: "bob", session: NextSession()), StatusCode.NotFound, "Service shop/nope not found (Services in shop: echo, orders, web)"),
+            (TunnelTestAgent.Hello("shop", "bob", "nope", [8080], routingKey: "bob", session: NextSession()), StatusCode.NotFound, "Service shop/nope not found (Services in shop: bulk, echo, orders, web)"),
             (TunnelTestAgent.Hello("shop", "bob", "echo", [9999], routingKey: "bob", session: NextSession()), StatusCode.FailedPrecondition, "Service shop/echo has no port 9999 (ports: 8080/grpc)"),
             (TunnelTestAgent.Hello("shop", "Bob!", "echo", [8080], routingKey: "bob", session: NextSession()), StatusCode.InvalidArgument, "Hello.local_workload: 'Bob!' is not a LocalWorkload name"),
             (TunnelTestAgent.Hello("shop", "alice", "echo", [8080], routingKey: "feature-x", session: NextSession()), StatusCode.AlreadyExists, "LocalWorkload shop/alice is connected from another agent"),
@@ -224,6 +225,76 @@ public sealed class LocalConnectTests
         {
             Assert.That(lost.Elapsed, Is.GreaterThanOrEqualTo(Grace - TimeSpan.FromMilliseconds(200)), "not before the grace: a reconnect would have kept the routes");
             Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
+        });
+    }
+
+    [Test]
+    public async Task FlowControl_AStalledLocalReader_HoldsUpOnlyItsConnection_AndMemoryStaysBounded()
+    {
+        const long Total = 1L << 30;
+        using var laptop = new TcpListener(IPAddress.Loopback, 0);
+        laptop.Start();
+        var stalled = 0;
+        var received = 0L;
+        var serving = ServeLaptopAsync(laptop, value => Volatile.Write(ref received, value), value => Volatile.Write(ref stalled, value));
+        await using var agent = await TunnelTestAgent.ConnectAsync(Host.TunnelPort, TunnelTestAgent.Hello("shop", "alice-bulk", "bulk", [9000], routingKey: "feature-x", session: NextSession()), new Dictionary<int, int> { [9000] = ((IPEndPoint)laptop.LocalEndpoint).Port });
+        var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
+        var tunnels = Host.Services.GetRequiredService<XdsControlPlane.Tunnel.WorkloadTunnels>();
+
+        using var bulk = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var echo = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await bulk.ConnectAsync(broker);
+        await bulk.SendAsync("B"u8.ToArray());
+        await echo.ConnectAsync(broker);
+        await echo.SendAsync("E"u8.ToArray());
+
+        long peakBuffered = 0, peakHeap = 0;
+        var sending = Task.Run(async () =>
+        {
+            var chunk = new byte[64 * 1024];
+            for (long sent = 0; sent < Total; sent += chunk.Length)
+            {
+                Pattern(chunk, sent);
+                await bulk.SendAsync(chunk);
+            }
+
+            bulk.Shutdown(SocketShutdown.Send);
+        });
+
+        // Request/response on the other connection all along, through the stalls.
+        var roundTrips = new List<double>();
+        var duringStalls = 0;
+        var request = new byte[1024];
+        var response = new byte[1024];
+        while (!sending.IsCompleted || Volatile.Read(ref received) < Total)
+        {
+            var clock = Stopwatch.StartNew();
+            await echo.SendAsync(request);
+            for (var got = 0; got < response.Length;)
+            {
+                var read = await echo.ReceiveAsync(response.AsMemory(got)).AsTask().WaitAsync(Timeout);
+                Assert.That(read, Is.GreaterThan(0), "the echo connection ended");
+                got += read;
+            }
+
+            roundTrips.Add(clock.Elapsed.TotalMilliseconds);
+            duringStalls += Volatile.Read(ref stalled);
+            peakBuffered = Math.Max(peakBuffered, tunnels.BufferedBytes + agent.Multiplexer.BufferedBytes);
+            peakHeap = Math.Max(peakHeap, GC.GetGCMemoryInfo().HeapSizeBytes);
+            await Task.Delay(20);
+        }
+
+        await sending.WaitAsync(Timeout);
+        await serving.WaitAsync(Timeout);
+        roundTrips.Sort();
+        TestContext.Out.WriteLine($"1 GiB through a reader stalled 3 x 2 s: {roundTrips.Count} echo round trips ({duringStalls} during stalls), p50 {roundTrips[roundTrips.Count / 2]:F2} ms, max {roundTrips[^1]:F1} ms; peak buffered in the tunnel {peakBuffered / 1024} KiB; peak managed heap {peakHeap / (1024 * 1024)} MiB; process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MiB");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Volatile.Read(ref received), Is.EqualTo(Total), "every byte arrived, in order");
+            Assert.That(duringStalls, Is.GreaterThan(0), "the echo connection answered while the bulk reader was stalled");
+
+            // Two connections' receive windows on each side, plus the frames queued for the stream.
+            Assert.That(peakBuffered, Is.LessThanOrEqualTo((4L * 256 * 1024) + (2L * 64 * 64 * 1024)));
         });
     }
 
@@ -310,6 +381,79 @@ public sealed class LocalConnectTests
         return listener;
     }
 
+    /// <summary>
+    /// The laptop's app for the flow-control test: a connection that starts with 'B' is read slowly (stalls of 2 s after
+    /// each 256 MiB) and checked byte by byte; one that starts with 'E' is echoed.
+    /// </summary>
+    private static async Task ServeLaptopAsync(TcpListener listener, Action<long> setReceived, Action<int> setStalled)
+    {
+        var bulkDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        for (var accepted = 0; accepted < 2; accepted++)
+        {
+            var socket = await listener.AcceptSocketAsync();
+            var kind = new byte[1];
+            await socket.ReceiveAsync(kind);
+            if (kind[0] == (byte)'E')
+            {
+                _ = Task.Run(async () =>
+                {
+                    using (socket)
+                    {
+                        var buffer = new byte[4096];
+                        int read;
+                        while ((read = await socket.ReceiveAsync(buffer)) > 0)
+                        {
+                            await socket.SendAsync(buffer.AsMemory(0, read));
+                        }
+                    }
+                });
+                continue;
+            }
+
+            _ = Task.Run(async () =>
+            {
+                using (socket)
+                {
+                    var buffer = new byte[64 * 1024];
+                    var expected = new byte[buffer.Length];
+                    long total = 0;
+                    int read;
+                    while ((read = await socket.ReceiveAsync(buffer)) > 0)
+                    {
+                        Pattern(expected.AsSpan(0, read), total);
+                        if (!buffer.AsSpan(0, read).SequenceEqual(expected.AsSpan(0, read)))
+                        {
+                            bulkDone.TrySetException(new InvalidDataException($"wrong bytes at offset {total}"));
+                            return;
+                        }
+
+                        var before = total;
+                        total += read;
+                        setReceived(total);
+                        if (before / (256L << 20) != total / (256L << 20) && total < (1L << 30))
+                        {
+                            setStalled(1);
+                            await Task.Delay(TimeSpan.FromSeconds(2));
+                            setStalled(0);
+                        }
+                    }
+
+                    bulkDone.TrySetResult();
+                }
+            });
+        }
+
+        await bulkDone.Task;
+    }
+
+    private static void Pattern(Span<byte> chunk, long offset)
+    {
+        for (var i = 0; i < chunk.Length; i++)
+        {
+            chunk[i] = (byte)((offset + i) % 251);
+        }
+    }
+
     private static async Task<string> ExchangeAsync(Socket app, string request)
     {
         await app.SendAsync(Encoding.ASCII.GetBytes(request));
@@ -369,5 +513,11 @@ public sealed class LocalConnectTests
         metadata: {name: web, namespace: shop}
         spec:
           ports: [{name: http, port: 80}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: bulk, namespace: shop}
+        spec:
+          ports: [{name: tcp, port: 9000}]
         """;
 }
