@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using k8s;
-using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 
 namespace Sandboxctl.Tests;
@@ -18,7 +16,6 @@ public sealed class LocalConnectKubernetesTests
 {
     private const string ControlPlane = "sandboxctl-system";
     private const string ControlPlanePod = "xds-control-plane-0";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly HostLog _log = new();
     private readonly List<IAsyncDisposable> _disposables = [];
@@ -210,20 +207,8 @@ public sealed class LocalConnectKubernetesTests
 
     private async Task StartHostAsync()
     {
-        using var cancel = new CancellationTokenSource(Patience);
-        var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            AdminPort = 0,
-            TunnelPort = 0,
-            TunnelListenPortCount = 0,
-            Loopback = true,
-            ExtraLogSink = _log,
-            Kubernetes = true,
-            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
-        });
+        var host = await LocalBrokerHost.StartAsync(_log, kubernetesApi: _api.Url);
         _disposables.Add(host);
-        await host.StartAsync(cancel.Token);
         AddControlPlanePod(new IPEndPoint(IPAddress.Loopback, host.TunnelPort));
     }
 }

@@ -177,20 +177,8 @@ public sealed class LocalConnectManifestsTests
             endpoints:
             - {addresses: [127.0.0.1], conditions: {ready: true} }
             """);
-        using var cancel = new CancellationTokenSource(Patience);
-        var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            AdminPort = 0,
-            TunnelPort = 0,
-            TunnelListenPortCount = 0,
-            TunnelToken = token,
-            Loopback = true,
-            ExtraLogSink = _log,
-            ManifestsDirectory = _directory,
-        });
+        var host = await LocalBrokerHost.StartAsync(_log, manifests: _directory, token: token);
         _disposables.Add(host);
-        await host.StartAsync(cancel.Token);
         return host;
     }
 }
