@@ -33,12 +33,6 @@ public sealed class LocalConnectKubernetesTests
         _kubeconfig = _cli.Kubeconfig(_api.Url);
         _state = Directory.CreateTempSubdirectory("local-state-").FullName;
         _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
-
-        // A known control-plane bug, not the agent's: RoutingConditions.Compute dereferences the status of a
-        // LocalWorkload that has none yet (the agent just created it, the broker has not written it), and the
-        // Kubernetes source's BackgroundService fails. Remove these once RoutingConditions handles a null status.
-        _log.Expect("BackgroundService failed Object reference not set");
-        _log.Expect("A BackgroundService has thrown an unhandled exception");
     }
 
     [TearDown]
