@@ -107,7 +107,7 @@ public sealed class CustomResourceDefinitionTests
             "ClusterRole:apps/deployments:update", "ClusterRole:apps/deployments:watch",
             "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
             "ClusterRole:sandboxctl.io/localworkloads/status:patch",
-            "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
+            "ClusterRole:sandboxctl.io/localworkloads:get", "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
             "ClusterRole:sandboxctl.io/routegroups/status:patch",
             "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",
             "ClusterRole:sandboxctl.io/sandboxes/status:patch",

@@ -106,6 +106,8 @@ public sealed class LocalConnectReplicaTests
             Assert.That(Phase(api), Is.EqualTo("Disconnected"));
             Assert.That(api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")!["status"]!["tunnel"]!["address"], Is.Null, "the tunnel is withdrawn");
             Assert.That(a.Output(), Does.Not.Contain(Secret), "the secret is never logged");
+            var granted = CustomResourceDefinitionTests.ChartPermissions().Select(p => p[(p.IndexOf(':', StringComparison.Ordinal) + 1)..]);
+            Assert.That(api.Permissions(), Is.SubsetOf(granted), "the broker asks nothing of the API server the chart's RBAC would refuse");
         });
         await agent.DisposeAsync();
     }

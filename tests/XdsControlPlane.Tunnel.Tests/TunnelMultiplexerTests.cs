@@ -1,0 +1,260 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel.Tests;
+
+/// <summary>
+/// The multiplexer's protocol rules between a broker side and an agent side, with real loopback sockets at both ends
+/// and every frame serialized as on the wire: half-closes pass through one direction while the other goes on, a peer
+/// that breaks the rules has only its connection closed with the reason, a failed dial reaches the opener.
+/// </summary>
+public sealed class TunnelMultiplexerTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Test]
+    public async Task HalfClose_EndsOneDirection_TheOtherGoesOn_ThenTheConnectionIsGone()
+    {
+        await using var pair = await Pair.StartAsync();
+        var (app, laptop) = await pair.OpenAsync();
+
+        await app.SendAsync("request"u8.ToArray());
+        app.Shutdown(SocketShutdown.Send);
+        Assert.That(await ReadToEndAsync(laptop), Is.EqualTo("request"), "the laptop reads the request, then end of stream");
+
+        await laptop.SendAsync("response"u8.ToArray());
+        laptop.Shutdown(SocketShutdown.Send);
+        Assert.That(await ReadToEndAsync(app), Is.EqualTo("response"), "the app still gets the answer after its half-close");
+
+        await Eventually(() => pair.Broker.OpenConnections == 0 && pair.Agent.OpenConnections == 0, "both sides to forget the connection");
+    }
+
+    [Test]
+    public async Task DataBeyondTheWindow_ClosesOnlyThatConnection_WithProtocolError()
+    {
+        await using var pair = await Pair.StartAsync();
+        var (app, _) = await pair.OpenAsync();
+        var (other, otherLaptop) = await pair.OpenAsync();
+        var closed = new TaskCompletionSource<(ulong Id, CloseReason Reason, string Message)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pair.Broker.ConnectionFailedAtPeer += (id, reason, message) => closed.TrySetResult((id, reason, message));
+
+        // A peer that ignores the window: more bytes than the agent granted, for the first connection.
+        var flood = ByteString.CopyFrom(new byte[pair.Agent.Limits.ReceiveWindow + 1]);
+        pair.InjectIntoAgent(new Frame { Data = new Data { ConnectionId = 2, Payload = flood } });
+
+        var (id, reason, text) = await closed.Task.WaitAsync(Timeout);
+        Assert.Multiple(() =>
+        {
+            Assert.That((id, reason), Is.EqualTo((2UL, CloseReason.ProtocolError)));
+            Assert.That(text, Does.Contain("more than the 262144-byte window"));
+        });
+        Assert.That(await ReadToEndAsync(app), Is.Empty, "the app's connection is closed");
+
+        await other.SendAsync("still here"u8.ToArray());
+        Assert.That(await ReadAsync(otherLaptop, 10), Is.EqualTo("still here"), "the other connection is undisturbed");
+    }
+
+    [Test]
+    public async Task OpenWithTheWrongParityOrAReusedId_IsRefused()
+    {
+        await using var pair = await Pair.StartAsync();
+        var refused = Channel.CreateUnbounded<Close>();
+        pair.AgentSent += frame =>
+        {
+            if (frame.FrameCase == Frame.FrameOneofCase.Close)
+            {
+                refused.Writer.TryWrite(frame.Close);
+            }
+        };
+
+        pair.InjectIntoAgent(new Frame { Open = new Open { ConnectionId = 3, Port = 9 } });
+        var first = await refused.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+        await pair.OpenAsync();
+        pair.InjectIntoAgent(new Frame { Open = new Open { ConnectionId = 2, Port = 9 } });
+        var second = await refused.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((first.ConnectionId, first.Reason, first.Message), Is.EqualTo((3UL, CloseReason.ProtocolError, "connection id 3 is not one the broker may open")));
+            Assert.That((second.ConnectionId, second.Reason, second.Message), Is.EqualTo((2UL, CloseReason.ProtocolError, "connection id 2 was used before")));
+        });
+    }
+
+    [Test]
+    public async Task FailedDial_ReachesTheOpenerWithItsReason_AndResetsTheAppsConnection()
+    {
+        await using var pair = await Pair.StartAsync(failDial: true);
+        var failed = new TaskCompletionSource<(CloseReason, string)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pair.Broker.ConnectionFailedAtPeer += (_, reason, message) => failed.TrySetResult((reason, message));
+
+        var app = await pair.OpenAppOnlyAsync();
+
+        Assert.That(await failed.Task.WaitAsync(Timeout), Is.EqualTo((CloseReason.DialFailed, "nothing listens on localhost:8080")));
+        Assert.That(await ReadToEndAsync(app), Is.Empty);
+    }
+
+    [Test]
+    public async Task ConnectionLimit_RefusesTheOneTooMany()
+    {
+        await using var pair = await Pair.StartAsync(limits: new TunnelLimits { MaxConnections = 1 });
+        var refused = new TaskCompletionSource<Close>(TaskCreationOptions.RunContinuationsAsynchronously);
+        pair.AgentSent += frame =>
+        {
+            if (frame.FrameCase == Frame.FrameOneofCase.Close && frame.Close.Reason == CloseReason.Limit)
+            {
+                refused.TrySetResult(frame.Close);
+            }
+        };
+
+        await pair.OpenAsync();
+        pair.InjectIntoAgent(new Frame { Open = new Open { ConnectionId = 4, Port = 9 } });
+
+        Assert.That((await refused.Task.WaitAsync(Timeout)).Message, Is.EqualTo("too many connections on this tunnel (limit 1)"));
+    }
+
+    private static async Task<string> ReadToEndAsync(Socket socket)
+    {
+        using var received = new MemoryStream();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer.AsMemory()).AsTask().WaitAsync(Timeout)) > 0)
+            {
+                received.Write(buffer, 0, read);
+            }
+        }
+        catch (SocketException)
+        {
+            // Reset.
+        }
+
+        return System.Text.Encoding.ASCII.GetString(received.ToArray());
+    }
+
+    private static async Task<string> ReadAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        for (var got = 0; got < count;)
+        {
+            got += await socket.ReceiveAsync(buffer.AsMemory(got)).AsTask().WaitAsync(Timeout);
+        }
+
+        return System.Text.Encoding.ASCII.GetString(buffer);
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        while (!condition())
+        {
+            Assert.That(cancel.IsCancellationRequested, Is.False, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>A broker side and an agent side wired back to back; frames go through their wire form.</summary>
+    private sealed class Pair : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly TcpListener _laptop = new(IPAddress.Loopback, 0);
+        private readonly Channel<Socket> _accepted = Channel.CreateUnbounded<Socket>();
+        private Task[] _running = [];
+
+        private Pair(TunnelLimits limits, bool failDial)
+        {
+            _laptop.Start();
+            Broker = new TunnelMultiplexer(TunnelSide.Broker, limits.ReceiveWindow, limits, (_, _) => throw new TunnelDialException(CloseReason.Forbidden, "no"), NullLogger.Instance);
+            Agent = new TunnelMultiplexer(TunnelSide.Agent, limits.ReceiveWindow, limits, failDial ? FailAsync : DialLaptopAsync, NullLogger.Instance);
+        }
+
+        public event Action<Frame>? AgentSent;
+
+        public TunnelMultiplexer Broker { get; }
+
+        public TunnelMultiplexer Agent { get; }
+
+        public static Task<Pair> StartAsync(TunnelLimits? limits = null, bool failDial = false)
+        {
+            var pair = new Pair(limits ?? new TunnelLimits(), failDial);
+            pair._running =
+            [
+                pair.Broker.WriteFramesAsync((frame, _) => Deliver(pair.Agent, frame), pair._stop.Token),
+                pair.Agent.WriteFramesAsync(
+                    (frame, _) =>
+                    {
+                        pair.AgentSent?.Invoke(frame);
+                        return Deliver(pair.Broker, frame);
+                    },
+                    pair._stop.Token),
+                pair.AcceptLaptopAsync(),
+            ];
+            return Task.FromResult(pair);
+        }
+
+        /// <summary>A data plane's connection to the broker and the laptop's end of it.</summary>
+        public async Task<(Socket App, Socket Laptop)> OpenAsync()
+        {
+            var app = await OpenAppOnlyAsync();
+            var laptop = await _accepted.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+            return (app, laptop);
+        }
+
+        public async Task<Socket> OpenAppOnlyAsync()
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await app.ConnectAsync((IPEndPoint)listener.LocalEndpoint);
+            Broker.Open(await listener.AcceptSocketAsync(), new Open { Port = 8080, Peer = "test" });
+            return app;
+        }
+
+        public void InjectIntoAgent(Frame frame) => Agent.Receive(Frame.Parser.ParseFrom(frame.ToByteArray()));
+
+        public async ValueTask DisposeAsync()
+        {
+            await Broker.DisposeAsync();
+            await Agent.DisposeAsync();
+            await _stop.CancelAsync();
+            _laptop.Dispose();
+            try
+            {
+                await Task.WhenAll(_running);
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+            }
+
+            _stop.Dispose();
+        }
+
+        private static Task Deliver(TunnelMultiplexer to, Frame frame)
+        {
+            to.Receive(Frame.Parser.ParseFrom(frame.ToByteArray()));
+            return Task.CompletedTask;
+        }
+
+        private static Task<Socket> FailAsync(Open open, CancellationToken cancellationToken) =>
+            throw new TunnelDialException(CloseReason.DialFailed, $"nothing listens on localhost:{open.Port}");
+
+        private async Task<Socket> DialLaptopAsync(Open open, CancellationToken cancellationToken)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync((IPEndPoint)_laptop.LocalEndpoint, cancellationToken);
+            return socket;
+        }
+
+        private async Task AcceptLaptopAsync()
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                _accepted.Writer.TryWrite(await _laptop.AcceptSocketAsync(_stop.Token));
+            }
+        }
+    }
+}
