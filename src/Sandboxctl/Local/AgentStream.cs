@@ -9,7 +9,7 @@ namespace Sandboxctl.Local;
 /// One tunnel stream of the agent, from Hello to its end: waits for Welcome, forwards the broker's connections to the
 /// laptop and the exposed ports' connections to the broker through a <see cref="TunnelMultiplexer"/> (the stream's
 /// only writer), pings every <c>ping_interval_ms</c> and gives the stream up when pongs stop. On stop (Ctrl+C) it says
-/// Goodbye, completes its side and waits briefly for the broker to end the stream. A refusal or transport failure is
+/// Goodbye and carries on until the broker, having drained, ends the stream (at most a few seconds). A refusal or transport failure is
 /// thrown as the <see cref="RpcException"/> the call ended with.
 /// </summary>
 internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentStatus status, AgentReporter reporter, TunnelLimits limits, ILogger logger)
@@ -17,7 +17,8 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
     /// <summary>How long the broker may take to welcome a Hello.</summary>
     public static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly TimeSpan GoodbyeTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>How long the broker may drain after Goodbye before the agent closes what is left.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>Runs one stream until it ends (returns why) or <paramref name="stop"/> fires (says Goodbye, returns <see cref="StreamEnd.Stopped"/>).</summary>
@@ -36,8 +37,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), again);
 
         var pingInterval = welcome.PingIntervalMs > 0 ? TimeSpan.FromMilliseconds(welcome.PingIntervalMs) : DefaultPingInterval;
-        var goodbye = new GoodbyeWriter(call.RequestStream);
-        var writing = mux.WriteFramesAsync(goodbye.WriteAsync, streaming.Token);
+        var writing = mux.WriteFramesAsync((frame, token) => call.RequestStream.WriteAsync(frame, token), streaming.Token);
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
@@ -47,12 +47,13 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
             var first = await Task.WhenAny(reading, writing, pinging, stopped).ConfigureAwait(false);
             if (first == stopped)
             {
+                // The broker withdraws the routes, keeps carrying what is in flight while the data planes move to
+                // the baseline, then ends the stream: connections go on until then (or the drain timeout).
                 mux.SendControl(new Frame { Goodbye = new Goodbye { Reason = "the developer stopped sandboxctl local connect" } });
-                await goodbye.Written.WaitAsync(GoodbyeTimeout, CancellationToken.None).ConfigureAwait(false);
+                await Quietly(reading.WaitAsync(DrainTimeout, CancellationToken.None)).ConfigureAwait(false);
                 await mux.DisposeAsync().ConfigureAwait(false);
                 await Quietly(writing).ConfigureAwait(false);
                 await Quietly(call.RequestStream.CompleteAsync()).ConfigureAwait(false);
-                await Quietly(reading.WaitAsync(GoodbyeTimeout, CancellationToken.None)).ConfigureAwait(false);
                 return StreamEnd.Stopped;
             }
 
@@ -64,10 +65,6 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
             // Reading or writing ended: a status the call ended with is thrown from here.
             await first.ConfigureAwait(false);
             return new StreamEnd(first == reading ? "the broker ended the stream" : "the stream stopped taking frames");
-        }
-        catch (TimeoutException)
-        {
-            return StreamEnd.Stopped;
         }
         finally
         {
@@ -151,28 +148,6 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or TimeoutException or InvalidOperationException)
         {
             // The stream is over; how its parts ended says nothing more.
-        }
-    }
-
-    /// <summary>The stream's writer: after the Goodbye frame it writes nothing more, so the request side can be completed.</summary>
-    private sealed class GoodbyeWriter(IClientStreamWriter<Frame> stream)
-    {
-        private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public Task Written => _written.Task;
-
-        public async Task WriteAsync(Frame frame, CancellationToken cancellationToken)
-        {
-            if (_written.Task.IsCompleted)
-            {
-                return;
-            }
-
-            await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-            if (frame.FrameCase == Frame.FrameOneofCase.Goodbye)
-            {
-                _written.TrySetResult();
-            }
         }
     }
 }
