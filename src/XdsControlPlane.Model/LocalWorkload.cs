@@ -78,6 +78,23 @@ public sealed record LocalWorkloadSpec
     /// </summary>
     [SchemaPattern(SchemaPatterns.SecretHash)]
     public string? SecretHash { get; init; }
+
+    /// <summary>
+    /// Services of other namespaces the laptop may reach through the broker (<c>sandboxctl local connect --expose</c>);
+    /// those of its own namespace it may reach anyway.
+    /// </summary>
+    [SchemaItems(0, 32)]
+    public IReadOnlyList<ExposedService> Expose { get; init; } = [];
+}
+
+/// <summary>An in-cluster Service a LocalWorkload may open outbound connections to.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ExposedService
+{
+    /// <summary><c>name.namespace</c> (or <c>name</c> in the workload's namespace).</summary>
+    [SchemaRequired]
+    [SchemaPattern(SchemaPatterns.ServiceReference)]
+    public string Service { get; init; } = "";
 }
 
 /// <summary>A port served by the laptop.</summary>

@@ -402,6 +402,26 @@ public static partial class ManifestValidator
                 problems.Add($"spec.ports[{i}].protocol", $"must be http, grpc or tcp, got '{ports[i].Protocol}'");
             }
         }
+
+        if (spec.SecretHash is { } hash && !SecretHash().IsMatch(hash))
+        {
+            // Never echo it: a secret pasted by mistake would end up in logs and status.
+            problems.Add("spec.secretHash", "must be 'sha256:' followed by 64 lowercase hex digits");
+        }
+
+        var expose = spec.Expose ?? [];
+        if (expose.Count > 32)
+        {
+            problems.Add("spec.expose", $"at most 32 Services, got {Number(expose.Count)}");
+        }
+
+        for (var i = 0; i < Math.Min(expose.Count, 32); i++)
+        {
+            if (expose[i]?.Service is not { } exposed || !ServiceReference().IsMatch(exposed))
+            {
+                problems.Add($"spec.expose[{i}].service", "must be a Service name, or name.namespace");
+            }
+        }
     }
 
     private static void CheckService(KubeService service, Problems problems)
@@ -434,6 +454,12 @@ public static partial class ManifestValidator
 
     [GeneratedRegex("^[a-z0-9-]{1,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex RoutingKey();
+
+    [GeneratedRegex(SchemaPatterns.SecretHash, RegexOptions.CultureInvariant)]
+    private static partial Regex SecretHash();
+
+    [GeneratedRegex(SchemaPatterns.ServiceReference, RegexOptions.CultureInvariant)]
+    private static partial Regex ServiceReference();
 
     [GeneratedRegex("^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex HeaderName();

@@ -278,7 +278,9 @@ internal sealed class TunnelConnection
     private async Task WriteToSocketAsync(Socket socket)
     {
         var cancellationToken = _stop.Token;
-        var grantEvery = Math.Max(1, _mux.Limits.ReceiveWindow / 4);
+        // Granting once half the window is written keeps the sender's credit above half a window, so a reader that keeps
+        // up never stalls it, with one Window frame per half window instead of one per Data frame.
+        var grantEvery = Math.Max(1, _mux.Limits.ReceiveWindow / 2);
         long pending = 0;
         try
         {
@@ -295,7 +297,7 @@ internal sealed class TunnelConnection
                     await socket.SendAsync(chunk.Memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
                     Interlocked.Add(ref _buffered, -chunk.Length);
                     pending += chunk.Length;
-                    if (pending >= grantEvery || Interlocked.Read(ref _buffered) == 0)
+                    if (pending >= grantEvery)
                     {
                         Interlocked.Add(ref _ungranted, -pending);
                         _mux.SendUrgent(new Frame { Window = new Window { ConnectionId = Id, Increment = (uint)pending } });

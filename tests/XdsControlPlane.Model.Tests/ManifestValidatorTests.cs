@@ -137,6 +137,8 @@ public sealed class ManifestValidatorTests
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 7000}]}", "spec.ports[0].port: Service shop/cart has no port 7000 (it has 8080, 9090)")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080, protocol: udp}]}", "spec.ports[0].protocol: must be http, grpc or tcp, got 'udp'")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: []}", "spec.ports: needs at least one port")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}], secretHash: hunter2}", "spec.secretHash: must be 'sha256:' followed by 64 lowercase hex digits")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}], expose: [{service: orders.billing}, {service: 'Orders!'}]}", "spec.expose[1].service: must be a Service name, or name.namespace")]
     public void Validate_LocalWorkload_ReportsFieldPathAndReason(string spec, string expected)
     {
         var problems = Validate("LocalWorkload", "bob", spec);
@@ -146,6 +148,7 @@ public sealed class ManifestValidatorTests
 
     [TestCase("spec: {sandbox: pr-7, service: cart, ports: [{port: 8080, protocol: grpc}]}")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}, {port: 9090, protocol: tcp}]}")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}], secretHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', expose: [{service: orders.billing}]}")]
     public void Validate_ValidLocalWorkload_NoProblems(string spec) => Assert.That(Validate("LocalWorkload", "bob", spec), Is.EqualTo(NoProblems));
 
     [TestCase("{ttl: 30m, forks: [{of: {kind: Deployment, name: cart}, image: 'cart:pr-7', env: [{name: LOG_LEVEL, value: debug}]}], previews: [{service: cart, port: 8080, access: shared}]}")]

@@ -19,7 +19,8 @@ namespace XdsControlPlane.Server.Tunnel;
 /// <c>spec.secretHash</c>; the broker reads the object from the API server and admits the agent whose secret hashes
 /// to it. The broker then writes the tunnel to the object's status (replica, address, broker ports: every replica
 /// translates the same endpoint), heartbeats while pings arrive, and on goodbye (or after the reconnect grace)
-/// withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases.
+/// withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases. Outbound
+/// targets in other namespaces are those the object names (<c>spec.expose</c>), never what the agent's Hello says.
 /// </summary>
 internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPublisher publisher, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
 {
@@ -55,7 +56,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
         }
 
         var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the control plane has not read the cluster yet"));
-        return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. hello.Spec?.Expose ?? []]);
+        return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. workload.Spec.Expose.Select(e => e.Service)]);
     }
 
     /// <inheritdoc />
