@@ -33,6 +33,7 @@ public sealed class LocalConnectKubernetesTests
         _kubeconfig = _cli.Kubeconfig(_api.Url);
         _state = Directory.CreateTempSubdirectory("local-state-").FullName;
         _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("billing", "orders"));
     }
 
     [TearDown]
@@ -55,7 +56,7 @@ public sealed class LocalConnectKubernetesTests
     {
         var laptop = Track(new LocalHttpEcho("laptop"));
         await StartHostAsync();
-        var agent = Start("--port", $"{laptop.Port}:8080");
+        var agent = Start("--port", $"{laptop.Port}:8080", "--expose", $"orders.billing:8080={FreePort()}");
 
         var connected = await agent.NextAsync("connected");
         var created = _api.Get(FakeApiServer.LocalWorkloads, "shop", "cart-dev");
@@ -73,6 +74,7 @@ public sealed class LocalConnectKubernetesTests
             Assert.That((string?)created?["spec"]?["secretHash"], Does.Match("^sha256:[0-9a-f]{64}$"));
             Assert.That((string?)created?["spec"]?["routingKey"], Is.EqualTo("feature-x"));
             Assert.That((string?)created?["spec"]?["ports"]?[0]?["protocol"], Is.EqualTo("http"));
+            Assert.That((string?)created?["spec"]?["expose"]?[0]?["service"], Is.EqualTo("orders.billing"));
             Assert.That(first, Does.StartWith("laptop\nGET /one"));
             Assert.That((int?)reconnecting["attempt"], Is.EqualTo(1));
             Assert.That((bool?)reconnected["reconnected"], Is.True);
@@ -161,6 +163,12 @@ public sealed class LocalConnectKubernetesTests
 
     private static int BrokerPort(JsonObject connected) =>
         int.Parse(((string)connected["endpoints"]![0]!["endpoint"]!).Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+
+    private static int FreePort()
+    {
+        using var probe = Listening(out var port);
+        return port;
+    }
 
     private static TcpListener Listening(out int port)
     {

@@ -56,17 +56,25 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
     }
 
     /// <summary>
-    /// Creates the LocalWorkload with <paramref name="secretHash"/>; when it exists, refuses with the holder's state
+    /// Creates the LocalWorkload with <paramref name="secretHash"/> and the <c>--expose</c> targets in <c>spec.expose</c>; when it exists, refuses with the holder's state
     /// (phase, heartbeat age) unless <paramref name="force"/>, which replaces its spec (and so its secret hash).
     /// </summary>
-    public async Task CreateAsync(string service, string? sandbox, string? routingKey, IReadOnlyList<LocalPort> ports, string secretHash, bool force, CancellationToken cancellationToken)
+    public async Task CreateAsync(string service, string? sandbox, string? routingKey, IReadOnlyList<LocalPort> ports, IReadOnlyList<string> expose, string secretHash, bool force, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(ports);
+        ArgumentNullException.ThrowIfNull(expose);
         var spec = new JsonObject
         {
             ["service"] = service,
             ["ports"] = new JsonArray([.. ports.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["protocol"] = p.Protocol })]),
             ["secretHash"] = secretHash,
         };
+        if (expose.Count > 0)
+        {
+            // The Services of other namespaces the broker may dial for this workload come from here (RBAC decides who writes it).
+            spec["expose"] = new JsonArray([.. expose.Distinct(StringComparer.Ordinal).Select(e => (JsonNode)new JsonObject { ["service"] = e })]);
+        }
+
         if (sandbox is not null)
         {
             spec["sandbox"] = sandbox;
