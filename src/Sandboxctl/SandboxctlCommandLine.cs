@@ -46,6 +46,7 @@ public static class SandboxctlCommandLine
         root.Subcommands.Add(RouteGroupCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(SandboxCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(PortForward.PortForwardCommand.Build(OutputOf, cluster));
+        root.Subcommands.Add(Local.LocalCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(CompletionCommand.Build(OutputOf));
         return root;
     }

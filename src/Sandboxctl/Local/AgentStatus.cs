@@ -1,0 +1,99 @@
+using XdsControlPlane.Tunnel;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace Sandboxctl.Local;
+
+/// <summary>
+/// What an agent knows about its tunnel right now: since when it is connected, the last Pong (heartbeat), the
+/// multiplexer of the current stream (connections, bytes) and what earlier streams carried. Written by the stream,
+/// read by the status line and the state file.
+/// </summary>
+internal sealed class AgentStatus(TimeProvider clock)
+{
+    private readonly Lock _gate = new();
+    private TunnelMultiplexer? _mux;
+    private long _earlierIn;
+    private long _earlierOut;
+
+    /// <summary>When the current stream was welcomed; null while not connected.</summary>
+    public DateTimeOffset? ConnectedSince { get; private set; }
+
+    /// <summary>When the broker last answered a ping (or welcomed the stream).</summary>
+    public DateTimeOffset? LastHeartbeat { get; private set; }
+
+    /// <summary>How many streams were welcomed so far.</summary>
+    public int Connections { get; private set; }
+
+    /// <summary>The routing key in force (from the last Welcome).</summary>
+    public string RoutingKey { get; private set; } = "";
+
+    /// <summary>The replica holding the stream.</summary>
+    public string Replica { get; private set; } = "";
+
+    /// <summary>Where data planes reach the workload's ports (from the last Welcome).</summary>
+    public IReadOnlyList<WorkloadEndpoint> Endpoints { get; private set; } = [];
+
+    /// <summary>A stream was welcomed and forwards through <paramref name="mux"/>.</summary>
+    public void OnConnected(Welcome welcome, TunnelMultiplexer mux)
+    {
+        lock (_gate)
+        {
+            _mux = mux;
+            ConnectedSince = clock.GetUtcNow();
+            LastHeartbeat = ConnectedSince;
+            Connections++;
+            RoutingKey = welcome.RoutingKey;
+            Replica = welcome.Replica;
+            Endpoints = [.. welcome.Endpoints];
+        }
+    }
+
+    /// <summary>The broker answered a ping.</summary>
+    public void OnPong()
+    {
+        lock (_gate)
+        {
+            LastHeartbeat = clock.GetUtcNow();
+        }
+    }
+
+    /// <summary>The stream is over; what it carried counts on.</summary>
+    public void OnDisconnected()
+    {
+        lock (_gate)
+        {
+            if (_mux is { } mux)
+            {
+                _earlierIn += mux.BytesReceived;
+                _earlierOut += mux.BytesSent;
+            }
+
+            _mux = null;
+            ConnectedSince = null;
+        }
+    }
+
+    /// <summary>The numbers now.</summary>
+    public AgentSnapshot Snapshot()
+    {
+        lock (_gate)
+        {
+            var now = clock.GetUtcNow();
+            return new AgentSnapshot(
+                ConnectedSince,
+                LastHeartbeat is { } beat ? now - beat : null,
+                _mux?.OpenConnections ?? 0,
+                _earlierIn + (_mux?.BytesReceived ?? 0),
+                _earlierOut + (_mux?.BytesSent ?? 0),
+                RoutingKey);
+        }
+    }
+}
+
+/// <summary>The agent's numbers at one moment: bytes in are what the broker sent to the laptop, bytes out what the laptop sent.</summary>
+internal sealed record AgentSnapshot(DateTimeOffset? ConnectedSince, TimeSpan? HeartbeatAge, int ActiveConnections, long BytesIn, long BytesOut, string RoutingKey)
+{
+    /// <summary>Whether anything but the clock differs from <paramref name="other"/>.</summary>
+    public bool DiffersFrom(AgentSnapshot? other) =>
+        other is null || other.ConnectedSince != ConnectedSince || other.ActiveConnections != ActiveConnections || other.BytesIn != BytesIn || other.BytesOut != BytesOut || other.RoutingKey != RoutingKey;
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using XdsControlPlane.Model;
+
+namespace Sandboxctl.Local;
+
+/// <summary>What <c>sandboxctl local connect</c> was asked to do, checked: every problem with the flags is one error naming the flag.</summary>
+internal sealed partial record LocalConnectRequest
+{
+    /// <summary>The default tunnel broker port of the control plane.</summary>
+    public const int DefaultBrokerPort = 18001;
+
+    /// <summary>The Sandbox whose routing key the workload joins, or null with <see cref="RoutingKey"/>.</summary>
+    public string? Sandbox { get; init; }
+
+    /// <summary>The routing key, or null with <see cref="Sandbox"/>.</summary>
+    public string? RoutingKey { get; init; }
+
+    /// <summary>The Service the laptop stands in for.</summary>
+    public required string Service { get; init; }
+
+    /// <summary>The <c>--port</c>s.</summary>
+    public required IReadOnlyList<ServedPort> Ports { get; init; }
+
+    /// <summary>The <c>--expose</c>s.</summary>
+    public IReadOnlyList<ExposedService> Exposed { get; init; } = [];
+
+    /// <summary>The broker's direct address (<c>--server HOST:PORT</c>), or null to port-forward through the API server.</summary>
+    public string? Server { get; init; }
+
+    /// <summary>A manifests-mode broker's token.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>The LocalWorkload's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Take over a LocalWorkload that exists.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Where the control-plane pods run (for the port-forward).</summary>
+    public string ControlPlaneNamespace { get; init; } = "sandboxctl-system";
+
+    /// <summary>The request from the flags' values; throws a <see cref="CliException"/> (exit 1) naming the first bad flag.</summary>
+    public static LocalConnectRequest From(string? sandbox, string? routingKey, string? service, string[] ports, string[] exposed, string? server, string? token, string? name, bool force, string controlPlaneNamespace)
+    {
+        if ((sandbox is null) == (routingKey is null))
+        {
+            throw new CliException("give exactly one of --sandbox and --routing-key.", "--sandbox NAME joins a Sandbox's routing key; --routing-key KEY names a key directly.", ExitCodes.UserError);
+        }
+
+        if (sandbox is not null && !DnsLabel().IsMatch(sandbox))
+        {
+            throw new CliException($"--sandbox '{sandbox}' is not a Sandbox name (a DNS label).", "Use the name sandboxctl sandbox list shows.", ExitCodes.UserError);
+        }
+
+        if (routingKey is not null && !RoutingKeyPattern().IsMatch(routingKey))
+        {
+            throw new CliException($"--routing-key '{routingKey}' is not a routing key.", "A routing key is 1-63 of [a-z0-9-].", ExitCodes.UserError);
+        }
+
+        if (service is null || !DnsLabel().IsMatch(service))
+        {
+            throw new CliException(service is null ? "--service is required." : $"--service '{service}' is not a Service name.", "Name the Service your laptop stands in for: --service cart.", ExitCodes.UserError);
+        }
+
+        if (ports.Length == 0)
+        {
+            throw new CliException("give at least one --port LOCAL[:REMOTE].", "--port 8080 serves Service port 8080 from localhost:8080.", ExitCodes.UserError);
+        }
+
+        var served = ports.Select(ServedPort.Parse).ToList();
+        if (served.GroupBy(p => p.RemotePort).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new CliException($"Service port {twice.Key} is given twice (--port).", "Give each Service port once.", ExitCodes.UserError);
+        }
+
+        var exposes = exposed.Select(ExposedService.Parse).ToList();
+        if (exposes.GroupBy(e => e.LocalPort).FirstOrDefault(g => g.Count() > 1) is { } shared)
+        {
+            throw new CliException($"local port {shared.Key} is given to two --expose.", "Give each exposed Service a local port of its own.", ExitCodes.UserError);
+        }
+
+        if (server is not null && !IsHostPort(server))
+        {
+            throw new CliException($"--server '{server}' is not HOST:PORT.", $"Write --server 127.0.0.1:{DefaultBrokerPort} (the control plane's tunnel port).", ExitCodes.UserError);
+        }
+
+        if (name is not null && !DnsLabel().IsMatch(name))
+        {
+            throw new CliException($"--name '{name}' is not a DNS label.", "1-63 of [a-z0-9-], starting and ending with a letter or digit.", ExitCodes.UserError);
+        }
+
+        return new LocalConnectRequest
+        {
+            Sandbox = sandbox,
+            RoutingKey = routingKey,
+            Service = service,
+            Ports = served,
+            Exposed = exposes,
+            Server = server,
+            Token = token,
+            Name = name ?? DefaultName(service, Environment.UserName),
+            Force = force,
+            ControlPlaneNamespace = controlPlaneNamespace,
+        };
+    }
+
+    /// <summary><c>SERVICE-USER</c> made a DNS label (lowercase, other characters become '-', at most 63).</summary>
+    internal static string DefaultName(string service, string user)
+    {
+        var text = new StringBuilder();
+        foreach (var c in $"{service}-{user}".ToLowerInvariant())
+        {
+            text.Append(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) ? c : '-');
+        }
+
+        var label = Dashes().Replace(text.ToString(), "-").Trim('-');
+        return label.Length <= 63 ? label : label[..63].TrimEnd('-');
+    }
+
+    private static bool IsHostPort(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        return colon > 0 && PortNumber.TryParse(text[(colon + 1)..]) is not null && !text[..colon].Contains('/', StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(SchemaPatterns.DnsLabel)]
+    private static partial Regex DnsLabel();
+
+    [GeneratedRegex(SchemaPatterns.RoutingKey)]
+    private static partial Regex RoutingKeyPattern();
+
+    [GeneratedRegex("-{2,}")]
+    private static partial Regex Dashes();
+}

@@ -1,0 +1,128 @@
+using Grpc.Core;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace Sandboxctl.Local;
+
+/// <summary>
+/// Keeps an agent's tunnel up: runs one <see cref="AgentStream"/> after another with the same Hello (the same
+/// LocalWorkload, secret and session id, so the routing key and routes stay), waiting a jittered exponential backoff
+/// between attempts and saying so. A status the broker refuses with ends the agent loudly; before the first Welcome
+/// only a few attempts are made, so an unreachable broker fails fast. Meanwhile it reports the live status every second.
+/// </summary>
+internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, AgentReporter reporter, ReconnectBackoff backoff, Action<AgentSnapshot> onTick)
+{
+    /// <summary>Attempts before the first Welcome (the first included).</summary>
+    public const int StartupAttempts = 3;
+
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+
+    /// <summary>The broker's address, for messages.</summary>
+    public required string Broker { get; init; }
+
+    /// <summary><c>namespace/name</c> of the LocalWorkload, for messages.</summary>
+    public required string Workload { get; init; }
+
+    /// <summary>Whether the broker keeps workloads in memory (manifests mode), for hints.</summary>
+    public required bool ManifestsMode { get; init; }
+
+    /// <summary>Whether the broker said another agent holds the LocalWorkload now (so this one must not delete it).</summary>
+    public bool LostWorkload { get; private set; }
+
+    /// <summary>Runs until <paramref name="stop"/> fires (returns after Goodbye) or the broker refuses the agent (throws a <see cref="CliException"/>).</summary>
+    public async Task RunAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, CancellationToken stop)
+    {
+        using var ticking = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var ticker = TickAsync(ticking.Token);
+        try
+        {
+            await LoopAsync(hello, dial, exposed, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            await ticking.CancelAsync().ConfigureAwait(false);
+            await ticker.ConfigureAwait(false);
+        }
+    }
+
+    private async Task LoopAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, CancellationToken stop)
+    {
+        var attempt = 0;
+        while (true)
+        {
+            var welcomedBefore = status.Connections;
+            string reason;
+            try
+            {
+                var end = await stream.RunAsync(hello, dial, exposed, Workload, stop).ConfigureAwait(false);
+                if (end == StreamEnd.Stopped || stop.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                reason = end.Reason;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (RpcException e) when (stop.IsCancellationRequested && e.StatusCode == StatusCode.Cancelled)
+            {
+                return;
+            }
+            catch (RpcException e) when (BrokerRefusal.IsRetryable(e.StatusCode))
+            {
+                reason = e.Status.Detail is { Length: > 0 } detail ? detail : e.StatusCode.ToString();
+            }
+            catch (RpcException e)
+            {
+                LostWorkload = e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.AlreadyExists;
+                throw BrokerRefusal.ToCliException(e, Broker, Workload, ManifestsMode);
+            }
+            catch (IOException e)
+            {
+                reason = e.Message;
+            }
+
+            attempt = status.Connections > welcomedBefore ? 1 : attempt + 1;
+            if (status.Connections == 0 && attempt >= StartupAttempts)
+            {
+                throw new CliException(
+                    $"cannot connect to the tunnel broker at {Broker}: {reason}",
+                    "Check that the control plane runs with its tunnel port open (--tunnel-port, default 18001) and that --server names it.",
+                    ExitCodes.ConnectionError);
+            }
+
+            var delay = backoff.Delay(attempt);
+            reporter.Reconnecting(attempt, delay, reason);
+            try
+            {
+                await Task.Delay(delay, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Tick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var snapshot = status.Snapshot();
+                if (snapshot.ConnectedSince is not null)
+                {
+                    reporter.Status(snapshot);
+                }
+
+                onTick(snapshot);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

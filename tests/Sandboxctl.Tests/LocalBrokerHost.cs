@@ -1,0 +1,38 @@
+using k8s;
+using XdsControlPlane.Server;
+using XdsControlPlane.Testing;
+
+namespace Sandboxctl.Tests;
+
+/// <summary>The in-process server the local-connect tests run their agent against: every port free, the broker's per-workload listeners on free ports.</summary>
+internal static class LocalBrokerHost
+{
+    /// <summary>Starts a server serving <paramref name="manifests"/>, or with <paramref name="kubernetesApi"/> the fake API server's cluster.</summary>
+    public static async Task<ServerHost> StartAsync(HostLog log, string? manifests = null, Uri? kubernetesApi = null, string? token = null)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var host = ServerHost.Create(new ServerOptions
+        {
+            XdsPort = 0,
+            AdminPort = 0,
+            TunnelPort = 0,
+            TunnelListenPortCount = 0,
+            TunnelToken = token,
+            Loopback = true,
+            ExtraLogSink = log,
+            ManifestsDirectory = manifests,
+            Kubernetes = kubernetesApi is not null,
+            KubernetesConfiguration = kubernetesApi is null ? null : new KubernetesClientConfiguration { Host = kubernetesApi.ToString() },
+        });
+        try
+        {
+            await host.StartAsync(cancel.Token);
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+}
