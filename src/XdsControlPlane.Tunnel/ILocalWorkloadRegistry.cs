@@ -27,8 +27,12 @@ public interface ILocalWorkloadRegistry
     /// <summary>The agent's stream is up on this replica at <paramref name="placement"/>: its routes go there now.</summary>
     Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken);
 
-    /// <summary>The agent was heard from at <paramref name="at"/>.</summary>
-    Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken);
+    /// <summary>
+    /// The agent was heard from at <paramref name="at"/>. Returns false when the workload is no longer this agent's —
+    /// its secret hash was replaced (another agent took it over with <c>--force</c>) or another replica holds its
+    /// tunnel now — and the broker then ends the stream.
+    /// </summary>
+    Task<bool> HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
     /// The workload is no longer served here: the agent said goodbye (<paramref name="goodbye"/>; its routes are withdrawn
@@ -51,9 +55,12 @@ public interface ILocalWorkloadRegistry
 /// <param name="Service">The baseline Service it stands in for.</param>
 /// <param name="Ports">The Service ports it serves.</param>
 /// <param name="SessionId">The agent process's session.</param>
-/// <param name="Expose">Services of other namespaces (<c>name.namespace</c>) the agent named for outbound connections.</param>
+/// <param name="Expose">Services of other namespaces (<c>name.namespace</c>) the workload may open outbound connections to.</param>
 public sealed record WorkloadClaim(string Namespace, string Name, string RoutingKey, string? Sandbox, string Service, IReadOnlyList<ClaimedPort> Ports, string SessionId, IReadOnlyList<string> Expose)
 {
+    /// <summary>The secret hash the agent proved (Kubernetes mode): an agent that proves a newer one takes the workload over.</summary>
+    public string? SecretHash { get; init; }
+
     /// <summary><c>namespace/name</c>.</summary>
     public string Key => $"{Namespace}/{Name}";
 }

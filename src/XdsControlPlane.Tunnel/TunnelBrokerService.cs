@@ -285,7 +285,12 @@ public sealed partial class TunnelBrokerService(
             {
                 try
                 {
-                    await registry.HeartbeatAsync(session.Claim, pinged, cancellationToken).ConfigureAwait(false);
+                    if (!await registry.HeartbeatAsync(session.Claim, pinged, cancellationToken).ConfigureAwait(false))
+                    {
+                        session.End("the LocalWorkload is no longer this agent's (taken over, or held by another replica)");
+                        return;
+                    }
+
                     written = pinged;
                 }
                 catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)

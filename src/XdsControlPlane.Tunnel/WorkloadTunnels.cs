@@ -94,7 +94,9 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         {
             if (_tunnels.TryGetValue(claim.Key, out var existing))
             {
-                if (existing.Session is { } current && current.Claim.SessionId != claim.SessionId)
+                // Another agent's live stream keeps the workload — unless this agent proved a secret the other no longer
+                // can: the workload's secret hash was replaced (sandboxctl local connect --force), so the other lost it.
+                if (existing.Session is { } current && current.Claim.SessionId != claim.SessionId && current.Claim.SecretHash == claim.SecretHash)
                 {
                     throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {claim.Key} is connected from another agent (since {current.ConnectedAt:u}, on replica {_options.Replica}); stop that agent (sandboxctl local disconnect {claim.Name}) or wait for it to time out"));
                 }
@@ -117,7 +119,7 @@ public sealed class WorkloadTunnels : IAsyncDisposable
             replaced = tunnel.Attach(session);
         }
 
-        replaced?.End("another stream of the same agent took over");
+        replaced?.End(replaced.Claim.SessionId == claim.SessionId ? "another stream of the same agent took over" : "another agent took the LocalWorkload over (its secret hash was replaced)");
         return tunnel;
     }
 

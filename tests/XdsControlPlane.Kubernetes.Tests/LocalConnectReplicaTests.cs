@@ -113,6 +113,47 @@ public sealed class LocalConnectReplicaTests
         await agent.DisposeAsync();
     }
 
+    [Test]
+    public async Task Force_AnotherAgentWithTheReplacedSecret_TakesTheWorkloadOver_WhileAnyOtherIsRefused()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        api.Put(FakeApiServer.Services, Service());
+        await using var a = await ReplicaAsync(api, "replica-a");
+        await using var laptop = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, a.XdsPort, "grpc-force", "grpc", "shop", "baseline", "laptop");
+        api.Put(FakeApiServer.EndpointSlices, Slice(laptop.BackendPorts["baseline"]));
+        api.Put(FakeApiServer.LocalWorkloads, Workload(SecretHash(Secret)));
+        await using var first = await ConnectAsync(a, Secret, laptop, session: "first");
+
+        var second = Assert.ThrowsAsync<RpcException>(async () => await ConnectAsync(a, Secret, laptop, session: "second"))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.StatusCode, Is.EqualTo(StatusCode.AlreadyExists));
+            Assert.That(second.Status.Detail, Does.Contain("is connected from another agent"));
+        });
+
+        // sandboxctl local connect --force: the new agent replaces the secret hash, then connects with its own secret.
+        const string Replaced = "the-secret-of-the-agent-that-forced";
+        var workload = api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")!;
+        workload["spec"]!["secretHash"] = SecretHash(Replaced);
+        api.Put(FakeApiServer.LocalWorkloads, workload);
+        await using var forced = await ConnectAsync(a, Replaced, laptop, session: "forced");
+
+        try
+        {
+            await first.Ended.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (RpcException)
+        {
+            // Ended by the broker: either way is an end.
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.Ended.IsCompleted, Is.True, "the first agent's stream is ended");
+            Assert.That(forced.Ended.IsCompleted, Is.False, "the forcing agent holds the workload");
+        });
+    }
+
     private async Task<ServerProcess> ReplicaAsync(FakeApiServer api, string name)
     {
         var kubeconfig = Path.Combine(_directory, "kubeconfig");
@@ -125,9 +166,9 @@ public sealed class LocalConnectReplicaTests
         });
     }
 
-    private static Task<TunnelTestAgent> ConnectAsync(ServerProcess replica, string secret, XdsClientHarness laptop)
+    private static Task<TunnelTestAgent> ConnectAsync(ServerProcess replica, string secret, XdsClientHarness laptop, string session = "session-1")
     {
-        var hello = TunnelTestAgent.Hello("shop", "alice", "echo", [], secret: secret);
+        var hello = TunnelTestAgent.Hello("shop", "alice", "echo", [], secret: secret, session: session);
         hello.Spec = null;
         return TunnelTestAgent.ConnectAsync(replica.TunnelPort, hello, new Dictionary<int, int> { [8080] = laptop.BackendPorts["laptop"] });
     }

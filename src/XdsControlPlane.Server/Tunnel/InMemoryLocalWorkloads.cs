@@ -93,7 +93,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
     }
 
     /// <inheritdoc />
-    public Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task<bool> HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken) => Task.FromResult(true);
 
     /// <inheritdoc />
     public Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken)

@@ -56,16 +56,16 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
         }
 
         var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the control plane has not read the cluster yet"));
-        return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. workload.Spec.Expose.Select(e => e.Service)]);
+        return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. workload.Spec.Expose.Select(e => e.Service)]) with { SecretHash = hash };
     }
 
     /// <inheritdoc />
-    public Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken)
+    public async Task ConnectedAsync(WorkloadClaim claim, TunnelPlacement placement, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(placement);
         var connected = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
-        return PatchStatusAsync(claim, new JsonObject
+        await PatchStatusAsync(claim, new JsonObject
         {
             ["phase"] = "Connected",
             ["routingKey"] = claim.RoutingKey,
@@ -77,12 +77,19 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
                 ["connectedAt"] = connected,
                 ["lastHeartbeat"] = connected,
             },
-        }, required: true, cancellationToken);
+        }, required: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
-    public Task HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken) =>
-        PatchStatusAsync(claim, new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = at.ToString("o", CultureInfo.InvariantCulture) } }, required: false, cancellationToken);
+    public async Task<bool> HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        var written = await PatchStatusAsync(claim, new JsonObject { ["tunnel"] = new JsonObject { ["lastHeartbeat"] = at.ToString("o", CultureInfo.InvariantCulture) } }, required: false, cancellationToken).ConfigureAwait(false);
+
+        // Deleted (null) ends the stream too: the agent's Ctrl+C deletes it, and nothing routes to a deleted workload.
+        var holder = (string?)written?["status"]?["tunnel"]?["replica"];
+        return written is not null && (string?)written["spec"]?["secretHash"] == claim.SecretHash && (holder is null || holder == replica);
+    }
 
     /// <inheritdoc />
     public async Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken)
@@ -128,14 +135,16 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
         }
     }
 
-    private async Task PatchStatusAsync(WorkloadClaim claim, JsonObject status, bool required, CancellationToken cancellationToken)
+    /// <summary>Merges <paramref name="status"/> into the workload's status; returns the object as written, or null when it is gone (or, when not <paramref name="required"/>, the write failed).</summary>
+    private async Task<JsonObject?> PatchStatusAsync(WorkloadClaim claim, JsonObject status, bool required, CancellationToken cancellationToken)
     {
         try
         {
             var body = new JsonObject { ["status"] = status };
-            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+            var written = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonElement>(
                 new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
                 claim.Namespace, Plural, claim.Name, fieldManager: ServerServiceCollectionExtensions.FieldManager + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
+            return JsonNode.Parse(written.GetRawText())?.AsObject();
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && required)
         {
@@ -144,6 +153,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
             // Deleted (the agent's Ctrl+C): nothing to write.
+            return null;
         }
         catch (Exception e) when (required && e is HttpOperationException or HttpRequestException)
         {
