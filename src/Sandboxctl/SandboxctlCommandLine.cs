@@ -56,7 +56,10 @@ public static class SandboxctlCommandLine
     {
         var root = Build(stdout, stderr);
         var parse = root.Parse(args);
-        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        // No termination timeout: Ctrl+C and SIGTERM cancel the token (Program.cs) and every command cleans up before
+        // it returns (local connect withdraws its routes and deletes its LocalWorkload, which can take seconds through
+        // the API server); System.CommandLine's default would return after 2 s and cut that short.
+        var configuration = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             var code = await parse.InvokeAsync(configuration, cancellationToken).ConfigureAwait(false);

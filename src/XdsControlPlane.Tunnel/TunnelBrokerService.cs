@@ -219,6 +219,12 @@ public sealed partial class TunnelBrokerService(
             {
                 var frame = requests.Current;
                 activity.Heard(clock.GetUtcNow());
+                if (multiplexer.ControlQueued > multiplexer.MaxControlQueued)
+                {
+                    // Every frame may need an answer; an agent that sends and never reads would grow them without bound.
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the agent does not read the broker's frames ({multiplexer.ControlQueued} answers waiting); ending the stream"));
+                }
+
                 if (multiplexer.Receive(frame))
                 {
                     continue;
@@ -269,7 +275,8 @@ public sealed partial class TunnelBrokerService(
     /// <summary>Writes heartbeats while pings arrive; ends a stream that fell silent.</summary>
     private async Task HeartbeatAsync(TunnelSession session, StreamActivity activity, CancellationToken cancellationToken)
     {
-        var written = DateTimeOffset.MinValue;
+        // The Connected write carried the first heartbeat.
+        var written = activity.LastPing;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
         {

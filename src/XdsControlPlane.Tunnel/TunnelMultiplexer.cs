@@ -36,6 +36,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
+    private int _controlQueued;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -115,7 +116,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         var connection = new TunnelConnection(this, open.ConnectionId, outbound);
         _connections[open.ConnectionId] = connection;
         Interlocked.Increment(ref _connectionsOpened);
-        _control.Writer.TryWrite(new Frame { Open = open });
+        QueueControl(new Frame { Open = open });
         connection.Start(Task.FromResult(socket));
         return true;
     }
@@ -165,8 +166,17 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Control frames waiting for the stream. They are answers to what the peer sends (Pongs, Windows, Closes), so a peer
+    /// that sends and never reads makes them pile up: a caller ends the stream when this passes <see cref="MaxControlQueued"/>.
+    /// </summary>
+    public int ControlQueued => Volatile.Read(ref _controlQueued);
+
+    /// <summary>The most control frames that may wait for the stream before the peer counts as not reading.</summary>
+    public int MaxControlQueued => Math.Max(1024, 4 * Limits.MaxConnections);
+
     /// <summary>Queues a frame that is not about one connection (Ping, Pong, Goodbye); it goes ahead of queued data.</summary>
-    public void SendControl(Frame frame) => _control.Writer.TryWrite(frame);
+    public void SendControl(Frame frame) => QueueControl(frame);
 
     /// <summary>
     /// Writes every frame to send through <paramref name="write"/> (the stream's single writer) until the multiplexer is
@@ -192,12 +202,12 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         var orderedOpen = true;
         while (controlOpen || orderedOpen)
         {
-            if (_control.Reader.TryRead(out var frame) || _ordered.Reader.TryRead(out frame))
+            if (TryReadControl(out var frame) || _ordered.Reader.TryRead(out frame))
             {
                 // Hold each frame until the next is known, so the writer knows whether more follow.
                 while (true)
                 {
-                    var more = _control.Reader.TryRead(out var next) || _ordered.Reader.TryRead(out next);
+                    var more = TryReadControl(out var next) || _ordered.Reader.TryRead(out next);
                     await write(frame, more, cancellationToken).ConfigureAwait(false);
                     if (!more)
                     {
@@ -231,6 +241,17 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
                 orderedReady = null;
             }
         }
+    }
+
+    private bool TryReadControl(out Frame frame)
+    {
+        if (_control.Reader.TryRead(out frame!))
+        {
+            Interlocked.Decrement(ref _controlQueued);
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>
@@ -270,7 +291,15 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         return _ordered.Writer.WriteAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
     }
 
-    internal void SendUrgent(Frame frame) => _control.Writer.TryWrite(frame);
+    internal void SendUrgent(Frame frame) => QueueControl(frame);
+
+    private void QueueControl(Frame frame)
+    {
+        if (_control.Writer.TryWrite(frame))
+        {
+            Interlocked.Increment(ref _controlQueued);
+        }
+    }
 
     internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 
@@ -307,7 +336,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         if (refused is not null)
         {
             TunnelLog.ConnectionRefused(_logger, id, refused);
-            _control.Writer.TryWrite(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
             return;
         }
 
@@ -350,7 +379,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         {
             var message = $"{frame} frame for connection {id}, which was never opened";
             TunnelLog.UnknownConnection(_logger, id, frame);
-            _control.Writer.TryWrite(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
+            QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
         }
 
         return null;

@@ -13,6 +13,10 @@ namespace XdsControlPlane.Tunnel;
 public sealed class WorkloadTunnels : IAsyncDisposable
 {
     private readonly Dictionary<string, WorkloadTunnel> _tunnels = new(StringComparer.Ordinal);
+
+    // The broker port each workload port had last (bounded): a workload that comes back gets it again when it is free,
+    // so its EDS endpoint does not change and data planes that cached it reach it at once.
+    private readonly Dictionary<(string Workload, int Port), int> _lastPorts = [];
     private readonly Lock _gate = new();
     private readonly TunnelBrokerOptions _options;
     private readonly ILocalWorkloadRegistry _registry;
@@ -178,7 +182,14 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         {
             foreach (var port in claim.Ports)
             {
-                listeners.Add((port.Port, Bind(claim)));
+                var listener = Bind(claim, _lastPorts.GetValueOrDefault((claim.Key, port.Port)));
+                listeners.Add((port.Port, listener));
+                if (_lastPorts.Count >= 4096)
+                {
+                    _lastPorts.Clear();
+                }
+
+                _lastPorts[(claim.Key, port.Port)] = ((IPEndPoint)listener.LocalEndpoint).Port;
             }
         }
         catch
@@ -196,15 +207,28 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         return tunnel;
     }
 
-    /// <summary>A listener on a free port of the range (or any free port when the range is empty).</summary>
-    private TcpListener Bind(WorkloadClaim claim)
+    /// <summary>A listener on <paramref name="preferred"/> when it is free, else on a free port of the range (or any free port when the range is empty).</summary>
+    private TcpListener Bind(WorkloadClaim claim, int preferred)
     {
+        var used = _tunnels.Values.SelectMany(t => t.BrokerPorts).ToHashSet();
+        var inRange = _options.ListenPortCount == 0 || (preferred >= _options.FirstListenPort && preferred < _options.FirstListenPort + _options.ListenPortCount);
+        if (preferred > 0 && inRange && !used.Contains(preferred))
+        {
+            try
+            {
+                return Started(new TcpListener(_options.BindAddress, preferred));
+            }
+            catch (SocketException)
+            {
+                // Taken meanwhile: any other.
+            }
+        }
+
         if (_options.ListenPortCount == 0)
         {
             return Started(new TcpListener(_options.BindAddress, 0));
         }
 
-        var used = _tunnels.Values.SelectMany(t => t.BrokerPorts).ToHashSet();
         for (var port = _options.FirstListenPort; port < _options.FirstListenPort + _options.ListenPortCount; port++)
         {
             if (used.Contains(port))

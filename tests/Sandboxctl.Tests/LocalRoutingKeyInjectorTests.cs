@@ -108,6 +108,26 @@ public sealed class LocalRoutingKeyInjectorTests
         Assert.That(output.Split("x-routing-key: feature-x\r\n").Length - 1, Is.EqualTo(100));
     }
 
+    /// <summary>Clients that speak first and are not HTTP (Redis, PostgreSQL, TLS) get their bytes through at once, not after a head end that never comes.</summary>
+    [TestCase("PING\r\n", TestName = "Inject_RedisPing_PassesAtOnce")]
+    [TestCase("\u0000\u0000\u0000\u0008\u0004\u00d2\u0016\u002f", TestName = "Inject_PostgresSslRequest_PassesAtOnce")]
+    [TestCase("\u0016\u0003\u0001\u0002\u0000\u0001", TestName = "Inject_TlsClientHello_PassesAtOnce")]
+    [TestCase("GET / HTTP/1.1\nHost: x\n\n", TestName = "Inject_BareLineFeeds_PassesAtOnce")]
+    public void Inject_NotAnHttpRequestStart_NothingHeldBack(string input)
+    {
+        var reports = new List<string>();
+        var injector = new RoutingKeyInjector(Key, reports.Add);
+
+        var sent = Encoding.Latin1.GetString(injector.Transform(Encoding.Latin1.GetBytes(input)).Span);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(sent, Is.EqualTo(input), "every byte is sent now, unchanged");
+            Assert.That(injector.PassingThrough, Is.True);
+            Assert.That(reports, Has.Count.EqualTo(1));
+        });
+    }
+
     [Test]
     public void Flush_IncompleteHead_ReturnsHeldBytes()
     {

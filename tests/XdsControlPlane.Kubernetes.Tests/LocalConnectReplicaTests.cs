@@ -42,6 +42,7 @@ public sealed class LocalConnectReplicaTests
 
         // What sandboxctl local connect does with the user's credentials: create the LocalWorkload with the secret's hash.
         api.Put(FakeApiServer.LocalWorkloads, Workload(SecretHash(Secret)));
+        await ReadyAsync(a);
         var wrong = Assert.ThrowsAsync<RpcException>(async () => await ConnectAsync(a, "not-the-secret", client))!;
         Assert.Multiple(() =>
         {
@@ -87,6 +88,7 @@ public sealed class LocalConnectReplicaTests
         await Eventually.WaitAsync(async () => (await client.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, () => $"the baseline; output:\n{a.Output()}");
 
         api.Put(FakeApiServer.LocalWorkloads, Workload(secretHash: null));
+        await ReadyAsync(a);
         var refused = Assert.ThrowsAsync<RpcException>(async () => await ConnectAsync(a, Secret, client))!;
         Assert.Multiple(() =>
         {
@@ -122,6 +124,7 @@ public sealed class LocalConnectReplicaTests
         await using var laptop = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, a.XdsPort, "grpc-force", "grpc", "shop", "baseline", "laptop");
         api.Put(FakeApiServer.EndpointSlices, Slice(laptop.BackendPorts["baseline"]));
         api.Put(FakeApiServer.LocalWorkloads, Workload(SecretHash(Secret)));
+        await ReadyAsync(a);
         await using var first = await ConnectAsync(a, Secret, laptop, session: "first");
 
         var second = Assert.ThrowsAsync<RpcException>(async () => await ConnectAsync(a, Secret, laptop, session: "second"))!;
@@ -152,6 +155,13 @@ public sealed class LocalConnectReplicaTests
             Assert.That(first.Ended.IsCompleted, Is.True, "the first agent's stream is ended");
             Assert.That(forced.Ended.IsCompleted, Is.False, "the forcing agent holds the workload");
         });
+    }
+
+    /// <summary>Until a replica published its first snapshot its broker has nothing to check a Service against (UNAVAILABLE, which agents retry).</summary>
+    private static async Task ReadyAsync(ServerProcess replica)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{replica.AdminPort}") };
+        await Eventually.WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, () => $"the replica to be ready; output:\n{replica.Output()}");
     }
 
     private async Task<ServerProcess> ReplicaAsync(FakeApiServer api, string name)

@@ -21,6 +21,8 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(5);
 
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     /// <summary>Runs one stream until it ends (returns why) or <paramref name="stop"/> fires (says Goodbye, returns <see cref="StreamEnd.Stopped"/>).</summary>
     public async Task<StreamEnd> RunAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, string workload, CancellationToken stop)
     {
@@ -31,13 +33,22 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         await call.RequestStream.WriteAsync(new Frame { Hello = hello }, stop).ConfigureAwait(false);
         var welcome = await ReadWelcomeAsync(call, stop).ConfigureAwait(false);
 
-        var mux = new TunnelMultiplexer(TunnelSide.Agent, (int)Math.Clamp(welcome.InitialWindow, 1u, (uint)TunnelLimits.MaxWindow), limits, dial.DialAsync, logger);
+        // What the broker says is checked like any input: a window below 1 KiB (or none) would stall every connection.
+        var window = welcome.InitialWindow < 1024 ? (uint)new TunnelLimits().ReceiveWindow : Math.Min(welcome.InitialWindow, (uint)TunnelLimits.MaxWindow);
+        var mux = new TunnelMultiplexer(TunnelSide.Agent, (int)window, limits, dial.DialAsync, logger);
+        mux.ConnectionFailedAtPeer += (_, reason, message) => reporter.Warning($"the broker closed a connection ({reason}): {message}");
         var again = status.Connections > 0;
         status.OnConnected(welcome, mux);
         reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), again);
 
-        var pingInterval = welcome.PingIntervalMs > 0 ? TimeSpan.FromMilliseconds(welcome.PingIntervalMs) : DefaultPingInterval;
-        var writing = mux.WriteFramesAsync((frame, token) => call.RequestStream.WriteAsync(frame, token), streaming.Token);
+        var pingInterval = welcome.PingIntervalMs is >= 1000 and <= 60_000 ? TimeSpan.FromMilliseconds(welcome.PingIntervalMs) : DefaultPingInterval;
+        var writing = mux.WriteFramesAsync(
+            (frame, more, token) =>
+            {
+                call.RequestStream.WriteOptions = more ? BufferedWrite : null;
+                return call.RequestStream.WriteAsync(frame, token);
+            },
+            streaming.Token);
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
@@ -62,7 +73,19 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
                 return new StreamEnd(await pinging.ConfigureAwait(false));
             }
 
-            // Reading or writing ended: a status the call ended with is thrown from here.
+            // Reading or writing ended: a status the call ended with is thrown from here. A write that lost the race
+            // with the end of the call fails with "the call is complete": the status the reader gets says why.
+            if (first == writing && writing.IsFaulted)
+            {
+                await Quietly(reading.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+                if (reading.IsFaulted)
+                {
+                    await reading.ConfigureAwait(false);
+                }
+
+                return new StreamEnd($"the stream stopped taking frames ({writing.Exception?.GetBaseException().Message})");
+            }
+
             await first.ConfigureAwait(false);
             return new StreamEnd(first == reading ? "the broker ended the stream" : "the stream stopped taking frames");
         }
@@ -145,7 +168,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         {
             await task.ConfigureAwait(false);
         }
-        catch (Exception e) when (e is OperationCanceledException or RpcException or IOException or TimeoutException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // The stream is over; how its parts ended says nothing more.
         }

@@ -25,7 +25,7 @@ internal static class LocalCommands
         var ports = new Option<string[]>("--port") { Description = "LOCAL[:REMOTE]: Service port REMOTE is served by localhost:LOCAL (REMOTE defaults to LOCAL). Repeatable.", AllowMultipleArgumentsPerToken = false };
         var expose = new Option<string[]>("--expose") { Description = "SVC:PORT=LOCALPORT: localhost:LOCALPORT reaches port PORT of in-cluster Service SVC, HTTP with the routing key added. Repeatable." };
         var server = new Option<string?>("--server") { Description = "The tunnel broker's address HOST:PORT (default: port-forward through the API server to a control-plane pod)." };
-        var token = new Option<string?>("--token") { Description = "The token of a broker started with --manifests and a tunnel token." };
+        var token = new Option<string?>("--token") { Description = "The token of a broker started with --manifests and a tunnel token (also read from SANDBOXCTL_TUNNEL_TOKEN, which keeps it out of the process list)." };
         var name = new Option<string?>("--name") { Description = "The LocalWorkload's name (default SERVICE-USER)." };
         var force = new Option<bool>("--force") { Description = "Take over a LocalWorkload that exists (its agent is refused from then on)." };
         var controlPlane = new Option<string>("--control-plane-namespace") { Description = "Where the control plane's pods run (for the port-forward).", DefaultValueFactory = _ => "sandboxctl-system" };
@@ -37,7 +37,7 @@ internal static class LocalCommands
         {
             var request = LocalConnectRequest.From(
                 parse.GetValue(sandbox), parse.GetValue(routingKey), parse.GetValue(service), parse.GetValue(ports) ?? [], parse.GetValue(expose) ?? [],
-                parse.GetValue(server), parse.GetValue(token), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!);
+                parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!);
             var cli = outputOf(parse);
             var identity = new ClusterIdentity(parse.GetValue(cluster.Kubeconfig)?.FullName, parse.GetValue(cluster.Context));
             return new LocalConnect(cli, AgentReporter.StyleOf(cli, parse.GetValue(output)), AgentStateStore.ForUser())

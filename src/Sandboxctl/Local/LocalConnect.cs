@@ -75,6 +75,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
         GrpcChannel? channel = null;
         (IKubernetes Client, string Namespace)? kube = null;
         LocalWorkloadRegistration? registration = null;
+        string? registeredHash = null;
         var agent = (ReconnectingAgent?)null;
         var state = new AgentState();
         try
@@ -145,7 +146,8 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 secret = Base64Url(RandomNumberGenerator.GetBytes(32));
                 var candidate = new LocalWorkloadRegistration(kube.Value.Client, ns, request.Name);
                 var ports = checkedPorts ?? await candidate.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, stop).ConfigureAwait(false);
-                await candidate.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, ports, [.. request.Exposed.Select(e => e.Target)], LocalWorkloadRegistration.HashOf(secret), request.Force, stop).ConfigureAwait(false);
+                registeredHash = LocalWorkloadRegistration.HashOf(secret);
+                await candidate.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, ports, [.. request.Exposed.Select(e => e.Target)], registeredHash, request.Force, stop).ConfigureAwait(false);
                 registration = candidate;
                 hello = HelloFor(request, ns, secret);
 
@@ -176,7 +178,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 ManifestsMode = manifestsMode,
             };
             await agent.RunAsync(hello, new LocalDial(request.Ports, reporter), exposed, stop).ConfigureAwait(false);
-            reporter.Disconnected("stopped; the broker withdrew the routes");
+            reporter.Disconnected(agent.SaidGoodbye ? "stopped; the broker withdrew the routes" : "stopped while not connected; the broker withdraws the routes when its reconnect grace (30 s) ends, or at once when the LocalWorkload is deleted");
             return ExitCodes.Ok;
         }
         finally
@@ -191,7 +193,10 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 using var cleanup = new CancellationTokenSource(CleanupTimeout);
                 try
                 {
-                    await registration.DeleteAsync(cleanup.Token).ConfigureAwait(false);
+                    if (!await registration.DeleteAsync(cleanup.Token, onlyWithHash: registeredHash).ConfigureAwait(false))
+                    {
+                        reporter.Warning($"LocalWorkload {registration.Namespace}/{registration.Name} was taken over by another agent (--force); left it in place");
+                    }
                 }
                 catch (Exception e) when (e is CliException or OperationCanceledException)
                 {
@@ -265,7 +270,12 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             {
                 throw new CliException($"{broker} is not a tunnel broker: {e.Status.Detail}", "Point --server at the control plane's tunnel port (default 18001), not its xDS or admin port.", ExitCodes.ConnectionError);
             }
-            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled || !stop.IsCancellationRequested)
+            catch (RpcException) when (stop.IsCancellationRequested)
+            {
+                // Ctrl+C while reaching the broker: a clean stop, not a failure.
+                throw new OperationCanceledException(stop);
+            }
+            catch (RpcException e)
             {
                 throw new CliException(
                     $"cannot reach the tunnel broker at {broker} after {attempt} attempts: {e.StatusCode}: {e.Status.Detail}",

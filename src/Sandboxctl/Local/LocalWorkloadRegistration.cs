@@ -123,15 +123,38 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
             "update", $"{Plural}.sandboxctl.io").ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the LocalWorkload; one that is gone already is fine.</summary>
-    public async Task DeleteAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the LocalWorkload; one that is gone already is fine. With <paramref name="onlyWithHash"/>, only while its
+    /// <c>spec.secretHash</c> is still that one (and not changed meanwhile: the delete is conditional on the version read),
+    /// so an agent never deletes a workload another agent took over with <c>--force</c>; returns false when it left it.
+    /// </summary>
+    public async Task<bool> DeleteAsync(CancellationToken cancellationToken, string? onlyWithHash = null)
     {
         try
         {
-            await client.CustomObjects.DeleteNamespacedCustomObjectAsync<JsonElement>(ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            V1DeleteOptions? options = null;
+            if (onlyWithHash is not null)
+            {
+                var found = Parse(await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, cancellationToken).ConfigureAwait(false));
+                if ((string?)found["spec"]?["secretHash"] != onlyWithHash)
+                {
+                    return false;
+                }
+
+                options = new V1DeleteOptions { Preconditions = new V1Preconditions { ResourceVersion = (string?)found["metadata"]?["resourceVersion"] } };
+            }
+
+            await client.CustomObjects.DeleteNamespacedCustomObjectAsync<JsonElement>(ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, body: options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Changed between the read and the delete: someone else's now.
+            return false;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
+            return true;
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {

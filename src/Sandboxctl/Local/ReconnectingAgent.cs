@@ -28,6 +28,9 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
     /// <summary>Whether the broker said another agent holds the LocalWorkload now (so this one must not delete it).</summary>
     public bool LostWorkload { get; private set; }
 
+    /// <summary>Whether the agent stopped with a goodbye on a live stream (the broker withdrew the routes then).</summary>
+    public bool SaidGoodbye { get; private set; }
+
     /// <summary>Runs until <paramref name="stop"/> fires (returns after Goodbye) or the broker refuses the agent (throws a <see cref="CliException"/>).</summary>
     public async Task RunAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, CancellationToken stop)
     {
@@ -56,6 +59,7 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
                 var end = await stream.RunAsync(hello, dial, exposed, Workload, stop).ConfigureAwait(false);
                 if (end == StreamEnd.Stopped || stop.IsCancellationRequested)
                 {
+                    SaidGoodbye = end == StreamEnd.Stopped;
                     return;
                 }
 
@@ -78,8 +82,9 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
                 LostWorkload = e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.AlreadyExists;
                 throw BrokerRefusal.ToCliException(e, Broker, Workload, ManifestsMode);
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or InvalidOperationException or System.Net.Sockets.SocketException or HttpRequestException)
             {
+                // The transport went away mid-write ("the call is complete") or mid-read: reconnect.
                 reason = e.Message;
             }
 

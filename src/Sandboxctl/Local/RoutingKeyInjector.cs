@@ -36,6 +36,7 @@ internal sealed class RoutingKeyInjector : IByteTransform
     private long _remaining;
     private bool _switchesProtocol;
     private bool _reported;
+    private byte _previous;
 
     /// <summary>An injector adding <paramref name="routingKey"/>; <paramref name="gaveUp"/> hears why, the one time it stops parsing.</summary>
     public RoutingKeyInjector(string routingKey, Action<string>? gaveUp = null)
@@ -113,9 +114,23 @@ internal sealed class RoutingKeyInjector : IByteTransform
             return Copy(output, bytes[..1]);
         }
 
+        // Decide from the first bytes whether this is HTTP/1.x at all: a database or TLS client that speaks first must not
+        // wait for a head end that never comes.
+        if (!StartsLikeARequest(bytes))
+        {
+            return PassAll(output, bytes, "the app sent something that is not an HTTP/1.x request");
+        }
+
         var end = -1;
         for (var i = 0; i < bytes.Length; i++)
         {
+            if (bytes[i] == '\n' && _previous != '\r')
+            {
+                // Bare LF line ends (RFC 9112 lets a recipient accept them): not parsed here; the request passes as sent.
+                return PassAll(output, bytes, "the app's request ends lines with a bare LF");
+            }
+
+            _previous = bytes[i];
             _matched = bytes[i] == HeadEnd[_matched] ? _matched + 1 : bytes[i] == '\r' ? 1 : 0;
             if (_matched == HeadEnd.Length)
             {
@@ -140,6 +155,49 @@ internal sealed class RoutingKeyInjector : IByteTransform
         }
 
         return taken;
+    }
+
+    /// <summary>
+    /// Whether the head so far (held plus <paramref name="bytes"/>) can still be an HTTP/1.x request line: a method of
+    /// 1-20 upper-case letters, a space, then (once the line is complete) a target and <c>HTTP/1.</c>, or the HTTP/2 preface.
+    /// </summary>
+    private bool StartsLikeARequest(ReadOnlySpan<byte> bytes)
+    {
+        if (_head.WrittenCount >= MaxLine)
+        {
+            return true;
+        }
+
+        Span<byte> start = stackalloc byte[MaxLine];
+        var held = _head.WrittenSpan;
+        held.CopyTo(start);
+        var count = held.Length + Math.Min(bytes.Length, MaxLine - held.Length);
+        bytes[..(count - held.Length)].CopyTo(start[held.Length..]);
+        var line = start[..count];
+        var space = line.IndexOf((byte)' ');
+        var method = space < 0 ? line : line[..space];
+        foreach (var b in method.Length > 20 ? method[..21] : method)
+        {
+            if (b is < (byte)'A' or > (byte)'Z')
+            {
+                return false;
+            }
+        }
+
+        if (method.Length > 20)
+        {
+            return false;
+        }
+
+        var lineEnd = line.IndexOf((byte)'\r');
+        if (space < 0 || lineEnd < 0)
+        {
+            return true;
+        }
+
+        var requestLine = Encoding.Latin1.GetString(line[..lineEnd]);
+        var parts = requestLine.Split(' ');
+        return requestLine == Http2Preface || (parts.Length == 3 && parts[1].Length > 0 && parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal));
     }
 
     private void WriteHead(ArrayBufferWriter<byte> output)
@@ -328,6 +386,14 @@ internal sealed class RoutingKeyInjector : IByteTransform
         {
             GiveUp(report);
         }
+    }
+
+    /// <summary>Writes what is held and all of <paramref name="bytes"/>, and passes the rest of the connection through.</summary>
+    private int PassAll(ArrayBufferWriter<byte> output, ReadOnlySpan<byte> bytes, string report)
+    {
+        output.Write(_head.WrittenSpan);
+        Pass(output, bytes, report);
+        return bytes.Length;
     }
 
     private void GiveUp(string reason)
