@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using XdsControlPlane.ControlLoopBench;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.TunnelBench;
 
@@ -27,9 +28,13 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
-            await using var agent = await BenchAgent.ConnectAsync(tunnelPort, "bench", "bench-laptop", "bench", WorkloadPort, laptop.EndPoint, settings.AgentLimits, cancellationToken);
+            // The agent announces the settings' receive window (what the broker may send per connection before it grants more).
+            var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
+            hello.InitialWindow = (uint)settings.AgentLimits.ReceiveWindow;
+            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port }, settings.AgentLimits, cancellationToken);
             var direct = laptop.EndPoint;
-            var tunnel = agent.BrokerEndPoint(WorkloadPort);
+            var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
+            var tunnel = new IPEndPoint(IPAddress.Parse(endpoint.Address), (int)endpoint.BrokerPort);
             progress.WriteLine($"agent connected: workload port {WorkloadPort} at broker {tunnel}, laptop service at {direct}");
 
             await WarmUpAsync(direct, tunnel, cancellationToken);
@@ -86,7 +91,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
     }
 
     /// <summary>Bytes per idle connection: the same N idle connections directly, then through the broker.</summary>
-    private async Task<IdleMemoryResult> MeasureIdleAsync(ServerUnderTest broker, BenchAgent agent, LaptopService laptop, IPEndPoint direct, IPEndPoint tunnel, CancellationToken cancellationToken)
+    private async Task<IdleMemoryResult> MeasureIdleAsync(ServerUnderTest broker, TunnelTestAgent agent, LaptopService laptop, IPEndPoint direct, IPEndPoint tunnel, CancellationToken cancellationToken)
     {
         var n = settings.IdleConnections;
 
@@ -130,7 +135,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
     }
 
     /// <summary>Waits until the connections of the last measurement are gone on the agent and at the laptop's service.</summary>
-    private static async Task WaitQuietAsync(BenchAgent agent, LaptopService laptop, CancellationToken cancellationToken)
+    private static async Task WaitQuietAsync(TunnelTestAgent agent, LaptopService laptop, CancellationToken cancellationToken)
     {
         var waited = Stopwatch.StartNew();
         while (agent.Multiplexer.OpenConnections > 0 || laptop.OpenConnections > 0)
