@@ -107,8 +107,9 @@ public sealed class WorkloadTunnels : IAsyncDisposable
 
                 if (!existing.Ports.SequenceEqual(claim.Ports.Select(p => p.Port)))
                 {
-                    // The agent came back serving other ports: new listeners.
+                    // The agent came back serving other ports: new listeners (and the old stream, if still attached, ends).
                     _tunnels.Remove(claim.Key);
+                    replaced = existing.Session;
                     _ = existing.DisposeAsync().AsTask();
                     existing = null;
                 }
@@ -120,7 +121,7 @@ public sealed class WorkloadTunnels : IAsyncDisposable
             }
 
             tunnel = existing ?? Create(claim);
-            replaced = tunnel.Attach(session);
+            replaced = tunnel.Attach(session) ?? replaced;
         }
 
         replaced?.End(replaced.Claim.SessionId == claim.SessionId ? "another stream of the same agent took over" : "another agent took the LocalWorkload over (its secret hash was replaced)");
