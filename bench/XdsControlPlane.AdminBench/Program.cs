@@ -24,7 +24,7 @@ var directory = Directory.CreateTempSubdirectory("admin-bench-").FullName;
 ManifestGenerator.Write(directory, services);
 var (xdsPort, adminPort) = (FreePort(), FreePort());
 var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-foreach (var arg in new[] { serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--manifests", directory, "--log-format", "json" })
+foreach (var arg in new[] { serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--tunnel-port", "0", "--manifests", directory, "--log-format", "json" })
 {
     start.ArgumentList.Add(arg);
 }

@@ -51,7 +51,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     {
         var (xdsPort, adminPort) = (FreePort(), FreePort());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. sourceArgs])
+        foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]), .. sourceArgs])
         {
             start.ArgumentList.Add(arg);
         }

@@ -13,10 +13,6 @@ namespace XdsControlPlane.Tunnel;
 public sealed class WorkloadTunnels : IAsyncDisposable
 {
     private readonly Dictionary<string, WorkloadTunnel> _tunnels = new(StringComparer.Ordinal);
-
-    // The broker port each workload port had last (bounded): a workload that comes back gets it again when it is free,
-    // so its EDS endpoint does not change and data planes that cached it reach it at once.
-    private readonly Dictionary<(string Workload, int Port), int> _lastPorts = [];
     private readonly Lock _gate = new();
     private readonly TunnelBrokerOptions _options;
     private readonly ILocalWorkloadRegistry _registry;
@@ -183,14 +179,7 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         {
             foreach (var port in claim.Ports)
             {
-                var listener = Bind(claim, _lastPorts.GetValueOrDefault((claim.Key, port.Port)));
-                listeners.Add((port.Port, listener));
-                if (_lastPorts.Count >= 4096)
-                {
-                    _lastPorts.Clear();
-                }
-
-                _lastPorts[(claim.Key, port.Port)] = ((IPEndPoint)listener.LocalEndpoint).Port;
+                listeners.Add((port.Port, Bind(claim)));
             }
         }
         catch
@@ -208,28 +197,18 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         return tunnel;
     }
 
-    /// <summary>A listener on <paramref name="preferred"/> when it is free, else on a free port of the range (or any free port when the range is empty).</summary>
-    private TcpListener Bind(WorkloadClaim claim, int preferred)
+    /// <summary>
+    /// A listener on a free port of the range (or any free port when the range is empty). A workload that comes back after
+    /// its grace gets new ports on purpose: clients may be backing off from the old ones, which refused them meanwhile.
+    /// </summary>
+    private TcpListener Bind(WorkloadClaim claim)
     {
-        var used = _tunnels.Values.SelectMany(t => t.BrokerPorts).ToHashSet();
-        var inRange = _options.ListenPortCount == 0 || (preferred >= _options.FirstListenPort && preferred < _options.FirstListenPort + _options.ListenPortCount);
-        if (preferred > 0 && inRange && !used.Contains(preferred))
-        {
-            try
-            {
-                return Started(new TcpListener(_options.BindAddress, preferred));
-            }
-            catch (SocketException)
-            {
-                // Taken meanwhile: any other.
-            }
-        }
-
         if (_options.ListenPortCount == 0)
         {
             return Started(new TcpListener(_options.BindAddress, 0));
         }
 
+        var used = _tunnels.Values.SelectMany(t => t.BrokerPorts).ToHashSet();
         for (var port = _options.FirstListenPort; port < _options.FirstListenPort + _options.ListenPortCount; port++)
         {
             if (used.Contains(port))

@@ -93,7 +93,7 @@ public sealed class LocalConnectTests
     public async Task Connect_KeyedCallsReachTheLaptop_OthersTheBaseline_AndGoodbyeFallsBackAtOnce()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         Assert.Multiple(async () =>
         {
             Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
@@ -152,7 +152,7 @@ public sealed class LocalConnectTests
     public async Task BadHello_IsRefusedWithAClearStatus_AndTheConnectedAgentKeepsWorking()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         _log.Expect("Refused an agent");
 
         async Task<RpcException> Refused(Hello hello) =>
@@ -186,7 +186,7 @@ public sealed class LocalConnectTests
     public async Task FrameForAnUnknownConnection_IsRefused_AndTheTunnelKeepsCarrying()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         _log.Expect("which was never opened");
         await agent.SendRawAsync(new Frame { Data = new Data { ConnectionId = 999_999, Payload = Google.Protobuf.ByteString.CopyFromUtf8("junk") } });
         await agent.SendRawAsync(new Frame { Window = new Window { ConnectionId = 999_998, Increment = 5 } });
@@ -199,13 +199,13 @@ public sealed class LocalConnectTests
     {
         var agent = await ConnectLaptopAsync();
         var port = agent.Welcome.Endpoints.Single().BrokerPort;
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         await agent.DisposeAsync();
 
         var reconnected = Stopwatch.StartNew();
         await using var again = await ConnectLaptopAsync();
         Assert.That(again.Welcome.Endpoints.Single().BrokerPort, Is.EqualTo(port), "the same broker port: EDS does not change");
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop again");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop again");
         TestContext.Out.WriteLine($"keyed traffic again {reconnected.ElapsedMilliseconds} ms after the reconnect");
         Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
     }
@@ -214,7 +214,7 @@ public sealed class LocalConnectTests
     public async Task LostAgent_RoutesFallBackAfterTheGrace()
     {
         var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         var lost = Stopwatch.StartNew();
         await agent.DisposeAsync();
 
@@ -312,6 +312,13 @@ public sealed class LocalConnectTests
             ? (int)endpoint.Endpoint.Address.SocketAddress.PortValue
             : null;
     }
+
+    /// <summary>
+    /// One keyed call, its failures not counted: while the laptop's routes come into force the client may still be backing
+    /// off from an endpoint an earlier test left (a failed connect); the steady state after it is asserted without errors.
+    /// </summary>
+    private async Task<Dictionary<string, int>> KeyedCallAsync() =>
+        (await Harness.CallAsync(Target, 1, new Dictionary<string, string> { ["x-routing-key"] = "feature-x" })).Backends;
 
     private async Task<Dictionary<string, int>> CallAsync(int count, string? key = null)
     {
