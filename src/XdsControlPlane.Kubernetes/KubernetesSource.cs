@@ -384,7 +384,9 @@ public sealed class KubernetesSource : BackgroundService
     /// <inheritdoc />
     public override void Dispose()
     {
-        _statusGate.Dispose();
+        // The status gate is not disposed: the host may dispose this source while ExecuteAsync still finishes a status
+        // pass, which would then fail on a disposed semaphore and log the source as faulted at shutdown. A SemaphoreSlim
+        // whose wait handle is never asked for holds nothing that needs disposing.
         base.Dispose();
     }
 }
