@@ -43,6 +43,16 @@ public sealed record LocalWorkload : IManifestObject
     [JsonIgnore]
     public bool IsRoutable => Status is { Phase: null or "" or "Pending" or "Connected", Tunnel.Address.Length: > 0 };
 
+    /// <summary>
+    /// What <c>spec.secretHash</c> holds for <paramref name="secret"/>: <c>sha256:</c> and the lowercase hex SHA-256 of its
+    /// UTF-8 bytes. The agent writes it, the broker compares against it; the secret itself is never stored.
+    /// </summary>
+    public static string HashSecret(string secret)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+    }
+
     /// <summary>The broker endpoint that leads to workload port <paramref name="port"/>, while <see cref="IsRoutable"/>; else null.</summary>
     public (string Address, int Port)? TunnelEndpoint(int port) =>
         IsRoutable && Status!.Tunnel!.Ports.FirstOrDefault(p => p.Port == port) is { BrokerPort: > 0 } found ? (Status.Tunnel.Address!, found.BrokerPort) : null;

@@ -146,7 +146,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 secret = Base64Url(RandomNumberGenerator.GetBytes(32));
                 var candidate = new LocalWorkloadRegistration(kube.Value.Client, ns, request.Name);
                 var ports = checkedPorts ?? await candidate.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, stop).ConfigureAwait(false);
-                registeredHash = LocalWorkloadRegistration.HashOf(secret);
+                registeredHash = XdsControlPlane.Model.LocalWorkload.HashSecret(secret);
                 await candidate.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, ports, [.. request.Exposed.Select(e => e.Target)], registeredHash, request.Force, stop).ConfigureAwait(false);
                 registration = candidate;
                 hello = HelloFor(request, ns, secret);

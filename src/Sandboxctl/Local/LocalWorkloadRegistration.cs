@@ -181,21 +181,11 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
         }
     }
 
-    /// <summary><c>"sha256:" + hex</c> of a secret, as <c>spec.secretHash</c> holds it.</summary>
-    public static string HashOf(string secret) =>
-        "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
-
-    /// <summary>http, grpc or tcp for a Service port: <c>appProtocol</c> first, then the name's prefix (as the translation classifies ports); HTTP when undeclared.</summary>
+    /// <summary>http, grpc or tcp for a Service port, as the translation classifies it (<see cref="XdsControlPlane.Translation.LocalWorkloadProtocols"/>).</summary>
     internal static string ProtocolOf(V1ServicePort port)
     {
         ArgumentNullException.ThrowIfNull(port);
-        var hint = (port.AppProtocol ?? port.Name ?? "").ToLowerInvariant();
-        return hint.Split('-', 2)[0] switch
-        {
-            "grpc" or "grpc-web" or "http2" or "h2c" or "kubernetes.io/h2c" => "grpc",
-            "tcp" or "tls" or "mongo" or "mysql" or "redis" or "postgres" or "postgresql" => "tcp",
-            _ => "http",
-        };
+        return XdsControlPlane.Translation.LocalWorkloadProtocols.Of(new KubeServicePort { Name = port.Name, Port = port.Port, AppProtocol = port.AppProtocol });
     }
 
     private static string Holder(JsonObject existing)

@@ -18,7 +18,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
 {
     private readonly ConcurrentDictionary<string, LocalWorkload> _workloads = new(StringComparer.Ordinal);
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
-    private readonly string? _tokenHash = string.IsNullOrEmpty(token) ? null : WorkloadClaims.SecretHash(token);
+    private readonly string? _tokenHash = string.IsNullOrEmpty(token) ? null : LocalWorkload.HashSecret(token);
 
     /// <summary>Raised when a workload is registered or withdrawn (the manifest source publishes again).</summary>
     public event Action? Changed;

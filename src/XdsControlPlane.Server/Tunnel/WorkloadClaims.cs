@@ -62,10 +62,7 @@ internal static class WorkloadClaims
         return new WorkloadClaim(ns, name, key!, string.IsNullOrEmpty(sandbox) ? null : sandbox, service, claimed, sessionId, expose);
     }
 
-    /// <summary><c>sha256:</c> and the lowercase hex SHA-256 of <paramref name="secret"/> (what <c>spec.secretHash</c> holds).</summary>
-    public static string SecretHash(string secret) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
-
     /// <summary>Whether <paramref name="secret"/> hashes to <paramref name="expected"/>, compared in constant time.</summary>
     public static bool Matches(string secret, string expected) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SecretHash(secret)), Encoding.ASCII.GetBytes(expected));
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(LocalWorkload.HashSecret(secret)), Encoding.ASCII.GetBytes(expected));
 }
