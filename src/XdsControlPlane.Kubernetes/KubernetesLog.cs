@@ -59,4 +59,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3018, Level = LogLevel.Warning, Message = "Could not release the Lease {Namespace}/{Name} on shutdown ({Reason}); it expires on its own")]
     public static partial void LeaseReleaseFailed(ILogger logger, string @namespace, string name, string reason);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "Reconciling {Controller} {Namespace}/{Name} met a newer version (409 Conflict); retrying in {Seconds:F1} s")]
+    public static partial void ReconcileConflict(ILogger logger, string controller, string @namespace, string name, double seconds);
 }

@@ -128,9 +128,17 @@ public sealed class SandboxController : BackgroundService
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+        catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+        {
+            // Someone else wrote first (the status writer, another controller): an ordinary race between writers, retried
+            // with the newer version; not worth a warning.
+            var delay = _queue.AddRateLimited(key);
+            ControllerMetrics.Reconciles.WithLabels(Name, "conflict").Inc();
+            KubernetesLog.ReconcileConflict(_logger, Name, key.Namespace, key.Name, delay.TotalSeconds);
+        }
         catch (Exception e)
         {
-            // Conflicts (someone else wrote first), API errors, network trouble: all retried with backoff.
+            // API errors, network trouble: retried with backoff.
             var delay = _queue.AddRateLimited(key);
             ControllerMetrics.Reconciles.WithLabels(Name, "error").Inc();
             KubernetesLog.ReconcileFailed(_logger, Name, $"{key.Namespace}/{key.Name}", e.Message, delay.TotalSeconds, e);

@@ -1,70 +1,57 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Model;
+using XdsControlPlane.Sources;
 
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// The embedded source: loads every manifest below <c>--manifests DIR</c>, publishes snapshots, then watches the
-/// directory (file-system events plus a periodic check for missed events), debounces bursts of changes and
-/// publishes again. Broken files or objects are logged with file, document and field path; the last good version
-/// of each broken object stays in force and nothing else is disturbed. Only files whose size or modification time
-/// changed are read and parsed again, only their objects are applied and (unless what references resolve against
-/// changed) validated, and a reload that changes nothing in force — a file rewritten with the same routing content —
-/// publishes nothing.
+/// The embedded source: reads every manifest below <c>--manifests DIR</c> and hands the files to the
+/// <see cref="SourcePipeline"/>, then watches the directory (file-system events plus a periodic check for missed
+/// events) and hands it the files again after each burst of changes. Only files whose size or modification time
+/// changed are read and parsed again, and only those count as changes; the pipeline keeps the last good version of
+/// each broken object, publishes, and reports problems. A directory that disappears keeps what was published.
 /// </summary>
-internal sealed class ManifestDirectorySource(
-    ManifestDirectoryReader reader,
-    SnapshotPublisher publisher,
-    TimeProvider clock,
-    ILogger<ManifestDirectorySource> logger,
-    IOptions<ManifestSourceOptions> configured,
-    Tunnel.InMemoryLocalWorkloads? agents = null) : BackgroundService
+internal sealed class ManifestDirectorySource : BackgroundService, IPublicationObserver
 {
-    private readonly ManifestSourceOptions _options = configured.Value;
+    private readonly ManifestDirectoryReader _reader;
+    private readonly SourceFeed _feed;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<ManifestDirectorySource> _logger;
+    private readonly ManifestSourceOptions _options;
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly LastGoodManifestSet _manifests = new();
-    private readonly ProblemLog _problemLog = new();
-    private IReadOnlyList<ManifestProblem> _translationProblems = [];
     private FileSystemWatcher? _watcher;
     private volatile bool _watcherFailed;
     private bool _watchUnavailableLogged;
     private bool _directoryMissing;
-    private volatile bool _agentsChanged;
+    private int _parsed;
+    private volatile int _files;
+    private int _handedOn;
+
+    public ManifestDirectorySource(ManifestDirectoryReader reader, SourcePipeline pipeline, TimeProvider clock, ILogger<ManifestDirectorySource> logger, IOptions<ManifestSourceOptions> configured)
+    {
+        _reader = reader;
+        _clock = clock;
+        _logger = logger;
+        _options = configured.Value;
+        _feed = pipeline.Register("manifests");
+        pipeline.Observe(this);
+    }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (agents is not null)
-        {
-            // A laptop connecting or leaving publishes at once (after the same debounce as a file change).
-            agents.Changed += () =>
-            {
-                _agentsChanged = true;
-                _changes.Writer.TryWrite(true);
-            };
-        }
-
         try
         {
-            Reload(force: true);
-            using var poll = new PeriodicTimer(_options.PollInterval, clock);
+            Reload(first: true);
+            using var poll = new PeriodicTimer(_options.PollInterval, _clock);
             var polling = PollAsync(poll, stoppingToken);
             try
             {
                 while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
                 {
                     _changes.Reader.TryRead(out _);
-                    var started = clock.GetTimestamp();
-
-                    // Debounce: wait until the directory has been quiet for a moment (editors write in several steps).
-                    do
-                    {
-                        await Task.Delay(_options.Debounce, clock, stoppingToken).ConfigureAwait(false);
-                    }
-                    while (_changes.Reader.TryRead(out _) && clock.GetElapsedTime(started) < _options.MaxDebounce);
-
-                    Reload(force: false);
+                    Reload(first: false);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -77,6 +64,27 @@ internal sealed class ManifestDirectorySource(
         {
             _watcher?.Dispose();
         }
+    }
+
+    /// <summary>A pass of the pipeline that applied files read here: say what is in force.</summary>
+    public void Applied(Publication publication)
+    {
+        ArgumentNullException.ThrowIfNull(publication);
+        if (Interlocked.Exchange(ref _handedOn, 0) == 0)
+        {
+            return;
+        }
+
+        var parsed = Interlocked.Exchange(ref _parsed, 0);
+        var result = publication.Result;
+        if (!publication.Published)
+        {
+            ManifestLog.NothingChanged(_logger, parsed, _files);
+        }
+
+        var inputs = result.Inputs;
+        ManifestLog.Loaded(_logger, _reader.Directory, inputs.RouteGroups.Count, inputs.Sandboxes.Count, inputs.LocalWorkloads.Count, inputs.Services.Count, publication.Problems.Count);
+        ManifestLog.Applied(_logger, parsed, _files, result.Changed.Count, result.Validated);
     }
 
     /// <summary>
@@ -93,7 +101,7 @@ internal sealed class ManifestDirectorySource(
         _watcher?.Dispose();
         _watcher = null;
         _watcherFailed = false;
-        var watcher = new FileSystemWatcher(reader.Directory)
+        var watcher = new FileSystemWatcher(_reader.Directory)
         {
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
@@ -120,7 +128,7 @@ internal sealed class ManifestDirectorySource(
             if (!_watchUnavailableLogged)
             {
                 _watchUnavailableLogged = true;
-                ManifestLog.WatchUnavailable(logger, reader.Directory, _options.PollInterval.TotalSeconds, e.Message);
+                ManifestLog.WatchUnavailable(_logger, _reader.Directory, _options.PollInterval.TotalSeconds, e.Message);
             }
         }
     }
@@ -139,22 +147,22 @@ internal sealed class ManifestDirectorySource(
         }
     }
 
-    private void Reload(bool force)
+    /// <summary>Reads the directory and hands the files to the pipeline when any changed (always the first time, when the source becomes synced).</summary>
+    private void Reload(bool first)
     {
         IReadOnlyList<ManifestFile> files;
         bool changed;
-        var parsed = 0;
         try
         {
             // Watch before reading, so a change made while reading is not missed.
-            if (Directory.Exists(reader.Directory))
+            if (Directory.Exists(_reader.Directory))
             {
                 EnsureWatching();
             }
 
-            var parsedBefore = reader.FilesParsed;
-            files = reader.Read(out changed);
-            parsed = reader.FilesParsed - parsedBefore;
+            var parsedBefore = _reader.FilesParsed;
+            files = _reader.Read(out changed);
+            Interlocked.Add(ref _parsed, _reader.FilesParsed - parsedBefore);
         }
         catch (DirectoryNotFoundException)
         {
@@ -162,10 +170,17 @@ internal sealed class ManifestDirectorySource(
             if (!_directoryMissing)
             {
                 _directoryMissing = true;
-                ManifestLog.DirectoryMissing(logger, reader.Directory, _options.PollInterval.TotalSeconds);
+                ManifestLog.DirectoryMissing(_logger, _reader.Directory, _options.PollInterval.TotalSeconds);
             }
 
             _watcherFailed = true;
+            if (first)
+            {
+                // Nothing to serve yet: an empty directory until it appears.
+                _feed.Replace([]);
+                _feed.MarkSynced();
+            }
+
             return;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -173,80 +188,34 @@ internal sealed class ManifestDirectorySource(
             // For example the directory vanishing between the check and the watcher's creation: keep what is
             // published, create the watcher again next time.
             _watcherFailed = true;
-            ManifestLog.ReloadFailed(logger, reader.Directory, e);
+            ManifestLog.ReloadFailed(_logger, _reader.Directory, e);
             return;
         }
 
         if (_directoryMissing)
         {
             _directoryMissing = false;
-            ManifestLog.DirectoryBack(logger, reader.Directory);
-            force = true;
+            ManifestLog.DirectoryBack(_logger, _reader.Directory);
         }
 
-        var agentsChanged = _agentsChanged;
-        _agentsChanged = false;
-        if (!changed && !force && !agentsChanged)
+        if (!changed && !first)
         {
             return;
         }
 
-        try
+        _files = files.Count;
+        Interlocked.Exchange(ref _handedOn, 1);
+        _feed.Replace(files);
+        if (first)
         {
-            var result = _manifests.Apply(files);
-            if (result.InputsChanged || force || agentsChanged)
-            {
-                _translationProblems = publisher.Publish(WithAgents(result.Inputs));
-            }
-            else
-            {
-                ManifestLog.NothingChanged(logger, parsed, files.Count);
-            }
-
-            var translationProblems = result.Unreported(_translationProblems);
-            IReadOnlyList<ManifestProblem> problems = [.. result.Problems, .. translationProblems];
-            Report(problems, result.KeptLastGood);
-            var inputs = result.Inputs;
-            ManifestLog.Loaded(logger, reader.Directory, inputs.RouteGroups.Count, inputs.Sandboxes.Count, inputs.LocalWorkloads.Count, inputs.Services.Count, problems.Count);
-            ManifestLog.Applied(logger, parsed, files.Count, result.Changed.Count, result.Validated);
-            var ignored = files.SelectMany(f => f.Contents.IgnoredKinds).ToArray();
-            if (ignored.Length > 0 && logger.IsEnabled(LogLevel.Debug))
-            {
-                var kinds = string.Join(", ", ignored.Distinct().Order(StringComparer.Ordinal));
-                ManifestLog.IgnoredKinds(logger, ignored.Length, kinds);
-            }
+            _feed.MarkSynced();
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // Reading never throws for bad input; this is a bug in translation or publication. The last published
-            // snapshot stays in force and the next change is tried again: one bad reload never stops the server.
-            ManifestLog.ReloadFailed(logger, reader.Directory, e);
-        }
-    }
 
-    /// <summary>The files' objects plus the LocalWorkloads agents registered with the tunnel broker.</summary>
-    private RoutingInputs WithAgents(RoutingInputs inputs)
-    {
-        var registered = agents?.Workloads ?? [];
-        return registered.Count == 0
-            ? inputs
-            : new RoutingInputs([.. inputs.Services, .. inputs.EndpointSlices, .. inputs.RouteGroups, .. inputs.Sandboxes, .. inputs.LocalWorkloads, .. registered]);
-    }
-
-    private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)
-    {
-        // Each problem is logged once while it lasts, not again on every reload.
-        const string Kept = "kept:";
-        foreach (var entry in _problemLog.Fresh([.. problems.Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
+        var ignored = files.SelectMany(f => f.Contents.IgnoredKinds).ToArray();
+        if (ignored.Length > 0 && _logger.IsEnabled(LogLevel.Debug))
         {
-            if (entry.StartsWith(Kept, StringComparison.Ordinal))
-            {
-                ManifestLog.KeptLastGood(logger, entry[Kept.Length..]);
-            }
-            else
-            {
-                ManifestLog.Invalid(logger, entry);
-            }
+            var kinds = string.Join(", ", ignored.Distinct().Order(StringComparer.Ordinal));
+            ManifestLog.IgnoredKinds(_logger, ignored.Length, kinds);
         }
     }
 }
@@ -257,12 +226,6 @@ internal sealed class ManifestSourceOptions
     /// <summary>The directory of manifests.</summary>
     public string Directory { get; set; } = "";
 
-    /// <summary>Quiet time after a change before reloading.</summary>
-    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>The longest a continuous burst of changes delays a reload.</summary>
-    public TimeSpan MaxDebounce { get; set; } = TimeSpan.FromSeconds(2);
-
     /// <summary>How often the directory is checked for changes the file-system watcher missed.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -272,11 +235,6 @@ internal sealed class ManifestSourceOptions
         if (string.IsNullOrWhiteSpace(Directory))
         {
             yield return "Directory must name the manifest directory.";
-        }
-
-        if (Debounce <= TimeSpan.Zero || MaxDebounce < Debounce)
-        {
-            yield return $"Debounce must be positive and at most MaxDebounce, got {Debounce} and {MaxDebounce}.";
         }
 
         if (PollInterval <= TimeSpan.Zero)

@@ -74,8 +74,6 @@ public sealed class ServerHost : IAsyncDisposable
             services.AddManifestSource(source =>
             {
                 source.Directory = directory;
-                source.Debounce = timing.Debounce;
-                source.MaxDebounce = timing.MaxDebounce;
                 source.PollInterval = timing.PollInterval;
             });
         }

@@ -5,6 +5,7 @@ using Serilog.Formatting.Compact;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Model;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
@@ -19,9 +20,6 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public static class ServerServiceCollectionExtensions
 {
-    /// <summary>The field manager of every write to the API server, and the name of the control plane's Lease.</summary>
-    public const string FieldManager = "xds-control-plane";
-
     /// <summary>Serilog on the console in <paramref name="format"/>, ASP.NET Core's own chatter from Warning up.</summary>
     internal static IServiceCollection AddServerLogging(this IServiceCollection services, LogFormat format, Serilog.Core.ILogEventSink? extraSink = null) =>
         services.AddSerilog((_, logger) =>
@@ -46,10 +44,12 @@ public static class ServerServiceCollectionExtensions
 
     /// <summary>
     /// Translation (<see cref="RoutingTranslator"/>), the node grouping it publishes for
-    /// (<see cref="DataPlaneGroupResolver"/>), Envoy's rules applied before publishing (<see cref="ResourceValidation"/>)
-    /// and the <see cref="SnapshotPublisher"/> the sources publish through.
+    /// (<see cref="DataPlaneGroupResolver"/>), Envoy's rules applied before publishing (<see cref="ResourceValidation"/>),
+    /// the <see cref="SnapshotPublisher"/>, and the <see cref="SourcePipeline"/> every source hands its changes to, with
+    /// the <see cref="RoutingInputsStore"/> of the inputs in force it writes. When the replicas share ACK state
+    /// (<see cref="AddReplicaAcks"/>), each publication has this replica's state shared at once.
     /// </summary>
-    public static IServiceCollection AddSnapshotPublishing(this IServiceCollection services, Action<PublishOptions>? configure = null)
+    public static IServiceCollection AddSnapshotPublishing(this IServiceCollection services, Action<PublishOptions>? configure = null, Action<SourcePipelineOptions>? pipeline = null)
     {
         services.AddValidatedOptions<PublishOptions>(options => configure?.Invoke(options), options => options.Validate());
         services.TryAddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
@@ -58,6 +58,26 @@ public static class ServerServiceCollectionExtensions
         services.TryAddSingleton(EnvoyRulesValidator.Default);
         services.TryAddSingleton<ResourceValidation>();
         services.TryAddSingleton<SnapshotPublisher>();
+        services.TryAddSingleton<IRoutingPublisher>(services => services.GetRequiredService<SnapshotPublisher>());
+        services.TryAddSingleton<RoutingInputsStore>();
+        services.AddValidatedOptions<SourcePipelineOptions>(options => pipeline?.Invoke(options), options => options.Validate());
+        services.TryAddSingleton(services =>
+        {
+            var sources = new SourcePipeline(
+                services.GetRequiredService<IRoutingPublisher>(),
+                services.GetRequiredService<RoutingInputsStore>(),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<SourcePipeline>>(),
+                services.GetRequiredService<IOptions<SourcePipelineOptions>>().Value);
+            if (services.GetService<DataPlaneAcks>() is { } acks)
+            {
+                // A group with no clients changes version without any stream event: share this replica's state now.
+                sources.Observe(new PublicationCallback(acks.LocalChanged));
+            }
+
+            return sources;
+        });
+        services.AddHostedService(services => services.GetRequiredService<SourcePipeline>());
         return services;
     }
 
@@ -70,7 +90,7 @@ public static class ServerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The embedded source: the manifest directory, read, watched and published. Needs <see cref="AddSnapshotPublishing"/>.</summary>
+    /// <summary>The embedded source: the manifest directory, read, watched and handed to the source pipeline. Needs <see cref="AddSnapshotPublishing"/>.</summary>
     internal static IServiceCollection AddManifestSource(this IServiceCollection services, Action<ManifestSourceOptions> configure)
     {
         services.AddValidatedOptions(configure, options => options.Validate());
@@ -83,13 +103,16 @@ public static class ServerServiceCollectionExtensions
     /// <summary>
     /// The Kubernetes mode: the client for <paramref name="configuration"/>, one shared informer per kind
     /// (<see cref="KubernetesInformers"/>), leader election through a Lease (<see cref="ILeadership"/>), the source that
-    /// publishes and writes status, and the Sandbox controller. Needs <see cref="AddSnapshotPublishing"/>; add
-    /// <see cref="AddReplicaAcks"/> so <c>Programmed</c> waits for the data planes of every replica.
+    /// hands the cluster's objects to the source pipeline, the status writer, and the Sandbox controller. Needs
+    /// <see cref="AddSnapshotPublishing"/>; add <see cref="AddReplicaAcks"/> so <c>Programmed</c> waits for the data
+    /// planes of every replica. Cluster changes are batched for one debounce time at most: a rollout's burst of
+    /// EndpointSlice events never holds endpoints back longer.
     /// </summary>
     public static IServiceCollection AddKubernetesSources(this IServiceCollection services, k8s.KubernetesClientConfiguration configuration, Action<KubernetesSourcesOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddValidatedOptions<KubernetesSourcesOptions>(options => configure?.Invoke(options), options => options.Validate());
+        services.PostConfigure<SourcePipelineOptions>(pipeline => pipeline.MaxDebounce = pipeline.Debounce);
         services.TryAddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
         services.TryAddSingleton(services => new KubernetesInformers(services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<KubernetesInformers>>()));
 
@@ -97,39 +120,32 @@ public static class ServerServiceCollectionExtensions
         services.TryAddSingleton(services =>
         {
             var options = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value;
-            return new LeaseLeadershipOptions { Namespace = options.LeaseNamespace, Name = FieldManager, Identity = options.Identity };
+            return new LeaseLeadershipOptions { Namespace = options.LeaseNamespace, Name = FieldManagers.ControlPlane, Identity = options.Identity };
         });
         services.TryAddSingleton<LeaseLeadership>();
         services.TryAddSingleton<ILeadership>(services => services.GetRequiredService<LeaseLeadership>());
         services.AddHostedService(services => services.GetRequiredService<LeaseLeadership>());
 
+        services.TryAddSingleton(services => new KubernetesSource(
+            services.GetRequiredService<k8s.IKubernetes>(),
+            services.GetRequiredService<SourcePipeline>().Register("kubernetes"),
+            services.GetRequiredService<KubernetesInformers>(),
+            new KubernetesSourceOptions { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces }));
+        services.AddHostedService(services => services.GetRequiredService<KubernetesSource>());
         services.TryAddSingleton(services =>
         {
             var leadership = services.GetRequiredService<ILeadership>();
-            var publisher = services.GetRequiredService<SnapshotPublisher>();
-            var acks = services.GetService<DataPlaneAcks>();
-            return new KubernetesSource(
+            return new KubernetesStatusService(
                 services.GetRequiredService<k8s.IKubernetes>(),
-                inputs =>
-                {
-                    var problems = publisher.Publish(inputs);
-
-                    // A group with no clients changes version without any stream event: share this replica's state now.
-                    acks?.LocalChanged();
-                    return problems;
-                },
+                services.GetRequiredService<KubernetesInformers>(),
+                services.GetRequiredService<SourcePipeline>(),
                 services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<KubernetesSource>>(),
-                (services.GetService<KubernetesSourceOptions>() ?? new KubernetesSourceOptions()) with
-                {
-                    Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces,
-                },
-                acked: acks?.AllAcked,
-                isLeader: () => leadership.IsLeader,
-                fieldManager: FieldManager,
-                informers: services.GetRequiredService<KubernetesInformers>());
+                services.GetRequiredService<ILogger<KubernetesStatusService>>(),
+                (services.GetService<KubernetesStatusOptions>() ?? new KubernetesStatusOptions()) with { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
+                acked: services.GetService<DataPlaneAcks>()?.AllAcked,
+                isLeader: () => leadership.IsLeader);
         });
-        services.AddHostedService(services => services.GetRequiredService<KubernetesSource>());
+        services.AddHostedService(services => services.GetRequiredService<KubernetesStatusService>());
         services.AddHostedService(services =>
         {
             var leadership = services.GetRequiredService<ILeadership>();
@@ -139,7 +155,7 @@ public static class ServerServiceCollectionExtensions
                 services.GetRequiredService<ILogger<SandboxController>>(),
                 new SandboxControllerOptions { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
                 isLeader: () => leadership.IsLeader,
-                fieldManager: FieldManager,
+                fieldManager: FieldManagers.ControlPlane,
                 informers: services.GetRequiredService<KubernetesInformers>());
         });
         return services;
@@ -163,11 +179,11 @@ public static class ServerServiceCollectionExtensions
                 LocalAckStates(services.GetRequiredService<SnapshotCache>(), services.GetRequiredService<ClientRegistry>()),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<ReplicaAcks>>(),
-                changed: () => services.GetRequiredService<KubernetesSource>().AcksChanged());
+                changed: () => services.GetRequiredService<KubernetesStatusService>().AcksChanged());
         });
         services.AddHostedService(services => services.GetRequiredService<ReplicaAcks>());
         services.TryAddSingleton(services => new DataPlaneAcks(services.GetRequiredService<ReplicaAcks>().AllAcked, services.GetRequiredService<ReplicaAcks>().LocalChanged));
-        services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesSource>().AcksChanged));
+        services.AddSingleton<IXdsStreamCallbacks>(services => new AckStateSignal(services.GetRequiredService<ReplicaAcks>().LocalChanged, services.GetRequiredService<KubernetesStatusService>().AcksChanged));
         return services;
     }
 
@@ -191,15 +207,16 @@ public static class ServerServiceCollectionExtensions
             },
             broker => broker.Validate());
         services.TryAddSingleton(services => services.GetRequiredService<IOptions<TunnelBrokerOptions>>().Value);
-        services.TryAddSingleton<Tunnel.OutboundTargets>();
+        services.TryAddSingleton(services => new Tunnel.OutboundTargets(services.GetRequiredService<RoutingInputsStore>(), Random.Shared));
         if (server.Kubernetes)
         {
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => new Tunnel.KubernetesLocalWorkloads(
-                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<SnapshotPublisher>(), services.GetRequiredService<Tunnel.OutboundTargets>(), replica));
+                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<Tunnel.OutboundTargets>(), replica));
         }
         else
         {
-            services.TryAddSingleton(services => new Tunnel.InMemoryLocalWorkloads(services.GetRequiredService<SnapshotPublisher>(), services.GetRequiredService<Tunnel.OutboundTargets>(), server.TunnelToken));
+            services.TryAddSingleton(services => new Tunnel.InMemoryLocalWorkloads(
+                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<Tunnel.OutboundTargets>(), server.TunnelToken));
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<Tunnel.InMemoryLocalWorkloads>());
         }
 
@@ -223,7 +240,19 @@ public static class ServerServiceCollectionExtensions
             .Where(g => g.published is not null)
             .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
 
-    /// <summary>What the Kubernetes source needs of <see cref="ReplicaAcks"/>.</summary>
+    /// <summary>Calls <paramref name="Published"/> after each pass of the source pipeline that published.</summary>
+    private sealed record PublicationCallback(Action Published) : IPublicationObserver
+    {
+        public void Applied(Publication publication)
+        {
+            if (publication.Published)
+            {
+                Published();
+            }
+        }
+    }
+
+    /// <summary>What the Kubernetes status writer and the source pipeline need of <see cref="ReplicaAcks"/>.</summary>
     /// <param name="AllAcked">Whether every data plane of every replica ACKed the current snapshots.</param>
     /// <param name="LocalChanged">Has this replica's ACK state shared now (after a publication).</param>
     private sealed record DataPlaneAcks(Func<bool> AllAcked, Action LocalChanged);

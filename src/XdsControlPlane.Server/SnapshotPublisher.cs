@@ -1,11 +1,12 @@
 using XdsControlPlane.Model;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// Translates the objects in force and publishes one snapshot per node group. Sources (the manifest directory,
-/// Kubernetes) call <see cref="Publish"/>; calls are serialized. Every changed resource is checked against Envoy's
+/// Translates the objects in force and publishes one snapshot per node group. The <see cref="SourcePipeline"/> calls
+/// <see cref="Publish"/>; calls are serialized. Every changed resource is checked against Envoy's
 /// rules first (<see cref="ResourceValidation"/>): one that fails is not published — the group keeps the version it
 /// is served now, or goes without the resource when it never had a good one, and the consistency check then decides
 /// (a snapshot that would miss something it refers to is rejected whole, the previous one stays). A snapshot equal to
@@ -18,21 +19,15 @@ namespace XdsControlPlane.Server;
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
 /// checked for consistency.
 /// </remarks>
-internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger)
+internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger) : IRoutingPublisher
 {
     private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();
-    private volatile RoutingInputs? _lastInputs;
-
-    /// <summary>The inputs of the last publication (the tunnel broker checks Services and resolves outbound targets against them); null before the first.</summary>
-    public RoutingInputs? LastInputs => _lastInputs;
-
     /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
     public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs)
     {
         lock (_gate)
         {
-            _lastInputs = inputs;
             var result = translation.Translate(inputs);
             foreach (var (group, translated) in result.Groups)
             {

@@ -107,31 +107,10 @@ internal sealed class ClusterTranslator(TranslationOptions options)
     /// </summary>
     public static ClusterLoadAssignment Endpoints(string clusterName, KubeServicePort port, IReadOnlyList<EndpointSlice> slices)
     {
-        var byZone = new SortedDictionary<string, SortedSet<(string Address, int Port)>>(StringComparer.Ordinal);
-        foreach (var slice in slices)
-        {
-            if (slice.AddressType is not ("IPv4" or "IPv6")
-                || (slice.Ports ?? []).FirstOrDefault(p => (p.Name ?? "") == (port.Name ?? "") && p.Protocol == port.Protocol) is not { Port: { } targetPort })
-            {
-                continue;
-            }
-
-            foreach (var endpoint in (slice.Endpoints ?? []).Where(e => e.IsReady && e.Addresses is { Count: > 0 }))
-            {
-                var zone = endpoint.Zone ?? "";
-                if (!byZone.TryGetValue(zone, out var set))
-                {
-                    byZone[zone] = set = new SortedSet<(string, int)>();
-                }
-
-                set.Add((endpoint.Addresses[0], targetPort));
-            }
-        }
-
         var assignment = new ClusterLoadAssignment { ClusterName = clusterName };
-        foreach (var (zone, endpoints) in byZone)
+        foreach (var zone in ServiceEndpoints.Ready(port, slices))
         {
-            assignment.Endpoints.Add(Locality(zone, endpoints.Select(e => SocketAddress(e.Address, e.Port)).ToArray()));
+            assignment.Endpoints.Add(Locality(zone.Zone, [.. zone.Endpoints.Select(e => SocketAddress(e.Address, e.Port))]));
         }
 
         return assignment;

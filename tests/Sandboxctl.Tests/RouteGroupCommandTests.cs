@@ -13,7 +13,7 @@ namespace Sandboxctl.Tests;
 public sealed class RouteGroupCommandTests
 {
     private FakeApiServer _api = null!;
-    private KubernetesSource _controlPlane = null!;
+    private KubernetesRoutingHarness _controlPlane = null!;
     private global::k8s.Kubernetes _client = null!;
     private CliHarness _cli = null!;
 
@@ -25,7 +25,7 @@ public sealed class RouteGroupCommandTests
         _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart-v2"));
 
         _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
-        _controlPlane = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
+        _controlPlane = new KubernetesRoutingHarness(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
         await _controlPlane.StartAsync(CancellationToken.None);
         _cli = new CliHarness();
         _cli.DefaultKubeconfig = _cli.Kubeconfig(_api.Url);

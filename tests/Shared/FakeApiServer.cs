@@ -42,6 +42,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Task> _heldLists = new(StringComparer.Ordinal);
+    private Task _heldStatusPatches = Task.CompletedTask;
     private readonly Dictionary<string, Dictionary<(string, string), JsonObject>> _objects = Kinds.Keys.ToDictionary(k => k, _ => new Dictionary<(string, string), JsonObject>(), StringComparer.Ordinal);
     private readonly List<(long Version, string Path, string Type, JsonObject Object)> _history = [];
     private readonly List<(string Path, Func<JsonObject, bool> Selected, Channel<string> Lines)> _watches = [];
@@ -156,6 +157,15 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>The next this many watch requests fail with HTTP 500 (an API server restarting, say).</summary>
     public int FailingWatches { get; set; }
+
+    /// <summary>Status patches are answered (and applied) only once <paramref name="release"/> completes (an API server slow to write, or throttling).</summary>
+    public void HoldStatusPatches(Task release)
+    {
+        lock (_gate)
+        {
+            _heldStatusPatches = release;
+        }
+    }
 
     /// <summary>Lists of <paramref name="path"/> are answered only once <paramref name="release"/> completes (a slow kind).</summary>
     public void HoldLists(string path, Task release)
@@ -535,10 +545,17 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private async Task PatchStatusAsync(string path, string ns, string name, HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
-        (int, JsonObject) answer;
+        Task held;
         lock (_gate)
         {
             StatusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
+            held = _heldStatusPatches;
+        }
+
+        await held.WaitAsync(context.RequestAborted);
+        (int, JsonObject) answer;
+        lock (_gate)
+        {
             if (!_objects[path].TryGetValue((ns, name), out var obj))
             {
                 answer = NotFound(path, name);

@@ -13,7 +13,7 @@ public sealed class KubernetesSourceTests
     private readonly HostLog _log = new();
 
     private FakeApiServer _api = null!;
-    private KubernetesSource _source = null!;
+    private KubernetesRoutingHarness _source = null!;
     private global::k8s.Kubernetes _client = null!;
     private readonly List<RoutingInputs> _history = [];
     private RoutingInputs? _published;
@@ -30,7 +30,7 @@ public sealed class KubernetesSourceTests
         _api.Put(FakeApiServer.EndpointSlices, Slice("cart", "10.0.0.1"));
         _api.Put(FakeApiServer.RouteGroups, Group("first", weight: 100));
         _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
-        _source = new KubernetesSource(_client, inputs =>
+        _source = new KubernetesRoutingHarness(_client, inputs =>
         {
             Volatile.Write(ref _published, inputs);
             Interlocked.Increment(ref _publications);
@@ -40,7 +40,7 @@ public sealed class KubernetesSourceTests
             }
 
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) }, () => _acked);
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) }, () => _acked);
         await _source.StartAsync(CancellationToken.None);
         await Eventually.WaitAsync(() => _source.HasSynced && _api.OpenWatches == 5, "the first publication and five open watches");
 
@@ -70,11 +70,11 @@ public sealed class KubernetesSourceTests
         _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("other", "cart-v2"));
         _api.Put(FakeApiServer.RouteGroups, elsewhere);
         RoutingInputs? published = null;
-        using var source = new KubernetesSource(_client, inputs =>
+        using var source = new KubernetesRoutingHarness(_client, inputs =>
         {
             Volatile.Write(ref published, inputs);
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), Namespaces = ["shop"] });
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), Namespaces = ["shop"] });
         await source.StartAsync(CancellationToken.None);
         await Eventually.WaitAsync(() => source.HasSynced, "the scoped source's first publication");
 
@@ -99,11 +99,11 @@ public sealed class KubernetesSourceTests
         api.HoldLists(FakeApiServer.LocalWorkloads, release.Task);
         using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
         RoutingInputs? published = null;
-        using var source = new KubernetesSource(client, inputs =>
+        using var source = new KubernetesRoutingHarness(client, inputs =>
         {
             Volatile.Write(ref published, inputs);
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20) });
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20) });
         await source.StartAsync(CancellationToken.None);
 
         // Every other kind has listed and its debounce has passed; then the held kind lists, and finds nothing.
@@ -452,12 +452,59 @@ public sealed class KubernetesSourceTests
     }
 
     [Test]
+    public async Task Publication_StatusWritesHeldBack_EndpointChangesStillPublished()
+    {
+        await ConditionsAsync("first", c => c.Count == 3 && c[2].Status == "True");
+        var release = new TaskCompletionSource();
+        _api.HoldStatusPatches(release.Task);
+        try
+        {
+            // A new RouteGroup needs a status write, which the API server does not answer.
+            var writes = _api.StatusPatches.Count;
+            _api.Put(FakeApiServer.RouteGroups, Group("second", weight: 100));
+            await Eventually.WaitAsync(() => _api.StatusPatches.Count > writes, "the status write of the new RouteGroup to be sent (and held)");
+
+            // Endpoints move meanwhile: they reach the publisher while that write hangs.
+            _api.Put(FakeApiServer.EndpointSlices, Slice("cart", "10.0.0.2"));
+            await Eventually.WaitAsync(
+                () => Volatile.Read(ref _published)!.SlicesOf("shop", "cart").Single().Endpoints.Single().Addresses.SequenceEqual(["10.0.0.2"]),
+                "the EndpointSlice change published while the status write is held");
+        }
+        finally
+        {
+            release.SetResult();
+        }
+
+        await ConditionsAsync("second", c => c.Count == 3 && c[0].Status == "True");
+    }
+
+    [Test]
+    public async Task Status_OwnWrite_CausesNoPublication()
+    {
+        await Eventually.WaitAsync(() => !_source.HasPendingStatus, "status to settle");
+        var publications = Volatile.Read(ref _publications);
+        var edited = Group("first", weight: 100);
+        edited["spec"]!["routingKey"] = "needs-a-status-write";
+        _api.Put(FakeApiServer.RouteGroups, edited);
+        await ConditionsAsync("first", c => c.Count == 3 && c[0].ObservedGeneration == 2);
+        var afterEdit = Volatile.Read(ref _publications);
+
+        // The status write above comes back as a watch event; a barrier publication after it proves it was seen.
+        await SourceBarrier.SettledAsync(_api, _source, _history, RouteGroup.KindName, long.Parse(_api.CurrentVersion, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterEdit, Is.EqualTo(publications + 1), "the edit was published once");
+            Assert.That(Volatile.Read(ref _publications), Is.EqualTo(afterEdit + 1), "only the barrier was published after it, not the status write");
+        });
+    }
+
+    [Test]
     public async Task Status_AcksChanged_ReChecksProgrammedAtOnce_WithoutTheResync()
     {
         await _source.StopAsync(CancellationToken.None);   // one status writer: this test's
         var acked = false;
-        using var source = new KubernetesSource(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
-            new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = Timeout.InfiniteTimeSpan }, () => Volatile.Read(ref acked));
+        using var source = new KubernetesRoutingHarness(_client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
+            new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = Timeout.InfiniteTimeSpan }, () => Volatile.Read(ref acked));
         await source.StartAsync(CancellationToken.None);
         var edited = Group("first", weight: 100);
         edited["spec"]!["routingKey"] = "acked-by-event";
@@ -483,7 +530,7 @@ public sealed class KubernetesSourceTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
 
         // No safety resync: only the stream's ACK events can turn Programmed True.
-        await using var host = await StartHostAsync(cancel.Token, new KubernetesSourceOptions { StatusInterval = Timeout.InfiniteTimeSpan });
+        await using var host = await StartHostAsync(cancel.Token, new KubernetesStatusOptions { StatusInterval = Timeout.InfiniteTimeSpan });
         await Eventually.WaitAsync(() => host.Snapshots.GetSnapshot("gateway") is not null, "the first snapshot");
 
         // A gateway that receives clusters but has not ACKed them yet.
@@ -555,8 +602,8 @@ public sealed class KubernetesSourceTests
         Assert.Multiple(() =>
         {
             Assert.That(restored[0].Status, Is.EqualTo("True"), "the status check put the writer's conditions back");
-            Assert.That(PublicationsSince(publications), Is.All.Matches<RoutingInputs>(p => p.Services.Any(s => s.Metadata.Name.StartsWith("barrier-", StringComparison.Ordinal))), "only the barriers were published");
-            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(2));
+            Assert.That(PublicationsSince(publications), Is.All.Matches<RoutingInputs>(p => p.Services.Any(s => s.Metadata.Name.StartsWith("barrier-", StringComparison.Ordinal))), "only the barrier was published");
+            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(1));
             Assert.That(Volatile.Read(ref _published)!.RouteGroups.Single(), Is.SameAs(translated), "translation is handed the very instance it had");
             Assert.That(_api.StatusPatches.Skip(writes).Select(p => p.Name).Distinct(), Is.EqualTo(new[] { "shop/first" }), "only the tampered object's status was written");
         });
@@ -566,7 +613,7 @@ public sealed class KubernetesSourceTests
         edited["spec"]!["routingKey"] = "edited";
         _api.Put(FakeApiServer.RouteGroups, edited);
         await Eventually.WaitAsync(() => Volatile.Read(ref _published)!.RouteGroups.Single().Spec.RoutingKey == "edited", "the spec change to be published");
-        Assert.That(PublicationsSince(publications), Has.Count.EqualTo(3));
+        Assert.That(PublicationsSince(publications), Has.Count.EqualTo(2));
     }
 
     [Test]
@@ -597,7 +644,7 @@ public sealed class KubernetesSourceTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(2), "only the barriers were published");
+            Assert.That(PublicationsSince(publications), Has.Count.EqualTo(1), "only the barrier was published");
             Assert.That(Volatile.Read(ref _published)!.LocalWorkloads.Single(), Is.SameAs(translated), "translation is handed the very instance it had");
             Assert.That(_api.StatusPatches.Skip(writes).Where(p => p.Name == "shop/bob"), Is.Empty, "a heartbeat changes no status we write");
         });
@@ -663,11 +710,11 @@ public sealed class KubernetesSourceTests
     }
 
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
-    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesSourceOptions? source = null)
+    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesStatusOptions? status = null)
     {
         var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
         {
-            ExtraServices = source is null ? null : services => services.AddSingleton(source),
+            ExtraServices = status is null ? null : services => services.AddSingleton(status),
             XdsPort = 0,
             TunnelPort = 0,
             AdminPort = 0,
@@ -725,7 +772,7 @@ public sealed class KubernetesSourceTests
         ["metadata"] = new JsonObject { ["name"] = service + "-1", ["namespace"] = "shop", ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = service } },
         ["addressType"] = "IPv4",
         ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 18080, ["protocol"] = "TCP" }),
-        ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray("10.0.0.1") }),
+        ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray(address) }),
     };
 
     private static JsonObject Group(string name, int weight) => new()

@@ -111,12 +111,12 @@ public sealed class LeaderElectionTests
     private sealed class Replica : IAsyncDisposable
     {
         private readonly global::k8s.Kubernetes _client;
-        private readonly KubernetesSource _source;
+        private readonly KubernetesRoutingHarness _source;
         private readonly SandboxController _controller;
         private readonly ReplicaAcks _acks;
         private bool _disposed;
 
-        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesSource source, SandboxController controller, ReplicaAcks acks)
+        private Replica(global::k8s.Kubernetes client, LeaseLeadership leadership, KubernetesRoutingHarness source, SandboxController controller, ReplicaAcks acks)
         {
             _client = client;
             Leadership = leadership;
@@ -141,8 +141,8 @@ public sealed class LeaderElectionTests
             }, NullLogger<LeaseLeadership>.Instance);
             var acks = new ReplicaAcks(client, new ReplicaAcksOptions { Identity = identity, Interval = TimeSpan.FromMilliseconds(100), Freshness = TimeSpan.FromSeconds(1), Expiry = TimeSpan.FromSeconds(2) },
                 () => new Dictionary<string, GroupAckState> { ["sidecar"] = new("v1", Acked: true) }, TimeProvider.System, NullLogger<ReplicaAcks>.Instance);
-            var source = new KubernetesSource(client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
-                new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) },
+            var source = new KubernetesRoutingHarness(client, _ => [], TimeProvider.System, NullLogger<KubernetesSource>.Instance,
+                new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) },
                 acked: acks.AllAcked, isLeader: () => leadership.IsLeader, fieldManager: identity);
             var controller = new SandboxController(client, TimeProvider.System, NullLogger<SandboxController>.Instance,
                 new SandboxControllerOptions { FollowerRetry = TimeSpan.FromMilliseconds(100) }, isLeader: () => leadership.IsLeader, fieldManager: identity);

@@ -256,7 +256,7 @@ public sealed class SandboxControllerTests
     {
         // The source writes Accepted/ResolvedRefs/Programmed into the same condition list the controller writes Ready to.
         var published = new List<RoutingInputs>();
-        using var source = new KubernetesSource(_client, inputs =>
+        using var source = new KubernetesRoutingHarness(_client, inputs =>
         {
             lock (published)
             {
@@ -264,7 +264,7 @@ public sealed class SandboxControllerTests
             }
 
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(20), StatusInterval = TimeSpan.FromMilliseconds(50) });
         await source.StartAsync(CancellationToken.None);
         _api.Put(FakeApiServer.Sandboxes, Sandbox("feature-x", Fork("cart")));
         await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Deployments, "shop", "cart-feature-x") is not null, "the fork");
@@ -289,7 +289,7 @@ public sealed class SandboxControllerTests
         await SourceBarrier.SettledAsync(_api, source, published, XdsControlPlane.Model.Sandbox.KindName, edit);
 
         Assert.That(_api.StatusPatches.Skip(patches).Select(p => $"{p.Name}: {p.Body.ToJsonString()}"), Is.Empty, "no status write");
-        Assert.That(WritesSince(edit.ToString(System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(2), "nothing but the two barrier Services written after the label edit");
+        Assert.That(WritesSince(edit.ToString(System.Globalization.CultureInfo.InvariantCulture)), Is.EqualTo(1), "nothing but the barrier Service written after the label edit");
         Assert.That(
             ReadyCondition("feature-x")!.Parent!.AsArray().Select(c => (string?)c!["type"]),
             Is.EquivalentTo(new[] { "Ready", "Accepted", "ResolvedRefs", "Programmed" }));

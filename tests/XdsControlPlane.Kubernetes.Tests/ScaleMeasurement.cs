@@ -64,7 +64,7 @@ public sealed class ScaleMeasurement
 
         using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
         var publications = new List<(long At, RoutingInputs Inputs)>();
-        using var source = new KubernetesSource(client, inputs =>
+        using var source = new KubernetesRoutingHarness(client, inputs =>
         {
             lock (publications)
             {
@@ -72,7 +72,7 @@ public sealed class ScaleMeasurement
             }
 
             return [];
-        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesSourceOptions { Debounce = TimeSpan.FromMilliseconds(1) });
+        }, TimeProvider.System, NullLogger<KubernetesSource>.Instance, new KubernetesRoutingOptions { Debounce = TimeSpan.FromMilliseconds(1) });
         var started = Stopwatch.GetTimestamp();
         await source.StartAsync(CancellationToken.None);
         await WaitAsync(() => source.HasSynced, TimeSpan.FromMinutes(2));

@@ -53,7 +53,7 @@ public sealed class LocalConnectTests
             ManifestsDirectory = _directory,
             ExtraLogSink = _log,
             TunnelBroker = broker => broker.ReconnectGrace = Grace,
-            ManifestSource = new ManifestSourceOptions { Directory = _directory, Debounce = TimeSpan.FromMilliseconds(50), MaxDebounce = TimeSpan.FromMilliseconds(500), PollInterval = TimeSpan.FromSeconds(5) },
+            ManifestSource = new ManifestSourceOptions { Directory = _directory, PollInterval = TimeSpan.FromSeconds(5) },
         });
         await _host.StartAsync(cancel.Token);
         _harness = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, _host.XdsPort, "grpc-local", "grpc", "shop", "baseline", "laptop");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Grpc.Core;
 using XdsControlPlane.Model;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Tunnel.Protocol;
 
@@ -10,18 +11,32 @@ namespace XdsControlPlane.Server.Tunnel;
 
 /// <summary>
 /// The manifests mode's LocalWorkloads: there is no API server to create them in, so the agent sends the spec in its
-/// Hello and the broker keeps the workload in memory while it is served; the manifest source publishes them with the
-/// files' objects (<see cref="Changed"/>). Who may connect: agents on loopback, and others that present the broker's
+/// Hello and the broker keeps the workload in memory while it is served: each is one origin of the
+/// <see cref="SourcePipeline"/> (a source of its own beside the manifest files), validated and published like them. Who may connect: agents on loopback, and others that present the broker's
 /// token (<c>--tunnel-token</c>, compared by hash in constant time).
 /// </summary>
-internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, OutboundTargets outbound, string? token) : ILocalWorkloadRegistry
+internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
 {
+    private const string OriginPrefix = "local connect ";
+    private readonly RoutingInputsStore _inputsInForce;
+    private readonly OutboundTargets _outbound;
+    private readonly SourceFeed _feed;
     private readonly ConcurrentDictionary<string, LocalWorkload> _workloads = new(StringComparer.Ordinal);
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
-    private readonly string? _tokenHash = string.IsNullOrEmpty(token) ? null : LocalWorkload.HashSecret(token);
+    private readonly string? _tokenHash;
 
-    /// <summary>Raised when a workload is registered or withdrawn (the manifest source publishes again).</summary>
-    public event Action? Changed;
+    /// <summary>Workloads registered by agents of this broker, fed to <paramref name="pipeline"/>; agents not on loopback must present <paramref name="token"/>.</summary>
+    public InMemoryLocalWorkloads(RoutingInputsStore inputsInForce, SourcePipeline pipeline, OutboundTargets outbound, string? token)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        _inputsInForce = inputsInForce;
+        _outbound = outbound;
+        _tokenHash = string.IsNullOrEmpty(token) ? null : LocalWorkload.HashSecret(token);
+
+        // Nothing is registered before the first agent: this source is synced from the start.
+        _feed = pipeline.Register("local connect");
+        _feed.MarkSynced();
+    }
 
     /// <inheritdoc />
     public string Mode => "manifests";
@@ -45,7 +60,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
         }
 
         var spec = hello.Spec ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello.spec: a manifests-mode broker registers the workload from the spec the agent sends; it is missing"));
-        var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the server has not loaded its manifests yet"));
+        var inputs = _inputsInForce.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "the server has not loaded its manifests yet"));
         var key = $"{hello.Namespace}/{hello.LocalWorkload}";
         if (inputs.FindLocalWorkload(hello.Namespace, hello.LocalWorkload) is { } found && !_registered.TryGetValue(found, out _))
         {
@@ -88,7 +103,8 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
         };
         _registered.AddOrUpdate(workload, claim.Key);
         _workloads[claim.Key] = workload;
-        Changed?.Invoke();
+        var origin = OriginPrefix + claim.Key;
+        _feed.Apply([SourceChange.Of(origin, new ManifestObject(workload, new ManifestLocation(origin, 1, null)))]);
         return Task.CompletedTask;
     }
 
@@ -101,7 +117,7 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
         ArgumentNullException.ThrowIfNull(claim);
         if (_workloads.TryRemove(claim.Key, out _))
         {
-            Changed?.Invoke();
+            _feed.Apply([SourceChange.Removed(OriginPrefix + claim.Key)]);
         }
 
         return Task.CompletedTask;
@@ -109,5 +125,5 @@ internal sealed class InMemoryLocalWorkloads(SnapshotPublisher publisher, Outbou
 
     /// <inheritdoc />
     public Task<IPEndPoint> ResolveOutboundAsync(WorkloadClaim claim, string service, int port, CancellationToken cancellationToken) =>
-        Task.FromResult(outbound.Resolve(claim, service, port));
+        Task.FromResult(_outbound.Resolve(claim, service, port));
 }

@@ -8,6 +8,7 @@ using k8s.Autorest;
 using k8s.Models;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Model;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Tunnel.Protocol;
 
@@ -22,7 +23,7 @@ namespace XdsControlPlane.Server.Tunnel;
 /// withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases. Outbound
 /// targets in other namespaces are those the object names (<c>spec.expose</c>), never what the agent's Hello says.
 /// </summary>
-internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPublisher publisher, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
+internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
 {
     private const string Plural = "localworkloads";
 
@@ -55,7 +56,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
             throw new RpcException(new Status(StatusCode.PermissionDenied, $"the agent's secret does not match spec.secretHash of LocalWorkload {key} (another agent took it over with --force?)"));
         }
 
-        var inputs = publisher.LastInputs ?? throw new RpcException(new Status(StatusCode.Unavailable, "the control plane has not read the cluster yet"));
+        var inputs = inputsInForce.Current ?? throw new RpcException(new Status(StatusCode.Unavailable, "the control plane has not read the cluster yet"));
         return WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. workload.Spec.Expose.Select(e => e.Service)]) with { SecretHash = hash };
     }
 
@@ -143,7 +144,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, SnapshotPubli
             var body = new JsonObject { ["status"] = status };
             var written = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonElement>(
                 new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
-                claim.Namespace, Plural, claim.Name, fieldManager: ServerServiceCollectionExtensions.FieldManager + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
+                claim.Namespace, Plural, claim.Name, fieldManager: FieldManagers.ControlPlane + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
             return JsonNode.Parse(written.GetRawText())?.AsObject();
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && required)

@@ -1,0 +1,29 @@
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Sources;
+
+/// <summary>Translates and publishes the routing inputs in force (the snapshot publisher); returns the problems translation met.</summary>
+public interface IRoutingPublisher
+{
+    /// <summary>Translates <paramref name="inputs"/> and publishes the result.</summary>
+    IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs);
+}
+
+/// <summary>
+/// Told of every pass of the <see cref="SourcePipeline"/> that applied changes (status writers, the replicas' ACK
+/// sharing). Called on the pipeline's loop: an observer must only take note and return — never wait for I/O — so
+/// publication never waits for it.
+/// </summary>
+public interface IPublicationObserver
+{
+    /// <summary>A pass applied changes (and published, when <see cref="Publication.Published"/>).</summary>
+    void Applied(Publication publication);
+}
+
+/// <summary>What one pass of the <see cref="SourcePipeline"/> did.</summary>
+/// <param name="Result">The last-good set after the pass: the inputs in force, the objects in force by key, what changed.</param>
+/// <param name="Problems">Every problem in force after the pass: validation's and those translation found besides (each once).</param>
+/// <param name="Origins">The origins the pass applied (changed or removed).</param>
+/// <param name="First">The first pass: every source had just delivered its whole state.</param>
+/// <param name="Published">Whether the pass translated and published (the first pass, or one that changed an input in force).</param>
+public sealed record Publication(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems, IReadOnlyCollection<string> Origins, bool First, bool Published);

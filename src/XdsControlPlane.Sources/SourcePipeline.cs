@@ -1,0 +1,229 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using XdsControlPlane.Model;
+
+namespace XdsControlPlane.Sources;
+
+/// <summary>
+/// The one way from a source's change to a published snapshot, for every source. Sources register a
+/// <see cref="SourceFeed"/> and hand it changes; this loop debounces them (<see cref="SourcePipelineOptions"/>: one
+/// rule for files and the cluster), applies them to the <see cref="LastGoodManifestSet"/> (a broken new version keeps
+/// its last good one), puts the result in the <see cref="RoutingInputsStore"/>, publishes it through the
+/// <see cref="IRoutingPublisher"/> when an input in force changed, logs each problem once while it lasts, and tells
+/// the <see cref="IPublicationObserver"/>s (status writers) — which take note and return, so publication never waits
+/// for a status write. The first pass runs as soon as every source has synced, without debounce.
+/// </summary>
+public sealed class SourcePipeline : BackgroundService
+{
+    private readonly IRoutingPublisher _publisher;
+    private readonly RoutingInputsStore _store;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<SourcePipeline> _logger;
+    private readonly SourcePipelineOptions _options;
+    private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _gate = new();
+    private readonly List<SourceFeed> _feeds = [];
+    private readonly List<IPublicationObserver> _observers = [];
+    private readonly LastGoodManifestSet _set = new();
+    private readonly ProblemLog _problemLog = new();
+    private Dictionary<string, SourceChange> _pending = new(StringComparer.Ordinal);
+    private IReadOnlyList<ManifestProblem> _translationProblems = [];
+    private volatile bool _published;
+
+    /// <summary>A pipeline publishing through <paramref name="publisher"/> and keeping the inputs in force in <paramref name="store"/>.</summary>
+    public SourcePipeline(IRoutingPublisher publisher, RoutingInputsStore store, TimeProvider clock, ILogger<SourcePipeline> logger, SourcePipelineOptions? options = null)
+    {
+        _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _clock = clock ?? throw new ArgumentNullException(nameof(clock));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _options = options ?? new SourcePipelineOptions();
+        var problems = _options.Validate().ToArray();
+        if (problems.Length > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+    }
+
+    /// <summary>True once the first pass has published (every source synced).</summary>
+    public bool HasPublished => _published;
+
+    /// <summary>A new source: its changes count from now on, and the first pass waits for it to sync.</summary>
+    public SourceFeed Register(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var feed = new SourceFeed(this, name);
+        lock (_gate)
+        {
+            _feeds.Add(feed);
+        }
+
+        return feed;
+    }
+
+    /// <summary>Has <paramref name="observer"/> told of every pass from now on.</summary>
+    public void Observe(IPublicationObserver observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_gate)
+        {
+            _observers.Add(observer);
+        }
+    }
+
+    /// <summary>True while a change of <paramref name="origin"/> waits for the next pass (a status writer must not judge its newer version against an older publication).</summary>
+    public bool IsPending(string origin)
+    {
+        lock (_gate)
+        {
+            return _pending.ContainsKey(origin);
+        }
+    }
+
+    internal void Submit(IEnumerable<SourceChange> changes)
+    {
+        lock (_gate)
+        {
+            foreach (var change in changes)
+            {
+                _pending[change.Origin] = change;
+            }
+        }
+
+        Signal();
+    }
+
+    internal void Signal() => _signal.Writer.TryWrite(true);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await _signal.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                _signal.Reader.TryRead(out _);
+                if (!AllSynced())
+                {
+                    continue;
+                }
+
+                if (_published)
+                {
+                    await DebounceAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                Pass();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private bool AllSynced()
+    {
+        lock (_gate)
+        {
+            return _feeds.Count > 0 && _feeds.TrueForAll(f => f.IsSynced);
+        }
+    }
+
+    /// <summary>Waits until no change has come for the debounce time, or the longest debounce passed.</summary>
+    private async Task DebounceAsync(CancellationToken stoppingToken)
+    {
+        var started = _clock.GetTimestamp();
+        do
+        {
+            await Task.Delay(_options.Debounce, _clock, stoppingToken).ConfigureAwait(false);
+        }
+        while (_signal.Reader.TryRead(out _) && _clock.GetElapsedTime(started) < _options.MaxDebounce);
+    }
+
+    /// <summary>Applies what is pending, publishes when an input in force changed, reports problems and tells the observers.</summary>
+    private void Pass()
+    {
+        Dictionary<string, SourceChange> changes;
+        IPublicationObserver[] observers;
+        lock (_gate)
+        {
+            changes = _pending;
+            _pending = new(StringComparer.Ordinal);
+            observers = [.. _observers];
+        }
+
+        var first = !_published;
+        if (changes.Count == 0 && !first)
+        {
+            return;
+        }
+
+        Publication publication;
+        try
+        {
+            var files = new List<ManifestFile>();
+            var removed = new List<string>();
+            foreach (var change in changes.Values)
+            {
+                if (change.Contents is { } contents)
+                {
+                    files.Add(new ManifestFile(change.Origin, contents));
+                }
+                else
+                {
+                    removed.Add(change.Origin);
+                }
+            }
+
+            var result = _set.Apply(files, removed);
+            var publish = first || result.InputsChanged;
+            if (publish)
+            {
+                _store.Set(result.Inputs);
+                _translationProblems = _publisher.Publish(result.Inputs);
+                _published = true;
+            }
+
+            var translation = result.Unreported(_translationProblems);
+            Report([.. result.Problems, .. translation], result.KeptLastGood);
+            SourcePipelineLog.Applied(_logger, changes.Count, result.Changed.Count, result.Validated, publish);
+            publication = new Publication(result, [.. result.Problems, .. translation], changes.Keys, first, publish);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Reading never throws for bad input; this is a bug in translation or publication. The last published
+            // snapshot stays in force and the next change is tried again: one bad pass never stops the server.
+            SourcePipelineLog.PassFailed(_logger, changes.Count, e);
+            return;
+        }
+
+        foreach (var observer in observers)
+        {
+            try
+            {
+                observer.Applied(publication);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                SourcePipelineLog.ObserverFailed(_logger, observer.GetType().Name, e);
+            }
+        }
+    }
+
+    private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)
+    {
+        // Each problem is logged once while it lasts, not again on every pass.
+        const string Kept = "kept:";
+        foreach (var entry in _problemLog.Fresh([.. problems.Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
+        {
+            if (entry.StartsWith(Kept, StringComparison.Ordinal))
+            {
+                SourcePipelineLog.KeptLastGood(_logger, entry[Kept.Length..]);
+            }
+            else
+            {
+                SourcePipelineLog.Invalid(_logger, entry);
+            }
+        }
+    }
+}
