@@ -131,7 +131,7 @@ public sealed record SandboxStatus
     public string? RoutingKey { get; init; }
 
     /// <summary><c>Pending</c>, <c>Ready</c> or <c>Failed</c>.</summary>
-    [SchemaEnum("Pending", "Ready", "Failed")]
+    [SchemaEnum(SandboxPhase.Pending, SandboxPhase.Ready, SandboxPhase.Failed)]
     public string? Phase { get; init; }
 
     /// <summary>The generation the status describes.</summary>
@@ -167,4 +167,17 @@ public static class SandboxLabels
     /// comma-separated, or <c>*</c> for every namespace (see <see cref="KubeService.AllowsRoutesFrom"/>).
     /// </summary>
     public const string AllowRoutesFrom = "sandboxctl.io/allow-routes-from";
+}
+
+/// <summary>The values of <see cref="SandboxStatus.Phase"/>, written once for the controller and the CLI.</summary>
+public static class SandboxPhase
+{
+    /// <summary>Some forks are not ready yet.</summary>
+    public const string Pending = "Pending";
+
+    /// <summary>Every fork is ready.</summary>
+    public const string Ready = "Ready";
+
+    /// <summary>The Sandbox is invalid or a fork failed.</summary>
+    public const string Failed = "Failed";
 }
