@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 
 namespace XdsControlPlane.Model;
@@ -22,7 +21,7 @@ public sealed record ManifestReadResult(IReadOnlyList<ManifestObject> Objects, I
 /// LocalWorkloads, Services and EndpointSlices. Unknown fields in the product's own kinds are errors (they are
 /// usually typos); unknown fields of Kubernetes kinds are ignored.
 /// </summary>
-public static partial class ManifestReader
+public static class ManifestReader
 {
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -258,33 +257,13 @@ public static partial class ManifestReader
         }
         catch (JsonException e)
         {
-            var key = KeyOf(kind, json);
             var path = e.Path ?? "$";
-            var line = LineOf(document, path);
-            problems.Add(new ManifestProblem(key, FieldPath(path), Describe(e, ValueAt(json, path)), location with { Line = line }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = LineOf(document, path) }));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"cannot be read: {e.GetType().Name}: {e.Message}", location));
         }
-    }
-
-    /// <summary>The node at a System.Text.Json path (<c>$.spec.routes[0].to[1].weight</c>) of <paramref name="root"/>, if it can be found.</summary>
-    private static JsonNode? ValueAt(JsonNode root, string path)
-    {
-        var node = root;
-        foreach (Match step in PathStep().Matches(path))
-        {
-            node = step.Groups["index"].Success
-                ? node is JsonArray array && int.TryParse(step.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture, out var i) && i < array.Count ? array[i] : null
-                : node is JsonObject obj ? obj[step.Groups["name"].Success ? step.Groups["name"].Value : step.Groups["quoted"].Value] : null;
-            if (node is null)
-            {
-                return null;
-            }
-        }
-
-        return node;
     }
 
     private static Type? TypeOf(string apiVersion, string kind, out string? problem)
@@ -359,49 +338,4 @@ public static partial class ManifestReader
     };
 
     private static string FieldPath(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
-
-    private static string Describe(JsonException e, JsonNode? value)
-    {
-        var message = e.Message;
-        var unmapped = UnmappedProperty().Match(message);
-        if (unmapped.Success)
-        {
-            return $"unknown field '{unmapped.Groups["name"].Value}'";
-        }
-
-        var converted = ConversionTarget().Match(message);
-        if (converted.Success)
-        {
-            var target = converted.Groups["type"].Value;
-            if (target.Contains("System.Int32", StringComparison.Ordinal) && value is JsonValue number
-                && (number.TryGetValue<long>(out _) || (number.TryGetValue<double>(out var real) && Math.Abs(real) >= int.MaxValue && Math.Floor(real) == real)))
-            {
-                return $"{number.ToJsonString()} is out of range (an integer from {int.MinValue} to {int.MaxValue})";
-            }
-
-            return $"expected {Friendly(target)}";
-        }
-
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
-
-    private static string Friendly(string type) => type switch
-    {
-        _ when type.Contains("System.Int32", StringComparison.Ordinal) || type.Contains("System.Int64", StringComparison.Ordinal) => "an integer",
-        _ when type.Contains("System.Boolean", StringComparison.Ordinal) => "true or false",
-        _ when type.Contains("IReadOnlyDictionary", StringComparison.Ordinal) => "a map of strings",
-        _ when type.Contains("IReadOnlyList", StringComparison.Ordinal) => "a list",
-        "System.String" => "a string (quote numbers and booleans)",
-        _ => "an object",
-    };
-
-    [GeneratedRegex("The JSON property '(?<name>[^']*)' could not be mapped", RegexOptions.CultureInvariant)]
-    private static partial Regex UnmappedProperty();
-
-    [GeneratedRegex("could not be converted to (?<type>[^ ]+?)\\.? Path", RegexOptions.CultureInvariant)]
-    private static partial Regex ConversionTarget();
-
-    [GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<quoted>(?:[^']|'')*)'\]|\[(?<index>\d+)\]", RegexOptions.CultureInvariant)]
-    private static partial Regex PathStep();
 }
