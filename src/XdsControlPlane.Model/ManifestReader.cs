@@ -99,14 +99,14 @@ public static class ManifestReader
             return FileProblem(source, $"the text has {text.Length / (1024 * 1024)} Mi characters; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB");
         }
 
-        IReadOnlyList<YamlToJson.Document> documents;
+        IReadOnlyList<ManifestYamlParser.Document> documents;
         try
         {
-            documents = YamlToJson.Convert(text);
+            documents = ManifestYamlParser.Parse(text);
         }
         catch (YamlException e)
         {
-            var location = new ManifestLocation(source, YamlToJson.DocumentOf(text, e), (int)e.Start.Line);
+            var location = new ManifestLocation(source, ManifestYamlParser.DocumentIndexOf(text, e), (int)e.Start.Line);
             return new ManifestReadResult([], [new ManifestProblem(null, "", $"not valid YAML: {e.Message}", location)], []);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -164,7 +164,7 @@ public static class ManifestReader
         var ignored = new List<string>();
         try
         {
-            ReadDocument(new YamlToJson.Document(json, NoLines, 1), location, objects, problems, ignored);
+            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), location, objects, problems, ignored);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -210,7 +210,7 @@ public static class ManifestReader
         new([], [new ManifestProblem(null, "", message, new ManifestLocation(source, 0))], []);
 
     /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem.</summary>
-    private static void ReadDocument(YamlToJson.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
+    private static void ReadDocument(ManifestYamlParser.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
     {
         if (document.Json is null)
         {
@@ -246,7 +246,7 @@ public static class ManifestReader
 
         if (EmptyListItem(json) is { } empty)
         {
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = LineOf(document, empty) }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
             return;
         }
 
@@ -258,7 +258,7 @@ public static class ManifestReader
         catch (JsonException e)
         {
             var path = e.Path ?? "$";
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = LineOf(document, path) }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = document.LineOf(path) }));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -308,25 +308,6 @@ public static class ManifestReader
             kind,
             metadata is null ? ObjectMeta.DefaultNamespace : Text(metadata, "namespace") ?? ObjectMeta.DefaultNamespace,
             metadata is null ? "" : Text(metadata, "name") ?? "");
-    }
-
-    private static int? LineOf(YamlToJson.Document document, string path)
-    {
-        for (var candidate = path; candidate.Length > 0; candidate = Parent(candidate))
-        {
-            if (document.Lines.TryGetValue(candidate, out var line))
-            {
-                return line;
-            }
-        }
-
-        return document.StartLine;
-
-        static string Parent(string path)
-        {
-            var cut = path.LastIndexOfAny(['.', '[']);
-            return cut <= 0 ? "" : path[..cut];
-        }
     }
 
     /// <summary>The path of the first null list item (a bare <c>-</c> or <c>~</c>): the model's lists cannot hold one.</summary>
