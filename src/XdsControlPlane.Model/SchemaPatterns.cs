@@ -12,7 +12,7 @@ public static partial class SchemaPatterns
     public const string RoutingKey = "^[a-z0-9-]{1,63}$";
 
     /// <summary>A DNS label (Kubernetes names of namespaces, Services, Deployments).</summary>
-    public const string DnsLabel = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
+    public const string DnsLabel = "^" + Label + "$";
 
     /// <summary>A DNS subdomain (Kubernetes object names); at most <see cref="MaxDnsSubdomainLength"/> characters besides.</summary>
     public const string DnsSubdomain = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
@@ -21,7 +21,7 @@ public static partial class SchemaPatterns
     public const int MaxDnsSubdomainLength = 253;
 
     /// <summary>A Service reference: <c>name</c> or <c>name.namespace</c>.</summary>
-    public const string ServiceReference = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$";
+    public const string ServiceReference = "^" + Label + "(\\." + Label + ")?$";
 
     /// <summary>An HTTP header name (token characters).</summary>
     public const string HeaderName = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
@@ -34,6 +34,9 @@ public static partial class SchemaPatterns
 
     /// <summary>A SHA-256 digest: <c>sha256:</c> and 64 lowercase hex digits.</summary>
     public const string SecretHash = "^sha256:[0-9a-f]{64}$";
+
+    /// <summary>One DNS label, unanchored: 1–63 characters of <c>[a-z0-9-]</c>, starting and ending alphanumeric.</summary>
+    private const string Label = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 
     /// <summary>Whether <paramref name="value"/> is a routing key (<see cref="RoutingKey"/>).</summary>
     public static bool IsRoutingKey(string? value) => value is not null && RoutingKeyRegex().IsMatch(value);
