@@ -111,14 +111,23 @@ public sealed record ExposedService
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record LocalPort
 {
+    /// <summary>The protocol of an HTTP/1.1 port (the default).</summary>
+    public const string Http = "http";
+
+    /// <summary>The protocol of a gRPC (HTTP/2) port.</summary>
+    public const string Grpc = "grpc";
+
+    /// <summary>The protocol of a raw TCP port, reached through the tunnel only.</summary>
+    public const string Tcp = "tcp";
+
     /// <summary>The Service port.</summary>
     [SchemaRequired]
     [SchemaRange(1, 65535)]
     public int Port { get; init; }
 
     /// <summary><c>http</c>, <c>grpc</c> or <c>tcp</c>.</summary>
-    [SchemaEnum("http", "grpc", "tcp")]
-    public string Protocol { get; init; } = "http";
+    [SchemaEnum(Http, Grpc, Tcp)]
+    public string Protocol { get; init; } = Http;
 }
 
 /// <summary>What the broker reports about a <see cref="LocalWorkload"/>.</summary>

@@ -109,6 +109,15 @@ public sealed record EnvVar
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record Preview
 {
+    /// <summary>Access level <c>public</c>.</summary>
+    public const string Public = "public";
+
+    /// <summary>Access level <c>shared</c>.</summary>
+    public const string Shared = "shared";
+
+    /// <summary>Access level <c>personal</c> (the default).</summary>
+    public const string Personal = "personal";
+
     /// <summary>The baseline Service whose fork is previewed.</summary>
     [SchemaRequired]
     [SchemaPattern(SchemaPatterns.ServiceReference)]
@@ -120,8 +129,8 @@ public sealed record Preview
     public int Port { get; init; }
 
     /// <summary><c>public</c>, <c>shared</c> or <c>personal</c>.</summary>
-    [SchemaEnum("public", "shared", "personal")]
-    public string Access { get; init; } = "personal";
+    [SchemaEnum(Public, Shared, Personal)]
+    public string Access { get; init; } = Personal;
 }
 
 /// <summary>What the controller reports about a <see cref="Sandbox"/>. Translation reads only the routing key.</summary>

@@ -72,7 +72,7 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
                 problems.AddReference($"spec.ports[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(ports[i].Port)} (it has {Ports(service)})");
             }
 
-            if (ports[i].Protocol is not ("http" or "grpc" or "tcp"))
+            if (ports[i].Protocol is not (LocalPort.Http or LocalPort.Grpc or LocalPort.Tcp))
             {
                 problems.Add($"spec.ports[{i}].protocol", $"must be http, grpc or tcp, got '{ports[i].Protocol}'");
             }

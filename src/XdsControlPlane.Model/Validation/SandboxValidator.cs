@@ -30,7 +30,7 @@ internal sealed class SandboxValidator : ManifestObjectValidator<Sandbox>
                 problems.AddReference($"spec.previews[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(preview.Port)}");
             }
 
-            if (preview.Access is not ("public" or "shared" or "personal"))
+            if (preview.Access is not (Preview.Public or Preview.Shared or Preview.Personal))
             {
                 problems.Add($"spec.previews[{i}].access", $"must be public, shared or personal, got '{preview.Access}'");
             }
