@@ -3,50 +3,6 @@ using System.Text.Json.Nodes;
 
 namespace XdsControlPlane.Model;
 
-/// <summary>One file's contents as read: its path and what <see cref="ManifestReader"/> found.</summary>
-/// <param name="Path">The file path (also used to order files).</param>
-/// <param name="Contents">What was read from it.</param>
-public sealed record ManifestFile(string Path, ManifestReadResult Contents);
-
-/// <summary>The objects in force after <see cref="LastGoodManifestSet.Apply(IEnumerable{ManifestFile})"/>, and every problem found.</summary>
-/// <param name="Inputs">The objects translation should use.</param>
-/// <param name="Problems">Every problem, each naming file, document, object and field where known.</param>
-/// <param name="KeptLastGood">Objects whose current version is broken and whose previous good version stays in force.</param>
-public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<ResourceKey> KeptLastGood)
-{
-    /// <summary>
-    /// False when no object in force changed since the previous apply: <see cref="Inputs"/> is then the very instance
-    /// the previous apply returned, and there is nothing new to translate or publish.
-    /// </summary>
-    public bool InputsChanged { get; init; } = true;
-
-    /// <summary>The objects in force by key (an immutable view: later applies do not change it).</summary>
-    public IReadOnlyDictionary<ResourceKey, ManifestObject> InForce { get; init; } = new Dictionary<ResourceKey, ManifestObject>();
-
-    /// <summary>The keys whose version in force, problems or kept-last-good state may have changed in this apply.</summary>
-    public IReadOnlySet<ResourceKey> Changed { get; init; } = new HashSet<ResourceKey>();
-
-    /// <summary>How many objects this apply validated (all of them only when what references resolve against changed: a Service, a LocalWorkload's spec, a Sandbox appearing or going).</summary>
-    public int Validated { get; init; }
-
-    /// <summary>
-    /// Those of <paramref name="translationProblems"/> that <see cref="Problems"/> does not report already (the same
-    /// object, field and reason): translating a last good version whose reference broke finds the reference problem
-    /// validation reported, in the same words, and it is reported once, with its file.
-    /// </summary>
-    public IReadOnlyList<ManifestProblem> Unreported(IReadOnlyList<ManifestProblem> translationProblems)
-    {
-        ArgumentNullException.ThrowIfNull(translationProblems);
-        if (translationProblems.Count == 0 || Problems.Count == 0)
-        {
-            return translationProblems;
-        }
-
-        var reported = Problems.Select(p => (p.Resource, p.FieldPath, p.Reason)).ToHashSet();
-        return [.. translationProblems.Where(p => !reported.Contains((p.Resource, p.FieldPath, p.Reason)))];
-    }
-}
-
 /// <summary>
 /// Turns the files of a manifest directory into the objects in force, keeping the last good version of every
 /// object whose current version does not parse or validate: a broken edit is reported and changes nothing, and
@@ -64,11 +20,8 @@ public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<Manif
 public sealed class LastGoodManifestSet
 {
     private static readonly HashSet<string> ReferenceTargets = new([KubeService.KindName, Sandbox.KindName, LocalWorkload.KindName], StringComparer.Ordinal);
-    private readonly Dictionary<string, ManifestFile> _files = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ResourceKey[]> _keysByFile = new(StringComparer.Ordinal);
-    private readonly Dictionary<ResourceKey, List<string>> _filesByKey = [];   // in ordinal order; nearly always one
+    private readonly ManifestFileIndex _files = new();
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
-    private readonly SortedDictionary<string, IReadOnlyList<ManifestProblem>> _fileProblems = new(StringComparer.Ordinal);
     private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
     private readonly HashSet<ResourceKey> _kept = [];
     private ImmutableDictionary<ResourceKey, ManifestObject> _lastGood = ImmutableDictionary<ResourceKey, ManifestObject>.Empty;
@@ -92,13 +45,13 @@ public sealed class LastGoodManifestSet
                 continue;
             }
 
-            if (!_files.TryGetValue(file.Path, out var previous) || !ReferenceEquals(previous, file))
+            if (!_files.Holds(file))
             {
                 changed.Add(file);
             }
         }
 
-        return Apply(changed, [.. _files.Keys.Where(path => !seen.Contains(path))]);
+        return Apply(changed, [.. _files.Paths.Where(path => !seen.Contains(path))]);
     }
 
     /// <summary>
@@ -112,31 +65,12 @@ public sealed class LastGoodManifestSet
         var affected = new HashSet<ResourceKey>();
         foreach (var path in removed)
         {
-            if (_files.Remove(path))
-            {
-                SetKeys(path, [], affected);
-                _fileProblems.Remove(path);
-            }
+            _files.Remove(path, affected);
         }
 
         foreach (var file in changed)
         {
-            var unreadable = file.Contents.Objects.Count == 0 && file.Contents.Problems.Any(p => p.Resource is null);
-            var had = _keysByFile.TryGetValue(file.Path, out var previousKeys);
-            _files[file.Path] = file;
-            if (file.Contents.Problems.Count > 0)
-            {
-                _fileProblems[file.Path] = file.Contents.Problems;
-            }
-            else
-            {
-                _fileProblems.Remove(file.Path);
-            }
-
-            // The whole file failed (YAML syntax): everything it defined keeps its last good version.
-            ResourceKey[] keys = unreadable && had ? previousKeys! : [.. file.Contents.Objects.Select(o => o.Resource.Key), .. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
-            SetKeys(file.Path, keys, affected);
-            affected.UnionWith(keys);
+            _files.Put(file, affected);
         }
 
         // What each affected key is now defined as; a changed Service, Sandbox or LocalWorkload changes what references resolve to.
@@ -219,48 +153,10 @@ public sealed class LastGoodManifestSet
         };
     }
 
-    /// <summary>Records that <paramref name="path"/> now names <paramref name="keys"/>; the keys it named before become affected.</summary>
-    private void SetKeys(string path, ResourceKey[] keys, HashSet<ResourceKey> affected)
-    {
-        if (_keysByFile.TryGetValue(path, out var old))
-        {
-            affected.UnionWith(old);
-            foreach (var key in old)
-            {
-                if (_filesByKey.TryGetValue(key, out var paths) && paths.Remove(path) && paths.Count == 0)
-                {
-                    _filesByKey.Remove(key);
-                }
-            }
-        }
-
-        if (keys.Length == 0 && !_files.ContainsKey(path))
-        {
-            _keysByFile.Remove(path);
-            return;
-        }
-
-        _keysByFile[path] = keys;
-        foreach (var key in keys)
-        {
-            if (!_filesByKey.TryGetValue(key, out var paths))
-            {
-                _filesByKey[key] = [path];
-                continue;
-            }
-
-            var at = paths.BinarySearch(path, StringComparer.Ordinal);
-            if (at < 0)
-            {
-                paths.Insert(~at, path);
-            }
-        }
-    }
-
     /// <summary>What the files say of <paramref name="key"/>: its first definition, whether some file names it broken, the other definitions.</summary>
     private Definition? Define(ResourceKey key)
     {
-        if (!_filesByKey.TryGetValue(key, out var paths))
+        if (!_files.TryGetPaths(key, out var paths))
         {
             return null;
         }
@@ -271,7 +167,7 @@ public sealed class LastGoodManifestSet
         foreach (var path in paths)
         {
             var file = _files[path];
-            if (file.Contents.Objects.Count == 0 && file.Contents.Problems.Any(p => p.Resource is null))
+            if (ManifestFileIndex.IsUnreadable(file))
             {
                 broken = true;   // an unreadable file keeps what it defined before
                 continue;
@@ -382,7 +278,7 @@ public sealed class LastGoodManifestSet
     /// <summary>Every problem: the files' own (in path order), then each object's (in the order of the files defining it).</summary>
     private List<ManifestProblem> Problems()
     {
-        var problems = _fileProblems.Values.SelectMany(p => p).ToList();
+        var problems = _files.FileProblems.ToList();
         problems.AddRange(_keyProblems
             .OrderBy(p => _definitions.GetValueOrDefault(p.Key)?.FirstPath ?? "", StringComparer.Ordinal)
             .ThenBy(p => p.Key, ResourceKey.Order)

@@ -41,7 +41,7 @@ public sealed record LocalWorkload : IManifestObject
     /// (one written in a manifest file, one just created) routes nothing: requests keep going to the baseline.
     /// </summary>
     [JsonIgnore]
-    public bool IsRoutable => Status is { Phase: null or "" or "Pending" or "Connected", Tunnel.Address.Length: > 0 };
+    public bool IsRoutable => Status is { Phase: null or "" or LocalWorkloadPhase.Pending or LocalWorkloadPhase.Connected, Tunnel.Address.Length: > 0 };
 
     /// <summary>
     /// What <c>spec.secretHash</c> holds for <paramref name="secret"/>: <c>sha256:</c> and the lowercase hex SHA-256 of its
@@ -93,7 +93,7 @@ public sealed record LocalWorkloadSpec
     /// Services of other namespaces the laptop may reach through the broker (<c>sandboxctl local connect --expose</c>);
     /// those of its own namespace it may reach anyway.
     /// </summary>
-    [SchemaItems(0, 32)]
+    [SchemaItems(0, ModelLimits.MaxExposedServices)]
     public IReadOnlyList<ExposedService> Expose { get; init; } = [];
 }
 
@@ -111,21 +111,30 @@ public sealed record ExposedService
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record LocalPort
 {
+    /// <summary>The protocol of an HTTP/1.1 port (the default).</summary>
+    public const string Http = "http";
+
+    /// <summary>The protocol of a gRPC (HTTP/2) port.</summary>
+    public const string Grpc = "grpc";
+
+    /// <summary>The protocol of a raw TCP port, reached through the tunnel only.</summary>
+    public const string Tcp = "tcp";
+
     /// <summary>The Service port.</summary>
     [SchemaRequired]
     [SchemaRange(1, 65535)]
     public int Port { get; init; }
 
     /// <summary><c>http</c>, <c>grpc</c> or <c>tcp</c>.</summary>
-    [SchemaEnum("http", "grpc", "tcp")]
-    public string Protocol { get; init; } = "http";
+    [SchemaEnum(Http, Grpc, Tcp)]
+    public string Protocol { get; init; } = Http;
 }
 
 /// <summary>What the broker reports about a <see cref="LocalWorkload"/>.</summary>
 public sealed record LocalWorkloadStatus
 {
     /// <summary><c>Pending</c>, <c>Connected</c>, <c>Disconnected</c> or <c>Failed</c>.</summary>
-    [SchemaEnum("Pending", "Connected", "Disconnected", "Failed")]
+    [SchemaEnum(LocalWorkloadPhase.Pending, LocalWorkloadPhase.Connected, LocalWorkloadPhase.Disconnected, LocalWorkloadPhase.Failed)]
     public string? Phase { get; init; }
 
     /// <summary>The routing key in force.</summary>
@@ -139,4 +148,20 @@ public sealed record LocalWorkloadStatus
 
     /// <summary><c>Accepted</c>, <c>Programmed</c>….</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [];
+}
+
+/// <summary>The values of <see cref="LocalWorkloadStatus.Phase"/>, written once for the broker, the status writer and the agent.</summary>
+public static class LocalWorkloadPhase
+{
+    /// <summary>No agent has connected yet (also the phase of a status without one).</summary>
+    public const string Pending = "Pending";
+
+    /// <summary>An agent's tunnel leads to the workload and heartbeats arrive.</summary>
+    public const string Connected = "Connected";
+
+    /// <summary>The broker withdrew the tunnel, or heartbeats stopped: the routes are withdrawn.</summary>
+    public const string Disconnected = "Disconnected";
+
+    /// <summary>The workload cannot be served.</summary>
+    public const string Failed = "Failed";
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 
 namespace XdsControlPlane.Model;
@@ -22,7 +21,7 @@ public sealed record ManifestReadResult(IReadOnlyList<ManifestObject> Objects, I
 /// LocalWorkloads, Services and EndpointSlices. Unknown fields in the product's own kinds are errors (they are
 /// usually typos); unknown fields of Kubernetes kinds are ignored.
 /// </summary>
-public static partial class ManifestReader
+public static class ManifestReader
 {
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -100,14 +99,14 @@ public static partial class ManifestReader
             return FileProblem(source, $"the text has {text.Length / (1024 * 1024)} Mi characters; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB");
         }
 
-        IReadOnlyList<YamlToJson.Document> documents;
+        IReadOnlyList<ManifestYamlParser.Document> documents;
         try
         {
-            documents = YamlToJson.Convert(text);
+            documents = ManifestYamlParser.Parse(text);
         }
         catch (YamlException e)
         {
-            var location = new ManifestLocation(source, YamlToJson.DocumentOf(text, e), (int)e.Start.Line);
+            var location = new ManifestLocation(source, ManifestYamlParser.DocumentIndexOf(text, e), (int)e.Start.Line);
             return new ManifestReadResult([], [new ManifestProblem(null, "", $"not valid YAML: {e.Message}", location)], []);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -165,7 +164,7 @@ public static partial class ManifestReader
         var ignored = new List<string>();
         try
         {
-            ReadDocument(new YamlToJson.Document(json, NoLines, 1), location, objects, problems, ignored);
+            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), location, objects, problems, ignored);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -211,7 +210,7 @@ public static partial class ManifestReader
         new([], [new ManifestProblem(null, "", message, new ManifestLocation(source, 0))], []);
 
     /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem.</summary>
-    private static void ReadDocument(YamlToJson.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
+    private static void ReadDocument(ManifestYamlParser.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
     {
         if (document.Json is null)
         {
@@ -247,7 +246,7 @@ public static partial class ManifestReader
 
         if (EmptyListItem(json) is { } empty)
         {
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = LineOf(document, empty) }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
             return;
         }
 
@@ -258,33 +257,13 @@ public static partial class ManifestReader
         }
         catch (JsonException e)
         {
-            var key = KeyOf(kind, json);
             var path = e.Path ?? "$";
-            var line = LineOf(document, path);
-            problems.Add(new ManifestProblem(key, FieldPath(path), Describe(e, ValueAt(json, path)), location with { Line = line }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = document.LineOf(path) }));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"cannot be read: {e.GetType().Name}: {e.Message}", location));
         }
-    }
-
-    /// <summary>The node at a System.Text.Json path (<c>$.spec.routes[0].to[1].weight</c>) of <paramref name="root"/>, if it can be found.</summary>
-    private static JsonNode? ValueAt(JsonNode root, string path)
-    {
-        var node = root;
-        foreach (Match step in PathStep().Matches(path))
-        {
-            node = step.Groups["index"].Success
-                ? node is JsonArray array && int.TryParse(step.Groups["index"].Value, System.Globalization.CultureInfo.InvariantCulture, out var i) && i < array.Count ? array[i] : null
-                : node is JsonObject obj ? obj[step.Groups["name"].Success ? step.Groups["name"].Value : step.Groups["quoted"].Value] : null;
-            if (node is null)
-            {
-                return null;
-            }
-        }
-
-        return node;
     }
 
     private static Type? TypeOf(string apiVersion, string kind, out string? problem)
@@ -331,25 +310,6 @@ public static partial class ManifestReader
             metadata is null ? "" : Text(metadata, "name") ?? "");
     }
 
-    private static int? LineOf(YamlToJson.Document document, string path)
-    {
-        for (var candidate = path; candidate.Length > 0; candidate = Parent(candidate))
-        {
-            if (document.Lines.TryGetValue(candidate, out var line))
-            {
-                return line;
-            }
-        }
-
-        return document.StartLine;
-
-        static string Parent(string path)
-        {
-            var cut = path.LastIndexOfAny(['.', '[']);
-            return cut <= 0 ? "" : path[..cut];
-        }
-    }
-
     /// <summary>The path of the first null list item (a bare <c>-</c> or <c>~</c>): the model's lists cannot hold one.</summary>
     private static string? EmptyListItem(JsonNode? node) => node switch
     {
@@ -359,49 +319,4 @@ public static partial class ManifestReader
     };
 
     private static string FieldPath(string jsonPath) => jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
-
-    private static string Describe(JsonException e, JsonNode? value)
-    {
-        var message = e.Message;
-        var unmapped = UnmappedProperty().Match(message);
-        if (unmapped.Success)
-        {
-            return $"unknown field '{unmapped.Groups["name"].Value}'";
-        }
-
-        var converted = ConversionTarget().Match(message);
-        if (converted.Success)
-        {
-            var target = converted.Groups["type"].Value;
-            if (target.Contains("System.Int32", StringComparison.Ordinal) && value is JsonValue number
-                && (number.TryGetValue<long>(out _) || (number.TryGetValue<double>(out var real) && Math.Abs(real) >= int.MaxValue && Math.Floor(real) == real)))
-            {
-                return $"{number.ToJsonString()} is out of range (an integer from {int.MinValue} to {int.MaxValue})";
-            }
-
-            return $"expected {Friendly(target)}";
-        }
-
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
-
-    private static string Friendly(string type) => type switch
-    {
-        _ when type.Contains("System.Int32", StringComparison.Ordinal) || type.Contains("System.Int64", StringComparison.Ordinal) => "an integer",
-        _ when type.Contains("System.Boolean", StringComparison.Ordinal) => "true or false",
-        _ when type.Contains("IReadOnlyDictionary", StringComparison.Ordinal) => "a map of strings",
-        _ when type.Contains("IReadOnlyList", StringComparison.Ordinal) => "a list",
-        "System.String" => "a string (quote numbers and booleans)",
-        _ => "an object",
-    };
-
-    [GeneratedRegex("The JSON property '(?<name>[^']*)' could not be mapped", RegexOptions.CultureInvariant)]
-    private static partial Regex UnmappedProperty();
-
-    [GeneratedRegex("could not be converted to (?<type>[^ ]+?)\\.? Path", RegexOptions.CultureInvariant)]
-    private static partial Regex ConversionTarget();
-
-    [GeneratedRegex(@"\.(?<name>[^.\[]+)|\['(?<quoted>(?:[^']|'')*)'\]|\[(?<index>\d+)\]", RegexOptions.CultureInvariant)]
-    private static partial Regex PathStep();
 }

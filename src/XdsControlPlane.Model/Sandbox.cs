@@ -109,6 +109,15 @@ public sealed record EnvVar
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record Preview
 {
+    /// <summary>Access level <c>public</c>.</summary>
+    public const string Public = "public";
+
+    /// <summary>Access level <c>shared</c>.</summary>
+    public const string Shared = "shared";
+
+    /// <summary>Access level <c>personal</c> (the default).</summary>
+    public const string Personal = "personal";
+
     /// <summary>The baseline Service whose fork is previewed.</summary>
     [SchemaRequired]
     [SchemaPattern(SchemaPatterns.ServiceReference)]
@@ -120,8 +129,8 @@ public sealed record Preview
     public int Port { get; init; }
 
     /// <summary><c>public</c>, <c>shared</c> or <c>personal</c>.</summary>
-    [SchemaEnum("public", "shared", "personal")]
-    public string Access { get; init; } = "personal";
+    [SchemaEnum(Public, Shared, Personal)]
+    public string Access { get; init; } = Personal;
 }
 
 /// <summary>What the controller reports about a <see cref="Sandbox"/>. Translation reads only the routing key.</summary>
@@ -131,7 +140,7 @@ public sealed record SandboxStatus
     public string? RoutingKey { get; init; }
 
     /// <summary><c>Pending</c>, <c>Ready</c> or <c>Failed</c>.</summary>
-    [SchemaEnum("Pending", "Ready", "Failed")]
+    [SchemaEnum(SandboxPhase.Pending, SandboxPhase.Ready, SandboxPhase.Failed)]
     public string? Phase { get; init; }
 
     /// <summary>The generation the status describes.</summary>
@@ -167,4 +176,17 @@ public static class SandboxLabels
     /// comma-separated, or <c>*</c> for every namespace (see <see cref="KubeService.AllowsRoutesFrom"/>).
     /// </summary>
     public const string AllowRoutesFrom = "sandboxctl.io/allow-routes-from";
+}
+
+/// <summary>The values of <see cref="SandboxStatus.Phase"/>, written once for the controller and the CLI.</summary>
+public static class SandboxPhase
+{
+    /// <summary>Some forks are not ready yet.</summary>
+    public const string Pending = "Pending";
+
+    /// <summary>Every fork is ready.</summary>
+    public const string Ready = "Ready";
+
+    /// <summary>The Sandbox is invalid or a fork failed.</summary>
+    public const string Failed = "Failed";
 }

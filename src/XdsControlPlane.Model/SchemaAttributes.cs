@@ -93,31 +93,6 @@ public sealed class PrinterColumnAttribute(string name, string type, string json
     public string JsonPath { get; } = jsonPath;
 }
 
-/// <summary>Regular expressions shared by the validator and the generated CRD schemas.</summary>
-public static class SchemaPatterns
-{
-    /// <summary>A routing key: 1–63 characters of <c>[a-z0-9-]</c>.</summary>
-    public const string RoutingKey = "^[a-z0-9-]{1,63}$";
-
-    /// <summary>A DNS label (Kubernetes names of Services, Deployments).</summary>
-    public const string DnsLabel = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$";
-
-    /// <summary>A Service reference: <c>name</c> or <c>name.namespace</c>.</summary>
-    public const string ServiceReference = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$";
-
-    /// <summary>An HTTP header name (token characters).</summary>
-    public const string HeaderName = "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$";
-
-    /// <summary>A Go-style duration (<c>500ms</c>, <c>5s</c>, <c>1m30s</c>).</summary>
-    public const string Duration = "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$";
-
-    /// <summary>An environment variable name.</summary>
-    public const string EnvName = "^[A-Za-z_][A-Za-z0-9_]*$";
-
-    /// <summary>A SHA-256 digest: <c>sha256:</c> and 64 lowercase hex digits.</summary>
-    public const string SecretHash = "^sha256:[0-9a-f]{64}$";
-}
-
 /// <summary>The property's string value has this OpenAPI format (<c>date-time</c>).</summary>
 /// <param name="format">The format.</param>
 [AttributeUsage(AttributeTargets.Property)]
@@ -138,4 +113,7 @@ public static class ModelLimits
 
     /// <summary>Header conditions per route.</summary>
     public const int MaxHeaderMatches = 16;
+
+    /// <summary>Services of other namespaces one LocalWorkload may expose to its laptop.</summary>
+    public const int MaxExposedServices = 32;
 }

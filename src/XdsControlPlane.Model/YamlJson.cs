@@ -3,12 +3,15 @@ using YamlDotNet.Core;
 
 namespace XdsControlPlane.Model;
 
-/// <summary>YAML to JSON the way manifests are read (YAML 1.2 core schema, quoted scalars stay strings).</summary>
+/// <summary>
+/// Converts between YAML and JSON: a YAML text to JSON the way manifests are read (YAML 1.2 core schema, quoted scalars
+/// stay strings; see <see cref="ManifestYamlParser"/>), and JSON to block-style YAML for output.
+/// </summary>
 public static class YamlJson
 {
     /// <summary>Converts a single-document YAML text to JSON.</summary>
     /// <exception cref="YamlException">Not valid YAML, or not exactly one document.</exception>
-    public static JsonNode? Convert(string yaml) => YamlToJson.ConvertSingle(yaml);
+    public static JsonNode? Convert(string yaml) => ManifestYamlParser.ParseSingle(yaml);
 
     /// <summary>Writes JSON as block-style YAML (strings that would read as other types are quoted).</summary>
     public static string ToYaml(JsonNode? document) =>

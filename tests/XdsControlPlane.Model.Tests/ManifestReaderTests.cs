@@ -11,24 +11,6 @@ public sealed class ManifestReaderTests
 
         """;
 
-    /// <summary>Hostile files: each is one problem naming the file and line, never an exception, and in bounded time and memory.</summary>
-    [TestCase("a: {b: c\nd: e\n", "not valid YAML")]
-    [TestCase("kind: [unclosed\n", "not valid YAML")]
-    [TestCase("\t- x\n\t\t:\n", "not valid YAML")]
-    [TestCase("%YAML 9.9\n---\na: 1\n", "not valid YAML")]
-    [TestCase("a: *missing\n", "not valid YAML")]
-    [TestCase("? [a, b]\n: c\n", "mapping keys must be plain strings")]
-    public void Read_BrokenYaml_OneProblemNoException(string text, string expected)
-    {
-        var result = ManifestReader.Read(text, "bad.yaml");
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(result.Objects, Is.Empty);
-            Assert.That(result.Problems.Single().ToString(), Does.StartWith("bad.yaml").And.Contain(expected));
-        });
-    }
-
     [Test]
     public void Read_NestedDeeperThanTheLimit_ProblemNamesTheLineAndTheLimit()
     {
@@ -329,6 +311,12 @@ public sealed class ManifestReaderTests
         Assert.That(plain.Problems.Single().ToString(), Is.EqualTo("f.yaml:5 (document 0): RouteGroup default/g: spec.routes[0].match.headers[0].exact: expected a string (quote numbers and booleans)"));
     }
 
+    /// <summary>Hostile files: each is one problem naming the file and line, never an exception, and in bounded time and memory.</summary>
+    [TestCase("a: {b: c\nd: e\n", "bad.yaml (document 0): not valid YAML: ")]
+    [TestCase("\t- x\n\t\t:\n", "bad.yaml:1 (document 0): not valid YAML: ")]
+    [TestCase("%YAML 9.9\n---\na: 1\n", "bad.yaml:1 (document 0): not valid YAML: ")]
+    [TestCase("a: *missing\n", "bad.yaml:1 (document 0): not valid YAML: ")]
+    [TestCase("? [a, b]\n: c\n", "bad.yaml:1 (document 0): not valid YAML: mapping keys must be plain strings")]
     [TestCase("kind: [unclosed\n", "bad.yaml:2 (document 0): not valid YAML: ")]
     [TestCase("a: 1\na: 2\n", "bad.yaml:2 (document 0): not valid YAML: Duplicate key a")]
     [TestCase("apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n   port: 1\n", "bad.yaml:9 (document 1): not valid YAML: ")]

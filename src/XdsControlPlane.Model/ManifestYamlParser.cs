@@ -7,20 +7,42 @@ using YamlDotNet.RepresentationModel;
 namespace XdsControlPlane.Model;
 
 /// <summary>
-/// Converts YAML documents to JSON the way Kubernetes reads them (YAML 1.2 core schema for plain scalars; quoted
-/// scalars stay strings; null-valued keys are dropped), remembering the line of every JSON path.
+/// Parses the YAML documents of a manifest file into JSON the way Kubernetes reads them (YAML 1.2 core schema for
+/// plain scalars; quoted scalars stay strings; null-valued keys are dropped), remembering the line of every JSON path
+/// so that problems found in the JSON can name their line. <see cref="YamlJson"/> is the public conversion built on it.
 /// </summary>
-internal static class YamlToJson
+internal static class ManifestYamlParser
 {
     /// <summary>The JSON of a single-document YAML text.</summary>
-    public static JsonNode? ConvertSingle(string text) => Convert(text) is [var only] ? only.Json : throw new YamlException("expected exactly one YAML document");
+    public static JsonNode? ParseSingle(string text) => Parse(text) is [var only] ? only.Json : throw new YamlException("expected exactly one YAML document");
 
-    /// <summary>One converted document: its JSON and the 1-based line of each path (<c>$.spec.routes[0]</c>).</summary>
-    public sealed record Document(JsonNode? Json, IReadOnlyDictionary<string, int> Lines, int StartLine);
+    /// <summary>One parsed document: its JSON and the 1-based line of each path (<c>$.spec.routes[0]</c>).</summary>
+    public sealed record Document(JsonNode? Json, IReadOnlyDictionary<string, int> Lines, int StartLine)
+    {
+        /// <summary>The line of <paramref name="path"/> (a System.Text.Json path), else of its nearest parent that has one, else the document's first.</summary>
+        public int LineOf(string path)
+        {
+            for (var candidate = path; candidate.Length > 0; candidate = Parent(candidate))
+            {
+                if (Lines.TryGetValue(candidate, out var line))
+                {
+                    return line;
+                }
+            }
+
+            return StartLine;
+
+            static string Parent(string path)
+            {
+                var cut = path.LastIndexOfAny(['.', '[']);
+                return cut <= 0 ? "" : path[..cut];
+            }
+        }
+    }
 
     /// <summary>Parses every document of <paramref name="text"/> within <see cref="ManifestLimits"/>.</summary>
     /// <exception cref="YamlException">The text is not valid YAML, or exceeds a limit.</exception>
-    public static IReadOnlyList<Document> Convert(string text)
+    public static IReadOnlyList<Document> Parse(string text)
     {
         ManifestLimits.Check(text);
         var stream = new YamlStream();
@@ -41,7 +63,7 @@ internal static class YamlToJson
     }
 
     /// <summary>The 0-based index of the document of <paramref name="text"/> that <paramref name="error"/> is in.</summary>
-    public static int DocumentOf(string text, YamlException error)
+    public static int DocumentIndexOf(string text, YamlException error)
     {
         using var reader = new StringReader(text);
         var parser = new Parser(reader);

@@ -1,0 +1,81 @@
+using static XdsControlPlane.Model.Validation.ValidationProblems;
+
+namespace XdsControlPlane.Model.Validation;
+
+/// <summary>Checks a LocalWorkload: its key or Sandbox, the Service and ports it stands in for, its secret's hash and what it exposes.</summary>
+internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWorkload>
+{
+    /// <inheritdoc />
+    protected override void Check(LocalWorkload obj, RoutingInputs inputs, ValidationProblems problems)
+    {
+        var spec = obj.Spec;
+        var ns = obj.Metadata.Namespace;
+        if ((spec.Sandbox is null) == (spec.RoutingKey is null))
+        {
+            problems.Add("spec", "needs exactly one of sandbox or routingKey");
+        }
+        else if (spec.RoutingKey is not null)
+        {
+            SharedFieldChecks.RoutingKey(spec.RoutingKey, obj.Metadata.Name, problems);
+        }
+        else if (inputs.FindSandbox(ns, spec.Sandbox!) is null)
+        {
+            problems.AddReference("spec.sandbox", $"Sandbox {ns}/{spec.Sandbox} does not exist");
+        }
+
+        CheckPorts(spec, ns, inputs, problems);
+        if (spec.SecretHash is { } hash && !SchemaPatterns.IsSecretHash(hash))
+        {
+            // Never echo it: a secret pasted by mistake would end up in logs and status.
+            problems.Add("spec.secretHash", "must be 'sha256:' followed by 64 lowercase hex digits");
+        }
+
+        var expose = spec.Expose ?? [];
+        if (expose.Count > ModelLimits.MaxExposedServices)
+        {
+            problems.Add("spec.expose", $"at most {Number(ModelLimits.MaxExposedServices)} Services, got {Number(expose.Count)}");
+        }
+
+        for (var i = 0; i < Math.Min(expose.Count, ModelLimits.MaxExposedServices); i++)
+        {
+            if (!SchemaPatterns.IsServiceReference(expose[i]?.Service))
+            {
+                problems.Add($"spec.expose[{i}].service", "must be a Service name, or name.namespace");
+            }
+        }
+    }
+
+    /// <summary>Checks the Service the laptop stands in for and the ports it serves of it.</summary>
+    private static void CheckPorts(LocalWorkloadSpec spec, string ns, RoutingInputs inputs, ValidationProblems problems)
+    {
+        // A laptop stands in for a Service of its own namespace only: the tunnel and its routes are namespaced.
+        KubeService? service = null;
+        if (spec.Service is { } named && named.Contains('.', StringComparison.Ordinal))
+        {
+            problems.Add("spec.service", $"must name a Service in the LocalWorkload's namespace {ns} (no '.namespace'), got '{named}'");
+        }
+        else
+        {
+            service = SharedFieldChecks.ServiceReference(spec.Service, "spec.service", ns, inputs, problems);
+        }
+
+        var ports = spec.Ports ?? [];
+        if (ports.Count == 0)
+        {
+            problems.Add("spec.ports", "needs at least one port");
+        }
+
+        for (var i = 0; i < ports.Count; i++)
+        {
+            if (service is not null && service.FindPort(ports[i].Port) is null)
+            {
+                problems.AddReference($"spec.ports[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(ports[i].Port)} (it has {Ports(service)})");
+            }
+
+            if (ports[i].Protocol is not (LocalPort.Http or LocalPort.Grpc or LocalPort.Tcp))
+            {
+                problems.Add($"spec.ports[{i}].protocol", $"must be http, grpc or tcp, got '{ports[i].Protocol}'");
+            }
+        }
+    }
+}
