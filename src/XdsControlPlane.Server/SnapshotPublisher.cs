@@ -1,4 +1,5 @@
 using XdsControlPlane.Model;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -18,7 +19,7 @@ namespace XdsControlPlane.Server;
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
 /// checked for consistency.
 /// </remarks>
-internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger)
+internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslator translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger)
 {
     private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();
