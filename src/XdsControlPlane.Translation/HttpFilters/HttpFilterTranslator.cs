@@ -9,6 +9,10 @@ namespace XdsControlPlane.Translation.HttpFilters;
 /// it adds to each virtual host and route as <c>typed_per_filter_config</c> (keyed by <see cref="Name"/>). One class
 /// per filter, in its own file; <see cref="HttpFilterRegistry"/> lists them in chain order.
 /// </summary>
+/// <remarks>
+/// A filter's config must follow from its scope alone (role, host, Service port state or planned host): a Service
+/// port's virtual host is built once and kept while the port's routing is unchanged.
+/// </remarks>
 internal abstract class HttpFilterTranslator
 {
     /// <summary>The filter's name in the chain, also the key of its per-host and per-route config (<c>envoy.filters.http.router</c>).</summary>
