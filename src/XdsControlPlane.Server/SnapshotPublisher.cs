@@ -1,5 +1,6 @@
 using XdsControlPlane.Model;
 using XdsControlPlane.Sources;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -19,7 +20,7 @@ namespace XdsControlPlane.Server;
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
 /// checked for consistency.
 /// </remarks>
-internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslation translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger) : IRoutingPublisher
+internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslator translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger) : IRoutingPublisher
 {
     private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();

@@ -2,7 +2,7 @@ using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
-using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
+using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
 
 namespace XdsControlPlane.Translation;
 
@@ -19,15 +19,12 @@ internal static class EnvoyBuilding
 
     public static Any Typed(IMessage message) => Any.Pack(message);
 
-    /// <summary>An HTTP connection manager that loads routes <paramref name="routeConfigName"/> over ADS and ends in the router.</summary>
-    public static Hcm HttpConnectionManager(string statPrefix, string routeConfigName) => new()
+    /// <summary>An HTTP connection manager that loads routes <paramref name="routeConfigName"/> over ADS and runs <paramref name="filters"/> (the role's chain, ending in the router).</summary>
+    public static Hcm HttpConnectionManager(string statPrefix, string routeConfigName, IEnumerable<HttpFilter> filters) => new()
     {
         StatPrefix = statPrefix,
         CodecType = Hcm.Types.CodecType.Auto,
         Rds = new global::Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.Rds { ConfigSource = Ads(), RouteConfigName = routeConfigName },
-        HttpFilters =
-        {
-            new global::Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter { Name = "envoy.filters.http.router", TypedConfig = Typed(new Router()) },
-        },
+        HttpFilters = { filters },
     };
 }

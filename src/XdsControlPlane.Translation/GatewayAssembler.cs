@@ -4,7 +4,9 @@ namespace XdsControlPlane.Translation;
 
 /// <summary>
 /// The gateway's resources: one HTTP listener and one route configuration with a virtual host per Service port (keys
-/// also read from the cookie and the query parameter, CONNECT to every port), and Envoy's clusters.
+/// also read from the cookie and the query parameter, CONNECT to every port) followed by the plan's other hosts
+/// (preview hosts), and Envoy's clusters. The listener depends only on the options and the HTTP filters, so it is
+/// built once.
 /// </summary>
 internal sealed class GatewayAssembler : NodeGroupAssembler
 {
@@ -12,38 +14,43 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
 
     private readonly XdsResource _listener;
     private readonly VirtualHostCache _hosts;
+    private readonly PlannedHostCache _plannedHosts;
     private readonly RouteConfigurationAssembler _routeConfigurations = new();
+    private VirtualHostPart[] _other = [];
     private XdsResource? _routes;
 
     public GatewayAssembler(ResourceBuilders builders)
     {
         var domain = builders.Options.ClusterDomain;
         _listener = XdsResource.Create(builders.Listeners.Gateway());
-        _hosts = new VirtualHostCache(builders.Options, builders.Routes, Flavor, port => VirtualHostDomains.Gateway(port, domain));
+        _hosts = new VirtualHostCache(builders, Role, Flavor, port => VirtualHostDomains.Gateway(port, domain));
+        _plannedHosts = new PlannedHostCache(builders.Filters, Role);
     }
 
     public override string Role => DataPlaneRoles.Gateway;
 
-    public override void Assemble(ServicePortTable ports)
+    public override void Assemble(RoutingPlan plan)
     {
-        AssembleRoutes(ports);
-        _hosts.Retain(ports);
+        _other = _plannedHosts.Get(plan.Hosts);
+        AssembleRoutes(plan.Ports);
+        _hosts.Retain(plan.Ports);
     }
 
     /// <summary>Every port is in the one route configuration: unchanged ports' hosts come from the cache.</summary>
-    public override void Reassemble(ServicePortTable ports, IReadOnlyCollection<ServicePortState> changed) => AssembleRoutes(ports);
+    public override void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed) => AssembleRoutes(plan.Ports);
 
-    public override IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters) =>
+    public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters) =>
         new SegmentedList<XdsResource>([_listener, _routes ?? throw new InvalidOperationException("not assembled yet")], clusters.Envoy);
 
     private void AssembleRoutes(ServicePortTable ports)
     {
-        var hosts = new VirtualHostPart[ports.All.Count];
-        for (var i = 0; i < hosts.Length; i++)
+        var hosts = new VirtualHostPart[ports.All.Count + _other.Length];
+        for (var i = 0; i < ports.All.Count; i++)
         {
             hosts[i] = _hosts.Get(ports.All[i]);
         }
 
+        _other.CopyTo(hosts, ports.All.Count);
         _routes = _routeConfigurations.Assemble(ListenerTranslator.GatewayListener, hosts);
     }
 }

@@ -15,21 +15,23 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
     private static readonly RouteFlavor Flavor = new(CookieAndQuery: false, OriginalHeaderMatcherFields: true, Connect: false);
 
     private readonly string _clusterDomain;
+    private readonly ListenerTranslator _listeners;
     private readonly VirtualHostCache _hosts;
     private Dictionary<ServicePortId, PortResources> _ports = [];
 
     public GrpcAssembler(ResourceBuilders builders)
     {
         _clusterDomain = builders.Options.ClusterDomain;
-        _hosts = new VirtualHostCache(builders.Options, builders.Routes, Flavor, static _ => ["*"]);
+        _listeners = builders.Listeners;
+        _hosts = new VirtualHostCache(builders, Role, Flavor, static _ => ["*"]);
     }
 
     public override string Role => DataPlaneRoles.Grpc;
 
-    public override void Assemble(ServicePortTable ports)
+    public override void Assemble(RoutingPlan plan)
     {
         var assembled = new Dictionary<ServicePortId, PortResources>(_ports.Count);
-        foreach (var port in ports.All)
+        foreach (var port in plan.Ports.All)
         {
             if (port.Protocol.IsHttp())
             {
@@ -38,10 +40,10 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
         }
 
         _ports = assembled;
-        _hosts.Retain(ports);
+        _hosts.Retain(plan.Ports);
     }
 
-    public override void Reassemble(ServicePortTable ports, IReadOnlyCollection<ServicePortState> changed)
+    public override void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed)
     {
         foreach (var port in changed)
         {
@@ -52,12 +54,12 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
         }
     }
 
-    public override IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters)
+    public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters)
     {
         // One segment per HTTP port, in table order, then the clusters.
         var segments = new IReadOnlyList<XdsResource>[_ports.Count + 1];
         var next = 0;
-        foreach (var port in ports.All)
+        foreach (var port in plan.Ports.All)
         {
             if (_ports.TryGetValue(port.Id, out var resources))
             {
@@ -85,7 +87,7 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
         // Clients dial cart.shop:9090 or the full name; without a port, the Service's first HTTP port.
         string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
         var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host.Host } };
-        XdsResource[] resources = [.. names.Select(name => XdsResource.Create(ListenerTranslator.GrpcApiListener(name, routeName))), XdsResource.Create(config)];
+        XdsResource[] resources = [.. names.Select(name => XdsResource.Create(_listeners.GrpcApiListener(name, routeName))), XdsResource.Create(config)];
         return new PortResources(host, resources);
     }
 

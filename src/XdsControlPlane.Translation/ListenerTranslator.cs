@@ -1,5 +1,6 @@
 using Envoy.Config.Core.V3;
 using Envoy.Config.Listener.V3;
+using XdsControlPlane.Translation.HttpFilters;
 using static XdsControlPlane.Translation.EnvoyBuilding;
 using HttpInspector = Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector;
 using OriginalDst = Envoy.Extensions.Filters.Listener.OriginalDst.V3.OriginalDst;
@@ -8,8 +9,11 @@ using UpgradeConfig = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.
 
 namespace XdsControlPlane.Translation;
 
-/// <summary>Builds the listeners of each data-plane role. Routes always come over RDS, so route changes never drain connections.</summary>
-internal sealed class ListenerTranslator(TranslationOptions options)
+/// <summary>
+/// Builds the listeners of each data-plane role, their connection managers running the role's HTTP filters
+/// (<see cref="HttpFilterRegistry.Chain"/>). Routes always come over RDS, so route changes never drain connections.
+/// </summary>
+internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterRegistry filters)
 {
     /// <summary>The gateway's listener and route configuration name.</summary>
     public const string GatewayListener = "gateway-http";
@@ -20,7 +24,7 @@ internal sealed class ListenerTranslator(TranslationOptions options)
     /// <summary>The gateway's HTTP listener: WebSocket and CONNECT upgrades, HTTP/2 CONNECT, real client addresses.</summary>
     public Listener Gateway()
     {
-        var hcm = HttpConnectionManager("gateway", GatewayListener);
+        var hcm = HttpConnectionManager("gateway", GatewayListener, filters.Chain(DataPlaneRoles.Gateway));
         hcm.UseRemoteAddress = true;
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "CONNECT" });
@@ -52,10 +56,10 @@ internal sealed class ListenerTranslator(TranslationOptions options)
     /// The sidecar's listener for one outbound port (not bound; reached through <see cref="SidecarVirtualOutbound"/>):
     /// HTTP (sniffed) is routed by Host and routing key, anything else passes through as TCP.
     /// </summary>
-    public static Listener SidecarPort(int port)
+    public Listener SidecarPort(int port)
     {
         var name = SidecarRouteName(port);
-        var hcm = HttpConnectionManager($"outbound_{name}", name);
+        var hcm = HttpConnectionManager($"outbound_{name}", name, filters.Chain(DataPlaneRoles.Sidecar));
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
         return new Listener
         {
@@ -81,10 +85,10 @@ internal sealed class ListenerTranslator(TranslationOptions options)
     public static string SidecarRouteName(int port) => ClusterTranslator.Text(port);
 
     /// <summary>A proxyless gRPC API listener named as the client's target (<c>cart.shop:8080</c>).</summary>
-    public static Listener GrpcApiListener(string name, string routeConfigName) => new()
+    public Listener GrpcApiListener(string name, string routeConfigName) => new()
     {
         Name = name,
-        ApiListener = new ApiListener { ApiListener_ = Typed(HttpConnectionManager(name, routeConfigName)) },
+        ApiListener = new ApiListener { ApiListener_ = Typed(HttpConnectionManager(name, routeConfigName, filters.Chain(DataPlaneRoles.Grpc))) },
     };
 
     private static FilterChain Passthrough() => new()

@@ -1,17 +1,19 @@
+using XdsControlPlane.Translation.HttpFilters;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 
-/// <summary>What the node groups' assemblers build with: the options and the resource builders.</summary>
+/// <summary>What the node groups' assemblers build with: the options, the resource builders and the HTTP filters.</summary>
 /// <param name="Options">Names, ports and defaults.</param>
 /// <param name="Routes">Builds a Service port's routes.</param>
-/// <param name="Listeners">Builds listeners.</param>
+/// <param name="Listeners">Builds listeners (their connection managers run <paramref name="Filters"/>).</param>
 /// <param name="Clusters">Builds clusters.</param>
-internal sealed record ResourceBuilders(TranslationOptions Options, RouteTranslator Routes, ListenerTranslator Listeners, ClusterTranslator Clusters);
+/// <param name="Filters">The HTTP filters of each role, which also configure every virtual host and route.</param>
+internal sealed record ResourceBuilders(TranslationOptions Options, RouteTranslator Routes, ListenerTranslator Listeners, ClusterTranslator Clusters, HttpFilterRegistry Filters);
 
 /// <summary>
-/// Assembles the resources of one node group (one of <see cref="DataPlaneRoles.All"/>) from the Service ports' state and
-/// the clusters. Each assembler keeps what it built: a full translation reuses every unchanged port's parts, an
+/// Assembles the resources of one node group (one of <see cref="DataPlaneRoles.All"/>) from the routing plan (the
+/// Service ports' state and the other virtual hosts) and the clusters. Each assembler keeps what it built: a full translation reuses every unchanged port's parts, an
 /// incremental one rebuilds only the changed ports'. Not thread-safe, like the translator that owns it.
 /// </summary>
 internal abstract class NodeGroupAssembler
@@ -29,12 +31,12 @@ internal abstract class NodeGroupAssembler
         _ => throw new ArgumentOutOfRangeException(nameof(role), role, "not a data-plane role"),
     };
 
-    /// <summary>Assembles the group from every port (after a full translation: ports may have come or gone).</summary>
-    public abstract void Assemble(ServicePortTable ports);
+    /// <summary>Assembles the group from the whole plan (after a full translation: ports and hosts may have come or gone).</summary>
+    public abstract void Assemble(RoutingPlan plan);
 
-    /// <summary>Reassembles what <paramref name="changed"/> ports touch (the set of ports is the same as at the last <see cref="Assemble"/>).</summary>
-    public abstract void Reassemble(ServicePortTable ports, IReadOnlyCollection<ServicePortState> changed);
+    /// <summary>Reassembles what <paramref name="changed"/> ports touch (the ports and other hosts are the same as at the last <see cref="Assemble"/>).</summary>
+    public abstract void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed);
 
     /// <summary>The group's resources as last assembled, in a stable order, as a new list (lists handed out before stay as they were).</summary>
-    public abstract IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters);
+    public abstract IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters);
 }

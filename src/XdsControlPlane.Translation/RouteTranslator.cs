@@ -152,7 +152,8 @@ internal sealed class RouteTranslator(TranslationOptions options)
         }
     }
 
-    private static HeaderValueOption Header(string name, string value) => new()
+    /// <summary>A request header set by a route, replacing any value the request had.</summary>
+    public static HeaderValueOption Header(string name, string value) => new()
     {
         Header = new HeaderValue { Key = name, Value = value },
         AppendAction = HeaderValueOption.Types.HeaderAppendAction.OverwriteIfExistsOrAdd,

@@ -87,3 +87,11 @@ internal sealed record PlannedRoute(
         return 0;
     }
 }
+
+/// <summary>
+/// What the node groups' assemblers build from: every Service port's state, and the virtual hosts that are not a
+/// Service port's (preview hosts, <see cref="PlannedVirtualHost"/>).
+/// </summary>
+/// <param name="Ports">The Service ports, with their keyed routes.</param>
+/// <param name="Hosts">The other virtual hosts, served at the gateway.</param>
+internal sealed record RoutingPlan(ServicePortTable Ports, IReadOnlyList<PlannedVirtualHost> Hosts);

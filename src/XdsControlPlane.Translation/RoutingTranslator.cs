@@ -1,4 +1,5 @@
 using XdsControlPlane.Model;
+using XdsControlPlane.Translation.HttpFilters;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
@@ -14,12 +15,14 @@ namespace XdsControlPlane.Translation;
 /// The work is split along its seams: <see cref="RoutePlanner"/> resolves each routing object into keyed routes per
 /// Service port (and validates what only the whole set shows, <see cref="ShadowedRoutes"/>);
 /// <see cref="ServicePortStates"/> keeps each port's state between translations; <see cref="ServiceClusterCache"/>
-/// builds clusters and endpoints; one <see cref="NodeGroupAssembler"/> per data-plane role builds that group's
-/// listeners and route configurations.
+/// builds clusters and endpoints; an <see cref="IVirtualHostPlanner"/> plans the virtual hosts that are not a Service
+/// port's (preview hosts); one <see cref="NodeGroupAssembler"/> per data-plane role builds that group's listeners and
+/// route configurations from the <see cref="RoutingPlan"/>, running the HTTP filters of <see cref="HttpFilterRegistry"/>.
 /// </remarks>
-public sealed class RoutingTranslator
+public sealed class RoutingTranslator : IRoutingTranslator
 {
     private readonly RoutePlanner _planner;
+    private readonly IVirtualHostPlanner _hosts;
     private readonly ServicePortStates _ports = new();
     private readonly ServiceClusterCache _clusters;
     private readonly NodeGroupAssembler[] _groups;
@@ -28,6 +31,12 @@ public sealed class RoutingTranslator
     /// <summary>A translator with <paramref name="options"/> (defaults when null).</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public RoutingTranslator(TranslationOptions? options = null)
+        : this(options, HttpFilterRegistry.Product, NoVirtualHosts.Instance)
+    {
+    }
+
+    /// <summary>A translator with other HTTP filters and other virtual hosts than the product's (tests, previews).</summary>
+    internal RoutingTranslator(TranslationOptions? options, HttpFilterRegistry filters, IVirtualHostPlanner hosts)
     {
         options ??= new TranslationOptions();
         if (options.Validate().ToArray() is { Length: > 0 } problems)
@@ -36,13 +45,14 @@ public sealed class RoutingTranslator
         }
 
         var clusters = new ClusterTranslator(options);
-        var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options), clusters);
+        var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options, filters), clusters, filters);
         _planner = new RoutePlanner(options);
+        _hosts = hosts;
         _clusters = new ServiceClusterCache(options, clusters);
         _groups = [.. DataPlaneRoles.All.Select(role => NodeGroupAssembler.For(role, builders))];
     }
 
-    /// <summary>Translates <paramref name="inputs"/> into the resources of every node group.</summary>
+    /// <inheritdoc />
     public TranslationResult Translate(RoutingInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -74,14 +84,14 @@ public sealed class RoutingTranslator
             }
         }
 
-        var ports = _ports.Build(inputs, routesByPort);
+        var routing = new RoutingPlan(_ports.Build(inputs, routesByPort), _hosts.Plan(inputs));
 
-        // The clusters and each node group's assembly read the port table and write only their own caches: build
-        // them side by side (a cold start at 10,000 RouteGroups spends seconds here).
+        // The clusters and each node group's assembly read the plan and write only their own caches: build them side
+        // by side (a cold start at 10,000 RouteGroups spends seconds here).
         ClusterResources? clusters = null;
-        Parallel.Invoke([() => clusters = _clusters.Build(inputs, ports, localClusters), .. _groups.Select(group => (Action)(() => group.Assemble(ports)))]);
+        Parallel.Invoke([() => clusters = _clusters.Build(inputs, routing.Ports, localClusters), .. _groups.Select(group => (Action)(() => group.Assemble(routing)))]);
 
-        return new TranslationState(inputs, plans, routesByPort, ports, clusters!);
+        return new TranslationState(inputs, plans, routesByPort, routing, clusters!);
     }
 
     /// <summary>
@@ -151,10 +161,10 @@ public sealed class RoutingTranslator
         var refreshed = new List<ServicePortState>(touched.Count);
         foreach (var id in touched)
         {
-            if (last.Ports.TryGet(id, out var port))
+            if (last.Plan.Ports.TryGet(id, out var port))
             {
                 var now = _ports.Refresh(port, last.RoutesByPort.GetValueOrDefault(id));
-                last.Ports.Replace(now);
+                last.Plan.Ports.Replace(now);
                 refreshed.Add(now);
             }
         }
@@ -163,7 +173,7 @@ public sealed class RoutingTranslator
         {
             foreach (var group in _groups)
             {
-                group.Reassemble(last.Ports, refreshed);
+                group.Reassemble(last.Plan, refreshed);
             }
         }
 
@@ -192,7 +202,7 @@ public sealed class RoutingTranslator
         }
 
         last.Inputs = inputs;
-        last.Clusters = _clusters.RefreshEndpoints(inputs, last.Ports, last.Clusters, services);
+        last.Clusters = _clusters.RefreshEndpoints(inputs, last.Plan.Ports, last.Clusters, services);
         return true;
     }
 
@@ -215,7 +225,7 @@ public sealed class RoutingTranslator
         var groups = new Dictionary<string, IReadOnlyList<XdsResource>>(_groups.Length, StringComparer.Ordinal);
         foreach (var group in _groups)
         {
-            groups[group.Role] = group.Resources(state.Ports, state.Clusters);
+            groups[group.Role] = group.Resources(state.Plan, state.Clusters);
         }
 
         var problems = new List<ManifestProblem>();
@@ -227,7 +237,7 @@ public sealed class RoutingTranslator
             }
         }
 
-        foreach (var port in state.Ports.All)
+        foreach (var port in state.Plan.Ports.All)
         {
             if (port.Problems.Length > 0)
             {
@@ -239,7 +249,7 @@ public sealed class RoutingTranslator
     }
 
     /// <summary>What the last translation produced, kept so the next one can patch it.</summary>
-    private sealed class TranslationState(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, ServicePortTable ports, ClusterResources clusters)
+    private sealed class TranslationState(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutingPlan plan, ClusterResources clusters)
     {
         public RoutingInputs Inputs { get; set; } = inputs;
 
@@ -249,7 +259,8 @@ public sealed class RoutingTranslator
         /// <summary>The planned routes of each Service port, unsorted.</summary>
         public Dictionary<ServicePortId, List<PlannedRoute>> RoutesByPort { get; } = routesByPort;
 
-        public ServicePortTable Ports { get; } = ports;
+        /// <summary>The Service ports' state (patched in place by the fast path) and the other virtual hosts.</summary>
+        public RoutingPlan Plan { get; } = plan;
 
         public ClusterResources Clusters { get; set; } = clusters;
     }

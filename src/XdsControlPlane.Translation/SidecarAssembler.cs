@@ -1,4 +1,5 @@
 using Envoy.Config.Route.V3;
+using XdsControlPlane.Translation.HttpFilters;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
@@ -12,21 +13,8 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
 {
     private static readonly RouteFlavor Flavor = new(CookieAndQuery: false, OriginalHeaderMatcherFields: false, Connect: false);
 
-    private static readonly VirtualHostPart AllowAny = VirtualHostPart.Of(new VirtualHost
-    {
-        Name = "allow_any",
-        Domains = { "*" },
-        Routes =
-        {
-            new Route
-            {
-                Name = "passthrough",
-                Match = new RouteMatch { Prefix = "/" },
-                Route_ = new RouteAction { Cluster = ClusterTranslator.PassthroughCluster, Timeout = EnvoyBuilding.Duration(TimeSpan.Zero) },
-            },
-        },
-    });
-
+    private readonly VirtualHostPart _allowAny;
+    private readonly ListenerTranslator _listeners;
     private readonly XdsResource _virtualOutbound;
     private readonly XdsResource _passthroughCluster;
     private readonly Dictionary<int, XdsResource> _portListeners = [];
@@ -37,15 +25,18 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
     public SidecarAssembler(ResourceBuilders builders)
     {
         var domain = builders.Options.ClusterDomain;
+        _listeners = builders.Listeners;
         _virtualOutbound = XdsResource.Create(builders.Listeners.SidecarVirtualOutbound());
         _passthroughCluster = XdsResource.Create(builders.Clusters.Passthrough());
-        _hosts = new VirtualHostCache(builders.Options, builders.Routes, Flavor, port => VirtualHostDomains.Sidecar(port, domain));
+        _hosts = new VirtualHostCache(builders, Role, Flavor, port => VirtualHostDomains.Sidecar(port, domain));
+        _allowAny = AllowAny(builders.Filters);
     }
 
     public override string Role => DataPlaneRoles.Sidecar;
 
-    public override void Assemble(ServicePortTable ports)
+    public override void Assemble(RoutingPlan plan)
     {
+        var ports = plan.Ports;
         var assembled = new SortedDictionary<int, OutboundPort>();
         foreach (var number in ports.All.Where(p => p.Protocol.IsHttp()).GroupBy(p => p.Id.Port))
         {
@@ -57,7 +48,7 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
     }
 
     /// <summary>Reassembles the port numbers of the changed HTTP ports only.</summary>
-    public override void Reassemble(ServicePortTable ports, IReadOnlyCollection<ServicePortState> changed)
+    public override void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed)
     {
         foreach (var number in changed.Where(p => p.Protocol.IsHttp()).Select(p => p.Id.Port).Distinct())
         {
@@ -65,14 +56,14 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
             var current = new ServicePortState[members.Length];
             for (var i = 0; i < members.Length; i++)
             {
-                ports.TryGet(members[i].Id, out current[i]);
+                plan.Ports.TryGet(members[i].Id, out current[i]);
             }
 
             _ports[number] = AssemblePort(number, current);
         }
     }
 
-    public override IReadOnlyList<XdsResource> Resources(ServicePortTable ports, ClusterResources clusters)
+    public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters)
     {
         var resources = new List<XdsResource>((_ports.Count * 2) + 2) { _virtualOutbound };
         foreach (var port in _ports.Values)
@@ -89,7 +80,7 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
     {
         if (!_portListeners.TryGetValue(number, out var listener))
         {
-            _portListeners[number] = listener = XdsResource.Create(ListenerTranslator.SidecarPort(number));
+            _portListeners[number] = listener = XdsResource.Create(_listeners.SidecarPort(number));
         }
 
         var hosts = new VirtualHostPart[members.Length + 1];
@@ -98,8 +89,29 @@ internal sealed class SidecarAssembler : NodeGroupAssembler
             hosts[i] = _hosts.Get(members[i]);
         }
 
-        hosts[^1] = AllowAny;
+        hosts[^1] = _allowAny;
         return new OutboundPort(listener, members, _routeConfigurations.Assemble(ListenerTranslator.SidecarRouteName(number), hosts));
+    }
+
+    /// <summary>The last host of every port: passes requests for hosts no Service port answers through unchanged.</summary>
+    private static VirtualHostPart AllowAny(HttpFilterRegistry filters)
+    {
+        var host = new VirtualHost
+        {
+            Name = "allow_any",
+            Domains = { "*" },
+            Routes =
+            {
+                new Route
+                {
+                    Name = "passthrough",
+                    Match = new RouteMatch { Prefix = "/" },
+                    Route_ = new RouteAction { Cluster = ClusterTranslator.PassthroughCluster, Timeout = EnvoyBuilding.Duration(TimeSpan.Zero) },
+                },
+            },
+        };
+        filters.Configure(new HttpFilterScope(DataPlaneRoles.Sidecar, host, null, null));
+        return VirtualHostPart.Of(host);
     }
 
     /// <summary>One outbound port number: its listener, the Service ports it routes (in table order) and their route configuration.</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
+using XdsControlPlane.Translation.HttpFilters;
 
 namespace XdsControlPlane.Translation;
 
@@ -22,15 +23,17 @@ internal sealed record VirtualHostPart(VirtualHost Host, ByteString Bytes, byte[
 }
 
 /// <summary>
-/// One node group's virtual host per Service port, kept while the port's routing is unchanged
-/// (<see cref="ServicePortState.SameRouting"/>).
+/// One node group's virtual host per Service port, the HTTP filters' config added, kept while the port's routing is
+/// unchanged (<see cref="ServicePortState.SameRouting"/>).
 /// </summary>
-/// <param name="options">Names (the cluster domain).</param>
-/// <param name="routes">Builds each port's routes.</param>
+/// <param name="builders">Names (the cluster domain), the routes' builder and the HTTP filters.</param>
+/// <param name="role">The node group.</param>
 /// <param name="flavor">The routing-key carriers and matcher fields of the node group.</param>
 /// <param name="domains">The host names the node group's virtual host for a port answers.</param>
-internal sealed class VirtualHostCache(TranslationOptions options, RouteTranslator routes, RouteFlavor flavor, Func<ServicePortState, IReadOnlyList<string>> domains)
+internal sealed class VirtualHostCache(ResourceBuilders builders, string role, RouteFlavor flavor, Func<ServicePortState, IReadOnlyList<string>> domains)
 {
+    private readonly string _clusterDomain = builders.Options.ClusterDomain;
+
     private Dictionary<ServicePortId, (ServicePortState State, VirtualHostPart Part)> _hosts = [];
 
     /// <summary>The virtual host of <paramref name="port"/>: cached, or built now.</summary>
@@ -41,9 +44,10 @@ internal sealed class VirtualHostCache(TranslationOptions options, RouteTranslat
             return entry.Part;
         }
 
-        var host = new VirtualHost { Name = $"{port.Id.Fqdn(options.ClusterDomain)}:{ClusterTranslator.Text(port.Id.Port)}" };
+        var host = new VirtualHost { Name = $"{port.Id.Fqdn(_clusterDomain)}:{ClusterTranslator.Text(port.Id.Port)}" };
         host.Domains.AddRange(domains(port));
-        host.Routes.AddRange(routes.Routes(port.Id.ClusterName(options.ClusterDomain), port.Protocol.IsHttp(), port.Routes, flavor));
+        host.Routes.AddRange(builders.Routes.Routes(port.Id.ClusterName(_clusterDomain), port.Protocol.IsHttp(), port.Routes, flavor));
+        builders.Filters.Configure(new HttpFilterScope(role, host, port, null));
         var part = VirtualHostPart.Of(host);
         _hosts[port.Id] = (port, part);
         return part;

@@ -30,7 +30,7 @@ public sealed class ManifestReloadTests
     public async Task FileRewrittenWithTheSameContent_PublishesNothing_AndOnlyChangedFilesAreReadAgain()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        var translation = new CountingTranslation(new RoutingTranslation(new RoutingTranslator()));
+        var translation = new CountingTranslation(new RoutingTranslator());
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
@@ -39,7 +39,7 @@ public sealed class ManifestReloadTests
             Loopback = true,
             ManifestsDirectory = _directory,
             ExtraLogSink = _log,
-            ExtraServices = services => services.AddSingleton<IRoutingTranslation>(translation),
+            ExtraServices = services => services.AddSingleton<IRoutingTranslator>(translation),
         });
         await host.StartAsync(cancel.Token);
         await WaitAsync(() => translation.Last?.Services.Count == ExtraServices, "the first publication", cancel.Token);
@@ -99,7 +99,7 @@ public sealed class ManifestReloadTests
         """;
 
     /// <summary>The real translation, counting its calls and keeping the inputs of the first and the last.</summary>
-    private sealed class CountingTranslation(IRoutingTranslation inner) : IRoutingTranslation
+    private sealed class CountingTranslation(IRoutingTranslator inner) : IRoutingTranslator
     {
         private int _count;
 

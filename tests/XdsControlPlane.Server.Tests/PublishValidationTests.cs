@@ -37,7 +37,7 @@ public sealed class PublishValidationTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
-        var translation = new CorruptingTranslation(new RoutingTranslation(new RoutingTranslator()));
+        var translation = new CorruptingTranslation(new RoutingTranslator());
         await using var host = ServerHost.Create(new ServerOptions
         {
             XdsPort = 0,
@@ -46,7 +46,7 @@ public sealed class PublishValidationTests
             Loopback = true,
             ManifestsDirectory = _directory,
             ExtraLogSink = log,
-            ExtraServices = services => services.AddSingleton<IRoutingTranslation>(translation),
+            ExtraServices = services => services.AddSingleton<IRoutingTranslator>(translation),
         });
         var published = Signal(host, DataPlaneRoles.Sidecar);
         await host.StartAsync(cancel.Token);
@@ -110,7 +110,7 @@ public sealed class PublishValidationTests
     }
 
     /// <summary>The real translation, with one cluster given a negative connect timeout (Envoy requires it positive).</summary>
-    private sealed class CorruptingTranslation(IRoutingTranslation inner) : IRoutingTranslation
+    private sealed class CorruptingTranslation(IRoutingTranslator inner) : IRoutingTranslator
     {
         public volatile string? Corrupt;
 

@@ -1,5 +1,4 @@
 using Envoy.Config.Route.V3;
-using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -47,10 +46,7 @@ public sealed class CrossNamespaceRoutingTests
     public void Translate_SameKeyFromTheOwnerAndAnAllowedNamespace_OwnerFirstOtherReported(string foreignMatch)
     {
         var inputs = Inputs.Replace("  - service: cart.shop\n", $"  - service: cart.shop\n    {foreignMatch}\n", StringComparison.Ordinal);
-        var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(inputs, "inputs.yaml"))]);
-        Assert.That(manifests.Problems, Is.Empty, "aaa is allowed");
-
-        var result = new RoutingTranslator().Translate(manifests.Inputs);
+        var result = new RoutingTranslator().Translate(RepoFiles.ParseValid(inputs));
 
         var routes = result.Groups[DataPlaneRoles.Grpc].Select(r => r.Message).OfType<RouteConfiguration>().Single(r => r.Name == "cart.shop.svc.cluster.local:8080").VirtualHosts.Single().Routes;
         Assert.Multiple(() =>

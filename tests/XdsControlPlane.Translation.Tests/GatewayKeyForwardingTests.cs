@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Envoy.Config.Core.V3;
 using Envoy.Config.Route.V3;
 using XdsControlPlane.Envoy.Validation;
-using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -13,7 +12,7 @@ namespace XdsControlPlane.Translation.Tests;
 /// </summary>
 public sealed class GatewayKeyForwardingTests
 {
-    private const string Inputs = """
+    internal const string Inputs = """
         apiVersion: v1
         kind: Service
         metadata: {name: cart, namespace: shop}
@@ -143,12 +142,8 @@ public sealed class GatewayKeyForwardingTests
         }
     }
 
-    private static TranslationResult Translate(string yaml, TranslationOptions? options = null)
-    {
-        var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(yaml, "inputs.yaml"))]);
-        Assert.That(manifests.Problems, Is.Empty);
-        return new RoutingTranslator(options).Translate(manifests.Inputs);
-    }
+    private static TranslationResult Translate(string yaml, TranslationOptions? options = null) =>
+        new RoutingTranslator(options).Translate(RepoFiles.ParseValid(yaml));
 
     private static Route GatewayRoute(TranslationResult result, string carrier) =>
         result.Groups[DataPlaneRoles.Gateway].Select(r => r.Message).OfType<RouteConfiguration>().Single()

@@ -8,7 +8,9 @@ namespace XdsControlPlane.Translation.Tests;
 
 /// <summary>
 /// Translates reviewed inputs and compares every node group's resources (protobuf JSON) with committed files under
-/// Golden/&lt;case&gt;/. Set UPDATE_GOLDEN=1 to rewrite them after reviewing a deliberate change.
+/// Golden/&lt;case&gt;/: one case per routing feature, each an input.yaml whose first comment says what it shows, and
+/// gateway.json, sidecar.json and grpc.json. Set UPDATE_GOLDEN=1 to write them (a new case) or rewrite them after
+/// reviewing a deliberate change.
 /// </summary>
 public sealed class GoldenTests
 {
@@ -84,7 +86,13 @@ public sealed class GoldenTests
     private static string CaseInput(string caseName)
     {
         var reference = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
-        // A case's input is either its own input/ folder or, when input.txt names one, a folder of the repository.
+        // A case's input is its input.yaml (read as the only manifest of the case's folder), its own input/ folder, or,
+        // when input.txt names one, a folder of the repository.
+        if (File.Exists(reference + ".yaml"))
+        {
+            return Path.GetDirectoryName(reference)!;
+        }
+
         return File.Exists(reference + ".txt") ? RepoFiles.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
     }
 

@@ -2,7 +2,7 @@ using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Translation.Tests;
 
-/// <summary>Finds files in the repository and reads manifest directories the way the server does.</summary>
+/// <summary>Finds files in the repository and reads manifest directories (and inline manifests) the way the server does.</summary>
 internal static class RepoFiles
 {
     public static string Root { get; } = FindRoot();
@@ -16,6 +16,14 @@ internal static class RepoFiles
             .ToArray();
 
     public static ManifestSetResult LoadManifests(string directory) => new LastGoodManifestSet().Apply(ReadManifests(directory));
+
+    /// <summary>The routing inputs of <paramref name="yaml"/> (one or more documents), which must be valid.</summary>
+    public static RoutingInputs ParseValid(string yaml)
+    {
+        var manifests = new LastGoodManifestSet().Apply([new ManifestFile("inputs.yaml", ManifestReader.Read(yaml, "inputs.yaml"))]);
+        Assert.That(manifests.Problems, Is.Empty, "the test's manifests must be valid");
+        return manifests.Inputs;
+    }
 
     private static string FindRoot()
     {

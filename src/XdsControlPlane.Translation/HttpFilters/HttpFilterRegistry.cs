@@ -1,0 +1,59 @@
+using Google.Protobuf.WellKnownTypes;
+using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
+
+namespace XdsControlPlane.Translation.HttpFilters;
+
+/// <summary>
+/// The HTTP filters of every connection manager, in chain order, and per role the ones it runs. The one place filters
+/// are registered and ordered: a new filter (ext_authz and local rate limiting for previews) is one class and one entry
+/// in <see cref="Product"/>.
+/// </summary>
+internal sealed class HttpFilterRegistry
+{
+    private readonly Dictionary<string, HttpFilterTranslator[]> _byRole;
+
+    /// <summary>Filters in chain order; the router ends every chain.</summary>
+    /// <exception cref="ArgumentException">The router is not last, or a name is registered twice.</exception>
+    public HttpFilterRegistry(IReadOnlyList<HttpFilterTranslator> filters)
+    {
+        ArgumentNullException.ThrowIfNull(filters);
+        if (filters.Count == 0 || filters[^1] is not RouterFilter || filters.Count(f => f is RouterFilter) != 1)
+        {
+            throw new ArgumentException("the router ends every chain, once", nameof(filters));
+        }
+
+        if (filters.GroupBy(f => f.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new ArgumentException($"HTTP filter {twice.Key} is registered twice", nameof(filters));
+        }
+
+        _byRole = DataPlaneRoles.All.ToDictionary(role => role, role => filters.Where(f => f.RunsIn(role)).ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>The product's filters, in chain order.</summary>
+    public static HttpFilterRegistry Product { get; } = new([new RouterFilter()]);
+
+    /// <summary>The connection manager's filter chain for <paramref name="role"/>.</summary>
+    public IEnumerable<HttpFilter> Chain(string role) => _byRole[role].Select(f => f.Entry(role));
+
+    /// <summary>Adds each filter's per-host and per-route config to the virtual host of <paramref name="scope"/> and its routes.</summary>
+    public void Configure(HttpFilterScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        foreach (var filter in _byRole[scope.Role])
+        {
+            if (filter.VirtualHostConfig(scope) is { } hostConfig)
+            {
+                scope.Host.TypedPerFilterConfig[filter.Name] = Any.Pack(hostConfig);
+            }
+
+            foreach (var route in scope.Host.Routes)
+            {
+                if (filter.RouteConfig(scope, route) is { } routeConfig)
+                {
+                    route.TypedPerFilterConfig[filter.Name] = Any.Pack(routeConfig);
+                }
+            }
+        }
+    }
+}
