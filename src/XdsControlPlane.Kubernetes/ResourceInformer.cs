@@ -345,7 +345,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     }
 
     /// <summary>The list/watch retry delays: 1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>
-    internal static ExponentialBackoff Backoff(Random random) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), jitter: 0.2, random);
+    internal static ExponentialBackoff Backoff(Random random) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), lowestFactor: 0.8, highestFactor: 1.2, random);
 
     private static bool IsGone(Exception e) => e switch
     {
