@@ -1,8 +1,11 @@
 namespace XdsControlPlane.Kubernetes;
 
-/// <summary>Who the control plane says it is to the API server.</summary>
+/// <summary>The server-side apply field managers of the control plane's writes to the API server.</summary>
 public static class FieldManagers
 {
-    /// <summary>The field manager of every write of the control plane to the API server, and the name of its Lease.</summary>
+    /// <summary>
+    /// The field manager of every write of the control plane (status, forks, finalizers, Events' owner), and the name of
+    /// its leader-election Lease.
+    /// </summary>
     public const string ControlPlane = "xds-control-plane";
 }

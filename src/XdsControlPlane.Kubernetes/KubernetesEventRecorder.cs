@@ -9,17 +9,30 @@ namespace XdsControlPlane.Kubernetes;
 /// Records core/v1 Events about the objects the controllers act on (what <c>kubectl describe</c> and
 /// <c>kubectl get events</c> show). Best effort: a failed Event write is logged and never fails a reconcile.
 /// </summary>
-internal sealed class KubernetesEventRecorder(IKubernetes client, TimeProvider clock, ILogger logger, string component)
+/// <param name="client">The API server.</param>
+/// <param name="clock">Time, for the Event's timestamps and name.</param>
+/// <param name="logger">Where failed Event writes are logged.</param>
+/// <param name="component">The component the Events are from.</param>
+/// <param name="random">The random part of Event names (seeded in tests); the recorder draws from it under a lock, as reconciles run in parallel.</param>
+internal sealed class KubernetesEventRecorder(IKubernetes client, TimeProvider clock, ILogger logger, string component, Random random)
 {
+    private readonly Lock _gate = new();
+
     /// <summary>Records <paramref name="reason"/> (CamelCase) and <paramref name="message"/> about <paramref name="subject"/>; <paramref name="type"/> is <c>Normal</c> or <c>Warning</c>.</summary>
     public async Task RecordAsync(V1ObjectReference subject, string type, string reason, string message, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        int suffix;
+        lock (_gate)
+        {
+            suffix = random.Next(0x1000);
+        }
+
         var body = new Corev1Event
         {
             Metadata = new V1ObjectMeta
             {
-                Name = string.Create(CultureInfo.InvariantCulture, $"{subject.Name}.{now.Ticks:x}{Random.Shared.Next(0x1000):x3}"),
+                Name = string.Create(CultureInfo.InvariantCulture, $"{subject.Name}.{now.Ticks:x}{suffix:x3}"),
                 NamespaceProperty = subject.NamespaceProperty,
             },
             InvolvedObject = subject,

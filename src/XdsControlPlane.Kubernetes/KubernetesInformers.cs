@@ -8,8 +8,13 @@ namespace XdsControlPlane.Kubernetes;
 /// </summary>
 /// <param name="clock">Time, for the informers' backoff.</param>
 /// <param name="logger">Where list and watch trouble is logged.</param>
-public sealed class KubernetesInformers(TimeProvider clock, ILogger logger)
+/// <param name="random">
+/// Where the backoff jitter comes from (<see cref="Random.Shared"/> when null; seeded in tests): each informer draws from
+/// its own <see cref="Random"/>, seeded from this one as it is made.
+/// </param>
+public sealed class KubernetesInformers(TimeProvider clock, ILogger logger, Random? random = null)
 {
+    private readonly Random _random = random ?? Random.Shared;
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Kind, string? Namespace), ResourceInformer> _informers = [];
 
@@ -33,7 +38,7 @@ public sealed class KubernetesInformers(TimeProvider clock, ILogger logger)
             var key = (source.Kind, source.Namespace);
             if (!_informers.TryGetValue(key, out var informer))
             {
-                _informers[key] = informer = new ResourceInformer(source, clock, logger);
+                _informers[key] = informer = new ResourceInformer(source, clock, logger, new Random(_random.Next()));
             }
 
             return informer;

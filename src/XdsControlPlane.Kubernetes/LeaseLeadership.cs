@@ -12,7 +12,7 @@ public sealed record LeaseLeadershipOptions
     public string Namespace { get; init; } = "sandboxctl-system";
 
     /// <summary>The Lease's name.</summary>
-    public string Name { get; init; } = "xds-control-plane";
+    public string Name { get; init; } = FieldManagers.ControlPlane;
 
     /// <summary>This replica's identity (default: the host name, which is the pod name).</summary>
     public string Identity { get; init; } = Environment.MachineName;

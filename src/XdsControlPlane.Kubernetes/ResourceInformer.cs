@@ -46,10 +46,11 @@ internal interface IResourceSource
 /// <param name="source">What to list and watch.</param>
 /// <param name="clock">Time, for backoff.</param>
 /// <param name="logger">Where list/watch trouble is logged.</param>
+/// <param name="random">The backoff's jitter (the informer's own: only its loop draws from it; seeded in tests).</param>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The loop's CancellationTokenSource is cancelled and disposed by the last runner to leave.")]
-internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger)
+internal sealed class ResourceInformer(IResourceSource source, TimeProvider clock, ILogger logger, Random random)
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private readonly ExponentialBackoff _backoff = Backoff(random);
     private readonly Lock _gate = new();
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
     private Dictionary<(string Namespace, string Name), ManifestProblem> _problems = [];
@@ -219,7 +220,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 {
                     // A watch that ends at once without an event: do not hammer the API server with new ones.
                     failures++;
-                    await Task.Delay(Backoff(failures), clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    await Task.Delay(_backoff.Delay(failures), clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -236,7 +237,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 // Any failure (network, API server, an unexpected answer) retries with backoff: an informer never stops
                 // while the process runs, or its kind would silently go stale.
                 failures++;
-                var delay = Backoff(failures);
+                var delay = _backoff.Delay(failures);
                 KubernetesLog.WatchFailed(logger, Name, delay.TotalSeconds, e.Message);
                 await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
@@ -343,12 +344,8 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             : ((ns, name), null, null);
     }
 
-    /// <summary>1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>
-    internal static TimeSpan Backoff(int failures)
-    {
-        var seconds = Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(failures - 1, 5)));
-        return TimeSpan.FromSeconds(seconds * (0.8 + (Random.Shared.NextDouble() * 0.4)));
-    }
+    /// <summary>The list/watch retry delays: 1 s, 2 s, 4 s … up to 30 s, each with ±20% jitter so replicas do not retry in step.</summary>
+    internal static ExponentialBackoff Backoff(Random random) => new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), lowestFactor: 0.8, highestFactor: 1.2, random);
 
     private static bool IsGone(Exception e) => e switch
     {

@@ -29,50 +29,25 @@ internal static class ResourceSources
     public static IResourceSource Sandboxes(IKubernetes client, string? ns) => new CustomSource(client, Sandbox.KindName, "sandboxes", ns);
 
     /// <summary>Deployments labelled as forks of a Sandbox, in one namespace or all (their readiness moves the Sandbox's status).</summary>
-    public static IResourceSource ForkDeployments(IKubernetes client, string? ns) => ns is null
-        ? new TypedSource<V1Deployment, V1DeploymentList>(
-            "Deployment",
-            "apps/v1",
-            ct => client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: SandboxLabels.Sandbox, cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct))
-        : new TypedSource<V1Deployment, V1DeploymentList>(
-            "Deployment",
-            "apps/v1",
-            ct => client.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, labelSelector: SandboxLabels.Sandbox, cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.AppsV1.WatchListNamespacedDeploymentAsync(ns, allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct),
-            ns);
+    public static IResourceSource ForkDeployments(IKubernetes client, string? ns) => new TypedSource<V1Deployment, V1DeploymentList>("Deployment", "apps/v1", ns,
+        ct => ns is null
+            ? client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: SandboxLabels.Sandbox, cancellationToken: ct)
+            : client.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, labelSelector: SandboxLabels.Sandbox, cancellationToken: ct),
+        (rv, onError, ct) => ns is null
+            ? client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct)
+            : client.AppsV1.WatchListNamespacedDeploymentAsync(ns, allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
-    private static TypedSource<V1Service, V1ServiceList> Services(IKubernetes client, string? ns) => ns is null
-        ? new(
-            KubeService.KindName,
-            ApiVersions.CoreV1,
-            ct => client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct))
-        : new(
-            KubeService.KindName,
-            ApiVersions.CoreV1,
-            ct => client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct),
-            ns);
+    private static TypedSource<V1Service, V1ServiceList> Services(IKubernetes client, string? ns) => new(KubeService.KindName, ApiVersions.CoreV1, ns,
+        ct => ns is null ? client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct) : client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, cancellationToken: ct),
+        (rv, onError, ct) => ns is null
+            ? client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct)
+            : client.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
-    private static TypedSource<V1EndpointSlice, V1EndpointSliceList> EndpointSlices(IKubernetes client, string? ns) => ns is null
-        ? new(
-            EndpointSlice.KindName,
-            ApiVersions.DiscoveryV1,
-            ct => client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct))
-        : new(
-            EndpointSlice.KindName,
-            ApiVersions.DiscoveryV1,
-            ct => client.DiscoveryV1.ListNamespacedEndpointSliceWithHttpMessagesAsync(ns, cancellationToken: ct),
-            list => (list.Items, list.Metadata?.ResourceVersion),
-            (rv, onError, ct) => client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct),
-            ns);
+    private static TypedSource<V1EndpointSlice, V1EndpointSliceList> EndpointSlices(IKubernetes client, string? ns) => new(EndpointSlice.KindName, ApiVersions.DiscoveryV1, ns,
+        ct => ns is null ? client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct) : client.DiscoveryV1.ListNamespacedEndpointSliceWithHttpMessagesAsync(ns, cancellationToken: ct),
+        (rv, onError, ct) => ns is null
+            ? client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct)
+            : client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
     /// <summary>Objects in list responses carry no apiVersion and kind; the reader needs them.</summary>
     private static JsonObject Typed(JsonObject obj, string apiVersion, string kind)
@@ -82,14 +57,15 @@ internal static class ResourceSources
         return obj;
     }
 
+    /// <summary>A built-in kind, listed and watched through its typed API (in all namespaces or one, as the calls choose).</summary>
     private sealed class TypedSource<T, TList>(
         string kind,
         string apiVersion,
+        string? ns,
         Func<CancellationToken, Task<HttpOperationResponse<TList>>> list,
-        Func<TList, (IList<T> Items, string? ResourceVersion)> read,
-        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch,
-        string? ns = null) : IResourceSource
+        Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch) : IResourceSource
         where T : class
+        where TList : IKubernetesObject<V1ListMeta>, IItems<T>
     {
         public string Kind { get; } = kind;
 
@@ -98,8 +74,8 @@ internal static class ResourceSources
         public async Task<ResourceList> ListAsync(CancellationToken cancellationToken)
         {
             using var response = await list(cancellationToken).ConfigureAwait(false);
-            var (items, version) = read(response.Body);
-            return new ResourceList([.. items.Select(i => Typed(JsonNode.Parse(KubernetesJson.Serialize(i))!.AsObject(), apiVersion, Kind))], version ?? "");
+            var items = response.Body.Items;
+            return new ResourceList([.. items.Select(i => Typed(JsonNode.Parse(KubernetesJson.Serialize(i))!.AsObject(), apiVersion, Kind))], response.Body.Metadata?.ResourceVersion ?? "");
         }
 
         public async IAsyncEnumerable<(WatchEventType Type, JsonObject Object)> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)

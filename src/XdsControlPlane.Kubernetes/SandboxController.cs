@@ -40,6 +40,7 @@ public sealed class SandboxController : BackgroundService
     private readonly Func<bool> _isLeader;
     private readonly TimeProvider _clock;
     private readonly ILogger<SandboxController> _logger;
+    private readonly ControllerMetrics _metrics;
 
     /// <summary>A controller acting through <paramref name="client"/> while <paramref name="isLeader"/> says so (always, when null).</summary>
     /// <param name="client">The API server.</param>
@@ -47,19 +48,31 @@ public sealed class SandboxController : BackgroundService
     /// <param name="logger">The controller's log.</param>
     /// <param name="options">Workers, resync and namespaces.</param>
     /// <param name="isLeader">Whether this replica reconciles (always, when null).</param>
-    /// <param name="fieldManager">The server-side apply field manager of its writes.</param>
+    /// <param name="fieldManager">The server-side apply field manager of its writes (<see cref="FieldManagers.ControlPlane"/> when null).</param>
     /// <param name="informers">The informers shared with other components (its own, when null): Sandboxes are watched once per process.</param>
-    public SandboxController(IKubernetes client, TimeProvider clock, ILogger<SandboxController> logger, SandboxControllerOptions? options = null, Func<bool>? isLeader = null, string? fieldManager = null, KubernetesInformers? informers = null)
+    /// <param name="metrics">Where reconciles and the work queue are measured (the default registry's, when null).</param>
+    /// <param name="random">The random part of the names of the Events it records (<see cref="Random.Shared"/> when null).</param>
+    public SandboxController(
+        IKubernetes client,
+        TimeProvider clock,
+        ILogger<SandboxController> logger,
+        SandboxControllerOptions? options = null,
+        Func<bool>? isLeader = null,
+        string? fieldManager = null,
+        KubernetesInformers? informers = null,
+        ControllerMetrics? metrics = null,
+        Random? random = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _options = options ?? new SandboxControllerOptions();
         _isLeader = isLeader ?? (() => true);
-        _queue = new WorkQueue<(string, string)>(Name, clock, _options.RetryBase);
-        var manager = fieldManager ?? "xds-control-plane";
-        _reconciler = new SandboxReconciler(client, new KubernetesEventRecorder(client, clock, logger, "sandbox-controller"), clock, logger, manager);
-        var shared = informers ?? new KubernetesInformers(clock, logger);
+        _metrics = metrics ?? new ControllerMetrics();
+        _queue = new WorkQueue<(string, string)>(Name, clock, _metrics, _options.RetryBase);
+        var events = new KubernetesEventRecorder(client, clock, logger, "sandbox-controller", random ?? Random.Shared);
+        _reconciler = new SandboxReconciler(client, events, clock, logger, fieldManager ?? FieldManagers.ControlPlane);
+        var shared = informers ?? new KubernetesInformers(clock, logger, random);
         var sandboxes = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.Sandboxes(client, ns)).Select(shared.For).ToArray();
         var forks = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.ForkDeployments(client, ns)).Select(shared.For).ToArray();
         foreach (var informer in sandboxes)
@@ -123,7 +136,7 @@ public sealed class SandboxController : BackgroundService
                 _queue.AddAfter(key, after);
             }
 
-            ControllerMetrics.Reconciles.WithLabels(Name, "success").Inc();
+            _metrics.Reconciled(Name, "success");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -140,12 +153,12 @@ public sealed class SandboxController : BackgroundService
         {
             // API errors, network trouble: retried with backoff.
             var delay = _queue.AddRateLimited(key);
-            ControllerMetrics.Reconciles.WithLabels(Name, "error").Inc();
+            _metrics.Reconciled(Name, "error");
             KubernetesLog.ReconcileFailed(_logger, Name, $"{key.Namespace}/{key.Name}", e.Message, delay.TotalSeconds, e);
         }
         finally
         {
-            ControllerMetrics.ReconcileDuration.WithLabels(Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.ReconcileTook(Name, Stopwatch.GetElapsedTime(started));
         }
     }
 

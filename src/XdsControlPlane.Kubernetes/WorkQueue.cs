@@ -20,16 +20,21 @@ internal sealed class WorkQueue<TKey> : IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TimeProvider _clock;
     private readonly string _name;
-    private readonly TimeSpan _baseDelay;
-    private readonly TimeSpan _maxDelay;
+    private readonly ControllerMetrics _metrics;
+    private readonly ExponentialBackoff _backoff;
 
     /// <summary>A queue named <paramref name="name"/> (the metrics' <c>controller</c> label).</summary>
-    public WorkQueue(string name, TimeProvider clock, TimeSpan? baseDelay = null, TimeSpan? maxDelay = null)
+    /// <param name="name">The controller the queue serves.</param>
+    /// <param name="clock">Time, for delays and the time keys wait.</param>
+    /// <param name="metrics">Where queue depth and wait times are recorded.</param>
+    /// <param name="baseDelay">The delay after a key's first failure (50 ms when null); it doubles per failure.</param>
+    /// <param name="maxDelay">The longest failure delay (five minutes when null).</param>
+    public WorkQueue(string name, TimeProvider clock, ControllerMetrics metrics, TimeSpan? baseDelay = null, TimeSpan? maxDelay = null)
     {
         _name = name;
         _clock = clock;
-        _baseDelay = baseDelay ?? TimeSpan.FromMilliseconds(50);
-        _maxDelay = maxDelay ?? TimeSpan.FromMinutes(5);
+        _metrics = metrics;
+        _backoff = new ExponentialBackoff(baseDelay ?? TimeSpan.FromMilliseconds(50), maxDelay ?? TimeSpan.FromMinutes(5));
     }
 
     /// <summary>Keys waiting to be processed.</summary>
@@ -82,7 +87,7 @@ internal sealed class WorkQueue<TKey> : IDisposable
             }
 
             _queue.Enqueue(key);
-            ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+            _metrics.QueueDepth(_name, _queue.Count);
         }
 
         _available.Release();
@@ -131,7 +136,7 @@ internal sealed class WorkQueue<TKey> : IDisposable
             failures = _failures[key] = _failures.GetValueOrDefault(key) + 1;
         }
 
-        var delay = TimeSpan.FromTicks((long)Math.Min(_maxDelay.Ticks, _baseDelay.Ticks * Math.Pow(2, Math.Min(failures - 1, 30))));
+        var delay = _backoff.Delay(failures);
         AddAfter(key, delay);
         return delay;
     }
@@ -168,10 +173,10 @@ internal sealed class WorkQueue<TKey> : IDisposable
                 key = _queue.Dequeue();
                 _dirty.Remove(key);
                 _processing.Add(key);
-                ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+                _metrics.QueueDepth(_name, _queue.Count);
                 if (_queuedAt.Remove(key, out var queuedAt))
                 {
-                    ControllerMetrics.QueueLatency.WithLabels(_name).Observe(_clock.GetElapsedTime(queuedAt).TotalSeconds);
+                    _metrics.QueueWaited(_name, _clock.GetElapsedTime(queuedAt));
                 }
             }
 
@@ -197,7 +202,7 @@ internal sealed class WorkQueue<TKey> : IDisposable
             }
 
             _queue.Enqueue(key);
-            ControllerMetrics.QueueDepth.WithLabels(_name).Set(_queue.Count);
+            _metrics.QueueDepth(_name, _queue.Count);
         }
 
         _available.Release();

@@ -115,6 +115,7 @@ public static class ServerServiceCollectionExtensions
         services.PostConfigure<SourcePipelineOptions>(pipeline => pipeline.MaxDebounce = pipeline.Debounce);
         services.TryAddSingleton<k8s.IKubernetes>(_ => new k8s.Kubernetes(configuration));
         services.TryAddSingleton(services => new KubernetesInformers(services.GetRequiredService<TimeProvider>(), services.GetRequiredService<ILogger<KubernetesInformers>>()));
+        services.TryAddSingleton(_ => new ControllerMetrics());
 
         // Every replica serves xDS; the Lease holder writes status and reconciles.
         services.TryAddSingleton(services =>
@@ -156,7 +157,8 @@ public static class ServerServiceCollectionExtensions
                 new SandboxControllerOptions { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
                 isLeader: () => leadership.IsLeader,
                 fieldManager: FieldManagers.ControlPlane,
-                informers: services.GetRequiredService<KubernetesInformers>());
+                informers: services.GetRequiredService<KubernetesInformers>(),
+                metrics: services.GetRequiredService<ControllerMetrics>());
         });
         return services;
     }

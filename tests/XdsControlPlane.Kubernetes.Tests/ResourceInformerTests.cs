@@ -14,7 +14,8 @@ public sealed class ResourceInformerTests
     {
         foreach (var (failures, seconds) in new[] { (1, 1.0), (2, 2), (3, 4), (4, 8), (5, 16), (6, 30), (7, 30), (40, 30) })
         {
-            var delays = Enumerable.Range(0, 500).Select(_ => ResourceInformer.Backoff(failures).TotalSeconds).ToArray();
+            var backoff = ResourceInformer.Backoff(new Random(failures));
+            var delays = Enumerable.Range(0, 500).Select(_ => backoff.Delay(failures).TotalSeconds).ToArray();
 
             Assert.Multiple(() =>
             {
@@ -30,15 +31,17 @@ public sealed class ResourceInformerTests
         await using var api = await FakeApiServer.StartAsync();
         using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), clock, NullLogger.Instance);
+        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), clock, NullLogger.Instance, new Random(1));
         api.FailingWatches = 2;
         using var stop = new CancellationTokenSource();
         var running = informer.RunAsync(stop.Token);
 
         await Eventually.WaitAsync(() => informer.HasSynced && Watches() == 1, "the list and the first (failing) watch");
 
-        // Time moves only in the test's steps, so each retry shows how long the informer waited: at least the lower
-        // bound of its backoff (1 s, then 2 s, less 20% jitter). The upper bound is the unit test's above.
+        // Time moves only in the test's steps, so each retry shows how long the informer waited: at least its backoff,
+        // whose jitter the same seed replays (about 1 s, then 2 s). The upper bound is the unit test's above.
+        var replayed = ResourceInformer.Backoff(new Random(1));
+        var (firstBackoff, secondBackoff) = (replayed.Delay(1), replayed.Delay(2));
         var firstWait = await AdvanceUntilAsync(() => Watches() == 2, "the first retry");
         var secondWait = await AdvanceUntilAsync(() => Watches() == 3 && api.OpenWatches == 1, "the second retry, which the server accepts");
 
@@ -53,8 +56,8 @@ public sealed class ResourceInformerTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(firstWait, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.8)), "the first retry waited its backoff");
-            Assert.That(secondWait, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1.6)), "the second retry waited twice as long");
+            Assert.That(firstWait, Is.GreaterThanOrEqualTo(firstBackoff), "the first retry waited its backoff");
+            Assert.That(secondWait, Is.GreaterThanOrEqualTo(secondBackoff), "the second retry waited twice as long");
             Assert.That(informer.Lists, Is.EqualTo(1), "a failed watch resumes from its version; only 410 Gone relists");
             Assert.That(api.WatchesOf(FakeApiServer.Sandboxes).Distinct().Count(), Is.EqualTo(1), "every retry from the listed version");
         });
@@ -88,7 +91,7 @@ public sealed class ResourceInformerTests
     {
         await using var api = await FakeApiServer.StartAsync();
         using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
-        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), TimeProvider.System, NullLogger.Instance);
+        var informer = new ResourceInformer(ResourceSources.Sandboxes(client, null), TimeProvider.System, NullLogger.Instance, new Random(1));
         var changes = new List<InformerChange>();
         informer.Subscribe(batch =>
         {

@@ -5,11 +5,13 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// <summary>The controllers' work queue: de-duplication, one worker per key, bounded concurrency, backoff.</summary>
 public sealed class WorkQueueTests
 {
+    /// <summary>Metrics of the queues under test, in a registry of their own (not the process-wide one).</summary>
+    private static readonly ControllerMetrics Metrics = new(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
 
     [Test]
     public async Task KeyAddedWhileProcessed_IsNotProcessedTwiceAtOnce_ButOnceMoreAfterwards()
     {
-        using var queue = new WorkQueue<string>("test-serial", TimeProvider.System);
+        using var queue = new WorkQueue<string>("test-serial", TimeProvider.System, Metrics);
         using var stop = new CancellationTokenSource();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = 0;
@@ -45,7 +47,7 @@ public sealed class WorkQueueTests
     [Test]
     public async Task Workers_BoundHowManyKeysAreProcessedAtOnce()
     {
-        using var queue = new WorkQueue<int>("test-bound", TimeProvider.System);
+        using var queue = new WorkQueue<int>("test-bound", TimeProvider.System, Metrics);
         using var stop = new CancellationTokenSource();
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = 0;
@@ -77,7 +79,7 @@ public sealed class WorkQueueTests
     public async Task AddAfter_KeepsOnlyTheEarliestPendingDelayOfAKey()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        using var queue = new WorkQueue<string>("test-after", clock);
+        using var queue = new WorkQueue<string>("test-after", clock, Metrics);
         using var stop = new CancellationTokenSource();
         var runs = 0;
         var worker = queue.RunAsync(1, (_, _) =>
@@ -110,7 +112,7 @@ public sealed class WorkQueueTests
     [Test]
     public void Failures_BackOffExponentially_UntilForgotten()
     {
-        using var queue = new WorkQueue<string>("test-backoff", TimeProvider.System, baseDelay: TimeSpan.FromSeconds(1), maxDelay: TimeSpan.FromSeconds(5));
+        using var queue = new WorkQueue<string>("test-backoff", TimeProvider.System, Metrics, baseDelay: TimeSpan.FromSeconds(1), maxDelay: TimeSpan.FromSeconds(5));
 
         var delays = Enumerable.Range(0, 5).Select(_ => queue.AddRateLimited("shop/a").TotalSeconds).ToArray();
         var other = queue.AddRateLimited("shop/b").TotalSeconds;
