@@ -17,23 +17,23 @@ public static class LocalWorkloadPhases
     public static string Compute(LocalWorkload workload, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(workload);
-        if (workload.Status?.Phase == "Failed")
+        if (workload.Status?.Phase == LocalWorkloadPhase.Failed)
         {
-            return "Failed";
+            return LocalWorkloadPhase.Failed;
         }
 
         var heartbeat = workload.Status?.Tunnel?.LastHeartbeat;
         if (heartbeat is null || !DateTimeOffset.TryParse(heartbeat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var last))
         {
-            return "Pending";
+            return LocalWorkloadPhase.Pending;
         }
 
         // The broker withdrew the tunnel (the agent said goodbye, or stayed away past the reconnect grace).
         if (workload.Status?.Tunnel?.Address is not { Length: > 0 })
         {
-            return "Disconnected";
+            return LocalWorkloadPhase.Disconnected;
         }
 
-        return now - last > HeartbeatTimeout ? "Disconnected" : "Connected";
+        return now - last > HeartbeatTimeout ? LocalWorkloadPhase.Disconnected : LocalWorkloadPhase.Connected;
     }
 }

@@ -55,7 +55,7 @@ public static class RoutingConditions
 
         static Condition True(string type, string reason, string message) => new() { Type = type, Status = "True", Reason = reason, Message = message };
 
-        static Condition NotRoutable(LocalWorkload workload) => workload.Status?.Phase is { Length: > 0 } phase and not ("Pending" or "Connected")
+        static Condition NotRoutable(LocalWorkload workload) => workload.Status?.Phase is { Length: > 0 } phase and not (LocalWorkloadPhase.Pending or LocalWorkloadPhase.Connected)
             ? new Condition { Type = "Programmed", Status = "False", Reason = phase, Message = $"Routes withdrawn while the LocalWorkload is {phase}; requests reach the baseline." }
             : new Condition { Type = "Programmed", Status = "False", Reason = "NotConnected", Message = "No agent's tunnel leads to the laptop yet (sandboxctl local connect); requests reach the baseline." };
 

@@ -146,7 +146,7 @@ public sealed class SandboxController : BackgroundService
             // Someone else wrote first (the status writer, another controller): an ordinary race between writers, retried
             // with the newer version; not worth a warning.
             var delay = _queue.AddRateLimited(key);
-            ControllerMetrics.Reconciles.WithLabels(Name, "conflict").Inc();
+            _metrics.Reconciled(Name, "conflict");
             KubernetesLog.ReconcileConflict(_logger, Name, key.Namespace, key.Name, delay.TotalSeconds);
         }
         catch (Exception e)

@@ -105,7 +105,7 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
             if (sandbox.Status?.Phase != status.Phase)
             {
                 var ready = status.Conditions.Single(c => c.Type == "Ready");
-                await events.RecordAsync(reference, status.Phase == "Failed" ? "Warning" : "Normal", status.Phase!, ready.Message ?? "", cancellationToken).ConfigureAwait(false);
+                await events.RecordAsync(reference, status.Phase == SandboxPhase.Failed ? "Warning" : "Normal", status.Phase!, ready.Message ?? "", cancellationToken).ConfigureAwait(false);
                 var resource = $"{ns}/{name}";
                 KubernetesLog.SandboxPhase(logger, resource, status.Phase!, ready.Message ?? "");
             }

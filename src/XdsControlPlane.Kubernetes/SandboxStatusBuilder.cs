@@ -21,12 +21,12 @@ internal static class SandboxStatusBuilder
         var forkStatus = forks.Select(f => ForkStatusOf(f.Plan, f.Observed)).ToList();
         var failures = forkStatus.Where(f => f.Failed).ToList();
         var (phase, status, reason, message) = problems.Count > 0
-            ? ("Failed", "False", "Invalid", string.Join("; ", problems.Select(p => $"{p.FieldPath}: {p.Reason}")))
+            ? (SandboxPhase.Failed, "False", "Invalid", string.Join("; ", problems.Select(p => $"{p.FieldPath}: {p.Reason}")))
             : failures.Count > 0
-                ? ("Failed", "False", failures[0].Reason, string.Join("; ", failures.Select(f => $"fork of {f.Status.Name}: {f.Status.Message}")))
+                ? (SandboxPhase.Failed, "False", failures[0].Reason, string.Join("; ", failures.Select(f => $"fork of {f.Status.Name}: {f.Status.Message}")))
                 : forkStatus.All(f => f.Status.Ready)
-                    ? ("Ready", "True", "ForksReady", forkStatus.Count == 0 ? "the sandbox has no forks" : $"{forkStatus.Count} of {forkStatus.Count} forks ready")
-                    : ("Pending", "False", "ForksNotReady", $"{forkStatus.Count(f => f.Status.Ready)} of {forkStatus.Count} forks ready; " + string.Join("; ", forkStatus.Where(f => !f.Status.Ready).Select(f => $"{f.Status.Name}: {f.Status.Message}")));
+                    ? (SandboxPhase.Ready, "True", "ForksReady", forkStatus.Count == 0 ? "the sandbox has no forks" : $"{forkStatus.Count} of {forkStatus.Count} forks ready")
+                    : (SandboxPhase.Pending, "False", "ForksNotReady", $"{forkStatus.Count(f => f.Status.Ready)} of {forkStatus.Count} forks ready; " + string.Join("; ", forkStatus.Where(f => !f.Status.Ready).Select(f => $"{f.Status.Name}: {f.Status.Message}")));
         var previous = sandbox.Status?.Conditions.FirstOrDefault(c => c.Type == "Ready");
         var ready = new Condition
         {

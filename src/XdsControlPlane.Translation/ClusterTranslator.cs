@@ -68,7 +68,7 @@ internal sealed class ClusterTranslator(TranslationOptions options)
             EdsClusterConfig = new Cluster.Types.EdsClusterConfig { EdsConfig = Ads(), ServiceName = name },
         });
         cluster.OutlierDetection = null;
-        if (protocol == "grpc")
+        if (protocol == LocalPort.Grpc)
         {
             cluster.TypedExtensionProtocolOptions[HttpProtocolOptionsName] = Typed(new UpstreamHttpOptions
             {

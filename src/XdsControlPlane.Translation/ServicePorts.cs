@@ -64,9 +64,9 @@ public static class LocalWorkloadProtocols
         ArgumentNullException.ThrowIfNull(port);
         return PortProtocols.Of(port) switch
         {
-            PortProtocol.Http2 => "grpc",
-            PortProtocol.Tcp => "tcp",
-            _ => "http",
+            PortProtocol.Http2 => LocalPort.Grpc,
+            PortProtocol.Tcp => LocalPort.Tcp,
+            _ => LocalPort.Http,
         };
     }
 }

@@ -89,7 +89,7 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
             },
             Status = new LocalWorkloadStatus
             {
-                Phase = "Connected",
+                Phase = LocalWorkloadPhase.Connected,
                 RoutingKey = claim.RoutingKey,
                 Tunnel = new TunnelStatus
                 {

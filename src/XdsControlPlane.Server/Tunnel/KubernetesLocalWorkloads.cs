@@ -68,7 +68,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
         var connected = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
         await PatchStatusAsync(claim, new JsonObject
         {
-            ["phase"] = "Connected",
+            ["phase"] = LocalWorkloadPhase.Connected,
             ["routingKey"] = claim.RoutingKey,
             ["tunnel"] = new JsonObject
             {
@@ -106,7 +106,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
 
         await PatchStatusAsync(claim, new JsonObject
         {
-            ["phase"] = "Disconnected",
+            ["phase"] = LocalWorkloadPhase.Disconnected,
             ["tunnel"] = new JsonObject { ["address"] = null, ["ports"] = null },
         }, required: false, cancellationToken).ConfigureAwait(false);
     }
