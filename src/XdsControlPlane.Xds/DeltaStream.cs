@@ -32,7 +32,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
                 state.SetInitialVersion(name, version);
             }
 
-            state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && TypeUrls.IsWildcardCapable(typeUrl);
+            state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && state.Type is { SotwFullSet: true };
         }
 
         // Subscription changes count whatever the nonce says.
@@ -47,7 +47,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             {
                 state.Names.Remove(name);
                 state.Forget(name);
-                RoutesOrListenersChanged(typeUrl); // dropped routes may free clusters CDS was keeping
+                HeldChanged(state); // dropped routes may free clusters CDS was keeping
             }
         }
 
@@ -123,7 +123,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
 
         var gone = state.ClientNames.Where(name => !all.ContainsKey(name)).ToArray();
-        var inUse = typeUrl == TypeUrls.Cluster && gone.Length > 0 ? ClustersInUse() : FrozenSet<string>.Empty; // only then worth computing
+        var inUse = state.Type is { KeptWhileReferenced: true } kept && gone.Length > 0 ? InUse(kept) : FrozenSet<string>.Empty; // only then worth computing
         var removed = gone.Where(name => !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
         state.ForceResend.Clear();
         if (toSend.Count == 0 && removed.Length == 0 && !state.MustRespond)
@@ -133,14 +133,10 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
         state.MustRespond = false;
         toSend.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        if (typeUrl == TypeUrls.Cluster)
-        {
-            EndpointsFollowClusters(state.Held, toSend);
-        }
-
+        ReferencedFollow(state, state.Held, toSend);
         var nonce = NextNonce();
         state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
-        RoutesOrListenersChanged(typeUrl);
+        HeldChanged(state);
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
         response.Resources.AddRange(toSend.Select(r => r.DeltaResource));
 

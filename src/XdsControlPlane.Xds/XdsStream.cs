@@ -13,11 +13,12 @@ namespace XdsControlPlane.Xds;
 /// make-before-break order, publishes the client's status, tells the <see cref="IXdsStreamCallbacks"/>, and is the only
 /// writer of the response stream.
 /// <para>
-/// The skeleton also owns the policy across types that both protocols follow, so it is written once: one nonce
-/// sequence per stream; ACK and NACK accounting (metrics, log, callbacks); what the client holds of routes and
-/// listeners decides which removed clusters CDS keeps (<see cref="RoutesOrListenersChanged"/>,
-/// <see cref="ClustersInUse"/>); a CDS response makes the endpoints of new or changed EDS clusters due again
-/// (<see cref="EndpointsFollowClusters"/>); and the client's status is the status of each type. The protocols
+/// The skeleton also owns the policy across types that both protocols follow, so it is written once, each rule read
+/// from the type's entry in <see cref="XdsResourceTypes"/>: push order; one nonce sequence per stream; ACK and NACK
+/// accounting (metrics, log, callbacks); what the client holds of the types that refer to a kept type decides which
+/// removed resources of it are still sent (CDS keeps clusters routes and listeners use: <see cref="HeldChanged"/>,
+/// <see cref="InUse"/>); a response makes what its new or changed resources refer to due again where the reference
+/// says so (EDS after CDS: <see cref="ReferencedFollow"/>); and the client's status is the status of each type. The protocols
 /// (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their <typeparamref name="TSubscription"/>
 /// and build responses from it.
 /// </para>
@@ -28,7 +29,7 @@ namespace XdsControlPlane.Xds;
 internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     where TRequest : class
     where TResponse : class
-    where TSubscription : class, ITypeSubscription
+    where TSubscription : TypeSubscription
 {
     private const int InboxCapacity = 64;
     private static long _lastStreamId;
@@ -159,10 +160,10 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>The next nonce of this stream: one sequence for every type.</summary>
     protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The client accepted the response <paramref name="nonce"/> (already recorded in <paramref name="state"/>): counted, and what it now holds of routes or listeners may free clusters.</summary>
+    /// <summary>The client accepted the response <paramref name="nonce"/> (already recorded in <paramref name="state"/>): counted, and what it now holds may free kept resources.</summary>
     protected void Acked(TSubscription state, string? version, string nonce, DateTimeOffset publishedAt)
     {
-        RoutesOrListenersChanged(state.TypeUrl);
+        HeldChanged(state);
         Metrics.Acked(state.TypeUrl, Clock.GetUtcNow() - publishedAt);
         Tell(nameof(IXdsStreamCallbacks.OnAcked), (info, c) => c.OnAcked(info, state.TypeUrl, version, nonce));
     }
@@ -177,32 +178,43 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         Tell(nameof(IXdsStreamCallbacks.OnNacked), (info, c) => c.OnNacked(info, state.TypeUrl, nack.Version, nack.Message));
     }
 
-    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps: re-evaluate CDS after they change.</summary>
-    protected void RoutesOrListenersChanged(string typeUrl)
+    /// <summary>
+    /// What the client holds of <paramref name="state"/>'s type changed: re-evaluate the types it refers to whose
+    /// removed resources are kept while referenced (CDS after LDS or RDS), as their kept set may change.
+    /// </summary>
+    protected void HeldChanged(TSubscription state)
     {
-        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
+        foreach (var reference in state.Type?.References ?? [])
         {
-            clusters.InputsChanged = true;
+            if (XdsResourceTypes.Find(reference.TypeUrl) is { KeptWhileReferenced: true } && _types.TryGetValue(reference.TypeUrl, out var kept))
+            {
+                kept.InputsChanged = true;
+            }
         }
     }
 
-    /// <summary>Clusters the routes and listeners the client holds (ACKed or sent) still send traffic to: not removed yet.</summary>
-    protected FrozenSet<string> ClustersInUse()
-    {
-        IEnumerable<XdsResource> Held(string typeUrl) => _types.TryGetValue(typeUrl, out var state) ? state.MayBeInUse : [];
-        return ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))).ToFrozenSet(StringComparer.Ordinal);
-    }
+    /// <summary>Names of <paramref name="type"/> the resources the client holds (ACKed or sent) still refer to: not removed yet.</summary>
+    protected FrozenSet<string> InUse(XdsResourceType type) =>
+        XdsResourceTypes.ReferencesTo(type.TypeUrl)
+            .SelectMany(r => (_types.TryGetValue(r.Referrer.TypeUrl, out var held) ? held.MayBeInUse : []).SelectMany(resource => r.Reference.Names(resource.References)))
+            .ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
-    /// A CDS response going from <paramref name="before"/> to <paramref name="after"/> makes the endpoints of its new
-    /// and changed EDS clusters due again, even unchanged ones: Envoy keeps an updated EDS cluster warming until it
+    /// A response of <paramref name="state"/>'s type going from <paramref name="before"/> to <paramref name="after"/>
+    /// makes what its new and changed resources refer to due again, even unchanged, where the reference says so
+    /// (<see cref="TypeReference.ResentAfterReferrerChanges"/>): Envoy keeps an updated EDS cluster warming until it
     /// receives its endpoints (envoyproxy/envoy xds_protocol.rst, "Resource warming", the Envoy implementation note).
     /// </summary>
-    protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
+    protected void ReferencedFollow(TSubscription state, IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
     {
-        if (_types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        foreach (var reference in state.Type?.References ?? [])
         {
-            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(before, after));
+            if (reference.ResentAfterReferrerChanges && _types.TryGetValue(reference.TypeUrl, out var referenced))
+            {
+                referenced.ForceResend.UnionWith(
+                    after.Where(r => !before.TryGetValue(r.Name, out var previous) || previous.Version != r.Version)
+                        .SelectMany(r => reference.Names(r.References)));
+            }
         }
     }
 

@@ -357,7 +357,7 @@ public sealed class SotwProtocolTests
 
         await client.AssertNothingSentAsync();
 
-        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+        var changed = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
         [
             TestResources.Listener("http", "routes"), TestResources.Listener("admin", "routes"),
             TestResources.Routes("routes", "cart", "checkout"),
@@ -385,7 +385,7 @@ public sealed class SotwProtocolTests
         await client.AckAsync(endpoints, "cart");
         await client.AssertNothingSentAsync();
 
-        var slower = global::XdsControlPlane.Xds.Snapshot.Create(
+        var slower = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
             [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9000)]);
         _server.Publish(slower);
         var updatedClusters = await client.ReceiveAsync();
@@ -414,7 +414,7 @@ public sealed class SotwProtocolTests
         await client.AckAsync(await client.RequestAsync(Cds));
         await client.AckAsync(await client.RequestAsync(Eds, "cart"), "cart");
 
-        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+        var changed = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
             [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9001)]);
         _server.Publish(changed);
         var clusters = await client.ReceiveAsync();
