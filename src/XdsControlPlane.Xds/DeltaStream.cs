@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
 namespace XdsControlPlane.Xds;
@@ -11,14 +10,8 @@ namespace XdsControlPlane.Xds;
 /// (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaSubscription>(context, fixedTypeUrl)
+    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaSubscription>(context, fixedTypeUrl, "delta", request => request.TypeUrl, request => request.Node)
 {
-    protected override string Protocol => "delta";
-
-    protected override string TypeUrlOf(DeltaDiscoveryRequest request) => request.TypeUrl;
-
-    protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
-
     protected override DeltaSubscription Subscribe(string typeUrl) => new(typeUrl);
 
     protected override void OnRequest(DeltaDiscoveryRequest request, DeltaSubscription state)

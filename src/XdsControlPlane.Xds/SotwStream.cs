@@ -1,4 +1,3 @@
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
 namespace XdsControlPlane.Xds;
@@ -6,18 +5,12 @@ namespace XdsControlPlane.Xds;
 /// <summary>
 /// The State-of-the-World protocol (ADS, or a per-type service when a fixed type is given): every response carries
 /// the requested set of a type (the whole set for full-set types); ACK/NACK/stale decided by nonce; wildcard for
-/// full-set types (LDS/CDS). The policy across types
-/// is the skeleton's (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
+/// full-set types (LDS/CDS). The policy across types is the skeleton's
+/// (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DiscoveryRequest, DiscoveryResponse, SubscriptionState>(context, fixedTypeUrl)
+    : XdsStream<DiscoveryRequest, DiscoveryResponse, SubscriptionState>(context, fixedTypeUrl, "sotw", request => request.TypeUrl, request => request.Node)
 {
-    protected override string Protocol => "sotw";
-
-    protected override string TypeUrlOf(DiscoveryRequest request) => request.TypeUrl;
-
-    protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
-
     protected override SubscriptionState Subscribe(string typeUrl) => new(typeUrl);
 
     protected override void OnRequest(DiscoveryRequest request, SubscriptionState state)

@@ -34,53 +34,48 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     private const int InboxCapacity = 64;
     private static long _lastStreamId;
 
-    private readonly SnapshotCache _cache;
-    private readonly INodeGroupResolver _groups;
+    private readonly XdsStreamContext _context;
     private readonly Channel<TRequest?> _inbox = Channel.CreateBounded<TRequest?>(
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly TimeSpan _maxAge;
-    private readonly int _maxRequestBytes;
+    private readonly Func<TRequest, string> _typeUrlOf;
+    private readonly Func<TRequest, Node?> _nodeOf;
     private int _snapshotChanged;
     private IDisposable? _watch;
-    private readonly CancellationToken _stopping;
     private readonly Dictionary<string, TSubscription> _types = new(StringComparer.Ordinal);
-    private readonly XdsStreamCallbackList _callbacks;
     private readonly List<(string Name, Action<IXdsStreamCallbacks> Invoke)> _events = [];
     private IDisposable? _nodeScope;
     private XdsStreamInfo? _info;
     private string? _syncedSnapshot;
     private long _nonce;
 
-    protected XdsStream(XdsStreamContext context, string? fixedTypeUrl)
+    /// <summary>A stream of <paramref name="protocol"/> that reads a request's type URL and node with the given functions.</summary>
+    /// <param name="context">What every stream needs from the server.</param>
+    /// <param name="fixedTypeUrl">The one type a per-type service serves, or <see langword="null"/> for ADS.</param>
+    /// <param name="protocol">"sotw" or "delta", for metrics.</param>
+    /// <param name="typeUrlOf">The <c>type_url</c> of a request (may be empty).</param>
+    /// <param name="nodeOf">The node a request carries, if any.</param>
+    protected XdsStream(XdsStreamContext context, string? fixedTypeUrl, string protocol, Func<TRequest, string> typeUrlOf, Func<TRequest, Node?> nodeOf)
     {
-        _cache = context.Cache;
-        _groups = context.Groups;
-        Registry = context.Registry;
-        Clock = context.Clock;
-        Metrics = context.Metrics;
-        Logger = context.Logger;
-        FixedTypeUrl = fixedTypeUrl;
+        (_context, FixedTypeUrl, Protocol, _typeUrlOf, _nodeOf) = (context, fixedTypeUrl, protocol, typeUrlOf, nodeOf);
         Id = Interlocked.Increment(ref _lastStreamId);
-        _stopping = context.Stopping;
-        _callbacks = context.Callbacks;
-        _maxRequestBytes = context.Options.MaxRequestBytes;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
 
     public long Id { get; }
 
-    protected ClientRegistry Registry { get; }
+    protected ClientRegistry Registry => _context.Registry;
 
-    protected TimeProvider Clock { get; }
+    protected TimeProvider Clock => _context.Clock;
 
-    protected ILogger Logger { get; }
+    protected ILogger Logger => _context.Logger;
 
-    protected XdsMetrics Metrics { get; }
+    protected XdsMetrics Metrics => _context.Metrics;
 
     /// <summary>"sotw" or "delta", for metrics.</summary>
-    protected abstract string Protocol { get; }
+    protected string Protocol { get; }
 
     /// <summary>The one type a per-type service serves, or <see langword="null"/> for ADS.</summary>
     protected string? FixedTypeUrl { get; }
@@ -100,12 +95,12 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var aged = new CancellationTokenSource(_maxAge, Clock);
         using var agedRegistration = aged.Token.Register(() => _inbox.Writer.TryComplete());
-        using var stoppingRegistration = _stopping.Register(() => _inbox.Writer.TryComplete());
+        using var stoppingRegistration = _context.Stopping.Register(() => _inbox.Writer.TryComplete());
         var reader = ReadAsync(requests, stop.Token);
         try
         {
             await ProcessAsync(responses, stop.Token).ConfigureAwait(false);
-            if (_stopping.IsCancellationRequested && Node is not null)
+            if (_context.Stopping.IsCancellationRequested && Node is not null)
             {
                 XdsLog.ServerStopping(Logger, Id, Node.Id);
             }
@@ -129,21 +124,15 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             if (_info is { } info)
             {
                 RunQueuedCallbacks(info); // what the stream saw before it ended, if its status was not published since
-                _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnClosed), c => c.OnClosed(info));
+                _context.Callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnClosed), c => c.OnClosed(info));
             }
 
             await reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    /// <summary>The <c>type_url</c> of <paramref name="request"/> (may be empty).</summary>
-    protected abstract string TypeUrlOf(TRequest request);
-
     /// <summary>The type a request is about: the fixed type of a per-type service, or the request's own.</summary>
-    protected string TypeOf(TRequest request) => FixedTypeUrl ?? TypeUrlOf(request);
-
-    /// <summary>The node carried by <paramref name="request"/>, if any.</summary>
-    protected abstract Node? NodeOf(TRequest request);
+    protected string TypeOf(TRequest request) => FixedTypeUrl ?? _typeUrlOf(request);
 
     /// <summary>A new subscription to <paramref name="typeUrl"/>, for its first request.</summary>
     protected abstract TSubscription Subscribe(string typeUrl);
@@ -233,7 +222,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     {
         foreach (var (name, invoke) in _events)
         {
-            _callbacks.Invoke(info, name, invoke);
+            _context.Callbacks.Invoke(info, name, invoke);
         }
 
         _events.Clear();
@@ -242,7 +231,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>Queues a callback; the queue is run once the client's status shows what caused it.</summary>
     private void Tell(string name, Action<XdsStreamInfo, IXdsStreamCallbacks> invoke)
     {
-        if (!_callbacks.IsEmpty && _info is { } info)
+        if (!_context.Callbacks.IsEmpty && _info is { } info)
         {
             _events.Add((name, c => invoke(info, c)));
         }
@@ -255,7 +244,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             var rules = new StreamRequestRules(FixedTypeUrl, delta: Protocol == "delta");
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (rules.Check(TypeUrlOf(requests.Current), hasNode: NodeOf(requests.Current) is not null) is { } reason)
+                if (rules.Check(_typeUrlOf(requests.Current), hasNode: _nodeOf(requests.Current) is not null) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
@@ -269,7 +258,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
         {
             // gRPC refused a message over MaxReceiveMessageSize: only this stream ends, with gRPC's own status.
-            XdsLog.RequestTooLarge(Logger, Id, _maxRequestBytes);
+            XdsLog.RequestTooLarge(Logger, Id, _context.Options.MaxRequestBytes);
             _inbox.Writer.TryComplete(e);
         }
         catch (Exception e)
@@ -304,7 +293,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
 
             if (Interlocked.Exchange(ref _snapshotChanged, 0) == 1 || Current is null)
             {
-                Current = _cache.GetSnapshot(Group);
+                Current = _context.Cache.GetSnapshot(Group);
                 if (Current is null)
                 {
                     XdsLog.WaitingForSnapshot(Logger, Id, Group);
@@ -339,11 +328,11 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             return;
         }
 
-        var node = NodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
-        var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
+        var node = _nodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
+        var group = _context.Groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
         Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
-        _watch = _cache.Watch(Group, OnSnapshotChanged);
+        _watch = _context.Cache.Watch(Group, OnSnapshotChanged);
         _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = ClientText.Printable(Group, ClientText.MaxNameLength) });
         Metrics.StreamOpened(Protocol, Group);
         var agent = ClientAgent.Of(Node);
@@ -368,7 +357,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
 
         var status = new ClientStatus(Id, Node, Group, StatusOfTypes());
         Registry.Update(status);
-        if (_callbacks.IsEmpty)
+        if (_context.Callbacks.IsEmpty)
         {
             return;
         }
@@ -377,7 +366,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         var synced = status.SyncedSnapshot;
         if (synced is not null && synced != _syncedSnapshot)
         {
-            _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnSynced), c => c.OnSynced(info, synced));
+            _context.Callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnSynced), c => c.OnSynced(info, synced));
         }
 
         _syncedSnapshot = synced;
