@@ -70,9 +70,9 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         // Responses of full-set types (LDS, CDS) carry every resource (what is left out is deleted). Others (EDS, RDS)
-        // may carry a subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only the watches
-        // a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a publication carries
-        // only what changed. A response the client asked for (new names, a first request), one that must repeat
+        // may carry a subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only
+        // the watches a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a
+        // publication carries only what changed. A response the client asked for (new names, a first request), one that must repeat
         // warming clusters' endpoints, and the first after a NACK carry all.
         var complete = state.MustRespond || forced || state.LastNack is not null || state.Type is { SotwFullSet: true };
         var before = state.Sent;

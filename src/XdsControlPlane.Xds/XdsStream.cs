@@ -18,9 +18,9 @@ namespace XdsControlPlane.Xds;
 /// accounting (metrics, log, callbacks); what the client holds of the types that refer to a kept type decides which
 /// removed resources of it are still sent (CDS keeps clusters routes and listeners use: <see cref="HeldChanged"/>,
 /// <see cref="InUse"/>); a response makes what its new or changed resources refer to due again where the reference
-/// says so (EDS after CDS: <see cref="ReferencedFollow"/>); and the client's status is the status of each type. The protocols
-/// (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their <typeparamref name="TSubscription"/>
-/// and build responses from it.
+/// says so (EDS after CDS: <see cref="ReferencedFollow"/>); and the client's status is the status of each type. The
+/// protocols (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their
+/// <typeparamref name="TSubscription"/> and build responses from it.
 /// </para>
 /// </summary>
 /// <typeparam name="TRequest">DiscoveryRequest or DeltaDiscoveryRequest.</typeparam>
