@@ -9,7 +9,7 @@ namespace XdsControlPlane.Xds.Tests;
 /// Every per-type service (LDS, RDS, CDS, EDS, SDS), called by its method names on the wire: State of the World and
 /// Delta serve the service's one type, and the REST-style Fetch is UNIMPLEMENTED, as the generated base answers.
 /// </summary>
-public sealed class PerTypeServiceTests
+public sealed class PerTypeServiceTests : ServerPerTest
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
 
@@ -25,9 +25,8 @@ public sealed class PerTypeServiceTests
     [TestCaseSource(nameof(Services))]
     public async Task PerTypeService_SotwDeltaAndFetch_ServeItsTypeOrAreUnimplemented(ServiceDescriptor service, string typeUrl, string[] names)
     {
-        await using var server = await XdsTestServer.StartAsync();
-        server.Publish(TestResources.Snapshot("cart"));
-        var invoker = server.Channel.CreateCallInvoker();
+        Server.Publish(TestResources.Snapshot("cart"));
+        var invoker = Server.Channel.CreateCallInvoker();
         using var timeout = new CancellationTokenSource(Timeout);
         var options = new CallOptions(cancellationToken: timeout.Token);
 
