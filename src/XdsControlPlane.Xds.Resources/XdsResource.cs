@@ -16,15 +16,8 @@ public sealed class XdsResource
     private Envoy.Service.Discovery.V3.Resource? _deltaResource;
     private ulong _identityHash;
 
-    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references)
-    {
-        Name = name;
-        TypeUrl = typeUrl;
-        Message = message;
-        Packed = packed;
-        Version = version;
-        References = references;
-    }
+    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references) =>
+        (Name, TypeUrl, Message, Packed, Version, References) = (name, typeUrl, message, packed, version, references);
 
     /// <summary>The resource name (listener, route configuration, cluster, EDS service or secret name).</summary>
     public string Name { get; }
