@@ -29,7 +29,8 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     /// Reads the references out of a resource (unpacking HTTP connection manager and TCP proxy configs), as its type's
     /// entry in <see cref="XdsResourceTypes"/> says; none for a type that refers to nothing or is not distributed.
     /// </summary>
-    public static ResourceReferences Of(IMessage message) => XdsResourceTypes.Find(message)?.ReferencesOf(message) ?? None;
+    public static ResourceReferences Of(IMessage message) =>
+        message is not null && XdsResourceTypes.Find(message) is { } type ? type.ReferencesOf(message) : None;
 
     /// <summary>The clusters a route configuration's routes and mirror policies send traffic to.</summary>
     internal static ResourceReferences OfRouteConfiguration(RouteConfiguration routes) =>
