@@ -6,7 +6,6 @@ using Envoy.Config.Route.V3;
 using Endpoint = Envoy.Config.Endpoint.V3.Endpoint;
 using Route = Envoy.Config.Route.V3.Route;
 using Google.Protobuf.WellKnownTypes;
-using XdsControlPlane.Xds;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3;
 using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
 

@@ -2,7 +2,6 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Bench;
 

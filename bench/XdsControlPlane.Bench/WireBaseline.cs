@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Envoy.Service.Discovery.V3;
 using Grpc.Core;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Bench;
 

@@ -9,7 +9,6 @@ using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using XdsControlPlane.Xds;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 
 namespace XdsControlPlane.ControlLoopBench;

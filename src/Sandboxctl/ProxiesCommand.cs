@@ -7,7 +7,6 @@ using Grpc.Net.Client;
 using Spectre.Console;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
-using XdsControlPlane.Xds;
 
 namespace Sandboxctl;
 

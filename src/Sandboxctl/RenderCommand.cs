@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
-using XdsControlPlane.Xds;
 
 namespace Sandboxctl;
 

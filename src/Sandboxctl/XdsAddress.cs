@@ -52,7 +52,7 @@ internal sealed partial record XdsAddress(string Host, int Port)
     /// <summary>As the user wrote it: <c>host:port</c> or <c>[v6]:port</c>.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{(IsIPv6 ? $"[{Host}]" : Host)}:{Port}");
 
-    private static string ClientTextOf(string text) => XdsControlPlane.Xds.ClientText.Printable(text, 256);
+    private static string ClientTextOf(string text) => XdsControlPlane.Xds.Resources.ClientText.Printable(text, 256);
 
     [GeneratedRegex(@"^(?:\[(?<ipv6>[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?)\]|(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(?<port>[0-9]{1,5})$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

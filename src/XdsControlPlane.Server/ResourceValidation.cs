@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Envoy.Config.Route.V3;
 using XdsControlPlane.Envoy.Validation;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 

@@ -1,5 +1,4 @@
 using Envoy.Config.Core.V3;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

@@ -1,4 +1,3 @@
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

@@ -1,5 +1,4 @@
 using Envoy.Config.Route.V3;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

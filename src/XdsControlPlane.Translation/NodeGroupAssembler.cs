@@ -1,5 +1,4 @@
 using XdsControlPlane.Translation.HttpFilters;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

@@ -1,6 +1,5 @@
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation.HttpFilters;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

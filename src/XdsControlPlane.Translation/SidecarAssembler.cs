@@ -1,6 +1,5 @@
 using Envoy.Config.Route.V3;
 using XdsControlPlane.Translation.HttpFilters;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

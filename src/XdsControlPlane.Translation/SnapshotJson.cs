@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using XdsControlPlane.Envoy.Validation;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

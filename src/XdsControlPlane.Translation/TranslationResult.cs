@@ -1,5 +1,4 @@
 using XdsControlPlane.Model;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Envoy.Config.Core.V3;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// What an xDS client says it is, read from its node: <c>user_agent_name</c> and either <c>user_agent_version</c>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// Client-supplied text (node ids, clusters, user agents, NACK messages) made safe to keep, print on a terminal and

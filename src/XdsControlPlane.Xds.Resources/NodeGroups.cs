@@ -1,6 +1,6 @@
 using Envoy.Config.Core.V3;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// Maps a client's <c>Node</c> to the node group whose snapshot it is served. The xDS server has no grouping of its

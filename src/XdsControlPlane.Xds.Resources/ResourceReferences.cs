@@ -9,7 +9,7 @@ using ExtAuthz = Envoy.Extensions.Filters.Http.ExtAuthz.V3.ExtAuthz;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// The names one resource depends on: a listener's RDS route configurations (and the clusters of inline routes, TCP
@@ -25,20 +25,19 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     /// <summary>No references.</summary>
     public static ResourceReferences None { get; } = new([], [], [], []);
 
-    /// <summary>Clusters that <paramref name="routesAndListeners"/> send traffic to.</summary>
-    public static IEnumerable<string> ClustersUsedBy(IEnumerable<XdsResource> routesAndListeners) =>
-        routesAndListeners.SelectMany(r => r.References.Clusters);
+    /// <summary>
+    /// Reads the references out of a resource (unpacking HTTP connection manager and TCP proxy configs), as its type's
+    /// entry in <see cref="XdsResourceTypes"/> says; none for a type that refers to nothing or is not distributed.
+    /// </summary>
+    public static ResourceReferences Of(IMessage message) =>
+        message is not null && XdsResourceTypes.Find(message) is { } type ? type.ReferencesOf(message) : None;
 
-    /// <summary>Reads the references out of a resource (unpacking HTTP connection manager and TCP proxy configs).</summary>
-    public static ResourceReferences Of(IMessage message) => message switch
-    {
-        Listener listener => OfListener(listener),
-        RouteConfiguration routes => new([], ClustersOf(routes).Distinct().Order(StringComparer.Ordinal).ToArray(), [], []),
-        Cluster cluster => OfCluster(cluster),
-        _ => None,
-    };
+    /// <summary>The clusters a route configuration's routes and mirror policies send traffic to.</summary>
+    internal static ResourceReferences OfRouteConfiguration(RouteConfiguration routes) =>
+        new([], ClustersOf(routes).Distinct().Order(StringComparer.Ordinal).ToArray(), [], []);
 
-    private static ResourceReferences OfCluster(Cluster cluster)
+    /// <summary>An EDS cluster's EDS service name and the SDS secrets of its TLS transport sockets.</summary>
+    internal static ResourceReferences OfCluster(Cluster cluster)
     {
         string[] eds = cluster is { ClusterDiscoveryTypeCase: Cluster.ClusterDiscoveryTypeOneofCase.Type, Type: Cluster.Types.DiscoveryType.Eds }
             ? [string.IsNullOrEmpty(cluster.EdsClusterConfig?.ServiceName) ? cluster.Name : cluster.EdsClusterConfig.ServiceName]
@@ -72,7 +71,8 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
             .Select(c => c.Name);
     }
 
-    private static ResourceReferences OfListener(Listener listener)
+    /// <summary>A listener's RDS names, the clusters of its inline routes, TCP proxies and ext_authz filters, and its SDS secrets.</summary>
+    internal static ResourceReferences OfListener(Listener listener)
     {
         var routeNames = new SortedSet<string>(StringComparer.Ordinal);
         var clusters = new SortedSet<string>(StringComparer.Ordinal);

@@ -3,7 +3,7 @@ using System.Collections.Frozen;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// What one node group is served: every resource of every type, immutable once built. Built whole by
@@ -155,9 +155,13 @@ public sealed class Snapshot
 
     /// <summary>
     /// The resources of <paramref name="typeUrl"/> a subscription receives: all for a wildcard (plus explicitly named
-    /// ones), else those named that exist. Computed once per snapshot and subscription, shared by every stream.
+    /// ones), else those named that exist. Computed once per snapshot and subscription, shared by every stream; a
+    /// snapshot made by <see cref="With"/> hands on the selections of the types it did not change (the same instance).
     /// </summary>
-    internal Selection Select(string typeUrl, bool wildcard, SubscriptionNames names) =>
+    /// <param name="typeUrl">The resource type.</param>
+    /// <param name="wildcard">The subscription asks for every resource of the type.</param>
+    /// <param name="names">The names it asks for explicitly.</param>
+    public Selection Select(string typeUrl, bool wildcard, SubscriptionNames names) =>
         _selections.GetOrAdd(new SelectionKey(typeUrl, wildcard, names), static (key, snapshot) => snapshot.Compute(key), this);
 
     private Selection Compute(SelectionKey key)
@@ -192,84 +196,3 @@ public sealed class Snapshot
 
 /// <summary>How a snapshot was made from <paramref name="Base"/>: the resources upserted and how many were removed.</summary>
 internal sealed record SnapshotDerivation(Snapshot Base, XdsResource[] Upserts, int Removed);
-
-/// <summary>A set of resource names, compared by content, usable as a cache key.</summary>
-internal sealed class SubscriptionNames : IEquatable<SubscriptionNames>
-{
-    private readonly int _hash;
-
-    public SubscriptionNames(IEnumerable<string> names)
-    {
-        Names = names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        var hash = default(HashCode);
-        foreach (var name in Names)
-        {
-            hash.Add(name, StringComparer.Ordinal);
-        }
-
-        _hash = hash.ToHashCode();
-    }
-
-    public static SubscriptionNames None { get; } = new([]);
-
-    public IReadOnlyList<string> Names { get; }
-
-    public bool Contains(string name) => Names is string[] sorted && Array.BinarySearch(sorted, name, StringComparer.Ordinal) >= 0;
-
-    /// <summary>
-    /// True when <paramref name="requested"/>, in any order and without <c>*</c>, is exactly this set: each name once,
-    /// none missing. Allocates nothing for up to 1,024 names.
-    /// </summary>
-    public bool SameAs(IReadOnlyCollection<string> requested)
-    {
-        if (requested.Count != Names.Count || Names is not string[] sorted)
-        {
-            return false;
-        }
-
-        Span<bool> seen = sorted.Length <= 1024 ? stackalloc bool[sorted.Length] : new bool[sorted.Length];
-        foreach (var name in requested)
-        {
-            var index = Array.BinarySearch(sorted, name, StringComparer.Ordinal);
-            if (index < 0 || seen[index])
-            {
-                return false; // not in the set, or named twice (so another one is missing)
-            }
-
-            seen[index] = true;
-        }
-
-        return true;
-    }
-
-    public bool Equals(SubscriptionNames? other) =>
-        other is not null && other._hash == _hash && other.Names.SequenceEqual(Names, StringComparer.Ordinal);
-
-    public override bool Equals(object? obj) => Equals(obj as SubscriptionNames);
-
-    public override int GetHashCode() => _hash;
-}
-
-/// <summary>Which resources of which type a subscription selects.</summary>
-internal readonly record struct SelectionKey(string TypeUrl, bool Wildcard, SubscriptionNames Names);
-
-/// <summary>The resources a subscription selects, and the <c>version_info</c> of a response carrying exactly them.</summary>
-internal sealed record Selection(IReadOnlyDictionary<string, XdsResource> Resources, string Version)
-{
-    private Google.Protobuf.WellKnownTypes.Any[]? _ordered;
-
-    /// <summary>The packed resources ordered by name: the body of every response carrying this selection, built once.</summary>
-    public IReadOnlyList<Google.Protobuf.WellKnownTypes.Any> Ordered =>
-        _ordered ??= [.. Resources.Values.OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => r.Packed)];
-
-    public static Selection Of(IReadOnlyDictionary<string, XdsResource> resources)
-    {
-        var sum = 0UL;
-        foreach (var resource in resources.Values)
-        {
-            sum += resource.IdentityHash;
-        }
-
-        return new Selection(resources, Snapshot.VersionText(sum, resources.Count));
-    }
-}

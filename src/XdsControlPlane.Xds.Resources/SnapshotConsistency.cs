@@ -1,68 +1,74 @@
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
-/// Checks that a snapshot is whole before it is served: every EDS name an EDS cluster loads has a
+/// Checks that a snapshot is whole before it is served, by the references each type declares in
+/// <see cref="XdsResourceTypes"/>: every EDS name an EDS cluster loads has a
 /// ClusterLoadAssignment, every RDS name a listener loads has a RouteConfiguration, every cluster a route, mirror
 /// policy, TCP proxy or ext_authz filter sends to exists, and every SDS secret a TLS context loads over ADS exists.
 /// A client served an inconsistent snapshot keeps clusters or listeners warming, or answers 503.
 /// </summary>
 public static class SnapshotConsistency
 {
+    /// <summary>Every declared reference, by the type that declares it, in push order.</summary>
+    private static readonly (XdsResourceType From, TypeReference Reference)[] Rules =
+        [.. XdsResourceTypes.All.SelectMany(type => type.References.Select(reference => (type, reference)))];
+
     /// <summary>Every problem found, one sentence each; empty when the snapshot is consistent.</summary>
     public static IReadOnlyList<string> Check(Snapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         var problems = new List<string>();
-        foreach (var rule in Rules)
+        foreach (var (from, reference) in Rules)
         {
-            Missing(snapshot, rule, snapshot.Resources(rule.From).Values.OrderBy(r => r.Name, StringComparer.Ordinal), problems);
+            Missing(snapshot, from, reference, snapshot.Resources(from.TypeUrl).Values.OrderBy(r => r.Name, StringComparer.Ordinal), problems);
         }
 
         return problems;
     }
 
     /// <summary>
-    /// Checks only <paramref name="derivation"/>'s upserted resources: enough when its base was consistent and nothing
-    /// was removed (a replaced resource keeps its name, so what referred to it still resolves). Otherwise the whole
-    /// snapshot is checked.
+    /// Checks <paramref name="snapshot"/> before it replaces <paramref name="served"/>: when it was made from
+    /// <paramref name="served"/> by <see cref="Snapshot.With"/> and nothing was removed, only its upserted resources
+    /// (a replaced resource keeps its name, so what referred to it still resolves), else the whole snapshot. Only the
+    /// first check of a snapshot made by <see cref="Snapshot.With"/> can be partial: it hands its derivation out once.
     /// </summary>
-    internal static IReadOnlyList<string> Check(Snapshot snapshot, SnapshotDerivation derivation)
+    /// <param name="snapshot">The snapshot to check.</param>
+    /// <param name="served">The consistent snapshot the caller serves now, if any.</param>
+    /// <returns>
+    /// The problems, and whether only the changes against <paramref name="served"/> were checked: then the result holds
+    /// only while <paramref name="served"/> is what the caller serves (check the whole snapshot otherwise).
+    /// </returns>
+    public static (IReadOnlyList<string> Problems, bool ChangesOnly) Check(Snapshot snapshot, Snapshot? served)
     {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var derivation = snapshot.TakeDerivation();
+        if (derivation is null || served is null || !ReferenceEquals(derivation.Base, served))
+        {
+            return (Check(snapshot), false);
+        }
+
         if (derivation.Removed > 0)
         {
-            return Check(snapshot);
+            return (Check(snapshot), false);
         }
 
         var problems = new List<string>();
-        foreach (var rule in Rules)
+        foreach (var (from, reference) in Rules)
         {
-            Missing(snapshot, rule, derivation.Upserts.Where(r => r.TypeUrl == rule.From).OrderBy(r => r.Name, StringComparer.Ordinal), problems);
+            Missing(snapshot, from, reference, derivation.Upserts.Where(r => r.TypeUrl == from.TypeUrl).OrderBy(r => r.Name, StringComparer.Ordinal), problems);
         }
 
-        return problems;
+        return (problems, true);
     }
 
-    private static readonly Rule[] Rules =
-    [
-        new(TypeUrls.Cluster, r => r.References.EdsServices, TypeUrls.ClusterLoadAssignment, "loads endpoints from"),
-        new(TypeUrls.Listener, r => r.References.RouteConfigurations, TypeUrls.RouteConfiguration, "loads routes from"),
-        new(TypeUrls.Listener, r => r.References.Clusters, TypeUrls.Cluster, "sends traffic to"),
-        new(TypeUrls.RouteConfiguration, r => r.References.Clusters, TypeUrls.Cluster, "routes to"),
-        new(TypeUrls.Listener, r => r.References.Secrets, TypeUrls.Secret, "loads the secret"),
-        new(TypeUrls.Cluster, r => r.References.Secrets, TypeUrls.Secret, "loads the secret"),
-    ];
-
-    /// <summary>Resources of type <paramref name="From"/> must find what <paramref name="References"/> names among <paramref name="To"/>.</summary>
-    private sealed record Rule(string From, Func<XdsResource, IReadOnlyList<string>> References, string To, string Verb);
-
-    private static void Missing(Snapshot snapshot, Rule rule, IEnumerable<XdsResource> resources, List<string> problems)
+    private static void Missing(Snapshot snapshot, XdsResourceType from, TypeReference reference, IEnumerable<XdsResource> resources, List<string> problems)
     {
-        var targets = snapshot.Resources(rule.To);
+        var targets = snapshot.Resources(reference.TypeUrl);
         foreach (var resource in resources)
         {
-            foreach (var name in rule.References(resource).Where(name => !targets.ContainsKey(name)))
+            foreach (var name in reference.Names(resource.References).Where(name => !targets.ContainsKey(name)))
             {
-                problems.Add($"{TypeUrls.ShortName(rule.From)} '{resource.Name}' {rule.Verb} {TypeUrls.ShortName(rule.To)} '{name}', which the snapshot does not contain.");
+                problems.Add($"{from.ShortName} '{resource.Name}' {reference.Verb} {TypeUrls.ShortName(reference.TypeUrl)} '{name}', which the snapshot does not contain.");
             }
         }
     }

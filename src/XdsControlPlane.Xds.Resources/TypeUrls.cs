@@ -1,10 +1,11 @@
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
-/// <summary>The xDS resource type URLs this server distributes, and the order it pushes them in.</summary>
+/// <summary>
+/// Names for the type URLs of the xDS resource types this server distributes, and lookups by type URL in their table,
+/// <see cref="XdsResourceTypes"/>.
+/// </summary>
 public static class TypeUrls
 {
-    private const string Prefix = "type.googleapis.com/";
-
     /// <summary>LDS: <c>envoy.config.listener.v3.Listener</c>.</summary>
     public const string Listener = Prefix + "envoy.config.listener.v3.Listener";
 
@@ -20,26 +21,15 @@ public static class TypeUrls
     /// <summary>SDS: <c>envoy.extensions.transport_sockets.tls.v3.Secret</c>.</summary>
     public const string Secret = Prefix + "envoy.extensions.transport_sockets.tls.v3.Secret";
 
-    /// <summary>
-    /// Make-before-break push order: secrets and clusters before the endpoints that warm them, listeners before
-    /// the routes they load, so a route never points at a cluster the client has not been sent.
-    /// </summary>
-    public static IReadOnlyList<string> PushOrder { get; } = [Secret, Cluster, ClusterLoadAssignment, Listener, RouteConfiguration];
+    /// <summary>What every type URL starts with, before the message's full name.</summary>
+    internal const string Prefix = "type.googleapis.com/";
 
-    /// <summary>Types whose State-of-the-World responses carry the full set and whose empty first request means "all".</summary>
-    public static bool IsWildcardCapable(string typeUrl) => typeUrl is Listener or Cluster;
+    /// <summary>Every type's URL in push order (<see cref="XdsResourceTypes.All"/>).</summary>
+    public static IReadOnlyList<string> PushOrder { get; } = [.. XdsResourceTypes.All.Select(t => t.TypeUrl)];
 
-    /// <summary>True for the types this server knows.</summary>
-    public static bool IsKnown(string typeUrl) => PushOrder.Contains(typeUrl);
+    /// <summary>True for the types this server distributes.</summary>
+    public static bool IsKnown(string typeUrl) => XdsResourceTypes.Find(typeUrl) is not null;
 
-    /// <summary>Short name for logs and metrics: LDS, RDS, CDS, EDS, SDS.</summary>
-    public static string ShortName(string typeUrl) => typeUrl switch
-    {
-        Listener => "LDS",
-        RouteConfiguration => "RDS",
-        Cluster => "CDS",
-        ClusterLoadAssignment => "EDS",
-        Secret => "SDS",
-        _ => "unknown",
-    };
+    /// <summary>Short name for logs and metrics (<see cref="XdsResourceType.ShortName"/>), or <c>unknown</c>.</summary>
+    public static string ShortName(string typeUrl) => XdsResourceTypes.Find(typeUrl)?.ShortName ?? "unknown";
 }

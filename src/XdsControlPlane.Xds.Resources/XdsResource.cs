@@ -1,15 +1,11 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using Envoy.Config.Cluster.V3;
-using Envoy.Config.Endpoint.V3;
-using Envoy.Config.Listener.V3;
 using Envoy.Config.Route.V3;
-using Envoy.Extensions.TransportSockets.Tls.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
-namespace XdsControlPlane.Xds;
+namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// One named xDS resource, serialized once: every stream that sends it shares <see cref="Packed"/>. Its
@@ -20,15 +16,8 @@ public sealed class XdsResource
     private Envoy.Service.Discovery.V3.Resource? _deltaResource;
     private ulong _identityHash;
 
-    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references)
-    {
-        Name = name;
-        TypeUrl = typeUrl;
-        Message = message;
-        Packed = packed;
-        Version = version;
-        References = references;
-    }
+    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references) =>
+        (Name, TypeUrl, Message, Packed, Version, References) = (name, typeUrl, message, packed, version, references);
 
     /// <summary>The resource name (listener, route configuration, cluster, EDS service or secret name).</summary>
     public string Name { get; }
@@ -48,8 +37,8 @@ public sealed class XdsResource
     /// <summary>The names of other resources this one refers to (clusters, route configurations, EDS services).</summary>
     public ResourceReferences References { get; }
 
-    /// <summary>The resource as a Delta response carries it (name, version, packed), built once and shared like <see cref="Packed"/>.</summary>
-    internal Envoy.Service.Discovery.V3.Resource DeltaResource =>
+    /// <summary>The resource as a Delta response carries it (name, version, packed), built once and shared like <see cref="Packed"/>. Treat as read-only: it is shared.</summary>
+    public Envoy.Service.Discovery.V3.Resource DeltaResource =>
         _deltaResource ??= new Envoy.Service.Discovery.V3.Resource { Name = Name, Version = Version, Resource_ = Packed };
 
     /// <summary>
@@ -71,7 +60,7 @@ public sealed class XdsResource
         }
     }
 
-    /// <summary>Wraps a Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
+    /// <summary>Wraps a message of a type in <see cref="XdsResourceTypes"/>: Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
     /// <exception cref="ArgumentException">The message is not one of those types, or has no name.</exception>
     public static XdsResource Create(IMessage message)
     {
@@ -85,21 +74,15 @@ public sealed class XdsResource
 
     private static (string Name, string TypeUrl) NameAndType(IMessage message)
     {
-        var (name, typeUrl) = message switch
-        {
-            Listener l => (l.Name, TypeUrls.Listener),
-            RouteConfiguration r => (r.Name, TypeUrls.RouteConfiguration),
-            Cluster c => (c.Name, TypeUrls.Cluster),
-            ClusterLoadAssignment e => (e.ClusterName, TypeUrls.ClusterLoadAssignment),
-            Secret s => (s.Name, TypeUrls.Secret),
-            _ => throw new ArgumentException($"{message.Descriptor.FullName} is not an xDS resource type this server distributes.", nameof(message)),
-        };
+        var type = XdsResourceTypes.Find(message)
+            ?? throw new ArgumentException($"{message.Descriptor.FullName} is not an xDS resource type this server distributes.", nameof(message));
+        var name = type.NameOf(message);
         if (string.IsNullOrEmpty(name))
         {
             throw new ArgumentException($"{message.Descriptor.FullName} has no name; xDS resources must be named.", nameof(message));
         }
 
-        return (name, typeUrl);
+        return (name, type.TypeUrl);
     }
 
     /// <summary>

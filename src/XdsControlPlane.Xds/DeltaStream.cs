@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
 namespace XdsControlPlane.Xds;
@@ -11,14 +10,8 @@ namespace XdsControlPlane.Xds;
 /// (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaSubscription>(context, fixedTypeUrl)
+    : XdsStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse, DeltaSubscription>(context, fixedTypeUrl, "delta", request => request.TypeUrl, request => request.Node)
 {
-    protected override string Protocol => "delta";
-
-    protected override string TypeUrlOf(DeltaDiscoveryRequest request) => request.TypeUrl;
-
-    protected override Node? NodeOf(DeltaDiscoveryRequest request) => request.Node;
-
     protected override DeltaSubscription Subscribe(string typeUrl) => new(typeUrl);
 
     protected override void OnRequest(DeltaDiscoveryRequest request, DeltaSubscription state)
@@ -32,7 +25,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
                 state.SetInitialVersion(name, version);
             }
 
-            state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && TypeUrls.IsWildcardCapable(typeUrl);
+            state.Wildcard = request.ResourceNamesSubscribe.Count == 0 && state.Type is { SotwFullSet: true };
         }
 
         // Subscription changes count whatever the nonce says.
@@ -47,7 +40,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
             {
                 state.Names.Remove(name);
                 state.Forget(name);
-                RoutesOrListenersChanged(typeUrl); // dropped routes may free clusters CDS was keeping
+                HeldChanged(state); // dropped routes may free clusters CDS was keeping
             }
         }
 
@@ -123,7 +116,7 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
         }
 
         var gone = state.ClientNames.Where(name => !all.ContainsKey(name)).ToArray();
-        var inUse = typeUrl == TypeUrls.Cluster && gone.Length > 0 ? ClustersInUse() : FrozenSet<string>.Empty; // only then worth computing
+        var inUse = state.Type is { KeptWhileReferenced: true } kept && gone.Length > 0 ? InUse(kept) : FrozenSet<string>.Empty; // only then worth computing
         var removed = gone.Where(name => !inUse.Contains(name)).Concat(absent).Order(StringComparer.Ordinal).ToArray();
         state.ForceResend.Clear();
         if (toSend.Count == 0 && removed.Length == 0 && !state.MustRespond)
@@ -133,14 +126,10 @@ internal sealed class DeltaStream(XdsStreamContext context, string? fixedTypeUrl
 
         state.MustRespond = false;
         toSend.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-        if (typeUrl == TypeUrls.Cluster)
-        {
-            EndpointsFollowClusters(state.Held, toSend);
-        }
-
+        ReferencedFollow(state, state.Held, toSend);
         var nonce = NextNonce();
         state.RecordSent(nonce, new DeltaResponseRecord(toSend, removed, snapshot.Snapshot.Version, snapshot.PublishedAt));
-        RoutesOrListenersChanged(typeUrl);
+        HeldChanged(state);
         var response = new DeltaDiscoveryResponse { SystemVersionInfo = snapshot.Snapshot.Version, TypeUrl = typeUrl, Nonce = nonce, RemovedResources = { removed } };
         response.Resources.AddRange(toSend.Select(r => r.DeltaResource));
 

@@ -4,9 +4,9 @@ namespace XdsControlPlane.Xds;
 
 /// <summary>
 /// One Delta stream's state for one type: subscriptions, the version of each resource the client holds, what is
-/// in flight (by nonce), what it ACKed, and its last NACK. Owned by the stream's processing loop.
+/// in flight (by nonce) and what it ACKed; the rest is <see cref="TypeSubscription"/>'s.
 /// </summary>
-internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
+internal sealed class DeltaSubscription(string typeUrl) : TypeSubscription(typeUrl)
 {
     /// <summary>Responses awaiting ACK/NACK beyond this many are forgotten (the client will not answer them).</summary>
     private const int MaxOutstanding = 32;
@@ -14,8 +14,6 @@ internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
     private readonly Queue<string> _outstandingOrder = new();
     private IReadOnlyDictionary<string, XdsResource>? _heldCopy;
     private IReadOnlyDictionary<string, XdsResource>? _ackedCopy;
-
-    public string TypeUrl { get; } = typeUrl;
 
     public bool Initialized { get; set; }
 
@@ -41,24 +39,8 @@ internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
 
     public Dictionary<string, DeltaResponseRecord> Outstanding { get; } = new(StringComparer.Ordinal);
 
-    public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
-
-    public bool MustRespond { get; set; } = true;
-
-    /// <summary>The snapshot version this type was last evaluated against.</summary>
-    public string? EvaluatedSnapshot { get; set; }
-
-    /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
-    public bool InputsChanged { get; set; }
-
     /// <summary>The snapshot's table of this type at the last evaluation (a new snapshot that did not touch the type shares it).</summary>
     internal object? EvaluatedTable { get; set; }
-
-    public string? SentVersion { get; private set; }
-
-    public string? AckedVersion { get; private set; }
-
-    public NackRecord? LastNack { get; private set; }
 
     /// <summary>A copy of <see cref="Held"/> other threads may read (the client status), made again only after it changed.</summary>
     public IReadOnlyDictionary<string, XdsResource> HeldCopy => _heldCopy ??= Copy(Held);
@@ -134,12 +116,8 @@ internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
         }
     }
 
-    /// <summary>When the client last ACKed a response of this type.</summary>
-    public DateTimeOffset? AckedAt { get; private set; }
-
     public void RecordAck(DeltaResponseRecord record, DateTimeOffset at)
     {
-        AckedAt = at;
         foreach (var resource in record.Resources)
         {
             Acked[resource.Name] = resource;
@@ -151,25 +129,20 @@ internal sealed class DeltaSubscription(string typeUrl) : ITypeSubscription
         }
 
         _ackedCopy = null;
-        AckedVersion = record.SystemVersion;
-        LastNack = null;
+        Accepted(record.SystemVersion, at);
     }
 
-    public void RecordNack(NackRecord nack) => LastNack = nack;
-
     /// <inheritdoc />
-    public IEnumerable<XdsResource> MayBeInUse => Held.Values.Concat(Acked.Values);
+    public override IEnumerable<XdsResource> MayBeInUse => Held.Values.Concat(Acked.Values);
 
     /// <summary>In sync when every response was answered, none rejected, and nothing about the subscription waits for an answer.</summary>
-    public TypeStatus StatusAgainst(string? snapshotVersion) => new(
-        TypeUrl,
-        SentVersion,
-        AckedVersion,
-        LastNack,
-        HeldCopy,
-        AckedCopy,
-        Outstanding.Count == 0 && !MustRespond && LastNack is null && SentVersion is not null ? snapshotVersion : null,
-        AckedAt);
+    protected override bool InSync => Outstanding.Count == 0 && !MustRespond && LastNack is null && SentVersion is not null;
+
+    /// <inheritdoc />
+    protected override IReadOnlyDictionary<string, XdsResource> SentShown => HeldCopy;
+
+    /// <inheritdoc />
+    protected override IReadOnlyDictionary<string, XdsResource> AckedShown => AckedCopy;
 
     private static bool SameResources(Dictionary<string, XdsResource> a, Dictionary<string, XdsResource> b) =>
         a.Count == b.Count && a.All(entry => b.TryGetValue(entry.Key, out var other) && ReferenceEquals(entry.Value, other));

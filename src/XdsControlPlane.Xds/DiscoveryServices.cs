@@ -1,12 +1,13 @@
-using Envoy.Service.Cluster.V3;
 using Envoy.Service.Discovery.V3;
-using Envoy.Service.Endpoint.V3;
-using Envoy.Service.Listener.V3;
-using Envoy.Service.Route.V3;
-using Envoy.Service.Secret.V3;
+using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Cds = Envoy.Service.Cluster.V3.ClusterDiscoveryService;
+using Eds = Envoy.Service.Endpoint.V3.EndpointDiscoveryService;
+using Lds = Envoy.Service.Listener.V3.ListenerDiscoveryService;
+using Rds = Envoy.Service.Route.V3.RouteDiscoveryService;
+using Sds = Envoy.Service.Secret.V3.SecretDiscoveryService;
 
 namespace XdsControlPlane.Xds;
 
@@ -36,52 +37,67 @@ internal sealed class AggregatedDiscoveryServiceImpl(XdsStreamFactory streams) :
         streams.RunDeltaAsync(null, requestStream, responseStream, context);
 }
 
-/// <summary>LDS over its own stream.</summary>
-internal sealed class ListenerDiscoveryServiceImpl(XdsStreamFactory streams) : ListenerDiscoveryService.ListenerDiscoveryServiceBase
+/// <summary>
+/// The per-type services (LDS, RDS, CDS, EDS, SDS), each a stream of its one type, State of the World or Delta. One
+/// class serves them all: <see cref="PerTypeDiscoveryMethods"/> binds each service's methods, as its generated
+/// <c>BindService</c> names them, to <see cref="Streams"/> with the service's type. Serving another type per type is one
+/// line of <see cref="Services"/>; over ADS every type of <see cref="XdsResourceTypes"/> is served without one.
+/// </summary>
+internal sealed class PerTypeDiscoveryServices(XdsStreamFactory streams)
 {
-    public override Task StreamListeners(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunAsync(TypeUrls.Listener, requestStream, responseStream, context);
+    /// <summary>Each per-type service's type, and its generated binding (which hands its methods to a binder).</summary>
+    public static IReadOnlyList<(string TypeUrl, Action<ServiceBinderBase> Bind)> Services { get; } =
+    [
+        (TypeUrls.Listener, binder => Lds.BindService(binder, null)),
+        (TypeUrls.RouteConfiguration, binder => Rds.BindService(binder, null)),
+        (TypeUrls.Cluster, binder => Cds.BindService(binder, null)),
+        (TypeUrls.ClusterLoadAssignment, binder => Eds.BindService(binder, null)),
+        (TypeUrls.Secret, binder => Sds.BindService(binder, null)),
+    ];
 
-    public override Task DeltaListeners(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunDeltaAsync(TypeUrls.Listener, requestStream, responseStream, context);
+    /// <summary>The streams every method runs.</summary>
+    public XdsStreamFactory Streams { get; } = streams;
 }
 
-/// <summary>RDS over its own stream.</summary>
-internal sealed class RouteDiscoveryServiceImpl(XdsStreamFactory streams) : RouteDiscoveryService.RouteDiscoveryServiceBase
+/// <summary>
+/// Binds the methods of <see cref="PerTypeDiscoveryServices.Services"/>: <c>Stream…</c> (SotW) and <c>Delta…</c> to a
+/// stream of the service's type, <c>Fetch…</c> (REST-style, not served) to UNIMPLEMENTED as the generated base does.
+/// </summary>
+internal sealed class PerTypeDiscoveryMethods : IServiceMethodProvider<PerTypeDiscoveryServices>
 {
-    public override Task StreamRoutes(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunAsync(TypeUrls.RouteConfiguration, requestStream, responseStream, context);
+    public void OnServiceMethodDiscovery(ServiceMethodProviderContext<PerTypeDiscoveryServices> context)
+    {
+        foreach (var (typeUrl, bind) in PerTypeDiscoveryServices.Services)
+        {
+            var methods = new MethodCatalog();
+            bind(methods);
+            foreach (var method in methods.Methods)
+            {
+                switch (method)
+                {
+                    case Method<DiscoveryRequest, DiscoveryResponse> { Type: MethodType.DuplexStreaming } sotw:
+                        context.AddDuplexStreamingMethod(sotw, [], (services, requests, responses, call) => services.Streams.RunAsync(typeUrl, requests, responses, call));
+                        break;
+                    case Method<DeltaDiscoveryRequest, DeltaDiscoveryResponse> { Type: MethodType.DuplexStreaming } delta:
+                        context.AddDuplexStreamingMethod(delta, [], (services, requests, responses, call) => services.Streams.RunDeltaAsync(typeUrl, requests, responses, call));
+                        break;
+                    case Method<DiscoveryRequest, DiscoveryResponse> { Type: MethodType.Unary } fetch:
+                        context.AddUnaryMethod(fetch, [], (_, _, _) => throw new RpcException(new Status(StatusCode.Unimplemented, "")));
+                        break;
+                    default:
+                        throw new InvalidOperationException($"{method.FullName} is not a method of an xDS per-type service");
+                }
+            }
+        }
+    }
 
-    public override Task DeltaRoutes(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunDeltaAsync(TypeUrls.RouteConfiguration, requestStream, responseStream, context);
-}
+    /// <summary>Collects the methods a generated <c>BindService</c> hands over (without a service instance, with no handlers).</summary>
+    private sealed class MethodCatalog : ServiceBinderBase
+    {
+        public List<IMethod> Methods { get; } = [];
 
-/// <summary>CDS over its own stream.</summary>
-internal sealed class ClusterDiscoveryServiceImpl(XdsStreamFactory streams) : ClusterDiscoveryService.ClusterDiscoveryServiceBase
-{
-    public override Task StreamClusters(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunAsync(TypeUrls.Cluster, requestStream, responseStream, context);
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler) => Methods.Add(method);
 
-    public override Task DeltaClusters(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunDeltaAsync(TypeUrls.Cluster, requestStream, responseStream, context);
-}
-
-/// <summary>EDS over its own stream.</summary>
-internal sealed class EndpointDiscoveryServiceImpl(XdsStreamFactory streams) : EndpointDiscoveryService.EndpointDiscoveryServiceBase
-{
-    public override Task StreamEndpoints(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunAsync(TypeUrls.ClusterLoadAssignment, requestStream, responseStream, context);
-
-    public override Task DeltaEndpoints(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunDeltaAsync(TypeUrls.ClusterLoadAssignment, requestStream, responseStream, context);
-}
-
-/// <summary>SDS over its own stream.</summary>
-internal sealed class SecretDiscoveryServiceImpl(XdsStreamFactory streams) : SecretDiscoveryService.SecretDiscoveryServiceBase
-{
-    public override Task StreamSecrets(IAsyncStreamReader<DiscoveryRequest> requestStream, IServerStreamWriter<DiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunAsync(TypeUrls.Secret, requestStream, responseStream, context);
-
-    public override Task DeltaSecrets(IAsyncStreamReader<DeltaDiscoveryRequest> requestStream, IServerStreamWriter<DeltaDiscoveryResponse> responseStream, ServerCallContext context) =>
-        streams.RunDeltaAsync(TypeUrls.Secret, requestStream, responseStream, context);
+        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler) => Methods.Add(method);
+    }
 }

@@ -46,11 +46,11 @@ public sealed class SnapshotCache(TimeProvider clock)
         ArgumentNullException.ThrowIfNull(snapshot);
         // A snapshot made by Snapshot.With from the one served needs only its changes checked; should another
         // publication replace the base meanwhile, the whole snapshot is checked after all.
-        var derivation = snapshot.TakeDerivation();
-        var checkedAgainst = derivation is not null && ReferenceEquals(GetSnapshot(group)?.Snapshot, derivation.Base) ? derivation.Base : null;
+        var served = GetSnapshot(group)?.Snapshot;
+        (IReadOnlyList<string>? problems, var changesOnly) = SnapshotConsistency.Check(snapshot, served);
         while (true)
         {
-            var problems = checkedAgainst is not null ? SnapshotConsistency.Check(snapshot, derivation!) : SnapshotConsistency.Check(snapshot);
+            problems ??= SnapshotConsistency.Check(snapshot);
             if (problems.Count > 0)
             {
                 return new SnapshotUpdate(false, problems);
@@ -60,9 +60,9 @@ public sealed class SnapshotCache(TimeProvider clock)
             lock (_gate)
             {
                 var current = _snapshots.GetValueOrDefault(group);
-                if (checkedAgainst is not null && !ReferenceEquals(current?.Snapshot, checkedAgainst))
+                if (changesOnly && !ReferenceEquals(current?.Snapshot, served))
                 {
-                    checkedAgainst = null;
+                    (problems, changesOnly) = (null, false); // checked outside the lock
                     continue;
                 }
 

@@ -1,22 +1,16 @@
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 
 namespace XdsControlPlane.Xds;
 
 /// <summary>
 /// The State-of-the-World protocol (ADS, or a per-type service when a fixed type is given): every response carries
-/// the whole requested set of a type; ACK/NACK/stale decided by nonce; wildcard for LDS/CDS. The policy across types
-/// is the skeleton's (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
+/// the requested set of a type (the whole set for full-set types); ACK/NACK/stale decided by nonce; wildcard for
+/// full-set types (LDS/CDS). The policy across types is the skeleton's
+/// (<see cref="XdsStream{TRequest, TResponse, TSubscription}"/>).
 /// </summary>
 internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
-    : XdsStream<DiscoveryRequest, DiscoveryResponse, SubscriptionState>(context, fixedTypeUrl)
+    : XdsStream<DiscoveryRequest, DiscoveryResponse, SubscriptionState>(context, fixedTypeUrl, "sotw", request => request.TypeUrl, request => request.Node)
 {
-    protected override string Protocol => "sotw";
-
-    protected override string TypeUrlOf(DiscoveryRequest request) => request.TypeUrl;
-
-    protected override Node? NodeOf(DiscoveryRequest request) => request.Node;
-
     protected override SubscriptionState Subscribe(string typeUrl) => new(typeUrl);
 
     protected override void OnRequest(DiscoveryRequest request, SubscriptionState state)
@@ -30,7 +24,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
         if (request.ErrorDetail is { } error)
         {
-            Nacked(state, state.LastVersion, error.Message);
+            Nacked(state, state.SentVersion, error.Message);
         }
         else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
         {
@@ -39,7 +33,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         state.RequestedSinceEvaluation = true;
-        if (state.Subscribe(request.ResourceNames, TypeUrls.IsWildcardCapable(typeUrl)))
+        if (state.Subscribe(request.ResourceNames))
         {
             state.MustRespond = true;
         }
@@ -70,17 +64,17 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         state.InputsChanged = false;
         var selection = Desired(state, selected);
         var forced = mayForce && selection.Resources.Keys.Any(state.ForceResend.Contains);
-        if (!state.MustRespond && !forced && selection.Version == state.LastVersion)
+        if (!state.MustRespond && !forced && selection.Version == state.SentVersion)
         {
             return null;
         }
 
-        // LDS and CDS responses carry every resource (what is left out is deleted). EDS and RDS responses may carry a
-        // subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only the watches
-        // a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a publication carries
-        // only what changed. A response the client asked for (new names, a first request), one that must repeat
+        // Responses of full-set types (LDS, CDS) carry every resource (what is left out is deleted). Others (EDS, RDS)
+        // may carry a subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only
+        // the watches a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a
+        // publication carries only what changed. A response the client asked for (new names, a first request), one that must repeat
         // warming clusters' endpoints, and the first after a NACK carry all.
-        var complete = state.MustRespond || forced || state.LastNack is not null || TypeUrls.IsWildcardCapable(typeUrl);
+        var complete = state.MustRespond || forced || state.LastNack is not null || state.Type is { SotwFullSet: true };
         var before = state.Sent;
         state.MustRespond = false;
 
@@ -89,11 +83,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         // for them or was pushed right behind the CDS response in the same round.
         state.ForceResend.Clear();
 
-        if (typeUrl == TypeUrls.Cluster)
-        {
-            EndpointsFollowClusters(state.Sent, selection.Resources.Values);
-        }
-
+        ReferencedFollow(state, state.Sent, selection.Resources.Values);
         var nonce = NextNonce();
         state.RecordSent(nonce, selection.Version, selection.Resources, snapshot.PublishedAt);
         if (!state.Wildcard && state.Names.Names.Count == 0)
@@ -104,7 +94,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
             state.RecordAck(Clock.GetUtcNow());
         }
 
-        RoutesOrListenersChanged(typeUrl);
+        HeldChanged(state);
         var response = new DiscoveryResponse { VersionInfo = selection.Version, TypeUrl = typeUrl, Nonce = nonce };
         response.Resources.AddRange(complete ? selection.Ordered : ChangedSince(before, selection));
 
@@ -132,17 +122,17 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
 
     /// <summary>
     /// The resources the client should hold: the snapshot's <paramref name="selection"/> for its subscription, and
-    /// for CDS also the removed clusters that routes or listeners the client holds still point at, so a cluster
-    /// goes only after the routes that used it are gone.
+    /// for a type kept while referenced (CDS) also the removed resources that what the client holds still refers to,
+    /// so a cluster goes only after the routes that used it are gone.
     /// </summary>
     private Selection Desired(SubscriptionState state, Selection selection)
     {
-        if (state.TypeUrl != TypeUrls.Cluster || state.Sent.Keys.All(selection.Resources.ContainsKey))
+        if (state.Type is not { KeptWhileReferenced: true } kept || state.Sent.Keys.All(selection.Resources.ContainsKey))
         {
-            return selection; // only clusters sent before can be retained, and all of them are still selected
+            return selection; // only resources sent before can be retained, and all of them are still selected
         }
 
-        var retained = ClustersInUse()
+        var retained = InUse(kept)
             .Where(name => !selection.Resources.ContainsKey(name) && (state.Wildcard || state.Names.Contains(name)))
             .Select(name => state.Sent.GetValueOrDefault(name))
             .OfType<XdsResource>()

@@ -3,14 +3,12 @@ using System.Collections.Frozen;
 namespace XdsControlPlane.Xds;
 
 /// <summary>
-/// One stream's state for one resource type: what the client subscribed to, what was last sent (nonce, version,
-/// resources), what it ACKed, and its last NACK. Owned by the stream's processing loop; never shared.
+/// One State-of-the-World stream's state for one resource type: what the client subscribed to, what was last sent
+/// (nonce, version, resources) and what it ACKed; the rest is <see cref="TypeSubscription"/>'s.
 /// </summary>
-internal sealed class SubscriptionState(string typeUrl) : ITypeSubscription
+internal sealed class SubscriptionState(string typeUrl) : TypeSubscription(typeUrl)
 {
     private static readonly IReadOnlyDictionary<string, XdsResource> Nothing = FrozenDictionary<string, XdsResource>.Empty;
-
-    public string TypeUrl { get; } = typeUrl;
 
     /// <summary>All resources of the type (legacy empty first request, or <c>*</c>).</summary>
     public bool Wildcard { get; private set; }
@@ -23,41 +21,25 @@ internal sealed class SubscriptionState(string typeUrl) : ITypeSubscription
 
     public string? LastNonce { get; private set; }
 
-    /// <summary><c>version_info</c> of the last response: a hash of the names and versions it carried.</summary>
-    public string? LastVersion { get; private set; }
-
     /// <summary>The resources of the last response, by name.</summary>
     public IReadOnlyDictionary<string, XdsResource> Sent { get; private set; } = Nothing;
 
     /// <summary>The resources of the last response the client ACKed.</summary>
     public IReadOnlyDictionary<string, XdsResource> Acked { get; private set; } = Nothing;
 
-    public string? AckedVersion { get; private set; }
-
-    public NackRecord? LastNack { get; private set; }
-
     /// <summary>The client sent a (non-stale) request for this type since the last evaluation.</summary>
     public bool RequestedSinceEvaluation { get; set; }
-
-    /// <summary>Something about the subscription changed that must be answered even if the content did not.</summary>
-    public bool MustRespond { get; set; } = true;
-
-    /// <summary>The snapshot version this type was last evaluated against.</summary>
-    public string? EvaluatedSnapshot { get; set; }
-
-    /// <summary>Something besides the snapshot that decides what to send changed since the last evaluation.</summary>
-    public bool InputsChanged { get; set; }
 
     /// <summary>The snapshot's selection for this subscription at the last evaluation (a new snapshot that did not touch the type shares it).</summary>
     internal object? EvaluatedSelection { get; set; }
 
-    /// <summary>EDS names to re-send on the next EDS request even when unchanged (their clusters were just updated).</summary>
-    public HashSet<string> ForceResend { get; } = new(StringComparer.Ordinal);
-
-    /// <summary>Applies the names of a request; returns true when the subscription changed.</summary>
-    public bool Subscribe(IReadOnlyCollection<string> names, bool wildcardCapable)
+    /// <summary>
+    /// Applies the names of a request; returns true when the subscription changed. An empty first request subscribes
+    /// to all of a <see cref="XdsResourceType.SotwFullSet"/> type (the legacy wildcard).
+    /// </summary>
+    public bool Subscribe(IReadOnlyCollection<string> names)
     {
-        var wildcard = names.Contains("*") || (names.Count == 0 && wildcardCapable && !NamedEver);
+        var wildcard = names.Contains("*") || (names.Count == 0 && Type is { SotwFullSet: true } && !NamedEver);
         if (wildcard == Wildcard && Names.SameAs(names))
         {
             return false; // an ACK repeats the names: no need to sort them again
@@ -77,38 +59,29 @@ internal sealed class SubscriptionState(string typeUrl) : ITypeSubscription
     public void RecordSent(string nonce, string version, IReadOnlyDictionary<string, XdsResource> resources, DateTimeOffset publishedAt)
     {
         LastNonce = nonce;
-        LastVersion = version;
+        SentVersion = version;
         Sent = resources;
         SentPublishedAt = publishedAt;
     }
 
-    /// <summary>When the client last ACKed a response of this type.</summary>
-    public DateTimeOffset? AckedAt { get; private set; }
-
     /// <summary>The client accepted the last response at <paramref name="at"/>.</summary>
     public void RecordAck(DateTimeOffset at)
     {
-        AckedAt = at;
-        AckedVersion = LastVersion;
+        Accepted(SentVersion, at);
         Acked = Sent;
-        LastNack = null;
     }
 
-    public void RecordNack(NackRecord nack) => LastNack = nack;
-
     /// <inheritdoc />
-    public IEnumerable<XdsResource> MayBeInUse => Acked.Values.Concat(Sent.Values);
+    public override IEnumerable<XdsResource> MayBeInUse => Acked.Values.Concat(Sent.Values);
 
     /// <summary>In sync when the last response was ACKed and nothing about the subscription waits for an answer.</summary>
-    public TypeStatus StatusAgainst(string? snapshotVersion) => new(
-        TypeUrl,
-        LastVersion,
-        AckedVersion,
-        LastNack,
-        Sent,
-        Acked,
-        LastVersion is not null && AckedVersion == LastVersion && !MustRespond ? snapshotVersion : null,
-        AckedAt);
+    protected override bool InSync => SentVersion is not null && AckedVersion == SentVersion && !MustRespond;
+
+    /// <inheritdoc />
+    protected override IReadOnlyDictionary<string, XdsResource> SentShown => Sent;
+
+    /// <inheritdoc />
+    protected override IReadOnlyDictionary<string, XdsResource> AckedShown => Acked;
 }
 
 /// <summary>A rejected response: which version, the client's error message, and when.</summary>

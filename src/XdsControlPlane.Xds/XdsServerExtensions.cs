@@ -1,4 +1,5 @@
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,17 +25,14 @@ public static class XdsServerExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<XdsServerOptions>, XdsServerOptionsValidator>());
         services.AddGrpc(options => options.MaxSendMessageSize = null);
         LimitRequests<AggregatedDiscoveryServiceImpl>(services);
-        LimitRequests<ListenerDiscoveryServiceImpl>(services);
-        LimitRequests<RouteDiscoveryServiceImpl>(services);
-        LimitRequests<ClusterDiscoveryServiceImpl>(services);
-        LimitRequests<EndpointDiscoveryServiceImpl>(services);
-        LimitRequests<SecretDiscoveryServiceImpl>(services);
+        LimitRequests<PerTypeDiscoveryServices>(services);
         LimitRequests<ClientStatusDiscoveryServiceImpl>(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<SnapshotCache>();
         services.TryAddSingleton<ClientRegistry>();
         services.TryAddSingleton(_ => new XdsMetrics());
         services.TryAddSingleton<XdsStreamFactory>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<PerTypeDiscoveryServices>, PerTypeDiscoveryMethods>());
         return services;
     }
 
@@ -57,11 +55,7 @@ public static class XdsServerExtensions
         return new XdsEndpointConventions(
         [
             endpoints.MapGrpcService<AggregatedDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ListenerDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<RouteDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<ClusterDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<EndpointDiscoveryServiceImpl>(),
-            endpoints.MapGrpcService<SecretDiscoveryServiceImpl>(),
+            endpoints.MapGrpcService<PerTypeDiscoveryServices>(),
             endpoints.MapGrpcService<ClientStatusDiscoveryServiceImpl>(),
         ]);
     }

@@ -13,13 +13,14 @@ namespace XdsControlPlane.Xds;
 /// make-before-break order, publishes the client's status, tells the <see cref="IXdsStreamCallbacks"/>, and is the only
 /// writer of the response stream.
 /// <para>
-/// The skeleton also owns the policy across types that both protocols follow, so it is written once: one nonce
-/// sequence per stream; ACK and NACK accounting (metrics, log, callbacks); what the client holds of routes and
-/// listeners decides which removed clusters CDS keeps (<see cref="RoutesOrListenersChanged"/>,
-/// <see cref="ClustersInUse"/>); a CDS response makes the endpoints of new or changed EDS clusters due again
-/// (<see cref="EndpointsFollowClusters"/>); and the client's status is the status of each type. The protocols
-/// (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their <typeparamref name="TSubscription"/>
-/// and build responses from it.
+/// The skeleton also owns the policy across types that both protocols follow, so it is written once, each rule read
+/// from the type's entry in <see cref="XdsResourceTypes"/>: push order; one nonce sequence per stream; ACK and NACK
+/// accounting (metrics, log, callbacks); what the client holds of the types that refer to a kept type decides which
+/// removed resources of it are still sent (CDS keeps clusters routes and listeners use: <see cref="HeldChanged"/>,
+/// <see cref="InUse"/>); a response makes what its new or changed resources refer to due again where the reference
+/// says so (EDS after CDS: <see cref="ReferencedFollow"/>); and the client's status is the status of each type. The
+/// protocols (<see cref="SotwStream"/>, <see cref="DeltaStream"/>) only read requests into their
+/// <typeparamref name="TSubscription"/> and build responses from it.
 /// </para>
 /// </summary>
 /// <typeparam name="TRequest">DiscoveryRequest or DeltaDiscoveryRequest.</typeparam>
@@ -28,58 +29,53 @@ namespace XdsControlPlane.Xds;
 internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     where TRequest : class
     where TResponse : class
-    where TSubscription : class, ITypeSubscription
+    where TSubscription : TypeSubscription
 {
     private const int InboxCapacity = 64;
     private static long _lastStreamId;
 
-    private readonly SnapshotCache _cache;
-    private readonly INodeGroupResolver _groups;
+    private readonly XdsStreamContext _context;
     private readonly Channel<TRequest?> _inbox = Channel.CreateBounded<TRequest?>(
         new BoundedChannelOptions(InboxCapacity) { SingleReader = true, SingleWriter = false, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly TimeSpan _maxAge;
-    private readonly int _maxRequestBytes;
+    private readonly Func<TRequest, string> _typeUrlOf;
+    private readonly Func<TRequest, Node?> _nodeOf;
     private int _snapshotChanged;
     private IDisposable? _watch;
-    private readonly CancellationToken _stopping;
     private readonly Dictionary<string, TSubscription> _types = new(StringComparer.Ordinal);
-    private readonly XdsStreamCallbackList _callbacks;
     private readonly List<(string Name, Action<IXdsStreamCallbacks> Invoke)> _events = [];
     private IDisposable? _nodeScope;
     private XdsStreamInfo? _info;
     private string? _syncedSnapshot;
     private long _nonce;
 
-    protected XdsStream(XdsStreamContext context, string? fixedTypeUrl)
+    /// <summary>A stream of <paramref name="protocol"/> that reads a request's type URL and node with the given functions.</summary>
+    /// <param name="context">What every stream needs from the server.</param>
+    /// <param name="fixedTypeUrl">The one type a per-type service serves, or <see langword="null"/> for ADS.</param>
+    /// <param name="protocol">"sotw" or "delta", for metrics.</param>
+    /// <param name="typeUrlOf">The <c>type_url</c> of a request (may be empty).</param>
+    /// <param name="nodeOf">The node a request carries, if any.</param>
+    protected XdsStream(XdsStreamContext context, string? fixedTypeUrl, string protocol, Func<TRequest, string> typeUrlOf, Func<TRequest, Node?> nodeOf)
     {
-        _cache = context.Cache;
-        _groups = context.Groups;
-        Registry = context.Registry;
-        Clock = context.Clock;
-        Metrics = context.Metrics;
-        Logger = context.Logger;
-        FixedTypeUrl = fixedTypeUrl;
+        (_context, FixedTypeUrl, Protocol, _typeUrlOf, _nodeOf) = (context, fixedTypeUrl, protocol, typeUrlOf, nodeOf);
         Id = Interlocked.Increment(ref _lastStreamId);
-        _stopping = context.Stopping;
-        _callbacks = context.Callbacks;
-        _maxRequestBytes = context.Options.MaxRequestBytes;
         var age = context.Options.MaxStreamAge;
         _maxAge = age == Timeout.InfiniteTimeSpan ? age : age * (0.9 + (0.2 * Random.Shared.NextDouble()));
     }
 
     public long Id { get; }
 
-    protected ClientRegistry Registry { get; }
+    protected ClientRegistry Registry => _context.Registry;
 
-    protected TimeProvider Clock { get; }
+    protected TimeProvider Clock => _context.Clock;
 
-    protected ILogger Logger { get; }
+    protected ILogger Logger => _context.Logger;
 
-    protected XdsMetrics Metrics { get; }
+    protected XdsMetrics Metrics => _context.Metrics;
 
     /// <summary>"sotw" or "delta", for metrics.</summary>
-    protected abstract string Protocol { get; }
+    protected string Protocol { get; }
 
     /// <summary>The one type a per-type service serves, or <see langword="null"/> for ADS.</summary>
     protected string? FixedTypeUrl { get; }
@@ -99,12 +95,12 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var aged = new CancellationTokenSource(_maxAge, Clock);
         using var agedRegistration = aged.Token.Register(() => _inbox.Writer.TryComplete());
-        using var stoppingRegistration = _stopping.Register(() => _inbox.Writer.TryComplete());
+        using var stoppingRegistration = _context.Stopping.Register(() => _inbox.Writer.TryComplete());
         var reader = ReadAsync(requests, stop.Token);
         try
         {
             await ProcessAsync(responses, stop.Token).ConfigureAwait(false);
-            if (_stopping.IsCancellationRequested && Node is not null)
+            if (_context.Stopping.IsCancellationRequested && Node is not null)
             {
                 XdsLog.ServerStopping(Logger, Id, Node.Id);
             }
@@ -128,21 +124,15 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             if (_info is { } info)
             {
                 RunQueuedCallbacks(info); // what the stream saw before it ended, if its status was not published since
-                _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnClosed), c => c.OnClosed(info));
+                _context.Callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnClosed), c => c.OnClosed(info));
             }
 
             await reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    /// <summary>The <c>type_url</c> of <paramref name="request"/> (may be empty).</summary>
-    protected abstract string TypeUrlOf(TRequest request);
-
     /// <summary>The type a request is about: the fixed type of a per-type service, or the request's own.</summary>
-    protected string TypeOf(TRequest request) => FixedTypeUrl ?? TypeUrlOf(request);
-
-    /// <summary>The node carried by <paramref name="request"/>, if any.</summary>
-    protected abstract Node? NodeOf(TRequest request);
+    protected string TypeOf(TRequest request) => FixedTypeUrl ?? _typeUrlOf(request);
 
     /// <summary>A new subscription to <paramref name="typeUrl"/>, for its first request.</summary>
     protected abstract TSubscription Subscribe(string typeUrl);
@@ -159,10 +149,10 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>The next nonce of this stream: one sequence for every type.</summary>
     protected string NextNonce() => (++_nonce).ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The client accepted the response <paramref name="nonce"/> (already recorded in <paramref name="state"/>): counted, and what it now holds of routes or listeners may free clusters.</summary>
+    /// <summary>The client accepted the response <paramref name="nonce"/> (already recorded in <paramref name="state"/>): counted, and what it now holds may free kept resources.</summary>
     protected void Acked(TSubscription state, string? version, string nonce, DateTimeOffset publishedAt)
     {
-        RoutesOrListenersChanged(state.TypeUrl);
+        HeldChanged(state);
         Metrics.Acked(state.TypeUrl, Clock.GetUtcNow() - publishedAt);
         Tell(nameof(IXdsStreamCallbacks.OnAcked), (info, c) => c.OnAcked(info, state.TypeUrl, version, nonce));
     }
@@ -177,32 +167,43 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         Tell(nameof(IXdsStreamCallbacks.OnNacked), (info, c) => c.OnNacked(info, state.TypeUrl, nack.Version, nack.Message));
     }
 
-    /// <summary>What the client holds of routes and listeners decides which removed clusters CDS keeps: re-evaluate CDS after they change.</summary>
-    protected void RoutesOrListenersChanged(string typeUrl)
+    /// <summary>
+    /// What the client holds of <paramref name="state"/>'s type changed: re-evaluate the types it refers to whose
+    /// removed resources are kept while referenced (CDS after LDS or RDS), as their kept set may change.
+    /// </summary>
+    protected void HeldChanged(TSubscription state)
     {
-        if (typeUrl is TypeUrls.RouteConfiguration or TypeUrls.Listener && _types.TryGetValue(TypeUrls.Cluster, out var clusters))
+        foreach (var reference in state.Type?.References ?? [])
         {
-            clusters.InputsChanged = true;
+            if (XdsResourceTypes.Find(reference.TypeUrl) is { KeptWhileReferenced: true } && _types.TryGetValue(reference.TypeUrl, out var kept))
+            {
+                kept.InputsChanged = true;
+            }
         }
     }
 
-    /// <summary>Clusters the routes and listeners the client holds (ACKed or sent) still send traffic to: not removed yet.</summary>
-    protected FrozenSet<string> ClustersInUse()
-    {
-        IEnumerable<XdsResource> Held(string typeUrl) => _types.TryGetValue(typeUrl, out var state) ? state.MayBeInUse : [];
-        return ResourceReferences.ClustersUsedBy(Held(TypeUrls.RouteConfiguration).Concat(Held(TypeUrls.Listener))).ToFrozenSet(StringComparer.Ordinal);
-    }
+    /// <summary>Names of <paramref name="type"/> the resources the client holds (ACKed or sent) still refer to: not removed yet.</summary>
+    protected FrozenSet<string> InUse(XdsResourceType type) =>
+        XdsResourceTypes.ReferencesTo(type.TypeUrl)
+            .SelectMany(r => (_types.TryGetValue(r.Referrer.TypeUrl, out var held) ? held.MayBeInUse : []).SelectMany(resource => r.Reference.Names(resource.References)))
+            .ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>
-    /// A CDS response going from <paramref name="before"/> to <paramref name="after"/> makes the endpoints of its new
-    /// and changed EDS clusters due again, even unchanged ones: Envoy keeps an updated EDS cluster warming until it
+    /// A response of <paramref name="state"/>'s type going from <paramref name="before"/> to <paramref name="after"/>
+    /// makes what its new and changed resources refer to due again, even unchanged, where the reference says so
+    /// (<see cref="TypeReference.ResentAfterReferrerChanges"/>): Envoy keeps an updated EDS cluster warming until it
     /// receives its endpoints (envoyproxy/envoy xds_protocol.rst, "Resource warming", the Envoy implementation note).
     /// </summary>
-    protected void EndpointsFollowClusters(IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
+    protected void ReferencedFollow(TSubscription state, IReadOnlyDictionary<string, XdsResource> before, IEnumerable<XdsResource> after)
     {
-        if (_types.TryGetValue(TypeUrls.ClusterLoadAssignment, out var endpoints))
+        foreach (var reference in state.Type?.References ?? [])
         {
-            endpoints.ForceResend.UnionWith(ClusterChanges.EdsNamesOfChanged(before, after));
+            if (reference.ResentAfterReferrerChanges && _types.TryGetValue(reference.TypeUrl, out var referenced))
+            {
+                referenced.ForceResend.UnionWith(
+                    after.Where(r => !before.TryGetValue(r.Name, out var previous) || previous.Version != r.Version)
+                        .SelectMany(r => reference.Names(r.References)));
+            }
         }
     }
 
@@ -221,7 +222,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     {
         foreach (var (name, invoke) in _events)
         {
-            _callbacks.Invoke(info, name, invoke);
+            _context.Callbacks.Invoke(info, name, invoke);
         }
 
         _events.Clear();
@@ -230,7 +231,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     /// <summary>Queues a callback; the queue is run once the client's status shows what caused it.</summary>
     private void Tell(string name, Action<XdsStreamInfo, IXdsStreamCallbacks> invoke)
     {
-        if (!_callbacks.IsEmpty && _info is { } info)
+        if (!_context.Callbacks.IsEmpty && _info is { } info)
         {
             _events.Add((name, c => invoke(info, c)));
         }
@@ -243,7 +244,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             var rules = new StreamRequestRules(FixedTypeUrl, delta: Protocol == "delta");
             while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
             {
-                if (rules.Check(TypeUrlOf(requests.Current), hasNode: NodeOf(requests.Current) is not null) is { } reason)
+                if (rules.Check(_typeUrlOf(requests.Current), hasNode: _nodeOf(requests.Current) is not null) is { } reason)
                 {
                     XdsLog.InvalidRequest(Logger, Id, reason);
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
@@ -257,7 +258,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
         {
             // gRPC refused a message over MaxReceiveMessageSize: only this stream ends, with gRPC's own status.
-            XdsLog.RequestTooLarge(Logger, Id, _maxRequestBytes);
+            XdsLog.RequestTooLarge(Logger, Id, _context.Options.MaxRequestBytes);
             _inbox.Writer.TryComplete(e);
         }
         catch (Exception e)
@@ -292,7 +293,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
 
             if (Interlocked.Exchange(ref _snapshotChanged, 0) == 1 || Current is null)
             {
-                Current = _cache.GetSnapshot(Group);
+                Current = _context.Cache.GetSnapshot(Group);
                 if (Current is null)
                 {
                     XdsLog.WaitingForSnapshot(Logger, Id, Group);
@@ -327,11 +328,11 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             return;
         }
 
-        var node = NodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
-        var group = _groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
+        var node = _nodeOf(request) ?? throw new InvalidOperationException("the reader lets no first request without a node through");
+        var group = _context.Groups.GroupOf(node); // may throw (custom resolvers): then nothing is registered
         Node = RetainedNode.Of(node); // the client's node as sent is not kept: it may be large
         Group = group;
-        _watch = _cache.Watch(Group, OnSnapshotChanged);
+        _watch = _context.Cache.Watch(Group, OnSnapshotChanged);
         _nodeScope = Logger.BeginScope(new Dictionary<string, object> { ["NodeId"] = Node.Id, ["NodeGroup"] = ClientText.Printable(Group, ClientText.MaxNameLength) });
         Metrics.StreamOpened(Protocol, Group);
         var agent = ClientAgent.Of(Node);
@@ -356,7 +357,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
 
         var status = new ClientStatus(Id, Node, Group, StatusOfTypes());
         Registry.Update(status);
-        if (_callbacks.IsEmpty)
+        if (_context.Callbacks.IsEmpty)
         {
             return;
         }
@@ -365,7 +366,7 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         var synced = status.SyncedSnapshot;
         if (synced is not null && synced != _syncedSnapshot)
         {
-            _callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnSynced), c => c.OnSynced(info, synced));
+            _context.Callbacks.Invoke(info, nameof(IXdsStreamCallbacks.OnSynced), c => c.OnSynced(info, synced));
         }
 
         _syncedSnapshot = synced;

@@ -10,7 +10,6 @@ using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace Sandboxctl.Tests;
 

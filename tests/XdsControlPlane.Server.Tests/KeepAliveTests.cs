@@ -5,7 +5,6 @@ using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

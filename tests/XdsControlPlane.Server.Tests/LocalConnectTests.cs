@@ -8,7 +8,6 @@ using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Tunnel.Protocol;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

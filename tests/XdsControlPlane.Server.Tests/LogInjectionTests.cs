@@ -6,7 +6,6 @@ using Grpc.Net.Client;
 using Serilog.Formatting.Compact;
 using Serilog.Formatting.Display;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

@@ -7,7 +7,6 @@ using Serilog.Events;
 using XdsControlPlane.Model;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Translation;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

@@ -9,7 +9,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

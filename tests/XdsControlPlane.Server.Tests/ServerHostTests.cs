@@ -7,7 +7,6 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

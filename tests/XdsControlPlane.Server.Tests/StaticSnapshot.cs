@@ -1,6 +1,5 @@
 using Envoy.Config.Cluster.V3;
 using Google.Protobuf.WellKnownTypes;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server.Tests;
 

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation.Tests;
 

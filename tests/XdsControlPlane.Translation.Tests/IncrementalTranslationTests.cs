@@ -1,6 +1,5 @@
 using Envoy.Config.Endpoint.V3;
 using XdsControlPlane.Model;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation.Tests;
 

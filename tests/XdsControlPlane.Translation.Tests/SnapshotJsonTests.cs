@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Envoy.Config.Cluster.V3;
 using Google.Protobuf.WellKnownTypes;
-using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation.Tests;
 

@@ -5,7 +5,6 @@ using Google.Protobuf.WellKnownTypes;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation.HttpFilters;
-using XdsControlPlane.Xds;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
 

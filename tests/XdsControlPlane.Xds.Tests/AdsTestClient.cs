@@ -15,12 +15,7 @@ namespace XdsControlPlane.Xds.Tests;
 /// </summary>
 internal sealed class AdsTestClient : TestStream<DiscoveryRequest, DiscoveryResponse>
 {
-    private static readonly TypeRegistry Types = TypeRegistry.FromMessages(
-        global::Envoy.Config.Listener.V3.Listener.Descriptor,
-        global::Envoy.Config.Route.V3.RouteConfiguration.Descriptor,
-        global::Envoy.Config.Cluster.V3.Cluster.Descriptor,
-        global::Envoy.Config.Endpoint.V3.ClusterLoadAssignment.Descriptor,
-        global::Envoy.Extensions.TransportSockets.Tls.V3.Secret.Descriptor);
+    private static readonly TypeRegistry Types = TypeRegistry.FromMessages(XdsResourceTypes.All.Select(t => t.Descriptor));
 
     private readonly Node? _node;
     private bool _sentNode;

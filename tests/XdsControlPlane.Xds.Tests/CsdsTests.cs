@@ -7,22 +7,14 @@ using static XdsControlPlane.Xds.Tests.AdsTestClient;
 namespace XdsControlPlane.Xds.Tests;
 
 /// <summary>CSDS over real gRPC: what each connected client holds, ACKed or NACKed.</summary>
-public sealed class CsdsTests
+public sealed class CsdsTests : ServerPerTest
 {
-    private XdsTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await XdsTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task FetchClientStatus_AckingAndNackingClients_ShowsBothStates()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var good = Open(_server.Channel, XdsTestServer.Node("envoy-good"));
-        await using var bad = Open(_server.Channel, XdsTestServer.Node("envoy-bad"));
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var good = Open(Server.Channel, XdsTestServer.Node("envoy-good"));
+        await using var bad = Open(Server.Channel, XdsTestServer.Node("envoy-bad"));
         var toGood = await good.RequestAsync(TypeUrls.Cluster);
         var beforeAck = DateTimeOffset.UtcNow.AddSeconds(-1);
         await good.AckAsync(toGood);
@@ -30,7 +22,7 @@ public sealed class CsdsTests
         var toBad = await bad.RequestAsync(TypeUrls.Cluster);
         await bad.NackAsync(toBad, string.Empty, "cluster cart: unknown field");
         await bad.AssertNothingSentAsync();
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var status = await csds.FetchClientStatusAsync(new ClientStatusRequest());
 
@@ -44,7 +36,7 @@ public sealed class CsdsTests
             Assert.That(
                 (byNode["envoy-bad"].ConfigStatus, byNode["envoy-bad"].ClientStatus, byNode["envoy-bad"].ErrorState?.Details),
                 Is.EqualTo((ConfigStatus.Error, ClientResourceStatus.Nacked, "cluster cart: unknown field")));
-            Assert.That(byNode["envoy-good"].VersionInfo, Is.EqualTo(_server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Find(TypeUrls.Cluster, "cart")!.Version));
+            Assert.That(byNode["envoy-good"].VersionInfo, Is.EqualTo(Server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Find(TypeUrls.Cluster, "cart")!.Version));
             Assert.That(byNode["envoy-good"].XdsConfig.TypeUrl, Is.EqualTo(TypeUrls.Cluster));
             Assert.That(byNode["envoy-good"].LastUpdated?.ToDateTimeOffset(), Is.InRange(beforeAck, DateTimeOffset.UtcNow), "last_updated: when the client ACKed");
             Assert.That(byNode["envoy-bad"].LastUpdated, Is.Null, "never ACKed");
@@ -54,12 +46,12 @@ public sealed class CsdsTests
     [Test]
     public async Task FetchClientStatus_NodeIdMatcherAndExcludedContents_AreHonoured()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var gateway = Open(_server.Channel, XdsTestServer.Node("gateway-0"));
-        await using var sidecar = Open(_server.Channel, XdsTestServer.Node("sidecar-0"));
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var gateway = Open(Server.Channel, XdsTestServer.Node("gateway-0"));
+        await using var sidecar = Open(Server.Channel, XdsTestServer.Node("sidecar-0"));
         await gateway.RequestAsync(TypeUrls.Cluster);
         await sidecar.RequestAsync(TypeUrls.Cluster);
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var status = await csds.FetchClientStatusAsync(new ClientStatusRequest
         {
@@ -109,16 +101,16 @@ public sealed class CsdsTests
     [Test]
     public async Task FetchClientStatus_SmallNode_IsKeptAsSent()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
+        Server.Publish(TestResources.Snapshot("cart"));
         var node = XdsTestServer.Node("envoy-1");
         node.Metadata = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["sandboxctl.io/role"] = Google.Protobuf.WellKnownTypes.Value.ForString("sidecar"), ["ISTIO_VERSION"] = Google.Protobuf.WellKnownTypes.Value.ForString("1.24.0") } };
         node.Locality = new Envoy.Config.Core.V3.Locality { Region = "eu", Zone = "eu-west-1a" };
         node.UserAgentName = "envoy";
         node.UserAgentBuildVersion = new Envoy.Config.Core.V3.BuildVersion { Version = new Envoy.Type.V3.SemanticVersion { MajorNumber = 1, MinorNumber = 31, Patch = 2 } };
         node.ClientFeatures.Add("envoy.lb.does_not_support_overprovisioning");
-        await using var client = Open(_server.Channel, node);
+        await using var client = Open(Server.Channel, node);
         await client.RequestAsync(TypeUrls.Cluster);
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var kept = (await csds.FetchClientStatusAsync(new ClientStatusRequest())).Config.Single().Node;
 
@@ -128,12 +120,12 @@ public sealed class CsdsTests
     [Test]
     public async Task FetchClientStatus_SafeRegexMatcher_MatchesWholeIds()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var first = Open(_server.Channel, XdsTestServer.Node("sidecar-1"));
-        await using var second = Open(_server.Channel, XdsTestServer.Node("sidecar-12"));
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var first = Open(Server.Channel, XdsTestServer.Node("sidecar-1"));
+        await using var second = Open(Server.Channel, XdsTestServer.Node("sidecar-12"));
         await first.RequestAsync(TypeUrls.Cluster);
         await second.RequestAsync(TypeUrls.Cluster);
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var status = await csds.FetchClientStatusAsync(new ClientStatusRequest { NodeMatchers = { new NodeMatcher { NodeId = new StringMatcher { SafeRegex = new RegexMatcher { Regex = "sidecar-[0-9]" } } } } });
 
@@ -144,7 +136,7 @@ public sealed class CsdsTests
     [TestCase("(a)\\1", "node_matchers[].node_id.safe_regex: not a usable regular expression: ")]
     public void FetchClientStatus_UnusableRegex_IsRejectedNamingTheField(string pattern, string expected)
     {
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var failure = Assert.ThrowsAsync<RpcException>(async () => await csds.FetchClientStatusAsync(new ClientStatusRequest
         {
@@ -158,16 +150,16 @@ public sealed class CsdsTests
     [Test]
     public async Task FetchClientStatus_CatastrophicRegexAgainstLongIds_AnswersWithoutBacktracking()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
+        Server.Publish(TestResources.Snapshot("cart"));
         var clients = new List<AdsTestClient>();
         for (var i = 0; i < 20; i++)
         {
-            var client = Open(_server.Channel, XdsTestServer.Node(new string('a', 400) + i));
+            var client = Open(Server.Channel, XdsTestServer.Node(new string('a', 400) + i));
             await client.RequestAsync(TypeUrls.Cluster);
             clients.Add(client);
         }
 
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         // (a+)+b against 400 a's backtracks for ages (a backtracking engine gives up with a timeout error); a
         // non-backtracking one answers that nothing matches. The deadline is only this test's timeout.
@@ -185,7 +177,7 @@ public sealed class CsdsTests
     [Test]
     public void FetchClientStatus_MetadataMatcher_IsRejectedClearly()
     {
-        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(_server.Channel);
+        var csds = new ClientStatusDiscoveryService.ClientStatusDiscoveryServiceClient(Server.Channel);
 
         var failure = Assert.ThrowsAsync<RpcException>(async () => await csds.FetchClientStatusAsync(new ClientStatusRequest
         {

@@ -5,24 +5,16 @@ using static XdsControlPlane.Xds.Tests.DeltaTestClient;
 namespace XdsControlPlane.Xds.Tests;
 
 /// <summary>Delta (incremental) ADS over real gRPC on loopback.</summary>
-public sealed class DeltaProtocolTests
+public sealed class DeltaProtocolTests : ServerPerTest
 {
     private const string Cds = TypeUrls.Cluster;
     private const string Eds = TypeUrls.ClusterLoadAssignment;
     private const string Rds = TypeUrls.RouteConfiguration;
 
-    private XdsTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await XdsTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test]
     public async Task Request_WithoutTypeUrl_FailsStreamWithInvalidArgument()
     {
-        await using var client = Open(_server.Channel);
+        await using var client = Open(Server.Channel);
 
         await client.SendAsync(new DeltaDiscoveryRequest { ResourceNamesSubscribe = { "a" } });
         var failure = await client.ExpectFailureAsync();
@@ -33,7 +25,7 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task FirstRequest_WithoutNode_FailsStreamWithInvalidArgument()
     {
-        await using var client = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_server.Channel).DeltaAggregatedResources());
+        await using var client = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(Server.Channel).DeltaAggregatedResources());
 
         await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Cds });
         var failure = await client.ExpectFailureAsync();
@@ -41,7 +33,7 @@ public sealed class DeltaProtocolTests
         Assert.Multiple(() =>
         {
             Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
-            Assert.That(_server.Registry.Clients, Is.Empty);
+            Assert.That(Server.Registry.Clients, Is.Empty);
         });
     }
 
@@ -49,8 +41,8 @@ public sealed class DeltaProtocolTests
     public async Task WildcardCds_SendsEveryClusterWithItsOwnVersion()
     {
         var snapshot = TestResources.Snapshot("cart", "checkout");
-        _server.Publish(snapshot);
-        await using var client = Open(_server.Channel);
+        Server.Publish(snapshot);
+        await using var client = Open(Server.Channel);
 
         var clusters = await client.SubscribeAsync(Cds);
 
@@ -66,12 +58,12 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task SnapshotChange_SendsOnlyChangedResources_AndListsRemovedOnes()
     {
-        _server.Publish(TestResources.Snapshot("a", "b", "c"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b", "c"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.SubscribeAsync(Eds, "a", "b", "c"));
         await client.AssertNothingSentAsync();
 
-        _server.Publish(Snapshot.Create(
+        Server.Publish(Snapshot.Create(
         [
             TestResources.Listener("http", "routes"), TestResources.Routes("routes", "a", "b"),
             TestResources.Cluster("a"), TestResources.Cluster("b"),
@@ -91,8 +83,8 @@ public sealed class DeltaProtocolTests
     public async Task Reconnect_WithInitialResourceVersions_ResendsOnlyWhatChanged()
     {
         var snapshot = TestResources.Snapshot("a", "b");
-        _server.Publish(snapshot);
-        await using var client = Open(_server.Channel);
+        Server.Publish(snapshot);
+        await using var client = Open(Server.Channel);
 
         await client.SendAsync(new DeltaDiscoveryRequest
         {
@@ -117,10 +109,10 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task StaleNonce_SubscriptionChangeStillApplies()
     {
-        _server.Publish(TestResources.Snapshot("a", "b"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(Server.Channel);
         var first = await client.SubscribeAsync(Eds, "a");
-        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
+        Server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
         var second = await client.ReceiveAsync();
 
         await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Eds, ResponseNonce = "no-such-nonce", ResourceNamesSubscribe = { "b" } });
@@ -137,14 +129,14 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task Ack_GetsNoResponse_AndUnsubscribe_StopsUpdates()
     {
-        _server.Publish(TestResources.Snapshot("a", "b"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.SubscribeAsync(Eds, "a", "b"));
         await client.AssertNothingSentAsync();
 
         await client.SendAsync(new DeltaDiscoveryRequest { TypeUrl = Eds, ResourceNamesUnsubscribe = { "b" } });
         await client.AssertNothingSentAsync();
-        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9200));
+        Server.Publish(TestResources.Snapshot(["a", "b"], port: 9200));
         var update = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -157,8 +149,8 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task Nack_IsRecordedAndTheSameVersionIsNotResent()
     {
-        _server.Publish(TestResources.Snapshot("a"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(Server.Channel);
         var clusters = await client.SubscribeAsync(Cds);
 
         await client.SendAsync(new DeltaDiscoveryRequest
@@ -169,20 +161,20 @@ public sealed class DeltaProtocolTests
         });
         await client.AssertNothingSentAsync();
 
-        var status = _server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
+        var status = Server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
         Assert.That((status.LastNack?.Message, status.LastNack?.Version), Is.EqualTo(("cluster a: rejected", clusters.SystemVersionInfo)));
     }
 
     [Test]
     public async Task UnknownName_IsAnnouncedAbsentOnce_AndSentWhenItAppears()
     {
-        _server.Publish(TestResources.Snapshot("a"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(Server.Channel);
 
         var first = await client.SubscribeAsync(Eds, "later");
         await client.AckAsync(first);
         await client.AssertNothingSentAsync();
-        _server.Publish(TestResources.Snapshot("a", "later"));
+        Server.Publish(TestResources.Snapshot("a", "later"));
         var appeared = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -195,14 +187,14 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task ClusterChange_ResendsItsEndpointsEvenIfUnchanged()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.SubscribeAsync(Cds));
         var endpoints = await client.SubscribeAsync(Eds, "cart");
         await client.AckAsync(endpoints);
         await client.AssertNothingSentAsync();
 
-        _server.Publish(Snapshot.Create(
+        Server.Publish(Snapshot.Create(
             [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9000)]));
         var clusters = await client.ReceiveAsync();
         var resent = await client.ReceiveAsync();
@@ -218,13 +210,13 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task RemovedCluster_IsRemovedOnlyAfterRoutesWithoutItAreAcked()
     {
-        _server.Publish(TestResources.Snapshot("cart", "legacy"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.SubscribeAsync(Cds));
         await client.AckAsync(await client.SubscribeAsync(Rds, "routes"));
         await client.AssertNothingSentAsync();
 
-        _server.Publish(TestResources.Snapshot("cart"));
+        Server.Publish(TestResources.Snapshot("cart"));
         var routes = await client.ReceiveAsync();
         await client.AckAsync(routes);
         var clusters = await client.ReceiveAsync();
@@ -239,12 +231,12 @@ public sealed class DeltaProtocolTests
     [Test]
     public async Task UnsubscribingTheRoutesThatKeptAClusterAlive_RemovesTheCluster()
     {
-        _server.Publish(TestResources.Snapshot("cart", "legacy"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.SubscribeAsync(Cds));
         await client.AckAsync(await client.SubscribeAsync(Rds, "routes"));
         await client.AssertNothingSentAsync();
-        _server.Publish(TestResources.Snapshot("cart")); // routes no longer use legacy, and legacy is gone
+        Server.Publish(TestResources.Snapshot("cart")); // routes no longer use legacy, and legacy is gone
         var routes = await client.ReceiveAsync();        // not ACKed: the client still holds the old routes
         await client.AssertNothingSentAsync();           // CDS was re-checked meanwhile: legacy still in use
 

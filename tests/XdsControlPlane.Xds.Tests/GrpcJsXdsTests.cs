@@ -62,7 +62,7 @@ public sealed class GrpcJsXdsTests
 
     private static int PortOf(XdsTestServer server) => new Uri(server.Channel.Target.StartsWith("http", StringComparison.Ordinal) ? server.Channel.Target : "http://" + server.Channel.Target).Port;
 
-    private static Snapshot Snapshot(int baselinePort, int forkPort, Cluster.Types.LbPolicy forkPolicy) => global::XdsControlPlane.Xds.Snapshot.Create(
+    private static Snapshot Snapshot(int baselinePort, int forkPort, Cluster.Types.LbPolicy forkPolicy) => global::XdsControlPlane.Xds.Resources.Snapshot.Create(
     [
         XdsResource.Create(new Listener
         {

@@ -229,8 +229,8 @@ public sealed class SnapshotTests
         Assert.That(SnapshotConsistency.Check(snapshot), Is.EqualTo(new[]
         {
             "LDS 'gateway' sends traffic to CDS 'authz', which the snapshot does not contain.",
-            "RDS 'routes' routes to CDS 'shadow', which the snapshot does not contain.",
             "LDS 'gateway' loads the secret SDS 'gateway-cert', which the snapshot does not contain.",
+            "RDS 'routes' routes to CDS 'shadow', which the snapshot does not contain.",
         }));
     }
 

@@ -11,25 +11,17 @@ namespace XdsControlPlane.Xds.Tests;
 /// protocol doc (envoyproxy/envoy docs/root/api-docs/xds_protocol.rst) or Envoy's SotW client
 /// (source/extensions/config_subscription/grpc/grpc_mux_impl.cc).
 /// </summary>
-public sealed class SotwProtocolTests
+public sealed class SotwProtocolTests : ServerPerTest
 {
     private const string Cds = TypeUrls.Cluster;
     private const string Eds = TypeUrls.ClusterLoadAssignment;
     private const string Lds = TypeUrls.Listener;
     private const string Rds = TypeUrls.RouteConfiguration;
 
-    private XdsTestServer _server = null!;
-
-    [SetUp]
-    public async Task StartServer() => _server = await XdsTestServer.StartAsync();
-
-    [TearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     [Test] // 1
     public async Task Request_WithoutTypeUrl_FailsStreamWithInvalidArgument()
     {
-        await using var client = Open(_server.Channel);
+        await using var client = Open(Server.Channel);
 
         await client.SendAsync(new DiscoveryRequest { ResourceNames = { "a" } });
         var failure = await client.ExpectFailureAsync();
@@ -40,10 +32,10 @@ public sealed class SotwProtocolTests
     [Test] // 2
     public async Task FirstRequest_WithoutNode_FailsStreamWithInvalidArgumentAndOthersAreServed()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var anonymous = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_server.Channel).StreamAggregatedResources());
-        await using var perType = OpenWithoutNode(new ClusterDiscoveryService.ClusterDiscoveryServiceClient(_server.Channel).StreamClusters());
-        await using var named = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var anonymous = OpenWithoutNode(new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(Server.Channel).StreamAggregatedResources());
+        await using var perType = OpenWithoutNode(new ClusterDiscoveryService.ClusterDiscoveryServiceClient(Server.Channel).StreamClusters());
+        await using var named = Open(Server.Channel);
 
         await anonymous.SendAsync(Cds);
         await perType.SendAsync(Cds);
@@ -55,15 +47,15 @@ public sealed class SotwProtocolTests
             Assert.That((failure.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
             Assert.That((perTypeFailure.StatusCode, perTypeFailure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node is required on the first request of a stream")));
             Assert.That(Names(served), Is.EqualTo(new[] { "cart" }));
-            Assert.That(_server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "envoy-1" }), "no client without a node was registered");
+            Assert.That(Server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "envoy-1" }), "no client without a node was registered");
         });
     }
 
     [Test] // 2
     public async Task Node_OnlyOnFirstRequest_LaterRequestsAreServedForTheSameGroup()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
 
         var clusters = await client.RequestAsync(Cds);
         var endpoints = await client.RequestAsync(Eds, "cart"); // no node on this request
@@ -72,22 +64,22 @@ public sealed class SotwProtocolTests
         {
             Assert.That(Names(clusters), Is.EqualTo(new[] { "cart" }));
             Assert.That(Names(endpoints), Is.EqualTo(new[] { "cart" }));
-            Assert.That(_server.Registry.Clients.Single().Node.Id, Is.EqualTo("envoy-1"));
+            Assert.That(Server.Registry.Clients.Single().Node.Id, Is.EqualTo("envoy-1"));
         });
     }
 
     [Test] // 3
     public async Task Responses_OnOneStream_HaveUniqueNonces()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var nonces = new List<string>();
 
         var clusters = await client.RequestAsync(Cds);
         nonces.Add(clusters.Nonce);
         await client.AckAsync(clusters);
         nonces.Add((await client.RequestAsync(Eds, "cart")).Nonce);
-        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        Server.Publish(TestResources.Snapshot("cart", "checkout"));
         nonces.Add((await client.ReceiveAsync()).Nonce);
         nonces.Add((await client.RequestAsync(Eds, "cart", "checkout")).Nonce);
 
@@ -131,8 +123,8 @@ public sealed class SotwProtocolTests
     [Test] // 5
     public async Task Ack_SameVersionLatestNonceSameNames_GetsNoResponse()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var endpoints = await client.RequestAsync(Eds, "cart");
 
         await client.AckAsync(endpoints, "cart");
@@ -143,18 +135,18 @@ public sealed class SotwProtocolTests
     [Test] // 6
     public async Task Nack_IsRecordedWithClientMessage_NotResent_AndNextVersionIsSent()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var first = await client.RequestAsync(Cds);
         await client.AckAsync(first);
         await client.AssertNothingSentAsync();
-        _server.Publish(TestResources.Snapshot(["cart", "checkout"], port: 9000));
+        Server.Publish(TestResources.Snapshot(["cart", "checkout"], port: 9000));
         var rejected = await client.ReceiveAsync();
 
         await client.NackAsync(rejected, first.VersionInfo, "cluster checkout: connect_timeout too short");
         await client.AssertNothingSentAsync();
-        var status = _server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
-        _server.Publish(TestResources.Snapshot("cart", "checkout", "payments"));
+        var status = Server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds);
+        Server.Publish(TestResources.Snapshot("cart", "checkout", "payments"));
         var next = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -170,8 +162,8 @@ public sealed class SotwProtocolTests
     [Test] // 6, NACK storm
     public async Task NackStorm_SameResponseNackedRepeatedly_IsNeverResent()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var clusters = await client.RequestAsync(Cds);
 
         for (var i = 0; i < 50; i++)
@@ -180,19 +172,19 @@ public sealed class SotwProtocolTests
         }
 
         await client.AssertNothingSentAsync();
-        Assert.That(_server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds).LastNack?.Message, Is.EqualTo("rejected #49"));
+        Assert.That(Server.Registry.Clients.Single().Types.Single(t => t.TypeUrl == Cds).LastNack?.Message, Is.EqualTo("rejected #49"));
     }
 
     /// <summary>xds_protocol.rst, "Resource updates": "The management server should not send a DiscoveryResponse for any DiscoveryRequest that has a stale nonce".</summary>
     [Test] // 7
     public async Task StaleNonce_IsIgnored()
     {
-        _server.Publish(TestResources.Snapshot("a", "b"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(Server.Channel);
         var first = await client.RequestAsync(Eds, "a");
         await client.AckAsync(first, "a");
         await client.AssertNothingSentAsync();
-        _server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
+        Server.Publish(TestResources.Snapshot(["a", "b"], port: 9100));
         var second = await client.ReceiveAsync();
 
         // A request answering the first response arrives after the second was sent: it must not change anything.
@@ -207,8 +199,8 @@ public sealed class SotwProtocolTests
     [Test] // 8
     public async Task EmptyFirstCdsRequest_IsWildcard()
     {
-        _server.Publish(TestResources.Snapshot("cart", "checkout"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart", "checkout"));
+        await using var client = Open(Server.Channel);
 
         var clusters = await client.RequestAsync(Cds);
 
@@ -218,8 +210,8 @@ public sealed class SotwProtocolTests
     [Test] // 8
     public async Task StarName_IsWildcard()
     {
-        _server.Publish(TestResources.Snapshot("cart", "checkout"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart", "checkout"));
+        await using var client = Open(Server.Channel);
 
         var listeners = await client.RequestAsync(Lds, "*");
 
@@ -229,8 +221,8 @@ public sealed class SotwProtocolTests
     [Test] // 8
     public async Task EmptyList_AfterNamesWereSent_Unsubscribes()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var named = await client.RequestAsync(Cds, "cart");
         await client.AckAsync(named, "cart");
 
@@ -240,19 +232,19 @@ public sealed class SotwProtocolTests
         // Envoy does not ACK the empty answer to "no names" (no watch is left): the client is in sync all the same.
         // Source: grpc_mux_impl.cc GrpcMuxImpl::onDiscoveryResponse, the api_state.watches_.empty() branch ("No watches
         // and no resources ... we'll accept this update. no need to send a discovery request").
-        var version = _server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Version;
+        var version = Server.Cache.GetSnapshot(XdsTestServer.Group)!.Snapshot.Version;
         Assert.Multiple(() =>
         {
             Assert.That(Names(none), Is.Empty);
-            Assert.That(_server.Registry.AllAcked(XdsTestServer.Group, version, out var clients) && clients == 1, Is.True);
+            Assert.That(Server.Registry.AllAcked(XdsTestServer.Group, version, out var clients) && clients == 1, Is.True);
         });
     }
 
     [Test] // 9
     public async Task NewName_AtUnchangedSnapshot_IsSent()
     {
-        _server.Publish(TestResources.Snapshot("a", "b"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(Server.Channel);
         var first = await client.RequestAsync(Eds, "a");
         await client.AckAsync(first, "a");
 
@@ -265,12 +257,12 @@ public sealed class SotwProtocolTests
     [Test] // 9
     public async Task NameThatDoesNotExistYet_IsSentWhenItAppears()
     {
-        _server.Publish(TestResources.Snapshot("a"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a"));
+        await using var client = Open(Server.Channel);
         var first = await client.RequestAsync(Eds, "a", "later");
         await client.AckAsync(first, "a", "later");
 
-        _server.Publish(TestResources.Snapshot("a", "later"));
+        Server.Publish(TestResources.Snapshot("a", "later"));
         var second = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -288,16 +280,16 @@ public sealed class SotwProtocolTests
             new[] { TestResources.Listener("http", "routes"), TestResources.Routes("routes", clusters) }
                 .Concat(clusters.Select(c => TestResources.Cluster(c)))
                 .Concat(clusters.Select(c => TestResources.Endpoints(c, c == "b" ? portOfB : 9000))));
-        _server.Publish(Serving(9000));
-        await using var client = Open(_server.Channel);
+        Server.Publish(Serving(9000));
+        await using var client = Open(Server.Channel);
         var all = await client.RequestAsync(Eds, clusters);
         await client.AckAsync(all, clusters);
 
-        _server.Publish(Serving(9001));
+        Server.Publish(Serving(9001));
         var changed = await client.ReceiveAsync();
         await client.NackAsync(changed, all.VersionInfo, "endpoint b rejected", clusters);
         await client.AssertNothingSentAsync();
-        _server.Publish(Serving(9002));
+        Server.Publish(Serving(9002));
         var afterNack = await client.ReceiveAsync();
 
         Assert.Multiple(() =>
@@ -312,8 +304,8 @@ public sealed class SotwProtocolTests
     [Test] // 9, 10
     public async Task NamedType_NeverCarriesUnrequestedResources()
     {
-        _server.Publish(TestResources.Snapshot("a", "b", "c"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("a", "b", "c"));
+        await using var client = Open(Server.Channel);
 
         var endpoints = await client.RequestAsync(Eds, "b");
         var routes = await client.RequestAsync(Rds, "routes");
@@ -328,15 +320,15 @@ public sealed class SotwProtocolTests
     [Test] // 10
     public async Task SnapshotChange_ThatDoesNotTouchAType_SendsNothingForIt()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var clusters = await client.RequestAsync(Cds);
         await client.AckAsync(clusters);
         var endpoints = await client.RequestAsync(Eds, "cart");
         await client.AckAsync(endpoints, "cart");
         await client.AssertNothingSentAsync();
 
-        _server.Publish(TestResources.Snapshot(["cart"], port: 9500)); // only endpoints change
+        Server.Publish(TestResources.Snapshot(["cart"], port: 9500)); // only endpoints change
         var pushed = await client.ReceiveAsync();
 
         Assert.That(pushed.TypeUrl, Is.EqualTo(Eds));
@@ -348,8 +340,8 @@ public sealed class SotwProtocolTests
     [Test] // 11
     public async Task SnapshotChange_IsPushedClustersThenEndpointsThenListenersThenRoutes()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         foreach (var (type, names) in new[] { (Cds, Array.Empty<string>()), (Eds, new[] { "cart", "checkout" }), (Lds, []), (Rds, ["routes"]) })
         {
             await client.AckAsync(await client.RequestAsync(type, names), names);
@@ -357,14 +349,14 @@ public sealed class SotwProtocolTests
 
         await client.AssertNothingSentAsync();
 
-        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+        var changed = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
         [
             TestResources.Listener("http", "routes"), TestResources.Listener("admin", "routes"),
             TestResources.Routes("routes", "cart", "checkout"),
             TestResources.Cluster("cart"), TestResources.Cluster("checkout"),
             TestResources.Endpoints("cart", 9000), TestResources.Endpoints("checkout", 9001),
         ]);
-        _server.Publish(changed);
+        Server.Publish(changed);
         var order = new List<string>();
         for (var i = 0; i < 4; i++)
         {
@@ -377,17 +369,17 @@ public sealed class SotwProtocolTests
     [Test] // 11
     public async Task ClusterChange_EndpointsAreResentOnTheNextEdsRequestEvenIfUnchanged()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         var clusters = await client.RequestAsync(Cds);
         await client.AckAsync(clusters);
         var endpoints = await client.RequestAsync(Eds, "cart");
         await client.AckAsync(endpoints, "cart");
         await client.AssertNothingSentAsync();
 
-        var slower = global::XdsControlPlane.Xds.Snapshot.Create(
+        var slower = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
             [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9000)]);
-        _server.Publish(slower);
+        Server.Publish(slower);
         var updatedClusters = await client.ReceiveAsync();
         await client.AckAsync(updatedClusters);
         // Envoy re-requests EDS for the warming cluster: the updated cluster's new EDS subscription adds a watch, and
@@ -409,14 +401,14 @@ public sealed class SotwProtocolTests
     [Test] // 11
     public async Task ClusterAndEndpointsChange_EndpointsPushedBehindTheClustersAreNotSentAgainOnTheirAck()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
         await client.AckAsync(await client.RequestAsync(Cds));
         await client.AckAsync(await client.RequestAsync(Eds, "cart"), "cart");
 
-        var changed = global::XdsControlPlane.Xds.Snapshot.Create(
+        var changed = global::XdsControlPlane.Xds.Resources.Snapshot.Create(
             [TestResources.Listener("http", "routes"), TestResources.Routes("routes", "cart"), TestResources.Cluster("cart", connectTimeoutSeconds: 5), TestResources.Endpoints("cart", 9001)]);
-        _server.Publish(changed);
+        Server.Publish(changed);
         var clusters = await client.ReceiveAsync();
         var endpoints = await client.ReceiveAsync(); // written after the clusters: the warming cluster gets it
         await client.AckAsync(clusters);
@@ -430,15 +422,15 @@ public sealed class SotwProtocolTests
     [Test] // 11
     public async Task RemovedCluster_StaysUntilTheRoutesWithoutItAreAcked()
     {
-        _server.Publish(TestResources.Snapshot("cart", "legacy"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart", "legacy"));
+        await using var client = Open(Server.Channel);
         var clusters = await client.RequestAsync(Cds);
         await client.AckAsync(clusters);
         var routes = await client.RequestAsync(Rds, "routes");
         await client.AckAsync(routes, "routes");
         await client.AssertNothingSentAsync();
 
-        _server.Publish(TestResources.Snapshot("cart"));
+        Server.Publish(TestResources.Snapshot("cart"));
         var newRoutes = await client.ReceiveAsync(); // CDS is not pushed yet: the ACKed routes still use legacy
         await client.AckAsync(newRoutes, "routes");
         var afterSwitch = await client.ReceiveAsync();
@@ -453,8 +445,8 @@ public sealed class SotwProtocolTests
     [Test] // 12
     public async Task EdsRequest_ForUnknownName_GetsAnEmptyReply()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        await using var client = Open(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        await using var client = Open(Server.Channel);
 
         var reply = await client.RequestAsync(Eds, "not-on-this-replica");
 
@@ -468,11 +460,11 @@ public sealed class SotwProtocolTests
     [Test]
     public async Task Request_BeforeAnySnapshot_IsAnsweredWhenTheFirstSnapshotArrives()
     {
-        await using var client = Open(_server.Channel);
+        await using var client = Open(Server.Channel);
         await client.SendAsync(Cds);
-        Assert.That(() => _server.Registry.Clients.Count, Is.EqualTo(1).After(5000, 20), "the request reached the server");
+        Assert.That(() => Server.Registry.Clients.Count, Is.EqualTo(1).After(5000, 20), "the request reached the server");
 
-        _server.Publish(TestResources.Snapshot("cart"));
+        Server.Publish(TestResources.Snapshot("cart"));
         var first = await client.ReceiveAsync();
 
         Assert.That((first.TypeUrl, Names(first)), Is.EqualTo((Cds, new[] { "cart" })), "nothing (not even an empty CDS) was sent before the snapshot");
@@ -481,33 +473,33 @@ public sealed class SotwProtocolTests
     [Test]
     public async Task AbruptDisconnect_RemovesTheClientAndLeavesOthersServed()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        var dropped = Open(_server.Channel, XdsTestServer.Node("dropped"));
+        Server.Publish(TestResources.Snapshot("cart"));
+        var dropped = Open(Server.Channel, XdsTestServer.Node("dropped"));
         await dropped.RequestAsync(Cds);
-        await using var survivor = Open(_server.Channel, XdsTestServer.Node("survivor"));
+        await using var survivor = Open(Server.Channel, XdsTestServer.Node("survivor"));
         await survivor.AckAsync(await survivor.RequestAsync(Cds));
         await survivor.AssertNothingSentAsync();
 
         await dropped.DisposeAsync();
-        _server.Publish(TestResources.Snapshot("cart", "checkout"));
+        Server.Publish(TestResources.Snapshot("cart", "checkout"));
         var pushed = await survivor.ReceiveAsync();
 
         Assert.That(Names(pushed), Is.EqualTo(new[] { "cart", "checkout" }));
-        Assert.That(() => _server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "survivor" }).After(5000, 20));
+        Assert.That(() => Server.Registry.Clients.Select(c => c.Node.Id), Is.EqualTo(new[] { "survivor" }).After(5000, 20));
     }
 
     [Test]
     public async Task AllAcked_TrueOnlyOnceEveryClientOfTheGroupAckedTheSnapshot()
     {
         var snapshot = TestResources.Snapshot("cart");
-        _server.Publish(snapshot);
-        await using var client = Open(_server.Channel);
+        Server.Publish(snapshot);
+        await using var client = Open(Server.Channel);
         var clusters = await client.RequestAsync(Cds);
-        var before = _server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out _);
+        var before = Server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out _);
 
         await client.AckAsync(clusters);
         await client.AssertNothingSentAsync();
-        var after = _server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out var clients);
+        var after = Server.Registry.AllAcked(XdsTestServer.Group, snapshot.Version, out var clients);
 
         Assert.Multiple(() =>
         {
@@ -520,8 +512,8 @@ public sealed class SotwProtocolTests
     [Test]
     public async Task PerTypeService_Cds_ServesClustersWithoutTypeUrlAndRejectsOtherTypes()
     {
-        _server.Publish(TestResources.Snapshot("cart"));
-        var cds = new ClusterDiscoveryService.ClusterDiscoveryServiceClient(_server.Channel);
+        Server.Publish(TestResources.Snapshot("cart"));
+        var cds = new ClusterDiscoveryService.ClusterDiscoveryServiceClient(Server.Channel);
         await using (var client = Open(cds.StreamClusters()))
         {
             await client.SendAsync(new DiscoveryRequest());

@@ -85,7 +85,7 @@ internal static class TestResources
     /// <summary>A consistent snapshot: listener → routes → the given clusters, each with endpoints on port 9000+i.</summary>
     public static Snapshot Snapshot(params string[] clusters) => Snapshot(clusters, port: 9000);
 
-    public static Snapshot Snapshot(string[] clusters, uint port) => global::XdsControlPlane.Xds.Snapshot.Create(
+    public static Snapshot Snapshot(string[] clusters, uint port) => global::XdsControlPlane.Xds.Resources.Snapshot.Create(
         new[] { Listener("http", "routes"), Routes("routes", clusters) }
             .Concat(clusters.Select(c => Cluster(c)))
             .Concat(clusters.Select(c => Endpoints(c, port))));
