@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Model;
 using XdsControlPlane.Sources;
@@ -8,7 +7,8 @@ namespace XdsControlPlane.Server;
 /// <summary>
 /// The embedded source: reads every manifest below <c>--manifests DIR</c> and hands the files to the
 /// <see cref="SourcePipeline"/>, then watches the directory (file-system events plus a periodic check for missed
-/// events) and hands it the files again after each burst of changes. Only files whose size or modification time
+/// events), tells the pipeline when something changed, and reads again when the pipeline asks — once its debounce
+/// has passed, so a burst of writes is read once. Only files whose size or modification time
 /// changed are read and parsed again, and only those count as changes; the pipeline keeps the last good version of
 /// each broken object, publishes, and reports problems. A directory that disappears keeps what was published.
 /// </summary>
@@ -19,7 +19,6 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
     private readonly TimeProvider _clock;
     private readonly ILogger<ManifestDirectorySource> _logger;
     private readonly ManifestSourceOptions _options;
-    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private FileSystemWatcher? _watcher;
     private volatile bool _watcherFailed;
     private bool _watchUnavailableLogged;
@@ -34,7 +33,7 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
         _clock = clock;
         _logger = logger;
         _options = configured.Value;
-        _feed = pipeline.Register("manifests");
+        _feed = pipeline.Register("manifests", _ => Reload(first: false));
         pipeline.Observe(this);
     }
 
@@ -45,20 +44,7 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
         {
             Reload(first: true);
             using var poll = new PeriodicTimer(_options.PollInterval, _clock);
-            var polling = PollAsync(poll, stoppingToken);
-            try
-            {
-                while (await _changes.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
-                {
-                    _changes.Reader.TryRead(out _);
-                    Reload(first: false);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-            }
-
-            await polling.ConfigureAwait(false);
+            await PollAsync(poll, stoppingToken).ConfigureAwait(false);
         }
         finally
         {
@@ -106,15 +92,15 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
         };
-        FileSystemEventHandler changed = (_, _) => _changes.Writer.TryWrite(true);
+        FileSystemEventHandler changed = (_, _) => _feed.Changed();
         watcher.Changed += changed;
         watcher.Created += changed;
         watcher.Deleted += changed;
-        watcher.Renamed += (_, _) => _changes.Writer.TryWrite(true);
+        watcher.Renamed += (_, _) => _feed.Changed();
         watcher.Error += (_, _) =>
         {
             _watcherFailed = true;
-            _changes.Writer.TryWrite(true);
+            _feed.Changed();
         };
         try
         {
@@ -139,7 +125,7 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
         {
             while (await poll.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                _changes.Writer.TryWrite(true);
+                _feed.Changed();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -63,8 +63,10 @@ public static class ServerServiceCollectionExtensions
         services.AddValidatedOptions<SourcePipelineOptions>(options => pipeline?.Invoke(options), options => options.Validate());
         services.TryAddSingleton(services =>
         {
+            // The publisher (and the options translation reads) is resolved at the first pass, not while the hosted
+            // services are built: options are validated when the host starts, and every problem is reported at once.
             var sources = new SourcePipeline(
-                services.GetRequiredService<IRoutingPublisher>(),
+                new DeferredPublisher(services),
                 services.GetRequiredService<RoutingInputsStore>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<SourcePipeline>>(),
@@ -241,6 +243,14 @@ public static class ServerServiceCollectionExtensions
             .Select(group => (group, published: cache.GetSnapshot(group)))
             .Where(g => g.published is not null)
             .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
+
+    /// <summary>The registered <see cref="IRoutingPublisher"/>, resolved when first used.</summary>
+    private sealed class DeferredPublisher(IServiceProvider services) : IRoutingPublisher
+    {
+        private readonly Lazy<IRoutingPublisher> _publisher = new(services.GetRequiredService<IRoutingPublisher>);
+
+        public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs) => _publisher.Value.Publish(inputs);
+    }
 
     /// <summary>Calls <paramref name="Published"/> after each pass of the source pipeline that published.</summary>
     private sealed record PublicationCallback(Action Published) : IPublicationObserver

@@ -6,20 +6,25 @@ namespace XdsControlPlane.Sources;
 /// One source's way into the <see cref="SourcePipeline"/> (<see cref="SourcePipeline.Register"/>). A source only
 /// produces changes: either deltas (<see cref="Apply"/>: the cluster's watch events, a laptop arriving or leaving) or
 /// its whole state each time (<see cref="Replace"/>: the files of a directory, of which only those whose contents
-/// changed count). The pipeline's first pass waits until every registered source said <see cref="MarkSynced"/>.
-/// Thread-safe.
+/// changed count). A source that must read to know what changed (a directory) says only that something did
+/// (<see cref="Changed"/>) and is asked to read once the pipeline's debounce has passed — so an editor's several
+/// writes, or a directory removed file by file, are read once, when they are done. The pipeline's first pass waits
+/// until every registered source said <see cref="MarkSynced"/>. Thread-safe.
 /// </summary>
 public sealed class SourceFeed
 {
     private readonly SourcePipeline _pipeline;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ManifestReadResult> _known = new(StringComparer.Ordinal);
+    private readonly Action<SourceFeed>? _read;
     private volatile bool _synced;
+    private volatile bool _dirty;
 
-    internal SourceFeed(SourcePipeline pipeline, string name)
+    internal SourceFeed(SourcePipeline pipeline, string name, Action<SourceFeed>? read)
     {
         _pipeline = pipeline;
         Name = name;
+        _read = read;
     }
 
     /// <summary>The source's name (for logs).</summary>
@@ -66,6 +71,23 @@ public sealed class SourceFeed
         }
 
         Apply(changes);
+    }
+
+    /// <summary>Something changed at the source: it is asked to read (the <c>read</c> it registered with) at the next pass, after the debounce.</summary>
+    public void Changed()
+    {
+        _dirty = true;
+        _pipeline.Signal();
+    }
+
+    /// <summary>Has the source read now if it said it changed (the pipeline, at the start of a pass).</summary>
+    internal void ReadIfChanged()
+    {
+        if (_read is not null && _dirty)
+        {
+            _dirty = false;
+            _read(this);
+        }
     }
 
     /// <summary>The source has delivered its whole state: the first pass may run once every source has.</summary>

@@ -48,11 +48,15 @@ public sealed class SourcePipeline : BackgroundService
     /// <summary>True once the first pass has published (every source synced).</summary>
     public bool HasPublished => _published;
 
-    /// <summary>A new source: its changes count from now on, and the first pass waits for it to sync.</summary>
-    public SourceFeed Register(string name)
+    /// <summary>
+    /// A new source: its changes count from now on, and the first pass waits for it to sync. A source that reads when
+    /// told something changed gives <paramref name="read"/>: called on this loop at the start of a pass after
+    /// <see cref="SourceFeed.Changed"/>, it hands what it read to the feed.
+    /// </summary>
+    public SourceFeed Register(string name, Action<SourceFeed>? read = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var feed = new SourceFeed(this, name);
+        var feed = new SourceFeed(this, name, read);
         lock (_gate)
         {
             _feeds.Add(feed);
@@ -143,6 +147,24 @@ public sealed class SourcePipeline : BackgroundService
     /// <summary>Applies what is pending, publishes when an input in force changed, reports problems and tells the observers.</summary>
     private void Pass()
     {
+        SourceFeed[] feeds;
+        lock (_gate)
+        {
+            feeds = [.. _feeds];
+        }
+
+        foreach (var feed in feeds)
+        {
+            try
+            {
+                feed.ReadIfChanged();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                SourcePipelineLog.ReadFailed(_logger, feed.Name, e);
+            }
+        }
+
         Dictionary<string, SourceChange> changes;
         IPublicationObserver[] observers;
         lock (_gate)

@@ -16,4 +16,7 @@ internal static partial class SourcePipelineLog
 
     [LoggerMessage(EventId = 1115, Level = LogLevel.Error, Message = "{Observer} failed while taking note of a publication; the publication stands")]
     public static partial void ObserverFailed(ILogger logger, string observer, Exception exception);
+
+    [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "Reading the source {Source} failed; what it published before stays in force and its next change is read again")]
+    public static partial void ReadFailed(ILogger logger, string source, Exception exception);
 }
