@@ -87,7 +87,7 @@ public sealed class LocalConnectArgumentTests
     [TestCase(30, 5000, 10000)]
     public void Backoff_Attempt_ExponentialWithJitterCappedAtTenSeconds(int attempt, int atLeastMs, int atMostMs)
     {
-        var backoff = new ReconnectBackoff(new Random(attempt));
+        var backoff = RetryBackoff.Reconnect(new Random(attempt));
         var delays = Enumerable.Range(0, 50).Select(_ => backoff.Delay(attempt).TotalMilliseconds).ToList();
 
         Assert.Multiple(() =>

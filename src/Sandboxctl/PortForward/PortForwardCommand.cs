@@ -17,6 +17,12 @@ internal static class PortForwardCommand
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The backoff of dials to a pod being replaced: from 200 ms up to 3 s.</summary>
+    private static readonly (TimeSpan First, TimeSpan Cap) DialBackoff = (TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
+
+    /// <summary>The backoff of the search for a ready pod: from 200 ms up to 2 s.</summary>
+    private static readonly (TimeSpan First, TimeSpan Cap) RediscoveryBackoff = (TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2));
+
     public static Command Build(Func<ParseResult, CliOutput> outputOf, ClusterConnection cluster)
     {
         var target = new Argument<string>("target") { Description = "pod/NAME, deploy/NAME or svc/NAME (a bare NAME is a pod)." };
@@ -66,8 +72,9 @@ internal static class PortForwardCommand
                 throw;
             }
 
-            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval);
-            await new PortForwardSession(cluster.Client, cluster.Namespace, tracker, log, request.PodRunningTimeout).RunAsync(listeners, cancellationToken).ConfigureAwait(false);
+            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval, new RetryBackoff(RediscoveryBackoff.First, RediscoveryBackoff.Cap, new Random()));
+            var dialBackoff = new RetryBackoff(DialBackoff.First, DialBackoff.Cap, new Random());
+            await new PortForwardSession(cluster.Client, cluster.Namespace, tracker, log, request.PodRunningTimeout, dialBackoff).RunAsync(listeners, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
