@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Grpc.Core;
+using XdsControlPlane.Model;
 using XdsControlPlane.Tunnel.Protocol;
 
 namespace XdsControlPlane.Tunnel;
@@ -47,6 +48,6 @@ internal static partial class HelloValidator
 
     private static string Shorten(string value) => value.Length <= 80 ? value : value[..80] + "…";
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex(SchemaPatterns.DnsLabel)]
     private static partial Regex DnsLabel();
 }

@@ -96,4 +96,16 @@ public sealed class LocalConnectArgumentTests
             Assert.That(delays.Distinct().Count(), Is.GreaterThan(1), "jittered");
         });
     }
+
+    [Test]
+    public void Backoff_SameSeed_SameDelays()
+    {
+        static TimeSpan[] Delays(int seed)
+        {
+            var backoff = RetryBackoff.Reconnect(new Random(seed));
+            return [.. Enumerable.Range(1, 8).Select(backoff.Delay)];
+        }
+
+        Assert.That(Delays(42), Is.EqualTo(Delays(42)));
+    }
 }
