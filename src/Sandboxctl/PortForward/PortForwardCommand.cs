@@ -39,12 +39,12 @@ internal static class PortForwardCommand
                 ParseAddresses(parse.GetValue(address)!),
                 parse.GetValue(autoPort),
                 parse.GetValue(timeout));
-            return RunAsync(outputOf(parse), cluster.Connect(parse), request, ct);
+            return RunAsync(outputOf(parse), cluster.Connect(parse), request, new Random(), ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(CliOutput cli, (IKubernetes Client, string Namespace) cluster, PortForwardRequest request, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliOutput cli, (IKubernetes Client, string Namespace) cluster, PortForwardRequest request, Random random, CancellationToken cancellationToken)
     {
         var log = new PortForwardLog(cli);
         var resolver = new PortForwardTargetResolver(cluster.Client, cluster.Namespace, request.Target, request.Mappings);
@@ -72,8 +72,8 @@ internal static class PortForwardCommand
                 throw;
             }
 
-            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval, new RetryBackoff(RediscoveryBackoff.First, RediscoveryBackoff.Cap, new Random()));
-            var dialBackoff = new RetryBackoff(DialBackoff.First, DialBackoff.Cap, new Random());
+            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval, new RetryBackoff(RediscoveryBackoff.First, RediscoveryBackoff.Cap, random));
+            var dialBackoff = new RetryBackoff(DialBackoff.First, DialBackoff.Cap, new Random(random.Next()));
             await new PortForwardSession(cluster.Client, cluster.Namespace, tracker, log, request.PodRunningTimeout, dialBackoff).RunAsync(listeners, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
