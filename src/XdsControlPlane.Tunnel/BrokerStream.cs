@@ -15,8 +15,6 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
     /// <summary>This broker's build, as Describe and Welcome tell agents.</summary>
     public static readonly string BrokerVersion = typeof(BrokerStream).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
-    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
-
     private readonly AgentFrameReader _reader = new(options, registry, clock, logger);
     private readonly SessionHeartbeat _heartbeat = new(options, registry, clock, logger);
 
@@ -63,13 +61,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
     private async Task<bool> CarryAsync(IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, TunnelSession session, CancellationToken cancellationToken)
     {
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Ended);
-        var writing = session.Multiplexer.WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                responses.WriteOptions = more ? BufferedWrite : null;
-                return responses.WriteAsync(frame, token);
-            },
-            running.Token);
+        var writing = session.Multiplexer.WriteFramesAsync(responses, running.Token);
         var activity = new StreamActivity(clock.GetUtcNow());
         var heartbeats = _heartbeat.RunAsync(session, activity, running.Token);
         try

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Grpc.Core;
 using XdsControlPlane.Tunnel.Protocol;
 
 namespace XdsControlPlane.Tunnel;
@@ -13,6 +14,8 @@ namespace XdsControlPlane.Tunnel;
 /// </summary>
 public sealed class TunnelMultiplexer : IAsyncDisposable
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     private readonly ConcurrentDictionary<ulong, TunnelConnection> _connections = new();
     private readonly TunnelFrameQueue _frames;
     private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
@@ -184,6 +187,22 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(write);
         return _frames.WriteFramesAsync(write, cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes every frame to <paramref name="stream"/> (a gRPC stream; this is its single writer), with
+    /// <c>WriteFlags.BufferHint</c> while more frames follow at once, so a burst of frames costs one flush.
+    /// </summary>
+    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return WriteFramesAsync(
+            (frame, more, token) =>
+            {
+                stream.WriteOptions = more ? BufferedWrite : null;
+                return stream.WriteAsync(frame, token);
+            },
+            cancellationToken);
     }
 
     /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>

@@ -20,8 +20,6 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
     /// <summary>How long the broker may drain after Goodbye before the agent closes what is left.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(3);
 
-    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
-
     /// <summary>Runs one stream until it ends (returns why) or <paramref name="stop"/> fires (says Goodbye, returns <see cref="StreamEnd.Stopped"/>).</summary>
     public async Task<StreamEnd> RunAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, string workload, CancellationToken stop)
     {
@@ -41,13 +39,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), again);
 
         var pingInterval = TunnelProtocol.PingIntervalOf(welcome);
-        var writing = mux.WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                call.RequestStream.WriteOptions = more ? BufferedWrite : null;
-                return call.RequestStream.WriteAsync(frame, token);
-            },
-            streaming.Token);
+        var writing = mux.WriteFramesAsync(call.RequestStream, streaming.Token);
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
