@@ -5,12 +5,6 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>The tunnel broker's settings (validated when the host starts).</summary>
 public sealed class TunnelBrokerOptions
 {
-    /// <summary>The protocol versions this broker speaks.</summary>
-    public const uint MinVersion = 1;
-
-    /// <summary>The protocol versions this broker speaks.</summary>
-    public const uint MaxVersion = 1;
-
     /// <summary>This replica's name (the pod name in a cluster).</summary>
     public string Replica { get; set; } = Environment.MachineName;
 
@@ -27,16 +21,16 @@ public sealed class TunnelBrokerOptions
     public int ListenPortCount { get; set; } = 100;
 
     /// <summary>How often the agent pings (and so heartbeats arrive).</summary>
-    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PingInterval { get; set; } = TunnelProtocol.DefaultPingInterval;
 
     /// <summary>How often a heartbeat is written to the workload's status while pings arrive.</summary>
     public TimeSpan HeartbeatWriteInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>A stream silent this long (no frame at all) is taken for dead and ended.</summary>
-    public TimeSpan SilenceTimeout { get; set; } = TimeSpan.FromSeconds(20);
+    public TimeSpan SilenceTimeout { get; set; } = TunnelProtocol.DefaultSilenceTimeout;
 
     /// <summary>How long a workload's listeners stay after its agent's stream ended without a goodbye, waiting for a reconnect.</summary>
-    public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ReconnectGrace { get; set; } = TunnelProtocol.DefaultReconnectGrace;
 
     /// <summary>How long the stream keeps carrying after the agent's goodbye, while the data planes move to the baseline.</summary>
     public TimeSpan GoodbyeDrain { get; set; } = TimeSpan.FromSeconds(1);

@@ -1,19 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Threading.Channels;
+using Grpc.Core;
 using XdsControlPlane.Tunnel.Protocol;
 
 namespace XdsControlPlane.Tunnel;
-
-/// <summary>Which end of a tunnel stream a <see cref="TunnelMultiplexer"/> is; it decides the parity of the connection ids it opens.</summary>
-public enum TunnelSide
-{
-    /// <summary>The broker: opens inbound connections, with even ids.</summary>
-    Broker,
-
-    /// <summary>The agent: opens outbound connections, with odd ids.</summary>
-    Agent,
-}
 
 /// <summary>
 /// Many TCP connections over one tunnel stream, for either side. Frames the caller reads from the stream go to
@@ -24,9 +14,10 @@ public enum TunnelSide
 /// </summary>
 public sealed class TunnelMultiplexer : IAsyncDisposable
 {
+    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
+
     private readonly ConcurrentDictionary<ulong, TunnelConnection> _connections = new();
-    private readonly Channel<Frame> _ordered;
-    private readonly Channel<Frame> _control = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TunnelFrameQueue _frames;
     private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -36,7 +27,6 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
-    private int _controlQueued;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -55,7 +45,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         _dial = dial;
         _logger = logger;
         _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
-        _ordered = Channel.CreateBounded<Frame>(new BoundedChannelOptions(limits.QueuedDataFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _frames = new TunnelFrameQueue(limits.QueuedDataFrames);
     }
 
     /// <summary>Which side this is.</summary>
@@ -170,7 +160,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// Control frames waiting for the stream. They are answers to what the peer sends (Pongs, Windows, Closes), so a peer
     /// that sends and never reads makes them pile up: a caller ends the stream when this passes <see cref="MaxControlQueued"/>.
     /// </summary>
-    public int ControlQueued => Volatile.Read(ref _controlQueued);
+    public int ControlQueued => _frames.ControlQueued;
 
     /// <summary>The most control frames that may wait for the stream before the peer counts as not reading.</summary>
     public int MaxControlQueued => Math.Max(1024, 4 * Limits.MaxConnections);
@@ -193,65 +183,26 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// <paramref name="write"/> whether more frames follow at once: the writer should then buffer instead of flushing
     /// (gRPC's <c>WriteFlags.BufferHint</c>), so a burst of frames costs one flush.
     /// </summary>
-    public async Task WriteFramesAsync(Func<Frame, bool, CancellationToken, Task> write, CancellationToken cancellationToken)
+    public Task WriteFramesAsync(Func<Frame, bool, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
-        Task<bool>? controlReady = null;
-        Task<bool>? orderedReady = null;
-        var controlOpen = true;
-        var orderedOpen = true;
-        while (controlOpen || orderedOpen)
-        {
-            if (TryReadControl(out var frame) || _ordered.Reader.TryRead(out frame))
-            {
-                // Hold each frame until the next is known, so the writer knows whether more follow.
-                while (true)
-                {
-                    var more = TryReadControl(out var next) || _ordered.Reader.TryRead(out next);
-                    await write(frame, more, cancellationToken).ConfigureAwait(false);
-                    if (!more)
-                    {
-                        break;
-                    }
-
-                    frame = next!;
-                }
-            }
-
-            if (controlOpen)
-            {
-                controlReady ??= _control.Reader.WaitToReadAsync(cancellationToken).AsTask();
-            }
-
-            if (orderedOpen)
-            {
-                orderedReady ??= _ordered.Reader.WaitToReadAsync(cancellationToken).AsTask();
-            }
-
-            await Task.WhenAny(controlOpen ? controlReady! : orderedReady!, orderedOpen ? orderedReady! : controlReady!).ConfigureAwait(false);
-            if (controlReady is { IsCompleted: true })
-            {
-                controlOpen = await controlReady.ConfigureAwait(false);
-                controlReady = null;
-            }
-
-            if (orderedReady is { IsCompleted: true })
-            {
-                orderedOpen = await orderedReady.ConfigureAwait(false);
-                orderedReady = null;
-            }
-        }
+        return _frames.WriteFramesAsync(write, cancellationToken);
     }
 
-    private bool TryReadControl(out Frame frame)
+    /// <summary>
+    /// Writes every frame to <paramref name="stream"/> (a gRPC stream; this is its single writer), with
+    /// <c>WriteFlags.BufferHint</c> while more frames follow at once, so a burst of frames costs one flush.
+    /// </summary>
+    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken)
     {
-        if (_control.Reader.TryRead(out frame!))
-        {
-            Interlocked.Decrement(ref _controlQueued);
-            return true;
-        }
-
-        return false;
+        ArgumentNullException.ThrowIfNull(stream);
+        return WriteFramesAsync(
+            (frame, more, token) =>
+            {
+                stream.WriteOptions = more ? BufferedWrite : null;
+                return stream.WriteAsync(frame, token);
+            },
+            cancellationToken);
     }
 
     /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>
@@ -278,28 +229,21 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             // A socket that would not close in time is left to the finalizer; the stream is over either way.
         }
 
-        _control.Writer.TryComplete();
-        _ordered.Writer.TryComplete();
+        _frames.Complete();
         _stopping.Dispose();
     }
 
-    internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _ordered.Writer.WriteAsync(frame, cancellationToken);
+    internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _frames.QueueOrderedAsync(frame, cancellationToken);
 
     internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _bytesSent, payload.Length);
-        return _ordered.Writer.WriteAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
+        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
     }
 
     internal void SendUrgent(Frame frame) => QueueControl(frame);
 
-    private void QueueControl(Frame frame)
-    {
-        if (_control.Writer.TryWrite(frame))
-        {
-            Interlocked.Increment(ref _controlQueued);
-        }
-    }
+    private void QueueControl(Frame frame) => _frames.QueueControl(frame);
 
     internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 
@@ -384,31 +328,4 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
         return null;
     }
-}
-
-/// <summary>A dial for a tunnelled connection failed; the reason and message go back to the peer in its Close frame.</summary>
-public sealed class TunnelDialException : Exception
-{
-    /// <summary>A failure with <paramref name="reason"/> and a message for people.</summary>
-    public TunnelDialException(CloseReason reason, string message)
-        : base(message) => Reason = reason;
-
-    /// <summary>A failure to dial.</summary>
-    public TunnelDialException()
-        : this(CloseReason.DialFailed, "dial failed")
-    {
-    }
-
-    /// <summary>A failure to dial with a message.</summary>
-    public TunnelDialException(string message)
-        : this(CloseReason.DialFailed, message)
-    {
-    }
-
-    /// <summary>A failure to dial with a message and its cause.</summary>
-    public TunnelDialException(string message, Exception innerException)
-        : base(message, innerException) => Reason = CloseReason.DialFailed;
-
-    /// <summary>Why the connection closes.</summary>
-    public CloseReason Reason { get; }
 }

@@ -1,22 +1,15 @@
 namespace XdsControlPlane.Tunnel;
 
 /// <summary>One agent stream on this replica: the workload it serves, its multiplexer, and how to end it.</summary>
-internal sealed class TunnelSession : IDisposable
+internal sealed class TunnelSession(WorkloadClaim claim, TunnelMultiplexer multiplexer, DateTimeOffset connectedAt) : IDisposable
 {
     private readonly CancellationTokenSource _ended = new();
 
-    public TunnelSession(WorkloadClaim claim, TunnelMultiplexer multiplexer, DateTimeOffset connectedAt)
-    {
-        Claim = claim;
-        Multiplexer = multiplexer;
-        ConnectedAt = connectedAt;
-    }
+    public WorkloadClaim Claim { get; } = claim;
 
-    public WorkloadClaim Claim { get; }
+    public TunnelMultiplexer Multiplexer { get; } = multiplexer;
 
-    public TunnelMultiplexer Multiplexer { get; }
-
-    public DateTimeOffset ConnectedAt { get; }
+    public DateTimeOffset ConnectedAt { get; } = connectedAt;
 
     /// <summary>Whether the agent said goodbye (its routes are withdrawn, the stream drains).</summary>
     public bool SaidGoodbye { get; set; }

@@ -87,7 +87,7 @@ public sealed class LocalConnectArgumentTests
     [TestCase(30, 5000, 10000)]
     public void Backoff_Attempt_ExponentialWithJitterCappedAtTenSeconds(int attempt, int atLeastMs, int atMostMs)
     {
-        var backoff = new ReconnectBackoff(new Random(attempt));
+        var backoff = RetryBackoff.Reconnect(new Random(attempt));
         var delays = Enumerable.Range(0, 50).Select(_ => backoff.Delay(attempt).TotalMilliseconds).ToList();
 
         Assert.Multiple(() =>
@@ -95,5 +95,19 @@ public sealed class LocalConnectArgumentTests
             Assert.That(delays, Is.All.InRange(atLeastMs, atMostMs));
             Assert.That(delays.Distinct().Count(), Is.GreaterThan(1), "jittered");
         });
+    }
+
+    [Test]
+    public void Backoff_SameSeed_SameDelays()
+    {
+        static TimeSpan[] Delays(int seed)
+        {
+            var backoff = RetryBackoff.Reconnect(new Random(seed));
+            return [.. Enumerable.Range(1, 8).Select(backoff.Delay)];
+        }
+
+        var replayed = Delays(42);
+
+        Assert.That(Delays(42), Is.EqualTo(replayed));
     }
 }

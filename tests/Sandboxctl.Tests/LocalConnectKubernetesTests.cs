@@ -18,7 +18,7 @@ public sealed class LocalConnectKubernetesTests
     private const string ControlPlanePod = "xds-control-plane-0";
 
     private readonly HostLog _log = new();
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestDisposables _disposables = new();
     private FakeApiServer _api = null!;
     private CliHarness _cli = null!;
     private string _kubeconfig = "";
@@ -39,12 +39,7 @@ public sealed class LocalConnectKubernetesTests
     [TearDown]
     public async Task StopAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
         await _api.DisposeAsync();
         _cli.Dispose();
         Directory.Delete(_state, recursive: true);
@@ -54,7 +49,7 @@ public sealed class LocalConnectKubernetesTests
     [Test]
     public async Task Connect_ThroughPortForward_KeyedHttpReachesLaptop_ReconnectsAfterCut_SigtermDeletesTheWorkload()
     {
-        var laptop = Track(new LocalHttpEcho("laptop"));
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         await StartHostAsync();
         var agent = Start("--port", $"{laptop.Port}:8080", "--expose", $"orders.billing:8080={FreePort()}");
 
@@ -90,7 +85,7 @@ public sealed class LocalConnectKubernetesTests
     [Test]
     public async Task Kill9_LeavesTheWorkload_StatusSaysGone_DisconnectForceCleansUp()
     {
-        var laptop = Track(new LocalHttpEcho("laptop"));
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         await StartHostAsync();
         var agent = Start("--port", $"{laptop.Port}:8080");
         await agent.NextAsync("connected");
@@ -181,14 +176,7 @@ public sealed class LocalConnectKubernetesTests
     private string[] Args(params string[] more) =>
         ["local", "connect", "--routing-key", "feature-x", "--service", "cart", "--name", "cart-dev", "--kubeconfig", _kubeconfig, "-o", "json", .. more];
 
-    private LocalAgentProcess Start(params string[] more) => Track(LocalAgentProcess.Start(_state, Args(more)));
-
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _disposables.Add(disposable);
-        return disposable;
-    }
+    private LocalAgentProcess Start(params string[] more) => _disposables.Track(LocalAgentProcess.Start(_state, Args(more)));
 
     private void AddControlPlanePod(IPEndPoint broker)
     {
@@ -210,7 +198,7 @@ public sealed class LocalConnectKubernetesTests
     private async Task StartHostAsync()
     {
         var host = await LocalBrokerHost.StartAsync(_log, kubernetesApi: _api.Url);
-        _disposables.Add(host);
+        _disposables.Track(host);
         AddControlPlanePod(new IPEndPoint(IPAddress.Loopback, host.TunnelPort));
     }
 }

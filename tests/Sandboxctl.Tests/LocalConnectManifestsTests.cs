@@ -16,7 +16,7 @@ public sealed class LocalConnectManifestsTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly HostLog _log = new();
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestDisposables _disposables = new();
     private string _directory = "";
     private string _state = "";
 
@@ -31,12 +31,7 @@ public sealed class LocalConnectManifestsTests
     [TearDown]
     public async Task StopAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
-
-        _disposables.Clear();
+        await _disposables.DisposeAllAsync();
         Directory.Delete(_directory, recursive: true);
         Directory.Delete(_state, recursive: true);
         _log.AssertNoUnexpectedWarnings();
@@ -45,12 +40,12 @@ public sealed class LocalConnectManifestsTests
     [Test]
     public async Task Connect_KeyedHttpAndExpose_ReachTheLaptopAndTheBackendWithTheKey_SigtermCleansUp()
     {
-        var laptop = Track(new LocalHttpEcho("laptop"));
-        var orders = Track(new LocalHttpEcho("orders-baseline"));
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var orders = _disposables.Track(new LocalHttpEcho("orders-baseline"));
         var host = await StartHostAsync(orders.Port);
         var expose = FreePort();
 
-        var agent = Track(LocalAgentProcess.Start(
+        var agent = _disposables.Track(LocalAgentProcess.Start(
             _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
             "--expose", $"orders:8080={expose}", "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json"));
         var connected = await agent.NextAsync("connected");
@@ -145,13 +140,6 @@ public sealed class LocalConnectManifestsTests
         }
     }
 
-    private T Track<T>(T disposable)
-        where T : IAsyncDisposable
-    {
-        _disposables.Add(disposable);
-        return disposable;
-    }
-
     private async Task<ServerHost> StartHostAsync(int ordersPort, string? token = null)
     {
         File.WriteAllText(Path.Combine(_directory, "shop.yaml"), $$"""
@@ -178,7 +166,7 @@ public sealed class LocalConnectManifestsTests
             - {addresses: [127.0.0.1], conditions: {ready: true} }
             """);
         var host = await LocalBrokerHost.StartAsync(_log, manifests: _directory, token: token);
-        _disposables.Add(host);
+        _disposables.Track(host);
         return host;
     }
 }

@@ -18,7 +18,7 @@ public sealed partial class PortForwardTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestDisposables _disposables = new();
     private FakeApiServer _api = null!;
     private CliHarness _cli = null!;
     private string _kubeconfig = "";
@@ -34,13 +34,7 @@ public sealed partial class PortForwardTests
     [TearDown]
     public async Task StopAsync()
     {
-        foreach (var disposable in Enumerable.Reverse(_disposables))
-        {
-            await disposable.DisposeAsync();
-        }
-
-        _disposables.Clear();
-
+        await _disposables.DisposeAllAsync();
         await _api.DisposeAsync();
         _cli.Dispose();
     }
@@ -189,7 +183,7 @@ public sealed partial class PortForwardTests
     {
         AddPod("cart-1", ready: true);
         var admin = new EchoBackend("cart-1 admin", closeAfterGreeting: false);
-        _disposables.Add(admin);
+        _disposables.Track(admin);
         _api.SetPodBackend("shop", "cart-1", 9090, admin.Endpoint);
 
         await using var run = Start("port-forward", "pod/cart-1", ":8080", ":9090");
@@ -462,7 +456,7 @@ public sealed partial class PortForwardTests
     private void AddPod(string name, bool ready, string app = "cart", string? greeting = null, bool closeAfterGreeting = false)
     {
         var backend = new EchoBackend(greeting ?? name, closeAfterGreeting);
-        _disposables.Add(backend);
+        _disposables.Track(backend);
         _api.SetPodBackend("shop", name, 8080, backend.Endpoint);
         _api.Put(FakeApiServer.Pods, new JsonObject
         {
@@ -485,7 +479,7 @@ public sealed partial class PortForwardTests
     private CommandRun Start(params string[] args)
     {
         var run = new CommandRun([.. args, "--kubeconfig", _kubeconfig]);
-        _disposables.Add(run);
+        _disposables.Track(run);
         return run;
     }
 

@@ -33,6 +33,9 @@ internal sealed class AgentStatus(TimeProvider clock)
     /// <summary>Where data planes reach the workload's ports (from the last Welcome).</summary>
     public IReadOnlyList<WorkloadEndpoint> Endpoints { get; private set; } = [];
 
+    /// <summary>How long the broker keeps the workload after a stream is lost (from the last Welcome; its default before one).</summary>
+    public TimeSpan ReconnectGrace { get; private set; } = TunnelProtocol.DefaultReconnectGrace;
+
     /// <summary>A stream was welcomed and forwards through <paramref name="mux"/>.</summary>
     public void OnConnected(Welcome welcome, TunnelMultiplexer mux)
     {
@@ -45,6 +48,7 @@ internal sealed class AgentStatus(TimeProvider clock)
             RoutingKey = welcome.RoutingKey;
             Replica = welcome.Replica;
             Endpoints = [.. welcome.Endpoints];
+            ReconnectGrace = TunnelProtocol.ReconnectGraceOf(welcome);
         }
     }
 

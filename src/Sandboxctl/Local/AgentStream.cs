@@ -19,9 +19,6 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
 
     /// <summary>How long the broker may drain after Goodbye before the agent closes what is left.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(5);
-
-    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
 
     /// <summary>Runs one stream until it ends (returns why) or <paramref name="stop"/> fires (says Goodbye, returns <see cref="StreamEnd.Stopped"/>).</summary>
     public async Task<StreamEnd> RunAsync(Hello hello, LocalDial dial, IReadOnlyList<ExposedListener> exposed, string workload, CancellationToken stop)
@@ -41,14 +38,8 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         status.OnConnected(welcome, mux);
         reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), again);
 
-        var pingInterval = welcome.PingIntervalMs is >= 1000 and <= 60_000 ? TimeSpan.FromMilliseconds(welcome.PingIntervalMs) : DefaultPingInterval;
-        var writing = mux.WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                call.RequestStream.WriteOptions = more ? BufferedWrite : null;
-                return call.RequestStream.WriteAsync(frame, token);
-            },
-            streaming.Token);
+        var pingInterval = TunnelProtocol.PingIntervalOf(welcome);
+        var writing = mux.WriteFramesAsync(call.RequestStream, streaming.Token);
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
@@ -141,7 +132,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
     /// <summary>Pings until cancelled; returns why the stream is dead when the broker stops answering.</summary>
     private async Task<string> PingAsync(TunnelMultiplexer mux, TimeSpan interval, CancellationToken cancellationToken)
     {
-        var silence = TimeSpan.FromTicks(Math.Max(interval.Ticks * 3, TimeSpan.FromSeconds(15).Ticks));
+        var silence = TunnelProtocol.AgentSilence(interval);
         ulong id = 0;
         try
         {

@@ -40,7 +40,7 @@ internal static class LocalCommands
                 parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!);
             var cli = outputOf(parse);
             var identity = new ClusterIdentity(parse.GetValue(cluster.Kubeconfig)?.FullName, parse.GetValue(cluster.Context));
-            return new LocalConnect(cli, AgentReporter.StyleOf(cli, parse.GetValue(output)), AgentStateStore.ForUser())
+            return new LocalConnect(cli, AgentReporter.StyleOf(cli, parse.GetValue(output)), AgentStateStore.ForUser(), new Random())
                 .RunAsync(request, () => cluster.Connect(parse), parse.GetValue(cluster.Namespace), identity, ct);
         });
         return command;

@@ -9,7 +9,7 @@ namespace Sandboxctl.Local;
 /// between attempts and saying so. A status the broker refuses with ends the agent loudly; before the first Welcome
 /// only a few attempts are made, so an unreachable broker fails fast. Meanwhile it reports the live status every second.
 /// </summary>
-internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, AgentReporter reporter, ReconnectBackoff backoff, Action<AgentSnapshot> onTick)
+internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, AgentReporter reporter, RetryBackoff backoff, Action<AgentSnapshot> onTick)
 {
     /// <summary>Attempts before the first Welcome (the first included).</summary>
     public const int StartupAttempts = 3;

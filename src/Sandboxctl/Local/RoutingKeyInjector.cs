@@ -21,8 +21,7 @@ internal sealed class RoutingKeyInjector : IByteTransform
     /// <summary>The header added.</summary>
     public const string HeaderName = "x-routing-key";
 
-    private const int MaxLine = 4096;
-    private const string Http2Preface = "PRI * HTTP/2.0";
+    private const int MaxLine = HttpRequestHead.MaxLine;
     private static readonly byte[] Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] HeadEnd = "\r\n\r\n"u8.ToArray();
 
@@ -157,10 +156,7 @@ internal sealed class RoutingKeyInjector : IByteTransform
         return taken;
     }
 
-    /// <summary>
-    /// Whether the head so far (held plus <paramref name="bytes"/>) can still be an HTTP/1.x request line: a method of
-    /// 1-20 upper-case letters, a space, then (once the line is complete) a target and <c>HTTP/1.</c>, or the HTTP/2 preface.
-    /// </summary>
+    /// <summary>Whether the head so far (held plus <paramref name="bytes"/>) can still be an HTTP/1.x request line.</summary>
     private bool StartsLikeARequest(ReadOnlySpan<byte> bytes)
     {
         if (_head.WrittenCount >= MaxLine)
@@ -173,95 +169,20 @@ internal sealed class RoutingKeyInjector : IByteTransform
         held.CopyTo(start);
         var count = held.Length + Math.Min(bytes.Length, MaxLine - held.Length);
         bytes[..(count - held.Length)].CopyTo(start[held.Length..]);
-        var line = start[..count];
-        var space = line.IndexOf((byte)' ');
-        var method = space < 0 ? line : line[..space];
-        foreach (var b in method.Length > 20 ? method[..21] : method)
-        {
-            if (b is < (byte)'A' or > (byte)'Z')
-            {
-                return false;
-            }
-        }
-
-        if (method.Length > 20)
-        {
-            return false;
-        }
-
-        var lineEnd = line.IndexOf((byte)'\r');
-        if (space < 0 || lineEnd < 0)
-        {
-            return true;
-        }
-
-        var requestLine = Encoding.Latin1.GetString(line[..lineEnd]);
-        var parts = requestLine.Split(' ');
-        return requestLine == Http2Preface || (parts.Length == 3 && parts[1].Length > 0 && parts[2].StartsWith("HTTP/1.", StringComparison.Ordinal));
+        return HttpRequestHead.CouldStart(start[..count]);
     }
 
     private void WriteHead(ArrayBufferWriter<byte> output)
     {
         var head = _head.WrittenSpan;
-        var text = Encoding.Latin1.GetString(head);
-        var lines = text[..^HeadEnd.Length].Split("\r\n");
-        var request = lines[0].Split(' ');
-        if (lines[0] == Http2Preface)
+        var parsed = HttpRequestHead.Parse(Encoding.Latin1.GetString(head[..^HeadEnd.Length]));
+        if (parsed.IsHttp2Preface || parsed.Problem is not null)
         {
-            Pass(output, head, report: null);
+            Pass(output, head, parsed.Problem);
             return;
         }
 
-        if (request.Length != 3 || request[0].Length == 0 || !request[0].All(char.IsAsciiLetterUpper) || !request[2].StartsWith("HTTP/1.", StringComparison.Ordinal))
-        {
-            Pass(output, head, "the app sent something that is not an HTTP/1.x request");
-            return;
-        }
-
-        var hasKey = false;
-        var chunked = false;
-        long? length = null;
-        var upgrade = request[0] == "CONNECT";
-        foreach (var line in lines.Skip(1))
-        {
-            var colon = line.IndexOf(':', StringComparison.Ordinal);
-            if (colon <= 0 || line[0] is ' ' or '\t')
-            {
-                Pass(output, head, "a request has a header line it cannot parse");
-                return;
-            }
-
-            var name = line[..colon];
-            var value = line[(colon + 1)..].Trim();
-            if (name.Equals(HeaderName, StringComparison.OrdinalIgnoreCase))
-            {
-                hasKey = true;
-            }
-            else if (name.Equals("baggage", StringComparison.OrdinalIgnoreCase))
-            {
-                hasKey |= value.Split(',').Any(m => m.Split(['=', ';'])[0].Trim() == "routing-key");
-            }
-            else if (name.Equals("transfer-encoding", StringComparison.OrdinalIgnoreCase))
-            {
-                chunked = value.Split(',')[^1].Trim().Equals("chunked", StringComparison.OrdinalIgnoreCase);
-            }
-            else if (name.Equals("content-length", StringComparison.OrdinalIgnoreCase))
-            {
-                if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) || (length is { } earlier && earlier != parsed))
-                {
-                    Pass(output, head, "a request has an invalid Content-Length");
-                    return;
-                }
-
-                length = parsed;
-            }
-            else if (name.Equals("upgrade", StringComparison.OrdinalIgnoreCase))
-            {
-                upgrade = true;
-            }
-        }
-
-        if (hasKey)
+        if (parsed.HasKey)
         {
             output.Write(head);
         }
@@ -274,15 +195,15 @@ internal sealed class RoutingKeyInjector : IByteTransform
 
         _head.Clear();
         _matched = 0;
-        _switchesProtocol = upgrade;
-        if (chunked)
+        _switchesProtocol = parsed.SwitchesProtocol;
+        if (parsed.Chunked)
         {
             _state = Parse.ChunkSize;
         }
-        else if (length is > 0)
+        else if (parsed.ContentLength is > 0)
         {
             _state = Parse.FixedBody;
-            _remaining = length.Value;
+            _remaining = parsed.ContentLength.Value;
         }
         else
         {

@@ -17,6 +17,12 @@ internal static class PortForwardCommand
 {
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The backoff of dials to a pod being replaced: from 200 ms up to 3 s.</summary>
+    private static readonly (TimeSpan First, TimeSpan Cap) DialBackoff = (TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
+
+    /// <summary>The backoff of the search for a ready pod: from 200 ms up to 2 s.</summary>
+    private static readonly (TimeSpan First, TimeSpan Cap) RediscoveryBackoff = (TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2));
+
     public static Command Build(Func<ParseResult, CliOutput> outputOf, ClusterConnection cluster)
     {
         var target = new Argument<string>("target") { Description = "pod/NAME, deploy/NAME or svc/NAME (a bare NAME is a pod)." };
@@ -33,12 +39,12 @@ internal static class PortForwardCommand
                 ParseAddresses(parse.GetValue(address)!),
                 parse.GetValue(autoPort),
                 parse.GetValue(timeout));
-            return RunAsync(outputOf(parse), cluster.Connect(parse), request, ct);
+            return RunAsync(outputOf(parse), cluster.Connect(parse), request, new Random(), ct);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(CliOutput cli, (IKubernetes Client, string Namespace) cluster, PortForwardRequest request, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(CliOutput cli, (IKubernetes Client, string Namespace) cluster, PortForwardRequest request, Random random, CancellationToken cancellationToken)
     {
         var log = new PortForwardLog(cli);
         var resolver = new PortForwardTargetResolver(cluster.Client, cluster.Namespace, request.Target, request.Mappings);
@@ -66,8 +72,9 @@ internal static class PortForwardCommand
                 throw;
             }
 
-            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval);
-            await new PortForwardSession(cluster.Client, cluster.Namespace, tracker, log, request.PodRunningTimeout).RunAsync(listeners, cancellationToken).ConfigureAwait(false);
+            var tracker = new ReadyPodTracker(resolver, log, pod, CheckInterval, new RetryBackoff(RediscoveryBackoff.First, RediscoveryBackoff.Cap, random));
+            var dialBackoff = new RetryBackoff(DialBackoff.First, DialBackoff.Cap, new Random(random.Next()));
+            await new PortForwardSession(cluster.Client, cluster.Namespace, tracker, log, request.PodRunningTimeout, dialBackoff).RunAsync(listeners, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

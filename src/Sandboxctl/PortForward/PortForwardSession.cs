@@ -3,30 +3,21 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using k8s;
 using Polly;
-using Polly.Retry;
 
 namespace Sandboxctl.PortForward;
 
 /// <summary>
 /// The listeners of a port-forward and their connections: each accepted connection gets its own port-forward
-/// WebSocket to the tracker's current pod (retried with backoff while the pod is being replaced), until cancelled;
+/// WebSocket to the tracker's current pod (retried with the backoff given while the pod is being replaced), until cancelled;
 /// then the listeners close, every open connection is closed, and the session ends.
 /// </summary>
-internal sealed class PortForwardSession(IKubernetes client, string ns, ReadyPodTracker tracker, PortForwardLog log, TimeSpan podRunningTimeout)
+internal sealed class PortForwardSession(IKubernetes client, string ns, ReadyPodTracker tracker, PortForwardLog log, TimeSpan podRunningTimeout, RetryBackoff backoff)
 {
     private const string Protocol = "v4.channel.k8s.io";
 
-    private static readonly ResiliencePipeline Connect = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<WebSocketException>().Handle<HttpRequestException>().Handle<k8s.Autorest.HttpOperationException>(),
-            MaxRetryAttempts = 6,
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(3),
-            UseJitter = true,
-        })
-        .Build();
+    private readonly ResiliencePipeline _connect = backoff.Retry(
+        new PredicateBuilder().Handle<WebSocketException>().Handle<HttpRequestException>().Handle<k8s.Autorest.HttpOperationException>(),
+        maxRetryAttempts: 6);
 
     /// <summary>Accepts on every listener (with the index of its port mapping) until cancelled.</summary>
     public async Task RunAsync(IReadOnlyList<(TcpListener Listener, int Mapping)> listeners, CancellationToken cancellationToken)
@@ -81,7 +72,7 @@ internal sealed class PortForwardSession(IKubernetes client, string ns, ReadyPod
             ForwardingPod? pod = null;
             try
             {
-                var webSocket = await Connect.ExecuteAsync(
+                var webSocket = await _connect.ExecuteAsync(
                     async token =>
                     {
                         pod = await tracker.CurrentAsync(token).WaitAsync(podRunningTimeout, token).ConfigureAwait(false);

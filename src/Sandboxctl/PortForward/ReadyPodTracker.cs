@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Polly;
-using Polly.Retry;
 
 namespace Sandboxctl.PortForward;
 
@@ -11,27 +10,19 @@ namespace Sandboxctl.PortForward;
 /// </summary>
 internal sealed class ReadyPodTracker
 {
-    private static readonly ResiliencePipeline Rediscovery = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<NoReadyPodException>().Handle<CliException>(),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(2),
-            UseJitter = true,
-        })
-        .Build();
-
     private readonly PortForwardTargetResolver _resolver;
     private readonly PortForwardLog _log;
     private readonly TimeSpan _checkInterval;
     private readonly Channel<ForwardingPod> _suspects = Channel.CreateBounded<ForwardingPod>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
+    private readonly ResiliencePipeline _rediscovery;
     private TaskCompletionSource<ForwardingPod> _current = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ReadyPodTracker(PortForwardTargetResolver resolver, PortForwardLog log, ForwardingPod first, TimeSpan checkInterval)
+    /// <summary>Tracks <paramref name="first"/>, re-discovering with <paramref name="backoff"/> (retried until a pod is ready).</summary>
+    public ReadyPodTracker(PortForwardTargetResolver resolver, PortForwardLog log, ForwardingPod first, TimeSpan checkInterval, RetryBackoff backoff)
     {
+        ArgumentNullException.ThrowIfNull(backoff);
+        _rediscovery = backoff.Retry(new PredicateBuilder().Handle<NoReadyPodException>().Handle<CliException>(), maxRetryAttempts: int.MaxValue);
         _resolver = resolver;
         _log = log;
         _checkInterval = checkInterval;
@@ -120,7 +111,7 @@ internal sealed class ReadyPodTracker
         if (next is null)
         {
             _log.Info($"pod {old.Name} {what}; waiting for a ready pod of {_resolver.Target}…");
-            next = await Rediscovery.ExecuteAsync(
+            next = await _rediscovery.ExecuteAsync(
                 async token => await _resolver.FindReadyPodAsync(token).ConfigureAwait(false) ?? throw new NoReadyPodException(),
                 cancellationToken).ConfigureAwait(false);
             _log.Info($"forwarding to pod {next.Name}");

@@ -1,0 +1,79 @@
+using Grpc.Core;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// Reads an admitted agent's frames until the stream ends: connection frames go to the multiplexer, a Ping is answered
+/// with a Pong (and counts as a heartbeat), a Goodbye withdraws the routes at once and drains the stream. An agent
+/// that sends and never reads, or sends a second Hello, ends the stream with a status.
+/// </summary>
+internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, TimeProvider clock, ILogger logger)
+{
+    /// <summary>
+    /// Reads frames until the stream ends. After the agent's goodbye its routes are withdrawn at once, and the stream
+    /// keeps carrying for <see cref="TunnelBrokerOptions.GoodbyeDrain"/> — while the data planes move to the baseline,
+    /// requests already on their way still reach the laptop instead of failing — then the broker ends it.
+    /// </summary>
+    public async Task ReadAsync(IAsyncStreamReader<Frame> requests, TunnelSession session, StreamActivity activity, CancellationToken cancellationToken)
+    {
+        var multiplexer = session.Multiplexer;
+        try
+        {
+            while (await requests.MoveNext(cancellationToken).ConfigureAwait(false))
+            {
+                var frame = requests.Current;
+                activity.Heard(clock.GetUtcNow());
+                if (multiplexer.ControlQueued > multiplexer.MaxControlQueued)
+                {
+                    // Every frame may need an answer; an agent that sends and never reads would grow them without bound.
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the agent does not read the broker's frames ({multiplexer.ControlQueued} answers waiting); ending the stream"));
+                }
+
+                if (multiplexer.Receive(frame))
+                {
+                    continue;
+                }
+
+                switch (frame.FrameCase)
+                {
+                    case Frame.FrameOneofCase.Ping:
+                        activity.Pinged(clock.GetUtcNow());
+                        multiplexer.SendControl(new Frame { Pong = new Pong { Id = frame.Ping.Id, PingSentUnixNanos = frame.Ping.SentUnixNanos, OpenConnections = (uint)multiplexer.OpenConnections } });
+                        break;
+                    case Frame.FrameOneofCase.Goodbye when !session.SaidGoodbye:
+                        session.SaidGoodbye = true;
+                        _ = DrainAsync(session);
+                        break;
+                    case Frame.FrameOneofCase.Hello or Frame.FrameOneofCase.Welcome:
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, $"{frame.FrameCase} is only the first frame of a stream"));
+                    default:
+                        // A frame of a newer protocol version (or a Pong): ignored, as the protocol says.
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (IOException)
+        {
+            // The agent's connection went away.
+        }
+    }
+
+    private async Task DrainAsync(TunnelSession session)
+    {
+        try
+        {
+            await registry.ReleasedAsync(session.Claim, goodbye: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            BrokerLog.ReleaseFailed(logger, session.Claim.Key, e.Message);
+        }
+
+        await Task.Delay(options.GoodbyeDrain, clock, CancellationToken.None).ConfigureAwait(false);
+        session.End("goodbye");
+    }
+}

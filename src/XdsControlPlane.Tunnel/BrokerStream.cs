@@ -1,0 +1,114 @@
+using System.Reflection;
+using Grpc.Core;
+using XdsControlPlane.Tunnel.Protocol;
+
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// Serves one admitted agent's stream: attaches it to the workload's listeners, tells the registry where the workload
+/// is reached (its routes follow), answers Welcome, then carries connections both ways until the stream ends — the
+/// frames read by an <see cref="AgentFrameReader"/>, written by the multiplexer (the stream's one writer), watched by a
+/// <see cref="SessionHeartbeat"/> — and detaches it (a goodbye withdraws the workload now, a lost stream after the grace).
+/// </summary>
+internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, TimeProvider clock, ILogger logger)
+{
+    /// <summary>This broker's build, as Describe and Welcome tell agents.</summary>
+    public static readonly string BrokerVersion = typeof(BrokerStream).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    private readonly AgentFrameReader _reader = new(options, registry, clock, logger);
+    private readonly SessionHeartbeat _heartbeat = new(options, registry, clock, logger);
+
+    /// <summary>Serves <paramref name="agent"/> on <paramref name="requests"/> / <paramref name="responses"/> until the stream ends.</summary>
+    public async Task RunAsync(AdmittedAgent agent, IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, CancellationToken cancellationToken)
+    {
+        var claim = agent.Claim;
+        var dialer = new OutboundDialer(registry, claim);
+        var multiplexer = new TunnelMultiplexer(TunnelSide.Broker, (int)agent.Hello.InitialWindow, options.Limits, dialer.DialAsync, logger);
+        using var session = new TunnelSession(claim, multiplexer, clock.GetUtcNow());
+        var goodbye = false;
+        WorkloadTunnel? tunnel = null;
+        try
+        {
+            try
+            {
+                tunnel = tunnels.Attach(session);
+            }
+            catch (RpcException e)
+            {
+                BrokerLog.AgentRefused(logger, claim.Key, e.StatusCode, e.Status.Detail);
+                throw;
+            }
+
+            var placement = new TunnelPlacement(options.Replica, options.AdvertiseAddress, tunnel.Endpoints, session.ConnectedAt);
+            await registry.ConnectedAsync(claim, placement, cancellationToken).ConfigureAwait(false);
+            await responses.WriteAsync(new Frame { Welcome = Welcome(agent, placement) }, cancellationToken).ConfigureAwait(false);
+            var ports = string.Join(",", placement.Ports.Select(p => $"{p.Port}->{placement.Address}:{p.BrokerPort}"));
+            BrokerLog.AgentConnected(logger, claim.Key, agent.Hello.AgentVersion, agent.Version, ports);
+            goodbye = await CarryAsync(requests, responses, session, cancellationToken).ConfigureAwait(false);
+            BrokerLog.AgentDisconnected(logger, claim.Key, goodbye ? "goodbye" : session.EndReason ?? "stream ended", multiplexer.ConnectionsOpened, multiplexer.BytesReceived, multiplexer.BytesSent);
+        }
+        finally
+        {
+            await multiplexer.DisposeAsync().ConfigureAwait(false);
+            if (tunnel is not null)
+            {
+                await tunnels.DetachAsync(tunnel, session, goodbye).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Carries frames both ways until the stream ends or the broker ends the session; true when the agent said goodbye.</summary>
+    private async Task<bool> CarryAsync(IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, TunnelSession session, CancellationToken cancellationToken)
+    {
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Ended);
+        var writing = session.Multiplexer.WriteFramesAsync(responses, running.Token);
+        var activity = new StreamActivity(clock.GetUtcNow());
+        var heartbeats = _heartbeat.RunAsync(session, activity, running.Token);
+        try
+        {
+            await _reader.ReadAsync(requests, session, activity, running.Token).ConfigureAwait(false);
+            return session.SaidGoodbye;
+        }
+        finally
+        {
+            await running.CancelAsync().ConfigureAwait(false);
+            await Quietly(writing).ConfigureAwait(false);
+            await Quietly(heartbeats).ConfigureAwait(false);
+        }
+    }
+
+    private Welcome Welcome(AdmittedAgent agent, TunnelPlacement placement)
+    {
+        var welcome = new Welcome
+        {
+            Version = agent.Version,
+            BrokerVersion = BrokerVersion,
+            Replica = options.Replica,
+            RoutingKey = agent.Claim.RoutingKey,
+            InitialWindow = (uint)options.Limits.ReceiveWindow,
+            MaxData = (uint)options.Limits.MaxData,
+            PingIntervalMs = (uint)options.PingInterval.TotalMilliseconds,
+            ReconnectGraceMs = (uint)options.ReconnectGrace.TotalMilliseconds,
+        };
+        welcome.Endpoints.AddRange(placement.Ports.Select(p => new WorkloadEndpoint
+        {
+            Port = (uint)p.Port,
+            Address = placement.Address,
+            BrokerPort = (uint)p.BrokerPort,
+            Protocol = agent.Claim.Ports.First(c => c.Port == p.Port).Protocol,
+        }));
+        return welcome;
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or InvalidOperationException or RpcException)
+        {
+            // The stream is over.
+        }
+    }
+}
