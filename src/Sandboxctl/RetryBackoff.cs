@@ -1,13 +1,15 @@
 using Polly;
 using Polly.Retry;
+using XdsControlPlane.Kubernetes;
 
 namespace Sandboxctl;
 
 /// <summary>
-/// The one rule for waiting between attempts in sandboxctl (the agent's reconnects, Describe, port-forward dials and pod
-/// re-discovery): exponential from a first delay (doubling per attempt) up to a cap, each with jitter (between half and
-/// all of it) so many clients that lost the same server do not come back in step. The jitter comes from the
-/// <see cref="Random"/> given, so a test can replay it. Plain retries run it through Polly (<see cref="Retry"/>).
+/// How sandboxctl waits between attempts (the agent's reconnects, Describe, port-forward dials and pod re-discovery):
+/// the control plane's one backoff rule (<see cref="ExponentialBackoff"/>: doubling from a first delay up to a cap)
+/// with jitter between half and all of each delay, so many clients that lost the same server do not come back in step.
+/// The jitter comes from the <see cref="Random"/> given, so a test can replay it; several connections may share one
+/// instance. Plain retries run it through Polly (<see cref="Retry"/>).
 /// </summary>
 internal sealed class RetryBackoff(TimeSpan first, TimeSpan cap, Random random)
 {
@@ -18,6 +20,7 @@ internal sealed class RetryBackoff(TimeSpan first, TimeSpan cap, Random random)
     public static readonly TimeSpan ReconnectCap = TimeSpan.FromSeconds(10);
 
     private readonly Lock _gate = new();
+    private readonly ExponentialBackoff _rule = new(first, cap, lowestFactor: 0.5, highestFactor: 1.0, random);
 
     /// <summary>The backoff of the agent's reconnects (and its Describe): from 250 ms up to 10 s.</summary>
     public static RetryBackoff Reconnect(Random random) => new(ReconnectFirst, ReconnectCap, random);
@@ -25,17 +28,11 @@ internal sealed class RetryBackoff(TimeSpan first, TimeSpan cap, Random random)
     /// <summary>The delay before attempt <paramref name="attempt"/> (1 for the first).</summary>
     public TimeSpan Delay(int attempt)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 1);
-        var exponential = first.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 16));
-        var ceiling = Math.Min(exponential, cap.TotalMilliseconds);
-        double jitter;
         lock (_gate)
         {
             // Retries of many connections share one backoff; Random is not thread-safe.
-            jitter = random.NextDouble();
+            return _rule.Delay(attempt);
         }
-
-        return TimeSpan.FromMilliseconds(ceiling * (0.5 + (jitter * 0.5)));
     }
 
     /// <summary>A Polly pipeline that retries what <paramref name="handle"/> accepts up to <paramref name="maxRetryAttempts"/> times, waiting <see cref="Delay"/> between.</summary>
