@@ -1,11 +1,11 @@
 using XdsControlPlane.Server;
 
-var command = ServerCommandLine.Build(async (options, cancellation) =>
+var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 {
     ServerHost created;
     try
     {
-        created = ServerHost.Create(options);
+        created = ServerHost.Create(configuration);
     }
     catch (k8s.Exceptions.KubeConfigException e)
     {
@@ -34,6 +34,12 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
             await Console.Error.WriteLineAsync($"error: {failure}").ConfigureAwait(false);
         }
 
+        return 1;
+    }
+    catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+    {
+        // A value in the --config file or the environment that is not of its setting's type.
+        await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
         return 1;
     }
     catch (IOException e)

@@ -665,17 +665,11 @@ public sealed class KubernetesSourceTests
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
     private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesSourceOptions? source = null)
     {
-        var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
-        {
-            ExtraServices = source is null ? null : services => services.AddSingleton(source),
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ExtraLogSink = _log,
-            Kubernetes = true,
-            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
-        });
+        var host = new InProcessServer()
+            .WithServices(source is null ? null : services => services.AddSingleton(source))
+            .WithLog(_log)
+            .WithKubernetesApi(_api.Url)
+            .Create();
         await host.StartAsync(cancellationToken);
         return host;
     }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Translation.Tests;
@@ -12,7 +13,7 @@ namespace XdsControlPlane.Translation.Tests;
 /// </summary>
 public sealed class GoldenTests
 {
-    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
+    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
         .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
 
     private static IEnumerable<TestCaseData> GroupsOfCases() =>
@@ -23,7 +24,7 @@ public sealed class GoldenTests
     {
         var result = TranslateCase(caseName);
         var actual = ToJson(result.Groups[group]);
-        var goldenFile = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
+        var goldenFile = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
         {
             File.WriteAllText(goldenFile, actual.ToJsonString(new() { WriteIndented = true }) + "\n");
@@ -76,16 +77,16 @@ public sealed class GoldenTests
 
     internal static TranslationResult TranslateCase(string caseName)
     {
-        var manifests = RepoFiles.LoadManifests(CaseInput(caseName));
+        var manifests = RepoManifests.Load(CaseInput(caseName));
         Assert.That(manifests.Problems, Is.Empty, "the case's manifests must be valid");
         return new RoutingTranslator().Translate(manifests.Inputs);
     }
 
     private static string CaseInput(string caseName)
     {
-        var reference = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
+        var reference = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
         // A case's input is either its own input/ folder or, when input.txt names one, a folder of the repository.
-        return File.Exists(reference + ".txt") ? RepoFiles.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
+        return File.Exists(reference + ".txt") ? RepoDirectory.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
     }
 
     private static JsonObject ToJson(IReadOnlyList<XdsResource> resources)
