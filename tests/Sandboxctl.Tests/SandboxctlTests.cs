@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Envoy.Config.Bootstrap.V3;
@@ -8,7 +7,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
-using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Xds;
 
