@@ -12,6 +12,11 @@ var command = ServerCommandLine.Build(async (configuration, cancellation) =>
         await Console.Error.WriteLineAsync($"error: no usable Kubernetes configuration for --kubernetes: {e.Message}").ConfigureAwait(false);
         return 1;
     }
+    catch (InvalidOperationException e) when (BadValue(e))
+    {
+        await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+        return 1;
+    }
 
     await using var host = created;
     try
@@ -36,9 +41,8 @@ var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 
         return 1;
     }
-    catch (InvalidOperationException e) when (e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+    catch (InvalidOperationException e) when (BadValue(e))
     {
-        // A value in the --config file or the environment that is not of its setting's type.
         await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
         return 1;
     }
@@ -51,3 +55,6 @@ var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 });
 
 return await command.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+// A value in the --config file or the environment that is not of its setting's type (the binder's message names the key).
+static bool BadValue(InvalidOperationException e) => e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);

@@ -59,7 +59,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         services.AddSectionOptions<HostingOptions>(configuration.GetSection(HostingOptions.Section), hosting => hosting.Validate());
         services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems());
-        services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.Validate());
+        services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems());
         var listeners = new ServerListeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

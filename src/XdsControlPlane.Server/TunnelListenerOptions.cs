@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace XdsControlPlane.Server;
 
 /// <summary>
@@ -21,19 +19,4 @@ public sealed class TunnelListenerOptions() : ListenerOptions(DefaultPort)
     /// LocalWorkload's secret hash instead.
     /// </summary>
     public string? Token { get; set; }
-
-    /// <summary>The problems with these settings; empty when valid.</summary>
-    public IEnumerable<string> Validate()
-    {
-        if (Token is { } token && token.Length < ServerConfiguration.MinTokenLength)
-        {
-            // Never echo the token.
-            yield return string.Create(CultureInfo.InvariantCulture, $"Token must have at least {ServerConfiguration.MinTokenLength} characters, got {token.Length}.");
-        }
-
-        foreach (var problem in PortProblems())
-        {
-            yield return problem;
-        }
-    }
 }

@@ -41,8 +41,7 @@ public sealed class PushScopeTests
         }
 
         using var cancel = new CancellationTokenSource(Timeout);
-        _host = new InProcessServer().WithManifests(_directory).WithLog(_log).Create();
-        await _host.StartAsync(cancel.Token);
+        _host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
         _sidecar = await SidecarStream.ConnectAsync(_host.XdsPort, cancel.Token);
     }
 
@@ -54,12 +53,7 @@ public sealed class PushScopeTests
             await _sidecar.DisposeAsync();
         }
 
-        if (_host is not null)
-        {
-            using var cancel = new CancellationTokenSource(Timeout);
-            await _host.StopAsync(cancel.Token);
-            await _host.DisposeAsync();
-        }
+        await InProcessServer.StopAsync(_host);
 
         Directory.Delete(_directory, recursive: true);
         _log.AssertNoUnexpectedWarnings();
