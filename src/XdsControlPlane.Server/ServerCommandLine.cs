@@ -196,6 +196,7 @@ public static partial class ServerCommandLine
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
             }
         });
+
         // Each flag given sets one configuration key (a flag left at its default sets none, so the file and the
         // environment show through); the host binds each area's options from its section.
         var keys = new FlagKeys()

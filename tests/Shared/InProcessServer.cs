@@ -72,17 +72,4 @@ internal sealed class InProcessServer
             throw;
         }
     }
-
-    /// <summary>Stops <paramref name="host"/> (draining for 30 s at most) and disposes it; nothing when it is null (its set-up failed).</summary>
-    public static async Task StopAsync(ServerHost? host)
-    {
-        if (host is null)
-        {
-            return;
-        }
-
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await host.StopAsync(cancel.Token);
-        await host.DisposeAsync();
-    }
 }

@@ -53,7 +53,12 @@ public sealed class PushScopeTests
             await _sidecar.DisposeAsync();
         }
 
-        await InProcessServer.StopAsync(_host);
+        if (_host is not null)
+        {
+            using var cancel = new CancellationTokenSource(Timeout);
+            await _host.StopAsync(cancel.Token);
+            await _host.DisposeAsync();
+        }
 
         Directory.Delete(_directory, recursive: true);
         _log.AssertNoUnexpectedWarnings();
