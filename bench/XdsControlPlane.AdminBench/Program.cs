@@ -10,7 +10,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using XdsControlPlane.AdminBench;
 using XdsControlPlane.Benchmarks;
