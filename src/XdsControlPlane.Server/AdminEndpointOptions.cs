@@ -3,7 +3,7 @@ using System.Globalization;
 namespace XdsControlPlane.Server;
 
 /// <summary>Settings of the admin listener and its endpoints (<see cref="ServerServiceCollectionExtensions.AddAdminEndpoints"/>), configuration section <c>Admin</c>.</summary>
-public sealed class AdminEndpointOptions() : ListenerOptions(DefaultPort)
+public sealed class AdminEndpointOptions() : ListenerOptions(Section, DefaultPort)
 {
     /// <summary>The configuration section these settings are bound from.</summary>
     public const string Section = "Admin";

@@ -9,8 +9,14 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public abstract class ListenerOptions
 {
-    /// <summary>Sets the listener's documented default port.</summary>
-    protected ListenerOptions(int defaultPort) => Port = defaultPort;
+    private readonly string _section;
+
+    /// <summary>Sets the listener's configuration section (named in problems) and its documented default port.</summary>
+    protected ListenerOptions(string section, int defaultPort)
+    {
+        _section = section;
+        Port = defaultPort;
+    }
 
     /// <summary>The port to listen on; 0 picks a free port.</summary>
     public int Port { get; set; }
@@ -20,7 +26,7 @@ public abstract class ListenerOptions
     {
         if (Port is < 0 or > 65535)
         {
-            yield return string.Create(CultureInfo.InvariantCulture, $"Port must be between 0 and 65535, got {Port}.");
+            yield return string.Create(CultureInfo.InvariantCulture, $"{_section}:Port must be between 0 and 65535, got {Port}.");
         }
     }
 }

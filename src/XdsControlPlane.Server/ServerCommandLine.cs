@@ -225,7 +225,7 @@ public static partial class ServerCommandLine
             }
             catch (InvalidDataException e)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"--config: {e.Message}").ConfigureAwait(false);
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"--config: {e.Message} {e.InnerException?.Message}").ConfigureAwait(false);
                 return 1;
             }
 

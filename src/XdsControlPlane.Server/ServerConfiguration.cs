@@ -13,21 +13,6 @@ public static class ServerConfiguration
     /// <summary>The prefix of environment variables that set any key.</summary>
     public const string EnvironmentPrefix = "XDSCP_";
 
-    /// <summary>The environment variable the debug token is read from (it keeps the token out of the process list).</summary>
-    public const string DebugTokenVariable = "XDSCP_DEBUG_TOKEN";
-
-    /// <summary>The environment variable the tunnel token is read from.</summary>
-    public const string TunnelTokenVariable = "XDSCP_TUNNEL_TOKEN";
-
-    /// <summary>The configuration section of the manifest directory source (<c>Directory</c>, <c>Debounce</c>, <c>MaxDebounce</c>, <c>PollInterval</c>).</summary>
-    public const string ManifestsSection = "Manifests";
-
-    /// <summary>The configuration section of the translation settings (<see cref="Translation.TranslationOptions"/>).</summary>
-    public const string TranslationSection = "Translation";
-
-    /// <summary>The shortest bearer token accepted (debug and tunnel tokens).</summary>
-    public const int MinTokenLength = 16;
-
     /// <summary>Environment variables with names of their own (the downward API's, the tokens') and the key each sets.</summary>
     public static IReadOnlyDictionary<string, string> NamedVariables { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
     {
@@ -37,6 +22,12 @@ public static class ServerConfiguration
         ["POD_NAME"] = $"{HostingOptions.Section}:{nameof(HostingOptions.Replica)}",
         ["POD_NAMESPACE"] = $"{KubernetesSourcesOptions.Section}:{nameof(KubernetesSourcesOptions.LeaseNamespace)}",
     };
+
+    /// <summary>The environment variable the debug token is read from (it keeps the token out of the process list).</summary>
+    public static string DebugTokenVariable => "XDSCP_DEBUG_TOKEN";
+
+    /// <summary>The environment variable the tunnel token is read from.</summary>
+    public static string TunnelTokenVariable => "XDSCP_TUNNEL_TOKEN";
 
     /// <summary>
     /// The configuration of <paramref name="file"/> (JSON; none when null), the environment, then
@@ -59,6 +50,12 @@ public static class ServerConfiguration
             .AddInMemoryCollection(commandLine)
             .Build();
     }
+
+    /// <summary>The configuration section of the manifest directory source (<c>Directory</c>, <c>Debounce</c>, <c>MaxDebounce</c>, <c>PollInterval</c>).</summary>
+    public const string ManifestsSection = "Manifests";
+
+    /// <summary>The shortest bearer token accepted (debug and tunnel tokens).</summary>
+    public static int MinTokenLength => 16;
 
     /// <summary>The configuration key of <paramref name="name"/> in <paramref name="section"/>.</summary>
     internal static string Key(string section, string name) => $"{section}:{name}";

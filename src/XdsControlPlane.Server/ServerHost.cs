@@ -85,7 +85,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         services.AddServerLogging();
         services.AddXdsServer(xds => configuration.GetSection(XdsListenerOptions.Section).Bind(xds));
-        services.AddSnapshotPublishing(publish => configuration.GetSection(ServerConfiguration.TranslationSection).Bind(publish.Translation));
+        services.AddSnapshotPublishing(publish => configuration.GetSection(PublishOptions.TranslationSection).Bind(publish.Translation));
         services.AddAdminEndpoints(admin => configuration.GetSection(AdminEndpointOptions.Section).Bind(admin));
         var manifests = configuration.GetSection(ServerConfiguration.ManifestsSection);
         if (!string.IsNullOrEmpty(manifests[nameof(ManifestSourceOptions.Directory)]))

@@ -5,7 +5,7 @@ namespace XdsControlPlane.Server;
 /// section <c>Tunnel</c>; the same section sets the broker itself (<see cref="XdsControlPlane.Tunnel.TunnelBrokerOptions"/>:
 /// <c>AdvertiseAddress</c>, <c>FirstListenPort</c>, <c>ListenPortCount</c>, its timers).
 /// </summary>
-public sealed class TunnelListenerOptions() : ListenerOptions(DefaultPort)
+public sealed class TunnelListenerOptions() : ListenerOptions(Section, DefaultPort)
 {
     /// <summary>The configuration section these settings are bound from.</summary>
     public const string Section = "Tunnel";

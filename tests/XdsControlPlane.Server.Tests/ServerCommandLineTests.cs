@@ -173,7 +173,7 @@ public sealed class ServerCommandLineTests
                 Assert.That(Bind<AdminEndpointOptions>(settings, AdminEndpointOptions.Section).Port, Is.EqualTo(19600), "the environment over the file");
                 Assert.That(Bind<TunnelListenerOptions>(settings, TunnelListenerOptions.Section).Port, Is.EqualTo(18600));
                 Assert.That(Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section).ReconnectGrace, Is.EqualTo(TimeSpan.FromSeconds(5)));
-                Assert.That(Bind<TranslationOptions>(settings, ServerConfiguration.TranslationSection).GatewayPort, Is.EqualTo(9090));
+                Assert.That(Bind<TranslationOptions>(settings, PublishOptions.TranslationSection).GatewayPort, Is.EqualTo(9090));
             });
         }
         finally
@@ -193,6 +193,27 @@ public sealed class ServerCommandLineTests
             Assert.That((exit, settings), Is.EqualTo((1, (IConfiguration?)null)));
             Assert.That(error, Does.Contain("--config must be an existing file, got '/no/such/server.json'."));
         });
+    }
+
+    [Test]
+    public async Task Invoke_ConfigFileNotJson_ExitsOneNamingTheFile()
+    {
+        var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"server-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{\"Xds\":");
+        try
+        {
+            var (exit, settings, _, error) = await InvokeAsync("--config", file);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That((exit, settings), Is.EqualTo((1, (IConfiguration?)null)));
+                Assert.That(error, Does.Contain($"--config: Failed to load configuration from file '{file}'."));
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Test]
