@@ -10,10 +10,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using XdsControlPlane.AdminBench;
 using XdsControlPlane.Benchmarks;
+using XdsControlPlane.Testing;
 
 var services = int.Parse(Option("--services") ?? "1000", CultureInfo.InvariantCulture);
 var concurrency = int.Parse(Option("--concurrency") ?? "8", CultureInfo.InvariantCulture);
@@ -22,7 +22,7 @@ var serverDll = Option("--server") ?? ServerBinary.Find();
 
 var directory = Directory.CreateTempSubdirectory("admin-bench-").FullName;
 ManifestGenerator.Write(directory, services);
-var (xdsPort, adminPort) = (FreePort(), FreePort());
+var (xdsPort, adminPort) = (FreePort.Next(), FreePort.Next());
 var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
 foreach (var arg in new[] { serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--tunnel-port", "0", "--manifests", directory, "--log-format", "json" })
 {
@@ -160,13 +160,6 @@ long ReadStatus(string field)
 }
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
-
-static int FreePort()
-{
-    using var listener = new TcpListener(IPAddress.Loopback, 0);
-    listener.Start();
-    return ((IPEndPoint)listener.LocalEndpoint).Port;
-}
 
 static double P(List<double> values, double quantile) => values.Order().ElementAt((int)Math.Min(values.Count - 1, Math.Floor(quantile * values.Count)));
 

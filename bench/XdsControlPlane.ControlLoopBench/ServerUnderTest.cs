@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.ControlLoopBench;
 
@@ -49,7 +48,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile)
     {
-        var (xdsPort, adminPort) = (FreePort(), FreePort());
+        var (xdsPort, adminPort) = (FreePort.Next(), FreePort.Next());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]), .. sourceArgs])
         {
@@ -165,13 +164,6 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             _problems.Add(line);
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using XdsControlPlane.ControlLoopBench;
 using XdsControlPlane.Testing;
 
@@ -23,7 +22,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         {
             await File.WriteAllTextAsync(Path.Combine(directory, "bench.yaml"), Manifest, cancellationToken);
             await using var laptop = new LaptopService();
-            var tunnelPort = FreePort();
+            var tunnelPort = FreePort.Next();
             string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0"];
             await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
@@ -118,13 +117,6 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         await WaitQuietAsync(agent, laptop, cancellationToken);
         progress.WriteLine($"idle: direct {directRss / 1024:0.0} KiB RSS, {directHeap / 1024:0.0} KiB heap; broker {brokerRss / 1024:0.0} KiB RSS, bench heap {tunnelHeap / 1024:0.0} KiB per connection");
         return new IdleMemoryResult(n, directRss, directHeap, brokerRss, tunnelHeap);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static long CollectedHeap()

@@ -29,7 +29,7 @@ internal static class AdminEndpoints
             {
                 case DebugAccessDecision.LoopbackOnly:
                     return Results.Text(
-                        "/debug is served to loopback clients only (kubectl port-forward works); start the server with --debug-token or " + ServerOptions.DebugTokenVariable + " to let others in with Authorization: Bearer <token>\n",
+                        "/debug is served to loopback clients only (kubectl port-forward works); start the server with --debug-token or " + ServerConfiguration.DebugTokenVariable + " to let others in with Authorization: Bearer <token>\n",
                         statusCode: StatusCodes.Status403Forbidden);
                 case DebugAccessDecision.TokenRequired:
                     http.Response.Headers.WWWAuthenticate = "Bearer realm=\"xds-control-plane /debug\"";

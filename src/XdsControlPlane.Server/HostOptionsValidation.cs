@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 
 namespace XdsControlPlane.Server;
 
-/// <summary>Registers an options class that is checked when the host starts, failing start-up with every problem at once.</summary>
+/// <summary>Registers an options class (set in code or bound from a configuration section) that is checked when the host starts, failing start-up with every problem at once.</summary>
 internal static class HostOptionsValidation
 {
     /// <summary>Adds <typeparamref name="T"/>, set by <paramref name="configure"/>, validated on start by <paramref name="problems"/> (empty when valid).</summary>
@@ -13,6 +13,11 @@ internal static class HostOptionsValidation
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<T>>(new ProblemsValidator<T>(problems)));
         return services.AddOptions<T>().Configure(configure).ValidateOnStart();
     }
+
+    /// <summary>Adds <typeparamref name="T"/> bound from <paramref name="section"/> (its defaults where a key is absent), validated on start by <paramref name="problems"/>.</summary>
+    public static OptionsBuilder<T> AddSectionOptions<T>(this IServiceCollection services, IConfiguration section, Func<T, IEnumerable<string>> problems)
+        where T : class =>
+        services.AddValidatedOptions<T>(options => section.Bind(options), problems);
 
     private sealed class ProblemsValidator<T>(Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
         where T : class

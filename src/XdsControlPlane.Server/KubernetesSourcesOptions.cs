@@ -1,8 +1,20 @@
 namespace XdsControlPlane.Server;
 
-/// <summary>Settings of the Kubernetes mode (<see cref="ServerServiceCollectionExtensions.AddKubernetesSources"/>).</summary>
+/// <summary>Settings of the Kubernetes mode (<see cref="ServerServiceCollectionExtensions.AddKubernetesSources"/>), configuration section <c>Kubernetes</c>.</summary>
 public sealed class KubernetesSourcesOptions
 {
+    /// <summary>The configuration section these settings are bound from.</summary>
+    public const string Section = "Kubernetes";
+
+    /// <summary>Serve the RouteGroups, Sandboxes, LocalWorkloads, Services and EndpointSlices of the cluster.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>The kubeconfig file (default: the files in <c>KUBECONFIG</c>, merged as kubectl does; else in a pod its service account; else <c>~/.kube/config</c>).</summary>
+    public string? Kubeconfig { get; set; }
+
+    /// <summary>The kubeconfig context (default: the current context).</summary>
+    public string? Context { get; set; }
+
     /// <summary>The namespaces read and whose Sandboxes are reconciled; empty means all.</summary>
     public IReadOnlyList<string> Namespaces { get; set; } = [];
 

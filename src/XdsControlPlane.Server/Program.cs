@@ -1,15 +1,20 @@
 using XdsControlPlane.Server;
 
-var command = ServerCommandLine.Build(async (options, cancellation) =>
+var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 {
     ServerHost created;
     try
     {
-        created = ServerHost.Create(options);
+        created = ServerHost.Create(configuration);
     }
     catch (k8s.Exceptions.KubeConfigException e)
     {
         await Console.Error.WriteLineAsync($"error: no usable Kubernetes configuration for --kubernetes: {e.Message}").ConfigureAwait(false);
+        return 1;
+    }
+    catch (InvalidOperationException e) when (BadValue(e))
+    {
+        await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
         return 1;
     }
 
@@ -36,6 +41,11 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
 
         return 1;
     }
+    catch (InvalidOperationException e) when (BadValue(e))
+    {
+        await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+        return 1;
+    }
     catch (IOException e)
     {
         // Kestrel reports "address already in use" as an IOException: one sentence, no stack trace.
@@ -45,3 +55,6 @@ var command = ServerCommandLine.Build(async (options, cancellation) =>
 });
 
 return await command.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+// A value in the --config file or the environment that is not of its setting's type (the binder's message names the key).
+static bool BadValue(InvalidOperationException e) => e.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);

@@ -2,26 +2,40 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
 
 /// <summary>
-/// The server's command line: parses and validates options, prints help, and runs the host. Exit codes:
-/// 0 after a clean shutdown or help, 1 for invalid options, 2 when the host fails to start or crashes.
+/// The server's command line: parses and validates options, prints help, and runs the host with the configuration
+/// the flags given, the environment and the <c>--config</c> file make (<see cref="ServerConfiguration"/>); each flag is
+/// one configuration key. Exit codes: 0 after a clean shutdown or help, 1 for invalid options, 2 when the host fails
+/// to start or crashes.
 /// </summary>
 public static partial class ServerCommandLine
 {
-    /// <summary>Builds the root command; <paramref name="run"/> is called with validated options.</summary>
-    public static RootCommand Build(Func<ServerOptions, CancellationToken, Task<int>> run)
+    /// <summary>Builds the root command; <paramref name="run"/> is called with the configuration of validated options.</summary>
+    public static RootCommand Build(Func<IConfiguration, CancellationToken, Task<int>> run)
     {
-        var xdsPort = PortOption("--xds-port", ServerOptions.DefaultXdsPort, "Port for xDS (ADS) over HTTP/2 gRPC; 0 picks a free port.");
-        var adminPort = PortOption("--admin-port", ServerOptions.DefaultAdminPort, "Port for admin HTTP endpoints (/healthz); 0 picks a free port.");
+        var config = new Option<FileInfo?>("--config")
+        {
+            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation; see docs/server.md); the environment and the flags override it.",
+        };
+        config.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<FileInfo?>() is { Exists: false } missing)
+            {
+                result.AddError($"--config must be an existing file, got '{missing.FullName}'.");
+            }
+        });
+        var xdsPort = PortOption("--xds-port", XdsListenerOptions.DefaultPort, "Port for xDS (ADS) over HTTP/2 gRPC; 0 picks a free port.");
+        var adminPort = PortOption("--admin-port", AdminEndpointOptions.DefaultPort, "Port for admin HTTP endpoints (/healthz); 0 picks a free port.");
         var loopback = new Option<bool>("--loopback") { Description = "Listen on 127.0.0.1 only instead of every interface." };
         var maxStreamAge = new Option<TimeSpan>("--max-stream-age")
         {
             Description = "End xDS streams after this long (±10%) so clients rebalance across replicas, e.g. 30m, 1h.",
-            DefaultValueFactory = _ => ServerOptions.DefaultMaxStreamAge,
+            DefaultValueFactory = _ => XdsServerOptions.DefaultMaxStreamAge,
             CustomParser = result =>
             {
                 var text = result.Tokens.Single().Value;
@@ -52,13 +66,13 @@ public static partial class ServerCommandLine
         };
         var debugToken = new Option<string?>("--debug-token")
         {
-            Description = $"Let clients that are not on loopback read /debug with Authorization: Bearer <token> (default: ${ServerOptions.DebugTokenVariable}; without either, /debug is served to loopback clients only).",
+            Description = $"Let clients that are not on loopback read /debug with Authorization: Bearer <token> (default: ${ServerConfiguration.DebugTokenVariable}; without either, /debug is served to loopback clients only).",
         };
 
         // The flag, else the environment variable (which keeps the token out of the process list).
         (string? Token, string Source) DebugTokenOf(string? flag) => flag is not null
             ? (flag, "--debug-token")
-            : (Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable) is { Length: > 0 } variable ? variable : null, ServerOptions.DebugTokenVariable);
+            : (Environment.GetEnvironmentVariable(ServerConfiguration.DebugTokenVariable) is { Length: > 0 } variable ? variable : null, ServerConfiguration.DebugTokenVariable);
         var logFormat = new Option<LogFormat>("--log-format")
         {
             Description = "Console log format: plain or json.",
@@ -90,10 +104,10 @@ public static partial class ServerCommandLine
             CustomParser = result => [.. result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal)],
         };
 
-        var tunnelPort = PortOption("--tunnel-port", ServerOptions.DefaultTunnelPort, "Port of the tunnel broker (gRPC over HTTP/2) that sandboxctl local connect agents connect to; 0 picks a free port.");
+        var tunnelPort = PortOption("--tunnel-port", TunnelListenerOptions.DefaultPort, "Port of the tunnel broker (gRPC over HTTP/2) that sandboxctl local connect agents connect to; 0 picks a free port.");
         var tunnelToken = new Option<string?>("--tunnel-token")
         {
-            Description = $"Manifests mode: the token agents on other hosts must present (sandboxctl local connect --token); without it only agents on this host are admitted. Also read from {ServerOptions.TunnelTokenVariable}.",
+            Description = $"Manifests mode: the token agents on other hosts must present (sandboxctl local connect --token); without it only agents on this host are admitted. Also read from {ServerConfiguration.TunnelTokenVariable}.",
         };
         var tunnelAddress = new Option<string?>("--tunnel-address")
         {
@@ -107,7 +121,7 @@ public static partial class ServerCommandLine
 
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
-            xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
+            config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
             tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts,
         };
         root.Validators.Add(result =>
@@ -146,7 +160,7 @@ public static partial class ServerCommandLine
                 var got = token.All(c => char.IsAsciiLetterOrDigit(c) || "-._~+/=".Contains(c, StringComparison.Ordinal))
                     ? string.Create(CultureInfo.InvariantCulture, $"{token.Length} characters")
                     : "a character outside those";
-                result.AddError($"{source} must be a bearer token of at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/, got {got}.");
+                result.AddError($"{source} must be a bearer token of at least {ServerConfiguration.MinTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/, got {got}.");
             }
 
             var tunnel = result.GetValue(tunnelPort);
@@ -168,7 +182,7 @@ public static partial class ServerCommandLine
                 }
                 else if (!BearerToken().IsMatch(secret))
                 {
-                    result.AddError($"{origin} must be at least {ServerOptions.MinDebugTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/.");
+                    result.AddError($"{origin} must be at least {ServerConfiguration.MinTokenLength.ToString(CultureInfo.InvariantCulture)} letters, digits and -._~+/.");
                 }
             }
 
@@ -182,34 +196,47 @@ public static partial class ServerCommandLine
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
             }
         });
-        root.SetAction((parse, cancellation) => run(
-            new ServerOptions
+
+        // Each flag given sets one configuration key (a flag left at its default sets none, so the file and the
+        // environment show through); the host binds each area's options from its section.
+        var keys = new FlagKeys()
+            .Add(xdsPort, Key(XdsListenerOptions.Section, nameof(ListenerOptions.Port)), Invariant)
+            .Add(adminPort, Key(AdminEndpointOptions.Section, nameof(ListenerOptions.Port)), Invariant)
+            .Add(tunnelPort, Key(TunnelListenerOptions.Section, nameof(ListenerOptions.Port)), Invariant)
+            .Add(loopback, Key(HostingOptions.Section, nameof(HostingOptions.Loopback)), Invariant)
+            .Add(logFormat, Key(HostingOptions.Section, nameof(HostingOptions.LogFormat)), format => format.ToString())
+            .Add(maxStreamAge, Key(XdsListenerOptions.Section, nameof(XdsServerOptions.MaxStreamAge)), age => age.ToString("c", CultureInfo.InvariantCulture))
+            .Add(maxRequestBytes, Key(XdsListenerOptions.Section, nameof(XdsServerOptions.MaxRequestBytes)), Invariant)
+            .Add(debugToken, Key(AdminEndpointOptions.Section, nameof(AdminEndpointOptions.DebugToken)), token => token)
+            .Add(manifests, Key(ServerConfiguration.ManifestsSection, "Directory"), directory => directory?.FullName)
+            .Add(kubernetes, Key(KubernetesSourcesOptions.Section, nameof(KubernetesSourcesOptions.Enabled)), Invariant)
+            .Add(kubeconfig, Key(KubernetesSourcesOptions.Section, nameof(KubernetesSourcesOptions.Kubeconfig)), file => file?.FullName)
+            .Add(context, Key(KubernetesSourcesOptions.Section, nameof(KubernetesSourcesOptions.Context)), name => name)
+            .AddList(watchNamespaces, Key(KubernetesSourcesOptions.Section, nameof(KubernetesSourcesOptions.Namespaces)))
+            .Add(tunnelToken, Key(TunnelListenerOptions.Section, nameof(TunnelListenerOptions.Token)), token => token)
+            .Add(tunnelAddress, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.AdvertiseAddress)), address => address)
+            .AddRange(tunnelListenPorts, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.FirstListenPort)), Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.ListenPortCount)));
+        root.SetAction(async (parse, cancellation) =>
+        {
+            IConfiguration configuration;
+            try
             {
-                XdsPort = parse.GetValue(xdsPort),
-                AdminPort = parse.GetValue(adminPort),
-                Loopback = parse.GetValue(loopback),
-                MaxStreamAge = parse.GetValue(maxStreamAge),
-                MaxRequestBytes = parse.GetValue(maxRequestBytes),
-                DebugToken = DebugTokenOf(parse.GetValue(debugToken)).Token,
-                LogFormat = parse.GetValue(logFormat),
-                ManifestsDirectory = parse.GetValue(manifests)?.FullName,
-                Kubernetes = parse.GetValue(kubernetes),
-                Kubeconfig = parse.GetValue(kubeconfig)?.FullName,
-                KubeContext = parse.GetValue(context),
-                WatchNamespaces = parse.GetValue(watchNamespaces) ?? [],
-                TunnelPort = parse.GetValue(tunnelPort),
-                TunnelToken = TunnelTokenOf(parse.GetValue(tunnelToken)).Token,
-                TunnelAddress = parse.GetValue(tunnelAddress),
-                TunnelFirstListenPort = ListenPortRange(parse.GetValue(tunnelListenPorts))!.Value.First,
-                TunnelListenPortCount = ListenPortRange(parse.GetValue(tunnelListenPorts))!.Value.Count,
-            },
-            cancellation));
+                configuration = ServerConfiguration.Build(parse.GetValue(config)?.FullName, keys.Given(parse));
+            }
+            catch (InvalidDataException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"--config: {e.Message} {e.InnerException?.Message}").ConfigureAwait(false);
+                return 1;
+            }
+
+            return await run(configuration, cancellation).ConfigureAwait(false);
+        });
         return root;
     }
 
     private static (string? Token, string Source) TunnelTokenOf(string? flag) => flag is not null
         ? (flag, "--tunnel-token")
-        : (Environment.GetEnvironmentVariable(ServerOptions.TunnelTokenVariable) is { Length: > 0 } variable ? variable : null, ServerOptions.TunnelTokenVariable);
+        : (Environment.GetEnvironmentVariable(ServerConfiguration.TunnelTokenVariable) is { Length: > 0 } variable ? variable : null, ServerConfiguration.TunnelTokenVariable);
 
     /// <summary><c>FIRST-LAST</c> as (first, count), <c>0</c> as (0, 0); null when malformed.</summary>
     internal static (int First, int Count)? ListenPortRange(string? text)
@@ -227,6 +254,13 @@ public static partial class ServerCommandLine
             ? (first, last - first + 1)
             : null;
     }
+
+    private static string Key(string section, string name) => ServerConfiguration.Key(section, name);
+
+    private static string Invariant<T>(T value)
+        where T : IFormattable => value.ToString(null, CultureInfo.InvariantCulture);
+
+    private static string Invariant(bool value) => value ? "true" : "false";
 
     private static Option<int> PortOption(string name, int defaultPort, string description)
     {

@@ -1,5 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
 
@@ -42,65 +44,77 @@ public sealed class ServerHost : IAsyncDisposable
     internal IServiceProvider Services => _app.Services;
 
     /// <summary>
-    /// Builds the host for <paramref name="options"/>: Kestrel with the xDS and admin listeners, then the parts
-    /// (<see cref="ServerServiceCollectionExtensions"/>) the options ask for. Options are validated when it starts.
+    /// Builds the host for <paramref name="configuration"/> (<see cref="ServerConfiguration"/>): each area's options class
+    /// is bound from its section and validated when the host starts; Kestrel gets the xDS, admin and tunnel listeners,
+    /// then the parts (<see cref="ServerServiceCollectionExtensions"/>) the settings ask for. <paramref name="configureServices"/>
+    /// runs first, so what it registers (a log sink, a translation, a <see cref="k8s.KubernetesClientConfiguration"/>
+    /// instead of the kubeconfig) is kept by the parts.
     /// </summary>
     /// <exception cref="k8s.Exceptions.KubeConfigException">Kubernetes mode without a usable configuration.</exception>
-    public static ServerHost Create(ServerOptions options)
+    public static ServerHost Create(IConfiguration configuration, Action<IServiceCollection>? configureServices = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
         var builder = WebApplication.CreateSlimBuilder();
+        var services = builder.Services;
+        configureServices?.Invoke(services);
+
+        services.AddSectionOptions<HostingOptions>(configuration.GetSection(HostingOptions.Section), hosting => hosting.Validate());
+        services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems());
+        services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems());
         var listeners = new ServerListeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Read here, not through IOptions: Kestrel is configured when the host is built, before options are
+            // validated on start (which then reports a bad port or interval with every other problem).
+            var hosting = Bound<HostingOptions>(configuration, HostingOptions.Section);
+
+            if (hosting.Validate().Any())
+            {
+                return;
+            }
+
             // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
-            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
-            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
-            listeners.Listen(kestrel, options.Loopback ? IPAddress.Loopback : IPAddress.Any, options.XdsPort, options.AdminPort, options.TunnelPort);
+            kestrel.Limits.Http2.KeepAlivePingDelay = hosting.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = hosting.KeepAlivePingTimeout;
+            listeners.Listen(
+                kestrel,
+                hosting.Loopback ? IPAddress.Loopback : IPAddress.Any,
+                Bound<XdsListenerOptions>(configuration, XdsListenerOptions.Section),
+                Bound<AdminEndpointOptions>(configuration, AdminEndpointOptions.Section),
+                Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section));
         });
 
-        var services = builder.Services;
-        services.AddServerLogging(options.LogFormat, options.ExtraLogSink);
-        services.AddXdsServer(xds =>
+        services.AddServerLogging();
+        services.AddXdsServer(xds => configuration.GetSection(XdsListenerOptions.Section).Bind(xds));
+        services.AddSnapshotPublishing(
+            publish => configuration.GetSection(PublishOptions.TranslationSection).Bind(publish.Translation),
+            pipeline => configuration.GetSection(SourcePipelineOptions.Section).Bind(pipeline));
+        services.AddAdminEndpoints(admin => configuration.GetSection(AdminEndpointOptions.Section).Bind(admin));
+        var manifests = configuration.GetSection(ServerConfiguration.ManifestsSection);
+        if (!string.IsNullOrEmpty(manifests[nameof(ManifestSourceOptions.Directory)]))
         {
-            xds.MaxStreamAge = options.MaxStreamAge;
-            xds.MaxRequestBytes = options.MaxRequestBytes;
-        });
-        services.AddSnapshotPublishing(publish => publish.Translation = options.Translation);
-        services.AddAdminEndpoints(admin => admin.DebugToken = options.DebugToken);
-        if (options.ManifestsDirectory is { } directory)
-        {
-            var timing = options.ManifestSource ?? new ManifestSourceOptions();
-            services.AddManifestSource(source =>
-            {
-                source.Directory = directory;
-                source.PollInterval = timing.PollInterval;
-            });
+            services.AddManifestSource(source => manifests.Bind(source));
         }
 
-        // In a pod, POD_NAME and POD_NAMESPACE (downward API) name the replica and the Leases' namespace.
-        var replica = Environment.GetEnvironmentVariable("POD_NAME") ?? $"{Environment.MachineName}-{Environment.ProcessId}";
-        if (options.Kubernetes)
+        var kubernetes = configuration.GetSection(KubernetesSourcesOptions.Section);
+        var kubernetesMode = kubernetes.GetValue<bool>(nameof(KubernetesSourcesOptions.Enabled));
+        if (kubernetesMode)
         {
-            services.AddKubernetesSources(options.KubernetesConfiguration ?? KubernetesConfiguration(options), kubernetes =>
-            {
-                kubernetes.Namespaces = options.WatchNamespaces;
-                kubernetes.LeaseNamespace = Environment.GetEnvironmentVariable("POD_NAMESPACE") ?? kubernetes.LeaseNamespace;
-                kubernetes.Identity = replica;
-            });
+            var client = services.FirstOrDefault(s => s.ServiceType == typeof(k8s.KubernetesClientConfiguration))?.ImplementationInstance as k8s.KubernetesClientConfiguration
+                ?? KubernetesConfiguration(kubernetes[nameof(KubernetesSourcesOptions.Kubeconfig)], kubernetes[nameof(KubernetesSourcesOptions.Context)]);
+            services.AddKubernetesSources(client, options => kubernetes.Bind(options));
+            services.AddOptions<KubernetesSourcesOptions>().Configure<IOptions<HostingOptions>>((options, hosting) => options.Identity = hosting.Value.Replica);
             services.AddReplicaAcks();
         }
 
-        services.AddTunnelBroker(options, replica);
-
+        services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
-        options.ExtraServices?.Invoke(services);
 
         var app = builder.Build();
-        app.UseListenerRoles();
-        app.MapAdminEndpoints().OnlyOn(ListenerRole.Admin);
-        app.MapXdsServices().OnlyOn(ListenerRole.Xds);
-        app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerRole.Tunnel);
+        app.UseListenerKinds();
+        app.MapAdminEndpoints().OnlyOn(ListenerKind.Admin);
+        app.MapXdsServices().OnlyOn(ListenerKind.Xds);
+        app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerKind.Tunnel);
         return new ServerHost(app, listeners);
     }
 
@@ -115,13 +129,22 @@ public sealed class ServerHost : IAsyncDisposable
         _ => [],
     };
 
+    /// <summary>The options class <typeparamref name="T"/> bound from <paramref name="section"/> of <paramref name="configuration"/>.</summary>
+    private static T Bound<T>(IConfiguration configuration, string section)
+        where T : new()
+    {
+        var options = new T();
+        configuration.GetSection(section).Bind(options);
+        return options;
+    }
+
     /// <summary>
-    /// <c>--kubeconfig</c>, else the files in <c>KUBECONFIG</c> (merged as kubectl merges them), else in a pod the
-    /// service account, else <c>~/.kube/config</c>; <c>--context</c> or the current context.
+    /// <paramref name="kubeconfig"/> (<c>--kubeconfig</c>), else the files in <c>KUBECONFIG</c> (merged as kubectl merges
+    /// them), else in a pod the service account, else <c>~/.kube/config</c>; <paramref name="context"/> or the current context.
     /// </summary>
     /// <exception cref="k8s.Exceptions.KubeConfigException">No usable configuration.</exception>
-    private static k8s.KubernetesClientConfiguration KubernetesConfiguration(ServerOptions options) =>
-        KubeconfigLoader.Load(options.Kubeconfig, options.KubeContext, allowInCluster: true);
+    private static k8s.KubernetesClientConfiguration KubernetesConfiguration(string? kubeconfig, string? context) =>
+        KubeconfigLoader.Load(kubeconfig, context, allowInCluster: true);
 
     /// <summary>
     /// Whether a background component (a source, a controller) stopped with an exception and so stopped the host:

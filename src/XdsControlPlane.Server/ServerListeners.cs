@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace XdsControlPlane.Server;
 
-/// <summary>The server's three Kestrel listeners, each tagged with its <see cref="ListenerRole"/>; their bound ports are known once the host started.</summary>
+/// <summary>The server's three Kestrel listeners, each tagged with its <see cref="ListenerKind"/>; their bound ports are known once the host started.</summary>
 internal sealed class ServerListeners
 {
     /// <summary>xDS over HTTP/2 (gRPC).</summary>
@@ -15,26 +15,31 @@ internal sealed class ServerListeners
     /// <summary>The tunnel broker over HTTP/2 (gRPC).</summary>
     public ListenOptions? Tunnel { get; private set; }
 
-    /// <summary>Adds the three listeners to <paramref name="kestrel"/> on <paramref name="address"/>.</summary>
-    public void Listen(KestrelServerOptions kestrel, IPAddress address, int xdsPort, int adminPort, int tunnelPort)
+    /// <summary>
+    /// Adds the three listeners to <paramref name="kestrel"/> on <paramref name="address"/>. A listener whose port is out
+    /// of range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>).
+    /// </summary>
+    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel)
     {
-        kestrel.Listen(address, tunnelPort, listen =>
+        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel);
+        Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds);
+        Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);
+    }
+
+    private static ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind)
+    {
+        if (options.PortProblems().Any())
         {
-            listen.Protocols = HttpProtocols.Http2;
-            ListenerRole.Tag(listen, ListenerRole.Tunnel);
-            Tunnel = listen;
-        });
-        kestrel.Listen(address, xdsPort, listen =>
+            return null;
+        }
+
+        ListenOptions? bound = null;
+        kestrel.Listen(address, options.Port, listen =>
         {
-            listen.Protocols = HttpProtocols.Http2;
-            ListenerRole.Tag(listen, ListenerRole.Xds);
-            Xds = listen;
+            listen.Protocols = protocols;
+            ListenerKind.Tag(listen, kind);
+            bound = listen;
         });
-        kestrel.Listen(address, adminPort, listen =>
-        {
-            listen.Protocols = HttpProtocols.Http1;
-            ListenerRole.Tag(listen, ListenerRole.Admin);
-            Admin = listen;
-        });
+        return bound;
     }
 }

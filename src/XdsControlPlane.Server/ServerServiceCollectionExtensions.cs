@@ -20,10 +20,11 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public static class ServerServiceCollectionExtensions
 {
-    /// <summary>Serilog on the console in <paramref name="format"/>, ASP.NET Core's own chatter from Warning up.</summary>
-    internal static IServiceCollection AddServerLogging(this IServiceCollection services, LogFormat format, Serilog.Core.ILogEventSink? extraSink = null) =>
-        services.AddSerilog((_, logger) =>
+    /// <summary>Serilog on the console in the <see cref="HostingOptions.LogFormat"/>, ASP.NET Core's own chatter from Warning up, and to every registered sink (tests read the log through one).</summary>
+    internal static IServiceCollection AddServerLogging(this IServiceCollection services) =>
+        services.AddSerilog((services, logger) =>
         {
+            var format = services.GetRequiredService<IOptions<HostingOptions>>().Value.LogFormat;
             logger.MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
                 .Enrich.FromLogContext();
@@ -36,9 +37,9 @@ public static class ServerServiceCollectionExtensions
                 logger.WriteTo.Console(outputTemplate: ServerHost.PlainLogTemplate);
             }
 
-            if (extraSink is not null)
+            foreach (var sink in services.GetServices<Serilog.Core.ILogEventSink>())
             {
-                logger.WriteTo.Sink(extraSink);
+                logger.WriteTo.Sink(sink);
             }
         });
 
@@ -197,30 +198,30 @@ public static class ServerServiceCollectionExtensions
     /// (<see cref="Tunnel.KubernetesLocalWorkloads"/>), else in memory (<see cref="Tunnel.InMemoryLocalWorkloads"/>, which
     /// the manifest source publishes). Needs <see cref="AddSnapshotPublishing"/>.
     /// </summary>
-    internal static IServiceCollection AddTunnelBroker(this IServiceCollection services, ServerOptions server, string replica)
+    internal static IServiceCollection AddTunnelBroker(this IServiceCollection services, IConfiguration section, bool kubernetes)
     {
-        services.AddValidatedOptions<TunnelBrokerOptions>(
-            broker =>
+        services.AddSectionOptions<TunnelBrokerOptions>(section, broker => broker.Validate());
+        services.AddOptions<TunnelBrokerOptions>().Configure<IOptions<HostingOptions>>((broker, hosting) =>
+        {
+            broker.Replica = hosting.Value.Replica;
+            broker.BindAddress = hosting.Value.Loopback ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any;
+            if (string.IsNullOrEmpty(section[nameof(TunnelBrokerOptions.AdvertiseAddress)]))
             {
-                broker.Replica = replica;
-                broker.BindAddress = server.Loopback ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any;
-                broker.AdvertiseAddress = server.TunnelAddress ?? Environment.GetEnvironmentVariable("POD_IP") ?? (server.Loopback ? "127.0.0.1" : HostAddress());
-                broker.FirstListenPort = server.TunnelFirstListenPort;
-                broker.ListenPortCount = server.TunnelListenPortCount;
-                server.TunnelBroker?.Invoke(broker);
-            },
-            broker => broker.Validate());
+                // Outside a pod (no POD_IP) and without --tunnel-address: where this host is reached.
+                broker.AdvertiseAddress = hosting.Value.Loopback ? "127.0.0.1" : HostAddress();
+            }
+        });
         services.TryAddSingleton(services => services.GetRequiredService<IOptions<TunnelBrokerOptions>>().Value);
         services.TryAddSingleton(services => new Tunnel.OutboundTargets(services.GetRequiredService<RoutingInputsStore>(), Random.Shared));
-        if (server.Kubernetes)
+        if (kubernetes)
         {
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => new Tunnel.KubernetesLocalWorkloads(
-                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<Tunnel.OutboundTargets>(), replica));
+                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<Tunnel.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica));
         }
         else
         {
             services.TryAddSingleton(services => new Tunnel.InMemoryLocalWorkloads(
-                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<Tunnel.OutboundTargets>(), server.TunnelToken));
+                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<Tunnel.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token));
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<Tunnel.InMemoryLocalWorkloads>());
         }
 

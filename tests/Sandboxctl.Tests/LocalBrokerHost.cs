@@ -1,4 +1,3 @@
-using k8s;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 
@@ -11,28 +10,11 @@ internal static class LocalBrokerHost
     public static async Task<ServerHost> StartAsync(HostLog log, string? manifests = null, Uri? kubernetesApi = null, string? token = null)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            AdminPort = 0,
-            TunnelPort = 0,
-            TunnelListenPortCount = 0,
-            TunnelToken = token,
-            Loopback = true,
-            ExtraLogSink = log,
-            ManifestsDirectory = manifests,
-            Kubernetes = kubernetesApi is not null,
-            KubernetesConfiguration = kubernetesApi is null ? null : new KubernetesClientConfiguration { Host = kubernetesApi.ToString() },
-        });
-        try
-        {
-            await host.StartAsync(cancel.Token);
-            return host;
-        }
-        catch
-        {
-            await host.DisposeAsync();
-            throw;
-        }
+        return await new InProcessServer()
+            .With("Tunnel:Token", token)
+            .WithLog(log)
+            .WithManifests(manifests)
+            .WithKubernetesApi(kubernetesApi)
+            .StartAsync(cancel.Token);
     }
 }

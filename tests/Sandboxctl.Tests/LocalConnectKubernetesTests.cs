@@ -51,7 +51,7 @@ public sealed class LocalConnectKubernetesTests
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         await StartHostAsync();
-        var agent = Start("--port", $"{laptop.Port}:8080", "--expose", $"orders.billing:8080={FreePort()}");
+        var agent = Start("--port", $"{laptop.Port}:8080", "--expose", $"orders.billing:8080={FreePort.Next()}");
 
         var connected = await agent.NextAsync("connected");
         var created = _api.Get(FakeApiServer.LocalWorkloads, "shop", "cart-dev");
@@ -158,12 +158,6 @@ public sealed class LocalConnectKubernetesTests
 
     private static int BrokerPort(JsonObject connected) =>
         int.Parse(((string)connected["endpoints"]![0]!["endpoint"]!).Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
-
-    private static int FreePort()
-    {
-        using var probe = Listening(out var port);
-        return port;
-    }
 
     private static TcpListener Listening(out int port)
     {

@@ -43,7 +43,7 @@ public sealed class LocalConnectManifestsTests
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         var orders = _disposables.Track(new LocalHttpEcho("orders-baseline"));
         var host = await StartHostAsync(orders.Port);
-        var expose = FreePort();
+        var expose = FreePort.Next();
 
         var agent = _disposables.Track(LocalAgentProcess.Start(
             _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
@@ -106,7 +106,7 @@ public sealed class LocalConnectManifestsTests
     {
         using var laptop = new TcpListener(System.Net.IPAddress.Loopback, 0);
         laptop.Start();
-        var nobody = FreePort();
+        var nobody = FreePort.Next();
 
         var (code, _, stderr) = await LocalAgentProcess.RunAsync(
             _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:8080",
@@ -117,13 +117,6 @@ public sealed class LocalConnectManifestsTests
             Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError), stderr);
             Assert.That(stderr, Does.Contain($"cannot reach the tunnel broker at 127.0.0.1:{nobody}"));
         });
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>After Goodbye the broker's listener for the workload closes (or refuses what it accepts).</summary>

@@ -221,7 +221,7 @@ public sealed partial class PortForwardTests
 
         // Three more looks at the pod: the command has seen it not ready at least twice and kept waiting.
         var looks = _api.RequestCount("/pods:get");
-        await WaitUntilAsync(() => _api.RequestCount("/pods:get") >= looks + 3);
+        await Eventually.WaitAsync(() => _api.RequestCount("/pods:get") >= looks + 3, "three more looks at the pods", Patience);
         Assert.That(run.Stdout, Does.Not.Contain("Forwarding from"));
 
         _api.PatchStatus(FakeApiServer.Pods, "shop", "cart-1", ReadyStatus(true));
@@ -325,7 +325,7 @@ public sealed partial class PortForwardTests
             Assert.That(async () => await ConnectAsync(port), Throws.InstanceOf<SocketException>(), "the listener is closed");
             Assert.That(run.Stderr, Is.Empty);
         });
-        await WaitUntilAsync(() => _api.OpenPortForwards("shop", "cart-1") == 0);
+        await Eventually.WaitAsync(() => _api.OpenPortForwards("shop", "cart-1") == 0, "the port-forward streams to close", Patience);
     }
 
     [Test]
@@ -540,16 +540,6 @@ public sealed partial class PortForwardTests
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionReset })
         {
             return true;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.That(DateTime.UtcNow, Is.LessThan(deadline), "timed out waiting");
-            await Task.Delay(20);
         }
     }
 

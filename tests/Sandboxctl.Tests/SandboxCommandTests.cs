@@ -263,16 +263,11 @@ public sealed class SandboxCommandTests
         service["spec"]!["selector"] = new JsonObject { ["app"] = "cart" };
         _api.Put(FakeApiServer.Services, service);
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ExtraLogSink = _log,
-            Kubernetes = true,
-            Kubeconfig = _cli.DefaultKubeconfig,
-        });
+        await using var host = new InProcessServer()
+            .WithLog(_log)
+            .With("Kubernetes:Enabled", true)
+            .With("Kubernetes:Kubeconfig", _cli.DefaultKubeconfig)
+            .Create();
         await host.StartAsync(cancel.Token);
 
         var run = Sandboxctl("sandbox", "create", "feature-x", "--fork", "cart=registry/cart:dev", "--wait", "--timeout", "30s");

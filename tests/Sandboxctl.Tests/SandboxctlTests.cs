@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Envoy.Config.Bootstrap.V3;
@@ -8,7 +7,6 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
-using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 
 namespace Sandboxctl.Tests;
@@ -30,13 +28,13 @@ public sealed class SandboxctlTests
     public async Task Render_Examples_MatchesTheServersDebugSnapshot()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).Create();
         await host.StartAsync(cancel.Token);
-        await WaitAsync(() => host.Snapshots.Groups.Count == 3); // the manifest source publishes shortly after start
+        await Eventually.WaitAsync(() => host.Snapshots.Groups.Count == 3, "the manifest source's first publication", Timeout);
         using var http = new HttpClient();
         var served = (await http.GetFromJsonAsync<JsonObject>(new Uri($"http://127.0.0.1:{host.AdminPort}/debug/snapshot"), cancel.Token))!;
 
-        var (code, stdout, stderr) = await RunAsync("render", "-f", Repo("examples", "shop"), "-o", "json");
+        var (code, stdout, stderr) = await RunAsync("render", "-f", RepoDirectory.Path("examples", "shop"), "-o", "json");
 
         var rendered = JsonNode.Parse(stdout)!;
         foreach (var group in served["groups"]!.AsObject())
@@ -73,7 +71,7 @@ public sealed class SandboxctlTests
         var directory = Directory.CreateTempSubdirectory("sandboxctl-render-").FullName;
         try
         {
-            foreach (var file in Directory.GetFiles(Repo("examples", "shop")))
+            foreach (var file in Directory.GetFiles(RepoDirectory.Path("examples", "shop")))
             {
                 File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
             }
@@ -172,12 +170,12 @@ public sealed class SandboxctlTests
     {
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).Create();
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
         using var bad = await ConnectAsync(channel, "envoy-bad", "sidecar", nack: "cluster outbound|8080: unknown field", cancel.Token);
-        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2);
+        await Eventually.WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2, "both clients to answer", Timeout);
 
         var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
         var (jsonCode, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
@@ -206,12 +204,12 @@ public sealed class SandboxctlTests
     {
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop"), MaxRequestBytes = 8 * 1024 * 1024 });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).With("Xds:MaxRequestBytes", 8 * 1024 * 1024).Create();
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var good = await ConnectAsync(channel, "envoy-good", "gateway", nack: null, cancel.Token);
         using var huge = await ConnectAsync(channel, "envoy-huge", "sidecar", nack: "cluster outbound|8080: " + new string('x', 5_000_000), cancel.Token);
-        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2);
+        await Eventually.WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null || t.LastNack is not null)) == 2, "both clients to answer", Timeout);
 
         var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
         var (jsonCode, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
@@ -241,11 +239,11 @@ public sealed class SandboxctlTests
         _log.Expect("rejected \"type.googleapis.com/envoy.config.cluster.v3.Cluster\"");   // the NACK this test sends
         const string forged = "a\u001b[31m\r\n[12:00:00 INF] forged";
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).Create();
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var hostile = await ConnectAsync(channel, forged, "sidecar", nack: "bad\u001b]0;owned\u0007\r\n[12:00:00 INF] forged nack", cancel.Token, node => node.Cluster = forged);
-        await WaitAsync(() => host.Clients.Clients.Any(c => c.Types.Any(t => t.LastNack is not null)));
+        await Eventually.WaitAsync(() => host.Clients.Clients.Any(c => c.Types.Any(t => t.LastNack is not null)), "the NACK", Timeout);
 
         var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
         var (_, yaml, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "yaml");
@@ -345,7 +343,7 @@ public sealed class SandboxctlTests
     [Test]
     public async Task RealProcess_RenderAndVersion_ExitCodesAndOutput()
     {
-        var (renderCode, renderOut, _) = await CliHarness.RunProcessAsync("render", "-f", Repo("examples", "shop"), "--role", "grpc");
+        var (renderCode, renderOut, _) = await CliHarness.RunProcessAsync("render", "-f", RepoDirectory.Path("examples", "shop"), "--role", "grpc");
         var (versionCode, versionOut, _) = await CliHarness.RunProcessAsync("--version");
         var (badCode, _, badErr) = await CliHarness.RunProcessAsync("render");
 
@@ -432,11 +430,11 @@ public sealed class SandboxctlTests
     public async Task Proxies_RealGrpcClient_ShowsItsNameAndVersion(XdsClientKind kind, string name, string version)
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).Create();
         await host.StartAsync(cancel.Token);
         await using var client = await XdsClientHarness.StartAsync(kind, host.XdsPort, "real-1", "grpc", "shop", "unused");
         var calls = await client.CallAsync("xds:///checkout.shop:9090", 1);
-        await WaitAsync(() => host.Clients.Clients.Any(c => c.Node.Id == "real-1" && c.Types.Any(t => t.AckedVersion is not null)));
+        await Eventually.WaitAsync(() => host.Clients.Clients.Any(c => c.Node.Id == "real-1" && c.Types.Any(t => t.AckedVersion is not null)), "the real client's ACK", Timeout);
 
         var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
         var (_, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
@@ -460,7 +458,7 @@ public sealed class SandboxctlTests
     public async Task Proxies_EnvoyBuildVersionAndHostileUserAgent_ShownSafely()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, ManifestsDirectory = Repo("examples", "shop") });
+        await using var host = new InProcessServer().WithLog(_log).WithManifests(RepoDirectory.Path("examples", "shop")).Create();
         await host.StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         using var envoy = await ConnectAsync(channel, "envoy-1", "gateway", nack: null, cancel.Token, node =>
@@ -473,7 +471,7 @@ public sealed class SandboxctlTests
             node.UserAgentName = "evil\u001b[2J\r\n[12:00:00 INF] forged";
             node.UserAgentVersion = new string('9', 500);
         });
-        await WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null)) == 2);
+        await Eventually.WaitAsync(() => host.Clients.Clients.Count(c => c.Types.Any(t => t.AckedVersion is not null)) == 2, "both clients' ACKs", Timeout);
 
         var (code, stdout, stderr) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "--no-color");
         var (_, json, _) = await RunAsync("proxies", "--xds-address", $"127.0.0.1:{host.XdsPort}", "-o", "json");
@@ -523,28 +521,5 @@ public sealed class SandboxctlTests
         return call;
     }
 
-    private static async Task WaitAsync(Func<bool> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.That(clock.Elapsed, Is.LessThan(Timeout), "timed out");
-            await Task.Delay(20);
-        }
-    }
-
     private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => CliHarness.RunInProcessAsync(args);
-
-    private static string Repo(params string[] parts)
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "XdsControlPlane.sln")))
-            {
-                return Path.Combine([dir.FullName, .. parts]);
-            }
-        }
-
-        throw new InvalidOperationException("XdsControlPlane.sln not found");
-    }
 }

@@ -6,7 +6,7 @@ using Serilog.Events;
 namespace XdsControlPlane.Testing;
 
 /// <summary>
-/// Every log event of a server host under test (pass it as <c>ServerOptions.ExtraLogSink</c>). Host-level tests end
+/// Every log event of a server host under test (pass it to <c>InProcessServer.WithLog</c>). Host-level tests end
 /// with <see cref="AssertNoUnexpectedWarnings"/>: a Warning or Error the test did not name fails it, as grpc-dotnet's
 /// functional tests do, so a new warning on a normal path cannot pass unnoticed.
 /// </summary>

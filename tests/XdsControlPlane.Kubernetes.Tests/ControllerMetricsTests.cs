@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Prometheus;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
 

@@ -712,17 +712,11 @@ public sealed class KubernetesSourceTests
     /// <summary>The server host with <c>--kubernetes</c> pointed at the fake API server.</summary>
     private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken, KubernetesStatusOptions? status = null)
     {
-        var host = XdsControlPlane.Server.ServerHost.Create(new XdsControlPlane.Server.ServerOptions
-        {
-            ExtraServices = status is null ? null : services => services.AddSingleton(status),
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ExtraLogSink = _log,
-            Kubernetes = true,
-            KubernetesConfiguration = new KubernetesClientConfiguration { Host = _api.Url.ToString() },
-        });
+        var host = new InProcessServer()
+            .WithServices(status is null ? null : services => services.AddSingleton(status))
+            .WithLog(_log)
+            .WithKubernetesApi(_api.Url)
+            .Create();
         await host.StartAsync(cancellationToken);
         return host;
     }

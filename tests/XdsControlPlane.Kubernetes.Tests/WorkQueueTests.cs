@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
 

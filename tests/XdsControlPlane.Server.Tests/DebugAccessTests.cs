@@ -98,7 +98,7 @@ public sealed class DebugAccessTests
 
     private async Task<ServerHost> StartAsync(bool loopback, string? token, CancellationToken cancellationToken)
     {
-        var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = loopback, ExtraLogSink = _log, DebugToken = token });
+        var host = new InProcessServer().With("Server:Loopback", loopback).WithLog(_log).With("Admin:DebugToken", token).Create();
         await host.StartAsync(cancellationToken);
         StaticSnapshot.PublishTo(host, "gateway");
         return host;

@@ -23,16 +23,11 @@ public sealed class KeepAliveTests
         using var cancel = new CancellationTokenSource(Timeout);
 
         // Kestrel's smallest delay (1 s; it checks once a second): the test takes a few seconds, not 50.
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(1),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(1),
-            ExtraLogSink = _log,
-        });
+        await using var host = new InProcessServer()
+            .With("Server:KeepAlivePingDelay", TimeSpan.FromSeconds(1))
+            .With("Server:KeepAlivePingTimeout", TimeSpan.FromSeconds(1))
+            .WithLog(_log)
+            .Create();
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         await using var proxy = await FreezableProxy.StartAsync(host.XdsPort);

@@ -42,24 +42,20 @@ public sealed class LocalConnectTests
     {
         _directory = Directory.CreateTempSubdirectory("xdscp-local-").FullName;
         using var cancel = new CancellationTokenSource(Timeout);
-        _host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            AdminPort = 0,
-            TunnelPort = 0,
-            TunnelListenPortCount = 0,
-            Loopback = true,
-            ManifestsDirectory = _directory,
-            ExtraLogSink = _log,
-            TunnelBroker = broker => broker.ReconnectGrace = Grace,
-            ManifestSource = new ManifestSourceOptions { Directory = _directory, PollInterval = TimeSpan.FromSeconds(5) },
-        });
+        _host = new InProcessServer()
+            .WithManifests(_directory)
+            .WithLog(_log)
+            .With("Tunnel:ReconnectGrace", Grace)
+            .With("Sources:Debounce", TimeSpan.FromMilliseconds(50))
+            .With("Sources:MaxDebounce", TimeSpan.FromMilliseconds(500))
+            .With("Manifests:PollInterval", TimeSpan.FromSeconds(5))
+            .Create();
         await _host.StartAsync(cancel.Token);
         _harness = await XdsClientHarness.StartAsync(XdsClientKind.GrpcJs, _host.XdsPort, "grpc-local", "grpc", "shop", "baseline", "laptop");
         _orders = HttpBackend("orders");
         _web = HttpBackend("laptop-web");
         await File.WriteAllTextAsync(Path.Combine(_directory, "inventory.yaml"), Inventory(Harness.BackendPorts["baseline"], ((IPEndPoint)_orders.LocalEndpoint).Port), cancel.Token);
-        await WaitForAsync(async () => (await Harness.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, "the first snapshot");
+        await Eventually.WaitAsync(async () => (await Harness.CallAsync(Target, 1)).Backends.GetValueOrDefault("baseline") == 1, "the first snapshot");
     }
 
     [OneTimeTearDown]
@@ -92,7 +88,7 @@ public sealed class LocalConnectTests
     public async Task Connect_KeyedCallsReachTheLaptop_OthersTheBaseline_AndGoodbyeFallsBackAtOnce()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         Assert.Multiple(async () =>
         {
             Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
@@ -104,7 +100,7 @@ public sealed class LocalConnectTests
         var leaving = agent.GoodbyeAsync();
 
         // No call fails meanwhile: the broker withdraws the routes first and carries what is still on its way.
-        await WaitForAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("baseline") == 1, "keyed calls to fall back after the goodbye");
+        await Eventually.WaitAsync(async () => (await CallAsync(1, "feature-x")).GetValueOrDefault("baseline") == 1, "keyed calls to fall back after the goodbye");
         TestContext.Out.WriteLine($"fallback {left.ElapsedMilliseconds} ms after the goodbye");
         await leaving;
         Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 20 }));
@@ -118,7 +114,7 @@ public sealed class LocalConnectTests
         Assert.That((endpoint.Port, endpoint.Protocol, endpoint.Address), Is.EqualTo((80u, "http", "127.0.0.1")));
 
         // What Envoy would dial: the endpoint in the published EDS resource.
-        await WaitForAsync(() => Task.FromResult(PublishedEndpoint("local|80||alice-web.shop") == (int)endpoint.BrokerPort), "the LocalWorkload's endpoint in EDS");
+        await Eventually.WaitAsync(() => Task.FromResult(PublishedEndpoint("local|80||alice-web.shop") == (int)endpoint.BrokerPort), "the LocalWorkload's endpoint in EDS");
         using var http = new HttpClient();
         var body = await http.GetStringAsync(new Uri($"http://127.0.0.1:{endpoint.BrokerPort}/hello")).WaitAsync(Timeout);
         Assert.That(body, Is.EqualTo("laptop-web GET /hello"));
@@ -151,7 +147,7 @@ public sealed class LocalConnectTests
     public async Task BadHello_IsRefusedWithAClearStatus_AndTheConnectedAgentKeepsWorking()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         _log.Expect("Refused an agent");
 
         async Task<RpcException> Refused(Hello hello) =>
@@ -185,11 +181,11 @@ public sealed class LocalConnectTests
     public async Task FrameForAnUnknownConnection_IsRefused_AndTheTunnelKeepsCarrying()
     {
         await using var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         _log.Expect("which was never opened");
         await agent.SendRawAsync(new Frame { Data = new Data { ConnectionId = 999_999, Payload = Google.Protobuf.ByteString.CopyFromUtf8("junk") } });
         await agent.SendRawAsync(new Frame { Window = new Window { ConnectionId = 999_998, Increment = 5 } });
-        await WaitForAsync(() => Task.FromResult(_log.Contains("frame for tunnel connection 999999, which was never opened")), "the broker to refuse the frame");
+        await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("frame for tunnel connection 999999, which was never opened")), "the broker to refuse the frame");
         Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
     }
 
@@ -198,13 +194,13 @@ public sealed class LocalConnectTests
     {
         var agent = await ConnectLaptopAsync();
         var port = agent.Welcome.Endpoints.Single().BrokerPort;
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         await agent.DisposeAsync();
 
         var reconnected = Stopwatch.StartNew();
         await using var again = await ConnectLaptopAsync();
         Assert.That(again.Welcome.Endpoints.Single().BrokerPort, Is.EqualTo(port), "the same broker port: EDS does not change");
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop again");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop again");
         TestContext.Out.WriteLine($"keyed traffic again {reconnected.ElapsedMilliseconds} ms after the reconnect");
         Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
     }
@@ -213,12 +209,12 @@ public sealed class LocalConnectTests
     public async Task LostAgent_RoutesFallBackAfterTheGrace()
     {
         var agent = await ConnectLaptopAsync();
-        await WaitForAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
         var lost = Stopwatch.StartNew();
         await agent.DisposeAsync();
 
         // Until the grace is over the laptop may come back: calls to it fail meanwhile, as calls to a stopped pod do.
-        await WaitForAsync(async () => (await Harness.CallAsync(Target, 1, new Dictionary<string, string> { ["x-routing-key"] = "feature-x" })).Backends.GetValueOrDefault("baseline") == 1, "keyed calls to fall back");
+        await Eventually.WaitAsync(async () => (await Harness.CallAsync(Target, 1, new Dictionary<string, string> { ["x-routing-key"] = "feature-x" })).Backends.GetValueOrDefault("baseline") == 1, "keyed calls to fall back");
         TestContext.Out.WriteLine($"fallback {lost.ElapsedMilliseconds} ms after the agent was lost (grace {Grace.TotalMilliseconds} ms)");
         Assert.Multiple(async () =>
         {
@@ -324,20 +320,6 @@ public sealed class LocalConnectTests
         var (backends, errors) = await Harness.CallAsync(Target, count, key is null ? null : new Dictionary<string, string> { ["x-routing-key"] = key });
         Assert.That(errors, Is.Empty, $"calls failed: {string.Join("; ", errors)}");
         return backends;
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     /// <summary>A tiny HTTP/1.1 server answering "NAME METHOD PATH" to every request, then closing.</summary>

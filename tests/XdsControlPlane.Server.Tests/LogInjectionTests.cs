@@ -23,7 +23,7 @@ public sealed class LogInjectionTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new HostLog();
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = log });
+        await using var host = new InProcessServer().WithLog(log).Create();
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
@@ -40,16 +40,16 @@ public sealed class LogInjectionTests
                 ResponseNonce = response.Nonce,
                 ErrorDetail = new Google.Rpc.Status { Code = 3, Message = "cluster static: bad" + Forged },
             }, cancel.Token);
-            await WaitAsync(() => log.Events.Any(e => e.EventId == 2002), cancel.Token);
+            await Eventually.WaitAsync(() => log.Events.Any(e => e.EventId == 2002), "event 2002", cancel.Token);
             await call.RequestStream.CompleteAsync();
-            await WaitAsync(() => log.Events.Any(e => e.EventId == 2001), cancel.Token);
+            await Eventually.WaitAsync(() => log.Events.Any(e => e.EventId == 2001), "event 2001", cancel.Token);
         }
 
         using (var wrongType = new ClusterDiscoveryService.ClusterDiscoveryServiceClient(channel).StreamClusters(cancellationToken: cancel.Token))
         {
             await wrongType.RequestStream.WriteAsync(new DiscoveryRequest { Node = new Node { Id = "b" }, TypeUrl = "type.googleapis.com/x" + Forged }, cancel.Token);
             Assert.That(async () => await wrongType.ResponseStream.MoveNext(cancel.Token), Throws.InstanceOf<Grpc.Core.RpcException>());
-            await WaitAsync(() => log.Events.Any(e => e.EventId == 2005), cancel.Token);
+            await Eventually.WaitAsync(() => log.Events.Any(e => e.EventId == 2005), "event 2005", cancel.Token);
         }
 
         await host.StopAsync(cancel.Token);
@@ -67,13 +67,5 @@ public sealed class LogInjectionTests
             Assert.That(json, Does.Not.Contain("\u001b").And.Not.Contain("\r"));
             Assert.That(json.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.All.StartWith("{"), "one JSON object per line");
         });
-    }
-
-    private static async Task WaitAsync(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(20, cancellationToken);
-        }
     }
 }

@@ -31,29 +31,24 @@ public sealed class ManifestReloadTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var translation = new CountingTranslation(new RoutingTranslator());
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ManifestsDirectory = _directory,
-            ExtraLogSink = _log,
-            ExtraServices = services => services.AddSingleton<IRoutingTranslator>(translation),
-        });
+        await using var host = new InProcessServer()
+            .WithManifests(_directory)
+            .WithLog(_log)
+            .WithServices(services => services.AddSingleton<IRoutingTranslator>(translation))
+            .Create();
         await host.StartAsync(cancel.Token);
-        await WaitAsync(() => translation.Last?.Services.Count == ExtraServices, "the first publication", cancel.Token);
+        await Eventually.WaitAsync(() => translation.Last?.Services.Count == ExtraServices, "the first publication", cancel.Token);
         var reader = host.Services.GetRequiredService<ManifestDirectoryReader>();
         var translations = translation.Count;
         var parsed = reader.FilesParsed;
 
         // The same text with a new modification time: read again, but nothing translation reads changed.
         Replace("svc-03.yaml", Service("svc-03"), DateTime.UtcNow.AddMinutes(1));
-        await WaitAsync(() => reader.FilesParsed > parsed, "the rewritten file to be read again", cancel.Token);
+        await Eventually.WaitAsync(() => reader.FilesParsed > parsed, "the rewritten file to be read again", cancel.Token);
 
         // A real change afterwards: its publication is the only one.
         Replace("svc-07.yaml", Service("svc-07", port: 9090), DateTime.UtcNow.AddMinutes(2));
-        await WaitAsync(() => translation.Last?.FindService("shop", "svc-07")?.Spec.Ports.Single().Port == 9090, "the edit to be published", cancel.Token);
+        await Eventually.WaitAsync(() => translation.Last?.FindService("shop", "svc-07")?.Spec.Ports.Single().Port == 9090, "the edit to be published", cancel.Token);
 
         Assert.Multiple(() =>
         {
@@ -73,19 +68,6 @@ public sealed class ManifestReloadTests
         File.WriteAllText(temporary, text);
         File.SetLastWriteTimeUtc(temporary, modified);
         File.Move(temporary, Path.Combine(_directory, name), overwrite: true);
-    }
-
-    private static async Task WaitAsync(Func<bool> condition, string what, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(20, CancellationToken.None);
-        }
     }
 
     private static string Service(string name, int port = 8080) => $$"""

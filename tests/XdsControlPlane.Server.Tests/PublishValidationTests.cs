@@ -37,16 +37,11 @@ public sealed class PublishValidationTests
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
         var translation = new CorruptingTranslation(new RoutingTranslator());
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ManifestsDirectory = _directory,
-            ExtraLogSink = log,
-            ExtraServices = services => services.AddSingleton<IRoutingTranslator>(translation),
-        });
+        await using var host = new InProcessServer()
+            .WithManifests(_directory)
+            .WithLog(log)
+            .WithServices(services => services.AddSingleton<IRoutingTranslator>(translation))
+            .Create();
         var published = Signal(host, DataPlaneRoles.Sidecar);
         await host.StartAsync(cancel.Token);
         await published.Task.WaitAsync(cancel.Token);
@@ -87,7 +82,7 @@ public sealed class PublishValidationTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ManifestsDirectory = _directory, ExtraLogSink = log });
+        await using var host = new InProcessServer().WithManifests(_directory).WithLog(log).Create();
         var published = Signal(host, DataPlaneRoles.Gateway);
         await host.StartAsync(cancel.Token);
         await published.Task.WaitAsync(cancel.Token);

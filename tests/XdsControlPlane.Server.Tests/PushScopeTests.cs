@@ -40,8 +40,7 @@ public sealed class PushScopeTests
         }
 
         using var cancel = new CancellationTokenSource(Timeout);
-        _host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ManifestsDirectory = _directory, ExtraLogSink = _log });
-        await _host.StartAsync(cancel.Token);
+        _host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
         _sidecar = await SidecarStream.ConnectAsync(_host.XdsPort, cancel.Token);
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using XdsControlPlane.Testing;
-using XdsControlPlane.Translation;
 
 namespace XdsControlPlane.Server.Tests;
 
@@ -34,22 +33,19 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
     {
         _directory = Directory.CreateTempSubdirectory("xdscp-e2e-").FullName;
         using var cancel = new CancellationTokenSource(Timeout);
-        _host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ManifestsDirectory = _directory,
-            ExtraLogSink = _log,
-            Translation = new TranslationOptions { OutlierInterval = OutlierInterval, OutlierBaseEjectionTime = TimeSpan.FromSeconds(1), OutlierMaxEjectionTime = TimeSpan.FromSeconds(1) },
-        });
+        _host = new InProcessServer()
+            .WithManifests(_directory)
+            .WithLog(_log)
+            .With("Translation:OutlierInterval", OutlierInterval)
+            .With("Translation:OutlierBaseEjectionTime", TimeSpan.FromSeconds(1))
+            .With("Translation:OutlierMaxEjectionTime", TimeSpan.FromSeconds(1))
+            .Create();
         await _host.StartAsync(cancel.Token);
         _harness = await XdsClientHarness.StartAsync(client, _host.XdsPort, $"grpc-e2e-{client}", "grpc", "shop", "baseline", "fork", "v2");
         await File.WriteAllTextAsync(Path.Combine(_directory, "inventory.yaml"), Inventory(Harness.BackendPorts), cancel.Token);
         await File.WriteAllTextAsync(Path.Combine(_directory, "routing.yaml"), Routing, cancel.Token);
         await File.WriteAllTextAsync(Path.Combine(_directory, "edits.yaml"), Edits(prefix: "/xdscp.test.Echo/Shout"), cancel.Token);
-        await WaitForAsync(async () => (await CallAsync(1, ("x-routing-key", "feature-x"))).GetValueOrDefault("fork") == 1, "the first snapshot to route by key");
+        await Eventually.WaitAsync(async () => (await CallAsync(1, ("x-routing-key", "feature-x"))).GetValueOrDefault("fork") == 1, "the first snapshot to route by key");
     }
 
     [OneTimeTearDown]
@@ -148,14 +144,14 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
             Assert.That(await CallAsync(5, "Say", ("x-routing-key", "edits")), Is.EquivalentTo(new Dictionary<string, int> { ["baseline"] = 5 }));
             var clock = Stopwatch.StartNew();
             await File.WriteAllTextAsync(Path.Combine(_directory, "edits.yaml"), Edits(prefix: "/xdscp.test.Echo/"));
-            await WaitForAsync(async () => (await CallAsync(1, "Say", ("x-routing-key", "edits"))).ContainsKey("v2"), "the edited route to take effect");
+            await Eventually.WaitAsync(async () => (await CallAsync(1, "Say", ("x-routing-key", "edits"))).ContainsKey("v2"), "the edited route to take effect");
             TestContext.Out.WriteLine($"routing changed {clock.ElapsedMilliseconds} ms after the file was written (measured, not asserted)");
             Assert.That(await CallAsync(10, "Say", ("x-routing-key", "edits")), Is.EquivalentTo(new Dictionary<string, int> { ["v2"] = 10 }));
         }
         finally
         {
             await File.WriteAllTextAsync(Path.Combine(_directory, "edits.yaml"), Edits(prefix: "/xdscp.test.Echo/Shout"));
-            await WaitForAsync(async () => (await CallAsync(1, "Say", ("x-routing-key", "edits"))).ContainsKey("baseline"), "the edit to be undone");
+            await Eventually.WaitAsync(async () => (await CallAsync(1, "Say", ("x-routing-key", "edits"))).ContainsKey("baseline"), "the edit to be undone");
         }
     }
 
@@ -221,7 +217,7 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
                     - {service: echo, weight: 20}
                 """);
             await File.WriteAllTextAsync(notYaml, "kind: [unclosed\n");
-            await WaitForAsync(() => Task.FromResult(_log.Contains("spec.routes[0].to: weights must sum to 100, got 90")), "the problem to be logged");
+            await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("spec.routes[0].to: weights must sum to 100, got 90")), "the problem to be logged");
 
             Assert.Multiple(async () =>
             {
@@ -236,7 +232,7 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
         {
             File.Delete(broken);
             File.Delete(notYaml);
-            await WaitForAsync(() => Task.FromResult(_log.Contains("; 0 problems")), "the removal of the broken files to be loaded");
+            await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("; 0 problems")), "the removal of the broken files to be loaded");
         }
     }
 
@@ -247,20 +243,6 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
         var (backends, errors) = await Harness.CallAsync(Target, count, metadata.ToDictionary(m => m.Name, m => m.Value), method);
         Assert.That(errors, Is.Empty, "calls failed");
         return backends;
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > TimeSpan.FromSeconds(20))
-            {
-                Assert.Fail($"timed out waiting for {what}");
-            }
-
-            await Task.Delay(50);
-        }
     }
 
     private static string Inventory(IReadOnlyDictionary<string, int> ports)

@@ -1,4 +1,8 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using XdsControlPlane.Translation;
+using XdsControlPlane.Xds;
+using TunnelBrokerOptions = XdsControlPlane.Tunnel.TunnelBrokerOptions;
 
 namespace XdsControlPlane.Server.Tests;
 
@@ -8,28 +12,32 @@ public sealed class ServerCommandLineTests
     [Test]
     public async Task Invoke_NoArguments_RunsWithDocumentedDefaults()
     {
-        var (exit, options, _, _) = await InvokeAsync();
+        var (exit, settings, _, _) = await InvokeAsync();
 
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.Zero);
-            Assert.That(options?.XdsPort, Is.EqualTo(18000));
-            Assert.That(options?.AdminPort, Is.EqualTo(19000));
-            Assert.That(options?.Loopback, Is.False);
-            Assert.That(options?.LogFormat, Is.EqualTo(LogFormat.Plain));
-            Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
-            Assert.That(options?.MaxRequestBytes, Is.EqualTo(4 * 1024 * 1024));
+            Assert.That(Bind<XdsListenerOptions>(settings, XdsListenerOptions.Section).Port, Is.EqualTo(18000));
+            Assert.That(Bind<AdminEndpointOptions>(settings, AdminEndpointOptions.Section).Port, Is.EqualTo(19000));
+            Assert.That(Bind<TunnelListenerOptions>(settings, TunnelListenerOptions.Section).Port, Is.EqualTo(18001));
+            Assert.That(Bind<HostingOptions>(settings, HostingOptions.Section).Loopback, Is.False);
+            Assert.That(Bind<HostingOptions>(settings, HostingOptions.Section).LogFormat, Is.EqualTo(LogFormat.Plain));
+            Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
+            Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxRequestBytes, Is.EqualTo(4 * 1024 * 1024));
+            Assert.That(Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section).FirstListenPort, Is.EqualTo(18100));
         });
     }
 
     [Test]
     public async Task Invoke_AllOptions_AreParsed()
     {
-        var (_, options, _, _) = await InvokeAsync("--xds-port", "0", "--admin-port", "9000", "--loopback", "--log-format", "json");
+        var (_, settings, _, _) = await InvokeAsync("--xds-port", "0", "--admin-port", "9000", "--loopback", "--log-format", "json", "--tunnel-listen-ports", "20000-20009");
+        var hosting = Bind<HostingOptions>(settings, HostingOptions.Section);
+        var broker = Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section);
 
         Assert.That(
-            (options?.XdsPort, options?.AdminPort, options?.Loopback, options?.LogFormat),
-            Is.EqualTo(((int?)0, (int?)9000, (bool?)true, (LogFormat?)LogFormat.Json)));
+            (Bind<XdsListenerOptions>(settings, XdsListenerOptions.Section).Port, Bind<AdminEndpointOptions>(settings, AdminEndpointOptions.Section).Port, hosting.Loopback, hosting.LogFormat, broker.FirstListenPort, broker.ListenPortCount),
+            Is.EqualTo((0, 9000, true, LogFormat.Json, 20000, 10)));
     }
 
     [TestCase(new[] { "--xds-port", "70000" }, "--xds-port must be between 0 and 65535, got 70000.")]
@@ -54,12 +62,12 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--kubernetes", "--watch-namespace", "Shop_1" }, "--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got 'Shop_1'.")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
-        var (exit, options, _, error) = await InvokeAsync(args);
+        var (exit, settings, _, error) = await InvokeAsync(args);
 
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.EqualTo(1));
-            Assert.That(options, Is.Null, "the host must not start");
+            Assert.That(settings, Is.Null, "the host must not start");
             Assert.That(error, Does.Contain(expectedError));
         });
     }
@@ -67,10 +75,10 @@ public sealed class ServerCommandLineTests
     [Test]
     public async Task Invoke_WatchNamespace_RepeatedOrCommaSeparated()
     {
-        var (exit, options, _, error) = await InvokeAsync("--kubernetes", "--watch-namespace", "shop,payments", "--watch-namespace", "shop", "--watch-namespace", "staging");
+        var (exit, settings, _, error) = await InvokeAsync("--kubernetes", "--watch-namespace", "shop,payments", "--watch-namespace", "shop", "--watch-namespace", "staging");
 
         Assert.That(exit, Is.Zero, error);
-        Assert.That(options?.WatchNamespaces, Is.EqualTo(new[] { "shop", "payments", "staging" }));
+        Assert.That(Bind<KubernetesSourcesOptions>(settings, KubernetesSourcesOptions.Section).Namespaces, Is.EqualTo(new[] { "shop", "payments", "staging" }));
     }
 
     [TestCase("90s", 90)]
@@ -79,9 +87,9 @@ public sealed class ServerCommandLineTests
     [TestCase("1500ms", 1.5)]
     public async Task Invoke_MaxStreamAge_AcceptsGoDurations(string text, double seconds)
     {
-        var (_, options, _, _) = await InvokeAsync("--max-stream-age", text);
+        var (_, settings, _, _) = await InvokeAsync("--max-stream-age", text);
 
-        Assert.That(options?.MaxStreamAge, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+        Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxStreamAge, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
     }
 
     [TestCase("65536", 65536)]
@@ -90,61 +98,169 @@ public sealed class ServerCommandLineTests
     [TestCase("1Gi", 1024 * 1024 * 1024)]
     public async Task Invoke_MaxRequestBytes_AcceptsBytesAndBinarySuffixes(string text, int bytes)
     {
-        var (exit, options, _, error) = await InvokeAsync("--max-request-bytes", text);
+        var (exit, settings, _, error) = await InvokeAsync("--max-request-bytes", text);
 
-        Assert.That((exit, options?.MaxRequestBytes), Is.EqualTo((0, (int?)bytes)), error);
+        Assert.That((exit, Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxRequestBytes), Is.EqualTo((0, bytes)), error);
     }
 
     [Test]
     public async Task Invoke_DebugToken_FromTheFlagElseTheEnvironment()
     {
-        var before = Environment.GetEnvironmentVariable(ServerOptions.DebugTokenVariable);
+        var before = Environment.GetEnvironmentVariable(ServerConfiguration.DebugTokenVariable);
         try
         {
-            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, null);
+            Environment.SetEnvironmentVariable(ServerConfiguration.DebugTokenVariable, null);
             var (_, none, _, _) = await InvokeAsync();
             var (_, flag, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
-            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "from-the-environment-0123");
+            Environment.SetEnvironmentVariable(ServerConfiguration.DebugTokenVariable, "from-the-environment-0123");
             var (_, environment, _, _) = await InvokeAsync();
             var (_, both, _, _) = await InvokeAsync("--debug-token", "from-the-flag-0123456789");
-            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, "short");
+            Environment.SetEnvironmentVariable(ServerConfiguration.DebugTokenVariable, "short");
             var (exit, bad, _, error) = await InvokeAsync();
 
             Assert.Multiple(() =>
             {
-                Assert.That(none?.DebugToken, Is.Null);
-                Assert.That(flag?.DebugToken, Is.EqualTo("from-the-flag-0123456789"));
-                Assert.That(environment?.DebugToken, Is.EqualTo("from-the-environment-0123"));
-                Assert.That(both?.DebugToken, Is.EqualTo("from-the-flag-0123456789"), "the flag wins");
-                Assert.That((exit, bad), Is.EqualTo((1, (ServerOptions?)null)));
+                Assert.That(DebugToken(none), Is.Null);
+                Assert.That(DebugToken(flag), Is.EqualTo("from-the-flag-0123456789"));
+                Assert.That(DebugToken(environment), Is.EqualTo("from-the-environment-0123"));
+                Assert.That(DebugToken(both), Is.EqualTo("from-the-flag-0123456789"), "the flag wins");
+                Assert.That((exit, bad), Is.EqualTo((1, (IConfiguration?)null)));
                 Assert.That(error, Does.Contain("XDSCP_DEBUG_TOKEN must be a bearer token of at least 16").And.Not.Contain("short"), "names the variable, never echoes the token");
             });
         }
         finally
         {
-            Environment.SetEnvironmentVariable(ServerOptions.DebugTokenVariable, before);
+            Environment.SetEnvironmentVariable(ServerConfiguration.DebugTokenVariable, before);
         }
     }
 
     [Test]
     public async Task Invoke_Help_PrintsEveryOptionAndDoesNotRun()
     {
-        var (exit, options, output, _) = await InvokeAsync("--help");
+        var (exit, settings, output, _) = await InvokeAsync("--help");
 
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.Zero);
-            Assert.That(options, Is.Null);
+            Assert.That(settings, Is.Null);
             Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes").And.Contain("--debug-token"));
         });
     }
 
-    private static async Task<(int Exit, ServerOptions? Options, string Output, string Error)> InvokeAsync(params string[] args)
+    [Test]
+    public async Task Invoke_ConfigFile_SetsKeysTheEnvironmentAndFlagsOverride()
     {
-        ServerOptions? seen = null;
-        var command = ServerCommandLine.Build((options, _) =>
+        var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"server-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """
+            {
+              "Xds": { "Port": 18500, "MaxStreamAge": "00:10:00" },
+              "Admin": { "Port": 19500 },
+              "Tunnel": { "Port": 18600, "ReconnectGrace": "00:00:05" },
+              "Translation": { "GatewayPort": 9090 }
+            }
+            """);
+        var before = Environment.GetEnvironmentVariable("XDSCP_ADMIN__PORT");
+        try
         {
-            seen = options;
+            Environment.SetEnvironmentVariable("XDSCP_ADMIN__PORT", "19600");
+            var (exit, settings, _, error) = await InvokeAsync("--config", file, "--xds-port", "18700");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(exit, Is.Zero, error);
+                Assert.That(Bind<XdsListenerOptions>(settings, XdsListenerOptions.Section).Port, Is.EqualTo(18700), "the flag wins");
+                Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(10)), "the file, where no flag was given");
+                Assert.That(Bind<AdminEndpointOptions>(settings, AdminEndpointOptions.Section).Port, Is.EqualTo(19600), "the environment over the file");
+                Assert.That(Bind<TunnelListenerOptions>(settings, TunnelListenerOptions.Section).Port, Is.EqualTo(18600));
+                Assert.That(Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section).ReconnectGrace, Is.EqualTo(TimeSpan.FromSeconds(5)));
+                Assert.That(Bind<TranslationOptions>(settings, PublishOptions.TranslationSection).GatewayPort, Is.EqualTo(9090));
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("XDSCP_ADMIN__PORT", before);
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public async Task Invoke_ConfigFileMissing_ExitsOne()
+    {
+        var (exit, settings, _, error) = await InvokeAsync("--config", "/no/such/server.json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((exit, settings), Is.EqualTo((1, (IConfiguration?)null)));
+            Assert.That(error, Does.Contain("--config must be an existing file, got '/no/such/server.json'."));
+        });
+    }
+
+    [Test]
+    public async Task Invoke_ConfigFileNotJson_ExitsOneNamingTheFile()
+    {
+        var file = Path.Combine(TestContext.CurrentContext.WorkDirectory, $"server-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{\"Xds\":");
+        try
+        {
+            var (exit, settings, _, error) = await InvokeAsync("--config", file);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That((exit, settings), Is.EqualTo((1, (IConfiguration?)null)));
+                Assert.That(error, Does.Contain($"--config: Failed to load configuration from file '{file}'."));
+            });
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public async Task Invoke_PodVariables_SetTheReplicaTheLeaseNamespaceAndTheTunnelAddress()
+    {
+        string?[] before = [Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("POD_NAMESPACE"), Environment.GetEnvironmentVariable("POD_IP")];
+        try
+        {
+            Environment.SetEnvironmentVariable("POD_NAME", "xdscp-0");
+            Environment.SetEnvironmentVariable("POD_NAMESPACE", "mesh");
+            Environment.SetEnvironmentVariable("POD_IP", "10.1.2.3");
+            var (_, settings, _, _) = await InvokeAsync("--kubernetes");
+            var (_, flagged, _, _) = await InvokeAsync("--kubernetes", "--tunnel-address", "10.9.9.9");
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(Bind<HostingOptions>(settings, HostingOptions.Section).Replica, Is.EqualTo("xdscp-0"));
+                Assert.That(Bind<KubernetesSourcesOptions>(settings, KubernetesSourcesOptions.Section).LeaseNamespace, Is.EqualTo("mesh"));
+                Assert.That(Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section).AdvertiseAddress, Is.EqualTo("10.1.2.3"));
+                Assert.That(Bind<TunnelBrokerOptions>(flagged, TunnelListenerOptions.Section).AdvertiseAddress, Is.EqualTo("10.9.9.9"), "the flag wins");
+            });
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("POD_NAME", before[0]);
+            Environment.SetEnvironmentVariable("POD_NAMESPACE", before[1]);
+            Environment.SetEnvironmentVariable("POD_IP", before[2]);
+        }
+    }
+
+    /// <summary>The options class <typeparamref name="T"/> as the host binds it from <paramref name="section"/>.</summary>
+    private static T Bind<T>(IConfiguration? settings, string section)
+        where T : new()
+    {
+        var options = new T();
+        settings?.GetSection(section).Bind(options);
+        return options;
+    }
+
+    private static string? DebugToken(IConfiguration? settings) => Bind<AdminEndpointOptions>(settings, AdminEndpointOptions.Section).DebugToken;
+
+    private static async Task<(int Exit, IConfiguration? Settings, string Output, string Error)> InvokeAsync(params string[] args)
+    {
+        IConfiguration? seen = null;
+        var command = ServerCommandLine.Build((settings, _) =>
+        {
+            seen = settings;
             return Task.FromResult(0);
         });
         using var output = new StringWriter();

@@ -27,7 +27,7 @@ public sealed class ServerHostTests
     public async Task Start_WithFreePorts_ServesHealthzOnAdminListenerOnly()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = new InProcessServer().WithLog(_log).Create();
         await host.StartAsync(cancel.Token);
         using var http1 = new HttpClient();
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -56,19 +56,14 @@ public sealed class ServerHostTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? adminHttp2 = null;
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ExtraServices = services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        await using var host = new InProcessServer()
+            .WithServices(services => services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http2;
-                ListenerRole.Tag(listen, ListenerRole.Admin);
+                ListenerKind.Tag(listen, ListenerKind.Admin);
                 adminHttp2 = listen;
-            })),
-        });
+            })))
+            .Create();
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -93,15 +88,10 @@ public sealed class ServerHostTests
     public async Task Start_InvalidOptions_FailsWithEveryProblem()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            DebugToken = "short",
-            Translation = new Translation.TranslationOptions { GatewayPort = 0 },
-        });
+        await using var host = new InProcessServer()
+            .With("Admin:DebugToken", "short")
+            .With("Translation:GatewayPort", 0)
+            .Create();
 
         var failure = Assert.CatchAsync(async () => await host.StartAsync(cancel.Token));
 
@@ -138,15 +128,10 @@ public sealed class ServerHostTests
     {
         _log.Expect("a component failed");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions
-        {
-            XdsPort = 0,
-            TunnelPort = 0,
-            AdminPort = 0,
-            Loopback = true,
-            ExtraLogSink = _log,
-            ExtraServices = services => services.AddHostedService<FailingComponent>(),
-        });
+        await using var host = new InProcessServer()
+            .WithLog(_log)
+            .WithServices(services => services.AddHostedService<FailingComponent>())
+            .Create();
 
         await host.RunAsync(cancel.Token);
 
@@ -161,7 +146,7 @@ public sealed class ServerHostTests
     public async Task Run_StoppedNormally_NotFaulted()
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = new InProcessServer().WithLog(_log).Create();
 
         await host.RunAsync(cancel.Token);
 
@@ -173,9 +158,9 @@ public sealed class ServerHostTests
     {
         _log.Expect("address already in use");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var first = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var first = new InProcessServer().WithLog(_log).Create();
         await first.StartAsync(cancel.Token);
-        await using var second = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = first.AdminPort, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var second = new InProcessServer().With("Admin:Port", first.AdminPort).WithLog(_log).Create();
 
         Assert.That(async () => await second.StartAsync(cancel.Token), Throws.InstanceOf<IOException>());
         await first.StopAsync(cancel.Token);
@@ -185,7 +170,7 @@ public sealed class ServerHostTests
     public async Task Start_XdsPort_ServesAdsFromTheSnapshotCache()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = new InProcessServer().WithLog(_log).Create();
         await host.StartAsync(cancel.Token);
         var cluster = new Cluster
         {
@@ -220,7 +205,7 @@ public sealed class ServerHostTests
     {
         _log.Expect("MaxRequestBytes");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log, MaxRequestBytes = 128 * 1024 });
+        await using var host = new InProcessServer().WithLog(_log).With("Xds:MaxRequestBytes", 128 * 1024).Create();
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "sidecar");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
@@ -236,7 +221,7 @@ public sealed class ServerHostTests
     public async Task DebugSnapshot_WhileTheGateIsFull_Answers429WithRetryAfterAndHealthStaysUp()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = new InProcessServer().WithLog(_log).Create();
         await host.StartAsync(cancel.Token);
         StaticSnapshot.PublishTo(host, "gateway");
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
@@ -273,7 +258,7 @@ public sealed class ServerHostTests
     public async Task Readyz_BeforeAndAfterFirstSnapshot_503Then200AndDebugSnapshotShowsIt()
     {
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = ServerHost.Create(new ServerOptions { XdsPort = 0, AdminPort = 0, TunnelPort = 0, Loopback = true, ExtraLogSink = _log });
+        await using var host = new InProcessServer().WithLog(_log).Create();
         await host.StartAsync(cancel.Token);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{host.AdminPort}") };
 

@@ -3,6 +3,7 @@ using Envoy.Config.Bootstrap.V3;
 using Envoy.Config.Core.V3;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 using UpstreamHttpOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
 
 namespace XdsControlPlane.Translation.Tests;
@@ -14,7 +15,7 @@ public sealed class BootstrapFileTests
     [TestCase("sidecar.yaml", DataPlaneRoles.Sidecar)]
     public void Bootstrap_ShippedFile_ValidAndPointsAtTheControlPlaneOverAds(string file, string group)
     {
-        var bootstrap = ParseBootstrap(File.ReadAllText(RepoFiles.Path("envoy-bootstrap", file)));
+        var bootstrap = ParseBootstrap(File.ReadAllText(RepoDirectory.Path("envoy-bootstrap", file)));
         var validation = EnvoyRulesValidator.Default.Validate(bootstrap);
         var ads = bootstrap.DynamicResources.AdsConfig;
         var controlPlane = bootstrap.StaticResources.Clusters.Single(c => c.Name == "xds_control_plane");
@@ -40,7 +41,7 @@ public sealed class BootstrapFileTests
     [Test]
     public void Bootstrap_WithBrokenField_ReportedByTheValidator()
     {
-        var text = File.ReadAllText(RepoFiles.Path("envoy-bootstrap", "gateway.yaml")).Replace("connect_timeout: 2s", "connect_timeout: -2s", StringComparison.Ordinal);
+        var text = File.ReadAllText(RepoDirectory.Path("envoy-bootstrap", "gateway.yaml")).Replace("connect_timeout: 2s", "connect_timeout: -2s", StringComparison.Ordinal);
 
         var validation = EnvoyRulesValidator.Default.Validate(ParseBootstrap(text));
 
@@ -50,7 +51,7 @@ public sealed class BootstrapFileTests
     [Test]
     public void GrpcBootstrap_ShippedFile_SelectsTheGrpcGroupOverInsecureV3()
     {
-        var json = JsonNode.Parse(File.ReadAllText(RepoFiles.Path("envoy-bootstrap", "grpc-bootstrap.json")))!;
+        var json = JsonNode.Parse(File.ReadAllText(RepoDirectory.Path("envoy-bootstrap", "grpc-bootstrap.json")))!;
         var server = json["xds_servers"]![0]!;
         var node = EnvoyTypeCatalog.JsonParser.Parse<Node>(json["node"]!.ToJsonString());
 

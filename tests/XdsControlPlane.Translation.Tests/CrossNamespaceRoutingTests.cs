@@ -46,7 +46,7 @@ public sealed class CrossNamespaceRoutingTests
     public void Translate_SameKeyFromTheOwnerAndAnAllowedNamespace_OwnerFirstOtherReported(string foreignMatch)
     {
         var inputs = Inputs.Replace("  - service: cart.shop\n", $"  - service: cart.shop\n    {foreignMatch}\n", StringComparison.Ordinal);
-        var result = new RoutingTranslator().Translate(RepoFiles.ParseValid(inputs));
+        var result = new RoutingTranslator().Translate(RepoManifests.ParseValid(inputs));
 
         var routes = result.Groups[DataPlaneRoles.Grpc].Select(r => r.Message).OfType<RouteConfiguration>().Single(r => r.Name == "cart.shop.svc.cluster.local:8080").VirtualHosts.Single().Routes;
         Assert.Multiple(() =>

@@ -1,6 +1,7 @@
 using Envoy.Config.Core.V3;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -27,7 +28,7 @@ public sealed class DataPlaneGroupResolverTests
     [TestCase("grpc-js-xds-1.14.1.json")]
     public void GroupOf_CapturedGrpcClientNode_Grpc(string file)
     {
-        var node = JsonParser.Default.Parse<Node>(File.ReadAllText(RepoFiles.Path("tests", "Shared", "CapturedNodes", file)));
+        var node = JsonParser.Default.Parse<Node>(File.ReadAllText(RepoDirectory.Path("tests", "Shared", "CapturedNodes", file)));
 
         Assert.Multiple(() =>
         {

@@ -2,6 +2,7 @@ using Envoy.Config.Bootstrap.V3;
 using Envoy.Config.Cluster.V3;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -14,7 +15,7 @@ public sealed class EnvoyBootstrapRendererTests
     [TestCase(DataPlaneRoles.Sidecar)]
     public void Build_Defaults_EqualTheShippedFile(string role)
     {
-        var shipped = Parse(File.ReadAllText(RepoFiles.Path("envoy-bootstrap", role + ".yaml")));
+        var shipped = Parse(File.ReadAllText(RepoDirectory.Path("envoy-bootstrap", role + ".yaml")));
 
         var built = EnvoyBootstrapRenderer.Build(new EnvoyBootstrapRequest { Role = role, XdsHost = ShippedHost, XdsPort = 18000 });
 

@@ -143,7 +143,7 @@ public sealed class GatewayKeyForwardingTests
     }
 
     private static TranslationResult Translate(string yaml, TranslationOptions? options = null) =>
-        new RoutingTranslator(options).Translate(RepoFiles.ParseValid(yaml));
+        new RoutingTranslator(options).Translate(RepoManifests.ParseValid(yaml));
 
     private static Route GatewayRoute(TranslationResult result, string carrier) =>
         result.Groups[DataPlaneRoles.Gateway].Select(r => r.Message).OfType<RouteConfiguration>().Single()

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -13,7 +14,7 @@ namespace XdsControlPlane.Translation.Tests;
 /// </summary>
 public sealed class GoldenTests
 {
-    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
+    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
         .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
 
     private static IEnumerable<TestCaseData> GroupsOfCases() =>
@@ -24,7 +25,7 @@ public sealed class GoldenTests
     {
         var result = TranslateCase(caseName);
         var actual = ToJson(result.Groups[group]);
-        var goldenFile = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
+        var goldenFile = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
         if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
         {
             File.WriteAllText(goldenFile, actual.ToJsonString(new() { WriteIndented = true }) + "\n");
@@ -77,14 +78,14 @@ public sealed class GoldenTests
 
     internal static TranslationResult TranslateCase(string caseName)
     {
-        var manifests = RepoFiles.LoadManifests(CaseInput(caseName));
+        var manifests = RepoManifests.Load(CaseInput(caseName));
         Assert.That(manifests.Problems, Is.Empty, "the case's manifests must be valid");
         return new RoutingTranslator().Translate(manifests.Inputs);
     }
 
     private static string CaseInput(string caseName)
     {
-        var reference = RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
+        var reference = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "input");
         // A case's input is its input.yaml (read as the only manifest of the case's folder), its own input/ folder, or,
         // when input.txt names one, a folder of the repository.
         if (File.Exists(reference + ".yaml"))
@@ -92,7 +93,7 @@ public sealed class GoldenTests
             return Path.GetDirectoryName(reference)!;
         }
 
-        return File.Exists(reference + ".txt") ? RepoFiles.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
+        return File.Exists(reference + ".txt") ? RepoDirectory.Path(File.ReadAllText(reference + ".txt").Trim().Split('/')) : reference;
     }
 
     private static JsonObject ToJson(IReadOnlyList<XdsResource> resources)

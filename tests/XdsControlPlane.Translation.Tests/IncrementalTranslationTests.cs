@@ -1,5 +1,6 @@
 using Envoy.Config.Endpoint.V3;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Translation.Tests;
 
@@ -12,7 +13,7 @@ public sealed class IncrementalTranslationTests
     [Test]
     public void Translate_OneRouteGroupChanged_SameOutputAsFreshTranslatorAndUntouchedResourcesReused()
     {
-        var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var objects = RepoManifests.Load(RepoDirectory.Path("examples", "shop")).Inputs;
         var all = AllObjects(objects);
         var warm = new RoutingTranslator();
         var before = warm.Translate(objects);
@@ -44,8 +45,8 @@ public sealed class IncrementalTranslationTests
     public void Translate_RandomSequenceOfEdits_WarmTranslatorAlwaysMatchesAFreshOne()
     {
         var random = new Random(20261124);
-        var inputs = RepoFiles.LoadManifests(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
-        var shop = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var inputs = RepoManifests.Load(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
+        var shop = RepoManifests.Load(RepoDirectory.Path("examples", "shop")).Inputs;
         inputs = new RoutingInputs([.. AllObjects(inputs), .. AllObjects(shop)]);
         var warm = new RoutingTranslator();
         warm.Translate(inputs);
@@ -98,8 +99,8 @@ public sealed class IncrementalTranslationTests
     public void Translate_RandomEditsOfEveryKind_WarmTranslatorAlwaysMatchesAFreshOne()
     {
         var random = new Random(20261201);
-        var edge = RepoFiles.LoadManifests(RepoFiles.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
-        var shop = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var edge = RepoManifests.Load(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", "edge-cases", "input")).Inputs;
+        var shop = RepoManifests.Load(RepoDirectory.Path("examples", "shop")).Inputs;
         var objects = new List<IManifestObject>([.. AllObjects(edge), .. AllObjects(shop)]);
         var warm = new RoutingTranslator();
         warm.Translate(new RoutingInputs(objects));
@@ -175,7 +176,7 @@ public sealed class IncrementalTranslationTests
     [Test]
     public void Translate_EndpointChange_RebuildsOnlyThatServicesAssignments()
     {
-        var objects = AllObjects(RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs);
+        var objects = AllObjects(RepoManifests.Load(RepoDirectory.Path("examples", "shop")).Inputs);
         var warm = new RoutingTranslator();
         var before = warm.Translate(new RoutingInputs(objects));
         var slice = objects.OfType<EndpointSlice>().Single(e => e.Metadata.Name == "cart-1");
@@ -191,7 +192,7 @@ public sealed class IncrementalTranslationTests
     [Test]
     public void Translate_ReorderedRules_ClusterNamesDoNotChurn()
     {
-        var objects = RepoFiles.LoadManifests(RepoFiles.Path("examples", "shop")).Inputs;
+        var objects = RepoManifests.Load(RepoDirectory.Path("examples", "shop")).Inputs;
         var canary = objects.RouteGroups.Single(g => g.Metadata.Name == "checkout-canary");
         var reordered = canary with { Spec = canary.Spec with { Routes = [.. canary.Spec.Routes.Reverse()] } };
         var before = new RoutingTranslator().Translate(objects);

@@ -98,18 +98,18 @@ public sealed class TranslationSeamTests
     {
         var planner = new FixedHosts(Preview());
         var translator = new RoutingTranslator(null, HttpFilterRegistry.Product, planner);
-        var first = GatewayRoutes(translator.Translate(RepoFiles.ParseValid(Inputs)));
+        var first = GatewayRoutes(translator.Translate(RepoManifests.ParseValid(Inputs)));
 
         planner.Hosts = [Preview()];
-        var same = GatewayRoutes(translator.Translate(RepoFiles.ParseValid(Inputs)));
+        var same = GatewayRoutes(translator.Translate(RepoManifests.ParseValid(Inputs)));
         planner.Hosts = [];
-        var gone = GatewayRoutes(translator.Translate(RepoFiles.ParseValid(Inputs)));
+        var gone = GatewayRoutes(translator.Translate(RepoManifests.ParseValid(Inputs)));
 
         Assert.Multiple(() =>
         {
             Assert.That(same.Version, Is.EqualTo(first.Version), "an equal host, the same routes");
             Assert.That(((RouteConfiguration)gone.Message).VirtualHosts.Select(h => h.Name), Does.Not.Contain(PreviewHost));
-            Assert.That(gone.Version, Is.EqualTo(GatewayRoutes(new RoutingTranslator().Translate(RepoFiles.ParseValid(Inputs))).Version));
+            Assert.That(gone.Version, Is.EqualTo(GatewayRoutes(new RoutingTranslator().Translate(RepoManifests.ParseValid(Inputs))).Version));
         });
     }
 
@@ -117,7 +117,7 @@ public sealed class TranslationSeamTests
     public void Translate_ProductSeams_SameResourcesAsTheDefaultTranslator()
     {
         var seams = Translate(HttpFilterRegistry.Product, NoVirtualHosts.Instance);
-        var plain = new RoutingTranslator().Translate(RepoFiles.ParseValid(Inputs));
+        var plain = new RoutingTranslator().Translate(RepoManifests.ParseValid(Inputs));
 
         foreach (var role in DataPlaneRoles.All)
         {
@@ -142,7 +142,7 @@ public sealed class TranslationSeamTests
         [new PlannedHostRoute("preview", "/", "outbound|8080||cart-v2.shop.svc.cluster.local", new Dictionary<string, string> { ["x-routing-key"] = "feature-x" })]);
 
     private static TranslationResult Translate(HttpFilterRegistry filters, IVirtualHostPlanner hosts) =>
-        new RoutingTranslator(null, filters, hosts).Translate(RepoFiles.ParseValid(Inputs));
+        new RoutingTranslator(null, filters, hosts).Translate(RepoManifests.ParseValid(Inputs));
 
     private static XdsResource GatewayRoutes(TranslationResult result) =>
         result.Groups[DataPlaneRoles.Gateway].Single(r => r.Message is RouteConfiguration);
