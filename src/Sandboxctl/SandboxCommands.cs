@@ -177,8 +177,8 @@ internal static partial class SandboxCommands
             var programmed = status["conditions"]?.AsArray().FirstOrDefault(c => (string?)c?["type"] == "Programmed");
             return (string?)status["phase"] switch
             {
-                "Ready" => (string?)programmed?["status"] == "True" && ((long?)programmed["observedGeneration"] ?? 0) >= (generation ?? 0),
-                "Failed" => throw new CliException($"Sandbox {ns}/{name} failed: {FailureOf(status)}", $"Fix the Sandbox and apply it again; its forks and conditions: sandboxctl sandbox get {name}", ExitCodes.UserError),
+                SandboxPhase.Ready => (string?)programmed?["status"] == "True" && ((long?)programmed["observedGeneration"] ?? 0) >= (generation ?? 0),
+                SandboxPhase.Failed => throw new CliException($"Sandbox {ns}/{name} failed: {FailureOf(status)}", $"Fix the Sandbox and apply it again; its forks and conditions: sandboxctl sandbox get {name}", ExitCodes.UserError),
                 _ => false,
             };
         },

@@ -17,7 +17,7 @@ internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider
         var written = 0;
         foreach (var workload in workloads)
         {
-            var phase = LocalWorkloadPhases.Compute(workload, clock.GetUtcNow());
+            var phase = HeartbeatPhases.Compute(workload, clock.GetUtcNow());
             if (workload.Status?.Phase == phase && workload.Status?.ObservedGeneration == workload.Metadata.Generation)
             {
                 continue;

@@ -149,7 +149,7 @@ public static partial class ServerCommandLine
                 result.AddError("--watch-namespace only applies with --kubernetes.");
             }
 
-            foreach (var ns in namespaces.Where(ns => !NamespaceName().IsMatch(ns)))
+            foreach (var ns in namespaces.Where(ns => !SchemaPatterns.IsDnsLabel(ns)))
             {
                 result.AddError($"--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got '{ns}'.");
             }
@@ -275,9 +275,6 @@ public static partial class ServerCommandLine
         });
         return option;
     }
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
-    private static partial Regex NamespaceName();
 
     /// <summary>RFC 6750 <c>b64token</c>, at least 16 characters.</summary>
     [GeneratedRegex("^[A-Za-z0-9._~+/-]{16,}=*$")]

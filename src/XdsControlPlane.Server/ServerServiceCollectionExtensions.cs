@@ -195,8 +195,8 @@ public static class ServerServiceCollectionExtensions
     /// <summary>
     /// The tunnel broker for <c>sandboxctl local connect</c>: its gRPC service, the per-workload listeners
     /// (<see cref="WorkloadTunnels"/>), and where LocalWorkloads live — in the cluster with <c>--kubernetes</c>
-    /// (<see cref="Tunnel.KubernetesLocalWorkloads"/>), else in memory (<see cref="Tunnel.InMemoryLocalWorkloads"/>, which
-    /// the manifest source publishes). Needs <see cref="AddSnapshotPublishing"/>.
+    /// (<see cref="LocalWorkloads.KubernetesLocalWorkloads"/>), else in memory (<see cref="LocalWorkloads.InMemoryLocalWorkloads"/>, a source of
+    /// its own in the source pipeline). Needs <see cref="AddSnapshotPublishing"/>.
     /// </summary>
     internal static IServiceCollection AddTunnelBroker(this IServiceCollection services, IConfiguration section, bool kubernetes)
     {
@@ -212,17 +212,17 @@ public static class ServerServiceCollectionExtensions
             }
         });
         services.TryAddSingleton(services => services.GetRequiredService<IOptions<TunnelBrokerOptions>>().Value);
-        services.TryAddSingleton(services => new Tunnel.OutboundTargets(services.GetRequiredService<RoutingInputsStore>(), Random.Shared));
+        services.TryAddSingleton(services => new LocalWorkloads.OutboundTargets(services.GetRequiredService<RoutingInputsStore>(), Random.Shared));
         if (kubernetes)
         {
-            services.TryAddSingleton<ILocalWorkloadRegistry>(services => new Tunnel.KubernetesLocalWorkloads(
-                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<Tunnel.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica));
+            services.TryAddSingleton<ILocalWorkloadRegistry>(services => new LocalWorkloads.KubernetesLocalWorkloads(
+                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica));
         }
         else
         {
-            services.TryAddSingleton(services => new Tunnel.InMemoryLocalWorkloads(
-                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<Tunnel.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token));
-            services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<Tunnel.InMemoryLocalWorkloads>());
+            services.TryAddSingleton(services => new LocalWorkloads.InMemoryLocalWorkloads(
+                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token));
+            services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<LocalWorkloads.InMemoryLocalWorkloads>());
         }
 
         services.TryAddSingleton<WorkloadTunnels>();

@@ -48,8 +48,8 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
         spec.Ports.AddRange(ports.Select(p => (uint)p));
         return new Hello
         {
-            MinVersion = 1,
-            MaxVersion = 1,
+            MinVersion = TunnelProtocol.Versions.Min,
+            MaxVersion = TunnelProtocol.Versions.Max,
             AgentVersion = "test",
             Namespace = ns,
             LocalWorkload = name,
@@ -164,13 +164,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     {
         await Task.Yield();
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writing = Multiplexer.WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                _call.RequestStream.WriteOptions = more ? new WriteOptions(WriteFlags.BufferHint) : null;
-                return _call.RequestStream.WriteAsync(frame, token);
-            },
-            ended.Token);
+        var writing = Multiplexer.WriteFramesAsync(_call.RequestStream, ended.Token);
         var pinging = PingAsync(ended.Token);
         try
         {

@@ -92,11 +92,20 @@ public sealed class PushScopeTests
     [Test]
     public async Task FileRewrittenWithoutAChange_PushesNothing()
     {
+        // The rewrite is read and applied (the source says what it loaded after each pass that took its files)...
+        var loads = Loads();
         await EditAsync("routing.yaml", text => text + "\n# a comment only\n");
-        var pushed = await Sidecar.ReceiveUntilQuietAsync(Quiet);
+        await Eventually.WaitAsync(() => Loads() > loads, "the rewritten file to be read and applied");
 
-        Assert.That(pushed, Is.Empty);
+        // ...and a later real edit is the first thing pushed: passes are applied in order, so anything the rewrite
+        // pushed would have arrived before it.
+        await EditAsync("endpointslices.yaml", text => ReplaceOnce(text, "metadata: {name: cart-1,", "127.0.0.1]", "127.0.0.2]"));
+        var pushed = await Sidecar.ReceiveUntilAsync(r => r.TypeUrl == TypeUrls.ClusterLoadAssignment);
+
+        Assert.That(pushed.Select(r => r.TypeUrl), Is.EqualTo(new[] { TypeUrls.ClusterLoadAssignment }), "nothing before the barrier's EDS response");
     }
+
+    private int Loads() => _log.Events.Count(e => e.Text.StartsWith("Loaded manifests", StringComparison.Ordinal));
 
     private async Task EditAsync(string file, Func<string, string> edit)
     {
@@ -181,6 +190,21 @@ public sealed class PushScopeTests
                     return responses;
                 }
             }
+        }
+
+        /// <summary>Every response (each ACKed) up to and including the first that <paramref name="last"/> accepts.</summary>
+        public async Task<List<DiscoveryResponse>> ReceiveUntilAsync(Func<DiscoveryResponse, bool> last)
+        {
+            var responses = new List<DiscoveryResponse>();
+            using var limit = new CancellationTokenSource(Timeout);
+            while (responses.Count == 0 || !last(responses[^1]))
+            {
+                var response = await _received.Reader.ReadAsync(limit.Token);
+                responses.Add(response);
+                await AckAsync(response);
+            }
+
+            return responses;
         }
 
         public async ValueTask DisposeAsync()

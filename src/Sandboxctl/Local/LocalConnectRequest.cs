@@ -48,17 +48,17 @@ internal sealed partial record LocalConnectRequest
             throw new CliException("give exactly one of --sandbox and --routing-key.", "--sandbox NAME joins a Sandbox's routing key; --routing-key KEY names a key directly.", ExitCodes.UserError);
         }
 
-        if (sandbox is not null && !DnsLabel().IsMatch(sandbox))
+        if (sandbox is not null && !SchemaPatterns.IsDnsLabel(sandbox))
         {
             throw new CliException($"--sandbox '{sandbox}' is not a Sandbox name (a DNS label).", "Use the name sandboxctl sandbox list shows.", ExitCodes.UserError);
         }
 
-        if (routingKey is not null && !RoutingKeyPattern().IsMatch(routingKey))
+        if (routingKey is not null && !SchemaPatterns.IsRoutingKey(routingKey))
         {
             throw new CliException($"--routing-key '{routingKey}' is not a routing key.", "A routing key is 1-63 of [a-z0-9-].", ExitCodes.UserError);
         }
 
-        if (service is null || !DnsLabel().IsMatch(service))
+        if (service is null || !SchemaPatterns.IsDnsLabel(service))
         {
             throw new CliException(service is null ? "--service is required." : $"--service '{service}' is not a Service name.", "Name the Service your laptop stands in for: --service cart.", ExitCodes.UserError);
         }
@@ -85,7 +85,7 @@ internal sealed partial record LocalConnectRequest
             throw new CliException($"--server '{server}' is not HOST:PORT.", $"Write --server 127.0.0.1:{DefaultBrokerPort} (the control plane's tunnel port).", ExitCodes.UserError);
         }
 
-        if (name is not null && !DnsLabel().IsMatch(name))
+        if (name is not null && !SchemaPatterns.IsDnsLabel(name))
         {
             throw new CliException($"--name '{name}' is not a DNS label.", "1-63 of [a-z0-9-], starting and ending with a letter or digit.", ExitCodes.UserError);
         }
@@ -123,12 +123,6 @@ internal sealed partial record LocalConnectRequest
         var colon = text.LastIndexOf(':');
         return colon > 0 && PortNumber.TryParse(text[(colon + 1)..]) is not null && !text[..colon].Contains('/', StringComparison.Ordinal);
     }
-
-    [GeneratedRegex(SchemaPatterns.DnsLabel)]
-    private static partial Regex DnsLabel();
-
-    [GeneratedRegex(SchemaPatterns.RoutingKey)]
-    private static partial Regex RoutingKeyPattern();
 
     [GeneratedRegex("-{2,}")]
     private static partial Regex Dashes();

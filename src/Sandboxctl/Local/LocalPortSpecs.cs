@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
 
 namespace Sandboxctl.Local;
@@ -29,7 +28,7 @@ internal sealed record ServedPort(int LocalPort, int RemotePort)
 /// One <c>--expose SVC:PORT=LOCALPORT</c> of <c>local connect</c>: connections to <c>localhost:LOCALPORT</c> reach
 /// port PORT of the in-cluster Service SVC (<c>name</c> or <c>name.namespace</c>) through the tunnel.
 /// </summary>
-internal sealed partial record ExposedService(string Service, int Port, int LocalPort)
+internal sealed record ExposedService(string Service, int Port, int LocalPort)
 {
     /// <summary>Parses <c>orders:8080=18080</c>; anything else exits 1 naming the text.</summary>
     public static ExposedService Parse(string text)
@@ -51,10 +50,8 @@ internal sealed partial record ExposedService(string Service, int Port, int Loca
     /// <summary>What the broker is told the agent may dial: <c>name</c> or <c>name.namespace</c>.</summary>
     public string Target => Service;
 
-    private static bool IsServiceName(string name) => ServiceReference().IsMatch(name);
+    private static bool IsServiceName(string name) => SchemaPatterns.IsServiceReference(name);
 
-    [GeneratedRegex(SchemaPatterns.ServiceReference)]
-    private static partial Regex ServiceReference();
 }
 
 /// <summary>TCP port numbers as the CLI accepts them.</summary>

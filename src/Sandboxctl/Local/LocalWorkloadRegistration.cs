@@ -169,7 +169,7 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
         try
         {
             var found = Parse(await client.CustomObjects.GetNamespacedCustomObjectAsync<JsonElement>(ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, cancellationToken).ConfigureAwait(false));
-            return ((string?)found["status"]?["phase"] ?? "Pending", HeartbeatAge(found, clock));
+            return ((string?)found["status"]?["phase"] ?? LocalWorkloadPhase.Pending, HeartbeatAge(found, clock));
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -190,7 +190,7 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
 
     private static string Holder(JsonObject existing)
     {
-        var phase = (string?)existing["status"]?["phase"] ?? "Pending";
+        var phase = (string?)existing["status"]?["phase"] ?? LocalWorkloadPhase.Pending;
         return HeartbeatAge(existing, TimeProvider.System) is { } age
             ? $"phase {phase}, last heartbeat {age.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s ago"
             : $"phase {phase}, no heartbeat";

@@ -8,7 +8,7 @@ namespace XdsControlPlane.Kubernetes;
 /// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one or once
 /// the broker withdrew the tunnel (its routes are then withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
 /// </summary>
-public static class LocalWorkloadPhases
+public static class HeartbeatPhases
 {
     /// <summary>How long without a heartbeat before a LocalWorkload is Disconnected.</summary>
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(30);

@@ -5,7 +5,7 @@ using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
 
-namespace XdsControlPlane.Server.Tunnel;
+namespace XdsControlPlane.Server.LocalWorkloads;
 
 /// <summary>
 /// Checks what a LocalWorkload asks for against the objects in force — its Service and each port exist, its Sandbox

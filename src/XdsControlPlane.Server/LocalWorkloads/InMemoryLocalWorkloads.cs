@@ -7,7 +7,7 @@ using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Tunnel.Protocol;
 
-namespace XdsControlPlane.Server.Tunnel;
+namespace XdsControlPlane.Server.LocalWorkloads;
 
 /// <summary>
 /// The manifests mode's LocalWorkloads: there is no API server to create them in, so the agent sends the spec in its

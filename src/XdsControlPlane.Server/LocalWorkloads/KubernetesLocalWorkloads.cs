@@ -12,7 +12,7 @@ using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Tunnel.Protocol;
 
-namespace XdsControlPlane.Server.Tunnel;
+namespace XdsControlPlane.Server.LocalWorkloads;
 
 /// <summary>
 /// The Kubernetes mode's LocalWorkloads. The agent creates the object with the user's own credentials — so the

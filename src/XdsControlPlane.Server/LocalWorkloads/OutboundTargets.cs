@@ -4,7 +4,7 @@ using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Tunnel.Protocol;
 
-namespace XdsControlPlane.Server.Tunnel;
+namespace XdsControlPlane.Server.LocalWorkloads;
 
 /// <summary>
 /// Where a LocalWorkload's outbound connection (<c>--expose</c>) goes: a ready endpoint of a Service the control plane
