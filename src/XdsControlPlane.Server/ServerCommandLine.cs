@@ -126,6 +126,12 @@ public static partial class ServerCommandLine
         };
         root.Validators.Add(result =>
         {
+            // A value that did not parse (--xds-port abc) is reported by its own option; the cross-checks need parsed values.
+            if (!Parses(result, xdsPort) || !Parses(result, adminPort) || !Parses(result, tunnelPort))
+            {
+                return;
+            }
+
             var xds = result.GetValue(xdsPort);
             var admin = result.GetValue(adminPort);
             if (xds != 0 && xds == admin)
@@ -274,6 +280,20 @@ public static partial class ServerCommandLine
             }
         });
         return option;
+    }
+
+    /// <summary>Whether <paramref name="option"/>'s value (given or default) parses.</summary>
+    private static bool Parses<T>(System.CommandLine.Parsing.CommandResult result, Option<T> option)
+    {
+        try
+        {
+            _ = result.GetValue(option);
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>RFC 6750 <c>b64token</c>, at least 16 characters.</summary>
