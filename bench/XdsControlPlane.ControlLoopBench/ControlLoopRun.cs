@@ -46,11 +46,20 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         }
 
         var firstSnapshot = Stopwatch.GetElapsedTime(server.Started);
-        await gateway.WaitQuietAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), cancellationToken);
         var translated = gateway.Since(0).Any(r => r.Type == "RDS" && r.Markers.Contains(probe));
         var (gatewayInitial, sidecarInitial) = (gateway.Since(0).Sum(r => (long)r.Bytes), sidecar.Since(0).Sum(r => (long)r.Bytes));
         var rssAfterStart = server.Memory("VmRSS");
         progress.WriteLine($"[{target.Source} {label}] ready after {ready.TotalMilliseconds:0} ms, first snapshot at both clients after {firstSnapshot.TotalMilliseconds:0} ms");
+
+        // Right after ready: edits at once, no warm-up, while the server still settles (the first status pass).
+        var context = new EditContext(inventory, target, cancellationToken);
+        var kinds = new List<KindResult>();
+        foreach (var kind in EditKind.AfterReady)
+        {
+            progress.WriteLine($"[{target.Source} {label}] {kind.Name}: first edit {(Stopwatch.GetElapsedTime(server.Started) - ready).TotalMilliseconds:0} ms after ready");
+            kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, warmUp: false, cancellationToken));
+            Report(target, label, kinds[^1]);
+        }
 
         // The floor: the same server doing nothing, after a moment to settle from startup.
         await Task.Delay(Settle, cancellationToken);
@@ -61,8 +70,6 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var floorPushes = gateway.Since(floorFromG).Count + sidecar.Since(floorFromS).Count;
         var rssBefore = server.Memory("VmRSS");
 
-        var context = new EditContext(inventory, target, cancellationToken);
-        var kinds = new List<KindResult>();
         string? failure = null;
         ChurnResult? churnResult = null;
         var rssAfter = 0L;
@@ -70,9 +77,8 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         {
             foreach (var kind in EditKind.All.Where(k => allKinds || k.Expect is not null))
             {
-                kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, cancellationToken));
-                var last = kinds[^1];
-                progress.WriteLine($"[{target.Source} {label}] {kind.Name}: {last.Changes} edits, p50 {last.PushP50?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, p99 {last.PushP99?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, {last.Timeouts} timeouts, pushed {last.PushedTypes}");
+                kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, warmUp: true, cancellationToken));
+                Report(target, label, kinds[^1]);
             }
 
             rssAfter = server.Memory("VmRSS");
@@ -90,10 +96,17 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
             server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems);
     }
 
-    private async Task<KindResult> MeasureKindAsync(EditKind kind, EditContext context, ServerUnderTest server, AdsClient gateway, AdsClient sidecar, CancellationToken cancellationToken)
+    private void Report(IInventoryTarget target, string label, KindResult last) =>
+        progress.WriteLine($"[{target.Source} {label}] {last.Kind}: {last.Changes} edits, p50 {last.PushP50?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, p99 {last.PushP99?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, max {last.PushMax?.ToString("0", CultureInfo.InvariantCulture) ?? "—"} ms, {last.Timeouts} timeouts, pushed {last.PushedTypes}");
+
+    private async Task<KindResult> MeasureKindAsync(EditKind kind, EditContext context, ServerUnderTest server, AdsClient gateway, AdsClient sidecar, bool warmUp, CancellationToken cancellationToken)
     {
-        // One unmeasured edit first: it takes the JIT and first-use costs of the kind's path (and turns the LocalWorkload Connected).
-        await MeasureEditAsync(kind, context, settings.Repeat, gateway, sidecar, cancellationToken);
+        // One unmeasured edit first (but right after ready, where the first edit is what users meet): it takes the JIT
+        // and first-use costs of the kind's path (and turns the LocalWorkload Connected).
+        if (warmUp)
+        {
+            await MeasureEditAsync(kind, context, settings.Repeat, gateway, sidecar, cancellationToken);
+        }
 
         var samples = new List<EditSample>();
         var consecutiveTimeouts = 0;

@@ -22,6 +22,15 @@ internal sealed record EditKind(string Name, string? Expect, Func<EditContext, i
         new("LocalWorkload heartbeat", null, HeartbeatAsync),
     ];
 
+    /// <summary>
+    /// The edits measured from the moment the server is ready, without a warm-up edit: what users meet right after a
+    /// restart or a rolling update, while the first status pass still writes every object's status.
+    /// </summary>
+    public static IReadOnlyList<EditKind> AfterReady { get; } = [.. All.Where(k => k.Name is "EndpointSlice address" or "RouteGroup header").Select(k => k with { Name = k.Name + ", right after ready" })];
+
+    /// <summary>Every kind the report lists: those right after ready, then the settled ones.</summary>
+    public static IReadOnlyList<EditKind> Reported { get; } = [.. AfterReady, .. All];
+
     /// <summary>The heartbeat, which the churn sends every 10 s.</summary>
     public bool IsHeartbeat => Name == "LocalWorkload heartbeat";
 

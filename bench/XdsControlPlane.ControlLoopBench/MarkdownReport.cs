@@ -35,7 +35,7 @@ internal static class MarkdownReport
             Line(text, "");
             Line(text, "| edit | N RouteGroups | edits (timeouts) | event→push p50 / p99 | event→ACK p50 / p99 | p50 ÷ baseline | responses per change gateway / sidecar | bytes per change gateway / sidecar | server CPU per change (idle floor) |");
             Line(text, "|---|---:|---:|---:|---:|---:|---|---:|---:|");
-            foreach (var kind in EditKind.All)
+            foreach (var kind in EditKind.Reported)
             {
                 foreach (var run in runs)
                 {

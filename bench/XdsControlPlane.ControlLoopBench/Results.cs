@@ -21,6 +21,8 @@ internal sealed record KindResult(string Kind, string? Expect, IReadOnlyList<Edi
 
     public double? PushP99 => Percentile(Samples.Select(s => s.PushMs), 0.99);
 
+    public double? PushMax => Samples.Select(s => s.PushMs).Max();
+
     public double? AckP50 => Percentile(Samples.Select(s => s.AckMs), 0.50);
 
     public double? AckP99 => Percentile(Samples.Select(s => s.AckMs), 0.99);

@@ -62,4 +62,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3020, Level = LogLevel.Debug, Message = "Reconciling {Controller} {Namespace}/{Name} met a newer version (409 Conflict); retrying in {Seconds:F1} s")]
     public static partial void ReconcileConflict(ILogger logger, string controller, string @namespace, string name, double seconds);
+
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Error, Message = "A status pass failed; every object's status is checked again at the next pass")]
+    public static partial void StatusPassFailed(ILogger logger, Exception exception);
 }

@@ -25,6 +25,7 @@ public sealed class KubernetesSource : BackgroundService
     private readonly IReadOnlyList<ResourceInformer> _informers;
     private readonly SourceFeed _feed;
     private readonly Lock _gate = new();
+    private readonly HashSet<ResourceInformer> _listed = [];
     private bool _synced;
 
     /// <summary>A source reading through <paramref name="client"/> into <paramref name="feed"/>, sharing the informers of <paramref name="informers"/>.</summary>
@@ -64,8 +65,11 @@ public sealed class KubernetesSource : BackgroundService
         {
             if (!_synced)
             {
-                // The informer telling us has just listed (it says it has synced only after its subscribers heard of it).
-                if (!_informers.All(i => i.HasSynced || ReferenceEquals(i, informer)))
+                // Every informer tells its subscribers of its first list (also one that found nothing), and only then says it
+                // has synced: count the informers heard from, not their flags, or two that list at once could each wait
+                // for the other.
+                _listed.Add(informer);
+                if (_listed.Count < _informers.Count)
                 {
                     return;
                 }

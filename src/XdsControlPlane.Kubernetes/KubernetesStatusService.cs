@@ -37,6 +37,7 @@ public sealed record KubernetesStatusOptions
 public sealed class KubernetesStatusService : BackgroundService, IPublicationObserver
 {
     private readonly IReadOnlyList<ResourceInformer> _informers;
+    private readonly ILogger _logger;
     private readonly SourcePipeline _pending;
     private readonly TimeProvider _clock;
     private readonly KubernetesStatusOptions _options;
@@ -65,7 +66,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(informers);
         ArgumentNullException.ThrowIfNull(pipeline);
-        ArgumentNullException.ThrowIfNull(logger);
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _options = options ?? new KubernetesStatusOptions();
         _pending = pipeline;
@@ -167,9 +168,19 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                     (_queued, _queuedAll) = ([], false);
                 }
 
-                if (all || keys.Count > 0 || _status.AnyPending || !_statusCurrent)
+                try
                 {
-                    await WriteStatusAsync(all ? null : keys, stoppingToken).ConfigureAwait(false);
+                    if (all || keys.Count > 0 || _status.AnyPending || !_statusCurrent)
+                    {
+                        await WriteStatusAsync(all ? null : keys, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // Anything the writers do not handle (a client timeout, a bug): what was queued is caught up by a pass
+                    // over every object, which the phase loop asks for within a tick. Status writing never stops.
+                    _statusCurrent = false;
+                    KubernetesLog.StatusPassFailed(_logger, e);
                 }
 
                 Interlocked.Exchange(ref _judged, noted);
@@ -202,6 +213,11 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                     try
                     {
                         await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                    {
+                        // Tried again on the next tick.
+                        KubernetesLog.StatusPassFailed(_logger, e);
                     }
                     finally
                     {

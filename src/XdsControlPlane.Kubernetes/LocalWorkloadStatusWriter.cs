@@ -8,7 +8,7 @@ using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Kubernetes;
 
-/// <summary>Writes each LocalWorkload's <c>status.phase</c> (and observed generation) when its heartbeats say it changed.</summary>
+/// <summary>Writes each LocalWorkload's <c>status.phase</c> (and observed generation) when its heartbeats say it changed, conditional on the version it judged.</summary>
 internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
 {
     /// <summary>Brings every LocalWorkload's phase up to date; returns how many were written.</summary>
@@ -23,7 +23,14 @@ internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider
                 continue;
             }
 
-            var body = new JsonObject { ["status"] = new JsonObject { ["phase"] = phase, ["observedGeneration"] = workload.Metadata.Generation } };
+            // Conditional on the version judged: the broker writes the phase too (Connected when an agent attaches), and a
+            // phase aged from an older view must not overwrite it — the API server answers 409 and the next tick judges
+            // the newer version.
+            var body = new JsonObject
+            {
+                ["metadata"] = new JsonObject { ["resourceVersion"] = workload.Metadata.ResourceVersion },
+                ["status"] = new JsonObject { ["phase"] = phase, ["observedGeneration"] = workload.Metadata.Generation },
+            };
             try
             {
                 await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
@@ -33,8 +40,9 @@ internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider
                 var key = workload.Key.ToString();
                 KubernetesLog.LocalWorkloadPhase(logger, key, phase);
             }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict)
             {
+                // Deleted, or changed since this view: its watch event brings the newer version to the next tick.
             }
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or JsonException)
             {

@@ -125,7 +125,15 @@ internal sealed class ManifestDirectorySource : BackgroundService, IPublicationO
         {
             while (await poll.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                _feed.Changed();
+                if (_feed.IsSynced)
+                {
+                    _feed.Changed();
+                }
+                else
+                {
+                    // The first read failed (an I/O error): the pipeline waits for this source, so read again here.
+                    Reload(first: true);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -17,6 +17,15 @@ var command = ServerCommandLine.Build(async (configuration, cancellation) =>
         await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
         return 1;
     }
+    catch (Exception e) when (ServerHost.OptionsProblems(e) is { Count: > 0 } problems)
+    {
+        foreach (var failure in problems)
+        {
+            await Console.Error.WriteLineAsync($"error: {failure}").ConfigureAwait(false);
+        }
+
+        return 1;
+    }
 
     await using var host = created;
     try

@@ -51,7 +51,7 @@ public static class ServerConfiguration
             .Build();
     }
 
-    /// <summary>The configuration section of the manifest directory source (<c>Directory</c>, <c>Debounce</c>, <c>MaxDebounce</c>, <c>PollInterval</c>).</summary>
+    /// <summary>The configuration section of the manifest directory source (<c>Directory</c>, <c>PollInterval</c>; the debounce is the source pipeline's, section <c>Sources</c>).</summary>
     public const string ManifestsSection = "Manifests";
 
     /// <summary>The shortest bearer token accepted (debug and tunnel tokens).</summary>

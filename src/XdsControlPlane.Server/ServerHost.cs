@@ -84,14 +84,22 @@ public sealed class ServerHost : IAsyncDisposable
                 Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section));
         });
 
-        services.AddServerLogging();
+        services.AddServerLogging(Bound<HostingOptions>(configuration, HostingOptions.Section).LogFormat);
         services.AddXdsServer(xds => configuration.GetSection(XdsListenerOptions.Section).Bind(xds));
         services.AddSnapshotPublishing(
             publish => configuration.GetSection(PublishOptions.TranslationSection).Bind(publish.Translation),
             pipeline => configuration.GetSection(SourcePipelineOptions.Section).Bind(pipeline));
         services.AddAdminEndpoints(admin => configuration.GetSection(AdminEndpointOptions.Section).Bind(admin));
         var manifests = configuration.GetSection(ServerConfiguration.ManifestsSection);
-        if (!string.IsNullOrEmpty(manifests[nameof(ManifestSourceOptions.Directory)]))
+        var manifestsMode = !string.IsNullOrEmpty(manifests[nameof(ManifestSourceOptions.Directory)]);
+        if (manifestsMode && configuration.GetSection(KubernetesSourcesOptions.Section).GetValue<bool>(nameof(KubernetesSourcesOptions.Enabled)))
+        {
+            // The command line refuses both flags; the file and the environment must not get around it (two sources, and
+            // the manifests mode's always-leader in place of the Lease).
+            throw new OptionsValidationException(ServerConfiguration.ManifestsSection, typeof(ManifestSourceOptions), ["Manifests:Directory and Kubernetes:Enabled (--manifests and --kubernetes) are alternative sources; give one."]);
+        }
+
+        if (manifestsMode)
         {
             services.AddManifestSource(source => manifests.Bind(source));
         }

@@ -20,11 +20,14 @@ namespace XdsControlPlane.Server;
 /// </summary>
 public static class ServerServiceCollectionExtensions
 {
-    /// <summary>Serilog on the console in the <see cref="HostingOptions.LogFormat"/>, ASP.NET Core's own chatter from Warning up, and to every registered sink (tests read the log through one).</summary>
-    internal static IServiceCollection AddServerLogging(this IServiceCollection services) =>
+    /// <summary>
+    /// Serilog on the console in <paramref name="format"/>, ASP.NET Core's own chatter from Warning up, and to every
+    /// registered sink (tests read the log through one). The format is read as bound, not through validated options:
+    /// the logger is built with the host, before options are validated on start (which then reports every problem).
+    /// </summary>
+    internal static IServiceCollection AddServerLogging(this IServiceCollection services, LogFormat format) =>
         services.AddSerilog((services, logger) =>
         {
-            var format = services.GetRequiredService<IOptions<HostingOptions>>().Value.LogFormat;
             logger.MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
                 .Enrich.FromLogContext();
@@ -248,7 +251,7 @@ public static class ServerServiceCollectionExtensions
     /// <summary>The registered <see cref="IRoutingPublisher"/>, resolved when first used.</summary>
     private sealed class DeferredPublisher(IServiceProvider services) : IRoutingPublisher
     {
-        private readonly Lazy<IRoutingPublisher> _publisher = new(services.GetRequiredService<IRoutingPublisher>);
+        private readonly Lazy<IRoutingPublisher> _publisher = new(services.GetRequiredService<IRoutingPublisher>, LazyThreadSafetyMode.PublicationOnly);
 
         public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs) => _publisher.Value.Publish(inputs);
     }

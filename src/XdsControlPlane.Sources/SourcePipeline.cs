@@ -29,6 +29,7 @@ public sealed class SourcePipeline : BackgroundService
     private Dictionary<string, SourceChange> _pending = new(StringComparer.Ordinal);
     private IReadOnlyList<ManifestProblem> _translationProblems = [];
     private volatile bool _published;
+    private bool _failed;
 
     /// <summary>A pipeline publishing through <paramref name="publisher"/> and keeping the inputs in force in <paramref name="store"/>.</summary>
     public SourcePipeline(IRoutingPublisher publisher, RoutingInputsStore store, TimeProvider clock, ILogger<SourcePipeline> logger, SourcePipelineOptions? options = null)
@@ -174,7 +175,9 @@ public sealed class SourcePipeline : BackgroundService
             observers = [.. _observers];
         }
 
-        var first = !_published;
+        // After a pass that failed, the next one publishes whatever is in force and has every object's status judged
+        // again, as the first pass does: what the failed pass applied is not lost.
+        var first = !_published || _failed;
         if (changes.Count == 0 && !first)
         {
             return;
@@ -201,10 +204,12 @@ public sealed class SourcePipeline : BackgroundService
             var publish = first || result.InputsChanged;
             if (publish)
             {
-                _store.Set(result.Inputs);
                 _translationProblems = _publisher.Publish(result.Inputs);
+                _store.Set(result.Inputs);
                 _published = true;
             }
+
+            _failed = false;
 
             var translation = result.Unreported(_translationProblems);
             Report([.. result.Problems, .. translation], result.KeptLastGood);
@@ -215,6 +220,7 @@ public sealed class SourcePipeline : BackgroundService
         {
             // Reading never throws for bad input; this is a bug in translation or publication. The last published
             // snapshot stays in force and the next change is tried again: one bad pass never stops the server.
+            _failed = true;
             SourcePipelineLog.PassFailed(_logger, changes.Count, e);
             return;
         }

@@ -98,6 +98,31 @@ public sealed class ServerHostTests
         Assert.That(ServerHost.OptionsProblems(failure!), Has.Some.Contains("DebugToken").And.Some.Contains("GatewayPort"));
     }
 
+    [Test]
+    public void Create_ManifestsAndKubernetesFromTheEnvironmentOrFile_RefusedNamingBoth()
+    {
+        // The command line refuses --manifests with --kubernetes; settings from a file or the environment are refused too.
+        var failure = Assert.Catch(() => new InProcessServer()
+            .With("Manifests:Directory", RepoDirectory.Path("examples", "shop"))
+            .With("Kubernetes:Enabled", true)
+            .Create());
+
+        Assert.That(ServerHost.OptionsProblems(failure!), Has.Some.Contains("alternative sources"));
+    }
+
+    [Test]
+    public async Task Start_InvalidServerSetting_FailsWithTheProblemNotACrash()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = new InProcessServer()
+            .With("Server:KeepAlivePingDelay", "00:00:00.5")
+            .Create();
+
+        var failure = Assert.CatchAsync(async () => await host.StartAsync(cancel.Token));
+
+        Assert.That(ServerHost.OptionsProblems(failure!), Has.Some.Contains("KeepAlivePingDelay"));
+    }
+
     /// <summary>The status of the first CDS response over ADS on <paramref name="port"/> (OK when one came).</summary>
     private static async Task<Grpc.Core.StatusCode> FirstClusterResponseAsync(int port, CancellationToken cancellationToken)
     {
