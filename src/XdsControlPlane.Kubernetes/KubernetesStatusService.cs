@@ -38,7 +38,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
 {
     private readonly IReadOnlyList<ResourceInformer> _informers;
     private readonly ILogger _logger;
-    private readonly SourcePipeline _pending;
+    private readonly SourcePipeline _pipeline;
     private readonly TimeProvider _clock;
     private readonly KubernetesStatusOptions _options;
     private readonly RoutingStatusWriter _status;
@@ -69,7 +69,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _options = options ?? new KubernetesStatusOptions();
-        _pending = pipeline;
+        _pipeline = pipeline;
         _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(informers.For).Where(i => IsRouted(i.Kind))];
         foreach (var informer in _informers)
         {
@@ -275,7 +275,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
             var (obj, _) = informer.Find(key.Namespace, key.Name);
             if (obj is not null)
             {
-                return _pending.IsPending(informer.SourceOf(key.Namespace, key.Name)) ? null : obj.Resource;
+                return _pipeline.IsPending(informer.SourceOf(key.Namespace, key.Name)) ? null : obj.Resource;
             }
         }
 

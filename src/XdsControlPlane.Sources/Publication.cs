@@ -23,7 +23,6 @@ public interface IPublicationObserver
 /// <summary>What one pass of the <see cref="SourcePipeline"/> did.</summary>
 /// <param name="Result">The last-good set after the pass: the inputs in force, the objects in force by key, what changed.</param>
 /// <param name="Problems">Every problem in force after the pass: validation's and those translation found besides (each once).</param>
-/// <param name="Origins">The origins the pass applied (changed or removed).</param>
 /// <param name="First">The first pass (every source had just delivered its whole state), or the first after a pass that failed: every object is to be judged again.</param>
 /// <param name="Published">Whether the pass translated and published (the first pass, or one that changed an input in force).</param>
-public sealed record Publication(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems, IReadOnlyCollection<string> Origins, bool First, bool Published);
+public sealed record Publication(ManifestSetResult Result, IReadOnlyList<ManifestProblem> Problems, bool First, bool Published);

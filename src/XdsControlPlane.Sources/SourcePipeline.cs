@@ -214,7 +214,7 @@ public sealed class SourcePipeline : BackgroundService
             var translation = result.Unreported(_translationProblems);
             Report([.. result.Problems, .. translation], result.KeptLastGood);
             SourcePipelineLog.Applied(_logger, changes.Count, result.Changed.Count, result.Validated, publish);
-            publication = new Publication(result, [.. result.Problems, .. translation], changes.Keys, first, publish);
+            publication = new Publication(result, [.. result.Problems, .. translation], first, publish);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -44,9 +44,6 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
     /// <inheritdoc />
     public bool TokenRequired => _tokenHash is not null;
 
-    /// <summary>The workloads served now.</summary>
-    public IReadOnlyCollection<LocalWorkload> Workloads => [.. _workloads.Values];
-
     /// <inheritdoc />
     public Task<WorkloadClaim> ClaimAsync(Hello hello, IPAddress? peer, CancellationToken cancellationToken)
     {
