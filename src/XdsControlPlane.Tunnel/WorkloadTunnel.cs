@@ -49,7 +49,15 @@ internal sealed class WorkloadTunnel : IAsyncDisposable
             var previous = Session;
             Session = session;
             LastClaim = session.Claim;
-            _attached.TrySetResult(session);
+
+            // A reconnect can arrive before the broker noticed the old stream drop: the old session is still attached
+            // (its task completed). Data planes' connections must go to the new one, not to the stream that is gone.
+            if (!_attached.TrySetResult(session))
+            {
+                _attached = new TaskCompletionSource<TunnelSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _attached.SetResult(session);
+            }
+
             return previous;
         }
     }

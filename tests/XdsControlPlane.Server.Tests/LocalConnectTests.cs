@@ -206,6 +206,21 @@ public sealed class LocalConnectTests
     }
 
     [Test]
+    public async Task ReconnectBeforeTheDropIsNoticed_NewConnectionsGoToTheNewStream()
+    {
+        // The laptop reconnects while the broker still holds its old stream (a dead TCP connection nobody noticed yet):
+        // the new stream takes over, and data planes' connections must go to it, not to the stream that was ended.
+        await using var old = await ConnectLaptopAsync();
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop");
+        await using var again = await ConnectLaptopAsync();
+
+        // The client's connection through the ended stream is reset (what was in flight on it is lost); its next one
+        // goes through the new stream, and stays there.
+        await Eventually.WaitAsync(async () => (await KeyedCallAsync()).GetValueOrDefault("laptop") == 1, "keyed calls to reach the laptop through the new stream");
+        Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }), "new connections through the new stream");
+    }
+
+    [Test]
     public async Task LostAgent_RoutesFallBackAfterTheGrace()
     {
         var agent = await ConnectLaptopAsync();
