@@ -63,7 +63,16 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
             _leading = false;
             KubernetesLog.NotLeading(logger, options.Identity);
         };
-        elector.OnError += e => KubernetesLog.LeaseFailed(logger, e.Message);
+        elector.OnError += e =>
+        {
+            // The elector's calls are cancelled when the host stops: that is shutdown, not a failure worth a warning.
+            if (e is OperationCanceledException && stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            KubernetesLog.LeaseFailed(logger, e.Message);
+        };
         try
         {
             await elector.RunAndTryToHoldLeadershipForeverAsync(stoppingToken).ConfigureAwait(false);
