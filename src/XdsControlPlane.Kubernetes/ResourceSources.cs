@@ -11,6 +11,15 @@ namespace XdsControlPlane.Kubernetes;
 /// <summary>The list/watch sources of the kinds the control plane reads: in all namespaces, or per watched namespace.</summary>
 internal static class ResourceSources
 {
+    /// <summary>
+    /// Objects per list page (client-go's pager uses 500 too): a list of 10,000 RouteGroups arrives in 20 pages of about
+    /// half a megabyte instead of one response of tens of megabytes held whole, with its parsed copies, while it is read.
+    /// </summary>
+    internal const int ListPageSize = 500;
+
+    /// <summary>A bound on the pages of one list (a server that hands out continue tokens forever): 5 million objects.</summary>
+    private const int MaxListPages = 10_000;
+
     /// <summary>Every kind the source reads, in all namespaces when <paramref name="namespaces"/> is empty, else one source per kind and namespace.</summary>
     public static IReadOnlyList<IResourceSource> All(IKubernetes client, IReadOnlyList<string> namespaces) =>
     [
@@ -30,24 +39,59 @@ internal static class ResourceSources
 
     /// <summary>Deployments labelled as forks of a Sandbox, in one namespace or all (their readiness moves the Sandbox's status).</summary>
     public static IResourceSource ForkDeployments(IKubernetes client, string? ns) => new TypedSource<V1Deployment, V1DeploymentList>("Deployment", "apps/v1", ns,
-        ct => ns is null
-            ? client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(labelSelector: SandboxLabels.Sandbox, cancellationToken: ct)
-            : client.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, labelSelector: SandboxLabels.Sandbox, cancellationToken: ct),
+        (next, ct) => ns is null
+            ? client.AppsV1.ListDeploymentForAllNamespacesWithHttpMessagesAsync(continueParameter: next, labelSelector: SandboxLabels.Sandbox, limit: ListPageSize, cancellationToken: ct)
+            : client.AppsV1.ListNamespacedDeploymentWithHttpMessagesAsync(ns, continueParameter: next, labelSelector: SandboxLabels.Sandbox, limit: ListPageSize, cancellationToken: ct),
         (rv, onError, ct) => ns is null
             ? client.AppsV1.WatchListDeploymentForAllNamespacesAsync(allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct)
             : client.AppsV1.WatchListNamespacedDeploymentAsync(ns, allowWatchBookmarks: true, labelSelector: SandboxLabels.Sandbox, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
     private static TypedSource<V1Service, V1ServiceList> Services(IKubernetes client, string? ns) => new(KubeService.KindName, ApiVersions.CoreV1, ns,
-        ct => ns is null ? client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct) : client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, cancellationToken: ct),
+        (next, ct) => ns is null
+            ? client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(continueParameter: next, limit: ListPageSize, cancellationToken: ct)
+            : client.CoreV1.ListNamespacedServiceWithHttpMessagesAsync(ns, continueParameter: next, limit: ListPageSize, cancellationToken: ct),
         (rv, onError, ct) => ns is null
             ? client.CoreV1.WatchListServiceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct)
             : client.CoreV1.WatchListNamespacedServiceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct));
 
     private static TypedSource<V1EndpointSlice, V1EndpointSliceList> EndpointSlices(IKubernetes client, string? ns) => new(EndpointSlice.KindName, ApiVersions.DiscoveryV1, ns,
-        ct => ns is null ? client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(cancellationToken: ct) : client.DiscoveryV1.ListNamespacedEndpointSliceWithHttpMessagesAsync(ns, cancellationToken: ct),
+        (next, ct) => ns is null
+            ? client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(continueParameter: next, limit: ListPageSize, cancellationToken: ct)
+            : client.DiscoveryV1.ListNamespacedEndpointSliceWithHttpMessagesAsync(ns, continueParameter: next, limit: ListPageSize, cancellationToken: ct),
         (rv, onError, ct) => ns is null
             ? client.DiscoveryV1.WatchListEndpointSliceForAllNamespacesAsync(allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct)
             : client.DiscoveryV1.WatchListNamespacedEndpointSliceAsync(ns, allowWatchBookmarks: true, resourceVersion: rv, onError: onError, cancellationToken: ct));
+
+    /// <summary>
+    /// Lists page by page (<see cref="ListPageSize"/>), following <c>metadata.continue</c> until it is empty. The API
+    /// server serves every page from the snapshot of the first, so the list's resource version is the first page's.
+    /// An expired continue token fails the list with 410 Gone, and the informer lists again from the start.
+    /// </summary>
+    private static async Task<ResourceList> Paged(
+        Func<string?, CancellationToken, Task<(List<JsonObject> Items, string? ResourceVersion, string? Continue)>> page,
+        CancellationToken cancellationToken)
+    {
+        var items = new List<JsonObject>();
+        string? resourceVersion = null;
+        string? next = null;
+        for (var pages = 0; ; pages++)
+        {
+            if (pages == MaxListPages)
+            {
+                throw new InvalidOperationException($"the list did not end after {MaxListPages} pages of {ListPageSize} objects");
+            }
+
+            var (pageItems, pageVersion, continueToken) = await page(next, cancellationToken).ConfigureAwait(false);
+            items.AddRange(pageItems);
+            resourceVersion ??= pageVersion;
+            if (string.IsNullOrEmpty(continueToken))
+            {
+                return new ResourceList(items, resourceVersion ?? "");
+            }
+
+            next = continueToken;
+        }
+    }
 
     /// <summary>Objects in list responses carry no apiVersion and kind; the reader needs them.</summary>
     private static JsonObject Typed(JsonObject obj, string apiVersion, string kind)
@@ -62,7 +106,7 @@ internal static class ResourceSources
         string kind,
         string apiVersion,
         string? ns,
-        Func<CancellationToken, Task<HttpOperationResponse<TList>>> list,
+        Func<string?, CancellationToken, Task<HttpOperationResponse<TList>>> list,
         Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch) : IResourceSource
         where T : class
         where TList : IKubernetesObject<V1ListMeta>, IItems<T>
@@ -71,12 +115,12 @@ internal static class ResourceSources
 
         public string? Namespace { get; } = ns;
 
-        public async Task<ResourceList> ListAsync(CancellationToken cancellationToken)
+        public Task<ResourceList> ListAsync(CancellationToken cancellationToken) => Paged(async (next, ct) =>
         {
-            using var response = await list(cancellationToken).ConfigureAwait(false);
-            var items = response.Body.Items;
-            return new ResourceList([.. items.Select(i => Typed(JsonNode.Parse(KubernetesJson.Serialize(i))!.AsObject(), apiVersion, Kind))], response.Body.Metadata?.ResourceVersion ?? "");
-        }
+            using var response = await list(next, ct).ConfigureAwait(false);
+            var items = response.Body.Items.Select(i => Typed(JsonNode.Parse(KubernetesJson.Serialize(i))!.AsObject(), apiVersion, Kind)).ToList();
+            return (items, response.Body.Metadata?.ResourceVersion, response.Body.Metadata?.ContinueProperty);
+        }, cancellationToken);
 
         public async IAsyncEnumerable<(WatchEventType Type, JsonObject Object)> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
@@ -93,17 +137,26 @@ internal static class ResourceSources
 
         public string? Namespace => ns;
 
-        public async Task<ResourceList> ListAsync(CancellationToken cancellationToken)
+        public Task<ResourceList> ListAsync(CancellationToken cancellationToken) => Paged(async (next, ct) =>
         {
             using var response = ns is null
-                ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<JsonElement>(
-                    CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, plural, cancellationToken: cancellationToken).ConfigureAwait(false)
-                : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<JsonElement>(
-                    CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var list = JsonNode.Parse(response.Body.GetRawText())!;
-            var items = list["items"]?.AsArray().OfType<JsonObject>().Select(i => Typed(i.DeepClone().AsObject(), ApiVersions.Sandboxctl, Kind)) ?? [];
-            return new ResourceList([.. items], list["metadata"]?["resourceVersion"]?.GetValue<string>() ?? "");
-        }
+                ? await client.CustomObjects.ListClusterCustomObjectWithHttpMessagesAsync<JsonObject>(
+                    CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, plural, continueParameter: next, limit: ListPageSize, cancellationToken: ct).ConfigureAwait(false)
+                : await client.CustomObjects.ListNamespacedCustomObjectWithHttpMessagesAsync<JsonObject>(
+                    CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, ns, plural, continueParameter: next, limit: ListPageSize, cancellationToken: ct).ConfigureAwait(false);
+            var list = response.Body;
+            var items = new List<JsonObject>();
+            if (list["items"] is JsonArray array)
+            {
+                items.AddRange(array.OfType<JsonObject>());
+                array.Clear(); // detaches the items, so they are kept without a copy
+            }
+
+            return (items.ConvertAll(i => Typed(i, ApiVersions.Sandboxctl, Kind)), StringAt(list, "resourceVersion"), StringAt(list, "continue"));
+        }, cancellationToken);
+
+        private static string? StringAt(JsonObject list, string field) =>
+            list["metadata"]?[field] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
         public async IAsyncEnumerable<(WatchEventType Type, JsonObject Object)> WatchAsync(string resourceVersion, Action<Exception> onError, [EnumeratorCancellation] CancellationToken cancellationToken)
         {

@@ -624,13 +624,25 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             string list;
             lock (_gate)
             {
-                ListRequests.Add(path);
+                var continued = query["continue"].ToString();
+                if (continued.Length == 0)
+                {
+                    ListRequests.Add(path);
+                }
+
+                var (version, items, next) = ListPage(path, Selected, continued, int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var limit) ? limit : 0);
+                var metadata = new JsonObject { ["resourceVersion"] = version };
+                if (next is not null)
+                {
+                    metadata["continue"] = next;
+                }
+
                 list = new JsonObject
                 {
                     ["kind"] = Kinds[path].ListKind,
                     ["apiVersion"] = Kinds[path].ApiVersion,
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = _version.ToString(CultureInfo.InvariantCulture) },
-                    ["items"] = new JsonArray([.. _objects[path].Values.Where(Selected).Select(o => (JsonNode)o.DeepClone())]),
+                    ["metadata"] = metadata,
+                    ["items"] = new JsonArray([.. items]),
                 }.ToJsonString();
             }
 

@@ -146,4 +146,50 @@ public sealed class ResourceInformerTests
             ["spec"] = new JsonObject { ["forks"] = new JsonArray(new JsonObject { ["of"] = new JsonObject { ["name"] = fork } }) },
         };
     }
+
+    [Test]
+    public async Task LargeLists_AreReadInPages_EveryObjectArrives_AndTheWatchStartsFromTheFirstPagesVersion()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        var count = (ResourceSources.ListPageSize * 2) + 1;
+        for (var i = 0; i < count; i++)
+        {
+            api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", $"svc-{i:D4}"));
+            api.Put(FakeApiServer.Sandboxes, new JsonObject
+            {
+                ["apiVersion"] = "sandboxctl.io/v1alpha1",
+                ["kind"] = "Sandbox",
+                ["metadata"] = new JsonObject { ["name"] = $"sb-{i:D4}", ["namespace"] = "shop" },
+                ["spec"] = new JsonObject { ["routingKey"] = $"key-{i}" },
+            });
+        }
+
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        var services = new ResourceInformer(ResourceSources.All(client, []).Single(s => s.Kind == "Service"), TimeProvider.System, NullLogger.Instance, new Random(1));
+        var sandboxes = new ResourceInformer(ResourceSources.Sandboxes(client, null), TimeProvider.System, NullLogger.Instance, new Random(1));
+        using var stop = new CancellationTokenSource();
+        var running = Task.WhenAll(services.RunAsync(stop.Token), sandboxes.RunAsync(stop.Token));
+        await Eventually.WaitAsync(() => services.HasSynced && sandboxes.HasSynced && api.OpenWatches == 2, "both lists and their watches");
+        var listedAt = services.ResourceVersion;
+        api.Put(FakeApiServer.Sandboxes, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "Sandbox",
+            ["metadata"] = new JsonObject { ["name"] = "after-the-list", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["routingKey"] = "later" },
+        });
+        await Eventually.WaitAsync(() => sandboxes.Objects.Count == count + 1, "the Sandbox created after the list, from the watch");
+        await stop.CancelAsync();
+        await running;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(services.Objects.Select(o => o.Resource.Metadata.Name), Is.EquivalentTo(Enumerable.Range(0, count).Select(i => $"svc-{i:D4}")));
+            Assert.That(sandboxes.Objects.Select(o => o.Resource.Metadata.Name), Has.Member("sb-0000").And.Member($"sb-{count - 1:D4}").And.Member("after-the-list"));
+            Assert.That(api.ContinuedListPages, Is.EqualTo(4), "two pages after the first, for each kind");
+            Assert.That(api.ListRequests, Has.Exactly(1).EqualTo(FakeApiServer.Services).And.Exactly(1).EqualTo(FakeApiServer.Sandboxes));
+            Assert.That(api.WatchesOf(FakeApiServer.Services), Is.EqualTo(new[] { listedAt }), "the watch continues from the list's version");
+            Assert.That(services.Problems, Is.Empty);
+        });
+    }
 }
