@@ -132,7 +132,8 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
         ArgumentNullException.ThrowIfNull(claim);
         lock (_gate)
         {
-            if (_workloads.Remove(claim.Key))
+            // Not when another agent session connected meanwhile (a reconnect racing the grace's end).
+            if (_workloads.TryGetValue(claim.Key, out var held) && ReferenceEquals(held.Claim, claim) && _workloads.Remove(claim.Key))
             {
                 _feed.Apply([SourceChange.Removed(OriginPrefix + claim.Key)]);
             }
