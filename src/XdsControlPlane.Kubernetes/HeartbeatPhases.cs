@@ -5,8 +5,9 @@ namespace XdsControlPlane.Kubernetes;
 
 /// <summary>
 /// The phase of a LocalWorkload from its tunnel heartbeats: <c>Pending</c> until the agent first connects,
-/// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one or once
-/// the broker withdrew the tunnel (its routes are then withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
+/// <c>Connected</c> while heartbeats arrive, <c>Disconnected</c> after <see cref="HeartbeatTimeout"/> without one, once
+/// the broker withdrew the tunnel, or while the broker holds it after losing the agent's stream (its routes are then
+/// withdrawn and requests fall back to the baseline). Pure: the caller supplies the time.
 /// </summary>
 public static class HeartbeatPhases
 {
@@ -30,6 +31,13 @@ public static class HeartbeatPhases
 
         // The broker withdrew the tunnel (the agent said goodbye, or stayed away past the reconnect grace).
         if (workload.Status?.Tunnel?.Address is not { Length: > 0 })
+        {
+            return LocalWorkloadPhase.Disconnected;
+        }
+
+        // The broker lost the agent's stream and holds the workload for its reconnect grace (Disconnected, no connectedAt,
+        // the tunnel's address and ports kept): only the broker's Connected write, when the agent is back, ends that.
+        if (workload.Status?.Phase == LocalWorkloadPhase.Disconnected && workload.Status.Tunnel.ConnectedAt is null)
         {
             return LocalWorkloadPhase.Disconnected;
         }

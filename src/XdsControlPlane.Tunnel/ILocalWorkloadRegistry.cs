@@ -35,6 +35,15 @@ public interface ILocalWorkloadRegistry
     Task<bool> HeartbeatAsync(WorkloadClaim claim, DateTimeOffset at, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The agent's stream ended without a goodbye (the agent was killed, the laptop slept, its network dropped): the
+    /// workload's routes are withdrawn now, so keyed requests reach the baseline, while its reservation — routing key,
+    /// broker ports, claim — is kept for the reconnect grace; an agent that comes back in time is
+    /// <see cref="ConnectedAsync"/> again with the same ports. Ignored when <paramref name="claim"/> is no longer the one
+    /// connected (a reconnect, here or through another replica, came first).
+    /// </summary>
+    Task DetachedAsync(WorkloadClaim claim, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
     /// The workload is no longer served here: the agent said goodbye (<paramref name="goodbye"/>; its routes are withdrawn
     /// now), or it stayed away longer than the reconnect grace.
     /// </summary>
@@ -60,6 +69,12 @@ public sealed record WorkloadClaim(string Namespace, string Name, string Routing
 {
     /// <summary>The secret hash the agent proved (Kubernetes mode): an agent that proves a newer one takes the workload over.</summary>
     public string? SecretHash { get; init; }
+
+    /// <summary>
+    /// Whether the agent asked to take the workload over from another agent's live stream (manifests mode:
+    /// <c>sandboxctl local connect --force</c>; in Kubernetes mode the replaced secret hash says so instead).
+    /// </summary>
+    public bool TakesOver { get; init; }
 
     /// <summary><c>namespace/name</c>.</summary>
     public string Key => $"{Namespace}/{Name}";

@@ -7,12 +7,16 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>One workload served by this replica: its listeners and the agent stream attached now, if any.</summary>
 internal sealed class WorkloadTunnel : IAsyncDisposable
 {
+    /// <summary>How many supplanted agent sessions are remembered (each takeover adds one).</summary>
+    private const int MaxSupplanted = 16;
+
     private readonly IReadOnlyList<(int Port, TcpListener Listener)> _listeners;
     private readonly TunnelBrokerOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _accepting;
     private readonly Lock _gate = new();
+    private readonly Queue<string> _supplanted = new();
     private TaskCompletionSource<TunnelSession> _attached = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public WorkloadTunnel(string key, IReadOnlyList<(int Port, TcpListener Listener)> listeners, TunnelBrokerOptions options, ILogger logger)
@@ -41,12 +45,34 @@ internal sealed class WorkloadTunnel : IAsyncDisposable
 
     public WorkloadClaim LastClaim { get; private set; } = null!;
 
+    /// <summary>
+    /// Whether agent session <paramref name="sessionId"/> held the workload before another agent attached (took it over,
+    /// or came while it was away): it is refused from then on, so two agents never take the workload from each other.
+    /// </summary>
+    public bool WasSupplanted(string sessionId)
+    {
+        lock (_gate)
+        {
+            return _supplanted.Contains(sessionId);
+        }
+    }
+
     /// <summary>Makes <paramref name="session"/> the attached one; returns the one it replaces.</summary>
     public TunnelSession? Attach(TunnelSession session)
     {
         lock (_gate)
         {
             var previous = Session;
+            if (LastClaim is { } last && last.SessionId != session.Claim.SessionId)
+            {
+                if (_supplanted.Count == MaxSupplanted)
+                {
+                    _supplanted.Dequeue();
+                }
+
+                _supplanted.Enqueue(last.SessionId);
+            }
+
             Session = session;
             LastClaim = session.Claim;
 

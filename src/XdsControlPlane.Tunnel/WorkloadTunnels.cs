@@ -6,10 +6,14 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>
 /// The workloads this replica serves: for each, one listener per workload port (the endpoint EDS names) and the
 /// agent stream attached now. A workload outlives its stream by <see cref="TunnelBrokerOptions.ReconnectGrace"/>, so an
-/// agent that reconnects finds the same ports (no EDS change) and data-plane connections made meanwhile wait for it.
+/// agent that reconnects finds the same ports (no EDS change); meanwhile its routes are withdrawn (keyed requests reach
+/// the baseline) and data-plane connections that still arrive wait a little for it.
 /// </summary>
 public sealed class WorkloadTunnels : IAsyncDisposable
 {
+    /// <summary>How long withdrawing a lost agent's routes may take (a status write in Kubernetes mode).</summary>
+    private static readonly TimeSpan DetachWriteTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Dictionary<string, WorkloadTunnel> _tunnels = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly TunnelBrokerOptions _options;
@@ -92,9 +96,15 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         {
             if (_tunnels.TryGetValue(claim.Key, out var existing))
             {
+                if (existing.WasSupplanted(claim.SessionId))
+                {
+                    throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {claim.Key} was taken over by another agent (sandboxctl local connect --force); this agent no longer holds it"));
+                }
+
                 // Another agent's live stream keeps the workload — unless this agent proved a secret the other no longer
-                // can: the workload's secret hash was replaced (sandboxctl local connect --force), so the other lost it.
-                if (existing.Session is { } current && current.Claim.SessionId != claim.SessionId && current.Claim.SecretHash == claim.SecretHash)
+                // can (Kubernetes mode: the workload's secret hash was replaced by sandboxctl local connect --force) or
+                // asked to take it over (manifests mode: --force).
+                if (existing.Session is { } current && current.Claim.SessionId != claim.SessionId && current.Claim.SecretHash == claim.SecretHash && !claim.TakesOver)
                 {
                     throw new RpcException(new Status(StatusCode.AlreadyExists, $"LocalWorkload {claim.Key} is connected from another agent (since {current.ConnectedAt:u}, on replica {_options.Replica}); stop that agent (sandboxctl local disconnect {claim.Name}) or wait for it to time out"));
                 }
@@ -118,11 +128,15 @@ public sealed class WorkloadTunnels : IAsyncDisposable
             replaced = tunnel.Attach(session) ?? replaced;
         }
 
-        replaced?.End(replaced.Claim.SessionId == claim.SessionId ? "another stream of the same agent took over" : "another agent took the LocalWorkload over (its secret hash was replaced)");
+        replaced?.End(replaced.Claim.SessionId == claim.SessionId ? "another stream of the same agent took over" : "another agent took the LocalWorkload over (sandboxctl local connect --force)");
         return tunnel;
     }
 
-    /// <summary>The stream of <paramref name="session"/> ended: after a goodbye (the routes are withdrawn already) the tunnel goes now, else after the grace.</summary>
+    /// <summary>
+    /// The stream of <paramref name="session"/> ended: after a goodbye (the routes are withdrawn already) the tunnel goes
+    /// now; else its routes are withdrawn now (keyed requests reach the baseline instead of waiting for an agent that may
+    /// not come) and its listeners stay for the grace, so an agent that comes back gets the same ports.
+    /// </summary>
     internal async Task DetachAsync(WorkloadTunnel tunnel, TunnelSession session, bool goodbye)
     {
         bool release;
@@ -140,6 +154,21 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         if (release)
         {
             await tunnel.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (!goodbye)
+        {
+            WorkloadTunnelLog.Detached(_logger, session.Claim.Key, _options.ReconnectGrace.TotalSeconds);
+            using var timeout = new CancellationTokenSource(DetachWriteTimeout);
+            try
+            {
+                await _registry.DetachedAsync(session.Claim, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                WorkloadTunnelLog.DetachFailed(_logger, session.Claim.Key, e.Message);
+            }
         }
     }
 

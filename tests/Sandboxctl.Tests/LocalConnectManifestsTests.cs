@@ -9,7 +9,7 @@ namespace Sandboxctl.Tests;
 /// <c>sandboxctl local connect</c> as a real process against an in-process server in manifests mode (the broker
 /// inside, <c>--server</c> to its tunnel port): keyed HTTP sent to the broker endpoint the Welcome names reaches the
 /// laptop's server; <c>--expose</c> reaches the baseline backend with the routing key added; SIGTERM says Goodbye and
-/// exits 0; bad input fails loudly with a clear error and exit code.
+/// exits 0; <c>--force</c> takes a live workload over; bad input fails loudly with a clear error and exit code.
 /// </summary>
 public sealed class LocalConnectManifestsTests
 {
@@ -117,6 +117,46 @@ public sealed class LocalConnectManifestsTests
             Assert.That(code, Is.EqualTo(ExitCodes.ConnectionError), stderr);
             Assert.That(stderr, Does.Contain($"cannot reach the tunnel broker at 127.0.0.1:{nobody}"));
         });
+    }
+
+    [Test]
+    public async Task Connect_Force_TakesTheWorkloadOverFromALiveAgent_WhichIsRefusedFromThenOn()
+    {
+        var one = _disposables.Track(new LocalHttpEcho("laptop-one"));
+        var two = _disposables.Track(new LocalHttpEcho("laptop-two"));
+        var host = await StartHostAsync(1);
+        _log.Expect("Refused an agent");
+        var otherState = Directory.CreateTempSubdirectory("local-state-other-").FullName;
+        string[] Args(int port, params string[] more) =>
+            ["local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{port}:8080", "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json", .. more];
+
+        try
+        {
+            var holder = _disposables.Track(LocalAgentProcess.Start(_state, Args(one.Port)));
+            var held = await holder.NextAsync("connected");
+            var (refusedCode, _, refused) = await LocalAgentProcess.RunAsync(otherState, Args(two.Port));
+
+            var forcing = _disposables.Track(LocalAgentProcess.Start(otherState, Args(two.Port, "--force")));
+            var forced = await forcing.NextAsync("connected");
+            var endpoint = (string)forced["endpoints"]![0]!["endpoint"]!;
+            var answer = await LocalHttpEcho.GetAsync(int.Parse(endpoint.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture), "/cart", "x-routing-key: feature-x");
+            var holderCode = await holder.ExitCodeAsync();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(refusedCode, Is.EqualTo(ExitCodes.UserError), refused);
+                Assert.That(refused, Does.Contain("another agent is connected").And.Contain("--force"));
+                Assert.That(endpoint, Is.EqualTo((string?)held["endpoints"]![0]!["endpoint"]), "the same broker endpoint");
+                Assert.That(answer, Does.StartWith("laptop-two\nGET /cart"), "keyed requests reach the agent that forced");
+                Assert.That(holderCode, Is.EqualTo(ExitCodes.UserError), holder.Stderr);
+                Assert.That(holder.Stderr, Does.Contain("was taken over by another agent"));
+            });
+            Assert.That(await forcing.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), forcing.Stderr);
+        }
+        finally
+        {
+            Directory.Delete(otherState, recursive: true);
+        }
     }
 
     /// <summary>After Goodbye the broker's listener for the workload closes (or refuses what it accepts).</summary>

@@ -381,6 +381,7 @@ public sealed class KubernetesSourceTests
         ["replica"] = "replica-a",
         ["address"] = "10.0.0.9",
         ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080, ["brokerPort"] = 18100 }),
+        ["connectedAt"] = lastHeartbeat,
         ["lastHeartbeat"] = lastHeartbeat,
     };
 

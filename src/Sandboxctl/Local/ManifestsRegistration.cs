@@ -4,7 +4,8 @@ namespace Sandboxctl.Local;
 
 /// <summary>
 /// A manifests-mode broker keeps LocalWorkloads in memory: the Hello carries the workload's spec and the broker's
-/// token (required unless the broker says it needs none); nothing is left to clean up.
+/// token (required unless the broker says it needs none) and, with <c>--force</c>, asks to take the workload over from
+/// another agent's live stream; nothing is left to clean up.
 /// </summary>
 internal sealed class ManifestsRegistration(LocalConnectRequest request, string? manifestsNamespace, string broker, bool tokenRequired) : IAgentRegistration
 {
@@ -23,6 +24,7 @@ internal sealed class ManifestsRegistration(LocalConnectRequest request, string?
         }
 
         var hello = AgentHello.For(request, Namespace, request.Token ?? "");
+        hello.TakeOver = request.Force;
         hello.Spec = new LocalWorkloadSpec
         {
             Sandbox = request.Sandbox ?? "",

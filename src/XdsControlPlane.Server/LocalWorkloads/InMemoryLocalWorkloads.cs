@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using Grpc.Core;
@@ -21,7 +20,8 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
     private readonly RoutingInputsStore _inputsInForce;
     private readonly OutboundTargets _outbound;
     private readonly SourceFeed _feed;
-    private readonly ConcurrentDictionary<string, LocalWorkload> _workloads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (WorkloadClaim Claim, LocalWorkload Workload)> _workloads = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
     private readonly string? _tokenHash;
 
@@ -65,7 +65,7 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
         }
 
         var claim = WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, spec.Sandbox, spec.RoutingKey, spec.Service, spec.Ports.Select(p => (int)p), hello.SessionId, [.. spec.Expose]);
-        return Task.FromResult(claim);
+        return Task.FromResult(claim with { TakesOver = hello.TakeOver });
     }
 
     /// <inheritdoc />
@@ -98,10 +98,28 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
                 },
             },
         };
-        _registered.AddOrUpdate(workload, claim.Key);
-        _workloads[claim.Key] = workload;
-        var origin = OriginPrefix + claim.Key;
-        _feed.Apply([SourceChange.Of(origin, new ManifestObject(workload, new ManifestLocation(origin, 1, null)))]);
+        lock (_gate)
+        {
+            Publish(claim, workload);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task DetachedAsync(WorkloadClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        lock (_gate)
+        {
+            // Only the stream connected last: a reconnect that came first keeps the routes.
+            if (_workloads.TryGetValue(claim.Key, out var held) && ReferenceEquals(held.Claim, claim) && held.Workload.Status is { Tunnel: { } tunnel } status)
+            {
+                // Disconnected, so not routable; the tunnel (address, broker ports) stays reserved for the reconnect grace.
+                Publish(claim, held.Workload with { Status = status with { Phase = LocalWorkloadPhase.Disconnected, Tunnel = tunnel with { ConnectedAt = null } } });
+            }
+        }
+
         return Task.CompletedTask;
     }
 
@@ -112,12 +130,25 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
     public Task ReleasedAsync(WorkloadClaim claim, bool goodbye, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(claim);
-        if (_workloads.TryRemove(claim.Key, out _))
+        lock (_gate)
         {
-            _feed.Apply([SourceChange.Removed(OriginPrefix + claim.Key)]);
+            // Not when another agent session connected meanwhile (a reconnect racing the grace's end).
+            if (_workloads.TryGetValue(claim.Key, out var held) && ReferenceEquals(held.Claim, claim) && _workloads.Remove(claim.Key))
+            {
+                _feed.Apply([SourceChange.Removed(OriginPrefix + claim.Key)]);
+            }
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Puts <paramref name="workload"/> of <paramref name="claim"/> in force (under the gate, so changes reach the pipeline in order).</summary>
+    private void Publish(WorkloadClaim claim, LocalWorkload workload)
+    {
+        _registered.AddOrUpdate(workload, claim.Key);
+        _workloads[claim.Key] = (claim, workload);
+        var origin = OriginPrefix + claim.Key;
+        _feed.Apply([SourceChange.Of(origin, new ManifestObject(workload, new ManifestLocation(origin, 1, null)))]);
     }
 
     /// <inheritdoc />

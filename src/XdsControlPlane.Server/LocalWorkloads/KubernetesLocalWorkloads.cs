@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -19,13 +20,23 @@ namespace XdsControlPlane.Server.LocalWorkloads;
 /// cluster's RBAC decides who may put a laptop into a sandbox — and stores the SHA-256 of a fresh secret in
 /// <c>spec.secretHash</c>; the broker reads the object from the API server and admits the agent whose secret hashes
 /// to it. The broker then writes the tunnel to the object's status (replica, address, broker ports: every replica
-/// translates the same endpoint), heartbeats while pings arrive, and on goodbye (or after the reconnect grace)
-/// withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases. Outbound
+/// translates the same endpoint), heartbeats while pings arrive; when the stream is lost it writes <c>Disconnected</c>
+/// at once (routes withdrawn, address and broker ports kept for the reconnect grace), and on goodbye (or after the
+/// grace) withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases. Outbound
 /// targets in other namespaces are those the object names (<c>spec.expose</c>), never what the agent's Hello says.
 /// </summary>
 internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
 {
     private const string Plural = "localworkloads";
+
+    /// <summary>How often a conditional status write is tried again when the object changed under it.</summary>
+    private const int ConflictAttempts = 3;
+
+    /// <summary>The claim each workload's last Connected write was for: a lost stream withdraws routes only if it is still that one.</summary>
+    private readonly ConcurrentDictionary<string, WorkloadClaim> _connected = new(StringComparer.Ordinal);
+
+    /// <summary>Serializes a workload's Connected and Disconnected writes (striped by key), so they reach the API server in order.</summary>
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <inheritdoc />
     public string Mode => "kubernetes";
@@ -66,19 +77,74 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
         ArgumentNullException.ThrowIfNull(claim);
         ArgumentNullException.ThrowIfNull(placement);
         var connected = placement.ConnectedAt.ToString("o", CultureInfo.InvariantCulture);
-        await PatchStatusAsync(claim, new JsonObject
+        var gate = Gate(claim.Key);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            ["phase"] = LocalWorkloadPhase.Connected,
-            ["routingKey"] = claim.RoutingKey,
-            ["tunnel"] = new JsonObject
+            await PatchStatusAsync(claim, new JsonObject
             {
-                ["replica"] = placement.Replica,
-                ["address"] = placement.Address,
-                ["ports"] = new JsonArray([.. placement.Ports.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["brokerPort"] = p.BrokerPort })]),
-                ["connectedAt"] = connected,
-                ["lastHeartbeat"] = connected,
-            },
-        }, required: true, cancellationToken).ConfigureAwait(false);
+                ["phase"] = LocalWorkloadPhase.Connected,
+                ["routingKey"] = claim.RoutingKey,
+                ["tunnel"] = new JsonObject
+                {
+                    ["replica"] = placement.Replica,
+                    ["address"] = placement.Address,
+                    ["ports"] = new JsonArray([.. placement.Ports.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["brokerPort"] = p.BrokerPort })]),
+                    ["connectedAt"] = connected,
+                    ["lastHeartbeat"] = connected,
+                },
+            }, required: true, cancellationToken).ConfigureAwait(false);
+            _connected[claim.Key] = claim;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes <c>phase: Disconnected</c> and removes <c>tunnel.connectedAt</c>, keeping the tunnel's address and broker
+    /// ports: every replica withdraws the routes (the phase is not routable) while the reservation stays, and the leader
+    /// keeps the phase (<see cref="HeartbeatPhases"/>). Only while this replica holds the tunnel for this agent,
+    /// conditional on the version read, so a reconnect through another replica is never undone.
+    /// </summary>
+    public async Task DetachedAsync(WorkloadClaim claim, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        var gate = Gate(claim.Key);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_connected.TryGetValue(claim.Key, out var last) || !ReferenceEquals(last, claim))
+            {
+                return;
+            }
+
+            for (var attempt = 1; attempt <= ConflictAttempts; attempt++)
+            {
+                var json = await GetAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false);
+                if (json?["status"]?["tunnel"] is not JsonObject tunnel || (string?)tunnel["address"] is null || (string?)tunnel["replica"] != replica
+                    || (string?)json["spec"]?["secretHash"] != claim.SecretHash || (string?)json["status"]?["phase"] == LocalWorkloadPhase.Disconnected)
+                {
+                    return;
+                }
+
+                try
+                {
+                    var status = new JsonObject { ["phase"] = LocalWorkloadPhase.Disconnected, ["tunnel"] = new JsonObject { ["connectedAt"] = null } };
+                    await PatchStatusAsync(claim, status, required: false, cancellationToken, (string?)json["metadata"]?["resourceVersion"]).ConfigureAwait(false);
+                    return;
+                }
+                catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < ConflictAttempts)
+                {
+                    // Written meanwhile (a heartbeat, the leader's phase): judge the newer version.
+                }
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <inheritdoc />
@@ -97,6 +163,8 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
     {
         ArgumentNullException.ThrowIfNull(claim);
 
+        _connected.TryRemove(KeyValuePair.Create(claim.Key, claim));
+
         // Only the tunnel this replica holds: the agent may have reconnected through another replica meanwhile.
         var json = await GetAsync(claim.Namespace, claim.Name, cancellationToken).ConfigureAwait(false);
         if (json?["status"]?["tunnel"] is not JsonObject tunnel || (string?)tunnel["address"] is null || (string?)tunnel["replica"] != replica)
@@ -114,6 +182,8 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
     /// <inheritdoc />
     public Task<IPEndPoint> ResolveOutboundAsync(WorkloadClaim claim, string service, int port, CancellationToken cancellationToken) =>
         Task.FromResult(outbound.Resolve(claim, service, port));
+
+    private SemaphoreSlim Gate(string key) => _gates[(int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_gates.Length)];
 
     private async Task<JsonObject?> GetAsync(string ns, string name, CancellationToken cancellationToken)
     {
@@ -137,11 +207,17 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
     }
 
     /// <summary>Merges <paramref name="status"/> into the workload's status; returns the object as written, or null when it is gone (or, when not <paramref name="required"/>, the write failed).</summary>
-    private async Task<JsonObject?> PatchStatusAsync(WorkloadClaim claim, JsonObject status, bool required, CancellationToken cancellationToken)
+    private async Task<JsonObject?> PatchStatusAsync(WorkloadClaim claim, JsonObject status, bool required, CancellationToken cancellationToken, string? resourceVersion = null)
     {
         try
         {
             var body = new JsonObject { ["status"] = status };
+            if (resourceVersion is not null)
+            {
+                // Conditional: the API server answers 409 when the object changed since it was read.
+                body["metadata"] = new JsonObject { ["resourceVersion"] = resourceVersion };
+            }
+
             var written = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync<JsonElement>(
                 new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
                 claim.Namespace, Plural, claim.Name, fieldManager: FieldManagers.ControlPlane + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
