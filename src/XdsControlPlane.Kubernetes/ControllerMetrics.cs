@@ -28,6 +28,9 @@ public sealed class ControllerMetrics(IMetricFactory factory)
     private readonly Counter _statusWrites = factory.CreateCounter(
         "sandboxctl_status_writes_total", "Status writes of RouteGroups, Sandboxes and LocalWorkloads by result: written, skipped (the object already says it), conflict (changed meanwhile; judged again), gone, failed.", ["result"]);
 
+    private readonly Gauge _statusBacklog = factory.CreateGauge(
+        "sandboxctl_status_backlog", "Objects a pass over every object (after the first publication, or after becoming leader) has yet to hand to the status queue.");
+
     /// <summary>The metrics on the process-wide default registry, the one <c>/metrics</c> serves.</summary>
     public ControllerMetrics()
         : this(Metrics.DefaultFactory)
@@ -48,4 +51,7 @@ public sealed class ControllerMetrics(IMetricFactory factory)
 
     /// <summary>A status write ended with <paramref name="result"/> (<c>written</c>, <c>skipped</c>, <c>conflict</c>, <c>gone</c> or <c>failed</c>).</summary>
     internal void StatusWrite(string result) => _statusWrites.WithLabels(result).Inc();
+
+    /// <summary><paramref name="count"/> objects of a pass over every object wait to enter the status queue.</summary>
+    internal void StatusBacklog(int count) => _statusBacklog.Set(count);
 }

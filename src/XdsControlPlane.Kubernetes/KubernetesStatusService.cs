@@ -74,7 +74,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         _metrics = metrics ?? new ControllerMetrics();
         _status = new RoutingStatusWriter(client, clock, logger, _options.FieldManager);
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, _options.FieldManager);
-        _queue = new StatusWriteQueue(clock, _metrics);
+        _queue = new StatusWriteQueue(clock, _metrics, _options.StatusConcurrency);
         _bucket = new TokenBucket(_options.StatusQps, _options.StatusBurst, clock);
         _acked = acked ?? (() => true);
         _isLeader = isLeader ?? (() => true);
@@ -87,7 +87,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     /// <summary>How many times objects were judged so far (for tests and measurements).</summary>
     public long StatusJudged => _status.Judged;
 
-    /// <summary>Objects waiting in the status queue (for tests and measurements; also <c>sandboxctl_controller_queue_depth{controller="status"}</c>).</summary>
+    /// <summary>Objects waiting in the status queue and its backlog (for tests and measurements; also <c>sandboxctl_controller_queue_depth{controller="status"}</c> and <c>sandboxctl_status_backlog</c>).</summary>
     public int StatusQueued => _queue.Depth;
 
     /// <summary>Status writes waiting for a token of the rate limit now (for tests and measurements).</summary>
@@ -197,19 +197,22 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                 if (!_isLeader())
                 {
                     _statusCurrent = false;
-                    _queue.Add([], noted);
+                    _queue.Add([], null, noted);
                     continue;
                 }
 
+                // After the first publication, or after this replica became leader: every object, once (a backlog that
+                // the objects changed meanwhile overtake).
+                ResourceKey[]? every = null;
                 if (all || !_statusCurrent)
                 {
-                    // After the first publication, or after this replica became leader: every object, once.
                     _statusCurrent = true;
-                    keys.UnionWith(_informers.SelectMany(i => i.Objects).Select(o => o.Resource.Key));
+                    every = [.. _informers.SelectMany(i => i.Objects).Select(o => o.Resource.Key)];
+                    keys.Clear();   // each is in the backlog
                 }
 
                 keys.UnionWith(_status.Pending);
-                _queue.Add(keys, noted);
+                _queue.Add(keys, every, noted);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

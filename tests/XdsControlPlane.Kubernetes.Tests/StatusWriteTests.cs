@@ -80,6 +80,32 @@ public sealed class StatusWriteTests
     }
 
     [Test]
+    public async Task FirstPass_AnObjectCreatedMeanwhile_OvertakesTheBacklog()
+    {
+        foreach (var name in Enumerable.Range(0, 10).Select(i => $"group-{i}"))
+        {
+            _api.Put(FakeApiServer.RouteGroups, Group(name, name));
+        }
+
+        var clock = new FakeTimeProvider();
+        var options = new KubernetesStatusOptions { StatusInterval = Timeout.InfiniteTimeSpan, StatusQps = 1, StatusBurst = 1, StatusConcurrency = 1 };
+        await using var stack = await StatusStack.StartAsync(_client, clock, options, new ControllerMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())));
+        await Eventually.WaitAsync(() => stack.Status.StatusWritesThrottled == 1, "the first status pass's second write waiting for its token");
+
+        var noted = stack.Status.Progress.Noted;
+        _api.Put(FakeApiServer.RouteGroups, Group("urgent", "urgent"));
+        await Eventually.WaitAsync(() => stack.Status.Progress.Noted > noted, "the new RouteGroup published");
+        for (var tokens = 1; Status("urgent") is null && tokens <= 10; tokens++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var expected = 1 + tokens;
+            await Eventually.WaitAsync(() => _api.StatusPatches.Count == expected && stack.Status.StatusWritesThrottled == 1, $"{expected} writes, then a wait for the next token");
+        }
+
+        Assert.That(_api.StatusPatches.FindIndex(p => p.Name == "shop/urgent"), Is.EqualTo(2), "written right after the write that waited for a token, not after the eight others of the first pass");
+    }
+
+    [Test]
     public async Task Restart_StatusAlreadyCurrent_WritesNothing()
     {
         string[] names = [.. Enumerable.Range(0, 5).Select(i => $"group-{i}")];
