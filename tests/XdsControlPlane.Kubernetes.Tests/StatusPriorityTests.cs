@@ -124,6 +124,22 @@ public sealed class StatusPriorityTests
         }
     }
 
+    [Test]
+    public async Task Start_StatusRateOutOfRange_FailsNamingEachSetting()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var host = new InProcessServer()
+            .WithKubernetesApi(_api.Url)
+            .With("Kubernetes:StatusQps", 0)
+            .With("Kubernetes:StatusBurst", -1)
+            .With("Kubernetes:StatusConcurrency", 1000)
+            .Create();
+
+        var failure = Assert.CatchAsync(async () => await host.StartAsync(cancel.Token));
+
+        Assert.That(XdsControlPlane.Server.ServerHost.OptionsProblems(failure!), Has.Some.Contains("StatusQps").And.Some.Contains("StatusBurst").And.Some.Contains("StatusConcurrency"));
+    }
+
     private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken) =>
         await new InProcessServer()
             .WithServices(services => services.AddSingleton<IRoutingTranslator>(provider => new CountingTranslator(provider.GetRequiredService<RoutingTranslator>(), () => Interlocked.Increment(ref _translations))))
