@@ -134,6 +134,27 @@ public sealed class StatusWriteTests
         });
     }
 
+    [Test]
+    public async Task OwnWrite_TheVersionItProduced_IsKnownAsOursOnce_AndNeedsNoFurtherWrite()
+    {
+        _api.Put(FakeApiServer.RouteGroups, Group("first", "first"));
+        var obj = ManifestReader.Read(_api.Get(FakeApiServer.RouteGroups, "shop", "first")!, "test").Objects.Single();
+        var basis = new StatusBasis(new Dictionary<ResourceKey, ManifestObject> { [obj.Resource.Key] = obj }, new Dictionary<ResourceKey, ManifestProblem[]>());
+        var writer = new RoutingStatusWriter(_client, TimeProvider.System, NullLogger.Instance, FieldManagers.ControlPlane);
+
+        var write = writer.Judge(obj.Resource, basis, acked: true);
+        Assert.That(await writer.SendAsync(write!, CancellationToken.None), Is.EqualTo(StatusWriteResult.Written));
+        var written = ManifestReader.Read(_api.Get(FakeApiServer.RouteGroups, "shop", "first")!, "test").Objects.Single().Resource;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(writer.IsOwnWrite(obj.Resource.Key, obj.Resource.Metadata.ResourceVersion), Is.False, "the version before the write is not ours");
+            Assert.That(writer.IsOwnWrite(obj.Resource.Key, written.Metadata.ResourceVersion), Is.True, "the watch event of our write");
+            Assert.That(writer.IsOwnWrite(obj.Resource.Key, written.Metadata.ResourceVersion), Is.False, "known once");
+            Assert.That(writer.Judge(written, basis, acked: true), Is.Null, "the written version says it already");
+        });
+    }
+
     private JsonNode? Status(string name) => _api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
 
     private static async Task<string> ScrapeAsync(CollectorRegistry registry)
