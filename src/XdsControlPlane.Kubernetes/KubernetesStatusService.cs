@@ -5,34 +5,18 @@ using XdsControlPlane.Sources;
 
 namespace XdsControlPlane.Kubernetes;
 
-/// <summary>Timing and scope of the status writer.</summary>
-public sealed record KubernetesStatusOptions
-{
-    /// <summary>
-    /// The safety resync of <c>Programmed</c>: how often it is re-checked while data planes have not ACKed yet, in case
-    /// a wake-up was missed. <see cref="KubernetesStatusService.AcksChanged"/> (an ACK, a NACK, a closed stream, another
-    /// replica's news) re-checks it at once; <see cref="Timeout.InfiniteTimeSpan"/> leaves only those.
-    /// </summary>
-    public TimeSpan StatusInterval { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How often LocalWorkload heartbeats are aged into phases (they change with time alone) and, after this replica became leader, status is caught up.</summary>
-    public TimeSpan PhaseInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>The field manager of the status writes.</summary>
-    public string FieldManager { get; init; } = FieldManagers.ControlPlane;
-
-    /// <summary>The namespaces whose objects are judged; empty means all.</summary>
-    public IReadOnlyList<string> Namespaces { get; init; } = [];
-}
-
 /// <summary>
 /// Writes the status of RouteGroups, Sandboxes and LocalWorkloads (<see cref="RoutingStatusWriter"/>) and ages
-/// LocalWorkload heartbeats into phases (<see cref="LocalWorkloadStatusWriter"/>), while this replica leads. It is
-/// told of each pass of the <see cref="SourcePipeline"/> (<see cref="IPublicationObserver"/>) and only takes note
-/// there: the writes run on its own loop, so publication never waits for the API server. Also woken by status-only
-/// watch events (someone overwrote conditions; our own writes come back and find nothing to do) and by
+/// LocalWorkload heartbeats into phases (<see cref="LocalWorkloadStatusWriter"/>), while this replica leads. Status is
+/// background work, lower priority than publication: it is told of each pass of the <see cref="SourcePipeline"/>
+/// (<see cref="IPublicationObserver"/>) and only queues the objects to judge there; a few workers
+/// (<see cref="KubernetesStatusOptions.StatusConcurrency"/>) judge each queued object against the newest publication and
+/// write its status only when the object does not say it already, at most <see cref="KubernetesStatusOptions.StatusQps"/>
+/// writes per second (<see cref="TokenBucket"/>), and each write gives way to a publication that is due
+/// (<see cref="PublicationYield"/>). The watch event of our own write is recognised by its resource version (a
+/// comparison) and queues nothing; a status-only event of someone else's queues a check. Also woken by
 /// <see cref="AcksChanged"/>, with <see cref="KubernetesStatusOptions.StatusInterval"/> as the safety resync; after
-/// this replica became leader, one pass over every object catches up.
+/// this replica became leader, every object is queued once to catch up.
 /// </summary>
 public sealed class KubernetesStatusService : BackgroundService, IPublicationObserver
 {
@@ -43,9 +27,13 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     private readonly KubernetesStatusOptions _options;
     private readonly RoutingStatusWriter _status;
     private readonly LocalWorkloadStatusWriter _phases;
+    private readonly ControllerMetrics _metrics;
+    private readonly StatusWriteQueue _queue;
+    private readonly TokenBucket _bucket;
+    private readonly PublicationYield _yield = new();
     private readonly Func<bool> _acked;
     private readonly Func<bool> _isLeader;
-    private readonly SemaphoreSlim _statusGate = new(1, 1);
+    private readonly SemaphoreSlim _workloadGate = new(1, 1);
     private readonly CoalescingSignal _statusWork = new();
     private readonly Lock _gate = new();
     private HashSet<ResourceKey> _queued = [];
@@ -53,15 +41,15 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     private volatile bool _statusCurrent;
     private volatile StatusBasis? _last;
     private long _noted;
-    private long _judged;
 
     /// <summary>
     /// A status writer through <paramref name="client"/> for the publications of <paramref name="pipeline"/>;
     /// <paramref name="acked"/> tells whether the connected data planes have ACKed the current snapshots (always, when
     /// null) and is asked again after each <see cref="AcksChanged"/>; only while <paramref name="isLeader"/> says so
-    /// (always, when null) is status written.
+    /// (always, when null) is status written. The status queue's depth and the writes by result go to
+    /// <paramref name="metrics"/> (the default registry when null).
     /// </summary>
-    public KubernetesStatusService(IKubernetes client, KubernetesInformers informers, SourcePipeline pipeline, TimeProvider clock, ILogger<KubernetesStatusService> logger, KubernetesStatusOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null)
+    public KubernetesStatusService(IKubernetes client, KubernetesInformers informers, SourcePipeline pipeline, TimeProvider clock, ILogger<KubernetesStatusService> logger, KubernetesStatusOptions? options = null, Func<bool>? acked = null, Func<bool>? isLeader = null, ControllerMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(informers);
@@ -69,15 +57,25 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _options = options ?? new KubernetesStatusOptions();
+        var problems = _options.Validate().ToArray();
+        if (problems.Length > 0)
+        {
+            throw new ArgumentException(string.Join(" ", problems), nameof(options));
+        }
+
         _pipeline = pipeline;
-        _informers = [.. ResourceSources.All(client, _options.Namespaces).Select(informers.For).Where(i => IsRouted(i.Kind))];
-        foreach (var informer in _informers)
+        var all = ResourceSources.All(client, _options.Namespaces).Select(informers.For).ToArray();
+        _informers = [.. all.Where(i => IsRouted(i.Kind))];
+        foreach (var informer in all)
         {
             informer.Subscribe(changes => Changed(informer, changes));
         }
 
+        _metrics = metrics ?? new ControllerMetrics();
         _status = new RoutingStatusWriter(client, clock, logger, _options.FieldManager);
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, _options.FieldManager);
+        _queue = new StatusWriteQueue(clock, _metrics, _options.StatusConcurrency);
+        _bucket = new TokenBucket(_options.StatusQps, _options.StatusBurst, clock);
         _acked = acked ?? (() => true);
         _isLeader = isLeader ?? (() => true);
         pipeline.Observe(this);
@@ -86,14 +84,20 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     /// <summary>True while some RouteGroup's, Sandbox's or LocalWorkload's status says <c>Programmed=False, Pending</c>.</summary>
     public bool HasPendingStatus => _status.AnyPending;
 
-    /// <summary>How many objects the routing status writer judged so far (for tests and measurements).</summary>
+    /// <summary>How many times objects were judged so far (for tests and measurements).</summary>
     public long StatusJudged => _status.Judged;
 
+    /// <summary>Objects waiting in the status queue and its backlog (for tests and measurements; also <c>sandboxctl_controller_queue_depth{controller="status"}</c> and <c>sandboxctl_status_backlog</c>).</summary>
+    public int StatusQueued => _queue.Depth;
+
+    /// <summary>Status writes waiting for a token of the rate limit now (for tests and measurements).</summary>
+    internal int StatusWritesThrottled => _bucket.Waiting;
+
     /// <summary>
-    /// How many pipeline passes this writer took note of, and how many of them its status passes have finished judging
+    /// How many pipeline passes this writer took note of, and how many of them its workers have finished judging
     /// (for tests and measurements: status is settled for every pass up to <c>Judged</c>).
     /// </summary>
-    public (long Noted, long Judged) Progress => (Interlocked.Read(ref _noted), Interlocked.Read(ref _judged));
+    public (long Noted, long Judged) Progress => (Interlocked.Read(ref _noted), _queue.Judged);
 
     /// <summary>
     /// What the data planes hold may have changed (an ACK, a NACK, a stream closed, another replica's state): re-check
@@ -110,27 +114,48 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         ArgumentNullException.ThrowIfNull(publication);
         var result = publication.Result;
         var basis = new StatusBasis(result.InForce, StatusBasis.ByObject(publication.Problems));
+        ResourceKey[] changed = [.. result.Changed.Concat(basis.ProblemsChangedSince(_last)).Where(k => IsRouted(k.Kind))];
         lock (_gate)
         {
-            _queued.UnionWith(result.Changed.Where(k => IsRouted(k.Kind)));
-            _queued.UnionWith(basis.ProblemsChangedSince(_last).Where(k => IsRouted(k.Kind)));
+            _queued.UnionWith(changed);
             _queuedAll |= publication.First;
             _last = basis;
             _noted++;
         }
 
+        _yield.Done();
         _statusWork.Notify();
     }
 
-    /// <summary>A status-only change of a RouteGroup, Sandbox or LocalWorkload queues a check of its status; changes of what translation reads come back through <see cref="Applied"/>.</summary>
+    /// <summary>
+    /// An informer's news. A change of what translation reads makes a publication due (status writes give way to it);
+    /// for RouteGroups, Sandboxes and LocalWorkloads it comes back through <see cref="Applied"/>. A status-only change
+    /// queues a check of its status — unless it is the watch event of our own write.
+    /// </summary>
     private void Changed(ResourceInformer informer, IReadOnlyList<InformerChange> changes)
     {
-        var queued = false;
-        lock (_gate)
+        if (changes.Any(c => c.Routing))
         {
-            foreach (var change in changes.Where(c => !c.Routing))
+            _yield.Due();
+        }
+
+        if (!IsRouted(informer.Kind))
+        {
+            return;
+        }
+
+        var queued = false;
+        foreach (var change in changes.Where(c => !c.Routing))
+        {
+            var key = new ResourceKey(informer.Kind, change.Namespace, change.Name);
+            if (_status.IsOwnWrite(key, informer.Find(change.Namespace, change.Name).Object?.Resource.Metadata.ResourceVersion))
             {
-                queued |= _queued.Add(new ResourceKey(informer.Kind, change.Namespace, change.Name));
+                continue;
+            }
+
+            lock (_gate)
+            {
+                queued |= _queued.Add(key);
             }
         }
 
@@ -144,9 +169,10 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken) =>
-        await Task.WhenAll(StatusLoopAsync(stoppingToken), PhaseLoopAsync(stoppingToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(StatusLoopAsync(stoppingToken), _queue.RunAsync(_options.StatusConcurrency, JudgeAsync, stoppingToken), PhaseLoopAsync(stoppingToken))
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
 
-    /// <summary>Writes the status of what was queued, and re-checks <c>Programmed</c> of the objects waiting for data planes to ACK.</summary>
+    /// <summary>Queues what was noted for the workers, with the objects waiting for data planes to ACK (<c>Programmed</c> re-checked).</summary>
     private async Task StatusLoopAsync(CancellationToken stoppingToken)
     {
         try
@@ -168,27 +194,102 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                     (_queued, _queuedAll) = ([], false);
                 }
 
-                try
+                if (!_isLeader())
                 {
-                    if (all || keys.Count > 0 || _status.AnyPending || !_statusCurrent)
-                    {
-                        await WriteStatusAsync(all ? null : keys, stoppingToken).ConfigureAwait(false);
-                    }
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-                {
-                    // Anything the writers do not handle (a client timeout, a bug): what was queued is caught up by a pass
-                    // over every object, which the phase loop asks for within a tick. Status writing never stops.
                     _statusCurrent = false;
-                    KubernetesLog.StatusPassFailed(_logger, e);
+                    _queue.Add([], null, noted);
+                    continue;
                 }
 
-                Interlocked.Exchange(ref _judged, noted);
+                // After the first publication, or after this replica became leader: every object, once (a backlog that
+                // the objects changed meanwhile overtake).
+                ResourceKey[]? every = null;
+                if (all || !_statusCurrent)
+                {
+                    _statusCurrent = true;
+                    every = [.. _informers.SelectMany(i => i.Objects).Select(o => o.Resource.Key)];
+                    keys.Clear();   // each is in the backlog
+                }
+
+                keys.UnionWith(_status.Pending);
+                _queue.Add(keys, every, noted);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// One worker's turn with <paramref name="key"/>: judged against the newest publication; when its status needs a
+    /// write, a token of the rate limit and a due publication are waited for, it is judged again (what it waited for may
+    /// have changed it) and written. Never an object whose newer version waits for the next publication: it is judged
+    /// when that publication comes, never against an older snapshot (which would call it "not in force" for a moment).
+    /// </summary>
+    private async Task JudgeAsync(ResourceKey key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (Judge(key) is null)
+            {
+                return;
+            }
+
+            await _bucket.TakeAsync(cancellationToken).ConfigureAwait(false);
+            await _yield.WaitAsync(_options.PublicationYield, _clock, cancellationToken).ConfigureAwait(false);
+            if (Judge(key) is not { } write)
+            {
+                return;
+            }
+
+            var workload = key.Kind == LocalWorkload.KindName;
+            if (workload)
+            {
+                // The phase loop writes LocalWorkloads too: one write of an object at a time.
+                await _workloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            try
+            {
+                var result = await _status.SendAsync(write, cancellationToken).ConfigureAwait(false);
+                _metrics.StatusWrite(result.ToString().ToLowerInvariant());
+            }
+            finally
+            {
+                if (workload)
+                {
+                    _workloadGate.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            // Anything the writer does not handle (a client timeout, a bug): every object is queued again within a tick
+            // of the phase loop. Status writing never stops.
+            _statusCurrent = false;
+            KubernetesLog.StatusPassFailed(_logger, e);
+        }
+    }
+
+    /// <summary>The write <paramref name="key"/> needs now, or null (skipped: counted) when it needs none, is gone, or is not leader's to write.</summary>
+    private StatusWrite? Judge(ResourceKey key)
+    {
+        if (!_isLeader())
+        {
+            _statusCurrent = false;   // caught up when this replica leads again
+            return null;
+        }
+
+        var write = Current(key) is { } obj ? _status.Judge(obj, _last!, _acked()) : null;
+        if (write is null)
+        {
+            _metrics.StatusWrite("skipped");
+        }
+
+        return write;
     }
 
     /// <summary>Ages LocalWorkload heartbeats into phases, and wakes the status loop when this replica has status to catch up on (it became leader).</summary>
@@ -204,12 +305,12 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                     _statusWork.Notify();
                 }
 
-                // Heartbeats age with time alone: the phase is re-checked on every tick (one status pass at a time, so
-                // an object never has two writes in flight).
+                // Heartbeats age with time alone: the phase is re-checked on every tick (one write of a LocalWorkload at a
+                // time, so an object never has two writes in flight).
                 if (_isLeader() && _informers.All(i => i.HasSynced))
                 {
                     var workloads = _informers.Where(i => i.Kind == LocalWorkload.KindName).SelectMany(i => i.Objects).Select(o => o.Resource).OfType<LocalWorkload>();
-                    await _statusGate.WaitAsync(stoppingToken).ConfigureAwait(false);
+                    await _workloadGate.WaitAsync(stoppingToken).ConfigureAwait(false);
                     try
                     {
                         await _phases.WriteAsync(workloads, stoppingToken).ConfigureAwait(false);
@@ -221,49 +322,13 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
                     }
                     finally
                     {
-                        _statusGate.Release();
+                        _workloadGate.Release();
                     }
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-        }
-    }
-
-    /// <summary>
-    /// Writes the status of the objects named by <paramref name="keys"/> (of every object when null, or when this
-    /// replica has status to catch up on), with those waiting for ACKs, against the last publication — never an object
-    /// whose newer version waits for the next one: a newer version is judged when its own publication comes, never
-    /// against an older snapshot (which would call it "not in force" for a moment).
-    /// </summary>
-    private async Task WriteStatusAsync(HashSet<ResourceKey>? keys, CancellationToken cancellationToken)
-    {
-        if (!_isLeader())
-        {
-            _statusCurrent = false;
-            return;
-        }
-
-        await _statusGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var basis = _last!;
-            var all = keys is null || !_statusCurrent;
-            _statusCurrent = true;
-            if (!all)
-            {
-                keys!.UnionWith(_status.Pending);
-            }
-
-            IEnumerable<IManifestObject> objects = all
-                ? _informers.SelectMany(i => i.Objects).Select(o => o.Resource)
-                : [.. keys!.Select(Current).OfType<IManifestObject>()];
-            await _status.WriteAsync(objects, basis, _acked(), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _statusGate.Release();
         }
     }
 
@@ -286,8 +351,8 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     /// <inheritdoc />
     public override void Dispose()
     {
-        // The status gate is not disposed: the host may dispose this service while ExecuteAsync still finishes a status
-        // pass, which would then fail on a disposed semaphore and log the service as faulted at shutdown. A SemaphoreSlim
+        // The gate and the queue are not disposed: the host may dispose this service while ExecuteAsync still finishes a
+        // write, which would then fail on a disposed semaphore and log the service as faulted at shutdown. A SemaphoreSlim
         // whose wait handle is never asked for holds nothing that needs disposing.
         base.Dispose();
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -36,63 +37,87 @@ internal sealed record StatusBasis(IReadOnlyDictionary<ResourceKey, ManifestObje
     }
 }
 
+/// <summary>A status write judged necessary: the object, where it is written, and the merge patch.</summary>
+/// <param name="Key">The object.</param>
+/// <param name="Plural">Its resource name (<c>routegroups</c> …).</param>
+/// <param name="Patch">The JSON merge patch of its status, conditional on the version judged.</param>
+internal sealed record StatusWrite(ResourceKey Key, string Plural, string Patch);
+
+/// <summary>How a status write ended (the <c>result</c> label of <c>sandboxctl_status_writes_total</c>).</summary>
+internal enum StatusWriteResult
+{
+    /// <summary>The API server took it.</summary>
+    Written,
+
+    /// <summary>The object changed meanwhile (409): its watch event brings it back with a fresh view.</summary>
+    Conflict,
+
+    /// <summary>The object is gone (404).</summary>
+    Gone,
+
+    /// <summary>The API server or the network failed (logged).</summary>
+    Failed,
+}
+
 /// <summary>
-/// Writes the routing conditions (<see cref="RoutingConditions"/>) of RouteGroups, Sandboxes and LocalWorkloads
-/// through the status subresource, with a JSON merge patch of <c>conditions</c> (and a RouteGroup's
-/// <c>observedGeneration</c>), only when they differ from what the object already says, so replicas and repeated
-/// publications do not write in a loop. Conditions of other types (a Sandbox's <c>Ready</c>) are carried over.
-/// The caller names the objects to judge (those that changed) and runs one pass at a time, so no object has two
-/// writes in flight; the writer remembers which objects wait for data planes to ACK (<see cref="Pending"/>).
+/// Judges and writes the routing conditions (<see cref="RoutingConditions"/>) of RouteGroups, Sandboxes and
+/// LocalWorkloads through the status subresource, with a JSON merge patch of <c>conditions</c> (and a RouteGroup's
+/// <c>observedGeneration</c>), only when they differ from what the object already says (as the informer last saw it),
+/// so replicas, repeated publications and the watch events of our own writes do not write in a loop. Conditions of
+/// other types (a Sandbox's <c>Ready</c>) are carried over. The caller never has two writes of one object in flight
+/// (<see cref="WorkQueue{TKey}"/>); the writer remembers which objects wait for data planes to ACK
+/// (<see cref="Pending"/>) and the version each of its writes produced (<see cref="IsOwnWrite"/>). Thread-safe.
 /// </summary>
 internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private readonly Lock _gate = new();
     private readonly HashSet<ResourceKey> _pending = [];
+    private readonly ConcurrentDictionary<ResourceKey, string> _written = new();
     private volatile int _pendingCount;
+    private long _judged;
 
     /// <summary>Objects whose last judged status is <c>Programmed=False, Pending</c>, or whose write met a conflict (worth re-checking as ACKs arrive).</summary>
     public bool AnyPending => _pendingCount > 0;
 
-    /// <summary>The objects <see cref="AnyPending"/> counts (a copy); only between passes.</summary>
-    public IReadOnlyList<ResourceKey> Pending => [.. _pending];
+    /// <summary>The objects <see cref="AnyPending"/> counts (a copy).</summary>
+    public IReadOnlyList<ResourceKey> Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _pending];
+            }
+        }
+    }
 
-    /// <summary>How many objects all passes judged so far (for tests and measurements).</summary>
-    public long Judged { get; private set; }
+    /// <summary>How many times objects were judged so far (for tests and measurements).</summary>
+    public long Judged => Interlocked.Read(ref _judged);
 
     /// <summary>Forgets an object that is gone.</summary>
     public void Forget(ResourceKey key)
     {
-        _pending.Remove(key);
-        _pendingCount = _pending.Count;
+        _written.TryRemove(key, out _);
+        SetPending(key, false);
     }
 
-    /// <summary>Brings the status of each of <paramref name="current"/> up to date against <paramref name="basis"/>; returns how many were written.</summary>
-    public async Task<int> WriteAsync(IEnumerable<IManifestObject> current, StatusBasis basis, bool acked, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether <paramref name="version"/> of <paramref name="key"/> is the one our last status write produced: its watch
+    /// event brings nothing to judge (a comparison of two strings). Forgotten once seen.
+    /// </summary>
+    public bool IsOwnWrite(ResourceKey key, string? version) =>
+        version is not null && _written.TryRemove(new KeyValuePair<ResourceKey, string>(key, version));
+
+    /// <summary>
+    /// The write that brings <paramref name="obj"/>'s status up to date against <paramref name="basis"/>, or null when
+    /// the object already says it.
+    /// </summary>
+    public StatusWrite? Judge(IManifestObject obj, StatusBasis basis, bool acked)
     {
-        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(obj);
         ArgumentNullException.ThrowIfNull(basis);
-        var written = 0;
-        try
-        {
-            foreach (var obj in current)
-            {
-                if (await WriteAsync(obj, basis, acked, cancellationToken).ConfigureAwait(false))
-                {
-                    written++;
-                }
-            }
-        }
-        finally
-        {
-            _pendingCount = _pending.Count;
-        }
-
-        return written;
-    }
-
-    private async Task<bool> WriteAsync(IManifestObject obj, StatusBasis basis, bool acked, CancellationToken cancellationToken)
-    {
-        Judged++;
+        Interlocked.Increment(ref _judged);
         var (previous, observed, plural) = obj switch
         {
             RouteGroup g => (g.Status?.Conditions ?? [], g.Status?.ObservedGeneration, "routegroups"),
@@ -104,19 +129,11 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
         // In force: the very version translated, or one that says the same to translation (a status-only update).
         var inForceNow = basis.InForce.TryGetValue(obj.Key, out var used) && RoutingFields.Equal(used.Resource, obj);
         var desired = RoutingConditions.Compute(obj, previous, basis.Problems.GetValueOrDefault(obj.Key) ?? [], inForceNow, acked, clock.GetUtcNow());
-        if (desired.Any(c => c is { Type: "Programmed", Reason: "Pending" }))
-        {
-            _pending.Add(obj.Key);
-        }
-        else
-        {
-            _pending.Remove(obj.Key);
-        }
-
+        SetPending(obj.Key, desired.Any(c => c is { Type: "Programmed", Reason: "Pending" }));
         var generationCurrent = obj is not RouteGroup || observed == obj.Metadata.Generation;
         if (generationCurrent && RoutingConditions.SameAs(previous, desired))
         {
-            return false;
+            return null;
         }
 
         // The resource version makes the patch conditional: written from a stale view, it would replace conditions another
@@ -124,29 +141,65 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
         // version's watch event brings this writer back with a fresh view.
         object status = obj is RouteGroup ? new { observedGeneration = obj.Metadata.Generation, conditions = desired } : new { conditions = desired };
         var metadata = new { resourceVersion = obj.Metadata.ResourceVersion };
-        var patch = new V1Patch(JsonSerializer.Serialize(new { metadata, status }, Json), V1Patch.PatchType.MergePatch);
+        return new StatusWrite(obj.Key, plural, JsonSerializer.Serialize(new { metadata, status }, Json));
+    }
+
+    /// <summary>Sends <paramref name="write"/>; remembers the version it produced, so its watch event is known as ours.</summary>
+    public async Task<StatusWriteResult> SendAsync(StatusWrite write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
         try
         {
-            await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
-                patch, CustomResourceDefinitions.Group, CustomResourceDefinitions.Version, obj.Metadata.Namespace, plural, obj.Metadata.Name,
-                fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return true;
+            var written = await client.CustomObjects.PatchNamespacedCustomObjectStatusAsync(
+                new V1Patch(write.Patch, V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
+                write.Key.Namespace, write.Plural, write.Key.Name, fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (VersionOf(written) is { } version)
+            {
+                _written[write.Key] = version;
+            }
+
+            return StatusWriteResult.Written;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
             // Deleted meanwhile: nothing to report on.
-            _pending.Remove(obj.Key);
+            Forget(write.Key);
+            return StatusWriteResult.Gone;
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict)
         {
             // Changed meanwhile: its watch event brings a check of the new version; until then it is re-checked as pending.
-            _pending.Add(obj.Key);
+            SetPending(write.Key, true);
+            return StatusWriteResult.Conflict;
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
-            KubernetesLog.StatusWriteFailed(logger, obj.Key.ToString(), e.Message);
+            KubernetesLog.StatusWriteFailed(logger, write.Key.ToString(), e.Message);
+            return StatusWriteResult.Failed;
         }
+    }
 
-        return false;
+    private static string? VersionOf(object? written) =>
+        written is JsonElement { ValueKind: JsonValueKind.Object } element
+        && element.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+        && metadata.TryGetProperty("resourceVersion", out var version) && version.ValueKind == JsonValueKind.String
+            ? version.GetString()
+            : null;
+
+    private void SetPending(ResourceKey key, bool pending)
+    {
+        lock (_gate)
+        {
+            if (pending)
+            {
+                _pending.Add(key);
+            }
+            else
+            {
+                _pending.Remove(key);
+            }
+
+            _pendingCount = _pending.Count;
+        }
     }
 }

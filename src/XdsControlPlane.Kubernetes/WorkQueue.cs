@@ -22,6 +22,7 @@ internal sealed class WorkQueue<TKey> : IDisposable
     private readonly string _name;
     private readonly ControllerMetrics _metrics;
     private readonly ExponentialBackoff _backoff;
+    private readonly Action? _idle;
 
     /// <summary>A queue named <paramref name="name"/> (the metrics' <c>controller</c> label).</summary>
     /// <param name="name">The controller the queue serves.</param>
@@ -29,8 +30,10 @@ internal sealed class WorkQueue<TKey> : IDisposable
     /// <param name="metrics">Where queue depth and wait times are recorded.</param>
     /// <param name="baseDelay">The delay after a key's first failure (50 ms when null); it doubles per failure.</param>
     /// <param name="maxDelay">The longest failure delay (five minutes when null).</param>
-    public WorkQueue(string name, TimeProvider clock, ControllerMetrics metrics, TimeSpan? baseDelay = null, TimeSpan? maxDelay = null)
+    /// <param name="idle">Called (outside the queue's lock) each time a worker finishes the last key queued or in progress.</param>
+    public WorkQueue(string name, TimeProvider clock, ControllerMetrics metrics, TimeSpan? baseDelay = null, TimeSpan? maxDelay = null, Action? idle = null)
     {
+        _idle = idle;
         _name = name;
         _clock = clock;
         _metrics = metrics;
@@ -193,19 +196,30 @@ internal sealed class WorkQueue<TKey> : IDisposable
 
     private void Done(TKey key)
     {
+        bool requeued;
+        bool idle;
         lock (_gate)
         {
             _processing.Remove(key);
-            if (!_dirty.Contains(key))
+            requeued = _dirty.Contains(key);
+            if (requeued)
             {
-                return;
+                _queue.Enqueue(key);
+                _metrics.QueueDepth(_name, _queue.Count);
             }
 
-            _queue.Enqueue(key);
-            _metrics.QueueDepth(_name, _queue.Count);
+            idle = _dirty.Count == 0 && _processing.Count == 0;
         }
 
-        _available.Release();
+        if (requeued)
+        {
+            _available.Release();
+        }
+
+        if (idle)
+        {
+            _idle?.Invoke();
+        }
     }
 
     private async Task AddLaterAsync(TKey key, TimeSpan delay, CancellationTokenSource cancel)

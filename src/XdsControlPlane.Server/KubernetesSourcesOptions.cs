@@ -24,9 +24,23 @@ public sealed class KubernetesSourcesOptions
     /// <summary>This replica's identity in the Leases (in a pod, its name).</summary>
     public string Identity { get; set; } = Environment.MachineName;
 
+    /// <summary>Status writes per second at most, on average (client-side, like client-go's QPS; docs/kubernetes.md "Status").</summary>
+    public double StatusQps { get; set; } = new XdsControlPlane.Kubernetes.KubernetesStatusOptions().StatusQps;
+
+    /// <summary>Status writes at most in a burst (like client-go's burst).</summary>
+    public int StatusBurst { get; set; } = new XdsControlPlane.Kubernetes.KubernetesStatusOptions().StatusBurst;
+
+    /// <summary>Status writes in flight at most.</summary>
+    public int StatusConcurrency { get; set; } = new XdsControlPlane.Kubernetes.KubernetesStatusOptions().StatusConcurrency;
+
     /// <summary>The problems with these settings; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
+        foreach (var problem in new XdsControlPlane.Kubernetes.KubernetesStatusOptions { StatusQps = StatusQps, StatusBurst = StatusBurst, StatusConcurrency = StatusConcurrency }.Validate())
+        {
+            yield return problem;
+        }
+
         if (string.IsNullOrWhiteSpace(LeaseNamespace))
         {
             yield return "LeaseNamespace must be a namespace name.";

@@ -148,9 +148,10 @@ public static class ServerServiceCollectionExtensions
                 services.GetRequiredService<SourcePipeline>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesStatusService>>(),
-                (services.GetService<KubernetesStatusOptions>() ?? new KubernetesStatusOptions()) with { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
+                StatusOptions(services.GetService<KubernetesStatusOptions>(), services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value),
                 acked: services.GetService<DataPlaneAcks>()?.AllAcked,
-                isLeader: () => leadership.IsLeader);
+                isLeader: () => leadership.IsLeader,
+                metrics: services.GetRequiredService<ControllerMetrics>());
         });
         services.AddHostedService(services => services.GetRequiredService<KubernetesStatusService>());
         services.AddHostedService(services =>
@@ -168,6 +169,16 @@ public static class ServerServiceCollectionExtensions
         });
         return services;
     }
+
+    /// <summary>The status writer's settings: those a test registered, else the defaults, with the configured namespaces and write rate.</summary>
+    private static KubernetesStatusOptions StatusOptions(KubernetesStatusOptions? registered, KubernetesSourcesOptions configured) =>
+        (registered ?? new KubernetesStatusOptions()) with
+        {
+            Namespaces = configured.Namespaces,
+            StatusQps = configured.StatusQps,
+            StatusBurst = configured.StatusBurst,
+            StatusConcurrency = configured.StatusConcurrency,
+        };
 
     /// <summary>
     /// Shares whether this replica's data planes ACKed (<see cref="ReplicaAcks"/>, one Lease per replica), so

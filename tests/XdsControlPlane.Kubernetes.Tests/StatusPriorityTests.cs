@@ -1,0 +1,182 @@
+using System.Text.Json.Nodes;
+using Envoy.Config.Core.V3;
+using Envoy.Config.Endpoint.V3;
+using Envoy.Service.Discovery.V3;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
+using XdsControlPlane.Translation;
+using XdsControlPlane.Xds.Resources;
+
+namespace XdsControlPlane.Kubernetes.Tests;
+
+/// <summary>
+/// Publication never waits for status, end to end: the server host with <c>--kubernetes</c> against the fake API
+/// server, translation and publication counted where the host calls them, and a raw ADS stream subscribed to EDS.
+/// </summary>
+public sealed class StatusPriorityTests
+{
+    private const string Cart = "outbound|8080||cart.shop.svc.cluster.local";
+    private readonly HostLog _log = new();
+    private FakeApiServer _api = null!;
+    private int _translations;
+    private int _publications;
+    private RoutingInputs? _published;
+
+    [SetUp]
+    public async Task StartAsync()
+    {
+        _log.Clear();
+        _api = await FakeApiServer.StartAsync();
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart-v2"));
+        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.1"));
+        _api.Put(FakeApiServer.RouteGroups, StatusWriteTests.Group("first", "a"));
+    }
+
+    [TearDown]
+    public async Task StopAsync()
+    {
+        await _api.DisposeAsync();
+        _log.AssertNoUnexpectedWarnings();
+    }
+
+    [Test]
+    public async Task OwnStatusWrite_ComesBack_NeitherTranslatedNorPublished()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var host = await StartHostAsync(cancel.Token);
+        await Eventually.WaitAsync(() => ObservedGeneration("first") == 1, "the first status of the RouteGroup");
+
+        // An edit: one translation and publication, then our status write for generation 2, whose watch event comes back.
+        var (translations, publications) = (Volatile.Read(ref _translations), Volatile.Read(ref _publications));
+        _api.Put(FakeApiServer.RouteGroups, StatusWriteTests.Group("first", "b"));
+        await Eventually.WaitAsync(() => ObservedGeneration("first") == 2, "the status write for the edit");
+
+        // A barrier after it in the same watch: once the barrier is published, the status write's event has been seen.
+        _api.Put(FakeApiServer.RouteGroups, StatusWriteTests.Group("barrier", "c"));
+        await Eventually.WaitAsync(() => Volatile.Read(ref _published)?.RouteGroups.Any(g => g.Metadata.Name == "barrier") == true, "the barrier RouteGroup published");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Volatile.Read(ref _translations) - translations, Is.EqualTo(2), "translated: the edit and the barrier, not the status write");
+            Assert.That(Volatile.Read(ref _publications) - publications, Is.EqualTo(2), "published: the edit and the barrier, not the status write");
+        });
+    }
+
+    [Test]
+    public async Task StatusWritesHeldBack_EndpointSliceEdit_ReachesTheEdsStream()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var host = await StartHostAsync(cancel.Token);
+        await Eventually.WaitAsync(() => ObservedGeneration("first") == 1, "the first status of the RouteGroup");
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
+        var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancel.Token);
+        await ReceiveAddressAsync("10.0.0.1");
+
+        // The API server answers no status write now (slow, or throttling us), and many RouteGroups need one.
+        var release = new TaskCompletionSource();
+        _api.HoldStatusPatches(release.Task);
+        try
+        {
+            var held = _api.StatusPatches.Count;
+            for (var i = 0; i < 20; i++)
+            {
+                _api.Put(FakeApiServer.RouteGroups, StatusWriteTests.Group($"new-{i}", $"new-{i}"));
+            }
+
+            await Eventually.WaitAsync(() => _api.StatusPatches.Count > held, "status writes sent (and held)");
+
+            // Endpoints move meanwhile: the EDS stream gets them while every status write hangs.
+            _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
+            await ReceiveAddressAsync("10.0.0.2");
+        }
+        finally
+        {
+            release.SetResult();
+        }
+
+        // Nothing is lost: once the API server answers, every RouteGroup gets its status.
+        for (var i = 0; i < 20; i++)
+        {
+            var name = $"new-{i}";
+            await Eventually.WaitAsync(() => ObservedGeneration(name) == 1, $"the status of {name} once the writes are answered");
+        }
+
+        async Task ReceiveAddressAsync(string address)
+        {
+            while (true)
+            {
+                Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True, "the EDS stream is open");
+                var response = call.ResponseStream.Current;
+                await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = response.TypeUrl, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce, ResourceNames = { Cart } }, cancel.Token);
+                var addresses = response.Resources.Select(r => r.Unpack<ClusterLoadAssignment>()).Where(c => c.ClusterName == Cart)
+                    .SelectMany(c => c.Endpoints).SelectMany(e => e.LbEndpoints).Select(e => e.Endpoint.Address.SocketAddress.Address);
+                if (addresses.Contains(address))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    [Test]
+    public async Task Start_StatusRateOutOfRange_FailsNamingEachSetting()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var host = new InProcessServer()
+            .WithKubernetesApi(_api.Url)
+            .With("Kubernetes:StatusQps", 0)
+            .With("Kubernetes:StatusBurst", -1)
+            .With("Kubernetes:StatusConcurrency", 1000)
+            .Create();
+
+        var failure = Assert.CatchAsync(async () => await host.StartAsync(cancel.Token));
+
+        Assert.That(XdsControlPlane.Server.ServerHost.OptionsProblems(failure!), Has.Some.Contains("StatusQps").And.Some.Contains("StatusBurst").And.Some.Contains("StatusConcurrency"));
+    }
+
+    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(CancellationToken cancellationToken) =>
+        await new InProcessServer()
+            .WithServices(services => services.AddSingleton<IRoutingTranslator>(provider => new CountingTranslator(provider.GetRequiredService<RoutingTranslator>(), () => Interlocked.Increment(ref _translations))))
+            .WithServices(services => services.AddSingleton<XdsControlPlane.Sources.IRoutingPublisher>(provider => new CountingPublisher(provider.GetRequiredService<XdsControlPlane.Server.SnapshotPublisher>(), this)))
+            .WithLog(_log)
+            .WithKubernetesApi(_api.Url)
+            .StartAsync(cancellationToken);
+
+    private long? ObservedGeneration(string name) => (long?)_api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"]?["observedGeneration"];
+
+    private static JsonObject Slice(string address) => new()
+    {
+        ["apiVersion"] = "discovery.k8s.io/v1",
+        ["kind"] = "EndpointSlice",
+        ["metadata"] = new JsonObject { ["name"] = "cart-1", ["namespace"] = "shop", ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = "cart" } },
+        ["addressType"] = "IPv4",
+        ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 18080, ["protocol"] = "TCP" }),
+        ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray(address) }),
+    };
+
+    private sealed class CountingTranslator(IRoutingTranslator inner, Action counted) : IRoutingTranslator
+    {
+        public TranslationResult Translate(RoutingInputs inputs)
+        {
+            counted();
+            return inner.Translate(inputs);
+        }
+    }
+
+    private sealed class CountingPublisher(XdsControlPlane.Sources.IRoutingPublisher inner, StatusPriorityTests test) : XdsControlPlane.Sources.IRoutingPublisher
+    {
+        public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs)
+        {
+            var problems = inner.Publish(inputs);
+            Volatile.Write(ref test._published, inputs);
+            Interlocked.Increment(ref test._publications);
+            return problems;
+        }
+    }
+}
