@@ -78,17 +78,6 @@ internal sealed class LocalConnectCluster : IAsyncDisposable
         });
     }
 
-    /// <summary>An EndpointSlice of <paramref name="ns"/>/<paramref name="service"/>: one ready endpoint, 127.0.0.1:<paramref name="port"/> for its port <c>http</c>.</summary>
-    public static JsonObject Slice(string ns, string service, int port) => new()
-    {
-        ["apiVersion"] = "discovery.k8s.io/v1",
-        ["kind"] = "EndpointSlice",
-        ["metadata"] = new JsonObject { ["name"] = $"{service}-1", ["namespace"] = ns, ["labels"] = new JsonObject { ["kubernetes.io/service-name"] = service } },
-        ["addressType"] = "IPv4",
-        ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port, ["protocol"] = "TCP" }),
-        ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray("127.0.0.1"), ["conditions"] = new JsonObject { ["ready"] = true } }),
-    };
-
     /// <summary><c>sandboxctl local connect</c> for the Service <c>cart</c> as workload <c>cart-dev</c> with JSON events, and <paramref name="more"/>.</summary>
     public string[] Args(params string[] more) =>
         ["local", "connect", "--service", "cart", "--name", "cart-dev", "--kubeconfig", Kubeconfig, "-o", "json", .. more];

@@ -27,8 +27,8 @@ public sealed class LocalConnectExposeTests : LocalConnectClusterTest
         Api.Put(FakeApiServer.Services, orders);
         Api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "payments"));
         Api.Put(FakeApiServer.Deployments, FakeApiServer.DeploymentObject("shop", "orders", "orders:1.0"));
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("shop", "orders", baseline.Port));
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("shop", "payments", payments.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("shop", "orders", baseline.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("shop", "payments", payments.Port));
         Api.Put(FakeApiServer.Sandboxes, new JsonObject
         {
             ["apiVersion"] = "sandboxctl.io/v1alpha1",
@@ -40,7 +40,7 @@ public sealed class LocalConnectExposeTests : LocalConnectClusterTest
 
         // The Sandbox controller forks orders; its pod is the fork backend on loopback.
         await Eventually.WaitAsync(() => Api.Get(FakeApiServer.Services, "shop", "orders-feature-x") is not null, "the Sandbox controller to fork orders");
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("shop", "orders-feature-x", fork.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("shop", "orders-feature-x", fork.Port));
         await KnownAsync("shop", "orders-feature-x");
         await KnownAsync("shop", "payments");
 
@@ -76,8 +76,8 @@ public sealed class LocalConnectExposeTests : LocalConnectClusterTest
         var shop = Track(new LocalHttpEcho("orders-shop"));
         Api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("billing", "orders"));
         Api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "orders"));
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("billing", "orders", billing.Port));
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("shop", "orders", shop.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("billing", "orders", billing.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("shop", "orders", shop.Port));
         await Cluster.StartHostAsync();
         await KnownAsync("billing", "orders");
 
@@ -101,7 +101,7 @@ public sealed class LocalConnectExposeTests : LocalConnectClusterTest
         var laptop = Track(new LocalHttpEcho("laptop"));
         var billing = Track(new LocalHttpEcho("orders-billing"));
         Api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("billing", "orders"));
-        Api.Put(FakeApiServer.EndpointSlices, LocalConnectCluster.Slice("billing", "orders", billing.Port));
+        Api.Put(FakeApiServer.EndpointSlices, FakeApiServer.EndpointSliceObject("billing", "orders", billing.Port));
         await Cluster.StartHostAsync(server => server.With("Kubernetes:Namespaces:0", "shop"));
 
         // The developer may read billing's Service (the preflight passes), but the control plane serves shop only.
