@@ -101,7 +101,7 @@ public sealed class LocalConnectRbacTests : LocalConnectClusterTest
         Api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("team-b", "cart"));
         Api.Deny(FakeApiServer.ControlPlaneAccount, permission, "team-b");
         await Cluster.StartHostAsync();
-        Cluster.Log.Expect("was refused: grant the control plane's ServiceAccount the chart's RBAC");
+        Cluster.Log.Expect("its agent is refused until then: grant the control plane's ServiceAccount the chart's RBAC");
 
         // The leader's status writer cannot write a status the RBAC forbids either; it says so on its own.
         Cluster.Log.Expect("Could not write the status of \"LocalWorkload team-b/cart-dev\"");
@@ -119,7 +119,7 @@ public sealed class LocalConnectRbacTests : LocalConnectClusterTest
             Assert.That(Api.Get(FakeApiServer.LocalWorkloads, "team-b", "cart-dev"), Is.Null, "the refused agent deleted its LocalWorkload");
             Assert.That(warnings, Has.Length.EqualTo(1), "one warning: the refusal is not retried");
             Assert.That(warnings.Single().Level, Is.EqualTo(Serilog.Events.LogEventLevel.Warning));
-            Assert.That(warnings.Single().Text, Does.StartWith($"The API server refused the control plane's {verb} of {resource} in namespace team-b (403), so the agent of LocalWorkload team-b/cart-dev was refused"));
+            Assert.That(warnings.Single().Text, Does.StartWith($"The API server refused the control plane's {verb} of {resource} in namespace team-b (403) for LocalWorkload team-b/cart-dev; its agent is refused until then"));
             Assert.That(warnings.Single().Text, Does.Contain($"User 'system:serviceaccount:sandboxctl-system:xds-control-plane' cannot {verb} resource '{resource.Replace(".sandboxctl.io", "", StringComparison.Ordinal)}' in API group 'sandboxctl.io' in the namespace 'team-b'"));
             Assert.That(await LocalHttpEcho.GetAsync(LocalConnectCluster.BrokerPort(connected), "/still", "x-routing-key: feature-x"), Does.StartWith("laptop\nGET /still"), "shop's agent is served");
         });
