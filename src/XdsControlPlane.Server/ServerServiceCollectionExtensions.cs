@@ -230,7 +230,8 @@ public static class ServerServiceCollectionExtensions
         if (kubernetes)
         {
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => new LocalWorkloads.KubernetesLocalWorkloads(
-                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica));
+                services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica,
+                services.GetRequiredService<ILogger<LocalWorkloads.KubernetesLocalWorkloads>>()));
         }
         else
         {

@@ -172,22 +172,7 @@ public sealed class LocalConnectKubernetesTests
 
     private LocalAgentProcess Start(params string[] more) => _disposables.Track(LocalAgentProcess.Start(_state, Args(more)));
 
-    private void AddControlPlanePod(IPEndPoint broker)
-    {
-        _api.SetPodBackend(ControlPlane, ControlPlanePod, 18001, broker);
-        _api.Put(FakeApiServer.Pods, new JsonObject
-        {
-            ["apiVersion"] = "v1",
-            ["kind"] = "Pod",
-            ["metadata"] = new JsonObject { ["name"] = ControlPlanePod, ["namespace"] = ControlPlane, ["labels"] = new JsonObject { ["app.kubernetes.io/name"] = "xds-control-plane" } },
-            ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "server", ["image"] = "xds-control-plane" }) },
-            ["status"] = new JsonObject
-            {
-                ["phase"] = "Running",
-                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-            },
-        });
-    }
+    private void AddControlPlanePod(IPEndPoint broker) => LocalConnectCluster.AddControlPlanePod(_api, broker);
 
     private async Task StartHostAsync()
     {

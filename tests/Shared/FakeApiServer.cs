@@ -208,6 +208,12 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 server.Requests.Add(Permission(context.Request));
             }
 
+            if (server.Forbidden(context.Request) is { } forbidden)
+            {
+                await WriteAsync(context, forbidden);
+                return;
+            }
+
             await next(context);
         });
         app.UseWebSockets();

@@ -26,7 +26,7 @@ internal static class BrokerRefusal
                 manifestsMode ? "Pass the broker's token with --token." : "Another agent may have taken the LocalWorkload over with --force; run sandboxctl local status.",
                 ExitCodes.UserError),
             StatusCode.AlreadyExists => new CliException($"another agent is connected for {workload}: {detail}", "Stop it (sandboxctl local disconnect), pick another name with --name, or take it over with --force.", ExitCodes.UserError),
-            StatusCode.FailedPrecondition => new CliException($"the tunnel broker cannot serve this agent: {detail}", "Check the --port REMOTE ports against the Service's ports; if it names protocol versions, upgrade sandboxctl or the control plane.", ExitCodes.UserError),
+            StatusCode.FailedPrecondition => new CliException($"the tunnel broker cannot serve this agent: {detail}", "Check the --port REMOTE ports against the Service's ports; if it names protocol versions, upgrade sandboxctl or the control plane; if it names the control plane's RBAC, tell the cluster's admin.", ExitCodes.UserError),
             StatusCode.ResourceExhausted => new CliException($"the tunnel broker is out of capacity: {detail}", "Disconnect agents you no longer use (sandboxctl local status), or ask the cluster's admin to widen the broker's port range.", ExitCodes.ConnectionError),
             StatusCode.Unimplemented => new CliException($"{broker} is not a tunnel broker: {detail}", "Point --server at the control plane's tunnel port (default 18001), not its xDS or admin port.", ExitCodes.ConnectionError),
             _ => new CliException($"the tunnel stream to {broker} failed: {refusal.StatusCode}: {detail}", "Run with --verbose for details.", ExitCodes.ConnectionError),

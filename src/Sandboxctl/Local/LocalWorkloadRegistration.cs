@@ -117,10 +117,21 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
                 ExitCodes.UserError);
         }
 
-        existing["spec"] = spec;
+        // A merge patch (the verb the chart's role grants, not update) that replaces the whole spec — fields the new spec
+        // lacks are removed — conditional on the version read, so a change meanwhile is not overwritten unseen.
+        var replacement = spec.DeepClone().AsObject();
+        foreach (var (field, _) in existing["spec"] as JsonObject ?? [])
+        {
+            if (!replacement.ContainsKey(field))
+            {
+                replacement[field] = null;
+            }
+        }
+
+        var patch = new JsonObject { ["metadata"] = new JsonObject { ["resourceVersion"] = existing["metadata"]?["resourceVersion"]?.DeepClone() }, ["spec"] = replacement };
         await CallAsync(
-            () => client.CustomObjects.ReplaceNamespacedCustomObjectAsync<JsonElement>(existing, ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, cancellationToken: cancellationToken),
-            "update", $"{Plural}.sandboxctl.io").ConfigureAwait(false);
+            () => client.CustomObjects.PatchNamespacedCustomObjectAsync<JsonElement>(new V1Patch(patch.ToJsonString(), V1Patch.PatchType.MergePatch), ApiVersions.Group, ApiVersions.Version, Namespace, Plural, Name, cancellationToken: cancellationToken),
+            "patch", $"{Plural}.sandboxctl.io").ConfigureAwait(false);
     }
 
     /// <summary>

@@ -24,8 +24,11 @@ namespace XdsControlPlane.Server.LocalWorkloads;
 /// at once (routes withdrawn, address and broker ports kept for the reconnect grace), and on goodbye (or after the
 /// grace) withdraws the tunnel, so its routes fall back to the baseline. The leader ages heartbeats into phases. Outbound
 /// targets in other namespaces are those the object names (<c>spec.expose</c>), never what the agent's Hello says.
+/// When the API server refuses the control plane's own read or Connected write (its RBAC lacks a rule), the agent is
+/// refused with <c>FAILED_PRECONDITION</c> naming the verb and resource — not retried: only an admin can fix it — and
+/// the server logs one warning saying which rule is missing.
 /// </summary>
-internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica) : ILocalWorkloadRegistry
+internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica, ILogger logger) : ILocalWorkloadRegistry
 {
     private const string Plural = "localworkloads";
 
@@ -198,12 +201,22 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
         }
         catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the control plane may not read LocalWorkload {ns}/{name} ({(int)e.Response.StatusCode}); check its RBAC (charts/xds-control-plane)"));
+            throw Forbidden(e, "get", $"{Plural}.{CustomResourceDefinitions.Group}", ns, $"{ns}/{name}");
         }
         catch (Exception e) when (e is HttpOperationException or HttpRequestException)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, $"cannot read LocalWorkload {ns}/{name} from the API server: {e.Message}"));
         }
+    }
+
+    /// <summary>The refusal of an agent because the API server refused the control plane's own <paramref name="verb"/> of <paramref name="resource"/> (logged once, as a warning: only an admin can fix it).</summary>
+    private RpcException Forbidden(HttpOperationException e, string verb, string resource, string ns, string workload)
+    {
+        var code = (int)e.Response.StatusCode;
+        var said = JsonNode.Parse(e.Response.Content ?? "") is JsonObject { } status && (string?)status["message"] is { } message ? message : e.Response.ReasonPhrase ?? "";
+        LocalWorkloadsLog.ControlPlaneForbidden(logger, verb, resource, ns, code, workload, said);
+        return new RpcException(new Status(StatusCode.FailedPrecondition,
+            $"the control plane may not {verb} {resource} in namespace {ns} ({code} {e.Response.StatusCode}): its ServiceAccount lacks the chart's RBAC; ask the cluster's admin to grant it (charts/xds-control-plane/templates/rbac.yaml)"));
     }
 
     /// <summary>Merges <paramref name="status"/> into the workload's status; returns the object as written, or null when it is gone (or, when not <paramref name="required"/>, the write failed).</summary>
@@ -222,6 +235,10 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
                 new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
                 claim.Namespace, Plural, claim.Name, fieldManager: FieldManagers.ControlPlane + "-broker", cancellationToken: cancellationToken).ConfigureAwait(false);
             return JsonNode.Parse(written.GetRawText())?.AsObject();
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized && required)
+        {
+            throw Forbidden(e, "patch", $"{Plural}.{CustomResourceDefinitions.Group}/status", claim.Namespace, claim.Key);
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound && required)
         {

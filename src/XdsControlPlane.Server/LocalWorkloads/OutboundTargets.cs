@@ -21,7 +21,7 @@ internal sealed class OutboundTargets(RoutingInputsStore inputsInForce, Random r
         var (name, ns) = (parts[0], parts.Length == 2 ? parts[1] : claim.Namespace);
         if (ns != claim.Namespace && !claim.Expose.Contains(service, StringComparer.Ordinal))
         {
-            throw new TunnelDialException(CloseReason.Forbidden, $"{service}: LocalWorkload {claim.Key} may reach the Services of namespace {claim.Namespace} and those its agent names with --expose");
+            throw new TunnelDialException(CloseReason.Forbidden, $"{service}: LocalWorkload {claim.Key} may reach the Services of namespace {claim.Namespace} and those its spec.expose lists (sandboxctl local connect --expose NAME.NAMESPACE:PORT=LOCAL writes it)");
         }
 
         var inputs = inputsInForce.Current ?? throw new TunnelDialException(CloseReason.DialFailed, "the control plane has not loaded its Services yet");
