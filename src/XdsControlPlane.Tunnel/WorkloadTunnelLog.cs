@@ -3,9 +3,9 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>What the broker logs about a workload between its agent's streams.</summary>
 internal static partial class WorkloadTunnelLog
 {
-    [LoggerMessage(EventId = 7150, Level = LogLevel.Information, Message = "LocalWorkload {Workload}: the agent's stream was lost without a goodbye; its routes are withdrawn (keyed requests reach the baseline) and its ports held {Seconds:0.#} s for a reconnect")]
+    [LoggerMessage(EventId = 7160, Level = LogLevel.Information, Message = "LocalWorkload {Workload}: the agent's stream was lost without a goodbye; its routes are withdrawn (keyed requests reach the baseline) and its ports held {Seconds:0.#} s for a reconnect")]
     public static partial void Detached(ILogger logger, string workload, double seconds);
 
-    [LoggerMessage(EventId = 7151, Level = LogLevel.Warning, Message = "LocalWorkload {Workload}: could not withdraw its routes after the agent's stream was lost: {Reason}")]
+    [LoggerMessage(EventId = 7161, Level = LogLevel.Warning, Message = "LocalWorkload {Workload}: could not withdraw its routes after the agent's stream was lost: {Reason}")]
     public static partial void DetachFailed(ILogger logger, string workload, string reason);
 }
