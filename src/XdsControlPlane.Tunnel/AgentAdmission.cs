@@ -11,15 +11,17 @@ internal sealed record AdmittedAgent(Hello Hello, uint Version, WorkloadClaim Cl
 /// Decides whether an agent's stream is let in: counts it against its connection's and address's limits
 /// (<see cref="AgentStreamQuota"/>), reads its Hello (within <see cref="TunnelBrokerOptions.HelloTimeout"/>), agrees on a
 /// protocol version, checks the Hello's shape and has the registry check that the agent may act for the workload. A
-/// refusal is the <see cref="RpcException"/> the call ends with — logged, counted by <see cref="AgentRefusal"/>, and with
+/// refusal is the <see cref="RpcException"/> the call ends with — counted by <see cref="AgentRefusal"/>, logged within a
+/// <see cref="RefusalLogBudget"/>, and with
 /// any client text in it printable and cut short.
 /// </summary>
-internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, BrokerMetrics metrics, ILogger logger)
+internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, BrokerMetrics metrics, TimeProvider clock, ILogger logger)
 {
     /// <summary>The most characters of a refusal's message sent back or logged.</summary>
     private const int MaxMessageLength = 512;
 
     private readonly AgentStreamQuota _quota = new(options);
+    private readonly RefusalLogBudget _logBudget = new(clock);
 
     /// <summary>Agent streams counted against the limits now.</summary>
     public int OpenStreams => _quota.Open;
@@ -62,15 +64,26 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
     public RpcException Refused(RpcException refusal, string peer, Hello? hello)
     {
         ArgumentNullException.ThrowIfNull(refusal);
-        metrics.Refused(AgentRefusedException.ReasonOf(refusal));
+        var reason = AgentRefusedException.ReasonOf(refusal);
+        metrics.Refused(reason);
         var message = ClientText.OneLine(refusal.Status.Detail, MaxMessageLength);
-        if (hello is null)
+
+        // Counted always, logged within the budget: a client refused in a loop would fill the log.
+        if (_logBudget.TryTake(reason, out var leftOut))
         {
-            BrokerLog.StreamRefused(logger, peer, refusal.StatusCode, message);
-        }
-        else
-        {
-            BrokerLog.AgentRefused(logger, new HelloWorkload(hello), refusal.StatusCode, message);
+            if (leftOut > 0)
+            {
+                BrokerLog.RefusalsLeftOut(logger, leftOut, reason, RefusalLogBudget.Window.TotalSeconds);
+            }
+
+            if (hello is null)
+            {
+                BrokerLog.StreamRefused(logger, peer, refusal.StatusCode, message);
+            }
+            else
+            {
+                BrokerLog.AgentRefused(logger, new HelloWorkload(hello), refusal.StatusCode, message);
+            }
         }
 
         return message == refusal.Status.Detail ? refusal : new RpcException(new Status(refusal.StatusCode, message));

@@ -36,4 +36,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 7108, Level = LogLevel.Information, Message = "Refused an agent stream from {Peer}: {Status} {Reason}")]
     public static partial void StreamRefused(ILogger logger, string peer, Grpc.Core.StatusCode status, string reason);
+
+    [LoggerMessage(EventId = 7109, Level = LogLevel.Information, Message = "{Count} more agent refusals ({Reason}) were not logged (at most 10 of each reason every {Seconds:0} s; tunnel_broker_refusals_total counts them all)")]
+    public static partial void RefusalsLeftOut(ILogger logger, int count, AgentRefusal reason, double seconds);
 }

@@ -28,7 +28,7 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         _options = options;
         _registry = registry;
         _metrics = metrics;
-        _admission = new AgentAdmission(options, registry, metrics, logger);
+        _admission = new AgentAdmission(options, registry, metrics, clock, logger);
         _streams = new BrokerStream(options, registry, tunnels, metrics, clock, logger);
     }
 

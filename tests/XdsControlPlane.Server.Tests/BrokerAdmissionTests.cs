@@ -124,7 +124,8 @@ public sealed partial class BrokerAdmissionTests
                 Assert.That(refused.Select(e => e.StatusCode), Has.All.EqualTo(StatusCode.ResourceExhausted), string.Join("\n", refused.Where(e => e.StatusCode != StatusCode.ResourceExhausted).Select(e => e.Status.ToString())));
                 Assert.That(refused.Select(e => e.Status.Detail), Has.All.StartWith("this HTTP/2 connection carries 4 agent streams already (Tunnel:MaxAgentsPerConnection is 4)"));
                 Assert.That(real.Welcome.Endpoints.Single().BrokerPort, Is.GreaterThan(0u), "the real agent got a broker port");
-                Assert.That(await MetricAsync("tunnel_broker_refusals_total{reason=\"connection_limit\"}") - refusalsBefore, Is.EqualTo(96));
+                Assert.That(await MetricAsync("tunnel_broker_refusals_total{reason=\"connection_limit\"}") - refusalsBefore, Is.EqualTo(96), "every refusal counted");
+                Assert.That(_log.Events.Count(e => e.EventId == 7108), Is.LessThanOrEqualTo(RefusalLogBudget.PerWindow), "not every refusal logged");
             });
         }
         finally
