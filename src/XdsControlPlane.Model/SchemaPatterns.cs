@@ -39,25 +39,31 @@ public static partial class SchemaPatterns
     private const string Label = "[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?";
 
     /// <summary>Whether <paramref name="value"/> is a routing key (<see cref="RoutingKey"/>).</summary>
-    public static bool IsRoutingKey(string? value) => value is not null && RoutingKeyRegex().IsMatch(value);
+    public static bool IsRoutingKey(string? value) => Whole(RoutingKeyRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is a DNS label (<see cref="DnsLabel"/>): a namespace, Service or Deployment name.</summary>
-    public static bool IsDnsLabel(string? value) => value is not null && DnsLabelRegex().IsMatch(value);
+    public static bool IsDnsLabel(string? value) => Whole(DnsLabelRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is a DNS subdomain of at most <see cref="MaxDnsSubdomainLength"/> characters: an object name.</summary>
-    public static bool IsDnsSubdomain(string? value) => value is { Length: <= MaxDnsSubdomainLength } && DnsSubdomainRegex().IsMatch(value);
+    public static bool IsDnsSubdomain(string? value) => value is { Length: <= MaxDnsSubdomainLength } && Whole(DnsSubdomainRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is <c>name</c> or <c>name.namespace</c> of a Service (<see cref="ServiceReference"/>).</summary>
-    public static bool IsServiceReference(string? value) => value is not null && ServiceReferenceRegex().IsMatch(value);
+    public static bool IsServiceReference(string? value) => Whole(ServiceReferenceRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is an HTTP header name (<see cref="HeaderName"/>).</summary>
-    public static bool IsHeaderName(string? value) => value is not null && HeaderNameRegex().IsMatch(value);
+    public static bool IsHeaderName(string? value) => Whole(HeaderNameRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is an environment variable name (<see cref="EnvName"/>).</summary>
-    public static bool IsEnvName(string? value) => value is not null && EnvNameRegex().IsMatch(value);
+    public static bool IsEnvName(string? value) => Whole(EnvNameRegex(), value);
 
     /// <summary>Whether <paramref name="value"/> is a secret's digest (<see cref="SecretHash"/>).</summary>
-    public static bool IsSecretHash(string? value) => value is not null && SecretHashRegex().IsMatch(value);
+    public static bool IsSecretHash(string? value) => Whole(SecretHashRegex(), value);
+
+    /// <summary>
+    /// Whether <paramref name="regex"/> matches all of <paramref name="value"/>: .NET's <c>$</c> also matches before a
+    /// final line feed, so <c>"key\n"</c> would pass an anchored pattern (and reach Envoy, which refuses it).
+    /// </summary>
+    private static bool Whole(Regex regex, string? value) => value is not null && !value.EndsWith('\n') && regex.IsMatch(value);
 
     [GeneratedRegex(RoutingKey, RegexOptions.CultureInvariant)]
     private static partial Regex RoutingKeyRegex();

@@ -240,6 +240,7 @@ public static class ServerServiceCollectionExtensions
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<LocalWorkloads.InMemoryLocalWorkloads>());
         }
 
+        services.TryAddSingleton(_ => new BrokerMetrics());
         services.TryAddSingleton<WorkloadTunnels>();
         services.TryAddSingleton<TunnelBrokerService>();
         return services;

@@ -1,6 +1,6 @@
-using System.Net;
 using Grpc.Core;
 using XdsControlPlane.Tunnel.Protocol;
+using XdsControlPlane.Xds.Resources;
 
 namespace XdsControlPlane.Tunnel;
 
@@ -8,29 +8,85 @@ namespace XdsControlPlane.Tunnel;
 internal sealed record AdmittedAgent(Hello Hello, uint Version, WorkloadClaim Claim);
 
 /// <summary>
-/// Decides whether an agent's stream is let in: reads its Hello (within <see cref="TunnelBrokerOptions.HelloTimeout"/>),
-/// agrees on a protocol version, checks the Hello's shape and has the registry check that the agent may act for the
-/// workload. A refusal is the <see cref="RpcException"/> the call ends with (logged once it names a workload).
+/// Decides whether an agent's stream is let in: counts it against its connection's and address's limits
+/// (<see cref="AgentStreamQuota"/>), reads its Hello (within <see cref="TunnelBrokerOptions.HelloTimeout"/>), agrees on a
+/// protocol version, checks the Hello's shape and has the registry check that the agent may act for the workload. A
+/// refusal is the <see cref="RpcException"/> the call ends with — counted by <see cref="AgentRefusal"/>, logged within a
+/// <see cref="RefusalLogBudget"/>, and with
+/// any client text in it printable and cut short.
 /// </summary>
-internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, ILogger logger)
+internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, BrokerMetrics metrics, TimeProvider clock, ILogger logger)
 {
+    /// <summary>The most characters of a refusal's message sent back or logged.</summary>
+    private const int MaxMessageLength = 512;
+
+    private readonly AgentStreamQuota _quota = new(options);
+    private readonly RefusalLogBudget _logBudget = new(clock);
+
+    /// <summary>Agent streams counted against the limits now.</summary>
+    public int OpenStreams => _quota.Open;
+
+    /// <summary>Counts the stream from gRPC peer <paramref name="peer"/> until the result is disposed; throws the refusal beyond a limit.</summary>
+    public IDisposable Enter(string peer)
+    {
+        try
+        {
+            return _quota.Enter(peer);
+        }
+        catch (RpcException e)
+        {
+            throw Refused(e, peer, hello: null);
+        }
+    }
+
     /// <summary>Admits the agent of <paramref name="requests"/>, connecting from gRPC peer <paramref name="peer"/>.</summary>
     public async Task<AdmittedAgent> AdmitAsync(IAsyncStreamReader<Frame> requests, string peer, CancellationToken cancellationToken)
     {
-        var hello = await ReadHelloAsync(requests, cancellationToken).ConfigureAwait(false);
+        Hello? hello = null;
         try
         {
+            hello = await ReadHelloAsync(requests, cancellationToken).ConfigureAwait(false);
             var version = VersionNegotiation.Negotiate(hello);
             HelloValidator.Check(hello);
-            var claim = await registry.ClaimAsync(hello, PeerAddress(peer), cancellationToken).ConfigureAwait(false);
+            var claim = await registry.ClaimAsync(hello, AgentStreamQuota.AddressOf(peer), cancellationToken).ConfigureAwait(false);
             return new AdmittedAgent(hello, version, claim);
         }
         catch (RpcException e)
         {
-            var workload = HelloValidator.WorkloadOf(hello);
-            BrokerLog.AgentRefused(logger, workload, e.StatusCode, e.Status.Detail);
-            throw;
+            throw Refused(e, peer, hello);
         }
+    }
+
+    /// <summary>
+    /// Logs and counts <paramref name="refusal"/> of the agent at <paramref name="peer"/> (of <paramref name="hello"/>'s
+    /// workload, once it is known); returns what to end the call with: the same status, its message printable and capped.
+    /// </summary>
+    public RpcException Refused(RpcException refusal, string peer, Hello? hello)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        var reason = AgentRefusedException.ReasonOf(refusal);
+        metrics.Refused(reason);
+        var message = ClientText.OneLine(refusal.Status.Detail, MaxMessageLength);
+
+        // Counted always, logged within the budget: a client refused in a loop would fill the log.
+        if (_logBudget.TryTake(reason, out var leftOut))
+        {
+            if (leftOut > 0)
+            {
+                BrokerLog.RefusalsLeftOut(logger, leftOut, reason, RefusalLogBudget.Window.TotalSeconds);
+            }
+
+            if (hello is null)
+            {
+                BrokerLog.StreamRefused(logger, peer, refusal.StatusCode, message);
+            }
+            else
+            {
+                BrokerLog.AgentRefused(logger, new HelloWorkload(hello), refusal.StatusCode, message);
+            }
+        }
+
+        return message == refusal.Status.Detail ? refusal : new RpcException(new Status(refusal.StatusCode, message));
     }
 
     private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<Frame> requests, CancellationToken cancellationToken)
@@ -41,23 +97,16 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
         {
             if (!await requests.MoveNext(timeout.Token).ConfigureAwait(false))
             {
-                throw new RpcException(new Status(StatusCode.InvalidArgument, "the stream ended before the agent's Hello"));
+                throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, "the stream ended before the agent's Hello");
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"no Hello within {options.HelloTimeout.TotalSeconds:0.#} s"));
+            throw new AgentRefusedException(AgentRefusal.HelloTimeout, StatusCode.DeadlineExceeded, $"no Hello within {options.HelloTimeout.TotalSeconds:0.###} s");
         }
 
         return requests.Current.FrameCase == Frame.FrameOneofCase.Hello
             ? requests.Current.Hello
-            : throw new RpcException(new Status(StatusCode.InvalidArgument, $"the first frame must be Hello, got {requests.Current.FrameCase}"));
-    }
-
-    /// <summary>The peer's IP from gRPC's <c>ipv4:1.2.3.4:5</c> / <c>ipv6:[::1]:5</c>.</summary>
-    private static IPAddress? PeerAddress(string peer)
-    {
-        var colon = peer.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && IPEndPoint.TryParse(Uri.UnescapeDataString(peer[(colon + 1)..]), out var endpoint) ? endpoint.Address : null;
+            : throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, $"the first frame must be Hello, got {requests.Current.FrameCase}");
     }
 }

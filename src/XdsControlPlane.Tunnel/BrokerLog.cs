@@ -1,10 +1,14 @@
 namespace XdsControlPlane.Tunnel;
 
-/// <summary>Log messages of the tunnel broker, with fixed event ids (7100–7199). Secrets never appear in them.</summary>
+/// <summary>Log messages of the tunnel broker, with fixed event ids (7100–7199). Secrets never appear in them; client text only printable and cut short.</summary>
 internal static partial class BrokerLog
 {
+    /// <summary>An agent's stream is attached; its version (client text) is logged printable and cut short.</summary>
+    public static void AgentConnected(ILogger logger, string workload, string agentVersion, uint version, string ports) =>
+        AgentAttached(logger, workload, new ClientName(agentVersion), version, ports);
+
     [LoggerMessage(EventId = 7100, Level = LogLevel.Information, Message = "Agent connected for LocalWorkload {Workload} (sandboxctl {AgentVersion}, protocol {Version}); ports {Ports}")]
-    public static partial void AgentConnected(ILogger logger, string workload, string agentVersion, uint version, string ports);
+    private static partial void AgentAttached(ILogger logger, string workload, ClientName agentVersion, uint version, string ports);
 
     [LoggerMessage(EventId = 7101, Level = LogLevel.Information, Message = "Agent of LocalWorkload {Workload} disconnected ({Reason}) after {Connections} connections, {BytesIn} bytes in, {BytesOut} bytes out")]
     public static partial void AgentDisconnected(ILogger logger, string workload, string reason, long connections, long bytesIn, long bytesOut);
@@ -26,4 +30,13 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 7107, Level = LogLevel.Information, Message = "Refused an agent for LocalWorkload {Workload}: {Status} {Reason}")]
     public static partial void AgentRefused(ILogger logger, string workload, Grpc.Core.StatusCode status, string reason);
+
+    [LoggerMessage(EventId = 7107, Level = LogLevel.Information, Message = "Refused an agent for LocalWorkload {Workload}: {Status} {Reason}")]
+    public static partial void AgentRefused(ILogger logger, HelloWorkload workload, Grpc.Core.StatusCode status, string reason);
+
+    [LoggerMessage(EventId = 7108, Level = LogLevel.Information, Message = "Refused an agent stream from {Peer}: {Status} {Reason}")]
+    public static partial void StreamRefused(ILogger logger, string peer, Grpc.Core.StatusCode status, string reason);
+
+    [LoggerMessage(EventId = 7109, Level = LogLevel.Information, Message = "{Count} more agent refusals ({Reason}) were not logged (at most 10 of each reason every {Seconds:0} s; tunnel_broker_refusals_total counts them all)")]
+    public static partial void RefusalsLeftOut(ILogger logger, int count, AgentRefusal reason, double seconds);
 }

@@ -10,7 +10,7 @@ namespace XdsControlPlane.Tunnel;
 /// frames read by an <see cref="AgentFrameReader"/>, written by the multiplexer (the stream's one writer), watched by a
 /// <see cref="SessionHeartbeat"/> — and detaches it (a goodbye withdraws the workload now, a lost stream after the grace).
 /// </summary>
-internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, TimeProvider clock, ILogger logger)
+internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, BrokerMetrics metrics, TimeProvider clock, ILogger logger)
 {
     /// <summary>This broker's build, as Describe and Welcome tell agents.</summary>
     public static readonly string BrokerVersion = typeof(BrokerStream).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -35,10 +35,12 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
             }
             catch (RpcException e)
             {
+                metrics.Refused(AgentRefusedException.ReasonOf(e));
                 BrokerLog.AgentRefused(logger, claim.Key, e.StatusCode, e.Status.Detail);
                 throw;
             }
 
+            using var attached = metrics.Attached(multiplexer);
             var placement = new TunnelPlacement(options.Replica, options.AdvertiseAddress, tunnel.Endpoints, session.ConnectedAt);
             await registry.ConnectedAsync(claim, placement, cancellationToken).ConfigureAwait(false);
             await responses.WriteAsync(new Frame { Welcome = Welcome(agent, placement) }, cancellationToken).ConfigureAwait(false);

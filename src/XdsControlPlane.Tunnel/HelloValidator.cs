@@ -1,53 +1,135 @@
-using System.Text.RegularExpressions;
+using System.Globalization;
 using Grpc.Core;
 using XdsControlPlane.Model;
 using XdsControlPlane.Tunnel.Protocol;
+using XdsControlPlane.Xds.Resources;
 
 namespace XdsControlPlane.Tunnel;
 
-/// <summary>The shape of an agent's Hello, checked before anyone looks it up: each problem is InvalidArgument naming the field.</summary>
-internal static partial class HelloValidator
+/// <summary>
+/// The shape of an agent's Hello, checked before anyone looks it up, with the model's own rules for names
+/// (<see cref="SchemaPatterns"/>, as the LocalWorkload validator applies them): each problem is InvalidArgument naming
+/// the field. Every field has a bound, so nothing the agent sends reaches the registry, the pipeline or a data plane
+/// unchecked; what is quoted back is printable and cut short.
+/// </summary>
+internal static class HelloValidator
 {
-    /// <summary>Throws an <see cref="RpcException"/> (InvalidArgument, <c>Hello.FIELD: reason</c>) for the first field that is wrong.</summary>
+    /// <summary>The longest secret (Kubernetes mode: the agent's random secret; manifests mode: the broker's token).</summary>
+    public const int MaxSecretLength = 512;
+
+    /// <summary>The longest session id (the agent sends 32 hex digits).</summary>
+    public const int MaxSessionIdLength = 64;
+
+    /// <summary>The longest agent version (sandboxctl's informational version).</summary>
+    public const int MaxAgentVersionLength = 128;
+
+    /// <summary>The most ports one workload serves (as <c>LocalWorkload.spec.ports</c>).</summary>
+    public const int MaxPorts = 64;
+
+    /// <summary>The smallest window an agent may announce.</summary>
+    public const int MinWindow = 1024;
+
+    /// <summary>The most characters of a client's value quoted in a refusal.</summary>
+    private const int QuotedLength = 64;
+
+    /// <summary>Throws an <see cref="AgentRefusedException"/> (InvalidArgument, <c>Hello.FIELD: reason</c>) for the first field that is wrong.</summary>
     public static void Check(Hello hello)
     {
-        static void Fail(string field, string reason) => throw new RpcException(new Status(StatusCode.InvalidArgument, $"Hello.{field}: {reason}"));
-        if (!DnsLabel().IsMatch(hello.Namespace))
+        ArgumentNullException.ThrowIfNull(hello);
+        if (Problem(hello) is { } problem)
         {
-            Fail("namespace", $"'{Shorten(hello.Namespace)}' is not a namespace name (a DNS label)");
-        }
-
-        if (!DnsLabel().IsMatch(hello.LocalWorkload))
-        {
-            Fail("local_workload", $"'{Shorten(hello.LocalWorkload)}' is not a LocalWorkload name (a DNS label)");
-        }
-
-        if (hello.Secret.Length > 512)
-        {
-            Fail("secret", "longer than 512 characters");
-        }
-
-        if (hello.SessionId.Length is 0 or > 64)
-        {
-            Fail("session_id", "must be 1-64 characters");
-        }
-
-        if (hello.InitialWindow is < 1024 or > TunnelLimits.MaxWindow)
-        {
-            Fail("initial_window", $"must be between 1024 and {TunnelLimits.MaxWindow} bytes, got {hello.InitialWindow}");
-        }
-
-        if (hello.Spec is { } spec && (spec.Ports.Count > 64 || spec.Ports.Any(p => p is < 1 or > 65535) || spec.Expose.Count > 64))
-        {
-            Fail("spec", "at most 64 ports (each 1-65535) and 64 expose targets");
+            throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, $"Hello.{problem.Field}: {problem.Reason}");
         }
     }
 
-    /// <summary>The workload a Hello names, as logs show it (each part cut at 80 characters).</summary>
-    public static string WorkloadOf(Hello hello) => $"{Shorten(hello.Namespace)}/{Shorten(hello.LocalWorkload)}";
+    /// <summary>The workload a Hello names, as logs show it (each part printable and cut short).</summary>
+    public static string WorkloadOf(Hello hello) => $"{Quoted(hello.Namespace)}/{Quoted(hello.LocalWorkload)}";
 
-    private static string Shorten(string value) => value.Length <= 80 ? value : value[..80] + "…";
+    /// <summary><paramref name="text"/> from a client as a log line or a refusal may quote it: printable, at most 64 characters.</summary>
+    public static string Quoted(string? text) => ClientText.Printable(text, QuotedLength);
 
-    [GeneratedRegex(SchemaPatterns.DnsLabel)]
-    private static partial Regex DnsLabel();
+    private static (string Field, string Reason)? Problem(Hello hello)
+    {
+        if (!SchemaPatterns.IsDnsLabel(hello.Namespace))
+        {
+            return ("namespace", $"'{Quoted(hello.Namespace)}' is not a namespace name (a DNS label)");
+        }
+
+        if (!SchemaPatterns.IsDnsLabel(hello.LocalWorkload))
+        {
+            return ("local_workload", $"'{Quoted(hello.LocalWorkload)}' is not a LocalWorkload name (a DNS label)");
+        }
+
+        if (hello.AgentVersion.Length > MaxAgentVersionLength)
+        {
+            return ("agent_version", $"longer than {MaxAgentVersionLength} characters");
+        }
+
+        if (hello.Secret.Length > MaxSecretLength)
+        {
+            // Never quoted: it is a secret.
+            return ("secret", $"longer than {MaxSecretLength} characters");
+        }
+
+        if (hello.SessionId.Length is 0 or > MaxSessionIdLength || !hello.SessionId.All(IsSessionCharacter))
+        {
+            return ("session_id", $"must be 1-{MaxSessionIdLength} characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+        }
+
+        if (hello.InitialWindow is < MinWindow or > TunnelLimits.MaxWindow)
+        {
+            return ("initial_window", string.Create(CultureInfo.InvariantCulture, $"must be between {MinWindow} and {TunnelLimits.MaxWindow} bytes, got {hello.InitialWindow}"));
+        }
+
+        return hello.Spec is { } spec ? SpecProblem(spec) : null;
+    }
+
+    /// <summary>The spec's fields; which of sandbox and routing key is given, and whether the Service and ports exist, the registry checks.</summary>
+    private static (string Field, string Reason)? SpecProblem(Protocol.LocalWorkloadSpec spec)
+    {
+        if (spec.Sandbox.Length > 0 && !SchemaPatterns.IsDnsLabel(spec.Sandbox))
+        {
+            return ("spec.sandbox", $"'{Quoted(spec.Sandbox)}' is not a Sandbox name (a DNS label)");
+        }
+
+        if (spec.RoutingKey.Length > 0 && !SchemaPatterns.IsRoutingKey(spec.RoutingKey))
+        {
+            return ("spec.routing_key", $"'{Quoted(spec.RoutingKey)}' is not a routing key (1-63 characters of a-z, 0-9 and '-')");
+        }
+
+        if (spec.Service.Length > 0 && !SchemaPatterns.IsDnsLabel(spec.Service))
+        {
+            return ("spec.service", $"'{Quoted(spec.Service)}' is not a Service name of the workload's namespace (a DNS label)");
+        }
+
+        if (spec.Ports.Count > MaxPorts)
+        {
+            return ("spec.ports", string.Create(CultureInfo.InvariantCulture, $"at most {MaxPorts} ports, got {spec.Ports.Count}"));
+        }
+
+        for (var i = 0; i < spec.Ports.Count; i++)
+        {
+            if (spec.Ports[i] is < 1 or > 65535)
+            {
+                return (string.Create(CultureInfo.InvariantCulture, $"spec.ports[{i}]"), string.Create(CultureInfo.InvariantCulture, $"must be a port (1-65535), got {spec.Ports[i]}"));
+            }
+        }
+
+        if (spec.Expose.Count > ModelLimits.MaxExposedServices)
+        {
+            return ("spec.expose", string.Create(CultureInfo.InvariantCulture, $"at most {ModelLimits.MaxExposedServices} Services, got {spec.Expose.Count}"));
+        }
+
+        for (var i = 0; i < spec.Expose.Count; i++)
+        {
+            if (!SchemaPatterns.IsServiceReference(spec.Expose[i]))
+            {
+                return (string.Create(CultureInfo.InvariantCulture, $"spec.expose[{i}]"), $"'{Quoted(spec.Expose[i])}' is not a Service name, or name.namespace");
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsSessionCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-';
 }

@@ -44,6 +44,18 @@ public sealed class TunnelBrokerOptions
     /// <summary>How many agents this replica serves at once.</summary>
     public int MaxAgents { get; set; } = 256;
 
+    /// <summary>
+    /// How many agent streams one HTTP/2 connection may carry at once (an agent needs one; a reconnect may briefly
+    /// overlap the stream it replaces). More are refused with RESOURCE_EXHAUSTED before their Hello is read.
+    /// </summary>
+    public int MaxAgentsPerConnection { get; set; } = 4;
+
+    /// <summary>
+    /// How many agent streams one remote address may have open at once; 0 for no limit. Agents that reach the broker
+    /// through the API server's port-forward all come from the pod's loopback address: raise it for more of them.
+    /// </summary>
+    public int MaxAgentsPerAddress { get; set; } = 32;
+
     /// <summary>The per-stream bounds.</summary>
     public TunnelLimits Limits { get; set; } = new();
 
@@ -81,6 +93,16 @@ public sealed class TunnelBrokerOptions
         if (MaxAgents < 1)
         {
             yield return $"MaxAgents must be at least 1, got {MaxAgents}.";
+        }
+
+        if (MaxAgentsPerConnection is < 1 or > 1000)
+        {
+            yield return $"MaxAgentsPerConnection must be between 1 and 1000, got {MaxAgentsPerConnection}.";
+        }
+
+        if (MaxAgentsPerAddress is < 0 or > 100_000)
+        {
+            yield return $"MaxAgentsPerAddress must be between 0 (no limit) and 100000, got {MaxAgentsPerAddress}.";
         }
 
         foreach (var problem in Limits.Validate())

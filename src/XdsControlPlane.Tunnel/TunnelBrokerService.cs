@@ -5,8 +5,8 @@ namespace XdsControlPlane.Tunnel;
 
 /// <summary>
 /// The tunnel broker's gRPC service, a thin adapter. <c>Describe</c> tells an agent what this broker is;
-/// <c>Connect</c> has <see cref="AgentAdmission"/> read and check the agent's Hello (protocol version, shape, the
-/// registry's say), then a <see cref="BrokerStream"/> serve the stream: data planes that connect to a workload port are
+/// <c>Connect</c> has <see cref="AgentAdmission"/> count the stream against its connection's and address's limits, read
+/// and check the agent's Hello (protocol version, shape, the registry's say), then a <see cref="BrokerStream"/> serve the stream: data planes that connect to a workload port are
 /// opened to the agent; connections the agent opens go to the in-cluster Services the registry allows. Pings are
 /// heartbeats; a goodbye withdraws the routes at once, a lost stream after the reconnect grace. Everything the agent
 /// sends is checked: a bad Hello ends the call with a status naming the field, a bad frame closes only its connection.
@@ -15,17 +15,25 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
 {
     private readonly TunnelBrokerOptions _options;
     private readonly ILocalWorkloadRegistry _registry;
+    private readonly BrokerMetrics _metrics;
     private readonly AgentAdmission _admission;
     private readonly BrokerStream _streams;
 
-    /// <summary>A broker with <paramref name="options"/> serving the workloads of <paramref name="registry"/> through <paramref name="tunnels"/>.</summary>
-    public TunnelBrokerService(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, TimeProvider clock, ILogger<TunnelBrokerService> logger)
+    /// <summary>
+    /// A broker with <paramref name="options"/> serving the workloads of <paramref name="registry"/> through
+    /// <paramref name="tunnels"/>, counting what it does in <paramref name="metrics"/>.
+    /// </summary>
+    public TunnelBrokerService(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, BrokerMetrics metrics, TimeProvider clock, ILogger<TunnelBrokerService> logger)
     {
         _options = options;
         _registry = registry;
-        _admission = new AgentAdmission(options, registry, logger);
-        _streams = new BrokerStream(options, registry, tunnels, clock, logger);
+        _metrics = metrics;
+        _admission = new AgentAdmission(options, registry, metrics, clock, logger);
+        _streams = new BrokerStream(options, registry, tunnels, metrics, clock, logger);
     }
+
+    /// <summary>Agent streams open now, admitted or before their Hello (each counted against its connection's and address's limits).</summary>
+    internal int OpenStreams => _admission.OpenStreams;
 
     /// <inheritdoc />
     public override Task<BrokerInfo> Describe(DescribeRequest request, ServerCallContext context) => Task.FromResult(new BrokerInfo
@@ -44,6 +52,8 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
+        using var stream = _metrics.StreamOpened();
+        using var counted = _admission.Enter(context.Peer);
         var agent = await _admission.AdmitAsync(requestStream, context.Peer, context.CancellationToken).ConfigureAwait(false);
         await _streams.RunAsync(agent, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
     }

@@ -27,6 +27,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
+    private long _framesDropped;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -71,6 +72,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     /// <summary>Payload bytes received from the peer.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Frames from the peer dropped: for a connection never opened, an Open refused.</summary>
+    public long FramesDropped => Interlocked.Read(ref _framesDropped);
 
     /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
     public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
@@ -279,6 +283,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
         if (refused is not null)
         {
+            Interlocked.Increment(ref _framesDropped);
             TunnelLog.ConnectionRefused(_logger, id, refused);
             QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
             return;
@@ -321,6 +326,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
         if (!used)
         {
+            Interlocked.Increment(ref _framesDropped);
             var message = $"{frame} frame for connection {id}, which was never opened";
             TunnelLog.UnknownConnection(_logger, id, frame);
             QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });

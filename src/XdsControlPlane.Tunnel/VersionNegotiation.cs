@@ -17,6 +17,6 @@ internal static class VersionNegotiation
         }
 
         var upgrade = hello.MinVersion > broker.Max ? "upgrade the control plane or use an older sandboxctl" : "upgrade sandboxctl";
-        throw new RpcException(new Status(StatusCode.FailedPrecondition, $"the agent speaks tunnel protocol versions {hello.MinVersion}-{hello.MaxVersion}, this broker {broker.Min}-{broker.Max}: {upgrade}"));
+        throw new AgentRefusedException(AgentRefusal.ProtocolVersion, StatusCode.FailedPrecondition, $"the agent speaks tunnel protocol versions {hello.MinVersion}-{hello.MaxVersion}, this broker {broker.Min}-{broker.Max}: {upgrade}");
     }
 }

@@ -35,7 +35,7 @@ public sealed class HelloAdmissionTests
         hello.MinVersion = min;
         hello.MaxVersion = max;
 
-        var refusal = Assert.Throws<RpcException>(() => VersionNegotiation.Negotiate(hello))!;
+        var refusal = Assert.Catch<RpcException>(() => VersionNegotiation.Negotiate(hello))!;
 
         Assert.That((refusal.StatusCode, refusal.Status.Detail), Is.EqualTo((StatusCode.FailedPrecondition, message)));
     }
@@ -49,11 +49,26 @@ public sealed class HelloAdmissionTests
         var cases = new (Action<Hello> Break, string Message)[]
         {
             (h => h.Namespace = "Shop", "Hello.namespace: 'Shop' is not a namespace name (a DNS label)"),
+            (h => h.Namespace = "shop\n", "Hello.namespace: 'shop?' is not a namespace name (a DNS label)"),
+            (h => h.Namespace = new string('a', 64), $"Hello.namespace: '{new string('a', 64)}' is not a namespace name (a DNS label)"),
             (h => h.LocalWorkload = "", "Hello.local_workload: '' is not a LocalWorkload name (a DNS label)"),
+            (h => h.LocalWorkload = "cart\u001b[31m", "Hello.local_workload: 'cart?[31m' is not a LocalWorkload name (a DNS label)"),
+            (h => h.AgentVersion = new string('v', 129), "Hello.agent_version: longer than 128 characters"),
             (h => h.Secret = new string('s', 513), "Hello.secret: longer than 512 characters"),
-            (h => h.SessionId = "", "Hello.session_id: must be 1-64 characters"),
+            (h => h.SessionId = "", "Hello.session_id: must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"),
+            (h => h.SessionId = new string('s', 65), "Hello.session_id: must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"),
+            (h => h.SessionId = "a\nb", "Hello.session_id: must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'"),
             (h => h.InitialWindow = 10, "Hello.initial_window: must be between 1024 and 16777216 bytes, got 10"),
-            (h => h.Spec = new LocalWorkloadSpec { Ports = { 70000 } }, "Hello.spec: at most 64 ports (each 1-65535) and 64 expose targets"),
+            (h => h.InitialWindow = 16 * 1024 * 1024 + 1, "Hello.initial_window: must be between 1024 and 16777216 bytes, got 16777217"),
+            (h => h.Spec = Spec(s => s.RoutingKey = "feature-x\n"), "Hello.spec.routing_key: 'feature-x?' is not a routing key (1-63 characters of a-z, 0-9 and '-')"),
+            (h => h.Spec = Spec(s => s.RoutingKey = "Feature"), "Hello.spec.routing_key: 'Feature' is not a routing key (1-63 characters of a-z, 0-9 and '-')"),
+            (h => h.Spec = Spec(s => s.Sandbox = "sb\r\n"), "Hello.spec.sandbox: 'sb??' is not a Sandbox name (a DNS label)"),
+            (h => h.Spec = Spec(s => s.Service = "cart.other"), "Hello.spec.service: 'cart.other' is not a Service name of the workload's namespace (a DNS label)"),
+            (h => h.Spec = Spec(s => s.Ports.Add(70000)), "Hello.spec.ports[1]: must be a port (1-65535), got 70000"),
+            (h => h.Spec = Spec(s => s.Ports.Add(0)), "Hello.spec.ports[1]: must be a port (1-65535), got 0"),
+            (h => h.Spec = Spec(s => s.Ports.AddRange(Enumerable.Range(1, 64).Select(p => (uint)p))), "Hello.spec.ports: at most 64 ports, got 65"),
+            (h => h.Spec = Spec(s => s.Expose.AddRange(Enumerable.Range(0, 33).Select(i => $"svc{i}"))), "Hello.spec.expose: at most 32 Services, got 33"),
+            (h => h.Spec = Spec(s => s.Expose.Add("orders.other.x")), "Hello.spec.expose[0]: 'orders.other.x' is not a Service name, or name.namespace"),
         };
 
         Assert.Multiple(() =>
@@ -62,11 +77,43 @@ public sealed class HelloAdmissionTests
             {
                 var hello = GoodHello();
                 breakIt(hello);
-                var refusal = Assert.Throws<RpcException>(() => HelloValidator.Check(hello))!;
+                var refusal = Assert.Catch<RpcException>(() => HelloValidator.Check(hello))!;
                 Assert.That((refusal.StatusCode, refusal.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, message)));
             }
         });
     }
+
+    [Test]
+    public void Check_GoodSpec_Passes() => Assert.DoesNotThrow(() =>
+    {
+        var hello = GoodHello();
+        hello.Spec = Spec(s => s.Expose.Add("orders.other"));
+        HelloValidator.Check(hello);
+    });
+
+    [Test]
+    public void Check_HugeField_QuotedAtMost64Characters()
+    {
+        var hello = GoodHello();
+        hello.Spec = Spec(s => s.Service = new string('x', 1024 * 1024));
+
+        var refusal = Assert.Throws<AgentRefusedException>(() => HelloValidator.Check(hello))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(refusal.Reason, Is.EqualTo(AgentRefusal.BadHello));
+            Assert.That(refusal.Status.Detail, Has.Length.LessThan(200));
+        });
+    }
+
+    [TestCase("feature-x\n")]
+    [TestCase("feature-x\r\n")]
+    [TestCase("\nfeature-x")]
+    public void IsRoutingKey_LineBreakAnywhere_False(string key) => Assert.That(Model.SchemaPatterns.IsRoutingKey(key), Is.False);
+
+    [Test]
+    public void RefusalLabels_OnePerReason_SnakeCase() =>
+        Assert.That(AgentRefusals.All, Is.EqualTo(new[] { "bad_hello", "hello_timeout", "protocol_version", "connection_limit", "address_limit", "broker_full", "denied", "not_found", "already_connected", "failed_precondition", "unavailable", "other" }));
 
     [Test]
     public void ReconnectGraceOf_WelcomeOfAnOlderBroker_TheDefault() =>
@@ -80,6 +127,13 @@ public sealed class HelloAdmissionTests
     [TestCase(120_000u, 5000)]
     public void PingIntervalOf_Welcome_AskedIntervalWhenSaneElseTheDefault(uint asked, int expectedMs) =>
         Assert.That(TunnelProtocol.PingIntervalOf(new Welcome { PingIntervalMs = asked }), Is.EqualTo(TimeSpan.FromMilliseconds(expectedMs)));
+
+    private static LocalWorkloadSpec Spec(Action<LocalWorkloadSpec> change)
+    {
+        var spec = new LocalWorkloadSpec { RoutingKey = "feature-x", Service = "cart", Ports = { 8080 } };
+        change(spec);
+        return spec;
+    }
 
     private static Hello GoodHello() => new()
     {
