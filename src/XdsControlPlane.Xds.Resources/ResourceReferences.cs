@@ -13,8 +13,7 @@ namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// The names one resource depends on: a listener's RDS route configurations (and the clusters of inline routes, TCP
-/// proxies and ext_authz gRPC/HTTP services), a routing scope's route configuration (or its inline routes' clusters), a
-/// route configuration's clusters (mirror policies included), an EDS
+/// proxies and ext_authz gRPC/HTTP services), a routing scope's route configuration, a route configuration's clusters (mirror policies included), an EDS
 /// cluster's endpoint (EDS service) name, and the SDS secrets (fetched over ADS) of TLS transport sockets.
 /// </summary>
 /// <param name="RouteConfigurations">RDS names a listener or a routing scope loads.</param>
@@ -37,13 +36,9 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     internal static ResourceReferences OfRouteConfiguration(RouteConfiguration routes) =>
         new([], ClustersOf(routes).Distinct().Order(StringComparer.Ordinal).ToArray(), [], []);
 
-    /// <summary>The route configuration a routing scope loads over RDS, or the clusters of the one it carries inline.</summary>
-    internal static ResourceReferences OfScopedRouteConfiguration(ScopedRouteConfiguration scope)
-    {
-        string[] routes = string.IsNullOrEmpty(scope.RouteConfigurationName) ? [] : [scope.RouteConfigurationName];
-        string[] clusters = scope.RouteConfiguration is { } inline ? [.. ClustersOf(inline).Distinct().Order(StringComparer.Ordinal)] : [];
-        return routes.Length == 0 && clusters.Length == 0 ? None : new(routes, clusters, [], []);
-    }
+    /// <summary>The route configuration a routing scope loads over RDS (translation never puts one inline).</summary>
+    internal static ResourceReferences OfScopedRouteConfiguration(ScopedRouteConfiguration scope) =>
+        string.IsNullOrEmpty(scope.RouteConfigurationName) ? None : new([scope.RouteConfigurationName], [], [], []);
 
     /// <summary>An EDS cluster's EDS service name and the SDS secrets of its TLS transport sockets.</summary>
     internal static ResourceReferences OfCluster(Cluster cluster)

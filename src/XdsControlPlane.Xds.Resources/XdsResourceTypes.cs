@@ -54,10 +54,7 @@ public static class XdsResourceTypes
             "SRDS",
             s => s.Name,
             ResourceReferences.OfScopedRouteConfiguration,
-            [
-                new(TypeUrls.RouteConfiguration, r => r.RouteConfigurations, "loads routes from"),
-                new(TypeUrls.Cluster, r => r.Clusters, "sends traffic to"),
-            ],
+            [new(TypeUrls.RouteConfiguration, r => r.RouteConfigurations, "loads routes from")],
             sotwFullSet: true),
         XdsResourceType.Of<RouteConfiguration>(
             "RDS",
