@@ -18,7 +18,8 @@ internal sealed record ReceivedResponse(string Client, long Received, long Acked
 
 /// <summary>
 /// A raw State-of-the-World ADS client that behaves like Envoy: CDS and LDS wildcard, EDS for a fixed set of
-/// clusters, RDS for the route configurations its listeners name (followed as LDS changes). It decodes every
+/// clusters, RDS for the route configurations its listeners name (followed as LDS changes) or, for a listener with
+/// scoped routes (<c>--scoped-routes</c>), SRDS wildcard and RDS for the route configurations its scopes name. It decodes every
 /// resource and ACKs every response right after, recording each response. Markers (set before an edit) are looked
 /// for in each response: an EDS marker <c>cluster|address</c> matches an endpoint address of that cluster exactly,
 /// any other marker matches when its text occurs in a resource's bytes.
@@ -158,11 +159,17 @@ internal sealed class AdsClient : IAsyncDisposable
             {
                 var received = Stopwatch.GetTimestamp();
                 var markers = _markers;
-                var (names, found, routes) = Decode(response, markers);
+                var (names, found, routes, scoped) = Decode(response, markers);
                 _acked[response.TypeUrl] = (response.VersionInfo, response.Nonce);
+                if (scoped && _subscriptions.TryAdd(TypeUrls.ScopedRouteConfiguration, []))
+                {
+                    // The listener loads its routes through scopes: subscribe to all of them, as Envoy does.
+                    await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.ScopedRouteConfiguration }, cancellationToken);
+                }
+
                 if (routes is not null && !(_subscriptions.TryGetValue(TypeUrls.RouteConfiguration, out var current) && current.SequenceEqual(routes)))
                 {
-                    // The listeners name other route configurations: (re)subscribe, as Envoy does.
+                    // The listeners (or scopes) name other route configurations: (re)subscribe, as Envoy does.
                     _subscriptions[TypeUrls.RouteConfiguration] = routes;
                     var (version, nonce) = _acked.GetValueOrDefault(TypeUrls.RouteConfiguration, ("", ""));
                     await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.RouteConfiguration, VersionInfo = version, ResponseNonce = nonce, ResourceNames = { routes } }, cancellationToken);
@@ -196,12 +203,16 @@ internal sealed class AdsClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Decodes every resource: its name, the markers it holds, and for LDS the route configurations it names.</summary>
-    private static (string[] Names, HashSet<string> Markers, string[]? Routes) Decode(DiscoveryResponse response, string[] markers)
+    /// <summary>
+    /// Decodes every resource: its name, the markers it holds, for LDS and SRDS the route configurations they name, and
+    /// whether a listener loads scopes (its RDS names then come from SRDS: none here).
+    /// </summary>
+    private static (string[] Names, HashSet<string> Markers, string[]? Routes, bool Scoped) Decode(DiscoveryResponse response, string[] markers)
     {
         var names = new List<string>();
         var found = new HashSet<string>(StringComparer.Ordinal);
-        var routes = response.TypeUrl == TypeUrls.Listener ? new SortedSet<string>(StringComparer.Ordinal) : null;
+        var scoped = false;
+        var routes = response.TypeUrl is TypeUrls.Listener or TypeUrls.ScopedRouteConfiguration ? new SortedSet<string>(StringComparer.Ordinal) : null;
         foreach (var resource in response.Resources)
         {
             switch (response.TypeUrl)
@@ -225,15 +236,23 @@ internal sealed class AdsClient : IAsyncDisposable
                 case TypeUrls.RouteConfiguration:
                     names.Add(RouteConfiguration.Parser.ParseFrom(resource.Value).Name);
                     break;
+                case TypeUrls.ScopedRouteConfiguration:
+                    var scope = ScopedRouteConfiguration.Parser.ParseFrom(resource.Value);
+                    names.Add(scope.Name);
+                    routes!.Add(scope.RouteConfigurationName);
+                    break;
                 case TypeUrls.Listener:
                     var listener = Listener.Parser.ParseFrom(resource.Value);
                     names.Add(listener.Name);
                     foreach (var typed in listener.FilterChains.SelectMany(c => c.Filters).Select(f => f.TypedConfig).Append(listener.ApiListener?.ApiListener_))
                     {
-                        if (typed is not null && typed.Is(Hcm.Descriptor) && typed.Unpack<Hcm>().Rds is { } rds)
+                        var hcm = typed is not null && typed.Is(Hcm.Descriptor) ? typed.Unpack<Hcm>() : null;
+                        if (hcm?.Rds is { } rds)
                         {
                             routes!.Add(rds.RouteConfigName);
                         }
+
+                        scoped |= hcm?.ScopedRoutes is not null;
                     }
 
                     break;
@@ -248,6 +267,7 @@ internal sealed class AdsClient : IAsyncDisposable
             }
         }
 
-        return ([.. names], found, routes?.ToArray());
+        // A scoped listener names no route configurations: its scopes do (an empty RDS subscription would be answered empty).
+        return ([.. names], found, scoped && routes is { Count: 0 } ? null : routes?.ToArray(), scoped);
     }
 }

@@ -4,7 +4,11 @@ using System.Globalization;
 namespace XdsControlPlane.ControlLoopBench;
 
 /// <summary>What every run shares: the server to start, how often each edit repeats, and the waits.</summary>
-internal sealed record RunSettings(string ServerDll, int Repeat, TimeSpan Floor, TimeSpan PushTimeout, TimeSpan NoPushWindow, double ChurnMinutes);
+internal sealed record RunSettings(string ServerDll, int Repeat, TimeSpan Floor, TimeSpan PushTimeout, TimeSpan NoPushWindow, double ChurnMinutes)
+{
+    /// <summary>Start the server with <c>--scoped-routes</c> (the gateway's routes through scoped RDS).</summary>
+    public bool ScopedRoutes { get; init; }
+}
 
 /// <summary>
 /// One measured run: generates the inventory, puts it in place, starts the server on it, connects a gateway and a
@@ -26,7 +30,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var files = target is ManifestDirectoryTarget manifests ? manifests.Files : 0;
         progress.WriteLine($"[{target.Source} {label}] {services} Services, {routeGroups} RouteGroups{(files > 0 ? $", {files} files" : "")}: starting the server");
         var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label}.log");
-        await using var server = ServerUnderTest.Start(settings.ServerDll, sourceArgs, logFile);
+        await using var server = ServerUnderTest.Start(settings.ServerDll, settings.ScopedRoutes ? [.. sourceArgs, "--scoped-routes"] : sourceArgs, logFile);
         var ready = await server.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
         await using var gateway = new AdsClient("gateway", "gateway", server.XdsPort, inventory.SubscribedClusters);
         await using var sidecar = new AdsClient("sidecar", "sidecar", server.XdsPort, inventory.SubscribedClusters);

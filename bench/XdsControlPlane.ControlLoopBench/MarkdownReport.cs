@@ -50,7 +50,7 @@ internal static class MarkdownReport
                     var ack = kind.Expect is null ? "" : $"{Ms(result.AckP50)} / {Ms(result.AckP99)}";
                     var floor = run.FloorCpuMsPerSecond * result.BlockSeconds / Math.Max(1, result.Changes);
                     var skipped = result.Skipped > 0 ? $", {result.Skipped} skipped" : "";
-                    Line(text, $"| {kind.Name}{(kind.Expect is null ? "" : $" → {kind.Expect}")} | {(run == baseline ? $"baseline ({run.RouteGroups})" : run.RouteGroups.ToString(CultureInfo.InvariantCulture))} | {result.Changes} ({result.Timeouts}{skipped}) | {latency} | {ack} | {ratio} | {result.PushedTypes} | {Bytes(result.GatewayBytesPerChange)} / {Bytes(result.SidecarBytesPerChange)} | {result.CpuMsPerChange:0} ms ({floor:0} ms) |");
+                    Line(text, $"| {kind.Name}{(kind.Expect is null ? "" : $" → {kind.Expect}")} | {(run == baseline ? $"baseline ({run.RouteGroups})" : run.Label)} | {result.Changes} ({result.Timeouts}{skipped}) | {latency} | {ack} | {ratio} | {result.PushedTypes} | {Bytes(result.GatewayBytesPerChange)} / {Bytes(result.SidecarBytesPerChange)} | {result.CpuMsPerChange:0} ms ({floor:0} ms) |");
                 }
             }
 

@@ -2,6 +2,9 @@
 //   dotnet run -c Release --project bench/XdsControlPlane.ControlLoopBench -- [--services 1000] [--routegroups 1000,10000]
 //       [--source manifests|kubernetes|both] [--repeat 20] [--quick] [--churn-minutes 0] [--baseline-services 10]
 //       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll] [--json]
+//       [--scoped-routes off|on|both]
+// --scoped-routes both measures each N twice in the same run, without and with the server's --scoped-routes (the second
+// labelled "N scoped"), so the bytes per RouteGroup change at the gateway compare.
 // For each source and each N (and first a small baseline inventory, measured in the same run): generates the inventory,
 // puts it in manifest files or in the fake Kubernetes API server, starts the server as a child process, connects a
 // gateway and a sidecar ADS client (State of the World, ACK every response), measures startup, the idle floor, and
@@ -29,6 +32,13 @@ var settings = new RunSettings(
     TimeSpan.FromSeconds(double.Parse(Option("--timeout-seconds") ?? "30", CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(2),
     double.Parse(Option("--churn-minutes") ?? "0", CultureInfo.InvariantCulture));
+var scopedModes = (Option("--scoped-routes") ?? "off") switch
+{
+    "off" => new[] { false },
+    "on" => [true],
+    "both" => [false, true],
+    var other => throw new ArgumentException($"--scoped-routes must be off, on or both, got '{other}'"),
+};
 var baselineServices = int.Parse(Option("--baseline-services") ?? "10", CultureInfo.InvariantCulture);
 var baselineRouteGroups = int.Parse(Option("--baseline-routegroups") ?? "10", CultureInfo.InvariantCulture);
 
@@ -38,7 +48,7 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
-var run = new ControlLoopRun(settings, Console.Error);
+var runs = scopedModes.ToDictionary(scoped => scoped, scoped => new ControlLoopRun(settings with { ScopedRoutes = scoped }, Console.Error));
 var results = new List<RunResult>();
 var started = DateTimeOffset.UtcNow;
 var partial = Path.Combine(Path.GetTempPath(), "control-loop-bench.partial.md");
@@ -46,14 +56,15 @@ Console.Error.WriteLine($"the report so far is kept in {partial}");
 foreach (var source in sources)
 {
     // The baseline runs the edits that expect a push (the ratios are of their latencies).
-    var plan = new List<(string Label, int Services, int RouteGroups, bool AllKinds, bool Churn)> { ("baseline", baselineServices, baselineRouteGroups, false, false) };
-    plan.AddRange(routeGroups.Select(n => (n.ToString(CultureInfo.InvariantCulture), services, n, true, n == routeGroups.Max())));
-    foreach (var (label, count, groups, allKinds, churn) in plan)
+    var plan = new List<(string Label, int Services, int RouteGroups, bool AllKinds, bool Churn, bool Scoped)> { ("baseline", baselineServices, baselineRouteGroups, false, false, scopedModes[0]) };
+    plan.AddRange(routeGroups.SelectMany(n => scopedModes.Select(scoped =>
+        ((scoped && scopedModes.Length > 1 ? $"{n} scoped" : n.ToString(CultureInfo.InvariantCulture)), services, n, true, n == routeGroups.Max() && scoped == scopedModes[0], scoped))));
+    foreach (var (label, count, groups, allKinds, churn, scoped) in plan)
     {
         await using IInventoryTarget target = source == "manifests" ? new ManifestDirectoryTarget() : new FakeClusterTarget();
         try
         {
-            results.Add(await run.RunAsync(target, label, count, groups, allKinds, churn, cancel.Token));
+            results.Add(await runs[scoped].RunAsync(target, label, count, groups, allKinds, churn, cancel.Token));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
         {
@@ -75,7 +86,7 @@ else
     Console.Write(MarkdownReport.Render(header, results));
 }
 
-return results.Count == sources.Length * (routeGroups.Count + 1) && results.All(r => r.Failure is null) ? 0 : 1;
+return results.Count == sources.Length * ((routeGroups.Count * scopedModes.Length) + 1) && results.All(r => r.Failure is null) ? 0 : 1;
 
 ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), settings.ServerDll, settings.Repeat, quick);
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
 
@@ -119,10 +120,15 @@ public static partial class ServerCommandLine
             DefaultValueFactory = _ => "18100-18199",
         };
 
+        var scopedRoutes = new Option<bool>("--scoped-routes")
+        {
+            Description = "Experimental (no real Envoy has run it yet): gateways load their routes through scoped RDS, a route configuration per Service picked by the request's host, so a change re-sends one Service's routes instead of every Service's.",
+        };
+
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
-            tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts,
+            tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes,
         };
         root.Validators.Add(result =>
         {
@@ -221,6 +227,7 @@ public static partial class ServerCommandLine
             .AddList(watchNamespaces, Key(KubernetesSourcesOptions.Section, nameof(KubernetesSourcesOptions.Namespaces)))
             .Add(tunnelToken, Key(TunnelListenerOptions.Section, nameof(TunnelListenerOptions.Token)), token => token)
             .Add(tunnelAddress, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.AdvertiseAddress)), address => address)
+            .Add(scopedRoutes, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.ScopedRoutes)), Invariant)
             .AddRange(tunnelListenPorts, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.FirstListenPort)), Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.ListenPortCount)));
         root.SetAction(async (parse, cancellation) =>
         {

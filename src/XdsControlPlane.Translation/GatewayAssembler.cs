@@ -5,7 +5,8 @@ namespace XdsControlPlane.Translation;
 /// The gateway's resources: one HTTP listener and one route configuration with a virtual host per Service port (keys
 /// also read from the cookie and the query parameter, CONNECT to every port) followed by the plan's other hosts
 /// (preview hosts), and Envoy's clusters. The listener depends only on the options and the HTTP filters, so it is
-/// built once.
+/// built once. With <see cref="TranslationOptions.ScopedRoutes"/> the routes are split into a route configuration per
+/// Service and a routing scope per host name instead (<see cref="GatewayScopes"/>).
 /// </summary>
 internal sealed class GatewayAssembler : NodeGroupAssembler
 {
@@ -15,6 +16,7 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
     private readonly VirtualHostCache _hosts;
     private readonly PlannedHostCache _plannedHosts;
     private readonly RouteConfigurationAssembler _routeConfigurations = new();
+    private readonly GatewayScopes? _scopes;
     private VirtualHostPart[] _other = [];
     private XdsResource? _routes;
 
@@ -24,6 +26,7 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
         _listener = XdsResource.Create(builders.Listeners.Gateway());
         _hosts = new VirtualHostCache(builders, Role, Flavor, port => VirtualHostDomains.Gateway(port, domain));
         _plannedHosts = new PlannedHostCache(builders.Filters, Role);
+        _scopes = builders.Options.ScopedRoutes ? new GatewayScopes(domain) : null;
     }
 
     public override string Role => DataPlaneRoles.Gateway;
@@ -31,15 +34,37 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
     public override void Assemble(RoutingPlan plan)
     {
         _other = _plannedHosts.Get(plan.Hosts);
-        AssembleRoutes(plan.Ports);
+        if (_scopes is null)
+        {
+            AssembleRoutes(plan.Ports);
+        }
+        else
+        {
+            _scopes.Assemble(plan.Ports, _other, _hosts.Get);
+        }
+
         _hosts.Retain(plan.Ports);
     }
 
-    /// <summary>Every port is in the one route configuration: unchanged ports' hosts come from the cache.</summary>
-    public override void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed) => AssembleRoutes(plan.Ports);
+    /// <summary>
+    /// Every port is in the one route configuration: unchanged ports' hosts come from the cache. With scopes, only the
+    /// changed ports' Services' configurations are rebuilt.
+    /// </summary>
+    public override void Reassemble(RoutingPlan plan, IReadOnlyCollection<ServicePortState> changed)
+    {
+        if (_scopes is null)
+        {
+            AssembleRoutes(plan.Ports);
+        }
+        else
+        {
+            _scopes.Reassemble(plan.Ports, changed, _hosts.Get);
+        }
+    }
 
-    public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters) =>
-        new SegmentedList<XdsResource>([_listener, _routes ?? throw new InvalidOperationException("not assembled yet")], clusters.Envoy);
+    public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters) => _scopes is null
+        ? new SegmentedList<XdsResource>([_listener, _routes ?? throw new InvalidOperationException("not assembled yet")], clusters.Envoy)
+        : new SegmentedList<XdsResource>([_listener], _scopes.Resources(), clusters.Envoy);
 
     private void AssembleRoutes(ServicePortTable ports)
     {

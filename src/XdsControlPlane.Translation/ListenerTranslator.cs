@@ -5,6 +5,9 @@ using static XdsControlPlane.Translation.EnvoyBuilding;
 using HttpInspector = Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector;
 using OriginalDst = Envoy.Extensions.Filters.Listener.OriginalDst.V3.OriginalDst;
 using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
+using ScopedRds = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.ScopedRds;
+using ScopedRoutes = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.ScopedRoutes;
+using ScopeKeyBuilder = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.ScopedRoutes.Types.ScopeKeyBuilder;
 using UpgradeConfig = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager.Types.UpgradeConfig;
 
 namespace XdsControlPlane.Translation;
@@ -15,16 +18,44 @@ namespace XdsControlPlane.Translation;
 /// </summary>
 internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterRegistry filters)
 {
-    /// <summary>The gateway's listener and route configuration name.</summary>
+    /// <summary>The gateway's listener and route configuration name (the scoped routes' name with <see cref="TranslationOptions.ScopedRoutes"/>).</summary>
     public const string GatewayListener = "gateway-http";
+
+    /// <summary>The request header a gateway's routing scope is picked by: its host, the part before the first <c>:</c>.</summary>
+    public const string ScopeKeyHeader = ":authority";
 
     /// <summary>The sidecar's capture listener.</summary>
     public const string VirtualOutbound = "virtualOutbound";
 
-    /// <summary>The gateway's HTTP listener: WebSocket and CONNECT upgrades, HTTP/2 CONNECT, real client addresses.</summary>
+    /// <summary>
+    /// The gateway's HTTP listener: WebSocket and CONNECT upgrades, HTTP/2 CONNECT, real client addresses. Its routes
+    /// come over RDS, or with <see cref="TranslationOptions.ScopedRoutes"/> over scoped RDS: the scope whose key is the
+    /// request's host without the port (<c>:authority</c> split at <c>:</c>, element 0; Envoy compares it exactly).
+    /// </summary>
     public Listener Gateway()
     {
         var hcm = HttpConnectionManager("gateway", GatewayListener, filters.Chain(DataPlaneRoles.Gateway));
+        if (options.ScopedRoutes)
+        {
+            // Setting the scoped routes clears the RDS of the same oneof.
+            hcm.ScopedRoutes = new ScopedRoutes
+            {
+                Name = GatewayListener,
+                ScopeKeyBuilder = new ScopeKeyBuilder
+                {
+                    Fragments =
+                    {
+                        new ScopeKeyBuilder.Types.FragmentBuilder
+                        {
+                            HeaderValueExtractor = new() { Name = ScopeKeyHeader, ElementSeparator = ":", Index = 0 },
+                        },
+                    },
+                },
+                RdsConfigSource = Ads(),
+                ScopedRds = new ScopedRds { ScopedRdsConfigSource = Ads() },
+            };
+        }
+
         hcm.UseRemoteAddress = true;
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "CONNECT" });

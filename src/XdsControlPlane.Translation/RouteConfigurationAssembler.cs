@@ -27,6 +27,16 @@ internal sealed class RouteConfigurationAssembler
         return resource;
     }
 
+    /// <summary>Forgets the route configurations not named in <paramref name="names"/> (Services that are gone).</summary>
+    public void Retain(IEnumerable<string> names)
+    {
+        var kept = new HashSet<string>(names, StringComparer.Ordinal);
+        foreach (var name in _last.Keys.Where(name => !kept.Contains(name)).ToArray())
+        {
+            _last.Remove(name);
+        }
+    }
+
     /// <summary>Whether every changed host sends to the same clusters as before (so the references are unchanged).</summary>
     private static bool SameClusters(VirtualHostPart[] before, VirtualHostPart[] now)
     {

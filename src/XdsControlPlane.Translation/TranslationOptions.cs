@@ -24,6 +24,14 @@ public sealed record TranslationOptions
     /// <summary>Port of the gateway's HTTP listener.</summary>
     public int GatewayPort { get; init; } = 8080;
 
+    /// <summary>
+    /// Experimental, off by default until a real Envoy has run it: the gateway loads its routes through scoped RDS — one
+    /// routing scope per host name (the <c>:authority</c> header without its port), each loading the route configuration
+    /// of one Service (a virtual host per port) — so a change re-sends that Service's routes instead of every Service's.
+    /// Sidecars and proxyless gRPC clients (which have no SRDS) are unchanged. See docs/xds-server.md.
+    /// </summary>
+    public bool ScopedRoutes { get; init; }
+
     /// <summary>Port sidecars capture outbound traffic on (Istio's 15001).</summary>
     public int SidecarOutboundPort { get; init; } = 15001;
 

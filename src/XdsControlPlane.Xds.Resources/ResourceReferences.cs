@@ -13,10 +13,10 @@ namespace XdsControlPlane.Xds.Resources;
 
 /// <summary>
 /// The names one resource depends on: a listener's RDS route configurations (and the clusters of inline routes, TCP
-/// proxies and ext_authz gRPC/HTTP services), a route configuration's clusters (mirror policies included), an EDS
+/// proxies and ext_authz gRPC/HTTP services), a routing scope's route configuration, a route configuration's clusters (mirror policies included), an EDS
 /// cluster's endpoint (EDS service) name, and the SDS secrets (fetched over ADS) of TLS transport sockets.
 /// </summary>
-/// <param name="RouteConfigurations">RDS names a listener loads.</param>
+/// <param name="RouteConfigurations">RDS names a listener or a routing scope loads.</param>
 /// <param name="Clusters">Clusters routes, mirror policies, TCP proxies or filters' services send traffic to.</param>
 /// <param name="EdsServices">EDS names a cluster loads its endpoints from.</param>
 /// <param name="Secrets">SDS secrets a listener's or cluster's TLS context loads over ADS.</param>
@@ -35,6 +35,10 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     /// <summary>The clusters a route configuration's routes and mirror policies send traffic to.</summary>
     internal static ResourceReferences OfRouteConfiguration(RouteConfiguration routes) =>
         new([], ClustersOf(routes).Distinct().Order(StringComparer.Ordinal).ToArray(), [], []);
+
+    /// <summary>The route configuration a routing scope loads over RDS (translation never puts one inline).</summary>
+    internal static ResourceReferences OfScopedRouteConfiguration(ScopedRouteConfiguration scope) =>
+        string.IsNullOrEmpty(scope.RouteConfigurationName) ? None : new([scope.RouteConfigurationName], [], [], []);
 
     /// <summary>An EDS cluster's EDS service name and the SDS secrets of its TLS transport sockets.</summary>
     internal static ResourceReferences OfCluster(Cluster cluster)

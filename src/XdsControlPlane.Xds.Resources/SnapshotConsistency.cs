@@ -3,7 +3,7 @@ namespace XdsControlPlane.Xds.Resources;
 /// <summary>
 /// Checks that a snapshot is whole before it is served, by the references each type declares in
 /// <see cref="XdsResourceTypes"/>: every EDS name an EDS cluster loads has a
-/// ClusterLoadAssignment, every RDS name a listener loads has a RouteConfiguration, every cluster a route, mirror
+/// ClusterLoadAssignment, every RDS name a listener or a routing scope (SRDS) loads has a RouteConfiguration, every cluster a route, mirror
 /// policy, TCP proxy or ext_authz filter sends to exists, and every SDS secret a TLS context loads over ADS exists.
 /// A client served an inconsistent snapshot keeps clusters or listeners warming, or answers 503.
 /// </summary>

@@ -9,6 +9,9 @@ public static class TypeUrls
     /// <summary>LDS: <c>envoy.config.listener.v3.Listener</c>.</summary>
     public const string Listener = Prefix + "envoy.config.listener.v3.Listener";
 
+    /// <summary>SRDS: <c>envoy.config.route.v3.ScopedRouteConfiguration</c> (a gateway's routing scopes, <c>--scoped-routes</c>).</summary>
+    public const string ScopedRouteConfiguration = Prefix + "envoy.config.route.v3.ScopedRouteConfiguration";
+
     /// <summary>RDS: <c>envoy.config.route.v3.RouteConfiguration</c>.</summary>
     public const string RouteConfiguration = Prefix + "envoy.config.route.v3.RouteConfiguration";
 

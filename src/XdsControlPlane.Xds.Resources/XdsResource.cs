@@ -60,7 +60,7 @@ public sealed class XdsResource
         }
     }
 
-    /// <summary>Wraps a message of a type in <see cref="XdsResourceTypes"/>: Listener, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
+    /// <summary>Wraps a message of a type in <see cref="XdsResourceTypes"/>: Listener, ScopedRouteConfiguration, RouteConfiguration, Cluster, ClusterLoadAssignment or Secret.</summary>
     /// <exception cref="ArgumentException">The message is not one of those types, or has no name.</exception>
     public static XdsResource Create(IMessage message)
     {

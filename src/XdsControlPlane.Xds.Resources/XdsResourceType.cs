@@ -25,12 +25,12 @@ public sealed class XdsResourceType
     /// <summary>The type URL: <c>type.googleapis.com/</c> and the message's full name.</summary>
     public string TypeUrl { get; }
 
-    /// <summary>Short name for logs and metrics: LDS, RDS, CDS, EDS, SDS.</summary>
+    /// <summary>Short name for logs and metrics: LDS, SRDS, RDS, CDS, EDS, SDS.</summary>
     public string ShortName { get; }
 
     /// <summary>
     /// State-of-the-World responses carry every resource of the type the client subscribes to (what one leaves out is
-    /// deleted), and an empty first request subscribes to all (the legacy wildcard): LDS and CDS. Other types may be
+    /// deleted), and an empty first request subscribes to all (the legacy wildcard): LDS, SRDS and CDS. Other types may be
     /// sent in part; clients keep what a response does not name.
     /// </summary>
     public bool SotwFullSet { get; private init; }

@@ -4,6 +4,7 @@ using Cluster = Envoy.Config.Cluster.V3.Cluster;
 using ClusterLoadAssignment = Envoy.Config.Endpoint.V3.ClusterLoadAssignment;
 using Listener = Envoy.Config.Listener.V3.Listener;
 using RouteConfiguration = Envoy.Config.Route.V3.RouteConfiguration;
+using ScopedRouteConfiguration = Envoy.Config.Route.V3.ScopedRouteConfiguration;
 using Secret = Envoy.Extensions.TransportSockets.Tls.V3.Secret;
 
 namespace XdsControlPlane.Xds.Resources;
@@ -19,7 +20,8 @@ public static class XdsResourceTypes
 {
     /// <summary>
     /// Every type, in make-before-break push order: secrets and clusters before the endpoints that warm them,
-    /// listeners before the routes they load, so a route never points at a cluster the client has not been sent.
+    /// listeners before the scopes and routes they load (Envoy warms a listener, and subscribes to a scope's routes, when
+    /// it learns of them), so a route never points at a cluster the client has not been sent.
     /// </summary>
     public static IReadOnlyList<XdsResourceType> All { get; } =
     [
@@ -44,6 +46,15 @@ public static class XdsResourceTypes
                 new(TypeUrls.Cluster, r => r.Clusters, "sends traffic to"),
                 new(TypeUrls.Secret, r => r.Secrets, "loads the secret"),
             ],
+            sotwFullSet: true),
+
+        // A gateway's routing scopes (TranslationOptions.ScopedRoutes): Envoy subscribes to every scope (a wildcard) and
+        // drops, in State of the World, the scopes a response leaves out (envoy source/common/router/scoped_rds.cc).
+        XdsResourceType.Of<ScopedRouteConfiguration>(
+            "SRDS",
+            s => s.Name,
+            ResourceReferences.OfScopedRouteConfiguration,
+            [new(TypeUrls.RouteConfiguration, r => r.RouteConfigurations, "loads routes from")],
             sotwFullSet: true),
         XdsResourceType.Of<RouteConfiguration>(
             "RDS",

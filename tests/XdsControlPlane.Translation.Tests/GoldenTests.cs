@@ -9,7 +9,8 @@ namespace XdsControlPlane.Translation.Tests;
 /// <summary>
 /// Translates reviewed inputs and compares every node group's resources (protobuf JSON) with committed files under
 /// Golden/&lt;case&gt;/: one case per routing feature, each an input.yaml whose first comment says what it shows, and
-/// gateway.json, sidecar.json and grpc.json. Set UPDATE_GOLDEN=1 to write them (a new case) or rewrite them after
+/// gateway.json, sidecar.json and grpc.json; a case with other than the default options has them in translation.json
+/// (<see cref="TranslationOptions"/> as JSON). Set UPDATE_GOLDEN=1 to write them (a new case) or rewrite them after
 /// reviewing a deliberate change.
 /// </summary>
 public sealed class GoldenTests
@@ -80,7 +81,14 @@ public sealed class GoldenTests
     {
         var manifests = RepoManifests.Load(CaseInput(caseName));
         Assert.That(manifests.Problems, Is.Empty, "the case's manifests must be valid");
-        return new RoutingTranslator().Translate(manifests.Inputs);
+        return new RoutingTranslator(OptionsOf(caseName)).Translate(manifests.Inputs);
+    }
+
+    /// <summary>The case's translation.json, or the default options.</summary>
+    internal static TranslationOptions OptionsOf(string caseName)
+    {
+        var file = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, "translation.json");
+        return File.Exists(file) ? System.Text.Json.JsonSerializer.Deserialize<TranslationOptions>(File.ReadAllText(file)) ?? new() : new();
     }
 
     private static string CaseInput(string caseName)

@@ -35,7 +35,7 @@ public sealed class ResourceTypeTableTests
             });
         }
 
-        Assert.That(new[] { TypeUrls.Listener, TypeUrls.RouteConfiguration, TypeUrls.Cluster, TypeUrls.ClusterLoadAssignment, TypeUrls.Secret }.Select(XdsResourceTypes.Find), Is.All.Not.Null);
+        Assert.That(new[] { TypeUrls.Listener, TypeUrls.ScopedRouteConfiguration, TypeUrls.RouteConfiguration, TypeUrls.Cluster, TypeUrls.ClusterLoadAssignment, TypeUrls.Secret }.Select(XdsResourceTypes.Find), Is.All.Not.Null);
     }
 
     [Test]
@@ -146,6 +146,12 @@ public sealed class ResourceTypeTableTests
         TypeUrls.ClusterLoadAssignment => TestResources.Endpoints(name, (uint)(9000 + variant)),
         TypeUrls.RouteConfiguration => TestResources.Routes(name, [.. Enumerable.Repeat(name, variant)]),
         TypeUrls.Listener => Listener(name, variant),
+        TypeUrls.ScopedRouteConfiguration => XdsResource.Create(new Envoy.Config.Route.V3.ScopedRouteConfiguration
+        {
+            Name = name,
+            RouteConfigurationName = name,
+            Key = new() { Fragments = { new Envoy.Config.Route.V3.ScopedRouteConfiguration.Types.Key.Types.Fragment { StringKey = $"{name}-{variant}" } } },
+        }),
         _ => throw new AssertionException($"add a sample of {typeUrl}, the new entry of the table"),
     };
 
