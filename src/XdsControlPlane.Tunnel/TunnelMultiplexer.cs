@@ -21,6 +21,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PeerViolations _violations;
     private readonly Lock _idGate = new();
     private ulong _nextId;
     private ulong _highestPeerId;
@@ -32,8 +33,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
     /// (this side's initial send window per connection); <paramref name="dial"/> makes the socket for a connection the
     /// peer opens (it throws <see cref="TunnelDialException"/> or a <see cref="SocketException"/> when it cannot).
+    /// <paramref name="clock"/> paces the log of refused frames (the system clock when null).
     /// </summary>
-    public TunnelMultiplexer(TunnelSide side, int peerWindow, TunnelLimits limits, Func<Open, CancellationToken, Task<Socket>> dial, ILogger logger)
+    public TunnelMultiplexer(TunnelSide side, int peerWindow, TunnelLimits limits, Func<Open, CancellationToken, Task<Socket>> dial, ILogger logger, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(dial);
@@ -46,6 +48,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         _logger = logger;
         _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
         _frames = new TunnelFrameQueue(limits.QueuedDataFrames);
+        _violations = new PeerViolations(limits, clock ?? TimeProvider.System, logger);
     }
 
     /// <summary>Which side this is.</summary>
@@ -71,6 +74,15 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     /// <summary>Payload bytes received from the peer.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
+
+    /// <summary>Frames of the peer refused so far (for connections never opened, Opens refused); each was answered with a Close until <see cref="ProtocolFault"/>.</summary>
+    public long RefusedFrames => _violations.Refused;
+
+    /// <summary>
+    /// Why the stream must end: the peer sent more than <see cref="TunnelLimits.MaxProtocolErrors"/> frames that break the
+    /// protocol. Null while it may go on; the caller reading the stream checks it after <see cref="Receive"/> and ends the stream with this reason.
+    /// </summary>
+    public string? ProtocolFault => _violations.Fault;
 
     /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
     public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
@@ -145,7 +157,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
                 return true;
             case Frame.FrameOneofCase.Window:
-                if (_connections.TryGetValue(frame.Window.ConnectionId, out var granted) && !granted.Grant(frame.Window.Increment))
+                if (Find(frame.Window.ConnectionId, "Window") is { } granted && !granted.Grant(frame.Window.Increment))
                 {
                     granted.Fail(CloseReason.ProtocolError, $"connection {frame.Window.ConnectionId}: the peer granted more than {TunnelLimits.MaxWindow} bytes");
                 }
@@ -230,6 +242,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         }
 
         _frames.Complete();
+        _violations.Flush();
         _stopping.Dispose();
     }
 
@@ -279,8 +292,11 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
         if (refused is not null)
         {
-            TunnelLog.ConnectionRefused(_logger, id, refused);
-            QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            if (_violations.Record($"Open frame for tunnel connection {id} refused: {refused}", protocolError: reason == CloseReason.ProtocolError))
+            {
+                QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            }
+
             return;
         }
 
@@ -319,10 +335,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             used = id != 0 && (ours ? id < _nextId : id <= _highestPeerId);
         }
 
-        if (!used)
+        if (!used && _violations.Record($"{frame} frame for tunnel connection {id}, which was never opened", protocolError: true))
         {
             var message = $"{frame} frame for connection {id}, which was never opened";
-            TunnelLog.UnknownConnection(_logger, id, frame);
             QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
         }
 
