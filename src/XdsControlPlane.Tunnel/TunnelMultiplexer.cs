@@ -248,10 +248,11 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _frames.QueueOrderedAsync(frame, cancellationToken);
 
-    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Queues a Data frame carrying <paramref name="payload"/> (not copied); <paramref name="pooled"/>, if given, goes back to the shared array pool once the frame is written.</summary>
+    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, byte[]? pooled, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _bytesSent, payload.Length);
-        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
+        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken, pooled);
     }
 
     internal void SendUrgent(Frame frame) => QueueControl(frame);
