@@ -7,20 +7,27 @@ internal sealed record BenchResults(
     LatencyPercentiles TunnelLatency,
     IdleMemoryResult Idle,
     long BrokerPeakResidentBytes,
-    IReadOnlyList<string> BrokerProblems);
+    IReadOnlyList<string> BrokerProblems,
+    string? SshMissing,
+    IReadOnlyList<double> LoadAverages);
 
 /// <summary>
-/// Aggregate MB/s of <see cref="Connections"/> connections each moving <see cref="BytesEach"/> bytes; the cores the
-/// bench process (both ends) kept busy during the direct transfer, and the broker and the bench process (client, agent,
-/// laptop's service) during the tunnelled one.
+/// iperf3 throughput of one case (<see cref="Streams"/> parallel streams in <see cref="Direction"/>) over the three paths,
+/// in bits per second, one value per repetition (each repetition measures the three paths back to back); the tunnel's
+/// CPU cost (broker and agent processes together) in ms per MB, median over the repetitions.
 /// </summary>
-internal sealed record ThroughputResult(int Connections, Direction Direction, long BytesEach, double Direct, double Tunnel, double DirectCores, double BrokerCores, double BenchCores)
+internal sealed record ThroughputResult(int Streams, Direction Direction, IReadOnlyList<double> Direct, IReadOnlyList<double> Tunnel, IReadOnlyList<double> Ssh, double TunnelCpuPerMegabyte)
 {
-    /// <summary>CPU milliseconds per MB moved directly.</summary>
-    public double DirectCpuPerMegabyte => DirectCores / Direct * 1000;
+    public static double Median(IReadOnlyList<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
 
-    /// <summary>CPU milliseconds per MB moved through the tunnel (broker and bench process together).</summary>
-    public double TunnelCpuPerMegabyte => (BrokerCores + BenchCores) / Tunnel * 1000;
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 }
 
 /// <summary>

@@ -1,19 +1,31 @@
-// Local-connect tunnel benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server):
+// Local-connect tunnel benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server;
+// needs iperf3, and openssh-server for the ssh -L baseline: apt-get install -y iperf3 openssh-server):
 //   dotnet run -c Release --project bench/XdsControlPlane.TunnelBench -- [--quick] [--server path/to/XdsControlPlane.Server.dll] [--out report.md]
+//       [--repeat N] [--seconds S]   (repetitions of each throughput case, default 3; seconds per iperf3 run, default 5)
 //       [--agent-window KiB] [--agent-max-data KiB]   (the agent's receive window and largest Data frame, default the
-//       multiplexer's 256 KiB and 32 KiB: to see whether they bound throughput; the broker keeps its own)
-// Starts the server as a child process in manifests mode (one Service `bench`, tcp port 9000) with its tunnel broker,
-// connects an agent (the real multiplexer) in this process whose local port is a loopback sink/echo service, and
-// measures throughput of 1 and of 100 parallel connections each way, 1 KiB round-trip latency and memory per idle
-// connection, each through the broker and directly to the same service in the same run. Prints a Markdown table
-// (progress goes to stderr). Linux only (reads /proc/<pid>/status). Exits 1 when the run failed or the server logged
-// a warning or error.
+//       multiplexer's: to see whether they bound throughput; the broker keeps its own)
+// Starts the server as a child process in manifests mode (one Service `bench`, tcp ports 9000 and 9001) with its tunnel
+// broker, connects an agent (the real multiplexer and channel settings) in this process whose local ports are a loopback
+// echo/idle service (9000) and iperf3 -s (9001), and measures iperf3 throughput with 1 and 8 streams each way over three
+// paths in the same run — direct, through the broker, through ssh -L to a private sshd on loopback —, 1 KiB round-trip
+// latency and memory per idle connection. Prints a Markdown table (progress goes to stderr). Linux only (reads
+// /proc/<pid>/status). Exits 1 when the run failed or the server logged a warning or error.
 using System.Globalization;
 using XdsControlPlane.Benchmarks;
 using XdsControlPlane.TunnelBench;
 
 var quick = args.Contains("--quick");
 var settings = BenchSettings.For(Option("--server") ?? ServerBinary.Find(), quick);
+if (Option("--repeat") is { } repeat)
+{
+    settings = settings with { Repeat = int.Parse(repeat, CultureInfo.InvariantCulture) };
+}
+
+if (Option("--seconds") is { } seconds)
+{
+    settings = settings with { Seconds = int.Parse(seconds, CultureInfo.InvariantCulture) };
+}
+
 if (Option("--agent-window") is { } window)
 {
     settings = settings with { AgentLimits = settings.AgentLimits with { ReceiveWindow = int.Parse(window, CultureInfo.InvariantCulture) * 1024 } };

@@ -13,7 +13,10 @@ namespace XdsControlPlane.TunnelBench;
 internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress)
 {
     private const int WorkloadPort = 9000;
+    private const int BulkPort = 9001;
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    private readonly List<double> _loads = [];
 
     public async Task<BenchResults> RunAsync(CancellationToken cancellationToken)
     {
@@ -22,54 +25,87 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         {
             await File.WriteAllTextAsync(Path.Combine(directory, "bench.yaml"), Manifest, cancellationToken);
             await using var laptop = new LaptopService();
+            using var iperf = await Iperf.StartAsync(FreePort.Next(), cancellationToken);
+            var bulk = new IPEndPoint(IPAddress.Loopback, iperf.Port);
+            var sshMissing = SshForward.Missing;
+            using var ssh = sshMissing is null ? await SshForward.StartAsync(FreePort.Next(), FreePort.Next(), bulk, cancellationToken) : null;
             var tunnelPort = FreePort.Next();
             string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0"];
             await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
             // The agent announces the settings' receive window (what the broker may send per connection before it grants more).
-            var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
+            var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort, BulkPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
             hello.InitialWindow = (uint)settings.AgentLimits.ReceiveWindow;
-            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port }, settings.AgentLimits, cancellationToken);
+            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken);
             var direct = laptop.EndPoint;
             var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
             var tunnel = new IPEndPoint(IPAddress.Parse(endpoint.Address), (int)endpoint.BrokerPort);
-            progress.WriteLine($"agent connected: workload port {WorkloadPort} at broker {tunnel}, laptop service at {direct}");
+            var bulkEndpoint = agent.Welcome.Endpoints.Single(e => e.Port == BulkPort);
+            var tunnelBulk = new IPEndPoint(IPAddress.Parse(bulkEndpoint.Address), (int)bulkEndpoint.BrokerPort);
+            progress.WriteLine($"agent connected: workload port {WorkloadPort} at broker {tunnel}, laptop service at {direct}; iperf3 at {bulk}, through the broker at {tunnelBulk}, through ssh -L at {ssh?.EndPoint.ToString() ?? sshMissing}");
 
             await WarmUpAsync(direct, tunnel, cancellationToken);
             await WaitQuietAsync(agent, laptop, cancellationToken);
             var idle = await MeasureIdleAsync(broker, agent, laptop, direct, tunnel, cancellationToken);
 
-            var throughput = new List<ThroughputResult>();
-            foreach (var (connections, total) in new[] { (1, settings.SingleBytes), (settings.ParallelConnections, settings.ParallelBytes) })
+            var paths = new List<(string Name, IPEndPoint Target)> { ("direct", bulk), ("tunnel", tunnelBulk) };
+            if (ssh is not null)
             {
-                foreach (var direction in new[] { Direction.ClientToLaptop, Direction.LaptopToClient })
-                {
-                    var each = total / connections;
-                    var (directCpu, directClock) = (BenchProcess.CpuTime(), Stopwatch.StartNew());
-                    var directRate = await ThroughputProbe.MeasureAsync(direct, direction, connections, each, cancellationToken);
-                    var directCores = (BenchProcess.CpuTime() - directCpu).TotalSeconds / directClock.Elapsed.TotalSeconds;
-                    var (brokerCpu, benchCpu, clock) = (broker.CpuTime(), BenchProcess.CpuTime(), Stopwatch.StartNew());
-                    var tunnelRate = await ThroughputProbe.MeasureAsync(tunnel, direction, connections, each, cancellationToken);
-                    var seconds = clock.Elapsed.TotalSeconds;
-                    var (brokerCores, benchCores) = ((broker.CpuTime() - brokerCpu).TotalSeconds / seconds, (BenchProcess.CpuTime() - benchCpu).TotalSeconds / seconds);
-                    progress.WriteLine($"throughput {connections} x {each / 1024 / 1024} MiB {direction}: direct {directRate:0} MB/s, tunnel {tunnelRate:0} MB/s (cores busy: direct {directCores:0.00}; tunnel: broker {brokerCores:0.00}, bench {benchCores:0.00})");
-                    throughput.Add(new ThroughputResult(connections, direction, each, directRate, tunnelRate, directCores, brokerCores, benchCores));
-                    await WaitQuietAsync(agent, laptop, cancellationToken);
-                }
+                paths.Add(("ssh -L", ssh.EndPoint));
             }
 
+            var throughput = await MeasureThroughputAsync(broker, agent, laptop, paths, cancellationToken);
             var directLatency = await LatencyProbe.MeasureAsync(direct, settings.WarmUpRounds, settings.Rounds, cancellationToken);
             var tunnelLatency = await LatencyProbe.MeasureAsync(tunnel, settings.WarmUpRounds, settings.Rounds, cancellationToken);
             progress.WriteLine($"latency p50/p99: direct {directLatency.P50:0}/{directLatency.P99:0} µs, tunnel {tunnelLatency.P50:0}/{tunnelLatency.P99:0} µs");
             var peak = broker.Memory("VmHWM");
-            return new BenchResults(throughput, directLatency, tunnelLatency, idle, peak, broker.Problems);
+            return new BenchResults(throughput, directLatency, tunnelLatency, idle, peak, broker.Problems, sshMissing, [.. _loads]);
         }
         finally
         {
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    /// <summary>
+    /// iperf3 over each path, one stream and <see cref="BenchSettings.ParallelStreams"/>, each way; every repetition
+    /// measures the paths back to back, so a change of the machine's load hits them alike. Also the tunnel's CPU per MB
+    /// (the broker process plus this one, which runs the agent).
+    /// </summary>
+    private async Task<List<ThroughputResult>> MeasureThroughputAsync(ServerUnderTest broker, TunnelTestAgent agent, LaptopService laptop, List<(string Name, IPEndPoint Target)> paths, CancellationToken cancellationToken)
+    {
+        var cases = new[] { 1, settings.ParallelStreams }.SelectMany(streams => new[] { Direction.ClientToLaptop, Direction.LaptopToClient }.Select(direction => (Streams: streams, Direction: direction))).ToArray();
+        var rates = cases.ToDictionary(c => c, _ => paths.ToDictionary(p => p.Name, _ => new List<double>()));
+        var cpu = cases.ToDictionary(c => c, _ => new List<double>());
+        for (var round = 1; round <= settings.Repeat; round++)
+        {
+            foreach (var c in cases)
+            {
+                foreach (var (name, target) in paths)
+                {
+                    _loads.Add(LoadAverage());
+                    var (brokerCpu, benchCpu) = (broker.CpuTime(), BenchProcess.CpuTime());
+                    var rate = await Iperf.MeasureAsync(target, c.Direction, c.Streams, settings.Seconds, cancellationToken);
+                    if (name == "tunnel")
+                    {
+                        var busy = (broker.CpuTime() - brokerCpu + (BenchProcess.CpuTime() - benchCpu)).TotalMilliseconds;
+                        cpu[c].Add(busy / (rate * settings.Seconds / 8 / 1e6));
+                    }
+
+                    rates[c][name].Add(rate);
+                    progress.WriteLine($"round {round}: {c.Streams} stream(s) {c.Direction}, {name}: {rate / 1e9:0.00} Gbit/s");
+                    await WaitQuietAsync(agent, laptop, cancellationToken);
+                }
+            }
+        }
+
+        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c])))];
+    }
+
+    /// <summary>The one-minute load average (how busy the machine was while measuring).</summary>
+    private static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>A small amount of everything both ways, so JIT, thread pool and buffers are warm before anything is counted.</summary>
     private async Task WarmUpAsync(IPEndPoint direct, IPEndPoint tunnel, CancellationToken cancellationToken)
@@ -146,6 +182,6 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         kind: Service
         metadata: {name: bench, namespace: bench}
         spec:
-          ports: [{name: tcp, port: 9000}]
+          ports: [{name: tcp, port: 9000}, {name: iperf, port: 9001}]
         """;
 }

@@ -21,6 +21,10 @@ internal sealed class ServerListeners
     /// </summary>
     public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel)
     {
+        // Kestrel's HTTP/2 limits are per server, not per listener: the tunnel's larger windows apply to xDS streams too
+        // (they bound what a connection may have in flight, as the defaults do).
+        kestrel.Limits.Http2.InitialStreamWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.StreamWindow;
+        kestrel.Limits.Http2.InitialConnectionWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.ConnectionWindow;
         Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel);
         Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds);
         Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);

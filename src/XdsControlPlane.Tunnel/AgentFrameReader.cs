@@ -6,7 +6,8 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>
 /// Reads an admitted agent's frames until the stream ends: connection frames go to the multiplexer, a Ping is answered
 /// with a Pong (and counts as a heartbeat), a Goodbye withdraws the routes at once and drains the stream. An agent
-/// that sends and never reads, or sends a second Hello, ends the stream with a status.
+/// that sends and never reads, sends a second Hello, or breaks the protocol more than
+/// <see cref="TunnelLimits.MaxProtocolErrors"/> times, ends the stream with a status.
 /// </summary>
 internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, TimeProvider clock, ILogger logger)
 {
@@ -32,6 +33,12 @@ internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorklo
 
                 if (multiplexer.Receive(frame))
                 {
+                    if (multiplexer.ProtocolFault is { } fault)
+                    {
+                        // Frames for connections that were never opened, past the limit: answering each would flood both ends.
+                        throw new RpcException(new Status(StatusCode.InvalidArgument, $"{fault}; ending the stream"));
+                    }
+
                     continue;
                 }
 

@@ -107,7 +107,7 @@ public sealed class BrokerMetrics
     {
         var sent = multiplexer.BytesSent;
         var received = multiplexer.BytesReceived;
-        var dropped = multiplexer.FramesDropped;
+        var dropped = multiplexer.RefusedFrames;
         var open = multiplexer.OpenConnections;
         _bytesToLaptop.Inc(sent - reported.Sent);
         _bytesFromLaptop.Inc(received - reported.Received);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Google.Protobuf;
@@ -14,13 +15,11 @@ internal sealed class TunnelConnection
 {
     private readonly TunnelMultiplexer _mux;
     private readonly CancellationTokenSource _stop;
-    private readonly Channel<ByteString?> _inbound = Channel.CreateUnbounded<ByteString?>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly InboundBytes _inbound;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private long _sendCredit;
     private TaskCompletionSource? _creditWaiter;
-    private long _buffered;
-    private long _ungranted;
     private int _closed;
     private volatile bool _peerDone;
     private volatile bool _reset;
@@ -34,6 +33,7 @@ internal sealed class TunnelConnection
         _outbound = outbound;
         _sendCredit = mux.PeerWindow;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
+        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, increment => mux.SendUrgent(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
     }
 
     public ulong Id { get; }
@@ -45,30 +45,34 @@ internal sealed class TunnelConnection
     public CancellationToken Stopping => _stop.Token;
 
     /// <summary>Bytes received from the peer and not yet written to the socket.</summary>
-    public long Buffered => Interlocked.Read(ref _buffered);
+    public long Buffered => _inbound.Buffered;
 
     public void Start(Task<Socket> socket) => _ = RunAsync(socket);
 
     /// <summary>Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its half-close).</summary>
     public bool Deliver(ByteString payload)
     {
-        if (Interlocked.Add(ref _ungranted, payload.Length) > _mux.Limits.ReceiveWindow)
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            // Frames cross a Close: what the peer still sends is dropped.
+            return true;
+        }
+
+        if (!_inbound.Deliver(payload.Memory, out var failure))
         {
             return false;
         }
 
-        Interlocked.Add(ref _buffered, payload.Length);
-        return _inbound.Writer.TryWrite(payload) || Volatile.Read(ref _closed) != 0;
+        if (failure is not null)
+        {
+            Fail(CloseReason.Reset, failure.Message);
+        }
+
+        return true;
     }
 
     /// <summary>The peer will send nothing more: once the queued bytes are written, the socket's sending side is shut down.</summary>
-    public void PeerHalfClosed()
-    {
-        if (_inbound.Writer.TryWrite(null))
-        {
-            _inbound.Writer.TryComplete();
-        }
-    }
+    public void PeerHalfClosed() => _inbound.End();
 
     /// <summary>The peer granted <paramref name="increment"/> more bytes; false when that would exceed what any window may be.</summary>
     public bool Grant(uint increment)
@@ -227,10 +231,17 @@ internal sealed class TunnelConnection
 
                 // A buffer as large as what is ready (within the window and the frame size), read into and sent as it is.
                 var size = (int)Math.Min(Math.Min(_mux.Limits.MaxData, credit), Math.Max(socket.Available, filled ? _mux.Limits.MaxData : 1024));
-                var buffer = new byte[size];
-                var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                // Without a transform the buffer is pooled: it goes out as one Data frame (the read fits the credit and the
+                // frame size), and the stream's writer returns it once the frame is written.
+                var buffer = _outbound is null ? ArrayPool<byte>.Shared.Rent(size) : new byte[size];
+                var read = await socket.ReceiveAsync(buffer.AsMemory(0, size), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                 if (read == 0)
                 {
+                    if (_outbound is null)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+
                     if (_outbound is not null)
                     {
                         await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
@@ -241,8 +252,19 @@ internal sealed class TunnelConnection
                 }
 
                 filled = read == size && size == _mux.Limits.MaxData;
-                var payload = buffer.AsMemory(0, read);
-                await SendAsync(_outbound is null ? payload : _outbound.Transform(payload), cancellationToken).ConfigureAwait(false);
+                if (_outbound is null)
+                {
+                    lock (_gate)
+                    {
+                        _sendCredit -= read;
+                    }
+
+                    await _mux.SendDataAsync(Id, buffer.AsMemory(0, read), buffer, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SendAsync(_outbound.Transform(buffer.AsMemory(0, read)), cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -270,7 +292,7 @@ internal sealed class TunnelConnection
                 _sendCredit -= size;
             }
 
-            await _mux.SendDataAsync(Id, payload[..size], cancellationToken).ConfigureAwait(false);
+            await _mux.SendDataAsync(Id, payload[..size], null, cancellationToken).ConfigureAwait(false);
             payload = payload[size..];
         }
     }
@@ -278,33 +300,9 @@ internal sealed class TunnelConnection
     private async Task WriteToSocketAsync(Socket socket)
     {
         var cancellationToken = _stop.Token;
-        // Granting once half the window is written keeps the sender's credit above half a window, so a reader that keeps
-        // up never stalls it, with one Window frame per half window instead of one per Data frame.
-        var grantEvery = Math.Max(1, _mux.Limits.ReceiveWindow / 2);
-        long pending = 0;
         try
         {
-            while (await _inbound.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (_inbound.Reader.TryRead(out var chunk))
-                {
-                    if (chunk is null)
-                    {
-                        socket.Shutdown(SocketShutdown.Send);
-                        continue;
-                    }
-
-                    await socket.SendAsync(chunk.Memory, SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Add(ref _buffered, -chunk.Length);
-                    pending += chunk.Length;
-                    if (pending >= grantEvery)
-                    {
-                        Interlocked.Add(ref _ungranted, -pending);
-                        _mux.SendUrgent(new Frame { Window = new Window { ConnectionId = Id, Increment = (uint)pending } });
-                        pending = 0;
-                    }
-                }
-            }
+            await _inbound.WriteAsync(socket, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 using XdsControlPlane.Tunnel.Protocol;
 
@@ -10,13 +11,13 @@ namespace XdsControlPlane.Tunnel;
 /// </summary>
 internal sealed class TunnelFrameQueue
 {
-    private readonly Channel<Frame> _ordered;
+    private readonly Channel<(Frame Frame, byte[]? Pooled)> _ordered;
     private readonly Channel<Frame> _control = Channel.CreateUnbounded<Frame>(new UnboundedChannelOptions { SingleReader = true });
     private int _controlQueued;
 
     /// <summary>A queue holding at most <paramref name="orderedFrames"/> ordered frames.</summary>
     public TunnelFrameQueue(int orderedFrames) =>
-        _ordered = Channel.CreateBounded<Frame>(new BoundedChannelOptions(orderedFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _ordered = Channel.CreateBounded<(Frame, byte[]?)>(new BoundedChannelOptions(orderedFrames) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     /// <summary>Control frames waiting for the stream.</summary>
     public int ControlQueued => Volatile.Read(ref _controlQueued);
@@ -30,8 +31,8 @@ internal sealed class TunnelFrameQueue
         }
     }
 
-    /// <summary>Queues an ordered frame, waiting while the queue is full.</summary>
-    public ValueTask QueueOrderedAsync(Frame frame, CancellationToken cancellationToken) => _ordered.Writer.WriteAsync(frame, cancellationToken);
+    /// <summary>Queues an ordered frame, waiting while the queue is full; <paramref name="pooled"/> (the array its payload wraps, if rented) is returned to the shared pool once it is written.</summary>
+    public ValueTask QueueOrderedAsync(Frame frame, CancellationToken cancellationToken, byte[]? pooled = null) => _ordered.Writer.WriteAsync((frame, pooled), cancellationToken);
 
     /// <summary>Nothing more is queued: the writer ends once what is queued is written.</summary>
     public void Complete()
@@ -52,19 +53,26 @@ internal sealed class TunnelFrameQueue
         var orderedOpen = true;
         while (controlOpen || orderedOpen)
         {
-            if (TryRead(out var frame))
+            if (TryRead(out var frame, out var pooled))
             {
                 // Hold each frame until the next is known, so the writer knows whether more follow.
                 while (true)
                 {
-                    var more = TryRead(out var next);
+                    var more = TryRead(out var next, out var nextPooled);
                     await write(frame, more, cancellationToken).ConfigureAwait(false);
+
+                    // Written means serialized: the payload's bytes are no longer needed.
+                    if (pooled is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(pooled);
+                    }
+
                     if (!more)
                     {
                         break;
                     }
 
-                    frame = next;
+                    (frame, pooled) = (next, nextPooled);
                 }
             }
 
@@ -93,14 +101,21 @@ internal sealed class TunnelFrameQueue
         }
     }
 
-    private bool TryRead(out Frame frame)
+    private bool TryRead(out Frame frame, out byte[]? pooled)
     {
+        pooled = null;
         if (_control.Reader.TryRead(out frame!))
         {
             Interlocked.Decrement(ref _controlQueued);
             return true;
         }
 
-        return _ordered.Reader.TryRead(out frame!);
+        if (_ordered.Reader.TryRead(out var ordered))
+        {
+            (frame, pooled) = ordered;
+            return true;
+        }
+
+        return false;
     }
 }

@@ -25,6 +25,15 @@ public sealed record TunnelLimits
     /// <summary>How long a dial (of a local port, of an in-cluster Service) may take.</summary>
     public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How many frames breaking the protocol (for connections never opened, Opens with ids the peer may not use) a stream
+    /// may carry before it is ended; each is answered with a Close until then.
+    /// </summary>
+    public int MaxProtocolErrors { get; init; } = 1000;
+
+    /// <summary>Refused frames are logged at most once per this interval (the first at once, then a count).</summary>
+    public TimeSpan RefusedFrameLogInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The problems with these limits; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -46,6 +55,16 @@ public sealed record TunnelLimits
         if (QueuedDataFrames is < 1 or > 4096)
         {
             yield return $"QueuedDataFrames must be between 1 and 4096, got {QueuedDataFrames}.";
+        }
+
+        if (MaxProtocolErrors is < 0 or > 1_000_000)
+        {
+            yield return $"MaxProtocolErrors must be between 0 and 1000000, got {MaxProtocolErrors}.";
+        }
+
+        if (RefusedFrameLogInterval < TimeSpan.Zero)
+        {
+            yield return $"RefusedFrameLogInterval must not be negative, got {RefusedFrameLogInterval}.";
         }
 
         if (DialTimeout <= TimeSpan.Zero)

@@ -21,20 +21,21 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly PeerViolations _violations;
     private readonly Lock _idGate = new();
     private ulong _nextId;
     private ulong _highestPeerId;
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
-    private long _framesDropped;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
     /// (this side's initial send window per connection); <paramref name="dial"/> makes the socket for a connection the
     /// peer opens (it throws <see cref="TunnelDialException"/> or a <see cref="SocketException"/> when it cannot).
+    /// <paramref name="clock"/> paces the log of refused frames (the system clock when null).
     /// </summary>
-    public TunnelMultiplexer(TunnelSide side, int peerWindow, TunnelLimits limits, Func<Open, CancellationToken, Task<Socket>> dial, ILogger logger)
+    public TunnelMultiplexer(TunnelSide side, int peerWindow, TunnelLimits limits, Func<Open, CancellationToken, Task<Socket>> dial, ILogger logger, TimeProvider? clock = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(dial);
@@ -47,6 +48,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         _logger = logger;
         _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
         _frames = new TunnelFrameQueue(limits.QueuedDataFrames);
+        _violations = new PeerViolations(limits, clock ?? TimeProvider.System, logger);
     }
 
     /// <summary>Which side this is.</summary>
@@ -73,8 +75,14 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// <summary>Payload bytes received from the peer.</summary>
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
 
-    /// <summary>Frames from the peer dropped: for a connection never opened, an Open refused.</summary>
-    public long FramesDropped => Interlocked.Read(ref _framesDropped);
+    /// <summary>Frames of the peer refused so far (for connections never opened, Opens refused); each was answered with a Close until <see cref="ProtocolFault"/>.</summary>
+    public long RefusedFrames => _violations.Refused;
+
+    /// <summary>
+    /// Why the stream must end: the peer sent more than <see cref="TunnelLimits.MaxProtocolErrors"/> frames that break the
+    /// protocol. Null while it may go on; the caller reading the stream checks it after <see cref="Receive"/> and ends the stream with this reason.
+    /// </summary>
+    public string? ProtocolFault => _violations.Fault;
 
     /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
     public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
@@ -149,7 +157,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
                 return true;
             case Frame.FrameOneofCase.Window:
-                if (_connections.TryGetValue(frame.Window.ConnectionId, out var granted) && !granted.Grant(frame.Window.Increment))
+                if (Find(frame.Window.ConnectionId, "Window") is { } granted && !granted.Grant(frame.Window.Increment))
                 {
                     granted.Fail(CloseReason.ProtocolError, $"connection {frame.Window.ConnectionId}: the peer granted more than {TunnelLimits.MaxWindow} bytes");
                 }
@@ -234,15 +242,17 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         }
 
         _frames.Complete();
+        _violations.Flush();
         _stopping.Dispose();
     }
 
     internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _frames.QueueOrderedAsync(frame, cancellationToken);
 
-    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    /// <summary>Queues a Data frame carrying <paramref name="payload"/> (not copied); <paramref name="pooled"/>, if given, goes back to the shared array pool once the frame is written.</summary>
+    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, byte[]? pooled, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _bytesSent, payload.Length);
-        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken);
+        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken, pooled);
     }
 
     internal void SendUrgent(Frame frame) => QueueControl(frame);
@@ -283,9 +293,11 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
         if (refused is not null)
         {
-            Interlocked.Increment(ref _framesDropped);
-            TunnelLog.ConnectionRefused(_logger, id, refused);
-            QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            if (_violations.Record($"Open frame for tunnel connection {id} refused: {refused}", protocolError: reason == CloseReason.ProtocolError))
+            {
+                QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+            }
+
             return;
         }
 
@@ -324,11 +336,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             used = id != 0 && (ours ? id < _nextId : id <= _highestPeerId);
         }
 
-        if (!used)
+        if (!used && _violations.Record($"{frame} frame for tunnel connection {id}, which was never opened", protocolError: true))
         {
-            Interlocked.Increment(ref _framesDropped);
             var message = $"{frame} frame for connection {id}, which was never opened";
-            TunnelLog.UnknownConnection(_logger, id, frame);
             QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
         }
 

@@ -67,7 +67,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     /// </summary>
     public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default)
     {
-        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}");
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = TunnelHttp2.AgentHandler() });
         var call = new TunnelBroker.TunnelBrokerClient(channel).Connect(cancellationToken: CancellationToken.None);
         try
         {

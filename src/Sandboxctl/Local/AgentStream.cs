@@ -125,6 +125,10 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
             {
                 // Frames of a newer protocol (and a second Welcome) are ignored.
                 mux.Receive(frame);
+                if (mux.ProtocolFault is { } fault)
+                {
+                    throw new RpcException(new Grpc.Core.Status(StatusCode.InvalidArgument, $"{fault}; ending the stream"));
+                }
             }
         }
     }

@@ -140,14 +140,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     private static GrpcChannel Channel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
     {
-        HttpHandler = new SocketsHttpHandler
-        {
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-            EnableMultipleHttp2Connections = false,
-        },
+        HttpHandler = TunnelHttp2.AgentHandler(),
         MaxReceiveMessageSize = 4 * 1024 * 1024,
     });
 }

@@ -1,0 +1,28 @@
+namespace XdsControlPlane.Tunnel;
+
+/// <summary>
+/// The HTTP/2 flow-control windows of the tunnel's gRPC connection, for both ends: one HTTP/2 stream carries every
+/// tunnelled connection of an agent, so its window bounds the whole tunnel's throughput (window ÷ round trip). The
+/// defaults (Kestrel: 768 KiB per stream, 1 MiB per connection; HttpClient: 64 KiB per stream, grown over time) cap
+/// it at a few hundred MB/s once the round trip grows on a busy machine. Frame sizes stay at HTTP/2's 16 KiB:
+/// HttpClient neither sends nor accepts larger ones.
+/// </summary>
+public static class TunnelHttp2
+{
+    /// <summary>Receive window per HTTP/2 stream, both ends (Kestrel's <c>InitialStreamWindowSize</c>, HttpClient's <c>InitialHttp2StreamWindowSize</c>).</summary>
+    public const int StreamWindow = 4 * 1024 * 1024;
+
+    /// <summary>Receive window per HTTP/2 connection at the broker (Kestrel's <c>InitialConnectionWindowSize</c>).</summary>
+    public const int ConnectionWindow = 8 * 1024 * 1024;
+
+    /// <summary>The agent's handler for its channel to the broker: the tunnel's windows, one HTTP/2 connection, keep-alive pings.</summary>
+    public static SocketsHttpHandler AgentHandler() => new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+        EnableMultipleHttp2Connections = false,
+        InitialHttp2StreamWindowSize = StreamWindow,
+    };
+}
