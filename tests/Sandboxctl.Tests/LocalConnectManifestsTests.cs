@@ -14,8 +14,8 @@ namespace Sandboxctl.Tests;
 /// inside, <c>--server</c> to its tunnel port): keyed HTTP sent to the broker endpoint the Welcome names reaches the
 /// laptop's server; <c>--expose</c> reaches the baseline backend with the routing key added; SIGTERM says Goodbye and
 /// exits 0; bad input fails loudly with a clear error and exit code. Through <c>--expose</c> (every port told by its
-/// first bytes in manifests mode) h2c gRPC — a bidi stream with trailers — and HTTP/1.1 on 127.0.0.1 and ::1 get the
-/// key, merged into an existing <c>baggage</c>; a raw TCP client's bytes pass untouched.
+/// first bytes in manifests mode) h2c gRPC — a bidi stream with trailers —, HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get
+/// the key, merged into an existing <c>baggage</c>; a raw TCP client's bytes pass untouched.
 /// </summary>
 public sealed class LocalConnectManifestsTests
 {
@@ -128,7 +128,7 @@ public sealed class LocalConnectManifestsTests
     }
 
     [Test]
-    public async Task Expose_GrpcBidiHttp1AndRawTcp_KeyAddedToHttpAndGrpc_RawBytesUntouched()
+    public async Task Expose_GrpcBidiHttp1WebSocketAndRawTcp_KeyAddedToHttpAndGrpc_RawBytesUntouched()
     {
         var (agent, ports) = await ConnectWithExposesAsync();
 
@@ -152,6 +152,7 @@ public sealed class LocalConnectManifestsTests
         var v6 = await GetOverIPv6Async(ports.Http, "/orders");
         var ownKey = await LocalHttpEcho.GetAsync(ports.Http, "/orders", "x-routing-key: other");
         var raw = await EchoRawAsync(ports.Raw, [0x00, 0x01, 0xff, (byte)'h', (byte)'i', (byte)'\n']);
+        var webSocket = await EchoWebSocketAsync(ports.WebSocket, "hello");
 
         Assert.Multiple(() =>
         {
@@ -168,6 +169,7 @@ public sealed class LocalConnectManifestsTests
             Assert.That(v4, Does.Contain("Host: test\r\n"), "the app's authority goes on");
             Assert.That(v6, Does.Contain("x-routing-key: feature-x\r\n"));
             Assert.That(ownKey, Does.Contain("x-routing-key: other\r\n").And.Contain("baggage: routing-key=other\r\n").And.Not.Contain("feature-x"));
+            Assert.That(webSocket, Is.EqualTo(new[] { "seen-routing-key=feature-x", "hello" }), "an HTTP/1.1 upgrade switches through the proxy");
             Assert.That(raw, Is.EqualTo(new byte[] { 0x00, 0x01, 0xff, (byte)'h', (byte)'i', (byte)'\n' }));
         });
 
@@ -184,6 +186,21 @@ public sealed class LocalConnectManifestsTests
         using var client = new TcpClient(AddressFamily.InterNetworkV6);
         await client.ConnectAsync(IPAddress.IPv6Loopback, port).WaitAsync(Patience);
         return await LocalHttpEcho.SendAsync(client.GetStream(), path).WaitAsync(Patience);
+    }
+
+    private static async Task<string[]> EchoWebSocketAsync(int port, string message)
+    {
+        using var client = new System.Net.WebSockets.ClientWebSocket();
+        using var timeout = new CancellationTokenSource(Patience);
+        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/events"), timeout.Token);
+        var buffer = new byte[4096];
+        var first = await client.ReceiveAsync(buffer, timeout.Token);
+        var greeting = Encoding.UTF8.GetString(buffer, 0, first.Count);
+        await client.SendAsync(Encoding.UTF8.GetBytes(message), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+        var echo = await client.ReceiveAsync(buffer, timeout.Token);
+        var echoed = Encoding.UTF8.GetString(buffer, 0, echo.Count);
+        await client.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        return [greeting, echoed];
     }
 
     private static async Task<byte[]> EchoRawAsync(int port, byte[] bytes)
@@ -242,17 +259,17 @@ public sealed class LocalConnectManifestsTests
         return host;
     }
 
-    private async Task<(LocalAgentProcess Agent, (int Http, int Grpc, int Raw) Ports)> ConnectWithExposesAsync()
+    private async Task<(LocalAgentProcess Agent, (int Http, int Grpc, int Raw, int WebSocket) Ports)> ConnectWithExposesAsync()
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         var orders = _disposables.Track(new LocalHttpEcho("orders-baseline"));
-        var grpc = _disposables.Track(await LocalGrpcEcho.StartAsync());
+        var kestrel = _disposables.Track(await LocalKestrelEcho.StartAsync());
         var raw = _disposables.Track(new LocalTcpEcho());
-        var host = await StartHostAsync(orders.Port, moreManifests: $"{Target("echo", "grpc", 9090, grpc.Port)}\n{Target("cache", "tcp", 7000, raw.Port)}");
-        var ports = (Http: FreePort.Next(), Grpc: FreePort.Next(), Raw: FreePort.Next());
+        var host = await StartHostAsync(orders.Port, moreManifests: $"{Target("echo", "grpc", 9090, kestrel.GrpcPort)}\n{Target("cache", "tcp", 7000, raw.Port)}\n{Target("events", "http", 8081, kestrel.WebSocketPort)}");
+        var ports = (Http: FreePort.Next(), Grpc: FreePort.Next(), Raw: FreePort.Next(), WebSocket: FreePort.Next());
         var agent = _disposables.Track(LocalAgentProcess.Start(
             _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
-            "--expose", $"orders:8080={ports.Http}", "--expose", $"echo:9090={ports.Grpc}", "--expose", $"cache:7000={ports.Raw}",
+            "--expose", $"orders:8080={ports.Http}", "--expose", $"echo:9090={ports.Grpc}", "--expose", $"cache:7000={ports.Raw}", "--expose", $"events:8081={ports.WebSocket}",
             "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json"));
         await agent.NextAsync("connected");
         return (agent, ports);
