@@ -14,7 +14,7 @@ namespace Sandboxctl.Tests;
 /// inside, <c>--server</c> to its tunnel port): keyed HTTP sent to the broker endpoint the Welcome names reaches the
 /// laptop's server; <c>--expose</c> reaches the baseline backend with the routing key added; SIGTERM says Goodbye and
 /// exits 0; bad input fails loudly with a clear error and exit code. Through <c>--expose</c> (every port told by its
-/// first bytes in manifests mode) h2c gRPC — a bidi stream with trailers —, HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get
+/// first bytes in manifests mode) h2c gRPC — bidi streams with trailers, from Grpc.Net.Client and @grpc/grpc-js —, HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get
 /// the key, merged into an existing <c>baggage</c>; a raw TCP client's bytes pass untouched.
 /// </summary>
 public sealed class LocalConnectManifestsTests
@@ -151,6 +151,7 @@ public sealed class LocalConnectManifestsTests
         var v4 = await LocalHttpEcho.GetAsync(ports.Http, "/orders", "baggage: tenant=acme");
         var v6 = await GetOverIPv6Async(ports.Http, "/orders");
         var ownKey = await LocalHttpEcho.GetAsync(ports.Http, "/orders", "x-routing-key: other");
+        var grpcJs = await GrpcJsBidiAsync(ports.Grpc, "uno", "dos");
         var raw = await EchoRawAsync(ports.Raw, [0x00, 0x01, 0xff, (byte)'h', (byte)'i', (byte)'\n']);
         var webSocket = await EchoWebSocketAsync(ports.WebSocket, "hello");
 
@@ -162,6 +163,12 @@ public sealed class LocalConnectManifestsTests
             Assert.That(more, Is.False);
             Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
             Assert.That(call.GetTrailers().GetValue("echoed-bytes"), Is.EqualTo("26"), "5-byte frame prefixes and the three messages");
+
+            Assert.That((int?)grpcJs["code"], Is.Zero, grpcJs.ToJsonString());
+            Assert.That((string?)grpcJs["headers"]!["seen-routing-key"], Is.EqualTo("feature-x"), "a @grpc/grpc-js call gets the key too");
+            Assert.That((string?)grpcJs["headers"]!["seen-baggage"], Is.EqualTo("tenant=acme,routing-key=feature-x"));
+            Assert.That(grpcJs["echoes"]!.AsArray().Select(e => (string?)e), Is.EqualTo(new[] { "uno", "dos" }));
+            Assert.That((string?)grpcJs["trailers"]!["echoed-bytes"], Is.EqualTo("16"));
 
             Assert.That(v4, Does.StartWith("orders-baseline\nGET /orders HTTP/1.1"));
             Assert.That(v4, Does.Contain("x-routing-key: feature-x\r\n"));
@@ -201,6 +208,20 @@ public sealed class LocalConnectManifestsTests
         var echoed = Encoding.UTF8.GetString(buffer, 0, echo.Count);
         await client.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, timeout.Token);
         return [greeting, echoed];
+    }
+
+    /// <summary>A bidi call of @grpc/grpc-js (tests/node/bidi-client.mjs) to <c>localhost:port</c>: what it saw.</summary>
+    private static async Task<JsonNode> GrpcJsBidiAsync(int port, params string[] messages)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(RepoDirectory.Path("tests", "node", "bidi-client.mjs"));
+        start.ArgumentList.Add($"localhost:{port}");
+        messages.ToList().ForEach(start.ArgumentList.Add);
+        using var node = System.Diagnostics.Process.Start(start)!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        await node.WaitForExitAsync().WaitAsync(Patience);
+        return JsonNode.Parse(await output) ?? throw new AssertionException($"no output from bidi-client.mjs: {await errors}");
     }
 
     private static async Task<byte[]> EchoRawAsync(int port, byte[] bytes)
