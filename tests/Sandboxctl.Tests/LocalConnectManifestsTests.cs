@@ -14,8 +14,9 @@ namespace Sandboxctl.Tests;
 /// inside, <c>--server</c> to its tunnel port): keyed HTTP sent to the broker endpoint the Welcome names reaches the
 /// laptop's server; <c>--expose</c> reaches the baseline backend with the routing key added; SIGTERM says Goodbye and
 /// exits 0; bad input fails loudly with a clear error and exit code. Through <c>--expose</c> (every port told by its
-/// first bytes in manifests mode) h2c gRPC — bidi streams with trailers, from Grpc.Net.Client and @grpc/grpc-js —, HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get
-/// the key, merged into an existing <c>baggage</c>; a raw TCP client's bytes pass untouched.
+/// first bytes in manifests mode) h2c gRPC — bidi streams with trailers, from Grpc.Net.Client and @grpc/grpc-js —,
+/// HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get the key, merged into an existing <c>baggage</c>; a raw
+/// TCP client's bytes pass untouched.
 /// </summary>
 public sealed class LocalConnectManifestsTests
 {

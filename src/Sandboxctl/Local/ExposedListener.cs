@@ -43,9 +43,6 @@ internal sealed class ExposedListener : IDisposable
     /// <summary>The local port listened on.</summary>
     public int Port => ((IPEndPoint)_listeners[0].LocalEndpoint).Port;
 
-    /// <summary>The addresses listened on: 127.0.0.1, and ::1 when the machine has it.</summary>
-    public IEnumerable<IPAddress> Addresses => _listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Address);
-
     /// <summary>Listens on the local port of <paramref name="exposed"/>; a busy port exits 1 naming its holder and a free alternative.</summary>
     public static ExposedListener Listen(ExposedService exposed)
     {

@@ -32,6 +32,7 @@ internal sealed class OutboundProxy : IAsyncDisposable
     private readonly HandedOverConnections _http2 = new();
     private readonly HttpMessageInvoker _client;
     private readonly WebApplication _app;
+    private readonly Lock _startGate = new();
     private IHttpForwarder? _forwarder;
     private Task? _starting;
 
@@ -74,7 +75,7 @@ internal sealed class OutboundProxy : IAsyncDisposable
     /// <summary>Starts Kestrel (once; later calls wait for the first).</summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        lock (_app)
+        lock (_startGate)
         {
             return _starting ??= _app.StartAsync(cancellationToken);
         }
