@@ -1,5 +1,9 @@
+using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Text.Json.Nodes;
+using Grpc.Core;
+using Grpc.Net.Client;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 
@@ -9,11 +13,16 @@ namespace Sandboxctl.Tests;
 /// <c>sandboxctl local connect</c> as a real process against an in-process server in manifests mode (the broker
 /// inside, <c>--server</c> to its tunnel port): keyed HTTP sent to the broker endpoint the Welcome names reaches the
 /// laptop's server; <c>--expose</c> reaches the baseline backend with the routing key added; SIGTERM says Goodbye and
-/// exits 0; <c>--force</c> takes a live workload over; bad input fails loudly with a clear error and exit code.
+/// exits 0; <c>--force</c> takes a live workload over; bad input fails loudly with a clear error and exit code. Through <c>--expose</c> (every port told by its
+/// first bytes in manifests mode) h2c gRPC — bidi streams with trailers, from Grpc.Net.Client and @grpc/grpc-js —,
+/// HTTP/1.1 on 127.0.0.1 and ::1 and a WebSocket upgrade get the key, merged into an existing <c>baggage</c>; a raw
+/// TCP client's bytes pass untouched.
 /// </summary>
 public sealed class LocalConnectManifestsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private static readonly Marshaller<string> Text = Marshallers.Create(s => Encoding.UTF8.GetBytes(s), b => Encoding.UTF8.GetString(b));
+    private static readonly Method<string, string> Bidi = new(MethodType.DuplexStreaming, "echo.Echo", "Bidi", Text, Text);
 
     private readonly HostLog _log = new();
     private readonly TestDisposables _disposables = new();
@@ -159,6 +168,114 @@ public sealed class LocalConnectManifestsTests
         }
     }
 
+    [Test]
+    public async Task Expose_GrpcBidiHttp1WebSocketAndRawTcp_KeyAddedToHttpAndGrpc_RawBytesUntouched()
+    {
+        var (agent, ports) = await ConnectWithExposesAsync();
+
+        using var channel = GrpcChannel.ForAddress($"http://localhost:{ports.Grpc}");
+        using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(Bidi, null, new CallOptions(
+            new Metadata { { "baggage", "tenant=acme" } }, deadline: DateTime.UtcNow + Patience));
+        var headers = await call.ResponseHeadersAsync.WaitAsync(Patience);
+        var echoes = new List<string>();
+        foreach (var message in new[] { "one", "two", "three" })
+        {
+            // Each message comes back before the next is sent: a real bidi stream, not a buffered request.
+            await call.RequestStream.WriteAsync(message).WaitAsync(Patience);
+            Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Patience), Is.True, agent.Stderr);
+            echoes.Add(call.ResponseStream.Current);
+        }
+
+        await call.RequestStream.CompleteAsync().WaitAsync(Patience);
+        var more = await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Patience);
+
+        var v4 = await LocalHttpEcho.GetAsync(ports.Http, "/orders", "baggage: tenant=acme");
+        var v6 = await GetOverIPv6Async(ports.Http, "/orders");
+        var ownKey = await LocalHttpEcho.GetAsync(ports.Http, "/orders", "x-routing-key: other");
+        var grpcJs = await GrpcJsBidiAsync(ports.Grpc, "uno", "dos");
+        var raw = await EchoRawAsync(ports.Raw, [0x00, 0x01, 0xff, (byte)'h', (byte)'i', (byte)'\n']);
+        var webSocket = await EchoWebSocketAsync(ports.WebSocket, "hello");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(headers.GetValue("seen-routing-key"), Is.EqualTo("feature-x"));
+            Assert.That(headers.GetValue("seen-baggage"), Is.EqualTo("tenant=acme,routing-key=feature-x"));
+            Assert.That(echoes, Is.EqualTo(new[] { "one", "two", "three" }));
+            Assert.That(more, Is.False);
+            Assert.That(call.GetStatus().StatusCode, Is.EqualTo(StatusCode.OK));
+            Assert.That(call.GetTrailers().GetValue("echoed-bytes"), Is.EqualTo("26"), "5-byte frame prefixes and the three messages");
+
+            Assert.That((int?)grpcJs["code"], Is.Zero, grpcJs.ToJsonString());
+            Assert.That((string?)grpcJs["headers"]!["seen-routing-key"], Is.EqualTo("feature-x"), "a @grpc/grpc-js call gets the key too");
+            Assert.That((string?)grpcJs["headers"]!["seen-baggage"], Is.EqualTo("tenant=acme,routing-key=feature-x"));
+            Assert.That(grpcJs["echoes"]!.AsArray().Select(e => (string?)e), Is.EqualTo(new[] { "uno", "dos" }));
+            Assert.That((string?)grpcJs["trailers"]!["echoed-bytes"], Is.EqualTo("16"));
+
+            Assert.That(v4, Does.StartWith("orders-baseline\nGET /orders HTTP/1.1"));
+            Assert.That(v4, Does.Contain("x-routing-key: feature-x\r\n"));
+            Assert.That(v4, Does.Contain("baggage: tenant=acme,routing-key=feature-x\r\n"));
+            Assert.That(v4, Does.Contain("Host: test\r\n"), "the app's authority goes on");
+            Assert.That(v6, Does.Contain("x-routing-key: feature-x\r\n"));
+            Assert.That(ownKey, Does.Contain("x-routing-key: other\r\n").And.Contain("baggage: routing-key=other\r\n").And.Not.Contain("feature-x"));
+            Assert.That(webSocket, Is.EqualTo(new[] { "seen-routing-key=feature-x", "hello" }), "an HTTP/1.1 upgrade switches through the proxy");
+            Assert.That(raw, Is.EqualTo(new byte[] { 0x00, 0x01, 0xff, (byte)'h', (byte)'i', (byte)'\n' }));
+        });
+
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+    }
+
+    private static async Task<string> GetOverIPv6Async(int port, string path)
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            Assert.Ignore("this machine has no IPv6");
+        }
+
+        using var client = new TcpClient(AddressFamily.InterNetworkV6);
+        await client.ConnectAsync(IPAddress.IPv6Loopback, port).WaitAsync(Patience);
+        return await LocalHttpEcho.SendAsync(client.GetStream(), path).WaitAsync(Patience);
+    }
+
+    private static async Task<string[]> EchoWebSocketAsync(int port, string message)
+    {
+        using var client = new System.Net.WebSockets.ClientWebSocket();
+        using var timeout = new CancellationTokenSource(Patience);
+        await client.ConnectAsync(new Uri($"ws://127.0.0.1:{port}/events"), timeout.Token);
+        var buffer = new byte[4096];
+        var first = await client.ReceiveAsync(buffer, timeout.Token);
+        var greeting = Encoding.UTF8.GetString(buffer, 0, first.Count);
+        await client.SendAsync(Encoding.UTF8.GetBytes(message), System.Net.WebSockets.WebSocketMessageType.Text, true, timeout.Token);
+        var echo = await client.ReceiveAsync(buffer, timeout.Token);
+        var echoed = Encoding.UTF8.GetString(buffer, 0, echo.Count);
+        await client.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+        return [greeting, echoed];
+    }
+
+    /// <summary>A bidi call of @grpc/grpc-js (tests/node/bidi-client.mjs) to <c>localhost:port</c>: what it saw.</summary>
+    private static async Task<JsonNode> GrpcJsBidiAsync(int port, params string[] messages)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(RepoDirectory.Path("tests", "node", "bidi-client.mjs"));
+        start.ArgumentList.Add($"localhost:{port}");
+        messages.ToList().ForEach(start.ArgumentList.Add);
+        using var node = System.Diagnostics.Process.Start(start)!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        await node.WaitForExitAsync().WaitAsync(Patience);
+        return JsonNode.Parse(await output) ?? throw new AssertionException($"no output from bidi-client.mjs: {await errors}");
+    }
+
+    private static async Task<byte[]> EchoRawAsync(int port, byte[] bytes)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port).WaitAsync(Patience);
+        var stream = client.GetStream();
+        await stream.WriteAsync(bytes);
+        var back = new byte[bytes.Length];
+        await stream.ReadExactlyAsync(back).AsTask().WaitAsync(Patience);
+        return back;
+    }
+
     /// <summary>After Goodbye the broker's listener for the workload closes (or refuses what it accepts).</summary>
     private static async Task AssertRefusedAsync(int brokerPort)
     {
@@ -173,7 +290,7 @@ public sealed class LocalConnectManifestsTests
         }
     }
 
-    private async Task<ServerHost> StartHostAsync(int ordersPort, string? token = null)
+    private async Task<ServerHost> StartHostAsync(int ordersPort, string? token = null, string moreManifests = "")
     {
         File.WriteAllText(Path.Combine(_directory, "shop.yaml"), $$"""
             apiVersion: v1
@@ -197,9 +314,44 @@ public sealed class LocalConnectManifestsTests
             ports: [{name: http, port: {{ordersPort}}}]
             endpoints:
             - {addresses: [127.0.0.1], conditions: {ready: true} }
+            {{moreManifests}}
             """);
         var host = await LocalBrokerHost.StartAsync(_log, manifests: _directory, token: token);
         _disposables.Track(host);
         return host;
     }
+
+    private async Task<(LocalAgentProcess Agent, (int Http, int Grpc, int Raw, int WebSocket) Ports)> ConnectWithExposesAsync()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var orders = _disposables.Track(new LocalHttpEcho("orders-baseline"));
+        var kestrel = _disposables.Track(await LocalKestrelEcho.StartAsync());
+        var raw = _disposables.Track(new LocalTcpEcho());
+        var host = await StartHostAsync(orders.Port, moreManifests: $"{Target("echo", "grpc", 9090, kestrel.GrpcPort)}\n{Target("cache", "tcp", 7000, raw.Port)}\n{Target("events", "http", 8081, kestrel.WebSocketPort)}");
+        var ports = (Http: FreePort.Next(), Grpc: FreePort.Next(), Raw: FreePort.Next(), WebSocket: FreePort.Next());
+        var agent = _disposables.Track(LocalAgentProcess.Start(
+            _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
+            "--expose", $"orders:8080={ports.Http}", "--expose", $"echo:9090={ports.Grpc}", "--expose", $"cache:7000={ports.Raw}", "--expose", $"events:8081={ports.WebSocket}",
+            "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json"));
+        await agent.NextAsync("connected");
+        return (agent, ports);
+    }
+
+    private static string Target(string name, string portName, int port, int backend) => $$"""
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: {{name}}, namespace: shop}
+        spec:
+          ports:
+          - {name: {{portName}}, port: {{port}}}
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: {{name}}-1, namespace: shop, labels: {kubernetes.io/service-name: {{name}}} }
+        addressType: IPv4
+        ports: [{name: {{portName}}, port: {{backend}}}]
+        endpoints:
+        - {addresses: [127.0.0.1], conditions: {ready: true} }
+        """;
 }

@@ -8,21 +8,9 @@ namespace Sandboxctl.Tests;
 /// A tiny HTTP/1.1 server on loopback standing in for the laptop's service or an in-cluster backend: it answers every
 /// request of a keep-alive connection with its name and the request head it received (so tests see the headers).
 /// </summary>
-internal sealed class LocalHttpEcho : IAsyncDisposable
+internal sealed class LocalHttpEcho(string name) : LoopbackTcpServer
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accepting;
-    private readonly string _name;
-
-    public LocalHttpEcho(string name)
-    {
-        _name = name;
-        _listener.Start();
-        _accepting = AcceptAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    private readonly string _name = name;
 
     /// <summary>Sends one request over a new connection to <paramref name="port"/> and returns the response body.</summary>
     public static async Task<string> GetAsync(int port, string path, params string[] headers)
@@ -46,21 +34,6 @@ internal sealed class LocalHttpEcho : IAsyncDisposable
         return Encoding.ASCII.GetString(body);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accepting;
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
     private static async Task<string?> ReadHeadAsync(NetworkStream stream)
     {
         var head = new List<byte>();
@@ -78,16 +51,7 @@ internal sealed class LocalHttpEcho : IAsyncDisposable
         return Encoding.ASCII.GetString([.. head]);
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            _ = ServeAsync(client);
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
