@@ -60,14 +60,14 @@ internal sealed partial class FakeApiServer
 
             if (term.Contains("!=", StringComparison.Ordinal))
             {
-                var (key, value) = (term.Split("!=")[0].Trim(), term.Split("!=")[1].Trim());
-                return labels => (string?)labels?[key] != value;
+                var (label, value) = (term.Split("!=")[0].Trim(), term.Split("!=")[1].Trim());
+                return labels => (string?)labels?[label] != value;
             }
 
             if (term.Contains('=', StringComparison.Ordinal))
             {
-                var (key, value) = (term.Split('=')[0].Trim(), term.Split('=')[^1].Trim());
-                return labels => (string?)labels?[key] == value;
+                var (label, value) = (term.Split('=')[0].Trim(), term.Split('=')[^1].Trim());
+                return labels => (string?)labels?[label] == value;
             }
 
             return term.StartsWith('!') ? labels => labels?.ContainsKey(term[1..].Trim()) != true : labels => labels?.ContainsKey(term) == true;

@@ -208,6 +208,12 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 server.Requests.Add(Permission(context.Request));
             }
 
+            if (server.Forbidden(context.Request))
+            {
+                await WriteAsync(context, (403, Status(403, "Forbidden", $"the fake API server forbids {context.Request.Path}")));
+                return;
+            }
+
             await next(context);
         });
         app.UseWebSockets();
