@@ -71,7 +71,9 @@ internal static partial class DotenvFile
         ArgumentNullException.ThrowIfNull(path);
         var full = Path.GetFullPath(path);
         var temporary = $"{full}.{Environment.ProcessId}.tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        // A new file, so the mode below applies (a leftover temporary file may have another).
+        File.Delete(temporary);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
