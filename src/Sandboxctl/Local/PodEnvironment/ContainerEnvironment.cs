@@ -61,6 +61,11 @@ internal sealed class ContainerEnvironment(EnvSourceReader sources)
 
         foreach (var variable in container.Env ?? [])
         {
+            if (variable.Name is null)
+            {
+                continue;
+            }
+
             if (variable.ValueFrom is null)
             {
                 Set(variable.Name, EnvExpansion.Expand(variable.Value ?? "", values));

@@ -44,7 +44,7 @@ internal static class DownwardApi
             return (null, $"resourceFieldRef names container {selector.ContainerName}, which the pod does not have");
         }
 
-        var (kind, resource) = selector.Resource.Split('.', 2) is [var k, var r] ? (k, r) : ("", selector.Resource);
+        var (kind, resource) = (selector.Resource ?? "").Split('.', 2) is [var k, var r] ? (k, r) : ("", selector.Resource ?? "");
         if (kind is not ("limits" or "requests") || resource is not ("cpu" or "memory" or "ephemeral-storage"))
         {
             return (null, $"resourceFieldRef {selector.Resource} is not one this sandboxctl reads");
