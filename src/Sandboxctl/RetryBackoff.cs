@@ -22,8 +22,9 @@ internal sealed class RetryBackoff(TimeSpan first, TimeSpan cap, Random random)
     private readonly Lock _gate = new();
     private readonly ExponentialBackoff _rule = new(first, cap, lowestFactor: 0.5, highestFactor: 1.0, random);
 
-    /// <summary>The backoff of the agent's reconnects (and its Describe): from 250 ms up to 10 s.</summary>
-    public static RetryBackoff Reconnect(Random random) => new(ReconnectFirst, ReconnectCap, random);
+    /// <summary>The backoff of the agent's reconnects (and its Describe): from <paramref name="first"/> (default 250 ms) up to 10 s (or <paramref name="first"/> when longer).</summary>
+    public static RetryBackoff Reconnect(Random random, TimeSpan? first = null) =>
+        new(first ?? ReconnectFirst, first > ReconnectCap ? first.Value : ReconnectCap, random);
 
     /// <summary>The delay before attempt <paramref name="attempt"/> (1 for the first).</summary>
     public TimeSpan Delay(int attempt)

@@ -12,7 +12,7 @@ namespace Sandboxctl.Tests;
 /// port-forward is reconnected and traffic flows again; SIGTERM deletes the LocalWorkload; kill -9 leaves it for
 /// <c>local disconnect --force</c>.
 /// </summary>
-public sealed class LocalConnectKubernetesTests
+public sealed partial class LocalConnectKubernetesTests
 {
     private const string ControlPlane = "sandboxctl-system";
     private const string ControlPlanePod = "xds-control-plane-0";

@@ -453,7 +453,7 @@ public sealed partial class PortForwardTests
     };
 
     /// <summary>A pod with container port http=8080 and a loopback backend behind it that greets with its name and echoes.</summary>
-    private void AddPod(string name, bool ready, string app = "cart", string? greeting = null, bool closeAfterGreeting = false)
+    private void AddPod(string name, bool ready, string app = "cart", string? greeting = null, bool closeAfterGreeting = false, JsonObject? labels = null)
     {
         var backend = new EchoBackend(greeting ?? name, closeAfterGreeting);
         _disposables.Track(backend);
@@ -462,7 +462,7 @@ public sealed partial class PortForwardTests
         {
             ["apiVersion"] = "v1",
             ["kind"] = "Pod",
-            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop", ["labels"] = new JsonObject { ["app"] = app } },
+            ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop", ["labels"] = labels ?? new JsonObject { ["app"] = app } },
             ["spec"] = new JsonObject
             {
                 ["containers"] = new JsonArray(new JsonObject

@@ -214,6 +214,12 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 return;
             }
 
+            if (server.ForbiddenObject(context.Request))
+            {
+                await WriteAsync(context, (403, Status(403, "Forbidden", $"the fake API server forbids {context.Request.Path}")));
+                return;
+            }
+
             await next(context);
         });
         app.UseWebSockets();
@@ -731,24 +737,4 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     };
 
     private static string Event(string type, JsonObject obj) => new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString();
-
-    /// <summary>Equality-based label selectors: <c>a=b,c!=d,e,!f</c>.</summary>
-    private static class LabelSelector
-    {
-        public static Func<JsonObject, bool> Parse(string text)
-        {
-            var terms = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return obj =>
-            {
-                var labels = obj["metadata"]?["labels"] as JsonObject;
-                return terms.All(term => term switch
-                {
-                    _ when term.Contains("!=", StringComparison.Ordinal) => (string?)labels?[term.Split("!=")[0]] != term.Split("!=")[1],
-                    _ when term.Contains('=', StringComparison.Ordinal) => (string?)labels?[term.Split('=')[0].TrimEnd('=')] == term.Split('=')[^1],
-                    ['!', .. var key] => labels?.ContainsKey(key) != true,
-                    _ => labels?.ContainsKey(term) == true,
-                });
-            };
-        }
-    }
 }

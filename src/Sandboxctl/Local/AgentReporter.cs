@@ -135,6 +135,31 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
         Say([$"disconnected: {reason}"]);
     }
 
+    /// <summary>The environment was written (<c>--env-file</c>): where from and which names; values never (they are in the file only).</summary>
+    public void Environment(PodEnvironment.BaselineEnvironmentFile written)
+    {
+        ArgumentNullException.ThrowIfNull(written);
+        var names = written.Environment.Variables.Select(v => v.Key).ToList();
+        if (style == ReportStyle.Json)
+        {
+            Event("environment", new JsonObject
+            {
+                ["file"] = written.Path,
+                ["pod"] = written.Pod,
+                ["container"] = written.Container,
+                ["names"] = new JsonArray([.. names.Select(n => (JsonNode)n)]),
+                ["leftOut"] = new JsonArray([.. written.Environment.Withheld.Select(w => (JsonNode)w)]),
+            });
+            return;
+        }
+
+        Say([$"wrote the environment of pod {written.Pod} (container {written.Container}) to {written.Path}: {names.Count} variables"]);
+        foreach (var left in written.Environment.Withheld)
+        {
+            Warning($"--env-file left out {left}");
+        }
+    }
+
     /// <summary>Something the user should know that does not stop the agent.</summary>
     public void Warning(string message)
     {

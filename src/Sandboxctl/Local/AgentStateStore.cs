@@ -9,6 +9,9 @@ internal sealed record AgentState
     /// <summary>The agent's process id.</summary>
     public int Pid { get; init; }
 
+    /// <summary>When the agent's process started (UTC), so a pid the system gave to another process since is not taken for the agent; null in files of older versions.</summary>
+    public DateTimeOffset? ProcessStart { get; init; }
+
     /// <summary>The LocalWorkload's name.</summary>
     public string Name { get; init; } = "";
 
@@ -63,6 +66,9 @@ internal sealed class AgentStateStore(string directory)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
+    /// <summary>How far two readings of one process's start time may differ (the system derives it from the boot time each time).</summary>
+    private static readonly TimeSpan StartTolerance = TimeSpan.FromSeconds(1);
+
     /// <summary>The directory.</summary>
     public string Directory { get; } = directory;
 
@@ -80,21 +86,28 @@ internal sealed class AgentStateStore(string directory)
         return new AgentStateStore(Path.Combine(root, "sandboxctl", "local"));
     }
 
-    /// <summary>Whether process <paramref name="pid"/> is running.</summary>
-    public static bool IsRunning(int pid)
+    /// <summary>
+    /// Whether the agent of <paramref name="state"/> is running: its pid names a live process that started when the
+    /// agent did (a pid reused by another process is not the agent; a file without a start time trusts the pid).
+    /// </summary>
+    public static bool IsRunning(AgentState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        return ProcessStartOf(state.Pid) is { } started
+            && (state.ProcessStart is not { } recorded || (started - recorded).Duration() <= StartTolerance);
+    }
+
+    /// <summary>When process <paramref name="pid"/> started (UTC), or null when there is no such process.</summary>
+    public static DateTimeOffset? ProcessStartOf(int pid)
     {
         try
         {
             using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
+            return process.HasExited ? null : new DateTimeOffset(process.StartTime.ToUniversalTime(), TimeSpan.Zero);
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
         {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
+            return null;
         }
     }
 
@@ -111,6 +124,23 @@ internal sealed class AgentStateStore(string directory)
 
     /// <summary>Removes the state of an agent, if there is one.</summary>
     public void Delete(string ns, string name) => File.Delete(PathOf(ns, name));
+
+    /// <summary>Removes the state of an agent only while it is the one of process <paramref name="pid"/> (another agent may hold the name now).</summary>
+    public void DeleteOwn(string ns, string name, int pid)
+    {
+        var path = PathOf(ns, name);
+        try
+        {
+            if (JsonSerializer.Deserialize<AgentState>(File.ReadAllText(path), Json)?.Pid == pid)
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            // Gone already, or not readable: nothing of ours to remove.
+        }
+    }
 
     /// <summary>Every agent's state, by name; unreadable files are skipped.</summary>
     public IReadOnlyList<AgentState> ReadAll()

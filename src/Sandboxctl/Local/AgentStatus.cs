@@ -36,8 +36,17 @@ internal sealed class AgentStatus(TimeProvider clock)
     /// <summary>How long the broker keeps the workload after a stream is lost (from the last Welcome; its default before one).</summary>
     public TimeSpan ReconnectGrace { get; private set; } = TunnelProtocol.DefaultReconnectGrace;
 
+    /// <summary>Raised (on the stream's thread, after the numbers are updated) each time a stream is welcomed.</summary>
+    public event Action<AgentSnapshot>? Welcomed;
+
     /// <summary>A stream was welcomed and forwards through <paramref name="mux"/>.</summary>
     public void OnConnected(Welcome welcome, TunnelMultiplexer mux)
+    {
+        OnConnectedLocked(welcome, mux);
+        Welcomed?.Invoke(Snapshot());
+    }
+
+    private void OnConnectedLocked(Welcome welcome, TunnelMultiplexer mux)
     {
         lock (_gate)
         {
@@ -61,11 +70,15 @@ internal sealed class AgentStatus(TimeProvider clock)
         }
     }
 
+    /// <summary>How long the last stream stayed welcomed (zero before one ended).</summary>
+    public TimeSpan LastSessionLength { get; private set; }
+
     /// <summary>The stream is over; what it carried counts on.</summary>
     public void OnDisconnected()
     {
         lock (_gate)
         {
+            LastSessionLength = ConnectedSince is { } since ? clock.GetUtcNow() - since : TimeSpan.Zero;
             if (_mux is { } mux)
             {
                 _earlierIn += mux.BytesReceived;

@@ -8,6 +8,8 @@ namespace Sandboxctl.Local;
 /// </summary>
 internal static class LocalCommands
 {
+    private static readonly XdsControlPlane.Model.DurationRange ReconnectDelayRange = new(TimeSpan.FromMilliseconds(1), TimeSpan.FromMinutes(1), "250ms or 2s");
+
     public static Command Build(Option<OutputFormat> output, Func<ParseResult, CliOutput> outputOf, ClusterConnection cluster)
     {
         var command = new Command("local", "Serve a Service from this machine under a routing key (local connect), list the agents (status), stop them (disconnect).");
@@ -28,16 +30,25 @@ internal static class LocalCommands
         var token = new Option<string?>("--token") { Description = "The token of a broker started with --manifests and a tunnel token (also read from SANDBOXCTL_TUNNEL_TOKEN, which keeps it out of the process list)." };
         var name = new Option<string?>("--name") { Description = "The LocalWorkload's name (default SERVICE-USER)." };
         var force = new Option<bool>("--force") { Description = "Take over a LocalWorkload that exists (its agent is refused from then on)." };
+        var reconnectDelay = DurationOption.Create(
+            "--reconnect-delay", "The first wait before reconnecting a lost tunnel; it doubles (with jitter) up to 10 s until a session stays up.", RetryBackoff.ReconnectFirst, ReconnectDelayRange);
+        var envFile = new Option<string?>("--env-file") { Description = "Write the environment of a ready pod of --service (literal values, ConfigMap and Secret references you may read, the downward API) to this dotenv file, mode 0600. Kubernetes mode only." };
+        var container = new Option<string?>("--container") { Description = "The container whose environment --env-file writes (default: the pod's first)." };
         var controlPlane = new Option<string>("--control-plane-namespace") { Description = "Where the control plane's pods run (for the port-forward).", DefaultValueFactory = _ => "sandboxctl-system" };
         var command = new Command("connect", "Route requests with the routing key for --service to this machine until Ctrl+C; --expose in-cluster Services on local ports.")
         {
-            sandbox, routingKey, service, ports, expose, server, token, name, force, controlPlane,
+            sandbox, routingKey, service, ports, expose, server, token, name, force, envFile, container, reconnectDelay, controlPlane,
         };
         command.SetAction((parse, ct) =>
         {
             var request = LocalConnectRequest.From(
                 parse.GetValue(sandbox), parse.GetValue(routingKey), parse.GetValue(service), parse.GetValue(ports) ?? [], parse.GetValue(expose) ?? [],
-                parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!);
+                parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!) with
+            {
+                ReconnectDelay = parse.GetValue(reconnectDelay),
+                EnvFile = parse.GetValue(envFile) is { Length: > 0 } file ? file : null,
+                Container = parse.GetValue(container),
+            };
             var cli = outputOf(parse);
             var identity = new ClusterIdentity(parse.GetValue(cluster.Kubeconfig)?.FullName, parse.GetValue(cluster.Context));
             return new LocalConnect(cli, AgentReporter.StyleOf(cli, parse.GetValue(output)), AgentStateStore.ForUser(), new Random())

@@ -9,7 +9,7 @@ namespace Sandboxctl.Local;
 /// listening, each <c>--expose</c> port free, and — when the broker is in the cluster — what the LocalWorkload names),
 /// the way to the broker (<see cref="BrokerConnection"/>: <c>--server</c> or a port-forward, Describe, the version
 /// gate), the LocalWorkload (<see cref="IAgentRegistration"/>: created in the cluster, or carried in Hello in manifests
-/// mode), the state file (<see cref="AgentStateFile"/>), then the reconnecting tunnel until Ctrl+C or SIGTERM, and the
+/// mode), the state file (<see cref="AgentStateFile"/>, written once the broker welcomed the agent), then the reconnecting tunnel until Ctrl+C or SIGTERM, and the
 /// cleanup: Goodbye, the LocalWorkload deleted, the state file removed.
 /// </summary>
 internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateStore store, Random random)
@@ -57,7 +57,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
         IAgentRegistration? registration = null;
         AgentStateFile? stateFile = null;
         ReconnectingAgent? agent = null;
-        var backoff = RetryBackoff.Reconnect(random);
+        var backoff = RetryBackoff.Reconnect(random, request.ReconnectDelay);
         try
         {
             foreach (var expose in request.Exposed)
@@ -73,13 +73,14 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             }
 
             broker = await BrokerConnection.OpenAsync(request, () => kubernetes.Cluster.Client, reporter, backoff, stop).ConfigureAwait(false);
+            await WriteEnvironmentAsync(request, broker, kubernetes, reporter, stop).ConfigureAwait(false);
             registration = broker.Info.Mode == "manifests" ? new ManifestsRegistration(request, manifestsNamespace, broker.Description, broker.Info.TokenRequired) : kubernetes;
             var hello = await registration.RegisterAsync(stop).ConfigureAwait(false);
             stateFile = new AgentStateFile(store, AgentStateFile.Starting(request, registration, broker.Description, identity, TimeProvider.System), TimeProvider.System);
-            stateFile.Write();
             var status = new AgentStatus(TimeProvider.System);
+            status.Welcomed += stateFile.Update;
             var stream = new AgentStream(broker.Client, status, reporter, new TunnelLimits(), new ReporterLogger(reporter));
-            agent = new ReconnectingAgent(stream, status, reporter, backoff, stateFile.Update)
+            agent = new ReconnectingAgent(stream, new AgentFarewell(broker.Client), status, reporter, backoff, stateFile.Update)
             {
                 Broker = broker.Description,
                 Workload = $"{registration.Namespace}/{request.Name}",
@@ -88,7 +89,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             await agent.RunAsync(hello, new LocalDial(request.Ports, reporter), exposed, stop).ConfigureAwait(false);
             reporter.Disconnected(agent.SaidGoodbye
                 ? "stopped; the broker withdrew the routes"
-                : $"stopped while not connected; the broker withdraws the routes when its reconnect grace ({status.ReconnectGrace.TotalSeconds:0.#} s) ends, or at once when the LocalWorkload is deleted");
+                : $"stopped while not connected; the broker withdrew the routes when it lost the stream and releases the workload when its reconnect grace ({status.ReconnectGrace.TotalSeconds:0.#} s) ends, or at once when the LocalWorkload is deleted");
             return ExitCodes.Ok;
         }
         finally
@@ -109,6 +110,26 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
                 await broker.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>With <c>--env-file</c>: the environment of a baseline pod of the Service, written before the tunnel is up (a manifests-mode broker has no pods: exit 1).</summary>
+    private static async Task WriteEnvironmentAsync(LocalConnectRequest request, BrokerConnection broker, KubernetesRegistration kubernetes, AgentReporter reporter, CancellationToken stop)
+    {
+        if (request.EnvFile is not { } path)
+        {
+            return;
+        }
+
+        if (broker.Info.Mode == "manifests")
+        {
+            throw new CliException(
+                $"--env-file reads a pod of the Service from the cluster, but the tunnel broker at {broker.Description} runs in manifests mode (no cluster, no pods).",
+                "Leave out --env-file, or connect to a control plane that runs with --kubernetes.",
+                ExitCodes.UserError);
+        }
+
+        var (client, ns) = kubernetes.Cluster;
+        reporter.Environment(await new PodEnvironment.BaselineEnvironment(client, ns).WriteAsync(path, request.Service, request.Container, stop).ConfigureAwait(false));
     }
 
     /// <summary>Preflight: something listens on localhost at each <c>--port</c> (exits 1 naming the port otherwise).</summary>

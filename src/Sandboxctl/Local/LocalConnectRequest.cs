@@ -37,6 +37,15 @@ internal sealed partial record LocalConnectRequest
     /// <summary>Take over a LocalWorkload that exists.</summary>
     public bool Force { get; init; }
 
+    /// <summary>Where to write the environment of a baseline pod of the Service (<c>--env-file</c>), or null.</summary>
+    public string? EnvFile { get; init; }
+
+    /// <summary>The container whose environment <see cref="EnvFile"/> gets (<c>--container</c>); null for the pod's first.</summary>
+    public string? Container { get; init; }
+
+    /// <summary>The first wait before a reconnect (<c>--reconnect-delay</c>); it doubles up to 10 s.</summary>
+    public TimeSpan ReconnectDelay { get; init; } = RetryBackoff.ReconnectFirst;
+
     /// <summary>Where the control-plane pods run (for the port-forward).</summary>
     public string ControlPlaneNamespace { get; init; } = "sandboxctl-system";
 

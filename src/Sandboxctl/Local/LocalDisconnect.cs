@@ -7,7 +7,9 @@ namespace Sandboxctl.Local;
 
 /// <summary>
 /// <c>sandboxctl local disconnect [NAME] [--force]</c>: asks an agent of this machine to stop (SIGTERM to its pid) and
-/// waits until it has cleaned up (said Goodbye, deleted its LocalWorkload, removed its state file). With
+/// waits until it has cleaned up (said Goodbye, deleted its LocalWorkload, removed its state file). The pid counts
+/// only while its process started when the agent did (the state file records it): a pid the system handed to another
+/// process since is never signalled or killed. With
 /// <c>--force</c>, an agent that is gone or does not stop in time is killed and its LocalWorkload deleted and state
 /// removed here.
 /// </summary>
@@ -65,7 +67,7 @@ internal sealed partial class LocalDisconnect(CliOutput cli, AgentStateStore sto
     private async Task StopAsync(AgentState state, bool force, CancellationToken cancellationToken)
     {
         var workload = $"{state.Namespace}/{state.Name}";
-        if (AgentStateStore.IsRunning(state.Pid))
+        if (AgentStateStore.IsRunning(state))
         {
             if (Kill(state.Pid, SigTerm) != 0)
             {
@@ -73,12 +75,12 @@ internal sealed partial class LocalDisconnect(CliOutput cli, AgentStateStore sto
             }
 
             var clock = Stopwatch.StartNew();
-            while (AgentStateStore.IsRunning(state.Pid) && clock.Elapsed < StopTimeout)
+            while (AgentStateStore.IsRunning(state) && clock.Elapsed < StopTimeout)
             {
                 await Task.Delay(Poll, cancellationToken).ConfigureAwait(false);
             }
 
-            if (!AgentStateStore.IsRunning(state.Pid))
+            if (!AgentStateStore.IsRunning(state))
             {
                 cli.WriteText($"disconnected {workload} (pid {state.Pid} stopped and cleaned up).\n");
                 return;
@@ -94,8 +96,9 @@ internal sealed partial class LocalDisconnect(CliOutput cli, AgentStateStore sto
         }
         else if (!force)
         {
+            var reused = AgentStateStore.ProcessStartOf(state.Pid) is not null ? $"; pid {state.Pid} belongs to another process now, left alone" : "";
             throw new CliException(
-                $"the agent for {workload} (pid {state.Pid}) is gone; its state is stale{(state.Mode == "kubernetes" ? " and its LocalWorkload may still exist" : "")}.",
+                $"the agent for {workload} (pid {state.Pid}) is gone{reused}; its state is stale{(state.Mode == "kubernetes" ? " and its LocalWorkload may still exist" : "")}.",
                 $"Clean up with: sandboxctl local disconnect {state.Name} --force",
                 ExitCodes.UserError);
         }

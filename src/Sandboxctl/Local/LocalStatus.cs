@@ -18,7 +18,7 @@ internal sealed class LocalStatus(CliOutput cli, AgentStateStore store, TimeProv
         foreach (var state in store.ReadAll())
         {
             var now = clock.GetUtcNow();
-            var running = AgentStateStore.IsRunning(state.Pid);
+            var running = AgentStateStore.IsRunning(state);
             var row = new JsonObject
             {
                 ["name"] = state.Name,

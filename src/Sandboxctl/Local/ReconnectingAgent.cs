@@ -6,13 +6,19 @@ namespace Sandboxctl.Local;
 /// <summary>
 /// Keeps an agent's tunnel up: runs one <see cref="AgentStream"/> after another with the same Hello (the same
 /// LocalWorkload, secret and session id, so the routing key and routes stay), waiting a jittered exponential backoff
-/// between attempts and saying so. A status the broker refuses with ends the agent loudly; before the first Welcome
-/// only a few attempts are made, so an unreachable broker fails fast. Meanwhile it reports the live status every second.
+/// between attempts and saying so. The backoff starts over only after a session proved healthy (it stayed up
+/// <see cref="HealthyAfter"/> or carried tunnelled bytes): a broker that welcomes and drops at once is redialled ever
+/// more slowly. A status the broker refuses with ends the agent loudly; before the first Welcome only a few attempts
+/// are made, so an unreachable broker fails fast. Stopped while it has no stream, it still says Goodbye with one short
+/// attempt (<see cref="AgentFarewell"/>). Meanwhile it reports the live status every second.
 /// </summary>
-internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, AgentReporter reporter, RetryBackoff backoff, Action<AgentSnapshot> onTick)
+internal sealed class ReconnectingAgent(AgentStream stream, AgentFarewell farewell, AgentStatus status, AgentReporter reporter, RetryBackoff backoff, Action<AgentSnapshot> onTick)
 {
     /// <summary>Attempts before the first Welcome (the first included).</summary>
     public const int StartupAttempts = 3;
+
+    /// <summary>The default of <see cref="HealthyAfter"/>.</summary>
+    public static readonly TimeSpan DefaultHealthyAfter = TimeSpan.FromSeconds(10);
 
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
@@ -24,6 +30,9 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
 
     /// <summary>Whether the broker keeps workloads in memory (manifests mode), for hints.</summary>
     public required bool ManifestsMode { get; init; }
+
+    /// <summary>How long a welcomed stream must stay up (unless it carried bytes) for the backoff to start over.</summary>
+    public TimeSpan HealthyAfter { get; init; } = DefaultHealthyAfter;
 
     /// <summary>Whether the broker said another agent holds the LocalWorkload now (so this one must not delete it).</summary>
     public bool LostWorkload { get; private set; }
@@ -39,6 +48,11 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
         try
         {
             await LoopAsync(hello, dial, exposed, stop).ConfigureAwait(false);
+            if (!SaidGoodbye && status.Connections > 0)
+            {
+                // Stopped between streams: the broker still holds the routes for its grace unless told otherwise.
+                SaidGoodbye = await farewell.SayAsync(hello, "the developer stopped sandboxctl local connect while it was reconnecting").ConfigureAwait(false);
+            }
         }
         finally
         {
@@ -53,6 +67,7 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
         while (true)
         {
             var welcomedBefore = status.Connections;
+            var carriedBefore = status.Snapshot() is { } before ? before.BytesIn + before.BytesOut : 0;
             string reason;
             try
             {
@@ -88,7 +103,9 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentStatus status, 
                 reason = e.Message;
             }
 
-            attempt = status.Connections > welcomedBefore ? 1 : attempt + 1;
+            var carried = status.Snapshot() is { } after && after.BytesIn + after.BytesOut > carriedBefore;
+            var healthy = status.Connections > welcomedBefore && (carried || status.LastSessionLength >= HealthyAfter);
+            attempt = healthy ? 1 : attempt + 1;
             if (status.Connections == 0 && attempt >= StartupAttempts)
             {
                 throw new CliException(

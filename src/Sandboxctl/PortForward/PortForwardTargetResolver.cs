@@ -72,38 +72,40 @@ internal sealed class PortForwardTargetResolver(IKubernetes client, string ns, P
         && pod.Status?.Phase == "Running"
         && pod.Status.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true;
 
-    /// <summary>The label selector of the Deployment or Service, or null when it does not exist.</summary>
+    /// <summary>The label selector of the Deployment (all of it: labels and expressions) or Service, or null when it does not exist.</summary>
     private async Task<string?> SelectorAsync(CancellationToken cancellationToken)
     {
-        IDictionary<string, string>? labels;
-        if (Target.Kind == PortForwardTargetKind.Deployment)
+        string? selector;
+        try
         {
-            var deployment = await GetAsync(() => client.AppsV1.ReadNamespacedDeploymentAsync(Target.Name, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (deployment is null)
+            if (Target.Kind == PortForwardTargetKind.Deployment)
             {
-                return null;
-            }
+                var deployment = await GetAsync(() => client.AppsV1.ReadNamespacedDeploymentAsync(Target.Name, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (deployment is null)
+                {
+                    return null;
+                }
 
-            labels = deployment.Spec?.Selector?.MatchLabels;
-        }
-        else
-        {
-            var service = await GetAsync(() => client.CoreV1.ReadNamespacedServiceAsync(Target.Name, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (service is null)
+                selector = LabelSelectorQuery.Of(deployment.Spec?.Selector);
+            }
+            else
             {
-                return null;
+                var service = await GetAsync(() => client.CoreV1.ReadNamespacedServiceAsync(Target.Name, Namespace, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (service is null)
+                {
+                    return null;
+                }
+
+                _service = service;
+                selector = LabelSelectorQuery.Of(service.Spec?.Selector, null);
             }
-
-            _service = service;
-            labels = service.Spec?.Selector;
         }
-
-        if (labels is not { Count: > 0 })
+        catch (FormatException e)
         {
-            throw new CliException($"{Target} in {Namespace} has no selector, so it has no pods to forward to.", "Forward to a pod instead: pod/NAME.", ExitCodes.UserError);
+            throw new CliException($"{Target} in {Namespace} has an invalid selector: {e.Message}.", "Fix its spec.selector, or forward to a pod instead: pod/NAME.", ExitCodes.UserError);
         }
 
-        return string.Join(',', labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
+        return selector ?? throw new CliException($"{Target} in {Namespace} has no selector, so it has no pods to forward to.", "Forward to a pod instead: pod/NAME.", ExitCodes.UserError);
     }
 
     private ForwardingPod Forwarding(V1Pod pod) => new(pod.Metadata.Name, pod.Metadata.Uid, [.. mappings.Select(m => PodPort(pod, m))]);

@@ -5,6 +5,9 @@ namespace XdsControlPlane.Model.Validation;
 /// <summary>Checks a LocalWorkload: its key or Sandbox, the Service and ports it stands in for, its secret's hash and what it exposes.</summary>
 internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWorkload>
 {
+    /// <summary>The longest <c>spec.expose[].service</c>: <c>name.namespace</c>, two DNS labels of at most 63 characters.</summary>
+    public const int MaxExposedServiceLength = 127;
+
     /// <inheritdoc />
     protected override void Check(LocalWorkload obj, RoutingInputs inputs, ValidationProblems problems)
     {
@@ -38,7 +41,12 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
 
         for (var i = 0; i < Math.Min(expose.Count, ModelLimits.MaxExposedServices); i++)
         {
-            if (!SchemaPatterns.IsServiceReference(expose[i]?.Service))
+            if (expose[i]?.Service is { Length: > MaxExposedServiceLength } tooLong)
+            {
+                // Not echoed: a megabyte of it would flood logs and status.
+                problems.Add($"spec.expose[{i}].service", $"at most {Number(MaxExposedServiceLength)} characters (name.namespace), got {Number(tooLong.Length)}");
+            }
+            else if (!SchemaPatterns.IsServiceReference(expose[i]?.Service))
             {
                 problems.Add($"spec.expose[{i}].service", "must be a Service name, or name.namespace");
             }
