@@ -243,6 +243,7 @@ public static class ServerServiceCollectionExtensions
         services.TryAddSingleton(_ => new BrokerMetrics());
         services.TryAddSingleton<WorkloadTunnels>();
         services.TryAddSingleton<TunnelBrokerService>();
+        services.AddHostedService<LocalWorkloads.TunnelShutdownNotice>();
         return services;
     }
 

@@ -7,5 +7,8 @@ internal static partial class WorkloadTunnelLog
     public static partial void Detached(ILogger logger, string workload, double seconds);
 
     [LoggerMessage(EventId = 7161, Level = LogLevel.Warning, Message = "LocalWorkload {Workload}: could not withdraw its routes after the agent's stream was lost: {Reason}")]
-    public static partial void DetachFailed(ILogger logger, string workload, string reason);
+    public static partial void DetachFailed(ILogger logger, Exception exception, string workload, string reason);
+
+    [LoggerMessage(EventId = 7162, Level = LogLevel.Debug, Message = "LocalWorkload {Workload}: its Disconnected status was not written while this replica stops ({Reason}); the agent reconnects to another replica")]
+    public static partial void DetachNotWrittenAtShutdown(ILogger logger, string workload, string reason);
 }

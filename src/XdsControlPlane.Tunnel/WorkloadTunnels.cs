@@ -13,6 +13,7 @@ public sealed class WorkloadTunnels : IAsyncDisposable
 {
     /// <summary>How long withdrawing a lost agent's routes may take (a status write in Kubernetes mode).</summary>
     private static readonly TimeSpan DetachWriteTimeout = TimeSpan.FromSeconds(10);
+    private bool _hostStopping;
 
     private readonly Dictionary<string, WorkloadTunnel> _tunnels = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -133,6 +134,12 @@ public sealed class WorkloadTunnels : IAsyncDisposable
     }
 
     /// <summary>
+    /// Tells the broker that the host is stopping: the agents' streams end with it, and a status write that fails then
+    /// (the API client or the request cancelled by the shutdown) is expected, not a fault.
+    /// </summary>
+    public void HostStopping() => Volatile.Write(ref _hostStopping, true);
+
+    /// <summary>
     /// The stream of <paramref name="session"/> ended: after a goodbye (the routes are withdrawn already) the tunnel goes
     /// now; else its routes are withdrawn now (keyed requests reach the baseline instead of waiting for an agent that may
     /// not come) and its listeners stay for the grace, so an agent that comes back gets the same ports.
@@ -167,7 +174,15 @@ public sealed class WorkloadTunnels : IAsyncDisposable
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                WorkloadTunnelLog.DetachFailed(_logger, session.Claim.Key, e.Message);
+                if (Volatile.Read(ref _hostStopping) || _stopping.IsCancellationRequested)
+                {
+                    // This replica is going away and the agent will reconnect to another: its status names this replica until then.
+                    WorkloadTunnelLog.DetachNotWrittenAtShutdown(_logger, session.Claim.Key, e.Message);
+                }
+                else
+                {
+                    WorkloadTunnelLog.DetachFailed(_logger, e, session.Claim.Key, e.Message);
+                }
             }
         }
     }
