@@ -54,6 +54,6 @@ internal sealed partial record XdsAddress(string Host, int Port)
 
     private static string ClientTextOf(string text) => XdsControlPlane.Xds.Resources.ClientText.Printable(text, 256);
 
-    [GeneratedRegex(@"^(?:\[(?<ipv6>[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?)\]|(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(?<port>[0-9]{1,5})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?:\[(?<ipv6>[0-9A-Fa-f:.]+(?:%[A-Za-z0-9._-]+)?)\]|(?<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)):(?<port>[0-9]{1,5})\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

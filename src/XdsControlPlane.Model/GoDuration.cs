@@ -86,7 +86,7 @@ public static partial class GoDuration
         return text.ToString();
     }
 
-    [GeneratedRegex(@"^(?<part>\d{1,20}(?:\.\d{1,9})?(?:ms|h|m|s))+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<part>\d{1,20}(?:\.\d{1,9})?(?:ms|h|m|s))+\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
 

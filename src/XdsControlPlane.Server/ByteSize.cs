@@ -31,6 +31,6 @@ internal static partial class ByteSize
         return true;
     }
 
-    [GeneratedRegex("^(?<number>[0-9]{1,18})(?<unit>Ki|Mi|Gi)?$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^(?<number>[0-9]{1,18})(?<unit>Ki|Mi|Gi)?\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }

@@ -304,6 +304,6 @@ public static partial class ServerCommandLine
     }
 
     /// <summary>RFC 6750 <c>b64token</c>, at least 16 characters.</summary>
-    [GeneratedRegex("^[A-Za-z0-9._~+/-]{16,}=*$")]
+    [GeneratedRegex("^[A-Za-z0-9._~+/-]{16,}=*\\z")]
     private static partial Regex BearerToken();
 }

@@ -25,6 +25,7 @@ public sealed class GoDurationTests
     [TestCase("1h 30m")]
     [TestCase("s")]
     [TestCase("5 seconds")]
+    [TestCase("5s\n")]
     [TestCase("9999999999999h")]
     [TestCase("2562048h")]
     [TestCase("99999999999999999999h")]

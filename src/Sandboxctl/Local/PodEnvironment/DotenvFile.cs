@@ -99,9 +99,9 @@ internal static partial class DotenvFile
     /// <summary>Whether <paramref name="name"/> can stand in a dotenv file (and a shell): letters, digits, <c>_</c>, not starting with a digit.</summary>
     public static bool IsName(string name) => NameRegex().IsMatch(name);
 
-    [GeneratedRegex("^[A-Za-z0-9_./:@%+,=-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9_./:@%+,=-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex Bare();
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NameRegex();
 }
