@@ -190,6 +190,10 @@ public sealed class LocalConnectTests
         await agent.SendRawAsync(new Frame { Window = new Window { ConnectionId = 999_998, Increment = 5 } });
         await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("frame for tunnel connection 999999, which was never opened")), "the broker to refuse the frame");
         Assert.That(await CallAsync(20, "feature-x"), Is.EquivalentTo(new Dictionary<string, int> { ["laptop"] = 20 }));
+
+        // The second refusal is counted, not logged at once; the count is logged when the stream ends (within this test).
+        await agent.AbortAsync();
+        await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("1 more tunnel frames refused")), "the count of refusals not logged yet, when the stream ends");
     }
 
     [Test]
