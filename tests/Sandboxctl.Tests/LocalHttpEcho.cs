@@ -1,3 +1,4 @@
+using XdsControlPlane.Testing;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;

@@ -1,3 +1,4 @@
+using XdsControlPlane.Testing;
 using System.Net.Sockets;
 
 namespace Sandboxctl.Tests;

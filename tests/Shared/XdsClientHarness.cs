@@ -74,7 +74,7 @@ internal sealed class XdsClientHarness : IAsyncDisposable
         {
             if (GrpcCoreMissing.Value is { } problem)
             {
-                Assert.Ignore($"skipped: the gRPC C-core client is not installed ({problem}); `apt-get install python3-grpcio python3-protobuf`, as .ci/run does");
+                Prerequisite.Missing($"skipped: the gRPC C-core client is not installed ({problem}); `apt-get install python3-grpcio python3-protobuf`, as .ci/run does");
             }
 
             start = new ProcessStartInfo(DebianPython, RepoDirectory.Path("tests", "python", "xds_harness.py"));

@@ -212,8 +212,8 @@ public sealed partial class BrokerAdmissionTests
     [Test]
     public async Task AgentThatNeverReads_EndedWithResourceExhausted_OthersKeepWorking()
     {
-        using var echo = EchoServer();
-        await using var other = await ConnectAsync(Hello("other", routingKey: "other"), ((IPEndPoint)echo.LocalEndpoint).Port);
+        await using var echo = new EchoServer();
+        await using var other = await ConnectAsync(Hello("other", routingKey: "other"), echo.Port);
         _log.Expect("does not read");
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Host.TunnelPort}");
         using var call = new TunnelBroker.TunnelBrokerClient(channel).Connect();
@@ -260,8 +260,8 @@ public sealed partial class BrokerAdmissionTests
     public async Task Metrics_AfterTraffic_OnTheMetricsEndpoint()
     {
         var before = await MetricsAsync();
-        using var echo = EchoServer();
-        await using (var agent = await ConnectAsync(Hello("metered", routingKey: "metered"), ((IPEndPoint)echo.LocalEndpoint).Port))
+        await using var echo = new EchoServer();
+        await using (var agent = await ConnectAsync(Hello("metered", routingKey: "metered"), echo.Port))
         {
             Assert.That(await EchoThroughAsync(agent), Is.EqualTo("ping"));
             _log.Expect("which was never opened");
@@ -331,39 +331,22 @@ public sealed partial class BrokerAdmissionTests
         }
     }
 
-    private static TcpListener EchoServer()
+    /// <summary>Sends back every byte each connection sends (the laptop's service).</summary>
+    private sealed class EchoServer : LoopbackTcpServer
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        _ = Task.Run(async () =>
+        protected override async Task ServeAsync(TcpClient client)
         {
-            while (true)
+            using (client)
             {
-                Socket socket;
-                try
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                int read;
+                while ((read = await stream.ReadAsync(buffer)) > 0)
                 {
-                    socket = await listener.AcceptSocketAsync();
+                    await stream.WriteAsync(buffer.AsMemory(0, read));
                 }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(async () =>
-                {
-                    using (socket)
-                    {
-                        var buffer = new byte[4096];
-                        int read;
-                        while ((read = await socket.ReceiveAsync(buffer)) > 0)
-                        {
-                            await socket.SendAsync(buffer.AsMemory(0, read));
-                        }
-                    }
-                });
             }
-        });
-        return listener;
+        }
     }
 
     /// <summary>Sends "ping" to the agent's broker port (as a data plane would) and reads what comes back through the tunnel.</summary>

@@ -51,7 +51,7 @@ public sealed class HostileManifestTests
     {
         if (sample.NeedsPermissions && !Unshare)
         {
-            Assert.Ignore("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
+            Prerequisite.Missing("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
         }
 
         sample.Create(_directory);
@@ -65,7 +65,7 @@ public sealed class HostileManifestTests
     {
         if (sample.NeedsPermissions && !Unshare)
         {
-            Assert.Ignore("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
+            Prerequisite.Missing("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
         }
 
         await using var server = await ServerProcess.StartAsync(["--manifests", _directory], withoutRootPrivileges: Unshare);
@@ -82,7 +82,7 @@ public sealed class HostileManifestTests
     {
         if (!Unshare)
         {
-            Assert.Ignore("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
+            Prerequisite.Missing("skipped: this test runs as root and `unshare -U` is not available, so file permissions cannot be enforced");
         }
 
         var locked = Directory.CreateDirectory(Path.Combine(_directory, "team")).FullName;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Sandboxctl.Tests;
+namespace XdsControlPlane.Testing;
 
 /// <summary>A TCP server on a free loopback port that serves every connection it accepts until disposed.</summary>
 internal abstract class LoopbackTcpServer : IAsyncDisposable
