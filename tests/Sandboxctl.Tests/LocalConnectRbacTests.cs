@@ -146,7 +146,9 @@ public sealed class LocalConnectRbacTests : LocalConnectClusterTest
     /// <summary>What the chart grants a developer (charts/xds-control-plane/templates/developer-rbac.yaml), as <c>group/resource:verb</c>.</summary>
     private static string[] DeveloperRole()
     {
-        var text = File.ReadAllText(RepoDirectory.Path("charts", "xds-control-plane", "templates", "developer-rbac.yaml"))
+        // Lines that are one template action ({{- if }}, {{- end }}, {{- include "labels" }}) carry no rule.
+        var text = string.Join('\n', File.ReadAllLines(RepoDirectory.Path("charts", "xds-control-plane", "templates", "developer-rbac.yaml"))
+                .Where(line => !line.TrimStart().StartsWith("{{", StringComparison.Ordinal)))
             .Replace("{{ .Release.Namespace }}", LocalConnectCluster.ControlPlane, StringComparison.Ordinal);
         return [.. text.Split("\n---", StringSplitOptions.RemoveEmptyEntries)
             .Select(document => YamlJson.Convert(document))

@@ -208,6 +208,8 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 server.Requests.Add(Permission(context.Request));
             }
 
+            server.Record(context.Request);
+
             if (server.Forbidden(context.Request) is { } forbidden)
             {
                 await WriteAsync(context, forbidden);

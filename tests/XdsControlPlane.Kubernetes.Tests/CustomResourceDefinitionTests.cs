@@ -96,38 +96,8 @@ public sealed class CustomResourceDefinitionTests
         Assert.That(problems, Has.Some.StartsWith(expected));
     }
 
-    [Test]
-    public void ChartRbac_IsLeastPrivilege()
-    {
-        Assert.That(ChartPermissions(), Is.EqualTo(new[]
-        {
-            "ClusterRole:/events:create",
-            "ClusterRole:/services:create", "ClusterRole:/services:delete", "ClusterRole:/services:get", "ClusterRole:/services:list", "ClusterRole:/services:patch", "ClusterRole:/services:watch",
-            "ClusterRole:apps/deployments:create", "ClusterRole:apps/deployments:delete", "ClusterRole:apps/deployments:get", "ClusterRole:apps/deployments:list",
-            "ClusterRole:apps/deployments:update", "ClusterRole:apps/deployments:watch",
-            "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
-            "ClusterRole:sandboxctl.io/localworkloads/status:patch",
-            "ClusterRole:sandboxctl.io/localworkloads:get", "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
-            "ClusterRole:sandboxctl.io/routegroups/status:patch",
-            "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",
-            "ClusterRole:sandboxctl.io/sandboxes/status:patch",
-            "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
-            "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
-            "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:delete", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
-        }.Order(StringComparer.Ordinal)));
-    }
-
-    /// <summary>The chart's RBAC rules as <c>Kind:group/resource:verb</c> (LeaderElectionTests checks them against real calls).</summary>
-    internal static string[] ChartPermissions()
-    {
-        var text = File.ReadAllText(Repo("charts", "xds-control-plane", "templates", "rbac.yaml")).Replace("{{ .Release.Namespace }}", "sandboxctl-system", StringComparison.Ordinal);
-        return [.. Documents(text)
-            .Where(d => d.Kind is "ClusterRole" or "Role")
-            .SelectMany(d => d.Json["rules"]!.AsArray().SelectMany(rule =>
-                rule!["resources"]!.AsArray().SelectMany(resource =>
-                    rule["verbs"]!.AsArray().Select(verb => $"{d.Kind}:{(string?)rule["apiGroups"]![0]}/{resource}:{verb}"))))
-            .Order(StringComparer.Ordinal)];
-    }
+    /// <summary>The chart's RBAC rules for the control loop as <c>Kind:group/resource:verb</c> (LeaderElectionTests checks them against real calls; Chart/ChartRbacTests the webhook's too).</summary>
+    internal static string[] ChartPermissions() => Chart.ChartRbac.ControlLoopPermissions(Chart.HelmChart.Load());
 
     private static JsonNode Schema(Type kind) => CustomResourceDefinitions.Generate(kind)["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!;
 

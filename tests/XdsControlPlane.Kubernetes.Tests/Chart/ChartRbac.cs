@@ -1,0 +1,87 @@
+using XdsControlPlane.Testing;
+
+namespace XdsControlPlane.Kubernetes.Tests.Chart;
+
+/// <summary>One permission a chart role grants: where (<c>null</c>: cluster-wide, a ClusterRole), group, resource and verb, and the names it is limited to (empty: any).</summary>
+internal sealed record Grant(string? Namespace, string Group, string Resource, string Verb, IReadOnlyList<string> Names)
+{
+    /// <summary>Whether this grant lets <paramref name="request"/> through (the recorder has no object names: a grant limited to names counts as matching).</summary>
+    public bool Allows(RecordedRequest request) =>
+        Group == request.Group && Resource == request.Resource && Verb == request.Verb && (Namespace is null || Namespace == request.Namespace);
+
+    /// <summary><c>group/resource:verb</c>, as <see cref="FakeApiServer.Permissions"/> spells it.</summary>
+    public string Permission => $"{Group}/{Resource}:{Verb}";
+}
+
+/// <summary>
+/// The control plane's RBAC as <c>templates/rbac.yaml</c> renders it for a choice of values: the roles of the
+/// ServiceAccount <c>xds-control-plane</c>, each rule expanded to one <see cref="Grant"/> per group, resource and verb.
+/// </summary>
+internal static class ChartRbac
+{
+    /// <summary>The release namespace the tests install into (the Lease namespace the server defaults to).</summary>
+    public const string ReleaseNamespace = "sandboxctl-system";
+
+    private const string ClusterWide = "if not .Values.watchNamespaces";
+    private const string PerNamespace = "else of if not .Values.watchNamespaces";
+    private const string SelfManagedCertificate = "if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled)";
+
+    /// <summary>
+    /// What the webhook's certificate management asks (the Secret it creates, reads, watches and rotates; the caBundle
+    /// it patches). The webhook is built on another branch: these grants are checked against its calls after the merge,
+    /// not by this branch's scenarios.
+    /// </summary>
+    public static IReadOnlySet<string> ReachedOnlyByTheWebhook { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "/secrets:create", "/secrets:get", "/secrets:list", "/secrets:watch", "/secrets:update",
+        "admissionregistration.k8s.io/mutatingwebhookconfigurations:get", "admissionregistration.k8s.io/mutatingwebhookconfigurations:patch",
+    };
+
+    /// <summary>The grants for <paramref name="watchNamespaces"/> (empty: every namespace) with the webhook's own certificate management (cert-manager off) or not.</summary>
+    public static IReadOnlyList<Grant> Grants(HelmChart chart, IReadOnlyList<string> watchNamespaces, bool selfManagedCertificate = true)
+    {
+        var rbac = chart.Template("rbac.yaml");
+        var rendered = rbac.Documents.Where(d =>
+            (watchNamespaces.Count == 0 ? !d.Under(PerNamespace) : !d.Under(ClusterWide))
+            && (selfManagedCertificate || !d.Under(SelfManagedCertificate))).ToArray();
+        var bound = rendered
+            .Where(d => d.Kind is "ClusterRoleBinding" or "RoleBinding" && d.Json["subjects"]!.AsArray().Any(s => (string?)s!["name"] == "xds-control-plane"))
+            .Select(d => ((string?)d.Json["roleRef"]!["kind"], (string?)d.Json["roleRef"]!["name"]))
+            .ToHashSet();
+        var grants = new List<Grant>();
+        foreach (var role in rendered.Where(d => d.Kind is "ClusterRole" or "Role" && bound.Contains((d.Kind, d.Name))))
+        {
+            var namespaces = role.Kind == "ClusterRole"
+                ? [null]
+                : rbac.Action((string?)role.Json["metadata"]!["namespace"]) switch
+                {
+                    ".Release.Namespace" => new string?[] { ReleaseNamespace },
+                    "." when role.Under("range .Values.watchNamespaces") => [.. watchNamespaces],
+                    var other => throw new InvalidOperationException($"Role {role.Name}: namespace '{other}' is not one the test knows"),
+                };
+            foreach (var rule in role.Json["rules"]!.AsArray())
+            {
+                var names = rule!["resourceNames"]?.AsArray().Select(n => rbac.Action((string?)n)).ToArray() ?? [];
+                grants.AddRange(
+                    from ns in namespaces
+                    from g in rule["apiGroups"]!.AsArray()
+                    from r in rule["resources"]!.AsArray()
+                    from v in rule["verbs"]!.AsArray()
+                    select new Grant(ns, (string)g!, (string)r!, (string)v!, names));
+            }
+        }
+
+        return grants;
+    }
+
+    /// <summary>The requests in <paramref name="requests"/> no grant allows.</summary>
+    public static IReadOnlyList<RecordedRequest> Refused(IEnumerable<RecordedRequest> requests, IReadOnlyList<Grant> grants) =>
+        [.. requests.Where(r => !grants.Any(g => g.Allows(r)))];
+
+    /// <summary>The cluster-wide chart's grants as <c>Kind:group/resource:verb</c> (ClusterRole or Role), without the webhook's.</summary>
+    public static string[] ControlLoopPermissions(HelmChart chart) =>
+        [.. Grants(chart, [], selfManagedCertificate: false)
+            .Select(g => $"{(g.Namespace is null ? "ClusterRole" : "Role")}:{g.Permission}")
+            .Distinct()
+            .Order(StringComparer.Ordinal)];
+}
