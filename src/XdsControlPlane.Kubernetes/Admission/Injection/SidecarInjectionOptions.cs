@@ -58,11 +58,17 @@ public sealed partial class SidecarInjectionOptions
     /// <summary>The port of the proxy's readiness listener (on every address: the kubelet probes it), which forwards <c>/ready</c> to the admin interface.</summary>
     public int ProbePort { get; set; } = 15021;
 
+    /// <summary>The excluded ports when none are set: the control plane's xDS port, the tunnel broker's port and its per-workload listeners.</summary>
+    public static IReadOnlyList<string> DefaultExcludedOutboundPorts { get; } = ["18000", "18001", "18100-18199"];
+
     /// <summary>
-    /// Destination ports (<c>18000</c>) or ranges (<c>18100-18199</c>) whose outbound connections bypass the proxy: the
-    /// control plane's xDS port, the tunnel broker's port and its per-workload listeners by default.
+    /// Destination ports (<c>18000</c>) or ranges (<c>18100-18199</c>) whose outbound connections bypass the proxy;
+    /// null for <see cref="DefaultExcludedOutboundPorts"/> (a configuration list replaces them, it does not add to them).
     /// </summary>
-    public List<string> ExcludedOutboundPorts { get; set; } = ["18000", "18001", "18100-18199"];
+    public string[]? ExcludedOutboundPorts { get; set; }
+
+    /// <summary>The excluded ports in force.</summary>
+    internal IReadOnlyList<string> ExcludedPorts => ExcludedOutboundPorts ?? DefaultExcludedOutboundPorts;
 
     /// <summary>Native sidecar or regular container (<see cref="NativeSidecarMode"/>).</summary>
     public NativeSidecarMode NativeSidecar { get; set; } = NativeSidecarMode.Auto;
@@ -136,16 +142,16 @@ public sealed partial class SidecarInjectionOptions
             yield return $"{Section}:{nameof(OutboundCapturePort)}, {nameof(AdminPort)} and {nameof(ProbePort)} must differ, got {OutboundCapturePort.ToString(CultureInfo.InvariantCulture)}, {AdminPort.ToString(CultureInfo.InvariantCulture)} and {ProbePort.ToString(CultureInfo.InvariantCulture)}.";
         }
 
-        if (ExcludedOutboundPorts.Count > MaxExcludedPorts)
+        if (ExcludedPorts.Count > MaxExcludedPorts)
         {
-            yield return $"{Section}:{nameof(ExcludedOutboundPorts)} may hold at most {MaxExcludedPorts.ToString(CultureInfo.InvariantCulture)} ports or ranges, got {ExcludedOutboundPorts.Count.ToString(CultureInfo.InvariantCulture)}.";
+            yield return $"{Section}:{nameof(ExcludedOutboundPorts)} may hold at most {MaxExcludedPorts.ToString(CultureInfo.InvariantCulture)} ports or ranges, got {ExcludedPorts.Count.ToString(CultureInfo.InvariantCulture)}.";
         }
 
-        for (var i = 0; i < ExcludedOutboundPorts.Count; i++)
+        for (var i = 0; i < ExcludedPorts.Count; i++)
         {
-            if (ParsePortRange(ExcludedOutboundPorts[i]) is null)
+            if (ParsePortRange(ExcludedPorts[i]) is null)
             {
-                yield return $"{Section}:{nameof(ExcludedOutboundPorts)}:{i.ToString(CultureInfo.InvariantCulture)} must be a port (18000) or a range FIRST-LAST (18100-18199) within 1-65535, got '{Shown(ExcludedOutboundPorts[i])}'.";
+                yield return $"{Section}:{nameof(ExcludedOutboundPorts)}:{i.ToString(CultureInfo.InvariantCulture)} must be a port (18000) or a range FIRST-LAST (18100-18199) within 1-65535, got '{Shown(ExcludedPorts[i])}'.";
             }
         }
 
@@ -174,7 +180,7 @@ public sealed partial class SidecarInjectionOptions
 
     /// <summary>The excluded ports as the init container's <c>-x</c> argument: <c>18000,18001,18100:18199</c>.</summary>
     internal string ExcludedPortsArgument() =>
-        string.Join(',', ExcludedOutboundPorts.Select(ParsePortRange).OfType<(int First, int Last)>()
+        string.Join(',', ExcludedPorts.Select(ParsePortRange).OfType<(int First, int Last)>()
             .Select(r => r.First == r.Last ? r.First.ToString(CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{r.First}:{r.Last}")));
 
     /// <summary><c>PORT</c> or <c>FIRST-LAST</c> within 1-65535; null when malformed.</summary>
