@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using XdsControlPlane.Kubernetes.Admission.Injection;
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
@@ -21,7 +22,7 @@ public static partial class ServerCommandLine
     {
         var config = new Option<FileInfo?>("--config")
         {
-            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation; see docs/server.md); the environment and the flags override it.",
+            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation, Injection; see docs/server.md); the environment and the flags override it.",
         };
         config.Validators.Add(result =>
         {
@@ -125,10 +126,12 @@ public static partial class ServerCommandLine
             Description = "Experimental (no real Envoy has run it yet): gateways load their routes through scoped RDS, a route configuration per Service picked by the request's host, so a change re-sends one Service's routes instead of every Service's.",
         };
 
+        var (injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar) = InjectionOptions();
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
             tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes,
+            injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar,
         };
         root.Validators.Add(result =>
         {
@@ -228,7 +231,11 @@ public static partial class ServerCommandLine
             .Add(tunnelToken, Key(TunnelListenerOptions.Section, nameof(TunnelListenerOptions.Token)), token => token)
             .Add(tunnelAddress, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.AdvertiseAddress)), address => address)
             .Add(scopedRoutes, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.ScopedRoutes)), Invariant)
-            .AddRange(tunnelListenPorts, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.FirstListenPort)), Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.ListenPortCount)));
+            .AddRange(tunnelListenPorts, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.FirstListenPort)), Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.ListenPortCount)))
+            .Add(injectProxyImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.ProxyImage)), image => image)
+            .Add(injectInitImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.InitImage)), image => image)
+            .Add(injectXdsAddress, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.XdsAddress)), address => address)
+            .Add(injectNativeSidecar, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.NativeSidecar)), mode => mode);
         root.SetAction(async (parse, cancellation) =>
         {
             IConfiguration configuration;
@@ -245,6 +252,27 @@ public static partial class ServerCommandLine
             return await run(configuration, cancellation).ConfigureAwait(false);
         });
         return root;
+    }
+
+    /// <summary>The sidecar injector's flags (section <c>Injection</c>; checked with the rest of its options when the host starts).</summary>
+    private static (Option<string?> ProxyImage, Option<string?> InitImage, Option<string?> XdsAddress, Option<string?> NativeSidecar) InjectionOptions()
+    {
+        var nativeSidecar = new Option<string?>("--inject-native-sidecar")
+        {
+            Description = "Inject the proxy as a native sidecar (an init container with restartPolicy Always): auto (when Injection:ClusterMinorVersion is 33 or later), always or never.",
+        };
+        nativeSidecar.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } mode && mode is not ("auto" or "always" or "never"))
+            {
+                result.AddError($"--inject-native-sidecar must be auto, always or never, got '{mode}'.");
+            }
+        });
+        return (
+            new Option<string?>("--inject-proxy-image") { Description = "The Envoy image the sidecar injector adds (default envoyproxy/envoy:v1.36.2)." },
+            new Option<string?>("--inject-init-image") { Description = "The sandboxctl-init image (src/sandboxctl-init) that installs the iptables redirect in injected pods." },
+            new Option<string?>("--inject-xds-address") { Description = "The control plane's xDS address injected proxies dial: host:port or [IPv6]:port (default xds-control-plane.sandboxctl-system.svc.cluster.local:18000)." },
+            nativeSidecar);
     }
 
     private static (string? Token, string Source) TunnelTokenOf(string? flag) => flag is not null
