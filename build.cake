@@ -92,7 +92,9 @@ Task("Bench")
     var benches = new (string Name, string Project, string Small, string Realistic)[]
     {
         ("xds", "bench/XdsControlPlane.Bench", "--streams 100 --repeat 1", "--streams 100,1000,5000 --repeat 3"),
-        ("translation", "bench/XdsControlPlane.Translation.Bench", "--filter * --job Dry --inProcess", "--filter * --buildTimeout 900"),
+        // Small: 100 RouteGroups only (TRANSLATION_BENCH_SIZES below). BenchmarkDotNet builds its own copy of the project
+        // either way (--inProcess would add a job, not replace the class's).
+        ("translation", "bench/XdsControlPlane.Translation.Bench", "--filter * --buildTimeout 900", "--filter * --buildTimeout 900"),
         ("admin", "bench/XdsControlPlane.AdminBench", $"--services 100 --concurrency 2 --seconds 5 --server {server}", $"--services 1250 --concurrency 8 --seconds 30 --server {server}"),
         ("control-loop", "bench/XdsControlPlane.ControlLoopBench", $"--quick --services 100 --routegroups 100 --source manifests --server {server}", $"--server {server}"),
         ("tunnel", "bench/XdsControlPlane.TunnelBench", $"--quick --server {server}", $"--server {server}"),
@@ -108,8 +110,13 @@ Task("Bench")
     {
         var arguments = realistic ? bench.Realistic : bench.Small;
         Say($"bench {bench.Name} ({scale}): dotnet run -c {configuration} --project {bench.Project} -- {arguments}");
-        DotNetRun(bench.Project, new ProcessArgumentBuilder().Append(arguments),
-            new DotNetRunSettings { Configuration = configuration, NoBuild = true, NoRestore = true });
+        var settings = new DotNetRunSettings { Configuration = configuration, NoBuild = true, NoRestore = true };
+        if (!realistic)
+        {
+            settings.EnvironmentVariables["TRANSLATION_BENCH_SIZES"] = "100";
+        }
+
+        DotNetRun(bench.Project, new ProcessArgumentBuilder().Append(arguments), settings);
     }
 });
 
