@@ -44,7 +44,11 @@ public sealed partial class ImageConditionsTests
         await using (server)
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.AdminPort}"), Timeout = TimeSpan.FromSeconds(5) };
-            await Eventually.WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode == HttpStatusCode.OK, "ready on a read-only root");
+            // A generous bound: reading the manifests and publishing the first snapshot took up to 20 s on a loaded 2-core machine.
+            await Eventually.WaitAsync(
+                async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode == HttpStatusCode.OK,
+                () => $"ready on a read-only root; output:\n{server.Output()}",
+                TimeSpan.FromSeconds(60));
 
             Assert.That(server.Running, Is.True, server.Output());
             Assert.That(WarningOrError().Matches(server.Output()), Is.Empty, server.Output());
