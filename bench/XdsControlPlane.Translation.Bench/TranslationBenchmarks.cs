@@ -18,7 +18,13 @@ public class TranslationBenchmarks
     private RouteGroup[] _edits = [];
     private int _turn;
 
-    [Params(100, 1000, 10000)]
+    /// <summary>The RouteGroup counts measured: 100, 1,000 and 10,000, or those in TRANSLATION_BENCH_SIZES (comma-separated; the small scale of <c>dotnet cake --target=Bench</c>).</summary>
+    public static IEnumerable<int> Sizes() =>
+        Environment.GetEnvironmentVariable("TRANSLATION_BENCH_SIZES") is { Length: > 0 } sizes
+            ? sizes.Split(',').Select(n => int.Parse(n, System.Globalization.CultureInfo.InvariantCulture))
+            : [100, 1000, 10000];
+
+    [ParamsSource(nameof(Sizes))]
     public int RouteGroups { get; set; }
 
     [GlobalSetup]

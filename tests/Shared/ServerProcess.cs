@@ -33,17 +33,27 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>
     /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0 --tunnel-port 0</c>) and waits
     /// until it listens. With <paramref name="withoutRootPrivileges"/>, it runs in a new user namespace
-    /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable.
+    /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable. With
+    /// <paramref name="readOnlyRootFilesystem"/>, it runs as a container with <c>readOnlyRootFilesystem: true</c> and an
+    /// emptyDir on /tmp does: in new user and mount namespaces (<c>unshare -Urm</c>) where every mount is read-only and
+    /// /tmp is a fresh tmpfs (the process exits 91 if a write outside /tmp still succeeds).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false)
+    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false)
     {
-        var start = new ProcessStartInfo(withoutRootPrivileges ? "unshare" : "dotnet")
+        var start = new ProcessStartInfo(withoutRootPrivileges || readOnlyRootFilesystem ? "unshare" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (withoutRootPrivileges)
+        if (readOnlyRootFilesystem)
+        {
+            foreach (var arg in (string[])["-Urm", "sh", "-c", ReadOnlyRootScript, "sh", AppContext.BaseDirectory, "dotnet"])
+            {
+                start.ArgumentList.Add(arg);
+            }
+        }
+        else if (withoutRootPrivileges)
         {
             start.ArgumentList.Add("-U");
             start.ArgumentList.Add("dotnet");
@@ -146,6 +156,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             _ports.TrySetResult((int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)));
         }
     }
+
+    // $1: a directory that must not be writable afterwards (besides /); the rest is the command.
+    private const string ReadOnlyRootScript = """
+        mount -t tmpfs tmpfs /tmp || exit 90
+        for m in $(awk '{print $2}' /proc/self/mounts); do
+          case "$m" in /proc*|/sys*|/dev*|/tmp) ;; *) mount -o remount,bind,ro "$m" || exit 90 ;; esac
+        done
+        for d in / "$1"; do if touch "$d/.write-probe" 2>/dev/null; then echo "$d is writable"; exit 91; fi; done
+        shift
+        exec "$@"
+        """;
 
     [GeneratedRegex(@"Listening: xDS on port (\d+) \(HTTP/2\), admin on port (\d+) \(HTTP/1.1\), tunnel broker on port (\d+)")]
     private static partial Regex ListeningLine();
