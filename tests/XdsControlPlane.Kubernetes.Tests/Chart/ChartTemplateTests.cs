@@ -18,7 +18,6 @@ public sealed class ChartTemplateTests
     private static readonly string[] FlagsOfTheWebhookBranch =
     [
         "--webhook-port", "--webhook-secret", "--webhook-configuration", "--webhook-service", "--webhook-cert-file", "--webhook-key-file",
-        "--inject-proxy-image", "--inject-init-image", "--inject-xds-address", "--inject-native-sidecar",
     ];
 
     private static readonly HelmChart Chart = HelmChart.Load();
