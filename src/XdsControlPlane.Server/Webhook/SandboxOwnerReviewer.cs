@@ -38,7 +38,7 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
         var (metadata, problem) = Metadata(request.Incoming);
         if (problem is not null)
         {
-            return AdmissionVerdict.Refused(400, $"object.metadata: {problem}");
+            return AdmissionVerdict.Refused(400, problem);
         }
 
         Dictionary<string, string?> wanted;
@@ -110,12 +110,12 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
         return operation;
     }
 
-    /// <summary>The object's metadata (null when absent), or the problem with it.</summary>
+    /// <summary>The object's metadata (null when absent), or the problem with it naming the field.</summary>
     private static (JsonElement? Metadata, string? Problem) Metadata(JsonElement obj)
     {
         if (obj.ValueKind != JsonValueKind.Object)
         {
-            return (null, "the object is not a JSON object");
+            return (null, "object: must be a JSON object (a Sandbox)");
         }
 
         if (!obj.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)
@@ -125,11 +125,11 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
 
         if (metadata.ValueKind != JsonValueKind.Object)
         {
-            return (null, "must be an object");
+            return (null, "object.metadata: must be an object");
         }
 
         return metadata.TryGetProperty("annotations", out var annotations) && annotations.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null)
-            ? (null, "annotations must be an object")
+            ? (null, "object.metadata.annotations: must be an object of strings")
             : (metadata, null);
     }
 
