@@ -8,7 +8,7 @@ namespace XdsControlPlane.Server;
 /// <summary>The admin HTTP endpoints.</summary>
 internal static class AdminEndpoints
 {
-    /// <summary>Maps <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> and <c>/debug</c>; the caller restricts them to the admin listener.</summary>
+    /// <summary>Maps <c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c> and <c>/debug</c> (the snapshot, the admission webhook's CA); the caller restricts them to the admin listener.</summary>
     public static RouteGroupBuilder MapAdminEndpoints(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup(string.Empty);
@@ -52,6 +52,13 @@ internal static class AdminEndpoints
             return await next(context).ConfigureAwait(false);
         });
         debug.MapGet("/snapshot", WriteSnapshotAsync);
+        debug.MapGet("/webhook-ca", (Webhook.WebhookCertificateStore certificates) => certificates.CaPem is { } ca
+            ? Results.Text(ca, "application/x-pem-file")
+            : Results.Text(
+                certificates.Certificate is null
+                    ? "the admission webhook has no certificate: it is off (--webhook-port 0) or waits for its Secret\n"
+                    : "the admission webhook serves the certificate of --webhook-cert-file: trust the CA that signed it\n",
+                statusCode: StatusCodes.Status404NotFound));
         return admin;
     }
 

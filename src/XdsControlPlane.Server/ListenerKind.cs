@@ -5,8 +5,8 @@ namespace XdsControlPlane.Server;
 
 /// <summary>
 /// Tags each Kestrel connection with the listener it arrived on, and answers 404 to a request for an endpoint that
-/// belongs to another listener: admin endpoints answer only on the admin port and the xDS gRPC services only on the
-/// xDS port, whatever ports were bound and however many listeners speak HTTP/2. A listener kind is not a data-plane
+/// belongs to another listener: admin endpoints answer only on the admin port, the xDS gRPC services only on the
+/// xDS port and the admission webhook only on the webhook port, whatever ports were bound and however many listeners speak HTTP/2. A listener kind is not a data-plane
 /// role (<c>DataPlaneRoles</c>), which names a group of Envoy nodes.
 /// </summary>
 internal static class ListenerKind
@@ -19,6 +19,9 @@ internal static class ListenerKind
 
     /// <summary>The tunnel broker's listener (local connect agents).</summary>
     public const string Tunnel = "tunnel";
+
+    /// <summary>The mutating admission webhook's HTTPS listener (<c>POST /inject</c>).</summary>
+    public const string Webhook = "webhook";
 
     private const string ItemKey = "xdscp.listener";
 

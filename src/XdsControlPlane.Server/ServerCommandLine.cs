@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Kubernetes.Admission.Injection;
 using XdsControlPlane.Model;
+using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
@@ -127,16 +128,30 @@ public static partial class ServerCommandLine
         };
 
         var (injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar) = InjectionOptions();
+        var webhookPort = PortOption("--webhook-port", WebhookListenerOptions.DefaultPort, "Port of the mutating admission webhook (HTTPS, POST /inject, AdmissionReview v1); 0 turns it off.");
+        var webhookCertFile = new Option<FileInfo?>("--webhook-cert-file") { Description = "The webhook's serving certificate (PEM), reloaded when the file changes; with --webhook-key-file. Without either, a CA and certificate are generated (or kept in --webhook-secret)." };
+        var webhookKeyFile = new Option<FileInfo?>("--webhook-key-file") { Description = "The private key (PEM) of --webhook-cert-file." };
+        var webhookCaFile = new Option<FileInfo?>("--webhook-ca-file") { Description = "Write the CA of a generated webhook certificate to this file (PEM); it is also served on the admin port at /debug/webhook-ca." };
+        var webhookDnsNames = new Option<string[]>("--webhook-dns-name")
+        {
+            Description = "A DNS name of the generated webhook certificate (repeat it; default localhost, plus SERVICE.NAMESPACE.svc with --webhook-service); 127.0.0.1 and ::1 are always in it.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var webhookService = new Option<string?>("--webhook-service") { Description = "With --kubernetes: the webhook's Service, whose SERVICE.NAMESPACE.svc (the server's namespace, POD_NAMESPACE) the generated certificate names." };
+        var webhookSecret = new Option<string?>("--webhook-secret") { Description = "With --kubernetes: keep the webhook certificate in this kubernetes.io/tls Secret of the server's namespace; the leader creates it when absent and renews it, every replica serves it." };
+        var webhookConfiguration = new Option<string?>("--webhook-configuration") { Description = "With --kubernetes and --webhook-secret: the MutatingWebhookConfiguration whose webhooks' clientConfig.caBundle the leader keeps equal to the Secret's CA." };
+
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
             tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes,
             injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar,
+            webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
         };
         root.Validators.Add(result =>
         {
             // A value that did not parse (--xds-port abc) is reported by its own option; the cross-checks need parsed values.
-            if (!Parses(result, xdsPort) || !Parses(result, adminPort) || !Parses(result, tunnelPort))
+            if (!Parses(result, xdsPort) || !Parses(result, adminPort) || !Parses(result, tunnelPort) || !Parses(result, webhookPort))
             {
                 return;
             }
@@ -210,6 +225,14 @@ public static partial class ServerCommandLine
             {
                 result.AddError($"--kubeconfig must be an existing file, got '{missing.FullName}'.");
             }
+
+            var webhook = result.GetValue(webhookPort);
+            if (webhook != 0 && (webhook == xds || webhook == admin || webhook == tunnel))
+            {
+                result.AddError($"--webhook-port must differ from --xds-port, --admin-port and --tunnel-port, got {webhook.ToString(CultureInfo.InvariantCulture)}.");
+            }
+
+            WebhookProblems(result, webhookCertFile, webhookKeyFile, webhookSecret, webhookConfiguration, webhookService, kubernetes);
         });
 
         // Each flag given sets one configuration key (a flag left at its default sets none, so the file and the
@@ -231,6 +254,14 @@ public static partial class ServerCommandLine
             .Add(tunnelToken, Key(TunnelListenerOptions.Section, nameof(TunnelListenerOptions.Token)), token => token)
             .Add(tunnelAddress, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.AdvertiseAddress)), address => address)
             .Add(scopedRoutes, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.ScopedRoutes)), Invariant)
+            .Add(webhookPort, Key(WebhookListenerOptions.Section, nameof(ListenerOptions.Port)), Invariant)
+            .Add(webhookCertFile, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.CertFile)), file => file?.FullName)
+            .Add(webhookKeyFile, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.KeyFile)), file => file?.FullName)
+            .Add(webhookCaFile, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.CaFile)), file => file?.FullName)
+            .AddList(webhookDnsNames, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.DnsNames)))
+            .Add(webhookService, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.Service)), name => name)
+            .Add(webhookSecret, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.Secret)), name => name)
+            .Add(webhookConfiguration, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.Configuration)), name => name)
             .AddRange(tunnelListenPorts, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.FirstListenPort)), Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.ListenPortCount)))
             .Add(injectProxyImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.ProxyImage)), image => image)
             .Add(injectInitImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.InitImage)), image => image)
@@ -273,6 +304,37 @@ public static partial class ServerCommandLine
             new Option<string?>("--inject-init-image") { Description = "The sandboxctl-init image (src/sandboxctl-init) that installs the iptables redirect in injected pods." },
             new Option<string?>("--inject-xds-address") { Description = "The control plane's xDS address injected proxies dial: host:port or [IPv6]:port (default xds-control-plane.sandboxctl-system.svc.cluster.local:18000)." },
             nativeSidecar);
+    }
+
+    /// <summary>The webhook flags' cross-checks: the certificate pair together, its files existing, the cluster flags with --kubernetes only.</summary>
+    private static void WebhookProblems(
+        System.CommandLine.Parsing.CommandResult result, Option<FileInfo?> certFile, Option<FileInfo?> keyFile, Option<string?> secret, Option<string?> configuration, Option<string?> service, Option<bool> kubernetes)
+    {
+        if ((result.GetValue(certFile) is null) != (result.GetValue(keyFile) is null))
+        {
+            result.AddError("--webhook-cert-file and --webhook-key-file go together; give both or neither.");
+        }
+
+        foreach (var file in new[] { result.GetValue(certFile), result.GetValue(keyFile) })
+        {
+            if (file is { Exists: false })
+            {
+                result.AddError($"--webhook-cert-file and --webhook-key-file must be existing files, got '{file.FullName}'.");
+            }
+        }
+
+        if (result.GetValue(certFile) is not null && result.GetValue(secret) is not null)
+        {
+            result.AddError("--webhook-cert-file and --webhook-secret are alternative certificate sources; give one.");
+        }
+
+        foreach (var option in new[] { secret, configuration, service })
+        {
+            if (!result.GetValue(kubernetes) && result.GetValue(option) is not null)
+            {
+                result.AddError($"{option.Name} only applies with --kubernetes.");
+            }
+        }
     }
 
     private static (string? Token, string Source) TunnelTokenOf(string? flag) => flag is not null

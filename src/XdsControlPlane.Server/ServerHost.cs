@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
 using XdsControlPlane.Xds;
@@ -9,7 +10,8 @@ namespace XdsControlPlane.Server;
 
 /// <summary>
 /// The server process: Kestrel with an HTTP/2 listener for xDS (ADS, per-type services, CSDS), an HTTP/1.1
-/// listener for admin endpoints, an HTTP/2 listener for the tunnel broker (local connect), Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
+/// listener for admin endpoints, an HTTP/2 listener for the tunnel broker (local connect), an HTTPS listener for the
+/// mutating admission webhook, Serilog console logging, graceful shutdown. Built by <see cref="Create"/>, then started and stopped by the caller.
 /// </summary>
 public sealed class ServerHost : IAsyncDisposable
 {
@@ -34,6 +36,9 @@ public sealed class ServerHost : IAsyncDisposable
     /// <summary>The bound tunnel broker port. Valid after <see cref="StartAsync"/>.</summary>
     public int TunnelPort => _listeners.Tunnel!.IPEndPoint!.Port;
 
+    /// <summary>The bound admission webhook port, or 0 when the webhook is off. Valid after <see cref="StartAsync"/>.</summary>
+    public int WebhookPort => _listeners.Webhook?.IPEndPoint?.Port ?? 0;
+
     /// <summary>The snapshot cache the xDS server serves from; sources publish here.</summary>
     public SnapshotCache Snapshots => _app.Services.GetRequiredService<SnapshotCache>();
 
@@ -45,7 +50,7 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>
     /// Builds the host for <paramref name="configuration"/> (<see cref="ServerConfiguration"/>): each area's options class
-    /// is bound from its section and validated when the host starts; Kestrel gets the xDS, admin and tunnel listeners,
+    /// is bound from its section and validated when the host starts; Kestrel gets the xDS, admin, tunnel and webhook listeners,
     /// then the parts (<see cref="ServerServiceCollectionExtensions"/>) the settings ask for. <paramref name="configureServices"/>
     /// runs first, so what it registers (a log sink, a translation, a <see cref="k8s.KubernetesClientConfiguration"/>
     /// instead of the kubeconfig) is kept by the parts.
@@ -62,6 +67,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems());
         services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems());
         var listeners = new ServerListeners();
+        var certificates = new WebhookCertificateStore();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Read here, not through IOptions: Kestrel is configured when the host is built, before options are
@@ -81,7 +87,9 @@ public sealed class ServerHost : IAsyncDisposable
                 hosting.Loopback ? IPAddress.Loopback : IPAddress.Any,
                 Bound<XdsListenerOptions>(configuration, XdsListenerOptions.Section),
                 Bound<AdminEndpointOptions>(configuration, AdminEndpointOptions.Section),
-                Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section));
+                Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section),
+                Bound<WebhookListenerOptions>(configuration, WebhookListenerOptions.Section),
+                certificates);
         });
 
         services.AddServerLogging(Bound<HostingOptions>(configuration, HostingOptions.Section).LogFormat);
@@ -117,6 +125,7 @@ public sealed class ServerHost : IAsyncDisposable
 
         services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
+        services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();
@@ -124,6 +133,7 @@ public sealed class ServerHost : IAsyncDisposable
         app.MapAdminEndpoints().OnlyOn(ListenerKind.Admin);
         app.MapXdsServices().OnlyOn(ListenerKind.Xds);
         app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerKind.Tunnel);
+        app.MapAdmissionWebhook().OnlyOn(ListenerKind.Webhook);
         return new ServerHost(app, listeners);
     }
 
@@ -172,6 +182,11 @@ public sealed class ServerHost : IAsyncDisposable
     {
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         ServerLog.Listening(_app.Logger, XdsPort, AdminPort, TunnelPort);
+        if (WebhookPort is not 0 and var webhookPort)
+        {
+            var reviewed = _app.Services.GetRequiredService<AdmissionDispatcher>().Resources;
+            WebhookLog.Listening(_app.Logger, webhookPort, reviewed);
+        }
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,9 +1,11 @@
 using System.Net;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using XdsControlPlane.Server.Webhook;
 
 namespace XdsControlPlane.Server;
 
-/// <summary>The server's three Kestrel listeners, each tagged with its <see cref="ListenerKind"/>; their bound ports are known once the host started.</summary>
+/// <summary>The server's Kestrel listeners (xDS, admin, tunnel broker, admission webhook), each tagged with its <see cref="ListenerKind"/>; their bound ports are known once the host started.</summary>
 internal sealed class ServerListeners
 {
     /// <summary>xDS over HTTP/2 (gRPC).</summary>
@@ -15,11 +17,14 @@ internal sealed class ServerListeners
     /// <summary>The tunnel broker over HTTP/2 (gRPC).</summary>
     public ListenOptions? Tunnel { get; private set; }
 
+    /// <summary>The admission webhook over HTTPS (HTTP/1.1 and HTTP/2), or <see langword="null"/> when it is off.</summary>
+    public ListenOptions? Webhook { get; private set; }
+
     /// <summary>
-    /// Adds the three listeners to <paramref name="kestrel"/> on <paramref name="address"/>. A listener whose port is out
+    /// Adds the listeners to <paramref name="kestrel"/> on <paramref name="address"/>. A listener whose port is out
     /// of range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>).
     /// </summary>
-    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel)
+    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel, WebhookListenerOptions webhook, WebhookCertificateStore certificates)
     {
         // Kestrel's HTTP/2 limits are per server, not per listener: the tunnel's larger windows apply to xDS streams too
         // (they bound what a connection may have in flight, as the defaults do).
@@ -28,9 +33,18 @@ internal sealed class ServerListeners
         Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel);
         Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds);
         Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);
+
+        // Each TLS handshake takes the certificate in force: a reload reaches new connections, open ones keep theirs.
+        Webhook = webhook.Enabled
+            ? Listen(kestrel, address, webhook, HttpProtocols.Http1AndHttp2, ListenerKind.Webhook, listen => listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificateSelector = (_, _) => certificates.Certificate,
+                HandshakeTimeout = TimeSpan.FromSeconds(10),
+            }))
+            : null;
     }
 
-    private static ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind)
+    private static ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind, Action<ListenOptions>? secure = null)
     {
         if (options.PortProblems().Any())
         {
@@ -42,6 +56,7 @@ internal sealed class ServerListeners
         {
             listen.Protocols = protocols;
             ListenerKind.Tag(listen, kind);
+            secure?.Invoke(listen);
             bound = listen;
         });
         return bound;

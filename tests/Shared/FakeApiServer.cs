@@ -244,6 +244,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
 
         server.MapSubresources(app);
+        server.MapClusterScoped(app);
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
@@ -251,6 +252,9 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>Extra subresources (port-forward…) that other parts of this partial class map.</summary>
     partial void MapSubresources(WebApplication app);
+
+    /// <summary>Cluster-scoped kinds (MutatingWebhookConfigurations) that other parts of this partial class map.</summary>
+    partial void MapClusterScoped(WebApplication app);
 
     /// <summary>The cluster-wide collection path of a namespaced request, e.g. <c>/apis/apps/v1/deployments</c>.</summary>
     private static string? Collection(HttpContext context)

@@ -7,7 +7,7 @@ using XdsControlPlane.Server;
 namespace XdsControlPlane.Testing;
 
 /// <summary>
-/// Builds the server host in process with test defaults: every listener on a free loopback port, the tunnel broker's
+/// Builds the server host in process with test defaults: every listener on a free loopback port (the admission webhook off: its port 0 means off), the tunnel broker's
 /// per-workload listeners on free ports. Settings are the configuration keys the product reads (docs/server.md), so a
 /// test sets what a user would: <c>.With("Admin:DebugToken", token)</c>.
 /// </summary>
@@ -19,6 +19,7 @@ internal sealed class InProcessServer
         ["Admin:Port"] = "0",
         ["Tunnel:Port"] = "0",
         ["Tunnel:ListenPortCount"] = "0",
+        ["Webhook:Port"] = "0",
         ["Server:Loopback"] = "true",
     };
 

@@ -31,7 +31,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public bool Running => !_process.HasExited;
 
     /// <summary>
-    /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0 --tunnel-port 0</c>) and waits
+    /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0 --tunnel-port 0 --webhook-port 0</c>: the webhook off) and waits
     /// until it listens. With <paramref name="withoutRootPrivileges"/>, it runs in a new user namespace
     /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable. With
     /// <paramref name="readOnlyRootFilesystem"/>, it runs as a container with <c>readOnlyRootFilesystem: true</c> and an
@@ -59,7 +59,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add("dotnet");
         }
 
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0", "--tunnel-port", "0"])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0", "--tunnel-port", "0", "--webhook-port", "0"])
         {
             start.ArgumentList.Add(arg);
         }

@@ -132,7 +132,7 @@ public sealed class HostileManifestTests
         busy.Start();
         var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), "--loopback", "--xds-port", port.ToString(CultureInfo.InvariantCulture), "--admin-port", "0", "--tunnel-port", "0" })
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), "--loopback", "--xds-port", port.ToString(CultureInfo.InvariantCulture), "--admin-port", "0", "--tunnel-port", "0", "--webhook-port", "0" })
         {
             start.ArgumentList.Add(arg);
         }

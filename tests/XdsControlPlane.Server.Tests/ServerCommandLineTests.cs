@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
+using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Xds;
 using TunnelBrokerOptions = XdsControlPlane.Tunnel.TunnelBrokerOptions;
@@ -25,6 +26,7 @@ public sealed class ServerCommandLineTests
             Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxStreamAge, Is.EqualTo(TimeSpan.FromMinutes(30)));
             Assert.That(Bind<XdsServerOptions>(settings, XdsListenerOptions.Section).MaxRequestBytes, Is.EqualTo(4 * 1024 * 1024));
             Assert.That(Bind<TunnelBrokerOptions>(settings, TunnelListenerOptions.Section).FirstListenPort, Is.EqualTo(18100));
+            Assert.That(Bind<WebhookListenerOptions>(settings, WebhookListenerOptions.Section).Port, Is.EqualTo(18443));
         });
     }
 
@@ -62,6 +64,14 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--context", "prod" }, "--kubeconfig and --context only apply with --kubernetes.")]
     [TestCase(new[] { "--kubernetes", "--kubeconfig", "/no/such/kubeconfig" }, "--kubeconfig must be an existing file, got '/no/such/kubeconfig'.")]
     [TestCase(new[] { "--watch-namespace", "shop" }, "--watch-namespace only applies with --kubernetes.")]
+    [TestCase(new[] { "--xds-port", "9000", "--webhook-port", "9000" }, "--webhook-port must differ from --xds-port, --admin-port and --tunnel-port, got 9000.")]
+    [TestCase(new[] { "--webhook-port", "65536" }, "--webhook-port must be between 0 and 65535, got 65536.")]
+    [TestCase(new[] { "--webhook-cert-file", "/etc/hostname" }, "--webhook-cert-file and --webhook-key-file go together; give both or neither.")]
+    [TestCase(new[] { "--webhook-cert-file", "/no/such/tls.crt", "--webhook-key-file", "/etc/hostname" }, "--webhook-cert-file and --webhook-key-file must be existing files, got '/no/such/tls.crt'.")]
+    [TestCase(new[] { "--webhook-secret", "xds-webhook" }, "--webhook-secret only applies with --kubernetes.")]
+    [TestCase(new[] { "--webhook-configuration", "xds" }, "--webhook-configuration only applies with --kubernetes.")]
+    [TestCase(new[] { "--webhook-service", "xds" }, "--webhook-service only applies with --kubernetes.")]
+    [TestCase(new[] { "--kubernetes", "--webhook-secret", "s", "--webhook-cert-file", "/etc/hostname", "--webhook-key-file", "/etc/hostname" }, "--webhook-cert-file and --webhook-secret are alternative certificate sources; give one.")]
     [TestCase(new[] { "--kubernetes", "--watch-namespace", "Shop_1" }, "--watch-namespace must be a namespace name (lower-case letters, digits and '-', at most 63), got 'Shop_1'.")]
     public async Task Invoke_InvalidOption_ExitsOneNamingTheOptionWithoutRunning(string[] args, string expectedError)
     {
@@ -73,6 +83,20 @@ public sealed class ServerCommandLineTests
             Assert.That(settings, Is.Null, "the host must not start");
             Assert.That(error, Does.Contain(expectedError));
         });
+    }
+
+    [Test]
+    public async Task Invoke_WebhookFlags_SetTheWebhookSection()
+    {
+        var (exit, settings, _, error) = await InvokeAsync(
+            "--kubernetes", "--webhook-port", "0", "--webhook-dns-name", "webhook.example.com", "--webhook-dns-name", "localhost",
+            "--webhook-service", "xds-webhook", "--webhook-secret", "xds-webhook-tls", "--webhook-configuration", "xds-control-plane", "--webhook-ca-file", "/tmp/ca.pem");
+        var webhook = Bind<WebhookListenerOptions>(settings, WebhookListenerOptions.Section);
+
+        Assert.That(exit, Is.Zero, error);
+        Assert.That(
+            (webhook.Port, webhook.Enabled, string.Join(",", webhook.DnsNames), webhook.Service, webhook.Secret, webhook.Configuration, webhook.CaFile),
+            Is.EqualTo((0, false, "webhook.example.com,localhost", "xds-webhook", "xds-webhook-tls", "xds-control-plane", "/tmp/ca.pem")));
     }
 
     [Test]
@@ -146,7 +170,7 @@ public sealed class ServerCommandLineTests
         {
             Assert.That(exit, Is.Zero);
             Assert.That(settings, Is.Null);
-            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes").And.Contain("--debug-token"));
+            Assert.That(output, Does.Contain("--xds-port").And.Contain("--admin-port").And.Contain("--log-format").And.Contain("--loopback").And.Contain("--max-stream-age").And.Contain("--max-request-bytes").And.Contain("--debug-token").And.Contain("--webhook-port").And.Contain("--webhook-secret"));
         });
     }
 

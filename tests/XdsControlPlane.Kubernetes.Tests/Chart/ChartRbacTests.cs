@@ -41,7 +41,7 @@ public sealed class ChartRbacTests
             "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
             "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
             "Role:/secrets:create",
-            "Role:/secrets:get .Values.webhook.secretName", "Role:/secrets:list .Values.webhook.secretName", "Role:/secrets:update .Values.webhook.secretName", "Role:/secrets:watch .Values.webhook.secretName",
+            "Role:/secrets:get .Values.webhook.secretName", "Role:/secrets:update .Values.webhook.secretName",
             "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:delete", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
         }.Select(g => g.Replace(".Values.webhook.secretName", ".Values.webhook.secretName", StringComparison.Ordinal)).Order(StringComparer.Ordinal)));
     }
@@ -50,7 +50,7 @@ public sealed class ChartRbacTests
     public void WithCertManager_TheControlPlaneTouchesNoSecretAndNoWebhookConfiguration()
     {
         var grants = ChartRbac.Grants(Chart, [], selfManagedCertificate: false);
-        Assert.That(grants.Select(g => g.Permission).Where(ChartRbac.ReachedOnlyByTheWebhook.Contains), Is.Empty);
+        Assert.That(grants.Select(g => g.Permission).Where(ChartRbac.WebhookCertificateGrants.Contains), Is.Empty);
     }
 
     [Test]
@@ -119,9 +119,13 @@ public sealed class ChartRbacTests
 
         // Objects of a namespace the server does not watch: it must not ask about them (a Role elsewhere would refuse).
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("billing", "orders"));
+        // The webhook's certificate: no Secret yet, so the leader creates it and patches the chart's webhook configuration.
+        api.PutMutatingWebhookConfiguration("sandboxctl-injector", "xds-control-plane-webhook", ChartRbac.ReleaseNamespace, "namespace.inject.sandboxctl.io", "pod.inject.sandboxctl.io", "sandboxes.sandboxctl.io");
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await using (var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url).With("Kubernetes:Namespaces:0", "shop").StartAsync(cancel.Token))
+        await using (var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url).With("Kubernetes:Namespaces:0", "shop")
+            .With("Webhook:Port", FreePort.Next()).With("Webhook:Secret", "xds-control-plane-webhook-tls").With("Webhook:Configuration", "sandboxctl-injector").With("Webhook:Service", "xds-control-plane-webhook")
+            .StartAsync(cancel.Token))
         {
             await Eventually.WaitAsync(() => host.Services.GetRequiredService<RoutingInputsStore>().Current is not null, "the control plane to read the cluster");
             await using var agent = await TunnelTestAgent.ConnectAsync(host.TunnelPort, TunnelTestAgent.Hello("shop", "alice", "cart", [8080], routingKey: "alice", secret: Secret), new Dictionary<int, int> { [8080] = 1 }, cancellationToken: cancel.Token);
@@ -130,8 +134,10 @@ public sealed class ChartRbacTests
                     && api.Get(FakeApiServer.Deployments, "shop", "web-feature-x") is not null
                     && api.Get(FakeApiServer.Sandboxes, "shop", "expired") is null
                     && (string?)api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["phase"] == "Connected"
-                    && api.Get(FakeApiServer.Leases, ChartRbac.ReleaseNamespace, "xds-acks-gone") is null,
-                "a RouteGroup status, a fork, an expired Sandbox deleted, a laptop connected and a stale ACK Lease deleted");
+                    && api.Get(FakeApiServer.Leases, ChartRbac.ReleaseNamespace, "xds-acks-gone") is null
+                    && api.Get(FakeApiServer.Secrets, ChartRbac.ReleaseNamespace, "xds-control-plane-webhook-tls") is not null
+                    && api.WebhookConfigurationPatches.Count > 0,
+                "a RouteGroup status, a fork, an expired Sandbox deleted, a laptop connected, a stale ACK Lease deleted and the webhook's certificate written");
 
             // An image and a baseline port change reach the fork; deleting the Sandbox removes it (the controller's delete and finalizer patch).
             var web = Service("web", selector: true);
@@ -151,13 +157,13 @@ public sealed class ChartRbacTests
 
         var grants = ChartRbac.Grants(Chart, ["shop"]);
         var requests = api.RecordedRequests();
-        var unused = grants.Where(g => !requests.Any(g.Allows) && !ChartRbac.ReachedOnlyByTheWebhook.Contains(g.Permission)).Select(g => $"{g.Permission} in {g.Namespace ?? "the cluster"}");
+        var unused = grants.Where(g => !requests.Any(g.Allows) && !ChartRbac.NotReachedByTheScenario.Contains(g.Permission)).Select(g => $"{g.Permission} in {g.Namespace ?? "the cluster"}");
         Assert.Multiple(() =>
         {
             Assert.That(ChartRbac.Refused(requests, grants).Select(r => r.ToString()), Is.Empty, "requests the per-namespace roles would refuse");
             Assert.That(requests.Where(r => r.Namespace is "billing"), Is.Empty, "nothing asked of an unwatched namespace");
-            Assert.That(unused, Is.Empty, "grants the server never needed (or add them to ChartRbac.ReachedOnlyByTheWebhook with the reason)");
-            Assert.That(grants.Where(g => g.Namespace is null).Select(g => g.Permission), Is.SubsetOf(ChartRbac.ReachedOnlyByTheWebhook), "cluster-wide: only the webhook's own configuration");
+            Assert.That(unused, Is.Empty, "grants the server never needed (or add them to ChartRbac.NotReachedByTheScenario with the reason)");
+            Assert.That(grants.Where(g => g.Namespace is null).Select(g => g.Permission), Is.SubsetOf(ChartRbac.ClusterWideWithWatchNamespaces), "cluster-wide: only the webhook's own configuration");
         });
     }
 

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using XdsControlPlane.Kubernetes.Admission;
+using XdsControlPlane.Server.Webhook;
+
+namespace XdsControlPlane.Server.Tests;
+
+/// <summary>The Sandbox owner annotations for each shape of object and operation (the reviewer is pure; AdmissionWebhookTests covers it over HTTPS).</summary>
+public sealed class SandboxOwnerReviewerTests
+{
+    private static readonly AdmissionUser Alice = new("alice", "uid-a", ["dev"]);
+
+    [TestCase("""{"spec":{}}""", """[{"op":"add","path":"/metadata","value":{"annotations":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}}]""")]
+    [TestCase("""{"metadata":{"name":"x"}}""", """[{"op":"add","path":"/metadata/annotations","value":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}]""")]
+    [TestCase("""{"metadata":{"annotations":null}}""", """[{"op":"add","path":"/metadata/annotations","value":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}]""")]
+    [TestCase("""{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}}""", null)]
+    [TestCase("""{"metadata":{"annotations":{"sandboxctl.io/created-by":7}}}""", """[{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by","value":"alice"},{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by-uid","value":"uid-a"}]""")]
+    public void Create_ObjectShapes_GetThePatchThatRecordsTheUser(string incoming, string? patch)
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", incoming, null, Alice));
+
+        Assert.That((verdict.Allowed, verdict.Patch?.ToJsonString()), Is.EqualTo((true, patch)));
+    }
+
+    [Test]
+    public void Create_UserWithoutUid_RemovesAForgedUid()
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by-uid":"forged"}}}""", null, new AdmissionUser("bob", null, [])));
+
+        Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by","value":"bob"},{"op":"remove","path":"/metadata/annotations/sandboxctl.io~1created-by-uid"}]"""));
+    }
+
+    [Test]
+    public void Create_NoUserName_IsRefused()
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", "{}", null, new AdmissionUser("", null, [])));
+
+        Assert.That((verdict.Allowed, verdict.Code, verdict.Message), Is.EqualTo((false, 403, "userInfo.username: empty; the owner of a Sandbox is who creates it, and the API server named no one")));
+    }
+
+    [Test]
+    public void Update_StoredObjectWithoutOwner_RemovesTheOneTheClientAdds()
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("UPDATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"mallory"}}}""", """{"metadata":{}}""", Alice));
+
+        Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"remove","path":"/metadata/annotations/sandboxctl.io~1created-by"}]"""));
+    }
+
+    [Test]
+    public void Update_ClientDropsEveryAnnotation_StoredOwnerIsPutBack()
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("UPDATE", """{"metadata":{"name":"x"}}""", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice"}}}""", new AdmissionUser("mallory", null, [])));
+
+        Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations","value":{"sandboxctl.io/created-by":"alice"}}]"""));
+    }
+
+    [TestCase("DELETE", null)]
+    [TestCase("UPDATE", "status")]
+    public void OtherOperationsAndSubresources_PassUnchanged(string operation, string? subResource)
+    {
+        var subject = Subject(operation, """{"metadata":{"annotations":{"sandboxctl.io/created-by":"mallory"}}}""", "{}", Alice) with { SubResource = subResource };
+
+        Assert.That(new SandboxOwnerReviewer().Review(subject) is { Allowed: true, Patch: null });
+    }
+
+    [TestCase("""[]""", "object:")]
+    [TestCase("""{"metadata":"x"}""", "object.metadata:")]
+    [TestCase("""{"metadata":{"annotations":[]}}""", "object.metadata.annotations:")]
+    public void Create_MalformedObject_IsRefusedNamingTheField(string incoming, string field)
+    {
+        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", incoming, null, Alice));
+
+        Assert.That((verdict.Allowed, verdict.Code), Is.EqualTo((false, 400)));
+        Assert.That(verdict.Message, Does.StartWith(field));
+    }
+
+    private static AdmissionSubject Subject(string operation, string incoming, string? stored, AdmissionUser user) =>
+        new("uid-1", operation, "sandboxctl.io", "v1alpha1", "sandboxes", null, "shop", "x", JsonDocument.Parse(incoming).RootElement, stored is null ? null : JsonDocument.Parse(stored).RootElement, user, false);
+}
