@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Envoy.Config.Route.V3;
 using XdsControlPlane.Envoy.Validation;
 
 namespace XdsControlPlane.Server;
@@ -8,8 +7,9 @@ namespace XdsControlPlane.Server;
 /// Envoy's own rules (<see cref="EnvoyRulesValidator"/>) applied to every translated resource before it is published,
 /// so no client is sent what it would NACK. Each (type, name, version) is checked once: resources are content-versioned,
 /// so an unchanged resource is never checked again, and one shared by several node groups is checked (and its failure
-/// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>). A route configuration is
-/// checked one virtual host at a time, each host once (<see cref="RouteConfigurationValidation"/>).
+/// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>). A route configuration
+/// assembled from its virtual hosts' bytes is checked one virtual host at a time, each host once
+/// (<see cref="RouteConfigurationValidation"/>).
 /// </summary>
 internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger)
 {
@@ -53,7 +53,7 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
 
     private bool Check(XdsResource resource)
     {
-        var violations = resource.Message is RouteConfiguration routes ? _routes.Violations(routes) : validator.Validate(resource.Message).Violations;
+        var violations = resource.Parts is { } parts ? _routes.Violations(parts) : validator.Validate(resource.Message).Violations;
         if (violations.Count > 0)
         {
             ManifestLog.ResourceInvalid(logger, TypeUrls.ShortName(resource.TypeUrl), resource.Name, resource.Version, string.Join("; ", violations));

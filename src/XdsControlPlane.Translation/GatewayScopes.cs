@@ -68,7 +68,7 @@ internal sealed class GatewayScopes(string clusterDomain)
         var otherRoutes = new XdsResource[others.Length];
         for (var i = 0; i < others.Length; i++)
         {
-            otherRoutes[i] = _routeConfigurations.Assemble($"{ListenerTranslator.GatewayListener}/hosts/{others[i].Host.Name}", [others[i]]);
+            otherRoutes[i] = _routeConfigurations.Assemble($"{ListenerTranslator.GatewayListener}/hosts/{others[i].Name}", [others[i]]);
             routed.Add(([others[i]], otherRoutes[i]));
         }
 
@@ -120,7 +120,7 @@ internal sealed class GatewayScopes(string clusterDomain)
         var scopes = new Dictionary<string, XdsResource>(StringComparer.Ordinal);
         foreach (var (hosts, routes) in routed)
         {
-            foreach (var domain in hosts.SelectMany(h => h.Host.Domains))
+            foreach (var domain in hosts.SelectMany(h => h.Domains))
             {
                 if (ScopeKeyOf(domain) is not { } key || scopes.ContainsKey(key))
                 {

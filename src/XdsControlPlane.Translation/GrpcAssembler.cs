@@ -1,5 +1,3 @@
-using Envoy.Config.Route.V3;
-
 namespace XdsControlPlane.Translation;
 
 /// <summary>
@@ -85,8 +83,8 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
 
         // Clients dial cart.shop:9090 or the full name; without a port, the Service's first HTTP port.
         string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
-        var config = new RouteConfiguration { Name = routeName, VirtualHosts = { host.Host } };
-        XdsResource[] resources = [.. names.Select(name => XdsResource.Create(_listeners.GrpcApiListener(name, routeName))), XdsResource.Create(config)];
+        var config = XdsResource.CreateRouteConfiguration(routeName, [host.Bytes], version: null, new ResourceReferences([], host.Clusters, [], []));
+        XdsResource[] resources = [.. names.Select(name => XdsResource.Create(_listeners.GrpcApiListener(name, routeName))), config];
         return new PortResources(host, resources);
     }
 

@@ -22,7 +22,7 @@ internal sealed class RouteConfigurationAssembler
         }
 
         var references = found && SameClusters(previous.Hosts, hosts) ? previous.Resource.References : References(hosts);
-        var resource = XdsResource.CreateRouteConfiguration(name, [.. hosts.Select(h => (h.Host, Serialized: h.Bytes))], Version(name, hosts), references);
+        var resource = XdsResource.CreateRouteConfiguration(name, [.. hosts.Select(h => h.Bytes)], Version(name, hosts), references);
         _last[name] = (hosts, resource);
         return resource;
     }
@@ -47,7 +47,7 @@ internal sealed class RouteConfigurationAssembler
 
         for (var i = 0; i < now.Length; i++)
         {
-            if (!ReferenceEquals(before[i], now[i]) && !before[i].Clusters.AsSpan().SequenceEqual(now[i].Clusters))
+            if (!ReferenceEquals(before[i], now[i]) && !before[i].Clusters.SequenceEqual(now[i].Clusters, StringComparer.Ordinal))
             {
                 return false;
             }

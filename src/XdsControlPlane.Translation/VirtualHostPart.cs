@@ -5,20 +5,24 @@ using XdsControlPlane.Translation.HttpFilters;
 
 namespace XdsControlPlane.Translation;
 
-/// <summary>A virtual host with its serialization, hash and clusters, computed once and shared by every route configuration that holds it.</summary>
-/// <param name="Host">The virtual host. Treat as read-only: it is shared.</param>
+/// <summary>
+/// A virtual host as route configurations hold it: its serialization, hash and clusters, computed once and shared by
+/// every route configuration that holds it. The message itself is not kept (its routes, matchers and their empty maps
+/// and lists cost several times its bytes); validation and debug output parse the bytes when they need it.
+/// </summary>
+/// <param name="Name">The virtual host's name.</param>
+/// <param name="Domains">The host names it answers.</param>
 /// <param name="Bytes">Its serialization.</param>
 /// <param name="Hash">SHA-256 of <paramref name="Bytes"/>.</param>
-/// <param name="Clusters">The clusters its routes send to, each once.</param>
-internal sealed record VirtualHostPart(VirtualHost Host, ByteString Bytes, byte[] Hash, string[] Clusters)
+/// <param name="Clusters">The clusters its routes and mirror policies send to, each once, in ordinal order.</param>
+internal sealed record VirtualHostPart(string Name, string[] Domains, ByteString Bytes, byte[] Hash, IReadOnlyList<string> Clusters)
 {
+    /// <summary>Serializes <paramref name="host"/>, which is not kept.</summary>
     public static VirtualHostPart Of(VirtualHost host)
     {
         var bytes = host.ToByteString();
-        var clusters = host.Routes.Select(r => r.Route_).OfType<RouteAction>()
-            .SelectMany(a => a.ClusterSpecifierCase == RouteAction.ClusterSpecifierOneofCase.WeightedClusters ? a.WeightedClusters.Clusters.Select(c => c.Name) : [a.Cluster])
-            .Where(c => c.Length > 0).Distinct().ToArray();
-        return new VirtualHostPart(host, bytes, SHA256.HashData(bytes.Span), clusters);
+        var clusters = ResourceReferences.Of(new RouteConfiguration { VirtualHosts = { host } }).Clusters;
+        return new VirtualHostPart(host.Name, [.. host.Domains], bytes, SHA256.HashData(bytes.Span), clusters);
     }
 }
 

@@ -13,11 +13,12 @@ namespace XdsControlPlane.Xds.Resources;
 /// </summary>
 public sealed class XdsResource
 {
+    private readonly IMessage? _message;
     private Envoy.Service.Discovery.V3.Resource? _deltaResource;
     private ulong _identityHash;
 
-    private XdsResource(string name, string typeUrl, IMessage message, Any packed, string version, ResourceReferences references) =>
-        (Name, TypeUrl, Message, Packed, Version, References) = (name, typeUrl, message, packed, version, references);
+    private XdsResource(string name, string typeUrl, IMessage? message, Any packed, string version, ResourceReferences references, RouteConfigurationParts? parts = null) =>
+        (Name, TypeUrl, _message, Packed, Version, References, Parts) = (name, typeUrl, message, packed, version, references, parts);
 
     /// <summary>The resource name (listener, route configuration, cluster, EDS service or secret name).</summary>
     public string Name { get; }
@@ -25,8 +26,15 @@ public sealed class XdsResource
     /// <summary>The xDS type URL (<see cref="TypeUrls"/>).</summary>
     public string TypeUrl { get; }
 
-    /// <summary>The resource itself. Treat as read-only: it is shared.</summary>
-    public IMessage Message { get; }
+    /// <summary>
+    /// The resource itself. Treat as read-only: it is shared. A route configuration assembled from its virtual hosts'
+    /// bytes (<see cref="CreateRouteConfiguration"/>) keeps no message: each read parses <see cref="Packed"/> anew, so
+    /// read it off the hot path only (debug output, tests) and validate it through <see cref="Parts"/>.
+    /// </summary>
+    public IMessage Message => _message ?? XdsResourceTypes.Find(TypeUrl)!.Descriptor.Parser.ParseFrom(Packed.Value);
+
+    /// <summary>The parts a route configuration was assembled from (<see cref="CreateRouteConfiguration"/>); null for any other resource.</summary>
+    public RouteConfigurationParts? Parts { get; }
 
     /// <summary>The resource packed into <c>Any</c>, serialized once and shared by every response.</summary>
     public Any Packed { get; }
@@ -109,31 +117,32 @@ public sealed class XdsResource
 
     /// <summary>
     /// A route configuration named <paramref name="name"/> of <paramref name="virtualHosts"/>, serialized by copying each
-    /// host's own serialization instead of serializing the whole message again, so a large route configuration whose
-    /// hosts are cached costs a copy of their bytes. Protobuf writes the name, then the virtual hosts in order, so the
-    /// bytes equal a fresh serialization of the message.
+    /// host's own serialization instead of serializing a whole message, so a large route configuration whose hosts are
+    /// cached costs a copy of their bytes. Protobuf writes the name, then the virtual hosts in order, so the bytes equal a
+    /// fresh serialization of the message. No message is kept (<see cref="Message"/> parses the bytes when read): the
+    /// caller keeps the hosts' bytes only, which is most of the server's memory at thousands of RouteGroups.
     /// </summary>
     /// <param name="name">The route configuration name.</param>
-    /// <param name="virtualHosts">
-    /// The virtual hosts in order, each with exactly its own serialization (<c>host.ToByteString()</c>). The hosts are
-    /// shared, not copied: treat them as read-only.
-    /// </param>
+    /// <param name="virtualHosts">The virtual hosts' serializations (<c>host.ToByteString()</c>), in order. Shared, not copied.</param>
     /// <param name="version">
     /// The version, derived from the content alone (for example a hash of the name and of each host's bytes) so that
-    /// identical content gives identical versions on every replica.
+    /// identical content gives identical versions on every replica; null for the version <see cref="Create"/> gives.
     /// </param>
-    /// <param name="references">The clusters the hosts route to, when the caller knows them; null to read them from the hosts.</param>
+    /// <param name="references">The clusters the hosts route to (what <see cref="ResourceReferences.Of"/> reads from the message).</param>
     /// <exception cref="ArgumentException">The name or the version is empty.</exception>
-    public static XdsResource CreateRouteConfiguration(string name, IReadOnlyList<(VirtualHost Host, ByteString Serialized)> virtualHosts, string version, ResourceReferences? references = null)
+    public static XdsResource CreateRouteConfiguration(string name, IReadOnlyList<ByteString> virtualHosts, string? version, ResourceReferences references)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(virtualHosts);
-        ArgumentException.ThrowIfNullOrEmpty(version);
-        var config = new RouteConfiguration { Name = name };
-        var size = CodedOutputStream.ComputeTagSize(RouteConfiguration.NameFieldNumber) + CodedOutputStream.ComputeStringSize(name);
-        foreach (var (host, serialized) in virtualHosts)
+        ArgumentNullException.ThrowIfNull(references);
+        if (version is not null)
         {
-            config.VirtualHosts.Add(host);
+            ArgumentException.ThrowIfNullOrEmpty(version);
+        }
+
+        var size = CodedOutputStream.ComputeTagSize(RouteConfiguration.NameFieldNumber) + CodedOutputStream.ComputeStringSize(name);
+        foreach (var serialized in virtualHosts)
+        {
             size += CodedOutputStream.ComputeTagSize(RouteConfiguration.VirtualHostsFieldNumber) + CodedOutputStream.ComputeBytesSize(serialized);
         }
 
@@ -142,14 +151,17 @@ public sealed class XdsResource
         var output = new CodedOutputStream(buffer);
         output.WriteTag(RouteConfiguration.NameFieldNumber, WireFormat.WireType.LengthDelimited);
         output.WriteString(name);
-        foreach (var (_, serialized) in virtualHosts)
+        foreach (var serialized in virtualHosts)
         {
             output.WriteTag(RouteConfiguration.VirtualHostsFieldNumber, WireFormat.WireType.LengthDelimited);
             output.WriteBytes(serialized);
         }
 
         output.CheckNoSpaceLeft();
-        return CreateAssembled(config, UnsafeByteOperations.UnsafeWrap(buffer), version, references ?? ResourceReferences.Of(config));
+        var packed = new Any { TypeUrl = TypeUrls.RouteConfiguration, Value = UnsafeByteOperations.UnsafeWrap(buffer) };
+        version ??= Convert.ToHexStringLower(SHA256.HashData(buffer), 0, 8);
+        var parts = new RouteConfigurationParts(new RouteConfiguration { Name = name }, [.. virtualHosts]);
+        return new XdsResource(name, TypeUrls.RouteConfiguration, null, packed, version, references, parts);
     }
 
     /// <inheritdoc />

@@ -1,10 +1,14 @@
 using Envoy.Config.Core.V3;
 using Envoy.Config.Route.V3;
+using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
 
 namespace XdsControlPlane.Server.Tests;
 
-/// <summary>A route configuration checked one virtual host at a time finds what checking it whole finds, with the same field paths.</summary>
+/// <summary>
+/// A route configuration assembled from its virtual hosts' bytes, checked one virtual host at a time, finds what checking
+/// the message whole finds, with the same field paths.
+/// </summary>
 public sealed class RouteConfigurationValidationTests
 {
     [Test]
@@ -23,10 +27,13 @@ public sealed class RouteConfigurationValidationTests
             },
         };
         config.VirtualHosts[2].Domains.Clear();
+        var shell = config.Clone();
+        shell.VirtualHosts.Clear();
+        var parts = new RouteConfigurationParts(shell, [.. config.VirtualHosts.Select(h => h.ToByteString())]);
         var validation = new RouteConfigurationValidation(EnvoyRulesValidator.Default);
 
-        var perHost = validation.Violations(config);
-        var again = validation.Violations(config);
+        var perHost = validation.Violations(parts);
+        var again = validation.Violations(parts);
         var whole = EnvoyRulesValidator.Default.Validate(config).Violations;
 
         Assert.Multiple(() =>
@@ -34,16 +41,31 @@ public sealed class RouteConfigurationValidationTests
             Assert.That(perHost.Select(v => v.ToString()), Is.EquivalentTo(whole.Select(v => v.ToString())));
             Assert.That(perHost.Select(v => v.FieldPath), Has.Some.StartsWith("virtual_hosts[1].").And.Some.StartsWith("virtual_hosts[2].").And.Some.StartsWith("response_headers_to_add[0]"));
             Assert.That(again.Select(v => v.ToString()), Is.EqualTo(perHost.Select(v => v.ToString())), "remembered per host");
-            Assert.That(config.VirtualHosts, Has.Count.EqualTo(3), "the configuration is not changed");
+        });
+    }
+
+    [Test]
+    public void Violations_AssembledResourceWithABrokenHost_ReportedWithItsFieldPath()
+    {
+        var broken = new VirtualHost { Name = "broken", Domains = { "broken" }, Routes = { new Route { Match = new RouteMatch { Prefix = "/" } } } };
+        var resource = XdsResource.CreateRouteConfiguration("8080", [Host("cart").ToByteString(), broken.ToByteString()], version: null, ResourceReferences.None);
+
+        var violations = new RouteConfigurationValidation(EnvoyRulesValidator.Default).Violations(resource.Parts!);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(violations, Is.Not.Empty);
+            Assert.That(violations.Select(v => v.FieldPath), Is.All.StartsWith("virtual_hosts[1].routes[0]"));
+            Assert.That(violations.Select(v => v.ToString()), Is.EquivalentTo(EnvoyRulesValidator.Default.Validate(resource.Message).Violations.Select(v => v.ToString())));
         });
     }
 
     [Test]
     public void Violations_ValidConfiguration_None()
     {
-        var config = new RouteConfiguration { Name = "8080", VirtualHosts = { Host("cart", "cart.shop"), Host("orders", "orders.shop") } };
+        var resource = XdsResource.CreateRouteConfiguration("8080", [Host("cart", "cart.shop").ToByteString(), Host("orders", "orders.shop").ToByteString()], version: null, ResourceReferences.None);
 
-        Assert.That(new RouteConfigurationValidation(EnvoyRulesValidator.Default).Violations(config), Is.Empty);
+        Assert.That(new RouteConfigurationValidation(EnvoyRulesValidator.Default).Violations(resource.Parts!), Is.Empty);
     }
 
     private static VirtualHost Host(string name, params string[] domains) => new()
