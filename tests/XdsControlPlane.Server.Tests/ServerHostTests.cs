@@ -198,6 +198,9 @@ public sealed class ServerHostTests
         using var cancel = new CancellationTokenSource(Timeout);
         await using var host = new InProcessServer().WithLog(_log).Create();
         await host.StartAsync(cancel.Token);
+
+        // The server's own first publication (the empty manifest directory) would replace the snapshot set below.
+        await Eventually.WaitAsync(() => host.Services.GetRequiredService<RoutingInputsStore>().Current is not null, "the first publication");
         var cluster = new Cluster
         {
             Name = "static",
