@@ -4,7 +4,8 @@ namespace Sandboxctl.Tests;
 
 /// <summary>
 /// What a real sandboxctl process loads to answer the commands a shell runs on every TAB or a user runs to check the
-/// install: none of the heavy libraries (the Envoy API and its descriptors, the Kubernetes client, YAML, gRPC, Kestrel).
+/// install: none of the heavy libraries (the Envoy API and its descriptors, the Kubernetes client, YAML, gRPC, Kestrel,
+/// console styling).
 /// Loading the Envoy descriptors for <c>--version</c> made it ten times slower (docs/sandboxctl.md#start-up); this is
 /// the check that does not depend on the machine's speed. The runtime's own event trace (EventPipe, loader events)
 /// names every assembly the process loaded.
@@ -14,7 +15,7 @@ public sealed class StartupTests
     private static readonly string[] Heavy =
     [
         "Google.Protobuf", "XdsControlPlane.Envoy", "KubernetesClient", "YamlDotNet", "Grpc.Net.Client", "Yarp.ReverseProxy",
-        "Microsoft.AspNetCore.Server.Kestrel",
+        "Microsoft.AspNetCore.Server.Kestrel", "Spectre.Console",
     ];
 
     [TestCase("--version")]
