@@ -48,7 +48,6 @@ public static class EnvoyBootstrapRenderer
     /// <summary>The roles a bootstrap can be rendered for.</summary>
     public static IReadOnlyList<string> Roles { get; } = [DataPlaneRoles.Gateway, DataPlaneRoles.Sidecar];
 
-
     /// <summary>The bootstrap for <paramref name="request"/>.</summary>
     /// <exception cref="ArgumentException">The role is not one of <see cref="Roles"/>, or the port is out of range.</exception>
     public static Bootstrap Build(EnvoyBootstrapRequest request)
