@@ -44,19 +44,25 @@ internal static class CompletionCommand
 
         """;
 
-    public static Command Build(Func<ParseResult, CliOutput> outputOf)
+    /// <summary>
+    /// The command; it writes the script straight to the invocation's output (no console styling to set up: a shell
+    /// runs it at every start).
+    /// </summary>
+    public static Command Build()
     {
         var shell = new Argument<string>("shell") { Description = "bash, zsh or pwsh." };
         shell.AcceptOnlyFromAmong("bash", "zsh", "pwsh");
         var command = new Command("completion", "Print a shell completion script (bash, zsh or pwsh).") { shell };
         command.SetAction(parse =>
         {
-            outputOf(parse).WriteText(parse.GetValue(shell) switch
+            var output = parse.InvocationConfiguration.Output;
+            output.Write(parse.GetValue(shell) switch
             {
                 "bash" => Bash,
                 "zsh" => Zsh,
                 _ => PowerShell,
             });
+            output.Flush();
             return ExitCodes.Ok;
         });
         return command;

@@ -48,11 +48,6 @@ public static class EnvoyBootstrapRenderer
     /// <summary>The roles a bootstrap can be rendered for.</summary>
     public static IReadOnlyList<string> Roles { get; } = [DataPlaneRoles.Gateway, DataPlaneRoles.Sidecar];
 
-    private static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default
-        .WithTypeRegistry(EnvoyTypeCatalog.Registry)
-        .WithFormatDefaultValues(false)
-        .WithPreserveProtoFieldNames(true));
-
     /// <summary>The bootstrap for <paramref name="request"/>.</summary>
     /// <exception cref="ArgumentException">The role is not one of <see cref="Roles"/>, or the port is out of range.</exception>
     public static Bootstrap Build(EnvoyBootstrapRequest request)
@@ -99,7 +94,7 @@ public static class EnvoyBootstrapRenderer
     public static JsonObject ToJson(Bootstrap bootstrap)
     {
         ArgumentNullException.ThrowIfNull(bootstrap);
-        return JsonNode.Parse(Formatter.Format(bootstrap))!.AsObject();
+        return JsonNode.Parse(BootstrapJson.Formatter.Format(bootstrap))!.AsObject();
     }
 
     /// <summary><paramref name="bootstrap"/> as block YAML, after a comment naming the role and how to run it.</summary>
@@ -164,4 +159,16 @@ public static class EnvoyBootstrapRenderer
 
     private static Address AddressOf(string host, int port) =>
         new() { SocketAddress = new SocketAddress { Address = host, PortValue = (uint)port } };
+
+    /// <summary>
+    /// The formatter, apart from the renderer's other statics: its type registry reads every Envoy descriptor (half a
+    /// second of start-up), which <see cref="Roles"/> (read by <c>sandboxctl</c>'s command line) must not pay.
+    /// </summary>
+    private static class BootstrapJson
+    {
+        public static readonly JsonFormatter Formatter = new(JsonFormatter.Settings.Default
+            .WithTypeRegistry(EnvoyTypeCatalog.Registry)
+            .WithFormatDefaultValues(false)
+            .WithPreserveProtoFieldNames(true));
+    }
 }

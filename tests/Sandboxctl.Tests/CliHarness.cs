@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using XdsControlPlane.Testing;
 
 namespace Sandboxctl.Tests;
@@ -36,27 +35,8 @@ internal sealed class CliHarness : IDisposable
     public static Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(params string[] args) => RunProcessAsync(new Dictionary<string, string?>(), args);
 
     /// <summary>Runs <c>dotnet sandboxctl.dll</c> as a real process with <paramref name="environment"/> added to (null: removed from) its environment.</summary>
-    public static async Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cancel = new CancellationTokenSource(ProcessTimeout);
-        await process.WaitForExitAsync(cancel.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    public static Task<(int Code, string Stdout, string Stderr)> RunProcessAsync(IReadOnlyDictionary<string, string?> environment, params string[] args) =>
+        ChildProcess.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "sandboxctl.dll"), .. args], environment, ProcessTimeout);
 
     /// <summary>Writes a file into the temporary directory and returns its path.</summary>
     public string Write(string name, string text)
