@@ -300,7 +300,7 @@ public static partial class ServerCommandLine
             }
         });
         return (
-            new Option<string?>("--inject-proxy-image") { Description = "The Envoy image the sidecar injector adds (default envoyproxy/envoy:v1.36.2)." },
+            new Option<string?>("--inject-proxy-image") { Description = "The Envoy image the sidecar injector adds (default envoyproxy/envoy:v1.39.6)." },
             new Option<string?>("--inject-init-image") { Description = "The sandboxctl-init image (src/sandboxctl-init) that installs the iptables redirect in injected pods." },
             new Option<string?>("--inject-xds-address") { Description = "The control plane's xDS address injected proxies dial: host:port or [IPv6]:port (default xds-control-plane.sandboxctl-system.svc.cluster.local:18000)." },
             nativeSidecar);

@@ -42,7 +42,7 @@ public sealed class PodSidecarInjectorTests
         Assert.Multiple(() =>
         {
             Assert.That(proxy.RestartPolicy, Is.EqualTo("Always"), "a native sidecar is an init container with restartPolicy Always");
-            Assert.That(proxy.Image, Is.EqualTo("envoyproxy/envoy:v1.36.2"));
+            Assert.That(proxy.Image, Is.EqualTo("envoyproxy/envoy:v1.39.6"));
             Assert.That(proxy.SecurityContext.RunAsUser, Is.EqualTo(1337));
             Assert.That(proxy.SecurityContext.RunAsNonRoot, Is.True);
             Assert.That(proxy.SecurityContext.ReadOnlyRootFilesystem, Is.True);

@@ -28,7 +28,7 @@ public sealed class SidecarInjectionRegistrationTests
             return Task.FromResult(0);
         });
         using var error = new StringWriter();
-        var exit = await command.Parse(["--inject-proxy-image", "registry.example.com/envoy:v1.36.2", "--inject-init-image", "registry.example.com/sandboxctl-init:1", "--inject-xds-address", "[fd00::10]:18000", "--inject-native-sidecar", "always"])
+        var exit = await command.Parse(["--inject-proxy-image", "registry.example.com/envoy:v1.39.6", "--inject-init-image", "registry.example.com/sandboxctl-init:1", "--inject-xds-address", "[fd00::10]:18000", "--inject-native-sidecar", "always"])
             .InvokeAsync(new InvocationConfiguration { Output = TextWriter.Null, Error = error });
         Assert.That(exit, Is.Zero, error.ToString());
 
@@ -38,7 +38,7 @@ public sealed class SidecarInjectionRegistrationTests
         var pod = KubernetesJson.Deserialize<V1Pod>(PodAdmission.Apply(PodAdmission.Pod(review), reviewer.Review(PodAdmission.Subject(review)).Patch!).ToJsonString());
 
         var proxy = pod.Spec.InitContainers.Single(c => c.Name == PodSidecarInjector.ProxyContainerName);
-        Assert.That(proxy.Image, Is.EqualTo("registry.example.com/envoy:v1.36.2"));
+        Assert.That(proxy.Image, Is.EqualTo("registry.example.com/envoy:v1.39.6"));
         Assert.That(proxy.RestartPolicy, Is.EqualTo("Always"));
         Assert.That(proxy.Args[1], Does.Contain("\"address\":\"fd00::10\",\"port_value\":18000"));
         Assert.That(pod.Spec.InitContainers.Single(c => c.Name == PodSidecarInjector.InitContainerName).Image, Is.EqualTo("registry.example.com/sandboxctl-init:1"));

@@ -38,7 +38,7 @@ public sealed partial class SidecarInjectionOptions
         (typeof(SidecarInjectionOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0").Split('+')[0];
 
     /// <summary>The Envoy image of the proxy container.</summary>
-    public string ProxyImage { get; set; } = "envoyproxy/envoy:v1.36.2";
+    public string ProxyImage { get; set; } = "envoyproxy/envoy:v1.39.6";
 
     /// <summary>The image of the <c>sandboxctl-init</c> container (<c>src/sandboxctl-init</c>); the default is a placeholder to override with your registry's.</summary>
     public string InitImage { get; set; } = $"ghcr.io/sandboxctl/sandboxctl-init:{InjectorVersion}";
