@@ -16,6 +16,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<(int Xds, int Admin, int Tunnel)> _ports = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private DirectoryInfo? _scratch;
+
     private ServerProcess(Process process) => _process = process;
 
     /// <summary>The bound xDS port.</summary>
@@ -36,7 +38,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// (<c>unshare -U</c>), where file permissions apply even to root, so unreadable files stay unreadable. With
     /// <paramref name="readOnlyRootFilesystem"/>, it runs as a container with <c>readOnlyRootFilesystem: true</c> and an
     /// emptyDir on /tmp does: in new user and mount namespaces (<c>unshare -Urm</c>) where every mount is read-only and
-    /// /tmp is a fresh tmpfs (the process exits 91 if a write outside /tmp still succeeds).
+    /// a fresh tmpfs is the temporary directory (<c>TMPDIR</c>; mounted on a directory of its own rather than on /tmp,
+    /// which may hold the checkout itself); the process exits 91 if a write elsewhere still succeeds.
     /// </summary>
     public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false)
     {
@@ -46,9 +49,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (readOnlyRootFilesystem)
+        var scratch = readOnlyRootFilesystem ? Directory.CreateTempSubdirectory("xdscp-tmpfs-") : null;
+        if (scratch is not null)
         {
-            foreach (var arg in (string[])["-Urm", "sh", "-c", ReadOnlyRootScript, "sh", AppContext.BaseDirectory, "dotnet"])
+            foreach (var arg in (string[])["-Urm", "sh", "-c", ReadOnlyRootScript, "sh", AppContext.BaseDirectory, scratch.FullName, "dotnet"])
             {
                 start.ArgumentList.Add(arg);
             }
@@ -70,7 +74,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        var server = new ServerProcess(Process.Start(start)!);
+        var server = new ServerProcess(Process.Start(start)!) { _scratch = scratch };
         server._process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         server._process.BeginOutputReadLine();
@@ -137,6 +141,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        _scratch?.Delete(recursive: true);
     }
 
     private void OnLine(string? line)
@@ -159,12 +164,13 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     // $1: a directory that must not be writable afterwards (besides /); the rest is the command.
     private const string ReadOnlyRootScript = """
-        mount -t tmpfs tmpfs /tmp || exit 90
+        mount -t tmpfs tmpfs "$2" || exit 90
         for m in $(awk '{print $2}' /proc/self/mounts); do
-          case "$m" in /proc*|/sys*|/dev*|/tmp) ;; *) mount -o remount,bind,ro "$m" || exit 90 ;; esac
+          case "$m" in /proc*|/sys*|/dev*|"$2") ;; *) mount -o remount,bind,ro "$m" || exit 90 ;; esac
         done
-        for d in / "$1"; do if touch "$d/.write-probe" 2>/dev/null; then echo "$d is writable"; exit 91; fi; done
-        shift
+        for d in / /tmp "$1"; do if touch "$d/.write-probe" 2>/dev/null; then echo "$d is writable"; exit 91; fi; done
+        export TMPDIR="$2"
+        shift 2
         exec "$@"
         """;
 

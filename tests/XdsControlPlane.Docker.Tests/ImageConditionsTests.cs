@@ -6,7 +6,7 @@ namespace XdsControlPlane.Docker.Tests;
 
 /// <summary>
 /// The server under the conditions of its image, without Docker: the base image's environment overlaid with the
-/// Dockerfile's ENV, a read-only root filesystem with only /tmp writable (as the chart runs it), the example manifests
+/// Dockerfile's ENV, a read-only root filesystem with only the temporary directory writable (the chart mounts an emptyDir on /tmp; here a tmpfs is TMPDIR), the example manifests
 /// mounted read-only. It must become ready and log no warning (the base image's ASPNETCORE_HTTP_PORTS=8080 made Kestrel
 /// warn at every start before the Dockerfile cleared it).
 /// </summary>
