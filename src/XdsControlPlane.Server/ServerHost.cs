@@ -190,6 +190,18 @@ public sealed class ServerHost : IAsyncDisposable
         await _app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    /// <summary>
+    /// Stops the host first when it was started and not stopped (as a supervisor's SIGTERM would: background services
+    /// end before the services they use are disposed), then disposes it.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        var lifetime = _app.Lifetime;
+        if (lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopped.IsCancellationRequested)
+        {
+            await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
 }
