@@ -145,8 +145,8 @@ public sealed class BrokerLimitsTests
         Assert.Multiple(() =>
         {
             Assert.That(right.Welcome, Is.Not.Null, right.Refusal?.Status.Detail);
-            Assert.That((wrong.Refusal?.StatusCode, wrong.Refusal?.Status.Detail), Is.EqualTo(((StatusCode?)StatusCode.PermissionDenied, "wrong token: give the broker's --tunnel-token with sandboxctl local connect --token")));
-            Assert.That(none.Refusal?.StatusCode, Is.EqualTo(StatusCode.PermissionDenied));
+            Assert.That((wrong.Refusal?.StatusCode, wrong.Refusal?.Status.Detail), Is.EqualTo(((StatusCode?)StatusCode.Unauthenticated, "wrong token: give the broker's --tunnel-token with sandboxctl local connect --token")));
+            Assert.That(none.Refusal?.StatusCode, Is.EqualTo(StatusCode.Unauthenticated), "no token where one is required: missing credentials");
             Assert.That(inputs.Current?.FindLocalWorkload("shop", "wrong"), Is.Null, "nothing published for a wrong token");
             Assert.That(log.Render(new MessageTemplateTextFormatter("{Message}")), Does.Not.Contain(token), "the token is never logged");
         });

@@ -51,9 +51,10 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
         var loopback = peer is not null && IPAddress.IsLoopback(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer);
         if (!loopback && (_tokenHash is null || !WorkloadClaims.Matches(hello.Secret, _tokenHash)))
         {
-            throw new RpcException(new Status(StatusCode.PermissionDenied, _tokenHash is null
-                ? "this broker (manifests mode) accepts agents on its own host only; start it with --tunnel-token to accept others"
-                : "wrong token: give the broker's --tunnel-token with sandboxctl local connect --token"));
+            // No token configured: a policy refusal (PERMISSION_DENIED); a token that does not match: bad credentials (UNAUTHENTICATED).
+            throw _tokenHash is null
+                ? new RpcException(new Status(StatusCode.PermissionDenied, "this broker (manifests mode) accepts agents on its own host only; start it with --tunnel-token to accept others"))
+                : new RpcException(new Status(StatusCode.Unauthenticated, "wrong token: give the broker's --tunnel-token with sandboxctl local connect --token"));
         }
 
         var spec = hello.Spec ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "Hello.spec: a manifests-mode broker registers the workload from the spec the agent sends; it is missing"));
