@@ -16,4 +16,13 @@ internal static class Prerequisite
 
         Assert.Ignore(why);
     }
+
+    /// <summary>
+    /// Whether <paramref name="variable"/> (<c>UPDATE_GOLDEN</c>, <c>UPDATE_CRDS</c>, …) asks a test to rewrite its
+    /// expected file instead of comparing (and then report itself skipped). Never under <c>CI=true</c>: there a
+    /// rewrite would turn a drift into a skip and CI green.
+    /// </summary>
+    public static bool RewriteRequested(string variable) =>
+        Environment.GetEnvironmentVariable(variable) == "1"
+        && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Model;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Kubernetes.Tests;
 
@@ -13,7 +14,7 @@ public sealed class CustomResourceDefinitionTests
     {
         var file = Repo("charts", "xds-control-plane", "crds", CustomResourceDefinitions.FileName(kind));
         var generated = CustomResourceDefinitions.Yaml(kind);
-        if (Environment.GetEnvironmentVariable("UPDATE_CRDS") == "1")
+        if (Prerequisite.RewriteRequested("UPDATE_CRDS"))
         {
             File.WriteAllText(file, generated);
             Assert.Ignore($"rewrote {file}");

@@ -27,7 +27,7 @@ public sealed class GoldenTests
         var result = TranslateCase(caseName);
         var actual = ToJson(result.Groups[group]);
         var goldenFile = RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden", caseName, $"{group}.json");
-        if (Environment.GetEnvironmentVariable("UPDATE_GOLDEN") == "1")
+        if (Prerequisite.RewriteRequested("UPDATE_GOLDEN"))
         {
             File.WriteAllText(goldenFile, actual.ToJsonString(new() { WriteIndented = true }) + "\n");
             Assert.Ignore($"rewrote {goldenFile}");

@@ -127,7 +127,7 @@ public sealed class ChartTemplateTests
         var rendered = EnvoyBootstrapRenderer.ToYaml(EnvoyBootstrapRenderer.Build(new EnvoyBootstrapRequest { Role = DataPlaneRoles.Gateway, XdsHost = "__XDS_HOST__", XdsPort = 18000 }));
         Assert.That(rendered.Split("port_value: 18000"), Has.Length.EqualTo(2), "the xDS port appears once in the bootstrap");
         var expected = rendered.Replace("port_value: 18000", "port_value: __XDS_PORT__", StringComparison.Ordinal);
-        if (Environment.GetEnvironmentVariable("UPDATE_CHART") == "1")
+        if (Prerequisite.RewriteRequested("UPDATE_CHART"))
         {
             File.WriteAllText(file, expected);
             Assert.Ignore($"rewrote {file}");

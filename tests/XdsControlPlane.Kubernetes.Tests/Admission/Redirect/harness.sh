@@ -32,8 +32,9 @@ dial excluded-range 0 10.99.0.2 18150
 dial proxy-uid 1337 10.99.0.2 8080
 dial loopback 0 127.0.0.1 8080
 dial other-uid 1000 10.99.0.2 9090
-sleep 0.2
-kill "$pid"
+# Connections are accepted in order: the listener exits at this direct one, after printing every redirected one.
+timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/15001" || { kill "$pid"; echo "the listener did not answer on loopback"; }
+wait "$pid" || true
 cat "$scratch/accepted"
 echo "--- counters"
 iptables -t nat -L SANDBOXCTL_OUTPUT -v -x -n

@@ -1,6 +1,7 @@
 """Test helper: a TCP listener on [::]:PORT (dual stack) that prints, for each accepted connection, the destination
 the client dialled before iptables REDIRECTed it (SO_ORIGINAL_DST, as Envoy's original_dst listener filter reads it).
-Writes READY to the file given once listening."""
+Writes READY to the file given once listening, and exits at the first connection dialled to PORT itself (not
+redirected: the harness's sign that every connection before it has been accepted and printed)."""
 import socket
 import struct
 import sys
@@ -27,5 +28,7 @@ while True:
         raw = conn.getsockopt(socket.IPPROTO_IPV6, IP6T_SO_ORIGINAL_DST, 28)
         dport = struct.unpack_from("!H", raw, 2)[0]
         dhost = socket.inet_ntop(socket.AF_INET6, raw[8:24])
-    print(f"ACCEPTED {dhost} {dport}", flush=True)
     conn.close()
+    if dport == port:
+        break
+    print(f"ACCEPTED {dhost} {dport}", flush=True)
