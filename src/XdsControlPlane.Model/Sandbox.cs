@@ -133,6 +133,22 @@ public sealed record Preview
     public string Access { get; init; } = Personal;
 }
 
+/// <summary>A preview as its owner's status reports it (<c>status.previews[]</c>).</summary>
+public sealed record PreviewStatus
+{
+    /// <summary>The previewed Service, as the spec names it.</summary>
+    public string Service { get; init; } = "";
+
+    /// <summary>Its port.</summary>
+    public int Port { get; init; }
+
+    /// <summary>The URL to open (<c>https://cart-8080-abcdefghij.preview.example.com/</c>).</summary>
+    public string Url { get; init; } = "";
+
+    /// <summary><c>public</c>, <c>shared</c> or <c>personal</c>.</summary>
+    public string Access { get; init; } = "";
+}
+
 /// <summary>What the controller reports about a <see cref="Sandbox"/>. Translation reads only the routing key.</summary>
 public sealed record SandboxStatus
 {
