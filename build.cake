@@ -243,6 +243,8 @@ Task("Fuzz")
         Filter = "TestCategory=Fuzz",
         EnvironmentVariables = { ["FUZZ_SECONDS"] = seconds.ToString() },
         Loggers = { "console;verbosity=normal" },
+        // The suite's hang timeout (tests/Directory.Build.props, 10 minutes per test) would end a long fuzz run.
+        ArgumentCustomization = args => args.Append($"--blame-hang-timeout {seconds + 600}s"),
     });
 });
 

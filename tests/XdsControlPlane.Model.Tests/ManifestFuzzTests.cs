@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using CsCheck;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Model.Tests;
 
@@ -66,16 +67,20 @@ public sealed class ManifestFuzzTests
             {
                 var text = input.Mutations.Aggregate(Seeds[input.Seed], (current, mutation) => mutation.ApplyTo(current));
                 var clock = Stopwatch.StartNew();
-                var read = ManifestReader.Read(text, "fuzz.yaml");
-                var applied = new LastGoodManifestSet().Apply([new ManifestFile("fuzz.yaml", read)]);
-                foreach (var obj in applied.Inputs.RouteGroups.Cast<IManifestObject>().Concat(applied.Inputs.Sandboxes).Concat(applied.Inputs.LocalWorkloads))
+                ManifestReadResult read = null!;
+                FuzzRun.Watched(() => Printable(text), () =>
                 {
-                    // What is in force is valid: validation of it reports nothing (and does not throw).
-                    if (ManifestValidator.Validate(obj, applied.Inputs).Count > 0)
+                    read = ManifestReader.Read(text, "fuzz.yaml");
+                    var applied = new LastGoodManifestSet().Apply([new ManifestFile("fuzz.yaml", read)]);
+                    foreach (var obj in applied.Inputs.RouteGroups.Cast<IManifestObject>().Concat(applied.Inputs.Sandboxes).Concat(applied.Inputs.LocalWorkloads))
                     {
-                        throw new InvalidOperationException($"{obj.Key} is in force but does not validate");
+                        // What is in force is valid: validation of it reports nothing (and does not throw).
+                        if (ManifestValidator.Validate(obj, applied.Inputs).Count > 0)
+                        {
+                            throw new InvalidOperationException($"{obj.Key} is in force but does not validate");
+                        }
                     }
-                }
+                });
 
                 if (clock.Elapsed > HangLimit)
                 {
@@ -90,7 +95,8 @@ public sealed class ManifestFuzzTests
                 }
             },
             writeLine: TestContext.Out.WriteLine,
-            time: FuzzSeconds(),
+            seed: FuzzRun.Seed,
+            time: FuzzRun.Seconds(15),
             threads: 1,
             print: input => Printable(input.Mutations.Aggregate(Seeds[input.Seed], (current, mutation) => mutation.ApplyTo(current))));
 
@@ -110,15 +116,12 @@ public sealed class ManifestFuzzTests
                 Interlocked.Increment(ref executions);
             },
             writeLine: TestContext.Out.WriteLine,
-            time: Math.Max(1, FuzzSeconds() / 5),
+            seed: FuzzRun.Seed,
+            time: Math.Max(1, FuzzRun.Seconds(15) / 5),
             threads: 1);
 
         TestContext.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{executions} executions"));
     }
-
-    /// <summary>The fuzzing time in seconds: FUZZ_SECONDS, else 15.</summary>
-    internal static int FuzzSeconds() =>
-        int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 15;
 
     private static string Printable(string text)
     {

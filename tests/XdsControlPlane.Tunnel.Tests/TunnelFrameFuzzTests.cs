@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using CsCheck;
 using Google.Protobuf;
+using XdsControlPlane.Testing;
 using XdsControlPlane.Tunnel.Protocol;
 
 namespace XdsControlPlane.Tunnel.Tests;
@@ -88,8 +89,8 @@ public sealed class TunnelFrameFuzzTests
                 }
             },
             writeLine: TestContext.Out.WriteLine,
-            seed: Environment.GetEnvironmentVariable("FUZZ_SEED"),
-            time: FuzzSeconds(),
+            seed: FuzzRun.Seed,
+            time: FuzzRun.Seconds(5),
             threads: 1,
             print: inputs => string.Join(", ", inputs.Select(i => (i.ToAgent ? "agent<-" : "broker<-") + Convert.ToHexString(i.Wire))));
 
@@ -127,7 +128,4 @@ public sealed class TunnelFrameFuzzTests
 
         return System.Text.Encoding.ASCII.GetString(buffer);
     }
-
-    private static int FuzzSeconds() =>
-        int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 5;
 }

@@ -4,6 +4,7 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Xds.Tests;
 
@@ -111,7 +112,8 @@ public sealed class AdsFuzzTests
                 }
             },
             writeLine: TestContext.Out.WriteLine,
-            time: ManifestFuzzSeconds(),
+            seed: FuzzRun.Seed,
+            time: FuzzRun.Seconds(15),
             threads: 1);
         return (total, statuses);
     }
@@ -199,6 +201,4 @@ public sealed class AdsFuzzTests
         public void Dispose() => _channel?.Dispose();
     }
 
-    private static int ManifestFuzzSeconds() =>
-        int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds > 0 ? seconds : 15;
 }
