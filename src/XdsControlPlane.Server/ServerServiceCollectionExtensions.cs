@@ -21,7 +21,7 @@ namespace XdsControlPlane.Server;
 public static class ServerServiceCollectionExtensions
 {
     /// <summary>
-    /// Serilog on the console in <paramref name="format"/>, ASP.NET Core's own chatter from Warning up, and to every
+    /// Serilog on the console in <paramref name="format"/>, ASP.NET Core's and gRPC's per-call chatter from Warning up, and to every
     /// registered sink (tests read the log through one). The format is read as bound, not through validated options:
     /// the logger is built with the host, before options are validated on start (which then reports every problem).
     /// </summary>
@@ -30,6 +30,11 @@ public static class ServerServiceCollectionExtensions
         {
             logger.MinimumLevel.Information()
                 .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+
+                // gRPC's per-call lines ("Error reading message", "Service method canceled", "Error status code raised")
+                // are Information with the client's exception and its stack trace: one client that cancels or sends
+                // garbage would write them per call. The xDS and tunnel services log what matters themselves, bounded.
+                .MinimumLevel.Override("Grpc.AspNetCore.Server.ServerCallHandler", Serilog.Events.LogEventLevel.Warning)
                 .Enrich.FromLogContext();
             if (format == LogFormat.Json)
             {

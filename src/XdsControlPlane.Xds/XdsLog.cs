@@ -41,4 +41,10 @@ internal static partial class XdsLog
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Stream {StreamId}: stream callback {Callback}.{Method} threw; the stream goes on")]
     public static partial void CallbackFailed(ILogger logger, Exception exception, long streamId, string callback, string method);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "Stream {StreamId}: a request is not a valid {MessageType}: {Reason}; ending the stream with INVALID_ARGUMENT")]
+    public static partial void MalformedRequest(ILogger logger, long streamId, string messageType, LoggedMessage reason);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "{Count} more log lines of kind {Kind} about client behaviour were left out in the last {Interval} (at most Xds:ClientLogLines per Xds:ClientLogInterval; counted in xds_client_log_lines_suppressed_total)")]
+    public static partial void ClientLinesSuppressed(ILogger logger, long count, string kind, TimeSpan interval);
 }

@@ -13,6 +13,7 @@ public sealed class XdsMetrics
     private readonly Counter _pushBytes;
     private readonly Counter _nacks;
     private readonly Histogram _ackLatency;
+    private readonly Counter _logSuppressed;
 
     /// <summary>Registers the metrics in <paramref name="registry"/> (the process-wide default when null).</summary>
     public XdsMetrics(CollectorRegistry? registry = null)
@@ -22,6 +23,7 @@ public sealed class XdsMetrics
         _pushes = factory.CreateCounter("xds_pushes_total", "xDS responses sent.", "type");
         _pushBytes = factory.CreateCounter("xds_push_bytes_total", "Serialized bytes of the xDS responses sent.", "type");
         _nacks = factory.CreateCounter("xds_nacks_total", "xDS responses rejected by clients.", "type");
+        _logSuppressed = factory.CreateCounter("xds_client_log_lines_suppressed_total", "Log lines about client behaviour (NACKs, bad requests) left out over the budget, by kind.", "kind");
         _ackLatency = factory.CreateHistogram(
             "xds_snapshot_to_ack_seconds",
             "Time from a snapshot's publication to a client's ACK of a response built from it.",
@@ -38,6 +40,8 @@ public sealed class XdsMetrics
         _pushes.WithLabels(type).Inc();
         _pushBytes.WithLabels(type).Inc(bytes);
     }
+
+    internal void ClientLogSuppressed(string kind) => _logSuppressed.WithLabels(kind).Inc();
 
     internal void Nacked(string typeUrl) => _nacks.WithLabels(TypeUrls.ShortName(typeUrl)).Inc();
 

@@ -33,6 +33,19 @@ public sealed class XdsServerOptions
     /// </summary>
     public int MaxRequestBytes { get; set; } = DefaultMaxRequestBytes;
 
+    /// <summary>Default <see cref="ClientLogLines"/>.</summary>
+    public const int DefaultClientLogLines = 20;
+
+    /// <summary>
+    /// Log lines about client behaviour (NACKs, invalid, malformed or oversized requests) written per kind and
+    /// <see cref="ClientLogInterval"/>; the rest are counted and summarised in one line when the interval ends. 0 writes
+    /// none of them (the counters and the summary remain).
+    /// </summary>
+    public int ClientLogLines { get; set; } = DefaultClientLogLines;
+
+    /// <summary>The interval of <see cref="ClientLogLines"/>: one minute by default.</summary>
+    public TimeSpan ClientLogInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The problems with these settings; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {
@@ -44,6 +57,16 @@ public sealed class XdsServerOptions
         {
             // Timers stop at about 49.7 days; the age gets up to 10% jitter on top.
             yield return $"MaxStreamAge must be at most {MaxFiniteStreamAge.TotalDays} days (or infinite), got {MaxStreamAge}.";
+        }
+
+        if (ClientLogLines is < 0 or > 100_000)
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"ClientLogLines must be between 0 and 100000, got {ClientLogLines}.");
+        }
+
+        if (ClientLogInterval < TimeSpan.FromSeconds(1) || ClientLogInterval > TimeSpan.FromDays(1))
+        {
+            yield return $"ClientLogInterval must be between 1 second and 1 day, got {ClientLogInterval}.";
         }
 
         if (MaxRequestBytes is < MinMaxRequestBytes or > MaxMaxRequestBytes)

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Globalization;
 using System.Threading.Channels;
 using Envoy.Config.Core.V3;
+using Google.Protobuf;
 using Grpc.Core;
 
 namespace XdsControlPlane.Xds;
@@ -163,7 +164,11 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         var nack = NackRecord.FromClient(version, clientMessage, Clock.GetUtcNow());
         state.RecordNack(nack);
         Metrics.Nacked(state.TypeUrl);
-        XdsLog.Nack(Logger, Node!.Id, Id, state.TypeUrl, nack.Version, nack.Message);
+        if (_context.LogBudget.TryTake(ClientLogBudget.Nack))
+        {
+            XdsLog.Nack(Logger, Node!.Id, Id, state.TypeUrl, nack.Version, nack.Message);
+        }
+
         Tell(nameof(IXdsStreamCallbacks.OnNacked), (info, c) => c.OnNacked(info, state.TypeUrl, nack.Version, nack.Message));
     }
 
@@ -246,7 +251,11 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
             {
                 if (rules.Check(_typeUrlOf(requests.Current), hasNode: _nodeOf(requests.Current) is not null) is { } reason)
                 {
-                    XdsLog.InvalidRequest(Logger, Id, reason);
+                    if (_context.LogBudget.TryTake(ClientLogBudget.InvalidRequest))
+                    {
+                        XdsLog.InvalidRequest(Logger, Id, reason);
+                    }
+
                     throw new RpcException(new Status(StatusCode.InvalidArgument, reason));
                 }
 
@@ -258,8 +267,23 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
         catch (RpcException e) when (e.StatusCode == StatusCode.ResourceExhausted)
         {
             // gRPC refused a message over MaxReceiveMessageSize: only this stream ends, with gRPC's own status.
-            XdsLog.RequestTooLarge(Logger, Id, _context.Options.MaxRequestBytes);
+            if (_context.LogBudget.TryTake(ClientLogBudget.RequestTooLarge))
+            {
+                XdsLog.RequestTooLarge(Logger, Id, _context.Options.MaxRequestBytes);
+            }
+
             _inbox.Writer.TryComplete(e);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            // Bytes that do not decode as the request type: the client's fault, so INVALID_ARGUMENT with the reason, a
+            // bounded log line and no stack trace (thrown on, gRPC would answer UNKNOWN and log it as a server error).
+            if (_context.LogBudget.TryTake(ClientLogBudget.MalformedRequest))
+            {
+                XdsLog.MalformedRequest(Logger, Id, typeof(TRequest).Name, e.Message);
+            }
+
+            _inbox.Writer.TryComplete(new RpcException(new Status(StatusCode.InvalidArgument, $"the request is not a valid {typeof(TRequest).Name}: {e.Message}")));
         }
         catch (Exception e)
         {
@@ -378,6 +402,9 @@ internal sealed record XdsStreamContext(SnapshotCache Cache, INodeGroupResolver 
 {
     /// <summary>The registered stream callbacks (none by default).</summary>
     public XdsStreamCallbackList Callbacks { get; init; } = XdsStreamCallbackList.None;
+
+    /// <summary>The budget of log lines about client behaviour, shared by every stream of the server.</summary>
+    public ClientLogBudget LogBudget { get; init; } = new(Clock, Logger, Metrics, Options);
 
     /// <summary>Fires when the server starts to shut down: streams then end cleanly, so clients reconnect to another replica at once instead of the host waiting out its shutdown timeout.</summary>
     public CancellationToken Stopping { get; init; }

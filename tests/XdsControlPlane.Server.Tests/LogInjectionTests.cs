@@ -23,9 +23,7 @@ public sealed class LogInjectionTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new HostLog();
-        await using var host = new InProcessServer().WithLog(log).Create();
-        await host.StartAsync(cancel.Token);
-        StaticSnapshot.PublishTo(host, "sidecar");
+        await using var host = await StartAsync(log, cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
 
         using (var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token))
@@ -67,5 +65,57 @@ public sealed class LogInjectionTests
             Assert.That(json, Does.Not.Contain("\u001b").And.Not.Contain("\r"));
             Assert.That(json.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.All.StartWith("{"), "one JSON object per line");
         });
+    }
+
+    /// <summary>
+    /// A client's garbage or cancellation is not a server error: a request that does not decode ends its stream with
+    /// INVALID_ARGUMENT and one warning line, and a stream the client cancels closes with its Information line; neither
+    /// writes a stack trace (gRPC's own per-call lines, which carried one each, are below the host's level).
+    /// </summary>
+    [Test]
+    public async Task MalformedAndCancelledStreams_LogNoStackTraceAndNoError()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var log = new HostLog();
+        await using var host = await StartAsync(log, cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        var bytes = Grpc.Core.Marshallers.Create<byte[]>(b => b, b => b);
+        var method = new Grpc.Core.Method<byte[], byte[]>(Grpc.Core.MethodType.DuplexStreaming, AggregatedDiscoveryService.Descriptor.FullName, "StreamAggregatedResources", bytes, bytes);
+
+        using (var garbage = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new Grpc.Core.CallOptions(cancellationToken: cancel.Token)))
+        {
+            await garbage.RequestStream.WriteAsync(Enumerable.Repeat((byte)0xff, 1300).ToArray(), cancel.Token);
+            var failure = Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await garbage.ResponseStream.MoveNext(cancel.Token));
+            Assert.That(failure!.StatusCode, Is.EqualTo(Grpc.Core.StatusCode.InvalidArgument), failure.Status.Detail);
+        }
+
+        using (var cancelled = new CancellationTokenSource())
+        using (var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancelled.Token))
+        {
+            var node = new Node { Id = "cancelling", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.Cluster }, cancel.Token);
+            Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True);
+            await cancelled.CancelAsync();
+        }
+
+        await Eventually.WaitAsync(() => log.Events.Any(e => e.EventId == 2001 && e.Text.Contains("cancelling", StringComparison.Ordinal)), "the cancelled stream's close line", cancel.Token);
+        await host.StopAsync(cancel.Token);
+
+        log.Expect("a request is not a valid");
+        var plain = log.Render(new MessageTemplateTextFormatter(ServerHost.PlainLogTemplate));
+        Assert.Multiple(() =>
+        {
+            Assert.That(plain.Split('\n').Where(line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal)), Is.Empty, "no stack trace:\n" + plain);
+            Assert.That(log.Events.Count(e => e.EventId == 2011), Is.EqualTo(1), "one line for the malformed request");
+        });
+        log.AssertNoUnexpectedWarnings();
+    }
+
+    private static async Task<ServerHost> StartAsync(HostLog log, CancellationToken cancellationToken)
+    {
+        var host = new InProcessServer().WithLog(log).Create();
+        await host.StartAsync(cancellationToken);
+        StaticSnapshot.PublishTo(host, "sidecar");
+        return host;
     }
 }

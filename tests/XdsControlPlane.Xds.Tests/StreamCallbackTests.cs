@@ -1,8 +1,6 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Envoy.Service.Discovery.V3;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace XdsControlPlane.Xds.Tests;
 
@@ -146,27 +144,5 @@ public sealed class StreamCallbackTests
         public void OnSynced(XdsStreamInfo stream, string snapshotVersion) => throw new InvalidOperationException("synced");
 
         public void OnClosed(XdsStreamInfo stream) => throw new InvalidOperationException("closed");
-    }
-
-    /// <summary>Every rendered log message.</summary>
-    private sealed class CollectingLogs : ILoggerProvider, ILogger
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => [.. _messages];
-
-        public ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue(formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
     }
 }
