@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Server.Webhook;
@@ -66,6 +67,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddSectionOptions<HostingOptions>(configuration.GetSection(HostingOptions.Section), hosting => hosting.Validate());
         services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems());
         services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems());
+        services.AddSectionOptions<ConnectionLimitOptions>(configuration.GetSection(ConnectionLimitOptions.Section), limits => limits.Validate());
         var listeners = new ServerListeners();
         var certificates = new WebhookCertificateStore();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -82,6 +84,7 @@ public sealed class ServerHost : IAsyncDisposable
             // Clients' keepalive pings are answered; the server pings idle connections to detect dead peers.
             kestrel.Limits.Http2.KeepAlivePingDelay = hosting.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = hosting.KeepAlivePingTimeout;
+            var gates = ConnectionGates(kestrel.ApplicationServices, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
             listeners.Listen(
                 kestrel,
                 hosting.Loopback ? IPAddress.Loopback : IPAddress.Any,
@@ -89,7 +92,8 @@ public sealed class ServerHost : IAsyncDisposable
                 Bound<AdminEndpointOptions>(configuration, AdminEndpointOptions.Section),
                 Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section),
                 Bound<WebhookListenerOptions>(configuration, WebhookListenerOptions.Section),
-                certificates);
+                certificates,
+                gates);
         });
 
         services.AddServerLogging(Bound<HostingOptions>(configuration, HostingOptions.Section).LogFormat);
@@ -128,8 +132,10 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
+        AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
         var app = builder.Build();
         app.UseListenerKinds();
+        app.UseFirstRequestMarks();
         app.MapAdminEndpoints().OnlyOn(ListenerKind.Admin);
         app.MapXdsServices().OnlyOn(ListenerKind.Xds);
         app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerKind.Tunnel);
@@ -203,5 +209,50 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>One <see cref="ConnectionGate"/> per listener kind; none when <paramref name="limits"/> is invalid (validation on start reports it).</summary>
+    private static Func<string, ConnectionGate>? ConnectionGates(IServiceProvider services, ConnectionLimitOptions limits)
+    {
+        if (limits.Validate().Any())
+        {
+            return null;
+        }
+
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger<ConnectionGate>();
+        if (FileDescriptorLimit.Soft() is not { } files || limits.ConnectionBudget(files) == int.MaxValue)
+        {
+            ServerLog.NoConnectionBudget(logger);
+        }
+
+        var metrics = new ConnectionMetrics();
+        var clock = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        return kind => new ConnectionGate(kind, limits, metrics, logger, clock);
+    }
+
+    /// <summary>
+    /// Puts Kestrel's transport behind the connection budget the open-file limit leaves (<see cref="BudgetedListenerFactory"/>);
+    /// nothing when the limit cannot be read or <paramref name="limits"/> is invalid.
+    /// </summary>
+    private static void AddConnectionBudget(IServiceCollection services, ConnectionLimitOptions limits)
+    {
+        var transport = services.LastOrDefault(d => d.ServiceType == typeof(IConnectionListenerFactory));
+        var fileLimit = FileDescriptorLimit.Soft();
+        if (limits.Validate().Any() || transport is null || fileLimit is not { } files || limits.ConnectionBudget(files) == int.MaxValue)
+        {
+            return;
+        }
+
+        services.Remove(transport);
+        services.AddSingleton<IConnectionListenerFactory>(provider =>
+        {
+            var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<ConnectionGate>();
+            var budget = new ConnectionBudget(limits.ConnectionBudget(files), provider.GetService<TimeProvider>() ?? TimeProvider.System, waits => ServerLog.ConnectionBudgetReached(logger, limits.ConnectionBudget(files), waits));
+            ServerLog.ConnectionBudget(logger, budget.Limit, files);
+            var inner = transport.ImplementationInstance as IConnectionListenerFactory
+                ?? (IConnectionListenerFactory?)transport.ImplementationFactory?.Invoke(provider)
+                ?? (IConnectionListenerFactory)ActivatorUtilities.CreateInstance(provider, transport.ImplementationType!);
+            return new BudgetedListenerFactory(inner, budget);
+        });
     }
 }

@@ -21,11 +21,13 @@ internal sealed class ServerListeners
     public ListenOptions? Webhook { get; private set; }
 
     /// <summary>
-    /// Adds the listeners to <paramref name="kestrel"/> on <paramref name="address"/>. A listener whose port is out
-    /// of range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>).
+    /// Adds the listeners to <paramref name="kestrel"/> on <paramref name="address"/>, each admitting its connections
+    /// through the gate <paramref name="gates"/> makes for its kind (none when null). A listener whose port is out of
+    /// range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>).
     /// </summary>
-    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel, WebhookListenerOptions webhook, WebhookCertificateStore certificates)
+    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel, WebhookListenerOptions webhook, WebhookCertificateStore certificates, Func<string, ConnectionGate>? gates = null)
     {
+        _gates = gates;
         // Kestrel's HTTP/2 limits are per server, not per listener: the tunnel's larger windows apply to xDS streams too
         // (they bound what a connection may have in flight, as the defaults do).
         kestrel.Limits.Http2.InitialStreamWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.StreamWindow;
@@ -44,7 +46,9 @@ internal sealed class ServerListeners
             : null;
     }
 
-    private static ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind, Action<ListenOptions>? secure = null)
+    private Func<string, ConnectionGate>? _gates;
+
+    private ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind, Action<ListenOptions>? secure = null)
     {
         if (options.PortProblems().Any())
         {
@@ -56,6 +60,12 @@ internal sealed class ServerListeners
         {
             listen.Protocols = protocols;
             ListenerKind.Tag(listen, kind);
+            if (_gates?.Invoke(kind) is { } gate)
+            {
+                // Before TLS: a flood is refused before it costs a handshake.
+                listen.Use(next => connection => gate.OnConnectionAsync(connection, next));
+            }
+
             secure?.Invoke(listen);
             bound = listen;
         });

@@ -39,11 +39,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <paramref name="readOnlyRootFilesystem"/>, it runs as a container with <c>readOnlyRootFilesystem: true</c> and an
     /// emptyDir on /tmp does: in new user and mount namespaces (<c>unshare -Urm</c>) where every mount is read-only and
     /// a fresh tmpfs is the temporary directory (<c>TMPDIR</c>; mounted on a directory of its own rather than on /tmp,
-    /// which may hold the checkout itself); the process exits 91 if a write elsewhere still succeeds.
+    /// which may hold the checkout itself); the process exits 91 if a write elsewhere still succeeds. With
+    /// <paramref name="openFileLimit"/>, it runs with that limit of open files (<c>prlimit --nofile</c>).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false)
+    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false, int? openFileLimit = null)
     {
-        var start = new ProcessStartInfo(withoutRootPrivileges || readOnlyRootFilesystem ? "unshare" : "dotnet")
+        var start = new ProcessStartInfo(withoutRootPrivileges || readOnlyRootFilesystem ? "unshare" : openFileLimit is null ? "dotnet" : "prlimit")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -60,6 +61,12 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         else if (withoutRootPrivileges)
         {
             start.ArgumentList.Add("-U");
+            start.ArgumentList.Add("dotnet");
+        }
+        else if (openFileLimit is { } files)
+        {
+            // util-linux's prlimit: the process starts with this soft and hard limit of open files (ulimit -n).
+            start.ArgumentList.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--nofile={files}:{files}"));
             start.ArgumentList.Add("dotnet");
         }
 
