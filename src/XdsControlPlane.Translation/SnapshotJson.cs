@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using XdsControlPlane.Envoy.Validation;
 
 namespace XdsControlPlane.Translation;
 
@@ -67,7 +66,7 @@ public static class SnapshotJson
                         if (withResources)
                         {
                             writer.WritePropertyName("resource");
-                            using var json = JsonDocument.Parse(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message));
+                            using var json = JsonDocument.Parse(ResourceJson.Format(resource.Message));
                             json.RootElement.WriteTo(writer);
                         }
 
@@ -108,7 +107,7 @@ public static class SnapshotJson
                 var item = new JsonObject { ["version"] = resource.Version };
                 if (withResources)
                 {
-                    item["resource"] = JsonNode.Parse(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message));
+                    item["resource"] = JsonNode.Parse(ResourceJson.Format(resource.Message));
                 }
 
                 items[resource.Name] = item;

@@ -15,7 +15,7 @@ namespace XdsControlPlane.Translation.Tests;
 /// </summary>
 public sealed class GoldenTests
 {
-    private static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
+    internal static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
         .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
 
     private static IEnumerable<TestCaseData> GroupsOfCases() =>
