@@ -27,6 +27,9 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>Null while running, else how it ended.</summary>
     public string? Exit => _process.HasExited ? $"the server exited with code {_process.ExitCode.ToString(CultureInfo.InvariantCulture)} (log: {LogFile})" : null;
 
+    /// <summary>The server's process id.</summary>
+    public int ProcessId => _process.Id;
+
     public int XdsPort { get; }
 
     public int AdminPort { get; }

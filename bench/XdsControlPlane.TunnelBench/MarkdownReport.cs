@@ -18,17 +18,17 @@ internal static class MarkdownReport
     public static string Render(BenchResults results, BenchSettings settings, string command)
     {
         var s = new StringBuilder();
-        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData / 1024} KiB, iperf3 {settings.Seconds} s per measurement, {settings.Repeat} repetition(s), load average {Range(results.LoadAverages)} while measuring{(settings.Quick ? ", --quick" : "")}: `{command}`"));
+        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData:N0} bytes, iperf3 {settings.Seconds} s per measurement, {settings.Repeat} repetition(s), load average {Range(results.LoadAverages)} while measuring{(settings.Quick ? ", --quick" : "")}: `{command}`"));
         s.AppendLine();
-        s.AppendLine("| iperf3 throughput, Gbit/s (median; each repetition) | direct | tunnel | ssh -L | tunnel / direct | ssh -L / direct | tunnel ≥ ssh -L? | tunnel CPU ms per MB |");
-        s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        s.AppendLine("| iperf3 throughput, Gbit/s (median; each repetition) | direct | tunnel | ssh -L | tunnel / direct | ssh -L / direct | tunnel ≥ ssh -L? | tunnel CPU ms per MB | tunnel thread waits per MB: broker + agent |");
+        s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var t in results.Throughput)
         {
             var (directRate, tunnelRate, sshRate) = (ThroughputResult.Median(t.Direct), ThroughputResult.Median(t.Tunnel), ThroughputResult.Median(t.Ssh));
             var what = F($"{t.Streams} stream{(t.Streams == 1 ? "" : "s")}, {(t.Direction == Direction.ClientToLaptop ? "client → laptop" : "laptop → client")}");
             var atLeastSsh = t.Ssh.Count == 0 ? "— (no ssh)" : YesNo(tunnelRate >= sshRate);
             var quarter = t.Streams > 1 ? F($"; ≥ 0.25× direct: {YesNo(tunnelRate >= ThroughputTarget * directRate)}") : "";
-            s.AppendLine(F($"| {what} | {Gbit(t.Direct)} | {Gbit(t.Tunnel)} | {Gbit(t.Ssh)} | {tunnelRate / directRate:0.00} | {(t.Ssh.Count == 0 ? "—" : F($"{sshRate / directRate:0.00}"))} | {atLeastSsh}{quarter} | {t.TunnelCpuPerMegabyte:0.00} |"));
+            s.AppendLine(F($"| {what} | {Gbit(t.Direct)} | {Gbit(t.Tunnel)} | {Gbit(t.Ssh)} | {tunnelRate / directRate:0.00} | {(t.Ssh.Count == 0 ? "—" : F($"{sshRate / directRate:0.00}"))} | {atLeastSsh}{quarter} | {t.TunnelCpuPerMegabyte:0.00} | {t.BrokerSwitchesPerMegabyte:0} + {t.AgentSwitchesPerMegabyte:0} |"));
         }
 
         if (results.SshMissing is { } missing)
@@ -48,7 +48,7 @@ internal static class MarkdownReport
         s.AppendLine(F($"| memory per idle connection, {idle.Connections:N0} held: RSS (KiB); direct: bench process (client and server ends), tunnel: broker process | {idle.DirectResidentPerConnection / 1024:0.0} | {idle.BrokerResidentPerConnection / 1024:0.0} | {Ratio(idle.BrokerResidentPerConnection, idle.DirectResidentPerConnection)} | {YesNo(idle.BrokerResidentPerConnection < IdleTargetBytes)} (broker < 64 KiB) |"));
         s.AppendLine(F($"| managed heap per idle connection, bench process (KiB); direct: client and server ends, tunnel: client, agent and laptop-service ends | {idle.DirectHeapPerConnection / 1024:0.0} | {idle.TunnelHeapPerConnection / 1024:0.0} | {Ratio(idle.TunnelHeapPerConnection, idle.DirectHeapPerConnection)} | agent's share ≈ {(idle.TunnelHeapPerConnection - idle.DirectHeapPerConnection) / 1024:0.0} KiB (no target) |"));
         s.AppendLine();
-        s.AppendLine(F($"Broker peak RSS over the run: {results.BrokerPeakResidentBytes / 1024.0 / 1024:0} MiB. Warning/Error lines the server logged: {results.BrokerProblems.Count}. MB = 10^6 bytes; latency added = tunnel − direct at the same percentile."));
+        s.AppendLine(F($"Broker peak RSS over the run: {results.BrokerPeakResidentBytes / 1024.0 / 1024:0} MiB. Warning/Error lines the server logged: {results.BrokerProblems.Count}. MB = 10^6 bytes; thread waits = voluntary context switches of the broker's and the bench process's threads (the agent's side) during the tunnelled run; latency added = tunnel − direct at the same percentile."));
         return s.ToString();
     }
 

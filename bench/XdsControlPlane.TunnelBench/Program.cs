@@ -3,7 +3,7 @@
 //   dotnet run -c Release --project bench/XdsControlPlane.TunnelBench -- [--quick] [--server path/to/XdsControlPlane.Server.dll] [--out report.md]
 //       [--repeat N] [--seconds S]   (repetitions of each throughput case, default 3; seconds per iperf3 run, default 5)
 //       [--agent-window KiB] [--agent-max-data KiB]   (the agent's receive window and largest Data frame, default the
-//       multiplexer's: to see whether they bound throughput; the broker keeps its own)
+//       multiplexer's 1 MiB and 65,504 bytes: to see whether they bound throughput; the broker keeps its own)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp ports 9000 and 9001) with its tunnel
 // broker, connects an agent (the real multiplexer and channel settings) in this process whose local ports are a loopback
 // echo/idle service (9000) and iperf3 -s (9001), and measures iperf3 throughput with 1 and 8 streams each way over three

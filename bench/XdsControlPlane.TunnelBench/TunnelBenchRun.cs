@@ -78,6 +78,8 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         var cases = new[] { 1, settings.ParallelStreams }.SelectMany(streams => new[] { Direction.ClientToLaptop, Direction.LaptopToClient }.Select(direction => (Streams: streams, Direction: direction))).ToArray();
         var rates = cases.ToDictionary(c => c, _ => paths.ToDictionary(p => p.Name, _ => new List<double>()));
         var cpu = cases.ToDictionary(c => c, _ => new List<double>());
+        var brokerSwitches = cases.ToDictionary(c => c, _ => new List<double>());
+        var agentSwitches = cases.ToDictionary(c => c, _ => new List<double>());
         for (var round = 1; round <= settings.Repeat; round++)
         {
             foreach (var c in cases)
@@ -86,11 +88,15 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                 {
                     _loads.Add(LoadAverage());
                     var (brokerCpu, benchCpu) = (broker.CpuTime(), BenchProcess.CpuTime());
+                    var (brokerWaits, benchWaits) = (BenchProcess.VoluntarySwitches(broker.ProcessId), BenchProcess.VoluntarySwitches());
                     var rate = await Iperf.MeasureAsync(target, c.Direction, c.Streams, settings.Seconds, cancellationToken);
                     if (name == "tunnel")
                     {
                         var busy = (broker.CpuTime() - brokerCpu + (BenchProcess.CpuTime() - benchCpu)).TotalMilliseconds;
-                        cpu[c].Add(busy / (rate * settings.Seconds / 8 / 1e6));
+                        var megabytes = rate * settings.Seconds / 8 / 1e6;
+                        cpu[c].Add(busy / megabytes);
+                        brokerSwitches[c].Add((BenchProcess.VoluntarySwitches(broker.ProcessId) - brokerWaits) / megabytes);
+                        agentSwitches[c].Add((BenchProcess.VoluntarySwitches() - benchWaits) / megabytes);
                     }
 
                     rates[c][name].Add(rate);
@@ -100,7 +106,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             }
         }
 
-        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c])))];
+        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c])))];
     }
 
     /// <summary>The one-minute load average (how busy the machine was while measuring).</summary>

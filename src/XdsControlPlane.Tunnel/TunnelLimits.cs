@@ -10,11 +10,34 @@ public sealed record TunnelLimits
     /// <summary>The largest window either side may announce (16 MiB).</summary>
     public const int MaxWindow = 16 * 1024 * 1024;
 
-    /// <summary>Bytes of one connection the peer may send before this side has written them to its socket and granted more.</summary>
-    public int ReceiveWindow { get; init; } = 256 * 1024;
+    /// <summary>
+    /// Bytes of one connection the peer may send before this side has written them to its socket and granted more
+    /// (default 1 MiB; granted back per half window). At 256 KiB a busy connection's sender ran out of window while the
+    /// grant was on its way back, so both sides' threads went idle and woke again every few frames: the tunnel
+    /// benchmark counted about three times the thread waits per MB (docs/tunnel-benchmark.md). It costs nothing while
+    /// the local socket takes what arrives; only a stalled reader's connection holds up to this much.
+    /// </summary>
+    public int ReceiveWindow { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// The default <see cref="MaxData"/>: 64 KiB less the framing a Data frame carries on the wire, so one frame — its
+    /// payload, the protobuf fields around it (<see cref="DataFrameOverhead"/>) and gRPC's 5-byte message prefix — fills
+    /// exactly four 16 KiB HTTP/2 DATA frames (the size HttpClient always sends). A full 64 KiB payload took a fifth
+    /// DATA frame of a few bytes, one more trip through HttpClient's single connection writer per 64 KiB.
+    /// </summary>
+    public const int DefaultMaxData = (4 * Http2FramePayload) - DataFrameOverhead;
+
+    /// <summary>
+    /// The most bytes a Data frame adds around its payload: gRPC's message prefix (5), the Frame field's tag and length
+    /// (1 + 3), the Data message's connection id (1 + up to 10) and its payload's tag and length (1 + 3), rounded up.
+    /// </summary>
+    public const int DataFrameOverhead = 32;
+
+    /// <summary>The payload of one HTTP/2 DATA frame at the protocol's default (and HttpClient's only) frame size.</summary>
+    private const int Http2FramePayload = 16 * 1024;
 
     /// <summary>The largest payload of one Data frame this side sends.</summary>
-    public int MaxData { get; init; } = 64 * 1024;
+    public int MaxData { get; init; } = DefaultMaxData;
 
     /// <summary>How many connections may be open on the stream at once.</summary>
     public int MaxConnections { get; init; } = 1024;

@@ -354,7 +354,7 @@ public sealed class LocalConnectTests
             Assert.That(duringStalls, Is.GreaterThan(0), "the echo connection answered while the bulk reader was stalled");
 
             // Two connections' receive windows on each side, plus the frames queued for the stream.
-            Assert.That(peakBuffered, Is.LessThanOrEqualTo((4L * 256 * 1024) + (2L * 64 * 64 * 1024)));
+            Assert.That(peakBuffered, Is.LessThanOrEqualTo((4L * new XdsControlPlane.Tunnel.TunnelLimits().ReceiveWindow) + (2L * 64 * 64 * 1024)));
         });
     }
 

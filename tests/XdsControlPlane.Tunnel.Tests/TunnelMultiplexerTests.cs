@@ -48,7 +48,7 @@ public sealed class TunnelMultiplexerTests
         Assert.Multiple(() =>
         {
             Assert.That((id, reason), Is.EqualTo((2UL, CloseReason.ProtocolError)));
-            Assert.That(text, Does.Contain("more than the 262144-byte window"));
+            Assert.That(text, Does.Contain($"more than the {pair.Agent.Limits.ReceiveWindow}-byte window"));
         });
         Assert.That(await ReadToEndAsync(app), Is.Empty, "the app's connection is closed");
 
