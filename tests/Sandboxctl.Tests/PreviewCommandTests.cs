@@ -201,6 +201,28 @@ public sealed class PreviewCommandTests
     }
 
     [Test]
+    public async Task List_HostileObjects_PrintsNoControlCharactersAndNoUnsafeUrl()
+    {
+        PutSandbox("feature-x", Declared(("cart", 8080, "shared")), Reported(("cart", 8080, "shared\u001b[2J", "https://cart.example.com/\u001b]8;;evil")));
+        var grant = Grant("preview-evil", "feature-x", "2999-01-01T00:00:00Z");
+        grant["spec"]!["description"] = "\u001b[2Jcleared";
+        grant["metadata"]!["annotations"] = new JsonObject { [GrantView.CreatedByAnnotation] = "mallory\r\n" };
+        _api.Put(FakeApiServer.PreviewGrants, grant);
+
+        var (code, table, stderr) = await _cli.RunAsync("preview", "list", "--no-color");
+        var (openCode, _, openErr) = await _cli.RunAsync("preview", "open", "feature-x");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(table.Where(char.IsControl).Distinct(), Is.EquivalentTo(new[] { '\n' }), "only line ends");
+            Assert.That(table, Does.Contain("?[2Jcleared").And.Contain("mallory??").And.Not.Contain("]8;;"));
+            Assert.That(openCode, Is.EqualTo(ExitCodes.UserError), "a status URL with control characters is not a URL");
+            Assert.That(openErr, Does.Contain("has no URL yet"));
+        });
+    }
+
+    [Test]
     public async Task Revoke_DeletesTheNamedGrantsAndReportsAMissingOne()
     {
         _api.Put(FakeApiServer.PreviewGrants, Grant("preview-a", "feature-x", "2999-01-01T00:00:00Z"));

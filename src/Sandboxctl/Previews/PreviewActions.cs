@@ -30,7 +30,7 @@ internal sealed class PreviewActions(CliOutput cli, IPreviewStore store, OutputF
             var table = new Table().AddColumns("OWNER", "SERVICE", "PORT", "ACCESS", "URL");
             foreach (var preview in previews.OrderBy(p => p.Owner.Kind, StringComparer.Ordinal).ThenBy(p => p.Owner.Name, StringComparer.Ordinal).ThenBy(p => p.Service, StringComparer.Ordinal).ThenBy(p => p.Port))
             {
-                table.AddRow([.. new[] { OwnerText(preview.Owner), preview.Service, preview.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), preview.Access, preview.Url ?? "-" }.Select(Markup.Escape)]);
+                table.AddRow([.. new[] { OwnerText(preview.Owner), preview.Service, preview.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), preview.Access, preview.Url ?? "-" }.Select(Cell)]);
             }
 
             cli.Console.Write(table);
@@ -53,7 +53,7 @@ internal sealed class PreviewActions(CliOutput cli, IPreviewStore store, OutputF
                 grant.Expiry is { } expiry ? (expiry <= now ? "expired" : "in " + Short(expiry - now)) : "invalid",
                 grant.CreatedBy ?? "-",
                 grant.Description ?? "",
-            }.Select(Markup.Escape)]);
+            }.Select(Cell)]);
         }
 
         cli.Console.Write(grantTable);
@@ -184,6 +184,9 @@ internal sealed class PreviewActions(CliOutput cli, IPreviewStore store, OutputF
             ? $"previewgrant.sandboxctl.io/{grant} created: share link for {preview}, {until}.\nAnyone with this link can open that preview until then (revoke it: sandboxctl preview revoke {grant}):\n"
             : $"previewgrant.sandboxctl.io/{grant} created: every preview of {chosen.Owner}, {until} (revoke it: sandboxctl preview revoke {grant}).\nOpen {PreviewChoice.Describe(chosen)} ({chosen.Access}) with this link; its first visit sets a cookie for that host:\n";
     }
+
+    /// <summary>A table cell: Spectre markup escaped, and control characters (from objects anyone may have written) shown as <c>?</c>.</summary>
+    private static string Cell(string text) => Markup.Escape(string.Concat(text.Select(c => char.IsControl(c) ? '?' : c)));
 
     private static string OwnerText(PreviewOwner owner) => (owner.IsLocalWorkload ? "localworkload/" : "sandbox/") + owner.Name;
 

@@ -76,9 +76,9 @@ internal sealed record PreviewEntry(PreviewOwner Owner, string Service, int Port
         return entries;
     }
 
-    /// <summary>Whether <paramref name="url"/> is an absolute http(s) URL without a fragment, so <c>?token=</c> can be added.</summary>
+    /// <summary>Whether <paramref name="url"/> is an absolute http(s) URL without a fragment or control characters (it is printed to a terminal), so <c>?token=</c> can be added.</summary>
     public static bool IsHttpUrl(string url) =>
-        url.Length <= 2048 && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.Fragment.Length == 0;
+        url.Length <= 2048 && !url.Any(char.IsControl) && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.Fragment.Length == 0;
 
     private static IEnumerable<JsonObject> Items(JsonNode? node) => node is JsonArray array ? array.OfType<JsonObject>() : [];
 
