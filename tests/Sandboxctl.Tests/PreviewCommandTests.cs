@@ -91,9 +91,12 @@ public sealed class PreviewCommandTests
     [Test]
     public async Task Open_LocalWorkload_GrantsTheLaptopsPreviews()
     {
-        _api.Put(FakeApiServer.LocalWorkloads, Owner("LocalWorkload", "alice-cart", Declared(("cart", 8080, "shared")), Reported(("cart", 8080, "shared", CartUrl))));
+        // A LocalWorkload's previews name only a port: the Service is its own spec.service.
+        _api.Put(FakeApiServer.LocalWorkloads, LocalWorkload("alice-cart", Reported(("cart", 8080, "shared", CartUrl))));
+        _api.Put(FakeApiServer.LocalWorkloads, LocalWorkload("bob-cart", []));
 
         var (code, stdout, stderr) = await _cli.RunAsync("preview", "open", "--local-workload", "alice-cart", "-o", "json");
+        var (pendingCode, _, pendingErr) = await _cli.RunAsync("preview", "open", "--local-workload", "bob-cart");
 
         var grant = _api.Get(FakeApiServer.PreviewGrants, "shop", (string)JsonNode.Parse(stdout)!["grant"]!)!;
         Assert.Multiple(() =>
@@ -101,6 +104,8 @@ public sealed class PreviewCommandTests
             Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
             Assert.That((string?)grant["spec"]!["localWorkload"], Is.EqualTo("alice-cart"));
             Assert.That(grant["spec"]!["sandbox"], Is.Null);
+            Assert.That(pendingCode, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(pendingErr, Does.Contain("the preview cart:8080 of LocalWorkload shop/bob-cart has no URL yet"));
         });
     }
 
@@ -165,7 +170,7 @@ public sealed class PreviewCommandTests
     public async Task List_ShowsPreviewsAndGrantsWithTheirCreatorButNoTokenOrHash()
     {
         PutSandbox("feature-x", Declared(("cart", 8080, "shared"), ("web", 80, "personal")), Reported(("cart", 8080, "shared", CartUrl)));
-        _api.Put(FakeApiServer.LocalWorkloads, Owner("LocalWorkload", "alice-cart", Declared(("cart", 8080, "public")), Reported(("cart", 8080, "public", WebUrl))));
+        _api.Put(FakeApiServer.LocalWorkloads, LocalWorkload("alice-cart", Reported(("cart", 8080, "public", WebUrl))));
         var (_, opened, _) = await _cli.RunAsync("preview", "open", "feature-x", "--service", "cart", "-o", "json");
         var name = (string)JsonNode.Parse(opened)!["grant"]!;
         var stored = _api.Get(FakeApiServer.PreviewGrants, "shop", name)!;
@@ -438,6 +443,20 @@ public sealed class PreviewCommandTests
         ["kind"] = kind,
         ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
         ["spec"] = new JsonObject { ["previews"] = declared },
+        ["status"] = new JsonObject { ["previews"] = reported },
+    };
+
+    private static JsonObject LocalWorkload(string name, JsonArray reported) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "LocalWorkload",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = "shop" },
+        ["spec"] = new JsonObject
+        {
+            ["service"] = "cart",
+            ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }),
+            ["previews"] = new JsonArray(new JsonObject { ["port"] = 8080, ["access"] = "shared" }),
+        },
         ["status"] = new JsonObject { ["previews"] = reported },
     };
 

@@ -36,18 +36,24 @@ internal sealed record PreviewEntry(PreviewOwner Owner, string Service, int Port
     /// <summary>Whether anyone may open it without a token.</summary>
     public bool IsPublic => Access == Preview.Public;
 
+    /// <summary>The most previews read from one object (the model allows far fewer); the rest of a hostile list is ignored.</summary>
+    public const int MaxPerOwner = 256;
+
     /// <summary>
-    /// The previews of an owner as the API server returns it: each <c>spec.previews[]</c>, with the URL of the
-    /// <c>status.previews[]</c> entry for the same Service and port (entries the spec does not declare are shown too:
-    /// the status is the control plane's word). Malformed entries are skipped, never fatal.
+    /// The previews of an owner as the API server returns it: each <c>spec.previews[]</c> (a LocalWorkload's name only a
+    /// port: their Service is its <c>spec.service</c>), with the URL of the <c>status.previews[]</c> entry for the same
+    /// Service and port (entries the spec does not declare are shown too: the status is the control plane's word).
+    /// Malformed entries are skipped, never fatal.
     /// </summary>
     public static IReadOnlyList<PreviewEntry> FromObject(PreviewOwner owner, JsonObject obj)
     {
+        ArgumentNullException.ThrowIfNull(owner);
         ArgumentNullException.ThrowIfNull(obj);
+        var ownService = owner.IsLocalWorkload ? Text(obj["spec"]?["service"]) : null;
         var entries = new List<PreviewEntry>();
         foreach (var declared in Items(obj["spec"]?["previews"]))
         {
-            if (Target(declared) is var (service, port) && !entries.Any(e => e.Service == service && e.Port == port))
+            if (Target(declared, ownService) is var (service, port) && !entries.Any(e => e.Service == service && e.Port == port))
             {
                 entries.Add(new PreviewEntry(owner, service, port, Text(declared["access"]) ?? Preview.Personal, null));
             }
@@ -55,7 +61,7 @@ internal sealed record PreviewEntry(PreviewOwner Owner, string Service, int Port
 
         foreach (var reported in Items(obj["status"]?["previews"]))
         {
-            if (Target(reported) is not var (service, port) || Text(reported["url"]) is not { } url || !IsHttpUrl(url))
+            if (Target(reported, ownService) is not var (service, port) || Text(reported["url"]) is not { } url || !IsHttpUrl(url))
             {
                 continue;
             }
@@ -67,7 +73,7 @@ internal sealed record PreviewEntry(PreviewOwner Owner, string Service, int Port
             {
                 entries[index] = entry;
             }
-            else
+            else if (entries.Count < MaxPerOwner)
             {
                 entries.Add(entry);
             }
@@ -80,10 +86,10 @@ internal sealed record PreviewEntry(PreviewOwner Owner, string Service, int Port
     public static bool IsHttpUrl(string url) =>
         url.Length <= 2048 && !url.Any(char.IsControl) && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" && uri.Fragment.Length == 0;
 
-    private static IEnumerable<JsonObject> Items(JsonNode? node) => node is JsonArray array ? array.OfType<JsonObject>() : [];
+    private static IEnumerable<JsonObject> Items(JsonNode? node) => node is JsonArray array ? array.OfType<JsonObject>().Take(MaxPerOwner) : [];
 
-    private static (string Service, int Port)? Target(JsonObject item) =>
-        Text(item["service"]) is { } service && SchemaPatterns.IsServiceReference(service)
+    private static (string Service, int Port)? Target(JsonObject item, string? ownService) =>
+        (Text(item["service"]) ?? ownService) is { } service && SchemaPatterns.IsServiceReference(service)
         && item["port"] is JsonValue value && value.TryGetValue<int>(out var port) && port is >= 1 and <= 65535
             ? (service, port)
             : null;
