@@ -29,9 +29,9 @@ public sealed class PreviewBrowserTests
     [Test]
     public async Task RealProcessOnATerminal_OpensTheLinkWithBrowser()
     {
-        if (OperatingSystem.IsWindows() || !File.Exists("/usr/bin/script"))
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/script"))
         {
-            Prerequisite.Missing("script(1) gives the process a terminal; Linux and macOS only");
+            Prerequisite.Missing("util-linux script(1) gives the process a terminal (Linux only)");
             return;
         }
 
