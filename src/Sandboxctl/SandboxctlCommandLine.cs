@@ -47,6 +47,7 @@ public static class SandboxctlCommandLine
         root.Subcommands.Add(SandboxCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(PortForward.PortForwardCommand.Build(OutputOf, cluster));
         root.Subcommands.Add(Local.LocalCommands.Build(output, OutputOf, cluster));
+        root.Subcommands.Add(Previews.PreviewCommands.Build(output, OutputOf, cluster));
         root.Subcommands.Add(CompletionCommand.Build());
         return root;
     }

@@ -373,6 +373,9 @@ public sealed class SandboxctlTests
     [TestCase("sandboxctl rou", new[] { "routegroup" })]
     [TestCase("sandboxctl routegroup a", new[] { "apply" })]
     [TestCase("sandboxctl bootstrap --ro", new[] { "--role" })]
+    [TestCase("sandboxctl prev", new[] { "preview" })]
+    [TestCase("sandboxctl preview o", new[] { "open" })]
+    [TestCase("sandboxctl preview open --no-b", new[] { "--no-browser" })]
     public async Task CompletionBash_RealBashCompletesThroughTheInstalledCommand(string line, string[] expected)
     {
         if (OperatingSystem.IsWindows())

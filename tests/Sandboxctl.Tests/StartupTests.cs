@@ -15,13 +15,14 @@ public sealed class StartupTests
     private static readonly string[] Heavy =
     [
         "Google.Protobuf", "XdsControlPlane.Envoy", "KubernetesClient", "YamlDotNet", "Grpc.Net.Client", "Yarp.ReverseProxy",
-        "Microsoft.AspNetCore.Server.Kestrel", "Spectre.Console",
+        "Microsoft.AspNetCore.Server.Kestrel", "Spectre.Console", "QRCoder",
     ];
 
     [TestCase("--version")]
     [TestCase("--help")]
     [TestCase("completion", "bash")]
     [TestCase("[suggest:12]", "sandboxctl r")]
+    [TestCase("[suggest:20]", "sandboxctl preview o")]
     public async Task QuickCommand_LoadsNoHeavyLibrary(params string[] args)
     {
         var directory = Directory.CreateTempSubdirectory("sandboxctl-startup-").FullName;
