@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Server.GatewayTls;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
@@ -126,6 +127,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
+        services.AddGatewayTls(configuration.GetSection(GatewayTlsOptions.Section), kubernetesMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();
