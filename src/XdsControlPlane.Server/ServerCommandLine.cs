@@ -24,7 +24,7 @@ public static partial class ServerCommandLine
     {
         var config = new Option<FileInfo?>("--config")
         {
-            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation, Injection; see docs/server.md); the environment and the flags override it.",
+            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation, Injection, Webhook, GatewayTls; see docs/server.md); the environment and the flags override it.",
         };
         config.Validators.Add(result =>
         {

@@ -43,8 +43,14 @@ public sealed class GatewayTlsHostTests
     {
         Directory.Delete(_directory, recursive: true);
         Directory.Delete(_tls, recursive: true);
-        _log.AssertNoUnexpectedWarnings();
-        _log.Clear();
+        try
+        {
+            _log.AssertNoUnexpectedWarnings();
+        }
+        finally
+        {
+            _log.Clear();
+        }
     }
 
     [Test]
@@ -102,6 +108,29 @@ public sealed class GatewayTlsHostTests
             {
                 Assert.That(text, Does.Not.Contain(pair.KeyLine).And.Not.Contain("PRIVATE KEY"), name);
             }
+        });
+    }
+
+    [Test]
+    public async Task ExpiredCertificate_IsServed_AndWarnedOnce()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var expired = TestCertificates.Wildcard(notBefore: DateTimeOffset.UtcNow.AddDays(-100), lifetime: TimeSpan.FromDays(90));
+        WritePair(expired);
+        _log.Expect("browsers will refuse it");
+        var (host, gateway) = await StartAsync(cancel.Token);
+        await using var _ = host;
+        await using var __ = gateway;
+        await gateway.ReceiveUntilAsync(() => gateway.Synced, cancel.Token);
+
+        // The same files again (a periodic check or a touch) do not warn again.
+        File.SetLastWriteTimeUtc(Path.Combine(_tls, "tls.crt"), DateTime.UtcNow);
+        await BarrierAsync(gateway, cancel.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(LeafOf(gateway), Is.EqualTo(expired.ChainPem.Split("-----END CERTIFICATE-----")[0]), "served: nothing better is at hand");
+            Assert.That(_log.Events.Count(e => e.EventId == 7322), Is.EqualTo(1));
         });
     }
 
