@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using XdsControlPlane.Kubernetes.Admission.Injection;
 using XdsControlPlane.Model;
+using XdsControlPlane.Server.GatewayTls;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Translation;
 using XdsControlPlane.Tunnel;
@@ -23,7 +24,7 @@ public static partial class ServerCommandLine
     {
         var config = new Option<FileInfo?>("--config")
         {
-            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation, Injection; see docs/server.md); the environment and the flags override it.",
+            Description = "A JSON file of settings (sections Server, Xds, Admin, Tunnel, Manifests, Kubernetes, Translation, Injection, Webhook, GatewayTls; see docs/server.md); the environment and the flags override it.",
         };
         config.Validators.Add(result =>
         {
@@ -141,12 +142,14 @@ public static partial class ServerCommandLine
         var webhookSecret = new Option<string?>("--webhook-secret") { Description = "With --kubernetes: keep the webhook certificate in this kubernetes.io/tls Secret of the server's namespace; the leader creates it when absent and renews it, every replica serves it." };
         var webhookConfiguration = new Option<string?>("--webhook-configuration") { Description = "With --kubernetes and --webhook-secret: the MutatingWebhookConfiguration whose webhooks' clientConfig.caBundle the leader keeps equal to the Secret's CA." };
 
+        var (gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort) = GatewayTlsFlags();
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
             tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes,
             injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar,
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
+            gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
         };
         root.Validators.Add(result =>
         {
@@ -266,7 +269,11 @@ public static partial class ServerCommandLine
             .Add(injectProxyImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.ProxyImage)), image => image)
             .Add(injectInitImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.InitImage)), image => image)
             .Add(injectXdsAddress, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.XdsAddress)), address => address)
-            .Add(injectNativeSidecar, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.NativeSidecar)), mode => mode);
+            .Add(injectNativeSidecar, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.NativeSidecar)), mode => mode)
+            .Add(gatewayTlsSecret, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.Secret)), name => name)
+            .Add(gatewayTlsCertFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.CertFile)), file => file?.FullName)
+            .Add(gatewayTlsKeyFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.KeyFile)), file => file?.FullName)
+            .Add(gatewayHttpsPort, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.GatewayHttpsPort)), Invariant);
         root.SetAction(async (parse, cancellation) =>
         {
             IConfiguration configuration;
@@ -283,6 +290,32 @@ public static partial class ServerCommandLine
             return await run(configuration, cancellation).ConfigureAwait(false);
         });
         return root;
+    }
+
+    /// <summary>
+    /// The gateway HTTPS flags (section <c>GatewayTls</c>, and <c>Translation:GatewayHttpsPort</c>; checked with the rest of
+    /// their options when the host starts): the certificate's Secret or files, and the HTTPS listener's port.
+    /// </summary>
+    private static (Option<string?> Secret, Option<FileInfo?> CertFile, Option<FileInfo?> KeyFile, Option<int> HttpsPort) GatewayTlsFlags()
+    {
+        var httpsPort = new Option<int>("--gateway-https-port")
+        {
+            Description = "Port of the gateways' HTTPS listener, served when a gateway certificate is configured (default 8443; the chart's Service maps 443 to it).",
+            DefaultValueFactory = _ => new TranslationOptions().GatewayHttpsPort,
+        };
+        httpsPort.Validators.Add(result =>
+        {
+            var port = result.GetValueOrDefault<int>();
+            if (port is < 1 or > 65535)
+            {
+                result.AddError($"--gateway-https-port must be between 1 and 65535, got {port.ToString(CultureInfo.InvariantCulture)}.");
+            }
+        });
+        return (
+            new Option<string?>("--gateway-tls-secret") { Description = "With --kubernetes: the gateways' HTTPS certificate (a wildcard for *.<preview domain>) from this kubernetes.io/tls Secret, NAMESPACE/NAME (cert-manager's tls.crt with the chain, tls.key), watched and sent to gateways over SDS." },
+            new Option<FileInfo?>("--gateway-tls-cert-file") { Description = "The gateways' HTTPS certificate chain (PEM, leaf first), reloaded when the file changes and sent to gateways over SDS; with --gateway-tls-key-file." },
+            new Option<FileInfo?>("--gateway-tls-key-file") { Description = "The private key (PEM) of --gateway-tls-cert-file." },
+            httpsPort);
     }
 
     /// <summary>The sidecar injector's flags (section <c>Injection</c>; checked with the rest of its options when the host starts).</summary>

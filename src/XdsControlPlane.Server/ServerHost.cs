@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Server.GatewayTls;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
@@ -130,6 +131,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
+        services.AddGatewayTls(configuration.GetSection(GatewayTlsOptions.Section), kubernetesMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));

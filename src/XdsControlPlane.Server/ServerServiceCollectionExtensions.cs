@@ -66,6 +66,7 @@ public static class ServerServiceCollectionExtensions
         services.TryAddSingleton<IRoutingTranslator>(services => services.GetRequiredService<RoutingTranslator>());
         services.TryAddSingleton(EnvoyRulesValidator.Default);
         services.TryAddSingleton<ResourceValidation>();
+        services.TryAddSingleton<GatewayTls.GatewayCertificateStore>();
         services.TryAddSingleton<SnapshotPublisher>();
         services.TryAddSingleton<IRoutingPublisher>(services => services.GetRequiredService<SnapshotPublisher>());
         services.TryAddSingleton<RoutingInputsStore>();

@@ -1,6 +1,7 @@
 using XdsControlPlane.Model;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Translation;
+using XdsControlPlane.Server.GatewayTls;
 using XdsControlPlane.Xds;
 
 namespace XdsControlPlane.Server;
@@ -10,7 +11,8 @@ namespace XdsControlPlane.Server;
 /// <see cref="Publish"/>; calls are serialized. Every changed resource is checked against Envoy's
 /// rules first (<see cref="ResourceValidation"/>): one that fails is not published — the group keeps the version it
 /// is served now, or goes without the resource when it never had a good one, and the consistency check then decides
-/// (a snapshot that would miss something it refers to is rejected whole, the previous one stays). A snapshot equal to
+/// (a snapshot that would miss something it refers to is rejected whole, the previous one stays). The gateway group
+/// also gets the HTTPS certificate (<see cref="GatewayTlsSecret"/>), and a new certificate re-publishes it alone. A snapshot equal to
 /// the one in force is not published again and not logged; one that fails the consistency check is logged as an
 /// error with its problems.
 /// </summary>
@@ -20,38 +22,81 @@ namespace XdsControlPlane.Server;
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
 /// checked for consistency.
 /// </remarks>
-internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslator translation, ResourceValidation validation, ILogger<SnapshotPublisher> logger) : IRoutingPublisher
+internal sealed class SnapshotPublisher : IRoutingPublisher
 {
     private const int ParallelValidationThreshold = 256;
     private readonly Lock _gate = new();
+    private readonly SnapshotCache _cache;
+    private readonly IRoutingTranslator _translation;
+    private readonly ResourceValidation _validation;
+    private readonly GatewayCertificateStore _gatewayTls;
+    private readonly ILogger<SnapshotPublisher> _logger;
+    private TranslationResult? _last;
+
+    /// <summary>
+    /// A publisher of <paramref name="translation"/>'s results to <paramref name="cache"/>; the gateway group also gets the
+    /// HTTPS certificate of <paramref name="gatewayTls"/> as an SDS secret, re-published alone when it changes.
+    /// </summary>
+    public SnapshotPublisher(SnapshotCache cache, IRoutingTranslator translation, ResourceValidation validation, GatewayCertificateStore gatewayTls, ILogger<SnapshotPublisher> logger)
+    {
+        (_cache, _translation, _validation, _gatewayTls, _logger) = (cache, translation, validation, gatewayTls, logger);
+        gatewayTls.Subscribe(PublishGatewaySecret);
+    }
+
     /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
     public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs)
     {
         lock (_gate)
         {
-            var result = translation.Translate(inputs);
+            var result = _translation.Translate(inputs);
+            _last = result;
             foreach (var (group, translated) in result.Groups)
             {
-                var served = cache.GetSnapshot(group)?.Snapshot;
-                var snapshot = served is null ? Snapshot.Create(Passing(translated)) : Updated(served, translated);
-                if (ReferenceEquals(snapshot, served))
-                {
-                    continue;
-                }
-
-                var update = cache.SetSnapshot(group, snapshot);
-                if (!update.Accepted)
-                {
-                    ManifestLog.SnapshotRejected(logger, group, string.Join(" ", update.Problems));
-                }
-                else if (served?.Version != snapshot.Version)
-                {
-                    ManifestLog.Published(logger, group, snapshot.Version, snapshot.Count);
-                }
+                PublishGroup(group, translated);
             }
 
-            validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
+            _validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
             return result.Problems;
+        }
+    }
+
+    /// <summary>
+    /// A new gateway certificate: the gateway group's last translation published again with it, so only the secret
+    /// changes (and, on the first certificate, the HTTPS listener that waited for it appears).
+    /// </summary>
+    private void PublishGatewaySecret()
+    {
+        lock (_gate)
+        {
+            if (_last?.Groups.TryGetValue(DataPlaneRoles.Gateway, out var gateway) == true)
+            {
+                PublishGroup(DataPlaneRoles.Gateway, gateway);
+            }
+        }
+    }
+
+    private void PublishGroup(string group, IReadOnlyList<XdsResource> translated)
+    {
+        if (group == DataPlaneRoles.Gateway)
+        {
+            translated = GatewayTlsSecret.Complete(translated, _gatewayTls.Secret);
+        }
+
+        var served = _cache.GetSnapshot(group)?.Snapshot;
+        var snapshot = served is null ? Snapshot.Create(Passing(translated)) : Updated(served, translated);
+        if (ReferenceEquals(snapshot, served))
+        {
+            return;
+        }
+
+        var update = _cache.SetSnapshot(group, snapshot);
+        if (!update.Accepted)
+        {
+            ManifestLog.SnapshotRejected(_logger, group, string.Join(" ", update.Problems));
+        }
+        else if (served?.Version != snapshot.Version)
+        {
+            ManifestLog.Published(_logger, group, snapshot.Version, snapshot.Count);
         }
     }
 
@@ -89,12 +134,12 @@ internal sealed class SnapshotPublisher(SnapshotCache cache, IRoutingTranslator 
         {
             for (var i = 0; i < resources.Count; i++)
             {
-                valid[i] = validation.IsValid(resources[i]);
+                valid[i] = _validation.IsValid(resources[i]);
             }
         }
         else
         {
-            Parallel.For(0, resources.Count, i => valid[i] = validation.IsValid(resources[i]));
+            Parallel.For(0, resources.Count, i => valid[i] = _validation.IsValid(resources[i]));
         }
 
         var passing = new List<XdsResource>(resources.Count);

@@ -2,7 +2,8 @@
 namespace XdsControlPlane.Translation;
 
 /// <summary>
-/// The gateway's resources: one HTTP listener and one route configuration with a virtual host per Service port (keys
+/// The gateway's resources: one HTTP listener (and with <see cref="TranslationOptions.GatewayTls"/> an HTTPS one loading
+/// the same routes) and one route configuration with a virtual host per Service port (keys
 /// also read from the cookie and the query parameter, CONNECT to every port) followed by the plan's other hosts
 /// (preview hosts), and Envoy's clusters. The listener depends only on the options and the HTTP filters, so it is
 /// built once. With <see cref="TranslationOptions.ScopedRoutes"/> the routes are split into a route configuration per
@@ -13,6 +14,7 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
     private static readonly RouteFlavor Flavor = new(CookieAndQuery: true, OriginalHeaderMatcherFields: false, Connect: true);
 
     private readonly XdsResource _listener;
+    private readonly XdsResource? _httpsListener;
     private readonly VirtualHostCache _hosts;
     private readonly PlannedHostCache _plannedHosts;
     private readonly RouteConfigurationAssembler _routeConfigurations = new();
@@ -24,8 +26,9 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
     {
         var domain = builders.Options.ClusterDomain;
         _listener = XdsResource.Create(builders.Listeners.Gateway());
+        _httpsListener = builders.Options.GatewayTls ? XdsResource.Create(builders.Listeners.GatewayHttps()) : null;
         _hosts = new VirtualHostCache(builders, Role, Flavor, port => VirtualHostDomains.Gateway(port, domain));
-        _plannedHosts = new PlannedHostCache(builders.Filters, Role);
+        _plannedHosts = new PlannedHostCache(builders.Filters, Role, requireTls: builders.Options.GatewayTls);
         _scopes = builders.Options.ScopedRoutes ? new GatewayScopes(domain) : null;
     }
 
@@ -63,8 +66,11 @@ internal sealed class GatewayAssembler : NodeGroupAssembler
     }
 
     public override IReadOnlyList<XdsResource> Resources(RoutingPlan plan, ClusterResources clusters) => _scopes is null
-        ? new SegmentedList<XdsResource>([_listener, _routes ?? throw new InvalidOperationException("not assembled yet")], clusters.Envoy)
-        : new SegmentedList<XdsResource>([_listener], _scopes.Resources(), clusters.Envoy);
+        ? new SegmentedList<XdsResource>([.. Listeners, _routes ?? throw new InvalidOperationException("not assembled yet")], clusters.Envoy)
+        : new SegmentedList<XdsResource>(Listeners, _scopes.Resources(), clusters.Envoy);
+
+    /// <summary>The plain listener, and the HTTPS one when <see cref="TranslationOptions.GatewayTls"/> is on; built once.</summary>
+    private XdsResource[] Listeners => _httpsListener is null ? [_listener] : [_listener, _httpsListener];
 
     private void AssembleRoutes(ServicePortTable ports)
     {

@@ -1,5 +1,6 @@
 using Envoy.Config.Core.V3;
 using Envoy.Config.Listener.V3;
+using Envoy.Extensions.TransportSockets.Tls.V3;
 using XdsControlPlane.Translation.HttpFilters;
 using static XdsControlPlane.Translation.EnvoyBuilding;
 using HttpInspector = Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector;
@@ -21,6 +22,9 @@ internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterR
     /// <summary>The gateway's listener and route configuration name (the scoped routes' name with <see cref="TranslationOptions.ScopedRoutes"/>).</summary>
     public const string GatewayListener = "gateway-http";
 
+    /// <summary>The gateway's HTTPS listener (<see cref="TranslationOptions.GatewayTls"/>); it loads the same routes as <see cref="GatewayListener"/>.</summary>
+    public const string GatewayHttpsListener = "gateway-https";
+
     /// <summary>The request header a gateway's routing scope is picked by: its host, the part before the first <c>:</c>.</summary>
     public const string ScopeKeyHeader = ":authority";
 
@@ -32,9 +36,51 @@ internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterR
     /// come over RDS, or with <see cref="TranslationOptions.ScopedRoutes"/> over scoped RDS: the scope whose key is the
     /// request's host without the port (<c>:authority</c> split at <c>:</c>, element 0; Envoy compares it exactly).
     /// </summary>
-    public Listener Gateway()
+    public Listener Gateway() => new()
     {
-        var hcm = HttpConnectionManager("gateway", GatewayListener, filters.Chain(DataPlaneRoles.Gateway));
+        Name = GatewayListener,
+        Address = SocketAddress("0.0.0.0", options.GatewayPort),
+        TrafficDirection = TrafficDirection.Inbound,
+        FilterChains = { new FilterChain { Name = "http", Filters = { GatewayConnectionManager("gateway") } } },
+    };
+
+    /// <summary>
+    /// The gateway's HTTPS listener (<see cref="TranslationOptions.GatewayTls"/>): the plain listener's connection manager
+    /// and routes behind TLS whose certificate is loaded over SDS on the ADS stream (<see cref="GatewayTlsSecret.Name"/>),
+    /// so a rotation re-sends the secret and never this listener. TLS 1.2 or later; ALPN offers HTTP/2 then HTTP/1.1.
+    /// </summary>
+    public Listener GatewayHttps()
+    {
+        var tls = new DownstreamTlsContext
+        {
+            CommonTlsContext = new CommonTlsContext
+            {
+                TlsParams = new TlsParameters { TlsMinimumProtocolVersion = TlsParameters.Types.TlsProtocol.Tlsv12 },
+                AlpnProtocols = { "h2", "http/1.1" },
+                TlsCertificateSdsSecretConfigs = { new SdsSecretConfig { Name = GatewayTlsSecret.Name, SdsConfig = Ads() } },
+            },
+        };
+        return new Listener
+        {
+            Name = GatewayHttpsListener,
+            Address = SocketAddress("0.0.0.0", options.GatewayHttpsPort),
+            TrafficDirection = TrafficDirection.Inbound,
+            FilterChains =
+            {
+                new FilterChain
+                {
+                    Name = "https",
+                    TransportSocket = new TransportSocket { Name = "envoy.transport_sockets.tls", TypedConfig = Typed(tls) },
+                    Filters = { GatewayConnectionManager("gateway_https") },
+                },
+            },
+        };
+    }
+
+    /// <summary>The gateway listeners' connection manager: the gateway's HTTP filters, its routes (RDS or scoped RDS), upgrades.</summary>
+    private Filter GatewayConnectionManager(string statPrefix)
+    {
+        var hcm = HttpConnectionManager(statPrefix, GatewayListener, filters.Chain(DataPlaneRoles.Gateway));
         if (options.ScopedRoutes)
         {
             // Setting the scoped routes clears the RDS of the same oneof.
@@ -60,13 +106,7 @@ internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterR
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "CONNECT" });
         hcm.Http2ProtocolOptions = new Http2ProtocolOptions { AllowConnect = true };
-        return new Listener
-        {
-            Name = GatewayListener,
-            Address = SocketAddress("0.0.0.0", options.GatewayPort),
-            TrafficDirection = TrafficDirection.Inbound,
-            FilterChains = { new FilterChain { Name = "http", Filters = { new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Typed(hcm) } } } },
-        };
+        return new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Typed(hcm) };
     }
 
     /// <summary>

@@ -10,7 +10,11 @@ namespace XdsControlPlane.Translation;
 /// </summary>
 /// <param name="filters">The HTTP filters that configure each host and route.</param>
 /// <param name="role">The node group.</param>
-internal sealed class PlannedHostCache(HttpFilterRegistry filters, string role)
+/// <param name="requireTls">
+/// Plain HTTP to these hosts is redirected to HTTPS (<c>require_tls: ALL</c>): the gateway serves TLS
+/// (<see cref="TranslationOptions.GatewayTls"/>) and preview cookies are <c>Secure</c>. The Service ports' hosts stay plain.
+/// </param>
+internal sealed class PlannedHostCache(HttpFilterRegistry filters, string role, bool requireTls = false)
 {
     private Dictionary<string, VirtualHostPart> _parts = new(StringComparer.Ordinal);
 
@@ -41,7 +45,12 @@ internal sealed class PlannedHostCache(HttpFilterRegistry filters, string role)
 
     private VirtualHost Build(PlannedVirtualHost planned)
     {
-        var host = new VirtualHost { Name = planned.Name, Domains = { planned.Domains } };
+        var host = new VirtualHost
+        {
+            Name = planned.Name,
+            Domains = { planned.Domains },
+            RequireTls = requireTls ? VirtualHost.Types.TlsRequirementType.All : VirtualHost.Types.TlsRequirementType.None,
+        };
         foreach (var route in planned.Routes)
         {
             var built = new Route

@@ -9,6 +9,7 @@ namespace XdsControlPlane.Translation;
 /// The JSON view of what node groups are served — <c>{"groups": {"gateway": {"version", "resources": {"CDS":
 /// {name: {"version", "resource"}}}}}}</c> — shared by the server's <c>/debug/snapshot</c> and <c>sandboxctl render</c>.
 /// <see cref="Document"/> builds it as a tree; <see cref="WriteAsync"/> streams the same text one resource at a time.
+/// Secrets (SDS) are listed by name and version, their contents redacted.
 /// </summary>
 public static class SnapshotJson
 {
@@ -66,7 +67,7 @@ public static class SnapshotJson
                         if (withResources)
                         {
                             writer.WritePropertyName("resource");
-                            using var json = JsonDocument.Parse(ResourceJson.Format(resource.Message));
+                            using var json = JsonDocument.Parse(Shown(resource));
                             json.RootElement.WriteTo(writer);
                         }
 
@@ -94,6 +95,14 @@ public static class SnapshotJson
         await output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A resource as protobuf JSON, except a secret (SDS): its contents — a private key — are never shown, only its name
+    /// (the version beside it says when it changed).
+    /// </summary>
+    private static string Shown(XdsResource resource) => resource.TypeUrl == TypeUrls.Secret
+        ? new JsonObject { ["name"] = resource.Name, ["redacted"] = "secret contents are not shown" }.ToJsonString()
+        : ResourceJson.Format(resource.Message);
+
     /// <summary>One group's entry: snapshot version, optional publication time, and its resources by type and name.</summary>
     public static JsonObject Group(Snapshot snapshot, DateTimeOffset? publishedAt, bool withResources)
     {
@@ -107,7 +116,7 @@ public static class SnapshotJson
                 var item = new JsonObject { ["version"] = resource.Version };
                 if (withResources)
                 {
-                    item["resource"] = JsonNode.Parse(ResourceJson.Format(resource.Message));
+                    item["resource"] = JsonNode.Parse(Shown(resource));
                 }
 
                 items[resource.Name] = item;

@@ -25,6 +25,19 @@ public sealed record TranslationOptions
     public int GatewayPort { get; init; } = 8080;
 
     /// <summary>
+    /// Port of the gateway's HTTPS listener (<see cref="GatewayTls"/>): the same routes as <see cref="GatewayPort"/>,
+    /// served with the certificate the gateway loads over SDS (<see cref="GatewayTlsSecret"/>).
+    /// </summary>
+    public int GatewayHttpsPort { get; init; } = 8443;
+
+    /// <summary>
+    /// The gateway serves HTTPS on <see cref="GatewayHttpsPort"/> and redirects plain HTTP for the hosts that are not a
+    /// Service port's (preview hosts) to it. The server sets this when a gateway certificate is configured
+    /// (<c>--gateway-tls-secret</c>, or <c>--gateway-tls-cert-file</c> and <c>--gateway-tls-key-file</c>).
+    /// </summary>
+    public bool GatewayTls { get; init; }
+
+    /// <summary>
     /// Experimental, off by default until a real Envoy has run it: the gateway loads its routes through scoped RDS — one
     /// routing scope per host name (the <c>:authority</c> header without its port), each loading the route configuration
     /// of one Service (a virtual host per port) — so a change re-sends that Service's routes instead of every Service's.
@@ -90,12 +103,17 @@ public sealed record TranslationOptions
             yield return $"{nameof(RoutingKeyHeader)} must be lower case, got '{RoutingKeyHeader}'.";
         }
 
-        foreach (var (name, port) in new[] { (nameof(GatewayPort), GatewayPort), (nameof(SidecarOutboundPort), SidecarOutboundPort) })
+        foreach (var (name, port) in new[] { (nameof(GatewayPort), GatewayPort), (nameof(GatewayHttpsPort), GatewayHttpsPort), (nameof(SidecarOutboundPort), SidecarOutboundPort) })
         {
             if (port is < 1 or > 65535)
             {
                 yield return $"{name} must be between 1 and 65535, got {port}.";
             }
+        }
+
+        if (GatewayTls && GatewayHttpsPort == GatewayPort)
+        {
+            yield return $"{nameof(GatewayHttpsPort)} must differ from {nameof(GatewayPort)}, both are {GatewayPort}.";
         }
 
         if (ConnectTimeout <= TimeSpan.Zero)

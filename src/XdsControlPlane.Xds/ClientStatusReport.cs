@@ -11,6 +11,7 @@ namespace XdsControlPlane.Xds;
 /// <summary>
 /// Builds CSDS answers from the <see cref="ClientRegistry"/>: for each connected client (filtered by node id
 /// matchers), every resource it was sent with the version sent, whether it ACKed or NACKed it, and the NACK text.
+/// Secrets (SDS) are shown by name only.
 /// </summary>
 internal static class ClientStatusReport
 {
@@ -44,6 +45,9 @@ internal static class ClientStatusReport
         return response;
     }
 
+    /// <summary>A secret as CSDS shows it: its name only, never the key it carries (Envoy's config dump redacts it too).</summary>
+    private static Any Redacted(string name) => Any.Pack(new Envoy.Extensions.TransportSockets.Tls.V3.Secret { Name = name });
+
     private static IEnumerable<ClientConfig.Types.GenericXdsConfig> ResourcesOf(TypeStatus type, bool excludeContents)
     {
         foreach (var name in type.Sent.Keys.Union(type.Acked.Keys).Order(StringComparer.Ordinal))
@@ -56,7 +60,7 @@ internal static class ClientStatusReport
                 TypeUrl = type.TypeUrl,
                 Name = name,
                 VersionInfo = current.Version,
-                XdsConfig = excludeContents ? null : current.Packed,
+                XdsConfig = excludeContents ? null : type.TypeUrl == TypeUrls.Secret ? Redacted(name) : current.Packed,
             };
             if (sent is not null && acked?.Version == sent.Version && type.AckedVersion == type.SentVersion)
             {

@@ -622,12 +622,15 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>List or watch (<c>?watch=true</c>) of one kind, in all namespaces or one, filtered by <c>labelSelector</c>.</summary>
+    /// <summary>List or watch (<c>?watch=true</c>) of one kind, in all namespaces or one, filtered by <c>labelSelector</c> and the <c>fieldSelector</c> <c>metadata.name=NAME</c>.</summary>
     private async Task HandleAsync(string path, string? ns, HttpContext context)
     {
         var query = context.Request.Query;
         var selector = LabelSelector.Parse(query["labelSelector"].ToString());
-        bool Selected(JsonObject obj) => (ns is null || (string?)obj["metadata"]?["namespace"] == ns) && selector(obj);
+        var named = query["fieldSelector"].ToString() is { Length: > 0 } field
+            ? field.StartsWith("metadata.name=", StringComparison.Ordinal) ? field["metadata.name=".Length..] : throw new NotSupportedException($"fieldSelector {field}")
+            : null;
+        bool Selected(JsonObject obj) => (ns is null || (string?)obj["metadata"]?["namespace"] == ns) && selector(obj) && (named is null || (string?)obj["metadata"]?["name"] == named);
         if (query["watch"] != "true")
         {
             Task? held;

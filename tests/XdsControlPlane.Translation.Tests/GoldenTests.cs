@@ -18,6 +18,12 @@ public sealed class GoldenTests
     internal static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
         .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
 
+    private static readonly Lazy<XdsResource> TestSecret = new(() =>
+    {
+        var certificate = TestCertificates.Wildcard();
+        return GatewayTlsSecret.Create(GatewayCertificate.Parse(certificate.ChainPem, certificate.KeyPem, "test"));
+    });
+
     private static IEnumerable<TestCaseData> GroupsOfCases() =>
         Cases.SelectMany(c => DataPlaneRoles.All.Select(g => new TestCaseData(c, g).SetName($"Translate_{c}_{g}_MatchesGolden")));
 
@@ -44,8 +50,10 @@ public sealed class GoldenTests
     public void Translate_Case_ResourcesPassEnvoyRulesAndConsistency(string caseName)
     {
         var result = TranslateCase(caseName);
-        foreach (var (group, resources) in result.Groups)
+        foreach (var (group, translated) in result.Groups)
         {
+            // The gateway is served with its HTTPS certificate as the server adds it (GatewayTlsSecret.Complete).
+            var resources = group == DataPlaneRoles.Gateway ? GatewayTlsSecret.Complete(translated, TestSecret.Value) : translated;
             foreach (var resource in resources)
             {
                 var validation = EnvoyRulesValidator.Default.Validate(resource.Message);

@@ -25,6 +25,7 @@ internal static class ChartRbac
     private const string ClusterWide = "if not .Values.watchNamespaces";
     private const string PerNamespace = "else of if not .Values.watchNamespaces";
     private const string SelfManagedCertificate = "if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled)";
+    private const string GatewayTlsSecret = "if .Values.gateway.tls.secretName";
 
     /// <summary>
     /// Grants the RBAC scenario cannot reach: renewing the webhook's Secret (an <c>update</c> once a third of the
@@ -45,13 +46,17 @@ internal static class ChartRbac
         "admissionregistration.k8s.io/mutatingwebhookconfigurations:get", "admissionregistration.k8s.io/mutatingwebhookconfigurations:patch",
     };
 
-    /// <summary>The grants for <paramref name="watchNamespaces"/> (empty: every namespace) with the webhook's own certificate management (cert-manager off) or not.</summary>
-    public static IReadOnlyList<Grant> Grants(HelmChart chart, IReadOnlyList<string> watchNamespaces, bool selfManagedCertificate = true)
+    /// <summary>
+    /// The grants for <paramref name="watchNamespaces"/> (empty: every namespace) with the webhook's own certificate
+    /// management (cert-manager off) or not, and with the gateways' HTTPS certificate Secret (<c>gateway.tls.secretName</c>) or not (the default).
+    /// </summary>
+    public static IReadOnlyList<Grant> Grants(HelmChart chart, IReadOnlyList<string> watchNamespaces, bool selfManagedCertificate = true, bool gatewayTlsSecret = false)
     {
         var rbac = chart.Template("rbac.yaml");
         var rendered = rbac.Documents.Where(d =>
             (watchNamespaces.Count == 0 ? !d.Under(PerNamespace) : !d.Under(ClusterWide))
-            && (selfManagedCertificate || !d.Under(SelfManagedCertificate))).ToArray();
+            && (selfManagedCertificate || !d.Under(SelfManagedCertificate))
+            && (gatewayTlsSecret || !d.Under(GatewayTlsSecret))).ToArray();
         var bound = rendered
             .Where(d => d.Kind is "ClusterRoleBinding" or "RoleBinding" && d.Json["subjects"]!.AsArray().Any(s => (string?)s!["name"] == "xds-control-plane"))
             .Select(d => ((string?)d.Json["roleRef"]!["kind"], (string?)d.Json["roleRef"]!["name"]))

@@ -54,6 +54,19 @@ public sealed class ChartRbacTests
     }
 
     [Test]
+    public void GatewayTlsSecret_GrantsWhatTheSecretWatchAsks_ForThatNameOnly()
+    {
+        var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);
+        var added = ChartRbac.Grants(Chart, [], gatewayTlsSecret: true).Select(Described).Where(g => !without.Contains(g)).Order(StringComparer.Ordinal);
+
+        Assert.That(added, Is.EqualTo(GatewayTlsSecretTests.SecretPermissions.Select(p => $"Role:{p} .Values.gateway.tls.secretName")),
+            "list and watch of that one Secret, what GatewayTlsSecretTests records the server asking");
+    }
+
+    private static string Described(Grant g) =>
+        $"{(g.Namespace is null ? "ClusterRole" : "Role")}:{g.Permission}{(g.Names.Count == 0 ? "" : $" {string.Join(",", g.Names)}")}";
+
+    [Test]
     public void EveryRole_IsBoundToTheServiceAccount_InTheNamespaceItGoverns()
     {
         var rbac = Chart.Template("rbac.yaml");

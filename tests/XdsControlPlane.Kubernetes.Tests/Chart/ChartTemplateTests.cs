@@ -159,6 +159,28 @@ public sealed class ChartTemplateTests
         });
     }
 
+    [Test]
+    public void GatewayHttps_ServiceMapsTheServicePortToTheListenerTheControlPlanePublishes()
+    {
+        var (template, deployment) = Chart.Find("Deployment", "sandboxctl-gateway");
+        var ports = deployment.Json["spec"]!["template"]!["spec"]!["containers"]![0]!["ports"]!.AsArray();
+        var service = Chart.Find("Service", "sandboxctl-gateway").Document.Json["spec"]!["ports"]!.AsArray();
+        var https = service.Single(p => (string?)p!["name"] == "https")!;
+        var controlPlane = Chart.Find("Deployment", "xds-control-plane").Template;
+        string Arg(string flag) => Server()["args"]!.AsArray().Select(a => (string)a!).Single(a => a.StartsWith(flag + "=", StringComparison.Ordinal))[(flag.Length + 1)..];
+        var tls = Chart.Values["gateway"]!["tls"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(template.Action((string?)ports.Single(p => (string?)p!["name"] == "https")!["containerPort"]), Is.EqualTo(".Values.gateway.tls.httpsPort"));
+            Assert.That(template.Action((string?)https["port"]), Is.EqualTo(".Values.gateway.tls.servicePort"));
+            Assert.That((string?)https["targetPort"], Is.EqualTo("https"));
+            Assert.That(controlPlane.Action(Arg("--gateway-https-port")), Is.EqualTo(".Values.gateway.tls.httpsPort"));
+            Assert.That(Arg("--gateway-tls-secret").Split('/').Select(controlPlane.Action), Is.EqualTo(new[] { ".Release.Namespace", ".Values.gateway.tls.secretName" }));
+            Assert.That((long)tls["httpsPort"]!, Is.EqualTo(new TranslationOptions().GatewayHttpsPort), "the default is the translation's");
+            Assert.That(((long)tls["servicePort"]!, (string?)tls["secretName"], (bool)tls["certManager"]!["enabled"]!), Is.EqualTo((443L, "", false)), "HTTPS and cert-manager are off by default");
+        });
+    }
+
     private static JsonNode Server() =>
         Chart.Find("Deployment", "xds-control-plane").Document.Json["spec"]!["template"]!["spec"]!["containers"]!.AsArray().Single(c => (string?)c!["name"] == "server")!;
 
