@@ -151,12 +151,12 @@ public sealed record PreviewRateLimit
     /// <summary>The largest burst a preview limit allows.</summary>
     public const int MaxBurst = 100_000;
 
-    /// <summary>Requests per second, sustained (1 to <see cref="MaxRequestsPerSecond"/>).</summary>
+    /// <summary>Requests per second, sustained (1 to 10000).</summary>
     [SchemaRequired]
     [SchemaRange(1, MaxRequestsPerSecond)]
     public int RequestsPerSecond { get; init; }
 
-    /// <summary>Requests at most in a burst (1 to <see cref="MaxBurst"/>, at least <see cref="RequestsPerSecond"/>).</summary>
+    /// <summary>Requests at most in a burst (1 to 100000, at least requestsPerSecond).</summary>
     [SchemaRequired]
     [SchemaRange(1, MaxBurst)]
     public int Burst { get; init; }
