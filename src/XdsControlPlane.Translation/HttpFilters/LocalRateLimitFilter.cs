@@ -29,7 +29,7 @@ internal sealed class LocalRateLimitFilter : HttpFilterTranslator
     /// <summary>The body of a 429 from a preview host's rate limit.</summary>
     public const string RateLimitedBody = "Too many requests to this preview: slow down and try again in a moment.\n";
 
-    /// <summary>The stat prefix of the preview hosts' buckets (<c>http_local_rate_limit.preview_ratelimit.rate_limited</c> …).</summary>
+    /// <summary>The stat prefix of the preview hosts' buckets (<c>preview_ratelimit.http_local_rate_limit.rate_limited</c> …).</summary>
     public const string StatPrefix = "preview_ratelimit";
 
     public override string Name => FilterName;
