@@ -145,7 +145,7 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
             previews = invalid ? [] : [.. PreviewSite.Of(workload, PreviewDomain, PreviewSalt).Select(p => p.Status)];
         }
 
-        var previewsCurrent = previews is null || ((LocalWorkload)obj).Status?.Previews is { } current && current.SequenceEqual(previews);
+        var previewsCurrent = previews is null || (((LocalWorkload)obj).Status?.Previews ?? []).SequenceEqual(previews);
         if (generationCurrent && previewsCurrent && RoutingConditions.SameAs(previous, desired))
         {
             return null;
