@@ -37,6 +37,12 @@ public sealed record KubernetesStatusOptions
     /// </summary>
     public TimeSpan PublicationYield { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The server's <c>--preview-domain</c>, for the URLs in a LocalWorkload's <c>status.previews</c>; empty: previews are off.</summary>
+    public string PreviewDomain { get; init; } = "";
+
+    /// <summary>The server's <c>--preview-salt</c>, which the preview host names hash.</summary>
+    public string PreviewSalt { get; init; } = "";
+
     /// <summary>The problems with these settings; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {

@@ -72,7 +72,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         }
 
         _metrics = metrics ?? new ControllerMetrics();
-        _status = new RoutingStatusWriter(client, clock, logger, _options.FieldManager);
+        _status = new RoutingStatusWriter(client, clock, logger, _options.FieldManager) { PreviewDomain = _options.PreviewDomain, PreviewSalt = _options.PreviewSalt };
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, _options.FieldManager);
         _queue = new StatusWriteQueue(clock, _metrics, _options.StatusConcurrency);
         _bucket = new TokenBucket(_options.StatusQps, _options.StatusBurst, clock);

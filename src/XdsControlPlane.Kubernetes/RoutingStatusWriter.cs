@@ -77,6 +77,12 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
     private volatile int _pendingCount;
     private long _judged;
 
+    /// <summary>The preview domain of the URLs in a LocalWorkload's <c>status.previews</c> (empty: previews are off).</summary>
+    public string PreviewDomain { get; init; } = "";
+
+    /// <summary>The salt of the preview host names.</summary>
+    public string PreviewSalt { get; init; } = "";
+
     /// <summary>Objects whose last judged status is <c>Programmed=False, Pending</c>, or whose write met a conflict (worth re-checking as ACKs arrive).</summary>
     public bool AnyPending => _pendingCount > 0;
 
@@ -131,7 +137,16 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
         var desired = RoutingConditions.Compute(obj, previous, basis.Problems.GetValueOrDefault(obj.Key) ?? [], inForceNow, acked, clock.GetUtcNow());
         SetPending(obj.Key, desired.Any(c => c is { Type: "Programmed", Reason: "Pending" }));
         var generationCurrent = obj is not RouteGroup || observed == obj.Metadata.Generation;
-        if (generationCurrent && RoutingConditions.SameAs(previous, desired))
+        PreviewStatus[]? previews = null;
+        if (obj is LocalWorkload workload)
+        {
+            // A LocalWorkload's preview URLs are written here (the broker writes its tunnel, not what it is served as).
+            var invalid = (basis.Problems.GetValueOrDefault(obj.Key) ?? []).Any(p => p.Kind == ProblemKind.Invalid);
+            previews = invalid ? [] : [.. PreviewSite.Of(workload, PreviewDomain, PreviewSalt).Select(p => p.Status)];
+        }
+
+        var previewsCurrent = previews is null || (((LocalWorkload)obj).Status?.Previews ?? []).SequenceEqual(previews);
+        if (generationCurrent && previewsCurrent && RoutingConditions.SameAs(previous, desired))
         {
             return null;
         }
@@ -139,7 +154,9 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
         // The resource version makes the patch conditional: written from a stale view, it would replace conditions another
         // writer has added since (the Sandbox controller's Ready); the API server answers 409 instead, and the newer
         // version's watch event brings this writer back with a fresh view.
-        object status = obj is RouteGroup ? new { observedGeneration = obj.Metadata.Generation, conditions = desired } : new { conditions = desired };
+        object status = obj is RouteGroup ? new { observedGeneration = obj.Metadata.Generation, conditions = desired }
+            : previews is not null ? new { conditions = desired, previews }
+            : new { conditions = desired };
         var metadata = new { resourceVersion = obj.Metadata.ResourceVersion };
         return new StatusWrite(obj.Key, plural, JsonSerializer.Serialize(new { metadata, status }, Json));
     }

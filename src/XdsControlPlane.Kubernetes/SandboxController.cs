@@ -23,6 +23,12 @@ public sealed record SandboxControllerOptions
 
     /// <summary>The namespaces whose Sandboxes are reconciled; empty means all.</summary>
     public IReadOnlyList<string> Namespaces { get; init; } = [];
+
+    /// <summary>The server's <c>--preview-domain</c>, for the URLs in <c>status.previews</c>; empty: previews are off.</summary>
+    public string PreviewDomain { get; init; } = "";
+
+    /// <summary>The server's <c>--preview-salt</c>, which the preview host names hash.</summary>
+    public string PreviewSalt { get; init; } = "";
 }
 
 /// <summary>
@@ -71,7 +77,7 @@ public sealed class SandboxController : BackgroundService
         _metrics = metrics ?? new ControllerMetrics();
         _queue = new WorkQueue<(string, string)>(Name, clock, _metrics, _options.RetryBase);
         var events = new KubernetesEventRecorder(client, clock, logger, "sandbox-controller", random ?? Random.Shared);
-        _reconciler = new SandboxReconciler(client, events, clock, logger, fieldManager ?? FieldManagers.ControlPlane);
+        _reconciler = new SandboxReconciler(client, events, clock, logger, fieldManager ?? FieldManagers.ControlPlane) { PreviewDomain = _options.PreviewDomain, PreviewSalt = _options.PreviewSalt };
         var shared = informers ?? new KubernetesInformers(clock, logger, random);
         var sandboxes = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.Sandboxes(client, ns)).Select(shared.For).ToArray();
         var forks = ResourceSources.Scoped(_options.Namespaces, ns => ResourceSources.ForkDeployments(client, ns)).Select(shared.For).ToArray();

@@ -20,6 +20,12 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
     private const string Plural = "sandboxes";
     private static readonly JsonSerializerOptions StatusJson = new(JsonSerializerDefaults.Web);
 
+    /// <summary>The preview domain of the URLs in <c>status.previews</c> (empty: previews are off).</summary>
+    public string PreviewDomain { get; init; } = "";
+
+    /// <summary>The salt of the preview host names.</summary>
+    public string PreviewSalt { get; init; } = "";
+
     /// <summary>Reconciles the Sandbox <paramref name="ns"/>/<paramref name="name"/>; returns when to look again (TTL), if ever.</summary>
     public async Task<TimeSpan?> ReconcileAsync(string ns, string name, CancellationToken cancellationToken)
     {
@@ -87,7 +93,7 @@ internal sealed class SandboxReconciler(IKubernetes client, KubernetesEventRecor
         }
 
         var routingKey = sandbox.Spec.RoutingKey ?? sandbox.Status?.RoutingKey ?? GenerateKey(name);
-        var status = SandboxStatusBuilder.Build(sandbox, routingKey, problems, forks, clock.GetUtcNow());
+        var status = SandboxStatusBuilder.Build(sandbox, routingKey, problems, forks, clock.GetUtcNow(), PreviewDomain, PreviewSalt);
         if (!SandboxStatusBuilder.SameAs(sandbox.Status, status))
         {
             try

@@ -10,13 +10,24 @@ namespace XdsControlPlane.Kubernetes;
 /// Computes a Sandbox's status from what the controller planned and what the cluster reports — pure. Phase
 /// <c>Failed</c> when the Sandbox is invalid or a fork cannot be made or rolled out, <c>Ready</c> when every fork
 /// Deployment has all its replicas updated and available, <c>Pending</c> otherwise; a <c>Ready</c> condition says why.
+/// <c>status.previews</c> lists the preview URLs (<see cref="PreviewSite"/>, the host names translation serves), and a
+/// <c>Previews</c> condition says whether they are served (not while the server has no <c>--preview-domain</c>).
 /// </summary>
 internal static class SandboxStatusBuilder
 {
+    /// <summary>The type of the condition that says whether the Sandbox's previews are served.</summary>
+    public const string PreviewsCondition = "Previews";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
-    /// <summary>The status to have. <paramref name="forks"/> pairs each plan with the fork Deployment as the cluster has it (null: not created yet).</summary>
-    public static SandboxStatus Build(Sandbox sandbox, string routingKey, IReadOnlyList<ManifestProblem> problems, IReadOnlyList<(PlannedFork Plan, V1Deployment? Observed)> forks, DateTimeOffset now)
+    /// <summary>
+    /// The status to have. <paramref name="forks"/> pairs each plan with the fork Deployment as the cluster has it (null:
+    /// not created yet); <paramref name="previewDomain"/> and <paramref name="previewSalt"/> are the server's
+    /// <c>--preview-domain</c> (null or empty: previews are off) and <c>--preview-salt</c>.
+    /// </summary>
+    public static SandboxStatus Build(
+        Sandbox sandbox, string routingKey, IReadOnlyList<ManifestProblem> problems, IReadOnlyList<(PlannedFork Plan, V1Deployment? Observed)> forks, DateTimeOffset now,
+        string? previewDomain = null, string previewSalt = "")
     {
         var forkStatus = forks.Select(f => ForkStatusOf(f.Plan, f.Observed)).ToList();
         var failures = forkStatus.Where(f => f.Failed).ToList();
@@ -37,14 +48,42 @@ internal static class SandboxStatusBuilder
             ObservedGeneration = sandbox.Metadata.Generation,
             LastTransitionTime = previous?.Status == status ? previous.LastTransitionTime : now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
+        var previews = problems.Count > 0 ? [] : PreviewSite.Of(sandbox, previewDomain, previewSalt);
+        var conditions = ConditionList.Merge(sandbox.Status?.Conditions ?? [], [ready]);
+        if ((sandbox.Spec.Previews ?? []).Count == 0)
+        {
+            conditions = [.. conditions.Where(c => c.Type != PreviewsCondition)];
+        }
+        else
+        {
+            conditions = ConditionList.Merge(conditions, [PreviewsConditionOf(sandbox, previews.Count, problems.Count > 0, string.IsNullOrEmpty(previewDomain), now)]);
+        }
+
         return new SandboxStatus
         {
             RoutingKey = routingKey,
             Phase = phase,
             ObservedGeneration = sandbox.Metadata.Generation,
             Forks = [.. forkStatus.Select(f => f.Status)],
-            PreviewUrls = sandbox.Status?.PreviewUrls ?? [],
-            Conditions = ConditionList.Merge(sandbox.Status?.Conditions ?? [], [ready]),
+            Previews = [.. previews.Select(p => p.Status)],
+            Conditions = conditions,
+        };
+    }
+
+    private static Condition PreviewsConditionOf(Sandbox sandbox, int served, bool invalid, bool off, DateTimeOffset now)
+    {
+        var (status, reason, message) = invalid ? ("False", "Invalid", "the Sandbox is invalid; its previews are not served")
+            : off ? ("False", "PreviewsDisabled", "previews are off: the control plane runs without --preview-domain, so spec.previews are not served")
+            : ("True", "Served", served == 1 ? "1 preview URL served at the gateway" : $"{served.ToString(CultureInfo.InvariantCulture)} preview URLs served at the gateway");
+        var previous = sandbox.Status?.Conditions.FirstOrDefault(c => c.Type == PreviewsCondition);
+        return new Condition
+        {
+            Type = PreviewsCondition,
+            Status = status,
+            Reason = reason,
+            Message = message,
+            ObservedGeneration = sandbox.Metadata.Generation,
+            LastTransitionTime = previous?.Status == status ? previous.LastTransitionTime : now.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
         };
     }
 

@@ -95,6 +95,27 @@ public sealed record LocalWorkloadSpec
     /// </summary>
     [SchemaItems(0, ModelLimits.MaxExposedServices)]
     public IReadOnlyList<ExposedService> Expose { get; init; } = [];
+
+    /// <summary>Preview URLs served by the gateway that open the laptop's port in a browser (the baseline while no tunnel leads to it).</summary>
+    [SchemaItems(0, ModelLimits.MaxPreviews)]
+    public IReadOnlyList<LocalPreview> Previews { get; init; } = [];
+
+    /// <summary>The rate limit of each of its preview hosts; the server's <c>--preview-rate-limit</c> when absent.</summary>
+    public PreviewRateLimit? PreviewRateLimit { get; init; }
+}
+
+/// <summary>A preview URL for one port of a LocalWorkload (the Service is its own <c>spec.service</c>).</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record LocalPreview
+{
+    /// <summary>One of the workload's <c>spec.ports</c> (an <c>http</c> or <c>grpc</c> one).</summary>
+    [SchemaRequired]
+    [SchemaRange(1, 65535)]
+    public int Port { get; init; }
+
+    /// <summary><c>public</c>, <c>shared</c> or <c>personal</c>.</summary>
+    [SchemaEnum(Preview.Public, Preview.Shared, Preview.Personal)]
+    public string Access { get; init; } = Preview.Personal;
 }
 
 /// <summary>An in-cluster Service a LocalWorkload may open outbound connections to.</summary>
@@ -145,6 +166,9 @@ public sealed record LocalWorkloadStatus
 
     /// <summary>The generation the status describes.</summary>
     public long? ObservedGeneration { get; init; }
+
+    /// <summary>The preview URLs and their access levels (empty while the server has no <c>--preview-domain</c>).</summary>
+    public IReadOnlyList<PreviewStatus> Previews { get; init; } = [];
 
     /// <summary><c>Accepted</c>, <c>Programmed</c>….</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [];

@@ -60,7 +60,11 @@ public sealed record SandboxSpec
     public string? Ttl { get; init; }
 
     /// <summary>Preview URLs served by the gateway.</summary>
+    [SchemaItems(0, ModelLimits.MaxPreviews)]
     public IReadOnlyList<Preview> Previews { get; init; } = [];
+
+    /// <summary>The rate limit of each of its preview hosts; the server's <c>--preview-rate-limit</c> when absent.</summary>
+    public PreviewRateLimit? PreviewRateLimit { get; init; }
 }
 
 /// <summary>One forked workload.</summary>
@@ -133,6 +137,31 @@ public sealed record Preview
     public string Access { get; init; } = Personal;
 }
 
+/// <summary>
+/// The token bucket of each preview host of one owner (Envoy's <c>local_ratelimit</c>, per gateway replica): it holds
+/// <see cref="Burst"/> requests and refills <see cref="RequestsPerSecond"/> each second; a request that finds it empty
+/// is answered 429.
+/// </summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record PreviewRateLimit
+{
+    /// <summary>The most requests per second a preview limit allows.</summary>
+    public const int MaxRequestsPerSecond = 10_000;
+
+    /// <summary>The largest burst a preview limit allows.</summary>
+    public const int MaxBurst = 100_000;
+
+    /// <summary>Requests per second, sustained (1 to 10000).</summary>
+    [SchemaRequired]
+    [SchemaRange(1, MaxRequestsPerSecond)]
+    public int RequestsPerSecond { get; init; }
+
+    /// <summary>Requests at most in a burst (1 to 100000, at least requestsPerSecond).</summary>
+    [SchemaRequired]
+    [SchemaRange(1, MaxBurst)]
+    public int Burst { get; init; }
+}
+
 /// <summary>A preview as its owner's status reports it (<c>status.previews[]</c>).</summary>
 public sealed record PreviewStatus
 {
@@ -165,8 +194,8 @@ public sealed record SandboxStatus
     /// <summary>Per fork readiness.</summary>
     public IReadOnlyList<ForkStatus> Forks { get; init; } = [];
 
-    /// <summary>The preview URLs.</summary>
-    public IReadOnlyList<string> PreviewUrls { get; init; } = [];
+    /// <summary>The preview URLs and their access levels (empty while the server has no <c>--preview-domain</c>).</summary>
+    public IReadOnlyList<PreviewStatus> Previews { get; init; } = [];
 
     /// <summary><c>Ready</c>, <c>Programmed</c>….</summary>
     public IReadOnlyList<Condition> Conditions { get; init; } = [];

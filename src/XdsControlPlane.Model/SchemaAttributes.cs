@@ -116,4 +116,7 @@ public static class ModelLimits
 
     /// <summary>Services of other namespaces one LocalWorkload may expose to its laptop.</summary>
     public const int MaxExposedServices = 32;
+
+    /// <summary>Preview URLs per Sandbox or LocalWorkload.</summary>
+    public const int MaxPreviews = 16;
 }

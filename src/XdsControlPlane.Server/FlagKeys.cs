@@ -19,6 +19,17 @@ internal sealed class FlagKeys
         return this;
     }
 
+    /// <summary><paramref name="option"/>'s pair of numbers sets <paramref name="firstKey"/> and <paramref name="secondKey"/>.</summary>
+    public FlagKeys AddPair(Option<(int First, int Second)> option, string firstKey, string secondKey)
+    {
+        _flags.Add((option, parse =>
+        {
+            var (first, second) = parse.GetValue(option);
+            return [KeyValuePair.Create<string, string?>(firstKey, first.ToString(CultureInfo.InvariantCulture)), KeyValuePair.Create<string, string?>(secondKey, second.ToString(CultureInfo.InvariantCulture))];
+        }));
+        return this;
+    }
+
     /// <summary><paramref name="option"/>'s values set the items of the list <paramref name="key"/> (<c>key:0</c>, <c>key:1</c>, …).</summary>
     public FlagKeys AddList(Option<string[]> option, string key)
     {

@@ -128,6 +128,7 @@ public static partial class ServerCommandLine
             Description = "Experimental (no real Envoy has run it yet): gateways load their routes through scoped RDS, a route configuration per Service picked by the request's host, so a change re-sends one Service's routes instead of every Service's.",
         };
 
+        var (previewDomain, previewSalt, previewRateLimit) = PreviewOptions();
         var (injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar) = InjectionOptions();
         var webhookPort = PortOption("--webhook-port", WebhookListenerOptions.DefaultPort, "Port of the mutating admission webhook (HTTPS, POST /inject, AdmissionReview v1); 0 turns it off.");
         var webhookCertFile = new Option<FileInfo?>("--webhook-cert-file") { Description = "The webhook's serving certificate (PEM), reloaded when the file changes; with --webhook-key-file. Without either, a CA and certificate are generated (or kept in --webhook-secret)." };
@@ -146,7 +147,7 @@ public static partial class ServerCommandLine
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
-            tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes,
+            tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes, previewDomain, previewSalt, previewRateLimit,
             injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar,
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
             gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
@@ -257,6 +258,9 @@ public static partial class ServerCommandLine
             .Add(tunnelToken, Key(TunnelListenerOptions.Section, nameof(TunnelListenerOptions.Token)), token => token)
             .Add(tunnelAddress, Key(TunnelListenerOptions.Section, nameof(TunnelBrokerOptions.AdvertiseAddress)), address => address)
             .Add(scopedRoutes, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.ScopedRoutes)), Invariant)
+            .Add(previewDomain, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.PreviewDomain)), domain => domain)
+            .Add(previewSalt, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.PreviewSalt)), salt => salt)
+            .AddPair(previewRateLimit, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.PreviewRequestsPerSecond)), Key(PublishOptions.TranslationSection, nameof(TranslationOptions.PreviewBurst)))
             .Add(webhookPort, Key(WebhookListenerOptions.Section, nameof(ListenerOptions.Port)), Invariant)
             .Add(webhookCertFile, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.CertFile)), file => file?.FullName)
             .Add(webhookKeyFile, Key(WebhookListenerOptions.Section, nameof(WebhookListenerOptions.KeyFile)), file => file?.FullName)
@@ -316,6 +320,39 @@ public static partial class ServerCommandLine
             new Option<FileInfo?>("--gateway-tls-cert-file") { Description = "The gateways' HTTPS certificate chain (PEM, leaf first), reloaded when the file changes and sent to gateways over SDS; with --gateway-tls-key-file." },
             new Option<FileInfo?>("--gateway-tls-key-file") { Description = "The private key (PEM) of --gateway-tls-cert-file." },
             httpsPort);
+    }
+
+    /// <summary>The preview flags (section <c>Translation</c>; the values' ranges are checked with the translation's options when the host starts).</summary>
+    private static (Option<string?> Domain, Option<string?> Salt, Option<(int RequestsPerSecond, int Burst)> RateLimit) PreviewOptions()
+    {
+        var domain = new Option<string?>("--preview-domain")
+        {
+            Description = "Serve preview URLs <service>-<port>-<hash>.DOMAIN at the gateway for the previews of Sandboxes and LocalWorkloads (e.g. preview.example.com; DNS *.DOMAIN must reach the gateway). Without it previews are off.",
+        };
+        var salt = new Option<string?>("--preview-salt")
+        {
+            Description = "Mixed into the hash of every preview host name so names cannot be derived from namespace and name; give every replica the same one (default: none).",
+        };
+        var rateLimit = new Option<(int RequestsPerSecond, int Burst)>("--preview-rate-limit")
+        {
+            Description = "Each preview host's rate limit per gateway replica, RPS/BURST (default 50/100); a Sandbox's or LocalWorkload's spec.previewRateLimit overrides it.",
+            DefaultValueFactory = _ => (50, 100),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                var parts = text.Split('/');
+                if (parts.Length == 2
+                    && int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var rps) && rps is >= 1 and <= PreviewRateLimit.MaxRequestsPerSecond
+                    && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var burst) && burst >= rps && burst <= PreviewRateLimit.MaxBurst)
+                {
+                    return (rps, burst);
+                }
+
+                result.AddError($"--preview-rate-limit must be RPS/BURST with RPS from 1 to {PreviewRateLimit.MaxRequestsPerSecond.ToString(CultureInfo.InvariantCulture)} and BURST from RPS to {PreviewRateLimit.MaxBurst.ToString(CultureInfo.InvariantCulture)}, such as 50/100, got '{text}'.");
+                return default;
+            },
+        };
+        return (domain, salt, rateLimit);
     }
 
     /// <summary>The sidecar injector's flags (section <c>Injection</c>; checked with the rest of its options when the host starts).</summary>

@@ -154,7 +154,7 @@ public static class ServerServiceCollectionExtensions
                 services.GetRequiredService<SourcePipeline>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<KubernetesStatusService>>(),
-                StatusOptions(services.GetService<KubernetesStatusOptions>(), services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value),
+                StatusOptions(services.GetService<KubernetesStatusOptions>(), services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value, services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation),
                 acked: services.GetService<DataPlaneAcks>()?.AllAcked,
                 isLeader: () => leadership.IsLeader,
                 metrics: services.GetRequiredService<ControllerMetrics>());
@@ -167,7 +167,12 @@ public static class ServerServiceCollectionExtensions
                 services.GetRequiredService<k8s.IKubernetes>(),
                 services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILogger<SandboxController>>(),
-                new SandboxControllerOptions { Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces },
+                new SandboxControllerOptions
+                {
+                    Namespaces = services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces,
+                    PreviewDomain = services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation.PreviewDomain,
+                    PreviewSalt = services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation.PreviewSalt,
+                },
                 isLeader: () => leadership.IsLeader,
                 fieldManager: FieldManagers.ControlPlane,
                 informers: services.GetRequiredService<KubernetesInformers>(),
@@ -176,11 +181,13 @@ public static class ServerServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The status writer's settings: those a test registered, else the defaults, with the configured namespaces and write rate.</summary>
-    private static KubernetesStatusOptions StatusOptions(KubernetesStatusOptions? registered, KubernetesSourcesOptions configured) =>
+    /// <summary>The status writer's settings: those a test registered, else the defaults, with the configured namespaces, write rate and preview host names.</summary>
+    private static KubernetesStatusOptions StatusOptions(KubernetesStatusOptions? registered, KubernetesSourcesOptions configured, TranslationOptions translation) =>
         (registered ?? new KubernetesStatusOptions()) with
         {
             Namespaces = configured.Namespaces,
+            PreviewDomain = translation.PreviewDomain,
+            PreviewSalt = translation.PreviewSalt,
             StatusQps = configured.StatusQps,
             StatusBurst = configured.StatusBurst,
             StatusConcurrency = configured.StatusConcurrency,

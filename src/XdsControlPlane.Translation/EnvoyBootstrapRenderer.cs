@@ -43,7 +43,7 @@ public sealed record EnvoyBootstrapRequest
 public static class EnvoyBootstrapRenderer
 {
     /// <summary>The static cluster that points at the control plane.</summary>
-    public const string ControlPlaneCluster = "xds_control_plane";
+    public const string ControlPlaneCluster = Xds.Resources.BootstrapClusters.ControlPlane;
 
     /// <summary>The roles a bootstrap can be rendered for.</summary>
     public static IReadOnlyList<string> Roles { get; } = [DataPlaneRoles.Gateway, DataPlaneRoles.Sidecar];

@@ -106,6 +106,7 @@ internal sealed class ListenerTranslator(TranslationOptions options, HttpFilterR
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "websocket" });
         hcm.UpgradeConfigs.Add(new UpgradeConfig { UpgradeType = "CONNECT" });
         hcm.Http2ProtocolOptions = new Http2ProtocolOptions { AllowConnect = true };
+        filters.ConfigureConnectionManager(hcm, DataPlaneRoles.Gateway);
         return new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Typed(hcm) };
     }
 

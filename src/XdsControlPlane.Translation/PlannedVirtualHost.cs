@@ -10,7 +10,14 @@ namespace XdsControlPlane.Translation;
 /// <param name="Name">The virtual host's name, unique in the gateway's route configuration.</param>
 /// <param name="Domains">The host names it answers (no name a Service port's host answers).</param>
 /// <param name="Routes">Its routes, in the order they are tried.</param>
-internal sealed record PlannedVirtualHost(string Name, IReadOnlyList<string> Domains, IReadOnlyList<PlannedHostRoute> Routes);
+/// <param name="Preview">The preview it serves, for the HTTP filters that guard preview hosts (authorization, rate limit); null for none.</param>
+internal sealed record PlannedVirtualHost(string Name, IReadOnlyList<string> Domains, IReadOnlyList<PlannedHostRoute> Routes, PlannedPreview? Preview = null);
+
+/// <summary>What the preview filters need of a preview host: whose preview it is and its token bucket.</summary>
+/// <param name="Site">The preview (owner, Service, port, access level, host name).</param>
+/// <param name="RequestsPerSecond">The rate limit: requests per second, sustained.</param>
+/// <param name="Burst">The rate limit: requests at most in a burst.</param>
+internal sealed record PlannedPreview(PreviewSite Site, int RequestsPerSecond, int Burst);
 
 /// <summary>One route of a <see cref="PlannedVirtualHost"/>: requests under <paramref name="PathPrefix"/> go to <paramref name="Cluster"/> with <paramref name="RequestHeadersToAdd"/> set.</summary>
 /// <param name="Name">The route's name, unique in its host.</param>

@@ -1,9 +1,11 @@
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using XdsControlPlane.Envoy.Validation;
+using DownstreamTlsContext = Envoy.Extensions.TransportSockets.Tls.V3.DownstreamTlsContext;
 using ExtAuthz = Envoy.Extensions.Filters.Http.ExtAuthz.V3.ExtAuthz;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using HttpInspector = Envoy.Extensions.Filters.Listener.HttpInspector.V3.HttpInspector;
+using LocalRateLimit = Envoy.Extensions.Filters.Http.LocalRatelimit.V3.LocalRateLimit;
 using OriginalDst = Envoy.Extensions.Filters.Listener.OriginalDst.V3.OriginalDst;
 using Router = Envoy.Extensions.Filters.Http.Router.V3.Router;
 using TcpProxy = Envoy.Extensions.Filters.Network.TcpProxy.V3.TcpProxy;
@@ -57,5 +59,7 @@ internal static class ResourceJson
         HttpInspector.Descriptor,
         UpstreamHttpOptions.Descriptor,
         ExtAuthz.Descriptor,
+        LocalRateLimit.Descriptor,
+        DownstreamTlsContext.Descriptor,
     ];
 }

@@ -27,10 +27,10 @@ public sealed class RoutingTranslator : IRoutingTranslator
     private readonly NodeGroupAssembler[] _groups;
     private TranslationState? _last;
 
-    /// <summary>A translator with <paramref name="options"/> (defaults when null).</summary>
+    /// <summary>A translator with <paramref name="options"/> (defaults when null); with a preview domain it serves preview hosts (<see cref="PreviewHostPlanner"/>).</summary>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     public RoutingTranslator(TranslationOptions? options = null)
-        : this(options, HttpFilterRegistry.Product, NoVirtualHosts.Instance)
+        : this(options, HttpFilterRegistry.Product, new PreviewHostPlanner(options ?? new TranslationOptions()))
     {
     }
 
@@ -43,6 +43,7 @@ public sealed class RoutingTranslator : IRoutingTranslator
             throw new ArgumentException(string.Join(" ", problems), nameof(options));
         }
 
+        filters = filters.For(options);
         var clusters = new ClusterTranslator(options);
         var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options, filters), clusters, filters);
         _planner = new RoutePlanner(options);

@@ -6,6 +6,12 @@ namespace XdsControlPlane.Translation;
 /// </summary>
 public sealed record TranslationOptions
 {
+    /// <summary>The longest <see cref="PreviewDomain"/>: a host name is at most 253 characters and its first label takes up to 64.</summary>
+    public const int MaxPreviewDomainLength = 253 - 64;
+
+    /// <summary>The longest <see cref="PreviewSalt"/>.</summary>
+    public const int MaxPreviewSaltLength = 256;
+
     /// <summary>Header that carries the routing key.</summary>
     public string RoutingKeyHeader { get; init; } = "x-routing-key";
 
@@ -87,6 +93,25 @@ public sealed record TranslationOptions
     /// <summary>Outlier detection: the most endpoints (percent) ejected at once.</summary>
     public uint OutlierMaxEjectionPercent { get; init; } = 50;
 
+    /// <summary>
+    /// The DNS domain of preview URLs (<c>preview.example.com</c>): each preview of a Sandbox or LocalWorkload gets a
+    /// gateway virtual host <c>&lt;service&gt;-&lt;port&gt;-&lt;hash&gt;.&lt;domain&gt;</c> (<see cref="Model.PreviewHostNames"/>).
+    /// Empty (the default): no preview hosts, and the gateway runs no preview filters.
+    /// </summary>
+    public string PreviewDomain { get; init; } = "";
+
+    /// <summary>Mixed into the hash of every preview host name, so names cannot be guessed from namespace and name; the same on every replica.</summary>
+    public string PreviewSalt { get; init; } = "";
+
+    /// <summary>The default rate limit of each preview host, in requests per second (a Sandbox's or LocalWorkload's <c>spec.previewRateLimit</c> overrides it).</summary>
+    public int PreviewRequestsPerSecond { get; init; } = 50;
+
+    /// <summary>The default burst of each preview host's rate limit, in requests.</summary>
+    public int PreviewBurst { get; init; } = 100;
+
+    /// <summary>Whether previews are on (<see cref="PreviewDomain"/> is set).</summary>
+    public bool PreviewsEnabled => !string.IsNullOrEmpty(PreviewDomain);
+
     /// <summary>Every problem with these options; empty when they are usable.</summary>
     public IEnumerable<string> Validate()
     {
@@ -138,9 +163,46 @@ public sealed record TranslationOptions
             }
         }
 
+        foreach (var problem in PreviewProblems())
+        {
+            yield return problem;
+        }
+
         if (OutlierMaxEjectionTime < OutlierBaseEjectionTime)
         {
             yield return $"{nameof(OutlierMaxEjectionTime)} ({OutlierMaxEjectionTime}) must not be shorter than {nameof(OutlierBaseEjectionTime)} ({OutlierBaseEjectionTime}).";
+        }
+    }
+
+    private IEnumerable<string> PreviewProblems()
+    {
+        var domain = PreviewDomain ?? "";
+        if (domain.Length > 0)
+        {
+            var labels = domain.Split('.');
+            if (domain.Length > MaxPreviewDomainLength || labels.Length < 2 || !labels.All(Model.SchemaPatterns.IsDnsLabel))
+            {
+                yield return $"{nameof(PreviewDomain)} must be a lower-case DNS name of at least two labels and at most {MaxPreviewDomainLength} characters (preview.example.com), got '{(domain.Length > 300 ? domain[..300] + "…" : domain)}'.";
+            }
+            else if (domain == ClusterDomain || domain.EndsWith("." + ClusterDomain, StringComparison.Ordinal))
+            {
+                yield return $"{nameof(PreviewDomain)} must not be under the cluster domain {ClusterDomain} (its names are Services'), got '{domain}'.";
+            }
+        }
+
+        if ((PreviewSalt ?? "").Length > MaxPreviewSaltLength || (PreviewSalt ?? "").Any(char.IsControl))
+        {
+            yield return $"{nameof(PreviewSalt)} must be at most {MaxPreviewSaltLength} characters without control characters.";
+        }
+
+        if (PreviewRequestsPerSecond is < 1 or > Model.PreviewRateLimit.MaxRequestsPerSecond)
+        {
+            yield return $"{nameof(PreviewRequestsPerSecond)} must be from 1 to {Model.PreviewRateLimit.MaxRequestsPerSecond}, got {PreviewRequestsPerSecond}.";
+        }
+
+        if (PreviewBurst is < 1 or > Model.PreviewRateLimit.MaxBurst || PreviewBurst < PreviewRequestsPerSecond)
+        {
+            yield return $"{nameof(PreviewBurst)} must be from {nameof(PreviewRequestsPerSecond)} ({PreviewRequestsPerSecond}) to {Model.PreviewRateLimit.MaxBurst}, got {PreviewBurst}.";
         }
     }
 }

@@ -4,7 +4,8 @@ namespace XdsControlPlane.Xds.Resources;
 /// Checks that a snapshot is whole before it is served, by the references each type declares in
 /// <see cref="XdsResourceTypes"/>: every EDS name an EDS cluster loads has a
 /// ClusterLoadAssignment, every RDS name a listener or a routing scope (SRDS) loads has a RouteConfiguration, every cluster a route, mirror
-/// policy, TCP proxy or ext_authz filter sends to exists, and every SDS secret a TLS context loads over ADS exists.
+/// policy, TCP proxy or ext_authz filter sends to exists (or is a bootstrap's static cluster, <see cref="BootstrapClusters"/>),
+/// and every SDS secret a TLS context loads over ADS exists.
 /// A client served an inconsistent snapshot keeps clusters or listeners warming, or answers 503.
 /// </summary>
 public static class SnapshotConsistency
@@ -66,7 +67,8 @@ public static class SnapshotConsistency
         var targets = snapshot.Resources(reference.TypeUrl);
         foreach (var resource in resources)
         {
-            foreach (var name in reference.Names(resource.References).Where(name => !targets.ContainsKey(name)))
+            // A bootstrap's static cluster (the control plane, which ext_authz calls) is never a CDS resource.
+            foreach (var name in reference.Names(resource.References).Where(name => !targets.ContainsKey(name) && !(reference.TypeUrl == TypeUrls.Cluster && BootstrapClusters.Contains(name))))
             {
                 problems.Add($"{from.ShortName} '{resource.Name}' {reference.Verb} {TypeUrls.ShortName(reference.TypeUrl)} '{name}', which the snapshot does not contain.");
             }

@@ -10,6 +10,7 @@ namespace XdsControlPlane.Kubernetes.Tests;
 /// <summary>The Sandbox controller: the official KubernetesClient against the fake API server over HTTP.</summary>
 public sealed class SandboxControllerTests
 {
+    private const string PreviewDomain = "preview.example.com";
     private FakeApiServer _api = null!;
     private SandboxController _controller = null!;
     private global::k8s.Kubernetes _client = null!;
@@ -24,7 +25,7 @@ public sealed class SandboxControllerTests
         _api.Put(FakeApiServer.Services, Service("cart-admin", new JsonObject { ["app"] = "cart", ["tier"] = "backend" }, 9000));
         _api.Put(FakeApiServer.Services, Service("checkout", new JsonObject { ["app"] = "checkout" }, 9090));
         _client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = _api.Url.ToString() });
-        _controller = new SandboxController(_client, TimeProvider.System, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { RetryBase = TimeSpan.FromMilliseconds(20) });
+        _controller = new SandboxController(_client, TimeProvider.System, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { RetryBase = TimeSpan.FromMilliseconds(20), PreviewDomain = PreviewDomain, PreviewSalt = "test-salt" });
         await _controller.StartAsync(CancellationToken.None);
         await Eventually.WaitAsync(() => _controller.HasSynced, "the controller's informers to list");
     }
@@ -91,6 +92,52 @@ public sealed class SandboxControllerTests
             Assert.That(status["forks"]!.AsArray().Select(f => $"{f!["name"]} {f["deployment"]} {f["ready"]}"), Is.EqualTo(new[] { "cart cart-feature-x true", "checkout checkout-feature-x true" }));
             Assert.That(Condition("feature-x"), Is.EqualTo(("True", "ForksReady")));
             Assert.That(EventReasons("feature-x"), Is.SupersetOf(new[] { "ForkCreated", "Pending", "Ready" }));
+        });
+    }
+
+    [Test]
+    public async Task Previews_StatusListsEachUrlAndAccess_FromTheHostNamesTheGatewayServes()
+    {
+        var sandbox = Sandbox("feature-x", Fork("cart"));
+        sandbox["spec"]!["previews"] = new JsonArray(
+            new JsonObject { ["service"] = "cart", ["port"] = 8080, ["access"] = "public" },
+            new JsonObject { ["service"] = "checkout", ["port"] = 9090 });
+        _api.Put(FakeApiServer.Sandboxes, sandbox);
+
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")?["status"]?["previews"]?.AsArray().Count == 2, "two previews in the status");
+        var status = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!;
+        var condition = status["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Previews")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(status["previews"]!.AsArray().Select(p => ((string?)p!["service"], (int?)p["port"], (string?)p["url"], (string?)p["access"])), Is.EqualTo(new[]
+            {
+                ("cart", (int?)8080, "https://" + PreviewHostNames.Host("Sandbox", "shop", "feature-x", "cart", 8080, "test-salt", PreviewDomain) + "/", "public"),
+                ("checkout", (int?)9090, "https://" + PreviewHostNames.Host("Sandbox", "shop", "feature-x", "checkout", 9090, "test-salt", PreviewDomain) + "/", "personal"),
+            }));
+            Assert.That(((string?)condition["status"], (string?)condition["reason"]), Is.EqualTo(("True", "Served")));
+        });
+    }
+
+    [Test]
+    public async Task Previews_WithoutAPreviewDomain_TheConditionSaysTheyAreOff()
+    {
+        await _controller.StopAsync(CancellationToken.None);
+        _controller.Dispose();
+        _controller = new SandboxController(_client, TimeProvider.System, new ProgressLogger<SandboxController>(), new SandboxControllerOptions { RetryBase = TimeSpan.FromMilliseconds(20) });
+        await _controller.StartAsync(CancellationToken.None);
+        var sandbox = Sandbox("feature-x");
+        sandbox["spec"]!["previews"] = new JsonArray(new JsonObject { ["service"] = "cart", ["port"] = 8080, ["access"] = "shared" });
+        _api.Put(FakeApiServer.Sandboxes, sandbox);
+
+        await Eventually.WaitAsync(
+            () => _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")?["status"]?["conditions"]?.AsArray().Any(c => (string?)c!["type"] == "Previews") == true, "a Previews condition");
+        var status = _api.Get(FakeApiServer.Sandboxes, "shop", "feature-x")!["status"]!;
+        var condition = status["conditions"]!.AsArray().Single(c => (string?)c!["type"] == "Previews")!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(((string?)condition["status"], (string?)condition["reason"]), Is.EqualTo(("False", "PreviewsDisabled")));
+            Assert.That((string?)condition["message"], Does.Contain("--preview-domain"));
+            Assert.That(status["previews"]?.AsArray() ?? [], Is.Empty);
         });
     }
 

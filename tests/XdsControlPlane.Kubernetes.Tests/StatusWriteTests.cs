@@ -155,6 +155,36 @@ public sealed class StatusWriteTests
         });
     }
 
+    [Test]
+    public async Task LocalWorkloadPreviews_StatusListsUrlAndAccess_WithThePhaseTheBrokerWrote()
+    {
+        _api.Put(FakeApiServer.LocalWorkloads, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "LocalWorkload",
+            ["metadata"] = new JsonObject { ["name"] = "alice", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject
+            {
+                ["routingKey"] = "alice",
+                ["service"] = "cart",
+                ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080 }),
+                ["previews"] = new JsonArray(new JsonObject { ["port"] = 8080, ["access"] = "shared" }),
+            },
+        });
+        var options = new KubernetesStatusOptions { PreviewDomain = "preview.example.com", PreviewSalt = "salt" };
+
+        await using var stack = await StatusStack.StartAsync(_client, TimeProvider.System, options, new ControllerMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())));
+
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["previews"]?.AsArray().Count == 1, "the preview in the status");
+        var preview = _api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")!["status"]!["previews"]![0]!;
+        Assert.That(((string?)preview["service"], (int?)preview["port"], (string?)preview["url"], (string?)preview["access"]), Is.EqualTo((
+            "cart", (int?)8080, "https://" + PreviewHostNames.Host(LocalWorkload.KindName, "shop", "alice", "cart", 8080, "salt", "preview.example.com") + "/", "shared")));
+        var written = ManifestReader.Read(_api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")!, "test").Objects.Single();
+        var basis = new StatusBasis(new Dictionary<ResourceKey, ManifestObject> { [written.Resource.Key] = written }, new Dictionary<ResourceKey, ManifestProblem[]>());
+        var writer = new RoutingStatusWriter(_client, TimeProvider.System, NullLogger.Instance, FieldManagers.ControlPlane) { PreviewDomain = "preview.example.com", PreviewSalt = "salt" };
+        Assert.That(writer.Judge(written.Resource, basis, acked: true), Is.Null, "the written status says it already: no further write");
+    }
+
     private JsonNode? Status(string name) => _api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"];
 
     private static async Task<string> ScrapeAsync(CollectorRegistry registry)

@@ -149,10 +149,12 @@ public sealed class ManifestValidatorTests
     [TestCase("spec: {sandbox: pr-7, service: cart, ports: [{port: 8080, protocol: grpc}]}")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}, {port: 9090, protocol: tcp}]}")]
     [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}], secretHash: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', expose: [{service: orders.billing}]}")]
+    [TestCase("spec: {routingKey: bob, service: cart, ports: [{port: 8080}], previews: [{port: 8080, access: public}], previewRateLimit: {requestsPerSecond: 5, burst: 5}}")]
     public void Validate_ValidLocalWorkload_NoProblems(string spec) => Assert.That(Validate("LocalWorkload", "bob", spec), Is.EqualTo(NoProblems));
 
     [TestCase("{ttl: 30m, forks: [{of: {kind: Deployment, name: cart}, image: 'cart:pr-7', env: [{name: LOG_LEVEL, value: debug}]}], previews: [{service: cart, port: 8080, access: shared}]}")]
     [TestCase("{}")]
+    [TestCase("{previews: [{service: cart, port: 8080}, {service: cart, port: 9090, access: public}], previewRateLimit: {requestsPerSecond: 10000, burst: 100000}}")]
     public void Validate_ValidSandbox_NoProblems(string spec) => Assert.That(Validate("Sandbox", "feature-x", $"spec: {spec}"), Is.EqualTo(NoProblems));
 
     [TestCase("{forks: [{of: {kind: StatefulSet, name: cart}}]}", "spec.forks[0].of.kind: must be Deployment, got 'StatefulSet'")]
@@ -164,11 +166,30 @@ public sealed class ManifestValidatorTests
     [TestCase("{previews: [{service: cart, port: 8080, access: everyone}]}", "spec.previews[0].access: must be public, shared or personal, got 'everyone'")]
     [TestCase("{previews: [{service: cart, port: 1, access: public}]}", "spec.previews[0].port: Service shop/cart has no port 1")]
     [TestCase("{forks: [{of: {name: cart}, env: [{name: 1BAD, value: x}]}]}", "spec.forks[0].env[0].name: must be a valid environment variable name, got '1BAD'")]
+    [TestCase("{previews: [{service: cart, port: 8080}, {service: cart, port: 8080, access: public}]}", "spec.previews[1]: Service cart port 8080 is previewed twice; list each port once")]
+    [TestCase("{previews: [{service: cart, port: 70000}]}", "spec.previews[0].port: must be from 1 to 65535, got 70000")]
+    [TestCase("{previewRateLimit: {requestsPerSecond: 0, burst: 10}}", "spec.previewRateLimit.requestsPerSecond: must be from 1 to 10000, got 0")]
+    [TestCase("{previewRateLimit: {requestsPerSecond: 20, burst: 10}}", "spec.previewRateLimit.burst: must be at least requestsPerSecond (20), got 10")]
+    [TestCase("{previewRateLimit: {requestsPerSecond: 20, burst: 1000000}}", "spec.previewRateLimit.burst: must be from 1 to 100000, got 1000000")]
+    [TestCase("{previews: [{service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}, {service: cart, port: 8080}]}", "spec.previews: at most 16 previews, got 17")]
     public void Validate_Sandbox_ReportsFieldPathAndReason(string spec, string expected)
     {
         var problems = Validate("Sandbox", "feature-x", $"spec: {spec}");
 
         Assert.That(problems, Has.Some.EqualTo($"Sandbox shop/feature-x: {expected}"), string.Join("\n", problems));
+    }
+
+    [TestCase("{previews: [{port: 9090}]}", "spec.previews[0].port: must be one of spec.ports (8080, 5432), got 9090")]
+    [TestCase("{previews: [{port: 5432}]}", "spec.previews[0].port: port 5432 is a tcp port; a preview opens an http or grpc port in a browser")]
+    [TestCase("{previews: [{port: 8080, access: all}]}", "spec.previews[0].access: must be public, shared or personal, got 'all'")]
+    [TestCase("{previews: [{port: 8080}, {port: 8080, access: shared}]}", "spec.previews[1]: Service cart port 8080 is previewed twice; list each port once")]
+    [TestCase("{previewRateLimit: {requestsPerSecond: 20000, burst: 20000}}", "spec.previewRateLimit.requestsPerSecond: must be from 1 to 10000, got 20000")]
+    public void Validate_LocalWorkloadPreviews_ReportFieldPathAndReason(string extra, string expected)
+    {
+        var spec = "{routingKey: bob, service: cart, ports: [{port: 8080}, {port: 5432, protocol: tcp}], " + extra[1..];
+        var problems = Validate("LocalWorkload", "bob", $"spec: {spec}");
+
+        Assert.That(problems, Has.Some.EqualTo($"LocalWorkload shop/bob: {expected}"), string.Join("\n", problems));
     }
 
     private static string[] Validate(string kind, string name, string spec) =>

@@ -271,6 +271,37 @@ public sealed class ServerCommandLineTests
         }
     }
 
+    [Test]
+    public async Task Invoke_PreviewFlags_SetTheTranslationsPreviewOptions()
+    {
+        var (exit, settings, _, _) = await InvokeAsync("--preview-domain", "preview.example.com", "--preview-salt", "s3cret-salt", "--preview-rate-limit", "5/10");
+        var (_, defaults, _, _) = await InvokeAsync();
+
+        var options = Bind<TranslationOptions>(settings, PublishOptions.TranslationSection);
+        var byDefault = Bind<TranslationOptions>(defaults, PublishOptions.TranslationSection);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That((options.PreviewDomain, options.PreviewSalt, options.PreviewRequestsPerSecond, options.PreviewBurst), Is.EqualTo(("preview.example.com", "s3cret-salt", 5, 10)));
+            Assert.That((byDefault.PreviewDomain, byDefault.PreviewSalt, byDefault.PreviewRequestsPerSecond, byDefault.PreviewBurst), Is.EqualTo(("", "", 50, 100)), "previews off by default");
+        });
+    }
+
+    [TestCase("10/5")]
+    [TestCase("0/10")]
+    [TestCase("fifty")]
+    [TestCase("20000/20000")]
+    public async Task Invoke_BadPreviewRateLimit_ExitsOneNamingTheFlag(string value)
+    {
+        var (exit, _, _, error) = await InvokeAsync("--preview-rate-limit", value);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(1));
+            Assert.That(error, Does.Contain("--preview-rate-limit must be RPS/BURST"));
+        });
+    }
+
     /// <summary>The options class <typeparamref name="T"/> as the host binds it from <paramref name="section"/>.</summary>
     private static T Bind<T>(IConfiguration? settings, string section)
         where T : new()

@@ -235,6 +235,25 @@ public sealed class SnapshotTests
     }
 
     [Test]
+    public void Consistency_ExtAuthzToTheBootstrapsStaticCluster_IsWhole()
+    {
+        var listener = Listener.Parser.ParseFrom(TestResources.Listener("gateway", "routes").Message.ToByteString());
+        var hcm = listener.FilterChains[0].Filters[0].TypedConfig.Unpack<Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager>();
+        hcm.HttpFilters.Insert(0, new Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter
+        {
+            Name = "envoy.filters.http.ext_authz",
+            TypedConfig = Any.Pack(new Envoy.Extensions.Filters.Http.ExtAuthz.V3.ExtAuthz
+            {
+                GrpcService = new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = BootstrapClusters.ControlPlane } },
+            }),
+        });
+        listener.FilterChains[0].Filters[0].TypedConfig = Any.Pack(hcm);
+        var routes = new Envoy.Config.Route.V3.RouteConfiguration { Name = "routes" };
+
+        Assert.That(SnapshotConsistency.Check(Snapshot.Create([XdsResource.Create(listener), XdsResource.Create(routes)])), Is.Empty, "the control plane's cluster is in every bootstrap, never in CDS");
+    }
+
+    [Test]
     public void Cache_InconsistentSnapshot_IsRejectedAndThePreviousOneKept()
     {
         var cache = new SnapshotCache();

@@ -2,7 +2,7 @@ using static XdsControlPlane.Model.Validation.ValidationProblems;
 
 namespace XdsControlPlane.Model.Validation;
 
-/// <summary>Checks a LocalWorkload: its key or Sandbox, the Service and ports it stands in for, its secret's hash and what it exposes.</summary>
+/// <summary>Checks a LocalWorkload: its key or Sandbox, the Service and ports it stands in for, its secret's hash, what it exposes and its previews.</summary>
 internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWorkload>
 {
     /// <summary>The longest <c>spec.expose[].service</c>: <c>name.namespace</c>, two DNS labels of at most 63 characters.</summary>
@@ -27,6 +27,7 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
         }
 
         CheckPorts(spec, ns, inputs, problems);
+        CheckPreviews(spec, problems);
         if (spec.SecretHash is { } hash && !SchemaPatterns.IsSecretHash(hash))
         {
             // Never echo it: a secret pasted by mistake would end up in logs and status.
@@ -51,6 +52,31 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
                 problems.Add($"spec.expose[{i}].service", "must be a Service name, or name.namespace");
             }
         }
+    }
+
+    /// <summary>Checks the previews: each of an HTTP or gRPC port the workload serves, once, with a known access level.</summary>
+    private static void CheckPreviews(LocalWorkloadSpec spec, ValidationProblems problems)
+    {
+        var previews = spec.Previews ?? [];
+        var ports = spec.Ports ?? [];
+        var seen = new HashSet<(string, int)>();
+        for (var i = 0; i < PreviewChecks.Count(previews.Count, problems); i++)
+        {
+            var port = previews[i]?.Port ?? 0;
+            if (ports.FirstOrDefault(p => p?.Port == port) is not { } served)
+            {
+                problems.Add($"spec.previews[{i}].port", $"must be one of spec.ports ({string.Join(", ", ports.Select(p => Number(p?.Port ?? 0)))}), got {Number(port)}");
+            }
+            else if (served.Protocol == LocalPort.Tcp)
+            {
+                problems.Add($"spec.previews[{i}].port", $"port {Number(port)} is a tcp port; a preview opens an http or grpc port in a browser");
+            }
+
+            PreviewChecks.Access(previews[i]?.Access, $"spec.previews[{i}].access", problems);
+            PreviewChecks.Unique(seen, spec.Service ?? "", port, $"spec.previews[{i}]", problems);
+        }
+
+        PreviewChecks.RateLimit(spec.PreviewRateLimit, problems);
     }
 
     /// <summary>Checks the Service the laptop stands in for and the ports it serves of it.</summary>

@@ -2,7 +2,7 @@ using static XdsControlPlane.Model.Validation.ValidationProblems;
 
 namespace XdsControlPlane.Model.Validation;
 
-/// <summary>Checks a Sandbox: its key, forks (workload and environment), time to live and previews.</summary>
+/// <summary>Checks a Sandbox: its key, forks (workload and environment), time to live, previews and their rate limit.</summary>
 internal sealed class SandboxValidator : ManifestObjectValidator<Sandbox>
 {
     /// <inheritdoc />
@@ -21,7 +21,8 @@ internal sealed class SandboxValidator : ManifestObjectValidator<Sandbox>
         }
 
         var previews = obj.Spec.Previews ?? [];
-        for (var i = 0; i < previews.Count; i++)
+        var seen = new HashSet<(string, int)>();
+        for (var i = 0; i < PreviewChecks.Count(previews.Count, problems); i++)
         {
             var preview = previews[i];
             var service = SharedFieldChecks.ServiceReference(preview.Service, $"spec.previews[{i}].service", obj.Metadata.Namespace, inputs, problems);
@@ -30,11 +31,16 @@ internal sealed class SandboxValidator : ManifestObjectValidator<Sandbox>
                 problems.AddReference($"spec.previews[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(preview.Port)}");
             }
 
-            if (preview.Access is not (Preview.Public or Preview.Shared or Preview.Personal))
+            if (preview.Port is < 1 or > 65535)
             {
-                problems.Add($"spec.previews[{i}].access", $"must be public, shared or personal, got '{preview.Access}'");
+                problems.Add($"spec.previews[{i}].port", $"must be from 1 to 65535, got {Number(preview.Port)}");
             }
+
+            PreviewChecks.Access(preview.Access, $"spec.previews[{i}].access", problems);
+            PreviewChecks.Unique(seen, preview.Service ?? "", preview.Port, $"spec.previews[{i}]", problems);
         }
+
+        PreviewChecks.RateLimit(obj.Spec.PreviewRateLimit, problems);
     }
 
     private static void CheckFork(Fork fork, string path, ValidationProblems problems)

@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
 
 namespace XdsControlPlane.Translation.HttpFilters;
@@ -10,6 +11,7 @@ namespace XdsControlPlane.Translation.HttpFilters;
 /// </summary>
 internal sealed class HttpFilterRegistry
 {
+    private readonly HttpFilterTranslator[] _filters;
     private readonly Dictionary<string, HttpFilterTranslator[]> _byRole;
 
     /// <summary>Filters in chain order; the router ends every chain.</summary>
@@ -27,11 +29,33 @@ internal sealed class HttpFilterRegistry
             throw new ArgumentException($"HTTP filter {twice.Key} is registered twice", nameof(filters));
         }
 
+        _filters = [.. filters];
         _byRole = DataPlaneRoles.All.ToDictionary(role => role, role => filters.Where(f => f.RunsIn(role)).ToArray(), StringComparer.Ordinal);
     }
 
-    /// <summary>The product's filters, in chain order.</summary>
-    public static HttpFilterRegistry Product { get; } = new([new RouterFilter()]);
+    /// <summary>
+    /// The product's filters, in chain order: at the gateway, for preview hosts only, authorization
+    /// (<see cref="ExtAuthzFilter"/>) and then rate limiting (<see cref="LocalRateLimitFilter"/>), so a request refused
+    /// by the first takes no token; the router last.
+    /// </summary>
+    public static HttpFilterRegistry Product { get; } = new([new ExtAuthzFilter(), new LocalRateLimitFilter(), new RouterFilter()]);
+
+    /// <summary>These filters less those translation with <paramref name="options"/> does not run (<see cref="HttpFilterTranslator.RunsWith"/>).</summary>
+    public HttpFilterRegistry For(TranslationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return _filters.All(f => f.RunsWith(options)) ? this : new HttpFilterRegistry([.. _filters.Where(f => f.RunsWith(options))]);
+    }
+
+    /// <summary>Lets each filter of <paramref name="role"/> set what it needs of <paramref name="connectionManager"/> beyond its chain entry.</summary>
+    public void ConfigureConnectionManager(Hcm connectionManager, string role)
+    {
+        ArgumentNullException.ThrowIfNull(connectionManager);
+        foreach (var filter in _byRole[role])
+        {
+            filter.ConfigureConnectionManager(connectionManager, role);
+        }
+    }
 
     /// <summary>The connection manager's filter chain for <paramref name="role"/>.</summary>
     public IEnumerable<HttpFilter> Chain(string role) => _byRole[role].Select(f => f.Entry(role));

@@ -1,5 +1,6 @@
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
+using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
 
 namespace XdsControlPlane.Translation.HttpFilters;
@@ -23,6 +24,14 @@ internal abstract class HttpFilterTranslator
 
     /// <summary>The filter's entry in the chain of <paramref name="role"/>'s connection managers.</summary>
     public abstract HttpFilter Entry(string role);
+
+    /// <summary>Whether translation with <paramref name="options"/> runs the filter at all (the preview filters only with a preview domain); always by default.</summary>
+    public virtual bool RunsWith(TranslationOptions options) => true;
+
+    /// <summary>Sets what the filter needs of <paramref name="role"/>'s connection managers beyond its chain entry (a local reply body); nothing by default.</summary>
+    public virtual void ConfigureConnectionManager(Hcm connectionManager, string role)
+    {
+    }
 
     /// <summary>The filter's config for the virtual host of <paramref name="scope"/>, or null for none.</summary>
     public virtual IMessage? VirtualHostConfig(HttpFilterScope scope) => null;

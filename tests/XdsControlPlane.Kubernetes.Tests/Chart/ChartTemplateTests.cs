@@ -40,6 +40,22 @@ public sealed class ChartTemplateTests
     }
 
     [Test]
+    public void ControlPlaneArgs_PassThePreviewValues_OnlyWithADomain()
+    {
+        var deployment = Chart.TemplateTexts["deployment.yaml"];
+        var block = deployment[deployment.IndexOf("{{- if .Values.previews.domain }}", StringComparison.Ordinal)..];
+        block = block[..(block.IndexOf("{{- end }}\n        {{- if", StringComparison.Ordinal) is var end and > 0 ? end : block.Length)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(block, Does.Contain("- --preview-domain={{ .Values.previews.domain }}"));
+            Assert.That(block, Does.Contain("{{- with .Values.previews.salt }}\n        - --preview-salt={{ . }}"), "an empty salt passes no flag");
+            Assert.That(block, Does.Contain("- --preview-rate-limit={{ .Values.previews.rateLimit }}"));
+            Assert.That((string?)Chart.Values["previews"]!["domain"], Is.Empty, "previews are off by default");
+            Assert.That((string?)Chart.Values["previews"]!["rateLimit"], Is.EqualTo("50/100"), "the server's default");
+        });
+    }
+
+    [Test]
     public void ControlPlane_GraceOutlastsTheServersDrain_ProbesAndHardening()
     {
         var host = new InProcessServer().Create();

@@ -69,6 +69,9 @@ public sealed class ChartValuesTests
     [TestCase("", "terminationGracePeriodSeconds", "5", "terminationGracePeriodSeconds")]
     [TestCase("gateway.service", "nodePort", "80", "gateway/service/nodePort")]
     [TestCase("resources.limits", "memory", "\"lots\"", "resources/limits/memory")]
+    [TestCase("previews", "domain", "\"Preview.Example.com\"", "previews/domain")]
+    [TestCase("previews", "domain", "\"preview\"", "previews/domain")]
+    [TestCase("previews", "rateLimit", "\"50\"", "previews/rateLimit")]
     public void Schema_RefusesAMistake(string parent, string key, string json, string where)
     {
         var values = Chart.Values.DeepClone().AsObject();
