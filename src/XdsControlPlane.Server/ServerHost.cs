@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
+using XdsControlPlane.Server.Previews;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
@@ -126,12 +127,14 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
+        services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         var app = builder.Build();
         app.UseListenerKinds();
         app.MapAdminEndpoints().OnlyOn(ListenerKind.Admin);
         app.MapXdsServices().OnlyOn(ListenerKind.Xds);
+        app.MapGrpcService<PreviewAuthorizationService>().OnlyOn(ListenerKind.Xds);
         app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerKind.Tunnel);
         app.MapAdmissionWebhook().OnlyOn(ListenerKind.Webhook);
         return new ServerHost(app, listeners);
