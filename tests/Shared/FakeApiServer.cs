@@ -22,6 +22,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     public const string RouteGroups = "/apis/sandboxctl.io/v1alpha1/routegroups";
     public const string Sandboxes = "/apis/sandboxctl.io/v1alpha1/sandboxes";
     public const string LocalWorkloads = "/apis/sandboxctl.io/v1alpha1/localworkloads";
+    public const string PreviewGrants = "/apis/sandboxctl.io/v1alpha1/previewgrants";
     public const string Leases = "/apis/coordination.k8s.io/v1/leases";
     public const string Pods = "/api/v1/pods";
     public const string Deployments = "/apis/apps/v1/deployments";
@@ -34,6 +35,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         [RouteGroups] = ("sandboxctl.io/v1alpha1", "RouteGroupList"),
         [Sandboxes] = ("sandboxctl.io/v1alpha1", "SandboxList"),
         [LocalWorkloads] = ("sandboxctl.io/v1alpha1", "LocalWorkloadList"),
+        [PreviewGrants] = ("sandboxctl.io/v1alpha1", "PreviewGrantList"),
         [Leases] = ("coordination.k8s.io/v1", "LeaseList"),
         [Pods] = ("v1", "PodList"),
         [Deployments] = ("apps/v1", "DeploymentList"),

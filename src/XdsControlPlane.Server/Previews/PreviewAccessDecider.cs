@@ -33,10 +33,12 @@ internal sealed record PreviewDecision(PreviewOutcome Outcome, string Reason, Pr
 /// previews open; a CORS preflight passes unless <see cref="PreviewAccessOptions.CheckPreflight"/>; otherwise a
 /// credential — first-visit <c>?token=</c>, bearer token, session cookie, in that order — must lead to a live grant in
 /// the preview's namespace covering its owner (and the preview, when the grant is narrowed to one); for a personal
-/// preview that grant's creator must also be the owner's creator or have been in an admin group. Pure but for reading
-/// the stores.
+/// preview that grant's creator must also be the owner's creator or have been in an admin group — which is known only
+/// when <paramref name="creatorsRecorded"/> (the cluster, with this server's admission webhook on): in manifests mode, or
+/// without the webhook, the annotations are whatever the author wrote, so personal previews are refused. Pure but for
+/// reading the stores.
 /// </summary>
-internal sealed class PreviewAccessDecider(PreviewGrantStore grants, RoutingInputsStore inputs, PreviewAccessOptions options)
+internal sealed class PreviewAccessDecider(PreviewGrantStore grants, RoutingInputsStore inputs, PreviewAccessOptions options, bool creatorsRecorded)
 {
     private readonly HashSet<string> _adminGroups = new(options.AdminGroups, StringComparer.Ordinal);
 
@@ -178,7 +180,7 @@ internal sealed class PreviewAccessDecider(PreviewGrantStore grants, RoutingInpu
     /// <summary>Why <paramref name="grant"/> does not open the personal <paramref name="preview"/>, or null when it does.</summary>
     private string? Personal(PreviewGrant grant, PreviewIdentity preview)
     {
-        if (Annotation(grant.Metadata, CreatorReviewer.CreatedBy) is not { } creator)
+        if (!creatorsRecorded || Annotation(grant.Metadata, CreatorReviewer.CreatedBy) is not { } creator)
         {
             return PreviewReasons.NoRecordedCreator;
         }

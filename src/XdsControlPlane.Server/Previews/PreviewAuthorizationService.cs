@@ -26,9 +26,10 @@ internal sealed class PreviewAuthorizationService(
         try
         {
             (check, var problem) = PreviewCheck.Read(request);
-            decision = problem is not null
-                ? new PreviewDecision(problem == PreviewReasons.NotAPreview ? PreviewOutcome.Forbidden : PreviewOutcome.Unauthenticated, problem)
-                : decider.Decide(check!, now, key.Current);
+            // A public preview opens whatever credential the request carries, well formed or not.
+            decision = problem is null || check?.Preview.Access == Model.Preview.Public
+                ? decider.Decide(check!, now, key.Current)
+                : new PreviewDecision(problem == PreviewReasons.NotAPreview ? PreviewOutcome.Forbidden : PreviewOutcome.Unauthenticated, problem);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -21,7 +21,10 @@ internal static class PreviewServiceCollectionExtensions
         services.TryAddSingleton<PreviewSessionKey>();
         services.TryAddSingleton(_ => new PreviewAccessMetrics());
         services.TryAddSingleton(services => new PreviewAccessDecider(
-            services.GetRequiredService<PreviewGrantStore>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<IOptions<PreviewAccessOptions>>().Value));
+            services.GetRequiredService<PreviewGrantStore>(),
+            services.GetRequiredService<RoutingInputsStore>(),
+            services.GetRequiredService<IOptions<PreviewAccessOptions>>().Value,
+            creatorsRecorded: kubernetes && services.GetRequiredService<IOptions<Webhook.WebhookListenerOptions>>().Value.Enabled));
         services.AddGrpc().AddServiceOptions<PreviewAuthorizationService>(grpc => grpc.MaxReceiveMessageSize = PreviewAuthorizationService.MaxRequestBytes);
         if (kubernetes)
         {
