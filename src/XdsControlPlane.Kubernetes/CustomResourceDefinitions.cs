@@ -21,7 +21,7 @@ public static class CustomResourceDefinitions
     public const string Version = ApiVersions.Version;
 
     /// <summary>The kinds that get a CRD.</summary>
-    public static IReadOnlyList<Type> Kinds { get; } = [typeof(RouteGroup), typeof(Sandbox), typeof(LocalWorkload)];
+    public static IReadOnlyList<Type> Kinds { get; } = [typeof(RouteGroup), typeof(Sandbox), typeof(LocalWorkload), typeof(PreviewGrant)];
 
     private static readonly Lazy<Dictionary<string, string>> Docs = new(LoadDocs);
 
@@ -31,7 +31,7 @@ public static class CustomResourceDefinitions
         ArgumentNullException.ThrowIfNull(kind);
         var resource = kind.GetCustomAttribute<CustomResourceAttribute>() ?? throw new ArgumentException($"{kind.Name} has no [CustomResource]", nameof(kind));
         var spec = kind.GetProperty("Spec")!.PropertyType;
-        var status = kind.GetProperty("Status")!.PropertyType;
+        var status = kind.GetProperty("Status")?.PropertyType;
         var schema = new JsonObject
         {
             ["type"] = "object",
@@ -43,9 +43,14 @@ public static class CustomResourceDefinitions
                 ["kind"] = new JsonObject { ["type"] = "string" },
                 ["metadata"] = new JsonObject { ["type"] = "object" },
                 ["spec"] = Schema(spec, kind.GetProperty("Spec")!),
-                ["status"] = Schema(Nullable.GetUnderlyingType(status) ?? status, kind.GetProperty("Status")!),
             },
         };
+        if (status is not null)
+        {
+            // A kind without a status (a PreviewGrant) has no status subresource either.
+            schema["properties"]!["status"] = Schema(Nullable.GetUnderlyingType(status) ?? status, kind.GetProperty("Status")!);
+        }
+
         var columns = new JsonArray([.. kind.GetCustomAttributes<PrinterColumnAttribute>().Select(c => (JsonNode)new JsonObject
         {
             ["name"] = c.Name,
@@ -75,7 +80,7 @@ public static class CustomResourceDefinitions
                     ["name"] = Version,
                     ["served"] = true,
                     ["storage"] = true,
-                    ["subresources"] = new JsonObject { ["status"] = new JsonObject() },
+                    ["subresources"] = status is null ? new JsonObject() : new JsonObject { ["status"] = new JsonObject() },
                     ["additionalPrinterColumns"] = columns,
                     ["schema"] = new JsonObject { ["openAPIV3Schema"] = schema },
                 }),

@@ -37,6 +37,9 @@ internal static class ResourceSources
     /// <summary>Sandboxes in one namespace, or all (what the Sandbox controller reconciles).</summary>
     public static IResourceSource Sandboxes(IKubernetes client, string? ns) => new CustomSource(client, Sandbox.KindName, "sandboxes", ns);
 
+    /// <summary>PreviewGrants in one namespace, or all (what the preview authorization service decides from; never routing inputs).</summary>
+    public static IResourceSource PreviewGrants(IKubernetes client, string? ns) => new CustomSource(client, PreviewGrant.KindName, "previewgrants", ns);
+
     /// <summary>Deployments labelled as forks of a Sandbox, in one namespace or all (their readiness moves the Sandbox's status).</summary>
     public static IResourceSource ForkDeployments(IKubernetes client, string? ns) => new TypedSource<V1Deployment, V1DeploymentList>("Deployment", "apps/v1", ns,
         (next, ct) => ns is null

@@ -118,7 +118,8 @@ public sealed class LastGoodManifestSet
         var previous = _lastGood;
         _lastGood = inForce.ToImmutable();
         var replaced = changedKeys.Where(k => !ReferenceEquals(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)).ToList();
-        var inputsChanged = !_applied || replaced.Count > 0;
+        // PreviewGrants are kept here (validated, last good) but translation reads none: a grant changing publishes nothing.
+        var inputsChanged = !_applied || replaced.Exists(k => k.Kind != PreviewGrant.KindName);
         if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
         {
             _candidateInputs = null;   // a last good version of a reference target went or came

@@ -18,7 +18,7 @@ public sealed record ManifestReadResult(IReadOnlyList<ManifestObject> Objects, I
 
 /// <summary>
 /// Reads Kubernetes-style YAML or JSON manifests (several documents per file) into the model: RouteGroups, Sandboxes,
-/// LocalWorkloads, Services and EndpointSlices. Unknown fields in the product's own kinds are errors (they are
+/// LocalWorkloads, PreviewGrants, Services and EndpointSlices. Unknown fields in the product's own kinds are errors (they are
 /// usually typos); unknown fields of Kubernetes kinds are ignored.
 /// </summary>
 public static class ManifestReader
@@ -271,7 +271,7 @@ public static class ManifestReader
         problem = null;
         switch (kind)
         {
-            case RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName when apiVersion.StartsWith("sandboxctl.io/", StringComparison.Ordinal):
+            case RouteGroup.KindName or Sandbox.KindName or LocalWorkload.KindName or PreviewGrant.KindName when apiVersion.StartsWith("sandboxctl.io/", StringComparison.Ordinal):
                 if (apiVersion != ApiVersions.Sandboxctl)
                 {
                     problem = $"{kind} is served as {ApiVersions.Sandboxctl}, got '{apiVersion}'";
@@ -282,6 +282,7 @@ public static class ManifestReader
                 {
                     RouteGroup.KindName => typeof(RouteGroup),
                     Sandbox.KindName => typeof(Sandbox),
+                    PreviewGrant.KindName => typeof(PreviewGrant),
                     _ => typeof(LocalWorkload),
                 };
             case KubeService.KindName when apiVersion == ApiVersions.CoreV1:
@@ -291,7 +292,7 @@ public static class ManifestReader
             default:
                 if (apiVersion.StartsWith("sandboxctl.io/", StringComparison.Ordinal))
                 {
-                    problem = $"unknown kind '{kind}' in {apiVersion}; expected RouteGroup, Sandbox or LocalWorkload";
+                    problem = $"unknown kind '{kind}' in {apiVersion}; expected RouteGroup, Sandbox, LocalWorkload or PreviewGrant";
                 }
 
                 return null;

@@ -20,6 +20,7 @@ public static class ManifestValidator
         new RouteGroupValidator(),
         new SandboxValidator(),
         new LocalWorkloadValidator(),
+        new PreviewGrantValidator(),
         new ServiceValidator(),
         new EndpointSliceValidator(),
     ];

@@ -144,6 +144,7 @@ public static partial class ServerCommandLine
         var webhookConfiguration = new Option<string?>("--webhook-configuration") { Description = "With --kubernetes and --webhook-secret: the MutatingWebhookConfiguration whose webhooks' clientConfig.caBundle the leader keeps equal to the Secret's CA." };
 
         var (gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort) = GatewayTlsFlags();
+        var previewAccess = PreviewAccessFlags();
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
@@ -152,6 +153,11 @@ public static partial class ServerCommandLine
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
             gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
         };
+        foreach (var option in previewAccess.All)
+        {
+            root.Options.Add(option);
+        }
+
         root.Validators.Add(result =>
         {
             // A value that did not parse (--xds-port abc) is reported by its own option; the cross-checks need parsed values.
@@ -278,6 +284,7 @@ public static partial class ServerCommandLine
             .Add(gatewayTlsCertFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.CertFile)), file => file?.FullName)
             .Add(gatewayTlsKeyFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.KeyFile)), file => file?.FullName)
             .Add(gatewayHttpsPort, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.GatewayHttpsPort)), Invariant);
+        previewAccess.AddKeys(keys);
         root.SetAction(async (parse, cancellation) =>
         {
             IConfiguration configuration;
@@ -353,6 +360,49 @@ public static partial class ServerCommandLine
             },
         };
         return (domain, salt, rateLimit);
+    }
+
+    /// <summary>The preview authorization service's flags (section <c>PreviewAccess</c>; checked with the rest of its options when the host starts).</summary>
+    private static PreviewAccessFlagSet PreviewAccessFlags() => new(
+        new Option<string[]>("--preview-admin-group")
+        {
+            Description = "A group whose members' preview grants open every personal preview (repeat it); the admission webhook records the creator's membership on each PreviewGrant.",
+            AllowMultipleArgumentsPerToken = false,
+        },
+        new Option<TimeSpan>("--preview-session-max-age")
+        {
+            Description = "The longest browser session a preview link starts, e.g. 12h (a session never outlives its grant).",
+            DefaultValueFactory = _ => TimeSpan.FromHours(12),
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (GoDuration.TryParse(text, out var age) && age >= TimeSpan.FromMinutes(1) && age <= TimeSpan.FromDays(30))
+                {
+                    return age;
+                }
+
+                result.AddError($"--preview-session-max-age must be a duration from 1m to 720h, such as 30m or 12h, got '{text}'.");
+                return default;
+            },
+        },
+        new Option<bool>("--preview-check-preflight") { Description = "Ask a token of CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) to shared and personal previews too; by default they pass, since browsers send them without cookies." },
+        new Option<string?>("--preview-session-secret") { Description = "With --kubernetes: the Secret (server's namespace) holding the key that signs preview session cookies; the leader creates it when absent (default xds-control-plane-preview-session)." },
+        new Option<FileInfo?>("--preview-session-key-file") { Description = "Without --kubernetes: the file holding the key that signs preview session cookies, created (mode 0600) when absent; without it sessions end with the process." });
+
+    /// <summary>The preview authorization service's flags and the keys they set.</summary>
+    private sealed record PreviewAccessFlagSet(Option<string[]> AdminGroups, Option<TimeSpan> SessionMaxAge, Option<bool> CheckPreflight, Option<string?> SessionSecret, Option<FileInfo?> SessionKeyFile)
+    {
+        public IEnumerable<Option> All => [AdminGroups, SessionMaxAge, CheckPreflight, SessionSecret, SessionKeyFile];
+
+        public void AddKeys(FlagKeys keys)
+        {
+            const string Section = Previews.PreviewAccessOptions.Section;
+            keys.AddList(AdminGroups, Key(Section, nameof(Previews.PreviewAccessOptions.AdminGroups)))
+                .Add(SessionMaxAge, Key(Section, nameof(Previews.PreviewAccessOptions.SessionMaxAge)), age => age.ToString("c", CultureInfo.InvariantCulture))
+                .Add(CheckPreflight, Key(Section, nameof(Previews.PreviewAccessOptions.CheckPreflight)), Invariant)
+                .Add(SessionSecret, Key(Section, nameof(Previews.PreviewAccessOptions.SessionKeySecret)), name => name)
+                .Add(SessionKeyFile, Key(Section, nameof(Previews.PreviewAccessOptions.SessionKeyFile)), file => file?.FullName);
+        }
     }
 
     /// <summary>The sidecar injector's flags (section <c>Injection</c>; checked with the rest of its options when the host starts).</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Server.GatewayTls;
+using XdsControlPlane.Server.Previews;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
 using XdsControlPlane.Tunnel;
@@ -132,6 +133,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
         services.AddGatewayTls(configuration.GetSection(GatewayTlsOptions.Section), kubernetesMode);
+        services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
@@ -140,6 +142,7 @@ public sealed class ServerHost : IAsyncDisposable
         app.UseFirstRequestMarks();
         app.MapAdminEndpoints().OnlyOn(ListenerKind.Admin);
         app.MapXdsServices().OnlyOn(ListenerKind.Xds);
+        app.MapGrpcService<PreviewAuthorizationService>().OnlyOn(ListenerKind.Xds);
         app.MapGrpcService<TunnelBrokerService>().OnlyOn(ListenerKind.Tunnel);
         app.MapAdmissionWebhook().OnlyOn(ListenerKind.Webhook);
         return new ServerHost(app, listeners);

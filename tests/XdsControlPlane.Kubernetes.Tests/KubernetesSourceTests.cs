@@ -206,7 +206,7 @@ public sealed class KubernetesSourceTests
     {
         await _source.StopAsync(CancellationToken.None);
         await Eventually.WaitAsync(() => _api.OpenWatches == 0, "the standalone source's watches to close");
-        string[] paths = [FakeApiServer.Services, FakeApiServer.EndpointSlices, FakeApiServer.RouteGroups, FakeApiServer.Sandboxes, FakeApiServer.LocalWorkloads, FakeApiServer.Deployments];
+        string[] paths = [FakeApiServer.Services, FakeApiServer.EndpointSlices, FakeApiServer.RouteGroups, FakeApiServer.Sandboxes, FakeApiServer.LocalWorkloads, FakeApiServer.Deployments, FakeApiServer.PreviewGrants];
         var listsBefore = paths.ToDictionary(p => p, p => _api.ListRequests.Count(l => l == p));
         var watchesBefore = paths.ToDictionary(p => p, p => _api.WatchRequests.Count(w => w.Path == p));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));

@@ -326,7 +326,7 @@ public sealed class ManifestReaderTests
     [TestCase("apiVersion: v1\nmetadata: {name: x}\n", "bad.yaml:1 (document 0): kind: required")]
     [TestCase("kind: Service\nmetadata: {name: x}\n", "bad.yaml:1 (document 0): apiVersion: required")]
     [TestCase("apiVersion: sandboxctl.io/v1beta1\nkind: RouteGroup\nmetadata: {name: x}\n", "bad.yaml:1 (document 0): apiVersion: RouteGroup is served as sandboxctl.io/v1alpha1, got 'sandboxctl.io/v1beta1'")]
-    [TestCase("apiVersion: sandboxctl.io/v1alpha1\nkind: RouteGroups\nmetadata: {name: x}\n", "bad.yaml:1 (document 0): apiVersion: unknown kind 'RouteGroups' in sandboxctl.io/v1alpha1; expected RouteGroup, Sandbox or LocalWorkload")]
+    [TestCase("apiVersion: sandboxctl.io/v1alpha1\nkind: RouteGroups\nmetadata: {name: x}\n", "bad.yaml:1 (document 0): apiVersion: unknown kind 'RouteGroups' in sandboxctl.io/v1alpha1; expected RouteGroup, Sandbox, LocalWorkload or PreviewGrant")]
     public void Read_BrokenDocument_OneProblemNoObjects(string text, string problem)
     {
         var result = ManifestReader.Read(text, "bad.yaml");

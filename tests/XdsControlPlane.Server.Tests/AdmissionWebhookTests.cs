@@ -43,8 +43,21 @@ public sealed class AdmissionWebhookTests
 
     private async Task<(ServerHost Host, WebhookClient Client)> StartAsync(CancellationToken cancellationToken)
     {
-        var host = await new InProcessServer().WithLog(_log).With("Webhook:Port", FreePort.Next()).StartAsync(cancellationToken);
+        var host = await new InProcessServer().WithLog(_log).With("Webhook:Port", FreePort.Next()).With("PreviewAccess:AdminGroups:0", "preview-admins").StartAsync(cancellationToken);
         return (host, new WebhookClient(host.WebhookPort, await WebhookClient.CaAsync(host.AdminPort, cancellationToken)));
+    }
+
+    [Test]
+    public async Task Create_PreviewGrantWhoseManifestClaimsACreator_RecordsTheAuthenticatedUserAndTheirAdminGroups()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var response = await _client.ReviewAsync(Fixture("previewgrant-create.json"), cancel.Token);
+
+        Assert.That((bool?)response["allowed"], Is.True);
+        Assert.That(WebhookClient.Patch(response)!.ToJsonString(), Is.EqualTo(new JsonArray(
+            new JsonObject { ["op"] = "add", ["path"] = "/metadata/annotations/sandboxctl.io~1created-by", ["value"] = "alice@example.com" },
+            new JsonObject { ["op"] = "add", ["path"] = "/metadata/annotations/sandboxctl.io~1created-by-uid", ["value"] = "014fbff9a07c" },
+            new JsonObject { ["op"] = "add", ["path"] = "/metadata/annotations/sandboxctl.io~1created-by-groups", ["value"] = "preview-admins" }).ToJsonString()));
     }
 
     [Test]

@@ -38,7 +38,7 @@ tests/XdsControlPlane.Kubernetes.Tests/Chart/ChartRbacTests checks against the r
   resources: [endpointslices]
   verbs: [list, watch]
 - apiGroups: [sandboxctl.io]
-  resources: [routegroups, sandboxes, localworkloads]
+  resources: [routegroups, sandboxes, localworkloads, previewgrants]
   verbs: [list, watch]
 - apiGroups: [sandboxctl.io]
   resources: [localworkloads]

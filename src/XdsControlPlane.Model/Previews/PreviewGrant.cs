@@ -62,8 +62,13 @@ public sealed record PreviewGrant : IManifestObject
 
 /// <summary>The spec of a <see cref="PreviewGrant"/>. Exactly one of <see cref="Sandbox"/> and <see cref="LocalWorkload"/> is given.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+[SchemaRule("has(self.sandbox) != has(self.localWorkload)", "exactly one of sandbox or localWorkload")]
+[SchemaRule("!has(self.description) || size(self.description) <= 256", "description: at most 256 characters")]
 public sealed record PreviewGrantSpec
 {
+    /// <summary>The longest <see cref="Description"/>.</summary>
+    public const int MaxDescriptionLength = 256;
+
     /// <summary>The Sandbox (in the grant's namespace) whose previews it opens.</summary>
     [SchemaPattern(SchemaPatterns.DnsSubdomain)]
     public string? Sandbox { get; init; }

@@ -3,7 +3,7 @@ using XdsControlPlane.Testing;
 namespace XdsControlPlane.Kubernetes.Tests.Chart;
 
 /// <summary>One permission a chart role grants: where (<c>null</c>: cluster-wide, a ClusterRole), group, resource and verb, and the names it is limited to (empty: any).</summary>
-internal sealed record Grant(string? Namespace, string Group, string Resource, string Verb, IReadOnlyList<string> Names)
+internal sealed record Grant(string? Namespace, string Group, string Resource, string Verb, IReadOnlyList<string> Names, string Role = "")
 {
     /// <summary>Whether this grant lets <paramref name="request"/> through (the recorder has no object names: a grant limited to names counts as matching).</summary>
     public bool Allows(RecordedRequest request) =>
@@ -39,6 +39,9 @@ internal static class ChartRbac
         "/secrets:create", "/secrets:get", "/secrets:update",
         "admissionregistration.k8s.io/mutatingwebhookconfigurations:get", "admissionregistration.k8s.io/mutatingwebhookconfigurations:patch",
     };
+
+    /// <summary>The Role of the preview session key's Secret (read by every replica, created by the leader when absent).</summary>
+    public const string PreviewSessionRole = "xds-control-plane-preview-session";
 
     /// <summary>The only cluster-wide grants when <c>watchNamespaces</c> is set: the webhook's own configuration.</summary>
     public static IReadOnlySet<string> ClusterWideWithWatchNamespaces { get; } = new HashSet<string>(StringComparer.Ordinal)
@@ -80,7 +83,7 @@ internal static class ChartRbac
                     from g in rule["apiGroups"]!.AsArray()
                     from r in rule["resources"]!.AsArray()
                     from v in rule["verbs"]!.AsArray()
-                    select new Grant(ns, (string)g!, (string)r!, (string)v!, names));
+                    select new Grant(ns, (string)g!, (string)r!, (string)v!, names, role.Name));
             }
         }
 

@@ -35,22 +35,24 @@ public sealed class ChartRbacTests
             "ClusterRole:discovery.k8s.io/endpointslices:list", "ClusterRole:discovery.k8s.io/endpointslices:watch",
             "ClusterRole:sandboxctl.io/localworkloads/status:patch",
             "ClusterRole:sandboxctl.io/localworkloads:get", "ClusterRole:sandboxctl.io/localworkloads:list", "ClusterRole:sandboxctl.io/localworkloads:watch",
+            "ClusterRole:sandboxctl.io/previewgrants:list", "ClusterRole:sandboxctl.io/previewgrants:watch",
             "ClusterRole:sandboxctl.io/routegroups/status:patch",
             "ClusterRole:sandboxctl.io/routegroups:list", "ClusterRole:sandboxctl.io/routegroups:watch",
             "ClusterRole:sandboxctl.io/sandboxes/status:patch",
             "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
             "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
-            "Role:/secrets:create",
+            "Role:/secrets:create", "Role:/secrets:create",
+            "Role:/secrets:get xds-control-plane-preview-session",
             "Role:/secrets:get .Values.webhook.secretName", "Role:/secrets:update .Values.webhook.secretName",
             "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:delete", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
         }.Select(g => g.Replace(".Values.webhook.secretName", ".Values.webhook.secretName", StringComparison.Ordinal)).Order(StringComparer.Ordinal)));
     }
 
     [Test]
-    public void WithCertManager_TheControlPlaneTouchesNoSecretAndNoWebhookConfiguration()
+    public void WithCertManager_TheControlPlaneTouchesNoWebhookSecretAndNoWebhookConfiguration()
     {
         var grants = ChartRbac.Grants(Chart, [], selfManagedCertificate: false);
-        Assert.That(grants.Select(g => g.Permission).Where(ChartRbac.WebhookCertificateGrants.Contains), Is.Empty);
+        Assert.That(grants.Where(g => g.Role != ChartRbac.PreviewSessionRole).Select(g => g.Permission).Where(ChartRbac.WebhookCertificateGrants.Contains), Is.Empty);
     }
 
     [Test]
@@ -134,6 +136,14 @@ public sealed class ChartRbacTests
         api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("billing", "orders"));
         // The webhook's certificate: no Secret yet, so the leader creates it and patches the chart's webhook configuration.
         api.PutMutatingWebhookConfiguration("sandboxctl-injector", "xds-control-plane-webhook", ChartRbac.ReleaseNamespace, "namespace.inject.sandboxctl.io", "pod.inject.sandboxctl.io", "sandboxes.sandboxctl.io");
+        // A grant of the Sandbox's previews: the server reads it through an informer of its own (no publication).
+        api.Put(FakeApiServer.PreviewGrants, new JsonObject
+        {
+            ["apiVersion"] = "sandboxctl.io/v1alpha1",
+            ["kind"] = "PreviewGrant",
+            ["metadata"] = new JsonObject { ["name"] = "share-1", ["namespace"] = "shop" },
+            ["spec"] = new JsonObject { ["sandbox"] = "feature-x", ["secretHash"] = PreviewToken.Hash(PreviewToken.Create()), ["expiresAt"] = "2099-01-01T00:00:00Z" },
+        });
 
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using (var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url).With("Kubernetes:Namespaces:0", "shop")
@@ -149,8 +159,10 @@ public sealed class ChartRbacTests
                     && (string?)api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")?["status"]?["phase"] == "Connected"
                     && api.Get(FakeApiServer.Leases, ChartRbac.ReleaseNamespace, "xds-acks-gone") is null
                     && api.Get(FakeApiServer.Secrets, ChartRbac.ReleaseNamespace, "xds-control-plane-webhook-tls") is not null
+                    && api.Get(FakeApiServer.Secrets, ChartRbac.ReleaseNamespace, "xds-control-plane-preview-session") is not null
+                    && host.Services.GetRequiredService<PreviewGrantStore>().Count == 1
                     && api.WebhookConfigurationPatches.Count > 0,
-                "a RouteGroup status, a fork, an expired Sandbox deleted, a laptop connected, a stale ACK Lease deleted and the webhook's certificate written");
+                "a RouteGroup status, a fork, an expired Sandbox deleted, a laptop connected, a stale ACK Lease deleted, the webhook's certificate and the preview session key written, the grant read");
 
             // An image and a baseline port change reach the fork; deleting the Sandbox removes it (the controller's delete and finalizer patch).
             var web = Service("web", selector: true);

@@ -5,14 +5,15 @@ using XdsControlPlane.Kubernetes.Admission;
 namespace XdsControlPlane.Server.Webhook;
 
 /// <summary>
-/// Records who created a Sandbox, in the words of the API server that authenticated them (<c>userInfo</c>), never
-/// the client's: on CREATE the annotations <see cref="CreatedBy"/> (the user name) and <see cref="CreatedByUid"/> (the
-/// user's uid, when the authenticator gives one) are set, whatever the client put there; on UPDATE the stored values
-/// are put back when the client changed or removed them, and values the stored object does not have are removed (an
-/// object created before the webhook ran has no owner, and no client can give it one). Subresources (status) and
-/// DELETE pass unchanged. Pure.
+/// Records who created an object of one resource (a Sandbox: its owner; a PreviewGrant: who minted it), in the words of
+/// the API server that authenticated them (<c>userInfo</c>), never the client's: on CREATE the annotations
+/// <see cref="CreatedBy"/> (the user name), <see cref="CreatedByUid"/> (the user's uid, when the authenticator gives one)
+/// and, where asked, <see cref="CreatedByGroups"/> (those of the user's groups that matter, see <see cref="PreviewGrants"/>)
+/// are set, whatever the client put there; on UPDATE the stored values are put back when the client changed or removed
+/// them, and values the stored object does not have are removed (an object created before the webhook ran has no
+/// creator, and no client can give it one). Subresources (status) and DELETE pass unchanged. Pure.
 /// </summary>
-internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
+internal sealed class CreatorReviewer : IAdmissionReviewer
 {
     /// <summary>The annotation holding the creating user's name.</summary>
     public const string CreatedBy = "sandboxctl.io/created-by";
@@ -20,8 +21,37 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
     /// <summary>The annotation holding the creating user's uid.</summary>
     public const string CreatedByUid = "sandboxctl.io/created-by-uid";
 
+    /// <summary>The annotation holding the creating user's groups that were asked for, comma-separated, in the order of <c>userInfo</c>.</summary>
+    public const string CreatedByGroups = "sandboxctl.io/created-by-groups";
+
+    /// <summary>The most groups recorded (and the longest group name): what is recorded stays small whatever the authenticator says.</summary>
+    public const int MaxRecordedGroups = 16;
+
+    private const int MaxGroupLength = 253;
+
+    private readonly string _kind;
+    private readonly IReadOnlySet<string>? _recordedGroups;
+
+    private CreatorReviewer(string resource, string kind, IReadOnlySet<string>? recordedGroups)
+    {
+        Resource = resource;
+        _kind = kind;
+        _recordedGroups = recordedGroups;
+    }
+
+    /// <summary>The owner of a Sandbox: who created it.</summary>
+    public static CreatorReviewer Sandboxes() => new("sandboxes", "Sandbox", null);
+
+    /// <summary>
+    /// Who minted a PreviewGrant, and which of <paramref name="adminGroups"/> (<c>--preview-admin-group</c>) they were in
+    /// then (<see cref="CreatedByGroups"/>, absent when none): the authorization service opens a personal preview to a
+    /// grant of its owner's or of an admin's.
+    /// </summary>
+    public static CreatorReviewer PreviewGrants(IEnumerable<string> adminGroups) =>
+        new("previewgrants", "PreviewGrant", adminGroups.Take(MaxRecordedGroups).ToHashSet(StringComparer.Ordinal));
+
     /// <inheritdoc />
-    public string Resource => "sandboxes";
+    public string Resource { get; }
 
     /// <inheritdoc />
     public string Group => "sandboxctl.io";
@@ -46,24 +76,43 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
         {
             if (request.User.Username.Length == 0)
             {
-                return AdmissionVerdict.Refused(403, "userInfo.username: empty; the owner of a Sandbox is who creates it, and the API server named no one");
+                return AdmissionVerdict.Refused(403, $"userInfo.username: empty; the creator of a {_kind} is who creates it, and the API server named no one");
             }
 
             wanted = new(StringComparer.Ordinal) { [CreatedBy] = request.User.Username, [CreatedByUid] = request.User.Uid };
+            if (_recordedGroups is not null)
+            {
+                wanted[CreatedByGroups] = Groups(request.User.Groups);
+            }
         }
         else
         {
             var (stored, _) = Metadata(request.Stored!.Value);
             wanted = new(StringComparer.Ordinal) { [CreatedBy] = Annotation(stored, CreatedBy), [CreatedByUid] = Annotation(stored, CreatedByUid) };
+            if (_recordedGroups is not null)
+            {
+                wanted[CreatedByGroups] = Annotation(stored, CreatedByGroups);
+            }
         }
 
         var patch = Patch(metadata, wanted);
         return patch.Count == 0
-            ? AdmissionVerdict.Unchanged("owner annotations as recorded")
-            : AdmissionVerdict.Patched(patch, request.Operation == "CREATE" ? $"owner {request.User.Username} recorded" : "owner annotations restored");
+            ? AdmissionVerdict.Unchanged("creator annotations as recorded")
+            : AdmissionVerdict.Patched(patch, request.Operation == "CREATE" ? $"creator {request.User.Username} recorded" : "creator annotations restored");
     }
 
-    /// <summary>The JSON patch that makes the object's owner annotations <paramref name="wanted"/> (null: absent).</summary>
+    /// <summary>The user's groups that are recorded (null when none): bounded in number and length, each once.</summary>
+    private string? Groups(IReadOnlyList<string> groups)
+    {
+        var recorded = groups
+            .Where(g => g is { Length: > 0 and <= MaxGroupLength } && !g.Contains(',', StringComparison.Ordinal) && _recordedGroups!.Contains(g))
+            .Distinct(StringComparer.Ordinal)
+            .Take(MaxRecordedGroups)
+            .ToArray();
+        return recorded.Length == 0 ? null : string.Join(',', recorded);
+    }
+
+    /// <summary>The JSON patch that makes the object's creator annotations <paramref name="wanted"/> (null: absent).</summary>
     private static JsonArray Patch(JsonElement? metadata, Dictionary<string, string?> wanted)
     {
         var patch = new JsonArray();
@@ -111,11 +160,11 @@ internal sealed class SandboxOwnerReviewer : IAdmissionReviewer
     }
 
     /// <summary>The object's metadata (null when absent), or the problem with it naming the field.</summary>
-    private static (JsonElement? Metadata, string? Problem) Metadata(JsonElement obj)
+    private (JsonElement? Metadata, string? Problem) Metadata(JsonElement obj)
     {
         if (obj.ValueKind != JsonValueKind.Object)
         {
-            return (null, "object: must be a JSON object (a Sandbox)");
+            return (null, $"object: must be a JSON object (a {_kind})");
         }
 
         if (!obj.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)

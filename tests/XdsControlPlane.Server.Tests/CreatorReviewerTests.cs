@@ -5,7 +5,7 @@ using XdsControlPlane.Server.Webhook;
 namespace XdsControlPlane.Server.Tests;
 
 /// <summary>The Sandbox owner annotations for each shape of object and operation (the reviewer is pure; AdmissionWebhookTests covers it over HTTPS).</summary>
-public sealed class SandboxOwnerReviewerTests
+public sealed class CreatorReviewerTests
 {
     private static readonly AdmissionUser Alice = new("alice", "uid-a", ["dev"]);
 
@@ -16,7 +16,7 @@ public sealed class SandboxOwnerReviewerTests
     [TestCase("""{"metadata":{"annotations":{"sandboxctl.io/created-by":7}}}""", """[{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by","value":"alice"},{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by-uid","value":"uid-a"}]""")]
     public void Create_ObjectShapes_GetThePatchThatRecordsTheUser(string incoming, string? patch)
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", incoming, null, Alice));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("CREATE", incoming, null, Alice));
 
         Assert.That((verdict.Allowed, verdict.Patch?.ToJsonString()), Is.EqualTo((true, patch)));
     }
@@ -24,7 +24,7 @@ public sealed class SandboxOwnerReviewerTests
     [Test]
     public void Create_UserWithoutUid_RemovesAForgedUid()
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by-uid":"forged"}}}""", null, new AdmissionUser("bob", null, [])));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("CREATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by-uid":"forged"}}}""", null, new AdmissionUser("bob", null, [])));
 
         Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by","value":"bob"},{"op":"remove","path":"/metadata/annotations/sandboxctl.io~1created-by-uid"}]"""));
     }
@@ -32,15 +32,15 @@ public sealed class SandboxOwnerReviewerTests
     [Test]
     public void Create_NoUserName_IsRefused()
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", "{}", null, new AdmissionUser("", null, [])));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("CREATE", "{}", null, new AdmissionUser("", null, [])));
 
-        Assert.That((verdict.Allowed, verdict.Code, verdict.Message), Is.EqualTo((false, 403, "userInfo.username: empty; the owner of a Sandbox is who creates it, and the API server named no one")));
+        Assert.That((verdict.Allowed, verdict.Code, verdict.Message), Is.EqualTo((false, 403, "userInfo.username: empty; the creator of a Sandbox is who creates it, and the API server named no one")));
     }
 
     [Test]
     public void Update_StoredObjectWithoutOwner_RemovesTheOneTheClientAdds()
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("UPDATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"mallory"}}}""", """{"metadata":{}}""", Alice));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("UPDATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"mallory"}}}""", """{"metadata":{}}""", Alice));
 
         Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"remove","path":"/metadata/annotations/sandboxctl.io~1created-by"}]"""));
     }
@@ -48,7 +48,7 @@ public sealed class SandboxOwnerReviewerTests
     [Test]
     public void Update_ClientDropsEveryAnnotation_StoredOwnerIsPutBack()
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("UPDATE", """{"metadata":{"name":"x"}}""", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice"}}}""", new AdmissionUser("mallory", null, [])));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("UPDATE", """{"metadata":{"name":"x"}}""", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice"}}}""", new AdmissionUser("mallory", null, [])));
 
         Assert.That(verdict.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations","value":{"sandboxctl.io/created-by":"alice"}}]"""));
     }
@@ -59,7 +59,7 @@ public sealed class SandboxOwnerReviewerTests
     {
         var subject = Subject(operation, """{"metadata":{"annotations":{"sandboxctl.io/created-by":"mallory"}}}""", "{}", Alice) with { SubResource = subResource };
 
-        Assert.That(new SandboxOwnerReviewer().Review(subject) is { Allowed: true, Patch: null });
+        Assert.That(CreatorReviewer.Sandboxes().Review(subject) is { Allowed: true, Patch: null });
     }
 
     [TestCase("""[]""", "object:")]
@@ -67,10 +67,40 @@ public sealed class SandboxOwnerReviewerTests
     [TestCase("""{"metadata":{"annotations":[]}}""", "object.metadata.annotations:")]
     public void Create_MalformedObject_IsRefusedNamingTheField(string incoming, string field)
     {
-        var verdict = new SandboxOwnerReviewer().Review(Subject("CREATE", incoming, null, Alice));
+        var verdict = CreatorReviewer.Sandboxes().Review(Subject("CREATE", incoming, null, Alice));
 
         Assert.That((verdict.Allowed, verdict.Code), Is.EqualTo((false, 400)));
         Assert.That(verdict.Message, Does.StartWith(field));
+    }
+
+    [Test]
+    public void Create_PreviewGrantByAnAdmin_RecordsCreatorAndOnlyTheAdminGroups()
+    {
+        var user = new AdmissionUser("carol@example.com", "c-1", ["system:authenticated", "preview-admins", "shop-developers", "preview-admins"]);
+        var verdict = CreatorReviewer.PreviewGrants(["preview-admins", "platform"]).Review(Subject("CREATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by-groups":"forged"}}}""", null, user) with { Resource = "previewgrants" });
+
+        Assert.That(verdict.Patch!.ToJsonString(), Does.Contain("\"path\":\"/metadata/annotations/sandboxctl.io~1created-by-groups\",\"value\":\"preview-admins\""));
+        Assert.That(verdict.Patch!.ToJsonString(), Does.Contain("\"value\":\"carol@example.com\""));
+    }
+
+    [Test]
+    public void Create_PreviewGrantByANonAdmin_RemovesAForgedGroupsAnnotation()
+    {
+        var verdict = CreatorReviewer.PreviewGrants(["preview-admins"]).Review(Subject("CREATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by-groups":"preview-admins"}}}""", null, Alice));
+
+        Assert.That(verdict.Patch!.ToJsonString(), Does.Contain("{\"op\":\"remove\",\"path\":\"/metadata/annotations/sandboxctl.io~1created-by-groups\"}"));
+    }
+
+    [Test]
+    public void Update_PreviewGrantGroupsRewritten_StoredGroupsPutBack()
+    {
+        var verdict = CreatorReviewer.PreviewGrants(["preview-admins"]).Review(Subject(
+            "UPDATE",
+            """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-groups":"preview-admins"}}}""",
+            """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice"}}}""",
+            Alice));
+
+        Assert.That(verdict.Patch!.ToJsonString(), Does.Contain("{\"op\":\"remove\",\"path\":\"/metadata/annotations/sandboxctl.io~1created-by-groups\"}"));
     }
 
     private static AdmissionSubject Subject(string operation, string incoming, string? stored, AdmissionUser user) =>
