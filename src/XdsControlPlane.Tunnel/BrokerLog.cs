@@ -39,4 +39,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 7109, Level = LogLevel.Information, Message = "{Count} more agent refusals ({Reason}) were not logged (at most 10 of each reason every {Seconds:0} s; tunnel_broker_refusals_total counts them all)")]
     public static partial void RefusalsLeftOut(ILogger logger, int count, AgentRefusal reason, double seconds);
+
+    [LoggerMessage(EventId = 7110, Level = LogLevel.Warning, Message = "Ended the agent stream of LocalWorkload {Workload}: {Status} {Reason}; after {Connections} connections, {BytesIn} bytes in, {BytesOut} bytes out")]
+    public static partial void AgentStreamEnded(ILogger logger, string workload, Grpc.Core.StatusCode status, string reason, long connections, long bytesIn, long bytesOut);
 }

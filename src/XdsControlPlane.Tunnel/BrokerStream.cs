@@ -46,7 +46,18 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
             await responses.WriteAsync(new Frame { Welcome = Welcome(agent, placement) }, cancellationToken).ConfigureAwait(false);
             var ports = string.Join(",", placement.Ports.Select(p => $"{p.Port}->{placement.Address}:{p.BrokerPort}"));
             BrokerLog.AgentConnected(logger, claim.Key, agent.Hello.AgentVersion, agent.Version, ports);
-            goodbye = await CarryAsync(requests, responses, session, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                goodbye = await CarryAsync(requests, responses, session, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+            {
+                // The broker ends the stream of an agent that breaks the protocol or never reads (the status says why):
+                // said here, once per stream, as gRPC's own per-call lines are below the host's level.
+                BrokerLog.AgentStreamEnded(logger, claim.Key, e.StatusCode, e.Status.Detail, multiplexer.ConnectionsOpened, multiplexer.BytesReceived, multiplexer.BytesSent);
+                throw;
+            }
+
             BrokerLog.AgentDisconnected(logger, claim.Key, goodbye ? "goodbye" : session.EndReason ?? "stream ended", multiplexer.ConnectionsOpened, multiplexer.BytesReceived, multiplexer.BytesSent);
         }
         finally
