@@ -37,15 +37,6 @@ internal sealed class ConnectionGate
         _clock = clock;
     }
 
-    /// <summary>Connections open on this listener from <paramref name="peer"/>.</summary>
-    public int OpenFrom(IPAddress peer)
-    {
-        lock (_lock)
-        {
-            return _perPeer.GetValueOrDefault(peer);
-        }
-    }
-
     /// <summary>The middleware: admits, watches for the first request, and releases the connection's slots when it ends.</summary>
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
@@ -182,9 +173,6 @@ internal sealed class ConnectionBudget
 
     /// <summary>The connections every listener together may hold.</summary>
     public int Limit { get; }
-
-    /// <summary>Slots free now.</summary>
-    public int Free => _slots.CurrentCount;
 
     /// <summary>Waits for a free slot (at once when there is one).</summary>
     public async ValueTask WaitAsync(CancellationToken cancellationToken)
