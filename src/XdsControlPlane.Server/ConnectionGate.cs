@@ -25,8 +25,8 @@ internal sealed class ConnectionGate
     private readonly TimeProvider _clock;
     private readonly Dictionary<IPAddress, int> _perPeer = [];
     private readonly Lock _lock = new();
-    private readonly RefusalLine _perPeerLine = new();
-    private readonly RefusalLine _idleLine = new();
+    private readonly LogLine _perPeerLine = new();
+    private readonly LogLine _idleLine = new();
 
     public ConnectionGate(string listener, ConnectionLimitOptions options, ConnectionMetrics metrics, ILogger logger, TimeProvider clock)
     {
@@ -43,7 +43,7 @@ internal sealed class ConnectionGate
         var peer = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         if (!TryTakePeer(peer))
         {
-            Refuse(connection, "per_peer", _perPeerLine, count => ServerLog.PeerConnectionLimit(_logger, _listener, peer.ToString(), _options.MaxPerPeer, count));
+            RefusePeer(connection, peer);
             return;
         }
 
@@ -78,15 +78,15 @@ internal sealed class ConnectionGate
         connection.Abort(new ConnectionAbortedException($"no request within {_options.FirstRequestTimeout}"));
     }
 
-    private void Refuse(ConnectionContext connection, string reason, RefusalLine line, Action<long> log)
+    private void RefusePeer(ConnectionContext connection, IPAddress peer)
     {
-        _metrics.Refused.WithLabels(_listener, reason).Inc();
-        if (line.Due(_clock.GetUtcNow(), LogInterval) is { } count)
+        _metrics.Refused.WithLabels(_listener, "per_peer").Inc();
+        if (_perPeerLine.Due(_clock.GetUtcNow(), LogInterval) is { } count)
         {
-            log(count);
+            ServerLog.PeerConnectionLimit(_logger, _listener, peer.ToString(), _options.MaxPerPeer, count);
         }
 
-        connection.Abort(new ConnectionAbortedException($"connection refused: {reason}"));
+        connection.Abort(new ConnectionAbortedException("connection refused: over the peer's limit"));
     }
 
     private bool TryTakePeer(IPAddress peer)
@@ -118,32 +118,6 @@ internal sealed class ConnectionGate
             }
         }
     }
-
-    /// <summary>One log line per interval: counts the events in between and says when the next line is due.</summary>
-    private sealed class RefusalLine
-    {
-        private readonly Lock _lock = new();
-        private DateTimeOffset _next = DateTimeOffset.MinValue;
-        private long _count;
-
-        /// <summary>Counts an event; returns the events since the last line when a line is due now, else null.</summary>
-        public long? Due(DateTimeOffset now, TimeSpan interval)
-        {
-            lock (_lock)
-            {
-                _count++;
-                if (now < _next)
-                {
-                    return null;
-                }
-
-                _next = now + interval;
-                var count = _count;
-                _count = 0;
-                return count;
-            }
-        }
-    }
 }
 
 /// <summary>
@@ -158,9 +132,7 @@ internal sealed class ConnectionBudget
     private readonly SemaphoreSlim _slots;
     private readonly Action<long> _exhausted;
     private readonly TimeProvider _clock;
-    private readonly Lock _lock = new();
-    private DateTimeOffset _nextLine = DateTimeOffset.MinValue;
-    private long _waits;
+    private readonly LogLine _line = new();
 
     /// <summary>A budget of <paramref name="limit"/> connections; <paramref name="exhausted"/> logs the waits since its last call, at most once a minute.</summary>
     public ConnectionBudget(int limit, TimeProvider clock, Action<long> exhausted)
@@ -182,22 +154,9 @@ internal sealed class ConnectionBudget
             return;
         }
 
-        long? waits = null;
-        lock (_lock)
+        if (_line.Due(_clock.GetUtcNow(), LogInterval) is { } waits)
         {
-            _waits++;
-            var now = _clock.GetUtcNow();
-            if (now >= _nextLine)
-            {
-                _nextLine = now + LogInterval;
-                waits = _waits;
-                _waits = 0;
-            }
-        }
-
-        if (waits is { } count)
-        {
-            _exhausted(count);
+            _exhausted(waits);
         }
 
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -250,3 +209,30 @@ internal static class ConnectionGateExtensions
             return next(context);
         });
 }
+
+/// <summary>At most one log line per interval for a repeated event: counts the events in between and says when a line is due.</summary>
+internal sealed class LogLine
+{
+    private readonly Lock _lock = new();
+    private DateTimeOffset _next = DateTimeOffset.MinValue;
+    private long _count;
+
+    /// <summary>Counts an event; returns the events since the last line when a line is due now, else null.</summary>
+    public long? Due(DateTimeOffset now, TimeSpan interval)
+    {
+        lock (_lock)
+        {
+            _count++;
+            if (now < _next)
+            {
+                return null;
+            }
+
+            _next = now + interval;
+            var count = _count;
+            _count = 0;
+            return count;
+        }
+    }
+}
+

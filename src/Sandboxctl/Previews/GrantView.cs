@@ -17,7 +17,7 @@ namespace Sandboxctl.Previews;
 internal sealed record GrantView(string Name, string Namespace, PreviewOwner? Owner, PreviewTarget? Preview, string ExpiresAt, string? CreatedBy, string? Description)
 {
     /// <summary>The annotation the admission webhook stamps with the creating user's name (from the API server's <c>userInfo</c>).</summary>
-    public const string CreatedByAnnotation = "sandboxctl.io/created-by";
+    public const string CreatedByAnnotation = CreatorAnnotations.CreatedBy;
 
     /// <summary>When it expires, or null when <see cref="ExpiresAt"/> is not a timestamp (such a grant opens nothing).</summary>
     public DateTimeOffset? Expiry => PreviewGrant.ParseTimestamp(ExpiresAt);

@@ -19,7 +19,7 @@ internal static class PreviewGrantMint
     public const string GenerateName = "preview-";
 
     /// <summary>The longest <c>--description</c>.</summary>
-    public const int MaxDescriptionLength = 256;
+    public const int MaxDescriptionLength = PreviewGrantSpec.MaxDescriptionLength;
 
     /// <summary>How long a grant may live: one minute to 30 days.</summary>
     public static readonly DurationRange Ttl = new(TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), "30m, 12h or 168h");

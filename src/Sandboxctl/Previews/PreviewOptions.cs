@@ -12,7 +12,7 @@ namespace Sandboxctl.Previews;
 internal sealed class PreviewOptions
 {
     /// <summary>The longest <c>--preview-salt</c>.</summary>
-    public const int MaxSaltLength = 256;
+    public const int MaxSaltLength = XdsControlPlane.Translation.TranslationOptions.MaxPreviewSaltLength;
 
     public Option<DirectoryInfo?> Manifests { get; } = new("--manifests") { Description = "The manifests directory of a control plane run with --manifests DIR (no cluster): grants are written there as files, URLs are computed." };
 

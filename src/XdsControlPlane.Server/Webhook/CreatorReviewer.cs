@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using XdsControlPlane.Kubernetes.Admission;
+using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Server.Webhook;
 
@@ -16,13 +17,13 @@ namespace XdsControlPlane.Server.Webhook;
 internal sealed class CreatorReviewer : IAdmissionReviewer
 {
     /// <summary>The annotation holding the creating user's name.</summary>
-    public const string CreatedBy = "sandboxctl.io/created-by";
+    public const string CreatedBy = CreatorAnnotations.CreatedBy;
 
     /// <summary>The annotation holding the creating user's uid.</summary>
-    public const string CreatedByUid = "sandboxctl.io/created-by-uid";
+    public const string CreatedByUid = CreatorAnnotations.CreatedByUid;
 
     /// <summary>The annotation holding the creating user's groups that were asked for, comma-separated, in the order of <c>userInfo</c>.</summary>
-    public const string CreatedByGroups = "sandboxctl.io/created-by-groups";
+    public const string CreatedByGroups = CreatorAnnotations.CreatedByGroups;
 
     /// <summary>The most groups recorded (and the longest group name): what is recorded stays small whatever the authenticator says.</summary>
     public const int MaxRecordedGroups = 16;
