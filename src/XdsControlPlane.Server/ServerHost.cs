@@ -133,7 +133,8 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
         services.AddGatewayTls(configuration.GetSection(GatewayTlsOptions.Section), kubernetesMode);
-        services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode);
+        var previewsOn = !string.IsNullOrEmpty(configuration.GetSection(PublishOptions.TranslationSection)[nameof(XdsControlPlane.Translation.TranslationOptions.PreviewDomain)]);
+        services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode, previewsOn);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));

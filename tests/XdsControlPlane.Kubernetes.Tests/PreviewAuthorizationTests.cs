@@ -49,6 +49,7 @@ public sealed class PreviewAuthorizationTests
             .WithKubernetesApi(_api.Url)
             .With("Webhook:Port", FreePort.Next())
             .With("PreviewAccess:AdminGroups:0", "preview-admins")
+            .With("Translation:PreviewDomain", "preview.example.com")
             .StartAsync(new CancellationTokenSource(Timeout).Token);
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{_host.XdsPort}");
         _client = new Authorization.AuthorizationClient(_channel);

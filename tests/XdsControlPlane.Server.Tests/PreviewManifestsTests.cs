@@ -44,7 +44,7 @@ public sealed class PreviewManifestsTests
         File.WriteAllText(Path.Combine(_directory, "grant.yaml"), GrantYaml("share-1", token, "written by hand"));
         var keyFile = Path.Combine(_directory, "..", Path.GetFileName(_directory) + ".key");
         using var cancel = new CancellationTokenSource(Timeout);
-        await using var host = await new InProcessServer().WithLog(_log).WithManifests(_directory).With("PreviewAccess:SessionKeyFile", keyFile).StartAsync(cancel.Token);
+        await using var host = await new InProcessServer().WithLog(_log).WithManifests(_directory).With("PreviewAccess:SessionKeyFile", keyFile).With("Translation:PreviewDomain", "preview.example.com").StartAsync(cancel.Token);
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
         var client = new Authorization.AuthorizationClient(channel);
 

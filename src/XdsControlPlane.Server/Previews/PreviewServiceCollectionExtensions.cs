@@ -13,8 +13,10 @@ internal static class PreviewServiceCollectionExtensions
     /// (<paramref name="kubernetes"/>: <see cref="PreviewGrantSource"/>, session key in a Secret) or from the manifest set
     /// (<paramref name="manifests"/>: <see cref="ManifestPreviewGrants"/>, session key in a file or in memory). Needs
     /// <see cref="ServerServiceCollectionExtensions.AddSnapshotPublishing"/> (the owners in force) and the xDS server (gRPC).
+    /// The session key is made or read only when <paramref name="previewsOn"/> (a preview domain is set): without previews
+    /// no gateway asks for a session, and a cluster gets no Secret it does not use.
     /// </summary>
-    public static IServiceCollection AddPreviewAccess(this IServiceCollection services, IConfiguration section, bool kubernetes, bool manifests)
+    public static IServiceCollection AddPreviewAccess(this IServiceCollection services, IConfiguration section, bool kubernetes, bool manifests, bool previewsOn)
     {
         services.AddSectionOptions<PreviewAccessOptions>(section, options => options.Validate());
         services.TryAddSingleton<PreviewGrantStore>();
@@ -38,14 +40,17 @@ internal static class PreviewServiceCollectionExtensions
                     services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.Namespaces,
                     (grant, problems) => PreviewAccessLog.InvalidGrant(logger, grant.Metadata.Namespace, grant.Metadata.Name, string.Join("; ", problems.Select(p => $"{p.FieldPath}: {p.Reason}"))));
             });
-            services.AddHostedService(services => new SecretPreviewSessionKeySource(
-                services.GetRequiredService<k8s.IKubernetes>(),
-                services.GetRequiredService<ILeadership>(),
-                services.GetRequiredService<PreviewSessionKey>(),
-                services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.LeaseNamespace,
-                services.GetRequiredService<IOptions<PreviewAccessOptions>>().Value.SessionKeySecret,
-                services.GetRequiredService<TimeProvider>(),
-                services.GetRequiredService<ILogger<SecretPreviewSessionKeySource>>()));
+            if (previewsOn)
+            {
+                services.AddHostedService(services => new SecretPreviewSessionKeySource(
+                    services.GetRequiredService<k8s.IKubernetes>(),
+                    services.GetRequiredService<ILeadership>(),
+                    services.GetRequiredService<PreviewSessionKey>(),
+                    services.GetRequiredService<IOptions<KubernetesSourcesOptions>>().Value.LeaseNamespace,
+                    services.GetRequiredService<IOptions<PreviewAccessOptions>>().Value.SessionKeySecret,
+                    services.GetRequiredService<TimeProvider>(),
+                        services.GetRequiredService<ILogger<SecretPreviewSessionKeySource>>()));
+            }
         }
         else
         {
@@ -54,7 +59,10 @@ internal static class PreviewServiceCollectionExtensions
                 services.AddHostedService<ManifestPreviewGrants>();
             }
 
-            services.AddHostedService<LocalSessionKey>();
+            if (previewsOn)
+            {
+                services.AddHostedService<LocalSessionKey>();
+            }
         }
 
         return services;

@@ -148,6 +148,7 @@ public sealed class ChartRbacTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using (var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url).With("Kubernetes:Namespaces:0", "shop")
             .With("Webhook:Port", FreePort.Next()).With("Webhook:Secret", "xds-control-plane-webhook-tls").With("Webhook:Configuration", "sandboxctl-injector").With("Webhook:Service", "xds-control-plane-webhook")
+            .With("Translation:PreviewDomain", "preview.example.com")
             .StartAsync(cancel.Token))
         {
             await Eventually.WaitAsync(() => host.Services.GetRequiredService<RoutingInputsStore>().Current is not null, "the control plane to read the cluster");
