@@ -20,7 +20,7 @@ namespace XdsControlPlane.Envoy.Validation.Tests;
 /// <summary>The generated Envoy API: every type we depend on packs into Any and survives protobuf JSON.</summary>
 public sealed class EnvoyTypeCatalogTests
 {
-    private static IEnumerable<TestCaseData> EnvoyTypes()
+    internal static IEnumerable<TestCaseData> EnvoyTypes()
     {
         TestCaseData Case(IMessage message, string typeName) =>
             new TestCaseData(message, "type.googleapis.com/" + typeName).SetArgDisplayNames(typeName);
