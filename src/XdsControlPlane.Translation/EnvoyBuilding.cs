@@ -17,7 +17,8 @@ internal static class EnvoyBuilding
 
     public static Duration Duration(TimeSpan value) => Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(value);
 
-    public static Any Typed(IMessage message) => Any.Pack(message);
+    /// <summary><paramref name="message"/> packed into <c>Any</c> by type URL, without building its descriptors (<see cref="TypedConfigs"/>).</summary>
+    public static Any Typed(IMessage message) => TypedConfigs.Pack(message);
 
     /// <summary>An HTTP connection manager that loads routes <paramref name="routeConfigName"/> over ADS and runs <paramref name="filters"/> (the role's chain, ending in the router).</summary>
     public static Hcm HttpConnectionManager(string statPrefix, string routeConfigName, IEnumerable<HttpFilter> filters) => new()

@@ -101,7 +101,7 @@ public static class SnapshotJson
     /// </summary>
     private static string Shown(XdsResource resource) => resource.TypeUrl == TypeUrls.Secret
         ? new JsonObject { ["name"] = resource.Name, ["redacted"] = "secret contents are not shown" }.ToJsonString()
-        : ResourceJson.Format(resource.Message);
+        : ResourceJson.Format(resource);
 
     /// <summary>One group's entry: snapshot version, optional publication time, and its resources by type and name.</summary>
     public static JsonObject Group(Snapshot snapshot, DateTimeOffset? publishedAt, bool withResources)

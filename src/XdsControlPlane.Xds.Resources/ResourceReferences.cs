@@ -55,8 +55,8 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     {
         CommonTlsContext? common = socket?.TypedConfig switch
         {
-            { } any when any.TryUnpack<UpstreamTlsContext>(out var upstream) => upstream.CommonTlsContext,
-            { } any when any.TryUnpack<DownstreamTlsContext>(out var downstream) => downstream.CommonTlsContext,
+            { } any when TypedConfigs.TryUnpack<UpstreamTlsContext>(any, out var upstream) => upstream.CommonTlsContext,
+            { } any when TypedConfigs.TryUnpack<DownstreamTlsContext>(any, out var downstream) => downstream.CommonTlsContext,
             _ => null,
         };
         if (common is null)
@@ -89,7 +89,7 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
             .OfType<Any>();
         foreach (var config in configs)
         {
-            if (config.TryUnpack<Hcm>(out var hcm))
+            if (TypedConfigs.TryUnpack<Hcm>(config, out var hcm))
             {
                 if (hcm.Rds is { } rds)
                 {
@@ -103,7 +103,7 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
 
                 clusters.UnionWith(hcm.HttpFilters.Select(f => f.TypedConfig).OfType<Any>().SelectMany(ClustersOfHttpFilter));
             }
-            else if (config.TryUnpack<TcpProxy>(out var tcp))
+            else if (TypedConfigs.TryUnpack<TcpProxy>(config, out var tcp))
             {
                 if (!string.IsNullOrEmpty(tcp.Cluster))
                 {
@@ -120,7 +120,7 @@ public sealed record ResourceReferences(IReadOnlyList<string> RouteConfiguration
     /// <summary>The cluster an HTTP filter calls out to: ext_authz's gRPC (Envoy gRPC client) or HTTP service.</summary>
     private static IEnumerable<string> ClustersOfHttpFilter(Any config)
     {
-        if (!config.TryUnpack<ExtAuthz>(out var authz))
+        if (!TypedConfigs.TryUnpack<ExtAuthz>(config, out var authz))
         {
             yield break;
         }

@@ -31,7 +31,7 @@ public sealed class XdsResource
     /// bytes (<see cref="CreateRouteConfiguration"/>) keeps no message: each read parses <see cref="Packed"/> anew, so
     /// read it off the hot path only (debug output, tests) and validate it through <see cref="Parts"/>.
     /// </summary>
-    public IMessage Message => _message ?? XdsResourceTypes.Find(TypeUrl)!.Descriptor.Parser.ParseFrom(Packed.Value);
+    public IMessage Message => _message ?? XdsResourceTypes.Find(TypeUrl)!.Parser.ParseFrom(Packed.Value);
 
     /// <summary>The parts a route configuration was assembled from (<see cref="CreateRouteConfiguration"/>); null for any other resource.</summary>
     public RouteConfigurationParts? Parts { get; }
@@ -74,7 +74,7 @@ public sealed class XdsResource
     {
         ArgumentNullException.ThrowIfNull(message);
         var (name, typeUrl) = NameAndType(message);
-        var packed = Any.Pack(message);
+        var packed = new Any { TypeUrl = typeUrl, Value = message.ToByteString() }; // as Any.Pack, without reading the descriptor
         var hash = SHA256.HashData(packed.Value.Span);
         var version = Convert.ToHexStringLower(hash, 0, 8);
         return new XdsResource(name, typeUrl, message, packed, version, ResourceReferences.Of(message));
@@ -111,7 +111,7 @@ public sealed class XdsResource
         ArgumentException.ThrowIfNullOrEmpty(version);
         ArgumentNullException.ThrowIfNull(references);
         var (name, typeUrl) = NameAndType(message);
-        var packed = new Any { TypeUrl = "type.googleapis.com/" + message.Descriptor.FullName, Value = serialized };
+        var packed = new Any { TypeUrl = typeUrl, Value = serialized };
         return new XdsResource(name, typeUrl, message, packed, version, references);
     }
 

@@ -12,15 +12,26 @@ public sealed class XdsResourceType
 {
     private readonly Func<IMessage, string> _name;
     private readonly Func<IMessage, ResourceReferences> _references;
+    private readonly Lazy<MessageDescriptor> _descriptor;
 
-    private XdsResourceType(MessageDescriptor descriptor, string shortName, Func<IMessage, string> name, Func<IMessage, ResourceReferences> references)
+    private XdsResourceType(string typeUrl, Type clrType, MessageParser parser, Func<MessageDescriptor> descriptor, string shortName, Func<IMessage, string> name, Func<IMessage, ResourceReferences> references)
     {
-        (Descriptor, ShortName, _name, _references) = (descriptor, shortName, name, references);
-        TypeUrl = TypeUrls.Prefix + descriptor.FullName;
+        (TypeUrl, ClrType, Parser, ShortName, _name, _references) = (typeUrl, clrType, parser, shortName, name, references);
+        _descriptor = new(descriptor);
     }
 
-    /// <summary>The message type, e.g. <c>envoy.config.listener.v3.Listener</c>.</summary>
-    public MessageDescriptor Descriptor { get; }
+    /// <summary>
+    /// The message type, e.g. <c>envoy.config.listener.v3.Listener</c>. Reading it builds the descriptors of the type's
+    /// proto file and of everything it imports (Google.Protobuf's reflection), which nothing on the way from manifests to
+    /// resources needs: the table itself uses <see cref="TypeUrl"/>, <see cref="ClrType"/> and <see cref="Parser"/>.
+    /// </summary>
+    public MessageDescriptor Descriptor => _descriptor.Value;
+
+    /// <summary>The generated message class.</summary>
+    public Type ClrType { get; }
+
+    /// <summary>Parses a resource of this type from its bytes.</summary>
+    public MessageParser Parser { get; }
 
     /// <summary>The type URL: <c>type.googleapis.com/</c> and the message's full name.</summary>
     public string TypeUrl { get; }
@@ -49,10 +60,12 @@ public sealed class XdsResourceType
     public int PushOrder => XdsResourceTypes.PushOrderOf(this);
 
     /// <summary>
-    /// The entry for messages of type <typeparamref name="T"/>: resources named by <paramref name="name"/>, referring to
+    /// The entry for messages of type <typeparamref name="T"/>, whose type URL is <paramref name="typeUrl"/> (checked against
+    /// the descriptor by the tests; the descriptor is not read here): resources named by <paramref name="name"/>, referring to
     /// the names <paramref name="read"/> finds (none when null) as <paramref name="refersTo"/> declares.
     /// </summary>
     internal static XdsResourceType Of<T>(
+        string typeUrl,
         string shortName,
         Func<T, string> name,
         Func<T, ResourceReferences>? read = null,
@@ -60,7 +73,7 @@ public sealed class XdsResourceType
         bool sotwFullSet = false,
         bool keptWhileReferenced = false)
         where T : IMessage<T>, new() =>
-        new(new T().Descriptor, shortName, message => name((T)message), read is null ? _ => ResourceReferences.None : message => read((T)message))
+        new(typeUrl, typeof(T), new MessageParser<T>(() => new T()), () => new T().Descriptor, shortName, message => name((T)message), read is null ? _ => ResourceReferences.None : message => read((T)message))
         {
             References = refersTo ?? [],
             SotwFullSet = sotwFullSet,

@@ -25,8 +25,9 @@ public static class XdsResourceTypes
     /// </summary>
     public static IReadOnlyList<XdsResourceType> All { get; } =
     [
-        XdsResourceType.Of<Secret>("SDS", s => s.Name),
+        XdsResourceType.Of<Secret>(TypeUrls.Secret, "SDS", s => s.Name),
         XdsResourceType.Of<Cluster>(
+            TypeUrls.Cluster,
             "CDS",
             c => c.Name,
             ResourceReferences.OfCluster,
@@ -36,8 +37,9 @@ public static class XdsResourceTypes
             ],
             sotwFullSet: true,
             keptWhileReferenced: true),
-        XdsResourceType.Of<ClusterLoadAssignment>("EDS", e => e.ClusterName),
+        XdsResourceType.Of<ClusterLoadAssignment>(TypeUrls.ClusterLoadAssignment, "EDS", e => e.ClusterName),
         XdsResourceType.Of<Listener>(
+            TypeUrls.Listener,
             "LDS",
             l => l.Name,
             ResourceReferences.OfListener,
@@ -51,12 +53,14 @@ public static class XdsResourceTypes
         // A gateway's routing scopes (TranslationOptions.ScopedRoutes): Envoy subscribes to every scope (a wildcard) and
         // drops, in State of the World, the scopes a response leaves out (envoy source/common/router/scoped_rds.cc).
         XdsResourceType.Of<ScopedRouteConfiguration>(
+            TypeUrls.ScopedRouteConfiguration,
             "SRDS",
             s => s.Name,
             ResourceReferences.OfScopedRouteConfiguration,
             [new(TypeUrls.RouteConfiguration, r => r.RouteConfigurations, "loads routes from")],
             sotwFullSet: true),
         XdsResourceType.Of<RouteConfiguration>(
+            TypeUrls.RouteConfiguration,
             "RDS",
             r => r.Name,
             ResourceReferences.OfRouteConfiguration,
@@ -65,7 +69,7 @@ public static class XdsResourceTypes
 
     private static readonly FrozenDictionary<string, XdsResourceType> ByTypeUrl = All.ToFrozenDictionary(t => t.TypeUrl, StringComparer.Ordinal);
     private static readonly FrozenDictionary<string, int> Positions = All.Select((t, i) => (t.TypeUrl, i)).ToFrozenDictionary(p => p.TypeUrl, p => p.i, StringComparer.Ordinal);
-    private static readonly FrozenDictionary<Type, XdsResourceType> ByClrType = All.ToFrozenDictionary(t => t.Descriptor.ClrType);
+    private static readonly FrozenDictionary<Type, XdsResourceType> ByClrType = All.ToFrozenDictionary(t => t.ClrType);
 
     private static readonly FrozenDictionary<string, (XdsResourceType Referrer, TypeReference Reference)[]> Referrers =
         All.SelectMany(t => t.References.Select(r => (Referrer: t, Reference: r)))

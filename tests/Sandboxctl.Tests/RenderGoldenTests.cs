@@ -5,7 +5,8 @@ namespace Sandboxctl.Tests;
 /// <summary>
 /// <c>sandboxctl render -f examples/shop</c> as a real process prints, byte for byte, the committed
 /// Golden/render-examples-shop.json (made by the build before render's start-up work): a faster start-up never changes
-/// what render prints. Set UPDATE_GOLDEN=1 to rewrite it after reviewing a deliberate change of the output.
+/// what render prints. Set UPDATE_GOLDEN=1 to rewrite it after reviewing a deliberate change of the output. And render
+/// builds no Protobuf descriptors, most of what it used to cost (docs/sandboxctl.md#start-up).
 /// </summary>
 public sealed class RenderGoldenTests
 {
@@ -25,5 +26,33 @@ public sealed class RenderGoldenTests
 
         var expected = await File.ReadAllTextAsync(golden);
         Assert.That(stdout, Is.EqualTo(expected), $"render differs from {golden}");
+    }
+
+    [Test]
+    public async Task RealProcess_RenderExamplesShop_BuildsNoProtobufDescriptors()
+    {
+        // The test build is not precompiled, so the JIT's list of what it compiled names every Envoy API method that ran:
+        // a proto file's descriptors are built by its reflection class's static constructor (FileDescriptor.FromGeneratedCode).
+        var directory = Directory.CreateTempSubdirectory("sandboxctl-render-jit-").FullName;
+        try
+        {
+            var list = Path.Combine(directory, "jit.txt");
+            var (code, _, stderr) = await CliHarness.RunProcessAsync(
+                new Dictionary<string, string?> { ["DOTNET_JitStdOutFile"] = list, ["DOTNET_JitDisasmSummary"] = "1" },
+                "render", "-f", RepoDirectory.Path("examples", "shop"));
+            var compiled = await File.ReadAllLinesAsync(list);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That((code, stderr), Is.EqualTo((0, string.Empty)));
+                Assert.That(compiled, Has.Some.Contains("Sandboxctl.RenderCommand:"), "the list names what ran");
+                Assert.That(compiled, Has.Some.Contains("Envoy.Config.Cluster.V3.Cluster:"), "the list names Envoy API methods that ran");
+                Assert.That(compiled.Where(m => m.Contains("Reflection:.cctor", StringComparison.Ordinal) || m.Contains("FromGeneratedCode", StringComparison.Ordinal)), Is.Empty);
+            });
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

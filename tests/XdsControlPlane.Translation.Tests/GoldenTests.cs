@@ -18,7 +18,7 @@ public sealed class GoldenTests
     internal static readonly string[] Cases = [.. Directory.EnumerateDirectories(RepoDirectory.Path("tests", "XdsControlPlane.Translation.Tests", "Golden"))
         .Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)];
 
-    private static readonly Lazy<XdsResource> TestSecret = new(() =>
+    internal static readonly Lazy<XdsResource> TestSecret = new(() =>
     {
         var certificate = TestCertificates.Wildcard();
         return GatewayTlsSecret.Create(GatewayCertificate.Parse(certificate.ChainPem, certificate.KeyPem, "test"));

@@ -1,45 +1,76 @@
-using Envoy.Config.Listener.V3;
+using System.Text.Json;
+using Envoy.Config.Cluster.V3;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using XdsControlPlane.Envoy.Validation;
-using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
-using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
-using LocalRateLimit = Envoy.Extensions.Filters.Http.LocalRatelimit.V3.LocalRateLimit;
+using XdsControlPlane.Envoy.Validation.Json;
+using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Translation.Tests;
 
 /// <summary>
-/// <see cref="ResourceJson"/> (what render and <c>/debug/snapshot</c> print resources with) prints exactly what the
-/// catalog's formatter over every Envoy type prints: its smaller registry covers every type translation packs, and an
-/// <c>Any</c> of any other type still prints.
+/// <see cref="ResourceJson"/> (what render and <c>/debug/snapshot</c> print resources with) prints what the catalog's
+/// formatter over every Envoy type prints: the descriptor-free printer handles every resource translation makes, Any-packed
+/// filters, transport sockets and protocol options included, and anything it declines is printed by the formatter.
 /// </summary>
 public sealed class ResourceJsonTests
 {
     [TestCaseSource(typeof(GoldenTests), nameof(GoldenTests.Cases))]
-    public void Packed_EveryTranslatedResource_PrintsAsTheCatalogDoes(string caseName)
+    public void WirePrinter_EveryTranslatedResource_PrintsAsTheCatalogDoes(string caseName)
     {
-        foreach (var resource in GoldenTests.TranslateCase(caseName).Groups.Values.SelectMany(r => r))
+        var resources = TranslatedWithSecret(caseName).ToList();
+        Assert.That(resources, Is.Not.Empty);
+        foreach (var resource in resources)
         {
-            // The packed formatter alone: no fallback hides a type translation packs but the registry lacks.
-            Assert.That(ResourceJson.Packed.Format(resource.Message), Is.EqualTo(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message)), resource.ToString());
+            // The printer alone: no fallback hides a resource it declines.
+            Assert.That(WireJsonPrinter.TryFormatTypeUrl(resource.TypeUrl, resource.Packed.Value.Span, out var json), Is.True, $"{resource} declined");
+            Assert.That(JsonCanonical.Of(json!), Is.EqualTo(JsonCanonical.Of(EnvoyTypeCatalog.JsonFormatter.Format(resource.Message))), resource.ToString());
         }
     }
 
     [Test]
-    public void Format_AnyOfATypeTranslationDoesNotPack_PrintsAsTheCatalogDoes()
+    public void TypedConfigs_EveryTypeTranslationPacks_IsInTheTable()
     {
-        var hcm = new Hcm
-        {
-            StatPrefix = "odd",
-            HttpFilters = { new HttpFilter { Name = "envoy.filters.http.local_ratelimit", TypedConfig = Any.Pack(new LocalRateLimit { StatPrefix = "limited" }) } },
-        };
-        var listener = new Listener { Name = "odd", FilterChains = { new FilterChain { Filters = { new Filter { Name = "envoy.filters.network.http_connection_manager", TypedConfig = Any.Pack(hcm) } } } } };
-
-        var json = ResourceJson.Format(listener);
+        // A type missing from the table would still pack (by Google.Protobuf), building the descriptors render avoids.
+        var packed = GoldenTests.Cases.SelectMany(TranslatedWithSecret)
+            .SelectMany(r => TypeUrlsIn(JsonDocument.Parse(EnvoyTypeCatalog.JsonFormatter.Format(r.Message)).RootElement))
+            .ToHashSet(StringComparer.Ordinal);
 
         Assert.Multiple(() =>
         {
-            Assert.That(json, Is.EqualTo(EnvoyTypeCatalog.JsonFormatter.Format(listener)));
-            Assert.That(json, Does.Contain("type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit").And.Contain("\"statPrefix\": \"limited\""));
+            Assert.That(packed, Is.Not.Empty);
+            Assert.That(packed.Where(url => !TypedConfigs.Known.Values.Contains(url)), Is.Empty);
         });
     }
+
+    private static IEnumerable<string> TypeUrlsIn(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Object => element.EnumerateObject().SelectMany(p => p.Name == "@type" ? [p.Value.GetString()!] : TypeUrlsIn(p.Value)),
+        JsonValueKind.Array => element.EnumerateArray().SelectMany(TypeUrlsIn),
+        _ => [],
+    };
+
+    [Test]
+    public void Format_BytesThePrinterDeclines_PrintsAsTheCatalogDoes()
+    {
+        // A cluster whose bytes set connect_timeout twice: a parser merges them, the printer declines, the formatter prints.
+        var bytes = new Cluster { Name = "merged", ConnectTimeout = new Duration { Seconds = 1 } }.ToByteArray()
+            .Concat(new Cluster { ConnectTimeout = new Duration { Nanos = 5 } }.ToByteArray()).ToArray();
+        var cluster = Cluster.Parser.ParseFrom(bytes);
+        var resource = XdsResource.CreateAssembled(cluster, ByteString.CopyFrom(bytes), "v1", ResourceReferences.None);
+
+        var json = ResourceJson.Format(resource);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(WireJsonPrinter.TryFormatTypeUrl(resource.TypeUrl, bytes, out _), Is.False);
+            Assert.That(JsonCanonical.Of(json), Is.EqualTo(JsonCanonical.Of(EnvoyTypeCatalog.JsonFormatter.Format(cluster))));
+            Assert.That(json, Does.Contain("1.000000005s"));
+        });
+    }
+
+    /// <summary>A case's resources, the gateway's with its HTTPS certificate's Secret as the server adds it.</summary>
+    private static IEnumerable<XdsResource> TranslatedWithSecret(string caseName) =>
+        GoldenTests.TranslateCase(caseName).Groups
+            .SelectMany(g => g.Key == DataPlaneRoles.Gateway ? GatewayTlsSecret.Complete(g.Value, GoldenTests.TestSecret.Value) : g.Value);
 }

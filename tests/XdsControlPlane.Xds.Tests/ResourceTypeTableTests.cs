@@ -28,6 +28,8 @@ public sealed class ResourceTypeTableTests
             Assert.Multiple(() =>
             {
                 Assert.That(type.TypeUrl, Is.EqualTo("type.googleapis.com/" + type.Descriptor.FullName));
+                Assert.That(type.ClrType, Is.EqualTo(type.Descriptor.ClrType));
+                Assert.That(type.Parser.ParseFrom(sample.Packed.Value), Is.EqualTo(sample.Message));
                 Assert.That(XdsResourceTypes.Find(type.TypeUrl), Is.SameAs(type));
                 Assert.That(XdsResourceTypes.Find(sample.Message), Is.SameAs(type));
                 Assert.That((sample.TypeUrl, sample.Name), Is.EqualTo((type.TypeUrl, "a")));

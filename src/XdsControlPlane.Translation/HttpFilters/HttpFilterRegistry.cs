@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Hcm = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpConnectionManager;
 using HttpFilter = Envoy.Extensions.Filters.Network.HttpConnectionManager.V3.HttpFilter;
 
@@ -68,14 +67,14 @@ internal sealed class HttpFilterRegistry
         {
             if (filter.VirtualHostConfig(scope) is { } hostConfig)
             {
-                scope.Host.TypedPerFilterConfig[filter.Name] = Any.Pack(hostConfig);
+                scope.Host.TypedPerFilterConfig[filter.Name] = TypedConfigs.Pack(hostConfig);
             }
 
             foreach (var route in scope.Host.Routes)
             {
                 if (filter.RouteConfig(scope, route) is { } routeConfig)
                 {
-                    route.TypedPerFilterConfig[filter.Name] = Any.Pack(routeConfig);
+                    route.TypedPerFilterConfig[filter.Name] = TypedConfigs.Pack(routeConfig);
                 }
             }
         }
