@@ -33,7 +33,7 @@ internal sealed class TunnelConnection
         _outbound = outbound;
         _sendCredit = mux.PeerWindow;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
-        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, increment => mux.SendUrgent(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
+        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, mux.Budget, increment => mux.SendUrgent(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
     }
 
     public ulong Id { get; }
@@ -44,12 +44,13 @@ internal sealed class TunnelConnection
     /// <summary>Cancelled when the connection ends.</summary>
     public CancellationToken Stopping => _stop.Token;
 
-    /// <summary>Bytes received from the peer and not yet written to the socket.</summary>
-    public long Buffered => _inbound.Buffered;
-
     public void Start(Task<Socket> socket) => _ = RunAsync(socket);
 
-    /// <summary>Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its half-close).</summary>
+    /// <summary>
+    /// Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its
+    /// half-close). Bytes the socket does not take at once while the stream's buffer budget is spent end the connection
+    /// with <see cref="CloseReason.Limit"/>.
+    /// </summary>
     public bool Deliver(ByteString payload)
     {
         if (Volatile.Read(ref _closed) != 0)
@@ -58,17 +59,21 @@ internal sealed class TunnelConnection
             return true;
         }
 
-        if (!_inbound.Deliver(payload.Memory, out var failure))
+        switch (_inbound.Deliver(payload.Memory, out var failure))
         {
-            return false;
+            case Delivery.OverWindow:
+                return false;
+            case Delivery.OverBudget:
+                var budget = _mux.Budget;
+                _mux.OnOverBudget();
+                Fail(CloseReason.Limit, $"connection {Id}: its reader is not keeping up and the tunnel stream's buffer budget is spent ({budget.Held} of {budget.Limit} bytes held for connections whose readers are behind)");
+                return true;
+            case Delivery.Failed:
+                Fail(CloseReason.Reset, failure!.Message);
+                return true;
+            default:
+                return true;
         }
-
-        if (failure is not null)
-        {
-            Fail(CloseReason.Reset, failure.Message);
-        }
-
-        return true;
     }
 
     /// <summary>The peer will send nothing more: once the queued bytes are written, the socket's sending side is shut down.</summary>
@@ -183,6 +188,7 @@ internal sealed class TunnelConnection
         }
         finally
         {
+            _inbound.Release();
             _mux.Forget(this);
             Close(socket);
             _stop.Dispose();

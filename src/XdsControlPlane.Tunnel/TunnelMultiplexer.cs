@@ -28,6 +28,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
+    private long _connectionsOverBudget;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -48,6 +49,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         _logger = logger;
         _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
         _frames = new TunnelFrameQueue(limits.QueuedDataFrames);
+        Budget = new StreamBufferBudget(limits.StreamBufferBudget);
         _violations = new PeerViolations(limits, clock ?? TimeProvider.System, logger);
     }
 
@@ -84,8 +86,16 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// </summary>
     public string? ProtocolFault => _violations.Fault;
 
-    /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
-    public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
+    /// <summary>
+    /// Bytes received and not yet written to local sockets, over all connections: at most a receive window per
+    /// connection, and <see cref="TunnelLimits.StreamBufferBudget"/> for them all.
+    /// </summary>
+    public long BufferedBytes => Budget.Held;
+
+    /// <summary>Connections ended because their local reader was behind while <see cref="TunnelLimits.StreamBufferBudget"/> was spent.</summary>
+    public long ConnectionsOverBudget => Interlocked.Read(ref _connectionsOverBudget);
+
+    internal StreamBufferBudget Budget { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -258,6 +268,8 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     internal void SendUrgent(Frame frame) => QueueControl(frame);
 
     private void QueueControl(Frame frame) => _frames.QueueControl(frame);
+
+    internal void OnOverBudget() => Interlocked.Increment(ref _connectionsOverBudget);
 
     internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 

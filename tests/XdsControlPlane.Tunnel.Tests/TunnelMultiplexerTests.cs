@@ -145,7 +145,8 @@ public sealed class TunnelMultiplexerTests
         return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
-    private static async Task Eventually(Func<bool> condition, string what)
+    /// <summary>Waits (up to the timeout) until <paramref name="condition"/> holds.</summary>
+    internal static async Task Eventually(Func<bool> condition, string what)
     {
         using var cancel = new CancellationTokenSource(Timeout);
         while (!condition())
