@@ -26,17 +26,21 @@ internal sealed class TunnelConnection
 
     private readonly IByteTransform? _outbound;
 
-    public TunnelConnection(TunnelMultiplexer mux, ulong id, IByteTransform? outbound = null)
+    public TunnelConnection(TunnelMultiplexer mux, ulong id, TunnelLane lane, IByteTransform? outbound = null)
     {
         _mux = mux;
         Id = id;
+        Lane = lane;
         _outbound = outbound;
         _sendCredit = mux.PeerWindow;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
-        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, mux.Budget, increment => mux.SendUrgent(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
+        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, mux.Budget, increment => lane.Frames.QueueControl(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
     }
 
     public ulong Id { get; }
+
+    /// <summary>The stream all of this connection's frames travel on.</summary>
+    public TunnelLane Lane { get; }
 
     /// <summary>Completes when the connection is over and its socket closed.</summary>
     public Task Completion => _completion.Task;
@@ -124,7 +128,7 @@ internal sealed class TunnelConnection
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             TunnelLog.ConnectionFailed(_mux.Logger, Id, reason, message);
-            _mux.SendUrgent(new Frame { Close = new Close { ConnectionId = Id, Reason = reason, Message = message } });
+            Lane.Frames.QueueControl(new Frame { Close = new Close { ConnectionId = Id, Reason = reason, Message = message } });
             _reset = true;
             Cancel();
         }
@@ -253,7 +257,7 @@ internal sealed class TunnelConnection
                         await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
                     }
 
-                    await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
+                    await Lane.Frames.QueueOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
@@ -265,7 +269,7 @@ internal sealed class TunnelConnection
                         _sendCredit -= read;
                     }
 
-                    await _mux.SendDataAsync(Id, buffer.AsMemory(0, read), buffer, cancellationToken).ConfigureAwait(false);
+                    await _mux.SendDataAsync(Lane, Id, buffer.AsMemory(0, read), buffer, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -298,7 +302,7 @@ internal sealed class TunnelConnection
                 _sendCredit -= size;
             }
 
-            await _mux.SendDataAsync(Id, payload[..size], null, cancellationToken).ConfigureAwait(false);
+            await _mux.SendDataAsync(Lane, Id, payload[..size], null, cancellationToken).ConfigureAwait(false);
             payload = payload[size..];
         }
     }
@@ -344,7 +348,7 @@ internal sealed class TunnelConnection
     {
         try
         {
-            await _mux.SendOrderedAsync(frame, _mux.Stopping).ConfigureAwait(false);
+            await Lane.Frames.QueueOrderedAsync(frame, _mux.Stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {

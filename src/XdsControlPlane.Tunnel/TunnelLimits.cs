@@ -50,6 +50,14 @@ public sealed record TunnelLimits
     /// </summary>
     public long StreamBufferBudget { get; init; } = 32L * 1024 * 1024;
 
+    /// <summary>
+    /// How many lanes (streams besides the first, protocol version 2) one agent session may have for bulk traffic
+    /// (default 3; 0 turns lanes off). The broker offers this many in Welcome; the agent opens at most its own value.
+    /// New connections are spread over the first stream and the lanes in turn, so busy connections do not all share
+    /// one HTTP/2 stream's window, reader and writer. Each lane has its own <see cref="QueuedDataFrames"/>.
+    /// </summary>
+    public int MaxLanes { get; init; } = 3;
+
     /// <summary>How many connections may be open on the stream at once.</summary>
     public int MaxConnections { get; init; } = 1024;
 
@@ -84,6 +92,11 @@ public sealed record TunnelLimits
         if (StreamBufferBudget < ReceiveWindow || StreamBufferBudget > 64L * 1024 * 1024 * 1024)
         {
             yield return $"StreamBufferBudget must be between ReceiveWindow ({ReceiveWindow}) and 68719476736 bytes (64 GiB), got {StreamBufferBudget}.";
+        }
+
+        if (MaxLanes is < 0 or > 16)
+        {
+            yield return $"MaxLanes must be between 0 and 16, got {MaxLanes}.";
         }
 
         if (MaxConnections is < 1 or > 65536)
