@@ -30,7 +30,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             var sshMissing = SshForward.Missing;
             using var ssh = sshMissing is null ? await SshForward.StartAsync(FreePort.Next(), FreePort.Next(), bulk, cancellationToken) : null;
             var tunnelPort = FreePort.Next();
-            string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0"];
+            string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0", "--webhook-port", "0"];
             await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);

@@ -68,13 +68,16 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     public TunnelLane Primary { get; }
 
     /// <summary>Lanes attached now besides the primary.</summary>
-    public int ExtraLanes
+    public int ExtraLanes => Lanes.Count - 1;
+
+    /// <summary>The streams of this session now: the primary first, then the lanes attached.</summary>
+    public IReadOnlyList<TunnelLane> Lanes
     {
         get
         {
             lock (_idGate)
             {
-                return _lanes.Count(l => l is not null) - 1;
+                return [.. _lanes.OfType<TunnelLane>()];
             }
         }
     }
