@@ -12,7 +12,8 @@ namespace XdsControlPlane.Server.Tests;
 /// Lanes (tunnel protocol version 2) through the real server: an agent that speaks version 2 is offered them and opens
 /// them on HTTP/2 connections of their own, data planes' connections take turns over its streams and each carries its
 /// own bytes; a lane's Hello with the wrong token, for another session, of version 1 or one too many is refused with
-/// the field named and the agent goes on; an agent of version 1 is offered none.
+/// the field named and the agent goes on; an agent of version 1 is offered none. And the session's buffer budget
+/// against an agent that never reads and fills the windows of data planes that do not read either.
 /// </summary>
 public sealed partial class BrokerAdmissionTests
 {
@@ -110,6 +111,71 @@ public sealed partial class BrokerAdmissionTests
             Assert.That(await EchoThroughAsync(agent), Is.EqualTo("ping"));
             Assert.That(agent.Multiplexer.ExtraLanes, Is.Zero);
         });
+    }
+
+    [Test]
+    public async Task HostileAgentThatNeverReads_FillsTheWindowsOfStalledDataPlanes_TheBrokerHoldsAtMostTheBudget()
+    {
+        await using var echo = new EchoServer();
+        await using var other = await ConnectAsync(Hello("budget-other", routingKey: "budget-other"), echo.Port);
+        var (overBefore, openBefore) = (await MetricAsync("tunnel_broker_connections_over_budget_total"), await MetricAsync("tunnel_broker_connections_open"));
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Host.TunnelPort}");
+        using var call = new TunnelBroker.TunnelBrokerClient(channel).Connect();
+        await call.RequestStream.WriteAsync(new Frame { Hello = Hello("hoarder", routingKey: "hoarder") });
+        Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout), Is.True, "welcomed");
+        var welcome = call.ResponseStream.Current.Welcome;
+
+        // From here on the agent reads nothing. Eight data planes connect and do not read either: small receive buffers and
+        // segments, so the kernel takes little of what the broker sends them (on loopback a socket's send buffer starts at
+        // ten segments of 64 KiB) and the rest waits in the broker.
+        var broker = new IPEndPoint(IPAddress.Loopback, (int)welcome.Endpoints.Single().BrokerPort);
+        var dataPlanes = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                socket.SetRawSocketOption(6 /* IPPROTO_TCP */, 2 /* TCP_MAXSEG */, BitConverter.GetBytes(1024));
+                dataPlanes.Add(socket);
+                await socket.ConnectAsync(broker);
+            }
+
+            await Eventually.WaitAsync(async () => await MetricAsync("tunnel_broker_connections_open") - openBefore >= 8, "the broker to open the eight connections");
+
+            // The agent sends each of them its whole window (the broker opened ids 2, 4, … 16): 8 MiB for a 4 MiB budget.
+            var payload = ByteString.CopyFrom(new byte[welcome.MaxData]);
+            for (var c = 0UL; c < 8; c++)
+            {
+                for (var sent = 0; sent + payload.Length <= welcome.InitialWindow; sent += payload.Length)
+                {
+                    await call.RequestStream.WriteAsync(new Frame { Data = new Data { ConnectionId = 2 + (2 * c), Payload = payload } });
+                }
+            }
+
+            var held = "";
+            await Eventually.WaitAsync(
+                async () =>
+                {
+                    var now = await MetricsAsync();
+                    held = $"{now.GetValueOrDefault("tunnel_broker_buffered_bytes")} bytes held, {now.GetValueOrDefault("tunnel_broker_connections_over_budget_total") - overBefore} ended";
+                    return now.GetValueOrDefault("tunnel_broker_connections_over_budget_total") - overBefore >= 3;
+                },
+                () => $"the connections past the budget to be ended ({held})");
+            var metrics = await MetricsAsync();
+            Assert.Multiple(async () =>
+            {
+                Assert.That(metrics["tunnel_broker_buffered_bytes"], Is.InRange(1, StreamBufferBudget), "the broker holds bytes, never more than the budget");
+                Assert.That(metrics["tunnel_broker_connections_over_budget_total"] - overBefore, Is.InRange(3, 6), "about four windows fit, the rest ended");
+                Assert.That(await EchoThroughAsync(other), Is.EqualTo("ping"), "another agent's tunnel still carries");
+            });
+        }
+        finally
+        {
+            foreach (var socket in dataPlanes)
+            {
+                socket.Dispose();
+            }
+        }
     }
 
     private static byte[] RandomBytes(int length)
