@@ -4,6 +4,7 @@
 //       [--repeat N] [--seconds S]   (repetitions of each throughput case, default 3; seconds per iperf3 run, default 5)
 //       [--agent-window KiB] [--agent-max-data KiB]   (the agent's receive window and largest Data frame, default the
 //       multiplexer's 1 MiB and 65,504 bytes: to see whether they bound throughput; the broker keeps its own)
+//       [--agent-lanes N]   (lanes the agent opens besides its stream when the broker offers them, default 3; 0: one stream)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp ports 9000 and 9001) with its tunnel
 // broker, connects an agent (the real multiplexer and channel settings) in this process whose local ports are a loopback
 // echo/idle service (9000) and iperf3 -s (9001), and measures iperf3 throughput with 1 and 8 streams each way over three
@@ -34,6 +35,11 @@ if (Option("--agent-window") is { } window)
 if (Option("--agent-max-data") is { } maxData)
 {
     settings = settings with { AgentLimits = settings.AgentLimits with { MaxData = int.Parse(maxData, CultureInfo.InvariantCulture) * 1024 } };
+}
+
+if (Option("--agent-lanes") is { } lanes)
+{
+    settings = settings with { AgentLimits = settings.AgentLimits with { MaxLanes = int.Parse(lanes, CultureInfo.InvariantCulture) } };
 }
 
 using var cancel = new CancellationTokenSource();

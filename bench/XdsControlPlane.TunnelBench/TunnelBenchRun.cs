@@ -30,14 +30,15 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             var sshMissing = SshForward.Missing;
             using var ssh = sshMissing is null ? await SshForward.StartAsync(FreePort.Next(), FreePort.Next(), bulk, cancellationToken) : null;
             var tunnelPort = FreePort.Next();
-            string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0"];
+            string[] serverArgs = ["--manifests", directory, "--tunnel-port", tunnelPort.ToString(CultureInfo.InvariantCulture), "--tunnel-listen-ports", "0", "--webhook-port", "0"];
             await using var broker = ServerUnderTest.Start(settings.ServerDll, serverArgs, Path.Combine(Path.GetTempPath(), "tunnel-bench-server.log"));
             progress.WriteLine($"server starting (log: {broker.LogFile})");
             await broker.WaitReadyAsync(TimeSpan.FromSeconds(60), cancellationToken);
             // The agent announces the settings' receive window (what the broker may send per connection before it grants more).
             var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort, BulkPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
             hello.InitialWindow = (uint)settings.AgentLimits.ReceiveWindow;
-            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken);
+            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken, lanes: settings.AgentLanes);
+            await WaitForLanesAsync(agent, cancellationToken);
             var direct = laptop.EndPoint;
             var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
             var tunnel = new IPEndPoint(IPAddress.Parse(endpoint.Address), (int)endpoint.BrokerPort);
@@ -107,6 +108,19 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         }
 
         return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c])))];
+    }
+
+    /// <summary>Waits until the agent's lanes are attached (the broker offers them in Welcome; the agent opens them after it).</summary>
+    private async Task WaitForLanesAsync(TunnelTestAgent agent, CancellationToken cancellationToken)
+    {
+        var expected = XdsControlPlane.Tunnel.AgentLanes.CountFor(agent.Welcome, settings.AgentLimits, settings.AgentLanes);
+        var waited = Stopwatch.StartNew();
+        while (agent.Multiplexer.ExtraLanes < expected && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        progress.WriteLine($"agent lanes: {agent.Multiplexer.ExtraLanes} of {expected} besides its stream (protocol version {agent.Welcome.Version})");
     }
 
     /// <summary>The one-minute load average (how busy the machine was while measuring).</summary>

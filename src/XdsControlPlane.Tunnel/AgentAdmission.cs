@@ -4,8 +4,11 @@ using XdsControlPlane.Xds.Resources;
 
 namespace XdsControlPlane.Tunnel;
 
-/// <summary>What the broker admitted: the agent's Hello, the protocol version agreed on and the workload the registry let it serve.</summary>
-internal sealed record AdmittedAgent(Hello Hello, uint Version, WorkloadClaim Claim);
+/// <summary>
+/// What the broker admitted: the agent's Hello, the protocol version agreed on and the workload the registry let it
+/// serve — or, for a lane's Hello (<c>lane_token</c> set), no claim: <see cref="BrokerLane"/> checks it against the attached stream.
+/// </summary>
+internal sealed record AdmittedAgent(Hello Hello, uint Version, WorkloadClaim? Claim);
 
 /// <summary>
 /// Decides whether an agent's stream is let in: counts it against its connection's and address's limits
@@ -48,6 +51,12 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
             hello = await ReadHelloAsync(requests, cancellationToken).ConfigureAwait(false);
             var version = VersionNegotiation.Negotiate(hello);
             HelloValidator.Check(hello);
+            if (hello.LaneToken.Length > 0)
+            {
+                HelloValidator.CheckLane(hello, version);
+                return new AdmittedAgent(hello, version, null);
+            }
+
             var claim = await registry.ClaimAsync(hello, AgentStreamQuota.AddressOf(peer), cancellationToken).ConfigureAwait(false);
             return new AdmittedAgent(hello, version, claim);
         }

@@ -16,7 +16,12 @@ internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorklo
     /// keeps carrying for <see cref="TunnelBrokerOptions.GoodbyeDrain"/> — while the data planes move to the baseline,
     /// requests already on their way still reach the laptop instead of failing — then the broker ends it.
     /// </summary>
-    public async Task ReadAsync(IAsyncStreamReader<Frame> requests, TunnelSession session, StreamActivity activity, CancellationToken cancellationToken)
+    /// <param name="requests">The stream's frames.</param>
+    /// <param name="session">The agent's session.</param>
+    /// <param name="lane">Which of the session's streams this is (its primary, or a lane of protocol version 2).</param>
+    /// <param name="activity">Where heard frames and pings are noted.</param>
+    /// <param name="cancellationToken">Ends the reading.</param>
+    public async Task ReadAsync(IAsyncStreamReader<Frame> requests, TunnelSession session, TunnelLane lane, StreamActivity activity, CancellationToken cancellationToken)
     {
         var multiplexer = session.Multiplexer;
         try
@@ -25,13 +30,13 @@ internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorklo
             {
                 var frame = requests.Current;
                 activity.Heard(clock.GetUtcNow());
-                if (multiplexer.ControlQueued > multiplexer.MaxControlQueued)
+                if (lane.ControlQueued > multiplexer.MaxControlQueued)
                 {
                     // Every frame may need an answer; an agent that sends and never reads would grow them without bound.
-                    throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the agent does not read the broker's frames ({multiplexer.ControlQueued} answers waiting); ending the stream"));
+                    throw new RpcException(new Status(StatusCode.ResourceExhausted, $"the agent does not read the broker's frames ({lane.ControlQueued} answers waiting); ending the stream"));
                 }
 
-                if (multiplexer.Receive(frame))
+                if (lane.Receive(frame))
                 {
                     if (multiplexer.ProtocolFault is { } fault)
                     {
@@ -46,7 +51,7 @@ internal sealed class AgentFrameReader(TunnelBrokerOptions options, ILocalWorklo
                 {
                     case Frame.FrameOneofCase.Ping:
                         activity.Pinged(clock.GetUtcNow());
-                        multiplexer.SendControl(new Frame { Pong = new Pong { Id = frame.Ping.Id, PingSentUnixNanos = frame.Ping.SentUnixNanos, OpenConnections = (uint)multiplexer.OpenConnections } });
+                        lane.SendControl(new Frame { Pong = new Pong { Id = frame.Ping.Id, PingSentUnixNanos = frame.Ping.SentUnixNanos, OpenConnections = (uint)multiplexer.OpenConnections } });
                         break;
                     case Frame.FrameOneofCase.Goodbye when !session.SaidGoodbye:
                         session.SaidGoodbye = true;

@@ -4,7 +4,8 @@ namespace XdsControlPlane.Tunnel;
 
 /// <summary>
 /// Prometheus metrics of the tunnel broker: agents attached, agent streams and tunnelled connections open, payload
-/// bytes each way, frames dropped and refusals by <see cref="AgentRefusal"/>. No label names a workload or carries
+/// bytes each way, bytes held for app sockets that are behind, connections ended at the stream's buffer budget, frames
+/// dropped and refusals by <see cref="AgentRefusal"/>. No label names a workload or carries
 /// client text, so the series stay bounded whatever agents send. Byte, connection and frame counts are read from each
 /// attached stream's multiplexer when the registry is scraped (its own counters), so the frame path pays nothing more.
 /// </summary>
@@ -16,6 +17,8 @@ public sealed class BrokerMetrics
     private readonly Counter.Child _bytesToLaptop;
     private readonly Counter.Child _bytesFromLaptop;
     private readonly Counter _framesDropped;
+    private readonly Gauge _buffered;
+    private readonly Counter _overBudget;
     private readonly Counter _refusals;
     private readonly Counter.Child[] _refusalsByReason;
     private readonly Lock _gate = new();
@@ -33,6 +36,8 @@ public sealed class BrokerMetrics
         _bytesToLaptop = bytes.WithLabels("to_laptop");
         _bytesFromLaptop = bytes.WithLabels("from_laptop");
         _framesDropped = factory.CreateCounter("tunnel_broker_frames_dropped_total", "Frames from agents the broker dropped: for a connection never opened, an Open it refused.");
+        _buffered = factory.CreateGauge("tunnel_broker_buffered_bytes", "Bytes agents sent that the broker holds because the data planes' sockets have not taken them yet (at most Tunnel:Limits:StreamBufferBudget per agent stream).");
+        _overBudget = factory.CreateCounter("tunnel_broker_connections_over_budget_total", "Tunnelled connections the broker ended because their data plane did not read while their agent stream's buffer budget was spent.");
         _refusals = factory.CreateCounter("tunnel_broker_refusals_total", "Agent streams the broker refused, by reason.", "reason");
         _refusalsByReason = [.. AgentRefusals.All.Select(reason => _refusals.WithLabels(reason))];
         registry.AddBeforeCollectCallback(Collect);
@@ -80,10 +85,14 @@ public sealed class BrokerMetrics
     {
         lock (_gate)
         {
+            long buffered = 0;
             foreach (var (multiplexer, reported) in _attached)
             {
                 Report(multiplexer, reported);
+                buffered += multiplexer.BufferedBytes;
             }
+
+            _buffered.Set(buffered);
         }
     }
 
@@ -109,6 +118,8 @@ public sealed class BrokerMetrics
         var received = multiplexer.BytesReceived;
         var dropped = multiplexer.RefusedFrames;
         var open = multiplexer.OpenConnections;
+        var overBudget = multiplexer.ConnectionsOverBudget;
+        _overBudget.Inc(overBudget - reported.OverBudget);
         _bytesToLaptop.Inc(sent - reported.Sent);
         _bytesFromLaptop.Inc(received - reported.Received);
         _framesDropped.Inc(dropped - reported.Dropped);
@@ -121,7 +132,7 @@ public sealed class BrokerMetrics
             _connections.Dec(reported.Open - open);
         }
 
-        (reported.Sent, reported.Received, reported.Dropped, reported.Open) = (sent, received, dropped, open);
+        (reported.Sent, reported.Received, reported.Dropped, reported.Open, reported.OverBudget) = (sent, received, dropped, open, overBudget);
     }
 
     /// <summary>What was reported of one attached stream so far.</summary>
@@ -134,6 +145,8 @@ public sealed class BrokerMetrics
         public long Dropped { get; set; }
 
         public int Open { get; set; }
+
+        public long OverBudget { get; set; }
     }
 
     private sealed class Ending(Action end) : IDisposable

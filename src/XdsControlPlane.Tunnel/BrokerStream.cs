@@ -19,9 +19,8 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
     private readonly SessionHeartbeat _heartbeat = new(options, registry, clock, logger);
 
     /// <summary>Serves <paramref name="agent"/> on <paramref name="requests"/> / <paramref name="responses"/> until the stream ends.</summary>
-    public async Task RunAsync(AdmittedAgent agent, IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, CancellationToken cancellationToken)
+    public async Task RunAsync(AdmittedAgent agent, WorkloadClaim claim, IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, CancellationToken cancellationToken)
     {
-        var claim = agent.Claim;
         var dialer = new OutboundDialer(registry, claim);
         var multiplexer = new TunnelMultiplexer(TunnelSide.Broker, (int)agent.Hello.InitialWindow, options.Limits, dialer.DialAsync, logger);
         using var session = new TunnelSession(claim, multiplexer, clock.GetUtcNow());
@@ -43,7 +42,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
             using var attached = metrics.Attached(multiplexer);
             var placement = new TunnelPlacement(options.Replica, options.AdvertiseAddress, tunnel.Endpoints, session.ConnectedAt);
             await registry.ConnectedAsync(claim, placement, cancellationToken).ConfigureAwait(false);
-            await responses.WriteAsync(new Frame { Welcome = Welcome(agent, placement) }, cancellationToken).ConfigureAwait(false);
+            await responses.WriteAsync(new Frame { Welcome = Welcome(agent, claim, session, placement) }, cancellationToken).ConfigureAwait(false);
             var ports = string.Join(",", placement.Ports.Select(p => $"{p.Port}->{placement.Address}:{p.BrokerPort}"));
             BrokerLog.AgentConnected(logger, claim.Key, agent.Hello.AgentVersion, agent.Version, ports);
             try
@@ -62,6 +61,8 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
         }
         finally
         {
+            // The session's lanes end with it.
+            session.End("the agent's stream ended");
             await multiplexer.DisposeAsync().ConfigureAwait(false);
             if (tunnel is not null)
             {
@@ -79,7 +80,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
         var heartbeats = _heartbeat.RunAsync(session, activity, running.Token);
         try
         {
-            await _reader.ReadAsync(requests, session, activity, running.Token).ConfigureAwait(false);
+            await _reader.ReadAsync(requests, session, session.Multiplexer.Primary, activity, running.Token).ConfigureAwait(false);
             return session.SaidGoodbye;
         }
         finally
@@ -90,25 +91,31 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
         }
     }
 
-    private Welcome Welcome(AdmittedAgent agent, TunnelPlacement placement)
+    private Welcome Welcome(AdmittedAgent agent, WorkloadClaim claim, TunnelSession session, TunnelPlacement placement)
     {
         var welcome = new Welcome
         {
             Version = agent.Version,
             BrokerVersion = BrokerVersion,
             Replica = options.Replica,
-            RoutingKey = agent.Claim.RoutingKey,
+            RoutingKey = claim.RoutingKey,
             InitialWindow = (uint)options.Limits.ReceiveWindow,
             MaxData = (uint)options.Limits.MaxData,
             PingIntervalMs = (uint)options.PingInterval.TotalMilliseconds,
             ReconnectGraceMs = (uint)options.ReconnectGrace.TotalMilliseconds,
         };
+        if (agent.Version >= TunnelProtocol.LanesVersion && options.Limits.MaxLanes > 0)
+        {
+            welcome.MaxLanes = (uint)options.Limits.MaxLanes;
+            welcome.LaneToken = Google.Protobuf.ByteString.CopyFrom(session.LaneToken);
+        }
+
         welcome.Endpoints.AddRange(placement.Ports.Select(p => new WorkloadEndpoint
         {
             Port = (uint)p.Port,
             Address = placement.Address,
             BrokerPort = (uint)p.BrokerPort,
-            Protocol = agent.Claim.Ports.First(c => c.Port == p.Port).Protocol,
+            Protocol = claim.Ports.First(c => c.Port == p.Port).Protocol,
         }));
         return welcome;
     }

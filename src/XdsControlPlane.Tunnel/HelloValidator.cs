@@ -42,6 +42,21 @@ internal static class HelloValidator
         }
     }
 
+    /// <summary>Throws an <see cref="AgentRefusedException"/> (InvalidArgument) when a lane's Hello cannot be one: no lanes in <paramref name="version"/>, a token of the wrong length.</summary>
+    public static void CheckLane(Hello hello, uint version)
+    {
+        ArgumentNullException.ThrowIfNull(hello);
+        if (version < TunnelProtocol.LanesVersion)
+        {
+            throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture, $"Hello.lane_token: lanes need tunnel protocol version {TunnelProtocol.LanesVersion}, agreed on {version}"));
+        }
+
+        if (hello.LaneToken.Length != TunnelSession.LaneTokenLength)
+        {
+            throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, string.Create(CultureInfo.InvariantCulture, $"Hello.lane_token: must be {TunnelSession.LaneTokenLength} bytes, got {hello.LaneToken.Length}"));
+        }
+    }
+
     /// <summary>The workload a Hello names, as logs show it (each part printable and cut short).</summary>
     public static string WorkloadOf(Hello hello) => $"{Quoted(hello.Namespace)}/{Quoted(hello.LocalWorkload)}";
 

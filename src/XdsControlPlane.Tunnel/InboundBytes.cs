@@ -8,9 +8,10 @@ namespace XdsControlPlane.Tunnel;
 /// the socket by the thread that read the frame (a non-blocking send: no hand-off to another thread); what the socket
 /// does not take at once, and everything after it, is queued for the connection's writer loop, which sends it
 /// asynchronously — so a socket whose reader stalls holds up only its own connection. Window is granted back once half
-/// the receive window has reached the socket.
+/// the receive window has reached the socket. What waits in the queue is taken from the stream's
+/// <see cref="StreamBufferBudget"/>: a chunk the budget has no room for is refused, and the connection ends.
 /// </summary>
-internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
+internal sealed class InboundBytes(int receiveWindow, StreamBufferBudget budget, Action<uint> grant)
 {
     private readonly Channel<ReadOnlyMemory<byte>?> _queued = Channel.CreateUnbounded<ReadOnlyMemory<byte>?>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Lock _gate = new();
@@ -18,33 +19,38 @@ internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
     private Socket? _socket;
     private bool _writerBusy = true;
     private bool _ended;
+    private bool _released;
     private long _buffered;
     private long _ungranted;
     private long _written;
 
-    /// <summary>Bytes received and not yet written to the socket.</summary>
-    public long Buffered => Interlocked.Read(ref _buffered);
-
     /// <summary>
-    /// Takes <paramref name="payload"/> for the socket; false when the peer sent more than its window allows, or after
-    /// its half-close. A socket error on a direct send is returned in <paramref name="failure"/> (the connection fails).
+    /// Takes <paramref name="payload"/> for the socket. <see cref="Delivery.OverWindow"/> when the peer sent more than its
+    /// window allows, or after its half-close; <see cref="Delivery.OverBudget"/> when the socket did not take it at once
+    /// and the stream's budget has no room for it (nothing of it is kept); <see cref="Delivery.Failed"/> with
+    /// <paramref name="failure"/> when a direct send failed. The connection ends on all three but the first.
     /// </summary>
-    public bool Deliver(ReadOnlyMemory<byte> payload, out SocketException? failure)
+    public Delivery Deliver(ReadOnlyMemory<byte> payload, out SocketException? failure)
     {
         failure = null;
         if (Interlocked.Add(ref _ungranted, payload.Length) > receiveWindow)
         {
-            return false;
+            return Delivery.OverWindow;
         }
 
         lock (_gate)
         {
             if (_ended)
             {
-                return false;
+                return Delivery.OverWindow;
             }
 
-            Interlocked.Add(ref _buffered, payload.Length);
+            if (_released)
+            {
+                // The connection is over: what the peer still sends is dropped.
+                return Delivery.Taken;
+            }
+
             if (!_writerBusy && _socket is { } socket)
             {
                 int sent;
@@ -56,27 +62,49 @@ internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
                 catch (ObjectDisposedException)
                 {
                     // The connection closed meanwhile: what the peer still sends is dropped.
-                    return true;
+                    return Delivery.Taken;
                 }
 
                 if (error is not (SocketError.Success or SocketError.WouldBlock))
                 {
                     failure = new SocketException((int)error);
-                    return true;
+                    return Delivery.Failed;
                 }
 
                 Written(Math.Max(0, sent));
                 if (sent == payload.Length)
                 {
-                    return true;
+                    return Delivery.Taken;
                 }
 
                 payload = payload[Math.Max(0, sent)..];
             }
 
+            if (!budget.TryTake(payload.Length))
+            {
+                return Delivery.OverBudget;
+            }
+
+            _buffered += payload.Length;
             _writerBusy = true;
             _queued.Writer.TryWrite(payload);
-            return true;
+            return Delivery.Taken;
+        }
+    }
+
+    /// <summary>The connection is over: what is still queued goes back to the stream's budget, and later chunks are dropped.</summary>
+    public void Release()
+    {
+        lock (_gate)
+        {
+            if (_released)
+            {
+                return;
+            }
+
+            _released = true;
+            budget.Return(_buffered);
+            _buffered = 0;
         }
     }
 
@@ -118,6 +146,7 @@ internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
                 }
 
                 await socket.SendAsync(bytes, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                Dequeued(bytes.Length);
                 Written(bytes.Length);
             }
 
@@ -137,10 +166,22 @@ internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
         }
     }
 
+    /// <summary>Queued bytes reached the socket: they leave the budget (unless the connection released it all already).</summary>
+    private void Dequeued(int count)
+    {
+        lock (_gate)
+        {
+            if (!_released)
+            {
+                _buffered -= count;
+                budget.Return(count);
+            }
+        }
+    }
+
     /// <summary>Counts bytes that reached the socket; grants the peer window per half window. Called by one writer at a time.</summary>
     private void Written(int count)
     {
-        Interlocked.Add(ref _buffered, -count);
         _written += count;
         if (_written >= _grantEvery)
         {
@@ -149,4 +190,20 @@ internal sealed class InboundBytes(int receiveWindow, Action<uint> grant)
             _written = 0;
         }
     }
+}
+
+/// <summary>What became of a chunk the peer sent (<see cref="InboundBytes.Deliver"/>).</summary>
+internal enum Delivery
+{
+    /// <summary>Written to the socket, queued for it, or dropped because the connection is over.</summary>
+    Taken,
+
+    /// <summary>More than the peer's window allows, or after its half-close: a protocol error.</summary>
+    OverWindow,
+
+    /// <summary>The socket did not take it and the stream's buffer budget has no room: the connection ends.</summary>
+    OverBudget,
+
+    /// <summary>The direct send to the socket failed: the connection ends.</summary>
+    Failed,
 }

@@ -18,6 +18,7 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
     private readonly BrokerMetrics _metrics;
     private readonly AgentAdmission _admission;
     private readonly BrokerStream _streams;
+    private readonly BrokerLane _lanes;
 
     /// <summary>
     /// A broker with <paramref name="options"/> serving the workloads of <paramref name="registry"/> through
@@ -30,6 +31,7 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         _metrics = metrics;
         _admission = new AgentAdmission(options, registry, metrics, clock, logger);
         _streams = new BrokerStream(options, registry, tunnels, metrics, clock, logger);
+        _lanes = new BrokerLane(options, registry, tunnels, clock, logger);
     }
 
     /// <summary>Agent streams open now, admitted or before their Hello (each counted against its connection's and address's limits).</summary>
@@ -55,6 +57,19 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         using var stream = _metrics.StreamOpened();
         using var counted = _admission.Enter(context.Peer);
         var agent = await _admission.AdmitAsync(requestStream, context.Peer, context.CancellationToken).ConfigureAwait(false);
-        await _streams.RunAsync(agent, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
+        if (agent.Claim is { } claim)
+        {
+            await _streams.RunAsync(agent, claim, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await _lanes.RunAsync(agent, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (AgentRefusedException e)
+        {
+            throw _admission.Refused(e, context.Peer, agent.Hello);
+        }
     }
 }

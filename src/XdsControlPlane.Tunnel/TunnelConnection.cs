@@ -26,17 +26,21 @@ internal sealed class TunnelConnection
 
     private readonly IByteTransform? _outbound;
 
-    public TunnelConnection(TunnelMultiplexer mux, ulong id, IByteTransform? outbound = null)
+    public TunnelConnection(TunnelMultiplexer mux, ulong id, TunnelLane lane, IByteTransform? outbound = null)
     {
         _mux = mux;
         Id = id;
+        Lane = lane;
         _outbound = outbound;
         _sendCredit = mux.PeerWindow;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(mux.Stopping);
-        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, increment => mux.SendUrgent(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
+        _inbound = new InboundBytes(mux.Limits.ReceiveWindow, mux.Budget, increment => lane.Frames.QueueControl(new Frame { Window = new Window { ConnectionId = id, Increment = increment } }));
     }
 
     public ulong Id { get; }
+
+    /// <summary>The stream all of this connection's frames travel on.</summary>
+    public TunnelLane Lane { get; }
 
     /// <summary>Completes when the connection is over and its socket closed.</summary>
     public Task Completion => _completion.Task;
@@ -44,12 +48,13 @@ internal sealed class TunnelConnection
     /// <summary>Cancelled when the connection ends.</summary>
     public CancellationToken Stopping => _stop.Token;
 
-    /// <summary>Bytes received from the peer and not yet written to the socket.</summary>
-    public long Buffered => _inbound.Buffered;
-
     public void Start(Task<Socket> socket) => _ = RunAsync(socket);
 
-    /// <summary>Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its half-close).</summary>
+    /// <summary>
+    /// Queues the peer's bytes for the socket; false when the peer sent more than its window allows (or after its
+    /// half-close). Bytes the socket does not take at once while the stream's buffer budget is spent end the connection
+    /// with <see cref="CloseReason.Limit"/>.
+    /// </summary>
     public bool Deliver(ByteString payload)
     {
         if (Volatile.Read(ref _closed) != 0)
@@ -58,17 +63,21 @@ internal sealed class TunnelConnection
             return true;
         }
 
-        if (!_inbound.Deliver(payload.Memory, out var failure))
+        switch (_inbound.Deliver(payload.Memory, out var failure))
         {
-            return false;
+            case Delivery.OverWindow:
+                return false;
+            case Delivery.OverBudget:
+                var budget = _mux.Budget;
+                _mux.OnOverBudget();
+                Fail(CloseReason.Limit, $"connection {Id}: its reader is not keeping up and the tunnel stream's buffer budget is spent ({budget.Held} of {budget.Limit} bytes held for connections whose readers are behind)");
+                return true;
+            case Delivery.Failed:
+                Fail(CloseReason.Reset, failure!.Message);
+                return true;
+            default:
+                return true;
         }
-
-        if (failure is not null)
-        {
-            Fail(CloseReason.Reset, failure.Message);
-        }
-
-        return true;
     }
 
     /// <summary>The peer will send nothing more: once the queued bytes are written, the socket's sending side is shut down.</summary>
@@ -119,7 +128,7 @@ internal sealed class TunnelConnection
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             TunnelLog.ConnectionFailed(_mux.Logger, Id, reason, message);
-            _mux.SendUrgent(new Frame { Close = new Close { ConnectionId = Id, Reason = reason, Message = message } });
+            Lane.Frames.QueueControl(new Frame { Close = new Close { ConnectionId = Id, Reason = reason, Message = message } });
             _reset = true;
             Cancel();
         }
@@ -183,6 +192,7 @@ internal sealed class TunnelConnection
         }
         finally
         {
+            _inbound.Release();
             _mux.Forget(this);
             Close(socket);
             _stop.Dispose();
@@ -247,7 +257,7 @@ internal sealed class TunnelConnection
                         await SendAsync(_outbound.Flush(), cancellationToken).ConfigureAwait(false);
                     }
 
-                    await _mux.SendOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
+                    await Lane.Frames.QueueOrderedAsync(new Frame { HalfClose = new HalfClose { ConnectionId = Id } }, cancellationToken).ConfigureAwait(false);
                     return;
                 }
 
@@ -259,7 +269,7 @@ internal sealed class TunnelConnection
                         _sendCredit -= read;
                     }
 
-                    await _mux.SendDataAsync(Id, buffer.AsMemory(0, read), buffer, cancellationToken).ConfigureAwait(false);
+                    await _mux.SendDataAsync(Lane, Id, buffer.AsMemory(0, read), buffer, cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
@@ -292,7 +302,7 @@ internal sealed class TunnelConnection
                 _sendCredit -= size;
             }
 
-            await _mux.SendDataAsync(Id, payload[..size], null, cancellationToken).ConfigureAwait(false);
+            await _mux.SendDataAsync(Lane, Id, payload[..size], null, cancellationToken).ConfigureAwait(false);
             payload = payload[size..];
         }
     }
@@ -338,7 +348,7 @@ internal sealed class TunnelConnection
     {
         try
         {
-            await _mux.SendOrderedAsync(frame, _mux.Stopping).ConfigureAwait(false);
+            await Lane.Frames.QueueOrderedAsync(frame, _mux.Stopping).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ChannelClosedException)
         {

@@ -1,8 +1,9 @@
 namespace XdsControlPlane.Tunnel;
 
 /// <summary>
-/// The HTTP/2 flow-control windows of the tunnel's gRPC connection, for both ends: one HTTP/2 stream carries every
-/// tunnelled connection of an agent, so its window bounds the whole tunnel's throughput (window ÷ round trip). The
+/// The HTTP/2 flow-control windows of the tunnel's gRPC connections, for both ends: one HTTP/2 stream carries all the
+/// tunnelled connections of an agent's stream (or lane, protocol version 2: each lane has an HTTP/2 connection and stream
+/// of its own), so its window bounds what they move together (window ÷ round trip). The
 /// defaults (Kestrel: 768 KiB per stream, 1 MiB per connection; HttpClient: 64 KiB per stream, grown over time) cap
 /// it at a few hundred MB/s once the round trip grows on a busy machine. Frame sizes stay at HTTP/2's 16 KiB:
 /// HttpClient neither sends nor accepts larger ones.

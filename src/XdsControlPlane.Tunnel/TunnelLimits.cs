@@ -1,9 +1,10 @@
 namespace XdsControlPlane.Tunnel;
 
 /// <summary>
-/// The bounds of one side of a tunnel stream. What a side buffers is at most <see cref="ReceiveWindow"/> per
-/// connection it receives on, plus <see cref="QueuedDataFrames"/> × <see cref="MaxData"/> for the stream, so a stuck
-/// reader costs a bounded amount of memory and stalls only its own connection.
+/// The bounds of one side of a tunnel stream (the broker's: configuration section <c>Tunnel:Limits</c>). What a side
+/// buffers for the peer's bytes is at most <see cref="ReceiveWindow"/> per connection it receives on and
+/// <see cref="StreamBufferBudget"/> for all of them, plus <see cref="QueuedDataFrames"/> × <see cref="MaxData"/> of its
+/// own bytes waiting for the stream, so a stuck reader costs a bounded amount of memory and stalls only its own connection.
 /// </summary>
 public sealed record TunnelLimits
 {
@@ -39,6 +40,24 @@ public sealed record TunnelLimits
     /// <summary>The largest payload of one Data frame this side sends.</summary>
     public int MaxData { get; init; } = DefaultMaxData;
 
+    /// <summary>
+    /// Bytes of all the stream's connections together that the peer sent and the local sockets have not taken yet
+    /// (default 32 MiB; at least <see cref="ReceiveWindow"/>). Without it the bound would be the window times the
+    /// connections (1 GiB at the defaults), reached by a peer that fills the window of many connections whose readers
+    /// do not read. Bytes a socket takes at once never count; a connection whose bytes the socket does not take while
+    /// the budget is spent is ended with <c>CloseReason LIMIT</c> (its app's socket is reset), and what it held is freed.
+    /// Connections whose readers keep up are not touched.
+    /// </summary>
+    public long StreamBufferBudget { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// How many lanes (streams besides the first, protocol version 2) one agent session may have for bulk traffic
+    /// (default 3; 0 turns lanes off). The broker offers this many in Welcome; the agent opens at most its own value.
+    /// New connections are spread over the first stream and the lanes in turn, so busy connections do not all share
+    /// one HTTP/2 stream's window, reader and writer. Each lane has its own <see cref="QueuedDataFrames"/>.
+    /// </summary>
+    public int MaxLanes { get; init; } = 3;
+
     /// <summary>How many connections may be open on the stream at once.</summary>
     public int MaxConnections { get; init; } = 1024;
 
@@ -68,6 +87,16 @@ public sealed record TunnelLimits
         if (MaxData is < 1024 or > 1024 * 1024)
         {
             yield return $"MaxData must be between 1024 and 1048576 bytes, got {MaxData}.";
+        }
+
+        if (StreamBufferBudget < ReceiveWindow || StreamBufferBudget > 64L * 1024 * 1024 * 1024)
+        {
+            yield return $"StreamBufferBudget must be between ReceiveWindow ({ReceiveWindow}) and 68719476736 bytes (64 GiB), got {StreamBufferBudget}.";
+        }
+
+        if (MaxLanes is < 0 or > 16)
+        {
+            yield return $"MaxLanes must be between 0 and 16, got {MaxLanes}.";
         }
 
         if (MaxConnections is < 1 or > 65536)

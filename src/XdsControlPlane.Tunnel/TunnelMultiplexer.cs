@@ -10,14 +10,14 @@ namespace XdsControlPlane.Tunnel;
 /// <see cref="Receive"/>; frames to send come out of <see cref="WriteFramesAsync(Func{Frame, bool, CancellationToken, Task}, CancellationToken)"/>, one writer for the stream.
 /// Each connection has a send window (bytes the peer still accepts) and a receive window: a connection reads from
 /// its socket only while the peer has granted room, and grants room back only after writing to its own socket, so
-/// a reader that stalls holds up its own connection and nothing else, and what is buffered stays bounded.
+/// a reader that stalls holds up its own connection and nothing else, and what is buffered stays bounded. With protocol
+/// version 2 the agent may add lanes (<see cref="AddLane"/>): more streams of the same session, over which new
+/// connections are spread; a connection's frames all travel on its lane.
 /// </summary>
 public sealed class TunnelMultiplexer : IAsyncDisposable
 {
-    private static readonly WriteOptions BufferedWrite = new(WriteFlags.BufferHint);
-
     private readonly ConcurrentDictionary<ulong, TunnelConnection> _connections = new();
-    private readonly TunnelFrameQueue _frames;
+    private readonly TunnelLane?[] _lanes;
     private readonly Func<Open, CancellationToken, Task<Socket>> _dial;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
@@ -25,9 +25,11 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private readonly Lock _idGate = new();
     private ulong _nextId;
     private ulong _highestPeerId;
+    private int _nextLane;
     private long _bytesSent;
     private long _bytesReceived;
     private long _connectionsOpened;
+    private long _connectionsOverBudget;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -47,7 +49,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         _dial = dial;
         _logger = logger;
         _nextId = side == TunnelSide.Broker ? 2UL : 1UL;
-        _frames = new TunnelFrameQueue(limits.QueuedDataFrames);
+        _lanes = new TunnelLane?[1 + limits.MaxLanes];
+        Primary = _lanes[0] = new TunnelLane(this, 0, limits.QueuedDataFrames);
+        Budget = new StreamBufferBudget(limits.StreamBufferBudget);
         _violations = new PeerViolations(limits, clock ?? TimeProvider.System, logger);
     }
 
@@ -59,6 +63,24 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     /// <summary>This side's limits.</summary>
     public TunnelLimits Limits { get; }
+
+    /// <summary>The stream the session began with (lane 0): Ping, Pong and Goodbye go on it.</summary>
+    public TunnelLane Primary { get; }
+
+    /// <summary>Lanes attached now besides the primary.</summary>
+    public int ExtraLanes => Lanes.Count - 1;
+
+    /// <summary>The streams of this session now: the primary first, then the lanes attached.</summary>
+    public IReadOnlyList<TunnelLane> Lanes
+    {
+        get
+        {
+            lock (_idGate)
+            {
+                return [.. _lanes.OfType<TunnelLane>()];
+            }
+        }
+    }
 
     /// <summary>Raised when the peer ends a connection for a reason other than both sides being done (id, reason, message): the agent reports failed dials this way.</summary>
     public event Action<ulong, CloseReason, string>? ConnectionFailedAtPeer;
@@ -84,8 +106,16 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// </summary>
     public string? ProtocolFault => _violations.Fault;
 
-    /// <summary>Bytes received and not yet written to local sockets, over all connections (bounded by the receive windows).</summary>
-    public long BufferedBytes => _connections.Values.Sum(c => c.Buffered);
+    /// <summary>
+    /// Bytes received and not yet written to local sockets, over all connections: at most a receive window per
+    /// connection, and <see cref="TunnelLimits.StreamBufferBudget"/> for them all.
+    /// </summary>
+    public long BufferedBytes => Budget.Held;
+
+    /// <summary>Connections ended because their local reader was behind while <see cref="TunnelLimits.StreamBufferBudget"/> was spent.</summary>
+    public long ConnectionsOverBudget => Interlocked.Read(ref _connectionsOverBudget);
+
+    internal StreamBufferBudget Budget { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -109,16 +139,18 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             return false;
         }
 
+        TunnelConnection connection;
         lock (_idGate)
         {
             open.ConnectionId = _nextId;
             _nextId += 2;
+            connection = new TunnelConnection(this, open.ConnectionId, NextLane(), outbound);
+            _connections[open.ConnectionId] = connection;
+            connection.Lane.Opened();
         }
 
-        var connection = new TunnelConnection(this, open.ConnectionId, outbound);
-        _connections[open.ConnectionId] = connection;
         Interlocked.Increment(ref _connectionsOpened);
-        QueueControl(new Frame { Open = open });
+        connection.Lane.Frames.QueueControl(new Frame { Open = open });
         connection.Start(Task.FromResult(socket));
         return true;
     }
@@ -129,24 +161,77 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// protocol). Never blocks and never throws for what the peer sent: a frame that breaks the rules closes its
     /// connection with a reason, and nothing else.
     /// </summary>
-    public bool Receive(Frame frame)
+    public bool Receive(Frame frame) => ReceiveOn(frame, Primary);
+
+    /// <summary>
+    /// Adds a lane (another stream of this session, protocol version 2); null when <see cref="TunnelLimits.MaxLanes"/>
+    /// are attached already or the multiplexer is stopping. New connections are spread over the primary and the lanes.
+    /// </summary>
+    public TunnelLane? AddLane()
+    {
+        lock (_idGate)
+        {
+            if (_stopping.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            for (var i = 1; i < _lanes.Length; i++)
+            {
+                if (_lanes[i] is null)
+                {
+                    return _lanes[i] = new TunnelLane(this, i, Limits.QueuedDataFrames);
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>The stream of <paramref name="lane"/> ended: its connections are reset (the peer, losing the same stream, resets its ends too) and its writer stops.</summary>
+    public void RemoveLane(TunnelLane lane)
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        if (lane.Index == 0)
+        {
+            throw new ArgumentException("the primary stream is the session itself; dispose the multiplexer", nameof(lane));
+        }
+
+        lock (_idGate)
+        {
+            if (!ReferenceEquals(_lanes[lane.Index], lane))
+            {
+                return;
+            }
+
+            _lanes[lane.Index] = null;
+        }
+
+        lane.Frames.Complete();
+        foreach (var connection in _connections.Values.Where(c => ReferenceEquals(c.Lane, lane)))
+        {
+            connection.Abort();
+        }
+    }
+
+    internal bool ReceiveOn(Frame frame, TunnelLane lane)
     {
         ArgumentNullException.ThrowIfNull(frame);
         switch (frame.FrameCase)
         {
             case Frame.FrameOneofCase.Open:
-                OnOpen(frame.Open);
+                OnOpen(frame.Open, lane);
                 return true;
             case Frame.FrameOneofCase.Data:
                 Interlocked.Add(ref _bytesReceived, frame.Data.Payload.Length);
-                if (Find(frame.Data.ConnectionId, "Data") is { } receiving && !receiving.Deliver(frame.Data.Payload))
+                if (Find(frame.Data.ConnectionId, "Data", lane) is { } receiving && !receiving.Deliver(frame.Data.Payload))
                 {
                     receiving.Fail(CloseReason.ProtocolError, $"connection {frame.Data.ConnectionId}: the peer sent more than the {Limits.ReceiveWindow}-byte window it was granted");
                 }
 
                 return true;
             case Frame.FrameOneofCase.HalfClose:
-                Find(frame.HalfClose.ConnectionId, "HalfClose")?.PeerHalfClosed();
+                Find(frame.HalfClose.ConnectionId, "HalfClose", lane)?.PeerHalfClosed();
                 return true;
             case Frame.FrameOneofCase.Close:
                 // A Close may cross one this side sent: an id already gone is not an error.
@@ -157,7 +242,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
                 return true;
             case Frame.FrameOneofCase.Window:
-                if (Find(frame.Window.ConnectionId, "Window") is { } granted && !granted.Grant(frame.Window.Increment))
+                if (Find(frame.Window.ConnectionId, "Window", lane) is { } granted && !granted.Grant(frame.Window.Increment))
                 {
                     granted.Fail(CloseReason.ProtocolError, $"connection {frame.Window.ConnectionId}: the peer granted more than {TunnelLimits.MaxWindow} bytes");
                 }
@@ -172,13 +257,13 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// Control frames waiting for the stream. They are answers to what the peer sends (Pongs, Windows, Closes), so a peer
     /// that sends and never reads makes them pile up: a caller ends the stream when this passes <see cref="MaxControlQueued"/>.
     /// </summary>
-    public int ControlQueued => _frames.ControlQueued;
+    public int ControlQueued => Primary.ControlQueued;
 
     /// <summary>The most control frames that may wait for the stream before the peer counts as not reading.</summary>
     public int MaxControlQueued => Math.Max(1024, 4 * Limits.MaxConnections);
 
-    /// <summary>Queues a frame that is not about one connection (Ping, Pong, Goodbye); it goes ahead of queued data.</summary>
-    public void SendControl(Frame frame) => QueueControl(frame);
+    /// <summary>Queues a frame that is not about one connection (Ping, Pong, Goodbye) on the primary stream; it goes ahead of queued data.</summary>
+    public void SendControl(Frame frame) => Primary.SendControl(frame);
 
     /// <summary>
     /// Writes every frame to send through <paramref name="write"/> (the stream's single writer) until the multiplexer is
@@ -197,25 +282,14 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// </summary>
     public Task WriteFramesAsync(Func<Frame, bool, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(write);
-        return _frames.WriteFramesAsync(write, cancellationToken);
+        return Primary.WriteFramesAsync(write, cancellationToken);
     }
 
     /// <summary>
     /// Writes every frame to <paramref name="stream"/> (a gRPC stream; this is its single writer), with
     /// <c>WriteFlags.BufferHint</c> while more frames follow at once, so a burst of frames costs one flush.
     /// </summary>
-    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        return WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                stream.WriteOptions = more ? BufferedWrite : null;
-                return stream.WriteAsync(frame, token);
-            },
-            cancellationToken);
-    }
+    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken) => Primary.WriteFramesAsync(stream, cancellationToken);
 
     /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>
     public async ValueTask DisposeAsync()
@@ -241,29 +315,53 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             // A socket that would not close in time is left to the finalizer; the stream is over either way.
         }
 
-        _frames.Complete();
+        lock (_idGate)
+        {
+            foreach (var lane in _lanes)
+            {
+                lane?.Frames.Complete();
+            }
+        }
+
         _violations.Flush();
         _stopping.Dispose();
     }
 
-    internal ValueTask SendOrderedAsync(Frame frame, CancellationToken cancellationToken) => _frames.QueueOrderedAsync(frame, cancellationToken);
-
     /// <summary>Queues a Data frame carrying <paramref name="payload"/> (not copied); <paramref name="pooled"/>, if given, goes back to the shared array pool once the frame is written.</summary>
-    internal ValueTask SendDataAsync(ulong id, ReadOnlyMemory<byte> payload, byte[]? pooled, CancellationToken cancellationToken)
+    internal ValueTask SendDataAsync(TunnelLane lane, ulong id, ReadOnlyMemory<byte> payload, byte[]? pooled, CancellationToken cancellationToken)
     {
         Interlocked.Add(ref _bytesSent, payload.Length);
-        return _frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken, pooled);
+        return lane.Frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken, pooled);
     }
 
-    internal void SendUrgent(Frame frame) => QueueControl(frame);
+    /// <summary>The lane for a connection this side opens: the primary and the lanes in turn. Called under the id gate.</summary>
+    private TunnelLane NextLane()
+    {
+        for (var tried = 0; tried < _lanes.Length; tried++)
+        {
+            _nextLane = (_nextLane + 1) % _lanes.Length;
+            if (_lanes[_nextLane] is { } lane)
+            {
+                return lane;
+            }
+        }
 
-    private void QueueControl(Frame frame) => _frames.QueueControl(frame);
+        return Primary;
+    }
+
+    internal void OnOverBudget() => Interlocked.Increment(ref _connectionsOverBudget);
 
     internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 
-    internal void Forget(TunnelConnection connection) => _connections.TryRemove(new KeyValuePair<ulong, TunnelConnection>(connection.Id, connection));
+    internal void Forget(TunnelConnection connection)
+    {
+        if (_connections.TryRemove(new KeyValuePair<ulong, TunnelConnection>(connection.Id, connection)))
+        {
+            connection.Lane.Closed();
+        }
+    }
 
-    private void OnOpen(Open open)
+    private void OnOpen(Open open, TunnelLane lane)
     {
         var id = open.ConnectionId;
         var peerParity = Side == TunnelSide.Broker ? 1UL : 0UL;
@@ -275,13 +373,15 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             {
                 refused = $"connection id {id} is not one the {(Side == TunnelSide.Broker ? "agent" : "broker")} may open";
             }
-            else if (id <= _highestPeerId)
+            else if (id <= lane.HighestPeerId || _connections.ContainsKey(id))
             {
+                // Ids rise on each stream; Opens on different lanes may overtake each other.
                 refused = $"connection id {id} was used before";
             }
             else
             {
-                _highestPeerId = id;
+                lane.HighestPeerId = id;
+                _highestPeerId = Math.Max(_highestPeerId, id);
             }
         }
 
@@ -295,14 +395,15 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         {
             if (_violations.Record($"Open frame for tunnel connection {id} refused: {refused}", protocolError: reason == CloseReason.ProtocolError))
             {
-                QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
+                lane.SendControl(new Frame { Close = new Close { ConnectionId = id, Reason = reason, Message = refused } });
             }
 
             return;
         }
 
-        var connection = new TunnelConnection(this, id);
+        var connection = new TunnelConnection(this, id, lane);
         _connections[id] = connection;
+        lane.Opened();
         Interlocked.Increment(ref _connectionsOpened);
         connection.Start(DialAsync(open, connection));
     }
@@ -322,7 +423,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     }
 
     /// <summary>The connection a frame names; an id never opened closes that id as a protocol error, an id already closed is ignored (frames cross).</summary>
-    private TunnelConnection? Find(ulong id, string frame)
+    private TunnelConnection? Find(ulong id, string frame, TunnelLane lane)
     {
         if (_connections.TryGetValue(id, out var connection))
         {
@@ -339,7 +440,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         if (!used && _violations.Record($"{frame} frame for tunnel connection {id}, which was never opened", protocolError: true))
         {
             var message = $"{frame} frame for connection {id}, which was never opened";
-            QueueControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
+            lane.SendControl(new Frame { Close = new Close { ConnectionId = id, Reason = CloseReason.ProtocolError, Message = message } });
         }
 
         return null;

@@ -9,8 +9,11 @@ namespace XdsControlPlane.Tunnel;
 /// </summary>
 public static class TunnelProtocol
 {
-    /// <summary>The protocol versions this build speaks (broker and agent alike).</summary>
-    public static readonly TunnelVersions Versions = new(1, 1);
+    /// <summary>The protocol versions this build speaks (broker and agent alike): 2 adds lanes.</summary>
+    public static readonly TunnelVersions Versions = new(1, 2);
+
+    /// <summary>The first version with lanes (extra streams of one agent for bulk traffic).</summary>
+    public const uint LanesVersion = 2;
 
     /// <summary>How often the agent pings when the broker does not say (the broker's default too).</summary>
     public static readonly TimeSpan DefaultPingInterval = TimeSpan.FromSeconds(5);

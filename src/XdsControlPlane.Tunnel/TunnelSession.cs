@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace XdsControlPlane.Tunnel;
 
 /// <summary>One agent stream on this replica: the workload it serves, its multiplexer, and how to end it.</summary>
@@ -10,6 +12,12 @@ internal sealed class TunnelSession(WorkloadClaim claim, TunnelMultiplexer multi
     public TunnelMultiplexer Multiplexer { get; } = multiplexer;
 
     public DateTimeOffset ConnectedAt { get; } = connectedAt;
+
+    /// <summary>What a lane's Hello must carry to join this session (protocol version 2): random, told only in its Welcome.</summary>
+    public byte[] LaneToken { get; } = RandomNumberGenerator.GetBytes(LaneTokenLength);
+
+    /// <summary>The length of <see cref="LaneToken"/>.</summary>
+    public const int LaneTokenLength = 32;
 
     /// <summary>Whether the agent said goodbye (its routes are withdrawn, the stream drains).</summary>
     public bool SaidGoodbye { get; set; }

@@ -83,6 +83,15 @@ public sealed class WorkloadTunnels : IAsyncDisposable
         }
     }
 
+    /// <summary>The stream attached to workload <paramref name="key"/> (namespace/name) now, if any.</summary>
+    internal TunnelSession? AttachedSession(string key)
+    {
+        lock (_gate)
+        {
+            return _tunnels.TryGetValue(key, out var tunnel) ? tunnel.Session : null;
+        }
+    }
+
     /// <summary>
     /// Attaches <paramref name="session"/> to its workload's tunnel, creating the listeners the first time. A stream of the
     /// same agent session still attached (its TCP connection may be dead without either side knowing yet) is ended;

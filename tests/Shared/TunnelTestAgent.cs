@@ -11,22 +11,27 @@ namespace XdsControlPlane.Testing;
 /// <summary>
 /// A minimal local-connect agent for broker tests, on the same multiplexer the real agent uses: connects over gRPC,
 /// sends a Hello, pings, forwards the connections the broker opens to local ports, opens outbound connections, and
-/// leaves with a goodbye or abruptly (as a killed process does).
+/// leaves with a goodbye or abruptly (as a killed process does). With lanes, it opens that many more streams (each on
+/// a channel of its own, as sandboxctl does) once the broker offers them.
 /// </summary>
 internal sealed class TunnelTestAgent : IAsyncDisposable
 {
     private readonly GrpcChannel _channel;
+    private readonly GrpcChannel[] _laneChannels;
     private readonly AsyncDuplexStreamingCall<Frame, Frame> _call;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
+    private readonly Task _lanes;
 
-    private TunnelTestAgent(GrpcChannel channel, AsyncDuplexStreamingCall<Frame, Frame> call, Welcome welcome, TunnelMultiplexer multiplexer)
+    private TunnelTestAgent(GrpcChannel channel, GrpcChannel[] laneChannels, AsyncDuplexStreamingCall<Frame, Frame> call, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer)
     {
         _channel = channel;
+        _laneChannels = laneChannels;
         _call = call;
         Welcome = welcome;
         Multiplexer = multiplexer;
         _running = RunAsync(_stop.Token);
+        _lanes = AgentLanes.RunAsync([.. laneChannels.Select(c => new TunnelBroker.TunnelBrokerClient(c))], hello, welcome, multiplexer, _stop.Token);
     }
 
     /// <summary>What the broker answered.</summary>
@@ -63,11 +68,12 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     /// <summary>
     /// Connects to the broker on 127.0.0.1:<paramref name="brokerPort"/> with <paramref name="hello"/>; connections the
     /// broker opens for workload port P go to 127.0.0.1:<paramref name="localPorts"/>[P]. Throws the broker's
-    /// <see cref="RpcException"/> when it refuses.
+    /// <see cref="RpcException"/> when it refuses. <paramref name="lanes"/>: how many lanes to open when offered (at most <c>limits.MaxLanes</c>).
     /// </summary>
-    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default)
+    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0)
     {
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = TunnelHttp2.AgentHandler() });
+        var laneChannels = Enumerable.Range(0, lanes).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = TunnelHttp2.AgentHandler() })).ToArray();
         var call = new TunnelBroker.TunnelBrokerClient(channel).Connect(cancellationToken: CancellationToken.None);
         try
         {
@@ -79,12 +85,17 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
 
             var welcome = call.ResponseStream.Current.Welcome;
             var multiplexer = new TunnelMultiplexer(TunnelSide.Agent, (int)welcome.InitialWindow, limits ?? new TunnelLimits(), (open, token) => DialAsync(localPorts, open, token), NullLogger.Instance);
-            return new TunnelTestAgent(channel, call, welcome, multiplexer);
+            return new TunnelTestAgent(channel, laneChannels, call, hello, welcome, multiplexer);
         }
         catch
         {
             call.Dispose();
             channel.Dispose();
+            foreach (var lane in laneChannels)
+            {
+                lane.Dispose();
+            }
+
             throw;
         }
     }
@@ -122,6 +133,11 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     public async Task AbortAsync()
     {
         _channel.Dispose();
+        foreach (var lane in _laneChannels)
+        {
+            lane.Dispose();
+        }
+
         await _stop.CancelAsync();
         try
         {
@@ -130,6 +146,8 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
         catch (Exception e) when (e is RpcException or OperationCanceledException or IOException or ObjectDisposedException)
         {
         }
+
+        await _lanes.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     public async ValueTask DisposeAsync()

@@ -38,6 +38,9 @@ public sealed partial class BrokerAdmissionTests
         endpoints: [{addresses: [127.0.0.1]}]
         """;
 
+    /// <summary>The broker's buffer budget per agent session here (Tunnel:Limits:StreamBufferBudget): four 1 MiB windows.</summary>
+    private const int StreamBufferBudget = 4 * 1024 * 1024;
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private static int _session;
     private readonly HostLog _log = new();
@@ -57,6 +60,7 @@ public sealed partial class BrokerAdmissionTests
             .WithLog(_log)
             .With("Tunnel:HelloTimeout", TimeSpan.FromMilliseconds(300))
             .With("Tunnel:ReconnectGrace", TimeSpan.FromSeconds(1))
+            .With("Tunnel:Limits:StreamBufferBudget", StreamBufferBudget)
             .With("Sources:Debounce", TimeSpan.FromMilliseconds(20))
             .With("Sources:MaxDebounce", TimeSpan.FromMilliseconds(200))
             .StartAsync(cancel.Token);

@@ -157,11 +157,11 @@ public sealed class LocalConnectTests
             Assert.ThrowsAsync<RpcException>(async () => await TunnelTestAgent.ConnectAsync(Host.TunnelPort, hello, new Dictionary<int, int>()))!;
 
         var newer = TunnelTestAgent.Hello("shop", "bob", "echo", [8080], routingKey: "bob", session: NextSession());
-        newer.MinVersion = 2;
-        newer.MaxVersion = 3;
+        newer.MinVersion = 3;
+        newer.MaxVersion = 4;
         var cases = new (Hello Hello, StatusCode Code, string Message)[]
         {
-            (newer, StatusCode.FailedPrecondition, "the agent speaks tunnel protocol versions 2-3, this broker 1-1"),
+            (newer, StatusCode.FailedPrecondition, "the agent speaks tunnel protocol versions 3-4, this broker 1-2"),
             (TunnelTestAgent.Hello("shop", "bob", "nope", [8080], routingKey: "bob", session: NextSession()), StatusCode.NotFound, "Service shop/nope not found (Services in shop: bulk, echo, orders, web)"),
             (TunnelTestAgent.Hello("shop", "bob", "echo", [9999], routingKey: "bob", session: NextSession()), StatusCode.FailedPrecondition, "Service shop/echo has no port 9999 (ports: 8080/grpc)"),
             (TunnelTestAgent.Hello("shop", "Bob!", "echo", [8080], routingKey: "bob", session: NextSession()), StatusCode.InvalidArgument, "Hello.local_workload: 'Bob!' is not a LocalWorkload name"),

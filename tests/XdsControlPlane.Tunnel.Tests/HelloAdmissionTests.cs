@@ -27,8 +27,8 @@ public sealed class HelloAdmissionTests
     public void Negotiate_AgentOfThisBuild_AgreesOnTheSharedVersion() =>
         Assert.That(VersionNegotiation.Negotiate(GoodHello()), Is.EqualTo(TunnelProtocol.Versions.Max));
 
-    [TestCase(2u, 3u, "the agent speaks tunnel protocol versions 2-3, this broker 1-1: upgrade the control plane or use an older sandboxctl")]
-    [TestCase(0u, 0u, "the agent speaks tunnel protocol versions 0-0, this broker 1-1: upgrade sandboxctl")]
+    [TestCase(3u, 4u, "the agent speaks tunnel protocol versions 3-4, this broker 1-2: upgrade the control plane or use an older sandboxctl")]
+    [TestCase(0u, 0u, "the agent speaks tunnel protocol versions 0-0, this broker 1-2: upgrade sandboxctl")]
     public void Negotiate_NoSharedVersion_FailedPreconditionNamingBothRanges(uint min, uint max, string message)
     {
         var hello = GoodHello();

@@ -84,7 +84,7 @@ public sealed class HostileFrameTests
         var frames = Enumerable.Range(0, 100_000).Select(i => new Frame { Data = new Data { ConnectionId = 1_000_001UL + (2UL * (ulong)i) } });
         var reader = new AgentFrameReader(options, null!, TimeProvider.System, NullLogger.Instance);
 
-        var ended = Assert.ThrowsAsync<RpcException>(() => reader.ReadAsync(new FrameSource(frames), session, new StreamActivity(DateTimeOffset.UnixEpoch), CancellationToken.None).WaitAsync(Timeout))!;
+        var ended = Assert.ThrowsAsync<RpcException>(() => reader.ReadAsync(new FrameSource(frames), session, mux.Primary, new StreamActivity(DateTimeOffset.UnixEpoch), CancellationToken.None).WaitAsync(Timeout))!;
 
         Assert.Multiple(() =>
         {

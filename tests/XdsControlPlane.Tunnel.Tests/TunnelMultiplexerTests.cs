@@ -114,6 +114,75 @@ public sealed class TunnelMultiplexerTests
         Assert.That((await refused.Task.WaitAsync(Timeout)).Message, Is.EqualTo("too many connections on this tunnel (limit 1)"));
     }
 
+    [Test]
+    public async Task Lanes_NewConnectionsTakeTurns_EachCarriesItsOwn_ALostLaneResetsOnlyItsConnections()
+    {
+        await using var pair = await TunnelPair.StartAsync();
+        var (brokerLane, agentLane) = pair.AddLane();
+        var (onLane, onLaneLaptop) = await pair.OpenAsync();
+        var (onPrimary, onPrimaryLaptop) = await pair.OpenAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That((brokerLane.OpenConnections, pair.Broker.Primary.OpenConnections), Is.EqualTo((1, 1)), "the broker's connections took turns");
+            Assert.That((agentLane.OpenConnections, pair.Agent.Primary.OpenConnections), Is.EqualTo((1, 1)), "the agent's ends are on the stream their Open came on");
+        });
+
+        // Several windows' worth each way on the lane's connection: its grants travel on the lane too.
+        var bulk = new byte[3 * pair.Broker.Limits.ReceiveWindow];
+        Random.Shared.NextBytes(bulk);
+        var upload = onLane.SendAsync(bulk);
+        Assert.That(await ReadExactlyAsync(onLaneLaptop, bulk.Length), Is.EqualTo(bulk));
+        await upload;
+        var download = onLaneLaptop.SendAsync(bulk);
+        Assert.That(await ReadExactlyAsync(onLane, bulk.Length), Is.EqualTo(bulk));
+        await download;
+
+        // The lane's stream is lost: both sides reset its connection; the primary's goes on, and takes the next one.
+        pair.Broker.RemoveLane(brokerLane);
+        pair.Agent.RemoveLane(agentLane);
+        Assert.That(await ReadToEndAsync(onLane), Is.Empty, "the lane's connection is reset");
+        await onPrimary.SendAsync("still here"u8.ToArray());
+        Assert.That(await ReadAsync(onPrimaryLaptop, 10), Is.EqualTo("still here"));
+        var (next, nextLaptop) = await pair.OpenAsync();
+        await next.SendAsync("next"u8.ToArray());
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ReadAsync(nextLaptop, 4), Is.EqualTo("next"));
+            Assert.That(pair.Broker.ExtraLanes, Is.Zero);
+        });
+    }
+
+    [Test]
+    public async Task Lanes_OpensOvertakingEachOtherOnDifferentLanes_AreAccepted_AnIdInUseIsNot()
+    {
+        await using var pair = await TunnelPair.StartAsync();
+        var (_, agentLane) = pair.AddLane();
+
+        // The broker opened 4 on its primary and 6 on the lane; the lane's Open arrives first.
+        agentLane.Receive(new Frame { Open = new Open { ConnectionId = 6, Port = 8080 } });
+        pair.InjectIntoAgent(new Frame { Open = new Open { ConnectionId = 4, Port = 8080 } });
+        await Eventually(() => pair.Agent.OpenConnections == 2, "both connections to open");
+        agentLane.Receive(new Frame { Open = new Open { ConnectionId = 4, Port = 8080 } });
+        agentLane.Receive(new Frame { Open = new Open { ConnectionId = 6, Port = 8080 } });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pair.Agent.OpenConnections, Is.EqualTo(2));
+            Assert.That(pair.Agent.RefusedFrames, Is.EqualTo(2), "an id open on another lane, and one the lane used before");
+        });
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    {
+        var buffer = new byte[count];
+        for (var got = 0; got < count;)
+        {
+            got += await socket.ReceiveAsync(buffer.AsMemory(got)).AsTask().WaitAsync(Timeout);
+        }
+
+        return buffer;
+    }
+
     private static async Task<string> ReadToEndAsync(Socket socket)
     {
         using var received = new MemoryStream();
@@ -134,18 +203,10 @@ public sealed class TunnelMultiplexerTests
         return System.Text.Encoding.ASCII.GetString(received.ToArray());
     }
 
-    private static async Task<string> ReadAsync(Socket socket, int count)
-    {
-        var buffer = new byte[count];
-        for (var got = 0; got < count;)
-        {
-            got += await socket.ReceiveAsync(buffer.AsMemory(got)).AsTask().WaitAsync(Timeout);
-        }
+    private static async Task<string> ReadAsync(Socket socket, int count) => System.Text.Encoding.ASCII.GetString(await ReadExactlyAsync(socket, count));
 
-        return System.Text.Encoding.ASCII.GetString(buffer);
-    }
-
-    private static async Task Eventually(Func<bool> condition, string what)
+    /// <summary>Waits (up to the timeout) until <paramref name="condition"/> holds.</summary>
+    internal static async Task Eventually(Func<bool> condition, string what)
     {
         using var cancel = new CancellationTokenSource(Timeout);
         while (!condition())

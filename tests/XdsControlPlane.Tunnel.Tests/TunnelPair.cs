@@ -65,6 +65,20 @@ internal sealed class TunnelPair : IAsyncDisposable
         return app;
     }
 
+    /// <summary>Adds a lane on both sides, wired back to back as the primary streams are.</summary>
+    public (TunnelLane Broker, TunnelLane Agent) AddLane()
+    {
+        var broker = Broker.AddLane() ?? throw new InvalidOperationException("the broker has no lane free");
+        var agent = Agent.AddLane() ?? throw new InvalidOperationException("the agent has no lane free");
+        _running =
+        [
+            .. _running,
+            broker.WriteFramesAsync((frame, _, _) => Deliver(agent, frame), _stop.Token),
+            agent.WriteFramesAsync((frame, _, _) => Deliver(broker, frame), _stop.Token),
+        ];
+        return (broker, agent);
+    }
+
     public void InjectIntoAgent(Frame frame) => Agent.Receive(Frame.Parser.ParseFrom(frame.ToByteArray()));
 
     public void InjectIntoBroker(Frame frame) => Broker.Receive(Frame.Parser.ParseFrom(frame.ToByteArray()));
@@ -91,7 +105,9 @@ internal sealed class TunnelPair : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private static Task Deliver(TunnelMultiplexer to, Frame frame)
+    private static Task Deliver(TunnelMultiplexer to, Frame frame) => Deliver(to.Primary, frame);
+
+    private static Task Deliver(TunnelLane to, Frame frame)
     {
         to.Receive(Frame.Parser.ParseFrom(frame.ToByteArray()));
         return Task.CompletedTask;

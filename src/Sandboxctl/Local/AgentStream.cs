@@ -10,9 +10,10 @@ namespace Sandboxctl.Local;
 /// laptop and the exposed ports' connections to the broker through a <see cref="TunnelMultiplexer"/> (the stream's
 /// only writer), pings every <c>ping_interval_ms</c> and gives the stream up when pongs stop. On stop (Ctrl+C) it says
 /// Goodbye and carries on until the broker, having drained, ends the stream (at most a few seconds). A refusal or transport failure is
-/// thrown as the <see cref="RpcException"/> the call ended with.
+/// thrown as the <see cref="RpcException"/> the call ended with. When the broker offers lanes (protocol version 2), they
+/// are opened through <paramref name="laneClients"/> (<see cref="AgentLanes"/>) and end with the stream.
 /// </summary>
-internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentStatus status, AgentReporter reporter, TunnelLimits limits, ILogger logger)
+internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadOnlyList<TunnelBroker.TunnelBrokerClient> laneClients, AgentStatus status, AgentReporter reporter, TunnelLimits limits, ILogger logger)
 {
     /// <summary>How long the broker may take to welcome a Hello.</summary>
     public static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
@@ -43,6 +44,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
+        var lanes = AgentLanes.RunAsync(laneClients, hello, welcome, mux, streaming.Token);
         var stopped = Task.Delay(Timeout.Infinite, stop);
         try
         {
@@ -88,6 +90,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, AgentS
             await Quietly(reading).ConfigureAwait(false);
             await Quietly(pinging).ConfigureAwait(false);
             await Quietly(accepting).ConfigureAwait(false);
+            await Quietly(lanes).ConfigureAwait(false);
             status.OnDisconnected();
         }
     }

@@ -10,7 +10,8 @@ namespace Sandboxctl.Local;
 /// <summary>
 /// The agent's way to the tunnel broker: <c>--server</c>, else a port-forward through the API server; the gRPC channel
 /// over it; and what the broker said it is (Describe, retried a few times with backoff), checked to speak a protocol
-/// version this sandboxctl speaks.
+/// version this sandboxctl speaks. Lanes (protocol version 2) get channels of their own, each its own HTTP/2 connection
+/// to the same address, made when a lane first calls.
 /// </summary>
 internal sealed class BrokerConnection : IAsyncDisposable
 {
@@ -18,14 +19,17 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private static readonly TimeSpan DescribeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly GrpcChannel _channel;
+    private readonly GrpcChannel[] _laneChannels;
     private readonly BrokerPortForward? _forward;
 
-    private BrokerConnection(GrpcChannel channel, BrokerPortForward? forward, string description)
+    private BrokerConnection(string address, BrokerPortForward? forward, string description)
     {
-        _channel = channel;
+        _channel = Channel(address);
+        _laneChannels = [.. Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => Channel(address))];
         _forward = forward;
         Description = description;
-        Client = new TunnelBroker.TunnelBrokerClient(channel);
+        Client = new TunnelBroker.TunnelBrokerClient(_channel);
+        LaneClients = [.. _laneChannels.Select(c => new TunnelBroker.TunnelBrokerClient(c))];
     }
 
     /// <summary>The broker for messages: its address, or <c>port-forward to NAMESPACE/POD:PORT</c>.</summary>
@@ -33,6 +37,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     /// <summary>The broker's client.</summary>
     public TunnelBroker.TunnelBrokerClient Client { get; }
+
+    /// <summary>The clients for lanes, one HTTP/2 connection each (they connect only when a lane is opened).</summary>
+    public IReadOnlyList<TunnelBroker.TunnelBrokerClient> LaneClients { get; }
 
     /// <summary>What the broker said it is.</summary>
     public BrokerInfo Info { get; private set; } = new();
@@ -60,7 +67,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 address = forward.Address;
             }
 
-            connection = new BrokerConnection(Channel(address), forward, forward?.Description ?? address);
+            connection = new BrokerConnection(address, forward, forward?.Description ?? address);
             forward = null;
             connection.Info = await connection.DescribeAsync(backoff, stop).ConfigureAwait(false);
             connection.CheckVersions();
@@ -86,6 +93,11 @@ internal sealed class BrokerConnection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Dispose();
+        foreach (var lane in _laneChannels)
+        {
+            lane.Dispose();
+        }
+
         if (_forward is not null)
         {
             await _forward.DisposeAsync().ConfigureAwait(false);
