@@ -1,8 +1,5 @@
-using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
-using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using XdsControlPlane.Testing;
@@ -198,56 +195,14 @@ public sealed class ListenerTlsHostTests
         File.WriteAllText(Path.Combine(_tls, "tls.crt"), pair.ChainPem);
     }
 
-    /// <summary>A TLS channel that trusts the test CA only, presents <paramref name="client"/> (none when null) and tells <paramref name="seen"/> the server's certificate.</summary>
-    private GrpcChannel Channel(int port, X509Certificate2? client, Action<X509Certificate2>? seen = null, bool plaintext = false)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                TargetHost = "localhost",
-                ClientCertificates = client is null ? null : [client],
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    if (certificate is not null)
-                    {
-                        seen?.Invoke(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-                    }
+    private GrpcChannel Channel(int port, X509Certificate2? client, Action<X509Certificate2>? seen = null) => TlsAdsClient.Channel(port, _ca, client, seen);
 
-                    return _ca.Issued(certificate);
-                },
-            },
-        };
-        return GrpcChannel.ForAddress($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}", new GrpcChannelOptions { HttpHandler = handler });
-    }
+    private Task<DiscoveryResponse> FirstClustersAsync(int port, X509Certificate2? client, string role, CancellationToken cancellationToken, bool plaintext = false) =>
+        TlsAdsClient.FirstClustersAsync(port, _ca, client, role, cancellationToken, plaintext);
 
-    /// <summary>Opens an ADS stream as a node of <paramref name="role"/>, asks for clusters and returns the first response.</summary>
-    private async Task<DiscoveryResponse> FirstClustersAsync(int port, X509Certificate2? client, string role, CancellationToken cancellationToken, bool plaintext = false)
-    {
-        using var channel = Channel(port, client, plaintext: plaintext);
-        using var stream = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
-        await stream.RequestStream.WriteAsync(Request(role, TypeUrls.Cluster), cancellationToken);
-        if (!await stream.ResponseStream.MoveNext(cancellationToken))
-        {
-            throw new InvalidOperationException("the stream ended without a response");
-        }
+    private static bool RefusedAtConnection(Exception? failure) => TlsAdsClient.RefusedAtConnection(failure);
 
-        return stream.ResponseStream.Current;
-    }
-
-    /// <summary>Whether <paramref name="failure"/> is a connection the server did not let through (TLS handshake, HTTP/2 preface), not a gRPC status of a served call.</summary>
-    private static bool RefusedAtConnection(Exception? failure) => failure switch
-    {
-        RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.Internal,
-        HttpRequestException or IOException => true,
-        _ => false,
-    };
-
-    private static DiscoveryRequest Request(string role, string typeUrl) => new()
-    {
-        Node = new Node { Id = $"{role}-1", Cluster = "test", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString(role) } } },
-        TypeUrl = typeUrl,
-    };
+    private static DiscoveryRequest Request(string role, string typeUrl) => TlsAdsClient.Request(role, typeUrl);
 
     /// <summary>One CSDS call: enough for a new connection's handshake.</summary>
     private sealed class ClientStatusProbe(GrpcChannel channel)

@@ -60,7 +60,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 address = forward.Address;
             }
 
-            connection = new BrokerConnection(Channel(address), forward, forward?.Description ?? address);
+            connection = new BrokerConnection(Channel(address, request.Tls), forward, forward?.Description ?? address);
             forward = null;
             connection.Info = await connection.DescribeAsync(backoff, stop).ConfigureAwait(false);
             connection.CheckVersions();
@@ -138,9 +138,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
     }
 
-    private static GrpcChannel Channel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
+    private static GrpcChannel Channel(string address, BrokerTls? tls) => GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://{address}", new GrpcChannelOptions
     {
-        HttpHandler = TunnelHttp2.AgentHandler(),
+        HttpHandler = tls is null ? TunnelHttp2.AgentHandler() : tls.Apply(TunnelHttp2.AgentHandler()),
         MaxReceiveMessageSize = 4 * 1024 * 1024,
     });
 }
