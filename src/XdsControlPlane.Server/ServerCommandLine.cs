@@ -145,6 +145,14 @@ public static partial class ServerCommandLine
 
         var (gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort) = GatewayTlsFlags();
         var previewAccess = PreviewAccessFlags();
+        var xdsTls = ListenerTlsFlagSet.For("--xds", XdsListenerOptions.Section, "xDS listener (and the preview authorization service on it)");
+        var tunnelTls = ListenerTlsFlagSet.For("--tunnel", TunnelListenerOptions.Section, "tunnel broker");
+        var trustDomain = new Option<string?>("--xds-trust-domain") { Description = "With --xds-tls-client-certs: the SPIFFE trust domain of client certificates (default cluster.local)." };
+        var roleIdentities = new Option<string[]>("--xds-role-identity")
+        {
+            Description = "With --xds-tls-client-certs: ROLE=NAMESPACE/SERVICEACCOUNT lets that identity (* for any) receive the configuration of ROLE (gateway, sidecar, grpc); repeat it. Default: sidecar=*/* and grpc=*/*, the gateway role granted to no one.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
@@ -153,7 +161,7 @@ public static partial class ServerCommandLine
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
             gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
         };
-        foreach (var option in previewAccess.All)
+        foreach (var option in previewAccess.All.Concat(xdsTls.All).Concat(tunnelTls.All).Append(trustDomain).Append(roleIdentities))
         {
             root.Options.Add(option);
         }
@@ -285,6 +293,10 @@ public static partial class ServerCommandLine
             .Add(gatewayTlsKeyFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.KeyFile)), file => file?.FullName)
             .Add(gatewayHttpsPort, Key(PublishOptions.TranslationSection, nameof(TranslationOptions.GatewayHttpsPort)), Invariant);
         previewAccess.AddKeys(keys);
+        xdsTls.AddKeys(keys);
+        tunnelTls.AddKeys(keys);
+        keys.Add(trustDomain, Key(XdsListenerOptions.Section, nameof(ListenerTls.NodeIdentityOptions.TrustDomain)), domain => domain)
+            .AddList(roleIdentities, Key(XdsListenerOptions.Section, nameof(ListenerTls.NodeIdentityOptions.RoleIdentities)));
         root.SetAction(async (parse, cancellation) =>
         {
             IConfiguration configuration;
@@ -402,6 +414,33 @@ public static partial class ServerCommandLine
                 .Add(CheckPreflight, Key(Section, nameof(Previews.PreviewAccessOptions.CheckPreflight)), Invariant)
                 .Add(SessionSecret, Key(Section, nameof(Previews.PreviewAccessOptions.SessionKeySecret)), name => name)
                 .Add(SessionKeyFile, Key(Section, nameof(Previews.PreviewAccessOptions.SessionKeyFile)), file => file?.FullName);
+        }
+    }
+
+    /// <summary>
+    /// A listener's TLS flags (<c>--xds-tls-…</c>, <c>--tunnel-tls-…</c>; section <c>Xds:Tls</c>, <c>Tunnel:Tls</c>, checked
+    /// with the rest of the listener's options when the host starts).
+    /// </summary>
+    private sealed record ListenerTlsFlagSet(string Section, Option<FileInfo?> CertFile, Option<FileInfo?> KeyFile, Option<string?> Secret, Option<ListenerTls.ClientCertificates> ClientCertificates, Option<FileInfo?> ClientCaFile)
+    {
+        public IEnumerable<Option> All => [CertFile, KeyFile, Secret, ClientCertificates, ClientCaFile];
+
+        public static ListenerTlsFlagSet For(string prefix, string section, string listener) => new(
+            section,
+            new Option<FileInfo?>($"{prefix}-tls-cert-file") { Description = $"Serve the {listener} over TLS with this certificate (PEM, leaf first), reloaded when the file changes (new connections get the new one); with {prefix}-tls-key-file. Without it, plaintext." },
+            new Option<FileInfo?>($"{prefix}-tls-key-file") { Description = $"The private key (PEM) of {prefix}-tls-cert-file." },
+            new Option<string?>($"{prefix}-tls-secret") { Description = $"With --kubernetes: serve the {listener} over TLS with the certificate of this kubernetes.io/tls Secret, NAMESPACE/NAME (tls.crt, tls.key; ca.crt is the client CA unless {prefix}-tls-client-ca-file is given), watched." },
+            new Option<ListenerTls.ClientCertificates>($"{prefix}-tls-client-certs") { Description = $"Client certificates on the {listener}: off (default), optional (checked when presented) or required.", DefaultValueFactory = _ => ListenerTls.ClientCertificates.Off },
+            new Option<FileInfo?>($"{prefix}-tls-client-ca-file") { Description = $"The CA bundle (PEM) client certificates of the {listener} must chain to; read again when it changes." });
+
+        public void AddKeys(FlagKeys keys)
+        {
+            var tls = $"{Section}:{nameof(XdsListenerOptions.Tls)}";
+            keys.Add(CertFile, Key(tls, nameof(ListenerTls.ListenerTlsOptions.CertFile)), file => file?.FullName)
+                .Add(KeyFile, Key(tls, nameof(ListenerTls.ListenerTlsOptions.KeyFile)), file => file?.FullName)
+                .Add(Secret, Key(tls, nameof(ListenerTls.ListenerTlsOptions.Secret)), name => name)
+                .Add(ClientCertificates, Key(tls, nameof(ListenerTls.ListenerTlsOptions.ClientCertificates)), mode => mode.ToString())
+                .Add(ClientCaFile, Key(tls, nameof(ListenerTls.ListenerTlsOptions.ClientCaFile)), file => file?.FullName);
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Server.GatewayTls;
+using XdsControlPlane.Server.ListenerTls;
 using XdsControlPlane.Server.Previews;
 using XdsControlPlane.Server.Webhook;
 using XdsControlPlane.Sources;
@@ -67,8 +68,10 @@ public sealed class ServerHost : IAsyncDisposable
         configureServices?.Invoke(services);
 
         services.AddSectionOptions<HostingOptions>(configuration.GetSection(HostingOptions.Section), hosting => hosting.Validate());
-        services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems());
-        services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems());
+        var kubernetesMode = configuration.GetSection(KubernetesSourcesOptions.Section).GetValue<bool>(nameof(KubernetesSourcesOptions.Enabled));
+        services.AddSectionOptions<XdsListenerOptions>(configuration.GetSection(XdsListenerOptions.Section), xds => xds.PortProblems().Concat(xds.Tls.Validate(XdsListenerOptions.Section, "--xds", kubernetesMode)));
+        services.AddSectionOptions<TunnelListenerOptions>(configuration.GetSection(TunnelListenerOptions.Section), tunnel => tunnel.PortProblems().Concat(tunnel.Tls.Validate(TunnelListenerOptions.Section, "--tunnel", kubernetesMode)));
+        services.AddListenerTls(Bound<XdsListenerOptions>(configuration, XdsListenerOptions.Section), Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section), configuration.GetSection(XdsListenerOptions.Section), kubernetesMode);
         services.AddSectionOptions<ConnectionLimitOptions>(configuration.GetSection(ConnectionLimitOptions.Section), limits => limits.Validate());
         var listeners = new ServerListeners();
         var certificates = new WebhookCertificateStore();
@@ -95,7 +98,8 @@ public sealed class ServerHost : IAsyncDisposable
                 Bound<TunnelListenerOptions>(configuration, TunnelListenerOptions.Section),
                 Bound<WebhookListenerOptions>(configuration, WebhookListenerOptions.Section),
                 certificates,
-                gates);
+                gates,
+                kind => ListenerTlsServiceCollectionExtensions.CredentialsOf(kestrel.ApplicationServices, kind));
         });
 
         services.AddServerLogging(Bound<HostingOptions>(configuration, HostingOptions.Section).LogFormat);
@@ -119,7 +123,6 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         var kubernetes = configuration.GetSection(KubernetesSourcesOptions.Section);
-        var kubernetesMode = kubernetes.GetValue<bool>(nameof(KubernetesSourcesOptions.Enabled));
         if (kubernetesMode)
         {
             var client = services.FirstOrDefault(s => s.ServiceType == typeof(k8s.KubernetesClientConfiguration))?.ImplementationInstance as k8s.KubernetesClientConfiguration

@@ -5,7 +5,7 @@ using XdsControlPlane.Server.Webhook;
 
 namespace XdsControlPlane.Server;
 
-/// <summary>The server's Kestrel listeners (xDS, admin, tunnel broker, admission webhook), each tagged with its <see cref="ListenerKind"/>; their bound ports are known once the host started.</summary>
+/// <summary>The server's Kestrel listeners (xDS, admin, tunnel broker, admission webhook), each tagged with its <see cref="ListenerKind"/>, xDS and tunnel with TLS when configured; their bound ports are known once the host started.</summary>
 internal sealed class ServerListeners
 {
     /// <summary>xDS over HTTP/2 (gRPC).</summary>
@@ -23,17 +23,18 @@ internal sealed class ServerListeners
     /// <summary>
     /// Adds the listeners to <paramref name="kestrel"/> on <paramref name="address"/>, each admitting its connections
     /// through the gate <paramref name="gates"/> makes for its kind (none when null). A listener whose port is out of
-    /// range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>).
+    /// range is left out: validation on start reports it (<see cref="ListenerOptions.PortProblems"/>). The xDS and tunnel
+    /// listeners serve TLS with the credentials <c>tls</c> gives for their kind (plaintext when it gives none, or is null).
     /// </summary>
-    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel, WebhookListenerOptions webhook, WebhookCertificateStore certificates, Func<string, ConnectionGate>? gates = null)
+    public void Listen(KestrelServerOptions kestrel, IPAddress address, XdsListenerOptions xds, AdminEndpointOptions admin, TunnelListenerOptions tunnel, WebhookListenerOptions webhook, WebhookCertificateStore certificates, Func<string, ConnectionGate>? gates = null, Func<string, ListenerTls.ListenerCredentials?>? tls = null)
     {
         _gates = gates;
         // Kestrel's HTTP/2 limits are per server, not per listener: the tunnel's larger windows apply to xDS streams too
         // (they bound what a connection may have in flight, as the defaults do).
         kestrel.Limits.Http2.InitialStreamWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.StreamWindow;
         kestrel.Limits.Http2.InitialConnectionWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.ConnectionWindow;
-        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel);
-        Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds);
+        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel, tls?.Invoke(ListenerKind.Tunnel) is { } tunnelTls ? tunnelTls.Secure : null);
+        Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds, tls?.Invoke(ListenerKind.Xds) is { } xdsTls ? xdsTls.Secure : null);
         Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);
 
         // Each TLS handshake takes the certificate in force: a reload reaches new connections, open ones keep theirs.

@@ -19,4 +19,7 @@ public sealed class TunnelListenerOptions() : ListenerOptions(Section, DefaultPo
     /// LocalWorkload's secret hash instead.
     /// </summary>
     public string? Token { get; set; }
+
+    /// <summary>TLS (<c>Tunnel:Tls</c>): plaintext unless a certificate source is given.</summary>
+    public ListenerTls.ListenerTlsOptions Tls { get; set; } = new();
 }

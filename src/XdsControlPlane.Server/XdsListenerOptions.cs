@@ -11,4 +11,7 @@ public sealed class XdsListenerOptions() : ListenerOptions(Section, DefaultPort)
 
     /// <summary>Default port of the xDS (ADS) gRPC listener.</summary>
     public const int DefaultPort = 18000;
+
+    /// <summary>TLS (<c>Xds:Tls</c>): plaintext unless a certificate source is given; node identity (<c>Xds:TrustDomain</c>, <c>Xds:RoleIdentities</c>) applies with client certificates on.</summary>
+    public ListenerTls.ListenerTlsOptions Tls { get; set; } = new();
 }

@@ -7,6 +7,8 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using XdsControlPlane.Envoy.Validation;
 using XdsControlPlane.Model;
+using Envoy.Extensions.TransportSockets.Tls.V3;
+using Envoy.Type.Matcher.V3;
 using UpstreamHttpOptions = Envoy.Extensions.Upstreams.Http.V3.HttpProtocolOptions;
 
 namespace XdsControlPlane.Translation;
@@ -31,7 +33,21 @@ public sealed record EnvoyBootstrapRequest
 
     /// <summary>The zone the Envoy runs in; default <c>zone-a</c>.</summary>
     public string? Zone { get; init; }
+
+    /// <summary>TLS to the control plane (xDS and the preview authorization service), or null for plaintext.</summary>
+    public XdsTlsFiles? Tls { get; init; }
 }
+
+/// <summary>
+/// The files a data plane reaches a TLS control plane with: the CA bundle the server's certificate must chain to and,
+/// for mutual TLS, the client's certificate and key (a workload's SPIFFE certificate, whose identity the server holds
+/// against the node's role).
+/// </summary>
+/// <param name="CaFile">The CA bundle (PEM).</param>
+/// <param name="CertFile">The client certificate (PEM), or null without client certificates.</param>
+/// <param name="KeyFile">Its private key (PEM); given exactly when <paramref name="CertFile"/> is.</param>
+/// <param name="ServerName">The name the server's certificate must carry (SNI and verification); default the control plane's host when it is a name.</param>
+public sealed record XdsTlsFiles(string CaFile, string? CertFile = null, string? KeyFile = null, string? ServerName = null);
 
 /// <summary>
 /// Builds the Envoy bootstrap of a gateway or sidecar from the Envoy API types — node (id, cluster, role metadata,
@@ -82,7 +98,7 @@ public static class EnvoyBootstrapRenderer
                 LdsConfig = ads,
                 CdsConfig = ads.Clone(),
             },
-            StaticResources = new Bootstrap.Types.StaticResources { Clusters = { ControlPlane(request.XdsHost, request.XdsPort) } },
+            StaticResources = new Bootstrap.Types.StaticResources { Clusters = { ControlPlane(request.XdsHost, request.XdsPort, request.Tls) } },
             Admin = new Admin { Address = AddressOf("127.0.0.1", request.Role == DataPlaneRoles.Gateway ? 9901 : 15000) },
         };
     }
@@ -105,6 +121,46 @@ public static class EnvoyBootstrapRenderer
         return $"# Envoy bootstrap for a sandboxctl {role}: everything but the control-plane connection comes over ADS.\n"
             + "# Rendered by sandboxctl bootstrap; run it with envoy -c <file>.\n"
             + YamlJson.ToYaml(ToJson(bootstrap));
+    }
+
+    private static Cluster ControlPlane(string host, int port, XdsTlsFiles? tls)
+    {
+        var cluster = ControlPlane(host, port);
+        if (tls is not null)
+        {
+            cluster.TransportSocket = new TransportSocket { Name = "envoy.transport_sockets.tls", TypedConfig = Any.Pack(UpstreamTls(host, tls)) };
+        }
+
+        return cluster;
+    }
+
+    /// <summary>
+    /// TLS to the control plane from files Envoy reads at start: the server's certificate checked against the CA bundle
+    /// and its name (SNI and a SAN match), HTTP/2 by ALPN, the client certificate when given.
+    /// </summary>
+    private static UpstreamTlsContext UpstreamTls(string host, XdsTlsFiles tls)
+    {
+        if ((tls.CertFile is null) != (tls.KeyFile is null))
+        {
+            throw new ArgumentException("The client certificate and its key go together.", nameof(tls));
+        }
+
+        var ip = tls.ServerName is null && System.Net.IPAddress.TryParse(host, out _);
+        var serverName = tls.ServerName ?? (ip ? null : host);
+        var validation = new CertificateValidationContext { TrustedCa = new DataSource { Filename = tls.CaFile } };
+        validation.MatchTypedSubjectAltNames.Add(new SubjectAltNameMatcher
+        {
+            SanType = ip ? SubjectAltNameMatcher.Types.SanType.IpAddress : SubjectAltNameMatcher.Types.SanType.Dns,
+            Matcher = new StringMatcher { Exact = serverName ?? host },
+        });
+
+        var common = new CommonTlsContext { ValidationContext = validation, AlpnProtocols = { "h2" } };
+        if (tls.CertFile is not null)
+        {
+            common.TlsCertificates.Add(new TlsCertificate { CertificateChain = new DataSource { Filename = tls.CertFile }, PrivateKey = new DataSource { Filename = tls.KeyFile } });
+        }
+
+        return new UpstreamTlsContext { Sni = serverName ?? "", CommonTlsContext = common };
     }
 
     private static Cluster ControlPlane(string host, int port) => new()

@@ -124,6 +124,32 @@ public sealed class SandboxctlTests
         });
     }
 
+    [Test]
+    public async Task Bootstrap_TlsFlags_EnvoyGetsAnUpstreamTlsContext_AndGrpcGetsTlsChannelCredentials()
+    {
+        string[] tls = ["--xds-ca-file", "/etc/xds/ca.crt", "--xds-cert-file", "/etc/xds/tls.crt", "--xds-key-file", "/etc/xds/tls.key"];
+        var (envoyCode, envoyOut, envoyErr) = await RunAsync(["bootstrap", "--role", "sidecar", "--xds-address", "xds.example:18000", .. tls]);
+        var (grpcCode, grpcOut, grpcErr) = await RunAsync(["bootstrap", "--role", "grpc", "--xds-address", "xds.example:18000", .. tls]);
+        var (halfCode, _, halfErr) = await RunAsync("bootstrap", "--role", "grpc", "--xds-cert-file", "/etc/xds/tls.crt");
+
+        var bootstrap = EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(envoyOut)!.ToJsonString());
+        var upstream = bootstrap.StaticResources.Clusters.Single().TransportSocket.TypedConfig.Unpack<global::Envoy.Extensions.TransportSockets.Tls.V3.UpstreamTlsContext>();
+        var grpc = System.Text.Json.Nodes.JsonNode.Parse(grpcOut)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That((envoyCode, grpcCode), Is.EqualTo((ExitCodes.Ok, ExitCodes.Ok)), envoyErr + grpcErr);
+            Assert.That(EnvoyRulesValidator.Default.Validate(bootstrap).Violations, Is.Empty);
+            Assert.That((upstream.Sni, upstream.CommonTlsContext.ValidationContext.TrustedCa.Filename), Is.EqualTo(("xds.example", "/etc/xds/ca.crt")));
+            Assert.That(upstream.CommonTlsContext.TlsCertificates.Single().PrivateKey.Filename, Is.EqualTo("/etc/xds/tls.key"));
+            Assert.That((string?)grpc["xds_servers"]![0]!["server_uri"], Is.EqualTo("xds.example:18000"));
+            Assert.That((string?)grpc["xds_servers"]![0]!["channel_creds"]![0]!["type"], Is.EqualTo("tls"));
+            Assert.That((string?)grpc["xds_servers"]![0]!["channel_creds"]![0]!["config"]!["certificate_file"], Is.EqualTo("/etc/xds/tls.crt"));
+            Assert.That((string?)grpc["node"]!["metadata"]!["sandboxctl.io/role"], Is.EqualTo("grpc"));
+            Assert.That(halfCode, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(halfErr, Does.Contain("--xds-cert-file and --xds-key-file go together"));
+        });
+    }
+
     [TestCase("[::1]:18000", "::1", 18000u, "V6Only")]
     [TestCase("[fd00::2]:443", "fd00::2", 443u, "V6Only")]
     [TestCase("xds-control-plane.sandboxctl-system:18000", "xds-control-plane.sandboxctl-system", 18000u, "V4Preferred")]

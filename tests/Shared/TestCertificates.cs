@@ -36,3 +36,96 @@ internal static class TestCertificates
         return new TestCertificate(leaf.ExportCertificatePem() + "\n" + ca.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
     }
 }
+
+/// <summary>
+/// A throwaway CA (ECDSA P-256, made in memory) that issues server certificates for loopback and client certificates
+/// with a SPIFFE ID, as a mesh's CA would: for tests of the listeners' TLS and node identity.
+/// </summary>
+internal sealed class TestCertificateAuthority : IDisposable
+{
+    private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly X509Certificate2 _certificate;
+
+    /// <summary>Makes a CA named <paramref name="name"/>, valid from a day ago for a year.</summary>
+    public TestCertificateAuthority(string name = "test mesh CA")
+    {
+        var request = new CertificateRequest($"CN={name}", _key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(365));
+    }
+
+    /// <summary>The CA certificate (PEM): what a client or a listener trusts.</summary>
+    public string CaPem => _certificate.ExportCertificatePem() + "\n";
+
+    /// <summary>The CA certificate.</summary>
+    public X509Certificate2 Certificate => _certificate;
+
+    /// <summary>A server certificate for <c>localhost</c>, 127.0.0.1 and ::1 named <paramref name="subject"/>.</summary>
+    public TestCertificate Server(string subject = "xds-control-plane")
+    {
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddDnsName("localhost");
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        names.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
+        return Issue(subject, names, "1.3.6.1.5.5.7.3.1");
+    }
+
+    /// <summary>A client certificate with the URI SAN <paramref name="spiffeId"/> (none when null), named <paramref name="subject"/>.</summary>
+    public TestCertificate Client(string? spiffeId, string subject = "workload")
+    {
+        var names = new SubjectAlternativeNameBuilder();
+        if (spiffeId is not null)
+        {
+            names.AddUri(new Uri(spiffeId));
+        }
+        else
+        {
+            names.AddDnsName("workload.example");
+        }
+
+        return Issue(subject, names, "1.3.6.1.5.5.7.3.2");
+    }
+
+    /// <summary><paramref name="pem"/>'s leaf with its key, ready for an <see cref="System.Net.Security.SslStream"/>.</summary>
+    public static X509Certificate2 Load(TestCertificate pem)
+    {
+        using var ephemeral = X509Certificate2.CreateFromPem(pem.ChainPem, pem.KeyPem);
+        return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+    }
+
+    /// <summary>Whether <paramref name="certificate"/> chains to this CA (a client's check of the server).</summary>
+    public bool Issued(X509Certificate? certificate)
+    {
+        if (certificate is null)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(_certificate);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _certificate.Dispose();
+        _key.Dispose();
+    }
+
+    private TestCertificate Issue(string subject, SubjectAlternativeNameBuilder names, string usage)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={subject}", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
+        using var leaf = request.Create(_certificate, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(16));
+        return new TestCertificate(leaf.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+}

@@ -302,6 +302,27 @@ public sealed class ServerCommandLineTests
         });
     }
 
+    [Test]
+    public async Task Invoke_ListenerTlsFlags_SetTheXdsAndTunnelTlsKeysAndNodeIdentity()
+    {
+        var (exit, settings, _, error) = await InvokeAsync(
+            "--xds-tls-cert-file", "/tls/xds.crt", "--xds-tls-key-file", "/tls/xds.key", "--xds-tls-client-certs", "required", "--xds-tls-client-ca-file", "/tls/ca.crt",
+            "--xds-trust-domain", "example.org", "--xds-role-identity", "gateway=edge/gw", "--xds-role-identity", "sidecar=*/*",
+            "--tunnel-tls-secret", "sandboxctl-system/tunnel-tls", "--tunnel-tls-client-certs", "Optional");
+        var xds = Bind<XdsListenerOptions>(settings, XdsListenerOptions.Section).Tls;
+        var tunnel = Bind<TunnelListenerOptions>(settings, TunnelListenerOptions.Section).Tls;
+        var identity = Bind<ListenerTls.NodeIdentityOptions>(settings, XdsListenerOptions.Section);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That((xds.CertFile, xds.KeyFile, xds.ClientCertificates, xds.ClientCaFile), Is.EqualTo(("/tls/xds.crt", "/tls/xds.key", ListenerTls.ClientCertificates.Required, "/tls/ca.crt")));
+            Assert.That((tunnel.Secret, tunnel.ClientCertificates, tunnel.CertFile), Is.EqualTo(("sandboxctl-system/tunnel-tls", ListenerTls.ClientCertificates.Optional, (string?)null)));
+            Assert.That(identity.TrustDomain, Is.EqualTo("example.org"));
+            Assert.That(identity.Rules.Select(r => r.ToString()), Is.EqualTo(new[] { "gateway=edge/gw", "sidecar=*/*" }));
+        });
+    }
+
     /// <summary>The options class <typeparamref name="T"/> as the host binds it from <paramref name="section"/>.</summary>
     private static T Bind<T>(IConfiguration? settings, string section)
         where T : new()

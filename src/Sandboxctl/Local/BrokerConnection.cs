@@ -22,10 +22,10 @@ internal sealed class BrokerConnection : IAsyncDisposable
     private readonly GrpcChannel[] _laneChannels;
     private readonly BrokerPortForward? _forward;
 
-    private BrokerConnection(string address, BrokerPortForward? forward, string description)
+    private BrokerConnection(string address, BrokerTls? tls, BrokerPortForward? forward, string description)
     {
-        _channel = Channel(address);
-        _laneChannels = [.. Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => Channel(address))];
+        _channel = Channel(address, tls);
+        _laneChannels = [.. Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => Channel(address, tls))];
         _forward = forward;
         Description = description;
         Client = new TunnelBroker.TunnelBrokerClient(_channel);
@@ -67,7 +67,7 @@ internal sealed class BrokerConnection : IAsyncDisposable
                 address = forward.Address;
             }
 
-            connection = new BrokerConnection(address, forward, forward?.Description ?? address);
+            connection = new BrokerConnection(address, request.Tls, forward, forward?.Description ?? address);
             forward = null;
             connection.Info = await connection.DescribeAsync(backoff, stop).ConfigureAwait(false);
             connection.CheckVersions();
@@ -150,9 +150,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
     }
 
-    private static GrpcChannel Channel(string address) => GrpcChannel.ForAddress($"http://{address}", new GrpcChannelOptions
+    private static GrpcChannel Channel(string address, BrokerTls? tls) => GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://{address}", new GrpcChannelOptions
     {
-        HttpHandler = TunnelHttp2.AgentHandler(),
+        HttpHandler = tls is null ? TunnelHttp2.AgentHandler() : tls.Apply(TunnelHttp2.AgentHandler()),
         MaxReceiveMessageSize = 4 * 1024 * 1024,
     });
 }

@@ -34,10 +34,13 @@ internal static class LocalCommands
             "--reconnect-delay", "The first wait before reconnecting a lost tunnel; it doubles (with jitter) up to 10 s until a session stays up.", RetryBackoff.ReconnectFirst, ReconnectDelayRange);
         var envFile = new Option<string?>("--env-file") { Description = "Write the environment of a ready pod of --service (literal values, ConfigMap and Secret references you may read, the downward API) to this dotenv file, mode 0600. Kubernetes mode only." };
         var container = new Option<string?>("--container") { Description = "The container whose environment --env-file writes (default: the pod's first)." };
+        var caFile = new Option<string?>("--ca-file") { Description = "Reach the tunnel broker over TLS, trusting its certificate by this CA bundle (PEM); its certificate must name the --server host (127.0.0.1 through the port-forward)." };
+        var certFile = new Option<string?>("--cert-file") { Description = "With --ca-file: the client certificate (PEM) for a broker that asks for one; with --key-file." };
+        var keyFile = new Option<string?>("--key-file") { Description = "The private key (PEM) of --cert-file." };
         var controlPlane = new Option<string>("--control-plane-namespace") { Description = "Where the control plane's pods run (for the port-forward).", DefaultValueFactory = _ => "sandboxctl-system" };
         var command = new Command("connect", "Route requests with the routing key for --service to this machine until Ctrl+C; --expose in-cluster Services on local ports.")
         {
-            sandbox, routingKey, service, ports, expose, server, token, name, force, envFile, container, reconnectDelay, controlPlane,
+            sandbox, routingKey, service, ports, expose, server, token, name, force, envFile, container, reconnectDelay, controlPlane, caFile, certFile, keyFile,
         };
         command.SetAction((parse, ct) =>
         {
@@ -48,6 +51,7 @@ internal static class LocalCommands
                 ReconnectDelay = parse.GetValue(reconnectDelay),
                 EnvFile = parse.GetValue(envFile) is { Length: > 0 } file ? file : null,
                 Container = parse.GetValue(container),
+                Tls = BrokerTls.From(parse.GetValue(caFile), parse.GetValue(certFile), parse.GetValue(keyFile)),
             };
             var cli = outputOf(parse);
             var identity = new ClusterIdentity(parse.GetValue(cluster.Kubeconfig)?.FullName, parse.GetValue(cluster.Context));

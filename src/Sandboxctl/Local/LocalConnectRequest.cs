@@ -31,6 +31,9 @@ internal sealed partial record LocalConnectRequest
     /// <summary>A manifests-mode broker's token.</summary>
     public string? Token { get; init; }
 
+    /// <summary>TLS to the broker (<c>--ca-file</c>, <c>--cert-file</c>, <c>--key-file</c>), or null for plaintext.</summary>
+    public BrokerTls? Tls { get; init; }
+
     /// <summary>The LocalWorkload's name.</summary>
     public required string Name { get; init; }
 

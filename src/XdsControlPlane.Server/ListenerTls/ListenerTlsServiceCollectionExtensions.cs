@@ -1,0 +1,73 @@
+using Grpc.AspNetCore.Server;
+using Microsoft.Extensions.Options;
+
+namespace XdsControlPlane.Server.ListenerTls;
+
+/// <summary>TLS on the xDS and tunnel listeners, and node identity on the xDS listener.</summary>
+internal static class ListenerTlsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers, for each of <paramref name="xds"/> and <paramref name="tunnel"/> that serves TLS, its
+    /// <see cref="ListenerCredentials"/> (keyed by <see cref="ListenerKind"/>) and the certificate source that fills them
+    /// (files, or the Secret in <paramref name="kubernetes"/> mode); with client certificates on the xDS listener, the
+    /// <see cref="NodeIdentityInterceptor"/> bound by <paramref name="identity"/>'s settings.
+    /// </summary>
+    public static IServiceCollection AddListenerTls(this IServiceCollection services, XdsListenerOptions xds, TunnelListenerOptions tunnel, IConfiguration identity, bool kubernetes)
+    {
+        services.AddSectionOptions<NodeIdentityOptions>(identity, options => options.Validate());
+        foreach (var (kind, name, tls) in new[] { (ListenerKind.Xds, "xDS", xds.Tls), (ListenerKind.Tunnel, "tunnel", tunnel.Tls) })
+        {
+            if (!tls.Enabled)
+            {
+                continue;
+            }
+
+            services.AddKeyedSingleton(kind, (provider, _) => new ListenerCredentials(name, tls, provider.GetRequiredService<ILoggerFactory>().CreateLogger<ListenerCredentials>()));
+            services.AddHostedService(provider => new CertificateSourceHost(provider, kind, kubernetes));
+        }
+
+        if (xds.Tls.Enabled && xds.Tls.ClientCertificates != ClientCertificates.Off)
+        {
+            services.AddSingleton(_ => new NodeIdentityMetrics());
+            services.AddSingleton(provider => NodeIdentityPolicy.Of(provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value));
+            services.AddSingleton<NodeIdentityInterceptor>(provider => new(
+                provider.GetRequiredService<NodeIdentityPolicy>(),
+                provider.GetRequiredService<INodeGroupResolver>(),
+                provider.GetRequiredService<NodeIdentityMetrics>(),
+                provider.GetRequiredService<ILogger<NodeIdentityInterceptor>>()));
+            services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<NodeIdentityInterceptor>());
+        }
+
+        return services;
+    }
+
+    /// <summary>The credentials of the listener <paramref name="kind"/> when it serves TLS, else null.</summary>
+    public static ListenerCredentials? CredentialsOf(IServiceProvider services, string kind) => services.GetKeyedService<ListenerCredentials>(kind);
+
+    /// <summary>Starts the certificate source of one listener's validated settings.</summary>
+    private sealed class CertificateSourceHost(IServiceProvider services, string kind, bool kubernetes) : IHostedService, IDisposable
+    {
+        private BackgroundService? _source;
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var credentials = services.GetRequiredKeyedService<ListenerCredentials>(kind);
+            var time = services.GetRequiredService<TimeProvider>();
+            var options = credentials.Options;
+            _source = options.Secret is not null && kubernetes
+                ? new ListenerSecretCertificateSource(services.GetRequiredService<k8s.IKubernetes>(), credentials, time, services.GetRequiredService<ILogger<ListenerSecretCertificateSource>>())
+                : new ListenerCertificateFiles(credentials, time, services.GetRequiredService<ILogger<ListenerCertificateFiles>>());
+            await _source.StartAsync(cancellationToken).ConfigureAwait(false);
+            var nodes = services.GetRequiredService<IOptions<NodeIdentityOptions>>().Value;
+            var identity = kind == ListenerKind.Xds && options.ClientCertificates != ClientCertificates.Off
+                ? $"; node identity checked (trust domain {nodes.TrustDomain}, grants {string.Join(", ", nodes.Rules)})"
+                : "";
+            var logger = services.GetRequiredService<ILogger<ListenerCredentials>>();
+            ListenerTlsLog.TlsOn(logger, credentials.Listener, options.ClientCertificates, identity);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => _source?.StopAsync(cancellationToken) ?? Task.CompletedTask;
+
+        public void Dispose() => _source?.Dispose();
+    }
+}
