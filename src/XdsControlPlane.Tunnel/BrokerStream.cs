@@ -110,6 +110,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
             BrokerPort = (uint)p.BrokerPort,
             Protocol = agent.Claim.Ports.First(c => c.Port == p.Port).Protocol,
         }));
+        welcome.Previews.AddRange(agent.Claim.Previews.Select(p => new PreviewEndpoint { Port = (uint)p.Port, Access = p.Access, Url = p.Url ?? "" }));
         return welcome;
     }
 
