@@ -11,6 +11,7 @@ using System.Globalization;
 using Envoy.Service.Auth.V3;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Serilog;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
@@ -46,6 +47,9 @@ var settings = new Dictionary<string, string?>
 {
     ["Xds:Port"] = "0", ["Admin:Port"] = "0", ["Tunnel:Port"] = "0", ["Tunnel:ListenPortCount"] = "0", ["Webhook:Port"] = "0",
     ["Server:Loopback"] = "true", ["Manifests:Directory"] = directory,
+
+    // Previews on: without a preview domain the server makes no session key, and no cookie could be checked.
+    ["Translation:PreviewDomain"] = "preview.example.com", ["Translation:PreviewSalt"] = "bench",
 };
 await using var host = ServerHost.Create(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
 await host.StartAsync(CancellationToken.None);
@@ -107,30 +111,67 @@ foreach (var callers in levels)
     var p1 = await MeasureAsync(preview, request, callers);
     var p2 = await MeasureAsync(preview, request, callers);
     var e2 = await MeasureAsync(allowAll, request, callers);
-    var measuredEmpty = ((e1.PerSecond + e2.PerSecond) / 2, (e1.P50 + e2.P50) / 2, Math.Max(e1.P99, e2.P99));
-    var measuredPreview = ((p1.PerSecond + p2.PerSecond) / 2, (p1.P50 + p2.P50) / 2, Math.Max(p1.P99, p2.P99));
+    var measuredEmpty = ((e1.PerSecond + e2.PerSecond) / 2, (e1.P50 + e2.P50) / 2, Math.Max(e1.P99, e2.P99), (e1.CpuMicros + e2.CpuMicros) / 2);
+    var measuredPreview = ((p1.PerSecond + p2.PerSecond) / 2, (p1.P50 + p2.P50) / 2, Math.Max(p1.P99, p2.P99), (p1.CpuMicros + p2.CpuMicros) / 2);
     results.Add(string.Create(CultureInfo.InvariantCulture,
-        $"| {callers,3} | {measuredEmpty.Item1,10:F0} | {measuredEmpty.Item2,7:F3} | {measuredEmpty.Item3,7:F3} | {measuredPreview.Item1,10:F0} | {measuredPreview.Item2,7:F3} | {measuredPreview.Item3,7:F3} | {measuredPreview.Item1 / measuredEmpty.Item1,5:F2} |"));
+        $"| {callers,3} | {measuredEmpty.Item1,10:F0} | {measuredEmpty.Item2,7:F3} | {measuredEmpty.Item3,7:F3} | {measuredEmpty.Item4,6:F1} | {measuredPreview.Item1,10:F0} | {measuredPreview.Item2,7:F3} | {measuredPreview.Item3,7:F3} | {measuredPreview.Item4,6:F1} | {measuredPreview.Item1 / measuredEmpty.Item1,5:F2} |"));
 }
 
 Console.SetOut(stdout);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"preview authorization, {seconds}s per run after {warmup}s warm-up, {Environment.ProcessorCount} cores, one HTTP/2 connection per service"));
-Console.WriteLine("| callers | empty /s | p50 ms | p99 ms | preview /s | p50 ms | p99 ms | ratio |");
-Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+Console.WriteLine("| callers | empty /s | p50 ms | p99 ms | CPU µs/call | preview /s | p50 ms | p99 ms | CPU µs/call | ratio |");
+Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
 results.ForEach(Console.WriteLine);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"(CPU µs/call: this process's CPU time — client, server and both services — over the calls of a run; the difference is what a decision costs beyond an empty answer.) The access-log line alone: {AccessLogLineMicros()} CPU"));
 await emptyApp.StopAsync();
 Directory.Delete(directory, recursive: true);
 return 0;
 
-async Task<(double PerSecond, double P50, double P99)> MeasureAsync(Authorization.AuthorizationClient client, CheckRequest request, int callers)
+async Task<(double PerSecond, double P50, double P99, double CpuMicros)> MeasureAsync(Authorization.AuthorizationClient client, CheckRequest request, int callers)
 {
     await RunAsync(client, request, callers, TimeSpan.FromSeconds(warmup), null);
     var latencies = new List<double>[callers];
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
     var elapsed = Stopwatch.StartNew();
     await RunAsync(client, request, callers, TimeSpan.FromSeconds(seconds), latencies);
     var total = elapsed.Elapsed.TotalSeconds;
+    var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
     var all = latencies.SelectMany(l => l).Order().ToArray();
-    return (all.Length / total, all[(int)(all.Length * 0.50)], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))]);
+    return (all.Length / total, all[(int)(all.Length * 0.50)], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))], used.TotalMicroseconds / all.Length);
+}
+
+// The CPU time of one access-log line as the control plane's logging writes it — Serilog on the console, the plain
+// template (the server's default) or compact JSON (the chart's) — the output discarded, one thread.
+string AccessLogLineMicros()
+{
+    var stdoutNow = Console.Out;
+    Console.SetOut(TextWriter.Null);
+    try
+    {
+        var plain = LineMicros(new Serilog.LoggerConfiguration().WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}"));
+        var json = LineMicros(new Serilog.LoggerConfiguration().WriteTo.Console(new Serilog.Formatting.Compact.CompactJsonFormatter()));
+        return string.Create(CultureInfo.InvariantCulture, $"{plain:F2} µs plain, {json:F2} µs JSON");
+    }
+    finally
+    {
+        Console.SetOut(stdoutNow);
+    }
+}
+
+double LineMicros(Serilog.LoggerConfiguration configuration)
+{
+    using var factory = new Serilog.Extensions.Logging.SerilogLoggerFactory(configuration.MinimumLevel.Information().Enrich.FromLogContext().CreateLogger(), dispose: true);
+    var logger = factory.CreateLogger("XdsControlPlane.Server.Previews.PreviewAuthorizationService");
+    const int Lines = 50_000;
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    for (var i = 0; i < Lines; i++)
+    {
+#pragma warning disable CA1848, CA2254 // the same template and arguments as PreviewAccessLog.Decided, through the public API
+        logger.LogInformation(new EventId(7340, "Decided"), "Preview {Host} {Method}: {Decision} ({Reason}); subject {Subject} created by {Creator}; from {Source}", host0, "GET", "allow", "session", "shop/bench", "-", "172.17.0.1:61402");
+#pragma warning restore CA1848, CA2254
+    }
+
+    return (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / Lines;
 }
 
 static async Task RunAsync(Authorization.AuthorizationClient client, CheckRequest request, int callers, TimeSpan duration, List<double>[]? latencies)

@@ -1,7 +1,7 @@
 namespace XdsControlPlane.Model;
 
 /// <summary>
-/// The annotations in which the admission webhook records who created an object (a Sandbox, a PreviewGrant), from the
+/// The annotations in which the admission webhook records who created an object (a Sandbox, a LocalWorkload, a PreviewGrant), from the
 /// API server's <c>userInfo</c>: the server's webhook writes them, the authorization service and <c>sandboxctl</c> read them.
 /// </summary>
 public static class CreatorAnnotations

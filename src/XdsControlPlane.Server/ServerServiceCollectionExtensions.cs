@@ -244,12 +244,13 @@ public static class ServerServiceCollectionExtensions
         {
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => new LocalWorkloads.KubernetesLocalWorkloads(
                 services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica,
-                services.GetRequiredService<ILogger<LocalWorkloads.KubernetesLocalWorkloads>>()));
+                services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation, services.GetRequiredService<ILogger<LocalWorkloads.KubernetesLocalWorkloads>>()));
         }
         else
         {
             services.TryAddSingleton(services => new LocalWorkloads.InMemoryLocalWorkloads(
-                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token));
+                services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token,
+                services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<LocalWorkloads.InMemoryLocalWorkloads>());
         }
 

@@ -1,3 +1,5 @@
+using XdsControlPlane.Model;
+
 namespace XdsControlPlane.Translation;
 
 /// <summary>

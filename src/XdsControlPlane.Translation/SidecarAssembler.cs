@@ -1,5 +1,7 @@
 using Envoy.Config.Route.V3;
+using XdsControlPlane.Model;
 using XdsControlPlane.Translation.HttpFilters;
+using RouteMatch = Envoy.Config.Route.V3.RouteMatch;
 
 namespace XdsControlPlane.Translation;
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
+using XdsControlPlane.Model;
 using XdsControlPlane.Translation.HttpFilters;
 
 namespace XdsControlPlane.Translation;

@@ -117,6 +117,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
             BrokerPort = (uint)p.BrokerPort,
             Protocol = claim.Ports.First(c => c.Port == p.Port).Protocol,
         }));
+        welcome.Previews.AddRange(claim.Previews.Select(p => new PreviewEndpoint { Port = (uint)p.Port, Access = p.Access, Url = p.Url ?? "" }));
         return welcome;
     }
 

@@ -143,6 +143,37 @@ internal static class HelloValidator
             }
         }
 
+        return PreviewsProblem(spec);
+    }
+
+    /// <summary>The previews: at most <see cref="ModelLimits.MaxPreviews"/>, each of one of the spec's ports, once, with a known access level.</summary>
+    private static (string Field, string Reason)? PreviewsProblem(Protocol.LocalWorkloadSpec spec)
+    {
+        if (spec.Previews.Count > ModelLimits.MaxPreviews)
+        {
+            return ("spec.previews", string.Create(CultureInfo.InvariantCulture, $"at most {ModelLimits.MaxPreviews} previews, got {spec.Previews.Count}"));
+        }
+
+        var seen = new HashSet<uint>();
+        for (var i = 0; i < spec.Previews.Count; i++)
+        {
+            var preview = spec.Previews[i];
+            if (!spec.Ports.Contains(preview.Port))
+            {
+                return (string.Create(CultureInfo.InvariantCulture, $"spec.previews[{i}].port"), string.Create(CultureInfo.InvariantCulture, $"must be one of spec.ports ({string.Join(", ", spec.Ports)}), got {preview.Port}"));
+            }
+
+            if (!seen.Add(preview.Port))
+            {
+                return (string.Create(CultureInfo.InvariantCulture, $"spec.previews[{i}].port"), string.Create(CultureInfo.InvariantCulture, $"port {preview.Port} is previewed twice; list each port once"));
+            }
+
+            if (preview.Access is not (Preview.Public or Preview.Shared or Preview.Personal))
+            {
+                return (string.Create(CultureInfo.InvariantCulture, $"spec.previews[{i}].access"), $"must be public, shared or personal, got '{Quoted(preview.Access)}'");
+            }
+        }
+
         return null;
     }
 

@@ -76,6 +76,9 @@ public sealed record WorkloadClaim(string Namespace, string Name, string Routing
     /// </summary>
     public bool TakesOver { get; init; }
 
+    /// <summary>The workload's previews with their URLs (told to the agent in Welcome).</summary>
+    public IReadOnlyList<ClaimedPreview> Previews { get; init; } = [];
+
     /// <summary><c>namespace/name</c>.</summary>
     public string Key => $"{Namespace}/{Name}";
 }
@@ -84,6 +87,12 @@ public sealed record WorkloadClaim(string Namespace, string Name, string Routing
 /// <param name="Port">The Service port.</param>
 /// <param name="Protocol"><c>http</c>, <c>grpc</c> or <c>tcp</c>.</param>
 public sealed record ClaimedPort(int Port, string Protocol);
+
+/// <summary>A preview URL of a LocalWorkload's port.</summary>
+/// <param name="Port">The Service port it opens.</param>
+/// <param name="Access"><c>public</c>, <c>shared</c> or <c>personal</c>.</param>
+/// <param name="Url">Where the gateway serves it, or null while the control plane serves no previews (no preview domain).</param>
+public sealed record ClaimedPreview(int Port, string Access, string? Url);
 
 /// <summary>Where data planes reach a workload through this replica.</summary>
 /// <param name="Replica">This replica's name.</param>

@@ -7,11 +7,13 @@ namespace Sandboxctl.Tests;
 internal static class LocalBrokerHost
 {
     /// <summary>Starts a server serving <paramref name="manifests"/>, or with <paramref name="kubernetesApi"/> the fake API server's cluster.</summary>
-    public static async Task<ServerHost> StartAsync(HostLog log, string? manifests = null, Uri? kubernetesApi = null, string? token = null)
+    /// <summary>With <paramref name="previewDomain"/>, the server serves preview hosts under it (<c>--preview-domain</c>).</summary>
+    public static async Task<ServerHost> StartAsync(HostLog log, string? manifests = null, Uri? kubernetesApi = null, string? token = null, string? previewDomain = null)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         return await new InProcessServer()
             .With("Tunnel:Token", token)
+            .With("Translation:PreviewDomain", previewDomain)
             .WithLog(log)
             .WithManifests(manifests)
             .WithKubernetesApi(kubernetesApi)

@@ -18,6 +18,9 @@ public sealed class LocalConnectArgumentTests
     [TestCase(new[] { "--sandbox", "s", "--service", "cart", "--port", "8080", "--server", "http://x:1" }, "--server 'http://x:1' is not HOST:PORT", TestName = "Connect_ServerAsUrl_NamesIt")]
     [TestCase(new[] { "--routing-key", "UPPER", "--service", "cart", "--port", "8080" }, "--routing-key 'UPPER'", TestName = "Connect_BadRoutingKey_NamesIt")]
     [TestCase(new[] { "--sandbox", "s", "--service", "cart", "--port", "8080", "--name", "a.b" }, "--name 'a.b'", TestName = "Connect_BadName_NamesIt")]
+    [TestCase(new[] { "--sandbox", "s", "--service", "cart", "--port", "8080", "--preview", "9090" }, "--preview 9090: port 9090 is not one this machine serves", TestName = "Connect_PreviewOfAPortNotServed_NamesIt")]
+    [TestCase(new[] { "--sandbox", "s", "--service", "cart", "--port", "8080", "--preview", "8080:everyone" }, "--preview '8080:everyone' is not PORT[:public|shared|personal]", TestName = "Connect_PreviewBadAccess_NamesIt")]
+    [TestCase(new[] { "--sandbox", "s", "--service", "cart", "--port", "8080", "--preview", "8080", "--preview", "8080:public" }, "--preview 8080 is given twice", TestName = "Connect_PreviewTwice_SaysSo")]
     public async Task Connect_BadFlags_ExitOneNamingTheFlag(string[] flags, string message)
     {
         var (code, stdout, stderr) = await CliHarness.RunInProcessAsync(["local", "connect", .. flags]);

@@ -83,6 +83,30 @@ public sealed partial class LocalConnectKubernetesTests
     }
 
     [Test]
+    public async Task Connect_Preview_TheWorkloadCarriesIt_TheGatewayServesItsHost_JsonNamesTheUrl()
+    {
+        const string domain = "preview.example.com";
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(domain);
+        var expected = XdsControlPlane.Model.PreviewHostNames.Host(XdsControlPlane.Model.LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, "", domain);
+        var agent = Start("--port", $"{laptop.Port}:8080", "--preview", "8080:personal");
+
+        var connected = await agent.NextAsync("connected");
+        var created = _api.Get(FakeApiServer.LocalWorkloads, "shop", "cart-dev");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var served = await GatewayRouteWatch.WaitAsync(host.XdsPort, expected, present: true, timeout.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(created?["spec"]?["previews"]?.ToJsonString(), Is.EqualTo("""[{"port":8080,"access":"personal"}]"""), "created with the user's credentials, previews and all");
+            Assert.That((string?)connected["previews"]?[0]?["url"], Is.EqualTo($"https://{expected}/"));
+            Assert.That((string?)connected["previews"]?[0]?["access"], Is.EqualTo("personal"));
+            Assert.That(served!.Routes.Single().Route_.Cluster, Is.EqualTo("local|8080||cart-dev.shop"));
+        });
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+    }
+
+    [Test]
     public async Task Kill9_LeavesTheWorkload_StatusSaysGone_DisconnectForceCleansUp()
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
@@ -174,10 +198,11 @@ public sealed partial class LocalConnectKubernetesTests
 
     private void AddControlPlanePod(IPEndPoint broker) => LocalConnectCluster.AddControlPlanePod(_api, broker);
 
-    private async Task StartHostAsync()
+    private async Task<XdsControlPlane.Server.ServerHost> StartHostAsync(string? previewDomain = null)
     {
-        var host = await LocalBrokerHost.StartAsync(_log, kubernetesApi: _api.Url);
+        var host = await LocalBrokerHost.StartAsync(_log, kubernetesApi: _api.Url, previewDomain: previewDomain);
         _disposables.Track(host);
         AddControlPlanePod(new IPEndPoint(IPAddress.Loopback, host.TunnelPort));
+        return host;
     }
 }

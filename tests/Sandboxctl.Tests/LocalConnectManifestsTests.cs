@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using Grpc.Net.Client;
+using XdsControlPlane.Model;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 
@@ -20,6 +21,7 @@ namespace Sandboxctl.Tests;
 /// </summary>
 public sealed class LocalConnectManifestsTests
 {
+    private const string PreviewDomain = "preview.example.com";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly Marshaller<string> Text = Marshallers.Create(s => Encoding.UTF8.GetBytes(s), b => Encoding.UTF8.GetString(b));
     private static readonly Method<string, string> Bidi = new(MethodType.DuplexStreaming, "echo.Echo", "Bidi", Text, Text);
@@ -87,6 +89,75 @@ public sealed class LocalConnectManifestsTests
         });
         await AssertRefusedAsync(brokerPort);
     }
+
+    [Test]
+    public async Task Connect_Preview_GatewayServesItsHostToTheLaptop_JsonNamesTheUrl_GoneAfterSigterm()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1, previewDomain: PreviewDomain);
+        var expected = PreviewHostNames.Host(LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, "", PreviewDomain);
+
+        var agent = StartPreviewAgent(host, laptop.Port, "8080:shared", "-o", "json");
+        var connected = await agent.NextAsync("connected");
+        using var timeout = new CancellationTokenSource(Patience);
+        var served = await GatewayRouteWatch.WaitAsync(host.XdsPort, expected, present: true, timeout.Token);
+
+        Assert.Multiple(() =>
+        {
+            var preview = connected["previews"]!.AsArray().Single()!;
+            Assert.That((int?)preview["port"], Is.EqualTo(8080));
+            Assert.That((string?)preview["access"], Is.EqualTo("shared"));
+            Assert.That((string?)preview["url"], Is.EqualTo($"https://{expected}/"));
+            var route = served!.Routes.Single();
+            Assert.That(route.Route_.Cluster, Is.EqualTo("local|8080||cart-dev.shop"), "the preview reaches the laptop's tunnel");
+            Assert.That(route.RequestHeadersToAdd.Select(h => (h.Header.Key, h.Header.Value)), Does.Contain(("x-routing-key", "feature-x")));
+            Assert.That(served.TypedPerFilterConfig.Keys, Does.Contain("envoy.filters.http.ext_authz"), "a shared preview is checked");
+        });
+
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+        Assert.That(await GatewayRouteWatch.WaitAsync(host.XdsPort, expected, present: false, timeout.Token), Is.Null, "the agent's goodbye takes the preview host away");
+    }
+
+    [Test]
+    public async Task Connect_PersonalPreview_TextPrintsTheUrl_AndWarnsThatManifestsModeOpensItToNoOne()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1, previewDomain: PreviewDomain);
+        var expected = PreviewHostNames.Host(LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, "", PreviewDomain);
+
+        var agent = StartPreviewAgent(host, laptop.Port, "8080");
+        await Eventually.WaitAsync(() => Task.FromResult(agent.Stdout.Contains("send requests with", StringComparison.Ordinal)), () => $"the connected lines; stdout:\n{agent.Stdout}\nstderr:\n{agent.Stderr}", Patience);
+
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+        Assert.Multiple(() =>
+        {
+            Assert.That(agent.Stdout, Does.Contain($"preview of port 8080 (personal): https://{expected}/"));
+            Assert.That(agent.Stdout, Does.Contain("sandboxctl preview open --local-workload cart-dev -n shop"));
+            Assert.That(agent.Stderr, Does.Contain("warning: --preview 8080 is personal, and a manifests-mode control plane opens personal previews to no one"));
+        });
+    }
+
+    [Test]
+    public async Task Connect_PreviewWithoutPreviewDomain_SaysItIsNotServed()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1);
+
+        var agent = StartPreviewAgent(host, laptop.Port, "8080:public", "-o", "json");
+        var connected = await agent.NextAsync("connected");
+
+        Assert.Multiple(() =>
+        {
+            var preview = connected["previews"]!.AsArray().Single()!;
+            Assert.That((string?)preview["access"], Is.EqualTo("public"));
+            Assert.That(preview["url"], Is.Null, "no preview domain, no URL");
+        });
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+    }
+
+    /// <summary>An agent serving Service port 8080 of cart as cart-dev in shop from <paramref name="laptopPort"/>, previewed as <paramref name="preview"/>.</summary>
+    private LocalAgentProcess StartPreviewAgent(ServerHost host, int laptopPort, string preview, params string[] more) => _disposables.Track(LocalAgentProcess.Start(
+        _state, ["local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptopPort}:8080", "--preview", preview, "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", .. more]));
 
     [TestCase("nope", 8080, null, "nope", TestName = "Connect_UnknownService_ExitsOneNamingIt")]
     [TestCase("cart", 7777, null, "7777", TestName = "Connect_UnknownServicePort_ExitsOneNamingIt")]
@@ -290,7 +361,7 @@ public sealed class LocalConnectManifestsTests
         }
     }
 
-    private async Task<ServerHost> StartHostAsync(int ordersPort, string? token = null, string moreManifests = "")
+    private async Task<ServerHost> StartHostAsync(int ordersPort, string? token = null, string moreManifests = "", string? previewDomain = null)
     {
         File.WriteAllText(Path.Combine(_directory, "shop.yaml"), $$"""
             apiVersion: v1
@@ -316,7 +387,7 @@ public sealed class LocalConnectManifestsTests
             - {addresses: [127.0.0.1], conditions: {ready: true} }
             {{moreManifests}}
             """);
-        var host = await LocalBrokerHost.StartAsync(_log, manifests: _directory, token: token);
+        var host = await LocalBrokerHost.StartAsync(_log, manifests: _directory, token: token, previewDomain: previewDomain);
         _disposables.Track(host);
         return host;
     }

@@ -23,6 +23,7 @@ public sealed class PreviewAuthorizationTests
     private static readonly PreviewUnderTest Public = new(Sandbox.KindName, "shop", "feature-x", "cart", 8080, Preview.Public);
     private static readonly PreviewUnderTest Shared = new(Sandbox.KindName, "shop", "feature-x", "cart", 8080, Preview.Shared);
     private static readonly PreviewUnderTest Personal = new(Sandbox.KindName, "shop", "feature-x", "web", 80, Preview.Personal);
+    private static readonly PreviewUnderTest LaptopPersonal = new(LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, Preview.Personal);
 
     private readonly HostLog _log = new();
     private readonly Dictionary<string, string> _tokens = [];
@@ -44,6 +45,12 @@ public sealed class PreviewAuthorizationTests
         Grant("expired", "shop", "alice@example.com", "u-alice", expiresAt: DateTimeOffset.UtcNow.AddHours(-1));
         Grant("other-namespace", "billing", "alice@example.com", "u-alice");
         Grant("narrowed", "shop", "alice@example.com", "u-alice", preview: ("web", 80));
+
+        // A laptop of alice's: sandboxctl local connect created the LocalWorkload with her credentials, so the webhook recorded her.
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "cart"));
+        _api.Put(FakeApiServer.LocalWorkloads, LocalWorkloadObject("cart-dev", "alice@example.com", "u-alice"));
+        Grant("laptop-owner", "shop", "alice@example.com", "u-alice", localWorkload: "cart-dev");
+        Grant("laptop-colleague", "shop", "bob@example.com", "u-bob", localWorkload: "cart-dev");
         _host = await new InProcessServer()
             .WithLog(_log)
             .WithKubernetesApi(_api.Url)
@@ -283,6 +290,19 @@ public sealed class PreviewAuthorizationTests
 
     private (string, string) Bearer(string grant) => ("authorization", "Bearer " + _tokens[grant]);
 
+    [TestCase("laptop-owner", 200, "")]
+    [TestCase("laptop-colleague", 403, "not-owner")]
+    [TestCase("owner", 403, "not-covered")]
+    public async Task Check_PersonalPreviewOfALaptop_OpensToItsCreatorsGrants(string credential, int status, string reason)
+    {
+        // The LocalWorkload is read by its own informer: wait until the owner's grant opens it.
+        await Eventually.WaitAsync(async () => await StatusAsync(LaptopPersonal, Bearer("laptop-owner")) == 200, "the LocalWorkload and its grants to be read");
+
+        var response = await CheckAsync(PreviewCheckRequests.For(LaptopPersonal, headers: [Bearer(credential)]));
+
+        Assert.That((PreviewCheckRequests.StatusOf(response), response.Status.Message), Is.EqualTo((status, reason)));
+    }
+
     private async Task<CheckResponse> CheckAsync(CheckRequest request)
     {
         using var cancel = new CancellationTokenSource(Timeout);
@@ -292,7 +312,7 @@ public sealed class PreviewAuthorizationTests
     private async Task<int> StatusAsync(PreviewUnderTest preview, (string, string)? header = null, string path = "/") =>
         PreviewCheckRequests.StatusOf(await CheckAsync(PreviewCheckRequests.For(preview, path: path, headers: header is { } h ? [h] : [])));
 
-    private void Grant(string name, string ns, string? creator, string? uid, string? groups = null, DateTimeOffset? expiresAt = null, (string Service, int Port)? preview = null)
+    private void Grant(string name, string ns, string? creator, string? uid, string? groups = null, DateTimeOffset? expiresAt = null, (string Service, int Port)? preview = null, string? localWorkload = null)
     {
         var token = PreviewToken.Create();
         _tokens[name] = token;
@@ -310,7 +330,7 @@ public sealed class PreviewAuthorizationTests
 
         var spec = new JsonObject
         {
-            ["sandbox"] = "feature-x",
+            [localWorkload is null ? "sandbox" : "localWorkload"] = localWorkload ?? "feature-x",
             ["secretHash"] = PreviewToken.Hash(token),
             ["expiresAt"] = PreviewGrant.FormatTimestamp(expiresAt ?? DateTimeOffset.UtcNow.AddHours(24)),
         };
@@ -332,12 +352,29 @@ public sealed class PreviewAuthorizationTests
     {
         ["apiVersion"] = ApiVersions.Sandboxctl,
         ["kind"] = Sandbox.KindName,
-        ["metadata"] = new JsonObject
-        {
-            ["name"] = name,
-            ["namespace"] = "shop",
-            ["annotations"] = new JsonObject { ["sandboxctl.io/created-by"] = creator, ["sandboxctl.io/created-by-uid"] = uid },
-        },
+        ["metadata"] = CreatedBy(name, creator, uid),
         ["spec"] = new JsonObject { ["ttl"] = "72h" },
+    };
+
+    private static JsonObject LocalWorkloadObject(string name, string creator, string uid) => new()
+    {
+        ["apiVersion"] = ApiVersions.Sandboxctl,
+        ["kind"] = LocalWorkload.KindName,
+        ["metadata"] = CreatedBy(name, creator, uid),
+        ["spec"] = new JsonObject
+        {
+            ["routingKey"] = "feature-y",
+            ["service"] = "cart",
+            ["ports"] = new JsonArray(new JsonObject { ["port"] = 8080, ["protocol"] = "http" }),
+            ["previews"] = new JsonArray(new JsonObject { ["port"] = 8080, ["access"] = "personal" }),
+        },
+    };
+
+    /// <summary>The metadata of an object in shop whose creator the webhook recorded.</summary>
+    private static JsonObject CreatedBy(string name, string creator, string uid) => new()
+    {
+        ["name"] = name,
+        ["namespace"] = "shop",
+        ["annotations"] = new JsonObject { ["sandboxctl.io/created-by"] = creator, ["sandboxctl.io/created-by-uid"] = uid },
     };
 }

@@ -32,6 +32,11 @@ public sealed class ManifestValidatorTests
         kind: LocalWorkload
         metadata: {name: laptop, namespace: shop}
         spec: {routingKey: alice, service: cart, ports: [{port: 8080}]}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cache, namespace: shop}
+        spec: {ports: [{name: redis, port: 6379}, {name: dns, port: 53, protocol: UDP}, {name: web, port: 8080, appProtocol: tcp}]}
         """;
 
     private static readonly string[] NoProblems = [];
@@ -168,6 +173,9 @@ public sealed class ManifestValidatorTests
     [TestCase("{forks: [{of: {name: cart}, env: [{name: 1BAD, value: x}]}]}", "spec.forks[0].env[0].name: must be a valid environment variable name, got '1BAD'")]
     [TestCase("{previews: [{service: cart, port: 8080}, {service: cart, port: 8080, access: public}]}", "spec.previews[1]: Service cart port 8080 is previewed twice; list each port once")]
     [TestCase("{previews: [{service: cart, port: 70000}]}", "spec.previews[0].port: must be from 1 to 65535, got 70000")]
+    [TestCase("{previews: [{service: cache, port: 6379}]}", "spec.previews[0].port: Service shop/cache port 6379 is declared tcp (its name); a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it: preview another port, or declare this one appProtocol: http")]
+    [TestCase("{previews: [{service: cache, port: 8080}]}", "spec.previews[0].port: Service shop/cache port 8080 is declared tcp (its appProtocol); a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it: preview another port, or declare this one appProtocol: http")]
+    [TestCase("{previews: [{service: cache, port: 53}]}", "spec.previews[0].port: Service shop/cache port 53 is UDP; a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it")]
     [TestCase("{previewRateLimit: {requestsPerSecond: 0, burst: 10}}", "spec.previewRateLimit.requestsPerSecond: must be from 1 to 10000, got 0")]
     [TestCase("{previewRateLimit: {requestsPerSecond: 20, burst: 10}}", "spec.previewRateLimit.burst: must be at least requestsPerSecond (20), got 10")]
     [TestCase("{previewRateLimit: {requestsPerSecond: 20, burst: 1000000}}", "spec.previewRateLimit.burst: must be from 1 to 100000, got 1000000")]
@@ -190,6 +198,14 @@ public sealed class ManifestValidatorTests
         var problems = Validate("LocalWorkload", "bob", $"spec: {spec}");
 
         Assert.That(problems, Has.Some.EqualTo($"LocalWorkload shop/bob: {expected}"), string.Join("\n", problems));
+    }
+
+    [Test]
+    public void Validate_LocalWorkloadPreviewOfAPortItsServiceDeclaresTcp_NamesTheFieldAndWhy()
+    {
+        var problems = Validate("LocalWorkload", "bob", "spec: {routingKey: bob, service: cache, ports: [{port: 8080, protocol: http}], previews: [{port: 8080, access: shared}]}");
+
+        Assert.That(problems, Is.EqualTo(new[] { "LocalWorkload shop/bob: spec.previews[0].port: Service shop/cache port 8080 is declared tcp (its appProtocol); a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it: preview another port, or declare this one appProtocol: http" }));
     }
 
     private static string[] Validate(string kind, string name, string spec) =>

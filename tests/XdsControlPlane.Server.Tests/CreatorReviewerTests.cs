@@ -103,6 +103,23 @@ public sealed class CreatorReviewerTests
         Assert.That(verdict.Patch!.ToJsonString(), Does.Contain("{\"op\":\"remove\",\"path\":\"/metadata/annotations/sandboxctl.io~1created-by-groups\"}"));
     }
 
+    [Test]
+    public void LocalWorkload_CreatedByLocalConnect_RecordsTheDeveloper_AForceTakeoverKeepsTheFirstOwner()
+    {
+        var reviewer = CreatorReviewer.LocalWorkloads();
+        var created = reviewer.Review(Subject("CREATE", """{"metadata":{"name":"cart-dev"},"spec":{"previews":[{"port":8080,"access":"personal"}]}}""", null, Alice) with { Resource = "localworkloads" });
+        var takenOver = reviewer.Review(Subject(
+            "UPDATE", """{"metadata":{"annotations":{"sandboxctl.io/created-by":"bob","sandboxctl.io/created-by-uid":"uid-b"}}}""",
+            """{"metadata":{"annotations":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}}""", new AdmissionUser("bob", "uid-b", [])) with { Resource = "localworkloads" });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(reviewer.Resource, Is.EqualTo("localworkloads"));
+            Assert.That(created.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations","value":{"sandboxctl.io/created-by":"alice","sandboxctl.io/created-by-uid":"uid-a"}}]"""));
+            Assert.That(takenOver.Patch!.ToJsonString(), Is.EqualTo("""[{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by","value":"alice"},{"op":"add","path":"/metadata/annotations/sandboxctl.io~1created-by-uid","value":"uid-a"}]"""));
+        });
+    }
+
     private static AdmissionSubject Subject(string operation, string incoming, string? stored, AdmissionUser user) =>
         new("uid-1", operation, "sandboxctl.io", "v1alpha1", "sandboxes", null, "shop", "x", JsonDocument.Parse(incoming).RootElement, stored is null ? null : JsonDocument.Parse(stored).RootElement, user, false);
 }

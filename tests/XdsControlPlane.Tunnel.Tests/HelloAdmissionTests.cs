@@ -69,6 +69,10 @@ public sealed class HelloAdmissionTests
             (h => h.Spec = Spec(s => s.Ports.AddRange(Enumerable.Range(1, 64).Select(p => (uint)p))), "Hello.spec.ports: at most 64 ports, got 65"),
             (h => h.Spec = Spec(s => s.Expose.AddRange(Enumerable.Range(0, 33).Select(i => $"svc{i}"))), "Hello.spec.expose: at most 32 Services, got 33"),
             (h => h.Spec = Spec(s => s.Expose.Add("orders.other.x")), "Hello.spec.expose[0]: 'orders.other.x' is not a Service name, or name.namespace"),
+            (h => h.Spec = Spec(s => s.Previews.Add(new WorkloadPreview { Port = 9090, Access = "shared" })), "Hello.spec.previews[0].port: must be one of spec.ports (8080), got 9090"),
+            (h => h.Spec = Spec(s => s.Previews.Add(new WorkloadPreview { Port = 8080, Access = "everyone\u001b[2J" })), "Hello.spec.previews[0].access: must be public, shared or personal, got 'everyone?[2J'"),
+            (h => h.Spec = Spec(s => s.Previews.AddRange([new WorkloadPreview { Port = 8080, Access = "shared" }, new WorkloadPreview { Port = 8080, Access = "public" }])), "Hello.spec.previews[1].port: port 8080 is previewed twice; list each port once"),
+            (h => h.Spec = Spec(s => s.Previews.AddRange(Enumerable.Range(0, 17).Select(_ => new WorkloadPreview { Port = 8080, Access = "shared" }))), "Hello.spec.previews: at most 16 previews, got 17"),
         };
 
         Assert.Multiple(() =>
@@ -87,7 +91,11 @@ public sealed class HelloAdmissionTests
     public void Check_GoodSpec_Passes() => Assert.DoesNotThrow(() =>
     {
         var hello = GoodHello();
-        hello.Spec = Spec(s => s.Expose.Add("orders.other"));
+        hello.Spec = Spec(s =>
+        {
+            s.Expose.Add("orders.other");
+            s.Previews.Add(new WorkloadPreview { Port = 8080, Access = "personal" });
+        });
         HelloValidator.Check(hello);
     });
 

@@ -43,8 +43,9 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
     }
 
     /// <summary>A stream was welcomed.</summary>
-    public void Connected(string workload, AgentSnapshot snapshot, string replica, IEnumerable<(int Port, string Endpoint, string Protocol)> endpoints, bool again)
+    public void Connected(string workload, AgentSnapshot snapshot, string replica, IEnumerable<(int Port, string Endpoint, string Protocol)> endpoints, IReadOnlyList<PreviewLink> previews, bool again)
     {
+        ArgumentNullException.ThrowIfNull(previews);
         var list = endpoints.ToList();
         if (style == ReportStyle.Json)
         {
@@ -55,15 +56,23 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
                 ["replica"] = replica,
                 ["reconnected"] = again,
                 ["endpoints"] = new JsonArray([.. list.Select(e => (JsonNode)new JsonObject { ["port"] = e.Port, ["endpoint"] = e.Endpoint, ["protocol"] = e.Protocol })]),
+                ["previews"] = new JsonArray([.. previews.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["access"] = p.Access, ["url"] = p.Url })]),
             });
             return;
         }
 
         var lines = new List<string> { $"{(again ? "reconnected" : "connected")}: {workload} on replica {(replica.Length == 0 ? "?" : replica)}, routing key {snapshot.RoutingKey}" };
         lines.AddRange(list.Select(e => $"  Service port {e.Port} ({e.Protocol}) -> this machine, reached at {e.Endpoint}"));
+        lines.AddRange(previews.Select(p => p.Url is null
+            ? $"  preview of port {p.Port} ({p.Access}): not served, the control plane runs without --preview-domain"
+            : $"  preview of port {p.Port} ({p.Access}): {p.Url}"));
         if (!again)
         {
             lines.Add($"  send requests with: x-routing-key: {snapshot.RoutingKey}   (or baggage: routing-key={snapshot.RoutingKey})");
+            if (previews.Any(p => p.Url is not null && p.Access != XdsControlPlane.Model.Preview.Public) && workload.Split('/') is [var ns, var name])
+            {
+                lines.Add($"  open a preview with a token: sandboxctl preview open --local-workload {name} -n {ns}");
+            }
         }
 
         Say(lines);

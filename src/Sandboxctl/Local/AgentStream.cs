@@ -37,7 +37,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
         mux.ConnectionFailedAtPeer += (_, reason, message) => reporter.Warning($"the broker closed a connection ({reason}): {message}");
         var again = status.Connections > 0;
         status.OnConnected(welcome, mux);
-        reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), again);
+        reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), PreviewLinks.Of(welcome), again);
 
         var pingInterval = TunnelProtocol.PingIntervalOf(welcome);
         var writing = mux.WriteFramesAsync(call.RequestStream, streaming.Token);

@@ -32,8 +32,24 @@ internal sealed class KubernetesRegistration(LocalConnectRequest request, Func<(
     private LocalWorkloadRegistration Workload => _workload ??= new LocalWorkloadRegistration(Cluster.Client, Cluster.Namespace, request.Name);
 
     /// <summary>Checks what the LocalWorkload will name (once; exits 1 naming what is missing).</summary>
-    public async Task PreflightAsync(CancellationToken cancellationToken) =>
-        _ports ??= await Workload.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, cancellationToken).ConfigureAwait(false);
+    public async Task PreflightAsync(CancellationToken cancellationToken)
+    {
+        if (_ports is not null)
+        {
+            return;
+        }
+
+        var ports = await Workload.PreflightAsync(request.Service, request.Ports, request.Sandbox, exposed, cancellationToken).ConfigureAwait(false);
+        if (request.Previews.FirstOrDefault(p => ports.Any(s => s.Port == p.Port && s.Protocol == LocalPort.Tcp)) is { } tcp)
+        {
+            throw new CliException(
+                $"--preview {tcp.Port}: Service {Namespace}/{request.Service} port {tcp.Port} is declared tcp (its appProtocol or name), so a browser cannot open it.",
+                "Preview an http or grpc port, or declare the port's appProtocol: http in the Service.",
+                ExitCodes.UserError);
+        }
+
+        _ports = ports;
+    }
 
     /// <inheritdoc />
     public async Task<Hello> RegisterAsync(CancellationToken cancellationToken)
@@ -41,7 +57,7 @@ internal sealed class KubernetesRegistration(LocalConnectRequest request, Func<(
         await PreflightAsync(cancellationToken).ConfigureAwait(false);
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var hash = LocalWorkload.HashSecret(secret);
-        await Workload.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, _ports!, [.. request.Exposed.Select(e => e.Target)], hash, request.Force, cancellationToken).ConfigureAwait(false);
+        await Workload.CreateAsync(request.Service, request.Sandbox, request.RoutingKey, _ports!, [.. request.Exposed.Select(e => e.Target)], request.Previews, hash, request.Force, cancellationToken).ConfigureAwait(false);
         _registeredHash = hash;
         var hello = AgentHello.For(request, Namespace, secret);
 

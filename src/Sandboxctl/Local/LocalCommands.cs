@@ -26,6 +26,7 @@ internal static class LocalCommands
         var service = new Option<string?>("--service") { Description = "The Service this machine stands in for." };
         var ports = new Option<string[]>("--port") { Description = "LOCAL[:REMOTE]: Service port REMOTE is served by localhost:LOCAL (REMOTE defaults to LOCAL). Repeatable.", AllowMultipleArgumentsPerToken = false };
         var expose = new Option<string[]>("--expose") { Description = "SVC:PORT=LOCALPORT: localhost:LOCALPORT reaches port PORT of in-cluster Service SVC, HTTP with the routing key added. Repeatable." };
+        var preview = new Option<string[]>("--preview") { Description = "PORT[:public|shared|personal]: a preview URL at the gateway opens Service port PORT (one of --port) of this machine in a browser; personal (the default) opens to you only. Repeatable." };
         var server = new Option<string?>("--server") { Description = "The tunnel broker's address HOST:PORT (default: port-forward through the API server to a control-plane pod)." };
         var token = new Option<string?>("--token") { Description = "The token of a broker started with --manifests and a tunnel token (also read from SANDBOXCTL_TUNNEL_TOKEN, which keeps it out of the process list)." };
         var name = new Option<string?>("--name") { Description = "The LocalWorkload's name (default SERVICE-USER)." };
@@ -40,13 +41,13 @@ internal static class LocalCommands
         var controlPlane = new Option<string>("--control-plane-namespace") { Description = "Where the control plane's pods run (for the port-forward).", DefaultValueFactory = _ => "sandboxctl-system" };
         var command = new Command("connect", "Route requests with the routing key for --service to this machine until Ctrl+C; --expose in-cluster Services on local ports.")
         {
-            sandbox, routingKey, service, ports, expose, server, token, name, force, envFile, container, reconnectDelay, controlPlane, caFile, certFile, keyFile,
+            sandbox, routingKey, service, ports, expose, preview, server, token, name, force, envFile, container, reconnectDelay, controlPlane, caFile, certFile, keyFile,
         };
         command.SetAction((parse, ct) =>
         {
             var request = LocalConnectRequest.From(
                 parse.GetValue(sandbox), parse.GetValue(routingKey), parse.GetValue(service), parse.GetValue(ports) ?? [], parse.GetValue(expose) ?? [],
-                parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!) with
+                parse.GetValue(server), parse.GetValue(token) ?? (Environment.GetEnvironmentVariable("SANDBOXCTL_TUNNEL_TOKEN") is { Length: > 0 } fromEnvironment ? fromEnvironment : null), parse.GetValue(name), parse.GetValue(force), parse.GetValue(controlPlane)!).WithPreviews(parse.GetValue(preview) ?? []) with
             {
                 ReconnectDelay = parse.GetValue(reconnectDelay),
                 EnvFile = parse.GetValue(envFile) is { Length: > 0 } file ? file : null,

@@ -76,6 +76,12 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             await WriteEnvironmentAsync(request, broker, kubernetes, reporter, stop).ConfigureAwait(false);
             registration = broker.Info.Mode == "manifests" ? new ManifestsRegistration(request, manifestsNamespace, broker.Description, broker.Info.TokenRequired) : kubernetes;
             var hello = await registration.RegisterAsync(stop).ConfigureAwait(false);
+            if (registration is ManifestsRegistration && request.Previews.FirstOrDefault(p => p.Access == XdsControlPlane.Model.Preview.Personal) is { } personal)
+            {
+                // Without a cluster nobody's identity is recorded, so the authorization service opens a personal preview to no one.
+                reporter.Warning($"--preview {personal.Port} is personal, and a manifests-mode control plane opens personal previews to no one (no recorded creator); use --preview {personal.Port}:shared or :public");
+            }
+
             stateFile = new AgentStateFile(store, AgentStateFile.Starting(request, registration, broker.Description, identity, TimeProvider.System), TimeProvider.System);
             var status = new AgentStatus(TimeProvider.System);
             status.Welcomed += stateFile.Update;

@@ -25,6 +25,9 @@ internal sealed partial record LocalConnectRequest
     /// <summary>The <c>--expose</c>s.</summary>
     public IReadOnlyList<ExposedService> Exposed { get; init; } = [];
 
+    /// <summary>The <c>--preview</c>s: preview URLs of Service ports the laptop serves.</summary>
+    public IReadOnlyList<RequestedPreview> Previews { get; init; } = [];
+
     /// <summary>The broker's direct address (<c>--server HOST:PORT</c>), or null to port-forward through the API server.</summary>
     public string? Server { get; init; }
 
@@ -51,6 +54,32 @@ internal sealed partial record LocalConnectRequest
 
     /// <summary>Where the control-plane pods run (for the port-forward).</summary>
     public string ControlPlaneNamespace { get; init; } = "sandboxctl-system";
+
+    /// <summary>This request with the <c>--preview</c>s <paramref name="previews"/>, checked against its <c>--port</c>s (exits 1 naming the flag).</summary>
+    public LocalConnectRequest WithPreviews(string[] previews)
+    {
+        ArgumentNullException.ThrowIfNull(previews);
+        if (previews.Length > ModelLimits.MaxPreviews)
+        {
+            throw new CliException($"at most {ModelLimits.MaxPreviews} --preview, got {previews.Length}.", "Preview the ports you open in a browser.", ExitCodes.UserError);
+        }
+
+        var parsed = previews.Select(RequestedPreview.Parse).ToList();
+        if (parsed.FirstOrDefault(p => Ports.All(s => s.RemotePort != p.Port)) is { } unserved)
+        {
+            throw new CliException(
+                $"--preview {unserved.Port}: port {unserved.Port} is not one this machine serves (--port REMOTE ports: {string.Join(", ", Ports.Select(p => p.RemotePort))}).",
+                "PORT of --preview is a Service port given to --port LOCAL:REMOTE.",
+                ExitCodes.UserError);
+        }
+
+        if (parsed.GroupBy(p => p.Port).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new CliException($"--preview {twice.Key} is given twice.", "Give each port once, with one access level.", ExitCodes.UserError);
+        }
+
+        return this with { Previews = parsed };
+    }
 
     /// <summary>The request from the flags' values; throws a <see cref="CliException"/> (exit 1) naming the first bad flag.</summary>
     public static LocalConnectRequest From(string? sandbox, string? routingKey, string? service, string[] ports, string[] exposed, string? server, string? token, string? name, bool force, string controlPlaneNamespace)

@@ -54,6 +54,31 @@ internal sealed record ExposedService(string Service, int Port, int LocalPort)
 
 }
 
+/// <summary>
+/// One <c>--preview PORT[:ACCESS]</c> of <c>local connect</c>: a preview URL the gateway serves for Service port PORT of
+/// the laptop (one of the <c>--port</c> REMOTE ports), opened to <c>public</c>, <c>shared</c> or <c>personal</c>
+/// (the default, as for a Sandbox's previews).
+/// </summary>
+internal sealed record RequestedPreview(int Port, string Access)
+{
+    /// <summary>Parses <c>8080</c> or <c>8080:shared</c>; anything else exits 1 naming the text.</summary>
+    public static RequestedPreview Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var (port, access) = colon < 0 ? (text, Preview.Personal) : (text[..colon], text[(colon + 1)..]);
+        if (PortNumber.TryParse(port) is not { } number || access is not (Preview.Public or Preview.Shared or Preview.Personal))
+        {
+            throw new CliException(
+                $"--preview '{(text.Length > 64 ? text[..64] + "…" : text)}' is not PORT[:public|shared|personal].",
+                "Write --preview 8080 (personal: you only) or --preview 8080:shared (anyone with a grant of the namespace); PORT is a Service port of --port.",
+                ExitCodes.UserError);
+        }
+
+        return new RequestedPreview(number, access);
+    }
+}
+
 /// <summary>TCP port numbers as the CLI accepts them.</summary>
 internal static class PortNumber
 {

@@ -56,13 +56,15 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
     }
 
     /// <summary>
-    /// Creates the LocalWorkload with <paramref name="secretHash"/> and the <c>--expose</c> targets in <c>spec.expose</c>; when it exists, refuses with the holder's state
+    /// Creates the LocalWorkload with <paramref name="secretHash"/>, the <c>--expose</c> targets in <c>spec.expose</c> and
+    /// the <c>--preview</c>s in <c>spec.previews</c>; when it exists, refuses with the holder's state
     /// (phase, heartbeat age) unless <paramref name="force"/>, which replaces its spec (and so its secret hash).
     /// </summary>
-    public async Task CreateAsync(string service, string? sandbox, string? routingKey, IReadOnlyList<LocalPort> ports, IReadOnlyList<string> expose, string secretHash, bool force, CancellationToken cancellationToken)
+    public async Task CreateAsync(string service, string? sandbox, string? routingKey, IReadOnlyList<LocalPort> ports, IReadOnlyList<string> expose, IReadOnlyList<RequestedPreview> previews, string secretHash, bool force, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(ports);
         ArgumentNullException.ThrowIfNull(expose);
+        ArgumentNullException.ThrowIfNull(previews);
         var spec = new JsonObject
         {
             ["service"] = service,
@@ -73,6 +75,12 @@ internal sealed class LocalWorkloadRegistration(IKubernetes client, string ns, s
         {
             // The Services of other namespaces the broker may dial for this workload come from here (RBAC decides who writes it).
             spec["expose"] = new JsonArray([.. expose.Distinct(StringComparer.Ordinal).Select(e => (JsonNode)new JsonObject { ["service"] = e })]);
+        }
+
+        if (previews.Count > 0)
+        {
+            // The gateway's preview hosts come from here; the webhook records who created it, the owner of personal previews.
+            spec["previews"] = new JsonArray([.. previews.Select(p => (JsonNode)new JsonObject { ["port"] = p.Port, ["access"] = p.Access })]);
         }
 
         if (sandbox is not null)

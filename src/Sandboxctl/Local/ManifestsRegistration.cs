@@ -32,6 +32,7 @@ internal sealed class ManifestsRegistration(LocalConnectRequest request, string?
             Service = request.Service,
             Ports = { request.Ports.Select(p => (uint)p.RemotePort) },
             Expose = { request.Exposed.Select(e => e.Target) },
+            Previews = { request.Previews.Select(p => new WorkloadPreview { Port = (uint)p.Port, Access = p.Access }) },
         };
         return Task.FromResult(hello);
     }

@@ -26,8 +26,8 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
             problems.AddReference("spec.sandbox", $"Sandbox {ns}/{spec.Sandbox} does not exist");
         }
 
-        CheckPorts(spec, ns, inputs, problems);
-        CheckPreviews(spec, problems);
+        var service = CheckPorts(spec, ns, inputs, problems);
+        CheckPreviews(spec, service, problems);
         if (spec.SecretHash is { } hash && !SchemaPatterns.IsSecretHash(hash))
         {
             // Never echo it: a secret pasted by mistake would end up in logs and status.
@@ -55,7 +55,7 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
     }
 
     /// <summary>Checks the previews: each of an HTTP or gRPC port the workload serves, once, with a known access level.</summary>
-    private static void CheckPreviews(LocalWorkloadSpec spec, ValidationProblems problems)
+    private static void CheckPreviews(LocalWorkloadSpec spec, KubeService? service, ValidationProblems problems)
     {
         var previews = spec.Previews ?? [];
         var ports = spec.Ports ?? [];
@@ -71,6 +71,11 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
             {
                 problems.Add($"spec.previews[{i}].port", $"port {Number(port)} is a tcp port; a preview opens an http or grpc port in a browser");
             }
+            else if (service?.FindPort(port) is { } declared)
+            {
+                // The laptop's port may say http while the Service declares it tcp: the gateway follows the Service.
+                PreviewChecks.HttpPort(service, declared, $"spec.previews[{i}].port", problems);
+            }
 
             PreviewChecks.Access(previews[i]?.Access, $"spec.previews[{i}].access", problems);
             PreviewChecks.Unique(seen, spec.Service ?? "", port, $"spec.previews[{i}]", problems);
@@ -79,8 +84,8 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
         PreviewChecks.RateLimit(spec.PreviewRateLimit, problems);
     }
 
-    /// <summary>Checks the Service the laptop stands in for and the ports it serves of it.</summary>
-    private static void CheckPorts(LocalWorkloadSpec spec, string ns, RoutingInputs inputs, ValidationProblems problems)
+    /// <summary>Checks the Service the laptop stands in for and the ports it serves of it; returns the Service when it exists.</summary>
+    private static KubeService? CheckPorts(LocalWorkloadSpec spec, string ns, RoutingInputs inputs, ValidationProblems problems)
     {
         // A laptop stands in for a Service of its own namespace only: the tunnel and its routes are namespaced.
         KubeService? service = null;
@@ -111,5 +116,7 @@ internal sealed class LocalWorkloadValidator : ManifestObjectValidator<LocalWork
                 problems.Add($"spec.ports[{i}].protocol", $"must be http, grpc or tcp, got '{ports[i].Protocol}'");
             }
         }
+
+        return service;
     }
 }

@@ -26,6 +26,25 @@ internal static class PreviewChecks
         }
     }
 
+    /// <summary>
+    /// Reports, at <paramref name="path"/>, a previewed port of <paramref name="service"/> that carries no HTTP — declared
+    /// tcp (its <c>appProtocol</c> or its name's prefix: <c>tcp</c>, <c>tls</c>, <c>redis</c>…) or not TCP at all
+    /// (UDP, SCTP) — which the gateway makes no preview host for, so the user learns why there is none.
+    /// </summary>
+    public static void HttpPort(KubeService service, KubeServicePort port, string path, ValidationProblems problems)
+    {
+        var name = $"Service {service.Metadata.Namespace}/{service.Metadata.Name} port {Number(port.Port)}";
+        if (port.Protocol != "TCP")
+        {
+            problems.AddReference(path, $"{name} is {(port.Protocol is { Length: <= 8 } p ? p : "not TCP")}; a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it");
+        }
+        else if (!PortProtocols.Of(port).IsHttp())
+        {
+            var declared = port.AppProtocol is not null ? "its appProtocol" : "its name";
+            problems.AddReference(path, $"{name} is declared tcp ({declared}); a preview opens an HTTP or gRPC port in a browser, so the gateway serves no host for it: preview another port, or declare this one appProtocol: http");
+        }
+    }
+
     /// <summary>Reports a second preview of the same Service and port (they would be one host) at <paramref name="path"/>.</summary>
     public static void Unique(HashSet<(string, int)> seen, string service, int port, string path, ValidationProblems problems)
     {

@@ -26,7 +26,11 @@ internal sealed class SandboxValidator : ManifestObjectValidator<Sandbox>
         {
             var preview = previews[i];
             var service = SharedFieldChecks.ServiceReference(preview.Service, $"spec.previews[{i}].service", obj.Metadata.Namespace, inputs, problems);
-            if (service is not null && service.FindPort(preview.Port) is null)
+            if (service?.FindPort(preview.Port) is { } port)
+            {
+                PreviewChecks.HttpPort(service, port, $"spec.previews[{i}].port", problems);
+            }
+            else if (service is not null)
             {
                 problems.AddReference($"spec.previews[{i}].port", $"Service {service.Metadata.Namespace}/{service.Metadata.Name} has no port {Number(preview.Port)}");
             }

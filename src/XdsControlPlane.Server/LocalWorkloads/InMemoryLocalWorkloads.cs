@@ -24,13 +24,18 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
     private readonly Lock _gate = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
     private readonly string? _tokenHash;
+    private readonly Translation.TranslationOptions _translation;
 
-    /// <summary>Workloads registered by agents of this broker, fed to <paramref name="pipeline"/>; agents not on loopback must present <paramref name="token"/>.</summary>
-    public InMemoryLocalWorkloads(RoutingInputsStore inputsInForce, SourcePipeline pipeline, OutboundTargets outbound, string? token)
+    /// <summary>
+    /// Workloads registered by agents of this broker, fed to <paramref name="pipeline"/>; agents not on loopback must
+    /// present <paramref name="token"/>; preview URLs are those of <paramref name="translation"/>'s preview domain.
+    /// </summary>
+    public InMemoryLocalWorkloads(RoutingInputsStore inputsInForce, SourcePipeline pipeline, OutboundTargets outbound, string? token, Translation.TranslationOptions translation)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         _inputsInForce = inputsInForce;
         _outbound = outbound;
+        _translation = translation;
         _tokenHash = string.IsNullOrEmpty(token) ? null : LocalWorkload.HashSecret(token);
 
         // Nothing is registered before the first agent: this source is synced from the start.
@@ -66,7 +71,8 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
         }
 
         var claim = WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, spec.Sandbox, spec.RoutingKey, spec.Service, spec.Ports.Select(p => (int)p), hello.SessionId, [.. spec.Expose]);
-        return Task.FromResult(claim with { TakesOver = hello.TakeOver });
+        var previews = WorkloadPreviews.Of(claim, [.. spec.Previews.Select(p => ((int)p.Port, p.Access))], _translation.PreviewDomain, _translation.PreviewSalt);
+        return Task.FromResult(claim with { TakesOver = hello.TakeOver, Previews = previews });
     }
 
     /// <inheritdoc />
@@ -84,6 +90,7 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
                 RoutingKey = claim.Sandbox is null ? claim.RoutingKey : null,
                 Service = claim.Service,
                 Ports = [.. claim.Ports.Select(p => new LocalPort { Port = p.Port, Protocol = p.Protocol })],
+                Previews = [.. claim.Previews.Select(p => new LocalPreview { Port = p.Port, Access = p.Access })],
             },
             Status = new LocalWorkloadStatus
             {

@@ -82,6 +82,12 @@ internal sealed class PreviewAuthorizationService(
             return "-";
         }
 
+        if (value.Length <= 64 && !value.AsSpan().ContainsAnyInRange('\0', '\u001f') && !value.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        {
+            // The common case (a method, an address): logged as it is, no copy.
+            return value;
+        }
+
         var text = value.Length <= 64 ? value : value[..64] + "…";
         return string.Create(text.Length, text, (span, source) =>
         {

@@ -6,7 +6,7 @@ using XdsControlPlane.Model;
 namespace XdsControlPlane.Server.Webhook;
 
 /// <summary>
-/// Records who created an object of one resource (a Sandbox: its owner; a PreviewGrant: who minted it), in the words of
+/// Records who created an object of one resource (a Sandbox or a LocalWorkload: its owner; a PreviewGrant: who minted it), in the words of
 /// the API server that authenticated them (<c>userInfo</c>), never the client's: on CREATE the annotations
 /// <see cref="CreatedBy"/> (the user name), <see cref="CreatedByUid"/> (the user's uid, when the authenticator gives one)
 /// and, where asked, <see cref="CreatedByGroups"/> (those of the user's groups that matter, see <see cref="PreviewGrants"/>)
@@ -42,6 +42,13 @@ internal sealed class CreatorReviewer : IAdmissionReviewer
 
     /// <summary>The owner of a Sandbox: who created it.</summary>
     public static CreatorReviewer Sandboxes() => new("sandboxes", "Sandbox", null);
+
+    /// <summary>
+    /// The owner of a LocalWorkload: who created it — <c>sandboxctl local connect</c> creates it with the developer's own
+    /// credentials in Kubernetes mode, so the laptop's personal previews open to that developer. A <c>--force</c>
+    /// takeover by someone else is an UPDATE: the first creator stays the owner.
+    /// </summary>
+    public static CreatorReviewer LocalWorkloads() => new("localworkloads", "LocalWorkload", null);
 
     /// <summary>
     /// Who minted a PreviewGrant, and which of <paramref name="adminGroups"/> (<c>--preview-admin-group</c>) they were in

@@ -9,8 +9,8 @@ namespace XdsControlPlane.Server.Webhook;
 internal static class WebhookServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the webhook bound from <paramref name="section"/>: <see cref="CreatorReviewer"/> for Sandboxes and
-    /// PreviewGrants (recording, for grants, which preview admin groups the creator was in; other reviewers
+    /// Registers the webhook bound from <paramref name="section"/>: <see cref="CreatorReviewer"/> for Sandboxes,
+    /// LocalWorkloads and PreviewGrants (recording, for grants, which preview admin groups the creator was in; other reviewers
     /// add themselves as <see cref="IAdmissionReviewer"/>), the <see cref="AdmissionDispatcher"/>, and the certificate
     /// source the settings ask for — files, the Secret (<paramref name="kubernetes"/> mode with <c>Webhook:Secret</c>) or generated.
     /// </summary>
@@ -19,6 +19,7 @@ internal static class WebhookServiceCollectionExtensions
         services.AddSectionOptions<WebhookListenerOptions>(section, webhook => webhook.Validate().Concat(ModeProblems(webhook, kubernetes)));
         services.TryAddSingleton(store);
         services.AddSingleton<IAdmissionReviewer>(CreatorReviewer.Sandboxes());
+        services.AddSingleton<IAdmissionReviewer>(CreatorReviewer.LocalWorkloads());
         services.AddSingleton<IAdmissionReviewer>(services => CreatorReviewer.PreviewGrants(services.GetRequiredService<IOptions<Previews.PreviewAccessOptions>>().Value.AdminGroups));
         services.TryAddSingleton<AdmissionDispatcher>();
         services.AddHostedService(services => new WebhookCertificateHost(services, kubernetes));

@@ -41,8 +41,7 @@ public sealed class ChartRbacTests
             "ClusterRole:sandboxctl.io/sandboxes/status:patch",
             "ClusterRole:sandboxctl.io/sandboxes:delete", "ClusterRole:sandboxctl.io/sandboxes:get", "ClusterRole:sandboxctl.io/sandboxes:list",
             "ClusterRole:sandboxctl.io/sandboxes:patch", "ClusterRole:sandboxctl.io/sandboxes:watch",
-            "Role:/secrets:create", "Role:/secrets:create",
-            "Role:/secrets:get xds-control-plane-preview-session",
+            "Role:/secrets:create",
             "Role:/secrets:get .Values.webhook.secretName", "Role:/secrets:update .Values.webhook.secretName",
             "Role:coordination.k8s.io/leases:create", "Role:coordination.k8s.io/leases:delete", "Role:coordination.k8s.io/leases:get", "Role:coordination.k8s.io/leases:list", "Role:coordination.k8s.io/leases:update",
         }.Select(g => g.Replace(".Values.webhook.secretName", ".Values.webhook.secretName", StringComparison.Ordinal)).Order(StringComparer.Ordinal)));
@@ -63,6 +62,22 @@ public sealed class ChartRbacTests
 
         Assert.That(added, Is.EqualTo(GatewayTlsSecretTests.SecretPermissions.Select(p => $"Role:{p} .Values.gateway.tls.secretName")),
             "list and watch of that one Secret, what GatewayTlsSecretTests records the server asking");
+    }
+
+    [Test]
+    public void Previews_GrantTheSessionKeysSecret_OnlyWhenADomainTurnsThemOn()
+    {
+        var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);
+        var with = ChartRbac.Grants(Chart, [], previews: true);
+        var added = with.Select(Described).Where(g => !without.Contains(g)).Order(StringComparer.Ordinal);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(added, Is.EqualTo(new[] { "Role:/secrets:get xds-control-plane-preview-session" }), "read by every replica (create is the webhook's grant already)");
+            Assert.That(with.Where(g => g.Role == ChartRbac.PreviewSessionRole).Select(Described).Order(StringComparer.Ordinal),
+                Is.EqualTo(new[] { "Role:/secrets:create", "Role:/secrets:get xds-control-plane-preview-session" }), "the leader creates it when absent");
+            Assert.That(ChartRbac.Grants(Chart, []).Where(g => g.Role == ChartRbac.PreviewSessionRole), Is.Empty, "no preview domain, no session key, no grant");
+        });
     }
 
     private static string Described(Grant g) =>
@@ -181,7 +196,7 @@ public sealed class ChartRbacTests
             _log.AssertNoUnexpectedWarnings();
         }
 
-        var grants = ChartRbac.Grants(Chart, ["shop"]);
+        var grants = ChartRbac.Grants(Chart, ["shop"], previews: true);
         var requests = api.RecordedRequests();
         var unused = grants.Where(g => !requests.Any(g.Allows) && !ChartRbac.NotReachedByTheScenario.Contains(g.Permission)).Select(g => $"{g.Permission} in {g.Namespace ?? "the cluster"}");
         Assert.Multiple(() =>

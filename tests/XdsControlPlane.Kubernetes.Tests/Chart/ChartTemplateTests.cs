@@ -133,7 +133,7 @@ public sealed class ChartTemplateTests
             Assert.That(Selector(pods[1], "objectSelector"), Is.EqualTo(new[] { "sandboxctl.io/inject In true" }));
             Assert.That(webhooks[2]["rules"]![0]!["operations"]!.AsArray().Select(o => (string?)o), Is.EqualTo(new[] { "CREATE", "UPDATE" }));
             Assert.That(webhooks[2]["rules"]![0]!["apiGroups"]!.AsArray().Select(o => (string?)o), Is.EqualTo(new[] { "sandboxctl.io" }));
-            Assert.That(webhooks[2]["rules"]![0]!["resources"]!.AsArray().Select(o => (string?)o), Is.EqualTo(new[] { "sandboxes", "previewgrants" }), "the creator of a Sandbox and of a PreviewGrant");
+            Assert.That(webhooks[2]["rules"]![0]!["resources"]!.AsArray().Select(o => (string?)o), Is.EqualTo(new[] { "sandboxes", "localworkloads", "previewgrants" }), "the creator of a Sandbox, of a LocalWorkload and of a PreviewGrant");
         });
     }
 
