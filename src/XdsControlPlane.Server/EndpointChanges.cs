@@ -1,5 +1,6 @@
 using XdsControlPlane.Model;
 using XdsControlPlane.Translation;
+using XdsControlPlane.Sources;
 
 namespace XdsControlPlane.Server;
 
@@ -33,22 +34,26 @@ internal sealed class EndpointChanges
     }
 
     /// <summary>
-    /// Takes <paramref name="slices"/> (change <paramref name="sequence"/>) ahead of the next pass; returns the
-    /// ClusterLoadAssignments of their Services as they now are (none before the first translation, or when a pass
-    /// already included the change).
+    /// Takes <paramref name="changes"/> ahead of the next pass; returns the ClusterLoadAssignments of their Services as
+    /// they now are (none before the first translation, or for changes a pass already included).
     /// </summary>
-    public IReadOnlyList<XdsResource> Apply(IReadOnlyList<EndpointSlice> slices, long sequence)
+    public IReadOnlyList<XdsResource> Apply(IReadOnlyList<EndpointChange> changes)
     {
-        if (_inputs is null || sequence <= _included)
-        {
-            return [];
-        }
-
-        Latest = Math.Max(Latest, sequence);
         var services = new HashSet<(string Namespace, string Service)>();
-        foreach (var slice in slices)
+        foreach (var (slice, sequence) in changes)
         {
+            if (_inputs is null || sequence <= _included)
+            {
+                continue;
+            }
+
+            Latest = Math.Max(Latest, sequence);
             var key = (slice.Metadata.Namespace, slice.Metadata.Name);
+            if (_ahead.TryGetValue(key, out var held) && held.Sequence > sequence)
+            {
+                continue;
+            }
+
             if (slice.ServiceName is null || ManifestValidator.Validate(slice, _inputs).Count > 0)
             {
                 _ahead.Remove(key);

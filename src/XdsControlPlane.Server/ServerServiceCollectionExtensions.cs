@@ -285,11 +285,11 @@ public static class ServerServiceCollectionExtensions
         public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs, long included) =>
             _publisher.Value is IEndpointPublisher endpoints ? endpoints.Publish(inputs, included) : _publisher.Value.Publish(inputs);
 
-        public void PublishEndpoints(IReadOnlyList<EndpointSlice> slices, long sequence)
+        public void PublishEndpoints(IReadOnlyList<EndpointChange> changes)
         {
             if (_publisher.Value is IEndpointPublisher endpoints)
             {
-                endpoints.PublishEndpoints(slices, sequence);
+                endpoints.PublishEndpoints(changes);
             }
         }
     }

@@ -80,12 +80,12 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
     }
 
     /// <inheritdoc />
-    public void PublishEndpoints(IReadOnlyList<EndpointSlice> slices, long sequence)
+    public void PublishEndpoints(IReadOnlyList<EndpointChange> changes)
     {
-        ArgumentNullException.ThrowIfNull(slices);
+        ArgumentNullException.ThrowIfNull(changes);
         lock (_gate)
         {
-            var changed = _endpoints.Apply(slices, sequence);
+            var changed = _endpoints.Apply(changes);
             if (changed.Count == 0)
             {
                 return;

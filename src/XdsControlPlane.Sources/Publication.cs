@@ -17,12 +17,17 @@ public interface IRoutingPublisher
 /// </summary>
 public interface IEndpointPublisher : IRoutingPublisher
 {
-    /// <summary>Publishes the endpoints <paramref name="slices"/> now give (change <paramref name="sequence"/>); a change a pass already included does nothing.</summary>
-    void PublishEndpoints(IReadOnlyList<EndpointSlice> slices, long sequence);
+    /// <summary>Publishes the endpoints the changed slices now give; a change a pass already included does nothing.</summary>
+    void PublishEndpoints(IReadOnlyList<EndpointChange> changes);
 
     /// <summary>Translates <paramref name="inputs"/> — which include every change up to <paramref name="included"/> — and publishes the result.</summary>
     IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs, long included);
 }
+
+/// <summary>An EndpointSlice as one change of the <see cref="SourcePipeline"/> gave it, and that change's place in the pipeline's sequence.</summary>
+/// <param name="Slice">The slice as it now is.</param>
+/// <param name="Sequence">The change's sequence number: a pass that includes it, or a later change of the same origin, supersedes it.</param>
+public sealed record EndpointChange(EndpointSlice Slice, long Sequence);
 
 /// <summary>
 /// Told of every pass of the <see cref="SourcePipeline"/> that applied changes (status writers, the replicas' ACK

@@ -29,8 +29,7 @@ public sealed class SourcePipeline : BackgroundService
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Channel<bool> _endpointSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly IEndpointPublisher? _endpoints;
-    private List<EndpointSlice> _endpointChanges = [];
-    private long _endpointSequence;
+    private Dictionary<string, EndpointChange[]> _endpointChanges = new(StringComparer.Ordinal);
     private long _sequence;
     private readonly Lock _gate = new();
     private readonly List<SourceFeed> _feeds = [];
@@ -99,19 +98,28 @@ public sealed class SourcePipeline : BackgroundService
 
     internal void Submit(IReadOnlyCollection<SourceChange> changes)
     {
-        var endpoints = _endpoints is not null && changes.All(IsEndpointChange);
+        var endpoints = false;
         lock (_gate)
         {
             _sequence++;
             foreach (var change in changes)
             {
                 _pending[change.Origin] = change;
-            }
+                if (_endpoints is null)
+                {
+                    continue;
+                }
 
-            if (endpoints)
-            {
-                _endpointChanges.AddRange(changes.SelectMany(c => c.Contents!.Objects).Select(o => (EndpointSlice)o.Resource));
-                _endpointSequence = _sequence;
+                // Any other change of the origin (its removal, a problem, another kind) supersedes what the lane held of it.
+                if (IsEndpointChange(change))
+                {
+                    _endpointChanges[change.Origin] = [.. change.Contents!.Objects.Select(o => new EndpointChange((EndpointSlice)o.Resource, _sequence))];
+                    endpoints = true;
+                }
+                else
+                {
+                    _endpointChanges.Remove(change.Origin);
+                }
             }
         }
 
@@ -171,27 +179,26 @@ public sealed class SourcePipeline : BackgroundService
             {
                 _endpointSignal.Reader.TryRead(out _);
                 await DebounceAsync(_endpointSignal, stoppingToken).ConfigureAwait(false);
-                List<EndpointSlice> slices;
-                long sequence;
+                EndpointChange[] changes;
                 lock (_gate)
                 {
-                    (slices, sequence) = (_endpointChanges, _endpointSequence);
-                    _endpointChanges = [];
+                    changes = [.. _endpointChanges.Values.SelectMany(c => c)];
+                    _endpointChanges = new(StringComparer.Ordinal);
                 }
 
-                if (slices.Count == 0)
+                if (changes.Length == 0)
                 {
                     continue;
                 }
 
                 try
                 {
-                    endpoints.PublishEndpoints(slices, sequence);
+                    endpoints.PublishEndpoints(changes);
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     // The pass that follows publishes the same change; a bug here never stops the server.
-                    SourcePipelineLog.EndpointLaneFailed(_logger, slices.Count, e);
+                    SourcePipelineLog.EndpointLaneFailed(_logger, changes.Length, e);
                 }
             }
         }
