@@ -32,6 +32,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label}.log");
         await using var server = ServerUnderTest.Start(settings.ServerDll, settings.ScopedRoutes ? [.. sourceArgs, "--scoped-routes"] : sourceArgs, logFile);
         var ready = await server.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
+        var readyCpu = server.CpuTime();
         await using var gateway = new AdsClient("gateway", "gateway", server.XdsPort, inventory.SubscribedClusters);
         await using var sidecar = new AdsClient("sidecar", "sidecar", server.XdsPort, inventory.SubscribedClusters);
         var probe = $"user-{0:00000}";
@@ -53,7 +54,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var translated = gateway.Since(0).Any(r => r.Type == "RDS" && r.Markers.Contains(probe));
         var (gatewayInitial, sidecarInitial) = (gateway.Since(0).Sum(r => (long)r.Bytes), sidecar.Since(0).Sum(r => (long)r.Bytes));
         var rssAfterStart = server.Memory("VmRSS");
-        progress.WriteLine($"[{target.Source} {label}] ready after {ready.TotalMilliseconds:0} ms, first snapshot at both clients after {firstSnapshot.TotalMilliseconds:0} ms");
+        progress.WriteLine($"[{target.Source} {label}] ready after {ready.TotalMilliseconds:0} ms (server CPU {readyCpu.TotalMilliseconds:0} ms), first snapshot at both clients after {firstSnapshot.TotalMilliseconds:0} ms");
 
         // Right after ready: edits at once, no warm-up, while the server still settles (the first status pass).
         var context = new EditContext(inventory, target, cancellationToken);
@@ -95,7 +96,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
             progress.WriteLine($"[{target.Source} {label}] {failure}");
         }
 
-        return new RunResult(target.Source, label, services, routeGroups, files, ready.TotalMilliseconds, firstSnapshot.TotalMilliseconds, translated,
+        return new RunResult(target.Source, label, services, routeGroups, files, ready.TotalMilliseconds, readyCpu.TotalMilliseconds, firstSnapshot.TotalMilliseconds, translated,
             gatewayInitial, sidecarInitial, settings.Floor.TotalSeconds, floorCpu, floorPushes, rssAfterStart, rssBefore, rssAfter,
             server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems);
     }

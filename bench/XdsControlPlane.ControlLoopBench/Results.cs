@@ -68,6 +68,7 @@ internal sealed record RunResult(
     int RouteGroups,
     int Files,
     double ReadyMs,
+    double ReadyCpuMs,
     double FirstSnapshotMs,
     bool RouteGroupsTranslated,
     long GatewayInitialBytes,

@@ -9,7 +9,7 @@ namespace XdsControlPlane.Envoy.Validation;
 /// </summary>
 internal sealed class FieldPathBuilder
 {
-    private readonly List<Segment> _segments = [];
+    private readonly List<Segment> _segments = new(32);
 
     public void PushField(string name) => _segments.Add(new Segment(name, null));
 

@@ -27,8 +27,12 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
             return;
         }
 
-        foreach (var oneof in plan.RequiredOneofs)
+        // Index loops, not foreach: this runs for every field of every message of every resource published, and an
+        // interface enumerator is an allocation each time.
+        var requiredOneofs = plan.RequiredOneofs;
+        for (var i = 0; i < requiredOneofs.Count; i++)
         {
+            var oneof = requiredOneofs[i];
             if (oneof.Accessor.GetCaseFieldDescriptor(message) is null)
             {
                 var choices = string.Join(", ", oneof.Fields.Select(f => f.Name));
@@ -36,11 +40,24 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
             }
         }
 
-        foreach (var field in plan.Fields)
+        // A oneof's fields are declared together, so its set case is looked up once per oneof, not once per field.
+        OneofDescriptor? lastOneof = null;
+        FieldDescriptor? lastCase = null;
+        var fields = plan.Fields;
+        for (var i = 0; i < fields.Count; i++)
         {
-            if (field.Field.RealContainingOneof is { } oneof && oneof.Accessor.GetCaseFieldDescriptor(message) != field.Field)
+            var field = fields[i];
+            if (field.Field.RealContainingOneof is { } oneof)
             {
-                continue;
+                if (!ReferenceEquals(oneof, lastOneof))
+                {
+                    (lastOneof, lastCase) = (oneof, oneof.Accessor.GetCaseFieldDescriptor(message));
+                }
+
+                if (lastCase != field.Field)
+                {
+                    continue;
+                }
             }
 
             _path.PushField(field.Field.Name);
@@ -162,8 +179,10 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
             return false;
         }
 
-        foreach (var check in rules.Checks)
+        var checks = rules.Checks;
+        for (var i = 0; i < checks.Count; i++)
         {
+            var check = checks[i];
             if (!check.IsSatisfiedBy(value))
             {
                 Report(_path.ToString(), check.Rule, check.Requirement, owner);
@@ -175,9 +194,10 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
 
     private void ReportUnsupported(CompiledRules rules, MessageDescriptor owner)
     {
-        foreach (var problem in rules.AllUnsupported)
+        var unsupported = rules.AllUnsupported;
+        for (var i = 0; i < unsupported.Count; i++)
         {
-            Report(_path.ToString(), "unsupported", problem, owner);
+            Report(_path.ToString(), "unsupported", unsupported[i], owner);
         }
     }
 

@@ -277,11 +277,22 @@ public static class ServerServiceCollectionExtensions
             .ToDictionary(g => g.group, g => new GroupAckState(g.published!.Snapshot.Version, clients.AllAcked(g.group, g.published.Snapshot.Version, out _)), StringComparer.Ordinal);
 
     /// <summary>The registered <see cref="IRoutingPublisher"/>, resolved when first used.</summary>
-    private sealed class DeferredPublisher(IServiceProvider services) : IRoutingPublisher
+    private sealed class DeferredPublisher(IServiceProvider services) : IEndpointPublisher
     {
         private readonly Lazy<IRoutingPublisher> _publisher = new(services.GetRequiredService<IRoutingPublisher>, LazyThreadSafetyMode.PublicationOnly);
 
         public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs) => _publisher.Value.Publish(inputs);
+
+        public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs, long included) =>
+            _publisher.Value is IEndpointPublisher endpoints ? endpoints.Publish(inputs, included) : _publisher.Value.Publish(inputs);
+
+        public void PublishEndpoints(IReadOnlyList<EndpointChange> changes)
+        {
+            if (_publisher.Value is IEndpointPublisher endpoints)
+            {
+                endpoints.PublishEndpoints(changes);
+            }
+        }
     }
 
     /// <summary>Calls <paramref name="Published"/> after each pass of the source pipeline that published.</summary>

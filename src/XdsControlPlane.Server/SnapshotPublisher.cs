@@ -8,7 +8,7 @@ namespace XdsControlPlane.Server;
 
 /// <summary>
 /// Translates the objects in force and publishes one snapshot per node group. The <see cref="SourcePipeline"/> calls
-/// <see cref="Publish"/>; calls are serialized. Every changed resource is checked against Envoy's
+/// <see cref="Publish(RoutingInputs, long)"/>; calls are serialized. Every changed resource is checked against Envoy's
 /// rules first (<see cref="ResourceValidation"/>): one that fails is not published — the group keeps the version it
 /// is served now, or goes without the resource when it never had a good one, and the consistency check then decides
 /// (a snapshot that would miss something it refers to is rejected whole, the previous one stays). The gateway group
@@ -17,20 +17,31 @@ namespace XdsControlPlane.Server;
 /// error with its problems.
 /// </summary>
 /// <remarks>
+/// EndpointSlice changes can also come on their own (<see cref="PublishEndpoints"/>, the pipeline's endpoint lane): their
+/// ClusterLoadAssignments are made from the last translation and published at once, also while the next translation
+/// runs; they stay in force over what a pass translated until a pass that includes them (<see cref="EndpointChanges"/>).
+/// Translations are serialized; each group's snapshot is read, changed and written under one lock, which a first
+/// publication's validation does not hold (results are remembered by version and checked before).
 /// A publication costs what changed: each group's translated resources are compared with the served snapshot by
 /// reference and version (a dictionary lookup each), only new and changed resources are validated, and the new
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
 /// checked for consistency.
 /// </remarks>
-internal sealed class SnapshotPublisher : IRoutingPublisher
+internal sealed class SnapshotPublisher : IEndpointPublisher
 {
     private const int ParallelValidationThreshold = 256;
+
+    /// <summary>Serializes translations (the translator is not thread-safe) and what publishes a whole translation.</summary>
+    private readonly Lock _translating = new();
+
+    /// <summary>Guards the last translation, the endpoint changes ahead of it, and each read-change-write of a group's snapshot.</summary>
     private readonly Lock _gate = new();
     private readonly SnapshotCache _cache;
     private readonly IRoutingTranslator _translation;
     private readonly ResourceValidation _validation;
     private readonly GatewayCertificateStore _gatewayTls;
     private readonly ILogger<SnapshotPublisher> _logger;
+    private readonly EndpointChanges _endpoints = new();
     private TranslationResult? _last;
 
     /// <summary>
@@ -44,12 +55,20 @@ internal sealed class SnapshotPublisher : IRoutingPublisher
     }
 
     /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
-    public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs)
+    public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs) => Publish(inputs, _endpoints.Latest);
+
+    /// <inheritdoc />
+    public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs, long included)
     {
-        lock (_gate)
+        lock (_translating)
         {
             var result = _translation.Translate(inputs);
-            _last = result;
+            lock (_gate)
+            {
+                _last = result;
+                _endpoints.Translated(inputs, result.Endpoints, included);
+            }
+
             foreach (var (group, translated) in result.Groups)
             {
                 PublishGroup(group, translated);
@@ -60,13 +79,50 @@ internal sealed class SnapshotPublisher : IRoutingPublisher
         }
     }
 
+    /// <inheritdoc />
+    public void PublishEndpoints(IReadOnlyList<EndpointChange> changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        lock (_gate)
+        {
+            var changed = _endpoints.Apply(changes);
+            if (changed.Count == 0)
+            {
+                return;
+            }
+
+            foreach (var group in _last!.Groups.Keys)
+            {
+                if (_cache.GetSnapshot(group)?.Snapshot is not { } served)
+                {
+                    continue;   // not published yet: its first publication applies the change
+                }
+
+                var upserts = new List<XdsResource>();
+                foreach (var resource in changed)
+                {
+                    if (served.Find(resource.TypeUrl, resource.Name) is { } previous && previous.Version != resource.Version)
+                    {
+                        upserts.Add(resource);
+                    }
+                }
+
+                var passing = Passing(upserts);
+                if (passing.Count > 0)
+                {
+                    Set(group, served, served.With(passing, []));
+                }
+            }
+        }
+    }
+
     /// <summary>
     /// A new gateway certificate: the gateway group's last translation published again with it, so only the secret
     /// changes (and, on the first certificate, the HTTPS listener that waited for it appears).
     /// </summary>
     private void PublishGatewaySecret()
     {
-        lock (_gate)
+        lock (_translating)
         {
             if (_last?.Groups.TryGetValue(DataPlaneRoles.Gateway, out var gateway) == true)
             {
@@ -75,6 +131,11 @@ internal sealed class SnapshotPublisher : IRoutingPublisher
         }
     }
 
+    /// <summary>
+    /// Publishes a group's translated resources, with the endpoint changes published since that translation. New
+    /// resources are checked before the group's snapshot is taken (results are remembered by version, so the check
+    /// under it finds them), so an endpoint change does not wait for a first publication's validation.
+    /// </summary>
     private void PublishGroup(string group, IReadOnlyList<XdsResource> translated)
     {
         if (group == DataPlaneRoles.Gateway)
@@ -82,13 +143,21 @@ internal sealed class SnapshotPublisher : IRoutingPublisher
             translated = GatewayTlsSecret.Complete(translated, _gatewayTls.Secret);
         }
 
-        var served = _cache.GetSnapshot(group)?.Snapshot;
-        var snapshot = served is null ? Snapshot.Create(Passing(translated)) : Updated(served, translated);
-        if (ReferenceEquals(snapshot, served))
+        _ = Passing(Candidates(_cache.GetSnapshot(group)?.Snapshot, translated));
+        lock (_gate)
         {
-            return;
+            var resources = _endpoints.InForce(translated);
+            var served = _cache.GetSnapshot(group)?.Snapshot;
+            var snapshot = served is null ? Snapshot.Create(Passing(resources)) : Updated(served, resources);
+            if (!ReferenceEquals(snapshot, served))
+            {
+                Set(group, served, snapshot);
+            }
         }
+    }
 
+    private void Set(string group, Snapshot? served, Snapshot snapshot)
+    {
         var update = _cache.SetSnapshot(group, snapshot);
         if (!update.Accepted)
         {
@@ -98,6 +167,27 @@ internal sealed class SnapshotPublisher : IRoutingPublisher
         {
             ManifestLog.Published(_logger, group, snapshot.Version, snapshot.Count);
         }
+    }
+
+    /// <summary>The resources of <paramref name="translated"/> that <paramref name="served"/> does not hold at their version (all without a snapshot).</summary>
+    private static IReadOnlyList<XdsResource> Candidates(Snapshot? served, IReadOnlyList<XdsResource> translated)
+    {
+        if (served is null)
+        {
+            return translated;
+        }
+
+        var candidates = new List<XdsResource>();
+        foreach (var resource in translated)
+        {
+            var previous = served.Find(resource.TypeUrl, resource.Name);
+            if (previous is null || !(ReferenceEquals(previous, resource) || previous.Version == resource.Version))
+            {
+                candidates.Add(resource);
+            }
+        }
+
+        return candidates;
     }
 
     /// <summary>

@@ -13,6 +13,12 @@ namespace XdsControlPlane.Sources;
 /// the <see cref="IPublicationObserver"/>s (status writers) — which take note and return, so publication never waits
 /// for a status write. The first pass runs as soon as every source has synced, without debounce.
 /// </summary>
+/// <remarks>
+/// With an <see cref="IEndpointPublisher"/>, changes that are only EndpointSlices (each read without problems) also go
+/// the endpoint lane: a loop of their own that, after the same debounce, has them published from the last translation
+/// while a pass may still be translating something else (a Service added, the first publication of the other groups).
+/// They are applied by the next pass as every change is.
+/// </remarks>
 public sealed class SourcePipeline : BackgroundService
 {
     private readonly IRoutingPublisher _publisher;
@@ -21,6 +27,10 @@ public sealed class SourcePipeline : BackgroundService
     private readonly ILogger<SourcePipeline> _logger;
     private readonly SourcePipelineOptions _options;
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<bool> _endpointSignal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly IEndpointPublisher? _endpoints;
+    private Dictionary<string, EndpointChange[]> _endpointChanges = new(StringComparer.Ordinal);
+    private long _sequence;
     private readonly Lock _gate = new();
     private readonly List<SourceFeed> _feeds = [];
     private readonly List<IPublicationObserver> _observers = [];
@@ -35,6 +45,7 @@ public sealed class SourcePipeline : BackgroundService
     public SourcePipeline(IRoutingPublisher publisher, RoutingInputsStore store, TimeProvider clock, ILogger<SourcePipeline> logger, SourcePipelineOptions? options = null)
     {
         _publisher = publisher ?? throw new ArgumentNullException(nameof(publisher));
+        _endpoints = publisher as IEndpointPublisher;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _clock = clock ?? throw new ArgumentNullException(nameof(clock));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -85,23 +96,51 @@ public sealed class SourcePipeline : BackgroundService
         }
     }
 
-    internal void Submit(IEnumerable<SourceChange> changes)
+    internal void Submit(IReadOnlyCollection<SourceChange> changes)
     {
+        var endpoints = false;
         lock (_gate)
         {
+            _sequence++;
             foreach (var change in changes)
             {
                 _pending[change.Origin] = change;
+                if (_endpoints is null)
+                {
+                    continue;
+                }
+
+                // Any other change of the origin (its removal, a problem, another kind) supersedes what the lane held of it.
+                if (IsEndpointChange(change))
+                {
+                    _endpointChanges[change.Origin] = [.. change.Contents!.Objects.Select(o => new EndpointChange((EndpointSlice)o.Resource, _sequence))];
+                    endpoints = true;
+                }
+                else
+                {
+                    _endpointChanges.Remove(change.Origin);
+                }
             }
         }
 
         Signal();
+        if (endpoints)
+        {
+            _endpointSignal.Writer.TryWrite(true);
+        }
     }
+
+    /// <summary>A change that only gives EndpointSlices, each read without problems (what the endpoint lane may publish ahead of the pass).</summary>
+    private static bool IsEndpointChange(SourceChange change) =>
+        change.Contents is { Problems.Count: 0, Objects: { Count: > 0 } objects } && objects.All(o => o.Resource is EndpointSlice);
 
     internal void Signal() => _signal.Writer.TryWrite(true);
 
     /// <inheritdoc />
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        _endpoints is null ? PassesAsync(stoppingToken) : Task.WhenAll(PassesAsync(stoppingToken), EndpointLaneAsync(_endpoints, stoppingToken));
+
+    private async Task PassesAsync(CancellationToken stoppingToken)
     {
         try
         {
@@ -115,10 +154,52 @@ public sealed class SourcePipeline : BackgroundService
 
                 if (_published)
                 {
-                    await DebounceAsync(stoppingToken).ConfigureAwait(false);
+                    await DebounceAsync(_signal, stoppingToken).ConfigureAwait(false);
                 }
 
                 Pass();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// The endpoint lane: EndpointSlice changes published from the last translation, after the same debounce as a pass,
+    /// without waiting for the pass in progress (the publisher ignores them before it has a translation: the first pass
+    /// includes them).
+    /// </summary>
+    private async Task EndpointLaneAsync(IEndpointPublisher endpoints, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            while (await _endpointSignal.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                _endpointSignal.Reader.TryRead(out _);
+                await DebounceAsync(_endpointSignal, stoppingToken).ConfigureAwait(false);
+                EndpointChange[] changes;
+                lock (_gate)
+                {
+                    changes = [.. _endpointChanges.Values.SelectMany(c => c)];
+                    _endpointChanges = new(StringComparer.Ordinal);
+                }
+
+                if (changes.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    endpoints.PublishEndpoints(changes);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // The pass that follows publishes the same change; a bug here never stops the server.
+                    SourcePipelineLog.EndpointLaneFailed(_logger, changes.Length, e);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -135,14 +216,14 @@ public sealed class SourcePipeline : BackgroundService
     }
 
     /// <summary>Waits until no change has come for the debounce time, or the longest debounce passed.</summary>
-    private async Task DebounceAsync(CancellationToken stoppingToken)
+    private async Task DebounceAsync(Channel<bool> signal, CancellationToken stoppingToken)
     {
         var started = _clock.GetTimestamp();
         do
         {
             await Task.Delay(_options.Debounce, _clock, stoppingToken).ConfigureAwait(false);
         }
-        while (_signal.Reader.TryRead(out _) && _clock.GetElapsedTime(started) < _options.MaxDebounce);
+        while (signal.Reader.TryRead(out _) && _clock.GetElapsedTime(started) < _options.MaxDebounce);
     }
 
     /// <summary>Applies what is pending, publishes when an input in force changed, reports problems and tells the observers.</summary>
@@ -168,8 +249,10 @@ public sealed class SourcePipeline : BackgroundService
 
         Dictionary<string, SourceChange> changes;
         IPublicationObserver[] observers;
+        long included;
         lock (_gate)
         {
+            included = _sequence;
             changes = _pending;
             _pending = new(StringComparer.Ordinal);
             observers = [.. _observers];
@@ -204,7 +287,7 @@ public sealed class SourcePipeline : BackgroundService
             var publish = first || result.InputsChanged;
             if (publish)
             {
-                _translationProblems = _publisher.Publish(result.Inputs);
+                _translationProblems = _endpoints is null ? _publisher.Publish(result.Inputs) : _endpoints.Publish(result.Inputs, included);
                 _store.Set(result.Inputs);
                 _published = true;
             }

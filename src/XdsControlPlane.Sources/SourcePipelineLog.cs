@@ -19,4 +19,7 @@ internal static partial class SourcePipelineLog
 
     [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "Reading the source {Source} failed; what it published before stays in force and its next change is read again")]
     public static partial void ReadFailed(ILogger logger, string source, Exception exception);
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Error, Message = "Publishing {Count} EndpointSlice changes ahead of the pass failed; the next pass publishes them")]
+    public static partial void EndpointLaneFailed(ILogger logger, int count, Exception exception);
 }

@@ -25,6 +25,7 @@ public sealed class RoutingTranslator : IRoutingTranslator
     private readonly ServicePortStates _ports = new();
     private readonly ServiceClusterCache _clusters;
     private readonly NodeGroupAssembler[] _groups;
+    private readonly string _clusterDomain;
     private TranslationState? _last;
 
     /// <summary>A translator with <paramref name="options"/> (defaults when null); with a preview domain it serves preview hosts (<see cref="PreviewHostPlanner"/>).</summary>
@@ -47,6 +48,7 @@ public sealed class RoutingTranslator : IRoutingTranslator
         var clusters = new ClusterTranslator(options);
         var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options, filters), clusters, filters);
         _planner = new RoutePlanner(options);
+        _clusterDomain = options.ClusterDomain;
         _hosts = hosts;
         _clusters = new ServiceClusterCache(options, clusters);
         _groups = [.. DataPlaneRoles.All.Select(role => NodeGroupAssembler.For(role, builders))];
@@ -91,7 +93,7 @@ public sealed class RoutingTranslator : IRoutingTranslator
         ClusterResources? clusters = null;
         Parallel.Invoke([() => clusters = _clusters.Build(inputs, routing.Ports, localClusters), .. _groups.Select(group => (Action)(() => group.Assemble(routing)))]);
 
-        return new TranslationState(inputs, plans, routesByPort, routing, clusters!);
+        return new TranslationState(inputs, plans, routesByPort, routing, clusters!, new EndpointAssignments(routing.Ports, _clusterDomain));
     }
 
     /// <summary>
@@ -245,11 +247,11 @@ public sealed class RoutingTranslator : IRoutingTranslator
             }
         }
 
-        return new TranslationResult(groups, problems);
+        return new TranslationResult(groups, problems) { Endpoints = state.Endpoints };
     }
 
     /// <summary>What the last translation produced, kept so the next one can patch it.</summary>
-    private sealed class TranslationState(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutingPlan plan, ClusterResources clusters)
+    private sealed class TranslationState(RoutingInputs inputs, RoutePlanner.Plan[] plans, Dictionary<ServicePortId, List<PlannedRoute>> routesByPort, RoutingPlan plan, ClusterResources clusters, EndpointAssignments endpoints)
     {
         public RoutingInputs Inputs { get; set; } = inputs;
 
@@ -263,5 +265,8 @@ public sealed class RoutingTranslator : IRoutingTranslator
         public RoutingPlan Plan { get; } = plan;
 
         public ClusterResources Clusters { get; set; } = clusters;
+
+        /// <summary>The Services' ports as clusters (the fast paths keep every Service and port, so this stays true).</summary>
+        public EndpointAssignments Endpoints { get; } = endpoints;
     }
 }

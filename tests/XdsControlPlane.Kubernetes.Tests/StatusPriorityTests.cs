@@ -3,6 +3,7 @@ using Envoy.Config.Core.V3;
 using Envoy.Config.Endpoint.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using XdsControlPlane.Model;
@@ -13,8 +14,9 @@ using XdsControlPlane.Xds.Resources;
 namespace XdsControlPlane.Kubernetes.Tests;
 
 /// <summary>
-/// Publication never waits for status, end to end: the server host with <c>--kubernetes</c> against the fake API
-/// server, translation and publication counted where the host calls them, and a raw ADS stream subscribed to EDS.
+/// Publication never waits for status, and an endpoint change never waits for a translation of something else, end to
+/// end: the server host with <c>--kubernetes</c> against the fake API server, translation and publication counted (or
+/// held) where the host calls them, and a raw ADS stream subscribed to EDS.
 /// </summary>
 public sealed class StatusPriorityTests
 {
@@ -76,7 +78,7 @@ public sealed class StatusPriorityTests
         using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
         var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
         await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancel.Token);
-        await ReceiveAddressAsync("10.0.0.1");
+        await ReceiveAddressAsync(call, "10.0.0.1", [], cancel.Token);
 
         // The API server answers no status write now (slow, or throttling us), and many RouteGroups need one.
         var release = new TaskCompletionSource();
@@ -93,7 +95,7 @@ public sealed class StatusPriorityTests
 
             // Endpoints move meanwhile: the EDS stream gets them while every status write hangs.
             _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
-            await ReceiveAddressAsync("10.0.0.2");
+            await ReceiveAddressAsync(call, "10.0.0.2", [], cancel.Token);
         }
         finally
         {
@@ -106,22 +108,42 @@ public sealed class StatusPriorityTests
             var name = $"new-{i}";
             await Eventually.WaitAsync(() => ObservedGeneration(name) == 1, $"the status of {name} once the writes are answered");
         }
+    }
 
-        async Task ReceiveAddressAsync(string address)
-        {
-            while (true)
-            {
-                Assert.That(await call.ResponseStream.MoveNext(cancel.Token), Is.True, "the EDS stream is open");
-                var response = call.ResponseStream.Current;
-                await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = response.TypeUrl, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce, ResourceNames = { Cart } }, cancel.Token);
-                var addresses = response.Resources.Select(r => r.Unpack<ClusterLoadAssignment>()).Where(c => c.ClusterName == Cart)
-                    .SelectMany(c => c.Endpoints).SelectMany(e => e.LbEndpoints).Select(e => e.Endpoint.Address.SocketAddress.Address);
-                if (addresses.Contains(address))
-                {
-                    return;
-                }
-            }
-        }
+    [Test]
+    public async Task TranslationInProgress_EndpointSliceEdit_ReachesTheEdsStreamAndStays()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var translator = new HoldingTranslator();
+        await using var host = await new InProcessServer()
+            .WithServices(services => services.AddSingleton<IRoutingTranslator>(provider => translator.Around(provider.GetRequiredService<RoutingTranslator>())))
+            .WithLog(_log)
+            .WithKubernetesApi(_api.Url)
+            .StartAsync(cancel.Token);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
+        var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
+        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancel.Token);
+        var seen = new List<string>();
+        await ReceiveAddressAsync(call, "10.0.0.1", seen, cancel.Token);
+
+        // A new Service needs a full translation, which is now held half-way (as a long one would be).
+        var translations = translator.Translations;
+        translator.Hold();
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "other"));
+        await translator.Entered.WaitAsync(cancel.Token);
+
+        // Endpoints move meanwhile: the EDS stream gets them while that translation has not finished.
+        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
+        await ReceiveAddressAsync(call, "10.0.0.2", seen, cancel.Token);
+        Assert.That(translator.Held, Is.True, "the endpoint change was published while the translation was still in progress");
+
+        // The held translation read the old endpoints; once it is published, the new ones stay (a later edit is the barrier).
+        translator.Release();
+        await Eventually.WaitAsync(() => translator.Translations >= translations + 2, "the held translation and the pass with the endpoint change");
+        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.3"));
+        await ReceiveAddressAsync(call, "10.0.0.3", seen, cancel.Token);
+        Assert.That(seen.SkipWhile(address => address != "10.0.0.2"), Is.EqualTo(new[] { "10.0.0.2", "10.0.0.3" }), "the endpoints never went back to 10.0.0.1");
     }
 
     [Test]
@@ -150,6 +172,24 @@ public sealed class StatusPriorityTests
 
     private long? ObservedGeneration(string name) => (long?)_api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"]?["observedGeneration"];
 
+    /// <summary>Reads EDS responses (ACKing each) until one holds <paramref name="address"/>; records the address of each.</summary>
+    private static async Task ReceiveAddressAsync(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, string address, List<string> seen, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Assert.That(await call.ResponseStream.MoveNext(cancellationToken), Is.True, "the EDS stream is open");
+            var response = call.ResponseStream.Current;
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = response.TypeUrl, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce, ResourceNames = { Cart } }, cancellationToken);
+            var addresses = response.Resources.Select(r => r.Unpack<ClusterLoadAssignment>()).Where(c => c.ClusterName == Cart)
+                .SelectMany(c => c.Endpoints).SelectMany(e => e.LbEndpoints).Select(e => e.Endpoint.Address.SocketAddress.Address).ToList();
+            seen.AddRange(addresses);
+            if (addresses.Contains(address))
+            {
+                return;
+            }
+        }
+    }
+
     private static JsonObject Slice(string address) => new()
     {
         ["apiVersion"] = "discovery.k8s.io/v1",
@@ -177,6 +217,51 @@ public sealed class StatusPriorityTests
             Volatile.Write(ref test._published, inputs);
             Interlocked.Increment(ref test._publications);
             return problems;
+        }
+    }
+
+    /// <summary>The real translator, held inside the next translation after <see cref="Hold"/> until <see cref="Release"/>.</summary>
+    private sealed class HoldingTranslator : IDisposable
+    {
+        private readonly ManualResetEventSlim _released = new(initialState: true);
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _translations;
+        private volatile bool _held;
+
+        public Task Entered => _entered.Task;
+
+        public bool Held => _held;
+
+        public int Translations => Volatile.Read(ref _translations);
+
+        public IRoutingTranslator Around(IRoutingTranslator inner) => new Translator(inner, this);
+
+        public void Hold() => _released.Reset();
+
+        public void Release() => _released.Set();
+
+        public void Dispose()
+        {
+            _released.Set();
+            _released.Dispose();
+        }
+
+        private sealed class Translator(IRoutingTranslator inner, HoldingTranslator holder) : IRoutingTranslator
+        {
+            public TranslationResult Translate(RoutingInputs inputs)
+            {
+                var result = inner.Translate(inputs);
+                if (!holder._released.IsSet)
+                {
+                    holder._held = true;
+                    holder._entered.TrySetResult();
+                    holder._released.Wait(TimeSpan.FromSeconds(20));
+                    holder._held = false;
+                }
+
+                Interlocked.Increment(ref holder._translations);
+                return result;
+            }
         }
     }
 }
