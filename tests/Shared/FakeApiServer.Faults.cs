@@ -140,3 +140,19 @@ internal sealed partial class FakeApiServer
         public TimeSpan Stall { get; } = stall;
     }
 }
+
+/// <summary>Everything the fake API server holds and was sent, as text, for tests that search it.</summary>
+internal sealed partial class FakeApiServer
+{
+    /// <summary>Every stored object of every kind but <paramref name="path"/>'s (and their history: objects since deleted), and every status patch sent, as JSON text.</summary>
+    public string DumpExcept(string path)
+    {
+        lock (_gate)
+        {
+            var objects = _objects.Where(kind => kind.Key != path).SelectMany(kind => kind.Value.Values).Select(o => o.ToJsonString());
+            var history = _history.Where(h => h.Path != path).Select(h => h.Object.ToJsonString());
+            var patches = StatusPatches.Select(p => p.Body.ToJsonString());
+            return string.Join("\n", objects.Concat(history).Concat(patches));
+        }
+    }
+}
