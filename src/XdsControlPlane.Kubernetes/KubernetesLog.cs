@@ -83,4 +83,7 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3207, Level = LogLevel.Debug, Message = "{Kind} watch was cut ({Reason}); resuming from resource version {ResourceVersion}")]
     public static partial void WatchCut(ILogger logger, string kind, string? resourceVersion, string reason);
+
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "Could not write the phase of {Resource} ({Reason}); the next tick tries again")]
+    public static partial void PhaseWriteRetry(ILogger logger, string resource, string reason);
 }
