@@ -103,6 +103,9 @@ public sealed class ApiServerFaultTests
 
         // A fresh server on the same API server, once every fault has hit the faulted one, says what the published state must be.
         await Eventually.WaitAsync(() => _api.Faulted().Length == 5, "every injected fault to hit", cancel.Token);
+        var throttled = _api.Faulted().Single(f => f.StatusCode == 429).At;
+        await Eventually.WaitAsync(() => NextServiceList(throttled) is not null, "the Service list to be retried after its 429", cancel.Token);
+        var nextServiceList = NextServiceList(throttled)!.Value;
         var freshLog = new HostLog();
         await using var fresh = await StartAsync(freshLog, cancel.Token);
         await Eventually.WaitAsync(() => Groups.All(g => fresh.Snapshots.GetSnapshot(g) is not null), "the fresh server's first publication", cancel.Token);
@@ -118,8 +121,6 @@ public sealed class ApiServerFaultTests
         }
 
         var faulted = _api.Faulted();
-        var throttled = faulted.Single(f => f.StatusCode == 429).At;
-        var nextServiceList = _api.KindRequests().First(r => r.Kind == ApiRequestKind.List && r.Path == FakeApiServer.Services && r.At > throttled).At;
         await TestContext.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"faults hit: {faulted.Length} ({string.Join(", ", faulted.Select(f => $"{f.Kind} {f.Path} {(f.StatusCode == 0 ? "stall" : f.StatusCode)}"))}); Service list retried {(nextServiceList - throttled).TotalSeconds:F1} s after its 429; converged {(converged - lastEdit).TotalSeconds:F1} s after the last edit ({(converged - started).TotalSeconds:F1} s after the first fault); snapshots published: {string.Join(", ", published.Select(p => $"{p.Key} {p.Value.Count}"))}"));
         Assert.Multiple(() =>
@@ -142,6 +143,10 @@ public sealed class ApiServerFaultTests
         _log.AssertNoUnexpectedWarnings();
         freshLog.AssertNoUnexpectedWarnings();
     }
+
+    /// <summary>The first Service list after <paramref name="after"/> (before the fresh server starts, only the faulted one lists).</summary>
+    private DateTimeOffset? NextServiceList(DateTimeOffset after) =>
+        _api.KindRequests().Where(r => r.Kind == ApiRequestKind.List && r.Path == FakeApiServer.Services && r.At > after).Select(r => (DateTimeOffset?)r.At).FirstOrDefault();
 
     private async Task<ServerHost> StartAsync(HostLog log, CancellationToken cancellationToken) =>
         await new InProcessServer().WithLog(log).WithKubernetesApi(_api.Url).StartAsync(cancellationToken);
