@@ -65,4 +65,25 @@ internal static partial class KubernetesLog
 
     [LoggerMessage(EventId = 3021, Level = LogLevel.Error, Message = "A status pass failed; every object's status is checked again at the next pass")]
     public static partial void StatusPassFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3202, Level = LogLevel.Warning, Message = "Status writes fail ({Reason}): {Resource} is retried in {Seconds:F1} s, and every object with backoff (honouring Retry-After); further failures are logged at Debug until a write succeeds")]
+    public static partial void StatusWritesFailing(ILogger logger, string resource, string reason, double seconds);
+
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Debug, Message = "Could not write the status of {Resource} ({Reason}); retrying in {Seconds:F1} s")]
+    public static partial void StatusWriteRetry(ILogger logger, string resource, string reason, double seconds);
+
+    [LoggerMessage(EventId = 3204, Level = LogLevel.Information, Message = "Status writes succeed again after {Failures} failures")]
+    public static partial void StatusWritesRecovered(ILogger logger, int failures);
+
+    [LoggerMessage(EventId = 3205, Level = LogLevel.Debug, Message = "{Kind} list/watch failed again ({Reason}); retrying in {Seconds:F1} s")]
+    public static partial void WatchRetry(ILogger logger, string kind, double seconds, string reason);
+
+    [LoggerMessage(EventId = 3206, Level = LogLevel.Information, Message = "{Kind} list/watch works again after {Failures} failures")]
+    public static partial void WatchRecovered(ILogger logger, string kind, int failures);
+
+    [LoggerMessage(EventId = 3207, Level = LogLevel.Debug, Message = "{Kind} watch was cut ({Reason}); resuming from resource version {ResourceVersion}")]
+    public static partial void WatchCut(ILogger logger, string kind, string? resourceVersion, string reason);
+
+    [LoggerMessage(EventId = 3208, Level = LogLevel.Debug, Message = "Could not write the phase of {Resource} ({Reason}); the next tick tries again")]
+    public static partial void PhaseWriteRetry(ILogger logger, string resource, string reason);
 }

@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Autorest;
 using Microsoft.Extensions.Hosting;
 using XdsControlPlane.Model;
 using XdsControlPlane.Sources;
@@ -34,6 +35,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
     private readonly Func<bool> _acked;
     private readonly Func<bool> _isLeader;
     private readonly SemaphoreSlim _workloadGate = new(1, 1);
+    private readonly FailureStreak _writeFailures = new();
     private readonly CoalescingSignal _statusWork = new();
     private readonly Lock _gate = new();
     private HashSet<ResourceKey> _queued = [];
@@ -72,7 +74,7 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
         }
 
         _metrics = metrics ?? new ControllerMetrics();
-        _status = new RoutingStatusWriter(client, clock, logger, _options.FieldManager) { PreviewDomain = _options.PreviewDomain, PreviewSalt = _options.PreviewSalt };
+        _status = new RoutingStatusWriter(client, clock, _options.FieldManager) { PreviewDomain = _options.PreviewDomain, PreviewSalt = _options.PreviewSalt };
         _phases = new LocalWorkloadStatusWriter(client, clock, logger, _options.FieldManager);
         _queue = new StatusWriteQueue(clock, _metrics, _options.StatusConcurrency);
         _bucket = new TokenBucket(_options.StatusQps, _options.StatusBurst, clock);
@@ -253,6 +255,12 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
             {
                 var result = await _status.SendAsync(write, cancellationToken).ConfigureAwait(false);
                 _metrics.StatusWrite(result.ToString().ToLowerInvariant());
+                WriteWentThrough(key);
+            }
+            catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+            {
+                _metrics.StatusWrite(StatusWriteResult.Failed.ToString().ToLowerInvariant());
+                WriteFailed(key, e);
             }
             finally
             {
@@ -271,6 +279,35 @@ public sealed class KubernetesStatusService : BackgroundService, IPublicationObs
             // of the phase loop. Status writing never stops.
             _statusCurrent = false;
             KubernetesLog.StatusPassFailed(_logger, e);
+        }
+    }
+
+    /// <summary>A write of <paramref name="key"/> went through: its backoff starts over, and an outage of status writes is said to have ended.</summary>
+    private void WriteWentThrough(ResourceKey key)
+    {
+        _queue.Succeeded(key);
+        if (_writeFailures.Succeeded() is > 0 and var failures)
+        {
+            KubernetesLog.StatusWritesRecovered(_logger, failures);
+        }
+    }
+
+    /// <summary>
+    /// A write of <paramref name="key"/> failed (the API server answered 5xx or 429, or could not be reached): the key is
+    /// judged and written again after its backoff, or after the wait the API server asked for when longer. The first
+    /// failure after a success is a Warning; the rest, until a write succeeds, are Debug (an outage is said once).
+    /// </summary>
+    private void WriteFailed(ResourceKey key, Exception failure)
+    {
+        var delay = _queue.Retry(key, ApiRetryAfter.Of(failure, _clock));
+        var resource = key.ToString();
+        if (_writeFailures.Failed())
+        {
+            KubernetesLog.StatusWritesFailing(_logger, resource, failure.Message, delay.TotalSeconds);
+        }
+        else
+        {
+            KubernetesLog.StatusWriteRetry(_logger, resource, failure.Message, delay.TotalSeconds);
         }
     }
 

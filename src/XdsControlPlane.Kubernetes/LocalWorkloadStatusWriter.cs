@@ -8,9 +8,15 @@ using XdsControlPlane.Model;
 
 namespace XdsControlPlane.Kubernetes;
 
-/// <summary>Writes each LocalWorkload's <c>status.phase</c> (and observed generation) when its heartbeats say it changed, conditional on the version it judged.</summary>
+/// <summary>
+/// Writes each LocalWorkload's <c>status.phase</c> (and observed generation) when its heartbeats say it changed, conditional
+/// on the version it judged. A failed write is tried again on the next tick; an outage is one Warning when it starts and
+/// one Information line when a write goes through again (the failures between are Debug).
+/// </summary>
 internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
 {
+    private readonly FailureStreak _failures = new();
+
     /// <summary>Brings every LocalWorkload's phase up to date; returns how many were written.</summary>
     public async Task<int> WriteAsync(IEnumerable<LocalWorkload> workloads, CancellationToken cancellationToken)
     {
@@ -37,6 +43,11 @@ internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider
                     new V1Patch(body.ToJsonString(), V1Patch.PatchType.MergePatch), CustomResourceDefinitions.Group, CustomResourceDefinitions.Version,
                     workload.Metadata.Namespace, "localworkloads", workload.Metadata.Name, fieldManager: fieldManager, cancellationToken: cancellationToken).ConfigureAwait(false);
                 written++;
+                if (_failures.Succeeded() is > 0 and var failures)
+                {
+                    KubernetesLog.StatusWritesRecovered(logger, failures);
+                }
+
                 var key = workload.Key.ToString();
                 KubernetesLog.LocalWorkloadPhase(logger, key, phase);
             }
@@ -46,7 +57,15 @@ internal sealed class LocalWorkloadStatusWriter(IKubernetes client, TimeProvider
             }
             catch (Exception e) when (e is HttpOperationException or HttpRequestException or JsonException)
             {
-                KubernetesLog.StatusWriteFailed(logger, workload.Key.ToString(), e.Message);
+                var resource = workload.Key.ToString();
+                if (_failures.Failed())
+                {
+                    KubernetesLog.StatusWriteFailed(logger, resource, e.Message);
+                }
+                else
+                {
+                    KubernetesLog.PhaseWriteRetry(logger, resource, e.Message);
+                }
             }
         }
 

@@ -54,6 +54,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     private const int ParallelReadThreshold = 256;
 
     private readonly ExponentialBackoff _backoff = Backoff(random);
+    private readonly FailureStreak _streak = new();
     private readonly Lock _gate = new();
     private Dictionary<(string Namespace, string Name), ManifestObject> _objects = [];
     private Dictionary<(string Namespace, string Name), ManifestProblem> _problems = [];
@@ -185,6 +186,8 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
+            long? watchStarted = null;
+            var events = 0;
             try
             {
                 if (ResourceVersion is null)
@@ -195,11 +198,12 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                     Lists++;
                     HasSynced = true;
                     KubernetesLog.Listed(logger, Name, list.Items.Count, list.ResourceVersion);
+                    Recovered();
                 }
 
                 var gone = false;
                 var started = clock.GetTimestamp();
-                var events = 0;
+                watchStarted = started;
                 await foreach (var (type, obj) in source.WatchAsync(ResourceVersion!, e => gone |= IsGone(e), cancellationToken).ConfigureAwait(false))
                 {
                     events++;
@@ -211,6 +215,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
 
                     ResourceVersion = version ?? ResourceVersion;
                     failures = 0;
+                    Recovered();
                 }
 
                 if (gone)
@@ -230,6 +235,17 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             {
                 return;
             }
+            catch (Exception e) when (watchStarted is { } opened && IsStreamBroken(e) && !cancellationToken.IsCancellationRequested)
+            {
+                // A watch cut mid-stream (an API server restarting, a load balancer's idle timeout) is routine, not an
+                // outage: resume from the last version seen, at once unless it broke as soon as it opened.
+                KubernetesLog.WatchCut(logger, Name, ResourceVersion, e.Message);
+                if (events == 0 && clock.GetElapsedTime(opened) < TimeSpan.FromSeconds(1))
+                {
+                    failures++;
+                    await Task.Delay(_backoff.Delay(failures), clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
             catch (Exception e) when (IsGone(e))
             {
                 KubernetesLog.Gone(logger, Name, ResourceVersion);
@@ -239,11 +255,49 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             {
                 // Any failure (network, API server, an unexpected answer) retries with backoff: an informer never stops
                 // while the process runs, or its kind would silently go stale.
+                // An outage is said once (a Warning when it starts, Information when it ends), not per retry; an API
+                // server that asks for a wait (429 with Retry-After) gets at least that.
                 failures++;
                 var delay = _backoff.Delay(failures);
-                KubernetesLog.WatchFailed(logger, Name, delay.TotalSeconds, e.Message);
+                if (ApiRetryAfter.Of(e, clock) is { } asked && asked > delay)
+                {
+                    delay = asked;
+                }
+
+                if (_streak.Failed())
+                {
+                    KubernetesLog.WatchFailed(logger, Name, delay.TotalSeconds, e.Message);
+                }
+                else
+                {
+                    KubernetesLog.WatchRetry(logger, Name, delay.TotalSeconds, e.Message);
+                }
+
                 await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    /// <summary>Whether <paramref name="failure"/> is a response stream that broke (the connection reset or closed mid-body), not an answer of the API server.</summary>
+    private static bool IsStreamBroken(Exception failure)
+    {
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is IOException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A list or a watch event came through: an outage that was said to have started is said to have ended.</summary>
+    private void Recovered()
+    {
+        if (_streak.Succeeded() is > 0 and var failures)
+        {
+            KubernetesLog.WatchRecovered(logger, Name, failures);
         }
     }
 

@@ -68,7 +68,7 @@ internal enum StatusWriteResult
 /// (<see cref="WorkQueue{TKey}"/>); the writer remembers which objects wait for data planes to ACK
 /// (<see cref="Pending"/>) and the version each of its writes produced (<see cref="IsOwnWrite"/>). Thread-safe.
 /// </summary>
-internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock, ILogger logger, string fieldManager)
+internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock, string fieldManager)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private readonly Lock _gate = new();
@@ -161,7 +161,11 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
         return new StatusWrite(obj.Key, plural, JsonSerializer.Serialize(new { metadata, status }, Json));
     }
 
-    /// <summary>Sends <paramref name="write"/>; remembers the version it produced, so its watch event is known as ours.</summary>
+    /// <summary>
+    /// Sends <paramref name="write"/>; remembers the version it produced, so its watch event is known as ours. Any other
+    /// failure of the API server or the network is thrown (<see cref="HttpOperationException"/>,
+    /// <see cref="HttpRequestException"/>): the caller retries with backoff.
+    /// </summary>
     public async Task<StatusWriteResult> SendAsync(StatusWrite write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
@@ -188,11 +192,6 @@ internal sealed class RoutingStatusWriter(IKubernetes client, TimeProvider clock
             // Changed meanwhile: its watch event brings a check of the new version; until then it is re-checked as pending.
             SetPending(write.Key, true);
             return StatusWriteResult.Conflict;
-        }
-        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
-        {
-            KubernetesLog.StatusWriteFailed(logger, write.Key.ToString(), e.Message);
-            return StatusWriteResult.Failed;
         }
     }
 

@@ -69,6 +69,15 @@ internal sealed class StatusWriteQueue : IDisposable
         }
     }
 
+    /// <summary>
+    /// A write of <paramref name="key"/> failed: queued again after its backoff (50 ms doubling, at most 5 min), or after
+    /// <paramref name="retryAfter"/> when the API server asked for longer; returns the wait.
+    /// </summary>
+    public TimeSpan Retry(ResourceKey key, TimeSpan? retryAfter) => _queue.AddRateLimited(key, retryAfter);
+
+    /// <summary>A write of <paramref name="key"/> went through (or was not needed): its backoff starts over.</summary>
+    public void Succeeded(ResourceKey key) => _queue.Forget(key);
+
     /// <summary>Runs <paramref name="workers"/> workers until cancelled; <paramref name="judge"/> must not throw.</summary>
     public Task RunAsync(int workers, Func<ResourceKey, CancellationToken, Task> judge, CancellationToken cancellationToken) =>
         _queue.RunAsync(workers, judge, cancellationToken);

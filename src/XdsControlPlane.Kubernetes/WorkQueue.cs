@@ -130,8 +130,11 @@ internal sealed class WorkQueue<TKey> : IDisposable
         _ = AddLaterAsync(key, delay, cancel);
     }
 
-    /// <summary>Queues <paramref name="key"/> after its failure backoff: base delay × 2^(failures − 1), capped.</summary>
-    public TimeSpan AddRateLimited(TKey key)
+    /// <summary>
+    /// Queues <paramref name="key"/> after its failure backoff: base delay × 2^(failures − 1), capped — or after
+    /// <paramref name="atLeast"/> when that is longer (the wait an API server asked for).
+    /// </summary>
+    public TimeSpan AddRateLimited(TKey key, TimeSpan? atLeast = null)
     {
         int failures;
         lock (_gate)
@@ -140,6 +143,11 @@ internal sealed class WorkQueue<TKey> : IDisposable
         }
 
         var delay = _backoff.Delay(failures);
+        if (atLeast > delay)
+        {
+            delay = atLeast.Value;
+        }
+
         AddAfter(key, delay);
         return delay;
     }

@@ -60,6 +60,10 @@ public sealed class ManifestDirectoryReader(string directory)
         {
             changed = true;
             var contents = parsed[i];
+            if (Emptied(toParse[i].Path, toParse[i].Stamp, contents) is { } emptied)
+            {
+                contents = emptied;
+            }
 
             // A read that failed (permissions, I/O) is tried again next time even if the file's stamp stays the same.
             var failedToRead = contents.Objects.Count == 0 && contents.Problems.Any(p => p.Resource is null && p.Reason.StartsWith("cannot read", StringComparison.Ordinal));
@@ -70,6 +74,27 @@ public sealed class ManifestDirectoryReader(string directory)
         _files = files;
         return [.. files.Values.Select(f => f.File).OrderBy(f => f.Path, StringComparer.Ordinal)];
     }
+
+    /// <summary>
+    /// A file that had content and now reads empty is taken for one being written (an editor or a copy that truncates
+    /// first): a problem instead of its (lack of) contents, so what it defined stays in force — as for a file that cannot
+    /// be read — until it has content again or is deleted. Null for any other read.
+    /// </summary>
+    private ManifestReadResult? Emptied(string path, (long Length, DateTime Modified) stamp, ManifestReadResult contents)
+    {
+        if (stamp.Length != 0 || contents.Objects.Count > 0 || contents.Problems.Count > 0
+            || !_files.TryGetValue(path, out var before) || (before.Stamp.Length <= 0 && !IsEmptied(before.File)))
+        {
+            return null;
+        }
+
+        var relative = Path.GetRelativePath(Directory, path);
+        return new ManifestReadResult([], [new ManifestProblem(null, "", EmptiedReason, new ManifestLocation(relative, 0))], []);
+    }
+
+    private static bool IsEmptied(ManifestFile file) => file.Contents.Problems is [{ Resource: null, Reason: EmptiedReason }];
+
+    private const string EmptiedReason = "the file is empty (being written?); what it defined stays in force until it has content again or is deleted";
 
     /// <summary>
     /// Keeps, for every file read before from below <paramref name="directory"/>, a problem instead of its contents:

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using XdsControlPlane.Envoy.Validation;
 
 namespace XdsControlPlane.Server;
@@ -9,13 +10,81 @@ namespace XdsControlPlane.Server;
 /// so an unchanged resource is never checked again, and one shared by several node groups is checked (and its failure
 /// logged) once. Versions no longer translated are forgotten in batches (<see cref="Trim"/>). A route configuration
 /// assembled from its virtual hosts' bytes is checked one virtual host at a time, each host once
-/// (<see cref="RouteConfigurationValidation"/>).
+/// (<see cref="RouteConfigurationValidation"/>), and a broken host costs only itself (<see cref="Admit"/>).
 /// </summary>
 internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger)
 {
+    /// <summary>From this many resources on, <see cref="Prepare"/> checks them side by side.</summary>
+    private const int ParallelPrepareThreshold = 256;
+
     private readonly ConcurrentDictionary<(string TypeUrl, string Name, string Version), bool> _checked = new();
     private readonly RouteConfigurationValidation _routes = new(validator);
+    private readonly VirtualHostIsolation _isolation = new(new VirtualHostFacts());
+    private readonly ConditionalWeakTable<XdsResource, Isolation> _isolated = [];
+    private readonly ConcurrentDictionary<(string Group, string Routes, string Host), string> _heldOut = new();
     private int _retainedAtLastTrim;
+
+    /// <summary>
+    /// What of <paramref name="resource"/> may be published to <paramref name="group"/>: the resource itself when it
+    /// passes, null when it fails (logged once, like <see cref="IsValid"/>). A route configuration assembled from its
+    /// virtual hosts is never held back whole for a host: a host that breaks Envoy's rules, or sends to a cluster
+    /// <paramref name="clusterPublished"/> says the snapshot will not hold, keeps the version in <paramref name="served"/>
+    /// or is left out (<see cref="VirtualHostIsolation"/>), and every other host is published. Each held-out host is
+    /// logged once while its reason stays the same, and once more when it passes again.
+    /// </summary>
+    /// <param name="group">The node group the resource is for (held-out hosts are reported per group).</param>
+    /// <param name="resource">A translated resource.</param>
+    /// <param name="served">The resource of the same type and name the group is served now, if any.</param>
+    /// <param name="clusterPublished">Whether a cluster will be in the snapshot the resource goes into.</param>
+    public XdsResource? Admit(string group, XdsResource resource, XdsResource? served, Func<string, bool> clusterPublished)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        ArgumentNullException.ThrowIfNull(clusterPublished);
+        if (resource.Parts is not { } parts || _routes.ShellViolations(parts).Count > 0)
+        {
+            return IsValid(resource) ? resource : null;
+        }
+
+        var broken = _routes.BrokenHosts(parts);
+        if (broken.Count == 0 && resource.References.Clusters.All(clusterPublished))
+        {
+            Report(group, resource.Name, []);
+            return resource;
+        }
+
+        if (!_isolated.TryGetValue(resource, out var entry)
+            || !(ReferenceEquals(entry.Served, served) || ReferenceEquals(entry.Result.Resource, served))
+            || !entry.Result.Resource.References.Clusters.All(clusterPublished))
+        {
+            entry = new Isolation(served, _isolation.Isolate(resource, broken, clusterPublished, served));
+            _isolated.AddOrUpdate(resource, entry);
+        }
+
+        Report(group, resource.Name, entry.Result.Excluded);
+        return entry.Result.Resource;
+    }
+
+    /// <summary>
+    /// Checks <paramref name="resources"/> ahead of <see cref="Admit"/> and <see cref="IsValid"/> (side by side when there
+    /// are many), so that the publisher can do the slow part before it takes a group's snapshot: the results are
+    /// remembered (by version, and a route configuration's by virtual host), and nothing is logged that those calls
+    /// would not log.
+    /// </summary>
+    public void Prepare(IReadOnlyList<XdsResource> resources)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        if (resources.Count < ParallelPrepareThreshold)
+        {
+            foreach (var resource in resources)
+            {
+                PrepareOne(resource);
+            }
+        }
+        else
+        {
+            Parallel.ForEach(resources, PrepareOne);
+        }
+    }
 
     /// <summary>Whether <paramref name="resource"/> passes; a failure is logged (at Error, naming the resource and field) the first time.</summary>
     public bool IsValid(XdsResource resource)
@@ -51,6 +120,45 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         _retainedAtLastTrim = _checked.Count;
     }
 
+    /// <summary>Logs each host newly held out of <paramref name="routes"/> (or held out for a new reason), and each that passes again.</summary>
+    private void Report(string group, string routes, IReadOnlyList<ExcludedHost> excluded)
+    {
+        if (excluded.Count == 0 && _heldOut.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var host in excluded)
+        {
+            var key = (group, routes, host.Host);
+            if (!_heldOut.TryGetValue(key, out var reason) || reason != host.Reason)
+            {
+                _heldOut[key] = host.Reason;
+                IsolationLog.HostHeldOut(logger, host.Host, routes, group, host.KeptServed ? "keeps the version served before" : "is left out (it never had a good version)", host.Reason);
+            }
+        }
+
+        foreach (var key in _heldOut.Keys.Where(k => k.Group == group && k.Routes == routes && excluded.All(h => h.Host != k.Host)))
+        {
+            if (_heldOut.TryRemove(key, out _))
+            {
+                IsolationLog.HostRestored(logger, key.Host, routes, group);
+            }
+        }
+    }
+
+    private void PrepareOne(XdsResource resource)
+    {
+        if (resource.Parts is { } parts && _routes.ShellViolations(parts).Count == 0)
+        {
+            _ = _routes.BrokenHosts(parts);   // what Admit asks first; a held-out host is reported there, once
+        }
+        else
+        {
+            _ = IsValid(resource);
+        }
+    }
+
     private bool Check(XdsResource resource)
     {
         var violations = resource.Parts is { } parts ? _routes.Violations(parts) : validator.Validate(resource.Message).Violations;
@@ -61,4 +169,7 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
 
         return violations.Count == 0;
     }
+
+    /// <summary>A translated route configuration's isolation against the configuration served then.</summary>
+    private sealed record Isolation(XdsResource? Served, IsolatedRoutes Result);
 }

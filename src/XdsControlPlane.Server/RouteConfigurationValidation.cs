@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
@@ -14,21 +16,21 @@ namespace XdsControlPlane.Server;
 /// whole-message validation gives. A configuration with many hosts not checked yet (a gateway's first publication: one
 /// configuration with a host per Service port) has them checked side by side.
 /// </summary>
-internal sealed class RouteConfigurationValidation(EnvoyRulesValidator validator)
+internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator validator)
 {
     /// <summary>Below this many hosts not checked yet, they are checked one after the other.</summary>
     private const int ParallelHostsThreshold = 64;
 
-    private readonly ConditionalWeakTable<ByteString, RuleViolation[]> _hosts = [];
+    private readonly ConditionalWeakTable<ByteString, HostCheck> _hosts = [];
 
     /// <summary>Every violation of the route configuration <paramref name="parts"/> make.</summary>
     public IReadOnlyList<RuleViolation> Violations(RouteConfigurationParts parts)
     {
-        var violations = new List<RuleViolation>(validator.Validate(parts.Shell).Violations);
+        var violations = new List<RuleViolation>(ShellViolations(parts));
         var results = Results(parts.VirtualHosts);
         for (var i = 0; i < results.Length; i++)
         {
-            var found = results[i];
+            var found = results[i].Violations;
             if (found.Length > 0)
             {
                 var prefix = $"virtual_hosts[{i}]";
@@ -39,10 +41,37 @@ internal sealed class RouteConfigurationValidation(EnvoyRulesValidator validator
         return violations;
     }
 
-    /// <summary>Each host's violations, in order: remembered ones looked up, the others checked (side by side when many).</summary>
-    private RuleViolation[][] Results(IReadOnlyList<ByteString> hosts)
+    /// <summary>The violations of the configuration without its virtual hosts (its name).</summary>
+    public IReadOnlyList<RuleViolation> ShellViolations(RouteConfigurationParts parts)
     {
-        var results = new RuleViolation[hosts.Count][];
+        ArgumentNullException.ThrowIfNull(parts);
+        return validator.Validate(parts.Shell).Violations;
+    }
+
+    /// <summary>
+    /// The virtual hosts that break the rules, by index, each with its violations in words: field paths from the host,
+    /// and for a field of a route the route's name, which names the object it came from.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> BrokenHosts(RouteConfigurationParts parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        Dictionary<int, string>? broken = null;
+        var results = Results(parts.VirtualHosts);
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is { Violations.Length: > 0 } check)
+            {
+                (broken ??= [])[i] = check.Reason;
+            }
+        }
+
+        return broken ?? (IReadOnlyDictionary<int, string>)new Dictionary<int, string>();
+    }
+
+    /// <summary>Each host's result, in order: remembered ones looked up, the others checked (side by side when many).</summary>
+    private HostCheck[] Results(IReadOnlyList<ByteString> hosts)
+    {
+        var results = new HostCheck[hosts.Count];
         var fresh = new List<int>();
         for (var i = 0; i < hosts.Count; i++)
         {
@@ -72,9 +101,28 @@ internal sealed class RouteConfigurationValidation(EnvoyRulesValidator validator
         return results;
     }
 
-    private RuleViolation[] Check(ByteString host)
+    private HostCheck Check(ByteString bytes)
     {
-        var violations = validator.Validate(VirtualHost.Parser.ParseFrom(host)).Violations;
-        return violations.Count == 0 ? [] : [.. violations];
+        var host = VirtualHost.Parser.ParseFrom(bytes);
+        var violations = validator.Validate(host).Violations;
+        return violations.Count == 0 ? HostCheck.Passed : new HostCheck([.. violations], string.Join("; ", violations.Select(v => Describe(host, v))));
+    }
+
+    /// <summary>A violation in words, with the name of the route it is in (route names carry their origin: <c>key|Kind/ns/name#rule|carrier</c>).</summary>
+    private static string Describe(VirtualHost host, RuleViolation violation)
+    {
+        var match = RouteIndex().Match(violation.FieldPath);
+        return match.Success && int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < host.Routes.Count && host.Routes[index].Name.Length > 0
+            ? $"{violation} in route '{host.Routes[index].Name}'"
+            : violation.ToString();
+    }
+
+    [GeneratedRegex(@"^routes\[(\d+)\]", RegexOptions.CultureInvariant)]
+    private static partial Regex RouteIndex();
+
+    /// <summary>One host's result: its violations (paths from the host) and them in words.</summary>
+    private sealed record HostCheck(RuleViolation[] Violations, string Reason)
+    {
+        public static HostCheck Passed { get; } = new([], "");
     }
 }

@@ -10,8 +10,11 @@ namespace XdsControlPlane.Server;
 /// Translates the objects in force and publishes one snapshot per node group. The <see cref="SourcePipeline"/> calls
 /// <see cref="Publish(RoutingInputs, long)"/>; calls are serialized. Every changed resource is checked against Envoy's
 /// rules first (<see cref="ResourceValidation"/>): one that fails is not published — the group keeps the version it
-/// is served now, or goes without the resource when it never had a good one, and the consistency check then decides
-/// (a snapshot that would miss something it refers to is rejected whole, the previous one stays). The gateway group
+/// is served now, or goes without the resource when it never had a good one. A route configuration is never held back
+/// whole for one virtual host: a host that breaks the rules, or sends to a cluster the snapshot will not hold, keeps its
+/// served version or is left out, and the other hosts are published (<see cref="VirtualHostIsolation"/>). The
+/// consistency check then decides (a snapshot that would miss something it refers to is rejected whole, the previous
+/// one stays). The gateway group
 /// also gets the HTTPS certificate (<see cref="GatewayTlsSecret"/>), and a new certificate re-publishes it alone. A snapshot equal to
 /// the one in force is not published again and not logged; one that fails the consistency check is logged as an
 /// error with its problems.
@@ -107,7 +110,7 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
                     }
                 }
 
-                var passing = Passing(upserts);
+                var passing = Admitted(group, upserts, served, []);
                 if (passing.Count > 0)
                 {
                     Set(group, served, served.With(passing, []));
@@ -143,12 +146,12 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
             translated = GatewayTlsSecret.Complete(translated, _gatewayTls.Secret);
         }
 
-        _ = Passing(Candidates(_cache.GetSnapshot(group)?.Snapshot, translated));
+        _validation.Prepare(Candidates(_cache.GetSnapshot(group)?.Snapshot, translated));
         lock (_gate)
         {
             var resources = _endpoints.InForce(translated);
             var served = _cache.GetSnapshot(group)?.Snapshot;
-            var snapshot = served is null ? Snapshot.Create(Passing(resources)) : Updated(served, resources);
+            var snapshot = served is null ? Snapshot.Create(Admitted(group, resources, null, [])) : Updated(group, served, resources);
             if (!ReferenceEquals(snapshot, served))
             {
                 Set(group, served, snapshot);
@@ -192,10 +195,11 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
 
     /// <summary>
     /// <paramref name="served"/> with the translated changes: a new or changed resource that passes replaces the served
-    /// one (one that fails leaves the served version in place), and a served resource translation no longer makes is
-    /// removed. Returns <paramref name="served"/> itself when nothing changed.
+    /// one (one that fails leaves the served version in place; a route configuration holds out only its broken virtual
+    /// hosts), and a served resource translation no longer makes is removed. Returns <paramref name="served"/> itself when
+    /// nothing changed.
     /// </summary>
-    private Snapshot Updated(Snapshot served, IReadOnlyList<XdsResource> translated)
+    private Snapshot Updated(string group, Snapshot served, IReadOnlyList<XdsResource> translated)
     {
         var candidates = new List<XdsResource>();
         var kept = 0;
@@ -211,37 +215,51 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
             kept += previous is null ? 0 : 1;
         }
 
-        var upserts = Passing(candidates);
         var removals = kept < served.Count ? Removed(served, translated) : [];
+        var upserts = Admitted(group, candidates, served, removals);
         return upserts.Count == 0 && removals.Count == 0 ? served : served.With(upserts, removals);
     }
 
-    /// <summary>The resources that pass, in order; checked side by side when there are many (names within one group are unique, so each is checked once).</summary>
-    private List<XdsResource> Passing(IReadOnlyList<XdsResource> resources)
+    /// <summary>
+    /// What of <paramref name="resources"/> may be published (<see cref="ResourceValidation.Admit"/>), in order, leaving
+    /// out what equals the served version: every other type first (checked side by side when there are many; names within
+    /// one group are unique, so each is checked once), then the route configurations, which learn from them which
+    /// clusters the snapshot will hold — the served ones not in <paramref name="removals"/>, and the new ones that pass.
+    /// </summary>
+    private List<XdsResource> Admitted(string group, IReadOnlyList<XdsResource> resources, Snapshot? served, List<(string TypeUrl, string Name)> removals)
     {
-        var valid = new bool[resources.Count];
-        if (resources.Count < ParallelValidationThreshold)
+        var admitted = new XdsResource?[resources.Count];
+        var others = Enumerable.Range(0, resources.Count).Where(i => resources[i].TypeUrl != TypeUrls.RouteConfiguration).ToArray();
+        if (others.Length < ParallelValidationThreshold)
         {
-            for (var i = 0; i < resources.Count; i++)
+            foreach (var i in others)
             {
-                valid[i] = _validation.IsValid(resources[i]);
+                admitted[i] = _validation.IsValid(resources[i]) ? resources[i] : null;
             }
         }
         else
         {
-            Parallel.For(0, resources.Count, i => valid[i] = _validation.IsValid(resources[i]));
+            Parallel.ForEach(others, i => admitted[i] = _validation.IsValid(resources[i]) ? resources[i] : null);
         }
 
-        var passing = new List<XdsResource>(resources.Count);
+        var newClusters = admitted.Where(r => r?.TypeUrl == TypeUrls.Cluster).Select(r => r!.Name).ToHashSet(StringComparer.Ordinal);
+        var removed = removals.Count == 0 ? null : removals.Where(r => r.TypeUrl == TypeUrls.Cluster).Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        bool ClusterPublished(string name) =>
+            newClusters.Contains(name) || BootstrapClusters.Contains(name) || (served?.Find(TypeUrls.Cluster, name) is not null && removed?.Contains(name) != true);
+
+        var upserts = new List<XdsResource>(resources.Count);
         for (var i = 0; i < resources.Count; i++)
         {
-            if (valid[i])
+            var resource = resources[i];
+            var previous = served?.Find(resource.TypeUrl, resource.Name);
+            var chosen = resource.TypeUrl == TypeUrls.RouteConfiguration ? _validation.Admit(group, resource, previous, ClusterPublished) : admitted[i];
+            if (chosen is not null && !(previous is not null && (ReferenceEquals(previous, chosen) || previous.Version == chosen.Version)))
             {
-                passing.Add(resources[i]);
+                upserts.Add(chosen);
             }
         }
 
-        return passing;
+        return upserts;
     }
 
     /// <summary>The served resources translation no longer makes (only computed when some are gone).</summary>

@@ -211,6 +211,10 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             }
 
             server.Record(context.Request);
+            if (await server.InjectFaultAsync(context))
+            {
+                return;
+            }
 
             if (server.Forbidden(context.Request) is { } forbidden)
             {

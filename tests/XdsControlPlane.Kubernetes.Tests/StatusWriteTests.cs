@@ -140,7 +140,7 @@ public sealed class StatusWriteTests
         _api.Put(FakeApiServer.RouteGroups, Group("first", "first"));
         var obj = ManifestReader.Read(_api.Get(FakeApiServer.RouteGroups, "shop", "first")!, "test").Objects.Single();
         var basis = new StatusBasis(new Dictionary<ResourceKey, ManifestObject> { [obj.Resource.Key] = obj }, new Dictionary<ResourceKey, ManifestProblem[]>());
-        var writer = new RoutingStatusWriter(_client, TimeProvider.System, NullLogger.Instance, FieldManagers.ControlPlane);
+        var writer = new RoutingStatusWriter(_client, TimeProvider.System, FieldManagers.ControlPlane);
 
         var write = writer.Judge(obj.Resource, basis, acked: true);
         Assert.That(await writer.SendAsync(write!, CancellationToken.None), Is.EqualTo(StatusWriteResult.Written));
@@ -181,7 +181,7 @@ public sealed class StatusWriteTests
             "cart", (int?)8080, "https://" + PreviewHostNames.Host(LocalWorkload.KindName, "shop", "alice", "cart", 8080, "salt", "preview.example.com") + "/", "shared")));
         var written = ManifestReader.Read(_api.Get(FakeApiServer.LocalWorkloads, "shop", "alice")!, "test").Objects.Single();
         var basis = new StatusBasis(new Dictionary<ResourceKey, ManifestObject> { [written.Resource.Key] = written }, new Dictionary<ResourceKey, ManifestProblem[]>());
-        var writer = new RoutingStatusWriter(_client, TimeProvider.System, NullLogger.Instance, FieldManagers.ControlPlane) { PreviewDomain = "preview.example.com", PreviewSalt = "salt" };
+        var writer = new RoutingStatusWriter(_client, TimeProvider.System, FieldManagers.ControlPlane) { PreviewDomain = "preview.example.com", PreviewSalt = "salt" };
         Assert.That(writer.Judge(written.Resource, basis, acked: true), Is.Null, "the written status says it already: no further write");
     }
 

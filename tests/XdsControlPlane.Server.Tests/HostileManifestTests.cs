@@ -16,7 +16,7 @@ namespace XdsControlPlane.Server.Tests;
 [Category("HostileInput")]
 [NonParallelizable]
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class HostileManifestTests
+public sealed partial class HostileManifestTests
 {
     private const double MemoryLimitMib = 600;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);

@@ -37,11 +37,7 @@ public sealed class PublishValidationTests
         using var cancel = new CancellationTokenSource(Timeout);
         var log = new Collector();
         var translation = new CorruptingTranslation(new RoutingTranslator());
-        await using var host = new InProcessServer()
-            .WithManifests(_directory)
-            .WithLog(log)
-            .WithServices(services => services.AddSingleton<IRoutingTranslator>(translation))
-            .Create();
+        await using var host = Host(log, translation);
         var published = Signal(host, DataPlaneRoles.Sidecar);
         await host.StartAsync(cancel.Token);
         await published.Task.WaitAsync(cancel.Token);
@@ -51,15 +47,7 @@ public sealed class PublishValidationTests
         // The translator now breaks that cluster; a new Service changes the rest, so a new snapshot is still due.
         translation.Corrupt = victim;
         published = Signal(host, DataPlaneRoles.Sidecar);
-        await File.WriteAllTextAsync(Path.Combine(_directory, "extra.yaml"), """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: extra, namespace: shop}
-            spec:
-              clusterIP: 10.96.0.99
-              ports:
-              - {name: http, port: 8080}
-            """, cancel.Token);
+        await AddExtraServiceAsync(cancel.Token);
         await published.Task.WaitAsync(cancel.Token);
         var after = host.Snapshots.GetSnapshot(DataPlaneRoles.Sidecar)!.Snapshot;
 
@@ -73,6 +61,35 @@ public sealed class PublishValidationTests
             Assert.That(errors, Has.Length.EqualTo(1), "logged once, though every node group has the cluster");
             Assert.That(errors.Single(), Does.Contain(victim).And.Contain("connect_timeout"));
             Assert.That(log.Events.Where(e => e.EventId == SnapshotRejectedEvent), Is.Empty);
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
+    [Test]
+    public async Task Publish_NewServicesClusterBreaksTheRules_OnlyTheHostsSendingToItAreLeftOut_NoSnapshotRejected()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var log = new Collector();
+        var translation = new CorruptingTranslation(new RoutingTranslator()) { CorruptContaining = "extra.shop" };
+        await using var host = Host(log, translation);
+        var published = Signal(host, DataPlaneRoles.Gateway);
+        await host.StartAsync(cancel.Token);
+        await published.Task.WaitAsync(cancel.Token);
+
+        // A new Service whose clusters the translator breaks (never served), and a route change elsewhere.
+        published = Signal(host, DataPlaneRoles.Gateway);
+        await AddExtraServiceAsync(cancel.Token);
+        await published.Task.WaitAsync(cancel.Token);
+        var gateway = host.Snapshots.GetSnapshot(DataPlaneRoles.Gateway)!.Snapshot;
+        var hosts = gateway.Resources(TypeUrls.RouteConfiguration).Values.SelectMany(r => ((global::Envoy.Config.Route.V3.RouteConfiguration)r.Message).VirtualHosts).Select(h => h.Name).ToArray();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(gateway.Resources(TypeUrls.Cluster).Keys, Has.None.Contains("extra.shop"), "the broken clusters are not published");
+            Assert.That(hosts, Has.None.Contains("extra.shop"), "the virtual host sending to them is left out");
+            Assert.That(hosts, Has.Some.StartsWith("cart.shop"), "the other hosts are served");
+            Assert.That(log.Events.Where(e => e.EventId == SnapshotRejectedEvent), Is.Empty, "no snapshot is rejected whole");
+            Assert.That(log.Events.Where(e => e.EventId == 3200).Select(e => e.Text), Has.Some.Contains("extra.shop").And.Some.Contains("which the snapshot will not hold"));
         });
         await host.StopAsync(cancel.Token);
     }
@@ -95,6 +112,22 @@ public sealed class PublishValidationTests
         await host.StopAsync(cancel.Token);
     }
 
+    private ServerHost Host(Collector log, IRoutingTranslator translation) => new InProcessServer()
+        .WithManifests(_directory)
+        .WithLog(log)
+        .WithServices(services => services.AddSingleton(translation))
+        .Create();
+
+    private Task AddExtraServiceAsync(CancellationToken cancellationToken) => File.WriteAllTextAsync(Path.Combine(_directory, "extra.yaml"), """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: extra, namespace: shop}
+        spec:
+          clusterIP: 10.96.0.99
+          ports:
+          - {name: http, port: 8080}
+        """, cancellationToken);
+
     private static TaskCompletionSource Signal(ServerHost host, string group)
     {
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -108,23 +141,30 @@ public sealed class PublishValidationTests
     {
         public volatile string? Corrupt;
 
+        /// <summary>Corrupts every cluster whose name contains this, when set (instead of <see cref="Corrupt"/>).</summary>
+        public volatile string? CorruptContaining;
+
         public TranslationResult Translate(RoutingInputs inputs)
         {
             var result = inner.Translate(inputs);
-            if (Corrupt is not { } name)
+            var name = Corrupt;
+            var containing = CorruptContaining;
+            if (name is null && containing is null)
             {
                 return result;
             }
+
+            bool Broken(string cluster) => cluster == name || (containing is not null && cluster.Contains(containing, StringComparison.Ordinal));
 
             return result with
             {
                 Groups = result.Groups.ToDictionary(
                     g => g.Key,
-                    g => (IReadOnlyList<XdsResource>)[.. g.Value.Select(r => r.TypeUrl == TypeUrls.Cluster && r.Name == name ? Broken((Cluster)r.Message) : r)]),
+                    g => (IReadOnlyList<XdsResource>)[.. g.Value.Select(r => r.TypeUrl == TypeUrls.Cluster && Broken(r.Name) ? Break((Cluster)r.Message) : r)]),
             };
         }
 
-        private static XdsResource Broken(Cluster cluster)
+        private static XdsResource Break(Cluster cluster)
         {
             var broken = cluster.Clone();
             broken.ConnectTimeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(-1));
