@@ -107,7 +107,9 @@ public sealed class ApiServerFaultTests
         await Eventually.WaitAsync(() => NextServiceList(throttled) is not null, "the Service list to be retried after its 429", cancel.Token);
         var nextServiceList = NextServiceList(throttled)!.Value;
         var freshLog = new HostLog();
-        await using var fresh = await StartAsync(freshLog, cancel.Token);
+        // Its own replica identity: two servers in one test process would otherwise share one (machine and process id)
+        // and so one ACK Lease, which each would then find modified by the other.
+        await using var fresh = await StartAsync(freshLog, cancel.Token, replica: "fresh-replica");
         await Eventually.WaitAsync(() => Groups.All(g => fresh.Snapshots.GetSnapshot(g) is not null), "the fresh server's first publication", cancel.Token);
         await Eventually.WaitAsync(
             () => Groups.All(g => host.Snapshots.GetSnapshot(g)!.Snapshot.Version == fresh.Snapshots.GetSnapshot(g)!.Snapshot.Version),
@@ -148,8 +150,11 @@ public sealed class ApiServerFaultTests
     private DateTimeOffset? NextServiceList(DateTimeOffset after) =>
         _api.KindRequests().Where(r => r.Kind == ApiRequestKind.List && r.Path == FakeApiServer.Services && r.At > after).Select(r => (DateTimeOffset?)r.At).FirstOrDefault();
 
-    private async Task<ServerHost> StartAsync(HostLog log, CancellationToken cancellationToken) =>
-        await new InProcessServer().WithLog(log).WithKubernetesApi(_api.Url).StartAsync(cancellationToken);
+    private async Task<ServerHost> StartAsync(HostLog log, CancellationToken cancellationToken, string? replica = null)
+    {
+        var server = new InProcessServer().WithLog(log).WithKubernetesApi(_api.Url);
+        return await (replica is null ? server : server.With("Server:Replica", replica)).StartAsync(cancellationToken);
+    }
 
     private static JsonObject Slice(string service, string address) => FakeApiServer.EndpointSliceObject("shop", service, 18080, address);
 
