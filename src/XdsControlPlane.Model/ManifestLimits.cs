@@ -29,7 +29,7 @@ public static class ManifestLimits
     /// <summary>
     /// <paramref name="parser"/> (YAMLDotNet's event parser, which is iterative and expands nothing), checking each
     /// event against the limits as it becomes current, before whoever reads the parser (a tree loader) sees it: one
-    /// pass over the text both checks it and builds the tree, and the tree never grows past a limit.
+    /// pass over the text both checks it and builds the tree, which never grows past the depth, node or alias limits.
     /// </summary>
     /// <remarks>A limit exceeded (or text that is not YAML) throws a <see cref="YamlException"/> whose mark is where.</remarks>
     internal static IParser Checking(IParser parser) => new CheckingParser(parser);
