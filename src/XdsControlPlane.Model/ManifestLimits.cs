@@ -27,24 +27,38 @@ public static class ManifestLimits
     public const int MaxNodes = 1_000_000;
 
     /// <summary>
-    /// Checks <paramref name="text"/> against the limits with YAMLDotNet's event parser, which is iterative and
-    /// expands nothing, before anything builds a tree from it.
+    /// <paramref name="parser"/> (YAMLDotNet's event parser, which is iterative and expands nothing), checking each
+    /// event against the limits as it becomes current, before whoever reads the parser (a tree loader) sees it: one
+    /// pass over the text both checks it and builds the tree, which never grows past the depth, node or alias limits.
     /// </summary>
-    /// <exception cref="YamlException">A limit is exceeded (or the text is not YAML); the mark is where.</exception>
-    internal static void Check(string text)
+    /// <remarks>A limit exceeded (or text that is not YAML) throws a <see cref="YamlException"/> whose mark is where.</remarks>
+    internal static IParser Checking(IParser parser) => new CheckingParser(parser);
+
+    private sealed class CheckingParser(IParser inner) : IParser
     {
-        using var reader = new StringReader(text);
-        var parser = new Parser(reader);
-        var frames = new Stack<Frame>();
-        var anchors = new Dictionary<string, long>(StringComparer.Ordinal);
-        var open = new HashSet<string>(StringComparer.Ordinal);
-        var depth = 0;
-        long expansion = 0;
-        long nodes = 0;
-        long documentStart = 0;
-        while (parser.MoveNext())
+        private readonly Stack<Frame> frames = new();
+        private readonly Dictionary<string, long> anchors = new(StringComparer.Ordinal);
+        private readonly HashSet<string> open = new(StringComparer.Ordinal);
+        private int depth;
+        private long expansion;
+        private long nodes;
+        private long documentStart;
+
+        public ParsingEvent? Current => inner.Current;
+
+        public bool MoveNext()
         {
-            var current = parser.Current!;
+            if (!inner.MoveNext())
+            {
+                return false;
+            }
+
+            Observe(inner.Current!);
+            return true;
+        }
+
+        private void Observe(ParsingEvent current)
+        {
             switch (current)
             {
                 case DocumentStart start:

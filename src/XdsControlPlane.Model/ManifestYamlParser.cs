@@ -40,15 +40,15 @@ internal static class ManifestYamlParser
         }
     }
 
-    /// <summary>Parses every document of <paramref name="text"/> within <see cref="ManifestLimits"/>.</summary>
+    /// <summary>Parses every document of <paramref name="text"/> within <see cref="ManifestLimits"/> (checked while the tree is built).</summary>
     /// <exception cref="YamlException">The text is not valid YAML, or exceeds a limit.</exception>
     public static IReadOnlyList<Document> Parse(string text)
     {
-        ManifestLimits.Check(text);
+        // One pass: the limits are checked on each event before the tree loader sees it.
         var stream = new YamlStream();
         using (var reader = new StringReader(text))
         {
-            stream.Load(reader);
+            stream.Load(ManifestLimits.Checking(new Parser(reader)));
         }
 
         var documents = new List<Document>(stream.Documents.Count);
