@@ -244,13 +244,13 @@ public static class ServerServiceCollectionExtensions
         {
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => new LocalWorkloads.KubernetesLocalWorkloads(
                 services.GetRequiredService<k8s.IKubernetes>(), services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<HostingOptions>>().Value.Replica,
-                services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation, services.GetRequiredService<ILogger<LocalWorkloads.KubernetesLocalWorkloads>>()));
+                TranslationOptionsOf(services), services.GetRequiredService<ILogger<LocalWorkloads.KubernetesLocalWorkloads>>()));
         }
         else
         {
             services.TryAddSingleton(services => new LocalWorkloads.InMemoryLocalWorkloads(
                 services.GetRequiredService<RoutingInputsStore>(), services.GetRequiredService<SourcePipeline>(), services.GetRequiredService<LocalWorkloads.OutboundTargets>(), services.GetRequiredService<IOptions<TunnelListenerOptions>>().Value.Token,
-                services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
+                TranslationOptionsOf(services)));
             services.TryAddSingleton<ILocalWorkloadRegistry>(services => services.GetRequiredService<LocalWorkloads.InMemoryLocalWorkloads>());
         }
 
@@ -260,6 +260,14 @@ public static class ServerServiceCollectionExtensions
         services.AddHostedService<LocalWorkloads.TunnelShutdownNotice>();
         return services;
     }
+
+    /// <summary>
+    /// The translation options, read when first asked for (a Hello's previews), not when the registry is made: the host
+    /// makes the registry before it validates options, and an invalid option must fail the start with every problem
+    /// (ValidateOnStart), not alone from here.
+    /// </summary>
+    private static Func<Translation.TranslationOptions> TranslationOptionsOf(IServiceProvider services) =>
+        () => services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation;
 
     /// <summary>This host's first IPv4 address that is not loopback (where a process outside a pod is reached), else 127.0.0.1.</summary>
     private static string HostAddress() =>

@@ -24,13 +24,13 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
     private readonly Lock _gate = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<LocalWorkload, object> _registered = [];
     private readonly string? _tokenHash;
-    private readonly Translation.TranslationOptions _translation;
+    private readonly Func<Translation.TranslationOptions> _translation;
 
     /// <summary>
     /// Workloads registered by agents of this broker, fed to <paramref name="pipeline"/>; agents not on loopback must
     /// present <paramref name="token"/>; preview URLs are those of <paramref name="translation"/>'s preview domain.
     /// </summary>
-    public InMemoryLocalWorkloads(RoutingInputsStore inputsInForce, SourcePipeline pipeline, OutboundTargets outbound, string? token, Translation.TranslationOptions translation)
+    public InMemoryLocalWorkloads(RoutingInputsStore inputsInForce, SourcePipeline pipeline, OutboundTargets outbound, string? token, Func<Translation.TranslationOptions> translation)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         _inputsInForce = inputsInForce;
@@ -71,7 +71,7 @@ internal sealed class InMemoryLocalWorkloads : ILocalWorkloadRegistry
         }
 
         var claim = WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, spec.Sandbox, spec.RoutingKey, spec.Service, spec.Ports.Select(p => (int)p), hello.SessionId, [.. spec.Expose]);
-        var previews = WorkloadPreviews.Of(claim, [.. spec.Previews.Select(p => ((int)p.Port, p.Access))], _translation.PreviewDomain, _translation.PreviewSalt);
+        var previews = WorkloadPreviews.Of(claim, [.. spec.Previews.Select(p => ((int)p.Port, p.Access))], _translation().PreviewDomain, _translation().PreviewSalt);
         return Task.FromResult(claim with { TakesOver = hello.TakeOver, Previews = previews });
     }
 

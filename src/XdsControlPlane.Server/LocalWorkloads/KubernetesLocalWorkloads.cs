@@ -28,7 +28,7 @@ namespace XdsControlPlane.Server.LocalWorkloads;
 /// refused with <c>FAILED_PRECONDITION</c> naming the verb and resource — not retried: only an admin can fix it — and
 /// the server logs one warning saying which rule is missing.
 /// </summary>
-internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica, Translation.TranslationOptions translation, ILogger logger) : ILocalWorkloadRegistry
+internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputsStore inputsInForce, OutboundTargets outbound, string replica, Func<Translation.TranslationOptions> translation, ILogger logger) : ILocalWorkloadRegistry
 {
     private const string Plural = "localworkloads";
 
@@ -74,7 +74,7 @@ internal sealed class KubernetesLocalWorkloads(IKubernetes client, RoutingInputs
         var claim = WorkloadClaims.Build(inputs, hello.Namespace, hello.LocalWorkload, workload.Spec.Sandbox, workload.Spec.RoutingKey, workload.Spec.Service, workload.Spec.Ports.Select(p => p.Port), hello.SessionId, [.. workload.Spec.Expose.Select(e => e.Service)]);
 
         // The object's previews count (RBAC decided who wrote them), never the Hello's.
-        var previews = WorkloadPreviews.Of(claim, [.. workload.Spec.Previews.Select(p => (p.Port, p.Access))], translation.PreviewDomain, translation.PreviewSalt);
+        var previews = WorkloadPreviews.Of(claim, [.. workload.Spec.Previews.Select(p => (p.Port, p.Access))], translation().PreviewDomain, translation().PreviewSalt);
         return claim with { SecretHash = hash, Previews = previews };
     }
 
