@@ -7,8 +7,8 @@ namespace XdsControlPlane.Server;
 /// Reads a certificate file and its key file, and again when they change: a <see cref="FileSystemWatcher"/> on their
 /// directories (a mounted Secret swaps a symlink there) plus a check every <see cref="CheckInterval"/> for what
 /// notifications miss. A pair that does not load (half written, key of another certificate) keeps the previous one in
-/// use and is read again a <see cref="RetryInterval"/> later; when it still fails, <see cref="Rejected"/> is told, once
-/// per distinct problem. The first load happens on start: a bad pair then fails the start. The webhook's serving
+/// use and is read again once the files have been quiet for a <see cref="RetryInterval"/> (a write in progress keeps
+/// notifying); when it still fails, <see cref="Rejected"/> is told, once per distinct problem. The first load happens on start: a bad pair then fails the start. The webhook's serving
 /// certificate and the gateway's HTTPS certificate both load this way.
 /// </summary>
 /// <param name="certFile">The certificate (PEM).</param>
@@ -17,6 +17,9 @@ namespace XdsControlPlane.Server;
 internal abstract class CertificateFileWatch(string certFile, string keyFile, TimeProvider time) : BackgroundService
 {
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    /// <summary>How many times change notifications may put off the retry of a pair that failed.</summary>
+    private const int MaxRetryPostponements = 10;
+
     private string? _lastProblem;
     private int _failures;
 
@@ -73,22 +76,40 @@ internal abstract class CertificateFileWatch(string certFile, string keyFile, Ti
             .OfType<FileSystemWatcher>()]);
         while (!stoppingToken.IsCancellationRequested)
         {
-            using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            var delay = Task.Delay(_failures > 0 ? RetryInterval : CheckInterval, time, tick.Token);
-            var changed = _changed.Reader.WaitToReadAsync(tick.Token).AsTask();
-            try
+            if (_failures > 0)
             {
-                await Task.WhenAny(delay, changed).ConfigureAwait(false);
+                // A pair that just failed is most likely still being written: read it again once the files have been
+                // quiet for a RetryInterval (each change notification starts the wait over, a few times at most).
+                for (var quiet = 0; quiet < MaxRetryPostponements && await ChangedWithinAsync(RetryInterval, stoppingToken).ConfigureAwait(false); quiet++)
+                {
+                }
             }
-            finally
+            else
             {
-                await tick.CancelAsync().ConfigureAwait(false);
+                _ = await ChangedWithinAsync(CheckInterval, stoppingToken).ConfigureAwait(false);
             }
 
-            stoppingToken.ThrowIfCancellationRequested();
-            _changed.Reader.TryRead(out _);
             await ReloadAsync(stoppingToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Waits for a change notification or for <paramref name="interval"/> to pass; true when a change came first.</summary>
+    private async Task<bool> ChangedWithinAsync(TimeSpan interval, CancellationToken stoppingToken)
+    {
+        using var tick = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var delay = Task.Delay(interval, time, tick.Token);
+        var changed = _changed.Reader.WaitToReadAsync(tick.Token).AsTask();
+        try
+        {
+            await Task.WhenAny(delay, changed).ConfigureAwait(false);
+        }
+        finally
+        {
+            await tick.CancelAsync().ConfigureAwait(false);
+        }
+
+        stoppingToken.ThrowIfCancellationRequested();
+        return _changed.Reader.TryRead(out _) && !delay.IsCompletedSuccessfully;
     }
 
     private async Task ReloadAsync(CancellationToken cancellationToken)

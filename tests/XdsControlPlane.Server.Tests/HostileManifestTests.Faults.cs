@@ -136,6 +136,7 @@ public sealed partial class HostileManifestTests
 
         Assert.Multiple(() =>
         {
+            Assert.That(checks, Is.Positive, "the snapshot was read while the file churned (else nothing was checked)");
             Assert.That(unserved, Is.Zero, "the RouteGroup was never withdrawn");
             Assert.That(server.Output(), Does.Not.Contain("   at "), "no stack trace");
             Assert.That(server.Running, Is.True);
