@@ -6,12 +6,6 @@ internal static partial class ManifestLog
     [LoggerMessage(EventId = 1100, Level = LogLevel.Information, Message = "Loaded manifests from {Directory}: {RouteGroups} RouteGroups, {Sandboxes} Sandboxes, {LocalWorkloads} LocalWorkloads, {Services} Services; {Problems} problems")]
     public static partial void Loaded(ILogger logger, string directory, int routeGroups, int sandboxes, int localWorkloads, int services, int problems);
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Invalid manifest: {Problem}")]
-    public static partial void Invalid(ILogger logger, string problem);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "{Resource} is broken in the files; its last good version stays in force")]
-    public static partial void KeptLastGood(ILogger logger, string resource);
-
     [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Published snapshot for node group {Group}: version {Version}, {Resources} resources")]
     public static partial void Published(ILogger logger, string group, string version, int resources);
 
