@@ -165,9 +165,10 @@ public sealed class LocalConnectManifestsTests
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         var host = await StartHostAsync(1, previewDomain: PreviewDomain);
-        var agent = StartPreviewAgent(host, laptop.Port, "8080:shared", "-o", "json");
-        await agent.NextAsync("connected");
+        var agent = StartPreviewAgent(host, laptop.Port, "8080:shared");
+        await Eventually.WaitAsync(() => Task.FromResult(agent.Stdout.Contains("send requests with", StringComparison.Ordinal)), () => $"the connected lines; stdout:\n{agent.Stdout}\nstderr:\n{agent.Stderr}", Patience);
         Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+        Assert.That(agent.Stdout, Does.Contain("sandboxctl preview open --local-workload cart-dev -n shop --manifests DIR"), "the agent's hint names what manifests mode needs");
         var before = Directory.GetFiles(_directory);
 
         var (code, _, stderr) = await LocalAgentProcess.RunAsync(_state, "preview", "open", "--local-workload", "cart-dev", "-n", "shop", "--manifests", _directory);
@@ -210,7 +211,7 @@ public sealed class LocalConnectManifestsTests
         Assert.Multiple(() =>
         {
             Assert.That(agent.Stdout, Does.Contain($"preview of port 8080 (personal): https://{expected}/"));
-            Assert.That(agent.Stdout, Does.Contain("sandboxctl preview open --local-workload cart-dev -n shop"));
+            Assert.That(agent.Stdout, Does.Not.Contain("sandboxctl preview open"), "no grant opens a personal preview here");
             Assert.That(agent.Stderr, Does.Contain("warning: --preview 8080 is personal, and a manifests-mode control plane opens personal previews to no one"));
         });
     }
