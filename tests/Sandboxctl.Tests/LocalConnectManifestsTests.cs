@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Grpc.Core;
+using Authorization = Envoy.Service.Auth.V3.Authorization;
 using Grpc.Net.Client;
 using XdsControlPlane.Model;
 using XdsControlPlane.Server;
@@ -119,6 +120,84 @@ public sealed class LocalConnectManifestsTests
     }
 
     [Test]
+    public async Task PreviewOpen_LocalWorkload_GrantFileOpensTheLaptopsSharedPreviewOnTheRunningServer_RevokeClosesIt()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1, previewDomain: PreviewDomain);
+        var expected = PreviewHostNames.Host(LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, "", PreviewDomain);
+        var agent = StartPreviewAgent(host, laptop.Port, "8080:shared", "-o", "json");
+        await agent.NextAsync("connected");
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
+        var authorization = new Authorization.AuthorizationClient(channel);
+        using var timeout = new CancellationTokenSource(Patience);
+
+        // No --preview-domain: the laptop's URL is the one the broker named to its agent (the state file records it).
+        var (code, stdout, stderr) = await LocalAgentProcess.RunAsync(_state, "preview", "open", "--local-workload", "cart-dev", "-n", "shop", "--manifests", _directory, "-o", "json");
+        Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+        var printed = JsonNode.Parse(stdout)!;
+        var token = (string)printed["token"]!;
+        var grantFile = Path.Combine(_directory, Sandboxctl.Previews.ManifestsPreviewStore.FileName("shop", (string)printed["grant"]!));
+        var firstVisit = await EventuallyCheckedAsync(authorization, expected, "/cart?token=" + token, 302, timeout.Token);
+        var (listCode, list, _) = await LocalAgentProcess.RunAsync(_state, "preview", "list", "-n", "shop", "--manifests", _directory, "-o", "json");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That((string?)printed["link"], Is.EqualTo($"https://{expected}/?token={token}"));
+            Assert.That((string?)printed["owner"]!["kind"], Is.EqualTo("LocalWorkload"));
+            var written = YamlJson.Convert(File.ReadAllText(grantFile))!;
+            Assert.That(((string?)written["spec"]!["localWorkload"], (string?)written["spec"]!["secretHash"]), Is.EqualTo(("cart-dev", PreviewToken.Hash(token))));
+            Assert.That(PreviewCheckRequests.Header(firstVisit, "location"), Is.EqualTo("/cart"), "the running server takes the grant file: a first visit is redirected with its cookie");
+            Assert.That(PreviewCheckRequests.Header(firstVisit, "set-cookie"), Does.StartWith("__Host-sandboxctl-preview="));
+            Assert.That(listCode, Is.EqualTo(ExitCodes.Ok));
+            var listed = JsonNode.Parse(list)!["previews"]!.AsArray().Single()!;
+            Assert.That(((string?)listed["owner"]!["kind"], (string?)listed["service"], (int?)listed["port"], (string?)listed["access"], (string?)listed["url"]), Is.EqualTo(("LocalWorkload", "cart", 8080, "shared", $"https://{expected}/")));
+        });
+
+        var (revokeCode, _, revokeErr) = await LocalAgentProcess.RunAsync(_state, "preview", "revoke", "--all", "--local-workload", "cart-dev", "-n", "shop", "--manifests", _directory);
+        Assert.That(revokeCode, Is.EqualTo(ExitCodes.Ok), revokeErr);
+        var revoked = await EventuallyCheckedAsync(authorization, expected, "/cart?token=" + token, 401, timeout.Token);
+        Assert.That(revoked.DeniedResponse.Body, Does.Contain("<html"), "a revoked token gets the 401 page");
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+    }
+
+    [Test]
+    public async Task PreviewOpen_LocalWorkloadWhoseAgentIsGone_SaysWhyAndWhatToDo_WritesNothing()
+    {
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1, previewDomain: PreviewDomain);
+        var agent = StartPreviewAgent(host, laptop.Port, "8080:shared");
+        await Eventually.WaitAsync(() => Task.FromResult(agent.Stdout.Contains("send requests with", StringComparison.Ordinal)), () => $"the connected lines; stdout:\n{agent.Stdout}\nstderr:\n{agent.Stderr}", Patience);
+        Assert.That(await agent.TerminateAsync(), Is.EqualTo(ExitCodes.Ok), agent.Stderr);
+        Assert.That(agent.Stdout, Does.Contain("sandboxctl preview open --local-workload cart-dev -n shop --manifests DIR"), "the agent's hint names what manifests mode needs");
+        var before = Directory.GetFiles(_directory);
+
+        var (code, _, stderr) = await LocalAgentProcess.RunAsync(_state, "preview", "open", "--local-workload", "cart-dev", "-n", "shop", "--manifests", _directory);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError));
+            Assert.That(stderr, Does.Contain("LocalWorkloads live in the tunnel broker's memory").And.Contain("none runs here for it"));
+            Assert.That(stderr, Does.Contain("sandboxctl local connect --name cart-dev -n shop --preview PORT:shared"));
+            Assert.That(Directory.GetFiles(_directory), Is.EqualTo(before), "no grant file");
+        });
+    }
+
+    /// <summary>Asks the running server's authorization service about <paramref name="path"/> on the laptop's preview <paramref name="host"/> until it answers <paramref name="status"/>.</summary>
+    private static async Task<Envoy.Service.Auth.V3.CheckResponse> EventuallyCheckedAsync(Authorization.AuthorizationClient authorization, string host, string path, int status, CancellationToken cancellationToken)
+    {
+        var request = PreviewCheckRequests.For(new PreviewUnderTest(LocalWorkload.KindName, "shop", "cart-dev", "cart", 8080, Preview.Shared), path: path);
+        request.Attributes.Request.Http.Host = host;
+        request.Attributes.Request.Http.Headers[":authority"] = host;
+        request.Attributes.ContextExtensions[PreviewAuthorizationContext.Host] = host;
+        Envoy.Service.Auth.V3.CheckResponse? last = null;
+        await Eventually.WaitAsync(
+            async () => PreviewCheckRequests.StatusOf(last = await authorization.CheckAsync(request, cancellationToken: cancellationToken)) == status,
+            () => $"the server to answer {status} for {path} (last: {(last is null ? "none" : PreviewCheckRequests.StatusOf(last))})",
+            Patience);
+        return last!;
+    }
+
+    [Test]
     public async Task Connect_PersonalPreview_TextPrintsTheUrl_AndWarnsThatManifestsModeOpensItToNoOne()
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
@@ -132,7 +211,7 @@ public sealed class LocalConnectManifestsTests
         Assert.Multiple(() =>
         {
             Assert.That(agent.Stdout, Does.Contain($"preview of port 8080 (personal): https://{expected}/"));
-            Assert.That(agent.Stdout, Does.Contain("sandboxctl preview open --local-workload cart-dev -n shop"));
+            Assert.That(agent.Stdout, Does.Not.Contain("sandboxctl preview open"), "no grant opens a personal preview here");
             Assert.That(agent.Stderr, Does.Contain("warning: --preview 8080 is personal, and a manifests-mode control plane opens personal previews to no one"));
         });
     }

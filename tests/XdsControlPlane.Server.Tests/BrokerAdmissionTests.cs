@@ -36,6 +36,12 @@ public sealed partial class BrokerAdmissionTests
         addressType: IPv4
         ports: [{name: http, port: 9}]
         endpoints: [{addresses: [127.0.0.1]}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: cache, namespace: shop}
+        spec:
+          ports: [{name: redis, port: 6379}]
         """;
 
     /// <summary>The broker's buffer budget per agent session here (Tunnel:Limits:StreamBufferBudget): four 1 MiB windows.</summary>

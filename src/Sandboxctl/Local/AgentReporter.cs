@@ -33,6 +33,9 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
     private DateTimeOffset _lastShownAt = DateTimeOffset.MinValue;
     private bool _lineDrawn;
 
+    /// <summary>Whether the broker is a manifests-mode one (its LocalWorkloads live in its memory): changes the preview hint.</summary>
+    public bool ManifestsMode { get; set; }
+
     /// <summary>The style for <paramref name="format"/> on <paramref name="cli"/>: JSON for <c>-o json</c>, redrawing only on an ANSI terminal.</summary>
     public static ReportStyle StyleOf(CliOutput cli, OutputFormat format)
     {
@@ -69,9 +72,12 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
         if (!again)
         {
             lines.Add($"  send requests with: x-routing-key: {snapshot.RoutingKey}   (or baggage: routing-key={snapshot.RoutingKey})");
-            if (previews.Any(p => p.Url is not null && p.Access != XdsControlPlane.Model.Preview.Public) && workload.Split('/') is [var ns, var name])
+            // A manifests-mode server opens personal previews to no one; a shared one's grant is a file in its directory.
+            if (previews.Any(p => p.Url is not null && (ManifestsMode ? p.Access == XdsControlPlane.Model.Preview.Shared : p.Access != XdsControlPlane.Model.Preview.Public)) && workload.Split('/') is [var ns, var name])
             {
-                lines.Add($"  open a preview with a token: sandboxctl preview open --local-workload {name} -n {ns}");
+                lines.Add(ManifestsMode
+                    ? $"  open a preview with a token (on this machine): sandboxctl preview open --local-workload {name} -n {ns} --manifests DIR   (DIR: the server's --manifests directory)"
+                    : $"  open a preview with a token: sandboxctl preview open --local-workload {name} -n {ns}");
             }
         }
 

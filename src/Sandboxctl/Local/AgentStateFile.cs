@@ -75,6 +75,7 @@ internal sealed class AgentStateFile(AgentStateStore store, AgentState state, Ti
                 ConnectedSince = snapshot.ConnectedSince,
                 LastHeartbeat = snapshot.HeartbeatAge is { } age ? now - age : null,
                 RoutingKey = snapshot.RoutingKey,
+                Previews = snapshot.Previews,
                 ActiveConnections = snapshot.ActiveConnections,
                 BytesIn = snapshot.BytesIn,
                 BytesOut = snapshot.BytesOut,

@@ -54,6 +54,12 @@ internal sealed record AgentState
     /// <summary>Bytes the laptop sent to the broker.</summary>
     public long BytesOut { get; init; }
 
+    /// <summary>
+    /// The preview URLs the broker's last Welcome named (port, access, URL or null): in manifests mode the LocalWorkload
+    /// lives in the broker's memory, so <c>preview open --manifests DIR --local-workload</c> reads its previews here.
+    /// </summary>
+    public IReadOnlyList<PreviewLink> Previews { get; init; } = [];
+
     /// <summary>When the agent last wrote the file.</summary>
     public DateTimeOffset Updated { get; init; }
 }

@@ -33,6 +33,9 @@ internal sealed class AgentStatus(TimeProvider clock)
     /// <summary>Where data planes reach the workload's ports (from the last Welcome).</summary>
     public IReadOnlyList<WorkloadEndpoint> Endpoints { get; private set; } = [];
 
+    /// <summary>The preview URLs the last Welcome named.</summary>
+    public IReadOnlyList<PreviewLink> Previews { get; private set; } = [];
+
     /// <summary>How long the broker keeps the workload after a stream is lost (from the last Welcome; its default before one).</summary>
     public TimeSpan ReconnectGrace { get; private set; } = TunnelProtocol.DefaultReconnectGrace;
 
@@ -57,6 +60,7 @@ internal sealed class AgentStatus(TimeProvider clock)
             RoutingKey = welcome.RoutingKey;
             Replica = welcome.Replica;
             Endpoints = [.. welcome.Endpoints];
+            Previews = PreviewLinks.Of(welcome);
             ReconnectGrace = TunnelProtocol.ReconnectGraceOf(welcome);
         }
     }
@@ -102,7 +106,10 @@ internal sealed class AgentStatus(TimeProvider clock)
                 _mux?.OpenConnections ?? 0,
                 _earlierIn + (_mux?.BytesReceived ?? 0),
                 _earlierOut + (_mux?.BytesSent ?? 0),
-                RoutingKey);
+                RoutingKey)
+            {
+                Previews = Previews,
+            };
         }
     }
 }
@@ -110,6 +117,9 @@ internal sealed class AgentStatus(TimeProvider clock)
 /// <summary>The agent's numbers at one moment: bytes in are what the broker sent to the laptop, bytes out what the laptop sent.</summary>
 internal sealed record AgentSnapshot(DateTimeOffset? ConnectedSince, TimeSpan? HeartbeatAge, int ActiveConnections, long BytesIn, long BytesOut, string RoutingKey)
 {
+    /// <summary>The preview URLs the last Welcome named (they change only with a Welcome, which is always written).</summary>
+    public IReadOnlyList<PreviewLink> Previews { get; init; } = [];
+
     /// <summary>Whether anything but the clock differs from <paramref name="other"/>.</summary>
     public bool DiffersFrom(AgentSnapshot? other) =>
         other is null || other.ConnectedSince != ConnectedSince || other.ActiveConnections != ActiveConnections || other.BytesIn != BytesIn || other.BytesOut != BytesOut || other.RoutingKey != RoutingKey;

@@ -76,6 +76,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             await WriteEnvironmentAsync(request, broker, kubernetes, reporter, stop).ConfigureAwait(false);
             registration = broker.Info.Mode == "manifests" ? new ManifestsRegistration(request, manifestsNamespace, broker.Description, broker.Info.TokenRequired) : kubernetes;
             var hello = await registration.RegisterAsync(stop).ConfigureAwait(false);
+            reporter.ManifestsMode = registration is ManifestsRegistration;
             if (registration is ManifestsRegistration && request.Previews.FirstOrDefault(p => p.Access == XdsControlPlane.Model.Preview.Personal) is { } personal)
             {
                 // Without a cluster nobody's identity is recorded, so the authorization service opens a personal preview to no one.

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Sandboxctl.Local;
 using XdsControlPlane.Model;
 
 namespace Sandboxctl.Previews;
@@ -10,7 +11,9 @@ namespace Sandboxctl.Previews;
 /// (<see cref="PreviewHostNames"/> from <c>--preview-domain</c> and <c>--preview-salt</c>, which must match the
 /// server's). Grants are files <c>previewgrant.NAMESPACE.NAME.yaml</c> in DIR, written 0600 through a hidden temporary
 /// file and a rename (the server never reads half a grant), and deleted to revoke. LocalWorkloads live in the
-/// broker's memory in this mode, so their previews cannot be listed or checked here.
+/// broker's memory in this mode: a laptop's previews are the ones the broker's Welcome named to the
+/// <c>local connect</c> agent running on this machine for this user, as its state file records them
+/// (<see cref="LaptopPreviews"/>); a LocalWorkload whose agent runs elsewhere cannot be read here.
 /// </summary>
 internal sealed class ManifestsPreviewStore : IPreviewStore
 {
@@ -22,10 +25,13 @@ internal sealed class ManifestsPreviewStore : IPreviewStore
     private readonly string _directory;
     private readonly string? _domain;
     private readonly string _salt;
+    private readonly AgentStateStore _agents;
 
-    /// <summary>The store of <paramref name="directory"/> (which must exist) for owners in <paramref name="ns"/>.</summary>
-    public ManifestsPreviewStore(string directory, string ns, string? domain, string salt)
+    /// <summary>The store of <paramref name="directory"/> (which must exist) for owners in <paramref name="ns"/>; laptops' previews are read from <paramref name="agents"/>.</summary>
+    public ManifestsPreviewStore(string directory, string ns, string? domain, string salt, AgentStateStore agents)
     {
+        ArgumentNullException.ThrowIfNull(agents);
+        _agents = agents;
         ArgumentNullException.ThrowIfNull(directory);
         _directory = Path.GetFullPath(directory);
         if (!Directory.Exists(_directory))
@@ -47,10 +53,7 @@ internal sealed class ManifestsPreviewStore : IPreviewStore
         ArgumentNullException.ThrowIfNull(owner);
         if (owner.IsLocalWorkload)
         {
-            throw new CliException(
-                $"with --manifests, LocalWorkloads live in the tunnel broker's memory, so {owner} and its previews cannot be read here.",
-                "Open it through the cluster (without --manifests), or open the URL `sandboxctl local connect` printed.",
-                ExitCodes.UserError);
+            return Task.FromResult(LaptopPreviews.Of(owner, _agents));
         }
 
         var sandbox = ReadSandboxes().FirstOrDefault(s => s.Metadata.Namespace == owner.Namespace && s.Metadata.Name == owner.Name)
@@ -60,7 +63,7 @@ internal sealed class ManifestsPreviewStore : IPreviewStore
 
     /// <inheritdoc />
     public Task<IReadOnlyList<PreviewEntry>> AllPreviewsAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<PreviewEntry>>([.. ReadSandboxes().Where(s => s.Metadata.Namespace == Namespace).SelectMany(PreviewsOf)]);
+        Task.FromResult<IReadOnlyList<PreviewEntry>>([.. ReadSandboxes().Where(s => s.Metadata.Namespace == Namespace).SelectMany(PreviewsOf), .. LaptopPreviews.All(Namespace, _agents)]);
 
     /// <inheritdoc />
     public async Task<string> CreateGrantAsync(PreviewGrant grant, CancellationToken cancellationToken)

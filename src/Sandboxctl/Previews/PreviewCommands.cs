@@ -146,7 +146,7 @@ internal static class PreviewCommands
     private static (IPreviewStore Store, PreviewOwner Owner, string? Service, int? Port) Request(ParseResult parse, PreviewOptions options, Argument<string?> sandbox, ClusterConnection cluster)
     {
         var service = options.ServiceOf(parse);
-        var store = options.Store(parse, cluster, needsUrls: true);
+        var store = options.Store(parse, cluster, needsUrls: parse.GetValue(options.LocalWorkload) is null);
         var owner = options.Owner(parse, sandbox, store.Namespace, required: true)!;
         return (store, owner, service, parse.GetValue(options.Port));
     }

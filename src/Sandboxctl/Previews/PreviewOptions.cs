@@ -43,7 +43,11 @@ internal sealed class PreviewOptions
     /// <summary>The flags of a command that reads or writes grants (all but owner and preview selection).</summary>
     public IEnumerable<Option> StoreOptions => [Manifests, PreviewDomain, PreviewSalt];
 
-    /// <summary>The store the flags select, for the namespace of <c>-n</c> (or the kubeconfig context's).</summary>
+    /// <summary>
+    /// The store the flags select, for the namespace of <c>-n</c> (or the kubeconfig context's). With
+    /// <paramref name="needsUrls"/>, <c>--manifests</c> needs <c>--preview-domain</c> to compute a Sandbox's URLs (a
+    /// laptop's come from its agent, as the broker named them).
+    /// </summary>
     public IPreviewStore Store(ParseResult parse, ClusterConnection cluster, bool needsUrls)
     {
         var domain = parse.GetValue(PreviewDomain);
@@ -77,7 +81,7 @@ internal sealed class PreviewOptions
 
         var manifestsNamespace = parse.GetValue(cluster.Namespace) ?? ObjectMeta.DefaultNamespace;
         CheckName("-n", manifestsNamespace, label: true);
-        return new ManifestsPreviewStore(directory.FullName, manifestsNamespace, domain?.TrimEnd('.'), salt ?? "");
+        return new ManifestsPreviewStore(directory.FullName, manifestsNamespace, domain?.TrimEnd('.'), salt ?? "", Local.AgentStateStore.ForUser());
     }
 
     /// <summary>The owner SANDBOX or <c>--local-workload</c> names (exactly one of them), or null when neither does and <paramref name="required"/> is false.</summary>

@@ -10,6 +10,7 @@ using DotNet.Testcontainers.Configurations;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using SameSite = PuppeteerSharp.SameSite;
 using XdsControlPlane.Docker.Tests.Cluster;
 using XdsControlPlane.Kubernetes.Admission.Injection;
 using XdsControlPlane.Model;
@@ -19,13 +20,16 @@ using XdsControlPlane.Translation;
 namespace XdsControlPlane.Docker.Tests.Previews;
 
 /// <summary>
-/// A preview URL end to end through a real Envoy: the repository's default Envoy image runs as the gateway with the
-/// bootstrap <c>sandboxctl bootstrap --role gateway</c> renders (host networking, so it reaches the control plane and the
-/// backend on loopback), the control plane runs in this process in manifests mode with a preview domain and a wildcard
-/// certificate, and the previewed Service's endpoint is an HTTP and WebSocket echo in this process. A first visit with
-/// <c>?token=</c> is answered 302 with the session cookie; the page then opened with the cookie reaches the backend
-/// carrying the Sandbox's routing key; a WebSocket through the preview, with the same cookie, echoes. Without a Docker
-/// engine each test is reported skipped with the reason — never passed.
+/// A preview URL end to end through a real Envoy and headless Chromium: the repository's default Envoy image runs as
+/// the gateway with the bootstrap <c>sandboxctl bootstrap --role gateway</c> renders (host networking, so it reaches
+/// the control plane and the backends on loopback), the control plane runs in this process in manifests mode with a
+/// preview domain and a wildcard certificate, and the previewed Service and the Sandbox's fork of it are HTTP and
+/// WebSocket echoes in this process. The machine's chromium (tests/Shared/HeadlessChromium.cs: preview names mapped to
+/// loopback, the test's certificate trusted by its key) opens the first visit with <c>?token=</c>: the gateway answers
+/// 302 with the session cookie, Chromium keeps it and follows to the address without the token, and the page comes
+/// from the fork carrying the Sandbox's routing key; a WebSocket from the page, with the same cookie, echoes; another
+/// browser profile without the cookie is shown the 401 page. Without a Docker engine each test is reported skipped
+/// with the reason — never passed; with one but no chromium, skipped too (failed under CI=true).
 /// </summary>
 [TestFixture]
 [Category("Docker")]
@@ -38,6 +42,7 @@ public sealed class PreviewWholePathTests
     private readonly List<IAsyncDisposable> _disposables = [];
     private string _directory = "";
     private string _token = "";
+    private string _certificatePem = "";
     private string _previewHost = "";
     private int _httpsPort;
 
@@ -47,13 +52,15 @@ public sealed class PreviewWholePathTests
         await DockerEngine.RequireAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         _directory = Directory.CreateTempSubdirectory("preview-whole-path-").FullName;
-        var backend = await StartBackendAsync(timeout.Token);
+        var baseline = await StartBackendAsync("baseline", timeout.Token);
+        var fork = await StartBackendAsync("fork", timeout.Token);
         var certificate = TestCertificates.Wildcard(Domain);
+        _certificatePem = certificate.ChainPem;
         await File.WriteAllTextAsync(Path.Combine(_directory, "tls.crt"), certificate.ChainPem, timeout.Token);
         await File.WriteAllTextAsync(Path.Combine(_directory, "tls.key"), certificate.KeyPem, timeout.Token);
         _token = PreviewToken.Create();
         var manifests = Directory.CreateDirectory(Path.Combine(_directory, "manifests")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(manifests, "shop.yaml"), Manifests(backend, PreviewToken.Hash(_token)), timeout.Token);
+        await File.WriteAllTextAsync(Path.Combine(manifests, "shop.yaml"), Manifests(baseline, fork, PreviewToken.Hash(_token)), timeout.Token);
 
         _httpsPort = FreePort.Next();
         var server = await new InProcessServer()
@@ -105,51 +112,34 @@ public sealed class PreviewWholePathTests
     }
 
     [Test]
-    public async Task FirstVisitWithToken_RedirectsWithACookie_ThenThePageCarriesTheRoutingKey()
+    public async Task Browser_FirstVisitWithToken_CookieSet_PageFromTheForkWithTheKey_WebSocketEchoes_NoTokenGets401Page()
     {
-        using var client = Client();
+        var origin = $"https://{_previewHost}:{_httpsPort}";
+        await using var browser = await HeadlessChromium.LaunchAsync(Domain, _certificatePem);
 
-        using var first = await client.GetAsync(new Uri($"https://{_previewHost}/cart?page=2&token={_token}"));
-        var cookie = first.Headers.TryGetValues("set-cookie", out var set) ? set.Single() : "";
-        var session = cookie.Split(';')[0];
-        using var page = new HttpRequestMessage(HttpMethod.Get, new Uri($"https://{_previewHost}/cart?page=2"));
-        page.Headers.Add("cookie", session);
-        page.Headers.Add("x-routing-key", "someone-else");
-        using var answer = await client.SendAsync(page);
-        var body = await answer.Content.ReadAsStringAsync();
+        // The browser also sends a routing key of its own choosing: the gateway replaces it with the Sandbox's.
+        var visit = await PreviewVisit.RunAsync(browser, origin, "/cart?page=2", _token, "hello through the preview", new Dictionary<string, string> { ["x-routing-key"] = "someone-else" });
 
         Assert.Multiple(() =>
         {
-            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Found));
-            Assert.That(first.Headers.Location?.OriginalString, Is.EqualTo("/cart?page=2"), "the token is stripped");
-            Assert.That(cookie, Does.StartWith("__Host-sandboxctl-preview=").And.Contain("Secure").And.Contain("HttpOnly").And.Contain("SameSite=Lax"));
-            Assert.That(answer.StatusCode, Is.EqualTo(HttpStatusCode.OK), body);
-            Assert.That(body, Does.Contain("x-routing-key: feature-x").And.Not.Contain("someone-else"), "the Sandbox's key, whatever the browser sent");
+            Assert.That(visit.Redirect, Is.EqualTo(HttpStatusCode.Found), "one redirect: the first visit, answered by the gateway for the authorization service");
+            Assert.That(visit.Landed, Is.EqualTo(($"{origin}/cart?page=2", HttpStatusCode.OK)), "the token is gone from the address bar; the cookie alone opened the page");
+            Assert.That(visit.CookieAttributes, Is.EqualTo(((bool?)true, (bool?)true, (SameSite?)SameSite.Lax, "/", _previewHost)), "Chromium kept the cookie: HttpOnly, Secure, Lax, for this host only");
+            Assert.That(visit.ScriptCookies, Does.Not.Contain("sandboxctl-preview"), "scripts on the page cannot read it");
+            Assert.That(visit.PageText, Does.StartWith("fork\nGET /cart?page=2"), "served by the Sandbox's fork of cart");
+            Assert.That(visit.PageText, Does.Contain("x-routing-key: feature-x").And.Contain("baggage: routing-key=feature-x").And.Not.Contain("someone-else"), "the Sandbox's key, whatever the browser sent");
+            Assert.That(visit.Echoed, Is.EqualTo("fork: hello through the preview"), "a WebSocket from the page, with the cookie, through the gateway to the fork");
+            Assert.That(visit.Stranger.Status, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(visit.Stranger.ContentType, Does.StartWith("text/html"), "a browser gets the page, not JSON");
+            Assert.That(visit.Stranger.Text, Does.Contain("Sign-in needed").And.Contain("sandboxctl preview open feature-x -n shop"));
         });
     }
 
-    [Test]
-    public async Task WebSocketThroughThePreview_WithTheSessionCookie_Echoes()
-    {
-        using var client = Client();
-        using var first = await client.GetAsync(new Uri($"https://{_previewHost}/?token={_token}"));
-        var session = first.Headers.GetValues("set-cookie").Single().Split(';')[0];
-
-        using var socket = new ClientWebSocket();
-        socket.Options.SetRequestHeader("cookie", session);
-        socket.Options.HttpVersion = HttpVersion.Version11;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await socket.ConnectAsync(new Uri($"wss://{_previewHost}/ws"), new HttpMessageInvoker(Handler()), timeout.Token);
-        await socket.SendAsync(Encoding.UTF8.GetBytes("hello through the preview"), WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-        var buffer = new byte[256];
-        var received = await socket.ReceiveAsync(buffer, timeout.Token);
-
-        Assert.That(Encoding.UTF8.GetString(buffer, 0, received.Count), Is.EqualTo("hello through the preview"));
-        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", timeout.Token);
-    }
-
-    /// <summary>The previewed Service cart (its endpoint the echo), the Sandbox with a shared preview of it, and a grant whose token opens it.</summary>
-    private static string Manifests(int backend, string hash) => $$"""
+    /// <summary>
+    /// The previewed Service cart (its endpoint the baseline echo), the Sandbox's fork of it (the fork echo), the
+    /// Sandbox with a shared preview of cart, and a grant whose token opens it.
+    /// </summary>
+    private static string Manifests(int baseline, int fork, string hash) => $$"""
         apiVersion: v1
         kind: Service
         metadata: {name: cart, namespace: shop}
@@ -160,7 +150,24 @@ public sealed class PreviewWholePathTests
         kind: EndpointSlice
         metadata: {name: cart-1, namespace: shop, labels: {kubernetes.io/service-name: cart} }
         addressType: IPv4
-        ports: [{name: http, port: {{backend}}}]
+        ports: [{name: http, port: {{baseline}}}]
+        endpoints:
+        - {addresses: [127.0.0.1], conditions: {ready: true} }
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: cart-feature-x
+          namespace: shop
+          labels: {sandboxctl.io/sandbox: feature-x, sandboxctl.io/fork-of: cart}
+        spec:
+          ports: [{name: http, port: 8080}]
+        ---
+        apiVersion: discovery.k8s.io/v1
+        kind: EndpointSlice
+        metadata: {name: cart-feature-x-1, namespace: shop, labels: {kubernetes.io/service-name: cart-feature-x} }
+        addressType: IPv4
+        ports: [{name: http, port: {{fork}}}]
         endpoints:
         - {addresses: [127.0.0.1], conditions: {ready: true} }
         ---
@@ -169,6 +176,8 @@ public sealed class PreviewWholePathTests
         metadata: {name: feature-x, namespace: shop}
         spec:
           routingKey: feature-x
+          forks:
+          - of: {kind: Deployment, name: cart}
           previews: [{service: cart, port: 8080, access: shared}]
         ---
         apiVersion: sandboxctl.io/v1alpha1
@@ -180,8 +189,11 @@ public sealed class PreviewWholePathTests
           expiresAt: {{PreviewGrant.FormatTimestamp(DateTimeOffset.UtcNow.AddHours(2))}}
         """;
 
-    /// <summary>An HTTP echo (the request line and headers) and, at <c>/ws</c>, a WebSocket echo, on loopback.</summary>
-    private async Task<int> StartBackendAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// An echo named <paramref name="name"/> on loopback: HTTP answers its name, the request line and the headers; at
+    /// <c>/ws</c> a WebSocket answers the first message prefixed with its name.
+    /// </summary>
+    private async Task<int> StartBackendAsync(string name, CancellationToken cancellationToken)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -193,11 +205,11 @@ public sealed class PreviewWholePathTests
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
             var buffer = new byte[256];
             var received = await socket.ReceiveAsync(buffer, context.RequestAborted);
-            await socket.SendAsync(buffer.AsMemory(0, received.Count), WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
+            await socket.SendAsync(Encoding.UTF8.GetBytes($"{name}: {Encoding.UTF8.GetString(buffer, 0, received.Count)}"), WebSocketMessageType.Text, endOfMessage: true, context.RequestAborted);
             await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", context.RequestAborted);
         });
         app.MapFallback((HttpContext context) => Results.Text(
-            $"{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n" + string.Concat(context.Request.Headers.Select(h => $"{h.Key.ToLowerInvariant()}: {h.Value}\n"))));
+            $"{name}\n{context.Request.Method} {context.Request.Path}{context.Request.QueryString}\n" + string.Concat(context.Request.Headers.Select(h => $"{h.Key.ToLowerInvariant()}: {h.Value}\n"))));
         await app.StartAsync(cancellationToken);
         _disposables.Add(app);
         return port;
