@@ -8,6 +8,15 @@ internal sealed record RunSettings(string ServerDll, int Repeat, TimeSpan Floor,
 {
     /// <summary>Start the server with <c>--scoped-routes</c> (the gateway's routes through scoped RDS).</summary>
     public bool ScopedRoutes { get; init; }
+
+    /// <summary>Write a line per edit to the progress output: its time, its latency and every response each client got until the next edit (<c>--edit-log</c>).</summary>
+    public bool EditLog { get; init; }
+
+    /// <summary>Environment variables for the server only (<c>--server-env NAME=VALUE</c>, e.g. a diagnostic port for a profiler).</summary>
+    public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Measure startup and the edits right after ready only, not the settled edits (<c>--after-ready-only</c>: a quick look at ready time and the first edits).</summary>
+    public bool AfterReadyOnly { get; init; }
 }
 
 /// <summary>
@@ -30,7 +39,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var files = target is ManifestDirectoryTarget manifests ? manifests.Files : 0;
         progress.WriteLine($"[{target.Source} {label}] {services} Services, {routeGroups} RouteGroups{(files > 0 ? $", {files} files" : "")}: starting the server");
         var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label}.log");
-        await using var server = ServerUnderTest.Start(settings.ServerDll, settings.ScopedRoutes ? [.. sourceArgs, "--scoped-routes"] : sourceArgs, logFile);
+        await using var server = ServerUnderTest.Start(settings.ServerDll, settings.ScopedRoutes ? [.. sourceArgs, "--scoped-routes"] : sourceArgs, logFile, settings.ServerEnvironment);
         var ready = await server.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
         var readyCpu = server.CpuTime();
         await using var gateway = new AdsClient("gateway", "gateway", server.XdsPort, inventory.SubscribedClusters);
@@ -80,7 +89,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var rssAfter = 0L;
         try
         {
-            foreach (var kind in EditKind.All.Where(k => allKinds || k.Expect is not null))
+            foreach (var kind in EditKind.All.Where(k => !settings.AfterReadyOnly && (allKinds || k.Expect is not null)))
             {
                 kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, warmUp: true, cancellationToken));
                 Report(target, label, kinds[^1]);
@@ -169,6 +178,14 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         }
 
         var (atGateway, atSidecar) = (gateway.Since(fromG), sidecar.Since(fromS));
+        if (settings.EditLog)
+        {
+            static string Responses(IReadOnlyList<ReceivedResponse> responses, long from) =>
+                string.Join(", ", responses.Select(r => $"{r.Type} {r.Bytes / 1024.0:0.#} KiB at {Ms(from, r.Received):0} ms"));
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  edit {kind.Name} #{repeat} at {DateTime.UtcNow - Stopwatch.GetElapsedTime(started):HH:mm:ss.fff} UTC: push {pushMs?.ToString("0", CultureInfo.InvariantCulture) ?? "none"} ms; gateway [{Responses(atGateway, started)}]; sidecar [{Responses(atSidecar, started)}]"));
+        }
+
         return new EditSample(pushMs, ackMs, timedOut, ByType(atGateway), atGateway.Sum(r => (long)r.Bytes), ByType(atSidecar), atSidecar.Sum(r => (long)r.Bytes));
     }
 

@@ -1,7 +1,7 @@
 // End-to-end control-loop benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server):
 //   dotnet run -c Release --project bench/XdsControlPlane.ControlLoopBench -- [--services 1000] [--routegroups 1000,10000]
 //       [--source manifests|kubernetes|both] [--repeat 20] [--quick] [--churn-minutes 0] [--baseline-services 10]
-//       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll] [--json]
+//       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll] [--json] [--edit-log] [--after-ready-only] [--server-env NAME=VALUE]…
 //       [--scoped-routes off|on|both]
 // --scoped-routes both measures each N twice in the same run, without and with the server's --scoped-routes (the second
 // labelled "N scoped"), so the bytes per RouteGroup change at the gateway compare.
@@ -31,7 +31,13 @@ var settings = new RunSettings(
     TimeSpan.FromSeconds(double.Parse(Option("--floor-seconds") ?? (quick ? "5" : "10"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(double.Parse(Option("--timeout-seconds") ?? "30", CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(2),
-    double.Parse(Option("--churn-minutes") ?? "0", CultureInfo.InvariantCulture));
+    double.Parse(Option("--churn-minutes") ?? "0", CultureInfo.InvariantCulture))
+{
+    EditLog = args.Contains("--edit-log"),
+    AfterReadyOnly = args.Contains("--after-ready-only"),
+    ServerEnvironment = args.Zip(args.Skip(1)).Where(p => p.First == "--server-env").Select(p => p.Second.Split('=', 2))
+        .ToDictionary(p => p[0], p => p.Length == 2 ? p[1] : throw new ArgumentException($"--server-env takes NAME=VALUE, got '{p[0]}'"), StringComparer.Ordinal),
+};
 var scopedModes = (Option("--scoped-routes") ?? "off") switch
 {
     "off" => new[] { false },

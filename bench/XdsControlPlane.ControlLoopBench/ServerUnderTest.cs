@@ -49,16 +49,25 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile)
+    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile, IReadOnlyDictionary<string, string>? environment = null)
     {
         var (xdsPort, adminPort) = (FreePort.Next(), FreePort.Next());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]), .. sourceArgs])
+        // Every listener on a free port: another server on the machine (a second bench) must not make this one fail to start.
+        string[] ports = ["--xds-port", I(xdsPort), "--admin-port", I(adminPort),
+            .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]),
+            .. (sourceArgs.Contains("--webhook-port") ? [] : (string[])["--webhook-port", I(FreePort.Next())])];
+        foreach (var arg in (string[])[serverDll, "--loopback", .. ports, "--log-format", "json", .. sourceArgs])
         {
             start.ArgumentList.Add(arg);
         }
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var started = Stopwatch.GetTimestamp();
         var process = Process.Start(start)!;
         var server = new ServerUnderTest(process, xdsPort, adminPort, started, logFile);

@@ -76,9 +76,9 @@ internal sealed class RuleWalk(EnvoyRulesValidator validator)
         if (field.IsMap)
         {
             var map = (IDictionary)value;
-            if (!RunChecks(rules, map, map.Count == 0, field.ContainingType))
+            if (!RunChecks(rules, map, map.Count == 0, field.ContainingType) || map.Count == 0)
             {
-                return;
+                return; // an empty map has nothing to walk (and its enumerator would be an allocation)
             }
 
             foreach (DictionaryEntry entry in map)

@@ -79,10 +79,34 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
             {
                 PrepareOne(resource);
             }
+
+            return;
         }
-        else
+
+        // The virtual hosts of every route configuration, and the other resources not checked yet, are each checked side
+        // by side and remembered afterwards on this thread: adding to the tables from every worker contends on their
+        // locks (and on all of them while one grows).
+        var fresh = new List<XdsResource>();
+        var routes = new List<RouteConfigurationParts>();
+        foreach (var resource in resources)
         {
-            Parallel.ForEach(resources, PrepareOne);
+            if (resource.Parts is { } parts && _routes.ShellViolations(parts).Count == 0)
+            {
+                routes.Add(parts);
+            }
+            else if (!_checked.ContainsKey(Key(resource)))
+            {
+                fresh.Add(resource);
+            }
+        }
+
+        _routes.Prepare(routes);
+
+        var passed = new bool[fresh.Count];
+        Parallel.For(0, fresh.Count, i => passed[i] = Check(fresh[i]));
+        for (var i = 0; i < fresh.Count; i++)
+        {
+            _checked.TryAdd(Key(fresh[i]), passed[i]);
         }
     }
 
@@ -90,7 +114,7 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
     public bool IsValid(XdsResource resource)
     {
         ArgumentNullException.ThrowIfNull(resource);
-        return _checked.GetOrAdd((resource.TypeUrl, resource.Name, resource.Version), _ => Check(resource));
+        return _checked.GetOrAdd(Key(resource), _ => Check(resource));
     }
 
     /// <summary>
@@ -146,6 +170,8 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
             }
         }
     }
+
+    private static (string TypeUrl, string Name, string Version) Key(XdsResource resource) => (resource.TypeUrl, resource.Name, resource.Version);
 
     private void PrepareOne(XdsResource resource)
     {

@@ -94,8 +94,51 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         }
         else
         {
-            // The validator is thread-safe and each walk is its own; a host listed twice is checked at most twice.
-            Parallel.ForEach(fresh, i => results[i] = _hosts.GetValue(hosts[i], Check));
+            var checks = CheckAll([.. fresh.Select(i => hosts[i])]);
+            for (var i = 0; i < fresh.Count; i++)
+            {
+                results[fresh[i]] = checks[i];
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// Checks the hosts of <paramref name="configurations"/> not checked yet, side by side, each once however many
+    /// configurations hold it (the gRPC role has a configuration per Service port), and remembers the results.
+    /// </summary>
+    public void Prepare(IReadOnlyList<RouteConfigurationParts> configurations)
+    {
+        ArgumentNullException.ThrowIfNull(configurations);
+        var fresh = new List<ByteString>();
+        var seen = new HashSet<ByteString>(ReferenceEqualityComparer.Instance);
+        foreach (var parts in configurations)
+        {
+            foreach (var host in parts.VirtualHosts)
+            {
+                if (!_hosts.TryGetValue(host, out _) && seen.Add(host))
+                {
+                    fresh.Add(host);
+                }
+            }
+        }
+
+        _ = CheckAll(fresh);
+    }
+
+    /// <summary>
+    /// Checks <paramref name="hosts"/> side by side (the validator is thread-safe and each walk is its own) and then
+    /// remembers the results on this thread: adding to the table takes its lock, which the workers would otherwise spin
+    /// on (at a first publication, that was most of the time its validation took).
+    /// </summary>
+    private HostCheck[] CheckAll(List<ByteString> hosts)
+    {
+        var results = new HostCheck[hosts.Count];
+        Parallel.For(0, hosts.Count, i => results[i] = Check(hosts[i]));
+        for (var i = 0; i < hosts.Count; i++)
+        {
+            _hosts.AddOrUpdate(hosts[i], results[i]);
         }
 
         return results;

@@ -23,8 +23,9 @@ namespace XdsControlPlane.Server;
 /// EndpointSlice changes can also come on their own (<see cref="PublishEndpoints"/>, the pipeline's endpoint lane): their
 /// ClusterLoadAssignments are made from the last translation and published at once, also while the next translation
 /// runs; they stay in force over what a pass translated until a pass that includes them (<see cref="EndpointChanges"/>).
-/// Translations are serialized; each group's snapshot is read, changed and written under one lock, which a first
-/// publication's validation does not hold (results are remembered by version and checked before).
+/// Translations are serialized. The endpoint lane reads, changes and writes a group's snapshot under one lock; a pass
+/// makes its new snapshot of a group without that lock (validation, isolation, assembly) and holds it only to set the
+/// snapshot if no endpoint change came meanwhile, so an endpoint change never waits for a pass's publication.
 /// A publication costs what changed: each group's translated resources are compared with the served snapshot by
 /// reference and version (a dictionary lookup each), only new and changed resources are validated, and the new
 /// snapshot is made with <see cref="Snapshot.With"/>, which shares the unchanged types and has only the changes
@@ -46,6 +47,9 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
     private readonly ILogger<SnapshotPublisher> _logger;
     private readonly EndpointChanges _endpoints = new();
     private TranslationResult? _last;
+
+    /// <summary>Counts the endpoint lane's changes (under <see cref="_gate"/>): a group publication made without the lock is still current while this is unchanged.</summary>
+    private long _endpointChangesTaken;
 
     /// <summary>
     /// A publisher of <paramref name="translation"/>'s results to <paramref name="cache"/>; the gateway group also gets the
@@ -86,6 +90,7 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
     public void PublishEndpoints(IReadOnlyList<EndpointChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        var published = new List<(string Group, Snapshot? Served, Snapshot Snapshot, SnapshotUpdate Update)>();
         lock (_gate)
         {
             var changed = _endpoints.Apply(changes);
@@ -94,6 +99,7 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
                 return;
             }
 
+            _endpointChangesTaken++;
             foreach (var group in _last!.Groups.Keys)
             {
                 if (_cache.GetSnapshot(group)?.Snapshot is not { } served)
@@ -113,9 +119,15 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
                 var passing = Admitted(group, upserts, served, []);
                 if (passing.Count > 0)
                 {
-                    Set(group, served, served.With(passing, []));
+                    var snapshot = served.With(passing, []);
+                    published.Add((group, served, snapshot, _cache.SetSnapshot(group, snapshot)));
                 }
             }
+        }
+
+        foreach (var (group, served, snapshot, update) in published)
+        {
+            Log(group, served, snapshot, update);
         }
     }
 
@@ -135,9 +147,10 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
     }
 
     /// <summary>
-    /// Publishes a group's translated resources, with the endpoint changes published since that translation. New
-    /// resources are checked before the group's snapshot is taken (results are remembered by version, so the check
-    /// under it finds them), so an endpoint change does not wait for a first publication's validation.
+    /// Publishes a group's translated resources, with the endpoint changes published since that translation. The new
+    /// snapshot is made without the lock (new resources checked, a route configuration's hosts isolated, the snapshot
+    /// assembled), so the endpoint lane never waits for it; under the lock it is only set, if no endpoint change came
+    /// meanwhile — otherwise it is made again from what the lane published (the checks are remembered, so that is cheap).
     /// </summary>
     private void PublishGroup(string group, IReadOnlyList<XdsResource> translated)
     {
@@ -147,21 +160,40 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
         }
 
         _validation.Prepare(Candidates(_cache.GetSnapshot(group)?.Snapshot, translated));
-        lock (_gate)
+        while (true)
         {
-            var resources = _endpoints.InForce(translated);
-            var served = _cache.GetSnapshot(group)?.Snapshot;
-            var snapshot = served is null ? Snapshot.Create(Admitted(group, resources, null, [])) : Updated(group, served, resources);
-            if (!ReferenceEquals(snapshot, served))
+            IReadOnlyList<XdsResource> resources;
+            Snapshot? served;
+            long taken;
+            lock (_gate)
             {
-                Set(group, served, snapshot);
+                (resources, served, taken) = (_endpoints.InForce(translated), _cache.GetSnapshot(group)?.Snapshot, _endpointChangesTaken);
             }
+
+            var snapshot = served is null ? Snapshot.Create(Admitted(group, resources, null, [])) : Updated(group, served, resources);
+            if (ReferenceEquals(snapshot, served))
+            {
+                return;
+            }
+
+            SnapshotUpdate update;
+            lock (_gate)
+            {
+                if (taken != _endpointChangesTaken || !ReferenceEquals(_cache.GetSnapshot(group)?.Snapshot, served))
+                {
+                    continue;   // the endpoint lane took a change meanwhile: made again with it
+                }
+
+                update = _cache.SetSnapshot(group, snapshot);
+            }
+
+            Log(group, served, snapshot, update);
+            return;
         }
     }
 
-    private void Set(string group, Snapshot? served, Snapshot snapshot)
+    private void Log(string group, Snapshot? served, Snapshot snapshot, SnapshotUpdate update)
     {
-        var update = _cache.SetSnapshot(group, snapshot);
         if (!update.Accepted)
         {
             ManifestLog.SnapshotRejected(_logger, group, string.Join(" ", update.Problems));

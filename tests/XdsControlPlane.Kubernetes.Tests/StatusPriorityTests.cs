@@ -74,11 +74,8 @@ public sealed class StatusPriorityTests
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using var host = await StartHostAsync(cancel.Token);
         await Eventually.WaitAsync(() => ObservedGeneration("first") == 1, "the first status of the RouteGroup");
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
-        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
-        var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
-        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancel.Token);
-        await ReceiveAddressAsync(call, "10.0.0.1", [], cancel.Token);
+        using var eds = await EdsStream.OpenAsync(host.XdsPort, cancel.Token);
+        await eds.ReceiveAsync("10.0.0.1", cancel.Token);
 
         // The API server answers no status write now (slow, or throttling us), and many RouteGroups need one.
         var release = new TaskCompletionSource();
@@ -95,7 +92,7 @@ public sealed class StatusPriorityTests
 
             // Endpoints move meanwhile: the EDS stream gets them while every status write hangs.
             _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
-            await ReceiveAddressAsync(call, "10.0.0.2", [], cancel.Token);
+            await eds.ReceiveAsync("10.0.0.2", cancel.Token);
         }
         finally
         {
@@ -120,30 +117,45 @@ public sealed class StatusPriorityTests
             .WithLog(_log)
             .WithKubernetesApi(_api.Url)
             .StartAsync(cancel.Token);
-        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.XdsPort}");
-        using var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancel.Token);
-        var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
-        await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancel.Token);
-        var seen = new List<string>();
-        await ReceiveAddressAsync(call, "10.0.0.1", seen, cancel.Token);
+        using var eds = await EdsStream.OpenAsync(host.XdsPort, cancel.Token);
+        await eds.ReceiveAsync("10.0.0.1", cancel.Token);
 
-        // A new Service needs a full translation, which is now held half-way (as a long one would be).
+        // A new Service needs a full translation, which is now held half-way (as a long one would be); endpoints move
+        // meanwhile, and the EDS stream gets them while that translation has not finished.
         var translations = translator.Translations;
         translator.Hold();
-        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "other"));
-        await translator.Entered.WaitAsync(cancel.Token);
-
-        // Endpoints move meanwhile: the EDS stream gets them while that translation has not finished.
-        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
-        await ReceiveAddressAsync(call, "10.0.0.2", seen, cancel.Token);
+        await EndpointEditWhileNewServiceHeldAsync(translator.Entered, eds, cancel.Token);
         Assert.That(translator.Held, Is.True, "the endpoint change was published while the translation was still in progress");
 
         // The held translation read the old endpoints; once it is published, the new ones stay (a later edit is the barrier).
         translator.Release();
         await Eventually.WaitAsync(() => translator.Translations >= translations + 2, "the held translation and the pass with the endpoint change");
-        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.3"));
-        await ReceiveAddressAsync(call, "10.0.0.3", seen, cancel.Token);
-        Assert.That(seen.SkipWhile(address => address != "10.0.0.2"), Is.EqualTo(new[] { "10.0.0.2", "10.0.0.3" }), "the endpoints never went back to 10.0.0.1");
+        await LaterEditArrivesEndpointsNeverWentBackAsync(eds, cancel.Token);
+    }
+
+    [Test]
+    public async Task PublicationOfANewServiceHeld_EndpointSliceEdit_StillReachesTheEdsStream()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var publication = new HoldingPublicationLog();
+        await using var host = await new InProcessServer()
+            .WithServices(services => services.AddSingleton<Serilog.Core.ILogEventSink>(publication))
+            .WithLog(_log)
+            .WithKubernetesApi(_api.Url)
+            .StartAsync(cancel.Token);
+        using var eds = await EdsStream.OpenAsync(host.XdsPort, cancel.Token);
+        await eds.ReceiveAsync("10.0.0.1", cancel.Token);
+
+        // A new Service: the pass that publishes its clusters and routes is held in the middle of publishing them (at its
+        // first group's "Published" line, as a slow publication of a big change would be); endpoints move meanwhile, and
+        // the EDS stream gets them while that publication is still in progress.
+        publication.Hold();
+        await EndpointEditWhileNewServiceHeldAsync(publication.Entered, eds, cancel.Token);
+        Assert.That(publication.Held, Is.True, "the endpoint change was published while the new Service's publication was held");
+
+        // Once released, the held publication does not take the endpoints back (a later edit is the barrier).
+        publication.Release();
+        await LaterEditArrivesEndpointsNeverWentBackAsync(eds, cancel.Token);
     }
 
     [Test]
@@ -171,6 +183,23 @@ public sealed class StatusPriorityTests
             .StartAsync(cancellationToken);
 
     private long? ObservedGeneration(string name) => (long?)_api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"]?["observedGeneration"];
+
+    /// <summary>Adds a Service (a pass that translates and publishes its clusters and routes), waits until <paramref name="held"/> says that pass is held, then moves cart's endpoints and reads them from <paramref name="eds"/>.</summary>
+    private async Task EndpointEditWhileNewServiceHeldAsync(Task held, EdsStream eds, CancellationToken cancellationToken)
+    {
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", "other"));
+        await held.WaitAsync(cancellationToken);
+        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.2"));
+        await eds.ReceiveAsync("10.0.0.2", cancellationToken);
+    }
+
+    /// <summary>A later endpoint edit is the barrier: once it arrives, the stream never went back to the first address after the second.</summary>
+    private async Task LaterEditArrivesEndpointsNeverWentBackAsync(EdsStream eds, CancellationToken cancellationToken)
+    {
+        _api.Put(FakeApiServer.EndpointSlices, Slice("10.0.0.3"));
+        await eds.ReceiveAsync("10.0.0.3", cancellationToken);
+        Assert.That(eds.Seen.SkipWhile(address => address != "10.0.0.2"), Is.EqualTo(new[] { "10.0.0.2", "10.0.0.3" }), "the endpoints never went back to 10.0.0.1");
+    }
 
     /// <summary>Reads EDS responses (ACKing each) until one holds <paramref name="address"/>; records the address of each.</summary>
     private static async Task ReceiveAddressAsync(AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call, string address, List<string> seen, CancellationToken cancellationToken)
@@ -262,6 +291,68 @@ public sealed class StatusPriorityTests
                 Interlocked.Increment(ref holder._translations);
                 return result;
             }
+        }
+    }
+
+    /// <summary>A raw ADS stream of a sidecar subscribed to cart's endpoints, recording every address it is sent.</summary>
+    private sealed class EdsStream(GrpcChannel channel, AsyncDuplexStreamingCall<DiscoveryRequest, DiscoveryResponse> call) : IDisposable
+    {
+        public List<string> Seen { get; } = [];
+
+        public static async Task<EdsStream> OpenAsync(int xdsPort, CancellationToken cancellationToken)
+        {
+            var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{xdsPort}");
+            var call = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+            var node = new Node { Id = "sidecar-1", Cluster = "shop", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("sidecar") } } };
+            await call.RequestStream.WriteAsync(new DiscoveryRequest { Node = node, TypeUrl = TypeUrls.ClusterLoadAssignment, ResourceNames = { Cart } }, cancellationToken);
+            return new EdsStream(channel, call);
+        }
+
+        /// <summary>Reads responses until one holds <paramref name="address"/>.</summary>
+        public Task ReceiveAsync(string address, CancellationToken cancellationToken) => ReceiveAddressAsync(call, address, Seen, cancellationToken);
+
+        public void Dispose()
+        {
+            call.Dispose();
+            channel.Dispose();
+        }
+    }
+
+    /// <summary>A log sink that, after <see cref="Hold"/>, holds the thread that logs the next snapshot publication until <see cref="Release"/>.</summary>
+    private sealed class HoldingPublicationLog : Serilog.Core.ILogEventSink, IDisposable
+    {
+        private readonly ManualResetEventSlim _released = new(initialState: true);
+        private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _armed;
+        private volatile bool _held;
+
+        public Task Entered => _entered.Task;
+
+        public bool Held => _held;
+
+        public void Hold()
+        {
+            _released.Reset();
+            Volatile.Write(ref _armed, 1);
+        }
+
+        public void Release() => _released.Set();
+
+        public void Emit(Serilog.Events.LogEvent logEvent)
+        {
+            if (logEvent.MessageTemplate.Text.StartsWith("Published snapshot for node group", StringComparison.Ordinal) && Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                _held = true;
+                _entered.TrySetResult();
+                _released.Wait(TimeSpan.FromSeconds(20));
+                _held = false;
+            }
+        }
+
+        public void Dispose()
+        {
+            _released.Set();
+            _released.Dispose();
         }
     }
 }
