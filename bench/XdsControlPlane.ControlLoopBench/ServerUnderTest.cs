@@ -53,7 +53,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     {
         var (xdsPort, adminPort) = (FreePort.Next(), FreePort.Next());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]), .. sourceArgs])
+        foreach (var arg in (string[])[serverDll, "--loopback", "--xds-port", I(xdsPort), "--admin-port", I(adminPort), "--log-format", "json", .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]), .. WebhookPort(sourceArgs), .. sourceArgs])
         {
             start.ArgumentList.Add(arg);
         }
@@ -68,6 +68,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         process.BeginErrorReadLine();
         return server;
     }
+
+    // The admission webhook listens on 18443 unless told otherwise; a free port lets two runs share a machine.
+    private static string[] WebhookPort(IReadOnlyList<string> sourceArgs) =>
+        sourceArgs.Contains("--webhook-port") ? [] : ["--webhook-port", I(FreePort.Next())];
 
     /// <summary>Polls <c>/readyz</c> every 20 ms until it answers 200; returns the time from process start.</summary>
     public async Task<TimeSpan> WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
