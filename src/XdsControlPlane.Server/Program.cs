@@ -1,5 +1,6 @@
 using XdsControlPlane.Server;
 
+SocketCompletions.RunInline();
 var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 {
     ServerHost created;

@@ -92,6 +92,36 @@ public sealed class LocalConnectManifestsTests
     }
 
     [Test]
+    public async Task Connect_RealAgent_OpensItsLanes_AndConnectionsStillReachTheLaptop()
+    {
+        // Protocol version 2: the broker offers lanes in Welcome and sandboxctl opens them (each its own HTTP/2
+        // connection); /metrics counts every agent stream, so the primary and its lanes show as 1 + MaxLanes.
+        var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
+        var host = await StartHostAsync(1);
+        var agent = _disposables.Track(LocalAgentProcess.Start(
+            _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
+            "--server", $"127.0.0.1:{host.TunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json"));
+        var connected = await agent.NextAsync("connected");
+        var brokerPort = int.Parse(((string)connected["endpoints"]![0]!["endpoint"]!).Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var streams = 1 + new XdsControlPlane.Tunnel.TunnelLimits().MaxLanes;
+        double open = 0;
+        await Eventually.WaitAsync(async () => (open = await AgentStreamsAsync(host)) == streams, () => $"{streams} agent streams (the primary and its lanes) open at the broker, saw {open}");
+
+        // Connections take turns over the streams: as many requests as streams all reach the laptop.
+        var answers = await Task.WhenAll(Enumerable.Range(0, streams).Select(i => LocalHttpEcho.GetAsync(brokerPort, $"/cart/{i}", "x-routing-key: feature-x")));
+        Assert.That(answers, Has.All.StartWith("laptop\nGET /cart/"));
+    }
+
+    /// <summary>The tunnel broker's <c>tunnel_broker_agent_streams</c> gauge as <c>/metrics</c> serves it now.</summary>
+    private static async Task<double> AgentStreamsAsync(ServerHost host)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{host.AdminPort}/metrics"));
+        var line = text.Split('\n').FirstOrDefault(l => l.StartsWith("tunnel_broker_agent_streams ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line["tunnel_broker_agent_streams ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Test]
     public async Task Connect_Preview_GatewayServesItsHostToTheLaptop_JsonNamesTheUrl_GoneAfterSigterm()
     {
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
