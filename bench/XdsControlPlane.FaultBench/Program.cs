@@ -6,6 +6,7 @@
 //   nack-storm     --clients streams (default 1,000) rejecting every push, an endpoint change a second, for --seconds (default 60)
 //   connect-storm  --clients streams (default 10,000) opened at once: time until all are in sync, peak memory, refusals
 //   soak           --seconds (default 1,800) of churn under --clients streams (default 1,000) with a local-connect agent carrying traffic; --svg writes the curves
+//   chart          --csv FILE (a soak's samples, $TMPDIR/fault-bench-soak.csv) --svg OUT [--clients N]: draws the soak's SVG again
 // The server runs as a child process in manifests mode on loopback, its log in $TMPDIR/fault-bench-server-RUN.log. Prints a
 // Markdown section (progress goes to stderr). Linux only (reads /proc). Needs about 3 file descriptors per stream in this
 // process: raise `ulimit -n` for 10,000.
@@ -20,8 +21,16 @@ var (clients, seconds) = run switch
     "nack-storm" => (1000, 60),
     "connect-storm" => (10000, 0),
     "soak" => (1000, 1800),
-    _ => throw new ArgumentException($"the first argument must be restart, nack-storm, connect-storm or soak, got '{run}'"),
+    "chart" => (1000, 0),
+    _ => throw new ArgumentException($"the first argument must be restart, nack-storm, connect-storm, soak or chart, got '{run}'"),
 };
+if (run == "chart")
+{
+    var samples = SoakChart.ReadCsv(Option("--csv") ?? throw new ArgumentException("chart needs --csv FILE"));
+    await SoakChart.WriteSvgAsync(Option("--svg") ?? throw new ArgumentException("chart needs --svg OUT"), samples, Int("--clients") ?? clients, CancellationToken.None);
+    return;
+}
+
 var settings = new BenchSettings(
     Option("--server") ?? ServerBinary.Find(),
     Int("--clients") ?? clients,

@@ -32,10 +32,10 @@ internal sealed class SoakRun(BenchSettings settings)
         await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = traffic.EchoPort }, cancellationToken: cancellationToken);
         var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
         traffic.Start(new IPEndPoint(IPAddress.Parse(endpoint.Address), (int)endpoint.BrokerPort), TimeSpan.FromMilliseconds(100));
-        using var timers = new RuntimeTimers(server.ProcessId, settings.SampleEvery);
+        using var timers = new RuntimeTimers(server.ProcessId, settings.SampleEvery, settings.Duration + settings.SampleEvery);
         progress.WriteLine($"soak for {settings.Duration.TotalMinutes:0.#} min: {settings.Clients} streams, the agent's traffic through {endpoint.Address}:{endpoint.BrokerPort}, timers from dotnet-counters: {(timers.Available ? "yes" : "no")}");
 
-        var samples = new List<Sample>();
+        var samples = new List<SoakSample>();
         var clock = Stopwatch.StartNew();
         var nextSample = TimeSpan.Zero;
         var edits = 0;
@@ -52,33 +52,29 @@ internal sealed class SoakRun(BenchSettings settings)
             {
                 nextSample += settings.SampleEvery;
                 var process = ProcessSample.Of(server.ProcessId);
-                samples.Add(new Sample(clock.Elapsed.TotalMinutes, process.RssMib, process.Threads, process.OpenFiles, timers.Latest(), traffic.Ok, traffic.Failed, ProcessSample.LoadAverage()));
-                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {clock.Elapsed.TotalMinutes:0.0} min: RSS {process.RssMib:0} MiB, {process.Threads} threads, {process.OpenFiles} fds, timers {samples[^1].Timers?.ToString(CultureInfo.InvariantCulture) ?? "?"}, tunnel {traffic.Ok} ok / {traffic.Failed} failed, load {samples[^1].Load:0.0}"));
+                samples.Add(new SoakSample(clock.Elapsed.TotalMinutes, DateTime.UtcNow, process.RssMib, process.Threads, process.OpenFiles, null, traffic.Ok, traffic.Failed, ProcessSample.LoadAverage()));
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {clock.Elapsed.TotalMinutes:0.0} min: RSS {process.RssMib:0} MiB, {process.Threads} threads, {process.OpenFiles} fds, tunnel {traffic.Ok} ok / {traffic.Failed} failed, load {samples[^1].Load:0.0}"));
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         }
 
         var cpu = server.CpuTime() - cpuStart;
+
+        // dotnet-counters writes its rows when it ends: each sample takes the last row at or before it.
+        var timerRows = await timers.ReadAsync(settings.SampleEvery * 3);
+        samples = [.. samples.Select(s => s with { Timers = timerRows.LastOrDefault(r => r.At <= s.At.AddSeconds(1)) is { At.Ticks: > 0 } row ? row.Timers : null })];
         var streamsCut = fleet.Clients.Count(c => c.Streams > 1);
         var stillSynced = fleet.Clients.Count(c => c.SyncedStream >= 1);
-        await File.WriteAllLinesAsync(Path.Combine(Path.GetTempPath(), "fault-bench-soak.csv"), [
-            "minutes,rss_mib,threads,open_files,timers,tunnel_ok,tunnel_failed,load",
-            .. samples.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Minutes:0.00},{s.RssMib:0.0},{s.Threads},{s.OpenFiles},{s.Timers},{s.TunnelOk},{s.TunnelFailed},{s.Load:0.00}")),
-        ], cancellationToken);
-        var load = samples.Average(s => s.Load);
+        var csv = Path.Combine(Path.GetTempPath(), "fault-bench-soak.csv");
+        await SoakChart.WriteCsvAsync(csv, samples, cancellationToken);
+        progress.WriteLine($"samples: {csv}");
         if (settings.SvgPath is { } svg)
         {
-            var title = string.Create(CultureInfo.InvariantCulture, $"Soak: {settings.Duration.TotalMinutes:0} min, {settings.Clients:N0} streams, an endpoint change a second, a RouteGroup edit every 10 s, a tunnel carrying traffic (load average {load:0.0}, 2 cores)");
-            await File.WriteAllTextAsync(svg, SvgChart.Render(title, [.. samples.Select(s => s.Minutes)],
-            [
-                ("Resident memory", "MiB", [.. samples.Select(s => (double?)s.RssMib)]),
-                ("Threads", "count", [.. samples.Select(s => (double?)s.Threads)]),
-                ("Open file descriptors", "count", [.. samples.Select(s => (double?)s.OpenFiles)]),
-                ("Active timers (dotnet-counters)", "count", [.. samples.Select(s => s.Timers)]),
-            ]), cancellationToken);
+            await SoakChart.WriteSvgAsync(svg, samples, settings.Clients, cancellationToken);
         }
 
+        var load = samples.Average(s => s.Load);
         return
         [
             $"## Soak: {settings.Duration.TotalMinutes:0.#} minutes of churn",
@@ -110,5 +106,4 @@ internal sealed class SoakRun(BenchSettings settings)
         return $"| {name} | {F(known[0])} | {F(known.Take(Math.Max(1, half)).Average())} | {F(known.Skip(half).Average())} | {F(known[^1])} | {F(known.Max())} |";
     }
 
-    private sealed record Sample(double Minutes, double RssMib, int Threads, int OpenFiles, double? Timers, long TunnelOk, long TunnelFailed, double Load);
 }

@@ -14,17 +14,18 @@ internal static class SvgChart
     private const int PanelHeight = 130;
     private const int Left = 70;
     private const int Right = 20;
-    private const int Top = 40;
+    private const int Top = 52;
     private const int Gap = 45;
 
-    /// <summary>The SVG of <paramref name="series"/> (name, unit, values) over <paramref name="minutes"/>, titled <paramref name="title"/>.</summary>
-    public static string Render(string title, IReadOnlyList<double> minutes, IReadOnlyList<(string Name, string Unit, IReadOnlyList<double?> Values)> series)
+    /// <summary>The SVG of <paramref name="series"/> (name, unit, values) over <paramref name="minutes"/>, titled <paramref name="title"/> and <paramref name="subtitle"/>.</summary>
+    public static string Render(string title, string subtitle, IReadOnlyList<double> minutes, IReadOnlyList<(string Name, string Unit, IReadOnlyList<double?> Values)> series)
     {
         var height = Top + (series.Count * (PanelHeight + Gap));
         var svg = new StringBuilder();
         svg.Append(I($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{height}\" viewBox=\"0 0 {Width} {height}\" font-family=\"sans-serif\" font-size=\"11\">\n"));
         svg.Append(I($"<rect width=\"{Width}\" height=\"{height}\" fill=\"white\"/>\n"));
-        svg.Append(I($"<text x=\"{Left}\" y=\"22\" font-size=\"13\" font-weight=\"bold\">{WebUtility.HtmlEncode(title)}</text>\n"));
+        svg.Append(I($"<text x=\"{Left}\" y=\"20\" font-size=\"13\" font-weight=\"bold\">{WebUtility.HtmlEncode(title)}</text>\n"));
+        svg.Append(I($"<text x=\"{Left}\" y=\"37\" fill=\"#555\">{WebUtility.HtmlEncode(subtitle)}</text>\n"));
         var end = Math.Max(minutes.Count > 0 ? minutes[^1] : 1, 1e-3);
         for (var p = 0; p < series.Count; p++)
         {
