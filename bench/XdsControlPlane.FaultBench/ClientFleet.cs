@@ -28,7 +28,7 @@ internal sealed class ClientFleet : IAsyncDisposable
         {
             var client = ReconnectingAdsClient.Connect($"{prefix}-{i}", i % 10 == 9 ? "gateway" : "sidecar", port, IPAddress.Parse($"127.0.{2 + (i / PerPeer / 250)}.{2 + (i / PerPeer % 250)}"));
             client.NackEverything = nack;
-            client.ReconnectDelay = TimeSpan.FromMilliseconds(500);
+            client.ReconnectDelay = TimeSpan.FromMilliseconds(500); // Envoy's first retry delay (grpc_stream.h)
             return client;
         })]);
 

@@ -18,7 +18,8 @@ namespace XdsControlPlane.Testing;
 /// <summary>
 /// A State-of-the-World ADS client shaped like Envoy for fault tests and benchmarks: CDS and LDS wildcard, EDS for the
 /// EDS clusters CDS names, RDS for the route configurations the listeners name. It keeps the configuration it
-/// accepted while its stream is down and redials after <see cref="ReconnectDelay"/> (jittered up to twice that), sending
+/// accepted while its stream is down and redials with Envoy's backoff — <see cref="ReconnectDelay"/> doubling per failed
+/// attempt up to 30 s, each wait between half and all of that, starting over once a stream got a response — sending
 /// the versions and names it holds, as Envoy does. With <see cref="NackEverything"/> it rejects every response (keeping
 /// what it held, still following the names the responses carry, so every type keeps being pushed). Kept small for
 /// thousands in one process: counters and one digest per resource, no response log.
@@ -26,6 +27,9 @@ namespace XdsControlPlane.Testing;
 internal sealed class ReconnectingAdsClient : IAsyncDisposable
 {
     private static readonly string[] BaseTypes = [TypeUrls.Cluster, TypeUrls.Listener];
+
+    /// <summary>Envoy's longest wait between attempts (grpc_stream.h, <c>RETRY_MAX_DELAY_MS</c>).</summary>
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Dictionary<string, string>> _held = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _versions = new(StringComparer.Ordinal);
@@ -91,7 +95,7 @@ internal sealed class ReconnectingAdsClient : IAsyncDisposable
     /// <summary>Reject every response with an <c>error_detail</c> instead of accepting it (set before <see cref="Start"/>).</summary>
     public bool NackEverything { get; set; }
 
-    /// <summary>The wait before redialling a lost stream, jittered up to twice this (set before <see cref="Start"/>).</summary>
+    /// <summary>The first wait before redialling a lost stream (set before <see cref="Start"/>); it doubles per attempt that got no response, up to 30 s.</summary>
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Streams opened so far (1 after the first connect, 2 after one reconnect…).</summary>
@@ -158,8 +162,10 @@ internal sealed class ReconnectingAdsClient : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var client = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(_channel);
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
+            var before = Responses;
             try
             {
                 await StreamAsync(client, cancellationToken);
@@ -178,7 +184,8 @@ internal sealed class ReconnectingAdsClient : IAsyncDisposable
                 LastFailure = e.Message;
             }
 
-            var delay = ReconnectDelay * (1 + Random.Shared.NextDouble());
+            failures = Responses > before ? 1 : failures + 1;
+            var delay = TimeSpan.FromTicks(Math.Min(ReconnectDelay.Ticks << Math.Min(failures - 1, 16), MaxReconnectDelay.Ticks)) * (0.5 + (Random.Shared.NextDouble() / 2));
             try
             {
                 await Task.Delay(delay, cancellationToken);
