@@ -39,6 +39,9 @@ public sealed class BrokerRestartTests
         var tunnelPort = FreePort.Next();
         var laptop = _disposables.Track(new LocalHttpEcho("laptop"));
         var server = await ServerProcess.StartAsync(["--manifests", _directory, "--tunnel-listen-ports", "0"], tunnelPort: tunnelPort);
+
+        // The broker refuses agents until the manifests are loaded, and an agent gives up after a few attempts at start.
+        await ReadyAsync(server);
         var agent = _disposables.Track(LocalAgentProcess.Start(
             _state, "local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{laptop.Port}:8080",
             "--server", $"127.0.0.1:{tunnelPort}", "--name", "cart-dev", "-n", "shop", "-o", "json", "--reconnect-delay", "100ms"));
@@ -79,6 +82,12 @@ public sealed class BrokerRestartTests
         {
             await server.DisposeAsync();
         }
+    }
+
+    private static async Task ReadyAsync(ServerProcess server)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.AdminPort}") };
+        await Eventually.WaitAsync(async () => (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode, "the server ready");
     }
 
     private static int BrokerPort(System.Text.Json.Nodes.JsonObject connected) =>
