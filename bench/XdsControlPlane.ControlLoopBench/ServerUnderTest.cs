@@ -49,12 +49,14 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts the server with <paramref name="sourceArgs"/> and extra <paramref name="environment"/> variables, on <paramref name="xdsPort"/> when given (a restart on the port clients redial), else on a free port.</summary>
+    public static ServerUnderTest Start(string serverDll, IReadOnlyList<string> sourceArgs, string logFile, IReadOnlyDictionary<string, string>? environment = null, int? xdsPort = null)
     {
-        var (xdsPort, adminPort) = (FreePort.Next(), FreePort.Next());
+        var adminPort = FreePort.Next();
+        xdsPort ??= FreePort.Next();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // Every listener on a free port: another server on the machine (a second bench) must not make this one fail to start.
-        string[] ports = ["--xds-port", I(xdsPort), "--admin-port", I(adminPort),
+        string[] ports = ["--xds-port", I(xdsPort.Value), "--admin-port", I(adminPort),
             .. (sourceArgs.Contains("--tunnel-port") ? [] : (string[])["--tunnel-port", "0"]),
             .. (sourceArgs.Contains("--webhook-port") ? [] : (string[])["--webhook-port", I(FreePort.Next())])];
         foreach (var arg in (string[])[serverDll, "--loopback", .. ports, "--log-format", "json", .. sourceArgs])
@@ -70,7 +72,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         var started = Stopwatch.GetTimestamp();
         var process = Process.Start(start)!;
-        var server = new ServerUnderTest(process, xdsPort, adminPort, started, logFile);
+        var server = new ServerUnderTest(process, xdsPort.Value, adminPort, started, logFile);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
         process.BeginOutputReadLine();
@@ -131,6 +133,17 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         ThrowIfExited();
         var line = File.ReadLines($"/proc/{I(_process.Id)}/status").First(l => l.StartsWith(field + ":", StringComparison.Ordinal));
         return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    /// <summary>Kills the process with SIGKILL (no shutdown of any kind) and waits until it and its output are gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        await _process.WaitForExitAsync();
     }
 
     public async ValueTask DisposeAsync()

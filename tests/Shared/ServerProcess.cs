@@ -43,9 +43,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// emptyDir on /tmp does: in new user and mount namespaces (<c>unshare -Urm</c>) where every mount is read-only and
     /// a fresh tmpfs is the temporary directory (<c>TMPDIR</c>; mounted on a directory of its own rather than on /tmp,
     /// which may hold the checkout itself); the process exits 91 if a write elsewhere still succeeds. With
-    /// <paramref name="openFileLimit"/>, it runs with that limit of open files (<c>prlimit --nofile</c>).
+    /// <paramref name="openFileLimit"/>, it runs with that limit of open files (<c>prlimit --nofile</c>). With
+    /// <paramref name="xdsPort"/> or <paramref name="tunnelPort"/>, it listens there instead of on a port of its choice
+    /// (a restarted server on the port its clients redial).
     /// </summary>
-    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false, int? openFileLimit = null)
+    public static async Task<ServerProcess> StartAsync(IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? environment = null, bool withoutRootPrivileges = false, bool readOnlyRootFilesystem = false, int? openFileLimit = null, int xdsPort = 0, int tunnelPort = 0)
     {
         var start = new ProcessStartInfo(withoutRootPrivileges || readOnlyRootFilesystem ? "unshare" : openFileLimit is null ? "dotnet" : "prlimit")
         {
@@ -73,7 +75,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             start.ArgumentList.Add("dotnet");
         }
 
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", "0", "--admin-port", "0", "--tunnel-port", "0", "--webhook-port", "0"])
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "XdsControlPlane.Server.dll"), .. args, "--loopback", "--xds-port", I(xdsPort), "--admin-port", "0", "--tunnel-port", I(tunnelPort), "--webhook-port", "0"])
         {
             start.ArgumentList.Add(arg);
         }
@@ -142,6 +144,18 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Kills the process with SIGKILL (no shutdown of any kind) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await _process.WaitForExitAsync(timeout.Token);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -171,6 +185,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             _ports.TrySetResult((int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture), int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture)));
         }
     }
+
+    private static string I(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     // $1: a directory that must not be writable afterwards (besides /); the rest is the command.
     private const string ReadOnlyRootScript = """

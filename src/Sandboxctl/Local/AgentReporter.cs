@@ -84,16 +84,20 @@ internal sealed class AgentReporter(CliOutput cli, ReportStyle style, TimeProvid
         Say(lines);
     }
 
-    /// <summary>The stream was lost; the next attempt is in <paramref name="delay"/>.</summary>
-    public void Reconnecting(int attempt, TimeSpan delay, string reason)
+    /// <summary>
+    /// The stream was lost (cutting <paramref name="lost"/> tunnelled connections that were open on it,
+    /// <paramref name="lostInAll"/> since the agent started); the next attempt is in <paramref name="delay"/>.
+    /// </summary>
+    public void Reconnecting(int attempt, TimeSpan delay, string reason, long lost, long lostInAll)
     {
         if (style == ReportStyle.Json)
         {
-            Event("reconnecting", new JsonObject { ["attempt"] = attempt, ["delaySeconds"] = Math.Round(delay.TotalSeconds, 2), ["reason"] = reason });
+            Event("reconnecting", new JsonObject { ["attempt"] = attempt, ["delaySeconds"] = Math.Round(delay.TotalSeconds, 2), ["reason"] = reason, ["connectionsLost"] = lost, ["connectionsLostInAll"] = lostInAll });
             return;
         }
 
-        Say([$"reconnecting (attempt {attempt}, next in {delay.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s): {reason}"]);
+        var cut = lost > 0 ? $"; {lost} open connection(s) lost, {lostInAll} in all" : "";
+        Say([$"reconnecting (attempt {attempt}, next in {delay.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s{cut}): {reason}"]);
     }
 
     /// <summary>The live numbers; shown as the style says (always redrawn, else only when they changed).</summary>

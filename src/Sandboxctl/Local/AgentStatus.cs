@@ -77,11 +77,15 @@ internal sealed class AgentStatus(TimeProvider clock)
     /// <summary>How long the last stream stayed welcomed (zero before one ended).</summary>
     public TimeSpan LastSessionLength { get; private set; }
 
-    /// <summary>The stream is over; what it carried counts on.</summary>
-    public void OnDisconnected()
+    /// <summary>Tunnelled connections that were open when their stream was lost (not ended by the developer), over every stream so far.</summary>
+    public long ConnectionsLost { get; private set; }
+
+    /// <summary>The stream is over; what it carried counts on, and <paramref name="lost"/> connections that were open on it are lost.</summary>
+    public void OnDisconnected(int lost)
     {
         lock (_gate)
         {
+            ConnectionsLost += lost;
             LastSessionLength = ConnectedSince is { } since ? clock.GetUtcNow() - since : TimeSpan.Zero;
             if (_mux is { } mux)
             {

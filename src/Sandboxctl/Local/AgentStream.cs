@@ -46,6 +46,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
         var lanes = AgentLanes.RunAsync(laneClients, hello, welcome, mux, streaming.Token);
         var stopped = Task.Delay(Timeout.Infinite, stop);
+        var saidGoodbye = false;
         try
         {
             var first = await Task.WhenAny(reading, writing, pinging, stopped).ConfigureAwait(false);
@@ -53,6 +54,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
             {
                 // The broker withdraws the routes, keeps carrying what is in flight while the data planes move to
                 // the baseline, then ends the stream: connections go on until then (or the drain timeout).
+                saidGoodbye = true;
                 mux.SendControl(new Frame { Goodbye = new Goodbye { Reason = "the developer stopped sandboxctl local connect" } });
                 await Quietly(reading.WaitAsync(DrainTimeout, CancellationToken.None)).ConfigureAwait(false);
                 await mux.DisposeAsync().ConfigureAwait(false);
@@ -84,6 +86,8 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
         }
         finally
         {
+            // Connections still open when a stream ends without the developer's goodbye are cut: counted as lost.
+            var lost = saidGoodbye ? 0 : mux.OpenConnections;
             await streaming.CancelAsync().ConfigureAwait(false);
             await mux.DisposeAsync().ConfigureAwait(false);
             await Quietly(writing).ConfigureAwait(false);
@@ -91,7 +95,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
             await Quietly(pinging).ConfigureAwait(false);
             await Quietly(accepting).ConfigureAwait(false);
             await Quietly(lanes).ConfigureAwait(false);
-            status.OnDisconnected();
+            status.OnDisconnected(lost);
         }
     }
 

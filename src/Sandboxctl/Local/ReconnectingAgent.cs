@@ -67,6 +67,7 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentFarewell farewe
         while (true)
         {
             var welcomedBefore = status.Connections;
+            var lostBefore = status.ConnectionsLost;
             var carriedBefore = status.Snapshot() is { } before ? before.BytesIn + before.BytesOut : 0;
             string reason;
             try
@@ -115,7 +116,7 @@ internal sealed class ReconnectingAgent(AgentStream stream, AgentFarewell farewe
             }
 
             var delay = backoff.Delay(attempt);
-            reporter.Reconnecting(attempt, delay, reason);
+            reporter.Reconnecting(attempt, delay, reason, status.ConnectionsLost - lostBefore, status.ConnectionsLost);
             try
             {
                 await Task.Delay(delay, stop).ConfigureAwait(false);
