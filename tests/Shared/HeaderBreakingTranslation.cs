@@ -25,13 +25,13 @@ internal sealed class HeaderBreakingTranslation(IRoutingTranslator inner) : IRou
         var result = inner.Translate(inputs);
         return result with
         {
-            Groups = result.Groups.ToDictionary(g => g.Key, g => (IReadOnlyList<XdsResource>)[.. g.Value.Select(Break)]),
+            Groups = result.Groups.ToDictionary(g => g.Key, g => (IReadOnlyList<XdsControlPlane.Xds.Resources.XdsResource>)[.. g.Value.Select(Break)]),
         };
     }
 
-    private static XdsResource Break(XdsResource resource)
+    private static XdsControlPlane.Xds.Resources.XdsResource Break(XdsControlPlane.Xds.Resources.XdsResource resource)
     {
-        if (resource.TypeUrl != TypeUrls.RouteConfiguration || resource.Parts is not { } parts)
+        if (resource.TypeUrl != XdsControlPlane.Xds.Resources.TypeUrls.RouteConfiguration || resource.Parts is not { } parts)
         {
             return resource;
         }
@@ -52,6 +52,6 @@ internal sealed class HeaderBreakingTranslation(IRoutingTranslator inner) : IRou
             hosts.Add(marked.Length > 0 ? host.ToByteString() : bytes);
         }
 
-        return changed ? XdsResource.CreateRouteConfiguration(resource.Name, hosts, null, resource.References) : resource;
+        return changed ? XdsControlPlane.Xds.Resources.XdsResource.CreateRouteConfiguration(resource.Name, hosts, null, resource.References) : resource;
     }
 }
