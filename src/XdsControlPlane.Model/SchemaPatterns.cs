@@ -53,6 +53,44 @@ public static partial class SchemaPatterns
     /// <summary>Whether <paramref name="value"/> is an HTTP header name (<see cref="HeaderName"/>).</summary>
     public static bool IsHeaderName(string? value) => Whole(HeaderNameRegex(), value);
 
+    /// <summary>The longest header value (bytes of UTF-8) a route may set or match: Envoy's limit for a header value.</summary>
+    public const int MaxHeaderValueBytes = 16384;
+
+    /// <summary>
+    /// Why <paramref name="value"/> cannot be, or be matched against, an HTTP header value, or <see langword="null"/>
+    /// when it can: a header value never holds CR, LF, NUL or another control character but a tab (RFC 9110 §5.5;
+    /// Envoy refuses the first three in a route and a line feed in a request header would split it), and is at most
+    /// <see cref="MaxHeaderValueBytes"/> bytes. The reason names the character and where it is, never the value.
+    /// </summary>
+    public static string? HeaderValueProblem(string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if ((c < ' ' && c != '\t') || c == '\u007f')
+            {
+                var what = c switch
+                {
+                    '\n' => "a line feed (LF)",
+                    '\r' => "a carriage return (CR)",
+                    '\0' => "a NUL",
+                    _ => $"the control character U+{(int)c:X4}",
+                };
+                return $"holds {what} at character {(i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)}; a header value may not hold CR, LF, NUL or other control characters";
+            }
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetByteCount(value);
+        return bytes > MaxHeaderValueBytes
+            ? $"is {bytes.ToString(System.Globalization.CultureInfo.InvariantCulture)} bytes long; a header value may be at most {MaxHeaderValueBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
+            : null;
+    }
+
     /// <summary>Whether <paramref name="value"/> is an environment variable name (<see cref="EnvName"/>).</summary>
     public static bool IsEnvName(string? value) => Whole(EnvNameRegex(), value);
 

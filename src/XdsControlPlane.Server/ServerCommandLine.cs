@@ -130,6 +130,8 @@ public static partial class ServerCommandLine
 
         var (previewDomain, previewSalt, previewRateLimit) = PreviewOptions();
         var (injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar) = InjectionOptions();
+        var injectXdsCaFile = new Option<FileInfo?>("--inject-xds-ca-file") { Description = "When the xDS listener serves TLS: the CA bundle (PEM) its certificate chains to, read on start and written into every injected proxy's bootstrap, which then reaches the control plane over TLS." };
+        var injectXdsServerName = new Option<string?>("--inject-xds-server-name") { Description = "With --inject-xds-ca-file: the name the control plane's certificate must carry (default the --inject-xds-address host)." };
         var webhookPort = PortOption("--webhook-port", WebhookListenerOptions.DefaultPort, "Port of the mutating admission webhook (HTTPS, POST /inject, AdmissionReview v1); 0 turns it off.");
         var webhookCertFile = new Option<FileInfo?>("--webhook-cert-file") { Description = "The webhook's serving certificate (PEM), reloaded when the file changes; with --webhook-key-file. Without either, a CA and certificate are generated (or kept in --webhook-secret)." };
         var webhookKeyFile = new Option<FileInfo?>("--webhook-key-file") { Description = "The private key (PEM) of --webhook-cert-file." };
@@ -157,7 +159,7 @@ public static partial class ServerCommandLine
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
             tunnelPort, tunnelToken, tunnelAddress, tunnelListenPorts, scopedRoutes, previewDomain, previewSalt, previewRateLimit,
-            injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar,
+            injectProxyImage, injectInitImage, injectXdsAddress, injectNativeSidecar, injectXdsCaFile, injectXdsServerName,
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
             gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
         };
@@ -288,6 +290,8 @@ public static partial class ServerCommandLine
             .Add(injectInitImage, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.InitImage)), image => image)
             .Add(injectXdsAddress, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.XdsAddress)), address => address)
             .Add(injectNativeSidecar, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.NativeSidecar)), mode => mode)
+            .Add(injectXdsCaFile, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.XdsCaFile)), file => file?.FullName)
+            .Add(injectXdsServerName, Key(SidecarInjectionOptions.Section, nameof(SidecarInjectionOptions.XdsServerName)), name => name)
             .Add(gatewayTlsSecret, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.Secret)), name => name)
             .Add(gatewayTlsCertFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.CertFile)), file => file?.FullName)
             .Add(gatewayTlsKeyFile, Key(GatewayTlsOptions.Section, nameof(GatewayTlsOptions.KeyFile)), file => file?.FullName)

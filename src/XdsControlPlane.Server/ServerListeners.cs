@@ -39,11 +39,12 @@ internal sealed class ServerListeners
 
         // Each TLS handshake takes the certificate in force: a reload reaches new connections, open ones keep theirs.
         Webhook = webhook.Enabled
-            ? Listen(kestrel, address, webhook, HttpProtocols.Http1AndHttp2, ListenerKind.Webhook, listen => listen.UseHttps(new HttpsConnectionAdapterOptions
+            ? Listen(kestrel, address, webhook, HttpProtocols.Http1AndHttp2, ListenerKind.Webhook, listen =>
             {
-                ServerCertificateSelector = (_, _) => certificates.Certificate,
-                HandshakeTimeout = TimeSpan.FromSeconds(10),
-            }))
+                var https = new HttpsConnectionAdapterOptions { HandshakeTimeout = TimeSpan.FromSeconds(10) };
+                certificates.ServeOn(https);
+                listen.UseHttps(https);
+            })
             : null;
     }
 

@@ -47,7 +47,14 @@ public sealed record EnvoyBootstrapRequest
 /// <param name="CertFile">The client certificate (PEM), or null without client certificates.</param>
 /// <param name="KeyFile">Its private key (PEM); given exactly when <paramref name="CertFile"/> is.</param>
 /// <param name="ServerName">The name the server's certificate must carry (SNI and verification); default the control plane's host when it is a name.</param>
-public sealed record XdsTlsFiles(string CaFile, string? CertFile = null, string? KeyFile = null, string? ServerName = null);
+public sealed record XdsTlsFiles(string CaFile, string? CertFile = null, string? KeyFile = null, string? ServerName = null)
+{
+    /// <summary>
+    /// The CA bundle itself (PEM), written into the bootstrap instead of naming <see cref="CaFile"/> (which then only
+    /// says where it came from): for bootstraps whose data plane has no file of it, as the injected sidecar's.
+    /// </summary>
+    public string? CaPem { get; init; }
+}
 
 /// <summary>
 /// Builds the Envoy bootstrap of a gateway or sidecar from the Envoy API types — node (id, cluster, role metadata,
@@ -147,7 +154,7 @@ public static class EnvoyBootstrapRenderer
 
         var ip = tls.ServerName is null && System.Net.IPAddress.TryParse(host, out _);
         var serverName = tls.ServerName ?? (ip ? null : host);
-        var validation = new CertificateValidationContext { TrustedCa = new DataSource { Filename = tls.CaFile } };
+        var validation = new CertificateValidationContext { TrustedCa = tls.CaPem is { } caPem ? new DataSource { InlineString = caPem } : new DataSource { Filename = tls.CaFile } };
         validation.MatchTypedSubjectAltNames.Add(new SubjectAltNameMatcher
         {
             SanType = ip ? SubjectAltNameMatcher.Types.SanType.IpAddress : SubjectAltNameMatcher.Types.SanType.Dns,

@@ -46,15 +46,27 @@ internal sealed class TestCertificateAuthority : IDisposable
     private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
     private readonly X509Certificate2 _certificate;
 
+    /// <summary>The intermediate certificates (PEM) a certificate this CA issues is sent with: none for a root.</summary>
+    private readonly string _intermediatesPem = "";
+
     /// <summary>Makes a CA named <paramref name="name"/>, valid from a day ago for a year.</summary>
     public TestCertificateAuthority(string name = "test mesh CA")
     {
-        var request = new CertificateRequest($"CN={name}", _key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var request = Request(name);
         _certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(365));
     }
+
+    private TestCertificateAuthority(string name, TestCertificateAuthority issuer)
+    {
+        var request = Request(name);
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer._certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        using var signed = request.Create(issuer._certificate, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(300), RandomNumberGenerator.GetBytes(16));
+        _certificate = signed.CopyWithPrivateKey(_key);
+        _intermediatesPem = _certificate.ExportCertificatePem() + "\n" + issuer._intermediatesPem;
+    }
+
+    /// <summary>An intermediate CA named <paramref name="name"/> that this CA signs, as cert-manager's issuers chain: what it issues is sent with it.</summary>
+    public TestCertificateAuthority Intermediate(string name = "test intermediate CA") => new(name, this);
 
     /// <summary>The CA certificate (PEM): what a client or a listener trusts.</summary>
     public string CaPem => _certificate.ExportCertificatePem() + "\n";
@@ -126,6 +138,15 @@ internal sealed class TestCertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
         using var leaf = request.Create(_certificate, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(16));
-        return new TestCertificate(leaf.ExportCertificatePem() + "\n", key.ExportPkcs8PrivateKeyPem() + "\n");
+        return new TestCertificate(leaf.ExportCertificatePem() + "\n" + _intermediatesPem, key.ExportPkcs8PrivateKeyPem() + "\n");
+    }
+
+    private CertificateRequest Request(string name)
+    {
+        var request = new CertificateRequest($"CN={name}", _key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        return request;
     }
 }

@@ -37,10 +37,28 @@ internal static class TlsAdsClient
         return GrpcChannel.ForAddress($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}", new GrpcChannelOptions { HttpHandler = handler });
     }
 
+    /// <summary>
+    /// A channel to <c>localhost:<paramref name="port"/></c> that validates the server as a stock TLS client does: the
+    /// chain it sends, built up to <paramref name="root"/> as the only trusted root, and the name <c>localhost</c>.
+    /// </summary>
+    public static GrpcChannel RootTrustingChannel(int port, X509Certificate2 root)
+    {
+        var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck, DisableCertificateDownloads = true };
+        policy.CustomTrustStore.Add(root);
+        var handler = new SocketsHttpHandler { SslOptions = new SslClientAuthenticationOptions { TargetHost = "localhost", CertificateChainPolicy = policy } };
+        return GrpcChannel.ForAddress($"https://127.0.0.1:{port}", new GrpcChannelOptions { HttpHandler = handler });
+    }
+
     /// <summary>Opens an ADS stream on a new connection as a node of <paramref name="role"/>, asks for clusters and returns the first response.</summary>
     public static async Task<DiscoveryResponse> FirstClustersAsync(int port, TestCertificateAuthority ca, X509Certificate2? client, string role, CancellationToken cancellationToken, bool plaintext = false)
     {
         using var channel = Channel(port, ca, client, plaintext: plaintext);
+        return await FirstClustersAsync(channel, role, cancellationToken);
+    }
+
+    /// <summary>Opens an ADS stream on <paramref name="channel"/> as a node of <paramref name="role"/>, asks for clusters and returns the first response.</summary>
+    public static async Task<DiscoveryResponse> FirstClustersAsync(GrpcChannel channel, string role, CancellationToken cancellationToken)
+    {
         using var stream = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
         await stream.RequestStream.WriteAsync(Request(role, XdsControlPlane.Xds.Resources.TypeUrls.Cluster), cancellationToken);
         if (!await stream.ResponseStream.MoveNext(cancellationToken))

@@ -55,6 +55,41 @@ public sealed class ListenerTlsSecretTests
         });
     }
 
+    [Test]
+    public async Task SecretFromAnIntermediateIssuer_ServedWithItsChain_ClientsTrustingOnlyTheRootVerifyIt()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var root = new TestCertificateAuthority("test root CA");
+        using var issuer = root.Intermediate("cert-manager issuing CA");
+        await using var api = await FakeApiServer.StartAsync();
+
+        // As cert-manager's CA issuer writes it: tls.crt the leaf and the intermediate, ca.crt the root.
+        api.Put(FakeApiServer.Secrets, TlsSecret(issuer.Server("xds from cert-manager"), root.CaPem));
+        await using var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url)
+            .With("Xds:Tls:Secret", $"{Namespace}/{SecretName}")
+            .StartAsync(cancel.Token);
+        await Eventually.WaitAsync(() => _log.Events.Any(e => e.EventId == 1300), "the Secret's certificate to be loaded", cancel.Token);
+        var caFile = Path.Combine(Directory.CreateTempSubdirectory("xdscp-ltls-root-").FullName, "ca.crt");
+        await File.WriteAllTextAsync(caFile, root.CaPem, cancel.Token);
+
+        try
+        {
+            var openssl = await OpenSslClient.HandshakeAsync(host.XdsPort, caFile, cancel.Token);
+            using var channel = TlsAdsClient.RootTrustingChannel(host.XdsPort, root.Certificate);
+            var clusters = await TlsAdsClient.FirstClustersAsync(channel, "sidecar", cancel.Token);
+            Assert.Multiple(() =>
+            {
+                Assert.That(openssl.Verified, Is.True, () => "openssl s_client trusting only the root verifies the chain:\n" + openssl.Output);
+                Assert.That(openssl.CertificatesSent, Is.EqualTo(2), () => "the leaf and the intermediate are sent:\n" + openssl.Output);
+                Assert.That(clusters.TypeUrl, Is.EqualTo(TypeUrls.Cluster), "a .NET client trusting only the root is served");
+            });
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(caFile)!, recursive: true);
+        }
+    }
+
     /// <summary>The subject of the certificate a new connection gets, or null when the handshake fails.</summary>
     private static async Task<string?> SubjectAsync(int port, TestCertificateAuthority ca, X509Certificate2 client, CancellationToken cancellationToken)
     {

@@ -70,6 +70,13 @@ public sealed class ManifestValidatorTests
     [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], retries: {attempts: 0}}", "spec.routes[0].retries.attempts: must be between 1 and 10, got 0")]
     [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], retries: {attempts: 2, retryOn: '5xx,sometimes'}}", "spec.routes[0].retries.retryOn: unknown retry condition 'sometimes'")]
     [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {host: evil}}", "spec.routes[0].requestHeadersToAdd.host: must be a valid HTTP header name other than host and pseudo-headers")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {x-env: \"sand\\nbox\"}}", "spec.routes[0].requestHeadersToAdd.x-env: the value holds a line feed (LF) at character 5; a header value may not hold CR, LF, NUL or other control characters")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {x-env: \"sandbox\\r\"}}", "spec.routes[0].requestHeadersToAdd.x-env: the value holds a carriage return (CR) at character 8")]
+    [TestCase("{service: cart, port: 8080, to: [{service: cart-v2}], requestHeadersToAdd: {x-env: \"a\\tb\"}}", "")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, exact: \"a\\0b\"}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].exact: holds a NUL at character 2")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, prefix: \"a\\x1b\"}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].prefix: holds the control character U+001B at character 2")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, regex: \"a\\n.*\"}]}, to: [{service: cart-v2}]}", "spec.routes[0].match.headers[0].regex: holds a line feed (LF) at character 2")]
+    [TestCase("{service: cart, port: 8080, match: {headers: [{name: x-a, regex: 'a\\n.*'}]}, to: [{service: cart-v2}]}", "")]
     public void Validate_RouteGroupRule_ReportsFieldPathAndReason(string route, string expected)
     {
         var problems = Validate("RouteGroup", "feature-x", $"spec: {{routes: [{route}]}}");

@@ -6,15 +6,18 @@ using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
 using XdsControlPlane.Testing;
+using XdsControlPlane.Translation;
 
 namespace XdsControlPlane.Server.Tests;
 
 /// <summary>
 /// A resource that breaks Envoy's rules costs only itself, end to end: the server on the shop example and a raw ADS
-/// stream subscribing like an Envoy gateway. A RouteGroup whose added header value holds a line feed (the model admits
-/// it; Envoy's HTTP_HEADER_VALUE rule does not) breaks the gateway's virtual host of that Service port: that host keeps
-/// the version served before, every other host of the same route configuration goes on receiving edits, and the host is
+/// stream subscribing like an Envoy gateway. The model refuses every input known to break Envoy's rules, so the server
+/// runs a translation with a flaw put in on purpose (<see cref="HeaderBreakingTranslation"/>: an added header value
+/// <c>break-me</c> gets a line feed, which Envoy's HTTP_HEADER_VALUE rule refuses); a RouteGroup edited to set it breaks
+/// the gateway's virtual host of that Service port: that host keeps the version served before, every other host of the same route configuration goes on receiving edits, and the host is
 /// reported once, naming the field, the route and the object.
 /// </summary>
 [NonParallelizable]
@@ -47,12 +50,12 @@ public sealed class BlastRadiusTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         _log.Expect($"Virtual host \"{Checkout}\"");
-        await using var host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
+        await using var host = await Server().StartAsync(cancel.Token);
         await using var gateway = await GatewayStream.ConnectAsync(host.XdsPort, cancel.Token);
         var goodCheckout = gateway.Host(Checkout);
 
-        // The canary's added header gets a line feed: the checkout host breaks Envoy's rules.
-        await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", "requestHeadersToAdd: {x-environment: \"sand\\nbox\"}");
+        // The canary's added header gets the value the translation breaks: the checkout host breaks Envoy's rules.
+        await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", $"requestHeadersToAdd: {{x-environment: {HeaderBreakingTranslation.Marker}}}");
         await Eventually.WaitAsync(() => HeldOut().Length > 0, "the broken host to be reported", cancel.Token);
 
         // Two edits of another RouteGroup reach the gateway while the broken host is present.
@@ -72,7 +75,7 @@ public sealed class BlastRadiusTests
         });
 
         // Fixed: the host is published as translated again, and that is said once.
-        await EditAsync("routing.yaml", "x-environment: \"sand\\nbox\"", "x-environment: canary");
+        await EditAsync("routing.yaml", $"x-environment: {HeaderBreakingTranslation.Marker}", "x-environment: canary");
         await gateway.ReceiveUntilAsync(
             () => gateway.Host(Checkout)?.Routes.Any(r => r.RequestHeadersToAdd.Any(h => h.Header.Value == "canary")) == true, "the fixed checkout host", cancel.Token);
         await Eventually.WaitAsync(() => _log.Events.Any(e => e.EventId == RestoredEvent), "the host to be reported restored", cancel.Token);
@@ -86,8 +89,8 @@ public sealed class BlastRadiusTests
     {
         using var cancel = new CancellationTokenSource(Timeout);
         _log.Expect($"Virtual host \"{Checkout}\"");
-        await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", "requestHeadersToAdd: {x-environment: \"sand\\rbox\"}");
-        await using var host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
+        await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", $"requestHeadersToAdd: {{x-environment: {HeaderBreakingTranslation.Marker}}}");
+        await using var host = await Server().StartAsync(cancel.Token);
         await using var gateway = await GatewayStream.ConnectAsync(host.XdsPort, cancel.Token);
 
         Assert.Multiple(() =>
@@ -100,8 +103,33 @@ public sealed class BlastRadiusTests
         _log.AssertNoUnexpectedWarnings();
     }
 
+    [Test]
+    public async Task HeaderValueWithALineFeed_RefusedByTheModel_NamingTheField_OtherRouteGroupsServed()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        _log.Expect("requestHeadersToAdd.x-environment");
+        await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", "requestHeadersToAdd: {x-environment: \"sand\\nbox\"}");
+        await using var host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
+        await using var gateway = await GatewayStream.ConnectAsync(host.XdsPort, cancel.Token);
+        var problems = string.Join("\n", _log.Events.Where(e => e.Text.Contains("requestHeadersToAdd.x-environment", StringComparison.Ordinal)).Select(e => e.Text));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(problems, Does.Contain("holds a line feed (LF) at character 5").And.Contain("checkout-canary"), "the model names the object, the field and the reason");
+            Assert.That(_log.Events.Where(e => e.EventId == HeldOutEvent), Is.Empty, "nothing reaches the translation that Envoy would refuse");
+            Assert.That(gateway.Host(Cart), Is.Not.Null, "the other RouteGroups are served");
+            Assert.That(gateway.Nacks, Is.Zero);
+        });
+        await host.StopAsync(cancel.Token);
+        _log.AssertNoUnexpectedWarnings();
+    }
+
     /// <summary>The held-out reports for the gateway's route configuration (the sidecar and gRPC groups have their own).</summary>
     private string[] HeldOut() => [.. _log.Events.Where(e => e.EventId == HeldOutEvent && e.Text.Contains("\"gateway-http\"", StringComparison.Ordinal)).Select(e => e.Text)];
+
+    /// <summary>The server on the copied example with the translation that breaks <see cref="HeaderBreakingTranslation.Marker"/>.</summary>
+    private InProcessServer Server() => new InProcessServer().WithManifests(_directory).WithLog(_log)
+        .WithServices(services => services.AddSingleton<IRoutingTranslator>(new HeaderBreakingTranslation(new RoutingTranslator())));
 
     private async Task EditAsync(string file, string old, string replacement)
     {

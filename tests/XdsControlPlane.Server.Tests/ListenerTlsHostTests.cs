@@ -167,6 +167,29 @@ public sealed class ListenerTlsHostTests
         });
     }
 
+    [Test]
+    public async Task CertificateFromAnIntermediateCa_IsSentWithItsChain_ClientsTrustingOnlyTheRootVerifyIt()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        using var issuer = _ca.Intermediate("xds issuing CA");
+
+        // tls.crt as cert-manager writes it: the leaf, then the intermediate; the clients trust only the root.
+        WriteServerPair(issuer.Server("xds via intermediate"));
+        await using var host = await StartAsync("Off", cancel.Token);
+
+        var openssl = await OpenSslClient.HandshakeAsync(host.XdsPort, Path.Combine(_tls, "ca.crt"), cancel.Token);
+        using var channel = TlsAdsClient.RootTrustingChannel(host.XdsPort, _ca.Certificate);
+        var clusters = await TlsAdsClient.FirstClustersAsync(channel, "sidecar", cancel.Token);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(openssl.Verified, Is.True, () => "openssl s_client trusting only the root verifies the chain:\n" + openssl.Output);
+            Assert.That(openssl.CertificatesSent, Is.EqualTo(2), () => "the leaf and the intermediate are sent:\n" + openssl.Output);
+            Assert.That(clusters.Resources, Is.Not.Empty, "a .NET client trusting only the root is served");
+            Assert.That(_log.Events.Single(e => e.EventId == 1300).Text, Does.Contain("sent with 1 intermediate certificates"));
+        });
+    }
+
     private async Task<ServerHost> StartAsync(string clientCertificates, CancellationToken cancellationToken, params (string Key, object Value)[] settings)
     {
         var server = new InProcessServer()

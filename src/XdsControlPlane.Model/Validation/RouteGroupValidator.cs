@@ -53,11 +53,15 @@ internal sealed class RouteGroupValidator : ManifestObjectValidator<RouteGroup>
         }
 
         RouteDestinationChecks.Check(route, path, ns, baseline, inputs, problems);
-        foreach (var (name, _) in route.RequestHeadersToAdd ?? new Dictionary<string, string>())
+        foreach (var (name, value) in route.RequestHeadersToAdd ?? new Dictionary<string, string>())
         {
             if (!SchemaPatterns.IsHeaderName(name) || name.StartsWith(':') || string.Equals(name, "host", StringComparison.OrdinalIgnoreCase))
             {
                 problems.Add($"{path}.requestHeadersToAdd.{name}", "must be a valid HTTP header name other than host and pseudo-headers");
+            }
+            else if (SchemaPatterns.HeaderValueProblem(value) is { } valueProblem)
+            {
+                problems.Add($"{path}.requestHeadersToAdd.{name}", $"the value {valueProblem}");
             }
         }
 

@@ -48,7 +48,15 @@ internal static class RouteMatchChecks
             problems.Add($"{at}.prefix", "must not be empty; use present: true");
         }
 
-        if (header.Regex is { } regex && Re2Syntax.Check(regex) is { } regexProblem)
+        foreach (var (field, value) in new[] { ("exact", header.Exact), ("prefix", header.Prefix), ("regex", header.Regex) })
+        {
+            if (SchemaPatterns.HeaderValueProblem(value) is { } valueProblem)
+            {
+                problems.Add($"{at}.{field}", valueProblem);
+            }
+        }
+
+        if (header.Regex is { } regex && SchemaPatterns.HeaderValueProblem(regex) is null && Re2Syntax.Check(regex) is { } regexProblem)
         {
             problems.Add($"{at}.regex", regexProblem);
         }

@@ -26,9 +26,9 @@ internal sealed class ListenerCertificateFiles(ListenerCredentials credentials, 
     /// <inheritdoc />
     protected override void Use(string certificatePem, string keyPem)
     {
-        if (credentials.Serving.Use(new TlsBundle(certificatePem, keyPem, "")) && credentials.Serving.Certificate is { } certificate)
+        if (credentials.Serving.Use(new TlsBundle(certificatePem, keyPem, "")))
         {
-            ListenerTlsLog.CertificateLoaded(logger, credentials.Listener, CertFile, certificate);
+            ListenerTlsLog.CertificateLoaded(logger, credentials.Listener, CertFile, credentials.Serving);
         }
     }
 

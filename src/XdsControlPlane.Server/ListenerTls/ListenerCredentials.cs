@@ -33,7 +33,6 @@ internal sealed class ListenerCredentials(string listener, ListenerTlsOptions op
         ArgumentNullException.ThrowIfNull(listen);
         var https = new HttpsConnectionAdapterOptions
         {
-            ServerCertificateSelector = (_, _) => Serving.Certificate,
             HandshakeTimeout = HandshakeTimeout,
             SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             ClientCertificateMode = options.ClientCertificates switch
@@ -43,6 +42,7 @@ internal sealed class ListenerCredentials(string listener, ListenerTlsOptions op
                 _ => KestrelClientCertificateMode.NoCertificate,
             },
         };
+        Serving.ServeOn(https);
         if (options.ClientCertificates != ClientCertificates.Off)
         {
             https.ClientCertificateValidation = (certificate, chain, _) =>

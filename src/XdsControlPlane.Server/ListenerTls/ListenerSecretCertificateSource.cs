@@ -43,9 +43,9 @@ internal sealed class ListenerSecretCertificateSource(k8s.IKubernetes client, Li
         try
         {
             var bundle = new TlsBundle(Text(secret, SecretCertificateSource.CertificateKey), Text(secret, SecretCertificateSource.KeyKey), "");
-            if (credentials.Serving.Use(bundle) && credentials.Serving.Certificate is { } certificate)
+            if (credentials.Serving.Use(bundle))
             {
-                ListenerTlsLog.CertificateLoaded(logger, credentials.Listener, _source, certificate);
+                ListenerTlsLog.CertificateLoaded(logger, credentials.Listener, _source, credentials.Serving);
             }
 
             _lastProblem = null;

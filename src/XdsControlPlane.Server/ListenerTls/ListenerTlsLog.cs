@@ -3,8 +3,8 @@ namespace XdsControlPlane.Server.ListenerTls;
 /// <summary>The xDS and tunnel listeners' TLS and node identity log messages (event ids 1300-1319). No key, no certificate body is ever logged.</summary>
 internal static partial class ListenerTlsLog
 {
-    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "{Listener} listener: serving certificate loaded from {Source} (subject {Subject}, valid until {NotAfter:u}); new connections get it, open ones keep theirs")]
-    public static partial void CertificateLoaded(ILogger logger, string listener, string source, string subject, DateTime notAfter);
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "{Listener} listener: serving certificate loaded from {Source} (subject {Subject}, valid until {NotAfter:u}, sent with {Intermediates} intermediate certificates); new connections get it, open ones keep theirs")]
+    public static partial void CertificateLoaded(ILogger logger, string listener, string source, string subject, DateTime notAfter, int intermediates);
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "{Listener} listener: certificate from {Source} not loaded, the previous one stays in use: {Reason}")]
     public static partial void CertificateRejected(ILogger logger, string listener, string source, string reason);
@@ -30,14 +30,14 @@ internal static partial class ListenerTlsLog
     [LoggerMessage(EventId = 1308, Level = LogLevel.Information, Message = "{Listener} listener: TLS on, client certificates {ClientCertificates}{Identity}")]
     public static partial void TlsOn(ILogger logger, string listener, ClientCertificates clientCertificates, string identity);
 
-    /// <summary>Logs <paramref name="certificate"/> loaded from <paramref name="source"/> for <paramref name="listener"/>: its subject and expiry, nothing else.</summary>
-    public static void CertificateLoaded(ILogger logger, string listener, string source, System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    /// <summary>Logs the certificate <paramref name="store"/> serves, loaded from <paramref name="source"/> for <paramref name="listener"/>: its subject, expiry and chain length, nothing else.</summary>
+    public static void CertificateLoaded(ILogger logger, string listener, string source, ServingCertificateStore store)
     {
-        if (logger.IsEnabled(LogLevel.Information))
+        if (logger.IsEnabled(LogLevel.Information) && store.Certificate is { } certificate)
         {
             var subject = certificate.Subject;
             var notAfter = certificate.NotAfter.ToUniversalTime();
-            CertificateLoaded(logger, listener, source, subject, notAfter);
+            CertificateLoaded(logger, listener, source, subject, notAfter, store.IntermediateCount);
         }
     }
 }

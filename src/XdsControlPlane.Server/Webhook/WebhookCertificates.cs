@@ -25,6 +25,34 @@ internal sealed record TlsBundle(string CertificatePem, string KeyPem, string Ca
         return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 
+    /// <summary>The most intermediate certificates a serving chain may carry.</summary>
+    public const int MaxIntermediates = 8;
+
+    /// <summary>The certificates after the leaf in <see cref="CertificatePem"/> (the intermediates a handshake sends with it).</summary>
+    /// <exception cref="CryptographicException">The PEM text holds a certificate that does not parse.</exception>
+    public X509Certificate2Collection LoadIntermediates()
+    {
+        var all = new X509Certificate2Collection();
+        all.ImportFromPem(CertificatePem);
+        if (all.Count > MaxIntermediates + 1)
+        {
+            throw new CryptographicException($"the certificate file holds {all.Count} certificates; at most the leaf and {MaxIntermediates} intermediates");
+        }
+
+        var intermediates = new X509Certificate2Collection();
+        for (var i = 1; i < all.Count; i++)
+        {
+            intermediates.Add(all[i]);
+        }
+
+        if (all.Count > 0)
+        {
+            all[0].Dispose();
+        }
+
+        return intermediates;
+    }
+
     /// <summary>
     /// Whether the serving certificate should be replaced at <paramref name="now"/>: it does not parse, is not yet
     /// valid, or less than a third of its life is left.

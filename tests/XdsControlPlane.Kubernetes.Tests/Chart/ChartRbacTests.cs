@@ -65,6 +65,17 @@ public sealed class ChartRbacTests
     }
 
     [Test]
+    public void ListenerTlsSecrets_GrantWhatTheSecretWatchAsks_ForThoseNamesOnly()
+    {
+        var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);
+        var added = ChartRbac.Grants(Chart, [], listenerTlsSecrets: true).Select(Described).Where(g => !without.Contains(g)).Order(StringComparer.Ordinal);
+
+        Assert.That(added, Is.EqualTo(new[] { ".Values.listenerTls.tunnel.secretName", ".Values.listenerTls.xds.secretName" }
+            .SelectMany(name => GatewayTlsSecretTests.SecretPermissions.Select(p => $"Role:{p} {name}")).Order(StringComparer.Ordinal)),
+            "list and watch of each listener's one Secret, what ListenerTlsSecretTests records the server asking");
+    }
+
+    [Test]
     public void Previews_GrantTheSessionKeysSecret_OnlyWhenADomainTurnsThemOn()
     {
         var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);

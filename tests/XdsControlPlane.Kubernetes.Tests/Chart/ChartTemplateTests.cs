@@ -137,11 +137,18 @@ public sealed class ChartTemplateTests
         });
     }
 
-    [Test]
-    public void GatewayBootstrap_IsTheRenderersOutput()
+    [TestCase("gateway-bootstrap.yaml", false)]
+    [TestCase("gateway-bootstrap-tls.yaml", true)]
+    public void GatewayBootstrap_IsTheRenderersOutput(string name, bool tls)
     {
-        var file = Path.Combine(Chart.Directory, "files", "gateway-bootstrap.yaml");
-        var rendered = EnvoyBootstrapRenderer.ToYaml(EnvoyBootstrapRenderer.Build(new EnvoyBootstrapRequest { Role = DataPlaneRoles.Gateway, XdsHost = "__XDS_HOST__", XdsPort = 18000 }));
+        var file = Path.Combine(Chart.Directory, "files", name);
+        var rendered = EnvoyBootstrapRenderer.ToYaml(EnvoyBootstrapRenderer.Build(new EnvoyBootstrapRequest
+        {
+            Role = DataPlaneRoles.Gateway,
+            XdsHost = "__XDS_HOST__",
+            XdsPort = 18000,
+            Tls = tls ? new XdsTlsFiles("/etc/sandboxctl/xds-ca/ca.crt", ServerName: "__XDS_HOST__") : null,
+        }));
         Assert.That(rendered.Split("port_value: 18000"), Has.Length.EqualTo(2), "the xDS port appears once in the bootstrap");
         var expected = rendered.Replace("port_value: 18000", "port_value: __XDS_PORT__", StringComparison.Ordinal);
         if (Prerequisite.RewriteRequested("UPDATE_CHART"))
@@ -156,6 +163,38 @@ public sealed class ChartTemplateTests
             Assert.That(File.ReadAllText(file), Is.EqualTo(expected), $"{file} drifted from EnvoyBootstrapRenderer; run UPDATE_CHART=1 dotnet test tests/XdsControlPlane.Kubernetes.Tests --filter GatewayBootstrap and review the diff");
             Assert.That(gateway, Does.Contain("replace \"__XDS_HOST__\" (printf \"xds-control-plane.%s.svc\" .Release.Namespace)"));
             Assert.That(gateway, Does.Contain("replace \"__XDS_PORT__\" (toString .Values.ports.xds)"));
+            Assert.That(gateway, Does.Contain($"\"files/{name}\""));
+        });
+    }
+
+    [Test]
+    public void ListenerTls_SecretsReachTheServersFlags_AndTheCaReachesTheInjectorAndTheGateway()
+    {
+        var (template, deployment) = Chart.Find("Deployment", "xds-control-plane");
+        var args = Server()["args"]!.AsArray().Select(a => (string)a!).ToArray();
+        string Arg(string flag) => args.Single(a => a.StartsWith(flag + "=", StringComparison.Ordinal))[(flag.Length + 1)..];
+        var volumes = deployment.Json["spec"]!["template"]!["spec"]!["volumes"]!.AsArray();
+        var xdsCa = volumes.Single(v => (string?)v!["name"] == "xds-ca")!;
+        var (gatewayTemplate, gateway) = Chart.Find("Deployment", "sandboxctl-gateway");
+        var gatewayCa = gateway.Json["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "xds-ca")!;
+        var xds = Chart.Values["listenerTls"]!["xds"]!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Arg("--xds-tls-secret").Split('/').Select(template.Action), Is.EqualTo(new[] { ".Release.Namespace", ".Values.listenerTls.xds.secretName" }));
+            Assert.That(template.Action(Arg("--xds-tls-client-certs")), Is.EqualTo(".Values.listenerTls.xds.clientCertificates"));
+            Assert.That(template.Action(Arg("--xds-trust-domain")), Is.EqualTo(".Values.listenerTls.xds.trustDomain"));
+            Assert.That(template.Action(Arg("--xds-role-identity")), Is.EqualTo("."), "one flag per grant");
+            Assert.That(Arg("--tunnel-tls-secret").Split('/').Select(template.Action), Is.EqualTo(new[] { ".Release.Namespace", ".Values.listenerTls.tunnel.secretName" }));
+            Assert.That(template.Action(Arg("--tunnel-tls-client-certs")), Is.EqualTo(".Values.listenerTls.tunnel.clientCertificates"));
+            Assert.That(Arg("--inject-xds-ca-file"), Is.EqualTo("/etc/sandboxctl/xds-ca/ca.crt"));
+            foreach (var (t, volume) in new[] { (template, xdsCa), (gatewayTemplate, gatewayCa) })
+            {
+                Assert.That(t.Action((string?)volume["secret"]!["secretName"]), Is.EqualTo(".Values.listenerTls.xds.secretName"));
+                Assert.That(volume["secret"]!["items"]!.AsArray().Select(i => (string?)i!["key"]), Is.EqualTo(new[] { "ca.crt" }), "only the CA of the Secret is mounted, never its key");
+            }
+
+            Assert.That(((string?)xds["secretName"], (string?)xds["clientCertificates"], (string?)xds["trustDomain"]), Is.EqualTo(("", "off", "cluster.local")), "plaintext by default");
+            Assert.That((string?)Chart.Values["listenerTls"]!["tunnel"]!["secretName"], Is.Empty);
         });
     }
 

@@ -72,6 +72,10 @@ public sealed class ChartValuesTests
     [TestCase("previews", "domain", "\"Preview.Example.com\"", "previews/domain")]
     [TestCase("previews", "domain", "\"preview\"", "previews/domain")]
     [TestCase("previews", "rateLimit", "\"50\"", "previews/rateLimit")]
+    [TestCase("listenerTls.xds", "clientCertificates", "\"Required\"", "listenerTls/xds/clientCertificates")]
+    [TestCase("listenerTls.xds", "roleIdentities", "[\"admin=*/*\"]", "listenerTls/xds/roleIdentities/0")]
+    [TestCase("listenerTls.xds", "clientCertificates", "\"required\"", "")]
+    [TestCase("listenerTls.tunnel", "secretName", "\"Tunnel TLS\"", "listenerTls/tunnel/secretName")]
     public void Schema_RefusesAMistake(string parent, string key, string json, string where)
     {
         var values = Chart.Values.DeepClone().AsObject();
@@ -84,6 +88,18 @@ public sealed class ChartValuesTests
             Assert.That(result.IsValid, Is.False, $"{parent}.{key}: {json} was accepted");
             Assert.That(Errors(result), Has.Some.Contains(where));
         });
+    }
+
+    [Test]
+    public void RequiredXdsClientCertificates_AcceptedWithTheChartsGatewayOff()
+    {
+        var values = Chart.Values.DeepClone().AsObject();
+        values["listenerTls"]!["xds"]!["secretName"] = "xds-tls";
+        values["listenerTls"]!["xds"]!["clientCertificates"] = "required";
+        values["gateway"]!["enabled"] = false;
+
+        var result = Evaluate(values);
+        Assert.That(result.IsValid, Is.True, () => string.Join("\n", Errors(result)));
     }
 
     [Test]

@@ -98,6 +98,19 @@ public sealed partial class SidecarInjectionOptions
     /// <summary>The proxy's memory limit, or empty for none.</summary>
     public string ProxyMemoryLimit { get; set; } = "512Mi";
 
+    /// <summary>The largest CA bundle <see cref="XdsCaFile"/> may be (it is written into every injected pod's arguments).</summary>
+    public const int MaxXdsCaBytes = 64 * 1024;
+
+    /// <summary>
+    /// When the xDS listener serves TLS: the CA bundle (PEM, on the server's file system) its certificate chains to. It is
+    /// read when the server starts and written into the injected bootstrap (the CA is public), so injected proxies reach
+    /// the control plane over TLS without a file in their pod; null: plaintext xDS.
+    /// </summary>
+    public string? XdsCaFile { get; set; }
+
+    /// <summary>With <see cref="XdsCaFile"/>: the name the control plane's certificate must carry (SNI and a SAN match); default the host of <see cref="XdsAddress"/>.</summary>
+    public string? XdsServerName { get; set; }
+
     /// <summary>Whether the proxy runs as a native sidecar on a cluster of <see cref="ClusterMinorVersion"/>.</summary>
     public bool UsesNativeSidecar => NativeSidecar switch
     {
@@ -109,6 +122,16 @@ public sealed partial class SidecarInjectionOptions
     /// <summary>The problems, each naming the field (empty when valid).</summary>
     public IEnumerable<string> Validate()
     {
+        if (ReadXdsCa().Problem is { } caProblem)
+        {
+            yield return $"{Section}:{nameof(XdsCaFile)} must be a readable PEM file of CA certificates, but '{Shown(XdsCaFile ?? "")}' {caProblem}.";
+        }
+
+        if (XdsServerName is { Length: > 0 } serverName && (serverName.Length > 253 || !serverName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':')))
+        {
+            yield return $"{Section}:{nameof(XdsServerName)} must be a DNS name or an IP address, got '{Shown(serverName)}'.";
+        }
+
         if (!IsImage(ProxyImage))
         {
             yield return $"{Section}:{nameof(ProxyImage)} must be an image reference (no spaces, at most 512 characters), got '{Shown(ProxyImage)}'.";
@@ -175,6 +198,38 @@ public sealed partial class SidecarInjectionOptions
             {
                 yield return $"{Section}:{name} must be a Kubernetes quantity such as 100m, 0.5 or 128Mi{(optional ? " (or empty for none)" : "")}, got '{Shown(value)}'.";
             }
+        }
+    }
+
+    /// <summary>The CA bundle of <see cref="XdsCaFile"/> (PEM), or null without one; the problem when it cannot be used.</summary>
+    internal (string? Pem, string? Problem) ReadXdsCa()
+    {
+        if (string.IsNullOrEmpty(XdsCaFile))
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            var file = new FileInfo(XdsCaFile);
+            if (file.Exists && file.Length > MaxXdsCaBytes)
+            {
+                return (null, $"is {file.Length.ToString(CultureInfo.InvariantCulture)} bytes; at most {MaxXdsCaBytes.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            var pem = File.ReadAllText(XdsCaFile);
+            var certificates = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            certificates.ImportFromPem(pem);
+            foreach (var certificate in certificates)
+            {
+                certificate.Dispose();
+            }
+
+            return certificates.Count == 0 ? (null, "holds no PEM certificate") : (pem, null);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            return (null, e.Message);
         }
     }
 
