@@ -1,6 +1,5 @@
 using XdsControlPlane.Server;
 
-SocketCompletions.RunInline();
 var command = ServerCommandLine.Build(async (configuration, cancellation) =>
 {
     ServerHost created;

@@ -32,9 +32,6 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>Whether the process is still running.</summary>
     public bool Running => !_process.HasExited;
 
-    /// <summary>The process id (for reading <c>/proc</c>).</summary>
-    public int ProcessId => _process.Id;
-
     /// <summary>
     /// Starts the server with <paramref name="args"/> (plus <c>--loopback --xds-port 0 --admin-port 0 --tunnel-port 0 --webhook-port 0</c>: the webhook off) and waits
     /// until it listens. With <paramref name="withoutRootPrivileges"/>, it runs in a new user namespace
