@@ -51,6 +51,9 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
     /// <summary>Counts the endpoint lane's changes (under <see cref="_gate"/>): a group publication made without the lock is still current while this is unchanged.</summary>
     private long _endpointChangesTaken;
 
+    /// <summary>How often a pass makes a group's snapshot without the lock before it makes it under the lock (endpoint changes meanwhile make it start over).</summary>
+    private const int UnlockedAttempts = 3;
+
     /// <summary>
     /// A publisher of <paramref name="translation"/>'s results to <paramref name="cache"/>; the gateway group also gets the
     /// HTTPS certificate of <paramref name="gatewayTls"/> as an SDS secret, re-published alone when it changes.
@@ -160,8 +163,14 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
         }
 
         _validation.Prepare(Candidates(_cache.GetSnapshot(group)?.Snapshot, translated));
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
+            if (attempt > UnlockedAttempts)
+            {
+                PublishGroupUnderLock(group, translated);
+                return;
+            }
+
             IReadOnlyList<XdsResource> resources;
             Snapshot? served;
             long taken;
@@ -190,6 +199,31 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
             Log(group, served, snapshot, update);
             return;
         }
+    }
+
+    /// <summary>
+    /// Makes and sets a group's snapshot under the lock, as the last resort of <see cref="PublishGroup"/>: endpoint changes
+    /// that keep coming faster than a snapshot is made wait for this one publication instead of starving it.
+    /// </summary>
+    private void PublishGroupUnderLock(string group, IReadOnlyList<XdsResource> translated)
+    {
+        Snapshot? served;
+        Snapshot snapshot;
+        SnapshotUpdate update;
+        lock (_gate)
+        {
+            var resources = _endpoints.InForce(translated);
+            served = _cache.GetSnapshot(group)?.Snapshot;
+            snapshot = served is null ? Snapshot.Create(Admitted(group, resources, null, [])) : Updated(group, served, resources);
+            if (ReferenceEquals(snapshot, served))
+            {
+                return;
+            }
+
+            update = _cache.SetSnapshot(group, snapshot);
+        }
+
+        Log(group, served, snapshot, update);
     }
 
     private void Log(string group, Snapshot? served, Snapshot snapshot, SnapshotUpdate update)
