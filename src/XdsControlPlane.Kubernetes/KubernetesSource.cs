@@ -38,6 +38,7 @@ public sealed class KubernetesSource : BackgroundService
         foreach (var informer in _informers)
         {
             informer.Subscribe(changes => Changed(informer, changes));
+            informer.SubscribeRelisting(RelistingChanged);
         }
     }
 
@@ -81,6 +82,18 @@ public sealed class KubernetesSource : BackgroundService
             }
 
             _feed.Apply([.. changes.Where(c => c.Routing).Select(c => Current(informer, c.Namespace, c.Name))]);
+        }
+    }
+
+    /// <summary>
+    /// While any kind lists again after 410 Gone (retried as long as it fails), the source is catching up: see
+    /// <see cref="SourceFeed.SetCatchingUp"/>.
+    /// </summary>
+    private void RelistingChanged()
+    {
+        lock (_gate)
+        {
+            _feed.SetCatchingUp(_informers.Any(i => i.IsRelisting));
         }
     }
 

@@ -62,6 +62,8 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     private ManifestProblem[]? _problemsView;
     private Action<IReadOnlyList<InformerChange>>[] _changed = [];
     private Action<JsonObject>[] _observers = [];
+    private Action[] _relistingChanged = [];
+    private volatile bool _relisting;
     private readonly CancellationTokenSource _loopStop = new();
     private Task? _running;
     private int _runners;
@@ -111,6 +113,13 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
     /// <summary>True once the first list has completed.</summary>
     public bool HasSynced { get; private set; }
 
+    /// <summary>
+    /// True from the moment an informer that had listed learns it must list again (410 Gone: the server no longer has
+    /// the changes since its version) until that list succeeds, however often it is retried: meanwhile its objects may
+    /// lack some that exist.
+    /// </summary>
+    public bool IsRelisting => _relisting;
+
     /// <summary>How many times the informer listed (1 plus relists after 410 Gone or failures).</summary>
     public int Lists { get; private set; }
 
@@ -142,6 +151,16 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             {
                 _observers = [.. _observers, observe];
             }
+        }
+    }
+
+    /// <summary>Has <paramref name="changed"/> called whenever <see cref="IsRelisting"/> changes (it must not block).</summary>
+    public void SubscribeRelisting(Action changed)
+    {
+        ArgumentNullException.ThrowIfNull(changed);
+        lock (_gate)
+        {
+            _relistingChanged = [.. _relistingChanged, changed];
         }
     }
 
@@ -198,6 +217,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                     Lists++;
                     HasSynced = true;
                     KubernetesLog.Listed(logger, Name, list.Items.Count, list.ResourceVersion);
+                    SetRelisting(false);
                     Recovered();
                 }
 
@@ -222,7 +242,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
                 {
                     // The version we hold is older than the server's history: start over from a fresh list.
                     KubernetesLog.Gone(logger, Name, ResourceVersion);
-                    ResourceVersion = null;
+                    MustRelist();
                 }
                 else if (events == 0 && clock.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
                 {
@@ -249,7 +269,7 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
             catch (Exception e) when (IsGone(e))
             {
                 KubernetesLog.Gone(logger, Name, ResourceVersion);
-                ResourceVersion = null;
+                MustRelist();
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -275,6 +295,30 @@ internal sealed class ResourceInformer(IResourceSource source, TimeProvider cloc
 
                 await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
+        }
+    }
+
+    /// <summary>The version held is gone from the server's history: the next round lists again, and until it has, the informer is relisting.</summary>
+    private void MustRelist()
+    {
+        ResourceVersion = null;
+        if (HasSynced)
+        {
+            SetRelisting(true);
+        }
+    }
+
+    private void SetRelisting(bool relisting)
+    {
+        if (_relisting == relisting)
+        {
+            return;
+        }
+
+        _relisting = relisting;
+        foreach (var changed in _relistingChanged)
+        {
+            changed();
         }
     }
 

@@ -17,4 +17,7 @@ public sealed class ProblemLog
         _reported = now;
         return fresh;
     }
+
+    /// <summary>Whether <paramref name="problem"/> was among the problems of the previous <see cref="Fresh"/> call (reported and still lasting).</summary>
+    public bool WasReported(string problem) => _reported.Contains(problem);
 }

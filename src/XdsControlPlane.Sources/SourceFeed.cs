@@ -18,6 +18,7 @@ public sealed class SourceFeed
     private readonly Dictionary<string, ManifestReadResult> _known = new(StringComparer.Ordinal);
     private readonly Action<SourceFeed>? _read;
     private volatile bool _synced;
+    private volatile bool _catchingUp;
     private volatile bool _dirty;
 
     internal SourceFeed(SourcePipeline pipeline, string name, Action<SourceFeed>? read)
@@ -32,6 +33,13 @@ public sealed class SourceFeed
 
     /// <summary>Whether the source has delivered its whole state once.</summary>
     public bool IsSynced => _synced;
+
+    /// <summary>
+    /// Whether the source knows its view is behind and is reading its whole state again (a Kubernetes informer listing
+    /// again after 410 Gone, or retrying that list): what it gave so far may lack objects that exist, so a reference to
+    /// one of them is not yet judged missing.
+    /// </summary>
+    public bool IsCatchingUp => _catchingUp;
 
     /// <summary>Queues <paramref name="changes"/> for the next pass.</summary>
     public void Apply(IReadOnlyCollection<SourceChange> changes)
@@ -87,6 +95,20 @@ public sealed class SourceFeed
         {
             _dirty = false;
             _read(this);
+        }
+    }
+
+    /// <summary>
+    /// Says whether the source is catching up (<see cref="IsCatchingUp"/>). While any source is, the pipeline still
+    /// publishes what is valid, but holds back reporting references to objects that do not exist: they are logged once
+    /// every source has caught up, if they still hold.
+    /// </summary>
+    public void SetCatchingUp(bool catchingUp)
+    {
+        if (_catchingUp != catchingUp)
+        {
+            _catchingUp = catchingUp;
+            _pipeline.Signal();
         }
     }
 

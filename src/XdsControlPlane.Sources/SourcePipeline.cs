@@ -38,6 +38,7 @@ public sealed class SourcePipeline : BackgroundService
     private readonly ProblemLog _problemLog = new();
     private Dictionary<string, SourceChange> _pending = new(StringComparer.Ordinal);
     private IReadOnlyList<ManifestProblem> _translationProblems = [];
+    private (IReadOnlyList<ManifestProblem> Problems, IReadOnlyList<ResourceKey> KeptLastGood)? _held;
     private volatile bool _published;
     private bool _failed;
 
@@ -261,8 +262,15 @@ public sealed class SourcePipeline : BackgroundService
         // After a pass that failed, the next one publishes whatever is in force and has every object's status judged
         // again, as the first pass does: what the failed pass applied is not lost.
         var first = !_published || _failed;
+        var catchingUp = Array.Exists(feeds, f => f.IsCatchingUp);
         if (changes.Count == 0 && !first)
         {
+            if (_held is { } held && !catchingUp)
+            {
+                // Every source has caught up and found nothing new: the references held back are judged now.
+                Report(held.Problems, held.KeptLastGood, catchingUp);
+            }
+
             return;
         }
 
@@ -295,7 +303,7 @@ public sealed class SourcePipeline : BackgroundService
             _failed = false;
 
             var translation = result.Unreported(_translationProblems);
-            Report([.. result.Problems, .. translation], result.KeptLastGood);
+            Report([.. result.Problems, .. translation], result.KeptLastGood, catchingUp);
             SourcePipelineLog.Applied(_logger, changes.Count, result.Changed.Count, result.Validated, publish);
             publication = new Publication(result, [.. result.Problems, .. translation], first, publish);
         }
@@ -321,11 +329,35 @@ public sealed class SourcePipeline : BackgroundService
         }
     }
 
-    private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood)
+    /// <summary>
+    /// Logs the problems not logged before. While a source is catching up, a reference to an object that does not exist
+    /// may only mean the source has not read it yet (a Service listed again after 410 Gone, behind the RouteGroup that
+    /// names it): such a problem is held back, not logged, until every source has caught up — then it is logged if it
+    /// still holds. One already logged stays logged (it is not said twice).
+    /// </summary>
+    private void Report(IReadOnlyList<ManifestProblem> problems, IReadOnlyList<ResourceKey> keptLastGood, bool catchingUp)
     {
         // Each problem is logged once while it lasts, not again on every pass.
         const string Kept = "kept:";
-        foreach (var entry in _problemLog.Fresh([.. problems.Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
+        var entries = problems.Select(p => (Resource: p.Resource, Kind: (ProblemKind?)p.Kind, Text: p.ToString()))
+            .Concat(keptLastGood.Select(k => (Resource: (ResourceKey?)k, Kind: (ProblemKind?)null, Text: Kept + k)))
+            .ToArray();
+        var shown = entries;
+        if (catchingUp)
+        {
+            // An object kept at its last good version only for such references is held back with them.
+            var otherwiseBroken = problems.Where(p => p.Kind != ProblemKind.UnresolvedReference).Select(p => p.Resource).ToHashSet();
+            shown = [.. entries.Where(e => _problemLog.WasReported(e.Text)
+                || (e.Kind is { } kind ? kind != ProblemKind.UnresolvedReference : otherwiseBroken.Contains(e.Resource)))];
+        }
+
+        _held = shown.Length < entries.Length ? (problems, keptLastGood) : null;
+        if (_held is not null)
+        {
+            SourcePipelineLog.ReferencesHeld(_logger, entries.Length - shown.Length);
+        }
+
+        foreach (var entry in _problemLog.Fresh(shown.Select(e => e.Text)))
         {
             if (entry.StartsWith(Kept, StringComparison.Ordinal))
             {

@@ -20,6 +20,9 @@ internal static partial class SourcePipelineLog
     [LoggerMessage(EventId = 1116, Level = LogLevel.Error, Message = "Reading the source {Source} failed; what it published before stays in force and its next change is read again")]
     public static partial void ReadFailed(ILogger logger, string source, Exception exception);
 
+    [LoggerMessage(EventId = 1117, Level = LogLevel.Debug, Message = "{Count} references to objects that do not exist are not judged yet: a source is reading its whole state again")]
+    public static partial void ReferencesHeld(ILogger logger, int count);
+
     [LoggerMessage(EventId = 3100, Level = LogLevel.Error, Message = "Publishing {Count} EndpointSlice changes ahead of the pass failed; the next pass publishes them")]
     public static partial void EndpointLaneFailed(ILogger logger, int count, Exception exception);
 }

@@ -16,6 +16,7 @@ namespace XdsControlPlane.Kubernetes.Tests;
 [NonParallelizable]
 public sealed class ApiServerFaultTests
 {
+    private const int ListedEvent = 3000;
     private const int WatchFailedEvent = 3002;
     private const int StatusWritesFailingEvent = 3202;
     private const int StatusWritesRecoveredEvent = 3204;
@@ -145,6 +146,80 @@ public sealed class ApiServerFaultTests
         _log.AssertNoUnexpectedWarnings();
         freshLog.AssertNoUnexpectedWarnings();
     }
+
+    [Test]
+    public async Task ServicesListedAgainBehindA429_ARouteGroupNamingANewService_IsNotCalledBrokenMeanwhile()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        _log.Expect("list/watch failed");
+        await using var host = await StartAsync(_log, cancel.Token);
+        await Eventually.WaitAsync(() => Groups.All(g => host.Snapshots.GetSnapshot(g) is not null), "the first publication", cancel.Token);
+
+        // The Service informer misses the new Service (its history compacted, so it must list again, and that list is
+        // throttled for 2 s); the RouteGroup informer sees the RouteGroup that names it at once.
+        await ServicesBehindAsync("orders", cancel.Token);
+        _api.Put(FakeApiServer.RouteGroups, Group("third", "orders"));
+
+        await Eventually.WaitAsync(() => ConditionStatus("third", "ResolvedRefs") == "True", "the RouteGroup's reference to be resolved once the Services are listed", cancel.Token);
+        await host.StopAsync(cancel.Token);
+        var events = _log.Events.ToArray();
+        var relisted = Array.FindIndex(events, e => e.EventId == ListedEvent && e.Text.Contains("Service", StringComparison.Ordinal) && e.Text.StartsWith("Listed 3 ", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(_api.Faulted().Count(f => f.StatusCode == 429), Is.EqualTo(1), "the Service list was throttled, so the Services were behind the RouteGroups");
+            Assert.That(relisted, Is.GreaterThan(0), "the Services were listed again, with the new one");
+            Assert.That(events.Where(e => e.Text.Contains("does not exist", StringComparison.Ordinal)).Select(e => e.Text), Is.Empty,
+                "a reference is not called broken while the kind it names is being listed again");
+        });
+        _log.AssertNoUnexpectedWarnings();
+    }
+
+    [Test]
+    public async Task ServicesListedAgainBehindA429_ARouteGroupNamingAServiceThatNeverCame_IsCalledBrokenOnceListed()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        _log.Expect("list/watch failed");
+        _log.Expect("Service shop/ghost does not exist");
+        await using var host = await StartAsync(_log, cancel.Token);
+        await Eventually.WaitAsync(() => Groups.All(g => host.Snapshots.GetSnapshot(g) is not null), "the first publication", cancel.Token);
+
+        await ServicesBehindAsync("orders", cancel.Token);
+        _api.Put(FakeApiServer.RouteGroups, Group("third", "ghost"));
+
+        await Eventually.WaitAsync(() => _log.Contains("Service shop/ghost does not exist"), "the broken reference to be logged", cancel.Token);
+        await Eventually.WaitAsync(() => ConditionStatus("third", "ResolvedRefs") == "False", "the RouteGroup's status to say so", cancel.Token);
+        await host.StopAsync(cancel.Token);
+        var events = _log.Events.ToArray();
+        var relisted = Array.FindIndex(events, e => e.EventId == ListedEvent && e.Text.Contains("Service", StringComparison.Ordinal) && e.Text.StartsWith("Listed 3 ", StringComparison.Ordinal));
+        var broken = Array.FindIndex(events, e => e.Text.Contains("Service shop/ghost does not exist", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(relisted, Is.GreaterThan(0), "the Services were listed again");
+            Assert.That(broken, Is.GreaterThan(relisted), "the broken reference is logged once the Services are listed, not while they are behind");
+            Assert.That(events.Count(e => e.Text.Contains("Service shop/ghost does not exist", StringComparison.Ordinal)), Is.EqualTo(1), "and logged once");
+        });
+        _log.AssertNoUnexpectedWarnings();
+    }
+
+    /// <summary>
+    /// Adds Service shop/<paramref name="service"/> where the server's Service informer cannot see it for a while: its
+    /// watch is cut and the next one stalls until the history is compacted, so it must list again, and that list is
+    /// answered 429 with Retry-After: 2. Returns once that 429 was given (the Services are behind from then on, for 2 s).
+    /// </summary>
+    private async Task ServicesBehindAsync(string service, CancellationToken cancellationToken)
+    {
+        _api.StallNext(ApiRequestKind.Watch, FakeApiServer.Services, times: 1, TimeSpan.FromSeconds(1));
+        _api.FailNext(ApiRequestKind.List, FakeApiServer.Services, times: 1, statusCode: 429, retryAfterSeconds: 2);
+        _api.CutWatches();
+        _api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", service));
+        _api.Compact();
+        await Eventually.WaitAsync(() => _api.Faulted().Any(f => f.StatusCode == 429), "the Service list to be throttled", cancellationToken);
+    }
+
+    /// <summary>The status of the condition <paramref name="type"/> of RouteGroup shop/<paramref name="name"/>, when written.</summary>
+    private string? ConditionStatus(string name, string type) =>
+        (_api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"]?["conditions"] as JsonArray)?
+            .FirstOrDefault(c => c?["type"]?.GetValue<string>() == type)?["status"]?.GetValue<string>();
 
     /// <summary>The first Service list after <paramref name="after"/> (before the fresh server starts, only the faulted one lists).</summary>
     private DateTimeOffset? NextServiceList(DateTimeOffset after) =>
