@@ -325,7 +325,8 @@ public sealed class SourcePipeline : BackgroundService
     {
         // Each problem is logged once while it lasts, not again on every pass.
         const string Kept = "kept:";
-        foreach (var entry in _problemLog.Fresh([.. problems.Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
+        // A held-out virtual host's owners are told in status; the host itself is logged where it is held out (event 3200).
+        foreach (var entry in _problemLog.Fresh([.. problems.Where(p => p.Kind != ProblemKind.HeldOut).Select(p => p.ToString()), .. keptLastGood.Select(k => Kept + k)]))
         {
             if (entry.StartsWith(Kept, StringComparison.Ordinal))
             {
