@@ -7,7 +7,8 @@ namespace XdsControlPlane.Kubernetes;
 /// Computes the routing conditions of a RouteGroup, Sandbox or LocalWorkload: <c>Accepted</c> (the object is
 /// well-formed and conflicts with no other), <c>ResolvedRefs</c> (every Service, port, Sandbox and LocalWorkload it
 /// names exists, and another namespace's Service allows it: reason <c>RefNotPermitted</c> otherwise) and <c>Programmed</c> (this generation is in force and the connected data planes have ACKed a
-/// snapshot containing it), each with a precise reason and the field paths in the message. Other condition types
+/// snapshot containing it; reason <c>VirtualHostHeldOut</c> when a virtual host carrying its routes broke Envoy's rules and
+/// is held out of its route configuration), each with a precise reason and the field paths in the message. Other condition types
 /// (a Sandbox's <c>Ready</c>, written by its controller) are kept as they are. Pure: the caller supplies the time.
 /// </summary>
 public static class RoutingConditions
@@ -31,6 +32,7 @@ public static class RoutingConditions
         var conflicts = problems.Where(p => p.Kind == ProblemKind.Conflict).ToArray();
         var unresolved = problems.Where(p => p.Kind == ProblemKind.UnresolvedReference).ToArray();
         var refused = problems.Where(p => p.Kind == ProblemKind.NotPermitted).ToArray();
+        var heldOut = problems.Where(p => p.Kind == ProblemKind.HeldOut).ToArray();
         var generation = obj.Metadata.Generation;
         var kind = obj.Key.Kind;
         Condition[] conditions =
@@ -43,6 +45,7 @@ public static class RoutingConditions
                 : True("ResolvedRefs", "ResolvedRefs", "Every referenced object exists and allows the reference."),
             !inForce ? new Condition { Type = "Programmed", Status = "False", Reason = "NotAccepted", Message = "This generation is not in force; see Accepted and ResolvedRefs." }
                 : obj is LocalWorkload { IsRoutable: false } workload ? NotRoutable(workload)
+                : heldOut.Length > 0 ? False("Programmed", "VirtualHostHeldOut", heldOut)
                 : acked ? True("Programmed", "Programmed", "The connected data planes have ACKed a snapshot with this generation.")
                 : new Condition { Type = "Programmed", Status = "False", Reason = "Pending", Message = "Waiting for the connected data planes to ACK the snapshot with this generation." },
         ];

@@ -91,4 +91,11 @@ public enum ProblemKind
     /// <c>RefNotPermitted</c>. Never replaced by a last good version: revoking the grant takes effect at once.
     /// </summary>
     NotPermitted,
+
+    /// <summary>
+    /// A virtual host carrying its routes broke Envoy's rules (for a reason the model cannot see) and is held out of its
+    /// route configuration — kept at the version served before, or left out: <c>Programmed=False</c>, reason
+    /// <c>VirtualHostHeldOut</c>. Found at publication, never by validation; the object itself stays in force.
+    /// </summary>
+    HeldOut,
 }

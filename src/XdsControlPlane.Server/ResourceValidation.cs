@@ -21,7 +21,7 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
     private readonly RouteConfigurationValidation _routes = new(validator);
     private readonly VirtualHostIsolation _isolation = new(new VirtualHostFacts());
     private readonly ConditionalWeakTable<XdsResource, Isolation> _isolated = [];
-    private readonly ConcurrentDictionary<(string Group, string Routes, string Host), string> _heldOut = new();
+    private readonly ConcurrentDictionary<(string Group, string Routes, string Host), ExcludedHost> _heldOut = new();
     private int _retainedAtLastTrim;
 
     /// <summary>
@@ -144,6 +144,10 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         _retainedAtLastTrim = _checked.Count;
     }
 
+    /// <summary>The virtual hosts held out now, by node group and route configuration, in a stable order (a copy).</summary>
+    public IReadOnlyList<(string Group, string Routes, ExcludedHost Host)> HeldOut =>
+        _heldOut.IsEmpty ? [] : [.. _heldOut.OrderBy(e => e.Key.Group, StringComparer.Ordinal).ThenBy(e => e.Key.Routes, StringComparer.Ordinal).ThenBy(e => e.Key.Host, StringComparer.Ordinal).Select(e => (e.Key.Group, e.Key.Routes, e.Value))];
+
     /// <summary>Logs each host newly held out of <paramref name="routes"/> (or held out for a new reason), and each that passes again.</summary>
     private void Report(string group, string routes, IReadOnlyList<ExcludedHost> excluded)
     {
@@ -155,10 +159,10 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         foreach (var host in excluded)
         {
             var key = (group, routes, host.Host);
-            if (!_heldOut.TryGetValue(key, out var reason) || reason != host.Reason)
+            if (!_heldOut.TryGetValue(key, out var known) || known.Reason != host.Reason || known.KeptServed != host.KeptServed)
             {
-                _heldOut[key] = host.Reason;
-                IsolationLog.HostHeldOut(logger, host.Host, routes, group, host.KeptServed ? "keeps the version served before" : "is left out (it never had a good version)", host.Reason);
+                _heldOut[key] = host;
+                IsolationLog.HostHeldOut(logger, host.Host, routes, group, host.Outcome, host.Reason);
             }
         }
 

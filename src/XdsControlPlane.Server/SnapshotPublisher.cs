@@ -64,7 +64,10 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
         gatewayTls.Subscribe(PublishGatewaySecret);
     }
 
-    /// <summary>Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met.</summary>
+    /// <summary>
+    /// Translates <paramref name="inputs"/> and publishes the result; returns the problems translation met, and one per
+    /// owner of each virtual host held out (<see cref="HeldOutHostProblems"/>).
+    /// </summary>
     public IReadOnlyList<ManifestProblem> Publish(RoutingInputs inputs) => Publish(inputs, _endpoints.Latest);
 
     /// <inheritdoc />
@@ -85,7 +88,7 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
             }
 
             _validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
-            return result.Problems;
+            return HeldOutHostProblems.With(result, _validation.HeldOut);
         }
     }
 

@@ -6,7 +6,11 @@ namespace XdsControlPlane.Server;
 /// <param name="Host">The virtual host's name.</param>
 /// <param name="Reason">What is wrong with it: the rules it breaks (field paths from the host), or the clusters it sends to that are not published.</param>
 /// <param name="KeptServed">Whether the version served before stays in its place (else the host is left out: it never had a good version).</param>
-internal sealed record ExcludedHost(string Host, string Reason, bool KeptServed);
+internal sealed record ExcludedHost(string Host, string Reason, bool KeptServed)
+{
+    /// <summary>What became of the host, as a sentence's predicate.</summary>
+    public string Outcome => KeptServed ? "keeps the version served before" : "is left out (it never had a good version)";
+}
 
 /// <summary>A route configuration with its broken virtual hosts held out, and those hosts.</summary>
 /// <param name="Resource">The route configuration to publish.</param>

@@ -339,7 +339,8 @@ public sealed class SourcePipeline : BackgroundService
     {
         // Each problem is logged once while it lasts, not again on every pass.
         const string Kept = "kept:";
-        var entries = problems.Select(p => (Resource: p.Resource, Kind: (ProblemKind?)p.Kind, Text: p.ToString()))
+        // A held-out virtual host's owners are told in status; the host itself is logged where it is held out (event 3200).
+        var entries = problems.Where(p => p.Kind != ProblemKind.HeldOut).Select(p => (Resource: p.Resource, Kind: (ProblemKind?)p.Kind, Text: p.ToString()))
             .Concat(keptLastGood.Select(k => (Resource: (ResourceKey?)k, Kind: (ProblemKind?)null, Text: Kept + k)))
             .ToArray();
         var shown = entries;

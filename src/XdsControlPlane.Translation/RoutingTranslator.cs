@@ -247,7 +247,9 @@ public sealed class RoutingTranslator : IRoutingTranslator
             }
         }
 
-        return new TranslationResult(groups, problems) { Endpoints = state.Endpoints };
+        var ports = state.Plan.Ports;
+        var domain = _clusterDomain;
+        return new TranslationResult(groups, problems) { Endpoints = state.Endpoints, OwnersOf = host => VirtualHostOwners.Of(ports, host, domain) };
     }
 
     /// <summary>What the last translation produced, kept so the next one can patch it.</summary>

@@ -9,4 +9,11 @@ public sealed record TranslationResult(IReadOnlyDictionary<string, IReadOnlyList
 {
     /// <summary>How this translation made the ClusterLoadAssignments of each Service, to publish an endpoint change without translating again.</summary>
     public EndpointAssignments Endpoints { get; init; } = EndpointAssignments.None;
+
+    /// <summary>
+    /// The objects whose routes a virtual host (by name) carries — a Service port's host: the RouteGroups, Sandboxes and
+    /// LocalWorkloads routing by key there; empty for other hosts. Ask it before the next translation (it reads that
+    /// translation's state), on the thread that translated.
+    /// </summary>
+    public Func<string, IReadOnlyList<ResourceKey>> OwnersOf { get; init; } = static _ => [];
 }

@@ -13,12 +13,13 @@ internal sealed record AdmittedAgent(Hello Hello, uint Version, WorkloadClaim? C
 /// <summary>
 /// Decides whether an agent's stream is let in: counts it against its connection's and address's limits
 /// (<see cref="AgentStreamQuota"/>), reads its Hello (within <see cref="TunnelBrokerOptions.HelloTimeout"/>), agrees on a
-/// protocol version, checks the Hello's shape and has the registry check that the agent may act for the workload. A
+/// protocol version, checks the Hello's shape, holds the agent's client certificate against the workload it claims
+/// (<see cref="IAgentIdentityCheck"/>, with mTLS on) and has the registry check that the agent may act for the workload. A
 /// refusal is the <see cref="RpcException"/> the call ends with — counted by <see cref="AgentRefusal"/>, logged within a
 /// <see cref="RefusalLogBudget"/>, and with
 /// any client text in it printable and cut short.
 /// </summary>
-internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, BrokerMetrics metrics, TimeProvider clock, ILogger logger)
+internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, IAgentIdentityCheck? identity, BrokerMetrics metrics, TimeProvider clock, ILogger logger)
 {
     /// <summary>The most characters of a refusal's message sent back or logged.</summary>
     private const int MaxMessageLength = 512;
@@ -42,15 +43,23 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
         }
     }
 
-    /// <summary>Admits the agent of <paramref name="requests"/>, connecting from gRPC peer <paramref name="peer"/>.</summary>
-    public async Task<AdmittedAgent> AdmitAsync(IAsyncStreamReader<Frame> requests, string peer, CancellationToken cancellationToken)
+    /// <summary>Admits the agent of <paramref name="requests"/>, the call of <paramref name="context"/>.</summary>
+    public async Task<AdmittedAgent> AdmitAsync(IAsyncStreamReader<Frame> requests, ServerCallContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        var peer = context.Peer;
+        var cancellationToken = context.CancellationToken;
         Hello? hello = null;
         try
         {
             hello = await ReadHelloAsync(requests, cancellationToken).ConfigureAwait(false);
             var version = VersionNegotiation.Negotiate(hello);
             HelloValidator.Check(hello);
+            if (identity?.Refusal(hello, context) is { } refusal)
+            {
+                throw new AgentRefusedException(AgentRefusal.Identity, StatusCode.PermissionDenied, refusal);
+            }
+
             if (hello.LaneToken.Length > 0)
             {
                 HelloValidator.CheckLane(hello, version);

@@ -26,6 +26,9 @@ public enum AgentRefusal
     /// <summary>Wrong token or secret, or an agent not on loopback without a token.</summary>
     Denied,
 
+    /// <summary>The agent's client certificate names another namespace than the workload its Hello claims, or no usable identity.</summary>
+    Identity,
+
     /// <summary>The LocalWorkload, its Service or its Sandbox does not exist.</summary>
     NotFound,
 

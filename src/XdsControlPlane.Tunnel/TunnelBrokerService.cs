@@ -6,7 +6,7 @@ namespace XdsControlPlane.Tunnel;
 /// <summary>
 /// The tunnel broker's gRPC service, a thin adapter. <c>Describe</c> tells an agent what this broker is;
 /// <c>Connect</c> has <see cref="AgentAdmission"/> count the stream against its connection's and address's limits, read
-/// and check the agent's Hello (protocol version, shape, the registry's say), then a <see cref="BrokerStream"/> serve the stream: data planes that connect to a workload port are
+/// and check the agent's Hello (protocol version, shape, the client certificate's namespace with mTLS on, the registry's say), then a <see cref="BrokerStream"/> serve the stream: data planes that connect to a workload port are
 /// opened to the agent; connections the agent opens go to the in-cluster Services the registry allows. Pings are
 /// heartbeats; a goodbye withdraws the routes at once, a lost stream after the reconnect grace. Everything the agent
 /// sends is checked: a bad Hello ends the call with a status naming the field, a bad frame closes only its connection.
@@ -22,14 +22,15 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
 
     /// <summary>
     /// A broker with <paramref name="options"/> serving the workloads of <paramref name="registry"/> through
-    /// <paramref name="tunnels"/>, counting what it does in <paramref name="metrics"/>.
+    /// <paramref name="tunnels"/>, counting what it does in <paramref name="metrics"/>; with <paramref name="identity"/>
+    /// (mTLS on its listener), each agent's client certificate is held against the workload its Hello claims.
     /// </summary>
-    public TunnelBrokerService(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, BrokerMetrics metrics, TimeProvider clock, ILogger<TunnelBrokerService> logger)
+    public TunnelBrokerService(TunnelBrokerOptions options, ILocalWorkloadRegistry registry, WorkloadTunnels tunnels, BrokerMetrics metrics, TimeProvider clock, ILogger<TunnelBrokerService> logger, IAgentIdentityCheck? identity = null)
     {
         _options = options;
         _registry = registry;
         _metrics = metrics;
-        _admission = new AgentAdmission(options, registry, metrics, clock, logger);
+        _admission = new AgentAdmission(options, registry, identity, metrics, clock, logger);
         _streams = new BrokerStream(options, registry, tunnels, metrics, clock, logger);
         _lanes = new BrokerLane(options, registry, tunnels, clock, logger);
     }
@@ -56,7 +57,7 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         ArgumentNullException.ThrowIfNull(context);
         using var stream = _metrics.StreamOpened();
         using var counted = _admission.Enter(context.Peer);
-        var agent = await _admission.AdmitAsync(requestStream, context.Peer, context.CancellationToken).ConfigureAwait(false);
+        var agent = await _admission.AdmitAsync(requestStream, context).ConfigureAwait(false);
         if (agent.Claim is { } claim)
         {
             await _streams.RunAsync(agent, claim, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);

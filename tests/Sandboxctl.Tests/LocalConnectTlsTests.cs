@@ -7,7 +7,8 @@ namespace Sandboxctl.Tests;
 /// <c>sandboxctl local connect</c> as a real process to a broker that serves TLS and requires client certificates
 /// (<c>Tunnel:Tls</c> on real files, certificates made in the test by a throwaway CA): with <c>--ca-file</c>,
 /// <c>--cert-file</c> and <c>--key-file</c> the agent connects and keyed HTTP reaches the laptop through the tunnel;
-/// without a client certificate, or trusting another CA, it exits 2 naming the broker.
+/// without a client certificate, or trusting another CA, it exits 2 naming the broker; with a client certificate of
+/// another namespace than the LocalWorkload's, it exits 1 with the broker's refusal naming both.
 /// </summary>
 public sealed class LocalConnectTlsTests
 {
@@ -27,12 +28,15 @@ public sealed class LocalConnectTlsTests
         _state = Directory.CreateTempSubdirectory("local-tls-state-").FullName;
         _tls = Directory.CreateTempSubdirectory("local-tls-files-").FullName;
         var server = _ca.Server("tunnel broker");
-        var client = _ca.Client("spiffe://cluster.local/ns/dev/sa/laptop", "laptop");
+        var client = _ca.Client("spiffe://cluster.local/ns/shop/sa/laptop", "laptop");
+        var other = _ca.Client("spiffe://cluster.local/ns/dev/sa/laptop", "laptop of dev");
         File.WriteAllText(Path.Combine(_tls, "ca.crt"), _ca.CaPem);
         File.WriteAllText(Path.Combine(_tls, "tls.crt"), server.ChainPem);
         File.WriteAllText(Path.Combine(_tls, "tls.key"), server.KeyPem);
         File.WriteAllText(Path.Combine(_tls, "client.crt"), client.ChainPem);
         File.WriteAllText(Path.Combine(_tls, "client.key"), client.KeyPem);
+        File.WriteAllText(Path.Combine(_tls, "dev.crt"), other.ChainPem);
+        File.WriteAllText(Path.Combine(_tls, "dev.key"), other.KeyPem);
         File.WriteAllText(Path.Combine(_directory, "shop.yaml"), """
             apiVersion: v1
             kind: Service
@@ -101,16 +105,32 @@ public sealed class LocalConnectTlsTests
         });
     }
 
+    [Test]
+    public async Task Connect_ClientCertificateOfAnotherNamespace_ExitsOneWithTheBrokersRefusalNamingBoth()
+    {
+        using var laptop = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        laptop.Start();
+        var host = await StartHostAsync();
+
+        var (code, _, stderr) = await LocalAgentProcess.RunAsync(
+            _state, ["local", "connect", "--routing-key", "feature-x", "--service", "cart", "--port", $"{((System.Net.IPEndPoint)laptop.LocalEndpoint).Port}:8080", "--server", $"127.0.0.1:{host.TunnelPort}",
+                "--ca-file", Path.Combine(_tls, "ca.crt"), "--cert-file", Path.Combine(_tls, "dev.crt"), "--key-file", Path.Combine(_tls, "dev.key"), "--name", "cart-dev", "-n", "shop"]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.UserError), stderr);
+            Assert.That(stderr, Does.Contain("the tunnel broker refused this agent for shop/cart-dev: the agent for LocalWorkload shop/cart-dev connected as spiffe://cluster.local/ns/dev/sa/laptop, of namespace dev: an agent's client certificate must be of the LocalWorkload's namespace (shop)"));
+            Assert.That(stderr, Does.Contain("names the LocalWorkload's namespace (-n)"));
+        });
+    }
+
     private async Task<ServerHost> StartHostAsync()
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var host = await new InProcessServer()
             .WithLog(_log)
             .WithManifests(_directory)
-            .With("Tunnel:Tls:CertFile", Path.Combine(_tls, "tls.crt"))
-            .With("Tunnel:Tls:KeyFile", Path.Combine(_tls, "tls.key"))
-            .With("Tunnel:Tls:ClientCertificates", "Required")
-            .With("Tunnel:Tls:ClientCaFile", Path.Combine(_tls, "ca.crt"))
+            .WithListenerTls("Tunnel", _tls, "Required")
             .StartAsync(cancel.Token);
         return _disposables.Track(host);
     }

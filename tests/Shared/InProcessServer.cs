@@ -35,6 +35,17 @@ internal sealed class InProcessServer
     /// <summary>Serves the manifests below <paramref name="directory"/> (<c>--manifests</c>); none when null.</summary>
     public InProcessServer WithManifests(string? directory) => With("Manifests:Directory", directory);
 
+    /// <summary>
+    /// TLS on the listener of configuration section <paramref name="section"/> (<c>Xds</c>, <c>Tunnel</c>) from the files
+    /// <c>tls.crt</c>, <c>tls.key</c> and, as the client CA, <c>ca.crt</c> in <paramref name="directory"/>, with client
+    /// certificates <paramref name="clientCertificates"/> (<c>Off</c>, <c>Optional</c>, <c>Required</c>).
+    /// </summary>
+    public InProcessServer WithListenerTls(string section, string directory, string clientCertificates) =>
+        With($"{section}:Tls:CertFile", Path.Combine(directory, "tls.crt"))
+            .With($"{section}:Tls:KeyFile", Path.Combine(directory, "tls.key"))
+            .With($"{section}:Tls:ClientCertificates", clientCertificates)
+            .With($"{section}:Tls:ClientCaFile", Path.Combine(directory, "ca.crt"));
+
     /// <summary>Sends the host's log to <paramref name="log"/> too.</summary>
     public InProcessServer WithLog(ILogEventSink log) => WithServices(services => services.AddSingleton(log));
 

@@ -14,26 +14,26 @@ namespace XdsControlPlane.Testing;
 /// </summary>
 internal static class TlsAdsClient
 {
+    /// <summary>TLS to <c>localhost</c> trusting <paramref name="ca"/> only, presenting <paramref name="client"/> (none when null), telling <paramref name="seen"/> the server's certificate.</summary>
+    public static SslClientAuthenticationOptions SslOptions(TestCertificateAuthority ca, X509Certificate2? client, Action<X509Certificate2>? seen = null) => new()
+    {
+        TargetHost = "localhost",
+        ClientCertificates = client is null ? null : [client],
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            if (certificate is not null)
+            {
+                seen?.Invoke(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
+            }
+
+            return ca.Issued(certificate);
+        },
+    };
+
     /// <summary>A channel to <c>127.0.0.1:<paramref name="port"/></c> that trusts <paramref name="ca"/>, presents <paramref name="client"/> (none when null) and tells <paramref name="seen"/> the server's certificate; plaintext HTTP/2 when <paramref name="plaintext"/>.</summary>
     public static GrpcChannel Channel(int port, TestCertificateAuthority ca, X509Certificate2? client, Action<X509Certificate2>? seen = null, bool plaintext = false)
     {
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                TargetHost = "localhost",
-                ClientCertificates = client is null ? null : [client],
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                {
-                    if (certificate is not null)
-                    {
-                        seen?.Invoke(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()));
-                    }
-
-                    return ca.Issued(certificate);
-                },
-            },
-        };
+        var handler = new SocketsHttpHandler { SslOptions = SslOptions(ca, client, seen) };
         return GrpcChannel.ForAddress($"{(plaintext ? "http" : "https")}://127.0.0.1:{port}", new GrpcChannelOptions { HttpHandler = handler });
     }
 

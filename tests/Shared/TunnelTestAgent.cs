@@ -69,11 +69,23 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     /// Connects to the broker on 127.0.0.1:<paramref name="brokerPort"/> with <paramref name="hello"/>; connections the
     /// broker opens for workload port P go to 127.0.0.1:<paramref name="localPorts"/>[P]. Throws the broker's
     /// <see cref="RpcException"/> when it refuses. <paramref name="lanes"/>: how many lanes to open when offered (at most <c>limits.MaxLanes</c>).
+    /// <paramref name="tls"/>: TLS to a broker serving it (trusting its CA, with a client certificate or none); plaintext when null.
     /// </summary>
-    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0)
+    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0, System.Net.Security.SslClientAuthenticationOptions? tls = null)
     {
-        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = TunnelHttp2.AgentHandler() });
-        var laneChannels = Enumerable.Range(0, lanes).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = TunnelHttp2.AgentHandler() })).ToArray();
+        GrpcChannel Channel()
+        {
+            var handler = TunnelHttp2.AgentHandler();
+            if (tls is not null)
+            {
+                handler.SslOptions = tls;
+            }
+
+            return GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = handler });
+        }
+
+        var channel = Channel();
+        var laneChannels = Enumerable.Range(0, lanes).Select(_ => Channel()).ToArray();
         var call = new TunnelBroker.TunnelBrokerClient(channel).Connect(cancellationToken: CancellationToken.None);
         try
         {

@@ -121,7 +121,7 @@ public sealed class HelloAdmissionTests
 
     [Test]
     public void RefusalLabels_OnePerReason_SnakeCase() =>
-        Assert.That(AgentRefusals.All, Is.EqualTo(new[] { "bad_hello", "hello_timeout", "protocol_version", "connection_limit", "address_limit", "broker_full", "denied", "not_found", "already_connected", "failed_precondition", "unavailable", "other" }));
+        Assert.That(AgentRefusals.All, Is.EqualTo(new[] { "bad_hello", "hello_timeout", "protocol_version", "connection_limit", "address_limit", "broker_full", "denied", "identity", "not_found", "already_connected", "failed_precondition", "unavailable", "other" }));
 
     [Test]
     public void ReconnectGraceOf_WelcomeOfAnOlderBroker_TheDefault() =>

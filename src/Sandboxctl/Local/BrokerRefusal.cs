@@ -23,7 +23,7 @@ internal static class BrokerRefusal
             StatusCode.NotFound => new CliException($"the tunnel broker cannot find what LocalWorkload {workload} names: {detail}", manifestsMode ? "Check --service and --sandbox against the server's manifests (sandboxctl render -f DIR)." : "Check --service and --sandbox (kubectl get services,sandboxes -n NAMESPACE).", ExitCodes.UserError),
             StatusCode.PermissionDenied or StatusCode.Unauthenticated => new CliException(
                 $"the tunnel broker refused this agent for {workload}: {detail}",
-                manifestsMode ? "Pass the broker's token with --token." : "Another agent may have taken the LocalWorkload over with --force; run sandboxctl local status.",
+                DeniedHint(detail, manifestsMode),
                 ExitCodes.UserError),
             StatusCode.AlreadyExists => new CliException($"another agent is connected for {workload}: {detail}", "Stop it (sandboxctl local disconnect), pick another name with --name, or take it over with --force.", ExitCodes.UserError),
             StatusCode.FailedPrecondition => new CliException($"the tunnel broker cannot serve this agent: {detail}", "Check the --port REMOTE ports against the Service's ports; if it names protocol versions, upgrade sandboxctl or the control plane; if it names the control plane's RBAC, tell the cluster's admin.", ExitCodes.UserError),
@@ -32,4 +32,13 @@ internal static class BrokerRefusal
             _ => new CliException($"the tunnel stream to {broker} failed: {refusal.StatusCode}: {detail}", "Run with --verbose for details.", ExitCodes.ConnectionError),
         };
     }
+
+    /// <summary>
+    /// What to do about a refusal of the agent itself: a broker with mTLS names the client certificate's identity when it is
+    /// not of the LocalWorkload's namespace (or not a SPIFFE ID of its trust domain); otherwise the token or secret was wrong.
+    /// </summary>
+    private static string DeniedHint(string detail, bool manifestsMode) =>
+        detail.Contains("connected as spiffe://", StringComparison.Ordinal) || detail.Contains("connected with a client certificate", StringComparison.Ordinal)
+            ? "Connect with a client certificate (--cert-file, --key-file) whose SPIFFE ID spiffe://<trust-domain>/ns/<namespace>/sa/<service-account> names the LocalWorkload's namespace (-n)."
+            : manifestsMode ? "Pass the broker's token with --token." : "Another agent may have taken the LocalWorkload over with --force; run sandboxctl local status.";
 }

@@ -10,7 +10,8 @@ internal static class ListenerTlsServiceCollectionExtensions
     /// Registers, for each of <paramref name="xds"/> and <paramref name="tunnel"/> that serves TLS, its
     /// <see cref="ListenerCredentials"/> (keyed by <see cref="ListenerKind"/>) and the certificate source that fills them
     /// (files, or the Secret in <paramref name="kubernetes"/> mode); with client certificates on the xDS listener, the
-    /// <see cref="NodeIdentityInterceptor"/> bound by <paramref name="identity"/>'s settings.
+    /// <see cref="NodeIdentityInterceptor"/> bound by <paramref name="identity"/>'s settings; with client certificates on the
+    /// tunnel listener, the <see cref="TunnelAgentIdentity"/> check of the same trust domain.
     /// </summary>
     public static IServiceCollection AddListenerTls(this IServiceCollection services, XdsListenerOptions xds, TunnelListenerOptions tunnel, IConfiguration identity, bool kubernetes)
     {
@@ -38,6 +39,11 @@ internal static class ListenerTlsServiceCollectionExtensions
             services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<NodeIdentityInterceptor>());
         }
 
+        if (tunnel.Tls.Enabled && tunnel.Tls.ClientCertificates != ClientCertificates.Off)
+        {
+            services.AddSingleton<XdsControlPlane.Tunnel.IAgentIdentityCheck>(provider => new TunnelAgentIdentity(provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value.TrustDomain));
+        }
+
         return services;
     }
 
@@ -59,9 +65,12 @@ internal static class ListenerTlsServiceCollectionExtensions
                 : new ListenerCertificateFiles(credentials, time, services.GetRequiredService<ILogger<ListenerCertificateFiles>>());
             await _source.StartAsync(cancellationToken).ConfigureAwait(false);
             var nodes = services.GetRequiredService<IOptions<NodeIdentityOptions>>().Value;
-            var identity = kind == ListenerKind.Xds && options.ClientCertificates != ClientCertificates.Off
-                ? $"; node identity checked (trust domain {nodes.TrustDomain}, grants {string.Join(", ", nodes.Rules)})"
-                : "";
+            var identity = (kind, options.ClientCertificates) switch
+            {
+                (_, ClientCertificates.Off) => "",
+                (ListenerKind.Xds, _) => $"; node identity checked (trust domain {nodes.TrustDomain}, grants {string.Join(", ", nodes.Rules)})",
+                _ => $"; agent identity checked (trust domain {nodes.TrustDomain}, the certificate's namespace must be the LocalWorkload's)",
+            };
             var logger = services.GetRequiredService<ILogger<ListenerCredentials>>();
             ListenerTlsLog.TlsOn(logger, credentials.Listener, options.ClientCertificates, identity);
         }

@@ -34,21 +34,9 @@ public sealed class NodeIdentityPolicy(string trustDomain, IReadOnlyList<RoleIde
         }
 
         var asked = $"node '{nodeId}' asked for the {role} configuration";
-        var uris = SpiffeId.UrisOf(certificate);
-        if (uris.Count != 1)
+        if (CertificateIdentity.Of(certificate, trustDomain, "Xds:TrustDomain, --xds-trust-domain", out var problem) is not { } identity)
         {
-            var had = uris.Count == 0 ? "no spiffe:// URI SAN" : $"{uris.Count} spiffe:// URI SANs";
-            return new NodeRefusal("no_spiffe_id", $"certificate '{certificate.Subject}'", $"{asked} with a client certificate ('{certificate.Subject}') that has {had}; it must carry exactly one SPIFFE ID spiffe://{trustDomain}/ns/<namespace>/sa/<service-account>");
-        }
-
-        if (SpiffeId.Parse(uris[0], out var problem) is not { } identity)
-        {
-            return new NodeRefusal("no_spiffe_id", uris[0], $"{asked} as {uris[0]}, which is {problem}");
-        }
-
-        if (identity.TrustDomain != trustDomain)
-        {
-            return new NodeRefusal("trust_domain", identity.ToString(), $"{asked} as {identity}, which is not of the trust domain {trustDomain} (Xds:TrustDomain, --xds-trust-domain)");
+            return new NodeRefusal(problem!.Reason, problem.Identity, $"{asked} {problem.Tail}");
         }
 
         if (!rules.Any(rule => rule.Admits(role, identity)))
