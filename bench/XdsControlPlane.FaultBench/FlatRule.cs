@@ -3,7 +3,7 @@ using System.Globalization;
 namespace XdsControlPlane.FaultBench;
 
 /// <summary>
-/// How a soak decides that a curve is flat: the least-squares slope of the run's second half (by time, so the warm-up
+/// How a soak decides that a curve is flat: the slope (<see cref="Slope"/>, Theil–Sen) of the run's second half (by time, so the warm-up
 /// is left out) may grow by at most <c>limit</c> per 10 minutes, where <c>limit</c> is the larger of
 /// <paramref name="Share"/> of that half's mean and <paramref name="Floor"/>. A falling curve is not a leak: it is
 /// "falls", and does not fail the run. Fewer than <see cref="MinimumPoints"/> points in the second half give no verdict.
@@ -40,14 +40,35 @@ internal sealed record FlatRule(string Name, string Unit, double Share, double F
         return new FlatVerdict(this, half.Count, perTenMinutes, limit, verdict);
     }
 
-    /// <summary>The least-squares slope of <paramref name="points"/> (value per minute); 0 when they all share one time.</summary>
+    /// <summary>
+    /// The Theil–Sen slope of <paramref name="points"/> (value per minute): the median of the slopes between every two
+    /// points at different times, so a spike or a burst of threads moves it far less than a least-squares fit; 0 when
+    /// they all share one time.
+    /// </summary>
     public static double Slope(IReadOnlyList<(double Minutes, double Value)> points)
     {
         ArgumentNullException.ThrowIfNull(points);
-        var meanX = points.Average(p => p.Minutes);
-        var meanY = points.Average(p => p.Value);
-        var spread = points.Sum(p => (p.Minutes - meanX) * (p.Minutes - meanX));
-        return spread == 0 ? 0 : points.Sum(p => (p.Minutes - meanX) * (p.Value - meanY)) / spread;
+        var slopes = new List<double>();
+        for (var i = 0; i < points.Count; i++)
+        {
+            for (var j = i + 1; j < points.Count; j++)
+            {
+                var run = points[j].Minutes - points[i].Minutes;
+                if (run != 0)
+                {
+                    slopes.Add((points[j].Value - points[i].Value) / run);
+                }
+            }
+        }
+
+        if (slopes.Count == 0)
+        {
+            return 0;
+        }
+
+        slopes.Sort();
+        var middle = slopes.Count / 2;
+        return slopes.Count % 2 == 1 ? slopes[middle] : (slopes[middle - 1] + slopes[middle]) / 2;
     }
 }
 

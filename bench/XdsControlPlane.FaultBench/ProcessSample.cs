@@ -4,7 +4,7 @@ namespace XdsControlPlane.FaultBench;
 
 /// <summary>
 /// One look at a process in <c>/proc</c> (Linux): resident memory (all of it, and the anonymous part: heaps and stacks,
-/// not mapped files such as the runtime's libraries), threads and open file descriptors.
+/// not mapped files such as the runtime's libraries nor the JIT's code), threads and open file descriptors.
 /// </summary>
 internal sealed record ProcessSample(double RssMib, int Threads, int OpenFiles)
 {

@@ -5,7 +5,7 @@ namespace XdsControlPlane.FaultBench;
 /// <summary>
 /// One soak sample: when (minutes into the run, UTC); the server's RSS and its anonymous part, threads and open files
 /// (<c>/proc</c>); from its runtime (<see cref="RuntimeTrace"/>, null when not seen yet) active timers, the managed heap
-/// the latest gen2 collection left, the GC's committed memory, gen2 collections so far and GC handles; the tunnel's
+/// the latest gen2 collection left and the live objects in it, the GC's committed memory, gen2 collections so far and GC handles; the tunnel's
 /// round trips so far and the machine's load.
 /// </summary>
 internal sealed record SoakSample(double Minutes, DateTime At, double RssMib, int Threads, int OpenFiles, double? Timers, long TunnelOk, long TunnelFailed, double Load)
@@ -13,6 +13,8 @@ internal sealed record SoakSample(double Minutes, DateTime At, double RssMib, in
     public double? AnonymousMib { get; init; }
 
     public double? HeapAfterGen2Mib { get; init; }
+
+    public double? LiveAtGen2Mib { get; init; }
 
     public double? CommittedMib { get; init; }
 
@@ -27,11 +29,11 @@ internal sealed record SoakSample(double Minutes, DateTime At, double RssMib, in
 /// </summary>
 internal static class SoakChart
 {
-    private const string Header = "minutes,utc,rss_mib,threads,open_files,timers,tunnel_ok,tunnel_failed,load,rss_anon_mib,heap_after_gen2_mib,gc_committed_mib,gen2_collections,gc_handles";
+    private const string Header = "minutes,utc,rss_mib,threads,open_files,timers,tunnel_ok,tunnel_failed,load,rss_anon_mib,heap_after_gen2_mib,gc_committed_mib,gen2_collections,gc_handles,live_at_gen2_mib";
 
     public static Task WriteCsvAsync(string path, IEnumerable<SoakSample> samples, CancellationToken cancellationToken) =>
         File.WriteAllLinesAsync(path, [Header, .. samples.Select(s => string.Create(CultureInfo.InvariantCulture,
-            $"{s.Minutes:0.00},{s.At:yyyy-MM-ddTHH:mm:ssZ},{s.RssMib:0.0},{s.Threads},{s.OpenFiles},{s.Timers},{s.TunnelOk},{s.TunnelFailed},{s.Load:0.00},{s.AnonymousMib:0.0},{s.HeapAfterGen2Mib:0.00},{s.CommittedMib:0.0},{s.Gen2Collections},{s.GcHandles}"))], cancellationToken);
+            $"{s.Minutes:0.00},{s.At:yyyy-MM-ddTHH:mm:ssZ},{s.RssMib:0.0},{s.Threads},{s.OpenFiles},{s.Timers},{s.TunnelOk},{s.TunnelFailed},{s.Load:0.00},{s.AnonymousMib:0.0},{s.HeapAfterGen2Mib:0.00},{s.CommittedMib:0.0},{s.Gen2Collections},{s.GcHandles},{s.LiveAtGen2Mib:0.00}"))], cancellationToken);
 
     public static IReadOnlyList<SoakSample> ReadCsv(string path)
     {
@@ -46,6 +48,7 @@ internal static class SoakChart
             {
                 AnonymousMib = Number("rss_anon_mib"),
                 HeapAfterGen2Mib = Number("heap_after_gen2_mib"),
+                LiveAtGen2Mib = Number("live_at_gen2_mib"),
                 CommittedMib = Number("gc_committed_mib"),
                 Gen2Collections = Number("gen2_collections"),
                 GcHandles = Number("gc_handles"),
@@ -58,7 +61,7 @@ internal static class SoakChart
     {
         var minutes = samples.Count == 0 ? 0 : samples[^1].Minutes;
         var title = string.Create(CultureInfo.InvariantCulture, $"Soak: {minutes:0} min, {clients:N0} ADS streams, load average {samples.Average(s => s.Load):0.0} on 2 cores");
-        var subtitle = "an endpoint change a second, a RouteGroup edit every 10 s, a local-connect tunnel carrying a round trip every 100 ms";
+        var subtitle = "an endpoint change a second, a RouteGroup edit every 10 s, a tunnel round trip every 100 ms";
         return File.WriteAllTextAsync(path, SvgChart.Render(title, subtitle, [.. samples.Select(s => s.Minutes)],
         [
             new("Memory", "MiB",
@@ -66,6 +69,7 @@ internal static class SoakChart
                 ("resident (RSS)", [.. samples.Select(s => (double?)s.RssMib)]),
                 ("committed by the GC", [.. samples.Select(s => s.CommittedMib)]),
                 ("managed heap after the latest gen2 collection", [.. samples.Select(s => s.HeapAfterGen2Mib)]),
+                ("live objects at the latest gen2 collection", [.. samples.Select(s => s.LiveAtGen2Mib)]),
             ]),
             new("Threads", "count", [("threads", [.. samples.Select(s => (double?)s.Threads)])]),
             new("Open file descriptors", "count", [("open file descriptors", [.. samples.Select(s => (double?)s.OpenFiles)])]),

@@ -59,7 +59,7 @@ internal sealed class SoakRun(BenchSettings settings)
                 nextSample += settings.SampleEvery;
                 samples.Add(Sample(clock.Elapsed.TotalMinutes, server.ProcessId, runtime, traffic));
                 var s = samples[^1];
-                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Minutes:0.0} min: RSS {s.RssMib:0} MiB, GC committed {s.CommittedMib:0} MiB, heap after gen2 {s.HeapAfterGen2Mib:0.0} MiB ({s.Gen2Collections} gen2), {s.Threads} threads, {s.OpenFiles} fds, {s.Timers} timers, tunnel {traffic.Ok} ok / {traffic.Failed} failed, load {s.Load:0.0}"));
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Minutes:0.0} min: RSS {s.RssMib:0} MiB, GC committed {s.CommittedMib:0} MiB, after gen2 heap {s.HeapAfterGen2Mib:0.0} MiB, live {s.LiveAtGen2Mib:0.0} MiB ({s.Gen2Collections} gen2), {s.Threads} threads, {s.OpenFiles} fds, {s.Timers} timers, tunnel {traffic.Ok} ok / {traffic.Failed} failed, load {s.Load:0.0}"));
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
@@ -94,6 +94,7 @@ internal sealed class SoakRun(BenchSettings settings)
             "|---|---|---|---|---|---|",
             Row("RSS (MiB)", samples.Select(s => (double?)s.RssMib).ToList()),
             Row("RSS, anonymous (MiB)", samples.Select(s => s.AnonymousMib).ToList()),
+            Row("RSS, files and JIT code (MiB)", samples.Select(s => s.RssMib - s.AnonymousMib).ToList()),
             Row("GC committed (MiB)", samples.Select(s => s.CommittedMib).ToList()),
             Row("managed heap after gen2 (MiB)", gen2.Select(g => (double?)g.Collection.HeapMib).ToList()),
             Row("live objects at gen2 (MiB)", gen2.Select(g => (double?)g.Collection.LiveMib).ToList()),
@@ -102,7 +103,7 @@ internal sealed class SoakRun(BenchSettings settings)
             Row("active timers", samples.Select(s => s.Timers).ToList()),
             Row("GC handles (at gen2)", gen2.Select(g => (double?)g.Collection.Handles).ToList()),
             "",
-            string.Create(CultureInfo.InvariantCulture, $"Gen2 collections in the run: {gen2.Count} (the managed heap row has one value per collection). Flat means: each curve's least-squares slope over the second half of the run (minute {end / 2:0.#} on) {FlatRule.Description}:"),
+            string.Create(CultureInfo.InvariantCulture, $"Gen2 collections in the run: {gen2.Count} (the managed heap row has one value per collection). Flat means: each curve's slope (Theil–Sen: the median of the slopes between every two samples) over the second half of the run (minute {end / 2:0.#} on) {FlatRule.Description}:"),
             "",
             "| curve | allowed growth per 10 min | slope of the second half, per 10 min | limit, per 10 min | points | verdict |",
             "|---|---|---|---|---|---|",
@@ -137,6 +138,7 @@ internal sealed class SoakRun(BenchSettings settings)
         {
             AnonymousMib = process.AnonymousMib,
             HeapAfterGen2Mib = last?.HeapMib,
+            LiveAtGen2Mib = last?.LiveMib,
             CommittedMib = committed * 1000 * 1000 / (1024.0 * 1024.0), // the counter is in MB
             Gen2Collections = runtime.Counter("gen-2-gc-count"),
             GcHandles = last?.Handles,
