@@ -6,7 +6,7 @@ internal sealed record BenchSettings(string ServerDll, int Clients, int Services
     /// <summary>The interval of samples (soak, NACK storm).</summary>
     public TimeSpan SampleEvery { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The server's <c>Xds:MaxStreamAge</c> in a soak, when not its default (30 min): a shorter age makes stream recycling part of a short run's steady state.</summary>
+    /// <summary>The server's <c>Xds:MaxStreamAge</c> in a soak, when not its default (30 min): an age shorter than the run makes stream recycling part of its steady state.</summary>
     public TimeSpan? MaxStreamAge { get; init; }
 
     /// <summary>Where the SVG of a soak goes.</summary>

@@ -88,7 +88,7 @@ internal sealed class SoakRun(BenchSettings settings)
         [
             $"## Soak: {settings.Duration.TotalMinutes:0.#} minutes of churn",
             "",
-            string.Create(CultureInfo.InvariantCulture, $"Load average {load:0.0} (mean of the samples; 2 cores, shared); {settings.Services} Services; {settings.Clients:N0} streams; streams recycled after {(settings.MaxStreamAge is { } maxAge ? $"{maxAge.TotalMinutes:0.#} min (± 10%)" : "the server's default, 30 min (± 10%)")}; {edits:N0} endpoint changes and {edits / 10:N0} RouteGroup edits; server CPU {cpu.TotalSeconds:0} s; a sample every {settings.SampleEvery.TotalSeconds:0} s ({samples.Count})."),
+            string.Create(CultureInfo.InvariantCulture, $"Load average {load:0.0} (mean of the samples; 2 cores, shared); {settings.Services} Services; {settings.Clients:N0} streams; streams recycled after {(settings.MaxStreamAge is { } maxAge ? $"{maxAge.TotalMinutes:0.#} min (± 10%, Xds:MaxStreamAge)" : "the server's default, 30 min (± 10%)")}; {edits:N0} endpoint changes and {edits / 10:N0} RouteGroup edits; server CPU {cpu.TotalSeconds:0} s; a sample every {settings.SampleEvery.TotalSeconds:0} s ({samples.Count})."),
             "",
             "| | first sample | mean, first half | mean, second half | last | highest |",
             "|---|---|---|---|---|---|",
