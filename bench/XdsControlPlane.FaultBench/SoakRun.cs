@@ -38,7 +38,7 @@ internal sealed class SoakRun(BenchSettings settings)
         var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
         traffic.Start(new IPEndPoint(IPAddress.Parse(endpoint.Address), (int)endpoint.BrokerPort), TimeSpan.FromMilliseconds(100));
         await using var runtime = RuntimeTrace.Start(server.ProcessId, settings.SampleEvery);
-        progress.WriteLine($"soak for {settings.Duration.TotalMinutes:0.#} min: {settings.Clients} streams, the agent's traffic through {endpoint.Address}:{endpoint.BrokerPort}");
+        progress.WriteLine($"soak for {settings.Duration.TotalMinutes:0.#} min: server process {server.ProcessId}, {settings.Clients} streams, the agent's traffic through {endpoint.Address}:{endpoint.BrokerPort}");
 
         var samples = new List<SoakSample>();
         var started = DateTime.UtcNow;
