@@ -21,13 +21,11 @@ internal sealed class RuntimeTrace : IAsyncDisposable
     private readonly EventPipeSession _session;
     private readonly Task _reader;
     private int _lastDepth = -1;
-    private DateTime _lastStart;
 
     private RuntimeTrace(EventPipeSession session)
     {
         _session = session;
         var source = new EventPipeEventSource(session.EventStream);
-        source.Clr.GCStart += OnStart;
         source.Clr.GCStop += OnStop;
         source.Clr.GCHeapStats += OnHeapStats;
         source.Dynamic.All += OnDynamic;
@@ -82,14 +80,6 @@ internal sealed class RuntimeTrace : IAsyncDisposable
         _session.Dispose();
     }
 
-    private void OnStart(GCStartTraceData data)
-    {
-        if (data.Depth == 2)
-        {
-            _lastStart = data.TimeStamp.ToUniversalTime();
-        }
-    }
-
     private void OnStop(GCEndTraceData data) => _lastDepth = data.Depth;
 
     private void OnHeapStats(GCHeapStatsTraceData data)
@@ -105,7 +95,7 @@ internal sealed class RuntimeTrace : IAsyncDisposable
         var promoted = data.TotalPromotedSize0 + data.TotalPromotedSize1 + data.TotalPromotedSize2 + data.TotalPromotedSize3 + data.TotalPromotedSize4;
         lock (_lock)
         {
-            _gen2.Add(new Gen2Collection(data.TimeStamp.ToUniversalTime(), _lastStart, Mib(total), Mib(promoted), Mib(data.GenerationSize3), data.GCHandleCount));
+            _gen2.Add(new Gen2Collection(data.TimeStamp.ToUniversalTime(), Mib(total), Mib(promoted), Mib(data.GenerationSize3), data.GCHandleCount));
         }
     }
 
@@ -134,8 +124,8 @@ internal sealed class RuntimeTrace : IAsyncDisposable
 }
 
 /// <summary>
-/// One gen2 collection of the server: when it ended (and started, UTC); the managed heap it left (the generations' sizes,
+/// One gen2 collection of the server: when it ended (UTC); the managed heap it left (the generations' sizes,
 /// with the free space between objects), the live objects in it (what the collection kept), and the large-object heap's
 /// part (MiB); and the GC handles then.
 /// </summary>
-internal sealed record Gen2Collection(DateTime At, DateTime Started, double HeapMib, double LiveMib, double LargeObjectsMib, long Handles);
+internal sealed record Gen2Collection(DateTime At, double HeapMib, double LiveMib, double LargeObjectsMib, long Handles);
