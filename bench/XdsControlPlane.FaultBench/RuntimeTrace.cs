@@ -8,9 +8,9 @@ namespace XdsControlPlane.FaultBench;
 /// <summary>
 /// The server's runtime seen through one EventPipe session over its diagnostics socket (what <c>dotnet-counters</c> and
 /// <c>dotnet-trace</c> use; no tool needs to be installed): the runtime's GC events, so every gen2 collection gives the
-/// managed heap it left (the live data plus what the GC kept), and the <c>System.Runtime</c> event counters every
-/// <c>interval</c> (active timers, committed GC memory, gen2 collections, the large-object heap). The events are read on a
-/// thread of their own until <see cref="DisposeAsync"/>.
+/// managed heap it left, the live objects it kept, the large-object heap and the GC handles; and the
+/// <c>System.Runtime</c> event counters every <c>interval</c> (active timers, committed GC memory, gen2 collections).
+/// The events are read on a thread of their own until <see cref="DisposeAsync"/>.
 /// </summary>
 internal sealed class RuntimeTrace : IAsyncDisposable
 {
