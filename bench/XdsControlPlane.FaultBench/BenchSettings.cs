@@ -6,6 +6,9 @@ internal sealed record BenchSettings(string ServerDll, int Clients, int Services
     /// <summary>The interval of samples (soak, NACK storm).</summary>
     public TimeSpan SampleEvery { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The server's <c>Xds:MaxStreamAge</c> in a soak, when not its default (30 min): an age shorter than the run makes stream recycling part of its steady state.</summary>
+    public TimeSpan? MaxStreamAge { get; init; }
+
     /// <summary>Where the SVG of a soak goes.</summary>
     public string? SvgPath { get; init; }
 

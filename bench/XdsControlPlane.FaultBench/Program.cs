@@ -5,7 +5,9 @@
 //   restart        SIGKILL and restart on the same port under --clients streams (default 1,000): same versions, no flap, time to converge
 //   nack-storm     --clients streams (default 1,000) rejecting every push, an endpoint change a second, for --seconds (default 60)
 //   connect-storm  --clients streams (default 10,000) opened at once: time until all are in sync, peak memory, refusals
-//   soak           --seconds (default 1,800) of churn under --clients streams (default 1,000) with a local-connect agent carrying traffic; --svg writes the curves
+//   soak           --seconds (default 1,800) of churn under --clients streams (default 1,000) with a local-connect agent carrying traffic; --svg writes the curves;
+//                  prints each curve's slope over the second half and whether it is flat by the stated rule (exit code 3 when one grows);
+//                  --max-stream-age-seconds sets the server's Xds:MaxStreamAge (default for a soak: a third of --seconds, at least 60)
 //   chart          --csv FILE (a soak's samples, $TMPDIR/fault-bench-soak.csv) --svg OUT [--clients N]: draws the soak's SVG again
 // The server runs as a child process in manifests mode on loopback, its log in $TMPDIR/fault-bench-server-RUN.log. Prints a
 // Markdown section (progress goes to stderr). Linux only (reads /proc). Needs about 3 file descriptors per stream in this
@@ -41,6 +43,9 @@ var settings = new BenchSettings(
 {
     SampleEvery = TimeSpan.FromSeconds(Int("--sample-seconds") ?? (run == "nack-storm" ? 5 : 10)),
     SvgPath = Option("--svg"),
+    // A soak recycles its streams three times by default (the server's own default, 30 min, would land the only recycle
+    // at the end of a 30-minute run, where the flat rule reads it as growth).
+    MaxStreamAge = Int("--max-stream-age-seconds") is { } age ? TimeSpan.FromSeconds(age) : run == "soak" ? TimeSpan.FromSeconds(Math.Max(60, (Int("--seconds") ?? seconds) / 3)) : null,
 };
 
 using var cancel = new CancellationTokenSource();
@@ -51,12 +56,13 @@ Console.CancelKeyPress += (_, e) =>
 };
 
 var started = DateTimeOffset.UtcNow;
+var soak = new SoakRun(settings);
 IReadOnlyList<string> report = run switch
 {
     "restart" => await new RestartRun(settings).RunAsync(cancel.Token),
     "nack-storm" => await new NackStormRun(settings).RunAsync(cancel.Token),
     "connect-storm" => await new ConnectStormRun(settings).RunAsync(cancel.Token),
-    _ => await new SoakRun(settings).RunAsync(cancel.Token),
+    _ => await soak.RunAsync(cancel.Token),
 };
 var text = string.Join('\n', [
     .. report,
@@ -67,6 +73,11 @@ Console.Write(text);
 if (Option("--out") is { } file)
 {
     await File.WriteAllTextAsync(file, text, CancellationToken.None);
+}
+
+if (soak.Grew)
+{
+    Environment.ExitCode = 3;
 }
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
