@@ -216,22 +216,22 @@ public static class ManifestReader
             return;
         }
 
-        var written = serialized ?? SerializedDocument.Write(json);
-        if (written.TooDeep)
-        {
-            // A parsed document is bounded already; only an object built otherwise gets here.
-            problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location));
-            return;
-        }
-
-        if (written.HasNullListItem() && EmptyListItem(json) is { } empty)
-        {
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
-            return;
-        }
-
         try
         {
+            var written = serialized ?? SerializedDocument.Write(json);
+            if (written.TooDeep)
+            {
+                // A parsed document is bounded already; only an object built otherwise gets here.
+                problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location));
+                return;
+            }
+
+            if (written.HasNullListItem() && EmptyListItem(json) is { } empty)
+            {
+                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
+                return;
+            }
+
             var obj = (IManifestObject)JsonSerializer.Deserialize(written.Bytes.Span, type, Options)!;
             objects.Add(new ManifestObject(obj, location));
         }
