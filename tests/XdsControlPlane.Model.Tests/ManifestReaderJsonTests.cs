@@ -78,6 +78,36 @@ public sealed class ManifestReaderJsonTests
     }
 
     [Test]
+    public void Read_Json_AtTheDepthLimit_IsReadAndOneLevelMoreIsRefused()
+    {
+        var atLimit = ManifestReader.Read(Nested(ManifestLimits.MaxDepth), "kubernetes at-limit");
+        var overLimit = ManifestReader.Read(Nested(ManifestLimits.MaxDepth + 1), "kubernetes over-limit");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(atLimit.Problems, Is.Empty);
+            Assert.That(atLimit.Objects.Single().Resource.Metadata.Name, Is.EqualTo("nested"));
+            Assert.That(overLimit.Objects, Is.Empty);
+            Assert.That(overLimit.Problems.Single().ToString(), Does.Contain("kubernetes over-limit").And.Contain($"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels"));
+        });
+
+        // A Service (whose unknown fields are ignored) that nests mappings `levels` deep, itself the first level.
+        static JsonObject Nested(int levels)
+        {
+            var root = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Service", ["metadata"] = new JsonObject { ["name"] = "nested", ["namespace"] = "shop" } };
+            var node = root;
+            for (var level = 2; level <= levels; level++)
+            {
+                var child = new JsonObject();
+                node["x"] = child;
+                node = child;
+            }
+
+            return root;
+        }
+    }
+
+    [Test]
     public void Read_Json_ManyAtOnceOnEveryCore_EachReadsAsAlone()
     {
         // Objects of a list are read side by side on every core; reading reuses a buffer per thread, never the object.
