@@ -1,7 +1,7 @@
 // End-to-end control-loop benchmark. Usage (build the server first: dotnet build -c Release src/XdsControlPlane.Server):
 //   dotnet run -c Release --project bench/XdsControlPlane.ControlLoopBench -- [--services 1000] [--routegroups 1000,10000]
 //       [--source manifests|kubernetes|both] [--repeat 20] [--quick] [--churn-minutes 0] [--baseline-services 10]
-//       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll] [--json] [--edit-log] [--after-ready-only] [--server-env NAME=VALUE]…
+//       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll|publish-dir] [--json] [--edit-log] [--after-ready-only] [--server-env NAME=VALUE]…
 //       [--scoped-routes off|on|both]
 // --scoped-routes both measures each N twice in the same run, without and with the server's --scoped-routes (the second
 // labelled "N scoped"), so the bytes per RouteGroup change at the gateway compare.
@@ -26,7 +26,7 @@ var sources = (Option("--source") ?? "both") switch
     var other => throw new ArgumentException($"--source must be manifests, kubernetes or both, got '{other}'"),
 };
 var settings = new RunSettings(
-    Option("--server") ?? ServerBinary.Find(),
+    ServerBinary.Resolve(Option("--server")),
     int.Parse(Option("--repeat") ?? (quick ? "5" : "20"), CultureInfo.InvariantCulture),
     TimeSpan.FromSeconds(double.Parse(Option("--floor-seconds") ?? (quick ? "5" : "10"), CultureInfo.InvariantCulture)),
     TimeSpan.FromSeconds(double.Parse(Option("--timeout-seconds") ?? "30", CultureInfo.InvariantCulture)),
@@ -59,6 +59,7 @@ var results = new List<RunResult>();
 var started = DateTimeOffset.UtcNow;
 var partial = Path.Combine(Path.GetTempPath(), "control-loop-bench.partial.md");
 Console.Error.WriteLine($"the report so far is kept in {partial}");
+Console.Error.WriteLine($"server: {settings.ServerDll} ({ServerBinary.Form(settings.ServerDll)})");
 foreach (var source in sources)
 {
     // The baseline runs the edits that expect a push (the ratios are of their latencies).
@@ -94,6 +95,6 @@ else
 
 return results.Count == sources.Length * ((routeGroups.Count * scopedModes.Length) + 1) && results.All(r => r.Failure is null) ? 0 : 1;
 
-ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), settings.ServerDll, settings.Repeat, quick);
+ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), $"{settings.ServerDll} ({ServerBinary.Form(settings.ServerDll)})", settings.Repeat, quick);
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

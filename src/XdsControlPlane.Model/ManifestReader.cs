@@ -125,7 +125,7 @@ public static class ManifestReader
             var location = new ManifestLocation(source, index, document.StartLine);
             try
             {
-                ReadDocument(document, location, objects, problems, ignored);
+                ReadDocument(document, null, location, objects, problems, ignored);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -148,23 +148,25 @@ public static class ManifestReader
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(source);
         var location = new ManifestLocation(source, 0, 1);
-        if (DeeperThan(json, ManifestLimits.MaxDepth))
-        {
-            return new ManifestReadResult([], [new ManifestProblem(null, "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location)], []);
-        }
-
-        var length = json.ToJsonString().Length;
-        if (length > ManifestLimits.MaxDocumentChars)
-        {
-            return new ManifestReadResult([], [new ManifestProblem(null, "", string.Create(CultureInfo.InvariantCulture, $"the object is {length / 1024} KiB; one object may have at most {ManifestLimits.MaxDocumentChars / 1024} KiB"), location)], []);
-        }
-
         var objects = new List<ManifestObject>();
         var problems = new List<ManifestProblem>();
         var ignored = new List<string>();
         try
         {
-            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), location, objects, problems, ignored);
+            // One serialization measures the object, bounds its depth and is what the model is read from.
+            var written = SerializedDocument.Write(json);
+            if (written.TooDeep)
+            {
+                return new ManifestReadResult([], [new ManifestProblem(null, "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location)], []);
+            }
+
+            if (written.Bytes.Length > ManifestLimits.MaxDocumentChars)
+            {
+                // The writer escapes every character outside ASCII, so its bytes are the serialized text's characters.
+                return new ManifestReadResult([], [new ManifestProblem(null, "", string.Create(CultureInfo.InvariantCulture, $"the object is {written.Bytes.Length / 1024} KiB; one object may have at most {ManifestLimits.MaxDocumentChars / 1024} KiB"), location)], []);
+            }
+
+            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), written, location, objects, problems, ignored);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -176,41 +178,11 @@ public static class ManifestReader
 
     private static readonly IReadOnlyDictionary<string, int> NoLines = new Dictionary<string, int>();
 
-    /// <summary>Whether mappings and sequences nest deeper than <paramref name="limit"/> below <paramref name="node"/> (iterative: no input can exhaust the stack).</summary>
-    private static bool DeeperThan(JsonNode node, int limit)
-    {
-        var pending = new Stack<(JsonNode Node, int Depth)>();
-        pending.Push((node, 1));
-        while (pending.TryPop(out var current))
-        {
-            if (current.Depth > limit)
-            {
-                return true;
-            }
-
-            IEnumerable<JsonNode?> children = current.Node switch
-            {
-                JsonObject obj => obj.Select(m => m.Value),
-                JsonArray array => array,
-                _ => [],
-            };
-            foreach (var child in children)
-            {
-                if (child is JsonObject or JsonArray)
-                {
-                    pending.Push((child, current.Depth + 1));
-                }
-            }
-        }
-
-        return false;
-    }
-
     private static ManifestReadResult FileProblem(string source, string message) =>
         new([], [new ManifestProblem(null, "", message, new ManifestLocation(source, 0))], []);
 
-    /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem.</summary>
-    private static void ReadDocument(ManifestYamlParser.Document document, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
+    /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem; <paramref name="serialized"/> is the document written already, if it was.</summary>
+    private static void ReadDocument(ManifestYamlParser.Document document, SerializedDocument? serialized, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
     {
         if (document.Json is null)
         {
@@ -244,15 +216,23 @@ public static class ManifestReader
             return;
         }
 
-        if (EmptyListItem(json) is { } empty)
-        {
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
-            return;
-        }
-
         try
         {
-            var obj = (IManifestObject)json.Deserialize(type, Options)!;
+            var written = serialized ?? SerializedDocument.Write(json);
+            if (written.TooDeep)
+            {
+                // A parsed document is bounded already; only an object built otherwise gets here.
+                problems.Add(new ManifestProblem(KeyOf(kind, json), "", $"the object nests mappings and sequences deeper than {ManifestLimits.MaxDepth} levels", location));
+                return;
+            }
+
+            if (written.HasNullListItem() && EmptyListItem(json) is { } empty)
+            {
+                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
+                return;
+            }
+
+            var obj = (IManifestObject)JsonSerializer.Deserialize(written.Bytes.Span, type, Options)!;
             objects.Add(new ManifestObject(obj, location));
         }
         catch (JsonException e)
