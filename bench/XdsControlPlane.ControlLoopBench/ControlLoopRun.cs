@@ -181,7 +181,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         if (settings.EditLog)
         {
             static string Responses(IReadOnlyList<ReceivedResponse> responses, long from) =>
-                string.Join(", ", responses.Select(r => $"{r.Type} {r.Bytes / 1024.0:0.#} KiB at {Ms(from, r.Received):0} ms"));
+                string.Join(", ", responses.Select(r => $"{r.Type} {r.Bytes / 1024.0:0.#} KiB at {Ms(from, r.Received):0} ms (ACK {Ms(r.Received, r.Acked):0} ms later)"));
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  edit {kind.Name} #{repeat} at {DateTime.UtcNow - Stopwatch.GetElapsedTime(started):HH:mm:ss.fff} UTC: push {pushMs?.ToString("0", CultureInfo.InvariantCulture) ?? "none"} ms; gateway [{Responses(atGateway, started)}]; sidecar [{Responses(atSidecar, started)}]"));
         }

@@ -33,6 +33,7 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         }
 
         state.RequestedSinceEvaluation = true;
+        state.ClientVersion = request.VersionInfo;
         if (state.Subscribe(request.ResourceNames))
         {
             state.MustRespond = true;
@@ -72,9 +73,13 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         // Responses of full-set types (LDS, CDS) carry every resource (what is left out is deleted). Others (EDS, RDS)
         // may carry a subset, and clients keep what a response does not name (Envoy grpc_mux_impl.cc calls back only
         // the watches a response has resources for; gRPC keeps unnamed RDS/EDS resources), so a push after a
-        // publication carries only what changed. A response the client asked for (new names, a first request), one that must repeat
-        // warming clusters' endpoints, and the first after a NACK carry all.
-        var complete = state.MustRespond || forced || state.LastNack is not null || state.Type is { SotwFullSet: true };
+        // publication carries only what changed, and so does the answer to names added to a subscription when the request
+        // says the client holds what it was last sent (its version_info): the added resources and what changed, not every
+        // subscribed one again (a gateway that follows a new scope would otherwise get every Service's route configuration
+        // once more). The first response of a type, one that must repeat warming clusters' endpoints, the first after a
+        // NACK, and an answer to a client that does not hold the last response carry all; so does one that adds nothing.
+        var complete = state.SentVersion is null || forced || state.LastNack is not null || state.Type is { SotwFullSet: true }
+            || (state.MustRespond && state.ClientVersion != state.SentVersion);
         var before = state.Sent;
         state.MustRespond = false;
 

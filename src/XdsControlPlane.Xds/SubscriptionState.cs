@@ -27,6 +27,9 @@ internal sealed class SubscriptionState(string typeUrl) : TypeSubscription(typeU
     /// <summary>The resources of the last response the client ACKed.</summary>
     public IReadOnlyDictionary<string, XdsResource> Acked { get; private set; } = Nothing;
 
+    /// <summary>The <c>version_info</c> of the client's latest request for this type that was not stale: the version it says it holds.</summary>
+    public string? ClientVersion { get; set; }
+
     /// <summary>The client sent a (non-stale) request for this type since the last evaluation.</summary>
     public bool RequestedSinceEvaluation { get; set; }
 

@@ -10,9 +10,10 @@ namespace XdsControlPlane.Xds;
 /// <summary>
 /// The skeleton every xDS stream shares. A reader loop validates requests (<see cref="StreamRequestRules"/>) and
 /// queues them on a bounded channel (back-pressure on a flooding client); a single processing loop drains the queue
-/// (so only the latest request of each type counts), picks up snapshot changes, asks the protocol for responses in
-/// make-before-break order, publishes the client's status, tells the <see cref="IXdsStreamCallbacks"/>, and is the only
-/// writer of the response stream.
+/// (so only the latest request of each type counts), picks up snapshot changes, asks the protocol for the next response
+/// in make-before-break order — one at a time, each against the newest snapshot, so a publication made while a large
+/// response is written is not queued behind the rest of the older one — publishes the client's status, tells the
+/// <see cref="IXdsStreamCallbacks"/>, and is the only writer of the response stream.
 /// <para>
 /// The skeleton also owns the policy across types that both protocols follow, so it is written once, each rule read
 /// from the type's entry in <see cref="XdsResourceTypes"/>: push order; one nonce sequence per stream; ACK and NACK
@@ -220,7 +221,10 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     private TypeStatus[] StatusOfTypes()
     {
         var snapshotVersion = Current?.Snapshot.Version;
-        return [.. _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal).Select(t => t.StatusAgainst(snapshotVersion))];
+        // A type not yet evaluated against the snapshot in force (its turn comes after a response being written) is not
+        // known to be in sync with it.
+        return [.. _types.Values.OrderBy(t => t.TypeUrl, StringComparer.Ordinal)
+            .Select(t => t.StatusAgainst(t.EvaluatedSnapshot == snapshotVersion ? snapshotVersion : null))];
     }
 
     private void RunQueuedCallbacks(XdsStreamInfo info)
@@ -295,54 +299,66 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
     {
         while (await _inbox.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (_inbox.Reader.TryRead(out var request))
-            {
-                if (request is not null)
-                {
-                    BindNode(request);
-                    var typeUrl = TypeOf(request);
-                    if (!_types.TryGetValue(typeUrl, out var state))
-                    {
-                        _types[typeUrl] = state = Subscribe(typeUrl);
-                    }
-
-                    OnRequest(request, state);
-                }
-            }
-
-            if (Group is null)
-            {
-                continue;
-            }
-
-            if (Interlocked.Exchange(ref _snapshotChanged, 0) == 1 || Current is null)
-            {
-                Current = _context.Cache.GetSnapshot(Group);
-                if (Current is null)
-                {
-                    XdsLog.WaitingForSnapshot(Logger, Id, Group);
-                    PublishStatus(); // connected and waiting is worth showing
-                    continue;
-                }
-            }
-
-            var pending = new List<TResponse>();
-            foreach (var typeUrl in TypesInPushOrder())
-            {
-                if (Evaluate(_types[typeUrl], Current) is { } response)
-                {
-                    pending.Add(response);
-                }
-            }
-
-            // Status first, so whoever sees a response also sees the state that produced it.
-            PublishStatus();
-            foreach (var response in pending)
+            // One response at a time, each chosen after the requests and the snapshot that came while the one before it
+            // was written: a snapshot published meanwhile (an endpoint change behind a large route push) is served in push
+            // order from then on, not after every response the older snapshot still had due.
+            while (NextResponse() is { } response)
             {
                 await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
                 OnSent(response);
             }
         }
+    }
+
+    /// <summary>
+    /// Applies the queued requests, takes the latest snapshot if it changed, and returns the first response due in push
+    /// order against it, or <see langword="null"/> when none is. The client's status is published first, so whoever
+    /// sees a response also sees the state that produced it.
+    /// </summary>
+    private TResponse? NextResponse()
+    {
+        while (_inbox.Reader.TryRead(out var request))
+        {
+            if (request is not null)
+            {
+                BindNode(request);
+                var typeUrl = TypeOf(request);
+                if (!_types.TryGetValue(typeUrl, out var state))
+                {
+                    _types[typeUrl] = state = Subscribe(typeUrl);
+                }
+
+                OnRequest(request, state);
+            }
+        }
+
+        if (Group is null)
+        {
+            return null;
+        }
+
+        if (Interlocked.Exchange(ref _snapshotChanged, 0) == 1 || Current is null)
+        {
+            Current = _context.Cache.GetSnapshot(Group);
+            if (Current is null)
+            {
+                XdsLog.WaitingForSnapshot(Logger, Id, Group);
+                PublishStatus(); // connected and waiting is worth showing
+                return null;
+            }
+        }
+
+        TResponse? next = null;
+        foreach (var typeUrl in TypesInPushOrder())
+        {
+            if ((next = Evaluate(_types[typeUrl], Current)) is not null)
+            {
+                break; // the types after it are evaluated once it is written, against the snapshot in force then
+            }
+        }
+
+        PublishStatus();
+        return next;
     }
 
     private void BindNode(TRequest request)

@@ -26,6 +26,7 @@ internal sealed class ScopedGatewayClient : IAsyncDisposable
     private readonly Task _reading;
     private Node? _node = new() { Id = "gateway-1", Cluster = "edge", Metadata = new Struct { Fields = { ["sandboxctl.io/role"] = Value.ForString("gateway") } } };
     private string[] _routeNames = [];
+    private (string Version, string Nonce) _lastRoutes = ("", "");
 
     private ScopedGatewayClient(int port, bool delta)
     {
@@ -116,13 +117,15 @@ internal sealed class ScopedGatewayClient : IAsyncDisposable
         }
 
         Log.Add(new(response.TypeUrl, [.. names.Select(n => n.Name)], []));
+        _lastRoutes = response.TypeUrl == TypeUrls.RouteConfiguration ? (response.VersionInfo, response.Nonce) : _lastRoutes;
         await SendAsync(new DiscoveryRequest { TypeUrl = response.TypeUrl, VersionInfo = response.VersionInfo, ResponseNonce = response.Nonce, ResourceNames = { NamesOf(response.TypeUrl) } });
         if (response.TypeUrl == TypeUrls.ScopedRouteConfiguration)
         {
             var (added, removed) = ScopesChangedRoutes();
             if (added.Length + removed.Length > 0)
             {
-                await SendAsync(new DiscoveryRequest { TypeUrl = TypeUrls.RouteConfiguration, ResourceNames = { _routeNames } });
+                // As Envoy does (grpc_mux_impl.cc keeps the type's last version_info and nonce on the request).
+                await SendAsync(new DiscoveryRequest { TypeUrl = TypeUrls.RouteConfiguration, VersionInfo = _lastRoutes.Version, ResponseNonce = _lastRoutes.Nonce, ResourceNames = { _routeNames } });
             }
         }
     }

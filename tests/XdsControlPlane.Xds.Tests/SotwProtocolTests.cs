@@ -251,7 +251,26 @@ public sealed class SotwProtocolTests : ServerPerTest
         await client.SendAsync(new DiscoveryRequest { TypeUrl = Eds, VersionInfo = first.VersionInfo, ResponseNonce = first.Nonce, ResourceNames = { "a", "b" } });
         var second = await client.ReceiveAsync();
 
-        Assert.That(Names(second), Is.EqualTo(new[] { "a", "b" }));
+        Assert.Multiple(() =>
+        {
+            Assert.That(Names(second), Is.EqualTo(new[] { "b" }), "the added name; the client keeps 'a', which did not change");
+            Assert.That(second.VersionInfo, Is.Not.EqualTo(first.VersionInfo), "the version is the subscription's, with 'b'");
+        });
+    }
+
+    [Test] // 9
+    public async Task NamesAdded_AfterANack_GetEverySubscribedResource()
+    {
+        Server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = Open(Server.Channel);
+        var first = await client.RequestAsync(Eds, "a");
+        await client.NackAsync(first, "", "endpoint a rejected", "a");
+        await client.AssertNothingSentAsync();
+
+        await client.SendAsync(new DiscoveryRequest { TypeUrl = Eds, ResponseNonce = first.Nonce, ResourceNames = { "a", "b" } });
+        var second = await client.ReceiveAsync();
+
+        Assert.That(Names(second), Is.EqualTo(new[] { "a", "b" }), "after a NACK the client holds an older version (its version_info says so): all of them");
     }
 
     [Test] // 9
