@@ -14,10 +14,10 @@ internal sealed record BenchResults(
 /// <summary>
 /// iperf3 throughput of one case (<see cref="Streams"/> parallel streams in <see cref="Direction"/>) over the three paths,
 /// in bits per second, one value per repetition (each repetition measures the three paths back to back); the tunnel's
-/// CPU cost (broker and agent processes together) in ms per MB and the threads' waits (voluntary context switches)
+/// CPU cost in ms per MB (broker and agent processes together, and each: the broker process; this one, which runs the agent) and the threads' waits (voluntary context switches)
 /// per MB of each (the broker process; this one, which runs the agent), medians over the repetitions.
 /// </summary>
-internal sealed record ThroughputResult(int Streams, Direction Direction, IReadOnlyList<double> Direct, IReadOnlyList<double> Tunnel, IReadOnlyList<double> Ssh, double TunnelCpuPerMegabyte, double BrokerSwitchesPerMegabyte, double AgentSwitchesPerMegabyte)
+internal sealed record ThroughputResult(int Streams, Direction Direction, IReadOnlyList<double> Direct, IReadOnlyList<double> Tunnel, IReadOnlyList<double> Ssh, double TunnelCpuPerMegabyte, double BrokerCpuPerMegabyte, double AgentCpuPerMegabyte, double BrokerSwitchesPerMegabyte, double AgentSwitchesPerMegabyte)
 {
     public static double Median(IReadOnlyList<double> values)
     {

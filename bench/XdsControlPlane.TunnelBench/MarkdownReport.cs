@@ -20,15 +20,15 @@ internal static class MarkdownReport
         var s = new StringBuilder();
         s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData:N0} bytes, agent lanes {settings.AgentLanes} besides its stream, iperf3 {settings.Seconds} s per measurement, {settings.Repeat} repetition(s), load average {Range(results.LoadAverages)} while measuring{(settings.Quick ? ", --quick" : "")}: `{command}`"));
         s.AppendLine();
-        s.AppendLine("| iperf3 throughput, Gbit/s (median; each repetition) | direct | tunnel | ssh -L | tunnel / direct | ssh -L / direct | tunnel ≥ ssh -L? | tunnel CPU ms per MB | tunnel thread waits per MB: broker + agent |");
-        s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        s.AppendLine("| iperf3 throughput, Gbit/s (median; each repetition) | direct | tunnel | ssh -L | tunnel / direct | ssh -L / direct | tunnel ≥ ssh -L? | tunnel CPU ms per MB (broker + agent) | tunnel MB per CPU-second | tunnel thread waits per MB: broker + agent |");
+        s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var t in results.Throughput)
         {
             var (directRate, tunnelRate, sshRate) = (ThroughputResult.Median(t.Direct), ThroughputResult.Median(t.Tunnel), ThroughputResult.Median(t.Ssh));
             var what = F($"{t.Streams} stream{(t.Streams == 1 ? "" : "s")}, {(t.Direction == Direction.ClientToLaptop ? "client → laptop" : "laptop → client")}");
             var atLeastSsh = t.Ssh.Count == 0 ? "— (no ssh)" : YesNo(tunnelRate >= sshRate);
             var quarter = t.Streams > 1 ? F($"; ≥ 0.25× direct: {YesNo(tunnelRate >= ThroughputTarget * directRate)}") : "";
-            s.AppendLine(F($"| {what} | {Gbit(t.Direct)} | {Gbit(t.Tunnel)} | {Gbit(t.Ssh)} | {tunnelRate / directRate:0.00} | {(t.Ssh.Count == 0 ? "—" : F($"{sshRate / directRate:0.00}"))} | {atLeastSsh}{quarter} | {t.TunnelCpuPerMegabyte:0.00} | {t.BrokerSwitchesPerMegabyte:0} + {t.AgentSwitchesPerMegabyte:0} |"));
+            s.AppendLine(F($"| {what} | {Gbit(t.Direct)} | {Gbit(t.Tunnel)} | {Gbit(t.Ssh)} | {tunnelRate / directRate:0.00} | {(t.Ssh.Count == 0 ? "—" : F($"{sshRate / directRate:0.00}"))} | {atLeastSsh}{quarter} | {t.TunnelCpuPerMegabyte:0.00} ({t.BrokerCpuPerMegabyte:0.00} + {t.AgentCpuPerMegabyte:0.00}) | {1000 / t.TunnelCpuPerMegabyte:0} | {t.BrokerSwitchesPerMegabyte:0} + {t.AgentSwitchesPerMegabyte:0} |"));
         }
 
         if (results.SshMissing is { } missing)

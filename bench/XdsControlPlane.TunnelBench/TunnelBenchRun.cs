@@ -79,6 +79,8 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         var cases = new[] { 1, settings.ParallelStreams }.SelectMany(streams => new[] { Direction.ClientToLaptop, Direction.LaptopToClient }.Select(direction => (Streams: streams, Direction: direction))).ToArray();
         var rates = cases.ToDictionary(c => c, _ => paths.ToDictionary(p => p.Name, _ => new List<double>()));
         var cpu = cases.ToDictionary(c => c, _ => new List<double>());
+        var brokerCpuUsed = cases.ToDictionary(c => c, _ => new List<double>());
+        var agentCpuUsed = cases.ToDictionary(c => c, _ => new List<double>());
         var brokerSwitches = cases.ToDictionary(c => c, _ => new List<double>());
         var agentSwitches = cases.ToDictionary(c => c, _ => new List<double>());
         for (var round = 1; round <= settings.Repeat; round++)
@@ -93,9 +95,11 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                     var rate = await Iperf.MeasureAsync(target, c.Direction, c.Streams, settings.Seconds, cancellationToken);
                     if (name == "tunnel")
                     {
-                        var busy = (broker.CpuTime() - brokerCpu + (BenchProcess.CpuTime() - benchCpu)).TotalMilliseconds;
+                        var (brokerBusy, agentBusy) = ((broker.CpuTime() - brokerCpu).TotalMilliseconds, (BenchProcess.CpuTime() - benchCpu).TotalMilliseconds);
                         var megabytes = rate * settings.Seconds / 8 / 1e6;
-                        cpu[c].Add(busy / megabytes);
+                        cpu[c].Add((brokerBusy + agentBusy) / megabytes);
+                        brokerCpuUsed[c].Add(brokerBusy / megabytes);
+                        agentCpuUsed[c].Add(agentBusy / megabytes);
                         brokerSwitches[c].Add((BenchProcess.VoluntarySwitches(broker.ProcessId) - brokerWaits) / megabytes);
                         agentSwitches[c].Add((BenchProcess.VoluntarySwitches() - benchWaits) / megabytes);
                     }
@@ -107,7 +111,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             }
         }
 
-        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c])))];
+        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerCpuUsed[c]), ThroughputResult.Median(agentCpuUsed[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c])))];
     }
 
     /// <summary>Waits until the agent's lanes are attached (the broker offers them in Welcome; the agent opens them after it).</summary>

@@ -141,6 +141,7 @@ public sealed class ServerHost : IAsyncDisposable
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
+        AddBulkListeners(services);
         var app = builder.Build();
         app.UseListenerKinds();
         app.UseFirstRequestMarks();
@@ -252,16 +253,44 @@ public sealed class ServerHost : IAsyncDisposable
             return;
         }
 
-        services.Remove(transport);
-        services.AddSingleton<IConnectionListenerFactory>(provider =>
+        Decorate<IConnectionListenerFactory>(services, transport, (provider, inner) =>
         {
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<ConnectionGate>();
             var budget = new ConnectionBudget(limits.ConnectionBudget(files), provider.GetService<TimeProvider>() ?? TimeProvider.System, waits => ServerLog.ConnectionBudgetReached(logger, limits.ConnectionBudget(files), waits));
             ServerLog.ConnectionBudget(logger, budget.Limit, files);
-            var inner = transport.ImplementationInstance as IConnectionListenerFactory
-                ?? (IConnectionListenerFactory?)transport.ImplementationFactory?.Invoke(provider)
-                ?? (IConnectionListenerFactory)ActivatorUtilities.CreateInstance(provider, transport.ImplementationType!);
             return new BudgetedListenerFactory(inner, budget);
+        });
+    }
+
+    /// <summary>
+    /// Gives listeners bound on a <see cref="BulkEndPoint"/> (the tunnel's) large read blocks: Kestrel's transport and its
+    /// memory pool factory are wrapped (<see cref="BulkListenerFactory"/>, <see cref="BulkMemoryPoolFactory"/>); nothing
+    /// when either is not registered.
+    /// </summary>
+    private static void AddBulkListeners(IServiceCollection services)
+    {
+        var transport = services.LastOrDefault(d => d.ServiceType == typeof(IConnectionListenerFactory));
+        var pools = services.LastOrDefault(d => d.ServiceType == typeof(IMemoryPoolFactory<byte>));
+        if (transport is null || pools is null)
+        {
+            return;
+        }
+
+        Decorate<IConnectionListenerFactory>(services, transport, (_, inner) => new BulkListenerFactory(inner));
+        Decorate<IMemoryPoolFactory<byte>>(services, pools, (_, inner) => new BulkMemoryPoolFactory(inner));
+    }
+
+    /// <summary>Replaces the registration <paramref name="registered"/> of <typeparamref name="T"/> with a singleton that wraps what it made.</summary>
+    private static void Decorate<T>(IServiceCollection services, ServiceDescriptor registered, Func<IServiceProvider, T, T> wrap)
+        where T : class
+    {
+        services.Remove(registered);
+        services.AddSingleton(provider =>
+        {
+            var inner = registered.ImplementationInstance as T
+                ?? (T?)registered.ImplementationFactory?.Invoke(provider)
+                ?? (T)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
+            return wrap(provider, inner);
         });
     }
 }

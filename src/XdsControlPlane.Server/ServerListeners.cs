@@ -33,7 +33,8 @@ internal sealed class ServerListeners
         // (they bound what a connection may have in flight, as the defaults do).
         kestrel.Limits.Http2.InitialStreamWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.StreamWindow;
         kestrel.Limits.Http2.InitialConnectionWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.ConnectionWindow;
-        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel, tls?.Invoke(ListenerKind.Tunnel) is { } tunnelTls ? tunnelTls.Secure : null);
+        // The agents' connections carry bulk traffic: their listener reads in large blocks (BulkListenerFactory).
+        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel, tls?.Invoke(ListenerKind.Tunnel) is { } tunnelTls ? tunnelTls.Secure : null, bulk: true);
         Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds, tls?.Invoke(ListenerKind.Xds) is { } xdsTls ? xdsTls.Secure : null);
         Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);
 
@@ -50,7 +51,7 @@ internal sealed class ServerListeners
 
     private Func<string, ConnectionGate>? _gates;
 
-    private ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind, Action<ListenOptions>? secure = null)
+    private ListenOptions? Listen(KestrelServerOptions kestrel, IPAddress address, ListenerOptions options, HttpProtocols protocols, string kind, Action<ListenOptions>? secure = null, bool bulk = false)
     {
         if (options.PortProblems().Any())
         {
@@ -58,7 +59,7 @@ internal sealed class ServerListeners
         }
 
         ListenOptions? bound = null;
-        kestrel.Listen(address, options.Port, listen =>
+        kestrel.Listen(bulk ? new BulkEndPoint(address, options.Port) : new IPEndPoint(address, options.Port), listen =>
         {
             listen.Protocols = protocols;
             ListenerKind.Tag(listen, kind);

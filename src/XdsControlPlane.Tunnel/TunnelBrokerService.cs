@@ -11,6 +11,7 @@ namespace XdsControlPlane.Tunnel;
 /// heartbeats; a goodbye withdraws the routes at once, a lost stream after the reconnect grace. Everything the agent
 /// sends is checked: a bad Hello ends the call with a status naming the field, a bad frame closes only its connection.
 /// </summary>
+[BindServiceMethod(typeof(TunnelBrokerBinding), nameof(TunnelBrokerBinding.BindService))]
 public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
 {
     private readonly TunnelBrokerOptions _options;

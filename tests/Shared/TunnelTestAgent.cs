@@ -31,7 +31,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
         Welcome = welcome;
         Multiplexer = multiplexer;
         _running = RunAsync(_stop.Token);
-        _lanes = AgentLanes.RunAsync([.. laneChannels.Select(c => new TunnelBroker.TunnelBrokerClient(c))], hello, welcome, multiplexer, _stop.Token);
+        _lanes = AgentLanes.RunAsync([.. laneChannels.Select(TunnelCallInvoker.ClientFor)], hello, welcome, multiplexer, _stop.Token);
     }
 
     /// <summary>What the broker answered.</summary>
@@ -86,7 +86,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
 
         var channel = Channel();
         var laneChannels = Enumerable.Range(0, lanes).Select(_ => Channel()).ToArray();
-        var call = new TunnelBroker.TunnelBrokerClient(channel).Connect(cancellationToken: CancellationToken.None);
+        var call = TunnelCallInvoker.ClientFor(channel).Connect(cancellationToken: CancellationToken.None);
         try
         {
             await call.RequestStream.WriteAsync(new Frame { Hello = hello }, cancellationToken);

@@ -28,8 +28,8 @@ internal sealed class BrokerConnection : IAsyncDisposable
         _laneChannels = [.. Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => Channel(address, tls))];
         _forward = forward;
         Description = description;
-        Client = new TunnelBroker.TunnelBrokerClient(_channel);
-        LaneClients = [.. _laneChannels.Select(c => new TunnelBroker.TunnelBrokerClient(c))];
+        Client = TunnelCallInvoker.ClientFor(_channel);
+        LaneClients = [.. _laneChannels.Select(TunnelCallInvoker.ClientFor)];
     }
 
     /// <summary>The broker for messages: its address, or <c>port-forward to NAMESPACE/POD:PORT</c>.</summary>
