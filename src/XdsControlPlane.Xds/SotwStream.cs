@@ -26,8 +26,11 @@ internal sealed class SotwStream(XdsStreamContext context, string? fixedTypeUrl)
         {
             Nacked(state, state.SentVersion, error.Message);
         }
-        else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce)
+        else if (request.ResponseNonce.Length > 0 && request.ResponseNonce == state.LastNonce && request.VersionInfo == state.SentVersion)
         {
+            // An ACK names the version it accepts. After a NACK a client that changes its subscription sends the latest
+            // nonce with the version it still holds and no error (Envoy does): that is a new request, not an ACK of what
+            // it rejected, so the NACK stands until a response is accepted.
             state.RecordAck(Clock.GetUtcNow());
             Acked(state, state.AckedVersion, request.ResponseNonce, state.SentPublishedAt);
         }

@@ -66,6 +66,27 @@ public sealed class StreamCallbackTests
     }
 
     [Test]
+    public async Task RequestAfterANack_NamingTheOlderVersion_IsNotAnAckOfTheRejectedOne()
+    {
+        _server.Publish(TestResources.Snapshot("a", "b"));
+        await using var client = AdsTestClient.Open(_server.Channel);
+        var first = await client.RequestAsync(TypeUrls.ClusterLoadAssignment, "a");
+        Assert.That(await _events.NextAsync(), Does.StartWith("opened"));
+        await client.NackAsync(first, previousVersion: "", "endpoint a rejected", "a");
+        Assert.That(await _events.NextAsync(), Does.StartWith("nacked"));
+
+        // The subscription grows after the NACK: the version the client holds (none), the latest nonce, no error.
+        await client.SendAsync(new DiscoveryRequest { TypeUrl = TypeUrls.ClusterLoadAssignment, ResponseNonce = first.Nonce, ResourceNames = { "a", "b" } });
+        var second = await client.ReceiveAsync();
+        await client.AckAsync(second, "a", "b");
+
+        Assert.That(
+            await _events.NextAsync(),
+            Is.EqualTo($"acked envoy-1 {TypeUrls.ClusterLoadAssignment} {second.VersionInfo} {second.Nonce} (registry: acked {second.VersionInfo})"),
+            "the first ACK is of the response the client accepted, never of the one it rejected");
+    }
+
+    [Test]
     public async Task Close_CallsClosed_AfterTheClientLeftTheRegistry()
     {
         var (client, _, _) = await OpenWithClustersAsync();
