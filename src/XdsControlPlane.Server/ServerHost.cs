@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Server.GatewayTls;
@@ -140,8 +141,9 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode, previewsOn);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
-        AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
+        // Bulk first: it may bind the tunnel listener on a transport of its own, and the budget must cover that one too.
         AddBulkListeners(services);
+        AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
         var app = builder.Build();
         app.UseListenerKinds();
         app.UseFirstRequestMarks();
@@ -264,8 +266,9 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>
     /// Gives listeners bound on a <see cref="BulkEndPoint"/> (the tunnel's) large read blocks: Kestrel's transport and its
-    /// memory pool factory are wrapped (<see cref="BulkListenerFactory"/>, <see cref="BulkMemoryPoolFactory"/>); nothing
-    /// when either is not registered.
+    /// memory pool factory are wrapped (<see cref="BulkListenerFactory"/>, <see cref="BulkMemoryPoolFactory"/>), and when the
+    /// transport is Kestrel's socket transport those listeners are bound on one that runs Kestrel's read path inline
+    /// (<see cref="BulkListenerFactory.InlineTransport"/>); nothing when either is not registered.
     /// </summary>
     private static void AddBulkListeners(IServiceCollection services)
     {
@@ -276,7 +279,14 @@ public sealed class ServerHost : IAsyncDisposable
             return;
         }
 
-        Decorate<IConnectionListenerFactory>(services, transport, (_, inner) => new BulkListenerFactory(inner));
+        // Registered as itself too, so its use can be seen (BulkListenerFactory.InlineBinds).
+        services.Remove(transport);
+        services.AddSingleton(provider =>
+        {
+            var inner = Create<IConnectionListenerFactory>(provider, transport);
+            return new BulkListenerFactory(inner, inner is SocketTransportFactory ? BulkListenerFactory.InlineTransport(provider) : null);
+        });
+        services.AddSingleton<IConnectionListenerFactory>(provider => provider.GetRequiredService<BulkListenerFactory>());
         Decorate<IMemoryPoolFactory<byte>>(services, pools, (_, inner) => new BulkMemoryPoolFactory(inner));
     }
 
@@ -285,12 +295,13 @@ public sealed class ServerHost : IAsyncDisposable
         where T : class
     {
         services.Remove(registered);
-        services.AddSingleton(provider =>
-        {
-            var inner = registered.ImplementationInstance as T
-                ?? (T?)registered.ImplementationFactory?.Invoke(provider)
-                ?? (T)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
-            return wrap(provider, inner);
-        });
+        services.AddSingleton(provider => wrap(provider, Create<T>(provider, registered)));
     }
+
+    /// <summary>What the registration <paramref name="registered"/> of <typeparamref name="T"/> makes.</summary>
+    private static T Create<T>(IServiceProvider provider, ServiceDescriptor registered)
+        where T : class =>
+        registered.ImplementationInstance as T
+            ?? (T?)registered.ImplementationFactory?.Invoke(provider)
+            ?? (T)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
 }
