@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using XdsControlPlane.Kubernetes;
 using XdsControlPlane.Server.GatewayTls;
@@ -141,9 +140,8 @@ public sealed class ServerHost : IAsyncDisposable
         services.AddPreviewAccess(configuration.GetSection(PreviewAccessOptions.Section), kubernetesMode, manifestsMode, previewsOn);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
-        // Bulk first: it may bind the tunnel listener on a transport of its own, and the budget must cover that one too.
-        AddBulkListeners(services);
         AddConnectionBudget(services, Bound<ConnectionLimitOptions>(configuration, ConnectionLimitOptions.Section));
+        AddBulkListeners(services);
         var app = builder.Build();
         app.UseListenerKinds();
         app.UseFirstRequestMarks();
@@ -266,9 +264,8 @@ public sealed class ServerHost : IAsyncDisposable
 
     /// <summary>
     /// Gives listeners bound on a <see cref="BulkEndPoint"/> (the tunnel's) large read blocks: Kestrel's transport and its
-    /// memory pool factory are wrapped (<see cref="BulkListenerFactory"/>, <see cref="BulkMemoryPoolFactory"/>), and when the
-    /// transport is Kestrel's socket transport those listeners are bound on one that runs Kestrel's read path inline
-    /// (<see cref="BulkListenerFactory.InlineTransport"/>); nothing when either is not registered.
+    /// memory pool factory are wrapped (<see cref="BulkListenerFactory"/>, <see cref="BulkMemoryPoolFactory"/>); nothing
+    /// when either is not registered.
     /// </summary>
     private static void AddBulkListeners(IServiceCollection services)
     {
@@ -279,14 +276,7 @@ public sealed class ServerHost : IAsyncDisposable
             return;
         }
 
-        // Registered as itself too, so its use can be seen (BulkListenerFactory.InlineBinds).
-        services.Remove(transport);
-        services.AddSingleton(provider =>
-        {
-            var inner = Create<IConnectionListenerFactory>(provider, transport);
-            return new BulkListenerFactory(inner, inner is SocketTransportFactory ? BulkListenerFactory.InlineTransport(provider) : null);
-        });
-        services.AddSingleton<IConnectionListenerFactory>(provider => provider.GetRequiredService<BulkListenerFactory>());
+        Decorate<IConnectionListenerFactory>(services, transport, (_, inner) => new BulkListenerFactory(inner));
         Decorate<IMemoryPoolFactory<byte>>(services, pools, (_, inner) => new BulkMemoryPoolFactory(inner));
     }
 
@@ -295,13 +285,12 @@ public sealed class ServerHost : IAsyncDisposable
         where T : class
     {
         services.Remove(registered);
-        services.AddSingleton(provider => wrap(provider, Create<T>(provider, registered)));
+        services.AddSingleton(provider =>
+        {
+            var inner = registered.ImplementationInstance as T
+                ?? (T?)registered.ImplementationFactory?.Invoke(provider)
+                ?? (T)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
+            return wrap(provider, inner);
+        });
     }
-
-    /// <summary>What the registration <paramref name="registered"/> of <typeparamref name="T"/> makes.</summary>
-    private static T Create<T>(IServiceProvider provider, ServiceDescriptor registered)
-        where T : class =>
-        registered.ImplementationInstance as T
-            ?? (T?)registered.ImplementationFactory?.Invoke(provider)
-            ?? (T)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
 }
