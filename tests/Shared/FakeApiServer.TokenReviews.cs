@@ -28,6 +28,21 @@ internal sealed partial class FakeApiServer
     /// <summary>While set, every TokenReview is answered with this HTTP status and a Status body (an API server failing, or RBAC refusing).</summary>
     public int? TokenReviewsFailWith { get; set; }
 
+    private Task _heldTokenReviews = Task.CompletedTask;
+    private int _reviewsInFlight;
+
+    /// <summary>The most TokenReviews this server was answering at once.</summary>
+    public int TokenReviewsPeak { get; private set; }
+
+    /// <summary>TokenReviews are answered only once <paramref name="release"/> completes (an API server slow to answer).</summary>
+    public void HoldTokenReviews(Task release)
+    {
+        lock (_gate)
+        {
+            _heldTokenReviews = release;
+        }
+    }
+
     /// <summary>Every token review so far: the audiences its spec named (the token is not kept here).</summary>
     public List<string[]> TokenReviewAudiences { get; } = [];
 
@@ -80,6 +95,25 @@ internal sealed partial class FakeApiServer
             {
                 await WriteAsync(context, (code, Status(code, code == 503 ? "ServiceUnavailable" : "InternalError", "the fake API server fails TokenReviews")));
                 return;
+            }
+
+            Task held;
+            lock (_gate)
+            {
+                TokenReviewsPeak = Math.Max(TokenReviewsPeak, ++_reviewsInFlight);
+                held = _heldTokenReviews;
+            }
+
+            try
+            {
+                await held.WaitAsync(context.RequestAborted);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _reviewsInFlight--;
+                }
             }
 
             var review = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
