@@ -70,13 +70,12 @@ internal sealed class ServiceAccountTokenVerifier : IDisposable
         return await review.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        _stopping.Cancel();
-        _stopping.Dispose();
-        _slots.Dispose();
-    }
+    /// <summary>
+    /// Ends the reviews in flight (their streams get UNAVAILABLE). The semaphore and the token source are not disposed:
+    /// a review finishing after this still releases its slot and links its timeout, and neither holds an OS handle
+    /// (no wait handle is ever asked of the semaphore).
+    /// </summary>
+    public void Dispose() => _stopping.Cancel();
 
     private async Task<TokenVerdict> ReviewAsync(string hash, string token)
     {
