@@ -44,27 +44,33 @@ internal sealed class ServiceAccountTokenVerifier : IDisposable
     public async Task<TokenVerdict> VerifyAsync(string token, CancellationToken cancellationToken)
     {
         var hash = ServiceAccountToken.Hash(token);
-        Task<TokenVerdict> review;
+        Task<TokenVerdict>? review = null;
+        TokenVerdict? known = null;
         lock (_gate)
         {
             if (_cache.Get(hash, _clock.GetUtcNow()) is { } cached)
             {
-                _metrics.Reviewed("cached");
-                return cached;
+                known = cached;
             }
-
-            if (!_inFlight.TryGetValue(hash, out review!))
+            else if (!_inFlight.TryGetValue(hash, out review) && _inFlight.Count < _options.MaxWaitingReviews)
             {
-                if (_inFlight.Count >= _options.MaxWaitingReviews)
-                {
-                    var busy = TokenVerdict.Unavailable(string.Create(CultureInfo.InvariantCulture, $"could not be reviewed: {_options.MaxWaitingReviews} reviews are already waiting for the API server (Xds:TokenReview:MaxWaitingReviews); retry"));
-                    Failed(busy.Detail);
-                    return busy;
-                }
-
                 review = ReviewAsync(hash, token);
                 _inFlight[hash] = review;
             }
+        }
+
+        if (known is not null)
+        {
+            _metrics.Reviewed("cached");
+            return known;
+        }
+
+        if (review is null)
+        {
+            var busy = TokenVerdict.Unavailable(string.Create(CultureInfo.InvariantCulture, $"could not be reviewed: {_options.MaxWaitingReviews} reviews are already waiting for the API server (Xds:TokenReview:MaxWaitingReviews); retry"));
+            Failed(busy.Detail);
+            _metrics.Reviewed("failed");
+            return busy;
         }
 
         return await review.WaitAsync(cancellationToken).ConfigureAwait(false);
