@@ -9,7 +9,8 @@ namespace Sandboxctl;
 /// builds (the one <c>envoy-bootstrap/</c> ships) for the control plane's address, node id, node cluster and zone,
 /// after checking it against Envoy's rules; for <c>grpc</c>, a proxyless gRPC client's xDS bootstrap
 /// (<see cref="GrpcBootstrapRenderer"/>, JSON). <c>--xds-ca-file</c> (with <c>--xds-cert-file</c>/<c>--xds-key-file</c>
-/// for mutual TLS) makes either reach a control plane that serves TLS.
+/// for mutual TLS) makes either reach a control plane that serves TLS; <c>--xds-token-file</c> makes an Envoy send a
+/// projected ServiceAccount token with every xDS stream.
 /// </summary>
 internal static class BootstrapCommand
 {
@@ -27,13 +28,19 @@ internal static class BootstrapCommand
         var certFile = new Option<string?>("--xds-cert-file") { Description = "With --xds-ca-file: the client certificate (PEM) for mutual TLS (a workload's SPIFFE certificate); with --xds-key-file." };
         var keyFile = new Option<string?>("--xds-key-file") { Description = "The private key (PEM) of --xds-cert-file." };
         var serverName = new Option<string?>("--xds-server-name") { Description = "With --xds-ca-file (Envoy roles): the name the control plane's certificate must carry (default the --xds-address host)." };
-        var command = new Command("bootstrap", "Print an Envoy bootstrap (or a gRPC client's xDS bootstrap) that points at the control plane.") { role, address, nodeId, cluster, zone, caFile, certFile, keyFile, serverName };
+        var tokenFile = new Option<string?>("--xds-token-file") { Description = "With --xds-ca-file (Envoy roles): send this projected ServiceAccount token (a path on the data plane) on every xDS stream as authorization: Bearer, for a control plane with --xds-token-review; Envoy then uses its Google gRPC client for xDS." };
+        var command = new Command("bootstrap", "Print an Envoy bootstrap (or a gRPC client's xDS bootstrap) that points at the control plane.") { role, address, nodeId, cluster, zone, caFile, certFile, keyFile, serverName, tokenFile };
         command.SetAction(parse =>
         {
-            var tls = TlsOf(parse.GetValue(caFile), parse.GetValue(certFile), parse.GetValue(keyFile), parse.GetValue(serverName));
+            var tls = TlsOf(parse.GetValue(caFile), parse.GetValue(certFile), parse.GetValue(keyFile), parse.GetValue(serverName), parse.GetValue(tokenFile));
             var cli = outputOf(parse);
             if (parse.GetValue(role) == DataPlaneRoles.Grpc)
             {
+                if (tls?.TokenFile is not null)
+                {
+                    throw new CliException("--xds-token-file applies to Envoy bootstraps (gateway, sidecar) only.", "A gRPC client implementing gRFC A97 sends a token from its bootstrap's call_creds (docs/security.md#serviceaccount-tokens).", ExitCodes.UserError);
+                }
+
                 var where = XdsAddress.Parse(parse.GetValue(address)!, DefaultXdsAddress);
                 cli.Write(GrpcBootstrapRenderer.Build(where.Host, where.Port, parse.GetValue(nodeId), parse.GetValue(cluster), parse.GetValue(zone), tls), OutputFormat.Json);
                 return ExitCodes.Ok;
@@ -78,7 +85,7 @@ internal static class BootstrapCommand
     }
 
     /// <summary>The TLS files of the flags, or null without <c>--xds-ca-file</c>; throws a <see cref="CliException"/> naming a flag given without its partner.</summary>
-    internal static XdsTlsFiles? TlsOf(string? caFile, string? certFile, string? keyFile, string? serverName)
+    internal static XdsTlsFiles? TlsOf(string? caFile, string? certFile, string? keyFile, string? serverName, string? tokenFile = null)
     {
         if ((certFile is null) != (keyFile is null))
         {
@@ -87,12 +94,12 @@ internal static class BootstrapCommand
 
         if (caFile is null)
         {
-            return certFile is null && serverName is null
+            return certFile is null && serverName is null && tokenFile is null
                 ? null
-                : throw new CliException("--xds-cert-file, --xds-key-file and --xds-server-name need --xds-ca-file.", "Give --xds-ca-file with the CA bundle the control plane's certificate chains to.", ExitCodes.UserError);
+                : throw new CliException("--xds-cert-file, --xds-key-file, --xds-server-name and --xds-token-file need --xds-ca-file.", "Give --xds-ca-file with the CA bundle the control plane's certificate chains to (a token is sent over TLS only: it would cross the network in the clear).", ExitCodes.UserError);
         }
 
-        foreach (var (path, flag) in new[] { (caFile, "--xds-ca-file"), (certFile, "--xds-cert-file"), (keyFile, "--xds-key-file") })
+        foreach (var (path, flag) in new[] { (caFile, "--xds-ca-file"), (certFile, "--xds-cert-file"), (keyFile, "--xds-key-file"), (tokenFile, "--xds-token-file") })
         {
             if (path is not null && (path.Length == 0 || path.Length > 4096 || path.Any(char.IsControl)))
             {
@@ -105,6 +112,6 @@ internal static class BootstrapCommand
             throw new CliException($"--xds-server-name '{serverName}' is not a DNS name.", "Give the name the control plane's certificate carries, e.g. xds-control-plane.sandboxctl-system.svc.", ExitCodes.UserError);
         }
 
-        return new XdsTlsFiles(caFile, certFile, keyFile, serverName);
+        return new XdsTlsFiles(caFile, certFile, keyFile, serverName) { TokenFile = tokenFile };
     }
 }

@@ -155,6 +155,12 @@ public static partial class ServerCommandLine
             Description = "With --xds-tls-client-certs: ROLE=NAMESPACE/SERVICEACCOUNT lets that identity (* for any) receive the configuration of ROLE (gateway, sidecar, grpc); repeat it. Default: sidecar=*/* and grpc=*/*, the gateway role granted to no one.",
             AllowMultipleArgumentsPerToken = false,
         };
+        var tokenReview = new Option<ListenerTls.TokenReviewMode>("--xds-token-review")
+        {
+            Description = "With --kubernetes: check the ServiceAccount token an xDS client sends (authorization: Bearer metadata) with TokenReview and hold it against the node's role like a client certificate: off (default), optional (checked when sent) or required (every stream needs a token or a client certificate).",
+            DefaultValueFactory = _ => ListenerTls.TokenReviewMode.Off,
+        };
+        var tokenAudience = new Option<string?>("--xds-token-audience") { Description = $"With --xds-token-review: the audience xDS clients' tokens must be issued for (default {ListenerTls.TokenReviewOptions.DefaultAudience}; the projected token's audience)." };
         var root = new RootCommand("XdsControlPlane server: serves Envoy and proxyless gRPC clients over xDS.")
         {
             config, xdsPort, adminPort, loopback, maxStreamAge, maxRequestBytes, debugToken, logFormat, manifests, kubernetes, kubeconfig, context, watchNamespaces,
@@ -163,7 +169,7 @@ public static partial class ServerCommandLine
             webhookPort, webhookCertFile, webhookKeyFile, webhookCaFile, webhookDnsNames, webhookService, webhookSecret, webhookConfiguration,
             gatewayTlsSecret, gatewayTlsCertFile, gatewayTlsKeyFile, gatewayHttpsPort,
         };
-        foreach (var option in previewAccess.All.Concat(xdsTls.All).Concat(tunnelTls.All).Append(trustDomain).Append(roleIdentities))
+        foreach (var option in previewAccess.All.Concat(xdsTls.All).Concat(tunnelTls.All).Append(trustDomain).Append(roleIdentities).Append(tokenReview).Append(tokenAudience))
         {
             root.Options.Add(option);
         }
@@ -186,6 +192,11 @@ public static partial class ServerCommandLine
             if (result.GetValue(manifests) is not null && result.GetValue(kubernetes))
             {
                 result.AddError("--manifests and --kubernetes are alternative sources; give one.");
+            }
+
+            if (!result.GetValue(kubernetes) && result.GetValue(tokenReview) != ListenerTls.TokenReviewMode.Off)
+            {
+                result.AddError("--xds-token-review applies with --kubernetes only: ServiceAccount tokens are checked by the API server's TokenReview, and manifests mode has none.");
             }
 
             if (!result.GetValue(kubernetes) && (result.GetValue(kubeconfig) is not null || result.GetValue(context) is not null))
@@ -300,7 +311,9 @@ public static partial class ServerCommandLine
         xdsTls.AddKeys(keys);
         tunnelTls.AddKeys(keys);
         keys.Add(trustDomain, Key(XdsListenerOptions.Section, nameof(ListenerTls.NodeIdentityOptions.TrustDomain)), domain => domain)
-            .AddList(roleIdentities, Key(XdsListenerOptions.Section, nameof(ListenerTls.NodeIdentityOptions.RoleIdentities)));
+            .AddList(roleIdentities, Key(XdsListenerOptions.Section, nameof(ListenerTls.NodeIdentityOptions.RoleIdentities)))
+            .Add(tokenReview, Key($"{XdsListenerOptions.Section}:{nameof(ListenerTls.NodeIdentityOptions.TokenReview)}", nameof(ListenerTls.TokenReviewOptions.Mode)), mode => mode.ToString())
+            .Add(tokenAudience, Key($"{XdsListenerOptions.Section}:{nameof(ListenerTls.NodeIdentityOptions.TokenReview)}", nameof(ListenerTls.TokenReviewOptions.Audience)), audience => audience);
         root.SetAction(async (parse, cancellation) =>
         {
             IConfiguration configuration;

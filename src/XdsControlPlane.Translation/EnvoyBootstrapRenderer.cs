@@ -54,6 +54,13 @@ public sealed record XdsTlsFiles(string CaFile, string? CertFile = null, string?
     /// says where it came from): for bootstraps whose data plane has no file of it, as the injected sidecar's.
     /// </summary>
     public string? CaPem { get; init; }
+
+    /// <summary>
+    /// A projected ServiceAccount token (a path on the data plane) to send on every xDS stream as
+    /// <c>authorization: Bearer</c>, for the server's TokenReview; null for none. Envoy then speaks xDS through its Google
+    /// gRPC client (call credentials exist only there), which reads the file for each new stream.
+    /// </summary>
+    public string? TokenFile { get; init; }
 }
 
 /// <summary>
@@ -100,7 +107,7 @@ public static class EnvoyBootstrapRenderer
                     ApiType = ApiConfigSource.Types.ApiType.Grpc,
                     TransportApiVersion = ApiVersion.V3,
                     SetNodeOnFirstMessageOnly = true,
-                    GrpcServices = { new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = ControlPlaneCluster } } },
+                    GrpcServices = { AdsService(request.XdsHost, request.XdsPort, request.Tls) },
                 },
                 LdsConfig = ads,
                 CdsConfig = ads.Clone(),
@@ -128,6 +135,57 @@ public static class EnvoyBootstrapRenderer
         return $"# Envoy bootstrap for a sandboxctl {role}: everything but the control-plane connection comes over ADS.\n"
             + "# Rendered by sandboxctl bootstrap; run it with envoy -c <file>.\n"
             + YamlJson.ToYaml(ToJson(bootstrap));
+    }
+
+    /// <summary>The credentials plugin that sends a file's contents as call metadata (Envoy's Google gRPC client only).</summary>
+    public const string FileBasedMetadata = "envoy.grpc_credentials.file_based_metadata";
+
+    /// <summary>
+    /// The ADS gRPC service: Envoy's own client through the control plane's cluster; with a token file, Envoy's Google gRPC
+    /// client to the same address over TLS (the CA, the client certificate, the server name) with the
+    /// <see cref="FileBasedMetadata"/> call credentials sending <c>authorization: Bearer &lt;the file&gt;</c>.
+    /// </summary>
+    private static GrpcService AdsService(string host, int port, XdsTlsFiles? tls)
+    {
+        if (tls?.TokenFile is not { } tokenFile)
+        {
+            return new GrpcService { EnvoyGrpc = new GrpcService.Types.EnvoyGrpc { ClusterName = ControlPlaneCluster } };
+        }
+
+        var ssl = new GrpcService.Types.GoogleGrpc.Types.SslCredentials { RootCerts = tls.CaPem is { } caPem ? new DataSource { InlineString = caPem } : new DataSource { Filename = tls.CaFile } };
+        if (tls.CertFile is not null)
+        {
+            ssl.CertChain = new DataSource { Filename = tls.CertFile };
+            ssl.PrivateKey = new DataSource { Filename = tls.KeyFile };
+        }
+
+        var google = new GrpcService.Types.GoogleGrpc
+        {
+            TargetUri = System.Net.IPAddress.TryParse(host, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]:{port}" : $"{host}:{port}",
+            StatPrefix = ControlPlaneCluster,
+            CredentialsFactoryName = FileBasedMetadata,
+            ChannelCredentials = new GrpcService.Types.GoogleGrpc.Types.ChannelCredentials { SslCredentials = ssl },
+            CallCredentials =
+            {
+                new GrpcService.Types.GoogleGrpc.Types.CallCredentials
+                {
+                    FromPlugin = new GrpcService.Types.GoogleGrpc.Types.CallCredentials.Types.MetadataCredentialsFromPlugin
+                    {
+                        Name = FileBasedMetadata,
+                        TypedConfig = Any.Pack(new global::Envoy.Config.GrpcCredential.V3.FileBasedMetadataConfig { SecretData = new DataSource { Filename = tokenFile }, HeaderPrefix = "Bearer " }),
+                    },
+                },
+            },
+        };
+        if (tls.ServerName is { } serverName)
+        {
+            google.ChannelArgs = new GrpcService.Types.GoogleGrpc.Types.ChannelArgs
+            {
+                Args = { ["grpc.ssl_target_name_override"] = new GrpcService.Types.GoogleGrpc.Types.ChannelArgs.Types.Value { StringValue = serverName } },
+            };
+        }
+
+        return new GrpcService { GoogleGrpc = google };
     }
 
     private static Cluster ControlPlane(string host, int port, XdsTlsFiles? tls)

@@ -150,6 +150,34 @@ public sealed class SandboxctlTests
         });
     }
 
+    [Test]
+    public async Task Bootstrap_XdsTokenFile_EnvoySendsTheProjectedTokenOverTlsWithEveryXdsStream()
+    {
+        var (code, stdout, stderr) = await RunAsync(
+            "bootstrap", "--role", "sidecar", "--xds-address", "xds.example:18000", "--xds-ca-file", "/etc/xds/ca.crt",
+            "--xds-server-name", "xds-control-plane.sandboxctl-system.svc", "--xds-token-file", "/var/run/secrets/sandboxctl/xds-token/token");
+        var (plainCode, _, plainErr) = await RunAsync("bootstrap", "--role", "sidecar", "--xds-token-file", "/var/run/secrets/sandboxctl/xds-token/token");
+        var (grpcCode, _, grpcErr) = await RunAsync("bootstrap", "--role", "grpc", "--xds-ca-file", "/etc/xds/ca.crt", "--xds-token-file", "/token");
+
+        var bootstrap = EnvoyTypeCatalog.JsonParser.Parse<Bootstrap>(YamlJson.Convert(stdout)!.ToJsonString());
+        var google = bootstrap.DynamicResources.AdsConfig.GrpcServices.Single().GoogleGrpc;
+        var plugin = google.CallCredentials.Single().FromPlugin;
+        var metadata = plugin.TypedConfig.Unpack<global::Envoy.Config.GrpcCredential.V3.FileBasedMetadataConfig>();
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(ExitCodes.Ok), stderr);
+            Assert.That(EnvoyRulesValidator.Default.Validate(bootstrap).Violations, Is.Empty);
+            Assert.That((google.TargetUri, google.CredentialsFactoryName, plugin.Name), Is.EqualTo(("xds.example:18000", "envoy.grpc_credentials.file_based_metadata", "envoy.grpc_credentials.file_based_metadata")));
+            Assert.That((metadata.SecretData.Filename, metadata.HeaderKey, metadata.HeaderPrefix), Is.EqualTo(("/var/run/secrets/sandboxctl/xds-token/token", "", "Bearer ")), "authorization: Bearer <the file>");
+            Assert.That(google.ChannelCredentials.SslCredentials.RootCerts.Filename, Is.EqualTo("/etc/xds/ca.crt"), "call credentials ride on TLS only");
+            Assert.That(google.ChannelArgs.Args["grpc.ssl_target_name_override"].StringValue, Is.EqualTo("xds-control-plane.sandboxctl-system.svc"));
+            Assert.That(bootstrap.StaticResources.Clusters.Single().TransportSocket, Is.Not.Null, "the preview authorization filter still reaches the control plane through its TLS cluster");
+            Assert.That((plainCode, grpcCode), Is.EqualTo((ExitCodes.UserError, ExitCodes.UserError)));
+            Assert.That(plainErr, Does.Contain("--xds-token-file need --xds-ca-file"));
+            Assert.That(grpcErr, Does.Contain("--xds-token-file applies to Envoy bootstraps (gateway, sidecar) only."));
+        });
+    }
+
     [TestCase("[::1]:18000", "::1", 18000u, "V6Only")]
     [TestCase("[fd00::2]:443", "fd00::2", 443u, "V6Only")]
     [TestCase("xds-control-plane.sandboxctl-system:18000", "xds-control-plane.sandboxctl-system", 18000u, "V4Preferred")]

@@ -251,6 +251,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
         server.MapSubresources(app);
         server.MapClusterScoped(app);
+        server.MapReviews(app);
         await app.StartAsync();
         server.Url = new Uri(app.Urls.First());
         return server;
@@ -261,6 +262,9 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     /// <summary>Cluster-scoped kinds (MutatingWebhookConfigurations) that other parts of this partial class map.</summary>
     partial void MapClusterScoped(WebApplication app);
+
+    /// <summary>Create-only review kinds (TokenReview) that other parts of this partial class map.</summary>
+    partial void MapReviews(WebApplication app);
 
     /// <summary>The cluster-wide collection path of a namespaced request, e.g. <c>/apis/apps/v1/deployments</c>.</summary>
     private static string? Collection(HttpContext context)

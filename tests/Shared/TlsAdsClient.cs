@@ -56,10 +56,10 @@ internal static class TlsAdsClient
         return await FirstClustersAsync(channel, role, cancellationToken);
     }
 
-    /// <summary>Opens an ADS stream on <paramref name="channel"/> as a node of <paramref name="role"/>, asks for clusters and returns the first response.</summary>
-    public static async Task<DiscoveryResponse> FirstClustersAsync(GrpcChannel channel, string role, CancellationToken cancellationToken)
+    /// <summary>Opens an ADS stream on <paramref name="channel"/> as a node of <paramref name="role"/>, sending <paramref name="headers"/> as the call's metadata, asks for clusters and returns the first response.</summary>
+    public static async Task<DiscoveryResponse> FirstClustersAsync(GrpcChannel channel, string role, CancellationToken cancellationToken, Grpc.Core.Metadata? headers = null)
     {
-        using var stream = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(cancellationToken: cancellationToken);
+        using var stream = new AggregatedDiscoveryService.AggregatedDiscoveryServiceClient(channel).StreamAggregatedResources(headers, cancellationToken: cancellationToken);
         await stream.RequestStream.WriteAsync(Request(role, XdsControlPlane.Xds.Resources.TypeUrls.Cluster), cancellationToken);
         if (!await stream.ResponseStream.MoveNext(cancellationToken))
         {

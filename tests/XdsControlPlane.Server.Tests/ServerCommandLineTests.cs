@@ -64,6 +64,8 @@ public sealed class ServerCommandLineTests
     [TestCase(new[] { "--context", "prod" }, "--kubeconfig and --context only apply with --kubernetes.")]
     [TestCase(new[] { "--kubernetes", "--kubeconfig", "/no/such/kubeconfig" }, "--kubeconfig must be an existing file, got '/no/such/kubeconfig'.")]
     [TestCase(new[] { "--watch-namespace", "shop" }, "--watch-namespace only applies with --kubernetes.")]
+    [TestCase(new[] { "--manifests", "/tmp", "--xds-token-review", "optional" }, "--xds-token-review applies with --kubernetes only: ServiceAccount tokens are checked by the API server's TokenReview, and manifests mode has none.")]
+    [TestCase(new[] { "--kubernetes", "--xds-token-review", "sometimes" }, "sometimes")]
     [TestCase(new[] { "--xds-port", "9000", "--webhook-port", "9000" }, "--webhook-port must differ from --xds-port, --admin-port and --tunnel-port, got 9000.")]
     [TestCase(new[] { "--webhook-port", "65536" }, "--webhook-port must be between 0 and 65535, got 65536.")]
     [TestCase(new[] { "--webhook-cert-file", "/etc/hostname" }, "--webhook-cert-file and --webhook-key-file go together; give both or neither.")]
@@ -320,6 +322,21 @@ public sealed class ServerCommandLineTests
             Assert.That((tunnel.Secret, tunnel.ClientCertificates, tunnel.CertFile), Is.EqualTo(("sandboxctl-system/tunnel-tls", ListenerTls.ClientCertificates.Optional, (string?)null)));
             Assert.That(identity.TrustDomain, Is.EqualTo("example.org"));
             Assert.That(identity.Rules.Select(r => r.ToString()), Is.EqualTo(new[] { "gateway=edge/gw", "sidecar=*/*" }));
+        });
+    }
+
+    [Test]
+    public async Task Invoke_TokenReviewFlags_SetTheXdsTokenReviewKeys()
+    {
+        var (exit, settings, _, error) = await InvokeAsync("--kubernetes", "--xds-token-review", "required", "--xds-token-audience", "xds.example.org");
+        var tokens = Bind<ListenerTls.NodeIdentityOptions>(settings, XdsListenerOptions.Section).TokenReview;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero, error);
+            Assert.That((tokens.Mode, tokens.Audience), Is.EqualTo((ListenerTls.TokenReviewMode.Required, "xds.example.org")));
+            Assert.That(tokens.Validate(kubernetes: true), Is.Empty);
+            Assert.That(tokens.Validate(kubernetes: false), Has.One.Contains("Xds:TokenReview:Mode (--xds-token-review) applies with --kubernetes only"), "the file and the environment cannot get around it");
         });
     }
 

@@ -11,11 +11,12 @@ internal static class ListenerTlsServiceCollectionExtensions
     /// <see cref="ListenerCredentials"/> (keyed by <see cref="ListenerKind"/>) and the certificate source that fills them
     /// (files, or the Secret in <paramref name="kubernetes"/> mode); with client certificates on the xDS listener, the
     /// <see cref="NodeIdentityInterceptor"/> bound by <paramref name="identity"/>'s settings; with client certificates on the
-    /// tunnel listener, the <see cref="TunnelAgentIdentity"/> check of the same trust domain.
+    /// tunnel listener, the <see cref="TunnelAgentIdentity"/> check of the same trust domain; with token review on
+    /// (Kubernetes mode), the <see cref="ServiceAccountTokenVerifier"/> the interceptor asks about tokens.
     /// </summary>
     public static IServiceCollection AddListenerTls(this IServiceCollection services, XdsListenerOptions xds, TunnelListenerOptions tunnel, IConfiguration identity, bool kubernetes)
     {
-        services.AddSectionOptions<NodeIdentityOptions>(identity, options => options.Validate());
+        services.AddSectionOptions<NodeIdentityOptions>(identity, options => options.Validate(kubernetes));
         foreach (var (kind, name, tls) in new[] { (ListenerKind.Xds, "xDS", xds.Tls), (ListenerKind.Tunnel, "tunnel", tunnel.Tls) })
         {
             if (!tls.Enabled)
@@ -27,16 +28,40 @@ internal static class ListenerTlsServiceCollectionExtensions
             services.AddHostedService(provider => new CertificateSourceHost(provider, kind, kubernetes));
         }
 
-        if (xds.Tls.Enabled && xds.Tls.ClientCertificates != ClientCertificates.Off)
+        var tokens = new TokenReviewOptions();
+        identity.GetSection(nameof(NodeIdentityOptions.TokenReview)).Bind(tokens);
+        var certificates = xds.Tls.Enabled && xds.Tls.ClientCertificates != ClientCertificates.Off;
+        if (certificates || (tokens.Enabled && kubernetes))
         {
             services.AddSingleton(_ => new NodeIdentityMetrics());
             services.AddSingleton(provider => NodeIdentityPolicy.Of(provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value));
-            services.AddSingleton<NodeIdentityInterceptor>(provider => new(
+            services.AddSingleton(provider => new NodeIdentityCheck(
                 provider.GetRequiredService<NodeIdentityPolicy>(),
+                provider.GetService<ServiceAccountTokenVerifier>(),
+                provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value.TokenReview.Mode));
+            services.AddSingleton<NodeIdentityInterceptor>(provider => new(
+                provider.GetRequiredService<NodeIdentityCheck>(),
                 provider.GetRequiredService<INodeGroupResolver>(),
                 provider.GetRequiredService<NodeIdentityMetrics>(),
                 provider.GetRequiredService<ILogger<NodeIdentityInterceptor>>()));
             services.Configure<GrpcServiceOptions>(grpc => grpc.Interceptors.Add<NodeIdentityInterceptor>());
+        }
+
+        if (tokens.Enabled && kubernetes)
+        {
+            services.AddSingleton<ITokenReviewer>(provider => new KubernetesTokenReviewer(provider.GetRequiredService<k8s.IKubernetes>()));
+            services.AddSingleton(provider =>
+            {
+                var options = provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value;
+                return new ServiceAccountTokenVerifier(
+                    provider.GetRequiredService<ITokenReviewer>(),
+                    options.TokenReview,
+                    options.TrustDomain,
+                    provider.GetRequiredService<TimeProvider>(),
+                    provider.GetRequiredService<NodeIdentityMetrics>(),
+                    provider.GetRequiredService<ILogger<ServiceAccountTokenVerifier>>());
+            });
+            services.AddHostedService(provider => new TokenReviewAnnouncement(provider.GetRequiredService<IOptions<NodeIdentityOptions>>().Value.TokenReview, xds.Tls.Enabled, provider.GetRequiredService<ILogger<ServiceAccountTokenVerifier>>()));
         }
 
         if (tunnel.Tls.Enabled && tunnel.Tls.ClientCertificates != ClientCertificates.Off)
@@ -45,6 +70,23 @@ internal static class ListenerTlsServiceCollectionExtensions
         }
 
         return services;
+    }
+
+    /// <summary>Says on start that tokens are checked, and warns when they would cross the network in the clear.</summary>
+    private sealed class TokenReviewAnnouncement(TokenReviewOptions options, bool tls, ILogger logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            TokenReviewLog.TokenReviewOn(logger, options.Mode, options.Audience, options.CacheTtl.TotalSeconds);
+            if (!tls)
+            {
+                TokenReviewLog.PlaintextTokens(logger);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>The credentials of the listener <paramref name="kind"/> when it serves TLS, else null.</summary>

@@ -7,13 +7,15 @@ using Prometheus;
 namespace XdsControlPlane.Server.ListenerTls;
 
 /// <summary>
-/// With client certificates on the xDS listener: holds each xDS stream's first request — the one that carries the
-/// node — against the client certificate's identity (<see cref="NodeIdentityPolicy"/>) before the stream is served.
-/// The node's group comes from the server's own <see cref="INodeGroupResolver"/>, so what is checked is what would be
-/// served. A refusal ends the stream with PERMISSION_DENIED naming what was asked and who asked, is counted in
-/// <c>xds_node_identity_refusals_total</c> and logged. Other gRPC methods pass untouched.
+/// With client certificates or token review on the xDS listener: holds each xDS stream's first request — the one that
+/// carries the node — against the client's identity (<see cref="NodeIdentityCheck"/>: the certificate's SPIFFE ID, the
+/// ServiceAccount token's) before the stream is served. The node's group comes from the server's own
+/// <see cref="INodeGroupResolver"/>, so what is checked is what would be served. A refusal ends the stream with
+/// PERMISSION_DENIED naming what was asked and who asked (UNAVAILABLE when a token could not be reviewed), is counted in
+/// <c>xds_node_identity_refusals_total</c> and logged (UNAVAILABLE by the token verifier, once per interval). Other gRPC
+/// methods pass untouched.
 /// </summary>
-internal sealed class NodeIdentityInterceptor(NodeIdentityPolicy policy, INodeGroupResolver groups, NodeIdentityMetrics metrics, ILogger<NodeIdentityInterceptor> logger) : Interceptor
+internal sealed class NodeIdentityInterceptor(NodeIdentityCheck check, INodeGroupResolver groups, NodeIdentityMetrics metrics, ILogger<NodeIdentityInterceptor> logger) : Interceptor
 {
     /// <inheritdoc />
     public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(
@@ -45,11 +47,17 @@ internal sealed class NodeIdentityInterceptor(NodeIdentityPolicy policy, INodeGr
         {
             var certificate = context.GetHttpContext().Connection.ClientCertificate;
             var group = groups.GroupOf(node);
-            if (policy.Check(Printable(node.Id), group, certificate) is { } refusal)
+            var authorization = context.RequestHeaders.Where(entry => entry.Key == ServiceAccountToken.MetadataKey && !entry.IsBinary).Select(entry => entry.Value).ToArray();
+            if (await check.CheckAsync(Printable(node.Id), group, certificate, authorization, context.CancellationToken).ConfigureAwait(false) is { } refused)
             {
+                var refusal = refused.Refusal;
                 metrics.Refused(group, refusal.Reason);
-                ListenerTlsLog.NodeRefused(logger, refusal.Reason, refusal.Message);
-                throw new RpcException(new Status(StatusCode.PermissionDenied, refusal.Message));
+                if (refused.Status == StatusCode.PermissionDenied)
+                {
+                    ListenerTlsLog.NodeRefused(logger, refusal.Reason, refusal.Message);
+                }
+
+                throw new RpcException(new Status(refused.Status, refusal.Message));
             }
         }
 
@@ -88,16 +96,23 @@ internal sealed class NodeIdentityInterceptor(NodeIdentityPolicy policy, INodeGr
     }
 }
 
-/// <summary>The node identity metric: xDS streams refused because the client's identity may not take the node's role.</summary>
+/// <summary>The node identity metrics: xDS streams refused because the client's identity may not take the node's role, and token verdicts.</summary>
 internal sealed class NodeIdentityMetrics
 {
     private readonly Counter _refused;
+    private readonly Counter _reviews;
 
-    /// <summary>Registers the metric in <paramref name="registry"/> (the process-wide default when null).</summary>
-    public NodeIdentityMetrics(CollectorRegistry? registry = null) =>
-        _refused = Metrics.WithCustomRegistry(registry ?? Metrics.DefaultRegistry)
-            .CreateCounter("xds_node_identity_refusals_total", "xDS streams refused because the client certificate's identity may not receive the configuration of the node's group, by group and reason (no_spiffe_id, trust_domain, role).", "group", "reason");
+    /// <summary>Registers the metrics in <paramref name="registry"/> (the process-wide default when null).</summary>
+    public NodeIdentityMetrics(CollectorRegistry? registry = null)
+    {
+        var factory = Metrics.WithCustomRegistry(registry ?? Metrics.DefaultRegistry);
+        _refused = factory.CreateCounter("xds_node_identity_refusals_total", "xDS streams refused because the client's identity (client certificate, ServiceAccount token) may not receive the configuration of the node's group, by group and reason (no_spiffe_id, trust_domain, role, token_invalid, token_not_service_account, token_review_failed, identity_mismatch, no_identity).", "group", "reason");
+        _reviews = factory.CreateCounter("xds_token_reviews_total", "ServiceAccount token verdicts on the xDS listener by result: cached (no TokenReview sent), authenticated, refused, failed (the API server did not answer).", "result");
+    }
 
     /// <summary>Counts one refusal.</summary>
     public void Refused(string group, string reason) => _refused.WithLabels(group, reason).Inc();
+
+    /// <summary>Counts one token verdict by where it came from: <c>cached</c>, or a review that ended <c>authenticated</c>, <c>refused</c> or <c>failed</c>.</summary>
+    public void Reviewed(string result) => _reviews.WithLabels(result).Inc();
 }

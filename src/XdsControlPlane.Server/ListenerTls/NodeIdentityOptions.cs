@@ -72,12 +72,20 @@ public sealed class NodeIdentityOptions
     /// <summary>The grants, each <c>ROLE=NAMESPACE/SERVICEACCOUNT</c>; empty means <see cref="DefaultRules"/>.</summary>
     public IReadOnlyList<string> RoleIdentities { get; set; } = [];
 
+    /// <summary>ServiceAccount tokens checked with TokenReview (<c>Xds:TokenReview</c>; off by default, Kubernetes mode only).</summary>
+    public TokenReviewOptions TokenReview { get; set; } = new();
+
     /// <summary>The grants in force; valid after <see cref="Validate"/> passed.</summary>
     public IReadOnlyList<RoleIdentityRule> Rules => RoleIdentities.Count == 0 ? DefaultRules : [.. RoleIdentities.Select(text => RoleIdentityRule.Parse(text, out _)!)];
 
-    /// <summary>The problems with these settings; empty when valid.</summary>
-    public IEnumerable<string> Validate()
+    /// <summary>The problems with these settings, token review's in <paramref name="kubernetes"/> mode or not; empty when valid.</summary>
+    public IEnumerable<string> Validate(bool kubernetes = false)
     {
+        foreach (var problem in TokenReview.Validate(kubernetes))
+        {
+            yield return problem;
+        }
+
         if (!SpiffeId.IsTrustDomain(TrustDomain))
         {
             yield return $"Xds:TrustDomain (--xds-trust-domain) must be a trust domain name (lower-case letters, digits, '.', '-', '_'), got '{TrustDomain}'.";

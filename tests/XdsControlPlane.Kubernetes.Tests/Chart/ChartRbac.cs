@@ -29,6 +29,7 @@ internal static class ChartRbac
     private const string Previews = "if .Values.previews.domain";
     private const string XdsTlsSecret = "if .Values.listenerTls.xds.secretName";
     private const string TunnelTlsSecret = "if .Values.listenerTls.tunnel.secretName";
+    private const string TokenReview = "if ne .Values.listenerTls.xds.tokenReview \"off\"";
 
     /// <summary>
     /// Grants the RBAC scenario cannot reach: renewing the webhook's Secret (an <c>update</c> once a third of the
@@ -56,9 +57,10 @@ internal static class ChartRbac
     /// The grants for <paramref name="watchNamespaces"/> (empty: every namespace) with the webhook's own certificate
     /// management (cert-manager off) or not, with the gateways' HTTPS certificate Secret (<c>gateway.tls.secretName</c>) or
     /// not (the default), with the xDS and tunnel listeners' certificate Secrets (<c>listenerTls.*.secretName</c>) or not
-    /// (the default), and with previews on (<c>previews.domain</c>: the session key's Role) or not (the default).
+    /// (the default), with previews on (<c>previews.domain</c>: the session key's Role) or not (the default), and with
+    /// xDS token review on (<c>listenerTls.xds.tokenReview</c>: create on tokenreviews) or not (the default).
     /// </summary>
-    public static IReadOnlyList<Grant> Grants(HelmChart chart, IReadOnlyList<string> watchNamespaces, bool selfManagedCertificate = true, bool gatewayTlsSecret = false, bool previews = false, bool listenerTlsSecrets = false)
+    public static IReadOnlyList<Grant> Grants(HelmChart chart, IReadOnlyList<string> watchNamespaces, bool selfManagedCertificate = true, bool gatewayTlsSecret = false, bool previews = false, bool listenerTlsSecrets = false, bool tokenReview = false)
     {
         var rbac = chart.Template("rbac.yaml");
         var rendered = rbac.Documents.Where(d =>
@@ -66,7 +68,8 @@ internal static class ChartRbac
             && (selfManagedCertificate || !d.Under(SelfManagedCertificate))
             && (gatewayTlsSecret || !d.Under(GatewayTlsSecret))
             && (previews || !d.Under(Previews))
-            && (listenerTlsSecrets || (!d.Under(XdsTlsSecret) && !d.Under(TunnelTlsSecret)))).ToArray();
+            && (listenerTlsSecrets || (!d.Under(XdsTlsSecret) && !d.Under(TunnelTlsSecret)))
+            && (tokenReview || !d.Under(TokenReview))).ToArray();
         var bound = rendered
             .Where(d => d.Kind is "ClusterRoleBinding" or "RoleBinding" && d.Json["subjects"]!.AsArray().Any(s => (string?)s!["name"] == "xds-control-plane"))
             .Select(d => ((string?)d.Json["roleRef"]!["kind"], (string?)d.Json["roleRef"]!["name"]))

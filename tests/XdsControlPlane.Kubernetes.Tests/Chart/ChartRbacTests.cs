@@ -76,6 +76,21 @@ public sealed class ChartRbacTests
     }
 
     [Test]
+    public void TokenReview_GrantsCreateOnTokenReviews_ClusterWide_OnlyWhenOn()
+    {
+        var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);
+        var added = ChartRbac.Grants(Chart, [], tokenReview: true).Select(Described).Where(g => !without.Contains(g));
+        var perNamespace = ChartRbac.Grants(Chart, ["shop"], tokenReview: true).Select(Described);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(added, Is.EqualTo(new[] { "ClusterRole:authentication.k8s.io/tokenreviews:create" }), "what NodeTokenReviewTests records the server asking");
+            Assert.That(perNamespace, Does.Contain("ClusterRole:authentication.k8s.io/tokenreviews:create"), "TokenReview is cluster-scoped, whatever namespaces are watched");
+            Assert.That(without, Has.None.Contains("tokenreviews"), "off by default");
+        });
+    }
+
+    [Test]
     public void Previews_GrantTheSessionKeysSecret_OnlyWhenADomainTurnsThemOn()
     {
         var without = ChartRbac.Grants(Chart, []).Select(Described).ToHashSet(StringComparer.Ordinal);

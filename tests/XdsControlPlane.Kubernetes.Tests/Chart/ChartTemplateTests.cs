@@ -184,6 +184,9 @@ public sealed class ChartTemplateTests
             Assert.That(template.Action(Arg("--xds-tls-client-certs")), Is.EqualTo(".Values.listenerTls.xds.clientCertificates"));
             Assert.That(template.Action(Arg("--xds-trust-domain")), Is.EqualTo(".Values.listenerTls.xds.trustDomain"));
             Assert.That(template.Action(Arg("--xds-role-identity")), Is.EqualTo("."), "one flag per grant");
+            Assert.That(template.Action(Arg("--xds-token-review")), Is.EqualTo(".Values.listenerTls.xds.tokenReview"));
+            Assert.That(template.Action(Arg("--xds-token-audience")), Is.EqualTo(".Values.listenerTls.xds.tokenAudience"));
+            Assert.That(((string?)xds["tokenReview"], (string?)xds["tokenAudience"]), Is.EqualTo(("off", "sandboxctl-xds")), "token review off by default; the server's default audience");
             Assert.That(Arg("--tunnel-tls-secret").Split('/').Select(template.Action), Is.EqualTo(new[] { ".Release.Namespace", ".Values.listenerTls.tunnel.secretName" }));
             Assert.That(template.Action(Arg("--tunnel-tls-client-certs")), Is.EqualTo(".Values.listenerTls.tunnel.clientCertificates"));
             Assert.That(Arg("--inject-xds-ca-file"), Is.EqualTo("/etc/sandboxctl/xds-ca/ca.crt"));

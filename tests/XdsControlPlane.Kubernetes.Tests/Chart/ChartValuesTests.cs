@@ -75,6 +75,9 @@ public sealed class ChartValuesTests
     [TestCase("listenerTls.xds", "clientCertificates", "\"Required\"", "listenerTls/xds/clientCertificates")]
     [TestCase("listenerTls.xds", "roleIdentities", "[\"admin=*/*\"]", "listenerTls/xds/roleIdentities/0")]
     [TestCase("listenerTls.xds", "clientCertificates", "\"required\"", "")]
+    [TestCase("listenerTls.xds", "tokenReview", "\"required\"", "")]
+    [TestCase("listenerTls.xds", "tokenReview", "\"on\"", "listenerTls/xds/tokenReview")]
+    [TestCase("listenerTls.xds", "tokenAudience", "\"two words\"", "listenerTls/xds/tokenAudience")]
     [TestCase("listenerTls.tunnel", "secretName", "\"Tunnel TLS\"", "listenerTls/tunnel/secretName")]
     public void Schema_RefusesAMistake(string parent, string key, string json, string where)
     {
