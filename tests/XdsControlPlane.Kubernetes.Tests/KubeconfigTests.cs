@@ -144,12 +144,17 @@ public sealed class KubeconfigTests
     /// </summary>
     [TestCase("tls")]
     [TestCase("basic")]
+    [TestCase("exec")]
     public void Load_EveryCommonField_SameConfigurationAsTheClientsOwnReader(string context)
     {
         using var key = ECDsa.Create();
         using var ca = new CertificateRequest("CN=test-ca", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         var caData = Convert.ToBase64String(Encoding.ASCII.GetBytes(ca.ExportCertificatePem()));
         var keyData = Convert.ToBase64String(Encoding.ASCII.GetBytes(key.ExportECPrivateKeyPem()));
+        var script = Write("credential.sh", """
+            #!/bin/sh
+            echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"'"$EXEC_TOKEN"'"}}'
+            """);
         var file = Write("full", $$"""
             apiVersion: v1
             kind: Config
@@ -170,11 +175,21 @@ public sealed class KubeconfigTests
               user: &alice {client-certificate-data: {{caData}}, client-key-data: {{keyData}}, token: abc.def}
             - name: bob
               user: {username: bob, password: "s3cret: yes"}
+            - name: carol
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1beta1
+                  command: /bin/sh
+                  args: ["{{script}}"]
+                  env: [{name: EXEC_TOKEN, value: from-exec}]
+                  interactiveMode: Never
             contexts:
             - name: tls
               context: {cluster: secure, user: alice, namespace: shop}
             - name: basic
               context: {cluster: plain, user: bob}
+            - name: exec
+              context: {cluster: plain, user: carol, namespace: qa}
             current-context: tls
             extensions: []
             """);
@@ -184,6 +199,7 @@ public sealed class KubeconfigTests
 
         Assert.That(Fields(ours), Is.EqualTo(Fields(theirs)));
         Assert.That(Fields(ours)[0], Is.EqualTo(context == "tls" ? "https://10.0.0.1:6443" : "http://127.0.0.1:8080"), "the context's own cluster");
+        Assert.That(Fields(ours)[3], Is.EqualTo(context switch { "tls" => "abc.def", "exec" => "from-exec", _ => null }), "the user's token, from the exec plugin's output for 'exec'");
     }
 
     private static string?[] Fields(KubernetesClientConfiguration c) =>
