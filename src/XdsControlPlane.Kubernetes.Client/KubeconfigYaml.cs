@@ -10,7 +10,7 @@ namespace XdsControlPlane.Kubernetes;
 /// lenient YAML reader (camel case, the models' <c>YamlMember</c> aliases, unknown keys ignored, anchors merged), but
 /// not through <c>k8s.KubernetesYaml</c>: its static constructor reflects over every Kubernetes model type (about 900)
 /// to build three serializers, which keeps their metadata, code and YAML overrides in memory for the life of a process
-/// that only wanted its kubeconfig (docs/control-loop-benchmark.md, "The fixed part").
+/// that only wanted its kubeconfig (docs/control-loop-benchmark.md, "Memory, fourth part: the fixed part").
 /// </summary>
 internal static class KubeconfigYaml
 {
