@@ -89,7 +89,7 @@ public static class KubeconfigLoader
         K8SConfiguration config;
         try
         {
-            config = KubernetesClientConfiguration.LoadKubeConfig(new FileInfo(file), useRelativePaths: false);
+            config = KubeconfigYaml.Read(file);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Text.Json.Nodes;
+using k8s;
 using k8s.Exceptions;
 using XdsControlPlane.Testing;
 
@@ -124,6 +126,88 @@ public sealed class KubeconfigTests
 
         Assert.That(error.Message, Does.Contain($"kubeconfig file {file} {expected}"));
     }
+
+    [Test]
+    public void Load_EmptyFile_ErrorNamesTheFile()
+    {
+        var file = Write("empty", "");
+
+        var error = Assert.Throws<KubeConfigException>(() => KubeconfigLoader.Load(file, null, allowInCluster: false, kubeconfigVariable: null))!;
+
+        Assert.That(error.Message, Is.EqualTo($"kubeconfig file {file} cannot be read: the file holds no kubeconfig document"));
+    }
+
+    /// <summary>
+    /// The file is parsed without the client's <c>KubernetesYaml</c> (whose set-up reflects over every model type): every
+    /// field kubectl writes, YAML anchors and keys the model does not know still give the configuration the client's
+    /// own reader gives.
+    /// </summary>
+    [TestCase("tls")]
+    [TestCase("basic")]
+    [TestCase("exec")]
+    public void Load_EveryCommonField_SameConfigurationAsTheClientsOwnReader(string context)
+    {
+        using var key = ECDsa.Create();
+        using var ca = new CertificateRequest("CN=test-ca", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var caData = Convert.ToBase64String(Encoding.ASCII.GetBytes(ca.ExportCertificatePem()));
+        var keyData = Convert.ToBase64String(Encoding.ASCII.GetBytes(key.ExportECPrivateKeyPem()));
+        var script = Write("credential.sh", """
+            #!/bin/sh
+            echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"'"$EXEC_TOKEN"'"}}'
+            """);
+        var file = Write("full", $$"""
+            apiVersion: v1
+            kind: Config
+            preferences: {colors: true}
+            clusters:
+            - name: secure
+              cluster:
+                server: https://10.0.0.1:6443
+                certificate-authority-data: {{caData}}
+                tls-server-name: kubernetes.default
+                extensions:
+                - name: client.authentication.k8s.io/exec
+                  extension: {audience: x}
+            - name: plain
+              cluster: {server: "http://127.0.0.1:8080", insecure-skip-tls-verify: true, not-a-field: 1}
+            users:
+            - name: alice
+              user: &alice {client-certificate-data: {{caData}}, client-key-data: {{keyData}}, token: abc.def}
+            - name: bob
+              user: {username: bob, password: "s3cret: yes"}
+            - name: carol
+              user:
+                exec:
+                  apiVersion: client.authentication.k8s.io/v1beta1
+                  command: /bin/sh
+                  args: ["{{script}}"]
+                  env: [{name: EXEC_TOKEN, value: from-exec}]
+                  interactiveMode: Never
+            contexts:
+            - name: tls
+              context: {cluster: secure, user: alice, namespace: shop}
+            - name: basic
+              context: {cluster: plain, user: bob}
+            - name: exec
+              context: {cluster: plain, user: carol, namespace: qa}
+            current-context: tls
+            extensions: []
+            """);
+
+        var ours = KubeconfigLoader.Load(file, context, allowInCluster: false, kubeconfigVariable: null);
+        var theirs = KubernetesClientConfiguration.BuildConfigFromConfigFile(new FileInfo(file), context);
+
+        Assert.That(Fields(ours), Is.EqualTo(Fields(theirs)));
+        Assert.That(Fields(ours)[0], Is.EqualTo(context == "tls" ? "https://10.0.0.1:6443" : "http://127.0.0.1:8080"), "the context's own cluster");
+        Assert.That(Fields(ours)[3], Is.EqualTo(context switch { "tls" => "abc.def", "exec" => "from-exec", _ => null }), "the user's token, from the exec plugin's output for 'exec'");
+    }
+
+    private static string?[] Fields(KubernetesClientConfiguration c) =>
+    [
+        c.Host, c.Namespace, c.CurrentContext, c.AccessToken, c.Username, c.Password, c.SkipTlsVerify.ToString(), c.TlsServerName,
+        c.ClientCertificateData, c.ClientCertificateKeyData,
+        string.Join(",", c.SslCaCerts?.Cast<X509Certificate2>().Select(cert => cert.Subject) ?? []),
+    ];
 
     [Test]
     public void Load_OnlyMissingFilesInTheVariable_ErrorListsThem()
