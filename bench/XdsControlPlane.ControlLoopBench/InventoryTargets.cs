@@ -17,6 +17,12 @@ internal interface IInventoryTarget : IAsyncDisposable
 
     /// <summary>Replaces an object's status as its controller does; <paramref name="status"/> gets the current status (or null).</summary>
     Task EditStatusAsync(InventoryObject item, Func<JsonObject?, JsonObject> status, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many writes of the Sandbox controller (fork Deployments and Services created, changed or deleted, Sandboxes and
+    /// their status patched) the source has seen so far; null where no controller runs (manifests).
+    /// </summary>
+    int? ControllerWrites() => null;
 }
 
 /// <summary>
@@ -79,6 +85,14 @@ internal sealed class ManifestDirectoryTarget : IInventoryTarget
 /// </summary>
 internal sealed class FakeClusterTarget : IInventoryTarget
 {
+    /// <summary>The requests (as RBAC permissions) the Sandbox controller writes with.</summary>
+    private static readonly string[] ControllerWritePermissions =
+    [
+        .. new[] { "/services", "apps/deployments" }.SelectMany(r => new[] { "create", "update", "patch", "delete" }.Select(v => $"{r}:{v}")),
+        "sandboxctl.io/sandboxes:patch",
+        "sandboxctl.io/sandboxes/status:patch",
+    ];
+
     private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"control-loop-bench-{Guid.NewGuid():N}.kubeconfig");
     private FakeApiServer? _api;
 
@@ -109,6 +123,44 @@ internal sealed class FakeClusterTarget : IInventoryTarget
         var current = _api!.Get(item.Collection, item.Namespace, item.Name);
         _api.PatchStatus(item.Collection, item.Namespace, item.Name, status(current?["status"]?.DeepClone().AsObject()));
         return Task.CompletedTask;
+    }
+
+    public int? ControllerWrites() => ControllerWritePermissions.Sum(_api!.RequestCount);
+
+    /// <summary>
+    /// Waits until the Sandbox controller has made every Sandbox's forks (a Service labelled with the Sandbox for each
+    /// fork) and written its status, and then has written nothing for a second: the state a restart of the control plane
+    /// finds. Polls the fake API server's store (a bench, not a test: nothing to signal on across the process boundary).
+    /// </summary>
+    public async Task WaitForForksAsync(Inventory inventory, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        var sandboxes = inventory.Objects.Where(o => o.Collection == FakeApiServer.Sandboxes).ToList();
+        int? lastWrites = null;
+        var quietSince = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            var done = sandboxes.All(s =>
+                _api!.Get(FakeApiServer.Sandboxes, s.Namespace, s.Name)?["status"]?["phase"] is not null
+                && _api.List(FakeApiServer.Services, s.Namespace).Any(svc => (string?)svc["metadata"]?["labels"]?["sandboxctl.io/sandbox"] == s.Name));
+            var writes = ControllerWrites();
+            if (writes != lastWrites)
+            {
+                (lastWrites, quietSince) = (writes, DateTimeOffset.UtcNow);
+            }
+
+            if (done && DateTimeOffset.UtcNow - quietSince >= TimeSpan.FromSeconds(1))
+            {
+                return;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the Sandbox controller did not make the forks within {timeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     public async ValueTask DisposeAsync()
