@@ -1,9 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Envoy.Config.Route.V3;
-using Google.Protobuf;
 using XdsControlPlane.Envoy.Validation;
-using XdsControlPlane.Translation;
 
 namespace XdsControlPlane.Server;
 
@@ -15,7 +12,7 @@ namespace XdsControlPlane.Server;
 /// assembled from its virtual hosts' bytes is checked one virtual host at a time, each host once
 /// (<see cref="RouteConfigurationValidation"/>), and a broken host costs only itself (<see cref="Admit"/>).
 /// </summary>
-internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger) : IVirtualHostCheck
+internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<ResourceValidation> logger)
 {
     /// <summary>From this many resources on, <see cref="Prepare"/> checks them side by side.</summary>
     private const int ParallelPrepareThreshold = 256;
@@ -112,10 +109,6 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
             _checked.TryAdd(Key(fresh[i]), passed[i]);
         }
     }
-
-    /// <inheritdoc />
-    /// <remarks>The host is checked now, from its message, and the result remembered for <see cref="Prepare"/> and <see cref="Admit"/>.</remarks>
-    public void Built(VirtualHost host, ByteString bytes) => _routes.Built(host, bytes);
 
     /// <summary>Whether <paramref name="resource"/> passes; a failure is logged (at Error, naming the resource and field) the first time.</summary>
     public bool IsValid(XdsResource resource)

@@ -11,8 +11,8 @@ namespace XdsControlPlane.Server;
 /// Validates a route configuration assembled from its virtual hosts' bytes (<see cref="RouteConfigurationParts"/>) one
 /// virtual host at a time, remembering each host's result by the identity of its bytes: translation assembles route
 /// configurations from cached virtual hosts (the same bytes while a host does not change), so a changed RouteGroup costs
-/// the validation of the hosts it touched, not of the whole configuration (17 MB for a gateway at 10,000 RouteGroups). No
-/// host message is kept. Violations carry the same field paths a
+/// the validation of the hosts it touched, not of the whole configuration (17 MB for a gateway at 10,000 RouteGroups). A
+/// host is parsed from its bytes only to be checked, and not kept. Violations carry the same field paths a
 /// whole-message validation gives. A configuration with many hosts not checked yet (a gateway's first publication: one
 /// configuration with a host per Service port) has them checked side by side.
 /// </summary>
@@ -144,24 +144,9 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         return results;
     }
 
-    /// <summary>
-    /// Checks a host translation has just serialized as <paramref name="bytes"/>, from its message (no parse of the
-    /// bytes), and remembers the result by the bytes. Thread-safe (the node groups are translated side by side).
-    /// </summary>
-    public void Built(VirtualHost host, ByteString bytes)
+    private HostCheck Check(ByteString bytes)
     {
-        ArgumentNullException.ThrowIfNull(host);
-        ArgumentNullException.ThrowIfNull(bytes);
-        if (!_hosts.TryGetValue(bytes, out _))
-        {
-            _hosts.AddOrUpdate(bytes, Check(host));
-        }
-    }
-
-    private HostCheck Check(ByteString bytes) => Check(VirtualHost.Parser.ParseFrom(bytes));
-
-    private HostCheck Check(VirtualHost host)
-    {
+        var host = VirtualHost.Parser.ParseFrom(bytes);
         var violations = validator.Validate(host).Violations;
         return violations.Count == 0 ? HostCheck.Passed : new HostCheck([.. violations], string.Join("; ", violations.Select(v => Describe(host, v))));
     }

@@ -62,7 +62,7 @@ public static class ServerServiceCollectionExtensions
     {
         services.AddValidatedOptions<PublishOptions>(options => configure?.Invoke(options), options => options.Validate());
         services.TryAddSingleton<INodeGroupResolver, DataPlaneGroupResolver>();
-        services.TryAddSingleton(services => new RoutingTranslator(services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation, services.GetRequiredService<ResourceValidation>()));
+        services.TryAddSingleton(services => new RoutingTranslator(services.GetRequiredService<IOptions<PublishOptions>>().Value.Translation));
         services.TryAddSingleton<IRoutingTranslator>(services => services.GetRequiredService<RoutingTranslator>());
         services.TryAddSingleton(EnvoyRulesValidator.Default);
         services.TryAddSingleton<ResourceValidation>();

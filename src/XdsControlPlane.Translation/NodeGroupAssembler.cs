@@ -8,11 +8,7 @@ namespace XdsControlPlane.Translation;
 /// <param name="Listeners">Builds listeners (their connection managers run <paramref name="Filters"/>).</param>
 /// <param name="Clusters">Builds clusters.</param>
 /// <param name="Filters">The HTTP filters of each role, which also configure every virtual host and route.</param>
-internal sealed record ResourceBuilders(TranslationOptions Options, RouteTranslator Routes, ListenerTranslator Listeners, ClusterTranslator Clusters, HttpFilterRegistry Filters)
-{
-    /// <summary>Sees each Service port's virtual host as it is built (null: nobody looks).</summary>
-    public IVirtualHostCheck? HostCheck { get; init; }
-}
+internal sealed record ResourceBuilders(TranslationOptions Options, RouteTranslator Routes, ListenerTranslator Listeners, ClusterTranslator Clusters, HttpFilterRegistry Filters);
 
 /// <summary>
 /// Assembles the resources of one node group (one of <see cref="DataPlaneRoles.All"/>) from the routing plan (the

@@ -35,17 +35,8 @@ public sealed class RoutingTranslator : IRoutingTranslator
     {
     }
 
-    /// <summary>
-    /// A translator whose Service ports' virtual hosts are shown to <paramref name="hostCheck"/> as they are built (the
-    /// server checks them against Envoy's rules without parsing their bytes back).
-    /// </summary>
-    internal RoutingTranslator(TranslationOptions? options, IVirtualHostCheck hostCheck)
-        : this(options, HttpFilterRegistry.Product, new PreviewHostPlanner(options ?? new TranslationOptions()), hostCheck)
-    {
-    }
-
     /// <summary>A translator with other HTTP filters and other virtual hosts than the product's (tests, previews).</summary>
-    internal RoutingTranslator(TranslationOptions? options, HttpFilterRegistry filters, IVirtualHostPlanner hosts, IVirtualHostCheck? hostCheck = null)
+    internal RoutingTranslator(TranslationOptions? options, HttpFilterRegistry filters, IVirtualHostPlanner hosts)
     {
         options ??= new TranslationOptions();
         if (options.Validate().ToArray() is { Length: > 0 } problems)
@@ -55,7 +46,7 @@ public sealed class RoutingTranslator : IRoutingTranslator
 
         filters = filters.For(options);
         var clusters = new ClusterTranslator(options);
-        var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options, filters), clusters, filters) { HostCheck = hostCheck };
+        var builders = new ResourceBuilders(options, new RouteTranslator(options), new ListenerTranslator(options, filters), clusters, filters);
         _planner = new RoutePlanner(options);
         _clusterDomain = options.ClusterDomain;
         _hosts = hosts;

@@ -54,7 +54,6 @@ internal sealed class VirtualHostCache(ResourceBuilders builders, string role, R
         host.Routes.AddRange(builders.Routes.Routes(port.Id.ClusterName(_clusterDomain), port.Protocol.IsHttp(), port.Routes, flavor));
         builders.Filters.Configure(new HttpFilterScope(role, host, port, null));
         var part = VirtualHostPart.Of(host);
-        builders.HostCheck?.Built(host, part.Bytes);
         _hosts[port.Id] = (port, part);
         return part;
     }

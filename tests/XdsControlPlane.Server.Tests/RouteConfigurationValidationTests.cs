@@ -68,38 +68,6 @@ public sealed class RouteConfigurationValidationTests
         Assert.That(new RouteConfigurationValidation(EnvoyRulesValidator.Default).Violations(resource.Parts!), Is.Empty);
     }
 
-    [Test]
-    public void Built_BrokenHostFromItsMessage_SameViolationsAndReasonAsParsingItsBytes()
-    {
-        var broken = new VirtualHost { Name = "broken", Domains = { "broken" }, Routes = { new Route { Name = "key|RouteGroup/shop/cart#0|header", Match = new RouteMatch { Prefix = "/" } } } };
-        var bytes = broken.ToByteString();
-        var parts = new RouteConfigurationParts(new RouteConfiguration { Name = "8080" }, [Host("cart").ToByteString(), bytes]);
-        var fromMessage = new RouteConfigurationValidation(EnvoyRulesValidator.Default);
-        fromMessage.Built(broken, bytes);
-
-        var parsed = new RouteConfigurationValidation(EnvoyRulesValidator.Default);
-
-        Assert.Multiple(() =>
-        {
-            Assert.That(fromMessage.Violations(parts).Select(v => v.ToString()), Is.EqualTo(parsed.Violations(parts).Select(v => v.ToString())).And.Not.Empty);
-            Assert.That(fromMessage.BrokenHosts(parts), Is.EqualTo(parsed.BrokenHosts(parts)));
-            Assert.That(fromMessage.BrokenHosts(parts)[1], Does.Contain("in route 'key|RouteGroup/shop/cart#0|header'"));
-        });
-    }
-
-    [Test]
-    public void Built_Host_IsCheckedFromTheMessageNotItsBytes()
-    {
-        // The message and the bytes disagree on purpose: a result from the message shows the bytes were not parsed back.
-        var valid = Host("cart").ToByteString();
-        var broken = new VirtualHost { Name = "broken", Domains = { "broken" }, Routes = { new Route { Match = new RouteMatch { Prefix = "/" } } } };
-        var validation = new RouteConfigurationValidation(EnvoyRulesValidator.Default);
-
-        validation.Built(broken, valid);
-
-        Assert.That(validation.BrokenHosts(new RouteConfigurationParts(new RouteConfiguration { Name = "8080" }, [valid])).Keys, Is.EqualTo(new[] { 0 }));
-    }
-
     private static VirtualHost Host(string name, params string[] domains) => new()
     {
         Name = name,
