@@ -81,7 +81,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         // Right after ready: edits at once, no warm-up, while the server still settles (the first status pass).
         var context = new EditContext(inventory, target, cancellationToken);
         var kinds = new List<KindResult>();
-        var writesAtReady = target.ControllerWrites();
+        var writesAtReady = target.Writes();
         foreach (var kind in EditKind.AfterReady)
         {
             progress.WriteLine($"[{target.Source} {label}] {kind.Name}: first edit {(Stopwatch.GetElapsedTime(server.Started) - ready).TotalMilliseconds:0} ms after ready");
@@ -89,10 +89,10 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
             Report(target, label, kinds[^1]);
         }
 
-        var writesAfterReady = target.ControllerWrites() - writesAtReady;
+        var writesAfterReady = target.Writes() is { } writesNow && writesAtReady is not null ? writesNow - writesAtReady : null;
         if (writesAfterReady is not null)
         {
-            progress.WriteLine($"[{target.Source} {label}] Sandbox controller writes from ready to the end of the edits right after ready: {writesAfterReady}");
+            progress.WriteLine($"[{target.Source} {label}] writes from ready to the end of the edits right after ready: {writesAfterReady}");
         }
 
         // The floor: the same server doing nothing, after a moment to settle from startup.
@@ -130,7 +130,7 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
             server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems)
         {
             Scenario = target is FakeClusterTarget ? (settings.Restart ? "restart (forks made before)" : "first install") : "forks in the files",
-            ControllerWritesAfterReady = writesAfterReady,
+            WritesAfterReady = writesAfterReady,
         };
     }
 

@@ -19,10 +19,11 @@ internal interface IInventoryTarget : IAsyncDisposable
     Task EditStatusAsync(InventoryObject item, Func<JsonObject?, JsonObject> status, CancellationToken cancellationToken);
 
     /// <summary>
-    /// How many writes of the Sandbox controller (fork Deployments and Services created, changed or deleted, Sandboxes and
-    /// their status patched) the source has seen so far; null where no controller runs (manifests).
+    /// How many writes of fork objects (Deployments and Services created, changed or deleted: only the Sandbox controller
+    /// makes those) and of Sandboxes (patches of their metadata or status: the Sandbox controller and the routing status
+    /// writer) the source has seen so far; null where no controller runs (manifests).
     /// </summary>
-    int? ControllerWrites() => null;
+    ControllerWrites? Writes() => null;
 }
 
 /// <summary>
@@ -85,13 +86,12 @@ internal sealed class ManifestDirectoryTarget : IInventoryTarget
 /// </summary>
 internal sealed class FakeClusterTarget : IInventoryTarget
 {
-    /// <summary>The requests (as RBAC permissions) the Sandbox controller writes with.</summary>
-    private static readonly string[] ControllerWritePermissions =
-    [
-        .. new[] { "/services", "apps/deployments" }.SelectMany(r => new[] { "create", "update", "patch", "delete" }.Select(v => $"{r}:{v}")),
-        "sandboxctl.io/sandboxes:patch",
-        "sandboxctl.io/sandboxes/status:patch",
-    ];
+    /// <summary>The requests (as RBAC permissions) that write fork objects.</summary>
+    private static readonly string[] ForkWritePermissions =
+        [.. new[] { "/services", "apps/deployments" }.SelectMany(r => new[] { "create", "update", "patch", "delete" }.Select(v => $"{r}:{v}"))];
+
+    /// <summary>The requests (as RBAC permissions) that write Sandboxes.</summary>
+    private static readonly string[] SandboxWritePermissions = ["sandboxctl.io/sandboxes:patch", "sandboxctl.io/sandboxes/status:patch"];
 
     private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"control-loop-bench-{Guid.NewGuid():N}.kubeconfig");
     private FakeApiServer? _api;
@@ -125,7 +125,7 @@ internal sealed class FakeClusterTarget : IInventoryTarget
         return Task.CompletedTask;
     }
 
-    public int? ControllerWrites() => ControllerWritePermissions.Sum(_api!.RequestCount);
+    public ControllerWrites? Writes() => new(ForkWritePermissions.Sum(_api!.RequestCount), SandboxWritePermissions.Sum(_api.RequestCount));
 
     /// <summary>
     /// Waits until the Sandbox controller has made every Sandbox's forks (a Service labelled with the Sandbox for each
@@ -136,14 +136,14 @@ internal sealed class FakeClusterTarget : IInventoryTarget
     {
         var deadline = DateTimeOffset.UtcNow + timeout;
         var sandboxes = inventory.Objects.Where(o => o.Collection == FakeApiServer.Sandboxes).ToList();
-        int? lastWrites = null;
+        ControllerWrites? lastWrites = null;
         var quietSince = DateTimeOffset.UtcNow;
         while (true)
         {
             var done = sandboxes.All(s =>
                 _api!.Get(FakeApiServer.Sandboxes, s.Namespace, s.Name)?["status"]?["phase"] is not null
                 && _api.List(FakeApiServer.Services, s.Namespace).Any(svc => (string?)svc["metadata"]?["labels"]?["sandboxctl.io/sandbox"] == s.Name));
-            var writes = ControllerWrites();
+            var writes = Writes();
             if (writes != lastWrites)
             {
                 (lastWrites, quietSince) = (writes, DateTimeOffset.UtcNow);
@@ -172,4 +172,12 @@ internal sealed class FakeClusterTarget : IInventoryTarget
 
         File.Delete(_kubeconfig);
     }
+}
+
+/// <summary>Writes counted at the fake API server: of fork Deployments and Services, and of Sandboxes (metadata or status).</summary>
+internal sealed record ControllerWrites(int Forks, int Sandboxes)
+{
+    public static ControllerWrites operator -(ControllerWrites later, ControllerWrites earlier) => new(later.Forks - earlier.Forks, later.Sandboxes - earlier.Sandboxes);
+
+    public override string ToString() => $"{Forks} of forks, {Sandboxes} of Sandboxes";
 }
