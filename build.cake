@@ -38,7 +38,7 @@ Task("Help")
     Say("  Test      every test (default target); the Docker suite reports itself skipped without a Docker engine");
     Say("  Bench     the benchmarks in bench/ at a small scale; --bench-scale=realistic for the documented runs; --benches=xds,translation,admin,control-loop,tunnel (default all)");
     Say("  Pack      the projects that are packages (sandboxctl as a dotnet tool) -> artifacts/packages");
-    Say("  Publish   sandboxctl per RID (--rids=linux-x64,linux-arm64,osx-arm64,win-x64) -> artifacts/sandboxctl/<rid>; the server (ReadyToRun, linux-x64) -> artifacts/server/linux-x64");
+    Say("  Publish   sandboxctl per RID (--rids=linux-x64,linux-arm64,osx-arm64,win-x64) -> artifacts/sandboxctl/<rid>; the server (self-contained, composite ReadyToRun, linux-x64) -> artifacts/server/linux-x64");
     Say("  Chart     the Helm chart -> artifacts/charts/xds-control-plane-<version>.tgz (helm package + helm lint where helm is installed)");
     Say("  Images    the control-plane and sidecar-init images where a Docker engine answers; --image-prefix (default ghcr.io/example/), --image-tag (default the chart's appVersion)");
     Say("  Fuzz      only the fuzz tests, --fuzz-seconds each (default 600)");
@@ -147,7 +147,7 @@ Task("Pack")
 });
 
 Task("Publish")
-    .Description("sandboxctl per RID (--rids) into artifacts/sandboxctl/<rid>, and the server (ReadyToRun, framework-dependent, linux-x64) into artifacts/server/linux-x64.")
+    .Description("sandboxctl per RID (--rids) into artifacts/sandboxctl/<rid>, and the server (self-contained, composite ReadyToRun, linux-x64) into artifacts/server/linux-x64.")
     .IsDependentOn("Restore")
     .Does(() =>
 {
@@ -167,11 +167,12 @@ Task("Publish")
     {
         Configuration = configuration,
         Runtime = "linux-x64",
-        SelfContained = false,
+        SelfContained = true,
         PublishReadyToRun = true,
         OutputDirectory = server,
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("PublishReadyToRunComposite", "true"),
     });
-    Say($"server linux-x64 (ReadyToRun): {Describe(server)}");
+    Say($"server linux-x64 (self-contained, composite ReadyToRun): {Describe(server)}");
 });
 
 Task("Chart")

@@ -15,6 +15,13 @@ internal sealed record RunSettings(string ServerDll, int Repeat, TimeSpan Floor,
     /// <summary>Environment variables for the server only (<c>--server-env NAME=VALUE</c>, e.g. a diagnostic port for a profiler).</summary>
     public IReadOnlyDictionary<string, string> ServerEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Measure a restart rather than a first install (<c>--scenario restart</c>, Kubernetes only): a first server runs
+    /// on the inventory until the Sandbox controller has made the forks and written the Sandboxes' status, and is stopped
+    /// (SIGTERM); the measured server then starts on what it left, as after a rolling update of the control plane.
+    /// </summary>
+    public bool Restart { get; init; }
+
     /// <summary>Measure startup and the edits right after ready only, not the settled edits (<c>--after-ready-only</c>: a quick look at ready time and the first edits).</summary>
     public bool AfterReadyOnly { get; init; }
 }
@@ -38,7 +45,13 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         var sourceArgs = await target.StartAsync(inventory, cancellationToken);
         var files = target is ManifestDirectoryTarget manifests ? manifests.Files : 0;
         progress.WriteLine($"[{target.Source} {label}] {services} Services, {routeGroups} RouteGroups{(files > 0 ? $", {files} files" : "")}: starting the server");
-        var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label}.log");
+        var logFile = Path.Combine(Path.GetTempPath(), $"control-loop-bench-server-{target.Source}-{label.Replace(' ', '-')}.log");
+        if (settings.Restart && target is FakeClusterTarget cluster)
+        {
+            await RunPreviousServerAsync(cluster, inventory, sourceArgs, logFile.Replace(".log", "-previous.log", StringComparison.Ordinal), cancellationToken);
+            progress.WriteLine($"[{target.Source} {label}] the previous server made the forks and was stopped; starting the measured server");
+        }
+
         await using var server = ServerUnderTest.Start(settings.ServerDll, settings.ScopedRoutes ? [.. sourceArgs, "--scoped-routes"] : sourceArgs, logFile, settings.ServerEnvironment);
         var ready = await server.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
         var readyCpu = server.CpuTime();
@@ -68,11 +81,18 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
         // Right after ready: edits at once, no warm-up, while the server still settles (the first status pass).
         var context = new EditContext(inventory, target, cancellationToken);
         var kinds = new List<KindResult>();
+        var writesAtReady = target.Writes();
         foreach (var kind in EditKind.AfterReady)
         {
             progress.WriteLine($"[{target.Source} {label}] {kind.Name}: first edit {(Stopwatch.GetElapsedTime(server.Started) - ready).TotalMilliseconds:0} ms after ready");
             kinds.Add(await MeasureKindAsync(kind, context, server, gateway, sidecar, warmUp: false, cancellationToken));
             Report(target, label, kinds[^1]);
+        }
+
+        var writesAfterReady = target.Writes() is { } writesNow && writesAtReady is not null ? writesNow - writesAtReady : null;
+        if (writesAfterReady is not null)
+        {
+            progress.WriteLine($"[{target.Source} {label}] writes from ready to the end of the edits right after ready: {writesAfterReady}");
         }
 
         // The floor: the same server doing nothing, after a moment to settle from startup.
@@ -107,7 +127,20 @@ internal sealed class ControlLoopRun(RunSettings settings, TextWriter progress)
 
         return new RunResult(target.Source, label, services, routeGroups, files, ready.TotalMilliseconds, readyCpu.TotalMilliseconds, firstSnapshot.TotalMilliseconds, translated,
             gatewayInitial, sidecarInitial, settings.Floor.TotalSeconds, floorCpu, floorPushes, rssAfterStart, rssBefore, rssAfter,
-            server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems);
+            server.Exit is null ? server.Memory("VmHWM") : 0, kinds, churnResult, failure, server.Problems)
+        {
+            Scenario = target is FakeClusterTarget ? (settings.Restart ? "restart (forks made before)" : "first install") : "forks in the files",
+            WritesAfterReady = writesAfterReady,
+        };
+    }
+
+    /// <summary>Runs a server on the inventory until the Sandbox controller has made the forks, then stops it gracefully.</summary>
+    private async Task RunPreviousServerAsync(FakeClusterTarget cluster, Inventory inventory, IReadOnlyList<string> sourceArgs, string logFile, CancellationToken cancellationToken)
+    {
+        await using var previous = ServerUnderTest.Start(settings.ServerDll, sourceArgs, logFile, settings.ServerEnvironment);
+        await previous.WaitReadyAsync(TimeSpan.FromMinutes(5), cancellationToken);
+        await cluster.WaitForForksAsync(inventory, TimeSpan.FromMinutes(3), cancellationToken);
+        await previous.StopAsync(cancellationToken);
     }
 
     private void Report(IInventoryTarget target, string label, KindResult last) =>

@@ -17,6 +17,13 @@ internal interface IInventoryTarget : IAsyncDisposable
 
     /// <summary>Replaces an object's status as its controller does; <paramref name="status"/> gets the current status (or null).</summary>
     Task EditStatusAsync(InventoryObject item, Func<JsonObject?, JsonObject> status, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How many writes of fork objects (Deployments and Services created, changed or deleted: only the Sandbox controller
+    /// makes those) and of Sandboxes (patches of their metadata or status: the Sandbox controller and the routing status
+    /// writer) the source has seen so far; null where no controller runs (manifests).
+    /// </summary>
+    ControllerWrites? Writes() => null;
 }
 
 /// <summary>
@@ -79,6 +86,13 @@ internal sealed class ManifestDirectoryTarget : IInventoryTarget
 /// </summary>
 internal sealed class FakeClusterTarget : IInventoryTarget
 {
+    /// <summary>The requests (as RBAC permissions) that write fork objects.</summary>
+    private static readonly string[] ForkWritePermissions =
+        [.. new[] { "/services", "apps/deployments" }.SelectMany(r => new[] { "create", "update", "patch", "delete" }.Select(v => $"{r}:{v}"))];
+
+    /// <summary>The requests (as RBAC permissions) that write Sandboxes.</summary>
+    private static readonly string[] SandboxWritePermissions = ["sandboxctl.io/sandboxes:patch", "sandboxctl.io/sandboxes/status:patch"];
+
     private readonly string _kubeconfig = Path.Combine(Path.GetTempPath(), $"control-loop-bench-{Guid.NewGuid():N}.kubeconfig");
     private FakeApiServer? _api;
 
@@ -111,6 +125,44 @@ internal sealed class FakeClusterTarget : IInventoryTarget
         return Task.CompletedTask;
     }
 
+    public ControllerWrites? Writes() => new(ForkWritePermissions.Sum(_api!.RequestCount), SandboxWritePermissions.Sum(_api.RequestCount));
+
+    /// <summary>
+    /// Waits until the Sandbox controller has made every Sandbox's forks (a Service labelled with the Sandbox for each
+    /// fork) and written its status, and then has written nothing for a second: the state a restart of the control plane
+    /// finds. Polls the fake API server's store (a bench, not a test: nothing to signal on across the process boundary).
+    /// </summary>
+    public async Task WaitForForksAsync(Inventory inventory, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        var sandboxes = inventory.Objects.Where(o => o.Collection == FakeApiServer.Sandboxes).ToList();
+        ControllerWrites? lastWrites = null;
+        var quietSince = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            var done = sandboxes.All(s =>
+                _api!.Get(FakeApiServer.Sandboxes, s.Namespace, s.Name)?["status"]?["phase"] is not null
+                && _api.List(FakeApiServer.Services, s.Namespace).Any(svc => (string?)svc["metadata"]?["labels"]?["sandboxctl.io/sandbox"] == s.Name));
+            var writes = Writes();
+            if (writes != lastWrites)
+            {
+                (lastWrites, quietSince) = (writes, DateTimeOffset.UtcNow);
+            }
+
+            if (done && DateTimeOffset.UtcNow - quietSince >= TimeSpan.FromSeconds(1))
+            {
+                return;
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the Sandbox controller did not make the forks within {timeout.TotalSeconds:0} s");
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_api is not null)
@@ -120,4 +172,12 @@ internal sealed class FakeClusterTarget : IInventoryTarget
 
         File.Delete(_kubeconfig);
     }
+}
+
+/// <summary>Writes counted at the fake API server: of fork Deployments and Services, and of Sandboxes (metadata or status).</summary>
+internal sealed record ControllerWrites(int Forks, int Sandboxes)
+{
+    public static ControllerWrites operator -(ControllerWrites later, ControllerWrites earlier) => new(later.Forks - earlier.Forks, later.Sandboxes - earlier.Sandboxes);
+
+    public override string ToString() => $"{Forks} of forks, {Sandboxes} of Sandboxes";
 }

@@ -25,11 +25,11 @@ internal static class MarkdownReport
             Line(text, "");
             Line(text, $"### {source}");
             Line(text, "");
-            Line(text, "| inventory | ready (server CPU until then) | first snapshot at both clients | initial bytes gateway / sidecar | idle CPU | pushes while idle | RSS after start → before edits → after edits (peak) | Warning/Error log lines |");
-            Line(text, "|---|---:|---:|---:|---:|---:|---|---:|");
+            Line(text, "| inventory | ready (server CPU until then) | first snapshot at both clients | initial bytes gateway / sidecar | idle CPU | pushes while idle | RSS after start → before edits → after edits (peak) | Warning/Error log lines | scenario (writes right after ready) |");
+            Line(text, "|---|---:|---:|---:|---:|---:|---|---:|---|");
             foreach (var run in runs)
             {
-                Line(text, $"| {Inventory(run)}{(run.RouteGroupsTranslated ? "" : " (RouteGroups NOT seen in gateway RDS)")} | {Ms(run.ReadyMs)} ({Ms(run.ReadyCpuMs)}) | {Ms(run.FirstSnapshotMs)} | {Bytes(run.GatewayInitialBytes)} / {Bytes(run.SidecarInitialBytes)} | {run.FloorCpuMsPerSecond:0} ms/s | {run.FloorPushes} in {run.FloorSeconds:0} s | {Mb(run.RssAfterStart)} → {Mb(run.RssBeforeEdits)} → {Mb(run.RssAfterEdits)} ({Mb(run.PeakRss)}) | {run.Problems.Count} |");
+                Line(text, $"| {Inventory(run)}{(run.RouteGroupsTranslated ? "" : " (RouteGroups NOT seen in gateway RDS)")} | {Ms(run.ReadyMs)} ({Ms(run.ReadyCpuMs)}) | {Ms(run.FirstSnapshotMs)} | {Bytes(run.GatewayInitialBytes)} / {Bytes(run.SidecarInitialBytes)} | {run.FloorCpuMsPerSecond:0} ms/s | {run.FloorPushes} in {run.FloorSeconds:0} s | {Mb(run.RssAfterStart)} → {Mb(run.RssBeforeEdits)} → {Mb(run.RssAfterEdits)} ({Mb(run.PeakRss)}) | {run.Problems.Count} | {run.Scenario}{(run.WritesAfterReady is { } writes ? $" ({writes})" : "")} |");
             }
 
             Line(text, "");

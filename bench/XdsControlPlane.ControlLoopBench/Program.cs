@@ -2,7 +2,10 @@
 //   dotnet run -c Release --project bench/XdsControlPlane.ControlLoopBench -- [--services 1000] [--routegroups 1000,10000]
 //       [--source manifests|kubernetes|both] [--repeat 20] [--quick] [--churn-minutes 0] [--baseline-services 10]
 //       [--baseline-routegroups 10] [--floor-seconds 10] [--timeout-seconds 30] [--server path/to/XdsControlPlane.Server.dll|publish-dir] [--json] [--edit-log] [--after-ready-only] [--server-env NAME=VALUE]…
-//       [--scoped-routes off|on|both]
+//       [--scoped-routes off|on|both] [--scenario first-install|restart|both]
+// --scenario restart (Kubernetes only) measures a restart of the control plane: a first server makes the Sandboxes'
+// forks and is stopped, then the measured server starts on that state; both measures each N in both scenarios (the
+// restart labelled "N restart"). The default, first-install, starts on Sandboxes whose forks do not exist yet.
 // --scoped-routes both measures each N twice in the same run, without and with the server's --scoped-routes (the second
 // labelled "N scoped"), so the bytes per RouteGroup change at the gateway compare.
 // For each source and each N (and first a small baseline inventory, measured in the same run): generates the inventory,
@@ -45,6 +48,13 @@ var scopedModes = (Option("--scoped-routes") ?? "off") switch
     "both" => [false, true],
     var other => throw new ArgumentException($"--scoped-routes must be off, on or both, got '{other}'"),
 };
+var restartModes = (Option("--scenario") ?? "first-install") switch
+{
+    "first-install" => new[] { false },
+    "restart" => [true],
+    "both" => [false, true],
+    var other => throw new ArgumentException($"--scenario must be first-install, restart or both, got '{other}'"),
+};
 var baselineServices = int.Parse(Option("--baseline-services") ?? "10", CultureInfo.InvariantCulture);
 var baselineRouteGroups = int.Parse(Option("--baseline-routegroups") ?? "10", CultureInfo.InvariantCulture);
 
@@ -54,7 +64,8 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
-var runs = scopedModes.ToDictionary(scoped => scoped, scoped => new ControlLoopRun(settings with { ScopedRoutes = scoped }, Console.Error));
+var runs = scopedModes.SelectMany(scoped => restartModes.Select(restart => (scoped, restart)))
+    .ToDictionary(mode => mode, mode => new ControlLoopRun(settings with { ScopedRoutes = mode.scoped, Restart = mode.restart }, Console.Error));
 var results = new List<RunResult>();
 var started = DateTimeOffset.UtcNow;
 var partial = Path.Combine(Path.GetTempPath(), "control-loop-bench.partial.md");
@@ -63,15 +74,15 @@ Console.Error.WriteLine($"server: {settings.ServerDll} ({ServerBinary.Form(setti
 foreach (var source in sources)
 {
     // The baseline runs the edits that expect a push (the ratios are of their latencies).
-    var plan = new List<(string Label, int Services, int RouteGroups, bool AllKinds, bool Churn, bool Scoped)> { ("baseline", baselineServices, baselineRouteGroups, false, false, scopedModes[0]) };
-    plan.AddRange(routeGroups.SelectMany(n => scopedModes.Select(scoped =>
-        ((scoped && scopedModes.Length > 1 ? $"{n} scoped" : n.ToString(CultureInfo.InvariantCulture)), services, n, true, n == routeGroups.Max() && scoped == scopedModes[0], scoped))));
-    foreach (var (label, count, groups, allKinds, churn, scoped) in plan)
+    var plan = new List<(string Label, int Services, int RouteGroups, bool AllKinds, bool Churn, bool Scoped, bool Restart)> { ("baseline", baselineServices, baselineRouteGroups, false, false, scopedModes[0], restartModes[0]) };
+    plan.AddRange(routeGroups.SelectMany(n => scopedModes.SelectMany(scoped => restartModes.Select(restart =>
+        (Label(n, scoped, restart), services, n, true, n == routeGroups.Max() && scoped == scopedModes[0] && restart == restartModes[0], scoped, restart)))));
+    foreach (var (label, count, groups, allKinds, churn, scoped, restart) in plan)
     {
         await using IInventoryTarget target = source == "manifests" ? new ManifestDirectoryTarget() : new FakeClusterTarget();
         try
         {
-            results.Add(await runs[scoped].RunAsync(target, label, count, groups, allKinds, churn, cancel.Token));
+            results.Add(await runs[(scoped, restart)].RunAsync(target, label, count, groups, allKinds, churn, cancel.Token));
         }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or IOException)
         {
@@ -93,8 +104,11 @@ else
     Console.Write(MarkdownReport.Render(header, results));
 }
 
-return results.Count == sources.Length * ((routeGroups.Count * scopedModes.Length) + 1) && results.All(r => r.Failure is null) ? 0 : 1;
+return results.Count == sources.Length * ((routeGroups.Count * scopedModes.Length * restartModes.Length) + 1) && results.All(r => r.Failure is null) ? 0 : 1;
 
 ReportHeader Header() => new(started, DateTimeOffset.UtcNow, Environment.ProcessorCount, Environment.Version.ToString(), $"{settings.ServerDll} ({ServerBinary.Form(settings.ServerDll)})", settings.Repeat, quick);
+
+string Label(int n, bool scoped, bool restart) =>
+    n.ToString(CultureInfo.InvariantCulture) + (scoped && scopedModes.Length > 1 ? " scoped" : "") + (restart && restartModes.Length > 1 ? " restart" : "");
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();

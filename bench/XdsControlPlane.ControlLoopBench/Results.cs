@@ -83,4 +83,11 @@ internal sealed record RunResult(
     IReadOnlyList<KindResult> Kinds,
     ChurnResult? Churn,
     string? Failure,
-    IReadOnlyList<string> Problems);
+    IReadOnlyList<string> Problems)
+{
+    /// <summary>What the server started on: a first install (the Sandbox controller still has to make the forks), a restart (they exist), or manifest files (the fork Services are in them).</summary>
+    public string Scenario { get; init; } = "";
+
+    /// <summary>Writes of fork objects and of Sandboxes from ready to the end of the edits right after ready (null: no controller).</summary>
+    public ControllerWrites? WritesAfterReady { get; init; }
+}

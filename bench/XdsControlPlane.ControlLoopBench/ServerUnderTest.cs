@@ -135,6 +135,18 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>Stops the process as Kubernetes stops a pod (SIGTERM: a graceful shutdown that hands back the leader Lease) and waits until it is gone.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_process.HasExited)
+        {
+            using var term = Process.Start("kill", ["-TERM", I(_process.Id)]);
+            await term.WaitForExitAsync(cancellationToken);
+        }
+
+        await _process.WaitForExitAsync(cancellationToken);
+    }
+
     /// <summary>Kills the process with SIGKILL (no shutdown of any kind) and waits until it and its output are gone.</summary>
     public async Task KillAsync()
     {

@@ -17,11 +17,11 @@ public sealed partial class DockerfileTests
     private static readonly string ProjectPath = RepoDirectory.Path("src", "XdsControlPlane.Server", "XdsControlPlane.Server.csproj");
 
     [Test]
-    public void RuntimeStage_IsChiseledAspNetRunAsNonRootUser()
+    public void RuntimeStage_IsChiseledRuntimeDepsRunAsNonRootUser()
     {
         var image = Dockerfile.Load(DockerfilePath).Final;
 
-        Assert.That(image.BaseImage, Does.StartWith("mcr.microsoft.com/dotnet/aspnet:10.0-").And.Contain("chiseled"), "a base without shell or package manager");
+        Assert.That(image.BaseImage, Does.StartWith("mcr.microsoft.com/dotnet/runtime-deps:10.0-").And.Contain("chiseled"), "a base without shell, package manager or .NET (the server ships its own)");
         var user = image.Last("USER");
         Assert.That(user, Is.Not.Null, "the image names its user");
         Assert.That(int.TryParse(user, out var uid), Is.True, $"USER {user}: numeric, so Kubernetes' runAsNonRoot can verify it");
@@ -43,16 +43,17 @@ public sealed partial class DockerfileTests
     }
 
     [Test]
-    public void BuildStage_PublishesTheServerReadyToRunAndTheRuntimeStageRunsIt()
+    public void BuildStage_PublishesTheServerSelfContainedCompositeReadyToRunAndTheRuntimeStageRunsIt()
     {
         var dockerfile = Dockerfile.Load(DockerfilePath);
         var build = dockerfile.Stages.Single(s => s.Name == "build");
 
         var publish = build.All("RUN").Single(run => run.Contains("dotnet publish", StringComparison.Ordinal));
         Assert.That(publish, Does.Contain("dotnet publish src/XdsControlPlane.Server "));
-        Assert.That(publish, Does.Contain("--self-contained false").And.Contain("-p:PublishReadyToRun=true").And.Contain("-o /app"));
+        Assert.That(publish, Does.Contain("--self-contained true").And.Contain("-p:PublishReadyToRun=true").And.Contain("-p:PublishReadyToRunComposite=true").And.Contain("-o /app"));
         Assert.That(dockerfile.Final.All("COPY"), Does.Contain("--from=build /app ./"));
-        Assert.That(dockerfile.Final.Last("ENTRYPOINT"), Is.EqualTo("""["dotnet", "XdsControlPlane.Server.dll"]"""));
+        Assert.That(dockerfile.Final.Last("WORKDIR"), Is.EqualTo("/app"));
+        Assert.That(dockerfile.Final.Last("ENTRYPOINT"), Is.EqualTo("""["/app/XdsControlPlane.Server"]"""), "the apphost: the image has no dotnet muxer");
     }
 
     [Test]

@@ -13,7 +13,7 @@ namespace XdsControlPlane.Docker.Tests;
 [TestFixture]
 public sealed partial class ImageConditionsTests
 {
-    /// <summary>What mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled sets (its published image configuration).</summary>
+    /// <summary>What mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled sets (its published image configuration; the aspnet image inherits the same).</summary>
     private static readonly Dictionary<string, string> BaseImageEnvironment = new(StringComparer.Ordinal)
     {
         ["APP_UID"] = "1654",
