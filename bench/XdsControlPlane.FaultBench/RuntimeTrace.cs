@@ -8,13 +8,15 @@ namespace XdsControlPlane.FaultBench;
 /// <summary>
 /// The server's runtime seen through one EventPipe session over its diagnostics socket (what <c>dotnet-counters</c> and
 /// <c>dotnet-trace</c> use; no tool needs to be installed): the runtime's GC events, so every gen2 collection gives the
-/// managed heap it left, the live objects it kept, the large-object heap and the GC handles; and the
+/// managed heap it left, the live objects it kept, the large-object heap and the GC handles; its handle events, counted
+/// by kind (<see cref="GcHandleLedger"/>); and the
 /// <c>System.Runtime</c> event counters every <c>interval</c> (active timers, committed GC memory, gen2 collections).
 /// The events are read on a thread of their own until <see cref="DisposeAsync"/>.
 /// </summary>
 internal sealed class RuntimeTrace : IAsyncDisposable
 {
     private const long GcKeyword = 0x1;
+    private const long GcHandleKeyword = 0x2;
     private readonly Lock _lock = new();
     private readonly List<Gen2Collection> _gen2 = [];
     private readonly Dictionary<string, double> _counters = new(StringComparer.Ordinal);
@@ -28,6 +30,8 @@ internal sealed class RuntimeTrace : IAsyncDisposable
         var source = new EventPipeEventSource(session.EventStream);
         source.Clr.GCStop += OnStop;
         source.Clr.GCHeapStats += OnHeapStats;
+        source.Clr.GCSetGCHandle += data => Handles.Set(data.HandleID, data.Kind.ToString());
+        source.Clr.GCDestoryGCHandle += data => Handles.Destroyed(data.HandleID);
         source.Dynamic.All += OnDynamic;
         _reader = Task.Factory.StartNew(() => source.Process(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
@@ -38,11 +42,14 @@ internal sealed class RuntimeTrace : IAsyncDisposable
         var seconds = ((int)Math.Max(1, interval.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         EventPipeProvider[] providers =
         [
-            new("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, GcKeyword),
+            new("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, GcKeyword | GcHandleKeyword),
             new("System.Runtime", EventLevel.Informational, 0, new Dictionary<string, string> { ["EventCounterIntervalSec"] = seconds }),
         ];
         return new RuntimeTrace(new DiagnosticsClient(processId).StartEventPipeSession(providers, requestRundown: false));
     }
+
+    /// <summary>The GC handles created and freed since the trace started, by kind.</summary>
+    public GcHandleLedger Handles { get; } = new();
 
     /// <summary>The gen2 collections seen so far, oldest first.</summary>
     public IReadOnlyList<Gen2Collection> Gen2Collections

@@ -46,12 +46,19 @@ internal sealed class SoakRun(BenchSettings settings)
         var nextSample = TimeSpan.Zero;
         var edits = 0;
         var cpuStart = server.CpuTime();
+        var handlesHalfWay = runtime.Handles.Snapshot();
+        var halfWayTaken = false;
         while (clock.Elapsed < settings.Duration)
         {
             await inventory.ChangeEndpointAsync(cancellationToken);
             if (++edits % 10 == 0)
             {
                 await inventory.ChangeRouteGroupAsync(cancellationToken);
+            }
+
+            if (!halfWayTaken && clock.Elapsed >= settings.Duration / 2)
+            {
+                (handlesHalfWay, halfWayTaken) = (runtime.Handles.Snapshot(), true);
             }
 
             if (clock.Elapsed >= nextSample)
@@ -66,6 +73,7 @@ internal sealed class SoakRun(BenchSettings settings)
         }
 
         var cpu = server.CpuTime() - cpuStart;
+        var handlesAtEnd = runtime.Handles.Snapshot();
         var end = clock.Elapsed.TotalMinutes;
         var gen2 = runtime.Gen2Collections.Where(c => c.At >= started).Select(c => (Minutes: (c.At - started).TotalMinutes, Collection: c)).ToList();
         var verdicts = Judge(samples, gen2, end);
@@ -108,6 +116,8 @@ internal sealed class SoakRun(BenchSettings settings)
             "| curve | allowed growth per 10 min | slope of the second half, per 10 min | limit, per 10 min | points | verdict |",
             "|---|---|---|---|---|---|",
             .. verdicts.Select(v => v.Row()),
+            "",
+            .. GcHandleLedger.Table(handlesHalfWay, handlesAtEnd),
             "",
             verdicts.Any(v => v.Grows) ? $"**Not flat**: {string.Join(", ", verdicts.Where(v => v.Grows).Select(v => v.Rule.Name))} grow(s)." : verdicts.Any(v => v.PerTenMinutes is null) ? "**Flat** where judged (some curves had too few points for a verdict)." : "**Flat**: no curve grows past its limit.",
             "",

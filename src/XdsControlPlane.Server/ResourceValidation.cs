@@ -120,11 +120,13 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
     /// <summary>
     /// Forgets the versions no longer translated, once there are many more remembered than <paramref name="current"/>
     /// held last time (so the cost is spread over many publications): <paramref name="current"/> lists what the last
-    /// publication translated, which includes every version still served or still failing.
+    /// publication translated, which includes every version still served or still failing. The virtual hosts' results
+    /// are pruned the same way (<see cref="RouteConfigurationValidation.Trim"/>).
     /// </summary>
     public void Trim(Func<IEnumerable<XdsResource>> current)
     {
         ArgumentNullException.ThrowIfNull(current);
+        _routes.Trim(() => current().Select(r => r.Parts).OfType<RouteConfigurationParts>());
         if (_checked.Count <= (2 * _retainedAtLastTrim) + 1024)
         {
             return;

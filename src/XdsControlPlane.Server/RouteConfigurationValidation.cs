@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using Envoy.Config.Route.V3;
 using Google.Protobuf;
@@ -14,14 +14,24 @@ namespace XdsControlPlane.Server;
 /// the validation of the hosts it touched, not of the whole configuration (17 MB for a gateway at 10,000 RouteGroups). A
 /// host is parsed from its bytes only to be checked, and not kept. Violations carry the same field paths a
 /// whole-message validation gives. A configuration with many hosts not checked yet (a gateway's first publication: one
-/// configuration with a host per Service port) has them checked side by side.
+/// configuration with a host per Service port) has them checked side by side. Results are remembered in a plain table
+/// (by identity) that <see cref="Trim"/> prunes to the hosts still translated, not in a <c>ConditionalWeakTable</c>: that
+/// allocates a GC dependent handle for every host it ever saw (several per RouteGroup edit) and frees them only after
+/// its full container is compacted and finalized, so the process's GC handles rose in a sawtooth.
 /// </summary>
 internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator validator)
 {
     /// <summary>Below this many hosts not checked yet, they are checked one after the other.</summary>
     private const int ParallelHostsThreshold = 64;
 
-    private readonly ConditionalWeakTable<ByteString, HostCheck> _hosts = [];
+    /// <summary>Stale hosts allowed on top of those kept at the last trim before the next (so trims are rare and cheap).</summary>
+    private const int TrimSlack = 256;
+
+    private readonly ConcurrentDictionary<ByteString, HostCheck> _hosts = new(ReferenceEqualityComparer.Instance);
+    private int _keptAtLastTrim;
+
+    /// <summary>How many hosts' results are remembered now.</summary>
+    public int Remembered => _hosts.Count;
 
     /// <summary>Every violation of the route configuration <paramref name="parts"/> make.</summary>
     public IReadOnlyList<RuleViolation> Violations(RouteConfigurationParts parts)
@@ -89,7 +99,7 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         {
             foreach (var i in fresh)
             {
-                results[i] = _hosts.GetValue(hosts[i], Check);
+                results[i] = _hosts.GetOrAdd(hosts[i], Check);
             }
         }
         else
@@ -117,7 +127,7 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         {
             foreach (var host in parts.VirtualHosts)
             {
-                if (!_hosts.TryGetValue(host, out _) && seen.Add(host))
+                if (!_hosts.ContainsKey(host) && seen.Add(host))
                 {
                     fresh.Add(host);
                 }
@@ -125,6 +135,37 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         }
 
         _ = CheckAll(fresh);
+    }
+
+    /// <summary>
+    /// Forgets the results of hosts that no configuration of <paramref name="current"/> (what the last translation made)
+    /// holds, once more than a quarter (at least <see cref="TrimSlack"/>) of those kept last time have come on top, so the
+    /// cost is spread over many publications and the table stays within a bounded factor of the hosts translated. A host
+    /// forgotten and met again is checked again (its result is the same).
+    /// </summary>
+    public void Trim(Func<IEnumerable<RouteConfigurationParts>> current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        if (_hosts.Count <= _keptAtLastTrim + Math.Max(TrimSlack, _keptAtLastTrim / 4))
+        {
+            return;
+        }
+
+        var keep = new HashSet<ByteString>(ReferenceEqualityComparer.Instance);
+        foreach (var parts in current())
+        {
+            keep.UnionWith(parts.VirtualHosts);
+        }
+
+        foreach (var host in _hosts.Keys)
+        {
+            if (!keep.Contains(host))
+            {
+                _hosts.TryRemove(host, out _);
+            }
+        }
+
+        _keptAtLastTrim = _hosts.Count;
     }
 
     /// <summary>
@@ -138,7 +179,7 @@ internal sealed partial class RouteConfigurationValidation(EnvoyRulesValidator v
         Parallel.For(0, hosts.Count, i => results[i] = Check(hosts[i]));
         for (var i = 0; i < hosts.Count; i++)
         {
-            _hosts.AddOrUpdate(hosts[i], results[i]);
+            _hosts[hosts[i]] = results[i];
         }
 
         return results;

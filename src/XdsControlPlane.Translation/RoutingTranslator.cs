@@ -247,9 +247,9 @@ public sealed class RoutingTranslator : IRoutingTranslator
             }
         }
 
-        var ports = state.Plan.Ports;
+        var (ports, hosts) = (state.Plan.Ports, state.Plan.Hosts);
         var domain = _clusterDomain;
-        return new TranslationResult(groups, problems) { Endpoints = state.Endpoints, OwnersOf = host => VirtualHostOwners.Of(ports, host, domain) };
+        return new TranslationResult(groups, problems) { Endpoints = state.Endpoints, OwnersOf = host => VirtualHostOwners.Of(ports, hosts, host, domain) };
     }
 
     /// <summary>What the last translation produced, kept so the next one can patch it.</summary>

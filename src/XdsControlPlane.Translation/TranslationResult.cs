@@ -12,7 +12,8 @@ public sealed record TranslationResult(IReadOnlyDictionary<string, IReadOnlyList
 
     /// <summary>
     /// The objects whose routes a virtual host (by name) carries — a Service port's host: the RouteGroups, Sandboxes and
-    /// LocalWorkloads routing by key there; empty for other hosts. Ask it before the next translation (it reads that
+    /// LocalWorkloads routing by key there; a preview host: the Sandbox or LocalWorkload whose preview it serves; empty
+    /// for other hosts. Ask it before the next translation (it reads that
     /// translation's state), on the thread that translated.
     /// </summary>
     public Func<string, IReadOnlyList<ResourceKey>> OwnersOf { get; init; } = static _ => [];

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using XdsControlPlane.Model;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Translation;
 
@@ -17,6 +18,8 @@ namespace XdsControlPlane.Kubernetes.Tests;
 public sealed class HeldOutHostStatusTests
 {
     private const string Cart = "cart.shop.svc.cluster.local:8080";
+    private const string PreviewDomain = "preview.example.com";
+    private const string PreviewSalt = "test-salt";
     private readonly HostLog _log = new();
 
     [TearDown]
@@ -77,22 +80,90 @@ public sealed class HeldOutHostStatusTests
         });
     }
 
+    [Test]
+    public async Task PreviewHostHeldOut_ItsSandboxGetsProgrammedFalseWithTheReason_WrittenOnce_ThenProgrammedWhenItPasses()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var api = await FakeApiServer.StartAsync();
+        foreach (var name in new[] { "cart", "checkout", "checkout-v2" })
+        {
+            api.Put(FakeApiServer.Services, FakeApiServer.ServiceObject("shop", name));
+        }
+
+        // The preview host's route sets the Sandbox's routing key as x-routing-key: with the key the translation breaks,
+        // that host alone breaks Envoy's rules. The Sandbox has no forks, so no other host carries its key.
+        api.Put(FakeApiServer.Sandboxes, PreviewSandbox(HeaderBreakingTranslation.Marker));
+        api.Put(FakeApiServer.RouteGroups, Group("steady", "checkout", "sandbox"));
+        var previewHost = PreviewHostNames.Host(Sandbox.KindName, "shop", "demo", "cart", 8080, PreviewSalt, PreviewDomain);
+        _log.Expect($"Virtual host \"{previewHost}\"");
+        await using var host = await new InProcessServer().WithLog(_log).WithKubernetesApi(api.Url)
+            .With("Translation:PreviewDomain", PreviewDomain)
+            .With("Translation:PreviewSalt", PreviewSalt)
+            .WithServices(services => services.AddSingleton<IRoutingTranslator>(new HeaderBreakingTranslation(new RoutingTranslator(new TranslationOptions { PreviewDomain = PreviewDomain, PreviewSalt = PreviewSalt }))))
+            .StartAsync(cancel.Token);
+
+        var heldOut = await ProgrammedAsync(api, FakeApiServer.Sandboxes, "demo", c => c?["reason"]?.GetValue<string>() == "VirtualHostHeldOut");
+        var writes = ProgrammedWrites(api, "shop/demo");
+
+        // Later passes (edits of a RouteGroup) judge the same held-out state: nothing more is written for it.
+        for (var weight = 1; weight <= 3; weight++)
+        {
+            api.Put(FakeApiServer.RouteGroups, Group("steady", "checkout", $"sandbox-{weight}"));
+            var generation = weight + 1;
+            await ProgrammedAsync(api, FakeApiServer.RouteGroups, "steady", c => c?["observedGeneration"]?.GetValue<long>() == generation && c?["status"]?.GetValue<string>() == "True");
+        }
+
+        var writesAfterPasses = ProgrammedWrites(api, "shop/demo");
+        api.Put(FakeApiServer.Sandboxes, PreviewSandbox("fixed"));
+        var restored = await ProgrammedAsync(api, FakeApiServer.Sandboxes, "demo", c => c?["status"]?.GetValue<string>() == "True");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(heldOut!["status"]!.GetValue<string>(), Is.EqualTo("False"));
+            Assert.That(heldOut["message"]!.GetValue<string>(), Does.StartWith($"virtual host {previewHost} of route configuration ")
+                .And.Contain("is left out (it never had a good version)").And.Contain("request_headers_to_add"), heldOut.ToJsonString());
+            Assert.That(writes, Is.GreaterThan(0));
+            Assert.That(writesAfterPasses, Is.EqualTo(writes), "the held-out condition is written once, not on every pass");
+            Assert.That(restored!["reason"]!.GetValue<string>(), Is.EqualTo("Programmed"), "the preview host passes again once the Sandbox's key is fixed");
+        });
+    }
+
     /// <summary>Status writes of the canary so far (read by index: the fake server only appends).</summary>
     private static int CanaryWrites(FakeApiServer api) =>
         Enumerable.Range(0, api.StatusPatches.Count).Count(i => api.StatusPatches[i].Name == "shop/canary");
 
-    private static async Task<JsonNode?> ProgrammedAsync(FakeApiServer api, string name, Func<JsonNode?, bool> until)
+    /// <summary>Status writes of <paramref name="name"/> that carry a <c>Programmed</c> condition (a Sandbox's controller writes its own parts too).</summary>
+    private static int ProgrammedWrites(FakeApiServer api, string name) =>
+        Enumerable.Range(0, api.StatusPatches.Count).Select(i => api.StatusPatches[i])
+            .Count(p => p.Name == name && p.Body["status"]?["conditions"]?.AsArray().Any(c => c?["type"]?.GetValue<string>() == "Programmed") == true);
+
+    private static Task<JsonNode?> ProgrammedAsync(FakeApiServer api, string name, Func<JsonNode?, bool> until) => ProgrammedAsync(api, FakeApiServer.RouteGroups, name, until);
+
+    private static async Task<JsonNode?> ProgrammedAsync(FakeApiServer api, string resource, string name, Func<JsonNode?, bool> until)
     {
         JsonNode? programmed = null;
         await Eventually.WaitAsync(
             () =>
             {
-                programmed = api.Get(FakeApiServer.RouteGroups, "shop", name)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Programmed");
+                programmed = api.Get(resource, "shop", name)?["status"]?["conditions"]?.AsArray().FirstOrDefault(c => c?["type"]?.GetValue<string>() == "Programmed");
                 return until(programmed);
             },
-            () => $"RouteGroup shop/{name}'s Programmed condition; last seen: {programmed?.ToJsonString() ?? "none"}");
+            () => $"{resource} shop/{name}'s Programmed condition; last seen: {programmed?.ToJsonString() ?? "none"}");
         return programmed;
     }
+
+    /// <summary>A Sandbox without forks and one public preview of cart:8080, routing by <paramref name="routingKey"/>.</summary>
+    private static JsonObject PreviewSandbox(string routingKey) => new()
+    {
+        ["apiVersion"] = "sandboxctl.io/v1alpha1",
+        ["kind"] = "Sandbox",
+        ["metadata"] = new JsonObject { ["name"] = "demo", ["namespace"] = "shop" },
+        ["spec"] = new JsonObject
+        {
+            ["routingKey"] = routingKey,
+            ["previews"] = new JsonArray(new JsonObject { ["service"] = "cart", ["port"] = 8080, ["access"] = "public" }),
+        },
+    };
 
     private static JsonObject Group(string name, string service, string environment) => new()
     {

@@ -68,6 +68,35 @@ public sealed class RouteConfigurationValidationTests
         Assert.That(new RouteConfigurationValidation(EnvoyRulesValidator.Default).Violations(resource.Parts!), Is.Empty);
     }
 
+    [Test]
+    public void Trim_AfterAThousandEditsOfOneHost_RemembersABoundedNumberOfHosts_AndStillFindsABrokenOne()
+    {
+        // A gateway-like configuration of 50 hosts; each edit (a RouteGroup's header value) makes one host's bytes anew,
+        // as translation does, and the publisher trims after every publication.
+        var hosts = Enumerable.Range(0, 50).Select(i => Host($"svc-{i}").ToByteString()).ToArray();
+        var validation = new RouteConfigurationValidation(EnvoyRulesValidator.Default);
+        var most = 0;
+        for (var edit = 0; edit < 1000; edit++)
+        {
+            var edited = Host($"svc-{edit % 50}");
+            edited.RequestHeadersToAdd.Add(new HeaderValueOption { Header = new HeaderValue { Key = "x-edit", Value = $"v{edit}" } });
+            hosts[edit % 50] = edited.ToByteString();
+            var parts = new RouteConfigurationParts(new RouteConfiguration { Name = "gateway" }, [.. hosts]);
+            Assert.That(validation.BrokenHosts(parts), Is.Empty);
+            validation.Trim(() => [parts]);
+            most = Math.Max(most, validation.Remembered);
+        }
+
+        hosts[7] = new VirtualHost { Name = "broken", Domains = { "broken" }, Routes = { new Route { Match = new RouteMatch { Prefix = "/" } } } }.ToByteString();
+        var last = new RouteConfigurationParts(new RouteConfiguration { Name = "gateway" }, [.. hosts]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(most, Is.LessThanOrEqualTo(50 + 256 + 1), "the hosts translated now, and at most the trim's slack of old ones");
+            Assert.That(validation.BrokenHosts(last).Keys, Is.EqualTo(new[] { 7 }), "results stay right across trims");
+        });
+    }
+
     private static VirtualHost Host(string name, params string[] domains) => new()
     {
         Name = name,

@@ -99,6 +99,17 @@ public sealed class PreviewTranslationTests
         });
     }
 
+    [TestCase(Sandbox.KindName, "feature-x", "cart")]
+    [TestCase(Sandbox.KindName, "review", "cart")]
+    [TestCase(LocalWorkload.KindName, "alice-cart", "cart")]
+    [TestCase(LocalWorkload.KindName, "carol-cart", "cart")]
+    public void OwnersOf_PreviewHost_IsTheOneObjectWhosePreviewItServes(string kind, string owner, string service)
+    {
+        var result = new RoutingTranslator(Previews).Translate(Inputs);
+
+        Assert.That(result.OwnersOf(PreviewHost(result, kind, owner, service).Name), Is.EqualTo(new[] { new ResourceKey(kind, "shop", owner) }));
+    }
+
     [Test]
     public void Translate_PreviewHosts_AuthorizationPerAccessLevel_RateLimitFromOptionsOrOwner()
     {
