@@ -136,6 +136,17 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     /// <summary>Every status patch: namespace/name, the patch body and the field manager that sent it.</summary>
     public List<(string Name, JsonObject Body, string? FieldManager)> StatusPatches { get; } = [];
 
+    /// <summary>Whether the status patch at <paramref name="index"/> of <see cref="StatusPatches"/> was refused 409 (it was conditional on an older resource version).</summary>
+    public bool StatusPatchConflicted(int index)
+    {
+        lock (_gate)
+        {
+            return _conflictedStatusPatches.Contains(index);
+        }
+    }
+
+    private readonly HashSet<int> _conflictedStatusPatches = [];
+
     /// <summary>The stored object, or null.</summary>
     public JsonObject? Get(string path, string ns, string name)
     {
@@ -574,8 +585,10 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
         Task held;
+        int index;
         lock (_gate)
         {
+            index = StatusPatches.Count;
             StatusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
             held = _heldStatusPatches;
         }
@@ -592,6 +605,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
             {
                 // A patch carrying a resource version is conditional on it, as on a real API server.
                 answer = (409, Status(409, "Conflict", "the object has been modified"));
+                _conflictedStatusPatches.Add(index);
             }
             else
             {

@@ -93,8 +93,12 @@ public sealed class StatusWriteTests
         await Eventually.WaitAsync(() => stack.Status.StatusWritesThrottled == 1, "the first status pass's second write waiting for its token");
 
         var noted = stack.Status.Progress.Noted;
+        var waiting = stack.Status.StatusQueued; // the writer holds the second object while it waits for its token
         _api.Put(FakeApiServer.RouteGroups, Group("urgent", "urgent"));
         await Eventually.WaitAsync(() => stack.Status.Progress.Noted > noted, "the new RouteGroup published");
+        // Published is not yet queued: the status worker moves it to the queue after the publication; a token given
+        // before that would rightly go to the backlog.
+        await Eventually.WaitAsync(() => stack.Status.StatusQueued == waiting + 1, () => $"the new RouteGroup queued for status ({stack.Status.StatusQueued} waiting, was {waiting})");
         for (var tokens = 1; Status("urgent") is null && tokens <= 10; tokens++)
         {
             clock.Advance(TimeSpan.FromSeconds(1));
