@@ -133,7 +133,9 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         services.AddTunnelBroker(configuration.GetSection(TunnelListenerOptions.Section), kubernetesMode);
-        services.AddSidecarInjection(configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section));
+        services.AddSidecarInjection(
+            configuration.GetSection(XdsControlPlane.Kubernetes.Admission.Injection.SidecarInjectionOptions.Section),
+            configuration.GetSection($"{XdsListenerOptions.Section}:{nameof(NodeIdentityOptions.TokenReview)}"));
         services.AddAdmissionWebhook(configuration.GetSection(WebhookListenerOptions.Section), certificates, kubernetesMode);
         services.AddGatewayTls(configuration.GetSection(GatewayTlsOptions.Section), kubernetesMode);
         var previewsOn = !string.IsNullOrEmpty(configuration.GetSection(PublishOptions.TranslationSection)[nameof(XdsControlPlane.Translation.TranslationOptions.PreviewDomain)]);

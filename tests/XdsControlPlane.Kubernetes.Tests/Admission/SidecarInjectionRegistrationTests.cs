@@ -91,11 +91,55 @@ public sealed class SidecarInjectionRegistrationTests
         Assert.That(failure.Failures, Has.Some.Contains("Injection:OutboundCapturePort must equal Translation:SidecarOutboundPort"));
     }
 
+    [TestCase("Optional", "mesh-xds")]
+    [TestCase("Required", "sandboxctl-xds")]
+    [TestCase("Off", null)]
+    public void TokenReviewOn_WithTheXdsCa_InjectedProxiesSendATokenForTheServersAudience(string mode, string? audience)
+    {
+        using var ca = new XdsControlPlane.Testing.TestCertificateAuthority();
+        var file = Path.GetTempFileName();
+        File.WriteAllText(file, ca.CaPem);
+        try
+        {
+            var settings = new Dictionary<string, string?> { ["Injection:XdsCaFile"] = file, ["Xds:TokenReview:Mode"] = mode };
+            if (audience is "mesh-xds")
+            {
+                settings["Xds:TokenReview:Audience"] = audience;
+            }
+
+            using var provider = Services(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()).BuildServiceProvider();
+            var review = PodAdmission.Review("deployment-pod.json");
+            var patch = provider.GetServices<IAdmissionReviewer>().Single().Review(PodAdmission.Subject(review)).Patch!;
+            var pod = KubernetesJson.Deserialize<V1Pod>(PodAdmission.Apply(PodAdmission.Pod(review), patch).ToJsonString());
+
+            Assert.That(provider.GetRequiredService<IOptions<SidecarInjectionOptions>>().Value.XdsTokenAudience, Is.EqualTo(audience));
+            Assert.That(pod.Spec.Volumes.SingleOrDefault(v => v.Name == PodSidecarInjector.XdsTokenVolumeName)?.Projected.Sources.Single().ServiceAccountToken.Audience, Is.EqualTo(audience));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Test]
+    public void RequiredTokenReview_WithoutTheXdsCa_WebhookOn_IsReportedNamingTheSettings()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Xds:TokenReview:Mode"] = "Required" }).Build();
+        var optional = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Xds:TokenReview:Mode"] = "Optional" }).Build();
+
+        using var provider = Services(configuration).BuildServiceProvider();
+        using var served = Services(optional).BuildServiceProvider();
+
+        var failure = Assert.Throws<OptionsValidationException>(() => _ = provider.GetRequiredService<IOptions<SidecarInjectionOptions>>().Value)!;
+        Assert.That(failure.Failures, Has.One.StartsWith("Xds:TokenReview:Mode (--xds-token-review) is Required, so every injected proxy must send a ServiceAccount token, which it sends over TLS only: give Injection:XdsCaFile (--inject-xds-ca-file"));
+        Assert.That(served.GetRequiredService<IOptions<SidecarInjectionOptions>>().Value.SendsXdsToken, Is.False, "optional: injected proxies without the CA send no token and are served anonymously");
+    }
+
     private static ServiceCollection Services(IConfiguration configuration)
     {
         var services = new ServiceCollection();
         services.AddOptions<PublishOptions>();
-        services.AddSidecarInjection(configuration.GetSection(SidecarInjectionOptions.Section));
+        services.AddSidecarInjection(configuration.GetSection(SidecarInjectionOptions.Section), configuration.GetSection("Xds:TokenReview"));
         return services;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using XdsControlPlane.Kubernetes.Admission.Injection;
 using XdsControlPlane.Server;
 using XdsControlPlane.Testing;
 using XdsControlPlane.Translation;
@@ -137,9 +138,10 @@ public sealed class ChartTemplateTests
         });
     }
 
-    [TestCase("gateway-bootstrap.yaml", false)]
-    [TestCase("gateway-bootstrap-tls.yaml", true)]
-    public void GatewayBootstrap_IsTheRenderersOutput(string name, bool tls)
+    [TestCase("gateway-bootstrap.yaml", false, false)]
+    [TestCase("gateway-bootstrap-tls.yaml", true, false)]
+    [TestCase("gateway-bootstrap-token.yaml", true, true)]
+    public void GatewayBootstrap_IsTheRenderersOutput(string name, bool tls, bool token)
     {
         var file = Path.Combine(Chart.Directory, "files", name);
         var rendered = EnvoyBootstrapRenderer.ToYaml(EnvoyBootstrapRenderer.Build(new EnvoyBootstrapRequest
@@ -147,10 +149,12 @@ public sealed class ChartTemplateTests
             Role = DataPlaneRoles.Gateway,
             XdsHost = "__XDS_HOST__",
             XdsPort = 18000,
-            Tls = tls ? new XdsTlsFiles("/etc/sandboxctl/xds-ca/ca.crt", ServerName: "__XDS_HOST__") : null,
+            Tls = tls ? new XdsTlsFiles("/etc/sandboxctl/xds-ca/ca.crt", ServerName: "__XDS_HOST__") { TokenFile = token ? GatewayTokenFile : null } : null,
         }));
-        Assert.That(rendered.Split("port_value: 18000"), Has.Length.EqualTo(2), "the xDS port appears once in the bootstrap");
-        var expected = rendered.Replace("port_value: 18000", "port_value: __XDS_PORT__", StringComparison.Ordinal);
+        Assert.That(rendered.Split("port_value: 18000"), Has.Length.EqualTo(2), "the xDS port appears once in the cluster");
+        Assert.That(rendered.Split("__XDS_HOST__:18000"), Has.Length.EqualTo(token ? 2 : 1), "and once in the Google gRPC target, with a token");
+        var expected = rendered.Replace("port_value: 18000", "port_value: __XDS_PORT__", StringComparison.Ordinal)
+            .Replace("__XDS_HOST__:18000", "__XDS_HOST__:__XDS_PORT__", StringComparison.Ordinal);
         if (Prerequisite.RewriteRequested("UPDATE_CHART"))
         {
             File.WriteAllText(file, expected);
@@ -183,7 +187,7 @@ public sealed class ChartTemplateTests
             Assert.That(Arg("--xds-tls-secret").Split('/').Select(template.Action), Is.EqualTo(new[] { ".Release.Namespace", ".Values.listenerTls.xds.secretName" }));
             Assert.That(template.Action(Arg("--xds-tls-client-certs")), Is.EqualTo(".Values.listenerTls.xds.clientCertificates"));
             Assert.That(template.Action(Arg("--xds-trust-domain")), Is.EqualTo(".Values.listenerTls.xds.trustDomain"));
-            Assert.That(template.Action(Arg("--xds-role-identity")), Is.EqualTo("."), "one flag per grant");
+            Assert.That(template.Action(args.First(a => a.StartsWith("--xds-role-identity=", StringComparison.Ordinal))[20..]), Is.EqualTo("."), "one flag per grant");
             Assert.That(template.Action(Arg("--xds-token-review")), Is.EqualTo(".Values.listenerTls.xds.tokenReview"));
             Assert.That(template.Action(Arg("--xds-token-audience")), Is.EqualTo(".Values.listenerTls.xds.tokenAudience"));
             Assert.That(((string?)xds["tokenReview"], (string?)xds["tokenAudience"]), Is.EqualTo(("off", "sandboxctl-xds")), "token review off by default; the server's default audience");
@@ -198,6 +202,34 @@ public sealed class ChartTemplateTests
 
             Assert.That(((string?)xds["secretName"], (string?)xds["clientCertificates"], (string?)xds["trustDomain"]), Is.EqualTo(("", "off", "cluster.local")), "plaintext by default");
             Assert.That((string?)Chart.Values["listenerTls"]!["tunnel"]!["secretName"], Is.Empty);
+        });
+    }
+
+    [Test]
+    public void TokenReview_TheGatewaySendsItsProjectedToken_AndItsServiceAccountIsGrantedTheGatewayRole()
+    {
+        var (template, gateway) = Chart.Find("Deployment", "sandboxctl-gateway");
+        var pod = gateway.Json["spec"]!["template"]!["spec"]!;
+        var volume = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "xds-token")!;
+        var token = volume["projected"]!["sources"]![0]!["serviceAccountToken"]!;
+        var mount = pod["containers"]![0]!["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == "xds-token")!;
+        var serviceAccount = Chart.Find("ServiceAccount", "sandboxctl-gateway").Document.Json;
+        var controlPlane = Chart.Find("Deployment", "xds-control-plane").Template;
+        var grants = Server()["args"]!.AsArray().Select(a => (string)a!).Where(a => a.StartsWith("--xds-role-identity=", StringComparison.Ordinal)).Select(a => a[20..]).ToArray();
+        var gatewayYaml = Chart.TemplateTexts["gateway.yaml"];
+        var bootstrap = File.ReadAllText(Path.Combine(Chart.Directory, "files", "gateway-bootstrap-token.yaml"));
+        Assert.Multiple(() =>
+        {
+            Assert.That((string?)pod["serviceAccountName"], Is.EqualTo(serviceAccount["metadata"]!["name"]!.GetValue<string>()));
+            Assert.That(((bool?)pod["automountServiceAccountToken"], (bool?)serviceAccount["automountServiceAccountToken"]), Is.EqualTo(((bool?)false, (bool?)false)), "the gateway never calls the API server");
+            Assert.That(template.Action((string?)token["audience"]), Is.EqualTo(".Values.listenerTls.xds.tokenAudience | quote"));
+            Assert.That(((long?)token["expirationSeconds"], (string?)token["path"]), Is.EqualTo(((long?)SidecarInjectionOptions.DefaultXdsTokenExpirationSeconds, "token")), "as the injector's");
+            Assert.That(((string?)mount["mountPath"], (bool?)mount["readOnly"]), Is.EqualTo((Path.GetDirectoryName(GatewayTokenFile), (bool?)true)));
+            Assert.That(bootstrap, Does.Contain($"filename: {GatewayTokenFile}"), "the bootstrap names the mounted file");
+            Assert.That(gatewayYaml, Does.Contain("{{- $token := and .Values.listenerTls.xds.secretName (ne .Values.listenerTls.xds.tokenReview \"off\") }}"), "a token over TLS only");
+            Assert.That(gatewayYaml, Does.Contain("{{- $bootstrap = \"files/gateway-bootstrap-token.yaml\" }}"));
+            Assert.That(grants.Where(g => g.StartsWith("gateway=", StringComparison.Ordinal)).Select(g => g[8..].Split('/').Select(controlPlane.Action)), Has.One.EqualTo(new[] { ".Release.Namespace", "sandboxctl-gateway" }));
+            Assert.That(grants, Is.SupersetOf(new[] { "sidecar=*/*", "grpc=*/*" }), "the defaults a grant would replace are kept");
         });
     }
 
@@ -239,6 +271,9 @@ public sealed class ChartTemplateTests
             Assert.That(((long)tls["servicePort"]!, (string?)tls["secretName"], (bool)tls["certManager"]!["enabled"]!), Is.EqualTo((443L, "", false)), "HTTPS and cert-manager are off by default");
         });
     }
+
+    /// <summary>Where the chart's gateway reads its projected token: the same path as an injected proxy's.</summary>
+    private const string GatewayTokenFile = PodSidecarInjector.XdsTokenFile;
 
     private static JsonNode Server() =>
         Chart.Find("Deployment", "xds-control-plane").Document.Json["spec"]!["template"]!["spec"]!["containers"]!.AsArray().Single(c => (string?)c!["name"] == "server")!;

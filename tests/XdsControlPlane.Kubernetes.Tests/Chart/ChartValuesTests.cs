@@ -105,6 +105,23 @@ public sealed class ChartValuesTests
         Assert.That(result.IsValid, Is.True, () => string.Join("\n", Errors(result)));
     }
 
+    [TestCase(true, true, true)]
+    [TestCase(false, true, false)]
+    [TestCase(false, false, true)]
+    [TestCase(false, false, false)]
+    public void RequiredTokenReview_RefusedOnlyWhenTheGatewayOrInjectedProxiesWouldHaveNoTlsToSendATokenOver(bool xdsSecret, bool gateway, bool webhook)
+    {
+        var values = Chart.Values.DeepClone().AsObject();
+        values["listenerTls"]!["xds"]!["secretName"] = xdsSecret ? "xds-tls" : "";
+        values["listenerTls"]!["xds"]!["tokenReview"] = "required";
+        values["gateway"]!["enabled"] = gateway;
+        values["webhook"]!["enabled"] = webhook;
+
+        var result = Evaluate(values);
+        var sendsNoToken = !xdsSecret && (gateway || webhook);
+        Assert.That(result.IsValid, Is.EqualTo(!sendsNoToken), () => string.Join("\n", Errors(result)));
+    }
+
     [Test]
     public void EveryValue_IsUsedByATemplate()
     {

@@ -22,6 +22,7 @@ internal sealed record ContainerShape(string Path, string Name, IReadOnlyList<(s
 /// <param name="RunAsUser">The pod's <c>spec.securityContext.runAsUser</c>, when set.</param>
 /// <param name="Containers">The containers.</param>
 /// <param name="InitContainers">The init containers, or null when the array is absent.</param>
+/// <param name="Volumes">The names of the pod's volumes, each with its path, or null when <c>spec.volumes</c> is absent.</param>
 internal sealed record PodShape(
     bool HasMetadata,
     IReadOnlyDictionary<string, string>? Annotations,
@@ -30,8 +31,12 @@ internal sealed record PodShape(
     string RestartPolicy,
     long? RunAsUser,
     IReadOnlyList<ContainerShape> Containers,
-    IReadOnlyList<ContainerShape>? InitContainers)
+    IReadOnlyList<ContainerShape>? InitContainers,
+    IReadOnlyList<(string Path, string Name)>? Volumes = null)
 {
+    /// <summary>The most volumes read; the API server allows far fewer in practice.</summary>
+    public const int MaxVolumes = 1000;
+
     /// <summary>The most containers (or init containers) read; the API server allows far fewer in practice.</summary>
     public const int MaxContainers = 1000;
 
@@ -58,7 +63,34 @@ internal sealed record PodShape(
             throw new MalformedPodException("spec.containers", "must hold at least one container");
         }
 
-        return new PodShape(metadata is not null, annotations, labels, hostNetwork, restartPolicy, runAsUser, containers, ReadContainers(spec, "initContainers"));
+        return new PodShape(metadata is not null, annotations, labels, hostNetwork, restartPolicy, runAsUser, containers, ReadContainers(spec, "initContainers"), ReadVolumes(spec));
+    }
+
+    private static List<(string Path, string Name)>? ReadVolumes(JsonElement spec)
+    {
+        if (Optional(spec, "volumes", "spec.volumes", JsonValueKind.Array) is not { } array)
+        {
+            return null;
+        }
+
+        if (array.GetArrayLength() > MaxVolumes)
+        {
+            throw new MalformedPodException("spec.volumes", $"holds more than {MaxVolumes.ToString(CultureInfo.InvariantCulture)} volumes");
+        }
+
+        var volumes = new List<(string, string)>();
+        foreach (var volume in array.EnumerateArray())
+        {
+            var at = $"spec.volumes[{volumes.Count.ToString(CultureInfo.InvariantCulture)}]";
+            if (volume.ValueKind != JsonValueKind.Object)
+            {
+                throw new MalformedPodException(at, $"must be a volume object, got {Kind(volume)}");
+            }
+
+            volumes.Add(($"{at}.name", Optional(volume, "name", $"{at}.name", JsonValueKind.String)?.GetString() ?? ""));
+        }
+
+        return volumes;
     }
 
     private static List<ContainerShape>? ReadContainers(JsonElement spec, string field)

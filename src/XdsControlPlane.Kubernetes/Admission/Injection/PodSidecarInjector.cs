@@ -36,6 +36,15 @@ public sealed class PodSidecarInjector : IAdmissionReviewer
     /// <summary>The proxy container.</summary>
     public const string ProxyContainerName = "sandboxctl-proxy";
 
+    /// <summary>The projected volume of the ServiceAccount token the proxy sends on its xDS stream (<see cref="SidecarInjectionOptions.XdsTokenAudience"/>).</summary>
+    public const string XdsTokenVolumeName = "sandboxctl-xds-token";
+
+    /// <summary>Where the proxy container mounts <see cref="XdsTokenVolumeName"/> (read-only).</summary>
+    public const string XdsTokenDirectory = "/var/run/secrets/sandboxctl.io/xds-token";
+
+    /// <summary>The token file the proxy's bootstrap names: <see cref="XdsTokenDirectory"/>/token.</summary>
+    public const string XdsTokenFile = XdsTokenDirectory + "/token";
+
     private readonly SidecarInjectionOptions _options;
     private readonly SidecarContainers _containers;
 
@@ -124,6 +133,14 @@ public sealed class PodSidecarInjector : IAdmissionReviewer
                 + $"move the port or opt the pod out of injection with the annotation {InjectKey}: \"false\"");
         }
 
+        if (_options.SendsXdsToken && pod.Volumes?.FirstOrDefault(v => v.Name == XdsTokenVolumeName) is { Path: not null } taken)
+        {
+            return AdmissionVerdict.Refused(
+                422,
+                $"{taken.Path}: the volume name {XdsTokenVolumeName} is the sidecar proxy's (its xDS ServiceAccount token); "
+                + $"rename the volume or opt the pod out of injection with the annotation {InjectKey}: \"false\"");
+        }
+
         var native = NativeSidecar(pod, warnings);
         AddWarnings(pod, native, warnings);
         var patch = Patch(pod, native);
@@ -209,16 +226,25 @@ public sealed class PodSidecarInjector : IAdmissionReviewer
             }
         }
 
+        var status = new JsonObject
+        {
+            ["version"] = SidecarInjectionOptions.InjectorVersion,
+            ["initContainers"] = new JsonArray([.. initAdded.Select(n => (JsonNode)n)]),
+            ["containers"] = native ? new JsonArray() : new JsonArray(ProxyContainerName),
+            ["nativeSidecar"] = native,
+        };
+        if (_containers.XdsTokenVolume() is { } volume)
+        {
+            // Added whatever automountServiceAccountToken says (that is about the API server's token): this one's
+            // audience is the control plane's, so the API server refuses it (docs/sidecar-injection.md).
+            patch.Add(pod.Volumes is null ? Op("add", "/spec/volumes", new JsonArray(volume)) : Op("add", "/spec/volumes/-", volume));
+            status["volumes"] = new JsonArray(XdsTokenVolumeName);
+        }
+
         var annotations = new Dictionary<string, string>
         {
             [InjectedAnnotation] = SidecarInjectionOptions.InjectorVersion,
-            [StatusAnnotation] = new JsonObject
-            {
-                ["version"] = SidecarInjectionOptions.InjectorVersion,
-                ["initContainers"] = new JsonArray([.. initAdded.Select(n => (JsonNode)n)]),
-                ["containers"] = native ? new JsonArray() : new JsonArray(ProxyContainerName),
-                ["nativeSidecar"] = native,
-            }.ToJsonString(),
+            [StatusAnnotation] = status.ToJsonString(),
         };
         if (!native)
         {

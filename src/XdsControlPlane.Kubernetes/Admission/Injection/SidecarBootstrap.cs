@@ -17,7 +17,9 @@ namespace XdsControlPlane.Kubernetes.Admission.Injection;
 /// <c>sandboxctl.io/role: sidecar</c>, ADS to the control plane, admin on 127.0.0.1) with the node id
 /// <see cref="NodeIdTemplate"/> that Kubernetes expands per pod, plus a static readiness listener on every address that
 /// answers <c>GET /ready</c> from the admin interface, so the kubelet can probe a proxy whose admin port is loopback-only.
-/// With <see cref="SidecarInjectionOptions.XdsCaFile"/>, the control plane's cluster speaks TLS, the CA written in.
+/// With <see cref="SidecarInjectionOptions.XdsCaFile"/>, the control plane's cluster speaks TLS, the CA written in; with
+/// <see cref="SidecarInjectionOptions.XdsTokenAudience"/> too, ADS goes through Envoy's Google gRPC client, which sends
+/// the projected token at <see cref="PodSidecarInjector.XdsTokenFile"/> as <c>authorization: Bearer</c> on each new stream.
 /// </summary>
 internal static class SidecarBootstrap
 {
@@ -44,7 +46,13 @@ internal static class SidecarBootstrap
             // The zone a pod runs in is its node's label, which the downward API does not expose; the control plane
             // does not route by the proxy's own zone (no local cluster in the bootstrap), so none is claimed.
             Zone = "",
-            Tls = options.ReadXdsCa().Pem is { } caPem ? new XdsTlsFiles(options.XdsCaFile!, ServerName: string.IsNullOrEmpty(options.XdsServerName) ? null : options.XdsServerName) { CaPem = caPem } : null,
+            Tls = options.ReadXdsCa().Pem is { } caPem
+                ? new XdsTlsFiles(options.XdsCaFile!, ServerName: string.IsNullOrEmpty(options.XdsServerName) ? null : options.XdsServerName)
+                {
+                    CaPem = caPem,
+                    TokenFile = options.SendsXdsToken ? PodSidecarInjector.XdsTokenFile : null,
+                }
+                : null,
         });
         bootstrap.Admin.Address.SocketAddress.PortValue = (uint)options.AdminPort;
         bootstrap.StaticResources.Listeners.Add(Probe(options.ProbePort));

@@ -16,6 +16,7 @@ internal sealed class SidecarContainers
 
     private readonly JsonObject _init;
     private readonly JsonObject _proxy;
+    private readonly JsonObject? _tokenVolume;
 
     /// <summary>The containers for <paramref name="options"/> (valid options).</summary>
     /// <exception cref="InvalidOperationException">The rendered bootstrap breaks Envoy's rules.</exception>
@@ -31,6 +32,11 @@ internal sealed class SidecarContainers
         BootstrapJson = EnvoyBootstrapRenderer.ToJson(bootstrap).ToJsonString();
         _init = Init(options);
         _proxy = Proxy(options, BootstrapJson);
+        if (options.SendsXdsToken)
+        {
+            _proxy["volumeMounts"] = new JsonArray(new JsonObject { ["name"] = PodSidecarInjector.XdsTokenVolumeName, ["mountPath"] = PodSidecarInjector.XdsTokenDirectory, ["readOnly"] = true });
+            _tokenVolume = TokenVolume(options);
+        }
     }
 
     /// <summary>The bootstrap the proxy is started with (<c>--config-yaml</c>; JSON is YAML), node id still <see cref="SidecarBootstrap.NodeIdTemplate"/>.</summary>
@@ -50,6 +56,30 @@ internal sealed class SidecarContainers
 
         return proxy;
     }
+
+    /// <summary>A copy of the projected token volume the proxy mounts, or null when proxies send no token.</summary>
+    public JsonObject? XdsTokenVolume() => (JsonObject?)_tokenVolume?.DeepClone();
+
+    /// <summary>
+    /// The kubelet's projected ServiceAccount token for the control plane's audience, refreshed at 80% of its life; the
+    /// file mode is the kubelet's (0644 unless every container runs as one user, and <c>sandboxctl-init</c> runs as root).
+    /// </summary>
+    private static JsonObject TokenVolume(SidecarInjectionOptions options) => new()
+    {
+        ["name"] = PodSidecarInjector.XdsTokenVolumeName,
+        ["projected"] = new JsonObject
+        {
+            ["sources"] = new JsonArray(new JsonObject
+            {
+                ["serviceAccountToken"] = new JsonObject
+                {
+                    ["audience"] = options.XdsTokenAudience,
+                    ["expirationSeconds"] = options.XdsTokenExpirationSeconds,
+                    ["path"] = "token",
+                },
+            }),
+        },
+    };
 
     private static JsonObject Init(SidecarInjectionOptions options)
     {

@@ -111,6 +111,26 @@ public sealed partial class SidecarInjectionOptions
     /// <summary>With <see cref="XdsCaFile"/>: the name the control plane's certificate must carry (SNI and a SAN match); default the host of <see cref="XdsAddress"/>.</summary>
     public string? XdsServerName { get; set; }
 
+    /// <summary>The default of <see cref="XdsTokenExpirationSeconds"/>: an hour, which the kubelet refreshes after 48 minutes.</summary>
+    public const int DefaultXdsTokenExpirationSeconds = 3600;
+
+    /// <summary>
+    /// The audience of the projected ServiceAccount token injected proxies send on their xDS stream
+    /// (<c>authorization: Bearer</c>, for the control plane's TokenReview); null or empty: none. The server sets it from
+    /// <c>Xds:TokenReview</c> (<c>--xds-token-review</c> other than off: its <c>--xds-token-audience</c>) when
+    /// <see cref="XdsCaFile"/> is set; it needs <see cref="XdsCaFile"/>, since a token must not cross the network in the clear.
+    /// </summary>
+    public string? XdsTokenAudience { get; set; }
+
+    /// <summary>
+    /// How long the projected token lives (<c>expirationSeconds</c>, 600 to 86400); the kubelet writes a new one at 80%
+    /// of it, and a proxy sends the file's current token with each new xDS stream.
+    /// </summary>
+    public int XdsTokenExpirationSeconds { get; set; } = DefaultXdsTokenExpirationSeconds;
+
+    /// <summary>Whether injected proxies send a ServiceAccount token.</summary>
+    public bool SendsXdsToken => !string.IsNullOrEmpty(XdsTokenAudience);
+
     /// <summary>Whether the proxy runs as a native sidecar on a cluster of <see cref="ClusterMinorVersion"/>.</summary>
     public bool UsesNativeSidecar => NativeSidecar switch
     {
@@ -130,6 +150,24 @@ public sealed partial class SidecarInjectionOptions
         if (XdsServerName is { Length: > 0 } serverName && (serverName.Length > 253 || !serverName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':')))
         {
             yield return $"{Section}:{nameof(XdsServerName)} must be a DNS name or an IP address, got '{Shown(serverName)}'.";
+        }
+
+        if (XdsTokenAudience is { Length: > 0 } audience)
+        {
+            if (string.IsNullOrWhiteSpace(audience) || audience.Length > 256 || audience.Any(char.IsControl))
+            {
+                yield return $"{Section}:{nameof(XdsTokenAudience)} (from --xds-token-audience) must be 1 to 256 printable characters, got {audience.Length.ToString(CultureInfo.InvariantCulture)} characters.";
+            }
+
+            if (string.IsNullOrEmpty(XdsCaFile))
+            {
+                yield return $"{Section}:{nameof(XdsTokenAudience)} needs {Section}:{nameof(XdsCaFile)} (--inject-xds-ca-file): injected proxies send their ServiceAccount token over TLS only, never in the clear.";
+            }
+        }
+
+        if (XdsTokenExpirationSeconds is < 600 or > 86400)
+        {
+            yield return $"{Section}:{nameof(XdsTokenExpirationSeconds)} must be from 600 (the API server's minimum) to 86400 seconds, got {XdsTokenExpirationSeconds.ToString(CultureInfo.InvariantCulture)}.";
         }
 
         if (!IsImage(ProxyImage))
