@@ -19,6 +19,9 @@ internal sealed record BenchSettings(string ServerDll, int Seconds, int Repeat, 
     /// <summary>How many lanes the agent opens when the broker offers them: the real agent's default (<see cref="TunnelLimits.MaxLanes"/>) unless <c>--agent-lanes</c> says (0: one stream, as before protocol version 2).</summary>
     public int AgentLanes => AgentLimits.MaxLanes;
 
+    /// <summary>Whether the agent's stream writers hold a burst's sends together with <c>TCP_CORK</c> (<see cref="BurstCork"/>, as sandboxctl does): on unless <c>--agent-cork off</c>.</summary>
+    public bool AgentCork { get; init; } = true;
+
     /// <summary>The full run (5 s per iperf3 measurement, 3 repetitions, 5,000 round trips, 1,000 idle connections) or the quick one.</summary>
     public static BenchSettings For(string serverDll, bool quick) => quick
         ? new(serverDll, 2, 1, 8, 200, 1000, 200, true)

@@ -18,7 +18,7 @@ internal static class MarkdownReport
     public static string Render(BenchResults results, BenchSettings settings, string command)
     {
         var s = new StringBuilder();
-        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData:N0} bytes, agent lanes {settings.AgentLanes} besides its stream, iperf3 {settings.Seconds} s per measurement, {settings.Repeat} repetition(s), load average {Range(results.LoadAverages)} while measuring{(settings.Quick ? ", --quick" : "")}: `{command}`"));
+        s.AppendLine(F($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores ({Environment.OSVersion}), .NET {Environment.Version}, agent receive window {settings.AgentLimits.ReceiveWindow / 1024} KiB, agent Data frames up to {settings.AgentLimits.MaxData:N0} bytes, agent lanes {settings.AgentLanes} besides its stream, agent TCP_CORK {(settings.AgentCork ? "on" : "off")}, iperf3 {settings.Seconds} s per measurement, {settings.Repeat} repetition(s), load average {Range(results.LoadAverages)} while measuring{(settings.Quick ? ", --quick" : "")}: `{command}`"));
         s.AppendLine();
         s.AppendLine("| iperf3 throughput, Gbit/s (median; each repetition) | direct | tunnel | ssh -L | tunnel / direct | ssh -L / direct | tunnel ≥ ssh -L? | tunnel CPU ms per MB (broker + agent) | tunnel MB per CPU-second | tunnel thread waits per MB: broker + agent |");
         s.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");

@@ -5,6 +5,7 @@
 //       [--agent-window KiB] [--agent-max-data KiB]   (the agent's receive window and largest Data frame, default the
 //       multiplexer's 1 MiB and 65,504 bytes: to see whether they bound throughput; the broker keeps its own)
 //       [--agent-lanes N]   (lanes the agent opens besides its stream when the broker offers them, default 3; 0: one stream)
+//       [--agent-cork on|off]   (whether the agent holds each burst of Data frames together with TCP_CORK, default on as sandboxctl)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp ports 9000 and 9001) with its tunnel
 // broker, connects an agent (the real multiplexer and channel settings) in this process whose local ports are a loopback
 // echo/idle service (9000) and iperf3 -s (9001), and measures iperf3 throughput with 1 and 8 streams each way over three
@@ -40,6 +41,19 @@ if (Option("--agent-max-data") is { } maxData)
 if (Option("--agent-lanes") is { } lanes)
 {
     settings = settings with { AgentLimits = settings.AgentLimits with { MaxLanes = int.Parse(lanes, CultureInfo.InvariantCulture) } };
+}
+
+if (Option("--agent-cork") is { } cork)
+{
+    settings = settings with
+    {
+        AgentCork = cork switch
+        {
+            "on" => true,
+            "off" => false,
+            _ => throw new ArgumentException($"--agent-cork takes on or off, not '{cork}'"),
+        },
+    };
 }
 
 using var cancel = new CancellationTokenSource();

@@ -37,7 +37,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             // The agent announces the settings' receive window (what the broker may send per connection before it grants more).
             var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort, BulkPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
             hello.InitialWindow = (uint)settings.AgentLimits.ReceiveWindow;
-            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken, lanes: settings.AgentLanes);
+            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken, lanes: settings.AgentLanes, cork: settings.AgentCork);
             await WaitForLanesAsync(agent, cancellationToken);
             var direct = laptop.EndPoint;
             var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);

@@ -5,14 +5,14 @@ namespace XdsControlPlane.Tunnel;
 
 /// <summary>
 /// The agent's side of lanes (protocol version 2): once the broker's Welcome offers them, opens up to
-/// <c>max_lanes</c> more streams (at most the agent's own <see cref="TunnelLimits.MaxLanes"/>, one per client given —
-/// each client its own HTTP/2 connection), each with the agent's Hello carrying the lane token, and carries each until
-/// it or the session ends. A lane the broker refuses, or that fails, only leaves the agent with fewer: its connections
-/// are reset, the others go on.
+/// <c>max_lanes</c> more streams (at most the agent's own <see cref="TunnelLimits.MaxLanes"/>, one per link given —
+/// each link its own HTTP/2 connection, whose cork the lane's writer uses), each with the agent's Hello carrying the
+/// lane token, and carries each until it or the session ends. A lane the broker refuses, or that fails, only leaves the
+/// agent with fewer: its connections are reset, the others go on.
 /// </summary>
 public static class AgentLanes
 {
-    /// <summary>How many lanes the agent opens for <paramref name="welcome"/> with <paramref name="limits"/> and <paramref name="clients"/> clients.</summary>
+    /// <summary>How many lanes the agent opens for <paramref name="welcome"/> with <paramref name="limits"/> and <paramref name="clients"/> links.</summary>
     public static int CountFor(Welcome welcome, TunnelLimits limits, int clients)
     {
         ArgumentNullException.ThrowIfNull(welcome);
@@ -25,25 +25,25 @@ public static class AgentLanes
     /// <paramref name="hello"/> with the lane token) and carries them until <paramref name="cancellationToken"/> fires
     /// (the session's primary stream ended); completes when all are over, never faulting.
     /// </summary>
-    public static Task RunAsync(IReadOnlyList<TunnelBroker.TunnelBrokerClient> clients, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer, CancellationToken cancellationToken)
+    public static Task RunAsync(IReadOnlyList<AgentLink> links, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(links);
         ArgumentNullException.ThrowIfNull(hello);
         ArgumentNullException.ThrowIfNull(multiplexer);
-        var count = CountFor(welcome, multiplexer.Limits, clients.Count);
+        var count = CountFor(welcome, multiplexer.Limits, links.Count);
         var laneHello = hello.Clone();
         laneHello.LaneToken = welcome.LaneToken;
-        return Task.WhenAll(clients.Take(count).Select(client => RunLaneAsync(client, laneHello, multiplexer, cancellationToken)));
+        return Task.WhenAll(links.Take(count).Select(link => RunLaneAsync(link, laneHello, multiplexer, cancellationToken)));
     }
 
-    private static async Task RunLaneAsync(TunnelBroker.TunnelBrokerClient client, Hello hello, TunnelMultiplexer multiplexer, CancellationToken cancellationToken)
+    private static async Task RunLaneAsync(AgentLink link, Hello hello, TunnelMultiplexer multiplexer, CancellationToken cancellationToken)
     {
         TunnelLane? lane = null;
         using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task writing = Task.CompletedTask;
         try
         {
-            using var call = client.Connect(cancellationToken: running.Token);
+            using var call = link.Client.Connect(cancellationToken: running.Token);
             await call.RequestStream.WriteAsync(new Frame { Hello = hello }, running.Token).ConfigureAwait(false);
             if (!await call.ResponseStream.MoveNext(running.Token).ConfigureAwait(false) || call.ResponseStream.Current.FrameCase != Frame.FrameOneofCase.Welcome)
             {
@@ -56,7 +56,7 @@ public static class AgentLanes
                 return;
             }
 
-            writing = lane.WriteFramesAsync(call.RequestStream, running.Token);
+            writing = lane.WriteFramesAsync(call.RequestStream, link.Cork, running.Token);
             while (await call.ResponseStream.MoveNext(running.Token).ConfigureAwait(false) && multiplexer.ProtocolFault is null)
             {
                 // Frames of a newer protocol are ignored, as on the primary stream.

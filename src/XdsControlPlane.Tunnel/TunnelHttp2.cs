@@ -16,14 +16,27 @@ public static class TunnelHttp2
     /// <summary>Receive window per HTTP/2 connection at the broker (Kestrel's <c>InitialConnectionWindowSize</c>).</summary>
     public const int ConnectionWindow = 8 * 1024 * 1024;
 
-    /// <summary>The agent's handler for its channel to the broker: the tunnel's windows, one HTTP/2 connection, keep-alive pings.</summary>
-    public static SocketsHttpHandler AgentHandler() => new()
+    /// <summary>
+    /// The agent's handler for its channel to the broker: the tunnel's windows, one HTTP/2 connection, keep-alive pings;
+    /// with <paramref name="cork"/> (where <see cref="BurstCork.Supported"/>), its connections are made by the cork, so the
+    /// writer of the stream on it can hold a burst's sends together.
+    /// </summary>
+    public static SocketsHttpHandler AgentHandler(BurstCork? cork = null)
     {
-        ConnectTimeout = TimeSpan.FromSeconds(5),
-        KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-        KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
-        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-        EnableMultipleHttp2Connections = false,
-        InitialHttp2StreamWindowSize = StreamWindow,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            EnableMultipleHttp2Connections = false,
+            InitialHttp2StreamWindowSize = StreamWindow,
+        };
+        if (cork is not null && BurstCork.Supported)
+        {
+            handler.ConnectCallback = cork.ConnectAsync;
+        }
+
+        return handler;
+    }
 }

@@ -61,15 +61,54 @@ public sealed class TunnelLane
     /// Writes every frame of this lane to <paramref name="stream"/> (a gRPC stream; this is its single writer), with
     /// <c>WriteFlags.BufferHint</c> while more frames follow at once, so a burst of frames costs one flush.
     /// </summary>
-    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken)
+    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken) => WriteFramesAsync(stream, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="WriteFramesAsync(IAsyncStreamWriter{Frame}, CancellationToken)"/>, holding the socket's sends of
+    /// each burst of Data frames together with <paramref name="cork"/> (the cork of the HTTP/2 connection the stream is on).
+    /// </summary>
+    public async Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, BurstCork? cork, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return WriteFramesAsync(
-            (frame, more, token) =>
-            {
-                stream.WriteOptions = more ? BufferedWrite : null;
-                return stream.WriteAsync(frame, token);
-            },
-            cancellationToken);
+        if (cork is null)
+        {
+            await WriteFramesAsync(
+                (frame, more, token) =>
+                {
+                    stream.WriteOptions = more ? BufferedWrite : null;
+                    return stream.WriteAsync(frame, token);
+                },
+                cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await WriteFramesAsync(
+                (frame, more, token) =>
+                {
+                    stream.WriteOptions = more ? BufferedWrite : null;
+                    cork.BeforeWrite(frame, more);
+                    var writing = stream.WriteAsync(frame, token);
+                    if (!writing.IsCompletedSuccessfully)
+                    {
+                        return AfterWriteAsync(writing, cork, frame, more);
+                    }
+
+                    cork.AfterWrite(frame, more);
+                    return Task.CompletedTask;
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            cork.WriterStopped();
+        }
+
+        static async Task AfterWriteAsync(Task writing, BurstCork cork, Frame frame, bool more)
+        {
+            await writing.ConfigureAwait(false);
+            cork.AfterWrite(frame, more);
+        }
     }
 }

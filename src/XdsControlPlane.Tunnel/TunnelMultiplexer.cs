@@ -291,6 +291,12 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     /// </summary>
     public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, CancellationToken cancellationToken) => Primary.WriteFramesAsync(stream, cancellationToken);
 
+    /// <summary>
+    /// As <see cref="WriteFramesAsync(IAsyncStreamWriter{Frame}, CancellationToken)"/>, holding the socket's sends of each
+    /// burst of Data frames together with <paramref name="cork"/> (the agent's: the cork of its HTTP/2 connection to the broker).
+    /// </summary>
+    public Task WriteFramesAsync(IAsyncStreamWriter<Frame> stream, BurstCork? cork, CancellationToken cancellationToken) => Primary.WriteFramesAsync(stream, cork, cancellationToken);
+
     /// <summary>Ends every connection (their sockets are reset) and stops the writer once what is queued is written.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -12,30 +12,36 @@ namespace XdsControlPlane.Testing;
 /// A minimal local-connect agent for broker tests, on the same multiplexer the real agent uses: connects over gRPC,
 /// sends a Hello, pings, forwards the connections the broker opens to local ports, opens outbound connections, and
 /// leaves with a goodbye or abruptly (as a killed process does). With lanes, it opens that many more streams (each on
-/// a channel of its own, as sandboxctl does) once the broker offers them.
+/// a channel of its own, as sandboxctl does) once the broker offers them. Each channel's socket has a
+/// <see cref="BurstCork"/> its stream's writer uses, as sandboxctl's do (unless told not to).
 /// </summary>
 internal sealed class TunnelTestAgent : IAsyncDisposable
 {
     private readonly GrpcChannel _channel;
     private readonly GrpcChannel[] _laneChannels;
     private readonly AsyncDuplexStreamingCall<Frame, Frame> _call;
+    private readonly BurstCork? _cork;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _running;
     private readonly Task _lanes;
 
-    private TunnelTestAgent(GrpcChannel channel, GrpcChannel[] laneChannels, AsyncDuplexStreamingCall<Frame, Frame> call, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer)
+    private TunnelTestAgent((GrpcChannel Channel, BurstCork? Cork) primary, (GrpcChannel Channel, BurstCork? Cork)[] lanes, AsyncDuplexStreamingCall<Frame, Frame> call, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer)
     {
-        _channel = channel;
-        _laneChannels = laneChannels;
+        (_channel, _cork) = primary;
+        _laneChannels = [.. lanes.Select(l => l.Channel)];
+        Corks = [.. new[] { primary.Cork }.Concat(lanes.Select(l => l.Cork)).OfType<BurstCork>()];
         _call = call;
         Welcome = welcome;
         Multiplexer = multiplexer;
         _running = RunAsync(_stop.Token);
-        _lanes = AgentLanes.RunAsync([.. laneChannels.Select(TunnelCallInvoker.ClientFor)], hello, welcome, multiplexer, _stop.Token);
+        _lanes = AgentLanes.RunAsync([.. lanes.Select(l => new AgentLink(TunnelCallInvoker.ClientFor(l.Channel), l.Cork))], hello, welcome, multiplexer, _stop.Token);
     }
 
     /// <summary>What the broker answered.</summary>
     public Welcome Welcome { get; }
+
+    /// <summary>The corks of the agent's connections (its stream's first, then the lanes'); none when made without.</summary>
+    public IReadOnlyList<BurstCork> Corks { get; }
 
     /// <summary>The agent's side of the tunnel.</summary>
     public TunnelMultiplexer Multiplexer { get; }
@@ -70,22 +76,25 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     /// broker opens for workload port P go to 127.0.0.1:<paramref name="localPorts"/>[P]. Throws the broker's
     /// <see cref="RpcException"/> when it refuses. <paramref name="lanes"/>: how many lanes to open when offered (at most <c>limits.MaxLanes</c>).
     /// <paramref name="tls"/>: TLS to a broker serving it (trusting its CA, with a client certificate or none); plaintext when null.
+    /// <paramref name="cork"/>: whether each connection's writer holds a burst's sends together (<see cref="BurstCork"/>), as sandboxctl does.
     /// </summary>
-    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0, System.Net.Security.SslClientAuthenticationOptions? tls = null)
+    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0, System.Net.Security.SslClientAuthenticationOptions? tls = null, bool cork = true)
     {
-        GrpcChannel Channel()
+        (GrpcChannel Channel, BurstCork? Cork) Open()
         {
-            var handler = TunnelHttp2.AgentHandler();
+            var burstCork = cork ? new BurstCork() : null;
+            var handler = TunnelHttp2.AgentHandler(burstCork);
             if (tls is not null)
             {
                 handler.SslOptions = tls;
             }
 
-            return GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = handler });
+            return (GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://127.0.0.1:{brokerPort}", new GrpcChannelOptions { HttpHandler = handler }), burstCork);
         }
 
-        var channel = Channel();
-        var laneChannels = Enumerable.Range(0, lanes).Select(_ => Channel()).ToArray();
+        var primary = Open();
+        var channel = primary.Channel;
+        var laneChannels = Enumerable.Range(0, lanes).Select(_ => Open()).ToArray();
         var call = TunnelCallInvoker.ClientFor(channel).Connect(cancellationToken: CancellationToken.None);
         try
         {
@@ -97,13 +106,13 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
 
             var welcome = call.ResponseStream.Current.Welcome;
             var multiplexer = new TunnelMultiplexer(TunnelSide.Agent, (int)welcome.InitialWindow, limits ?? new TunnelLimits(), (open, token) => DialAsync(localPorts, open, token), NullLogger.Instance);
-            return new TunnelTestAgent(channel, laneChannels, call, hello, welcome, multiplexer);
+            return new TunnelTestAgent(primary, laneChannels, call, hello, welcome, multiplexer);
         }
         catch
         {
             call.Dispose();
             channel.Dispose();
-            foreach (var lane in laneChannels)
+            foreach (var (lane, _) in laneChannels)
             {
                 lane.Dispose();
             }
@@ -194,7 +203,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     {
         await Task.Yield();
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var writing = Multiplexer.WriteFramesAsync(_call.RequestStream, ended.Token);
+        var writing = Multiplexer.WriteFramesAsync(_call.RequestStream, _cork, ended.Token);
         var pinging = PingAsync(ended.Token);
         try
         {

@@ -11,9 +11,10 @@ namespace Sandboxctl.Local;
 /// only writer), pings every <c>ping_interval_ms</c> and gives the stream up when pongs stop. On stop (Ctrl+C) it says
 /// Goodbye and carries on until the broker, having drained, ends the stream (at most a few seconds). A refusal or transport failure is
 /// thrown as the <see cref="RpcException"/> the call ended with. When the broker offers lanes (protocol version 2), they
-/// are opened through <paramref name="laneClients"/> (<see cref="AgentLanes"/>) and end with the stream.
+/// are opened through <paramref name="laneLinks"/> (<see cref="AgentLanes"/>) and end with the stream. Each stream's writer
+/// holds a burst of Data frames together with its connection's <see cref="BurstCork"/>.
 /// </summary>
-internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadOnlyList<TunnelBroker.TunnelBrokerClient> laneClients, AgentStatus status, AgentReporter reporter, TunnelLimits limits, ILogger logger)
+internal sealed class AgentStream(AgentLink link, IReadOnlyList<AgentLink> laneLinks, AgentStatus status, AgentReporter reporter, TunnelLimits limits, ILogger logger)
 {
     /// <summary>How long the broker may take to welcome a Hello.</summary>
     public static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(10);
@@ -27,7 +28,7 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
         ArgumentNullException.ThrowIfNull(hello);
         ArgumentNullException.ThrowIfNull(dial);
         using var streaming = new CancellationTokenSource();
-        using var call = client.Connect(cancellationToken: streaming.Token);
+        using var call = link.Client.Connect(cancellationToken: streaming.Token);
         await call.RequestStream.WriteAsync(new Frame { Hello = hello }, stop).ConfigureAwait(false);
         var welcome = await ReadWelcomeAsync(call, stop).ConfigureAwait(false);
 
@@ -40,11 +41,11 @@ internal sealed class AgentStream(TunnelBroker.TunnelBrokerClient client, IReadO
         reporter.Connected(workload, status.Snapshot(), welcome.Replica, welcome.Endpoints.Select(e => ((int)e.Port, $"{e.Address}:{e.BrokerPort}", e.Protocol)), PreviewLinks.Of(welcome), again);
 
         var pingInterval = TunnelProtocol.PingIntervalOf(welcome);
-        var writing = mux.WriteFramesAsync(call.RequestStream, streaming.Token);
+        var writing = mux.WriteFramesAsync(call.RequestStream, link.Cork, streaming.Token);
         var reading = ReadAsync(call, mux, streaming.Token);
         var pinging = PingAsync(mux, pingInterval, streaming.Token);
         var accepting = Task.WhenAll(exposed.Select(e => e.AcceptAsync(mux, welcome.RoutingKey, reporter, streaming.Token)));
-        var lanes = AgentLanes.RunAsync(laneClients, hello, welcome, mux, streaming.Token);
+        var lanes = AgentLanes.RunAsync(laneLinks, hello, welcome, mux, streaming.Token);
         var stopped = Task.Delay(Timeout.Infinite, stop);
         var saidGoodbye = false;
         try

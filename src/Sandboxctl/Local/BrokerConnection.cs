@@ -11,7 +11,8 @@ namespace Sandboxctl.Local;
 /// The agent's way to the tunnel broker: <c>--server</c>, else a port-forward through the API server; the gRPC channel
 /// over it; and what the broker said it is (Describe, retried a few times with backoff), checked to speak a protocol
 /// version this sandboxctl speaks. Lanes (protocol version 2) get channels of their own, each its own HTTP/2 connection
-/// to the same address, made when a lane first calls.
+/// to the same address, made when a lane first calls. Each connection's socket has a <see cref="BurstCork"/>, which the
+/// writer of the stream on it uses to send a burst of Data frames together.
 /// </summary>
 internal sealed class BrokerConnection : IAsyncDisposable
 {
@@ -24,12 +25,15 @@ internal sealed class BrokerConnection : IAsyncDisposable
 
     private BrokerConnection(string address, BrokerTls? tls, BrokerPortForward? forward, string description)
     {
-        _channel = Channel(address, tls);
-        _laneChannels = [.. Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => Channel(address, tls))];
+        var cork = new BurstCork();
+        _channel = Channel(address, tls, cork);
+        var laneCorks = Enumerable.Range(0, new TunnelLimits().MaxLanes).Select(_ => new BurstCork()).ToArray();
+        _laneChannels = [.. laneCorks.Select(c => Channel(address, tls, c))];
         _forward = forward;
         Description = description;
         Client = TunnelCallInvoker.ClientFor(_channel);
-        LaneClients = [.. _laneChannels.Select(TunnelCallInvoker.ClientFor)];
+        Link = new AgentLink(Client, cork);
+        LaneLinks = [.. _laneChannels.Select((channel, i) => new AgentLink(TunnelCallInvoker.ClientFor(channel), laneCorks[i]))];
     }
 
     /// <summary>The broker for messages: its address, or <c>port-forward to NAMESPACE/POD:PORT</c>.</summary>
@@ -38,8 +42,11 @@ internal sealed class BrokerConnection : IAsyncDisposable
     /// <summary>The broker's client.</summary>
     public TunnelBroker.TunnelBrokerClient Client { get; }
 
-    /// <summary>The clients for lanes, one HTTP/2 connection each (they connect only when a lane is opened).</summary>
-    public IReadOnlyList<TunnelBroker.TunnelBrokerClient> LaneClients { get; }
+    /// <summary>The broker's client with the cork of its connection, for the agent's stream.</summary>
+    public AgentLink Link { get; }
+
+    /// <summary>The links for lanes, one HTTP/2 connection each (they connect only when a lane is opened).</summary>
+    public IReadOnlyList<AgentLink> LaneLinks { get; }
 
     /// <summary>What the broker said it is.</summary>
     public BrokerInfo Info { get; private set; } = new();
@@ -150,9 +157,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
         }
     }
 
-    private static GrpcChannel Channel(string address, BrokerTls? tls) => GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://{address}", new GrpcChannelOptions
+    private static GrpcChannel Channel(string address, BrokerTls? tls, BurstCork cork) => GrpcChannel.ForAddress($"{(tls is null ? "http" : "https")}://{address}", new GrpcChannelOptions
     {
-        HttpHandler = tls is null ? TunnelHttp2.AgentHandler() : tls.Apply(TunnelHttp2.AgentHandler()),
+        HttpHandler = tls is null ? TunnelHttp2.AgentHandler(cork) : tls.Apply(TunnelHttp2.AgentHandler(cork)),
         MaxReceiveMessageSize = 4 * 1024 * 1024,
     });
 }

@@ -86,7 +86,7 @@ internal sealed class LocalConnect(CliOutput cli, ReportStyle style, AgentStateS
             stateFile = new AgentStateFile(store, AgentStateFile.Starting(request, registration, broker.Description, identity, TimeProvider.System), TimeProvider.System);
             var status = new AgentStatus(TimeProvider.System);
             status.Welcomed += stateFile.Update;
-            var stream = new AgentStream(broker.Client, broker.LaneClients, status, reporter, new TunnelLimits(), new ReporterLogger(reporter));
+            var stream = new AgentStream(broker.Link, broker.LaneLinks, status, reporter, new TunnelLimits(), new ReporterLogger(reporter));
             agent = new ReconnectingAgent(stream, new AgentFarewell(broker.Client), status, reporter, backoff, stateFile.Update)
             {
                 Broker = broker.Description,
