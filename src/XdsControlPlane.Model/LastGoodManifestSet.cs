@@ -15,7 +15,8 @@ namespace XdsControlPlane.Model;
 /// <see cref="RoutingFields"/> equal those of the version in force is not taken: the version in force keeps its
 /// instance, so translation sees nothing new. Only the changed objects are validated, unless what validation resolves
 /// references against changed — a Service, a LocalWorkload's spec, a Sandbox appearing or going — when every object is
-/// validated again.
+/// validated again. Of the objects of a changed file, those that are the same instance as before (a document whose text
+/// did not change: <see cref="ManifestDirectoryReader"/>) are not validated again while those inputs stay.
 /// </remarks>
 public sealed class LastGoodManifestSet
 {
@@ -24,6 +25,11 @@ public sealed class LastGoodManifestSet
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
     private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
     private readonly HashSet<ResourceKey> _kept = [];
+
+    // The last validation of each key: the object validated, the inputs it was validated against, the problems found.
+    // Validation reads nothing else, so the same object against the same inputs is not validated again (an object read
+    // from an unchanged document of an edited file, or kept in force because it says the same to translation).
+    private readonly Dictionary<ResourceKey, (IManifestObject Resource, RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems)> _validations = [];
     private ImmutableDictionary<ResourceKey, ManifestObject> _lastGood = ImmutableDictionary<ResourceKey, ManifestObject>.Empty;
 
     // The same objects, for enumerating (an immutable dictionary is a tree: several times slower to walk).
@@ -106,8 +112,7 @@ public sealed class LastGoodManifestSet
             var wasKept = _kept.Contains(key);
             var hadProblems = _keyProblems.GetValueOrDefault(key);
             inForce.TryGetValue(key, out var before);
-            validated++;
-            Evaluate(key, _definitions.GetValueOrDefault(key), inForce);
+            validated += Evaluate(key, _definitions.GetValueOrDefault(key), inForce) ? 1 : 0;
             inForce.TryGetValue(key, out var after);
             if (!ReferenceEquals(before, after) || wasKept != _kept.Contains(key) || !SameProblems(hadProblems, _keyProblems.GetValueOrDefault(key)))
             {
@@ -197,31 +202,43 @@ public sealed class LastGoodManifestSet
         return new Definition(candidate, broken, [.. duplicates], paths[0]);
     }
 
-    /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has.</summary>
-    private void Evaluate(ResourceKey key, Definition? definition, ImmutableDictionary<ResourceKey, ManifestObject>.Builder inForce)
+    /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has; returns whether its candidate was validated (not known from before).</summary>
+    private bool Evaluate(ResourceKey key, Definition? definition, ImmutableDictionary<ResourceKey, ManifestObject>.Builder inForce)
     {
         _kept.Remove(key);
         _keyProblems.Remove(key);
         var problems = new List<ManifestProblem>(definition?.Duplicates ?? []);
         var broken = definition?.Broken ?? false;
+        var validated = false;
         if (definition?.Candidate is { } candidate)
         {
+            var inputs = CandidateInputs();
             IReadOnlyList<ManifestProblem> invalid;
-            try
+            if (_validations.TryGetValue(key, out var known) && ReferenceEquals(known.Resource, candidate.Resource) && ReferenceEquals(known.Inputs, inputs))
             {
-                invalid = ManifestValidator.Validate(candidate.Resource, CandidateInputs());
+                invalid = known.Problems;
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            else
             {
-                // A validator bug makes this one object invalid, never the whole set.
-                invalid = [new ManifestProblem(key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}")];
+                validated = true;
+                try
+                {
+                    invalid = ManifestValidator.Validate(candidate.Resource, inputs);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A validator bug makes this one object invalid, never the whole set.
+                    invalid = [new ManifestProblem(key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}")];
+                }
+
+                _validations[key] = (candidate.Resource, inputs, invalid);
             }
 
             if (invalid.Count == 0)
             {
                 inForce[key] = candidate;
                 Keep(key, problems);
-                return;
+                return validated;
             }
 
             problems.AddRange(invalid.Select(p => p with { Location = candidate.Location }));
@@ -230,10 +247,14 @@ public sealed class LastGoodManifestSet
                 // Not a broken edit but a refused permission (or a revoked one): nothing of it stays in force.
                 inForce.Remove(key);
                 Keep(key, problems);
-                return;
+                return validated;
             }
 
             broken = true;
+        }
+        else
+        {
+            _validations.Remove(key);
         }
 
         if (broken && inForce.TryGetValue(key, out var good))
@@ -256,6 +277,7 @@ public sealed class LastGoodManifestSet
         }
 
         Keep(key, problems);
+        return validated;
     }
 
     private void Keep(ResourceKey key, List<ManifestProblem> problems)
