@@ -125,7 +125,12 @@ public sealed class LastGoodManifestSet
         var replaced = changedKeys.Where(k => !ReferenceEquals(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)).ToList();
         // PreviewGrants are kept here (validated, last good) but translation reads none: a grant changing publishes nothing.
         var inputsChanged = !_applied || replaced.Exists(k => k.Kind != PreviewGrant.KindName);
-        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
+        // What references resolve against holds a last good version only for a target whose text is broken without a
+        // candidate (CandidateInputs); a target that has a candidate stands there as that candidate, whatever its last good
+        // version became — so the first apply, in which every target's last good version came, keeps the inputs (and the
+        // validations made against them) for the edits that follow.
+        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && _definitions.GetValueOrDefault(k) is { Candidate: null, Broken: true }
+            && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
         {
             _candidateInputs = null;   // a last good version of a reference target went or came
         }

@@ -167,13 +167,12 @@ public sealed class LastGoodManifestSetTests
     {
         var services = File("a.yaml", Services);
         _set.Apply([services, File("groups.yaml", Groups(edited: -1))]);
-        _set.Apply([services, File("groups.yaml", Groups(edited: 10))]); // the Services came in the first apply: validated against them once
 
         var edit = _set.Apply([services, File("groups.yaml", Groups(edited: 70))]);
 
         Assert.Multiple(() =>
         {
-            Assert.That(edit.Validated, Is.EqualTo(2), "70 and 10 (back to its first version); the 148 others are the same objects against the same inputs");
+            Assert.That(edit.Validated, Is.EqualTo(1), "the 149 others are the same objects against the same inputs, from the first edit after the start on");
             Assert.That(edit.Problems, Is.Empty);
             Assert.That(edit.Inputs.RouteGroups.Single(g => g.Metadata.Name == "g-70").Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/v2"));
         });
