@@ -15,7 +15,8 @@ namespace XdsControlPlane.Model;
 /// <see cref="RoutingFields"/> equal those of the version in force is not taken: the version in force keeps its
 /// instance, so translation sees nothing new. Only the changed objects are validated, unless what validation resolves
 /// references against changed — a Service, a LocalWorkload's spec, a Sandbox appearing or going — when every object is
-/// validated again.
+/// validated again. Of the objects of a changed file, those that are the same instance as before (a document whose text
+/// did not change: <see cref="ManifestDirectoryReader"/>) are not validated again while those inputs stay.
 /// </remarks>
 public sealed class LastGoodManifestSet
 {
@@ -24,6 +25,11 @@ public sealed class LastGoodManifestSet
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
     private readonly Dictionary<ResourceKey, ManifestProblem[]> _keyProblems = [];
     private readonly HashSet<ResourceKey> _kept = [];
+
+    // The last validation of each key: the object validated, the inputs it was validated against, the problems found.
+    // Validation reads nothing else, so the same object against the same inputs is not validated again (an object read
+    // from an unchanged document of an edited file, or kept in force because it says the same to translation).
+    private readonly Dictionary<ResourceKey, (IManifestObject Resource, RoutingInputs Inputs, IReadOnlyList<ManifestProblem> Problems)> _validations = [];
     private ImmutableDictionary<ResourceKey, ManifestObject> _lastGood = ImmutableDictionary<ResourceKey, ManifestObject>.Empty;
 
     // The same objects, for enumerating (an immutable dictionary is a tree: several times slower to walk).
@@ -106,8 +112,7 @@ public sealed class LastGoodManifestSet
             var wasKept = _kept.Contains(key);
             var hadProblems = _keyProblems.GetValueOrDefault(key);
             inForce.TryGetValue(key, out var before);
-            validated++;
-            Evaluate(key, _definitions.GetValueOrDefault(key), inForce);
+            validated += Evaluate(key, _definitions.GetValueOrDefault(key), inForce) ? 1 : 0;
             inForce.TryGetValue(key, out var after);
             if (!ReferenceEquals(before, after) || wasKept != _kept.Contains(key) || !SameProblems(hadProblems, _keyProblems.GetValueOrDefault(key)))
             {
@@ -120,7 +125,12 @@ public sealed class LastGoodManifestSet
         var replaced = changedKeys.Where(k => !ReferenceEquals(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)).ToList();
         // PreviewGrants are kept here (validated, last good) but translation reads none: a grant changing publishes nothing.
         var inputsChanged = !_applied || replaced.Exists(k => k.Kind != PreviewGrant.KindName);
-        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
+        // What references resolve against holds a last good version only for a target whose text is broken without a
+        // candidate (CandidateInputs); a target that has a candidate stands there as that candidate, whatever its last good
+        // version became — so the first apply, in which every target's last good version came, keeps the inputs (and the
+        // validations made against them) for the edits that follow.
+        if (replaced.Exists(k => ReferenceTargets.Contains(k.Kind) && _definitions.GetValueOrDefault(k) is { Candidate: null, Broken: true }
+            && !SameTarget(previous.GetValueOrDefault(k)?.Resource, _lastGood.GetValueOrDefault(k)?.Resource)))
         {
             _candidateInputs = null;   // a last good version of a reference target went or came
         }
@@ -197,31 +207,43 @@ public sealed class LastGoodManifestSet
         return new Definition(candidate, broken, [.. duplicates], paths[0]);
     }
 
-    /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has.</summary>
-    private void Evaluate(ResourceKey key, Definition? definition, ImmutableDictionary<ResourceKey, ManifestObject>.Builder inForce)
+    /// <summary>Decides what of <paramref name="key"/> is in force and what problems it has; returns whether its candidate was validated (not known from before).</summary>
+    private bool Evaluate(ResourceKey key, Definition? definition, ImmutableDictionary<ResourceKey, ManifestObject>.Builder inForce)
     {
         _kept.Remove(key);
         _keyProblems.Remove(key);
         var problems = new List<ManifestProblem>(definition?.Duplicates ?? []);
         var broken = definition?.Broken ?? false;
+        var validated = false;
         if (definition?.Candidate is { } candidate)
         {
+            var inputs = CandidateInputs();
             IReadOnlyList<ManifestProblem> invalid;
-            try
+            if (_validations.TryGetValue(key, out var known) && ReferenceEquals(known.Resource, candidate.Resource) && ReferenceEquals(known.Inputs, inputs))
             {
-                invalid = ManifestValidator.Validate(candidate.Resource, CandidateInputs());
+                invalid = known.Problems;
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            else
             {
-                // A validator bug makes this one object invalid, never the whole set.
-                invalid = [new ManifestProblem(key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}")];
+                validated = true;
+                try
+                {
+                    invalid = ManifestValidator.Validate(candidate.Resource, inputs);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A validator bug makes this one object invalid, never the whole set.
+                    invalid = [new ManifestProblem(key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}")];
+                }
+
+                _validations[key] = (candidate.Resource, inputs, invalid);
             }
 
             if (invalid.Count == 0)
             {
                 inForce[key] = candidate;
                 Keep(key, problems);
-                return;
+                return validated;
             }
 
             problems.AddRange(invalid.Select(p => p with { Location = candidate.Location }));
@@ -230,10 +252,14 @@ public sealed class LastGoodManifestSet
                 // Not a broken edit but a refused permission (or a revoked one): nothing of it stays in force.
                 inForce.Remove(key);
                 Keep(key, problems);
-                return;
+                return validated;
             }
 
             broken = true;
+        }
+        else
+        {
+            _validations.Remove(key);
         }
 
         if (broken && inForce.TryGetValue(key, out var good))
@@ -256,6 +282,7 @@ public sealed class LastGoodManifestSet
         }
 
         Keep(key, problems);
+        return validated;
     }
 
     private void Keep(ResourceKey key, List<ManifestProblem> problems)

@@ -5,7 +5,8 @@ namespace XdsControlPlane.Model;
 /// entries (such as a ConfigMap volume's <c>..data</c> folders, whose files appear through symlinks). Symlinks are
 /// followed, but each real directory and each real file is read once, so links back up the tree cannot loop. A file
 /// is parsed again only when the size or modification time of what it points to changed, so unchanged objects keep
-/// their identity. A file or directory that cannot be read is reported; the files read from it before keep what
+/// their identity; and of a file that changed, only the documents whose text changed are parsed again
+/// (<see cref="ManifestDocumentCache"/>), so an edit of one object of a large file keeps the others' identity too. A file or directory that cannot be read is reported; the files read from it before keep what
 /// they defined (their last good objects stay in force), exactly as for a file that no longer parses.
 /// </summary>
 public sealed class ManifestDirectoryReader(string directory)
@@ -52,9 +53,11 @@ public sealed class ManifestDirectoryReader(string directory)
             toParse.Add((entry.Path, entry.RealPath, stamp));
         }
 
-        // Files parse independently: side by side (a cold start reads every file).
+        // Files parse independently: side by side (a cold start reads every file). Each keeps its documents by their
+        // text, so an edit of one document of a large file reads that document again, not the file.
         var parsed = new ManifestReadResult[toParse.Count];
-        Parallel.For(0, toParse.Count, i => parsed[i] = ManifestReader.ReadFile(toParse[i].RealPath, Path.GetRelativePath(Directory, toParse[i].Path)));
+        var documents = toParse.Select(f => _files.GetValueOrDefault(f.Path)?.Documents ?? new ManifestDocumentCache()).ToArray();
+        Parallel.For(0, toParse.Count, i => parsed[i] = ManifestReader.ReadFile(toParse[i].RealPath, Path.GetRelativePath(Directory, toParse[i].Path), documents[i]));
         Interlocked.Add(ref _parsed, toParse.Count);
         for (var i = 0; i < toParse.Count; i++)
         {
@@ -67,7 +70,7 @@ public sealed class ManifestDirectoryReader(string directory)
 
             // A read that failed (permissions, I/O) is tried again next time even if the file's stamp stays the same.
             var failedToRead = contents.Objects.Count == 0 && contents.Problems.Any(p => p.Resource is null && p.Reason.StartsWith("cannot read", StringComparison.Ordinal));
-            files[toParse[i].Path] = new CachedFile(toParse[i].Stamp, new ManifestFile(toParse[i].Path, contents), Cacheable: !failedToRead);
+            files[toParse[i].Path] = new CachedFile(toParse[i].Stamp, new ManifestFile(toParse[i].Path, contents), Cacheable: !failedToRead) { Documents = documents[i] };
         }
 
         changed |= _files.Keys.Any(path => !files.ContainsKey(path));
@@ -223,5 +226,9 @@ public sealed class ManifestDirectoryReader(string directory)
         public HashSet<string> Files { get; } = new(StringComparer.Ordinal);
     }
 
-    private sealed record CachedFile((long Length, DateTime Modified) Stamp, ManifestFile File, bool Cacheable = true);
+    private sealed record CachedFile((long Length, DateTime Modified) Stamp, ManifestFile File, bool Cacheable = true)
+    {
+        /// <summary>The file's documents as last read, by their text; <see langword="null"/> for an entry that is not a file read.</summary>
+        public ManifestDocumentCache? Documents { get; init; }
+    }
 }

@@ -36,7 +36,13 @@ public static class ManifestReader
     /// Reads the file at <paramref name="path"/> (at most <see cref="ManifestLimits.MaxFileBytes"/>); a file that
     /// cannot be read gives one problem without a resource, so its last good objects stay in force.
     /// </summary>
-    public static ManifestReadResult ReadFile(string path, string source)
+    public static ManifestReadResult ReadFile(string path, string source) => ReadFile(path, source, documents: null);
+
+    /// <summary>
+    /// <see cref="ReadFile(string, string)"/>, reading again only the documents whose text changed since
+    /// <paramref name="documents"/> last read this file (and remembering this version there), when given.
+    /// </summary>
+    internal static ManifestReadResult ReadFile(string path, string source, ManifestDocumentCache? documents)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(source);
@@ -80,7 +86,7 @@ public static class ManifestReader
             return FileProblem(source, $"cannot read the file: {e.Message}");
         }
 
-        return Read(text, source);
+        return documents is null ? Read(text, source) : documents.Read(text, source);
 
         static string TooLarge(long length) => $"the file has {length / (1024 * 1024)} MiB; a manifest file may have at most {ManifestLimits.MaxFileBytes / (1024 * 1024)} MiB";
     }
@@ -116,16 +122,26 @@ public static class ManifestReader
             return FileProblem(source, $"not valid YAML: {e.Message}");
         }
 
+        return ReadDocuments(documents, source, firstDocument: 0, lineOffset: 0);
+    }
+
+    /// <summary>
+    /// Reads parsed <paramref name="documents"/> of a file named <paramref name="source"/>: the first is its document
+    /// <paramref name="firstDocument"/>, and their lines are <paramref name="lineOffset"/> lines further down in the file
+    /// than the parser counted (a part of the file parsed alone: <see cref="ManifestDocumentCache"/>).
+    /// </summary>
+    internal static ManifestReadResult ReadDocuments(IReadOnlyList<ManifestYamlParser.Document> documents, string source, int firstDocument, int lineOffset)
+    {
         var objects = new List<ManifestObject>();
         var problems = new List<ManifestProblem>();
         var ignored = new List<string>();
         for (var index = 0; index < documents.Count; index++)
         {
             var document = documents[index];
-            var location = new ManifestLocation(source, index, document.StartLine);
+            var location = new ManifestLocation(source, firstDocument + index, document.StartLine + lineOffset);
             try
             {
-                ReadDocument(document, null, location, objects, problems, ignored);
+                ReadDocument(document, null, location, lineOffset, objects, problems, ignored);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -166,7 +182,7 @@ public static class ManifestReader
                 return new ManifestReadResult([], [new ManifestProblem(null, "", string.Create(CultureInfo.InvariantCulture, $"the object is {written.Bytes.Length / 1024} KiB; one object may have at most {ManifestLimits.MaxDocumentChars / 1024} KiB"), location)], []);
             }
 
-            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), written, location, objects, problems, ignored);
+            ReadDocument(new ManifestYamlParser.Document(json, NoLines, 1), written, location, 0, objects, problems, ignored);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -181,8 +197,8 @@ public static class ManifestReader
     private static ManifestReadResult FileProblem(string source, string message) =>
         new([], [new ManifestProblem(null, "", message, new ManifestLocation(source, 0))], []);
 
-    /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem; <paramref name="serialized"/> is the document written already, if it was.</summary>
-    private static void ReadDocument(ManifestYamlParser.Document document, SerializedDocument? serialized, ManifestLocation location, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
+    /// <summary>One document: an object of a kind the control plane reads, an ignored kind, or a problem; <paramref name="serialized"/> is the document written already, if it was; its lines are <paramref name="lineOffset"/> further down in the file than the parser counted.</summary>
+    private static void ReadDocument(ManifestYamlParser.Document document, SerializedDocument? serialized, ManifestLocation location, int lineOffset, List<ManifestObject> objects, List<ManifestProblem> problems, List<string> ignored)
     {
         if (document.Json is null)
         {
@@ -228,7 +244,7 @@ public static class ManifestReader
 
             if (written.HasNullListItem() && EmptyListItem(json) is { } empty)
             {
-                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) }));
+                problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(empty), "list item is empty (null)", location with { Line = document.LineOf(empty) + lineOffset }));
                 return;
             }
 
@@ -238,7 +254,7 @@ public static class ManifestReader
         catch (JsonException e)
         {
             var path = e.Path ?? "$";
-            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = document.LineOf(path) }));
+            problems.Add(new ManifestProblem(KeyOf(kind, json), FieldPath(path), JsonErrorReason.Of(e, json, type, Options), location with { Line = document.LineOf(path) + lineOffset }));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -23,7 +23,7 @@ public sealed record ManifestSetResult(RoutingInputs Inputs, IReadOnlyList<Manif
     /// <summary>The keys whose version in force, problems or kept-last-good state may have changed in this apply.</summary>
     public IReadOnlySet<ResourceKey> Changed { get; init; } = new HashSet<ResourceKey>();
 
-    /// <summary>How many objects this apply validated (all of them only when what references resolve against changed: a Service, a LocalWorkload's spec, a Sandbox appearing or going).</summary>
+    /// <summary>How many objects this apply validated (all of them only when what references resolve against changed: a Service, a LocalWorkload's spec, a Sandbox appearing or going); an object validated before against the same inputs — the same instance, read from an unchanged document or kept because it says the same — is not validated again.</summary>
     public int Validated { get; init; }
 
     /// <summary>

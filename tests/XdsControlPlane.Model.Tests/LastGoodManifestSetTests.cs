@@ -163,6 +163,24 @@ public sealed class LastGoodManifestSetTests
     }
 
     [Test]
+    public void Apply_OneGroupOfAFileOfAHundredAndFiftyEdited_OnlyItIsValidated()
+    {
+        var services = File("a.yaml", Services);
+        _set.Apply([services, File("groups.yaml", Groups(edited: -1))]);
+
+        var edit = _set.Apply([services, File("groups.yaml", Groups(edited: 70))]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(edit.Validated, Is.EqualTo(1), "the 149 others are the same objects against the same inputs, from the first edit after the start on");
+            Assert.That(edit.Problems, Is.Empty);
+            Assert.That(edit.Inputs.RouteGroups.Single(g => g.Metadata.Name == "g-70").Spec.Routes[0].Match?.PathPrefix, Is.EqualTo("/v2"));
+        });
+
+        static string Groups(int edited) => string.Join("---\n", Enumerable.Range(0, 150).Select(i => Group($"g-{i}", 100, prefix: i == edited ? "/v2" : "/")));
+    }
+
+    [Test]
     public void Apply_LocalWorkloadPhaseChanges_ItIsReplacedButNothingElseIsValidated()
     {
         var services = File("a.yaml", Services);

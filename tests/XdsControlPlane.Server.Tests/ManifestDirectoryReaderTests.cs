@@ -82,6 +82,28 @@ public sealed class ManifestDirectoryReaderTests
         });
     }
 
+    [Test]
+    public void Read_OneDocumentOfALargeFileEdited_TheOtherDocumentsKeepTheirObjects()
+    {
+        var documents = Enumerable.Range(0, 150).Select(i => Service.Replace("cart", $"svc-{i:000}", StringComparison.Ordinal)).ToArray();
+        Write("services.yaml", string.Join("---\n", documents));
+        var reader = new ManifestDirectoryReader(_directory);
+        var first = reader.Read(out _).Single().Contents.Objects;
+        documents[70] = documents[70].Replace("port: 80", "port: 81", StringComparison.Ordinal);
+        Write("services.yaml", string.Join("---\n", documents));
+        File.SetLastWriteTimeUtc(Path.Combine(_directory, "services.yaml"), DateTime.UtcNow.AddSeconds(5));
+
+        var edited = reader.Read(out var changed).Single().Contents.Objects;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(changed, Is.True);
+            Assert.That(edited.Select(o => o.Resource.Metadata.Name), Is.EqualTo(first.Select(o => o.Resource.Metadata.Name)));
+            Assert.That(edited.Where((_, i) => i != 70), Is.EqualTo(first.Where((_, i) => i != 70)).Using<ManifestObject>(ReferenceEquals), "the documents that did not change are not read again");
+            Assert.That(edited[70].Resource, Is.Not.SameAs(first[70].Resource), "the edited one is");
+        });
+    }
+
     /// <summary>A ConfigMap volume: visible links into <c>..data</c>, which the kubelet swaps to a new timestamped folder on update.</summary>
     [Test]
     public void Read_ConfigMapVolume_ReadsThroughTheLinksAndSeesTheSwap()
