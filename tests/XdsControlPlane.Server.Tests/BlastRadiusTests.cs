@@ -93,6 +93,8 @@ public sealed class BlastRadiusTests
         await using var host = await Server().StartAsync(cancel.Token);
         await using var gateway = await GatewayStream.ConnectAsync(host.XdsPort, cancel.Token);
 
+        // The report may be logged after the client was served: wait for it rather than race the client.
+        await Eventually.WaitAsync(() => HeldOut().Length > 0, "the left-out host to be reported", cancel.Token);
         Assert.Multiple(() =>
         {
             Assert.That(gateway.Host(Checkout), Is.Null, "a host that never had a good version is left out");
@@ -111,6 +113,9 @@ public sealed class BlastRadiusTests
         await EditAsync("routing.yaml", "requestHeadersToAdd: {x-environment: sandbox}", "requestHeadersToAdd: {x-environment: \"sand\\nbox\"}");
         await using var host = await new InProcessServer().WithManifests(_directory).WithLog(_log).StartAsync(cancel.Token);
         await using var gateway = await GatewayStream.ConnectAsync(host.XdsPort, cancel.Token);
+
+        // The source reports a manifest's problems after it has published the rest (a client can be served first).
+        await Eventually.WaitAsync(() => _log.Contains("requestHeadersToAdd.x-environment"), "the invalid manifest to be reported", cancel.Token);
         var problems = string.Join("\n", _log.Events.Where(e => e.Text.Contains("requestHeadersToAdd.x-environment", StringComparison.Ordinal)).Select(e => e.Text));
 
         Assert.Multiple(() =>
