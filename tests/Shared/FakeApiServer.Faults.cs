@@ -151,7 +151,7 @@ internal sealed partial class FakeApiServer
         {
             var objects = _objects.Where(kind => kind.Key != path).SelectMany(kind => kind.Value.Values).Select(o => o.ToJsonString());
             var history = _history.Where(h => h.Path != path).Select(h => h.Object.ToJsonString());
-            var patches = StatusPatches.Select(p => p.Body.ToJsonString());
+            var patches = _statusPatches.Select(p => p.Body.ToJsonString());
             return string.Join("\n", objects.Concat(history).Concat(patches));
         }
     }

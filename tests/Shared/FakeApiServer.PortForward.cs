@@ -23,8 +23,19 @@ internal sealed partial class FakeApiServer
     private readonly Dictionary<(string Namespace, string Pod, int Port), IPEndPoint> _podBackends = [];
     private readonly List<(string Namespace, string Pod, HttpContext Context)> _portForwards = [];
 
-    /// <summary>Every port-forward WebSocket accepted so far, by pod name.</summary>
-    public List<string> PortForwardRequests { get; } = [];
+    private readonly List<string> _portForwardRequests = [];
+
+    /// <summary>Every port-forward WebSocket accepted so far, by pod name (a copy taken under the lock: the server adds to it while a test reads).</summary>
+    public List<string> PortForwardRequests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _portForwardRequests];
+            }
+        }
+    }
 
     /// <summary>Connections to <paramref name="port"/> of the pod go to <paramref name="backend"/>.</summary>
     public void SetPodBackend(string ns, string pod, int port, IPEndPoint backend)
@@ -83,7 +94,7 @@ internal sealed partial class FakeApiServer
         var entry = (ns, name, context);
         lock (_gate)
         {
-            PortForwardRequests.Add(name);
+            _portForwardRequests.Add(name);
             _portForwards.Add(entry);
         }
 

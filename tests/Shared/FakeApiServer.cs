@@ -133,8 +133,22 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         ["spec"] = new JsonObject { ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port, ["protocol"] = "TCP" }) },
     };
 
-    /// <summary>Every status patch: namespace/name, the patch body and the field manager that sent it.</summary>
-    public List<(string Name, JsonObject Body, string? FieldManager)> StatusPatches { get; } = [];
+    /// <summary>
+    /// Every status patch so far: namespace/name, the patch body and the field manager that sent it (a copy taken under
+    /// the lock: the server adds to it while a test reads).
+    /// </summary>
+    public List<(string Name, JsonObject Body, string? FieldManager)> StatusPatches
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _statusPatches];
+            }
+        }
+    }
+
+    private readonly List<(string Name, JsonObject Body, string? FieldManager)> _statusPatches = [];
 
     /// <summary>Whether the status patch at <paramref name="index"/> of <see cref="StatusPatches"/> was refused 409 (it was conditional on an older resource version).</summary>
     public bool StatusPatchConflicted(int index)
@@ -156,11 +170,32 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Every list request, by path.</summary>
-    public List<string> ListRequests { get; } = [];
+    /// <summary>Every list request so far, by path (a copy taken under the lock: the server adds to it while a test reads).</summary>
+    public List<string> ListRequests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _listRequests];
+            }
+        }
+    }
 
-    /// <summary>Every watch request: path and the resource version it asked to start from.</summary>
-    public List<(string Path, string ResourceVersion)> WatchRequests { get; } = [];
+    /// <summary>Every watch request so far: path and the resource version it asked to start from (a copy taken under the lock).</summary>
+    public List<(string Path, string ResourceVersion)> WatchRequests
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _watchRequests];
+            }
+        }
+    }
+
+    private readonly List<string> _listRequests = [];
+    private readonly List<(string Path, string ResourceVersion)> _watchRequests = [];
 
     /// <summary>
     /// How a watch from a compacted version is refused: false (the default) as an API server does once the watch has
@@ -194,7 +229,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     {
         lock (_gate)
         {
-            return [.. WatchRequests.Where(w => w.Path == path).Select(w => w.ResourceVersion)];
+            return [.. _watchRequests.Where(w => w.Path == path).Select(w => w.ResourceVersion)];
         }
     }
 
@@ -588,8 +623,8 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         int index;
         lock (_gate)
         {
-            index = StatusPatches.Count;
-            StatusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
+            index = _statusPatches.Count;
+            _statusPatches.Add(($"{ns}/{name}", body, context.Request.Query["fieldManager"].FirstOrDefault()));
             held = _heldStatusPatches;
         }
 
@@ -672,7 +707,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 var continued = query["continue"].ToString();
                 if (continued.Length == 0)
                 {
-                    ListRequests.Add(path);
+                    _listRequests.Add(path);
                 }
 
                 var (version, items, next) = ListPage(path, Selected, continued, int.TryParse(query["limit"], CultureInfo.InvariantCulture, out var limit) ? limit : 0);
@@ -701,7 +736,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         (int Code, JsonObject Body)? refused = null;
         lock (_gate)
         {
-            WatchRequests.Add((path, from.ToString(CultureInfo.InvariantCulture)));
+            _watchRequests.Add((path, from.ToString(CultureInfo.InvariantCulture)));
             if (FailingWatches > 0)
             {
                 FailingWatches--;

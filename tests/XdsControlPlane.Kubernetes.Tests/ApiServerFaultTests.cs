@@ -117,6 +117,10 @@ public sealed class ApiServerFaultTests
             "the faulted server to publish what a fresh one does",
             cancel.Token);
         var converged = DateTimeOffset.UtcNow;
+
+        // Status is written after the publication it reports on (the pipeline's observers only take note and return; the
+        // status workers write later): the newest RouteGroup's status can come after the convergence seen above.
+        await Eventually.WaitAsync(() => _api.Get(FakeApiServer.RouteGroups, "shop", "third")?["status"]?["conditions"] is not null, "status to be written for the newest RouteGroup", cancel.Token);
         await fresh.StopAsync(cancel.Token);
         foreach (var watch in watches)
         {

@@ -128,9 +128,8 @@ public sealed class HeldOutHostStatusTests
         });
     }
 
-    /// <summary>Status writes of the canary so far (read by index: the fake server only appends).</summary>
-    private static int CanaryWrites(FakeApiServer api) =>
-        Enumerable.Range(0, api.StatusPatches.Count).Count(i => api.StatusPatches[i].Name == "shop/canary");
+    /// <summary>Status writes of the canary so far.</summary>
+    private static int CanaryWrites(FakeApiServer api) => api.StatusPatches.Count(p => p.Name == "shop/canary");
 
     /// <summary>
     /// Accepted status writes of <paramref name="name"/> by the routing status writer. The Sandbox controller writes its
@@ -138,11 +137,14 @@ public sealed class HeldOutHostStatusTests
     /// either writer's patch may lose a race with the other's (409, retried); neither is the routing writer writing the
     /// same held-out condition again.
     /// </summary>
-    private static int RoutingWrites(FakeApiServer api, string name) =>
-        Enumerable.Range(0, api.StatusPatches.Count)
-            .Count(i => api.StatusPatches[i] is var p && p.Name == name && p.Body["status"]?["phase"] is null
+    private static int RoutingWrites(FakeApiServer api, string name)
+    {
+        var patches = api.StatusPatches;
+        return Enumerable.Range(0, patches.Count)
+            .Count(i => patches[i] is var p && p.Name == name && p.Body["status"]?["phase"] is null
                 && p.Body["status"]?["conditions"]?.AsArray().Any(c => c?["type"]?.GetValue<string>() == "Programmed") == true
                 && !api.StatusPatchConflicted(i));
+    }
 
     private static Task<JsonNode?> ProgrammedAsync(FakeApiServer api, string name, Func<JsonNode?, bool> until) => ProgrammedAsync(api, FakeApiServer.RouteGroups, name, until);
 

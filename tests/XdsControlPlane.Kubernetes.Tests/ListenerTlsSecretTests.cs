@@ -45,6 +45,9 @@ public sealed class ListenerTlsSecretTests
         api.Put(FakeApiServer.Secrets, TlsSecret(ca.Server("xds rotated"), ca.CaPem));
         await Eventually.WaitAsync(async () => await SubjectAsync(host.XdsPort, ca, client, cancel.Token) == "CN=xds rotated", "the rotated certificate to reach new connections");
 
+        // The source puts a certificate in use, then logs it: a new connection can get it before the line is written.
+        await Eventually.WaitAsync(() => _log.Events.Count(e => e.EventId == 1300) >= 2, "the rotated certificate's load to be logged", cancel.Token);
+
         Assert.Multiple(() =>
         {
             Assert.That(TlsAdsClient.RefusedAtConnection(before), Is.True, $"no certificate yet: {before?.GetType().Name}: {before?.Message}");

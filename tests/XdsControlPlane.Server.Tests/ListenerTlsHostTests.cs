@@ -152,6 +152,9 @@ public sealed class ListenerTlsHostTests
             },
             "a new connection gets the rotated certificate");
 
+        // The watch puts a certificate in use, then logs it: a new connection can get it before the line is written.
+        await Eventually.WaitAsync(() => _log.Events.Count(e => e.EventId == 1300) >= 2, "the rotated certificate's load to be logged", cancel.Token);
+
         // The open stream, on its connection of the old certificate, is still served: it asks for listeners and gets them.
         await open.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Cluster, VersionInfo = firstResponse.VersionInfo, ResponseNonce = firstResponse.Nonce }, cancel.Token);
         await open.RequestStream.WriteAsync(new DiscoveryRequest { TypeUrl = TypeUrls.Listener }, cancel.Token);

@@ -217,7 +217,11 @@ public sealed class RoutingEndToEndTests(XdsClientKind client)
                     - {service: echo, weight: 20}
                 """);
             await File.WriteAllTextAsync(notYaml, "kind: [unclosed\n");
-            await Eventually.WaitAsync(() => Task.FromResult(_log.Contains("spec.routes[0].to: weights must sum to 100, got 90")), "the problem to be logged");
+            // Two files written one after the other may be read in two passes, and a pass may log its problems in any
+            // order: wait for both problems, not for the first.
+            await Eventually.WaitAsync(
+                () => Task.FromResult(_log.Contains("spec.routes[0].to: weights must sum to 100, got 90") && _log.Contains("not-yaml.yaml") && _log.Contains("not valid YAML")),
+                "both problems to be logged");
 
             Assert.Multiple(async () =>
             {
