@@ -118,6 +118,11 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
                 throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, "the stream ended before the agent's Hello");
             }
         }
+        catch (IOException)
+        {
+            // The agent reset the stream or its connection went away (Kestrel fails the read before it cancels the call).
+            throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, "the stream ended before the agent's Hello");
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new AgentRefusedException(AgentRefusal.HelloTimeout, StatusCode.DeadlineExceeded, $"no Hello within {options.HelloTimeout.TotalSeconds:0.###} s");

@@ -289,6 +289,13 @@ internal abstract class XdsStream<TRequest, TResponse, TSubscription>
 
             _inbox.Writer.TryComplete(new RpcException(new Status(StatusCode.InvalidArgument, $"the request is not a valid {typeof(TRequest).Name}: {e.Message}")));
         }
+        catch (IOException)
+        {
+            // The client reset the stream or its connection went away. Kestrel fails the read before it cancels the
+            // call's token (it cancels on the thread pool), so this is not always an OperationCanceledException: the
+            // stream ends as when the client half-closes, not with an exception gRPC would log as a server error.
+            _inbox.Writer.TryComplete();
+        }
         catch (Exception e)
         {
             _inbox.Writer.TryComplete(e);

@@ -23,6 +23,12 @@ internal sealed class ScriptedRequests<T> : IAsyncStreamReader<T>
     /// <summary>Ends the request stream (the client half-closes).</summary>
     public void Complete() => _requests.Writer.TryComplete();
 
+    /// <summary>
+    /// Fails the pending and every later read as Kestrel does when the client resets the stream: with the
+    /// <see cref="IOException"/> it completes the request body with, before the call's token is cancelled.
+    /// </summary>
+    public void Reset() => _requests.Writer.TryComplete(new IOException("The client reset the request stream."));
+
     public async Task<bool> MoveNext(CancellationToken cancellationToken)
     {
         _reads.Writer.TryWrite(Interlocked.Increment(ref _readCount));

@@ -41,6 +41,10 @@ internal sealed class NodeIdentityInterceptor(NodeIdentityCheck check, INodeGrou
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"the request is not a valid {typeof(TRequest).Name}: {e.Message}"));
         }
+        catch (IOException)
+        {
+            return; // the client reset the stream before its first request (Kestrel fails the read before it cancels the call)
+        }
 
         var first = requestStream.Current;
         if (NodeOf(first) is { } node)
