@@ -131,9 +131,16 @@ internal sealed class ClientStatusDiscoveryServiceImpl(ClientRegistry registry) 
 
     public override async Task StreamClientStatus(IAsyncStreamReader<ClientStatusRequest> requestStream, IServerStreamWriter<ClientStatusResponse> responseStream, ServerCallContext context)
     {
-        while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+        try
         {
-            await responseStream.WriteAsync(ClientStatusReport.Build(registry.Clients, requestStream.Current), context.CancellationToken).ConfigureAwait(false);
+            while (await requestStream.MoveNext(context.CancellationToken).ConfigureAwait(false))
+            {
+                await responseStream.WriteAsync(ClientStatusReport.Build(registry.Clients, requestStream.Current), context.CancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (IOException)
+        {
+            // The client reset the stream (Kestrel fails the read before it cancels the call): it went away, nothing to log.
         }
     }
 }

@@ -186,4 +186,48 @@ public sealed class CsdsTests : ServerPerTest
 
         Assert.That((failure!.StatusCode, failure.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "node_matchers[].node_metadatas is not supported; match on node_id")));
     }
+
+    /// <summary>A CSDS client that resets its stream (Kestrel fails the read before it cancels the call) ends it quietly.</summary>
+    [Test]
+    public async Task StreamClientStatus_ClientReset_EndsWithoutAnError()
+    {
+        var requests = new ScriptedRequests<ClientStatusRequest>();
+        var responses = new CollectedResponses<ClientStatusResponse>();
+        var service = new ClientStatusDiscoveryServiceImpl(new ClientRegistry());
+        var running = service.StreamClientStatus(requests, responses, new CallOf(CancellationToken.None));
+        requests.Add(new ClientStatusRequest());
+        await responses.NextAsync();
+
+        requests.Reset();
+
+        Assert.That(async () => await running, Throws.Nothing, "no exception for gRPC to log as a server error");
+    }
+
+    /// <summary>The call context of a call that is never cancelled: only its token is read.</summary>
+    private sealed class CallOf(CancellationToken cancellationToken) : ServerCallContext
+    {
+        protected override string MethodCore => "/envoy.service.status.v3.ClientStatusDiscoveryService/StreamClientStatus";
+
+        protected override string HostCore => "localhost";
+
+        protected override string PeerCore => "ipv4:127.0.0.1:1";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Metadata RequestHeadersCore { get; } = [];
+
+        protected override CancellationToken CancellationTokenCore => cancellationToken;
+
+        protected override Metadata ResponseTrailersCore { get; } = [];
+
+        protected override Status StatusCore { get; set; }
+
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override AuthContext AuthContextCore => new(null, []);
+
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
+
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
+    }
 }
