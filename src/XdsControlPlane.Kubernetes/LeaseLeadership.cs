@@ -1,4 +1,6 @@
+using System.Net;
 using k8s;
+using k8s.Autorest;
 using k8s.LeaderElection;
 using k8s.LeaderElection.ResourceLock;
 using Microsoft.Extensions.Hosting;
@@ -124,6 +126,10 @@ public sealed class LeaseLeadership(IKubernetes client, LeaseLeadershipOptions o
             {
                 KubernetesLog.LeaseReleased(logger, options.Identity, options.Namespace, options.Name);
             }
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // No Lease to hand back: this replica stopped before the election loop created it, or someone deleted it.
         }
         catch (Exception e)
         {

@@ -9,6 +9,32 @@ namespace XdsControlPlane.Kubernetes.Tests;
 public sealed class LeaderElectionTests
 {
 
+    /// <summary>
+    /// A stop finds no Lease to hand back — deleted while held, or (a busy-core CI run) the replica stopped before its
+    /// election loop created one: nothing to release, so no Warning ("Could not release the Lease … NotFound").
+    /// </summary>
+    [Test]
+    public async Task LeaseDeletedWhileHeld_TheStopReleasesNothing_AndWarnsOfNothing()
+    {
+        await using var api = await FakeApiServer.StartAsync();
+        using var client = new global::k8s.Kubernetes(new KubernetesClientConfiguration { Host = api.Url.ToString() });
+        var log = new WarningLog();
+        var leadership = new LeaseLeadership(client, new LeaseLeadershipOptions
+        {
+            Identity = "only",
+            LeaseDuration = TimeSpan.FromSeconds(15),
+            RenewDeadline = TimeSpan.FromSeconds(10),
+            RetryPeriod = TimeSpan.FromSeconds(2),
+        }, log);
+        await leadership.StartAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => leadership.IsLeader, "the replica to hold the Lease");
+
+        api.Delete(FakeApiServer.Leases, "sandboxctl-system", "xds-control-plane");
+        await leadership.StopAsync(CancellationToken.None);
+
+        Assert.That(log.Warnings, Is.Empty);
+    }
+
     [Test]
     public async Task TwoReplicas_OnlyTheLeaseHolderWritesStatusAndReconciles_AndTheOtherTakesOverWhenItStops()
     {
@@ -173,6 +199,27 @@ public sealed class LeaderElectionTests
             _acks.Dispose();
             Leadership.Dispose();
             _client.Dispose();
+        }
+    }
+
+    /// <summary>The Warning and Error lines of <see cref="LeaseLeadership"/>.</summary>
+    private sealed class WarningLog : Microsoft.Extensions.Logging.ILogger<LeaseLeadership>
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _warnings = new();
+
+        public IReadOnlyCollection<string> Warnings => _warnings;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning)
+            {
+                _warnings.Enqueue(formatter(state, exception));
+            }
         }
     }
 }
