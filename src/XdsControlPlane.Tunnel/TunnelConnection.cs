@@ -135,11 +135,13 @@ internal sealed class TunnelConnection
     }
 
     /// <summary>Ends the connection without telling the peer (the stream is going away): the socket is reset.</summary>
-    public void Abort()
+    /// <returns>Whether it was still open: not closed, failed or aborted before.</returns>
+    public bool Abort()
     {
-        Interlocked.Exchange(ref _closed, 1);
+        var wasOpen = Interlocked.Exchange(ref _closed, 1) == 0;
         _reset = true;
         Cancel();
+        return wasOpen;
     }
 
     private void Cancel()

@@ -30,6 +30,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     private long _bytesReceived;
     private long _connectionsOpened;
     private long _connectionsOverBudget;
+    private long _connectionsCut;
 
     /// <summary>
     /// A multiplexer for <paramref name="side"/>. <paramref name="peerWindow"/> is the receive window the peer announced
@@ -114,6 +115,12 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     /// <summary>Connections ended because their local reader was behind while <see cref="TunnelLimits.StreamBufferBudget"/> was spent.</summary>
     public long ConnectionsOverBudget => Interlocked.Read(ref _connectionsOverBudget);
+
+    /// <summary>
+    /// Connections reset by this side because the stream they were carried on went away: a lane removed
+    /// (<see cref="RemoveLane"/>) or the whole multiplexer disposed — not ended by either end's Close.
+    /// </summary>
+    public long ConnectionsCut => Interlocked.Read(ref _connectionsCut);
 
     internal StreamBufferBudget Budget { get; }
 
@@ -210,7 +217,10 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         lane.Frames.Complete();
         foreach (var connection in _connections.Values.Where(c => ReferenceEquals(c.Lane, lane)))
         {
-            connection.Abort();
+            if (connection.Abort())
+            {
+                Interlocked.Increment(ref _connectionsCut);
+            }
         }
     }
 
@@ -309,7 +319,10 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         var running = _connections.Values.Select(c => c.Completion).ToArray();
         foreach (var connection in _connections.Values)
         {
-            connection.Abort();
+            if (connection.Abort())
+            {
+                Interlocked.Increment(ref _connectionsCut);
+            }
         }
 
         try

@@ -152,6 +152,39 @@ public sealed class TunnelMultiplexerTests
         });
     }
 
+    /// <summary>
+    /// What the agent reports as lost when its broker goes away: the connections of a lane whose stream ended first, and
+    /// those still open when the multiplexer is disposed — never one both ends had closed. (A busy-core CI run saw a
+    /// killed broker reported as 2 connections lost of 3: the lane's stream had ended before the primary's.)
+    /// </summary>
+    [Test]
+    public async Task ConnectionsCut_ALostLanesAndThoseOpenAtTheEnd_NotOneClosedBefore()
+    {
+        await using var pair = await TunnelPair.StartAsync();
+        var (_, agentLane) = pair.AddLane();
+        var (onLane, _) = await pair.OpenAsync();
+        var (onPrimary, _) = await pair.OpenAsync();
+        var (closed, closedLaptop) = await pair.OpenAsync();
+        closed.Shutdown(SocketShutdown.Both);
+        closedLaptop.Shutdown(SocketShutdown.Both);
+        closed.Dispose();
+        closedLaptop.Dispose();
+        await Eventually(() => pair.Agent.OpenConnections == 2, "the closed connection to end at the agent");
+        Assert.That(pair.Agent.ConnectionsCut, Is.Zero, "a connection closed by its end is not cut");
+
+        pair.Agent.RemoveLane(agentLane);
+        var afterLane = pair.Agent.ConnectionsCut;
+        await pair.Agent.DisposeAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(afterLane, Is.EqualTo(1), "the lane's connection is cut with its stream");
+            Assert.That(pair.Agent.ConnectionsCut, Is.EqualTo(2), "and the primary's when the multiplexer ends");
+        });
+        onLane.Dispose();
+        onPrimary.Dispose();
+    }
+
     [Test]
     public async Task Lanes_OpensOvertakingEachOtherOnDifferentLanes_AreAccepted_AnIdInUseIsNot()
     {

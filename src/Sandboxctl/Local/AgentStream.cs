@@ -87,10 +87,11 @@ internal sealed class AgentStream(AgentLink link, IReadOnlyList<AgentLink> laneL
         }
         finally
         {
-            // Connections still open when a stream ends without the developer's goodbye are cut: counted as lost.
-            var lost = saidGoodbye ? 0 : mux.OpenConnections;
+            // Connections cut when a stream ends without the developer's goodbye are lost: those still open now, and those
+            // of a lane that went first (a broker killed ends the lanes' streams and the primary's in any order).
             await streaming.CancelAsync().ConfigureAwait(false);
             await mux.DisposeAsync().ConfigureAwait(false);
+            var lost = saidGoodbye ? 0 : (int)mux.ConnectionsCut;
             await Quietly(writing).ConfigureAwait(false);
             await Quietly(reading).ConfigureAwait(false);
             await Quietly(pinging).ConfigureAwait(false);
