@@ -19,7 +19,8 @@ public static class TunnelHttp2
     /// <summary>
     /// The agent's handler for its channel to the broker: the tunnel's windows, one HTTP/2 connection, keep-alive pings;
     /// with <paramref name="cork"/> (where <see cref="BurstCork.Supported"/>), its connections are made by the cork, so the
-    /// writer of the stream on it can hold a burst's sends together.
+    /// writer of the stream on it can hold a burst's sends together, and their stream reads the socket in 64 KiB blocks
+    /// (HttpClient itself asks for about one 16 KiB HTTP/2 frame per read).
     /// </summary>
     public static SocketsHttpHandler AgentHandler(BurstCork? cork = null)
     {

@@ -113,6 +113,71 @@ public sealed class BurstCorkTests
         }
     }
 
+    [Test]
+    public async Task Read_ASmallRead_TakesABlockFromTheSocket_AndServesTheNextReadsFromIt()
+    {
+        var (_, stream, client, peer) = await ConnectAsync();
+        using (peer)
+        await using (stream)
+        {
+            // 256 KiB waiting in the kernel, read as HttpClient reads its HTTP/2 connection: 16 KiB at a time.
+            var sent = Enumerable.Range(0, 256 * 1024).Select(i => (byte)(i * 7)).ToArray();
+            client.ReceiveBufferSize = 1024 * 1024;
+            await peer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Timeout);
+            await WaitForAsync(() => client.Available == sent.Length);
+
+            var received = new byte[sent.Length];
+            var got = await stream.ReadAsync(received.AsMemory(0, 16 * 1024)).AsTask().WaitAsync(Timeout);
+            Assert.That((got, client.Available), Is.EqualTo((16 * 1024, sent.Length - (64 * 1024))), "the first read took a 64 KiB block from the socket");
+
+            for (var read = 1; read < 4; read++)
+            {
+                got += await stream.ReadAsync(received.AsMemory(got, 16 * 1024)).AsTask().WaitAsync(Timeout);
+            }
+
+            Assert.That((got, client.Available), Is.EqualTo((64 * 1024, sent.Length - (64 * 1024))), "three more reads came from the block, not the socket");
+            Assert.That(await stream.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(Timeout), Is.Zero, "a zero-byte read completes: data is waiting");
+            while (got < sent.Length)
+            {
+                got += await stream.ReadAsync(received.AsMemory(got, Math.Min(16 * 1024, sent.Length - got))).AsTask().WaitAsync(Timeout);
+            }
+
+            Assert.That(received, Is.EqualTo(sent), "every byte, in order");
+            Assert.That(((CorkedSocketStream)stream).SocketReads, Is.EqualTo(4), "256 KiB in four socket reads instead of sixteen");
+        }
+    }
+
+    [Test]
+    public async Task Read_AReadOfABlockOrMore_GoesToTheSocketDirectly_AndTheEndOfTheStreamIsZero()
+    {
+        var (_, stream, client, peer) = await ConnectAsync();
+        using (peer)
+        await using (stream)
+        {
+            var sent = new byte[100 * 1024];
+            await peer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Timeout);
+            peer.Shutdown(SocketShutdown.Send);
+            var received = new byte[128 * 1024];
+            var got = 0;
+            int read;
+            while ((read = await stream.ReadAsync(received.AsMemory(got)).AsTask().WaitAsync(Timeout)) > 0)
+            {
+                got += read;
+            }
+
+            Assert.That(got, Is.EqualTo(sent.Length));
+        }
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        while (!condition())
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
     private static Frame DataFrame(int bytes) => new() { Data = new Data { ConnectionId = 1, Payload = ByteString.CopyFrom(new byte[bytes]) } };
 
     /// <summary>The kernel's TCP_CORK flag of <paramref name="socket"/>.</summary>
