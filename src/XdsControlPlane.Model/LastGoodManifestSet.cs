@@ -20,6 +20,9 @@ namespace XdsControlPlane.Model;
 /// </remarks>
 public sealed class LastGoodManifestSet
 {
+    /// <summary>Up to this many RouteGroups replaced are put into the last inputs one by one (each copies the RouteGroup list); more, and the inputs are collected anew.</summary>
+    private const int PatchedRouteGroupsLimit = 16;
+
     private static readonly HashSet<string> ReferenceTargets = new([KubeService.KindName, Sandbox.KindName, LocalWorkload.KindName], StringComparer.Ordinal);
     private readonly ManifestFileIndex _files = new();
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
@@ -149,7 +152,7 @@ public sealed class LastGoodManifestSet
 
         if (inputsChanged)
         {
-            _inputs = new RoutingInputs(_inForce.Values.Select(o => o.Resource));
+            _inputs = InputsAfter(replaced);
         }
 
         _applied = true;
@@ -162,6 +165,30 @@ public sealed class LastGoodManifestSet
             Changed = changedKeys,
             Validated = validated,
         };
+    }
+
+    /// <summary>
+    /// The inputs in force after <paramref name="replaced"/> changed: when they are only RouteGroups edited or added (and
+    /// PreviewGrants, which translation does not read), the last inputs with those RouteGroups put in place
+    /// (<see cref="RoutingInputs.WithRouteGroup"/>: the inventory is shared, the RouteGroup list copied), else every object
+    /// in force collected anew. Both give the same lists: collecting 20,000 objects and sorting 10,000 RouteGroups again
+    /// was a tenth of a RouteGroup edit's work at 10,000 RouteGroups.
+    /// </summary>
+    private RoutingInputs InputsAfter(List<ResourceKey> replaced)
+    {
+        if (_applied && replaced.Count <= PatchedRouteGroupsLimit
+            && replaced.TrueForAll(k => k.Kind == PreviewGrant.KindName || (k.Kind == RouteGroup.KindName && _lastGood.ContainsKey(k))))
+        {
+            var inputs = _inputs;
+            foreach (var key in replaced.Where(k => k.Kind == RouteGroup.KindName))
+            {
+                inputs = inputs.WithRouteGroup((RouteGroup)_lastGood[key].Resource);
+            }
+
+            return inputs;
+        }
+
+        return new RoutingInputs(_inForce.Values.Select(o => o.Resource));
     }
 
     /// <summary>What the files say of <paramref name="key"/>: its first definition, whether some file names it broken, the other definitions.</summary>
