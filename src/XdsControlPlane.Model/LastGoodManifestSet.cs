@@ -84,10 +84,11 @@ public sealed class LastGoodManifestSet
 
         // What each affected key is now defined as; a changed Service, Sandbox or LocalWorkload changes what references resolve to.
         var targetsChanged = !_applied;
+        var readFiles = new Dictionary<string, FileKeys>(StringComparer.Ordinal);
         foreach (var key in affected)
         {
             var before = _definitions.GetValueOrDefault(key);
-            var now = Define(key);
+            var now = Define(key, readFiles);
             if (now is null)
             {
                 _definitions.Remove(key);
@@ -192,7 +193,9 @@ public sealed class LastGoodManifestSet
     }
 
     /// <summary>What the files say of <paramref name="key"/>: its first definition, whether some file names it broken, the other definitions.</summary>
-    private Definition? Define(ResourceKey key)
+    /// <param name="key">The object's key.</param>
+    /// <param name="readFiles">The files' objects and problems by key, as this apply has read them so far (each file is read once, not once per key it names).</param>
+    private Definition? Define(ResourceKey key, Dictionary<string, FileKeys> readFiles)
     {
         if (!_files.TryGetPaths(key, out var paths))
         {
@@ -211,8 +214,13 @@ public sealed class LastGoodManifestSet
                 continue;
             }
 
-            broken |= file.Contents.Problems.Any(p => p.Resource == key);
-            foreach (var obj in file.Contents.Objects.Where(o => o.Resource.Key == key))
+            if (!readFiles.TryGetValue(path, out var keys) || !ReferenceEquals(keys.File, file))
+            {
+                readFiles[path] = keys = new FileKeys(file);
+            }
+
+            broken |= keys.Problems.Contains(key);
+            foreach (var obj in keys.Objects[key])
             {
                 if (candidate is null)
                 {
@@ -367,6 +375,19 @@ public sealed class LastGoodManifestSet
         {
             return [new ManifestProblem(obj.Resource.Key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}") { Kind = ProblemKind.NotPermitted }];
         }
+    }
+
+    /// <summary>
+    /// A file's objects by key (in document order) and the keys its problems name: an edit of one object of a file of
+    /// hundreds affects every key of that file, and looking each up by scanning the file cost its square.
+    /// </summary>
+    private sealed class FileKeys(ManifestFile file)
+    {
+        public ManifestFile File { get; } = file;
+
+        public ILookup<ResourceKey, ManifestObject> Objects { get; } = file.Contents.Objects.ToLookup(o => o.Resource.Key);
+
+        public HashSet<ResourceKey> Problems { get; } = [.. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
     }
 
     /// <summary>What the files say of one key.</summary>
