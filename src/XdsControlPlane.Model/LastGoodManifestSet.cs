@@ -20,6 +20,9 @@ namespace XdsControlPlane.Model;
 /// </remarks>
 public sealed class LastGoodManifestSet
 {
+    /// <summary>Up to this many RouteGroups replaced are put into the last inputs one by one (each copies the RouteGroup list); more, and the inputs are collected anew.</summary>
+    private const int PatchedRouteGroupsLimit = 16;
+
     private static readonly HashSet<string> ReferenceTargets = new([KubeService.KindName, Sandbox.KindName, LocalWorkload.KindName], StringComparer.Ordinal);
     private readonly ManifestFileIndex _files = new();
     private readonly Dictionary<ResourceKey, Definition> _definitions = [];
@@ -81,10 +84,11 @@ public sealed class LastGoodManifestSet
 
         // What each affected key is now defined as; a changed Service, Sandbox or LocalWorkload changes what references resolve to.
         var targetsChanged = !_applied;
+        var readFiles = new Dictionary<string, FileKeys>(StringComparer.Ordinal);
         foreach (var key in affected)
         {
             var before = _definitions.GetValueOrDefault(key);
-            var now = Define(key);
+            var now = Define(key, readFiles);
             if (now is null)
             {
                 _definitions.Remove(key);
@@ -149,7 +153,7 @@ public sealed class LastGoodManifestSet
 
         if (inputsChanged)
         {
-            _inputs = new RoutingInputs(_inForce.Values.Select(o => o.Resource));
+            _inputs = InputsAfter(replaced);
         }
 
         _applied = true;
@@ -164,8 +168,34 @@ public sealed class LastGoodManifestSet
         };
     }
 
+    /// <summary>
+    /// The inputs in force after <paramref name="replaced"/> changed: when they are only RouteGroups edited or added (and
+    /// PreviewGrants, which translation does not read), the last inputs with those RouteGroups put in place
+    /// (<see cref="RoutingInputs.WithRouteGroup"/>: the inventory is shared, the RouteGroup list copied), else every object
+    /// in force collected anew. Both give the same lists: collecting 20,000 objects and sorting 10,000 RouteGroups again
+    /// was a tenth of a RouteGroup edit's work at 10,000 RouteGroups.
+    /// </summary>
+    private RoutingInputs InputsAfter(List<ResourceKey> replaced)
+    {
+        if (_applied && replaced.Count <= PatchedRouteGroupsLimit
+            && replaced.TrueForAll(k => k.Kind == PreviewGrant.KindName || (k.Kind == RouteGroup.KindName && _lastGood.ContainsKey(k))))
+        {
+            var inputs = _inputs;
+            foreach (var key in replaced.Where(k => k.Kind == RouteGroup.KindName))
+            {
+                inputs = inputs.WithRouteGroup((RouteGroup)_lastGood[key].Resource);
+            }
+
+            return inputs;
+        }
+
+        return new RoutingInputs(_inForce.Values.Select(o => o.Resource));
+    }
+
     /// <summary>What the files say of <paramref name="key"/>: its first definition, whether some file names it broken, the other definitions.</summary>
-    private Definition? Define(ResourceKey key)
+    /// <param name="key">The object's key.</param>
+    /// <param name="readFiles">The files' objects and problems by key, as this apply has read them so far (each file is read once, not once per key it names).</param>
+    private Definition? Define(ResourceKey key, Dictionary<string, FileKeys> readFiles)
     {
         if (!_files.TryGetPaths(key, out var paths))
         {
@@ -184,8 +214,13 @@ public sealed class LastGoodManifestSet
                 continue;
             }
 
-            broken |= file.Contents.Problems.Any(p => p.Resource == key);
-            foreach (var obj in file.Contents.Objects.Where(o => o.Resource.Key == key))
+            if (!readFiles.TryGetValue(path, out var keys) || !ReferenceEquals(keys.File, file))
+            {
+                readFiles[path] = keys = new FileKeys(file);
+            }
+
+            broken |= keys.Problems.Contains(key);
+            foreach (var obj in keys.Objects[key])
             {
                 if (candidate is null)
                 {
@@ -340,6 +375,19 @@ public sealed class LastGoodManifestSet
         {
             return [new ManifestProblem(obj.Resource.Key, "", $"cannot be validated: {e.GetType().Name}: {e.Message}") { Kind = ProblemKind.NotPermitted }];
         }
+    }
+
+    /// <summary>
+    /// A file's objects by key (in document order) and the keys its problems name: an edit of one object of a file of
+    /// hundreds affects every key of that file, and looking each up by scanning the file cost its square.
+    /// </summary>
+    private sealed class FileKeys(ManifestFile file)
+    {
+        public ManifestFile File { get; } = file;
+
+        public ILookup<ResourceKey, ManifestObject> Objects { get; } = file.Contents.Objects.ToLookup(o => o.Resource.Key);
+
+        public HashSet<ResourceKey> Problems { get; } = [.. file.Contents.Problems.Where(p => p.Resource is not null).Select(p => p.Resource!)];
     }
 
     /// <summary>What the files say of one key.</summary>

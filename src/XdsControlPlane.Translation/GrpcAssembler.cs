@@ -86,10 +86,14 @@ internal sealed class GrpcAssembler : NodeGroupAssembler
         // Clients dial cart.shop:9090 or the full name; without a port, the Service's first HTTP port.
         string[] names = port.Primary ? [$"{shortName}:{portText}", routeName, shortName, fqdn] : [$"{shortName}:{portText}", routeName];
         var config = XdsResource.CreateRouteConfiguration(routeName, [host.Bytes], version: null, new ResourceReferences([], host.Clusters, [], []));
-        XdsResource[] resources = [.. names.Select(name => XdsResource.Create(_listeners.GrpcApiListener(name, routeName))), config];
-        return new PortResources(host, resources);
+
+        // The listeners depend only on their names and the route configuration's: a changed host keeps them.
+        XdsResource[] listeners = previous is not null && previous.Names.AsSpan().SequenceEqual(names)
+            ? previous.Resources[..^1]
+            : [.. names.Select(name => XdsResource.Create(_listeners.GrpcApiListener(name, routeName)))];
+        return new PortResources(host, names, [.. listeners, config]);
     }
 
-    /// <summary>One Service port's API listeners and route configuration, and the virtual host they were made from.</summary>
-    private sealed record PortResources(VirtualHostPart Host, XdsResource[] Resources);
+    /// <summary>One Service port's API listeners (by name) and route configuration, and the virtual host they were made from.</summary>
+    private sealed record PortResources(VirtualHostPart Host, string[] Names, XdsResource[] Resources);
 }

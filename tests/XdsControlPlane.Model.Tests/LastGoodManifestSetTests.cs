@@ -181,6 +181,37 @@ public sealed class LastGoodManifestSetTests
     }
 
     [Test]
+    public void Apply_RouteGroupsEditedAndAdded_TheInventoryIsSharedAndTheListsEqualACollectionAnew()
+    {
+        var services = File("a.yaml", Services);
+        var first = _set.Apply([services, File("b.yaml", Group("one", 100)), File("d.yaml", Group("three", 100))]);
+
+        var edit = _set.Apply([services, File("b.yaml", Group("one", 100, prefix: "/v2")), File("c.yaml", Group("two", 100, prefix: "/two")), File("d.yaml", Group("three", 100))]);
+        var fresh = new LastGoodManifestSet().Apply([services, File("b.yaml", Group("one", 100, prefix: "/v2")), File("c.yaml", Group("two", 100, prefix: "/two")), File("d.yaml", Group("three", 100))]);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(edit.Inputs.Services, Is.SameAs(first.Inputs.Services), "only RouteGroups changed: the Services are not collected again");
+            Assert.That(edit.Inputs.EndpointSlices, Is.SameAs(first.Inputs.EndpointSlices));
+            Assert.That(edit.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one", "three", "two" }), "in namespace and name order, as collected anew");
+            Assert.That(edit.Inputs.RouteGroups.Select(g => g.Spec.Routes[0].Match?.PathPrefix), Is.EqualTo(fresh.Inputs.RouteGroups.Select(g => g.Spec.Routes[0].Match?.PathPrefix)));
+            Assert.That(edit.Inputs.RouteGroups[2], Is.SameAs(edit.InForce[new ResourceKey("RouteGroup", "shop", "two")].Resource));
+            Assert.That(edit.Inputs.Services.Select(s => s.Metadata.Name), Is.EqualTo(fresh.Inputs.Services.Select(s => s.Metadata.Name)));
+        });
+    }
+
+    [Test]
+    public void Apply_RouteGroupRemoved_TheInputsAreCollectedAnew()
+    {
+        var services = File("a.yaml", Services);
+        _set.Apply([services, File("b.yaml", Group("one", 100)), File("c.yaml", Group("two", 100))]);
+
+        var removal = _set.Apply([services, File("b.yaml", Group("one", 100))]);
+
+        Assert.That(removal.Inputs.RouteGroups.Select(g => g.Metadata.Name), Is.EqualTo(new[] { "one" }));
+    }
+
+    [Test]
     public void Apply_LocalWorkloadPhaseChanges_ItIsReplacedButNothingElseIsValidated()
     {
         var services = File("a.yaml", Services);

@@ -38,6 +38,7 @@ public sealed class IncrementalTranslationTests
             Assert.That(Find(after, "grpc", TypeUrls.RouteConfiguration, CartRoutes), Is.SameAs(Find(before, "grpc", TypeUrls.RouteConfiguration, CartRoutes)), "other Services' routes are reused");
             Assert.That(Find(after, "grpc", TypeUrls.Cluster, "outbound|9090||checkout.shop.svc.cluster.local"), Is.SameAs(Find(before, "grpc", TypeUrls.Cluster, "outbound|9090||checkout.shop.svc.cluster.local")), "clusters are reused");
             Assert.That(Find(after, "sidecar", TypeUrls.RouteConfiguration, "8080"), Is.SameAs(Find(before, "sidecar", TypeUrls.RouteConfiguration, "8080")), "the sidecar's port 8080 routes are untouched");
+            Assert.That(Find(after, "grpc", TypeUrls.Listener, CheckoutRoutes), Is.SameAs(Find(before, "grpc", TypeUrls.Listener, CheckoutRoutes)), "the changed port's API listeners name the same route configuration: kept");
         });
     }
 
