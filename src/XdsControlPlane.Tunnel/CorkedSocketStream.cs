@@ -65,6 +65,8 @@ internal sealed class CorkedSocketStream(Socket socket, BurstCork cork) : Networ
     }
 
     /// <inheritdoc />
+    /// <remarks>HttpClient reads asynchronously; a synchronous read is served from the block while it holds bytes (so
+    /// nothing is read out of order), else straight from the socket.</remarks>
     public override int Read(Span<byte> buffer)
     {
         if (_blockEnd > _blockStart)
@@ -72,26 +74,9 @@ internal sealed class CorkedSocketStream(Socket socket, BurstCork cork) : Networ
             return TakeBuffered(buffer);
         }
 
-        if (buffer.IsEmpty || buffer.Length >= ReadBlock)
-        {
-            var direct = base.Read(buffer);
-            CountRead(direct);
-            return direct;
-        }
-
-        var block = ArrayPool<byte>.Shared.Rent(ReadBlock);
-        int read;
-        try
-        {
-            read = base.Read(block.AsSpan(0, ReadBlock));
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(block);
-            throw;
-        }
-
-        return Buffered(block, read, buffer);
+        var read = base.Read(buffer);
+        CountRead(read);
+        return read;
     }
 
     /// <inheritdoc />

@@ -204,6 +204,28 @@ public sealed partial class BrokerAdmissionTests
         Assert.That((refusal.StatusCode, refusal.Status.Detail), Is.EqualTo((StatusCode.InvalidArgument, "the first frame must be Hello, got Ping")));
     }
 
+    /// <summary>
+    /// A stream that never sends its Hello is refused once <c>Tunnel:HelloTimeout</c> passes. The timeout is 0.3 s, on a
+    /// host of its own: the fixture's host keeps the default, so a Hello that is merely slow to arrive (a megabyte field
+    /// on a loaded machine) is never refused by it.
+    /// </summary>
+    [Test]
+    public async Task NoHello_RefusedWhenTheHelloTimeoutPasses()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        await using var host = await new InProcessServer().WithManifests(_directory).WithLog(_log).With("Tunnel:HelloTimeout", TimeSpan.FromMilliseconds(300)).StartAsync(cancel.Token);
+        var before = await MetricAsync("tunnel_broker_refusals_total{reason=\"hello_timeout\"}", host);
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{host.TunnelPort}");
+        using var call = new TunnelBroker.TunnelBrokerClient(channel).Connect();
+        var refusal = Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(Timeout))!;
+        Assert.Multiple(async () =>
+        {
+            Assert.That((refusal.StatusCode, refusal.Status.Detail), Is.EqualTo((StatusCode.DeadlineExceeded, "no Hello within 0.3 s")));
+            Assert.That(await MetricAsync("tunnel_broker_refusals_total{reason=\"hello_timeout\"}", host) - before, Is.EqualTo(1));
+        });
+        await host.StopAsync(cancel.Token);
+    }
+
     [Test]
     public async Task AgentThatNeverReads_EndedWithResourceExhausted_OthersKeepWorking()
     {
@@ -367,13 +389,13 @@ public sealed partial class BrokerAdmissionTests
         return System.Text.Encoding.ASCII.GetString(buffer, 0, received);
     }
 
-    private async Task<double> MetricAsync(string series) => (await MetricsAsync()).GetValueOrDefault(series);
+    private async Task<double> MetricAsync(string series, ServerHost? host = null) => (await MetricsAsync(host)).GetValueOrDefault(series);
 
     /// <summary>The samples <c>/metrics</c> serves now, by series (name and labels as written).</summary>
-    private async Task<Dictionary<string, double>> MetricsAsync()
+    private async Task<Dictionary<string, double>> MetricsAsync(ServerHost? host = null)
     {
         using var http = new HttpClient();
-        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{Host.AdminPort}/metrics")).WaitAsync(Timeout);
+        var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{(host ?? Host).AdminPort}/metrics")).WaitAsync(Timeout);
         return text.Split('\n')
             .Select(line => Sample().Match(line))
             .Where(m => m.Success)

@@ -124,7 +124,7 @@ public sealed class BurstCorkTests
             var sent = Enumerable.Range(0, 256 * 1024).Select(i => (byte)(i * 7)).ToArray();
             client.ReceiveBufferSize = 1024 * 1024;
             await peer.SendAsync(sent.AsMemory()).AsTask().WaitAsync(Timeout);
-            await WaitForAsync(() => client.Available == sent.Length);
+            await TunnelMultiplexerTests.Eventually(() => client.Available == sent.Length, "every byte sent to be in the socket");
 
             var received = new byte[sent.Length];
             var got = await stream.ReadAsync(received.AsMemory(0, 16 * 1024)).AsTask().WaitAsync(Timeout);
@@ -166,15 +166,6 @@ public sealed class BurstCorkTests
             }
 
             Assert.That(got, Is.EqualTo(sent.Length));
-        }
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        while (!condition())
-        {
-            await Task.Delay(10, timeout.Token);
         }
     }
 
