@@ -187,13 +187,22 @@ internal sealed class TunnelConnection
 
             socket.NoDelay = true;
             await Task.WhenAll(ReadFromSocketAsync(socket), WriteToSocketAsync(socket)).ConfigureAwait(false);
-            if (Interlocked.Exchange(ref _closed, 1) == 0 && !_peerDone)
+            if (!_mux.IsStopping && Interlocked.Exchange(ref _closed, 1) == 0 && !_peerDone)
             {
                 await TrySendOrderedAsync(new Frame { Close = new Close { ConnectionId = Id, Reason = CloseReason.Done } }).ConfigureAwait(false);
             }
         }
         finally
         {
+            // Still open when the multiplexer's stop reached it before the multiplexer aborted it (carrying, or still
+            // dialling): the stream is gone, so the connection is cut, not finished — reset, since a FIN would tell the
+            // app a cut-off transfer was complete, and counted.
+            if (_mux.IsStopping && Interlocked.Exchange(ref _closed, 1) == 0)
+            {
+                _reset = true;
+                _mux.OnCut();
+            }
+
             _inbound.Release();
             _mux.Forget(this);
             Close(socket);

@@ -126,6 +126,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     internal CancellationToken Stopping => _stopping.Token;
 
+    /// <summary>Whether the multiplexer is being disposed (readable after it was).</summary>
+    internal bool IsStopping => _stopping.IsCancellationRequested;
+
     internal ILogger Logger => _logger;
 
     /// <summary>
@@ -214,14 +217,17 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             _lanes[lane.Index] = null;
         }
 
-        lane.Frames.Complete();
+        // Aborted before the lane's queue closes: a connection whose send then failed would otherwise end as if it
+        // had finished, neither reset nor counted.
         foreach (var connection in _connections.Values.Where(c => ReferenceEquals(c.Lane, lane)))
         {
             if (connection.Abort())
             {
-                Interlocked.Increment(ref _connectionsCut);
+                OnCut();
             }
         }
+
+        lane.Frames.Complete();
     }
 
     internal bool ReceiveOn(Frame frame, TunnelLane lane)
@@ -319,9 +325,10 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         var running = _connections.Values.Select(c => c.Completion).ToArray();
         foreach (var connection in _connections.Values)
         {
+            // One that saw the stop token first has counted itself (TunnelConnection.RunAsync).
             if (connection.Abort())
             {
-                Interlocked.Increment(ref _connectionsCut);
+                OnCut();
             }
         }
 
@@ -369,6 +376,9 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
     }
 
     internal void OnOverBudget() => Interlocked.Increment(ref _connectionsOverBudget);
+
+    /// <summary>A connection still open was reset because its stream went away (<see cref="ConnectionsCut"/>).</summary>
+    internal void OnCut() => Interlocked.Increment(ref _connectionsCut);
 
     internal void OnPeerFailed(ulong id, CloseReason reason, string message) => ConnectionFailedAtPeer?.Invoke(id, reason, message);
 

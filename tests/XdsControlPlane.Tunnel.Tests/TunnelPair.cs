@@ -119,8 +119,17 @@ internal sealed class TunnelPair : IAsyncDisposable
     private async Task<Socket> DialLaptopAsync(Open open, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await socket.ConnectAsync((IPEndPoint)_laptop.LocalEndpoint, cancellationToken);
-        return socket;
+        try
+        {
+            await socket.ConnectAsync((IPEndPoint)_laptop.LocalEndpoint, cancellationToken);
+            return socket;
+        }
+        catch
+        {
+            // As the agent's dial does: a dial given up (the stream gone) leaves no socket open.
+            socket.Dispose();
+            throw;
+        }
     }
 
     private async Task AcceptLaptopAsync()
