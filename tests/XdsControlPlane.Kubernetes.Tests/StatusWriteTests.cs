@@ -106,7 +106,11 @@ public sealed class StatusWriteTests
             await Eventually.WaitAsync(() => _api.StatusPatches.Count == expected && stack.Status.StatusWritesThrottled == 1, $"{expected} writes, then a wait for the next token");
         }
 
-        Assert.That(_api.StatusPatches.FindIndex(p => p.Name == "shop/urgent"), Is.EqualTo(2), "written right after the write that waited for a token, not after the eight others of the first pass");
+        // The backlog feeds the queue a few keys at a time (twice the workers: 2 here), and a publication of the first
+        // pass (each one feeds the queue while it runs short) may have fed them before the new RouteGroup came: it is
+        // written after the write that waited for a token and at most those two — not after the eight others. (Asserting
+        // exactly the next write failed one busy-core CI run: it came fourth, one fed key ahead of it.)
+        Assert.That(_api.StatusPatches.FindIndex(p => p.Name == "shop/urgent"), Is.InRange(2, 4), "written within the two backlog keys already fed, not after the eight others of the first pass");
     }
 
     [Test]
