@@ -146,6 +146,28 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         _retainedAtLastTrim = _checked.Count;
     }
 
+    /// <summary>
+    /// Forgets the held-out hosts of route configurations that <paramref name="groups"/> (what the last publication
+    /// translated, by node group) no longer holds — a listener or node group gone — so they are not kept for ever, and a
+    /// configuration that comes back with the same broken host is reported again.
+    /// </summary>
+    public void ForgetHeldOutNotIn(IReadOnlyDictionary<string, IReadOnlyList<XdsResource>> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (_heldOut.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var key in _heldOut.Keys)
+        {
+            if (!groups.TryGetValue(key.Group, out var resources) || !resources.Any(r => r.TypeUrl == TypeUrls.RouteConfiguration && r.Name == key.Routes))
+            {
+                _heldOut.TryRemove(key, out _);
+            }
+        }
+    }
+
     /// <summary>The virtual hosts held out now, by node group and route configuration, in a stable order (a copy).</summary>
     public IReadOnlyList<(string Group, string Routes, ExcludedHost Host)> HeldOut =>
         _heldOut.IsEmpty ? [] : [.. _heldOut.OrderBy(e => e.Key.Group, StringComparer.Ordinal).ThenBy(e => e.Key.Routes, StringComparer.Ordinal).ThenBy(e => e.Key.Host, StringComparer.Ordinal).Select(e => (e.Key.Group, e.Key.Routes, e.Value))];
