@@ -159,9 +159,27 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
             return;
         }
 
+        // One pass over the route configurations of the groups that still hold a held-out host, then one lookup per host:
+        // O(resources + held), not O(held × resources).
+        var heldGroups = new HashSet<string>(_heldOut.Keys.Select(k => k.Group), StringComparer.Ordinal);
+        var present = new HashSet<(string Group, string Routes)>();
+        foreach (var group in heldGroups)
+        {
+            if (groups.TryGetValue(group, out var resources))
+            {
+                foreach (var resource in resources)
+                {
+                    if (resource.TypeUrl == TypeUrls.RouteConfiguration)
+                    {
+                        present.Add((group, resource.Name));
+                    }
+                }
+            }
+        }
+
         foreach (var key in _heldOut.Keys)
         {
-            if (!groups.TryGetValue(key.Group, out var resources) || !resources.Any(r => r.TypeUrl == TypeUrls.RouteConfiguration && r.Name == key.Routes))
+            if (!present.Contains((key.Group, key.Routes)))
             {
                 _heldOut.TryRemove(key, out _);
             }
