@@ -146,6 +146,46 @@ internal sealed class ResourceValidation(EnvoyRulesValidator validator, ILogger<
         _retainedAtLastTrim = _checked.Count;
     }
 
+    /// <summary>
+    /// Forgets the held-out hosts of route configurations that <paramref name="groups"/> (what the last publication
+    /// translated, by node group) no longer holds — a listener or node group gone — so they are not kept for ever, and a
+    /// configuration that comes back with the same broken host is reported again.
+    /// </summary>
+    public void ForgetHeldOutNotIn(IReadOnlyDictionary<string, IReadOnlyList<XdsResource>> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (_heldOut.IsEmpty)
+        {
+            return;
+        }
+
+        // One pass over the route configurations of the groups that still hold a held-out host, then one lookup per host:
+        // O(resources + held), not O(held × resources).
+        var heldGroups = new HashSet<string>(_heldOut.Keys.Select(k => k.Group), StringComparer.Ordinal);
+        var present = new HashSet<(string Group, string Routes)>();
+        foreach (var group in heldGroups)
+        {
+            if (groups.TryGetValue(group, out var resources))
+            {
+                foreach (var resource in resources)
+                {
+                    if (resource.TypeUrl == TypeUrls.RouteConfiguration)
+                    {
+                        present.Add((group, resource.Name));
+                    }
+                }
+            }
+        }
+
+        foreach (var key in _heldOut.Keys)
+        {
+            if (!present.Contains((key.Group, key.Routes)))
+            {
+                _heldOut.TryRemove(key, out _);
+            }
+        }
+    }
+
     /// <summary>The virtual hosts held out now, by node group and route configuration, in a stable order (a copy).</summary>
     public IReadOnlyList<(string Group, string Routes, ExcludedHost Host)> HeldOut =>
         _heldOut.IsEmpty ? [] : [.. _heldOut.OrderBy(e => e.Key.Group, StringComparer.Ordinal).ThenBy(e => e.Key.Routes, StringComparer.Ordinal).ThenBy(e => e.Key.Host, StringComparer.Ordinal).Select(e => (e.Key.Group, e.Key.Routes, e.Value))];

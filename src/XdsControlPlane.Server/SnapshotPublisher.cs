@@ -88,6 +88,7 @@ internal sealed class SnapshotPublisher : IEndpointPublisher
             }
 
             _validation.Trim(() => result.Groups.Values.SelectMany(resources => resources));
+            _validation.ForgetHeldOutNotIn(result.Groups);
             return HeldOutHostProblems.With(result, _validation.HeldOut);
         }
     }

@@ -110,6 +110,31 @@ public sealed class VirtualHostIsolationTests
         });
     }
 
+    [Test]
+    public void ForgetHeldOutNotIn_ConfigurationGoneThenBack_ForgottenWhileGone_ReportedAgainWhenBack()
+    {
+        var log = new ListLogger();
+        var validation = new ResourceValidation(EnvoyRulesValidator.Default, log);
+        var served = Routes(Host("cart", "cart-v1"), Host("orders", "orders"));
+        var translated = Routes(Host("cart", "cart-v2"), BrokenHost("orders"));
+        served = validation.Admit("gateway", translated, served, _ => true)!;
+
+        validation.ForgetHeldOutNotIn(new Dictionary<string, IReadOnlyList<XdsResource>> { ["gateway"] = [translated], ["sidecar"] = [] });
+        var whileTranslated = validation.HeldOut.Count;
+        validation.ForgetHeldOutNotIn(new Dictionary<string, IReadOnlyList<XdsResource>> { ["gateway"] = [], ["sidecar"] = [translated] });
+        var whileGone = validation.HeldOut.Count;
+        validation.Admit("gateway", Routes(Host("cart", "cart-v3"), BrokenHost("orders")), served, _ => true);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileTranslated, Is.EqualTo(1), "still translated for its group: still held out");
+            Assert.That(whileGone, Is.Zero, "gone from its group (the same name in another group does not keep it)");
+            Assert.That(validation.HeldOut.Single().Host.Host, Is.EqualTo("orders"));
+            Assert.That(log.Lines.Count(l => l.Id == 3200), Is.EqualTo(2), "held out, then again once the configuration came back");
+            Assert.That(log.Lines.Count(l => l.Id == 3201), Is.Zero, "a configuration that went away was not restored");
+        });
+    }
+
     private static IReadOnlyDictionary<int, string> Broken(XdsResource translated) =>
         new RouteConfigurationValidation(EnvoyRulesValidator.Default).BrokenHosts(translated.Parts!);
 
