@@ -8,6 +8,8 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Serilog.Formatting.Compact;
+using Microsoft.Extensions.DependencyInjection;
+using XdsControlPlane.Server.GatewayTls;
 using XdsControlPlane.Testing;
 
 namespace XdsControlPlane.Server.Tests;
@@ -123,8 +125,12 @@ public sealed class GatewayTlsHostTests
         await using var __ = gateway;
         await gateway.ReceiveUntilAsync(() => gateway.Synced, cancel.Token);
 
-        // The same files again (a periodic check or a touch) do not warn again.
+        // The same files again (a periodic check or a touch) do not warn again: the touch is read (the store is offered
+        // the same certificate once more), and what that read pushed, if anything, has arrived.
+        var store = host.Services.GetRequiredService<GatewayCertificateStore>();
+        var offered = store.Offered;
         File.SetLastWriteTimeUtc(Path.Combine(_tls, "tls.crt"), DateTime.UtcNow);
+        await Eventually.WaitAsync(() => store.Offered > offered, "the touched files are read again", cancel.Token);
         await BarrierAsync(gateway, cancel.Token);
 
         Assert.Multiple(() =>

@@ -14,12 +14,16 @@ internal sealed class GatewayCertificateStore(TimeProvider time, ILogger<Gateway
     private volatile XdsResource? _secret;
     private string? _warnedFor;
     private Action[] _changed = [];
+    private long _offered;
 
     /// <summary>The secret gateways load, or null before a certificate was loaded.</summary>
     public XdsResource? Secret => _secret;
 
     /// <summary>The certificate in force, or null.</summary>
     public GatewayCertificate? Certificate { get; private set; }
+
+    /// <summary>How many certificates the source has offered so far (<see cref="Use"/>), new or the one in force: each read of the files or the Secret that parsed.</summary>
+    public long Offered => Interlocked.Read(ref _offered);
 
     /// <summary>Calls <paramref name="changed"/> after every new certificate (on the writer's thread; it must not block for long).</summary>
     public void Subscribe(Action changed)
@@ -51,12 +55,14 @@ internal sealed class GatewayCertificateStore(TimeProvider time, ILogger<Gateway
 
             if (_secret?.Version == secret.Version)
             {
+                Interlocked.Increment(ref _offered);
                 return false;
             }
 
             _secret = secret;
             Certificate = certificate;
             subscribers = _changed;
+            Interlocked.Increment(ref _offered);
         }
 
         var described = certificate.ToString();
