@@ -19,6 +19,12 @@ internal sealed record BenchResults(
 /// </summary>
 internal sealed record ThroughputResult(int Streams, Direction Direction, IReadOnlyList<double> Direct, IReadOnlyList<double> Tunnel, IReadOnlyList<double> Ssh, double TunnelCpuPerMegabyte, double BrokerCpuPerMegabyte, double AgentCpuPerMegabyte, double BrokerSwitchesPerMegabyte, double AgentSwitchesPerMegabyte)
 {
+    /// <summary>The raw-lane probe's rates (<see cref="RawLaneProbe"/>, with <c>--raw-lane-probe</c>), else empty.</summary>
+    public IReadOnlyList<double> RawProbe { get; init; } = [];
+
+    /// <summary>The raw-lane probe's CPU per MB (both its relays run in this process), NaN without it.</summary>
+    public double RawProbeCpuPerMegabyte { get; init; } = double.NaN;
+
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0)

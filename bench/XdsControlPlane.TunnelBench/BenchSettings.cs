@@ -22,6 +22,12 @@ internal sealed record BenchSettings(string ServerDll, int Seconds, int Repeat, 
     /// <summary>Whether the agent's stream writers hold a burst's sends together with <c>TCP_CORK</c> (<see cref="BurstCork"/>, as sandboxctl does): on unless <c>--agent-cork off</c>.</summary>
     public bool AgentCork { get; init; } = true;
 
+    /// <summary>Whether the agent opens its lanes as raw lanes when the broker offers them (<see cref="RawLane"/>), as sandboxctl does without TLS: on unless <c>--agent-raw-lanes off</c>.</summary>
+    public bool AgentRawLanes { get; init; } = true;
+
+    /// <summary>Whether each throughput case also runs over <see cref="RawLaneProbe"/> (<c>--raw-lane-probe</c>): the ceiling of frames over plain TCP lanes instead of gRPC.</summary>
+    public bool RawLaneProbe { get; init; }
+
     /// <summary>The full run (5 s per iperf3 measurement, 3 repetitions, 5,000 round trips, 1,000 idle connections) or the quick one.</summary>
     public static BenchSettings For(string serverDll, bool quick) => quick
         ? new(serverDll, 2, 1, 8, 200, 1000, 200, true)

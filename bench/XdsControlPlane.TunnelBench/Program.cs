@@ -6,6 +6,8 @@
 //       multiplexer's 1 MiB and 65,504 bytes: to see whether they bound throughput; the broker keeps its own)
 //       [--agent-lanes N]   (lanes the agent opens besides its stream when the broker offers them, default 3; 0: one stream)
 //       [--agent-cork on|off]   (whether the agent holds each burst of Data frames together with TCP_CORK, default on as sandboxctl)
+//       [--agent-raw-lanes on|off]   (whether the agent's lanes go as raw lanes, plain TCP, when the broker offers them, default on as sandboxctl)
+//       [--raw-lane-probe]   (also measure each case over RawLaneProbe: frames over plain TCP lanes, the ceiling of a raw-lane tunnel)
 // Starts the server as a child process in manifests mode (one Service `bench`, tcp ports 9000 and 9001) with its tunnel
 // broker, connects an agent (the real multiplexer and channel settings) in this process whose local ports are a loopback
 // echo/idle service (9000) and iperf3 -s (9001), and measures iperf3 throughput with 1 and 8 streams each way over three
@@ -43,17 +45,19 @@ if (Option("--agent-lanes") is { } lanes)
     settings = settings with { AgentLimits = settings.AgentLimits with { MaxLanes = int.Parse(lanes, CultureInfo.InvariantCulture) } };
 }
 
-if (Option("--agent-cork") is { } cork)
+if (OnOff("--agent-cork") is { } cork)
 {
-    settings = settings with
-    {
-        AgentCork = cork switch
-        {
-            "on" => true,
-            "off" => false,
-            _ => throw new ArgumentException($"--agent-cork takes on or off, not '{cork}'"),
-        },
-    };
+    settings = settings with { AgentCork = cork };
+}
+
+if (OnOff("--agent-raw-lanes") is { } rawLanes)
+{
+    settings = settings with { AgentRawLanes = rawLanes };
+}
+
+if (args.Contains("--raw-lane-probe"))
+{
+    settings = settings with { RawLaneProbe = true };
 }
 
 using var cancel = new CancellationTokenSource();
@@ -78,6 +82,14 @@ foreach (var problem in results.BrokerProblems)
 }
 
 return results.BrokerProblems.Count == 0 ? 0 : 1;
+
+bool? OnOff(string name) => Option(name) switch
+{
+    null => null,
+    "on" => true,
+    "off" => false,
+    var other => throw new ArgumentException($"{name} takes on or off, not '{other}'"),
+};
 
 string? Option(string name)
 {

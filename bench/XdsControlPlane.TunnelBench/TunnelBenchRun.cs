@@ -37,7 +37,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             // The agent announces the settings' receive window (what the broker may send per connection before it grants more).
             var hello = TunnelTestAgent.Hello("bench", "bench-laptop", "bench", [WorkloadPort, BulkPort], routingKey: "bench", session: Guid.NewGuid().ToString("N"));
             hello.InitialWindow = (uint)settings.AgentLimits.ReceiveWindow;
-            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken, lanes: settings.AgentLanes, cork: settings.AgentCork);
+            await using var agent = await TunnelTestAgent.ConnectAsync(tunnelPort, hello, new Dictionary<int, int> { [WorkloadPort] = laptop.EndPoint.Port, [BulkPort] = iperf.Port }, settings.AgentLimits, cancellationToken, lanes: settings.AgentLanes, cork: settings.AgentCork, rawLanes: settings.AgentRawLanes);
             await WaitForLanesAsync(agent, cancellationToken);
             var direct = laptop.EndPoint;
             var endpoint = agent.Welcome.Endpoints.Single(e => e.Port == WorkloadPort);
@@ -54,6 +54,14 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             if (ssh is not null)
             {
                 paths.Add(("ssh -L", ssh.EndPoint));
+            }
+
+            // As many lanes as the agent has streams (its primary and its lanes).
+            await using var probe = settings.RawLaneProbe ? await RawLaneProbe.StartAsync(bulk, 1 + agent.Multiplexer.ExtraLanes, cancellationToken) : null;
+            if (probe is not null)
+            {
+                paths.Add((RawProbePath, probe.EndPoint));
+                progress.WriteLine($"raw lane probe: {1 + agent.Multiplexer.ExtraLanes} lane(s), entrance at {probe.EndPoint}");
             }
 
             var throughput = await MeasureThroughputAsync(broker, agent, laptop, paths, cancellationToken);
@@ -83,6 +91,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
         var agentCpuUsed = cases.ToDictionary(c => c, _ => new List<double>());
         var brokerSwitches = cases.ToDictionary(c => c, _ => new List<double>());
         var agentSwitches = cases.ToDictionary(c => c, _ => new List<double>());
+        var probeCpu = cases.ToDictionary(c => c, _ => new List<double>());
         for (var round = 1; round <= settings.Repeat; round++)
         {
             foreach (var c in cases)
@@ -103,6 +112,10 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
                         brokerSwitches[c].Add((BenchProcess.VoluntarySwitches(broker.ProcessId) - brokerWaits) / megabytes);
                         agentSwitches[c].Add((BenchProcess.VoluntarySwitches() - benchWaits) / megabytes);
                     }
+                    else if (name == RawProbePath)
+                    {
+                        probeCpu[c].Add((BenchProcess.CpuTime() - benchCpu).TotalMilliseconds / (rate * settings.Seconds / 8 / 1e6));
+                    }
 
                     rates[c][name].Add(rate);
                     progress.WriteLine($"round {round}: {c.Streams} stream(s) {c.Direction}, {name}: {rate / 1e9:0.00} Gbit/s");
@@ -111,7 +124,11 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             }
         }
 
-        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerCpuUsed[c]), ThroughputResult.Median(agentCpuUsed[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c])))];
+        return [.. cases.Select(c => new ThroughputResult(c.Streams, c.Direction, rates[c]["direct"], rates[c]["tunnel"], rates[c].GetValueOrDefault("ssh -L") ?? [], ThroughputResult.Median(cpu[c]), ThroughputResult.Median(brokerCpuUsed[c]), ThroughputResult.Median(agentCpuUsed[c]), ThroughputResult.Median(brokerSwitches[c]), ThroughputResult.Median(agentSwitches[c]))
+        {
+            RawProbe = rates[c].GetValueOrDefault(RawProbePath) ?? [],
+            RawProbeCpuPerMegabyte = ThroughputResult.Median(probeCpu[c]),
+        })];
     }
 
     /// <summary>Waits until the agent's lanes are attached (the broker offers them in Welcome; the agent opens them after it).</summary>
@@ -124,7 +141,7 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             await Task.Delay(20, cancellationToken);
         }
 
-        progress.WriteLine($"agent lanes: {agent.Multiplexer.ExtraLanes} of {expected} besides its stream (protocol version {agent.Welcome.Version})");
+        progress.WriteLine($"agent lanes: {agent.Multiplexer.ExtraLanes} of {expected} besides its stream (protocol version {agent.Welcome.Version}; raw lanes offered: {agent.Welcome.RawLanes}, used: {settings.AgentRawLanes})");
     }
 
     /// <summary>The one-minute load average (how busy the machine was while measuring).</summary>
@@ -200,6 +217,9 @@ internal sealed class TunnelBenchRun(BenchSettings settings, TextWriter progress
             await Task.Delay(20, cancellationToken);
         }
     }
+
+    /// <summary>The name of the raw-lane probe's path (<see cref="RawLaneProbe"/>).</summary>
+    private const string RawProbePath = "raw lane probe";
 
     private const string Manifest = """
         apiVersion: v1

@@ -34,7 +34,9 @@ internal sealed class ServerListeners
         kestrel.Limits.Http2.InitialStreamWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.StreamWindow;
         kestrel.Limits.Http2.InitialConnectionWindowSize = XdsControlPlane.Tunnel.TunnelHttp2.ConnectionWindow;
         // The agents' connections carry bulk traffic: their listener reads in large blocks (BulkListenerFactory).
-        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel, tls?.Invoke(ListenerKind.Tunnel) is { } tunnelTls ? tunnelTls.Secure : null, bulk: true);
+        // Plaintext, it also takes raw lanes (RawLaneConnections): an agent's bulk lanes on plain TCP, without HTTP/2.
+        var rawLanes = new RawLaneConnections(kestrel.ApplicationServices);
+        Tunnel = Listen(kestrel, address, tunnel, HttpProtocols.Http2, ListenerKind.Tunnel, tls?.Invoke(ListenerKind.Tunnel) is { } tunnelTls ? tunnelTls.Secure : listen => listen.Use(next => connection => rawLanes.OnConnectionAsync(connection, next)), bulk: true);
         Xds = Listen(kestrel, address, xds, HttpProtocols.Http2, ListenerKind.Xds, tls?.Invoke(ListenerKind.Xds) is { } xdsTls ? xdsTls.Secure : null);
         Admin = Listen(kestrel, address, admin, HttpProtocols.Http1, ListenerKind.Admin);
 

@@ -228,9 +228,12 @@ public static class ServerServiceCollectionExtensions
     internal static IServiceCollection AddTunnelBroker(this IServiceCollection services, IConfiguration section, bool kubernetes)
     {
         services.AddSectionOptions<TunnelBrokerOptions>(section, broker => broker.Validate());
-        services.AddOptions<TunnelBrokerOptions>().Configure<IOptions<HostingOptions>>((broker, hosting) =>
+        services.AddOptions<TunnelBrokerOptions>().Configure<IOptions<HostingOptions>, IOptions<TunnelListenerOptions>>((broker, hosting, listener) =>
         {
             broker.Replica = hosting.Value.Replica;
+
+            // A raw lane is plaintext: behind TLS only gRPC lanes (the listener takes no raw lanes then either).
+            broker.RawLanes &= !listener.Value.Tls.Enabled;
             broker.BindAddress = hosting.Value.Loopback ? System.Net.IPAddress.Loopback : System.Net.IPAddress.Any;
             if (string.IsNullOrEmpty(section[nameof(TunnelBrokerOptions.AdvertiseAddress)]))
             {

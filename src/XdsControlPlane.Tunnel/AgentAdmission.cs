@@ -43,8 +43,11 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
         }
     }
 
-    /// <summary>Admits the agent of <paramref name="requests"/>, the call of <paramref name="context"/>.</summary>
-    public async Task<AdmittedAgent> AdmitAsync(IAsyncStreamReader<Frame> requests, ServerCallContext context)
+    /// <summary>
+    /// Admits the agent of <paramref name="requests"/>, the call of <paramref name="context"/>; with
+    /// <paramref name="lanesOnly"/> (a raw lane's connection, <see cref="RawLane"/>) only a lane's Hello, before anything is claimed.
+    /// </summary>
+    public async Task<AdmittedAgent> AdmitAsync(IAsyncStreamReader<Frame> requests, ServerCallContext context, bool lanesOnly = false)
     {
         ArgumentNullException.ThrowIfNull(context);
         var peer = context.Peer;
@@ -58,6 +61,11 @@ internal sealed class AgentAdmission(TunnelBrokerOptions options, ILocalWorkload
             if (identity?.Refusal(hello, context) is { } refusal)
             {
                 throw new AgentRefusedException(AgentRefusal.Identity, StatusCode.PermissionDenied, refusal);
+            }
+
+            if (lanesOnly && hello.LaneToken.Length == 0)
+            {
+                throw new AgentRefusedException(AgentRefusal.BadHello, StatusCode.InvalidArgument, "Hello.lane_token: a raw lane's connection carries a lane of an attached session only; the agent's stream itself goes over gRPC");
             }
 
             if (hello.LaneToken.Length > 0)

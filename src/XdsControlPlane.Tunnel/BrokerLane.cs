@@ -14,8 +14,8 @@ internal sealed class BrokerLane(TunnelBrokerOptions options, ILocalWorkloadRegi
 {
     private readonly AgentFrameReader _reader = new(options, registry, clock, logger);
 
-    /// <summary>Joins <paramref name="lane"/>'s stream to its session and carries it; throws an <see cref="AgentRefusedException"/> when it may not join.</summary>
-    public async Task RunAsync(AdmittedAgent lane, IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, CancellationToken cancellationToken)
+    /// <summary>Joins <paramref name="lane"/>'s stream (a raw lane's connection when <paramref name="raw"/>) to its session and carries it; throws an <see cref="AgentRefusedException"/> when it may not join.</summary>
+    public async Task RunAsync(AdmittedAgent lane, IAsyncStreamReader<Frame> requests, IServerStreamWriter<Frame> responses, bool raw, CancellationToken cancellationToken)
     {
         var hello = lane.Hello;
         var key = $"{hello.Namespace}/{hello.LocalWorkload}";
@@ -25,7 +25,7 @@ internal sealed class BrokerLane(TunnelBrokerOptions options, ILocalWorkloadRegi
             throw new AgentRefusedException(AgentRefusal.Denied, StatusCode.PermissionDenied, $"Hello.lane_token: no stream of this agent session is attached to LocalWorkload {HelloValidator.WorkloadOf(hello)} with that lane token");
         }
 
-        var joined = session.Multiplexer.AddLane()
+        var joined = session.Multiplexer.AddLane(raw)
             ?? throw new AgentRefusedException(AgentRefusal.BrokerFull, StatusCode.ResourceExhausted, $"the agent session has its {options.Limits.MaxLanes} lanes already (Tunnel:Limits:MaxLanes)");
         try
         {

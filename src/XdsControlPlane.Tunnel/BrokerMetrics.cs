@@ -3,7 +3,7 @@ using Prometheus;
 namespace XdsControlPlane.Tunnel;
 
 /// <summary>
-/// Prometheus metrics of the tunnel broker: agents attached, agent streams and tunnelled connections open, payload
+/// Prometheus metrics of the tunnel broker: agents attached, agent streams (and raw lanes' connections) and tunnelled connections open, payload
 /// bytes each way, bytes held for app sockets that are behind, connections ended at the stream's buffer budget, frames
 /// dropped and refusals by <see cref="AgentRefusal"/>. No label names a workload or carries
 /// client text, so the series stay bounded whatever agents send. Byte, connection and frame counts are read from each
@@ -13,6 +13,7 @@ public sealed class BrokerMetrics
 {
     private readonly Gauge _agents;
     private readonly Gauge _streams;
+    private readonly Gauge _rawLanes;
     private readonly Gauge _connections;
     private readonly Counter.Child _bytesToLaptop;
     private readonly Counter.Child _bytesFromLaptop;
@@ -31,6 +32,7 @@ public sealed class BrokerMetrics
         var factory = Metrics.WithCustomRegistry(registry);
         _agents = factory.CreateGauge("tunnel_broker_agents_attached", "Agents whose stream is attached to their workload's listeners on this replica.");
         _streams = factory.CreateGauge("tunnel_broker_agent_streams", "Agent streams open on the tunnel broker, admitted or still before their Hello.");
+        _rawLanes = factory.CreateGauge("tunnel_broker_raw_lane_connections", "Raw lanes' connections open on the tunnel port (plain TCP after the raw lane's preface, admitted or still before their Hello); each is also an agent stream.");
         _connections = factory.CreateGauge("tunnel_broker_connections_open", "TCP connections carried through the attached agents' tunnels.");
         var bytes = factory.CreateCounter("tunnel_broker_bytes_total", "Payload bytes through the tunnels, by direction (to_laptop, from_laptop).", "direction");
         _bytesToLaptop = bytes.WithLabels("to_laptop");
@@ -60,6 +62,16 @@ public sealed class BrokerMetrics
     {
         _streams.Inc();
         return new Ending(() => _streams.Dec());
+    }
+
+    /// <summary>Raw lanes' connections open now (as the gauge counts them).</summary>
+    public int RawLaneConnections => (int)_rawLanes.Value;
+
+    /// <summary>A raw lane's connection arrived (after its preface); dispose the result when it ends.</summary>
+    internal IDisposable RawLaneOpened()
+    {
+        _rawLanes.Inc();
+        return new Ending(() => _rawLanes.Dec());
     }
 
     /// <summary>The broker refused an agent's stream for <paramref name="reason"/>.</summary>

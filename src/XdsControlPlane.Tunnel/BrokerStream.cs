@@ -108,6 +108,7 @@ internal sealed class BrokerStream(TunnelBrokerOptions options, ILocalWorkloadRe
         {
             welcome.MaxLanes = (uint)options.Limits.MaxLanes;
             welcome.LaneToken = Google.Protobuf.ByteString.CopyFrom(session.LaneToken);
+            welcome.RawLanes = options.OffersRawLanes;
         }
 
         welcome.Endpoints.AddRange(placement.Ports.Select(p => new WorkloadEndpoint

@@ -59,6 +59,16 @@ public sealed class TunnelBrokerOptions
     /// <summary>The per-stream bounds.</summary>
     public TunnelLimits Limits { get; set; } = new();
 
+    /// <summary>
+    /// Whether agents may open lanes as raw lanes (<see cref="RawLane"/>: plain TCP connections to the tunnel port, no
+    /// HTTP/2 or gRPC framing), told in Welcome. On by default; the server turns it off while the tunnel port serves TLS
+    /// (a raw lane is plaintext), and it is not offered when <see cref="TunnelLimits.MaxData"/> exceeds <see cref="RawLane.MaxData"/>.
+    /// </summary>
+    public bool RawLanes { get; set; } = true;
+
+    /// <summary>Whether Welcome offers raw lanes: <see cref="RawLanes"/>, and a Data frame fits a raw lane's record.</summary>
+    public bool OffersRawLanes => RawLanes && Limits.MaxData <= RawLane.MaxData;
+
     /// <summary>The problems with these settings; empty when valid.</summary>
     public IEnumerable<string> Validate()
     {

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Grpc.Core;
 using XdsControlPlane.Tunnel.Protocol;
 
@@ -36,6 +37,9 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
         _lanes = new BrokerLane(options, registry, tunnels, clock, logger);
     }
 
+    /// <summary>How long a raw lane's closing status may take to leave (a peer that reads nothing holds it no longer).</summary>
+    private static readonly TimeSpan StatusWriteTimeout = TimeSpan.FromSeconds(5);
+
     /// <summary>Agent streams open now, admitted or before their Hello (each counted against its connection's and address's limits).</summary>
     internal int OpenStreams => _admission.OpenStreams;
 
@@ -51,14 +55,65 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
     });
 
     /// <inheritdoc />
-    public override async Task Connect(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Frame> responseStream, ServerCallContext context)
+    public override Task Connect(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Frame> responseStream, ServerCallContext context) =>
+        ConnectAsync(requestStream, responseStream, context, lanesOnly: false);
+
+    /// <summary>
+    /// Serves a raw lane (<see cref="RawLane"/>): a connection to the tunnel port that sent the raw lane's preface, whose
+    /// records follow on <paramref name="input"/> (the preface read already), answered on <paramref name="output"/>. It is
+    /// admitted as <c>Connect</c> admits a stream — counted against <paramref name="peer"/>'s connection and address,
+    /// its Hello read within the timeout and checked, then joined to its session by the lane token — and carried until
+    /// it or the session ends; it ends with a status record (a refusal's, or <c>OK</c>). Only a lane's Hello is taken:
+    /// the agent's stream itself goes over gRPC. Returns when the lane is over; <paramref name="connectionClosed"/> ends it.
+    /// </summary>
+    public async Task ServeRawLaneAsync(PipeReader input, PipeWriter output, string peer, CancellationToken connectionClosed)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(peer);
+        using var raw = _metrics.RawLaneOpened();
+        var channel = new RawFrameChannel(input, output, statusExpected: false);
+        Status ending;
+        try
+        {
+            if (!_options.OffersRawLanes)
+            {
+                throw new RpcException(new Status(StatusCode.Unimplemented, "this broker offers no raw lanes (Tunnel:RawLanes is off, or the tunnel port serves TLS); open lanes over gRPC"));
+            }
+
+            await ConnectAsync(channel, channel, new RawLaneCallContext(peer, connectionClosed), lanesOnly: true).ConfigureAwait(false);
+            ending = Status.DefaultSuccess;
+        }
+        catch (RpcException e)
+        {
+            ending = e.Status;
+        }
+        catch (Exception e) when (e is IOException || (e is OperationCanceledException && connectionClosed.IsCancellationRequested))
+        {
+            // The agent's connection went away.
+            return;
+        }
+
+        try
+        {
+            // Not on connectionClosed: an agent that half-closed (its sending side done) still reads the status.
+            using var sending = new CancellationTokenSource(StatusWriteTimeout);
+            await channel.WriteStatusAsync(ending, sending.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // Closed meanwhile: nobody is left to tell.
+        }
+    }
+
+    private async Task ConnectAsync(IAsyncStreamReader<Frame> requestStream, IServerStreamWriter<Frame> responseStream, ServerCallContext context, bool lanesOnly)
     {
         ArgumentNullException.ThrowIfNull(requestStream);
         ArgumentNullException.ThrowIfNull(responseStream);
         ArgumentNullException.ThrowIfNull(context);
         using var stream = _metrics.StreamOpened();
         using var counted = _admission.Enter(context.Peer);
-        var agent = await _admission.AdmitAsync(requestStream, context).ConfigureAwait(false);
+        var agent = await _admission.AdmitAsync(requestStream, context, lanesOnly).ConfigureAwait(false);
         if (agent.Claim is { } claim)
         {
             await _streams.RunAsync(agent, claim, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
@@ -67,7 +122,7 @@ public sealed class TunnelBrokerService : TunnelBroker.TunnelBrokerBase
 
         try
         {
-            await _lanes.RunAsync(agent, requestStream, responseStream, context.CancellationToken).ConfigureAwait(false);
+            await _lanes.RunAsync(agent, requestStream, responseStream, raw: lanesOnly, context.CancellationToken).ConfigureAwait(false);
         }
         catch (AgentRefusedException e)
         {

@@ -16,15 +16,19 @@ public sealed class TunnelLane
     private readonly TunnelMultiplexer _mux;
     private int _connections;
 
-    internal TunnelLane(TunnelMultiplexer mux, int index, int queuedDataFrames)
+    internal TunnelLane(TunnelMultiplexer mux, int index, int queuedDataFrames, bool raw = false)
     {
         _mux = mux;
         Index = index;
+        Raw = raw;
         Frames = new TunnelFrameQueue(queuedDataFrames);
     }
 
     /// <summary>0 for the primary stream, 1 and up for lanes.</summary>
     public int Index { get; }
+
+    /// <summary>Whether the lane is carried on a raw lane's connection (<see cref="RawLane"/>) rather than a gRPC stream; new connections prefer these.</summary>
+    public bool Raw { get; }
 
     /// <summary>Connections open on this lane now.</summary>
     public int OpenConnections => Volatile.Read(ref _connections);

@@ -175,9 +175,11 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
 
     /// <summary>
     /// Adds a lane (another stream of this session, protocol version 2); null when <see cref="TunnelLimits.MaxLanes"/>
-    /// are attached already or the multiplexer is stopping. New connections are spread over the primary and the lanes.
+    /// are attached already or the multiplexer is stopping. New connections are spread over the primary and the lanes —
+    /// over the raw lanes only while there are any (<paramref name="raw"/>: carried on a raw lane's connection,
+    /// <see cref="RawLane"/>, which moves bulk for less than a gRPC stream; the primary then keeps to pings and control).
     /// </summary>
-    public TunnelLane? AddLane()
+    public TunnelLane? AddLane(bool raw = false)
     {
         lock (_idGate)
         {
@@ -190,7 +192,7 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
             {
                 if (_lanes[i] is null)
                 {
-                    return _lanes[i] = new TunnelLane(this, i, Limits.QueuedDataFrames);
+                    return _lanes[i] = new TunnelLane(this, i, Limits.QueuedDataFrames, raw);
                 }
             }
 
@@ -360,13 +362,14 @@ public sealed class TunnelMultiplexer : IAsyncDisposable
         return lane.Frames.QueueOrderedAsync(new Frame { Data = new Data { ConnectionId = id, Payload = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(payload) } }, cancellationToken, pooled);
     }
 
-    /// <summary>The lane for a connection this side opens: the primary and the lanes in turn. Called under the id gate.</summary>
+    /// <summary>The lane for a connection this side opens: the primary and the lanes in turn, or the raw lanes in turn while there are any. Called under the id gate.</summary>
     private TunnelLane NextLane()
     {
+        var rawOnly = Array.Exists(_lanes, lane => lane is { Raw: true });
         for (var tried = 0; tried < _lanes.Length; tried++)
         {
             _nextLane = (_nextLane + 1) % _lanes.Length;
-            if (_lanes[_nextLane] is { } lane)
+            if (_lanes[_nextLane] is { } lane && (lane.Raw || !rawOnly))
             {
                 return lane;
             }

@@ -25,7 +25,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     private readonly Task _running;
     private readonly Task _lanes;
 
-    private TunnelTestAgent((GrpcChannel Channel, BurstCork? Cork) primary, (GrpcChannel Channel, BurstCork? Cork)[] lanes, AsyncDuplexStreamingCall<Frame, Frame> call, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer)
+    private TunnelTestAgent((GrpcChannel Channel, BurstCork? Cork) primary, (GrpcChannel Channel, BurstCork? Cork)[] lanes, AsyncDuplexStreamingCall<Frame, Frame> call, Hello hello, Welcome welcome, TunnelMultiplexer multiplexer, Func<CancellationToken, Task<Stream>>? openRaw)
     {
         (_channel, _cork) = primary;
         _laneChannels = [.. lanes.Select(l => l.Channel)];
@@ -34,7 +34,7 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
         Welcome = welcome;
         Multiplexer = multiplexer;
         _running = RunAsync(_stop.Token);
-        _lanes = AgentLanes.RunAsync([.. lanes.Select(l => new AgentLink(TunnelCallInvoker.ClientFor(l.Channel), l.Cork))], hello, welcome, multiplexer, _stop.Token);
+        _lanes = AgentLanes.RunAsync([.. lanes.Select(l => new AgentLink(TunnelCallInvoker.ClientFor(l.Channel), l.Cork, openRaw))], hello, welcome, multiplexer, _stop.Token);
     }
 
     /// <summary>What the broker answered.</summary>
@@ -77,8 +77,9 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
     /// <see cref="RpcException"/> when it refuses. <paramref name="lanes"/>: how many lanes to open when offered (at most <c>limits.MaxLanes</c>).
     /// <paramref name="tls"/>: TLS to a broker serving it (trusting its CA, with a client certificate or none); plaintext when null.
     /// <paramref name="cork"/>: whether each connection's writer holds a burst's sends together (<see cref="BurstCork"/>), as sandboxctl does.
+    /// <paramref name="rawLanes"/>: whether lanes go as raw lanes (<see cref="RawLane"/>) when the broker offers them, as sandboxctl's do without TLS (then falling back to gRPC); off: gRPC lanes only.
     /// </summary>
-    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0, System.Net.Security.SslClientAuthenticationOptions? tls = null, bool cork = true)
+    public static async Task<TunnelTestAgent> ConnectAsync(int brokerPort, Hello hello, IReadOnlyDictionary<int, int> localPorts, TunnelLimits? limits = null, CancellationToken cancellationToken = default, int lanes = 0, System.Net.Security.SslClientAuthenticationOptions? tls = null, bool cork = true, bool rawLanes = false)
     {
         (GrpcChannel Channel, BurstCork? Cork) Open()
         {
@@ -106,7 +107,8 @@ internal sealed class TunnelTestAgent : IAsyncDisposable
 
             var welcome = call.ResponseStream.Current.Welcome;
             var multiplexer = new TunnelMultiplexer(TunnelSide.Agent, (int)welcome.InitialWindow, limits ?? new TunnelLimits(), (open, token) => DialAsync(localPorts, open, token), NullLogger.Instance);
-            return new TunnelTestAgent(primary, laneChannels, call, hello, welcome, multiplexer);
+            Func<CancellationToken, Task<Stream>>? openRaw = rawLanes && tls is null ? token => RawLane.ConnectAsync($"127.0.0.1:{brokerPort}", token) : null;
+            return new TunnelTestAgent(primary, laneChannels, call, hello, welcome, multiplexer, openRaw);
         }
         catch
         {

@@ -25,38 +25,7 @@ public sealed partial class BrokerAdmissionTests
         Assert.That((agent.Welcome.Version, agent.Welcome.MaxLanes, agent.Welcome.LaneToken.Length), Is.EqualTo((2u, 3u, 32)));
         await Eventually.WaitAsync(() => agent.Multiplexer.ExtraLanes == 3, "the agent's three lanes to attach");
 
-        // Eight data-plane connections open at once, as iperf3 -P 8 holds them.
-        var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
-        var sockets = new List<Socket>();
-        try
-        {
-            for (var i = 0; i < 8; i++)
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                sockets.Add(socket);
-                await socket.ConnectAsync(broker);
-            }
-
-            await Eventually.WaitAsync(() => agent.Multiplexer.OpenConnections == 8, "the agent to have the eight connections");
-            Assert.That(agent.Multiplexer.Lanes.Select(l => l.OpenConnections), Is.EqualTo(new[] { 2, 2, 2, 2 }), "two on each of the agent's four streams");
-
-            var sent = sockets.Select(_ => RandomBytes(256 * 1024)).ToArray();
-            var echoed = await Task.WhenAll(sockets.Select(async (socket, i) =>
-            {
-                var sending = socket.SendAsync(sent[i]);
-                var back = await ReadExactlyAsync(socket, sent[i].Length);
-                await sending;
-                return back;
-            }));
-            Assert.That(echoed, Is.EqualTo(sent), "every connection got back exactly its own bytes");
-        }
-        finally
-        {
-            foreach (var socket in sockets)
-            {
-                socket.Dispose();
-            }
-        }
+        await EchoOverConnectionsAsync(agent, 8, 256 * 1024, () => Assert.That(agent.Multiplexer.Lanes.Select(l => l.OpenConnections), Is.EqualTo(new[] { 2, 2, 2, 2 }), "two on each of the agent's four streams"));
     }
 
     [Test]
@@ -172,6 +141,45 @@ public sealed partial class BrokerAdmissionTests
         finally
         {
             foreach (var socket in dataPlanes)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="count"/> data-plane connections to the agent's broker port at once (as iperf3 -P holds
+    /// them), waits until the agent has them all, lets <paramref name="whileOpen"/> check where they went, then sends
+    /// <paramref name="length"/> random bytes on each and asserts each got exactly its own back.
+    /// </summary>
+    private static async Task EchoOverConnectionsAsync(TunnelTestAgent agent, int count, int length, Action whileOpen)
+    {
+        var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(socket);
+                await socket.ConnectAsync(broker);
+            }
+
+            await Eventually.WaitAsync(() => agent.Multiplexer.OpenConnections == count, $"the agent to have the {count} connections");
+            whileOpen();
+            var sent = sockets.Select(_ => RandomBytes(length)).ToArray();
+            var echoed = await Task.WhenAll(sockets.Select(async (socket, i) =>
+            {
+                var sending = socket.SendAsync(sent[i]);
+                var back = await ReadExactlyAsync(socket, sent[i].Length);
+                await sending;
+                return back;
+            }));
+            Assert.That(echoed, Is.EqualTo(sent), "every connection got back exactly its own bytes");
+        }
+        finally
+        {
+            foreach (var socket in sockets)
             {
                 socket.Dispose();
             }

@@ -349,7 +349,7 @@ public sealed partial class BrokerAdmissionTests
     }
 
     /// <summary>Sends back every byte each connection sends (the laptop's service).</summary>
-    private sealed class EchoServer : LoopbackTcpServer
+    internal sealed class EchoServer : LoopbackTcpServer
     {
         protected override async Task ServeAsync(TcpClient client)
         {

@@ -4,7 +4,10 @@ using Envoy.Config.Core.V3;
 using Envoy.Service.Discovery.V3;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
+using Microsoft.Extensions.DependencyInjection;
+using XdsControlPlane.Sources;
 using XdsControlPlane.Testing;
+using XdsControlPlane.Tunnel;
 
 namespace XdsControlPlane.Server.Tests;
 
@@ -120,6 +123,82 @@ public sealed class ConnectionFloodTests
         finally
         {
             manifests.Delete(recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task RawLanes_AreNotSilentConnections_OutliveTheFirstRequestTimeout_AndCarryBytes()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var directory = Directory.CreateTempSubdirectory("xdscp-raw-gate-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "shop.yaml"), Service("echo"), cancel.Token);
+            var log = new HostLog();
+            await using var host = await new InProcessServer().WithManifests(directory).WithLog(log)
+                .With("Connections:FirstRequestTimeout", TimeSpan.FromSeconds(1))
+                .StartAsync(cancel.Token);
+            await Eventually.WaitAsync(() => host.Services.GetRequiredService<RoutingInputsStore>().Current?.FindService("shop", "echo") is not null, "the manifests to load");
+            await using var echo = new BrokerAdmissionTests.EchoServer();
+            var agent = await TunnelTestAgent.ConnectAsync(host.TunnelPort, TunnelTestAgent.Hello("shop", "raw-gate", "echo", [8080], routingKey: "raw-gate"), new Dictionary<int, int> { [8080] = echo.Port }, lanes: 3, cancellationToken: cancel.Token, rawLanes: true);
+            await using (agent)
+            {
+                var metrics = host.Services.GetRequiredService<BrokerMetrics>();
+                await Eventually.WaitAsync(() => agent.Multiplexer.ExtraLanes == 3 && metrics.RawLaneConnections == 3, "the agent's three lanes to attach as raw lanes");
+
+                // A silent connection opened after the lanes: once the gate has closed it, the lanes' first-request timeouts
+                // have passed as well.
+                using (var silent = await OpenPrefaceOnlyAsync(IPAddress.Loopback, host.TunnelPort, cancel.Token))
+                {
+                    Assert.That(await ReadUntilClosedAsync(silent, cancel.Token), Is.True, "the silent connection is closed by the gate");
+                }
+
+                var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
+                var sockets = new List<Socket>();
+                try
+                {
+                    foreach (var i in Enumerable.Range(0, 3))
+                    {
+                        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                        sockets.Add(socket);
+                        await socket.ConnectAsync(broker, cancel.Token);
+                        var bytes = new byte[200_000];
+                        new Random(i).NextBytes(bytes);
+                        await socket.SendAsync(bytes, cancel.Token);
+                        var back = new byte[bytes.Length];
+                        var read = 0;
+                        while (read < back.Length)
+                        {
+                            var n = await socket.ReceiveAsync(back.AsMemory(read), cancel.Token);
+                            Assert.That(n, Is.Positive, "the tunnel ended the connection early");
+                            read += n;
+                        }
+
+                        Assert.That(back, Is.EqualTo(bytes), $"connection {i} came back whole");
+                    }
+
+                    Assert.Multiple(() =>
+                    {
+                        Assert.That(metrics.RawLaneConnections, Is.EqualTo(3), "the raw lanes outlived the first-request timeout");
+                        Assert.That(agent.Multiplexer.Lanes.Where(l => l.Raw).Sum(l => l.OpenConnections), Is.EqualTo(3), "the connections went over them");
+                    });
+                }
+                finally
+                {
+                    foreach (var socket in sockets)
+                    {
+                        socket.Dispose();
+                    }
+                }
+            }
+
+            log.Expect("sent no request within");
+            await host.StopAsync(cancel.Token);
+            log.AssertNoUnexpectedWarnings();
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
         }
     }
 

@@ -11,8 +11,9 @@ namespace Sandboxctl.Local;
 /// The agent's way to the tunnel broker: <c>--server</c>, else a port-forward through the API server; the gRPC channel
 /// over it; and what the broker said it is (Describe, retried a few times with backoff), checked to speak a protocol
 /// version this sandboxctl speaks. Lanes (protocol version 2) get channels of their own, each its own HTTP/2 connection
-/// to the same address, made when a lane first calls. Each connection's socket has a <see cref="BurstCork"/>, which the
-/// writer of the stream on it uses to send a burst of Data frames together.
+/// to the same address, made when a lane first calls; without TLS a lane goes as a raw lane (<see cref="RawLane"/>: a
+/// plain TCP connection to the same address) when the broker offers them. Each connection's socket has a
+/// <see cref="BurstCork"/>, which the writer of the stream on it uses to send a burst of Data frames together.
 /// </summary>
 internal sealed class BrokerConnection : IAsyncDisposable
 {
@@ -33,7 +34,9 @@ internal sealed class BrokerConnection : IAsyncDisposable
         Description = description;
         Client = TunnelCallInvoker.ClientFor(_channel);
         Link = new AgentLink(Client, cork);
-        LaneLinks = [.. _laneChannels.Select((channel, i) => new AgentLink(TunnelCallInvoker.ClientFor(channel), laneCorks[i]))];
+        // Raw lanes are plaintext: offered to an agent that reaches the broker without TLS (its own, or the port-forward's).
+        Func<CancellationToken, Task<Stream>>? openRaw = tls is null ? token => RawLane.ConnectAsync(address, token) : null;
+        LaneLinks = [.. _laneChannels.Select((channel, i) => new AgentLink(TunnelCallInvoker.ClientFor(channel), laneCorks[i], openRaw))];
     }
 
     /// <summary>The broker for messages: its address, or <c>port-forward to NAMESPACE/POD:PORT</c>.</summary>
