@@ -12,7 +12,7 @@ namespace XdsControlPlane.Tunnel;
 /// what follows, at most <see cref="MaxRecordBytes"/> — and the body: a <c>Frame</c> as protobuf writes it, or (broker
 /// to agent, last) the status that ends the lane: its code (4 bytes, big-endian) and detail (UTF-8). The frames and
 /// their rules are the gRPC stream's: the agent's Hello carrying the lane token first, the broker's Welcome or the
-/// status that refuses it, then any frames. No HTTP/2 or gRPC framing, window or writer queue sits between a lane's
+/// status that refuses it, then any frames. No HTTP/2 or gRPC framing, HTTP/2 window or HTTP/2 writer queue sits between a lane's
 /// frames and its socket.
 /// </summary>
 public static class RawLane
