@@ -29,7 +29,12 @@ public sealed partial class BrokerAdmissionTests
         await Eventually.WaitAsync(() => agent.Multiplexer.ExtraLanes == 3 && Metrics.RawLaneConnections == rawBefore + 3, "the agent's three lanes to attach as raw lanes");
 
         // More than a receive window each way, so grants travel back over the raw lanes too.
-        await EchoOverConnectionsAsync(agent, 8, 3 * 1024 * 1024, () => Assert.That(agent.Multiplexer.Lanes.Select(l => (l.Raw, l.OpenConnections)), Is.EqualTo(new[] { (false, 0), (true, 3), (true, 3), (true, 2) }), "the eight in turn over the three raw lanes, none on the primary"));
+        await EchoOverConnectionsAsync(agent, 8, 3 * 1024 * 1024, () => Assert.Multiple(() =>
+        {
+            // Lane numbers are each side's order of joining (three lanes join at once), so the counts, not their places.
+            Assert.That(agent.Multiplexer.Lanes.Select(l => (l.Raw, l.OpenConnections)).First(), Is.EqualTo((false, 0)), "none on the primary");
+            Assert.That(agent.Multiplexer.Lanes.Skip(1).Select(l => (l.Raw, l.OpenConnections)).Order(), Is.EqualTo(new[] { (true, 2), (true, 3), (true, 3) }), "the eight in turn over the three raw lanes");
+        }));
     }
 
     [Test]
@@ -125,8 +130,7 @@ public sealed partial class BrokerAdmissionTests
     private static byte[] Header(byte kind, int length)
     {
         var header = new byte[RawLane.HeaderBytes];
-        header[0] = kind;
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(1), length);
+        RawLane.WriteHeader(header, kind, length);
         return header;
     }
 
