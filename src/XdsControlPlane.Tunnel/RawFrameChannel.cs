@@ -17,7 +17,7 @@ namespace XdsControlPlane.Tunnel;
 /// A record that breaks the format ends the reading with an <see cref="RpcException"/> naming the problem
 /// (<c>INVALID_ARGUMENT</c>); the connection ending inside a record, with an <see cref="IOException"/>.
 /// </summary>
-public sealed class RawFrameChannel : IAsyncStreamReader<Frame>, IServerStreamWriter<Frame>, IClientStreamWriter<Frame>
+public sealed class RawFrameChannel : IAsyncStreamReader<Frame>, IServerStreamWriter<Frame>
 {
     /// <summary>Buffered bytes beyond which a write flushes even while more frames follow.</summary>
     public const int FlushThreshold = 256 * 1024;
@@ -113,13 +113,6 @@ public sealed class RawFrameChannel : IAsyncStreamReader<Frame>, IServerStreamWr
         }
     }
 
-    /// <summary>Ends this side: flushes what is buffered and completes the output (the agent's side; the broker ends with <see cref="WriteStatusAsync"/>).</summary>
-    public async Task CompleteAsync()
-    {
-        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
-        await _output.CompleteAsync().ConfigureAwait(false);
-    }
-
     /// <summary>Writes <paramref name="status"/> as the last record (the broker's end of a lane; its detail capped at <see cref="RawLane.MaxDetailBytes"/>) and flushes.</summary>
     public async Task WriteStatusAsync(Status status, CancellationToken cancellationToken)
     {
@@ -149,9 +142,7 @@ public sealed class RawFrameChannel : IAsyncStreamReader<Frame>, IServerStreamWr
 
     private void WriteHeader(byte kind, int length)
     {
-        var header = _output.GetSpan(RawLane.HeaderBytes);
-        header[0] = kind;
-        BinaryPrimitives.WriteInt32BigEndian(header[1..], length);
+        RawLane.WriteHeader(_output.GetSpan(RawLane.HeaderBytes), kind, length);
         _output.Advance(RawLane.HeaderBytes);
     }
 

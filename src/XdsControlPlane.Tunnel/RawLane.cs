@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 
@@ -43,6 +44,13 @@ public static class RawLane
 
     /// <summary>What a raw lane's connection sends first: <c>SBXLANE1</c>.</summary>
     public static ReadOnlySpan<byte> Preface => PrefaceBytes;
+
+    /// <summary>Writes a record's header — <paramref name="kind"/>, then <paramref name="length"/> big-endian — into the first <see cref="HeaderBytes"/> of <paramref name="destination"/>.</summary>
+    public static void WriteHeader(Span<byte> destination, byte kind, int length)
+    {
+        destination[0] = kind;
+        BinaryPrimitives.WriteInt32BigEndian(destination[1..HeaderBytes], length);
+    }
 
     /// <summary>
     /// Opens a raw lane's plain TCP connection to the broker at <paramref name="address"/> (<c>HOST:PORT</c>, the tunnel

@@ -152,7 +152,7 @@ public sealed partial class BrokerAdmissionTests
     /// them), waits until the agent has them all, lets <paramref name="whileOpen"/> check where they went, then sends
     /// <paramref name="length"/> random bytes on each and asserts each got exactly its own back.
     /// </summary>
-    private static async Task EchoOverConnectionsAsync(TunnelTestAgent agent, int count, int length, Action whileOpen)
+    internal static async Task EchoOverConnectionsAsync(TunnelTestAgent agent, int count, int length, Action whileOpen)
     {
         var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
         var sockets = new List<Socket>();

@@ -153,43 +153,12 @@ public sealed class ConnectionFloodTests
                     Assert.That(await ReadUntilClosedAsync(silent, cancel.Token), Is.True, "the silent connection is closed by the gate");
                 }
 
-                var broker = new IPEndPoint(IPAddress.Loopback, (int)agent.Welcome.Endpoints.Single().BrokerPort);
-                var sockets = new List<Socket>();
-                try
+                await BrokerAdmissionTests.EchoOverConnectionsAsync(agent, 3, 200_000, () => Assert.Multiple(() =>
                 {
-                    foreach (var i in Enumerable.Range(0, 3))
-                    {
-                        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                        sockets.Add(socket);
-                        await socket.ConnectAsync(broker, cancel.Token);
-                        var bytes = new byte[200_000];
-                        new Random(i).NextBytes(bytes);
-                        await socket.SendAsync(bytes, cancel.Token);
-                        var back = new byte[bytes.Length];
-                        var read = 0;
-                        while (read < back.Length)
-                        {
-                            var n = await socket.ReceiveAsync(back.AsMemory(read), cancel.Token);
-                            Assert.That(n, Is.Positive, "the tunnel ended the connection early");
-                            read += n;
-                        }
-
-                        Assert.That(back, Is.EqualTo(bytes), $"connection {i} came back whole");
-                    }
-
-                    Assert.Multiple(() =>
-                    {
-                        Assert.That(metrics.RawLaneConnections, Is.EqualTo(3), "the raw lanes outlived the first-request timeout");
-                        Assert.That(agent.Multiplexer.Lanes.Where(l => l.Raw).Sum(l => l.OpenConnections), Is.EqualTo(3), "the connections went over them");
-                    });
-                }
-                finally
-                {
-                    foreach (var socket in sockets)
-                    {
-                        socket.Dispose();
-                    }
-                }
+                    Assert.That(metrics.RawLaneConnections, Is.EqualTo(3), "the raw lanes outlived the first-request timeout");
+                    Assert.That(agent.Multiplexer.Lanes.Where(l => l.Raw).Sum(l => l.OpenConnections), Is.EqualTo(3), "the connections went over them");
+                }));
+                Assert.That(metrics.RawLaneConnections, Is.EqualTo(3), "and the raw lanes are still there after carrying them");
             }
 
             log.Expect("sent no request within");

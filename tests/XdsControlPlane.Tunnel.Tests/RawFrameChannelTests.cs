@@ -183,8 +183,7 @@ public sealed class RawFrameChannelTests
     private static byte[] Header(byte kind, uint length)
     {
         var header = new byte[RawLane.HeaderBytes];
-        header[0] = kind;
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), length);
+        RawLane.WriteHeader(header, kind, unchecked((int)length));
         return header;
     }
 

@@ -53,16 +53,16 @@ internal sealed class GatewayCertificateStore(TimeProvider time, ILogger<Gateway
                 GatewayTlsLog.CertificateNotValidNow(logger, source, problem, invalid);
             }
 
+            // Counted once it is judged (warned of or not): a reader that sees the count move sees that judgement made.
+            Interlocked.Increment(ref _offered);
             if (_secret?.Version == secret.Version)
             {
-                Interlocked.Increment(ref _offered);
                 return false;
             }
 
             _secret = secret;
             Certificate = certificate;
             subscribers = _changed;
-            Interlocked.Increment(ref _offered);
         }
 
         var described = certificate.ToString();
